@@ -1,0 +1,61 @@
+//! Pieces every page uses: the shell with its navigation, and error display.
+
+use crate::api::me;
+use crate::policy::may_see;
+use leptos::prelude::*;
+use leptos_router::components::A;
+use pathfinder::AppError;
+
+/// Sections of the console that are built, in nav order.
+const SECTIONS: &[(&str, &str)] = &[("/", "Overview"), ("/users", "Users")];
+
+/// The page frame: header, navigation filtered by the user's roles, sign-out.
+#[component]
+pub fn Shell(children: Children) -> impl IntoView {
+    let who = Resource::new(|| (), |_| me());
+    view! {
+        <header class="topbar">
+            <a class="brand" href="/">"Pathfinder Admin"</a>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match who.await {
+                        Ok(Some(p)) => {
+                            let links = SECTIONS
+                                .iter()
+                                .filter(|(path, _)| may_see(path, &p.roles))
+                                .map(|(path, label)| view! { <A href=*path>{*label}</A> })
+                                .collect_view();
+                            let roles = p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
+                            view! {
+                                <nav data-test-id="nav">{links}</nav>
+                                <div class="whoami">
+                                    <span data-test-id="whoami">{p.username.clone()}</span>
+                                    <span class="roles">{roles}</span>
+                                    <form method="post" action="/auth/logout">
+                                        <button type="submit" data-test-id="sign-out">"Sign out"</button>
+                                    </form>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => view! { <a href="/login">"Sign in"</a> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </header>
+        <main class="content">{children()}</main>
+    }
+}
+
+/// An error as a sentence. Never more than the error's own message (no causes, no SQL).
+#[component]
+pub fn ErrorNote(error: AppError) -> impl IntoView {
+    let sign_in = matches!(error, AppError::Unauthenticated)
+        .then(|| view! { " " <a href="/login">"Sign in"</a> });
+    view! {
+        <p class="error" role="alert" data-test-id="error">
+            {error.to_string()}
+            {sign_in}
+        </p>
+    }
+}

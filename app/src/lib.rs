@@ -1,0 +1,61 @@
+//! Pathfinder Admin's user interface: the shell, routes and pages (rendered on the
+//! server, then hydrated in the browser), and the server functions they call.
+
+pub mod api;
+mod components;
+mod pages;
+pub mod policy;
+
+use components::Shell;
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::path;
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Runs only in the browser, once hydrated: lets tests (and people) tell.
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/pathfinder.css"/>
+        <Title text="Pathfinder Admin"/>
+        <Router>
+            <Routes fallback=|| view! { <Shell><pages::NotFound/></Shell> }>
+                <Route path=path!("/login") view=pages::Login/>
+                <Route path=path!("/") view=|| view! { <Shell><pages::OverviewPage/></Shell> }/>
+                <Route path=path!("/users") view=|| view! { <Shell><pages::UsersPage/></Shell> }/>
+                <Route path=path!("/users/:id") view=|| view! { <Shell><pages::UserDetailPage/></Shell> }/>
+            </Routes>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+}

@@ -1,0 +1,27 @@
+//! One file per page.
+
+mod login;
+mod overview;
+mod user_detail;
+mod users;
+
+pub use login::Login;
+pub use overview::OverviewPage;
+pub use user_detail::UserDetailPage;
+pub use users::UsersPage;
+
+use leptos::prelude::*;
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! { <h1>"Page not found"</h1> <p>"There is no such page in the console."</p> }
+}
+
+/// Formats a UTC timestamp for tables.
+pub(crate) fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}

@@ -1,0 +1,95 @@
+//! One user: profile, sessions, provisioned tables with row counts.
+
+use super::when;
+use crate::api::get_user_detail;
+use crate::components::ErrorNote;
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+#[component]
+pub fn UserDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let detail = Resource::new(
+        move || params.with(|p| p.get("id").unwrap_or_default()),
+        get_user_detail,
+    );
+    // Hidden by default; the toggle works once hydrated.
+    let (show_inactive, set_show_inactive) = signal(false);
+
+    view! {
+        <p><a href="/users">"← Users"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match detail.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(d) => {
+                        let p = d.profile;
+                        let s = p.summary;
+                        let roles = if p.roles.is_empty() {
+                            "none".to_string()
+                        } else {
+                            p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ")
+                        };
+                        let sessions = d.sessions;
+                        let inactive = sessions.iter().filter(|s| !s.is_active).count();
+                        let session_rows = move || {
+                            sessions
+                                .iter()
+                                .filter(|x| x.is_active || show_inactive.get())
+                                .map(|x| view! {
+                                    <tr>
+                                        <td>{when(&x.created_at)}</td>
+                                        <td>{when(&x.expires_at)}</td>
+                                        <td>{x.ip_address.clone().unwrap_or_default()}</td>
+                                        <td>{x.user_agent.clone().unwrap_or_default()}</td>
+                                        <td>{if x.is_active { "active" } else { "revoked" }}</td>
+                                    </tr>
+                                })
+                                .collect_view()
+                        };
+                        let tables = match d.tables {
+                            None => view! { <p data-test-id="no-tables">"No per-user tables are provisioned."</p> }.into_any(),
+                            Some(set) => view! {
+                                <p>"Status: "<strong>{set.status}</strong></p>
+                                <table class="list" data-test-id="user-tables">
+                                    <thead><tr><th>"Table"</th><th>"Rows"</th></tr></thead>
+                                    <tbody>{set.tables.into_iter().map(|t| view! { <tr><td><code>{t.name}</code></td><td>{t.rows}</td></tr> }).collect_view()}</tbody>
+                                </table>
+                            }.into_any(),
+                        };
+                        view! {
+                            <h1 data-test-id="user-name">{s.username}</h1>
+                            <section class="card">
+                                <dl class="profile">
+                                    <dt>"Email"</dt><dd>{s.email}</dd>
+                                    <dt>"Name"</dt><dd>{[s.first_name.unwrap_or_default(), s.last_name.unwrap_or_default()].join(" ")}</dd>
+                                    <dt>"Status"</dt><dd data-test-id="user-status">{s.account_status}</dd>
+                                    <dt>"Console roles"</dt><dd>{roles}</dd>
+                                    <dt>"Created"</dt><dd>{when(&s.created_at)}</dd>
+                                    <dt>"Last sign-in"</dt><dd>{s.last_login.as_ref().map(when).unwrap_or_else(|| "never".into())}</dd>
+                                    <dt>"Sign-ins"</dt><dd>{p.total_logins}</dd>
+                                    <dt>"Title"</dt><dd>{p.current_title.unwrap_or_default()}</dd>
+                                    <dt>"Company"</dt><dd>{p.current_company.unwrap_or_default()}</dd>
+                                    <dt>"Time zone"</dt><dd>{p.timezone.unwrap_or_default()}</dd>
+                                    <dt>"Email verified"</dt><dd>{if p.email_verified { "yes" } else { "no" }}</dd>
+                                    <dt>"MFA"</dt><dd>{if p.mfa_enabled { "on" } else { "off" }}</dd>
+                                </dl>
+                            </section>
+                            <h2>"Sessions"</h2>
+                            <button type="button" data-test-id="toggle-inactive" on:click=move |_| set_show_inactive.update(|v| *v = !*v)>
+                                {move || if show_inactive.get() { format!("Hide {inactive} revoked") } else { format!("Show {inactive} revoked") }}
+                            </button>
+                            <table class="list" data-test-id="sessions">
+                                <thead><tr><th>"Started"</th><th>"Expires"</th><th>"IP"</th><th>"Browser"</th><th>"State"</th></tr></thead>
+                                <tbody>{session_rows}</tbody>
+                            </table>
+                            <h2>"Per-user tables"</h2>
+                            {tables}
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

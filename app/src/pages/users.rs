@@ -1,0 +1,104 @@
+//! Users: search by username, email or name, filter by status, sort, keyset pages.
+//! The filter lives in the query string, so every view is a link.
+
+use super::when;
+use crate::api::list_users;
+use crate::components::ErrorNote;
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+use pathfinder::filter::ACCOUNT_STATUSES;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
+    let args = move || {
+        (
+            param("q"),
+            param("status"),
+            param("sort"),
+            param("dir"),
+            param("after"),
+        )
+    };
+    let page = Resource::new(args, |(q, status, sort, dir, after)| {
+        list_users(q, status, sort, dir, after)
+    });
+
+    view! {
+        <h1>"Users"</h1>
+        <form method="get" action="/users" class="filters" data-test-id="user-filters">
+            <input type="search" name="q" placeholder="Username, email or name" value=move || param("q") data-test-id="user-search"/>
+            <select name="status">
+                <option value="">"Any status"</option>
+                {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s selected=move || param("status") == *s>{*s}</option> }).collect_view()}
+            </select>
+            <select name="sort">
+                {[("username", "Username"), ("email", "Email"), ("created_at", "Created")]
+                    .iter()
+                    .map(|(v, l)| view! { <option value=*v selected=move || param("sort") == *v>{*l}</option> })
+                    .collect_view()}
+            </select>
+            <select name="dir">
+                <option value="asc">"Ascending"</option>
+                <option value="desc" selected=move || param("dir") == "desc">"Descending"</option>
+            </select>
+            <button type="submit">"Search"</button>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) if p.items.is_empty() => view! { <p data-test-id="no-users">"No users match."</p> }.into_any(),
+                    Ok(p) => {
+                        let next = p.next_cursor.map(|c| {
+                            let (q, status, sort, dir, _) = args();
+                            let href = format!(
+                                "/users?q={}&status={}&sort={}&dir={}&after={}",
+                                encode(&q), encode(&status), encode(&sort), encode(&dir), c
+                            );
+                            view! { <a href=href data-test-id="next-page">"Next page →"</a> }
+                        });
+                        let rows = p
+                            .items
+                            .into_iter()
+                            .map(|u| {
+                                let name = [u.first_name.unwrap_or_default(), u.last_name.unwrap_or_default()].join(" ");
+                                view! {
+                                    <tr>
+                                        <td><a href=format!("/users/{}", u.user_id)>{u.username}</a></td>
+                                        <td>{u.email}</td>
+                                        <td>{name}</td>
+                                        <td><span class=format!("status {}", u.account_status)>{u.account_status.clone()}</span></td>
+                                        <td>{when(&u.created_at)}</td>
+                                        <td>{u.last_login.as_ref().map(when).unwrap_or_else(|| "never".into())}</td>
+                                    </tr>
+                                }
+                            })
+                            .collect_view();
+                        view! {
+                            <table class="list" data-test-id="users-table">
+                                <thead><tr><th>"Username"</th><th>"Email"</th><th>"Name"</th><th>"Status"</th><th>"Created"</th><th>"Last sign-in"</th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                            <nav class="pager">{next}</nav>
+                        }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Percent-encodes a query value.
+fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

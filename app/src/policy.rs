@@ -1,0 +1,93 @@
+//! Who may reach what: every page route, server function and HTTP endpoint of the
+//! console, in one table. The server's access layer consults it for every request
+//! and refuses any path it does not list (deny by default); server functions consult
+//! it again for their own path, since during SSR they run without an HTTP hop.
+
+use pathfinder::Role;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not.
+    Public,
+    /// A signed-in user holding one of these roles.
+    Roles(&'static [Role]),
+}
+
+pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Sre, Role::Compliance];
+pub const ADMIN: &[Role] = &[Role::Admin];
+
+/// Path patterns: `:name` matches one segment, a trailing `*` matches the rest.
+pub const POLICY: &[(&str, Access)] = &[
+    // Pages.
+    ("/login", Access::Public),
+    ("/", Access::Roles(ANY_ROLE)),
+    ("/users", Access::Roles(ADMIN)),
+    ("/users/:id", Access::Roles(ADMIN)),
+    // Server functions (see api.rs).
+    ("/api/me", Access::Public),
+    ("/api/overview", Access::Roles(ANY_ROLE)),
+    ("/api/users", Access::Roles(ADMIN)),
+    ("/api/user_detail", Access::Roles(ADMIN)),
+    // Plain HTTP endpoints of the server.
+    ("/auth/login", Access::Public),
+    ("/auth/logout", Access::Public),
+    ("/healthz", Access::Public),
+    ("/readyz", Access::Public),
+    // Guarded by its own bearer token when one is configured.
+    ("/metrics", Access::Public),
+    ("/pkg/*", Access::Public),
+    ("/favicon.ico", Access::Public),
+];
+
+/// The first rule whose pattern matches `path`: the pattern and its access.
+pub fn rule_for(path: &str) -> Option<(&'static str, Access)> {
+    POLICY
+        .iter()
+        .find(|(pattern, _)| matches(pattern, path))
+        .copied()
+}
+
+/// The access rule for `path`, or `None` when the console has no such path.
+pub fn access_for(path: &str) -> Option<Access> {
+    rule_for(path).map(|(_, a)| a)
+}
+
+fn matches(pattern: &str, path: &str) -> bool {
+    if let Some(prefix) = pattern.strip_suffix('*') {
+        return path.starts_with(prefix);
+    }
+    let mut want = pattern.split('/');
+    let mut got = path.split('/');
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some(w), Some(g)) if w.starts_with(':') && !g.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
+    }
+}
+
+/// Whether the nav may show a link to `path` to a holder of `roles`.
+pub fn may_see(path: &str, roles: &[Role]) -> bool {
+    match access_for(path) {
+        Some(Access::Public) => true,
+        Some(Access::Roles(allowed)) => roles.iter().any(|r| allowed.contains(r)),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_match_whole_segments() {
+        assert_eq!(access_for("/users/01HX"), Some(Access::Roles(ADMIN)));
+        assert_eq!(access_for("/users/"), None);
+        assert_eq!(access_for("/users/a/b"), None);
+        assert_eq!(access_for("/pkg/pathfinder.wasm"), Some(Access::Public));
+        assert_eq!(access_for("/api/unknown"), None);
+        assert_eq!(access_for("/"), Some(Access::Roles(ANY_ROLE)));
+    }
+}

@@ -1,0 +1,125 @@
+//! The layer every request passes: request id and metrics, the cross-site check on
+//! mutating methods, session authentication, and the policy table of
+//! `pathfinder_app::policy` (deny by default).
+
+use super::{login, SESSION_COOKIE};
+use crate::metrics::METRICS;
+use crate::request::RequestMeta;
+use crate::router::AppState;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use pathfinder::dto::Principal;
+use pathfinder::AppError;
+use pathfinder_app::policy::{access_for, rule_for, Access};
+use std::net::SocketAddr;
+use std::time::Instant;
+use tracing::Instrument;
+
+pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let path = req.uri().path().to_string();
+    let method = req.method().clone();
+    // Label by the policy's pattern: bounded, and never a user's id or name.
+    let route = rule_for(&path).map_or("unmatched", |(pattern, _)| pattern);
+    let meta = RequestMeta {
+        request_id: pathfinder::error::correlation_id(),
+        ip: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
+        method: method.to_string(),
+        path: path.clone(),
+        started,
+    };
+    let span = tracing::info_span!("request", id = %meta.request_id, %method, route);
+    METRICS.requests_in_flight.inc();
+    let request_id = meta.request_id.clone();
+    let mut resp = async move {
+        let resp = decide(&state, &mut req, meta, &path).await;
+        let resp = match resp {
+            Ok(()) => next.run(req).await,
+            Err(r) => r,
+        };
+        tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "{path}");
+        resp
+    }
+    .instrument(span)
+    .await;
+    METRICS.requests_in_flight.dec();
+    METRICS
+        .request_duration
+        .with_label_values(&[route, method.as_str(), resp.status().as_str()])
+        .observe(started.elapsed().as_secs_f64());
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        resp.headers_mut().insert("x-request-id", v);
+    }
+    resp
+}
+
+/// Lets the request through (after attaching principal and metadata) or answers it.
+async fn decide(state: &AppState, req: &mut Request, meta: RequestMeta, path: &str) -> Result<(), Response> {
+    let Some(access) = access_for(path) else {
+        return Err((StatusCode::NOT_FOUND, "There is no such page in the console.").into_response());
+    };
+    let is_api = path.starts_with("/api/");
+    if !matches!(*req.method(), Method::GET | Method::HEAD) && !same_origin(req.headers()) {
+        tracing::warn!("cross-site {} refused", req.method());
+        return Err(refuse(is_api, AppError::Forbidden, "That request came from another site and was refused."));
+    }
+    let principal = match session_token(req.headers()) {
+        Some(token) => login::authenticate(&state.db, &state.keys, &token).await.map_err(|e| {
+            refuse(is_api, e.clone(), &e.to_string())
+        })?,
+        None => None,
+    };
+    req.extensions_mut().insert(principal.clone());
+    req.extensions_mut().insert(meta);
+    match access {
+        Access::Public => Ok(()),
+        Access::Roles(roles) => match principal {
+            None if is_api => Err(refuse(true, AppError::Unauthenticated, "")),
+            None => Err(Redirect::to("/login").into_response()),
+            Some(p) if p.has_any(roles) => Ok(()),
+            Some(_) => Err(refuse(is_api, AppError::Forbidden, "You do not have permission to see this page.")),
+        },
+    }
+}
+
+/// An error answer: JSON `AppError` for server functions, a sentence for pages.
+fn refuse(is_api: bool, error: AppError, sentence: &str) -> Response {
+    let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if is_api {
+        let body = serde_json::to_string(&error).unwrap_or_default();
+        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        (status, sentence.to_string()).into_response()
+    }
+}
+
+/// A mutating request must come from our own pages: its Origin's host must be the
+/// Host it was sent to; without Origin, the browser's Sec-Fetch-Site must say so.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
+    match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
+        Some(origin) => {
+            let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
+            origin_host.is_some() && origin_host == host
+        }
+        None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
+    }
+}
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_string))
+        .filter(|t| !t.is_empty())
+}
+
+/// The principal attached by [`layer`].
+pub fn principal_of(req: &axum::http::request::Parts) -> Option<Principal> {
+    req.extensions.get::<Option<Principal>>().cloned().flatten()
+}

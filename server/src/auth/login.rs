@@ -1,0 +1,104 @@
+//! Sign-in and sign-out, independent of HTTP: each outcome is audited with the
+//! change it makes, in one transaction.
+
+use super::{password, token, TokenKeys};
+use crate::metrics;
+use crate::request::RequestMeta;
+use chrono::Utc;
+use pathfinder::db::Db;
+use pathfinder::dto::Principal;
+use pathfinder::storage::{LoginFailure, NewSession};
+use pathfinder::{AppError, AppResult, SessionId, Username};
+
+/// Failed attempts in a row that lock an account.
+pub const MAX_FAILED_ATTEMPTS: u32 = 5;
+pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(15);
+pub const SESSION_TTL_SECS: i64 = 8 * 3600;
+
+/// A new session's token and lifetime.
+pub struct SignedIn {
+    pub token: String,
+    pub max_age_secs: i64,
+}
+
+/// Checks the credentials; on success opens a session. Every failure (unknown name,
+/// wrong password, locked or inactive account) gives the same `BadCredentials`.
+pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &str, pw: &str) -> AppResult<SignedIn> {
+    let record = match Username::parse(username) {
+        Ok(name) => db.call(move |s| s.login_record(name.as_str())).await?,
+        Err(_) => None,
+    };
+    let now = Utc::now();
+    let pw = pw.to_string();
+    let Some(record) = record else {
+        // Spend the same time as a real check before answering.
+        tokio::task::spawn_blocking(move || password::verify(&password::DUMMY_HASH, &pw)).await.ok();
+        let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
+        audit.error_message = Some(format!("unknown username '{}'", crate::request::truncate(&username.escape_default().to_string(), 60)));
+        db.call(move |s| s.record_login_failure(&LoginFailure { user_id: None, locked_until: None }, &audit)).await?;
+        metrics::count_login("failure");
+        return Err(AppError::BadCredentials);
+    };
+    let user_id = record.user_id.clone();
+    let entity = ("user", Some(user_id.as_str()));
+
+    if record.locked_until.is_some_and(|t| t > now) {
+        let mut audit = meta.audit(Some(&user_id), "login.locked", entity, 401);
+        audit.error_message = Some("account temporarily locked after failed sign-ins".into());
+        db.call(move |s| s.append_audit(&audit)).await?;
+        metrics::count_login("locked");
+        return Err(AppError::BadCredentials);
+    }
+
+    let hash = record.password_hash.clone();
+    let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &pw)).await.map_err(AppError::internal)?;
+    if !ok || record.account_status != "active" {
+        let attempts = record.failed_attempts + 1;
+        let locked_until = (!ok && attempts >= MAX_FAILED_ATTEMPTS).then(|| now + LOCKOUT);
+        let mut audit = meta.audit(Some(&user_id), "login.failure", entity, 401);
+        audit.error_message = Some(if ok {
+            format!("account is {}", record.account_status)
+        } else if locked_until.is_some() {
+            format!("wrong password ({attempts} in a row): locked for {} minutes", LOCKOUT.num_minutes())
+        } else {
+            format!("wrong password ({attempts} in a row)")
+        });
+        let failure = LoginFailure { user_id: Some(user_id.clone()), locked_until };
+        db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+        metrics::count_login("failure");
+        return Err(AppError::BadCredentials);
+    }
+
+    let session_id = SessionId::new();
+    let token = keys.issue(&user_id, &session_id, now.timestamp(), SESSION_TTL_SECS)?;
+    let session = NewSession {
+        session_id: session_id.clone(),
+        user_id: user_id.clone(),
+        token_hash: token::token_hash(&token),
+        created_at: now,
+        expires_at: now + chrono::Duration::seconds(SESSION_TTL_SECS),
+        ip_address: meta.ip.clone(),
+        user_agent: meta.user_agent.as_deref().map(|ua| crate::request::truncate(ua, 500)),
+    };
+    let audit = meta.audit(Some(&user_id), "login.success", ("session", Some(session_id.as_str())), 303);
+    db.call(move |s| s.record_login_success(&session, &audit)).await?;
+    metrics::count_login("success");
+    Ok(SignedIn { token, max_age_secs: SESSION_TTL_SECS })
+}
+
+/// The principal of a session token, if the token is valid and its session live.
+pub async fn authenticate(db: &Db, keys: &TokenKeys, token: &str) -> AppResult<Option<Principal>> {
+    let Some(claims) = keys.verify(token) else { return Ok(None) };
+    let sid = SessionId(claims.sid);
+    let hash = token::token_hash(token);
+    let principal = db.call(move |s| s.session_principal(&sid, &hash, Utc::now())).await?;
+    // The row must belong to the token's subject too.
+    Ok(principal.filter(|p| p.user_id.0 == claims.sub))
+}
+
+/// Ends the session: it is refused from the next request on.
+pub async fn sign_out(db: &Db, meta: &RequestMeta, who: &Principal) -> AppResult<()> {
+    let audit = meta.audit(Some(&who.user_id), "logout", ("session", Some(who.session_id.as_str())), 303);
+    let sid = who.session_id.clone();
+    db.call(move |s| s.revoke_session(&sid, &audit)).await
+}

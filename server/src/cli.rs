@@ -1,0 +1,268 @@
+//! The `pathfinder-admin` command line. Every option has a `PF_*` environment
+//! variable; secrets may also come from `PF_*_FILE`.
+//!
+//! Exit codes: 0 done; 1 failed; 2 bad usage or input (nothing changed);
+//! 3 `schema-check` found drift; 4 the database is unreachable or busy.
+
+use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
+use crate::request::RequestMeta;
+use crate::router::{router, AppState};
+use crate::{auth, storage};
+use clap::{Parser, Subcommand, ValueEnum};
+use pathfinder::db::Db;
+use pathfinder::storage::{AuditEntry, NewUser};
+use pathfinder::{AppError, AppResult, Role, UserId, Username};
+use std::net::SocketAddr;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+#[derive(Parser, Debug)]
+#[command(name = "pathfinder-admin", version, about = "Pathfinder Admin: the admin and operations console of Pathfinder")]
+pub struct Cli {
+    /// Database: sqlite:<path> (embedded, the default) or oracle://user:password@host:port/service.
+    #[arg(long, env = "PF_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
+    pub database_url: String,
+    /// Log format.
+    #[arg(long, env = "PF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
+    pub log_format: LogFormat,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the console over HTTP.
+    Serve {
+        /// Address to listen on.
+        #[arg(long, env = "PF_LISTEN", default_value = "127.0.0.1:3000")]
+        listen: SocketAddr,
+        /// Folder with the built site (pkg/ with the wasm, js and css).
+        #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+        site_root: String,
+        /// Apply pending migrations before serving.
+        #[arg(long)]
+        migrate: bool,
+        /// Mark the session cookie Secure (when served over HTTPS).
+        #[arg(long, env = "PF_SECURE_COOKIE")]
+        secure_cookie: bool,
+    },
+    /// Apply pending migrations (idempotent; refuses to downgrade).
+    Migrate,
+    /// Create a console administrator. The password comes from a prompt, from the
+    /// file named by --password-file, or from the environment variable PF_ADMIN_PASSWORD.
+    CreateAdmin {
+        #[arg(long)]
+        username: String,
+        #[arg(long)]
+        email: String,
+        /// Read the password from this file (first line).
+        #[arg(long)]
+        password_file: Option<std::path::PathBuf>,
+    },
+    /// Create the per-user table set of <USERNAME> (idempotent; repairs a half-made set).
+    ProvisionUser { username: String },
+    /// Drop the per-user table set of <USERNAME>; only a set in the registry.
+    DropUserTables {
+        username: String,
+        /// Confirm: the tables and their rows are deleted.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Compare the live database with what the migrations define; exit 3 on drift.
+    SchemaCheck,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(match e {
+                AppError::Invalid(_) | AppError::NotFound(_) | AppError::Conflict(_) => 2,
+                AppError::Unavailable(_) => 4,
+                _ => 1,
+            })
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,leptos=warn,tower=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Human => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn run(cli: Cli) -> AppResult<ExitCode> {
+    let url = DatabaseUrl::parse(&cli.database_url)?;
+    tracing::debug!(database = %url, "opening database");
+    let db = Db::new(storage::open(&url)?);
+    let s = db.storage();
+    match cli.command {
+        Command::Serve { listen, site_root, migrate, secure_cookie } => {
+            if migrate {
+                report_migration(s.migrate(&cli_audit("migrate"))?);
+            }
+            serve(db, &url, listen, site_root, secure_cookie)?;
+        }
+        Command::Migrate => report_migration(s.migrate(&cli_audit("migrate"))?),
+        Command::CreateAdmin { username, email, password_file } => {
+            let username = Username::parse(&username)?;
+            let email = validate_email(&email)?;
+            let password = read_password(password_file.as_deref())?;
+            auth::password::validate(&password)?;
+            let user = NewUser {
+                user_id: UserId::new(),
+                username: username.clone(),
+                email,
+                password_hash: auth::password::hash(&password)?,
+                first_name: None,
+                last_name: None,
+                account_status: "active".into(),
+                roles: vec![Role::Admin],
+            };
+            let meta = RequestMeta::cli("create-admin");
+            s.create_user(&user, &meta.audit(None, "user.create", ("user", Some(user.user_id.as_str())), 201))?;
+            println!("Created administrator '{username}'. Sign in at http://127.0.0.1:3000/login");
+        }
+        Command::ProvisionUser { username } => {
+            let username = Username::parse(&username)?;
+            let meta = RequestMeta::cli("provision-user");
+            let set = s.provision_user_tables(&username, &meta.audit(None, "user_tables.provision", ("user_tables", Some(username.as_str())), 200))?;
+            println!("Table set of '{}' is {} ({} objects).", set.username, set.status, set.tables.len());
+        }
+        Command::DropUserTables { username, yes } => {
+            let username = Username::parse(&username)?;
+            if !yes {
+                return Err(AppError::invalid(format!(
+                    "Dropping deletes every table of '{username}' and its rows: run again with --yes to confirm."
+                )));
+            }
+            let meta = RequestMeta::cli("drop-user-tables");
+            s.drop_user_tables(&username, &meta.audit(None, "user_tables.drop", ("user_tables", Some(username.as_str())), 200))?;
+            println!("Dropped the table set of '{username}'.");
+        }
+        Command::SchemaCheck => {
+            let drift = s.schema_check()?;
+            if drift.is_empty() {
+                println!("The schema matches the migrations (version {}).", s.schema_version()?);
+            } else {
+                for d in &drift {
+                    println!("drift: {}", d.0);
+                }
+                println!("{} difference(s) found.", drift.len());
+                return Ok(ExitCode::from(3));
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cli_audit(command: &str) -> AuditEntry {
+    RequestMeta::cli(command).audit(None, "schema.migrate", ("schema", None), 200)
+}
+
+fn report_migration(r: pathfinder::storage::MigrationReport) {
+    if r.applied.is_empty() {
+        println!("The schema is up to date (version {}).", r.to_version);
+    } else {
+        println!("Migrated from version {} to {}: {}.", r.from_version, r.to_version, r.applied.join(", "));
+    }
+}
+
+fn validate_email(raw: &str) -> AppResult<String> {
+    let e = raw.trim();
+    let ok = e.len() <= 255
+        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+        && !e.chars().any(char::is_whitespace);
+    if ok {
+        Ok(e.to_string())
+    } else {
+        Err(AppError::invalid(format!("'{}' is not an email address.", raw.escape_default())))
+    }
+}
+
+/// The password from a file, from PF_ADMIN_PASSWORD(_FILE), or from a prompt; never from an argument.
+fn read_password(file: Option<&std::path::Path>) -> AppResult<String> {
+    if let Some(path) = file {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| AppError::invalid(format!("Cannot read the password file {}: {e}.", path.display())))?;
+        return Ok(text.lines().next().unwrap_or("").to_string());
+    }
+    if let Some(p) = secret_from_env("PF_ADMIN_PASSWORD")? {
+        return Ok(p);
+    }
+    let first = rpassword::prompt_password("Password: ")
+        .map_err(|_| AppError::invalid("No password given: use --password-file, PF_ADMIN_PASSWORD or a terminal prompt."))?;
+    let again = rpassword::prompt_password("Password again: ").map_err(|e| AppError::invalid(e.to_string()))?;
+    if first != again {
+        return Err(AppError::invalid("The two passwords differ."));
+    }
+    Ok(first)
+}
+
+/// The JWT secret: PF_JWT_SECRET(_FILE), or for SQLite a random one kept beside the database.
+fn jwt_secret(url: &DatabaseUrl) -> AppResult<Vec<u8>> {
+    if let Some(s) = secret_from_env("PF_JWT_SECRET")? {
+        return Ok(s.into_bytes());
+    }
+    let DatabaseUrl::Sqlite(path) = url else {
+        return Err(AppError::invalid("Set PF_JWT_SECRET (or PF_JWT_SECRET_FILE) to at least 32 random bytes."));
+    };
+    let file = path.with_file_name(".jwt-secret");
+    if let Ok(existing) = std::fs::read_to_string(&file) {
+        return Ok(existing.trim().as_bytes().to_vec());
+    }
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = hex::encode(bytes);
+    write_private(&file, &secret)
+        .map_err(|e| AppError::invalid(format!("Cannot write the JWT secret to {}: {e}.", file.display())))?;
+    Ok(secret.into_bytes())
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
+}
+
+fn serve(db: Db, url: &DatabaseUrl, listen: SocketAddr, site_root: String, secure_cookie: bool) -> AppResult<()> {
+    let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
+    let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
+    let leptos_options = leptos::config::LeptosOptions::builder()
+        .output_name("pathfinder")
+        .site_root(site_root)
+        .site_pkg_dir("pkg")
+        .site_addr(listen)
+        .build();
+    let state = AppState { leptos_options, db, keys, metrics_token, secure_cookie };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .map_err(|e| AppError::invalid(format!("Cannot listen on {listen}: {e}.")))?;
+        println!("Pathfinder Admin is serving at http://{listen}");
+        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(async {
+                let _ = tokio::signal::ctrl_c().await;
+            })
+            .await
+            .map_err(AppError::internal)
+    })
+}

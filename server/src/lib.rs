@@ -1,0 +1,10 @@
+//! Pathfinder Admin's server: configuration, storage backends, authentication,
+//! metrics, the HTTP router and the command line. `main.rs` only calls [`cli::main`].
+
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod request;
+pub mod router;
+pub mod storage;

@@ -1,0 +1,88 @@
+//! Process metrics for `/metrics`: request latency by route template and status,
+//! requests in flight, pool gauges (refreshed at scrape time), pool acquire time
+//! and sign-in outcomes. Labels never carry user names or emails.
+
+use pathfinder::storage::PoolStats;
+use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use std::sync::LazyLock;
+use std::time::Duration;
+
+pub struct Metrics {
+    registry: Registry,
+    pub request_duration: HistogramVec,
+    pub requests_in_flight: IntGauge,
+    pub pool_connections: IntGaugeVec,
+    pub pool_waiters: IntGauge,
+    pub pool_acquire: Histogram,
+    pub logins: IntCounterVec,
+}
+
+pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
+    let registry = Registry::new_custom(Some("pathfinder".into()), None).expect("static metric prefix is valid");
+    let m = Metrics {
+        request_duration: HistogramVec::new(
+            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by route template")
+                .buckets(vec![0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            &["route", "method", "status"],
+        )
+        .expect("static metric definition"),
+        requests_in_flight: IntGauge::new("http_requests_in_flight", "HTTP requests being served")
+            .expect("static metric definition"),
+        pool_connections: IntGaugeVec::new(
+            Opts::new("db_pool_connections", "Database pool connections by state (open, in_use, idle, max)"),
+            &["state"],
+        )
+        .expect("static metric definition"),
+        pool_waiters: IntGauge::new("db_pool_waiters", "Callers waiting for a database connection")
+            .expect("static metric definition"),
+        pool_acquire: Histogram::with_opts(
+            HistogramOpts::new("db_pool_acquire_seconds", "Time to get a database connection from the pool")
+                .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
+        )
+        .expect("static metric definition"),
+        logins: IntCounterVec::new(Opts::new("logins_total", "Sign-in attempts by outcome"), &["outcome"])
+            .expect("static metric definition"),
+        registry,
+    };
+    let collectors: [Box<dyn prometheus::core::Collector>; 6] = [
+        Box::new(m.request_duration.clone()),
+        Box::new(m.requests_in_flight.clone()),
+        Box::new(m.pool_connections.clone()),
+        Box::new(m.pool_waiters.clone()),
+        Box::new(m.pool_acquire.clone()),
+        Box::new(m.logins.clone()),
+    ];
+    for c in collectors {
+        m.registry.register(c).expect("each metric registered once");
+    }
+    // Show every outcome from the start, so that rate() works before the first failure.
+    for outcome in LOGIN_OUTCOMES {
+        m.logins.with_label_values(&[outcome]);
+    }
+    m
+});
+
+pub const LOGIN_OUTCOMES: [&str; 3] = ["success", "failure", "locked"];
+
+pub fn observe_pool_acquire(waited: Duration) {
+    METRICS.pool_acquire.observe(waited.as_secs_f64());
+}
+
+pub fn count_login(outcome: &'static str) {
+    METRICS.logins.with_label_values(&[outcome]).inc();
+}
+
+/// Refreshes the pool gauges and renders the text exposition format.
+pub fn render(pool: PoolStats) -> String {
+    let g = &METRICS.pool_connections;
+    g.with_label_values(&["open"]).set(pool.open.into());
+    g.with_label_values(&["in_use"]).set(pool.in_use.into());
+    g.with_label_values(&["idle"]).set(pool.idle.into());
+    g.with_label_values(&["max"]).set(pool.max.into());
+    METRICS.pool_waiters.set(pool.waiters.into());
+    let mut buf = Vec::new();
+    if let Err(e) = prometheus::TextEncoder::new().encode(&METRICS.registry.gather(), &mut buf) {
+        tracing::error!(error = %e, "encoding metrics");
+    }
+    String::from_utf8_lossy(&buf).into_owned()
+}

@@ -1,0 +1,61 @@
+//! What the server knows about the request at hand, for logs and audit rows.
+
+use pathfinder::storage::AuditEntry;
+use pathfinder::UserId;
+use std::time::Instant;
+
+#[derive(Debug, Clone)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+    pub method: String,
+    pub path: String,
+    pub started: Instant,
+}
+
+impl RequestMeta {
+    /// The metadata of a CLI command, so CLI changes are audited like console ones.
+    pub fn cli(command: &str) -> Self {
+        RequestMeta {
+            request_id: pathfinder::error::correlation_id(),
+            ip: None,
+            user_agent: Some(format!("pathfinder-admin/{} (cli)", env!("CARGO_PKG_VERSION"))),
+            method: "CLI".into(),
+            path: command.into(),
+            started: Instant::now(),
+        }
+    }
+
+    /// An audit entry for `action` on an entity, by `actor`, answered with `status`.
+    pub fn audit(
+        &self,
+        actor: Option<&UserId>,
+        action: &str,
+        entity: (&str, Option<&str>),
+        status: u16,
+    ) -> AuditEntry {
+        AuditEntry {
+            actor: actor.cloned(),
+            action: action.into(),
+            entity_type: Some(entity.0.into()),
+            entity_id: entity.1.map(Into::into),
+            ip_address: self.ip.clone(),
+            user_agent: self.user_agent.as_deref().map(|ua| truncate(ua, 500)),
+            request_method: Some(truncate(&self.method, 10)),
+            request_path: Some(truncate(&self.path, 500)),
+            response_status: status,
+            execution_time_ms: self.started.elapsed().as_millis() as u64,
+            error_message: None,
+        }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary (the audit columns' sizes).
+pub fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}

@@ -1,0 +1,123 @@
+//! The HTTP surface: Leptos pages and server functions, sign-in and sign-out,
+//! health, readiness and metrics, all behind the access layer.
+
+use crate::auth::{access, login, TokenKeys, SESSION_COOKIE};
+use crate::request::RequestMeta;
+use axum::extract::{FromRef, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Extension, Form, Router};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use pathfinder::db::Db;
+use pathfinder::dto::Principal;
+use pathfinder::AppError;
+use pathfinder_app::{shell, App};
+use serde::Deserialize;
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub db: Db,
+    pub keys: Arc<TokenKeys>,
+    /// Bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<Arc<str>>,
+    /// Adds `Secure` to the session cookie (set when served over HTTPS).
+    pub secure_cookie: bool,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos_options.clone()
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let db = state.db.clone();
+    let context = move || provide_context(db.clone());
+    Router::new()
+        .route("/auth/login", post(sign_in))
+        .route("/auth/logout", post(sign_out))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::layer))
+        .with_state(state)
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+async fn sign_in(State(st): State<AppState>, Extension(meta): Extension<RequestMeta>, Form(c): Form<Credentials>) -> Response {
+    match login::sign_in(&st.db, &st.keys, &meta, &c.username, &c.password).await {
+        Ok(s) => see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie))),
+        Err(AppError::BadCredentials) => see_other("/login?error=credentials", None),
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in could not complete");
+            see_other("/login?error=unavailable", None)
+        }
+    }
+}
+
+async fn sign_out(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+) -> Response {
+    if let Some(p) = who {
+        if let Err(e) = login::sign_out(&st.db, &meta, &p).await {
+            tracing::warn!(error = %e, "sign-out could not record the session's end");
+            return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response();
+        }
+    }
+    see_other("/login?signed_out=1", Some(session_cookie("", 0, st.secure_cookie)))
+}
+
+fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    let secure = if secure { "; Secure" } else { "" };
+    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+}
+
+fn see_other(to: &str, cookie: Option<String>) -> Response {
+    let mut resp = (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_string())]).into_response();
+    if let Some(c) = cookie.and_then(|c| c.parse().ok()) {
+        resp.headers_mut().insert(header::SET_COOKIE, c);
+    }
+    resp
+}
+
+async fn ready(State(st): State<AppState>) -> Response {
+    match st.db.call(|s| s.ping()).await {
+        Ok(()) => "ready".into_response(),
+        Err(e) => (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response(),
+    }
+}
+
+async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+    if let Some(want) = &st.metrics_token {
+        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
+            return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "A bearer token is required.")
+                .into_response();
+        }
+    }
+    let body = crate::metrics::render(st.db.storage().pool_stats());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}

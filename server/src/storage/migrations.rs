@@ -1,0 +1,110 @@
+//! Migrations: one numbered list per backend, same numbers and names in both
+//! (a test compares them). Each step runs once, recorded in `pf_schema_version`;
+//! a database whose version is newer than this build is refused, never downgraded.
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+macro_rules! migration_list {
+    ($dir:literal: $($version:literal => $name:literal),+ $(,)?) => {
+        &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", $name, ".sql")),
+        }),+]
+    };
+}
+pub(crate) use migration_list;
+
+/// Version of the per-user table template; stored with each provisioned set.
+pub const USER_TABLES_TEMPLATE_VERSION: i64 = 1;
+
+/// Splits a script into statements at `;` outside quotes and comments; drops comments.
+pub fn split_statements(script: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut chars = script.chars().peekable();
+    let mut in_quote = false;
+    while let Some(c) = chars.next() {
+        if in_quote {
+            cur.push(c);
+            if c == '\'' {
+                in_quote = false;
+            }
+            continue;
+        }
+        match c {
+            '\'' => {
+                in_quote = true;
+                cur.push(c);
+            }
+            '-' if chars.peek() == Some(&'-') => {
+                for n in chars.by_ref() {
+                    if n == '\n' {
+                        cur.push('\n');
+                        break;
+                    }
+                }
+            }
+            ';' => {
+                let stmt = cur.trim();
+                if !stmt.is_empty() {
+                    out.push(stmt.to_string());
+                }
+                cur.clear();
+            }
+            _ => cur.push(c),
+        }
+    }
+    let rest = cur.trim();
+    if !rest.is_empty() {
+        out.push(rest.to_string());
+    }
+    out
+}
+
+/// The per-user template with `{u}` replaced by `pf_user_<username>`.
+pub fn user_table_statements(template: &str, username: &pathfinder::Username) -> Vec<String> {
+    let prefix = format!("{}{}", pathfinder::username::USER_OBJECT_PREFIX, username.as_str());
+    split_statements(template).into_iter().map(|s| s.replace("{u}", &prefix)).collect()
+}
+
+/// The object a DDL statement creates: its kind (`table`, `index`, `view`,
+/// `materialized view`) and name, lower-cased.
+pub fn created_object(stmt: &str) -> Option<(&'static str, String)> {
+    let words: Vec<String> = stmt.split_whitespace().take(6).map(|w| w.to_ascii_lowercase()).collect();
+    let w = |i: usize| words.get(i).map(String::as_str).unwrap_or("");
+    let (kind, at) = match (w(0), w(1), w(2)) {
+        ("create", "table", _) => ("table", 2),
+        ("create", "index", _) => ("index", 2),
+        ("create", "unique", "index") => ("index", 3),
+        ("create", "view", _) => ("view", 2),
+        ("create", "materialized", "view") => ("materialized view", 3),
+        _ => return None,
+    };
+    let name = w(at).split('(').next().unwrap_or("").to_string();
+    (!name.is_empty()).then_some((kind, name))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_on_semicolons_outside_quotes_and_comments() {
+        let s = "-- a; comment\nCREATE TABLE a (x CHAR(1) DEFAULT ';');\n\nCREATE INDEX i ON a(x); -- tail;\n";
+        let got = split_statements(s);
+        assert_eq!(got, vec!["CREATE TABLE a (x CHAR(1) DEFAULT ';')", "CREATE INDEX i ON a(x)"]);
+    }
+
+    #[test]
+    fn names_created_objects() {
+        assert_eq!(created_object("CREATE TABLE pf_x (a INT)"), Some(("table", "pf_x".into())));
+        assert_eq!(created_object("CREATE UNIQUE INDEX u ON t(x)"), Some(("index", "u".into())));
+        assert_eq!(created_object("create materialized view mv\nbuild"), Some(("materialized view", "mv".into())));
+        assert_eq!(created_object("SELECT 1"), None);
+    }
+}

@@ -1,0 +1,183 @@
+//! Migrations, the schema version, drift detection and the user-statistics refresh.
+
+use super::{audit, map_err, ts, SqliteStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
+use crate::storage::migrations::user_table_statements;
+use pathfinder::storage::{AuditEntry, Drift, MigrationReport, SchemaStore};
+use pathfinder::{AppError, AppResult, Username};
+use rusqlite::{params, Connection, OptionalExtension};
+use std::collections::BTreeMap;
+
+/// Our bootstrap table: one row per applied migration (our extension to the seed).
+const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS pf_schema_version (
+    version NUMBER(10) PRIMARY KEY,
+    name VARCHAR2(100) NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)";
+
+pub(super) fn current_version(c: &Connection) -> AppResult<i64> {
+    let exists: Option<String> = c
+        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'pf_schema_version'", [], |r| r.get(0))
+        .optional()
+        .map_err(map_err)?;
+    if exists.is_none() {
+        return Ok(0);
+    }
+    c.query_row("SELECT COALESCE(MAX(version), 0) FROM pf_schema_version", [], |r| r.get(0)).map_err(map_err)
+}
+
+fn has_table(c: &Connection, name: &str) -> AppResult<bool> {
+    c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?1", [name], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+        .map_err(map_err)
+}
+
+/// Applies every migration newer than the database, each in its own transaction
+/// with its version row (and, once the audit log exists, its audit row).
+pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> AppResult<MigrationReport> {
+    conn.execute_batch(VERSION_TABLE).map_err(map_err)?;
+    let from = current_version(conn)?;
+    let latest = MIGRATIONS.last().map_or(0, |m| m.version);
+    if from > latest {
+        return Err(AppError::Conflict(format!(
+            "The database is at schema version {from}, newer than this build knows ({latest}); \
+             use a newer pathfinder-admin. Nothing was changed."
+        )));
+    }
+    let mut applied = Vec::new();
+    for m in MIGRATIONS.iter().filter(|m| m.version > from) {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
+        tx.execute_batch(m.sql).map_err(map_err)?;
+        tx.execute(
+            "INSERT INTO pf_schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            params![m.version, m.name, ts(chrono::Utc::now())],
+        )
+        .map_err(map_err)?;
+        if has_table(&tx, "pf_audit_log")? {
+            let mut entry = audit.clone();
+            entry.entity_id = Some(m.name.to_string());
+            audit::insert(&tx, &entry)?;
+        }
+        tx.commit().map_err(map_err)?;
+        applied.push(m.name.to_string());
+    }
+    Ok(MigrationReport { from_version: from, to_version: from.max(latest), applied })
+}
+
+/// Every schema object by name: (type, normalized SQL).
+fn catalog(c: &Connection) -> AppResult<BTreeMap<String, (String, String)>> {
+    let mut stmt = c
+        .prepare("SELECT name, type, COALESCE(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%'")
+        .map_err(map_err)?;
+    let rows = stmt
+        .query_map([], |r| {
+            let sql: String = r.get(2)?;
+            Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, sql.split_whitespace().collect::<Vec<_>>().join(" "))))
+        })
+        .map_err(map_err)?;
+    rows.collect::<Result<_, _>>().map_err(map_err)
+}
+
+fn columns(c: &Connection, table: &str) -> AppResult<BTreeMap<String, String>> {
+    let mut stmt = c.prepare("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info(?1)").map_err(map_err)?;
+    let rows = stmt
+        .query_map([table], |r| {
+            let desc = format!(
+                "{}{}{}",
+                r.get::<_, String>(1)?,
+                if r.get::<_, i64>(2)? == 1 { " NOT NULL" } else { "" },
+                r.get::<_, Option<String>>(3)?.map(|d| format!(" DEFAULT {d}")).unwrap_or_default()
+            );
+            Ok((r.get::<_, String>(0)?, desc))
+        })
+        .map_err(map_err)?;
+    rows.collect::<Result<_, _>>().map_err(map_err)
+}
+
+impl SchemaStore for SqliteStorage {
+    fn migrate(&self, audit: &AuditEntry) -> AppResult<MigrationReport> {
+        let mut conn = self.pool.get()?;
+        apply_migrations(&mut conn, audit)
+    }
+
+    fn schema_version(&self) -> AppResult<i64> {
+        self.read(current_version)
+    }
+
+    fn schema_check(&self) -> AppResult<Vec<Drift>> {
+        // The expected schema is what the migrations and templates build in a fresh
+        // in-memory database: no hand-kept list to drift from the migrations themselves.
+        let mut expected_db = Connection::open_in_memory().map_err(map_err)?;
+        apply_migrations(&mut expected_db, &AuditEntry::new("schema.check", "schema", "expected"))?;
+        let live = self.read(|c| {
+            let mut sets = c.prepare("SELECT username FROM pf_user_table_sets").map_err(map_err)?;
+            let names = sets
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(map_err)?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(map_err)?;
+            Ok((catalog(c)?, names, current_version(c)?))
+        });
+        let (live, users, version) = match live {
+            Ok(v) => v,
+            // Not migrated at all: report that rather than fail.
+            Err(_) => (self.read(catalog)?, Vec::new(), 0),
+        };
+        for name in &users {
+            let user = Username::parse(name)?;
+            for stmt in user_table_statements(USER_TABLES_TEMPLATE, &user) {
+                expected_db.execute_batch(&stmt).map_err(map_err)?;
+            }
+        }
+        let expected = catalog(&expected_db)?;
+        let mut drift = Vec::new();
+        let latest = MIGRATIONS.last().map_or(0, |m| m.version);
+        if version != latest {
+            drift.push(Drift(format!("schema version is {version}, this build expects {latest}")));
+        }
+        for (name, (kind, sql)) in &expected {
+            match live.get(name) {
+                None => drift.push(Drift(format!("missing {kind} {name}"))),
+                Some((live_kind, _)) if live_kind != kind => {
+                    drift.push(Drift(format!("{name} is a {live_kind}, expected a {kind}")))
+                }
+                Some((_, live_sql)) if live_sql != sql => {
+                    if kind == "table" {
+                        let want = columns(&expected_db, name)?;
+                        let have = self.read(|c| columns(c, name))?;
+                        for (col, desc) in &want {
+                            match have.get(col) {
+                                None => drift.push(Drift(format!("table {name}: missing column {col}"))),
+                                Some(d) if d != desc => drift
+                                    .push(Drift(format!("table {name}: column {col} is {d}, expected {desc}"))),
+                                _ => {}
+                            }
+                        }
+                        for col in have.keys().filter(|c| !want.contains_key(*c)) {
+                            drift.push(Drift(format!("table {name}: unexpected column {col}")));
+                        }
+                    }
+                    drift.push(Drift(format!("{kind} {name} differs from its definition")));
+                }
+                _ => {}
+            }
+        }
+        for (name, (kind, _)) in live.iter().filter(|(n, _)| !expected.contains_key(*n)) {
+            drift.push(Drift(format!("unexpected {kind} {name}")));
+        }
+        Ok(drift)
+    }
+
+    fn refresh_user_stats(&self, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |tx| {
+            tx.execute_batch(
+                "DELETE FROM pf_mv_user_stats;
+                 INSERT INTO pf_mv_user_stats (user_id, username, total_sessions, total_events, last_activity, first_activity)
+                 SELECT u.user_id, u.username, COUNT(DISTINCT a.session_id), COUNT(a.analytics_id),
+                        MAX(a.event_timestamp), MIN(a.event_timestamp)
+                 FROM pf_users u LEFT JOIN pf_user_analytics a ON u.user_id = a.user_id
+                 GROUP BY u.user_id, u.username;",
+            )
+            .map_err(map_err)
+        })
+    }
+}

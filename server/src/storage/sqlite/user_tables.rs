@@ -1,0 +1,103 @@
+//! Per-user table sets: provisioning from the template, dropping, row counts.
+//! SQLite's DDL is transactional, so a set is made (or dropped) whole or not at all;
+//! the registry states still follow the Oracle flow so both behave alike.
+
+use super::{map_err, ts, SqliteStorage, USER_TABLES_TEMPLATE};
+use crate::storage::migrations::{created_object, user_table_statements, USER_TABLES_TEMPLATE_VERSION};
+use pathfinder::dto::{TableCount, TableSetInfo};
+use pathfinder::storage::{AuditEntry, UserTableStore};
+use pathfinder::{AppError, AppResult, Username};
+use rusqlite::{params, Connection, OptionalExtension};
+
+fn object_exists(c: &Connection, name: &str) -> AppResult<bool> {
+    c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name = ?1", [name], |r| r.get::<_, i64>(0))
+        .map(|n| n > 0)
+        .map_err(map_err)
+}
+
+fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<String>> {
+    c.query_row("SELECT status FROM pf_user_table_sets WHERE username = ?1", [username.as_str()], |r| r.get(0))
+        .optional()
+        .map_err(map_err)
+}
+
+/// The set's tables and views with their row counts. Names come from the template.
+fn table_set(c: &Connection, username: &Username) -> AppResult<Option<TableSetInfo>> {
+    let Some(status) = registry_status(c, username)? else { return Ok(None) };
+    let mut tables = Vec::new();
+    for stmt in user_table_statements(USER_TABLES_TEMPLATE, username) {
+        if let Some((kind, name)) = created_object(&stmt).filter(|(k, _)| *k != "index") {
+            let rows = if object_exists(c, &name)? {
+                c.query_row(&format!("SELECT COUNT(*) FROM {name}"), [], |r| r.get(0)).map_err(map_err)?
+            } else {
+                -1
+            };
+            let label = if kind == "table" { name } else { format!("{name} ({kind})") };
+            tables.push(TableCount { name: label, rows });
+        }
+    }
+    Ok(Some(TableSetInfo { username: username.to_string(), status, tables }))
+}
+
+impl UserTableStore for SqliteStorage {
+    fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo> {
+        let now = ts(chrono::Utc::now());
+        self.write_audited(audit, |tx| {
+            match registry_status(tx, username)?.as_deref() {
+                Some("dropping") => {
+                    return Err(AppError::Conflict(format!(
+                        "The tables of '{username}' are being dropped; finish with drop-user-tables first."
+                    )))
+                }
+                Some(_) => {}
+                None => {
+                    let user_id: Option<String> = tx
+                        .query_row("SELECT user_id FROM pf_users WHERE username = ?1", [username.as_str()], |r| r.get(0))
+                        .optional()
+                        .map_err(map_err)?;
+                    tx.execute(
+                        "INSERT INTO pf_user_table_sets (username, user_id, status, template_version, created_at, updated_at)
+                         VALUES (?1, ?2, 'provisioning', ?3, ?4, ?4)",
+                        params![username.as_str(), user_id, USER_TABLES_TEMPLATE_VERSION, now],
+                    )
+                    .map_err(map_err)?;
+                }
+            }
+            for stmt in user_table_statements(USER_TABLES_TEMPLATE, username) {
+                let (_, name) = created_object(&stmt)
+                    .ok_or_else(|| AppError::internal(format!("template statement creates nothing: {stmt}")))?;
+                if !object_exists(tx, &name)? {
+                    tx.execute_batch(&stmt).map_err(map_err)?;
+                }
+            }
+            tx.execute(
+                "UPDATE pf_user_table_sets SET status = 'ready', updated_at = ?1 WHERE username = ?2",
+                params![now, username.as_str()],
+            )
+            .map_err(map_err)?;
+            Ok(())
+        })?;
+        self.read(|c| table_set(c, username))?
+            .ok_or_else(|| AppError::internal("table set vanished right after provisioning"))
+    }
+
+    fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |tx| {
+            if registry_status(tx, username)?.is_none() {
+                return Err(AppError::NotFound(format!("A registered table set for '{username}'")));
+            }
+            for stmt in user_table_statements(USER_TABLES_TEMPLATE, username).iter().rev() {
+                if let Some((kind, name)) = created_object(stmt) {
+                    let kind = if kind == "materialized view" { "view" } else { kind };
+                    tx.execute_batch(&format!("DROP {} IF EXISTS {name}", kind.to_uppercase())).map_err(map_err)?;
+                }
+            }
+            tx.execute("DELETE FROM pf_user_table_sets WHERE username = ?1", [username.as_str()]).map_err(map_err)?;
+            Ok(())
+        })
+    }
+
+    fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>> {
+        self.read(|c| table_set(c, username))
+    }
+}

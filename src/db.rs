@@ -1,0 +1,32 @@
+//! The one way async code reaches storage: [`Db::call`] runs a blocking storage call
+//! on tokio's blocking pool, so a slow database never stalls the async workers.
+
+use crate::storage::Storage;
+use crate::{AppError, AppResult};
+use std::sync::Arc;
+
+#[derive(Clone)]
+pub struct Db(Arc<dyn Storage>);
+
+impl Db {
+    pub fn new(storage: Arc<dyn Storage>) -> Self {
+        Db(storage)
+    }
+
+    /// Runs `f` against the storage on the blocking pool.
+    pub async fn call<T, F>(&self, f: F) -> AppResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Storage) -> AppResult<T> + Send + 'static,
+    {
+        let storage = self.0.clone();
+        tokio::task::spawn_blocking(move || f(storage.as_ref()))
+            .await
+            .map_err(AppError::internal)?
+    }
+
+    /// The storage itself, for code that is already on a blocking thread (the CLI, tests).
+    pub fn storage(&self) -> &dyn Storage {
+        self.0.as_ref()
+    }
+}

@@ -1,0 +1,106 @@
+//! What the server sends the browser. Row types read from the database stay on the
+//! server; password hashes and token hashes never appear here.
+
+use crate::{Role, SessionId, UserId};
+use serde::{Deserialize, Serialize};
+
+/// Timestamps travel as UTC, ISO-8601 text.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// The signed-in console user, as the server established it for this request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Principal {
+    pub user_id: UserId,
+    pub username: String,
+    pub session_id: SessionId,
+    pub roles: Vec<Role>,
+}
+
+impl Principal {
+    pub fn has_any(&self, roles: &[Role]) -> bool {
+        self.roles.iter().any(|r| roles.contains(r))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSummary {
+    pub user_id: UserId,
+    pub username: String,
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub account_status: String,
+    pub created_at: Timestamp,
+    pub last_login: Option<Timestamp>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserProfile {
+    pub summary: UserSummary,
+    pub phone_number: Option<String>,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub current_title: Option<String>,
+    pub current_company: Option<String>,
+    pub email_verified: bool,
+    pub mfa_enabled: bool,
+    pub total_logins: i64,
+    pub last_activity_at: Option<Timestamp>,
+    pub roles: Vec<Role>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub session_id: SessionId,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub last_activity: Option<Timestamp>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub is_active: bool,
+}
+
+/// One per-user table (or view) and its row count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableCount {
+    pub name: String,
+    pub rows: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSetInfo {
+    pub username: String,
+    /// `ready`, or `provisioning` / `dropping` while (or if a crash left) work half done.
+    pub status: String,
+    pub tables: Vec<TableCount>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserDetail {
+    pub profile: UserProfile,
+    pub sessions: Vec<SessionInfo>,
+    pub tables: Option<TableSetInfo>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Overview {
+    pub users_by_status: Vec<StatusCount>,
+    pub active_sessions: i64,
+    pub audit_events_24h: i64,
+    pub schema_version: i64,
+    pub backend: String,
+}
+
+/// One page of a keyset-paginated list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Pass back as `after` to get the next page; `None` on the last page.
+    pub next_cursor: Option<String>,
+}

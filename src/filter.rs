@@ -1,0 +1,182 @@
+//! The users list filter: search text, status, sort, and a keyset cursor.
+//! Parsing and validation live here so server and browser agree on them.
+
+use crate::AppError;
+use serde::{Deserialize, Serialize};
+
+pub const ACCOUNT_STATUSES: [&str; 4] = ["active", "pending", "suspended", "deactivated"];
+pub const PAGE_SIZE_DEFAULT: u32 = 25;
+pub const PAGE_SIZE_MAX: u32 = 200;
+pub const SEARCH_MAX_CHARS: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UserSort {
+    #[default]
+    Username,
+    Email,
+    CreatedAt,
+}
+
+impl UserSort {
+    pub fn parse(s: &str) -> Result<Self, AppError> {
+        match s {
+            "" | "username" => Ok(UserSort::Username),
+            "email" => Ok(UserSort::Email),
+            "created_at" => Ok(UserSort::CreatedAt),
+            _ => Err(AppError::invalid(format!(
+                "Unknown sort '{s}': use username, email or created_at."
+            ))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserSort::Username => "username",
+            UserSort::Email => "email",
+            UserSort::CreatedAt => "created_at",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct UserFilter {
+    /// Case-insensitive substring of username, email, first or last name.
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub sort: UserSort,
+    pub descending: bool,
+    /// Opaque cursor from the previous page.
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+impl UserFilter {
+    /// Builds a filter from the raw strings of a query string, refusing bad values.
+    pub fn from_query(
+        q: &str,
+        status: &str,
+        sort: &str,
+        dir: &str,
+        after: &str,
+    ) -> Result<Self, AppError> {
+        let q = q.trim();
+        if q.chars().count() > SEARCH_MAX_CHARS {
+            return Err(AppError::invalid(format!(
+                "Search text must be at most {SEARCH_MAX_CHARS} characters."
+            )));
+        }
+        let status = match status {
+            "" => None,
+            s if ACCOUNT_STATUSES.contains(&s) => Some(s.to_string()),
+            s => {
+                return Err(AppError::invalid(format!(
+                    "Unknown status '{s}': use one of {}.",
+                    ACCOUNT_STATUSES.join(", ")
+                )))
+            }
+        };
+        let descending = match dir {
+            "" | "asc" => false,
+            "desc" => true,
+            d => {
+                return Err(AppError::invalid(format!(
+                    "Unknown direction '{d}': use asc or desc."
+                )))
+            }
+        };
+        let after = (!after.is_empty()).then(|| after.to_string());
+        if let Some(a) = &after {
+            Cursor::decode(a)?;
+        }
+        Ok(UserFilter {
+            q: (!q.is_empty()).then(|| q.to_string()),
+            status,
+            sort: UserSort::parse(sort)?,
+            descending,
+            after,
+            limit: PAGE_SIZE_DEFAULT,
+        })
+    }
+
+    pub fn page_size(&self) -> u32 {
+        match self.limit {
+            0 => PAGE_SIZE_DEFAULT,
+            n => n.min(PAGE_SIZE_MAX),
+        }
+    }
+
+    /// The lower-cased search text with LIKE wildcards escaped by `\`.
+    pub fn like_pattern(&self) -> Option<String> {
+        self.q.as_ref().map(|q| {
+            let mut p = String::from("%");
+            for c in q.to_lowercase().chars() {
+                if matches!(c, '%' | '_' | '\\') {
+                    p.push('\\');
+                }
+                p.push(c);
+            }
+            p.push('%');
+            p
+        })
+    }
+}
+
+/// Keyset position: the sort key and id of the last row of the previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub key: String,
+    pub id: String,
+}
+
+impl Cursor {
+    /// `<id>.<hex of key>`: opaque to users, safe in a URL.
+    pub fn encode(&self) -> String {
+        let hex: String = self.key.bytes().map(|b| format!("{b:02x}")).collect();
+        format!("{}.{}", self.id, hex)
+    }
+
+    pub fn decode(s: &str) -> Result<Self, AppError> {
+        let bad =
+            || AppError::invalid("The page cursor is not valid; start again from the first page.");
+        let (id, hex) = s.split_once('.').ok_or_else(bad)?;
+        if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) || hex.len() % 2 != 0 {
+            return Err(bad());
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
+            .collect::<Result<Vec<u8>, _>>()?;
+        let key = String::from_utf8(bytes).map_err(|_| bad())?;
+        Ok(Cursor {
+            key,
+            id: id.to_string(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursor_round_trips() {
+        let c = Cursor {
+            key: "Ünïcode 100%".into(),
+            id: crate::new_id(),
+        };
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert!(Cursor::decode("nope").is_err());
+        assert!(Cursor::decode(&format!("{}.zz", crate::new_id())).is_err());
+    }
+
+    #[test]
+    fn bad_query_values_are_refused() {
+        assert!(UserFilter::from_query("", "weird", "", "", "").is_err());
+        assert!(UserFilter::from_query("", "", "password_hash", "", "").is_err());
+        assert!(UserFilter::from_query("", "", "", "sideways", "").is_err());
+        let f = UserFilter::from_query(" Ali_ce ", "active", "email", "desc", "").unwrap();
+        assert_eq!(f.like_pattern().as_deref(), Some("%ali\\_ce%"));
+        assert!(f.descending);
+    }
+}

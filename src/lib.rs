@@ -1,0 +1,23 @@
+//! Pathfinder Admin's shared vocabulary: what the server and the browser both speak.
+//!
+//! Ids, the user-facing DTOs, the users filter, validation rules and the one error
+//! enum that crosses the wire. With the `server` feature it also holds the storage
+//! interface, so that the server functions in `app/` and the backends in `server/`
+//! meet on the same traits without depending on each other.
+
+pub mod dto;
+pub mod error;
+pub mod filter;
+pub mod ids;
+pub mod role;
+pub mod username;
+
+#[cfg(feature = "server")]
+pub mod db;
+#[cfg(feature = "server")]
+pub mod storage;
+
+pub use error::{AppError, AppResult};
+pub use ids::{new_id, SessionId, UserId};
+pub use role::Role;
+pub use username::Username;

@@ -1,0 +1,207 @@
+//! The storage interface, sliced by capability. Each backend in `server/src/storage/`
+//! implements every trait, one file per trait; [`Storage`] bundles them.
+//!
+//! Methods are blocking (both drivers are): async callers go through the server's
+//! one `spawn_blocking` helper. Every method that changes state takes the
+//! [`AuditEntry`] that describes the change and writes it in the same transaction:
+//! if the audit row cannot be written, the change is rolled back.
+
+use crate::dto::{
+    Overview, Page, Principal, SessionInfo, StatusCount, TableSetInfo, Timestamp, UserProfile,
+    UserSummary,
+};
+use crate::filter::UserFilter;
+use crate::{AppResult, Role, SessionId, UserId, Username};
+
+/// One row of `pf_audit_log`, as the caller describes the event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditEntry {
+    pub actor: Option<UserId>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_method: Option<String>,
+    pub request_path: Option<String>,
+    pub response_status: u16,
+    pub execution_time_ms: u64,
+    pub error_message: Option<String>,
+}
+
+impl AuditEntry {
+    /// An entry for `action` on `entity_type` `entity_id`, with status 200.
+    pub fn new(action: &str, entity_type: &str, entity_id: impl Into<String>) -> Self {
+        AuditEntry {
+            action: action.to_string(),
+            entity_type: Some(entity_type.to_string()),
+            entity_id: Some(entity_id.into()),
+            response_status: 200,
+            ..Default::default()
+        }
+    }
+}
+
+/// A console user to create.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub user_id: UserId,
+    pub username: Username,
+    pub email: String,
+    pub password_hash: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub account_status: String,
+    pub roles: Vec<Role>,
+}
+
+/// What sign-in needs to know about a username. Lives on the server only.
+#[derive(Debug, Clone)]
+pub struct LoginRecord {
+    pub user_id: UserId,
+    pub username: String,
+    pub password_hash: String,
+    pub account_status: String,
+    pub failed_attempts: u32,
+    pub locked_until: Option<Timestamp>,
+}
+
+/// A session to open at sign-in.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    /// SHA-256 of the JWT, hex: the token itself is never stored.
+    pub token_hash: String,
+    pub created_at: Timestamp,
+    pub expires_at: Timestamp,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A failed sign-in: the user it counted against (if the name exists) and the lock it sets.
+#[derive(Debug, Clone)]
+pub struct LoginFailure {
+    pub user_id: Option<UserId>,
+    pub locked_until: Option<Timestamp>,
+}
+
+/// Connection pool figures for `/metrics`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub in_use: u32,
+    pub idle: u32,
+    pub max: u32,
+    pub waiters: u32,
+}
+
+/// One difference between the live schema and what the migrations define.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Drift(pub String);
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationReport {
+    pub from_version: i64,
+    pub to_version: i64,
+    pub applied: Vec<String>,
+}
+
+pub trait UserStore {
+    fn create_user(&self, user: &NewUser, audit: &AuditEntry) -> AppResult<()>;
+    fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>>;
+    fn user_profile(&self, user_id: &UserId) -> AppResult<UserProfile>;
+    fn user_id_by_username(&self, username: &Username) -> AppResult<Option<UserId>>;
+    fn set_account_status(
+        &self,
+        user_id: &UserId,
+        status: &str,
+        audit: &AuditEntry,
+    ) -> AppResult<()>;
+    fn users_by_status(&self) -> AppResult<Vec<StatusCount>>;
+    fn count_admins(&self) -> AppResult<i64>;
+}
+
+pub trait SessionStore {
+    fn login_record(&self, username: &str) -> AppResult<Option<LoginRecord>>;
+    /// Opens the session, resets failed attempts, counts the login, writes the audit row.
+    fn record_login_success(&self, session: &NewSession, audit: &AuditEntry) -> AppResult<()>;
+    fn record_login_failure(&self, failure: &LoginFailure, audit: &AuditEntry) -> AppResult<()>;
+    /// The principal of an active, unexpired session of an active user whose token hash matches.
+    fn session_principal(
+        &self,
+        session_id: &SessionId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> AppResult<Option<Principal>>;
+    fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()>;
+    fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>>;
+    fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64>;
+}
+
+pub trait AuditStore {
+    /// Writes an audit row on its own: for events that change nothing else (a refused request).
+    fn append_audit(&self, audit: &AuditEntry) -> AppResult<()>;
+    fn count_audit_since(&self, since: Timestamp) -> AppResult<i64>;
+    fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>>;
+}
+
+/// An audit row as read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditRow {
+    pub id: String,
+    pub user_id: Option<String>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_method: Option<String>,
+    pub request_path: Option<String>,
+    pub response_status: Option<i64>,
+    pub execution_time_ms: Option<i64>,
+    pub created_at: Timestamp,
+}
+
+pub trait SchemaStore {
+    /// Applies the migrations not yet applied; refuses a database newer than this build.
+    /// `audit` is the template of the row written with each step (once the audit log exists).
+    fn migrate(&self, audit: &AuditEntry) -> AppResult<MigrationReport>;
+    fn schema_version(&self) -> AppResult<i64>;
+    /// Differences between the live schema and the one the migrations define.
+    fn schema_check(&self) -> AppResult<Vec<Drift>>;
+    /// Rebuilds `pf_mv_user_stats`.
+    fn refresh_user_stats(&self, audit: &AuditEntry) -> AppResult<()>;
+}
+
+pub trait UserTableStore {
+    /// Creates the per-user table set (idempotent; finishes a set a crash left half made).
+    fn provision_user_tables(
+        &self,
+        username: &Username,
+        audit: &AuditEntry,
+    ) -> AppResult<TableSetInfo>;
+    /// Drops a registered table set (and only a registered one).
+    fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()>;
+    fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>>;
+}
+
+/// Everything a backend offers, plus what the console asks of the backend itself.
+pub trait Storage:
+    UserStore + SessionStore + AuditStore + SchemaStore + UserTableStore + Send + Sync
+{
+    /// `sqlite` or `oracle`.
+    fn backend_name(&self) -> &'static str;
+    fn ping(&self) -> AppResult<()>;
+    fn pool_stats(&self) -> PoolStats;
+
+    fn overview(&self, now: Timestamp) -> AppResult<Overview> {
+        Ok(Overview {
+            users_by_status: self.users_by_status()?,
+            active_sessions: self.count_active_sessions(now)?,
+            audit_events_24h: self.count_audit_since(now - chrono::Duration::hours(24))?,
+            schema_version: self.schema_version()?,
+            backend: self.backend_name().to_string(),
+        })
+    }
+}

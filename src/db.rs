@@ -20,9 +20,7 @@ impl Db {
         F: FnOnce(&dyn Storage) -> AppResult<T> + Send + 'static,
     {
         let storage = self.0.clone();
-        tokio::task::spawn_blocking(move || f(storage.as_ref()))
-            .await
-            .map_err(AppError::internal)?
+        tokio::task::spawn_blocking(move || f(storage.as_ref())).await.map_err(AppError::internal)?
     }
 
     /// The storage itself, for code that is already on a blocking thread (the CLI, tests).

@@ -24,9 +24,7 @@ impl UserSort {
             "" | "username" => Ok(UserSort::Username),
             "email" => Ok(UserSort::Email),
             "created_at" => Ok(UserSort::CreatedAt),
-            _ => Err(AppError::invalid(format!(
-                "Unknown sort '{s}': use username, email or created_at."
-            ))),
+            _ => Err(AppError::invalid(format!("Unknown sort '{s}': use username, email or created_at."))),
         }
     }
 
@@ -53,18 +51,10 @@ pub struct UserFilter {
 
 impl UserFilter {
     /// Builds a filter from the raw strings of a query string, refusing bad values.
-    pub fn from_query(
-        q: &str,
-        status: &str,
-        sort: &str,
-        dir: &str,
-        after: &str,
-    ) -> Result<Self, AppError> {
+    pub fn from_query(q: &str, status: &str, sort: &str, dir: &str, after: &str) -> Result<Self, AppError> {
         let q = q.trim();
         if q.chars().count() > SEARCH_MAX_CHARS {
-            return Err(AppError::invalid(format!(
-                "Search text must be at most {SEARCH_MAX_CHARS} characters."
-            )));
+            return Err(AppError::invalid(format!("Search text must be at most {SEARCH_MAX_CHARS} characters.")));
         }
         let status = match status {
             "" => None,
@@ -79,11 +69,7 @@ impl UserFilter {
         let descending = match dir {
             "" | "asc" => false,
             "desc" => true,
-            d => {
-                return Err(AppError::invalid(format!(
-                    "Unknown direction '{d}': use asc or desc."
-                )))
-            }
+            d => return Err(AppError::invalid(format!("Unknown direction '{d}': use asc or desc."))),
         };
         let after = (!after.is_empty()).then(|| after.to_string());
         if let Some(a) = &after {
@@ -137,8 +123,7 @@ impl Cursor {
     }
 
     pub fn decode(s: &str) -> Result<Self, AppError> {
-        let bad =
-            || AppError::invalid("The page cursor is not valid; start again from the first page.");
+        let bad = || AppError::invalid("The page cursor is not valid; start again from the first page.");
         let (id, hex) = s.split_once('.').ok_or_else(bad)?;
         if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) || hex.len() % 2 != 0 {
             return Err(bad());
@@ -148,10 +133,7 @@ impl Cursor {
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
             .collect::<Result<Vec<u8>, _>>()?;
         let key = String::from_utf8(bytes).map_err(|_| bad())?;
-        Ok(Cursor {
-            key,
-            id: id.to_string(),
-        })
+        Ok(Cursor { key, id: id.to_string() })
     }
 }
 
@@ -161,10 +143,7 @@ mod tests {
 
     #[test]
     fn cursor_round_trips() {
-        let c = Cursor {
-            key: "Ünïcode 100%".into(),
-            id: crate::new_id(),
-        };
+        let c = Cursor { key: "Ünïcode 100%".into(), id: crate::new_id() };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
         assert!(Cursor::decode("nope").is_err());
         assert!(Cursor::decode(&format!("{}.zz", crate::new_id())).is_err());

@@ -40,10 +40,6 @@ impl FromStr for Role {
         Role::ALL
             .into_iter()
             .find(|r| r.as_str() == s)
-            .ok_or_else(|| {
-                crate::AppError::invalid(format!(
-                    "Unknown role '{s}': use admin, sre or compliance."
-                ))
-            })
+            .ok_or_else(|| crate::AppError::invalid(format!("Unknown role '{s}': use admin, sre or compliance.")))
     }
 }

@@ -7,8 +7,7 @@
 //! if the audit row cannot be written, the change is rolled back.
 
 use crate::dto::{
-    Overview, Page, Principal, SessionInfo, StatusCount, TableSetInfo, Timestamp, UserProfile,
-    UserSummary,
+    Overview, Page, Principal, SessionInfo, StatusCount, TableSetInfo, Timestamp, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -112,12 +111,7 @@ pub trait UserStore {
     fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>>;
     fn user_profile(&self, user_id: &UserId) -> AppResult<UserProfile>;
     fn user_id_by_username(&self, username: &Username) -> AppResult<Option<UserId>>;
-    fn set_account_status(
-        &self,
-        user_id: &UserId,
-        status: &str,
-        audit: &AuditEntry,
-    ) -> AppResult<()>;
+    fn set_account_status(&self, user_id: &UserId, status: &str, audit: &AuditEntry) -> AppResult<()>;
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>>;
     fn count_admins(&self) -> AppResult<i64>;
 }
@@ -176,20 +170,14 @@ pub trait SchemaStore {
 
 pub trait UserTableStore {
     /// Creates the per-user table set (idempotent; finishes a set a crash left half made).
-    fn provision_user_tables(
-        &self,
-        username: &Username,
-        audit: &AuditEntry,
-    ) -> AppResult<TableSetInfo>;
+    fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo>;
     /// Drops a registered table set (and only a registered one).
     fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()>;
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>>;
 }
 
 /// Everything a backend offers, plus what the console asks of the backend itself.
-pub trait Storage:
-    UserStore + SessionStore + AuditStore + SchemaStore + UserTableStore + Send + Sync
-{
+pub trait Storage: UserStore + SessionStore + AuditStore + SchemaStore + UserTableStore + Send + Sync {
     /// `sqlite` or `oracle`.
     fn backend_name(&self) -> &'static str;
     fn ping(&self) -> AppResult<()>;

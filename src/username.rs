@@ -14,8 +14,7 @@ pub const IDENTIFIER_MAX_BYTES: usize = 128;
 pub const USER_OBJECT_PREFIX: &str = "pf_user_";
 /// The longest suffix a per-user object may have after `pf_user_<username>_`.
 /// The schema templates are tested to stay within it.
-pub const OBJECT_SUFFIX_MAX_BYTES: usize =
-    IDENTIFIER_MAX_BYTES - USER_OBJECT_PREFIX.len() - 1 - USERNAME_MAX_BYTES;
+pub const OBJECT_SUFFIX_MAX_BYTES: usize = IDENTIFIER_MAX_BYTES - USER_OBJECT_PREFIX.len() - 1 - USERNAME_MAX_BYTES;
 
 /// A username that obeys the canonical rule: ASCII lower-case letters, digits and
 /// underscores, starting with a letter, at most 50 bytes.
@@ -31,20 +30,14 @@ impl Username {
             Some(format!("must be at most {USERNAME_MAX_BYTES} characters"))
         } else if !raw.as_bytes()[0].is_ascii_lowercase() {
             Some("must start with a lower-case letter (a-z)".to_string())
-        } else if let Some(c) = raw
-            .chars()
-            .find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_'))
-        {
+        } else if let Some(c) = raw.chars().find(|c| !(c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_')) {
             Some(format!("may contain only a-z, 0-9 and _ (found '{c}')"))
         } else {
             None
         };
         match problem {
             None => Ok(Username(raw.to_string())),
-            Some(p) => Err(AppError::Invalid(format!(
-                "The username '{}' {p}.",
-                raw.escape_default()
-            ))),
+            Some(p) => Err(AppError::Invalid(format!("The username '{}' {p}.", raw.escape_default()))),
         }
     }
 
@@ -92,18 +85,7 @@ mod tests {
 
     #[test]
     fn refuses_everything_else_without_cleaning() {
-        for bad in [
-            "",
-            "Alice",
-            "9lives",
-            "_x",
-            "a-b",
-            "a b",
-            "é",
-            "a;drop",
-            "a\"b",
-            &"a".repeat(51),
-        ] {
+        for bad in ["", "Alice", "9lives", "_x", "a-b", "a b", "é", "a;drop", "a\"b", &"a".repeat(51)] {
             let err = Username::parse(bad).unwrap_err();
             assert!(matches!(err, AppError::Invalid(_)), "{bad}");
         }
@@ -113,10 +95,7 @@ mod tests {
     fn longest_object_name_fits_oracle_identifiers() {
         let u = Username::parse(&"z".repeat(USERNAME_MAX_BYTES)).unwrap();
         assert_eq!(OBJECT_SUFFIX_MAX_BYTES, 69);
-        let longest = format!(
-            "{USER_OBJECT_PREFIX}{u}_{}",
-            "s".repeat(OBJECT_SUFFIX_MAX_BYTES)
-        );
+        let longest = format!("{USER_OBJECT_PREFIX}{u}_{}", "s".repeat(OBJECT_SUFFIX_MAX_BYTES));
         assert_eq!(longest.len(), IDENTIFIER_MAX_BYTES);
     }
 }

@@ -44,11 +44,7 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
                 // A legacy name that breaks the rule can have no table set.
                 Err(_) => None,
             };
-            Ok(UserDetail {
-                profile,
-                sessions,
-                tables,
-            })
+            Ok(UserDetail { profile, sessions, tables })
         })
         .await
 }
@@ -83,7 +79,6 @@ pub mod ssr {
     }
 
     pub fn db() -> Result<Db, AppError> {
-        use_context::<Db>()
-            .ok_or_else(|| AppError::internal("storage missing from the server function context"))
+        use_context::<Db>().ok_or_else(|| AppError::internal("storage missing from the server function context"))
     }
 }

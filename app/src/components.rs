@@ -50,8 +50,7 @@ pub fn Shell(children: Children) -> impl IntoView {
 /// An error as a sentence. Never more than the error's own message (no causes, no SQL).
 #[component]
 pub fn ErrorNote(error: AppError) -> impl IntoView {
-    let sign_in = matches!(error, AppError::Unauthenticated)
-        .then(|| view! { " " <a href="/login">"Sign in"</a> });
+    let sign_in = matches!(error, AppError::Unauthenticated).then(|| view! { " " <a href="/login">"Sign in"</a> });
     view! {
         <p class="error" role="alert" data-test-id="error">
             {error.to_string()}

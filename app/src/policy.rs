@@ -41,10 +41,7 @@ pub const POLICY: &[(&str, Access)] = &[
 
 /// The first rule whose pattern matches `path`: the pattern and its access.
 pub fn rule_for(path: &str) -> Option<(&'static str, Access)> {
-    POLICY
-        .iter()
-        .find(|(pattern, _)| matches(pattern, path))
-        .copied()
+    POLICY.iter().find(|(pattern, _)| matches(pattern, path)).copied()
 }
 
 /// The access rule for `path`, or `None` when the console has no such path.

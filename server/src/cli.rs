@@ -76,6 +76,12 @@ pub enum Command {
     },
     /// Compare the live database with what the migrations define; exit 3 on drift.
     SchemaCheck,
+    /// Add demonstration users (alice, bob, … and user_0001 …) who cannot sign in.
+    DemoData {
+        /// How many numbered users to add besides the named ones.
+        #[arg(long, default_value_t = 40)]
+        users: u32,
+    },
 }
 
 pub fn main() -> ExitCode {
@@ -165,8 +171,51 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 return Ok(ExitCode::from(3));
             }
         }
+        Command::DemoData { users } => {
+            let added = add_demo_users(s, users)?;
+            println!("Added {added} demonstration users.");
+        }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Named people first (so searches by name have something to find), then numbered users.
+fn add_demo_users(s: &dyn pathfinder::storage::Storage, count: u32) -> AppResult<u32> {
+    const PEOPLE: [(&str, &str, &str); 6] = [
+        ("alice", "Alice", "Anderson"),
+        ("bob", "Bob", "Brown"),
+        ("carol", "Carol", "Chen"),
+        ("dave", "Dave", "Diaz"),
+        ("erin", "Erin", "Evans"),
+        ("frank", "Frank", "Fischer"),
+    ];
+    const STATUSES: [&str; 4] = ["active", "active", "pending", "suspended"];
+    // Nobody knows this password: demo users cannot sign in.
+    let unusable = auth::password::hash(&pathfinder::new_id())?;
+    let named = PEOPLE.iter().map(|(u, f, l)| (u.to_string(), Some(f.to_string()), Some(l.to_string())));
+    let numbered = (1..=count).map(|i| (format!("user_{i:04}"), None, None));
+    let meta = RequestMeta::cli("demo-data");
+    let mut added = 0;
+    for (i, (name, first, last)) in named.chain(numbered).enumerate() {
+        let user = NewUser {
+            user_id: UserId::new(),
+            username: Username::parse(&name)?,
+            email: format!("{name}@example.com"),
+            password_hash: unusable.clone(),
+            first_name: first,
+            last_name: last,
+            account_status: STATUSES[i % STATUSES.len()].into(),
+            roles: Vec::new(),
+        };
+        let audit = meta.audit(None, "user.create", ("user", Some(user.user_id.as_str())), 201);
+        match s.create_user(&user, &audit) {
+            Ok(()) => added += 1,
+            // Already there from an earlier run: keep going, so the command can be repeated.
+            Err(AppError::Conflict(_)) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(added)
 }
 
 fn cli_audit(command: &str) -> AuditEntry {

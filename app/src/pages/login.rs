@@ -10,14 +10,8 @@ pub fn Login() -> impl IntoView {
     let message = move || {
         query.with(|q| match q.get("error").as_deref() {
             Some("credentials") => Some(("error", "The username or password is incorrect.")),
-            Some("origin") => Some((
-                "error",
-                "That request came from another site and was refused.",
-            )),
-            Some("unavailable") => Some((
-                "error",
-                "The database is busy or unreachable; try again shortly.",
-            )),
+            Some("origin") => Some(("error", "That request came from another site and was refused.")),
+            Some("unavailable") => Some(("error", "The database is busy or unreachable; try again shortly.")),
             _ if q.get("signed_out").is_some() => Some(("info", "You are signed out.")),
             _ => None,
         })

@@ -9,10 +9,7 @@ use leptos_router::hooks::use_params_map;
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let detail = Resource::new(
-        move || params.with(|p| p.get("id").unwrap_or_default()),
-        get_user_detail,
-    );
+    let detail = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), get_user_detail);
     // Hidden by default; the toggle works once hydrated.
     let (show_inactive, set_show_inactive) = signal(false);
 

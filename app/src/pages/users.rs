@@ -12,18 +12,8 @@ use pathfinder::filter::ACCOUNT_STATUSES;
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
-    let args = move || {
-        (
-            param("q"),
-            param("status"),
-            param("sort"),
-            param("dir"),
-            param("after"),
-        )
-    };
-    let page = Resource::new(args, |(q, status, sort, dir, after)| {
-        list_users(q, status, sort, dir, after)
-    });
+    let args = move || (param("q"), param("status"), param("sort"), param("dir"), param("after"));
+    let page = Resource::new(args, |(q, status, sort, dir, after)| list_users(q, status, sort, dir, after));
 
     view! {
         <h1>"Users"</h1>
@@ -95,9 +85,7 @@ pub fn UsersPage() -> impl IntoView {
 fn encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()

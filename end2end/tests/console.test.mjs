@@ -1,0 +1,126 @@
+// End-to-end tests: the release build in Debian's Chromium.
+// The server is started here on a fresh SQLite database and stopped at the end.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, execFileSync } from 'node:child_process';
+import { mkdtempSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { chromium } from 'playwright-core';
+
+const root = resolve(import.meta.dirname, '..', '..');
+const bin = process.env.PF_BIN ?? join(root, 'target', 'release', 'pathfinder-admin');
+const port = 3100 + Math.floor(Math.random() * 800);
+const base = `http://127.0.0.1:${port}`;
+const dir = mkdtempSync(join(tmpdir(), 'pf-e2e-'));
+const env = { ...process.env, PF_DATABASE_URL: `sqlite:${join(dir, 'pf.db')}`, PF_ADMIN_PASSWORD: 'e2e-password-123', RUST_LOG: 'warn' };
+const ADMIN = { username: 'admin', password: 'e2e-password-123' };
+
+let server;
+let browser;
+
+function cli(...args) {
+  return execFileSync(bin, args, { env, encoding: 'utf8' });
+}
+
+before(async () => {
+  assert.ok(existsSync(bin), `build the release binary first: ${bin}`);
+  cli('migrate');
+  cli('create-admin', '--username', ADMIN.username, '--email', 'admin@example.com');
+  cli('demo-data', '--users', '40');
+  cli('provision-user', 'alice');
+  server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--site-root', join(root, 'target', 'site')], { env, stdio: 'inherit' });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/readyz`)).ok) break;
+    } catch {}
+    if (i > 100) throw new Error('server did not become ready');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill('SIGTERM');
+});
+
+async function signedInPage() {
+  const page = await browser.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=username]', ADMIN.username);
+  await page.fill('input[name=password]', ADMIN.password);
+  await page.click('[data-test-id=sign-in]');
+  await page.waitForURL(`${base}/`);
+  return page;
+}
+
+test('wrong password is refused with one sentence', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=username]', ADMIN.username);
+  await page.fill('input[name=password]', 'not-the-password');
+  await page.click('[data-test-id=sign-in]');
+  await page.waitForURL(/error=credentials/);
+  assert.equal(await page.textContent('[data-test-id=login-message]'), 'The username or password is incorrect.');
+  await page.close();
+});
+
+test('the password toggle works once hydrated', async () => {
+  const page = await browser.newPage();
+  await page.goto(`${base}/login`);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  const input = page.locator('[data-test-id=password]');
+  assert.equal(await input.getAttribute('type'), 'password');
+  await page.click('[data-test-id=toggle-password]');
+  assert.equal(await input.getAttribute('type'), 'text');
+  assert.equal((await page.textContent('[data-test-id=toggle-password]')).trim(), 'Hide');
+  await page.close();
+});
+
+test('sign in shows the overview', async () => {
+  const page = await signedInPage();
+  await page.waitForSelector('[data-test-id=overview]');
+  assert.equal(await page.textContent('[data-test-id=backend]'), 'sqlite');
+  assert.equal(await page.textContent('[data-test-id=schema-version]'), '7');
+  assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 41);
+  assert.ok(Number(await page.textContent('[data-test-id=active-sessions]')) >= 1);
+  assert.ok(Number(await page.textContent('[data-test-id=audit-24h]')) >= 1);
+  assert.equal(await page.textContent('[data-test-id=whoami]'), 'admin');
+  await page.close();
+});
+
+test('users search, pagination and detail', async () => {
+  const page = await signedInPage();
+  await page.goto(`${base}/users`);
+  await page.fill('[data-test-id=user-search]', 'ALICE');
+  await page.press('[data-test-id=user-search]', 'Enter');
+  await page.waitForURL(/q=ALICE/);
+  const rows = page.locator('[data-test-id=users-table] tbody tr');
+  assert.equal(await rows.count(), 1);
+  await rows.first().locator('a').click();
+  await page.waitForSelector('[data-test-id=user-name]');
+  assert.equal(await page.textContent('[data-test-id=user-name]'), 'alice');
+  assert.ok(await page.locator('[data-test-id=user-tables]').count() === 1, 'alice has a table set');
+  assert.match(await page.textContent('[data-test-id=user-tables]'), /pf_user_alice_experiences/);
+
+  await page.goto(`${base}/users`);
+  assert.equal(await page.locator('[data-test-id=users-table] tbody tr').count(), 25);
+  await page.click('[data-test-id=next-page]');
+  await page.waitForURL(/after=/);
+  const second = await page.locator('[data-test-id=users-table] tbody tr').count();
+  assert.ok(second >= 16 && second <= 25, `second page has ${second} rows`);
+  await page.close();
+});
+
+test('sign out ends the session', async () => {
+  const page = await signedInPage();
+  await page.click('[data-test-id=sign-out]');
+  await page.waitForURL(/signed_out=1/);
+  await page.goto(`${base}/users`);
+  await page.waitForURL(`${base}/login`);
+  await page.close();
+});

@@ -89,8 +89,53 @@ pub fn created_object(stmt: &str) -> Option<(&'static str, String)> {
     (!name.is_empty()).then_some((kind, name))
 }
 
+/// The column names a `CREATE TABLE name (...)` statement defines, lower-cased, in
+/// order (constraints skipped). Empty for other statements and for `AS SELECT`.
+pub fn table_columns(stmt: &str) -> Vec<String> {
+    if created_object(stmt).map(|(k, _)| k) != Some("table") {
+        return Vec::new();
+    }
+    let Some(open) = stmt.find('(') else { return Vec::new() };
+    let head = stmt[..open].to_ascii_lowercase();
+    if head.contains(" as ") {
+        return Vec::new();
+    }
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, open + 1);
+    for (i, ch) in stmt.char_indices().skip_while(|(i, _)| *i <= open) {
+        match ch {
+            '(' => depth += 1,
+            ')' if depth == 0 => {
+                items.push(&stmt[start..i]);
+                break;
+            }
+            ')' => depth -= 1,
+            ',' if depth == 0 => {
+                items.push(&stmt[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    const CONSTRAINTS: [&str; 5] = ["constraint", "primary", "foreign", "unique", "check"];
+    items
+        .iter()
+        .filter_map(|item| item.split_whitespace().next())
+        .map(str::to_ascii_lowercase)
+        .filter(|w| !CONSTRAINTS.contains(&w.as_str()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn lists_table_columns() {
+        let s = "CREATE TABLE t (\n a VARCHAR2(26) PRIMARY KEY,\n b NUMBER(3,1) CHECK (b IN (1,2)),\n FOREIGN KEY (a) REFERENCES x(a),\n UNIQUE (a, b)\n)";
+        assert_eq!(table_columns(s), vec!["a", "b"]);
+        assert!(table_columns("CREATE TABLE t AS SELECT * FROM u WHERE 1=0").is_empty());
+        assert!(table_columns("CREATE INDEX i ON t(a)").is_empty());
+    }
+
     use super::*;
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod migrations;
 #[cfg(feature = "oracle")]
 pub mod oracle;
+pub mod sql;
 pub mod sqlite;
 
 use crate::config::DatabaseUrl;

@@ -1,6 +1,7 @@
 //! `pf_audit_log`: the insert every audited change shares, and the reads.
 
 use super::{map_err, parse_ts, ts, SqliteStorage};
+use crate::storage::sql;
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::{AuditEntry, AuditRow, AuditStore};
 use pathfinder::{new_id, AppResult};
@@ -9,9 +10,7 @@ use rusqlite::{params, Connection};
 /// Writes `e` with the caller's connection, inside the caller's transaction.
 pub(super) fn insert(conn: &Connection, e: &AuditEntry) -> AppResult<()> {
     conn.execute(
-        "INSERT INTO pf_audit_log (id, user_id, action, entity_type, entity_id, ip_address, user_agent,
-             request_method, request_path, response_status, execution_time_ms, error_message, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+        sql::INSERT_AUDIT,
         params![
             new_id(),
             e.actor.as_ref().map(|a| a.as_str()),
@@ -39,7 +38,7 @@ impl AuditStore for SqliteStorage {
 
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64> {
         self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM pf_audit_log WHERE created_at >= ?1", [ts(since)], |r| r.get(0))
+            c.query_row(sql::COUNT_AUDIT_SINCE, [ts(since)], |r| r.get(0))
                 .map_err(map_err)
         })
     }

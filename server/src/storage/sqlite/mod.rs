@@ -130,7 +130,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> AppError {
 /// Timestamps are stored as UTC text that sorts in time order and matches the
 /// format of SQLite's own CURRENT_TIMESTAMP default.
 pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+    t.format(super::sql::TS_FORMAT).to_string()
 }
 
 pub(crate) fn parse_ts(s: &str) -> AppResult<chrono::DateTime<chrono::Utc>> {

@@ -2,17 +2,11 @@
 
 use super::{audit, map_err, ts, SqliteStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
 use crate::storage::migrations::user_table_statements;
+use crate::storage::sql;
 use pathfinder::storage::{AuditEntry, Drift, MigrationReport, SchemaStore};
 use pathfinder::{AppError, AppResult, Username};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
-
-/// Our bootstrap table: one row per applied migration (our extension to the seed).
-const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS pf_schema_version (
-    version NUMBER(10) PRIMARY KEY,
-    name VARCHAR2(100) NOT NULL,
-    applied_at TIMESTAMP NOT NULL
-)";
 
 pub(super) fn current_version(c: &Connection) -> AppResult<i64> {
     let exists: Option<String> = c
@@ -22,7 +16,7 @@ pub(super) fn current_version(c: &Connection) -> AppResult<i64> {
     if exists.is_none() {
         return Ok(0);
     }
-    c.query_row("SELECT COALESCE(MAX(version), 0) FROM pf_schema_version", [], |r| r.get(0)).map_err(map_err)
+    c.query_row(sql::SCHEMA_VERSION, [], |r| r.get(0)).map_err(map_err)
 }
 
 fn has_table(c: &Connection, name: &str) -> AppResult<bool> {
@@ -34,7 +28,9 @@ fn has_table(c: &Connection, name: &str) -> AppResult<bool> {
 /// Applies every migration newer than the database, each in its own transaction
 /// with its version row (and, once the audit log exists, its audit row).
 pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> AppResult<MigrationReport> {
-    conn.execute_batch(VERSION_TABLE).map_err(map_err)?;
+    if !has_table(conn, "pf_schema_version")? {
+        conn.execute_batch(sql::CREATE_SCHEMA_VERSION).map_err(map_err)?;
+    }
     let from = current_version(conn)?;
     let latest = MIGRATIONS.last().map_or(0, |m| m.version);
     if from > latest {
@@ -48,7 +44,7 @@ pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> App
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
         tx.execute_batch(m.sql).map_err(map_err)?;
         tx.execute(
-            "INSERT INTO pf_schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
+            sql::INSERT_SCHEMA_VERSION,
             params![m.version, m.name, ts(chrono::Utc::now())],
         )
         .map_err(map_err)?;
@@ -109,7 +105,7 @@ impl SchemaStore for SqliteStorage {
         let mut expected_db = Connection::open_in_memory().map_err(map_err)?;
         apply_migrations(&mut expected_db, &AuditEntry::new("schema.check", "schema", "expected"))?;
         let live = self.read(|c| {
-            let mut sets = c.prepare("SELECT username FROM pf_user_table_sets").map_err(map_err)?;
+            let mut sets = c.prepare(sql::TABLE_SET_USERNAMES).map_err(map_err)?;
             let names = sets
                 .query_map([], |r| r.get::<_, String>(0))
                 .map_err(map_err)?

@@ -2,6 +2,7 @@
 
 use super::users::roles_of;
 use super::{map_err, parse_opt_ts, parse_ts, ts, SqliteStorage};
+use crate::storage::sql;
 use pathfinder::dto::{Principal, SessionInfo, Timestamp};
 use pathfinder::storage::{AuditEntry, LoginFailure, LoginRecord, NewSession, SessionStore};
 use pathfinder::{AppError, AppResult, SessionId, UserId};
@@ -11,10 +12,7 @@ impl SessionStore for SqliteStorage {
     fn login_record(&self, username: &str) -> AppResult<Option<LoginRecord>> {
         let raw = self.read(|c| {
             c.query_row(
-                "SELECT u.user_id, u.username, u.password_hash, COALESCE(u.account_status, 'active'),
-                        COALESCE(l.failed_attempts, 0), l.locked_until
-                 FROM pf_users u LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
-                 WHERE u.username = ?1",
+                sql::LOGIN_RECORD,
                 [username],
                 |r| {
                     Ok((
@@ -47,9 +45,7 @@ impl SessionStore for SqliteStorage {
         let now = ts(s.created_at);
         self.write_audited(audit, |tx| {
             tx.execute(
-                "INSERT INTO pf_user_sessions (session_id, user_id, token, expires_at, ip_address, user_agent,
-                     created_at, last_activity, is_active)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, 'Y')",
+                sql::INSERT_SESSION,
                 params![
                     s.session_id.as_str(),
                     s.user_id.as_str(),
@@ -57,6 +53,7 @@ impl SessionStore for SqliteStorage {
                     ts(s.expires_at),
                     s.ip_address,
                     s.user_agent,
+                    now,
                     now
                 ],
             )
@@ -68,9 +65,8 @@ impl SessionStore for SqliteStorage {
             )
             .map_err(map_err)?;
             tx.execute(
-                "UPDATE pf_users SET total_logins = COALESCE(total_logins, 0) + 1, last_login = ?1,
-                     last_activity_at = ?1 WHERE user_id = ?2",
-                params![now, s.user_id.as_str()],
+                sql::COUNT_LOGIN,
+                params![now, now, s.user_id.as_str()],
             )
             .map_err(map_err)?;
             Ok(())
@@ -98,9 +94,7 @@ impl SessionStore for SqliteStorage {
         self.read(|c| {
             let found: Option<(String, String)> = c
                 .query_row(
-                    "SELECT u.user_id, u.username FROM pf_user_sessions s JOIN pf_users u ON u.user_id = s.user_id
-                     WHERE s.session_id = ?1 AND s.token = ?2 AND s.is_active = 'Y' AND s.expires_at > ?3
-                       AND COALESCE(u.account_status, 'active') = 'active'",
+                    sql::SESSION_PRINCIPAL,
                     params![session_id.as_str(), token_hash, ts(now)],
                     |r| Ok((r.get(0)?, r.get(1)?)),
                 )
@@ -122,7 +116,7 @@ impl SessionStore for SqliteStorage {
     fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |tx| {
             let n = tx
-                .execute("UPDATE pf_user_sessions SET is_active = 'N' WHERE session_id = ?1", [session_id.as_str()])
+                .execute(sql::REVOKE_SESSION, [session_id.as_str()])
                 .map_err(map_err)?;
             if n == 0 {
                 return Err(AppError::NotFound("That session".into()));
@@ -134,10 +128,7 @@ impl SessionStore for SqliteStorage {
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>> {
         self.read(|c| {
             let mut stmt = c
-                .prepare(
-                    "SELECT session_id, created_at, expires_at, last_activity, ip_address, user_agent, is_active
-                     FROM pf_user_sessions WHERE user_id = ?1 ORDER BY created_at DESC LIMIT 100",
-                )
+                .prepare(&format!("{} LIMIT 100", sql::LIST_SESSIONS))
                 .map_err(map_err)?;
             let rows = stmt
                 .query_map([user_id.as_str()], |r| {
@@ -171,7 +162,7 @@ impl SessionStore for SqliteStorage {
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64> {
         self.read(|c| {
             c.query_row(
-                "SELECT COUNT(*) FROM pf_user_sessions WHERE is_active = 'Y' AND expires_at > ?1",
+                sql::COUNT_ACTIVE_SESSIONS,
                 [ts(now)],
                 |r| r.get(0),
             )

@@ -3,6 +3,7 @@
 //! the registry states still follow the Oracle flow so both behave alike.
 
 use super::{map_err, ts, SqliteStorage, USER_TABLES_TEMPLATE};
+use crate::storage::sql;
 use crate::storage::migrations::{created_object, user_table_statements, USER_TABLES_TEMPLATE_VERSION};
 use pathfinder::dto::{TableCount, TableSetInfo};
 use pathfinder::storage::{AuditEntry, UserTableStore};
@@ -16,7 +17,7 @@ fn object_exists(c: &Connection, name: &str) -> AppResult<bool> {
 }
 
 fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<String>> {
-    c.query_row("SELECT status FROM pf_user_table_sets WHERE username = ?1", [username.as_str()], |r| r.get(0))
+    c.query_row(sql::TABLE_SET_STATUS, [username.as_str()], |r| r.get(0))
         .optional()
         .map_err(map_err)
 }
@@ -52,13 +53,12 @@ impl UserTableStore for SqliteStorage {
                 Some(_) => {}
                 None => {
                     let user_id: Option<String> = tx
-                        .query_row("SELECT user_id FROM pf_users WHERE username = ?1", [username.as_str()], |r| r.get(0))
+                        .query_row(sql::USER_ID_BY_USERNAME, [username.as_str()], |r| r.get(0))
                         .optional()
                         .map_err(map_err)?;
                     tx.execute(
-                        "INSERT INTO pf_user_table_sets (username, user_id, status, template_version, created_at, updated_at)
-                         VALUES (?1, ?2, 'provisioning', ?3, ?4, ?4)",
-                        params![username.as_str(), user_id, USER_TABLES_TEMPLATE_VERSION, now],
+                        sql::INSERT_TABLE_SET,
+                        params![username.as_str(), user_id, USER_TABLES_TEMPLATE_VERSION, now, now],
                     )
                     .map_err(map_err)?;
                 }
@@ -70,10 +70,7 @@ impl UserTableStore for SqliteStorage {
                     tx.execute_batch(&stmt).map_err(map_err)?;
                 }
             }
-            tx.execute(
-                "UPDATE pf_user_table_sets SET status = 'ready', updated_at = ?1 WHERE username = ?2",
-                params![now, username.as_str()],
-            )
+            tx.execute(sql::SET_TABLE_SET_STATUS, params!["ready", now, username.as_str()])
             .map_err(map_err)?;
             Ok(())
         })?;
@@ -92,7 +89,7 @@ impl UserTableStore for SqliteStorage {
                     tx.execute_batch(&format!("DROP {} IF EXISTS {name}", kind.to_uppercase())).map_err(map_err)?;
                 }
             }
-            tx.execute("DELETE FROM pf_user_table_sets WHERE username = ?1", [username.as_str()]).map_err(map_err)?;
+            tx.execute(sql::DELETE_TABLE_SET, [username.as_str()]).map_err(map_err)?;
             Ok(())
         })
     }

@@ -1,14 +1,13 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
 use super::{map_err, parse_opt_ts, parse_ts, ts, SqliteStorage};
+use crate::storage::sql::{self, Bind, Dialect};
 use pathfinder::dto::{Page, StatusCount, UserProfile, UserSummary};
-use pathfinder::filter::{Cursor, UserFilter, UserSort};
+use pathfinder::filter::UserFilter;
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
-
-const SUMMARY_COLUMNS: &str = "user_id, username, email, first_name, last_name, account_status, created_at, last_login";
 
 fn summary(r: &Row) -> rusqlite::Result<(UserSummary, String, Option<String>)> {
     Ok((
@@ -34,25 +33,8 @@ fn finish(raw: (UserSummary, String, Option<String>)) -> AppResult<UserSummary> 
     Ok(s)
 }
 
-/// The SQL expression a sort orders by, and the cursor key of a row under it.
-fn sort_key(sort: UserSort) -> &'static str {
-    match sort {
-        UserSort::Username => "username",
-        UserSort::Email => "LOWER(email)",
-        UserSort::CreatedAt => "created_at",
-    }
-}
-
-fn cursor_key(sort: UserSort, u: &UserSummary) -> String {
-    match sort {
-        UserSort::Username => u.username.clone(),
-        UserSort::Email => u.email.to_lowercase(),
-        UserSort::CreatedAt => ts(u.created_at),
-    }
-}
-
 pub(super) fn roles_of(conn: &rusqlite::Connection, user_id: &str) -> AppResult<Vec<Role>> {
-    let mut stmt = conn.prepare("SELECT role FROM pf_console_roles WHERE user_id = ?1 ORDER BY role").map_err(map_err)?;
+    let mut stmt = conn.prepare(sql::ROLES_OF).map_err(map_err)?;
     let names = stmt
         .query_map([user_id], |r| r.get::<_, String>(0))
         .map_err(map_err)?
@@ -67,9 +49,7 @@ impl UserStore for SqliteStorage {
         let now = ts(chrono::Utc::now());
         self.write_audited(audit, |tx| {
             tx.execute(
-                "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
-                     account_status, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                sql::INSERT_USER,
                 params![
                     user.user_id.as_str(),
                     user.username.as_str(),
@@ -78,6 +58,7 @@ impl UserStore for SqliteStorage {
                     user.first_name,
                     user.last_name,
                     user.account_status,
+                    now,
                     now
                 ],
             )
@@ -87,7 +68,7 @@ impl UserStore for SqliteStorage {
             })?;
             for role in &user.roles {
                 tx.execute(
-                    "INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at) VALUES (?1, ?2, ?3, ?4)",
+                    sql::INSERT_ROLE,
                     params![user.user_id.as_str(), role.as_str(), audit.actor.as_ref().map(|a| a.as_str()), now],
                 )
                 .map_err(map_err)?;
@@ -97,53 +78,24 @@ impl UserStore for SqliteStorage {
     }
 
     fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>> {
-        let key = sort_key(filter.sort);
-        let (cmp, dir) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
-        let mut sql = format!("SELECT {SUMMARY_COLUMNS} FROM pf_users WHERE 1 = 1");
-        let mut args: Vec<Value> = Vec::new();
-        if let Some(p) = filter.like_pattern() {
-            sql.push_str(
-                " AND (LOWER(username) LIKE ? ESCAPE '\\' OR LOWER(email) LIKE ? ESCAPE '\\'
-                   OR LOWER(first_name) LIKE ? ESCAPE '\\' OR LOWER(last_name) LIKE ? ESCAPE '\\')",
-            );
-            args.extend(std::iter::repeat_n(Value::Text(p), 4));
-        }
-        if let Some(s) = &filter.status {
-            sql.push_str(" AND account_status = ?");
-            args.push(Value::Text(s.clone()));
-        }
-        if let Some(after) = &filter.after {
-            let c = Cursor::decode(after)?;
-            sql.push_str(&format!(" AND ({key} {cmp} ? OR ({key} = ? AND user_id {cmp} ?))"));
-            args.extend([Value::Text(c.key.clone()), Value::Text(c.key), Value::Text(c.id)]);
-        }
-        let size = filter.page_size();
-        sql.push_str(&format!(" ORDER BY {key} {dir}, user_id {dir} LIMIT ?"));
-        args.push(Value::Integer(i64::from(size) + 1));
-
-        let mut items = self.read(|c| {
-            let mut stmt = c.prepare(&sql).map_err(map_err)?;
+        let (query, binds) = sql::search_users(filter, Dialect::Sqlite)?;
+        let args = binds.into_iter().map(|b| match b {
+            Bind::Text(t) => Value::Text(t),
+            Bind::Int(i) => Value::Integer(i),
+        });
+        let items = self.read(|c| {
+            let mut stmt = c.prepare(&query).map_err(map_err)?;
             let rows = stmt.query_map(params_from_iter(args), summary).map_err(map_err)?;
             rows.map(|r| finish(r.map_err(map_err)?)).collect::<AppResult<Vec<_>>>()
         })?;
-        let next_cursor = if items.len() > size as usize {
-            items.truncate(size as usize);
-            items.last().map(|u| Cursor { key: cursor_key(filter.sort, u), id: u.user_id.0.clone() }.encode())
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
+        Ok(sql::users_page(items, filter))
     }
 
     fn user_profile(&self, user_id: &UserId) -> AppResult<UserProfile> {
         self.read(|c| {
             let row = c
                 .query_row(
-                    &format!(
-                        "SELECT {SUMMARY_COLUMNS}, phone_number, timezone, language, current_title, current_company,
-                                email_verified, mfa_enabled, total_logins, last_activity_at
-                         FROM pf_users WHERE user_id = ?1"
-                    ),
+                    sql::USER_PROFILE,
                     [user_id.as_str()],
                     |r| {
                         Ok((
@@ -181,7 +133,7 @@ impl UserStore for SqliteStorage {
 
     fn user_id_by_username(&self, username: &Username) -> AppResult<Option<UserId>> {
         self.read(|c| {
-            c.query_row("SELECT user_id FROM pf_users WHERE username = ?1", [username.as_str()], |r| r.get(0))
+            c.query_row(sql::USER_ID_BY_USERNAME, [username.as_str()], |r| r.get(0))
                 .optional()
                 .map(|id| id.map(UserId))
                 .map_err(map_err)
@@ -195,7 +147,7 @@ impl UserStore for SqliteStorage {
         self.write_audited(audit, |tx| {
             let n = tx
                 .execute(
-                    "UPDATE pf_users SET account_status = ?1, updated_at = ?2 WHERE user_id = ?3",
+                    sql::SET_ACCOUNT_STATUS,
                     params![status, ts(chrono::Utc::now()), user_id.as_str()],
                 )
                 .map_err(map_err)?;
@@ -209,10 +161,7 @@ impl UserStore for SqliteStorage {
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>> {
         self.read(|c| {
             let mut stmt = c
-                .prepare(
-                    "SELECT COALESCE(account_status, 'active'), COUNT(*) FROM pf_users
-                     GROUP BY COALESCE(account_status, 'active') ORDER BY 1",
-                )
+                .prepare(sql::USERS_BY_STATUS)
                 .map_err(map_err)?;
             let rows = stmt.query_map([], |r| Ok(StatusCount { status: r.get(0)?, count: r.get(1)? })).map_err(map_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
@@ -221,7 +170,7 @@ impl UserStore for SqliteStorage {
 
     fn count_admins(&self) -> AppResult<i64> {
         self.read(|c| {
-            c.query_row("SELECT COUNT(*) FROM pf_console_roles WHERE role = 'admin'", [], |r| r.get(0)).map_err(map_err)
+            c.query_row(sql::COUNT_ADMINS, [], |r| r.get(0)).map_err(map_err)
         })
     }
 }

@@ -1,0 +1,195 @@
+//! SQL both backends send as is. Placeholders are `:1`, `:2`, … each used once and
+//! in order: Oracle binds them by position (one value per occurrence), and SQLite
+//! numbers named parameters by first appearance, so one text and one parameter list
+//! serve both. Dialect-specific statements (upserts, row
+//! limits, catalog queries) stay in each backend's own files.
+
+use pathfinder::dto::{Page, UserSummary};
+use pathfinder::filter::{Cursor, UserFilter, UserSort};
+use pathfinder::AppResult;
+
+pub const INSERT_AUDIT: &str = "INSERT INTO pf_audit_log (id, user_id, action, entity_type, entity_id, ip_address,
+    user_agent, request_method, request_path, response_status, execution_time_ms, error_message, created_at)
+    VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10, :11, :12, :13)";
+
+pub const COUNT_AUDIT_SINCE: &str = "SELECT COUNT(*) FROM pf_audit_log WHERE created_at >= :1";
+
+pub const INSERT_USER: &str = "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
+    account_status, created_at, updated_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9)";
+
+pub const INSERT_ROLE: &str =
+    "INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at) VALUES (:1, :2, :3, :4)";
+
+pub const ROLES_OF: &str = "SELECT role FROM pf_console_roles WHERE user_id = :1 ORDER BY role";
+
+pub const USER_SUMMARY_COLUMNS: &str =
+    "user_id, username, email, first_name, last_name, account_status, created_at, last_login";
+
+pub const USER_PROFILE: &str = "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
+    last_login, phone_number, timezone, language, current_title, current_company, email_verified, mfa_enabled,
+    total_logins, last_activity_at FROM pf_users WHERE user_id = :1";
+
+pub const USER_ID_BY_USERNAME: &str = "SELECT user_id FROM pf_users WHERE username = :1";
+
+pub const SET_ACCOUNT_STATUS: &str = "UPDATE pf_users SET account_status = :1, updated_at = :2 WHERE user_id = :3";
+
+pub const USERS_BY_STATUS: &str = "SELECT COALESCE(account_status, 'active'), COUNT(*) FROM pf_users
+    GROUP BY COALESCE(account_status, 'active') ORDER BY 1";
+
+pub const COUNT_ADMINS: &str = "SELECT COUNT(*) FROM pf_console_roles WHERE role = 'admin'";
+
+pub const LOGIN_RECORD: &str = "SELECT u.user_id, u.username, u.password_hash, COALESCE(u.account_status, 'active'),
+    COALESCE(l.failed_attempts, 0), l.locked_until
+    FROM pf_users u LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id WHERE u.username = :1";
+
+pub const INSERT_SESSION: &str = "INSERT INTO pf_user_sessions (session_id, user_id, token, expires_at, ip_address,
+    user_agent, created_at, last_activity, is_active) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, 'Y')";
+
+pub const COUNT_LOGIN: &str = "UPDATE pf_users SET total_logins = COALESCE(total_logins, 0) + 1, last_login = :1,
+    last_activity_at = :2 WHERE user_id = :3";
+
+pub const SESSION_PRINCIPAL: &str = "SELECT u.user_id, u.username FROM pf_user_sessions s
+    JOIN pf_users u ON u.user_id = s.user_id
+    WHERE s.session_id = :1 AND s.token = :2 AND s.is_active = 'Y' AND s.expires_at > :3
+      AND COALESCE(u.account_status, 'active') = 'active'";
+
+pub const REVOKE_SESSION: &str = "UPDATE pf_user_sessions SET is_active = 'N' WHERE session_id = :1";
+
+pub const LIST_SESSIONS: &str = "SELECT session_id, created_at, expires_at, last_activity, ip_address, user_agent,
+    is_active FROM pf_user_sessions WHERE user_id = :1 ORDER BY created_at DESC";
+
+pub const COUNT_ACTIVE_SESSIONS: &str =
+    "SELECT COUNT(*) FROM pf_user_sessions WHERE is_active = 'Y' AND expires_at > :1";
+
+pub const TABLE_SET_STATUS: &str = "SELECT status FROM pf_user_table_sets WHERE username = :1";
+
+pub const INSERT_TABLE_SET: &str = "INSERT INTO pf_user_table_sets (username, user_id, status, template_version,
+    created_at, updated_at) VALUES (:1, :2, 'provisioning', :3, :4, :5)";
+
+pub const SET_TABLE_SET_STATUS: &str = "UPDATE pf_user_table_sets SET status = :1, updated_at = :2 WHERE username = :3";
+
+pub const DELETE_TABLE_SET: &str = "DELETE FROM pf_user_table_sets WHERE username = :1";
+
+pub const TABLE_SET_USERNAMES: &str = "SELECT username FROM pf_user_table_sets ORDER BY username";
+
+/// Our bootstrap table: one row per applied migration (our extension to the seed).
+pub const CREATE_SCHEMA_VERSION: &str = "CREATE TABLE pf_schema_version (
+    version NUMBER(10) PRIMARY KEY,
+    name VARCHAR2(100) NOT NULL,
+    applied_at TIMESTAMP NOT NULL
+)";
+
+pub const INSERT_SCHEMA_VERSION: &str = "INSERT INTO pf_schema_version (version, name, applied_at) VALUES (:1, :2, :3)";
+
+pub const SCHEMA_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM pf_schema_version";
+
+/// Every statement above, for the dialect tests.
+pub const ALL: &[&str] = &[
+    INSERT_AUDIT,
+    COUNT_AUDIT_SINCE,
+    INSERT_USER,
+    INSERT_ROLE,
+    ROLES_OF,
+    USER_PROFILE,
+    USER_ID_BY_USERNAME,
+    SET_ACCOUNT_STATUS,
+    USERS_BY_STATUS,
+    COUNT_ADMINS,
+    LOGIN_RECORD,
+    INSERT_SESSION,
+    COUNT_LOGIN,
+    SESSION_PRINCIPAL,
+    REVOKE_SESSION,
+    LIST_SESSIONS,
+    COUNT_ACTIVE_SESSIONS,
+    TABLE_SET_STATUS,
+    INSERT_TABLE_SET,
+    SET_TABLE_SET_STATUS,
+    DELETE_TABLE_SET,
+    TABLE_SET_USERNAMES,
+    INSERT_SCHEMA_VERSION,
+    SCHEMA_VERSION,
+];
+
+/// The two SQL dialects, where they differ.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Oracle,
+}
+
+/// A value bound to the users search.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Bind {
+    Text(String),
+    Int(i64),
+}
+
+/// Timestamps in cursors (and in SQLite's text columns).
+pub const TS_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// The users search as one keyset-paginated query: SQL and its values in order.
+/// It asks for one row more than a page, to know whether a next page exists.
+pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String, Vec<Bind>)> {
+    let key = match filter.sort {
+        UserSort::Username => "username",
+        UserSort::Email => "LOWER(email)",
+        UserSort::CreatedAt => "created_at",
+    };
+    let mut binds = Vec::new();
+    let next = |b: Bind, binds: &mut Vec<Bind>| {
+        binds.push(b);
+        format!(":{}", binds.len())
+    };
+    let (cmp, dir) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
+    let mut sql = format!("SELECT {USER_SUMMARY_COLUMNS} FROM pf_users WHERE 1 = 1");
+    if let Some(p) = filter.like_pattern() {
+        let [a, b, c, d] = [(); 4].map(|_| next(Bind::Text(p.clone()), &mut binds));
+        sql.push_str(&format!(
+            " AND (LOWER(username) LIKE {a} ESCAPE '\\' OR LOWER(email) LIKE {b} ESCAPE '\\' \
+             OR LOWER(first_name) LIKE {c} ESCAPE '\\' OR LOWER(last_name) LIKE {d} ESCAPE '\\')"
+        ));
+    }
+    if let Some(s) = &filter.status {
+        let p = next(Bind::Text(s.clone()), &mut binds);
+        sql.push_str(&format!(" AND account_status = {p}"));
+    }
+    if let Some(after) = &filter.after {
+        let c = Cursor::decode(after)?;
+        // Oracle compares TIMESTAMP columns with TIMESTAMP values; SQLite stores text.
+        let as_key = |p: String| match (dialect, filter.sort) {
+            (Dialect::Oracle, UserSort::CreatedAt) => format!("TO_TIMESTAMP({p}, 'YYYY-MM-DD HH24:MI:SS.FF6')"),
+            _ => p,
+        };
+        let k1 = as_key(next(Bind::Text(c.key.clone()), &mut binds));
+        let k2 = as_key(next(Bind::Text(c.key), &mut binds));
+        let id = next(Bind::Text(c.id), &mut binds);
+        sql.push_str(&format!(" AND ({key} {cmp} {k1} OR ({key} = {k2} AND user_id {cmp} {id}))"));
+    }
+    let limit = next(Bind::Int(i64::from(filter.page_size()) + 1), &mut binds);
+    sql.push_str(&format!(" ORDER BY {key} {dir}, user_id {dir} "));
+    sql.push_str(&match dialect {
+        Dialect::Sqlite => format!("LIMIT {limit}"),
+        Dialect::Oracle => format!("FETCH FIRST {limit} ROWS ONLY"),
+    });
+    Ok((sql, binds))
+}
+
+/// Cuts the extra row off and makes the cursor of the next page from the last row kept.
+pub fn users_page(mut items: Vec<UserSummary>, filter: &UserFilter) -> Page<UserSummary> {
+    let size = filter.page_size() as usize;
+    let next_cursor = if items.len() > size {
+        items.truncate(size);
+        items.last().map(|u| {
+            let key = match filter.sort {
+                UserSort::Username => u.username.clone(),
+                UserSort::Email => u.email.to_lowercase(),
+                UserSort::CreatedAt => u.created_at.format(TS_FORMAT).to_string(),
+            };
+            Cursor { key, id: u.user_id.0.clone() }.encode()
+        })
+    } else {
+        None
+    };
+    Page { items, next_cursor }
+}

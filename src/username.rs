@@ -45,6 +45,11 @@ impl Username {
         &self.0
     }
 
+    /// Whether `pf_user_<username>_<suffix>` fits Oracle's identifier limit.
+    pub fn object_name_fits(&self, suffix: &str) -> bool {
+        USER_OBJECT_PREFIX.len() + self.0.len() + 1 + suffix.len() <= IDENTIFIER_MAX_BYTES
+    }
+
     /// The name of one of this user's objects: `pf_user_<username>_<suffix>`.
     /// `suffix` comes from the schema templates, never from input.
     pub fn object_name(&self, suffix: &'static str) -> String {

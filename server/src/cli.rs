@@ -17,7 +17,11 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 #[derive(Parser, Debug)]
-#[command(name = "pathfinder-admin", version, about = "Pathfinder Admin: the admin and operations console of Pathfinder")]
+#[command(
+    name = "pathfinder-admin",
+    version,
+    about = "Pathfinder Admin: the admin and operations console of Pathfinder"
+)]
 pub struct Cli {
     /// Database: sqlite:<path> (embedded, the default) or oracle://user:password@host:port/service.
     #[arg(long, env = "PF_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
@@ -145,7 +149,10 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
         Command::ProvisionUser { username } => {
             let username = Username::parse(&username)?;
             let meta = RequestMeta::cli("provision-user");
-            let set = s.provision_user_tables(&username, &meta.audit(None, "user_tables.provision", ("user_tables", Some(username.as_str())), 200))?;
+            let set = s.provision_user_tables(
+                &username,
+                &meta.audit(None, "user_tables.provision", ("user_tables", Some(username.as_str())), 200),
+            )?;
             println!("Table set of '{}' is {} ({} objects).", set.username, set.status, set.tables.len());
         }
         Command::DropUserTables { username, yes } => {
@@ -156,7 +163,10 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 )));
             }
             let meta = RequestMeta::cli("drop-user-tables");
-            s.drop_user_tables(&username, &meta.audit(None, "user_tables.drop", ("user_tables", Some(username.as_str())), 200))?;
+            s.drop_user_tables(
+                &username,
+                &meta.audit(None, "user_tables.drop", ("user_tables", Some(username.as_str())), 200),
+            )?;
             println!("Dropped the table set of '{username}'.");
         }
         Command::SchemaCheck => {
@@ -233,7 +243,8 @@ fn report_migration(r: pathfinder::storage::MigrationReport) {
 fn validate_email(raw: &str) -> AppResult<String> {
     let e = raw.trim();
     let ok = e.len() <= 255
-        && e.split_once('@').is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
+        && e.split_once('@')
+            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
         && !e.chars().any(char::is_whitespace);
     if ok {
         Ok(e.to_string())
@@ -252,8 +263,9 @@ fn read_password(file: Option<&std::path::Path>) -> AppResult<String> {
     if let Some(p) = secret_from_env("PF_ADMIN_PASSWORD")? {
         return Ok(p);
     }
-    let first = rpassword::prompt_password("Password: ")
-        .map_err(|_| AppError::invalid("No password given: use --password-file, PF_ADMIN_PASSWORD or a terminal prompt."))?;
+    let first = rpassword::prompt_password("Password: ").map_err(|_| {
+        AppError::invalid("No password given: use --password-file, PF_ADMIN_PASSWORD or a terminal prompt.")
+    })?;
     let again = rpassword::prompt_password("Password again: ").map_err(|e| AppError::invalid(e.to_string()))?;
     if first != again {
         return Err(AppError::invalid("The two passwords differ."));

@@ -26,14 +26,15 @@ impl DatabaseUrl {
     pub fn parse(raw: &str) -> Result<Self, AppError> {
         if let Some(path) = raw.strip_prefix("sqlite://").or_else(|| raw.strip_prefix("sqlite:")) {
             if path.is_empty() {
-                return Err(AppError::invalid("The sqlite: database URL needs a file path, as in sqlite:data/pathfinder.db."));
+                return Err(AppError::invalid(
+                    "The sqlite: database URL needs a file path, as in sqlite:data/pathfinder.db.",
+                ));
             }
             return Ok(DatabaseUrl::Sqlite(PathBuf::from(path)));
         }
         if raw.starts_with("oracle://") {
-            let bad = || {
-                AppError::invalid("An Oracle database URL looks like oracle://user:password@host:1521/service.")
-            };
+            let bad =
+                || AppError::invalid("An Oracle database URL looks like oracle://user:password@host:1521/service.");
             let url = url::Url::parse(raw).map_err(|_| bad())?;
             let host = url.host_str().ok_or_else(bad)?;
             let service = url.path().trim_start_matches('/');

@@ -3,7 +3,9 @@
 //! and sign-in outcomes. Labels never carry user names or emails.
 
 use pathfinder::storage::PoolStats;
-use prometheus::{Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry};
+use prometheus::{
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+};
 use std::sync::LazyLock;
 use std::time::Duration;
 

@@ -28,13 +28,7 @@ impl RequestMeta {
     }
 
     /// An audit entry for `action` on an entity, by `actor`, answered with `status`.
-    pub fn audit(
-        &self,
-        actor: Option<&UserId>,
-        action: &str,
-        entity: (&str, Option<&str>),
-        status: u16,
-    ) -> AuditEntry {
+    pub fn audit(&self, actor: Option<&UserId>, action: &str, entity: (&str, Option<&str>), status: u16) -> AuditEntry {
         AuditEntry {
             actor: actor.cloned(),
             action: action.into(),

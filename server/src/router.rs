@@ -61,7 +61,11 @@ struct Credentials {
     password: String,
 }
 
-async fn sign_in(State(st): State<AppState>, Extension(meta): Extension<RequestMeta>, Form(c): Form<Credentials>) -> Response {
+async fn sign_in(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Form(c): Form<Credentials>,
+) -> Response {
     match login::sign_in(&st.db, &st.keys, &meta, &c.username, &c.password).await {
         Ok(s) => see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie))),
         Err(AppError::BadCredentials) => see_other("/login?error=credentials", None),
@@ -108,7 +112,8 @@ async fn ready(State(st): State<AppState>) -> Response {
 
 async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
     if let Some(want) = &st.metrics_token {
-        let given = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
+        let given =
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
         if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
             return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "A bearer token is required.")
                 .into_response();

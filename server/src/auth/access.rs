@@ -67,9 +67,9 @@ async fn decide(state: &AppState, req: &mut Request, meta: RequestMeta, path: &s
         return Err(refuse(is_api, AppError::Forbidden, "That request came from another site and was refused."));
     }
     let principal = match session_token(req.headers()) {
-        Some(token) => login::authenticate(&state.db, &state.keys, &token).await.map_err(|e| {
-            refuse(is_api, e.clone(), &e.to_string())
-        })?,
+        Some(token) => login::authenticate(&state.db, &state.keys, &token)
+            .await
+            .map_err(|e| refuse(is_api, e.clone(), &e.to_string()))?,
         None => None,
     };
     req.extensions_mut().insert(principal.clone());

@@ -34,7 +34,10 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
         // Spend the same time as a real check before answering.
         tokio::task::spawn_blocking(move || password::verify(&password::DUMMY_HASH, &pw)).await.ok();
         let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
-        audit.error_message = Some(format!("unknown username '{}'", crate::request::truncate(&username.escape_default().to_string(), 60)));
+        audit.error_message = Some(format!(
+            "unknown username '{}'",
+            crate::request::truncate(&username.escape_default().to_string(), 60)
+        ));
         db.call(move |s| s.record_login_failure(&LoginFailure { user_id: None, locked_until: None }, &audit)).await?;
         metrics::count_login("failure");
         return Err(AppError::BadCredentials);

@@ -36,7 +36,8 @@ pub fn verify(phc: &str, password: &str) -> bool {
 
 /// A hash to verify against when the username does not exist, so that the answer
 /// takes as long as for a wrong password.
-pub static DUMMY_HASH: LazyLock<String> = LazyLock::new(|| hash("not a real password, only for timing").unwrap_or_default());
+pub static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash("not a real password, only for timing").unwrap_or_default());
 
 #[cfg(test)]
 mod tests {

@@ -39,7 +39,11 @@ impl TokenKeys {
         validation.validate_nbf = true;
         validation.validate_exp = true;
         validation.leeway = LEEWAY_SECS;
-        Ok(TokenKeys { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation })
+        Ok(TokenKeys {
+            encoding: EncodingKey::from_secret(secret),
+            decoding: DecodingKey::from_secret(secret),
+            validation,
+        })
     }
 
     pub fn issue(&self, user: &UserId, session: &SessionId, now: i64, ttl_secs: i64) -> AppResult<String> {

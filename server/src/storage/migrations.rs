@@ -17,7 +17,33 @@ macro_rules! migration_list {
         }),+]
     };
 }
-pub(crate) use migration_list;
+
+/// Same numbers, same names, one folder per dialect (a test holds them equal).
+pub const SQLITE: &[Migration] = migration_list!("sqlite":
+    1 => "0001_users",
+    2 => "0002_feature_flags",
+    3 => "0003_user_analytics",
+    4 => "0004_cpa_pert",
+    5 => "0005_security",
+    6 => "0006_reference_data",
+    7 => "0007_console",
+);
+
+pub const ORACLE: &[Migration] = migration_list!("oracle":
+    1 => "0001_users",
+    2 => "0002_feature_flags",
+    3 => "0003_user_analytics",
+    4 => "0004_cpa_pert",
+    5 => "0005_security",
+    6 => "0006_reference_data",
+    7 => "0007_console",
+);
+
+/// The per-user table set template of each dialect; `{u}` is `pf_user_<username>`.
+pub const SQLITE_USER_TABLES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/user_tables.sql"));
+pub const ORACLE_USER_TABLES: &str =
+    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/oracle/user_tables.sql"));
 
 /// Version of the per-user table template; stored with each provisioned set.
 pub const USER_TABLES_TEMPLATE_VERSION: i64 = 1;
@@ -117,7 +143,8 @@ pub fn table_columns(stmt: &str) -> Vec<String> {
             _ => {}
         }
     }
-    const CONSTRAINTS: [&str; 5] = ["constraint", "primary", "foreign", "unique", "check"];
+    // `index` covers MySQL-style inline indexes (the seed's pf_audit_log has them).
+    const CONSTRAINTS: [&str; 6] = ["constraint", "primary", "foreign", "unique", "check", "index"];
     items
         .iter()
         .filter_map(|item| item.split_whitespace().next())

@@ -107,9 +107,53 @@ pub const ALL: &[&str] = &[
     SET_TABLE_SET_STATUS,
     DELETE_TABLE_SET,
     TABLE_SET_USERNAMES,
+    CREATE_SCHEMA_VERSION,
     INSERT_SCHEMA_VERSION,
     SCHEMA_VERSION,
 ];
+
+/// Statements only the Oracle backend sends (kept here, outside the feature-gated
+/// backend, so the dialect test parses them in every build).
+pub mod oracle {
+    pub const RESET_FAILURES: &str = "MERGE INTO pf_console_login_state l
+    USING (SELECT :1 AS user_id FROM dual) s ON (l.user_id = s.user_id)
+    WHEN MATCHED THEN UPDATE SET l.failed_attempts = 0, l.locked_until = NULL
+    WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts) VALUES (s.user_id, 0)";
+
+    pub const COUNT_FAILURE: &str = "MERGE INTO pf_console_login_state l
+    USING (SELECT :1 AS user_id, :2 AS failed_at, :3 AS locked_until FROM dual) s ON (l.user_id = s.user_id)
+    WHEN MATCHED THEN UPDATE SET l.failed_attempts = l.failed_attempts + 1,
+        l.last_failed_at = s.failed_at, l.locked_until = s.locked_until
+    WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts, last_failed_at, locked_until)
+        VALUES (s.user_id, 1, s.failed_at, s.locked_until)";
+
+    pub const RECENT_AUDIT: &str = "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent,
+    request_method, request_path, response_status, execution_time_ms, created_at
+    FROM pf_audit_log ORDER BY created_at DESC, id DESC FETCH FIRST :1 ROWS ONLY";
+
+    pub const LIST_SESSIONS: &str = "SELECT session_id, created_at, expires_at, last_activity, ip_address, user_agent,
+    is_active FROM pf_user_sessions WHERE user_id = :1 ORDER BY created_at DESC FETCH FIRST 100 ROWS ONLY";
+
+    pub const OBJECT_EXISTS: &str = "SELECT COUNT(*) FROM user_objects WHERE object_name = UPPER(:1)";
+
+    pub const LIVE_OBJECTS: &str = "SELECT LOWER(object_name), LOWER(object_type) FROM user_objects
+    WHERE object_name LIKE 'PF\\_%' ESCAPE '\\' AND object_type IN ('TABLE', 'INDEX', 'VIEW', 'MATERIALIZED VIEW')";
+
+    pub const LIVE_COLUMNS: &str = "SELECT LOWER(column_name) FROM user_tab_columns WHERE table_name = UPPER(:1)";
+
+    pub const REFRESH_USER_STATS: &str = "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;";
+
+    pub const ALL: &[&str] = &[
+        RESET_FAILURES,
+        COUNT_FAILURE,
+        RECENT_AUDIT,
+        LIST_SESSIONS,
+        OBJECT_EXISTS,
+        LIVE_OBJECTS,
+        LIVE_COLUMNS,
+        REFRESH_USER_STATS,
+    ];
+}
 
 /// The two SQL dialects, where they differ.
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -41,14 +41,7 @@ impl AuditStore for OracleStorage {
 
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>> {
         self.read(|c| {
-            let rows = c
-                .query(
-                    "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
-                            request_path, response_status, execution_time_ms, created_at
-                     FROM pf_audit_log ORDER BY created_at DESC, id DESC FETCH FIRST :1 ROWS ONLY",
-                    &[&i64::from(limit)],
-                )
-                .map_err(map_err)?;
+            let rows = c.query(sql::oracle::RECENT_AUDIT, &[&i64::from(limit)]).map_err(map_err)?;
             rows.map(|r| {
                 let r = r.map_err(map_err)?;
                 let get = |i: usize| r.get::<_, Option<String>>(i).map_err(map_err);

@@ -12,7 +12,6 @@ mod sessions;
 mod user_tables;
 mod users;
 
-use super::migrations::{migration_list, Migration};
 use crate::config::OracleUrl;
 use crate::metrics;
 use oracle::pool::{GetMode, Pool, PoolBuilder};
@@ -23,18 +22,7 @@ use pathfinder::{AppError, AppResult};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-pub const MIGRATIONS: &[Migration] = migration_list!("oracle":
-    1 => "0001_users",
-    2 => "0002_feature_flags",
-    3 => "0003_user_analytics",
-    4 => "0004_cpa_pert",
-    5 => "0005_security",
-    6 => "0006_reference_data",
-    7 => "0007_console",
-);
-
-pub const USER_TABLES_TEMPLATE: &str =
-    include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/oracle/user_tables.sql"));
+use super::migrations::{ORACLE as MIGRATIONS, ORACLE_USER_TABLES as USER_TABLES_TEMPLATE};
 
 const POOL_MIN: u32 = 2;
 const POOL_MAX: u32 = 10;
@@ -120,7 +108,13 @@ impl Storage for OracleStorage {
     fn pool_stats(&self) -> PoolStats {
         let open = self.pool.open_count().unwrap_or(0);
         let in_use = self.pool.busy_count().unwrap_or(0);
-        PoolStats { open, in_use, idle: open.saturating_sub(in_use), max: POOL_MAX, waiters: self.waiters.load(Ordering::Relaxed) }
+        PoolStats {
+            open,
+            in_use,
+            idle: open.saturating_sub(in_use),
+            max: POOL_MAX,
+            waiters: self.waiters.load(Ordering::Relaxed),
+        }
     }
 }
 
@@ -129,8 +123,8 @@ impl Storage for OracleStorage {
 pub(crate) fn map_err(e: oracle::Error) -> AppError {
     const UNAVAILABLE_ORA: &[i32] = &[
         3113, 3114, 3135, 3136, 12170, 12514, 12541, 12543, 12545, 24459, // lost / refused / pool timeout
-        3156, // call timeout
-        54,   // resource busy
+        3156,  // call timeout
+        54,    // resource busy
     ];
     match e.oci_code() {
         Some(1) => AppError::Conflict("A record with the same key already exists.".into()),

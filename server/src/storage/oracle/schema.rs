@@ -11,9 +11,7 @@ use pathfinder::{AppError, AppResult, Username};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn object_exists(c: &Connection, name: &str) -> AppResult<bool> {
-    c.query_row_as::<i64>("SELECT COUNT(*) FROM user_objects WHERE object_name = UPPER(:1)", &[&name])
-        .map(|n| n > 0)
-        .map_err(map_err)
+    c.query_row_as::<i64>(sql::oracle::OBJECT_EXISTS, &[&name]).map(|n| n > 0).map_err(map_err)
 }
 
 fn current_version(c: &Connection) -> AppResult<i64> {
@@ -36,14 +34,7 @@ pub(super) fn run_resumable(c: &Connection, statements: &[String]) -> AppResult<
 
 /// Object kinds as Oracle's catalog names them, by name (lower-cased).
 fn live_objects(c: &Connection) -> AppResult<BTreeMap<String, BTreeSet<String>>> {
-    let rows = c
-        .query_as::<(String, String)>(
-            "SELECT LOWER(object_name), LOWER(object_type) FROM user_objects
-             WHERE object_name LIKE 'PF\\_%' ESCAPE '\\'
-               AND object_type IN ('TABLE', 'INDEX', 'VIEW', 'MATERIALIZED VIEW')",
-            &[],
-        )
-        .map_err(map_err)?;
+    let rows = c.query_as::<(String, String)>(sql::oracle::LIVE_OBJECTS, &[]).map_err(map_err)?;
     let mut out: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for r in rows {
         let (name, kind) = r.map_err(map_err)?;
@@ -53,9 +44,7 @@ fn live_objects(c: &Connection) -> AppResult<BTreeMap<String, BTreeSet<String>>>
 }
 
 fn live_columns(c: &Connection, table: &str) -> AppResult<BTreeSet<String>> {
-    let rows = c
-        .query_as::<String>("SELECT LOWER(column_name) FROM user_tab_columns WHERE table_name = UPPER(:1)", &[&table])
-        .map_err(map_err)?;
+    let rows = c.query_as::<String>(sql::oracle::LIVE_COLUMNS, &[&table]).map_err(map_err)?;
     rows.collect::<Result<_, _>>().map_err(map_err)
 }
 
@@ -135,7 +124,7 @@ impl SchemaStore for OracleStorage {
     fn refresh_user_stats(&self, audit: &AuditEntry) -> AppResult<()> {
         // DBMS_MVIEW.REFRESH commits on its own: the audit row follows in its own transaction.
         self.write(|c| {
-            exec(c, "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;", &[])?;
+            exec(c, sql::oracle::REFRESH_USER_STATS, &[])?;
             audit::insert(c, audit)
         })
     }

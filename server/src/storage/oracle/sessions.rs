@@ -2,23 +2,14 @@
 
 use super::users::roles_of;
 use super::{exec, map_err, optional, ts, utc, OracleStorage};
-use crate::storage::sql;
+use crate::storage::sql::{
+    self,
+    oracle::{COUNT_FAILURE, RESET_FAILURES},
+};
 use chrono::NaiveDateTime;
 use pathfinder::dto::{Principal, SessionInfo, Timestamp};
 use pathfinder::storage::{AuditEntry, LoginFailure, LoginRecord, NewSession, SessionStore};
 use pathfinder::{AppError, AppResult, SessionId, UserId};
-
-const RESET_FAILURES: &str = "MERGE INTO pf_console_login_state l
-    USING (SELECT :1 AS user_id FROM dual) s ON (l.user_id = s.user_id)
-    WHEN MATCHED THEN UPDATE SET l.failed_attempts = 0, l.locked_until = NULL
-    WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts) VALUES (s.user_id, 0)";
-
-const COUNT_FAILURE: &str = "MERGE INTO pf_console_login_state l
-    USING (SELECT :1 AS user_id, :2 AS failed_at, :3 AS locked_until FROM dual) s ON (l.user_id = s.user_id)
-    WHEN MATCHED THEN UPDATE SET l.failed_attempts = l.failed_attempts + 1,
-        l.last_failed_at = s.failed_at, l.locked_until = s.locked_until
-    WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts, last_failed_at, locked_until)
-        VALUES (s.user_id, 1, s.failed_at, s.locked_until)";
 
 impl SessionStore for OracleStorage {
     fn login_record(&self, username: &str) -> AppResult<Option<LoginRecord>> {
@@ -70,7 +61,12 @@ impl SessionStore for OracleStorage {
         })
     }
 
-    fn session_principal(&self, session_id: &SessionId, token_hash: &str, now: Timestamp) -> AppResult<Option<Principal>> {
+    fn session_principal(
+        &self,
+        session_id: &SessionId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> AppResult<Option<Principal>> {
         self.read(|c| {
             let found = optional(
                 c.query_row_as::<(String, String)>(sql::SESSION_PRINCIPAL, &[&session_id.0, &token_hash, &ts(now)]),
@@ -96,11 +92,17 @@ impl SessionStore for OracleStorage {
     }
 
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>> {
-        type Raw = (String, NaiveDateTime, NaiveDateTime, Option<NaiveDateTime>, Option<String>, Option<String>, Option<String>);
+        type Raw = (
+            String,
+            NaiveDateTime,
+            NaiveDateTime,
+            Option<NaiveDateTime>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+        );
         self.read(|c| {
-            let rows = c
-                .query_as::<Raw>(&format!("{} FETCH FIRST 100 ROWS ONLY", sql::LIST_SESSIONS), &[&user_id.0])
-                .map_err(map_err)?;
+            let rows = c.query_as::<Raw>(sql::oracle::LIST_SESSIONS, &[&user_id.0]).map_err(map_err)?;
             rows.map(|r| {
                 let (id, created, expires, last, ip, ua, active) = r.map_err(map_err)?;
                 Ok(SessionInfo {

@@ -45,7 +45,11 @@ impl UserTableStore for OracleStorage {
             Some(_) => Ok(()),
             None => {
                 let user_id = optional(c.query_row_as::<String>(sql::USER_ID_BY_USERNAME, &[&username.as_str()]))?;
-                exec(c, sql::INSERT_TABLE_SET, &[&username.as_str(), &user_id, &USER_TABLES_TEMPLATE_VERSION, &now, &now])?;
+                exec(
+                    c,
+                    sql::INSERT_TABLE_SET,
+                    &[&username.as_str(), &user_id, &USER_TABLES_TEMPLATE_VERSION, &now, &now],
+                )?;
                 Ok(())
             }
         })?;
@@ -55,7 +59,8 @@ impl UserTableStore for OracleStorage {
             exec(c, sql::SET_TABLE_SET_STATUS, &[&"ready", &now, &username.as_str()])?;
             Ok(())
         })?;
-        self.read(|c| table_set(c, username))?.ok_or_else(|| AppError::internal("table set vanished after provisioning"))
+        self.read(|c| table_set(c, username))?
+            .ok_or_else(|| AppError::internal("table set vanished after provisioning"))
     }
 
     fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()> {

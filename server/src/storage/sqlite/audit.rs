@@ -37,10 +37,7 @@ impl AuditStore for SqliteStorage {
     }
 
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64> {
-        self.read(|c| {
-            c.query_row(sql::COUNT_AUDIT_SINCE, [ts(since)], |r| r.get(0))
-                .map_err(map_err)
-        })
+        self.read(|c| c.query_row(sql::COUNT_AUDIT_SINCE, [ts(since)], |r| r.get(0)).map_err(map_err))
     }
 
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>> {

@@ -8,7 +8,6 @@ mod sessions;
 mod user_tables;
 mod users;
 
-use super::migrations::{migration_list, Migration};
 use pathfinder::storage::{AuditEntry, PoolStats, Storage};
 use pathfinder::{AppError, AppResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
@@ -17,17 +16,7 @@ use std::time::Duration;
 
 pub use pool::Pool;
 
-pub const MIGRATIONS: &[Migration] = migration_list!("sqlite":
-    1 => "0001_users",
-    2 => "0002_feature_flags",
-    3 => "0003_user_analytics",
-    4 => "0004_cpa_pert",
-    5 => "0005_security",
-    6 => "0006_reference_data",
-    7 => "0007_console",
-);
-
-pub const USER_TABLES_TEMPLATE: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/user_tables.sql"));
+use super::migrations::{SQLITE as MIGRATIONS, SQLITE_USER_TABLES as USER_TABLES_TEMPLATE};
 
 const POOL_MAX: u32 = 4;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
@@ -41,9 +30,8 @@ impl SqliteStorage {
     /// Opens (creating it and its folder if needed) the database file at `path`.
     pub fn open(path: &Path) -> AppResult<Self> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                AppError::invalid(format!("Cannot create the database folder {}: {e}.", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| AppError::invalid(format!("Cannot create the database folder {}: {e}.", dir.display())))?;
         }
         let path: PathBuf = path.to_path_buf();
         let storage = SqliteStorage {

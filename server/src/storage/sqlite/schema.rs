@@ -10,7 +10,9 @@ use std::collections::BTreeMap;
 
 pub(super) fn current_version(c: &Connection) -> AppResult<i64> {
     let exists: Option<String> = c
-        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'pf_schema_version'", [], |r| r.get(0))
+        .query_row("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'pf_schema_version'", [], |r| {
+            r.get(0)
+        })
         .optional()
         .map_err(map_err)?;
     if exists.is_none() {
@@ -43,11 +45,7 @@ pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> App
     for m in MIGRATIONS.iter().filter(|m| m.version > from) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
         tx.execute_batch(m.sql).map_err(map_err)?;
-        tx.execute(
-            sql::INSERT_SCHEMA_VERSION,
-            params![m.version, m.name, ts(chrono::Utc::now())],
-        )
-        .map_err(map_err)?;
+        tx.execute(sql::INSERT_SCHEMA_VERSION, params![m.version, m.name, ts(chrono::Utc::now())]).map_err(map_err)?;
         if has_table(&tx, "pf_audit_log")? {
             let mut entry = audit.clone();
             entry.entity_id = Some(m.name.to_string());
@@ -74,7 +72,8 @@ fn catalog(c: &Connection) -> AppResult<BTreeMap<String, (String, String)>> {
 }
 
 fn columns(c: &Connection, table: &str) -> AppResult<BTreeMap<String, String>> {
-    let mut stmt = c.prepare("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_info(?1)").map_err(map_err)?;
+    let mut stmt =
+        c.prepare("SELECT name, type, \"notnull\", dflt_value FROM pragma_table_xinfo(?1)").map_err(map_err)?;
     let rows = stmt
         .query_map([table], |r| {
             let desc = format!(
@@ -143,8 +142,9 @@ impl SchemaStore for SqliteStorage {
                         for (col, desc) in &want {
                             match have.get(col) {
                                 None => drift.push(Drift(format!("table {name}: missing column {col}"))),
-                                Some(d) if d != desc => drift
-                                    .push(Drift(format!("table {name}: column {col} is {d}, expected {desc}"))),
+                                Some(d) if d != desc => {
+                                    drift.push(Drift(format!("table {name}: column {col} is {d}, expected {desc}")))
+                                }
                                 _ => {}
                             }
                         }

@@ -11,20 +11,16 @@ use rusqlite::{params, OptionalExtension};
 impl SessionStore for SqliteStorage {
     fn login_record(&self, username: &str) -> AppResult<Option<LoginRecord>> {
         let raw = self.read(|c| {
-            c.query_row(
-                sql::LOGIN_RECORD,
-                [username],
-                |r| {
-                    Ok((
-                        r.get::<_, String>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, i64>(4)?,
-                        r.get::<_, Option<String>>(5)?,
-                    ))
-                },
-            )
+            c.query_row(sql::LOGIN_RECORD, [username], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, i64>(4)?,
+                    r.get::<_, Option<String>>(5)?,
+                ))
+            })
             .optional()
             .map_err(map_err)
         })?;
@@ -64,11 +60,7 @@ impl SessionStore for SqliteStorage {
                 [s.user_id.as_str()],
             )
             .map_err(map_err)?;
-            tx.execute(
-                sql::COUNT_LOGIN,
-                params![now, now, s.user_id.as_str()],
-            )
-            .map_err(map_err)?;
+            tx.execute(sql::COUNT_LOGIN, params![now, now, s.user_id.as_str()]).map_err(map_err)?;
             Ok(())
         })
     }
@@ -90,14 +82,17 @@ impl SessionStore for SqliteStorage {
         })
     }
 
-    fn session_principal(&self, session_id: &SessionId, token_hash: &str, now: Timestamp) -> AppResult<Option<Principal>> {
+    fn session_principal(
+        &self,
+        session_id: &SessionId,
+        token_hash: &str,
+        now: Timestamp,
+    ) -> AppResult<Option<Principal>> {
         self.read(|c| {
             let found: Option<(String, String)> = c
-                .query_row(
-                    sql::SESSION_PRINCIPAL,
-                    params![session_id.as_str(), token_hash, ts(now)],
-                    |r| Ok((r.get(0)?, r.get(1)?)),
-                )
+                .query_row(sql::SESSION_PRINCIPAL, params![session_id.as_str(), token_hash, ts(now)], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
                 .optional()
                 .map_err(map_err)?;
             found
@@ -115,9 +110,7 @@ impl SessionStore for SqliteStorage {
 
     fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |tx| {
-            let n = tx
-                .execute(sql::REVOKE_SESSION, [session_id.as_str()])
-                .map_err(map_err)?;
+            let n = tx.execute(sql::REVOKE_SESSION, [session_id.as_str()]).map_err(map_err)?;
             if n == 0 {
                 return Err(AppError::NotFound("That session".into()));
             }
@@ -127,9 +120,7 @@ impl SessionStore for SqliteStorage {
 
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>> {
         self.read(|c| {
-            let mut stmt = c
-                .prepare(&format!("{} LIMIT 100", sql::LIST_SESSIONS))
-                .map_err(map_err)?;
+            let mut stmt = c.prepare(&format!("{} LIMIT 100", sql::LIST_SESSIONS)).map_err(map_err)?;
             let rows = stmt
                 .query_map([user_id.as_str()], |r| {
                     Ok((
@@ -160,13 +151,6 @@ impl SessionStore for SqliteStorage {
     }
 
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64> {
-        self.read(|c| {
-            c.query_row(
-                sql::COUNT_ACTIVE_SESSIONS,
-                [ts(now)],
-                |r| r.get(0),
-            )
-            .map_err(map_err)
-        })
+        self.read(|c| c.query_row(sql::COUNT_ACTIVE_SESSIONS, [ts(now)], |r| r.get(0)).map_err(map_err))
     }
 }

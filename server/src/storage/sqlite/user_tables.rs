@@ -3,8 +3,8 @@
 //! the registry states still follow the Oracle flow so both behave alike.
 
 use super::{map_err, ts, SqliteStorage, USER_TABLES_TEMPLATE};
-use crate::storage::sql;
 use crate::storage::migrations::{created_object, user_table_statements, USER_TABLES_TEMPLATE_VERSION};
+use crate::storage::sql;
 use pathfinder::dto::{TableCount, TableSetInfo};
 use pathfinder::storage::{AuditEntry, UserTableStore};
 use pathfinder::{AppError, AppResult, Username};
@@ -17,9 +17,7 @@ fn object_exists(c: &Connection, name: &str) -> AppResult<bool> {
 }
 
 fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<String>> {
-    c.query_row(sql::TABLE_SET_STATUS, [username.as_str()], |r| r.get(0))
-        .optional()
-        .map_err(map_err)
+    c.query_row(sql::TABLE_SET_STATUS, [username.as_str()], |r| r.get(0)).optional().map_err(map_err)
 }
 
 /// The set's tables and views with their row counts. Names come from the template.
@@ -70,8 +68,7 @@ impl UserTableStore for SqliteStorage {
                     tx.execute_batch(&stmt).map_err(map_err)?;
                 }
             }
-            tx.execute(sql::SET_TABLE_SET_STATUS, params!["ready", now, username.as_str()])
-            .map_err(map_err)?;
+            tx.execute(sql::SET_TABLE_SET_STATUS, params!["ready", now, username.as_str()]).map_err(map_err)?;
             Ok(())
         })?;
         self.read(|c| table_set(c, username))?

@@ -94,22 +94,18 @@ impl UserStore for SqliteStorage {
     fn user_profile(&self, user_id: &UserId) -> AppResult<UserProfile> {
         self.read(|c| {
             let row = c
-                .query_row(
-                    sql::USER_PROFILE,
-                    [user_id.as_str()],
-                    |r| {
-                        Ok((
-                            summary(r)?,
-                            (r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?),
-                            (
-                                r.get::<_, Option<String>>(13)?,
-                                r.get::<_, Option<String>>(14)?,
-                                r.get::<_, Option<i64>>(15)?,
-                                r.get::<_, Option<String>>(16)?,
-                            ),
-                        ))
-                    },
-                )
+                .query_row(sql::USER_PROFILE, [user_id.as_str()], |r| {
+                    Ok((
+                        summary(r)?,
+                        (r.get(8)?, r.get(9)?, r.get(10)?, r.get(11)?, r.get(12)?),
+                        (
+                            r.get::<_, Option<String>>(13)?,
+                            r.get::<_, Option<String>>(14)?,
+                            r.get::<_, Option<i64>>(15)?,
+                            r.get::<_, Option<String>>(16)?,
+                        ),
+                    ))
+                })
                 .optional()
                 .map_err(map_err)?
                 .ok_or_else(|| AppError::NotFound("That user".into()))?;
@@ -146,10 +142,7 @@ impl UserStore for SqliteStorage {
         }
         self.write_audited(audit, |tx| {
             let n = tx
-                .execute(
-                    sql::SET_ACCOUNT_STATUS,
-                    params![status, ts(chrono::Utc::now()), user_id.as_str()],
-                )
+                .execute(sql::SET_ACCOUNT_STATUS, params![status, ts(chrono::Utc::now()), user_id.as_str()])
                 .map_err(map_err)?;
             if n == 0 {
                 return Err(AppError::NotFound("That user".into()));
@@ -160,17 +153,14 @@ impl UserStore for SqliteStorage {
 
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>> {
         self.read(|c| {
-            let mut stmt = c
-                .prepare(sql::USERS_BY_STATUS)
-                .map_err(map_err)?;
-            let rows = stmt.query_map([], |r| Ok(StatusCount { status: r.get(0)?, count: r.get(1)? })).map_err(map_err)?;
+            let mut stmt = c.prepare(sql::USERS_BY_STATUS).map_err(map_err)?;
+            let rows =
+                stmt.query_map([], |r| Ok(StatusCount { status: r.get(0)?, count: r.get(1)? })).map_err(map_err)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(map_err)
         })
     }
 
     fn count_admins(&self) -> AppResult<i64> {
-        self.read(|c| {
-            c.query_row(sql::COUNT_ADMINS, [], |r| r.get(0)).map_err(map_err)
-        })
+        self.read(|c| c.query_row(sql::COUNT_ADMINS, [], |r| r.get(0)).map_err(map_err))
     }
 }

@@ -1,0 +1,46 @@
+//! Helpers the integration tests share.
+#![allow(dead_code)]
+
+use pathfinder::storage::{AuditEntry, NewUser, SchemaStore, Storage};
+use pathfinder::{Role, UserId, Username};
+use pathfinder_server::storage::sqlite::SqliteStorage;
+use std::sync::Arc;
+
+/// A migrated SQLite database in a fresh temporary folder (kept alive by the returned guard).
+pub fn sqlite() -> (Arc<SqliteStorage>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let s = SqliteStorage::open(&dir.path().join("pf.db")).expect("open sqlite");
+    s.migrate(&audit("schema.migrate")).expect("migrate");
+    (Arc::new(s), dir)
+}
+
+pub fn audit(action: &str) -> AuditEntry {
+    AuditEntry {
+        action: action.into(),
+        response_status: 200,
+        request_method: Some("TEST".into()),
+        ..Default::default()
+    }
+}
+
+/// A password hash that is cheap to make: tests that do not sign in use it.
+pub const NO_LOGIN_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$invalidinvalidinvalidinvalidinvalidinvalid";
+
+pub fn new_user(name: &str, first: &str, last: &str, status: &str, roles: &[Role]) -> NewUser {
+    NewUser {
+        user_id: UserId::new(),
+        username: Username::parse(name).expect("valid username"),
+        email: format!("{name}@Example.com"),
+        password_hash: NO_LOGIN_HASH.into(),
+        first_name: Some(first.into()),
+        last_name: Some(last.into()),
+        account_status: status.into(),
+        roles: roles.to_vec(),
+    }
+}
+
+pub fn add_user(s: &dyn Storage, name: &str, status: &str, roles: &[Role]) -> UserId {
+    let u = new_user(name, &format!("First{name}"), &format!("Last{name}"), status, roles);
+    s.create_user(&u, &audit("user.create")).expect("create user");
+    u.user_id
+}

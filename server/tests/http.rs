@@ -1,0 +1,325 @@
+//! The HTTP surface in-process: sign-in, tokens, sessions, roles, the cross-site
+//! check, audit rows, metrics and error hygiene.
+
+mod common;
+
+use axum::body::Body;
+use axum::http::{header, Method, Request, StatusCode};
+use axum::Router;
+use http_body_util::BodyExt;
+use jsonwebtoken::{encode, EncodingKey, Header};
+use pathfinder::db::Db;
+use pathfinder::storage::{AuditStore, NewUser, SessionStore, Storage, UserStore};
+use pathfinder::{Role, UserId, Username};
+use pathfinder_app::policy::{Access, POLICY};
+use pathfinder_server::auth::token::{Claims, AUDIENCE, ISSUER};
+use pathfinder_server::auth::{password, TokenKeys};
+use pathfinder_server::router::{router, AppState};
+use pathfinder_server::storage::sqlite::SqliteStorage;
+use std::sync::{Arc, LazyLock};
+use tower::ServiceExt;
+
+const SECRET: &[u8] = b"an http test secret of 32+ bytes!!";
+const PASSWORD: &str = "a long test password";
+const METRICS_TOKEN: &str = "scrape-me";
+const HOST: &str = "console.test";
+static HASH: LazyLock<String> = LazyLock::new(|| password::hash(PASSWORD).unwrap());
+
+struct Console {
+    app: Router,
+    storage: Arc<SqliteStorage>,
+    dir: tempfile::TempDir,
+}
+
+struct Reply {
+    status: StatusCode,
+    headers: axum::http::HeaderMap,
+    body: String,
+}
+
+impl Console {
+    fn new() -> Self {
+        let (storage, dir) = common::sqlite();
+        for (name, roles) in [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])] {
+            let user = NewUser {
+                user_id: UserId::new(),
+                username: Username::parse(name).unwrap(),
+                email: format!("{name}@example.com"),
+                password_hash: HASH.clone(),
+                first_name: None,
+                last_name: None,
+                account_status: "active".into(),
+                roles,
+            };
+            storage.create_user(&user, &common::audit("user.create")).unwrap();
+        }
+        let state = AppState {
+            leptos_options: leptos::config::LeptosOptions::builder().output_name("pathfinder").build(),
+            db: Db::new(storage.clone()),
+            keys: Arc::new(TokenKeys::new(SECRET).unwrap()),
+            metrics_token: Some(Arc::from(METRICS_TOKEN)),
+            secure_cookie: false,
+        };
+        Console { app: router(state), storage, dir }
+    }
+
+    async fn send(&self, method: Method, path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str) -> Reply {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
+        if let Some(token) = cookie {
+            req = req.header(header::COOKIE, format!("theme=dark; pf_session={token}"));
+        }
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        if !body.is_empty() {
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let resp = self.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
+        let status = resp.status();
+        let headers = resp.headers().clone();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// A same-site POST (what our own pages send).
+    async fn post(&self, path: &str, cookie: Option<&str>, body: &str) -> Reply {
+        self.send(Method::POST, path, cookie, Some(&format!("http://{HOST}")), body).await
+    }
+
+    async fn login(&self, user: &str, pw: &str) -> Reply {
+        self.post("/auth/login", None, &format!("username={user}&password={}", pw.replace(' ', "+"))).await
+    }
+
+    /// Signs in and returns the session token from the cookie.
+    async fn token(&self, user: &str) -> String {
+        let r = self.login(user, PASSWORD).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER);
+        assert_eq!(r.headers[header::LOCATION], "/");
+        let cookie = r.headers[header::SET_COOKIE].to_str().unwrap().to_string();
+        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"), "{cookie}");
+        cookie.trim_start_matches("pf_session=").split(';').next().unwrap().to_string()
+    }
+
+    fn actions(&self) -> Vec<String> {
+        self.storage.recent_audit(1000).unwrap().into_iter().map(|a| a.action).collect()
+    }
+}
+
+#[tokio::test]
+async fn sign_in_opens_a_session_and_writes_the_audit_row() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let audit = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(audit.action, "login.success");
+    assert_eq!(audit.request_method.as_deref(), Some("POST"));
+    assert_eq!(audit.request_path.as_deref(), Some("/auth/login"));
+    assert_eq!(audit.response_status, Some(303));
+    assert!(audit.user_id.is_some());
+    assert!(c.storage.session_principal(&pathfinder::SessionId(claims(&token).sid), &"0".repeat(64), chrono::Utc::now()).unwrap().is_none(),
+        "the database keeps a hash, not the token");
+
+    let page = c.send(Method::GET, "/", Some(&token), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Overview"), "{}", page.body);
+    let api = c.post("/api/overview", Some(&token), "").await;
+    assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    assert!(api.body.contains("\"backend\":\"sqlite\""), "{}", api.body);
+}
+
+#[tokio::test]
+async fn wrong_passwords_get_one_answer_and_lock_the_account() {
+    let c = Console::new();
+    for (user, pw) in [("root", "wrong password"), ("nobody", PASSWORD), ("Bad Name", PASSWORD)] {
+        let r = c.login(user, pw).await;
+        assert_eq!((r.status, r.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login?error=credentials"));
+        assert!(r.headers.get(header::SET_COOKIE).is_none());
+    }
+    assert_eq!(c.actions().iter().filter(|a| *a == "login.failure").count(), 3);
+    for _ in 0..4 {
+        c.login("root", "wrong again").await;
+    }
+    // Five wrong in a row: now even the right password gets the same refusal.
+    let r = c.login("root", PASSWORD).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
+    assert_eq!(c.actions()[0], "login.locked");
+}
+
+fn claims(token: &str) -> Claims {
+    use base64::Engine;
+    let payload = token.split('.').nth(1).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap();
+    serde_json::from_slice(&bytes).unwrap()
+}
+
+#[tokio::test]
+async fn bad_tokens_are_refused() {
+    let c = Console::new();
+    let good = c.token("root").await;
+    let base = claims(&good);
+    let now = chrono::Utc::now().timestamp();
+    let sign = |claims: &Claims, secret: &[u8]| encode(&Header::default(), claims, &EncodingKey::from_secret(secret)).unwrap();
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    let tampered = {
+        let mut other = base.clone();
+        other.sub = UserId::new().0;
+        let forged = sign(&other, SECRET);
+        let parts: Vec<&str> = good.split('.').collect();
+        format!("{}.{}.{}", parts[0], forged.split('.').nth(1).unwrap(), parts[2])
+    };
+    let cases = [
+        ("expired", sign(&Claims { nbf: now - 9000, iat: now - 9000, exp: now - 3600, ..base.clone() }, SECRET)),
+        ("not yet valid", sign(&Claims { nbf: now + 3600, ..base.clone() }, SECRET)),
+        ("wrong audience", sign(&Claims { aud: "another-app".into(), ..base.clone() }, SECRET)),
+        ("wrong issuer", sign(&Claims { iss: "someone-else".into(), ..base.clone() }, SECRET)),
+        ("wrong key", sign(&base, b"a different secret of 32+ bytes!!!!")),
+        ("tampered", tampered),
+        ("alg none", format!("{}.{}.", b64(r#"{"alg":"none","typ":"JWT"}"#), good.split('.').nth(1).unwrap())),
+        ("garbage", "not.a.token".to_string()),
+    ];
+    assert_eq!((ISSUER, AUDIENCE), (base.iss.as_str(), base.aud.as_str()));
+    for (what, token) in cases {
+        let r = c.post("/api/overview", Some(&token), "").await;
+        assert_eq!(r.status, StatusCode::UNAUTHORIZED, "{what}: {}", r.body);
+        assert!(r.body.contains("Unauthenticated"), "{what}: {}", r.body);
+    }
+    assert_eq!(c.post("/api/overview", Some(&good), "").await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn sign_out_and_suspension_take_effect_on_the_next_request() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let out = c.post("/auth/logout", Some(&token), "").await;
+    assert_eq!(out.status, StatusCode::SEE_OTHER);
+    assert!(out.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+    assert_eq!(c.actions()[0], "logout");
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::UNAUTHORIZED);
+    let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
+    assert_eq!((page.status, page.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login"));
+
+    let token = c.token("root").await;
+    let id = c.storage.user_id_by_username(&Username::parse("root").unwrap()).unwrap().unwrap();
+    c.storage.set_account_status(&id, "suspended", &common::audit("user.suspend")).unwrap();
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused() {
+    let c = Console::new();
+    let sessions = || c.storage.overview(chrono::Utc::now()).unwrap().active_sessions;
+    let form = format!("username=root&password={}", PASSWORD.replace(' ', "+"));
+    let evil = c.send(Method::POST, "/auth/login", None, Some("https://evil.example"), &form).await;
+    assert_eq!(evil.status, StatusCode::FORBIDDEN);
+    let bare = c.send(Method::POST, "/auth/login", None, None, &form).await;
+    assert_eq!(bare.status, StatusCode::FORBIDDEN, "no Origin and no Sec-Fetch-Site");
+    assert_eq!(sessions(), 0, "no session was opened");
+    let token = c.token("root").await;
+    let r = c.send(Method::POST, "/api/overview", Some(&token), Some("http://evil.example"), "").await;
+    assert_eq!(r.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.send(Method::POST, "/auth/logout", Some(&token), Some("http://evil.example"), "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "still signed in");
+}
+
+/// Every policy entry, walked without a session and with each role.
+#[tokio::test]
+async fn every_route_and_server_function_follows_the_policy() {
+    let c = Console::new();
+    // Every registered server function has a policy entry, and no entry names a missing one.
+    let registered: std::collections::BTreeSet<String> =
+        leptos::server_fn::axum::server_fn_paths().map(|(p, _)| p.to_string()).collect();
+    let listed: std::collections::BTreeSet<String> =
+        POLICY.iter().map(|(p, _)| p.to_string()).filter(|p| p.starts_with("/api/")).collect();
+    assert!(!registered.is_empty());
+    assert_eq!(registered, listed);
+
+    let tokens = [
+        (Role::Admin, c.token("root").await),
+        (Role::Sre, c.token("sre_sam").await),
+        (Role::Compliance, c.token("comp_cy").await),
+    ];
+    let mut walked = 0;
+    for (pattern, access) in POLICY {
+        let Access::Roles(allowed) = access else { continue };
+        let path = pattern.replace(":id", &UserId::new().0);
+        let api = path.starts_with("/api/");
+        let call = |token: Option<String>| {
+            let path = path.clone();
+            let c = &c;
+            async move {
+                if api {
+                    c.post(&path, token.as_deref(), "user_id=x&q=&status=&sort=&dir=&after=").await
+                } else {
+                    c.send(Method::GET, &path, token.as_deref(), None, "").await
+                }
+            }
+        };
+        let anon = call(None).await;
+        if api {
+            assert_eq!(anon.status, StatusCode::UNAUTHORIZED, "{pattern} without a session");
+        } else {
+            assert_eq!(anon.status, StatusCode::SEE_OTHER, "{pattern} without a session");
+        }
+        for (role, token) in &tokens {
+            let r = call(Some(token.clone())).await;
+            if allowed.contains(role) {
+                assert!(r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED, "{role} on {pattern}: {}", r.status);
+            } else {
+                assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} on {pattern}");
+            }
+        }
+        walked += 1;
+    }
+    assert!(walked >= 6);
+    // Paths nobody listed are refused, whoever asks.
+    for path in ["/api/drop_everything", "/admin", "/users/1/2"] {
+        assert_eq!(c.send(Method::GET, path, Some(&tokens[0].1), None, "").await.status, StatusCode::NOT_FOUND, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn metrics_need_the_bearer_token_and_carry_no_user_names() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    c.login("root", "wrong password").await;
+    c.send(Method::GET, "/users", Some(&token), None, "").await;
+    assert_eq!(c.send(Method::GET, "/metrics", None, None, "").await.status, StatusCode::UNAUTHORIZED);
+    let req = Request::builder().uri("/metrics").header(header::HOST, HOST).header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
+    let resp = c.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for metric in [
+        "pathfinder_http_request_duration_seconds_bucket{method=\"GET\",route=\"/users\",status=\"200\"",
+        "pathfinder_http_requests_in_flight",
+        "pathfinder_db_pool_connections{state=\"max\"} 4",
+        "pathfinder_db_pool_waiters",
+        "pathfinder_db_pool_acquire_seconds_count",
+        "pathfinder_logins_total{outcome=\"success\"}",
+        "pathfinder_logins_total{outcome=\"failure\"}",
+    ] {
+        assert!(body.contains(metric), "{metric} missing from\n{body}");
+    }
+    assert!(!body.contains("root") && !body.contains("example.com"));
+    assert_eq!(c.send(Method::GET, "/healthz", None, None, "").await.body, "ok");
+    assert_eq!(c.send(Method::GET, "/readyz", None, None, "").await.body, "ready");
+}
+
+#[tokio::test]
+async fn database_errors_reach_the_browser_only_as_a_reference() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    rusqlite::Connection::open(c.dir.path().join("pf.db"))
+        .unwrap()
+        .execute_batch("ALTER TABLE pf_users RENAME COLUMN email TO email_gone")
+        .unwrap();
+    let api = c.post("/api/users", Some(&token), "q=&status=&sort=&dir=&after=").await;
+    assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", api.body);
+    assert!(api.body.contains("Internal"), "{}", api.body);
+    let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
+    assert!(page.body.contains("Something went wrong on our side (reference "), "{}", page.body);
+    for leak in ["no such column", "SELECT ", "pf_users", "sqlite", "rusqlite"] {
+        assert!(!api.body.contains(leak) && !page.body.contains(leak), "{leak} leaked");
+    }
+    let bad = c.post("/api/users", Some(&token), "q=&status=bogus&sort=&dir=&after=").await;
+    assert!(bad.body.contains("Unknown status"), "{}", bad.body);
+}

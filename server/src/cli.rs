@@ -68,6 +68,9 @@ pub enum Command {
         /// Read the password from this file (first line).
         #[arg(long)]
         password_file: Option<std::path::PathBuf>,
+        /// Do nothing (and succeed) when an administrator already exists.
+        #[arg(long)]
+        if_no_admin: bool,
     },
     /// Create the per-user table set of <USERNAME> (idempotent; repairs a half-made set).
     ProvisionUser { username: String },
@@ -127,8 +130,12 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             serve(db, &url, listen, site_root, secure_cookie)?;
         }
         Command::Migrate => report_migration(s.migrate(&cli_audit("migrate"))?),
-        Command::CreateAdmin { username, email, password_file } => {
+        Command::CreateAdmin { username, email, password_file, if_no_admin } => {
             let username = Username::parse(&username)?;
+            if if_no_admin && s.count_admins()? > 0 {
+                println!("An administrator exists already: nothing to do.");
+                return Ok(ExitCode::SUCCESS);
+            }
             let email = validate_email(&email)?;
             let password = read_password(password_file.as_deref())?;
             auth::password::validate(&password)?;

@@ -40,7 +40,9 @@ struct Reply {
 impl Console {
     fn new() -> Self {
         let (storage, dir) = common::sqlite();
-        for (name, roles) in [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])] {
+        for (name, roles) in
+            [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])]
+        {
             let user = NewUser {
                 user_id: UserId::new(),
                 username: Username::parse(name).unwrap(),
@@ -115,8 +117,13 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
     assert_eq!(audit.request_path.as_deref(), Some("/auth/login"));
     assert_eq!(audit.response_status, Some(303));
     assert!(audit.user_id.is_some());
-    assert!(c.storage.session_principal(&pathfinder::SessionId(claims(&token).sid), &"0".repeat(64), chrono::Utc::now()).unwrap().is_none(),
-        "the database keeps a hash, not the token");
+    assert!(
+        c.storage
+            .session_principal(&pathfinder::SessionId(claims(&token).sid), &"0".repeat(64), chrono::Utc::now())
+            .unwrap()
+            .is_none(),
+        "the database keeps a hash, not the token"
+    );
 
     let page = c.send(Method::GET, "/", Some(&token), None, "").await;
     assert_eq!(page.status, StatusCode::OK);
@@ -131,7 +138,10 @@ async fn wrong_passwords_get_one_answer_and_lock_the_account() {
     let c = Console::new();
     for (user, pw) in [("root", "wrong password"), ("nobody", PASSWORD), ("Bad Name", PASSWORD)] {
         let r = c.login(user, pw).await;
-        assert_eq!((r.status, r.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/login?error=credentials"));
+        assert_eq!(
+            (r.status, r.headers[header::LOCATION].to_str().unwrap()),
+            (StatusCode::SEE_OTHER, "/login?error=credentials")
+        );
         assert!(r.headers.get(header::SET_COOKIE).is_none());
     }
     assert_eq!(c.actions().iter().filter(|a| *a == "login.failure").count(), 3);
@@ -157,7 +167,8 @@ async fn bad_tokens_are_refused() {
     let good = c.token("root").await;
     let base = claims(&good);
     let now = chrono::Utc::now().timestamp();
-    let sign = |claims: &Claims, secret: &[u8]| encode(&Header::default(), claims, &EncodingKey::from_secret(secret)).unwrap();
+    let sign =
+        |claims: &Claims, secret: &[u8]| encode(&Header::default(), claims, &EncodingKey::from_secret(secret)).unwrap();
     use base64::Engine;
     let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
     let tampered = {
@@ -217,7 +228,10 @@ async fn cross_site_posts_are_refused() {
     let token = c.token("root").await;
     let r = c.send(Method::POST, "/api/overview", Some(&token), Some("http://evil.example"), "").await;
     assert_eq!(r.status, StatusCode::FORBIDDEN);
-    assert_eq!(c.send(Method::POST, "/auth/logout", Some(&token), Some("http://evil.example"), "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.send(Method::POST, "/auth/logout", Some(&token), Some("http://evil.example"), "").await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "still signed in");
 }
 
@@ -263,7 +277,11 @@ async fn every_route_and_server_function_follows_the_policy() {
         for (role, token) in &tokens {
             let r = call(Some(token.clone())).await;
             if allowed.contains(role) {
-                assert!(r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED, "{role} on {pattern}: {}", r.status);
+                assert!(
+                    r.status != StatusCode::FORBIDDEN && r.status != StatusCode::UNAUTHORIZED,
+                    "{role} on {pattern}: {}",
+                    r.status
+                );
             } else {
                 assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} on {pattern}");
             }
@@ -273,7 +291,11 @@ async fn every_route_and_server_function_follows_the_policy() {
     assert!(walked >= 6);
     // Paths nobody listed are refused, whoever asks.
     for path in ["/api/drop_everything", "/admin", "/users/1/2"] {
-        assert_eq!(c.send(Method::GET, path, Some(&tokens[0].1), None, "").await.status, StatusCode::NOT_FOUND, "{path}");
+        assert_eq!(
+            c.send(Method::GET, path, Some(&tokens[0].1), None, "").await.status,
+            StatusCode::NOT_FOUND,
+            "{path}"
+        );
     }
 }
 
@@ -284,7 +306,10 @@ async fn metrics_need_the_bearer_token_and_carry_no_user_names() {
     c.login("root", "wrong password").await;
     c.send(Method::GET, "/users", Some(&token), None, "").await;
     assert_eq!(c.send(Method::GET, "/metrics", None, None, "").await.status, StatusCode::UNAUTHORIZED);
-    let req = Request::builder().uri("/metrics").header(header::HOST, HOST).header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
+    let req = Request::builder()
+        .uri("/metrics")
+        .header(header::HOST, HOST)
+        .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
     let resp = c.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();

@@ -278,3 +278,35 @@ fn a_failing_audit_write_rolls_the_change_back() {
     let id = add_user(s.as_ref(), "ghost", "active", &[]);
     assert!(s.user_profile(&id).is_ok());
 }
+
+#[test]
+fn refreshing_user_stats_rebuilds_the_table() {
+    use pathfinder::storage::AuditStore;
+    let (s, dir) = common::sqlite();
+    let id = add_user(s.as_ref(), "stat_user", "active", &[]);
+    add_user(s.as_ref(), "idle_user", "active", &[]);
+    let c = raw(&dir);
+    for (n, session) in [(1, "s1"), (2, "s1"), (3, "s2")] {
+        c.execute(
+            "INSERT INTO pf_user_analytics (analytics_id, user_id, event_type, session_id, event_timestamp)
+             VALUES (?1, ?2, 'page_view', ?3, ?4)",
+            rusqlite::params![pathfinder::new_id(), id.0, session, format!("2026-01-0{n} 10:00:00")],
+        )
+        .unwrap();
+    }
+    s.refresh_user_stats(&audit("user_stats.refresh")).unwrap();
+    let row: (i64, i64, String, String) = c
+        .query_row(
+            "SELECT total_sessions, total_events, first_activity, last_activity FROM pf_mv_user_stats WHERE username = 'stat_user'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .unwrap();
+    assert_eq!(row, (2, 3, "2026-01-01 10:00:00".into(), "2026-01-03 10:00:00".into()));
+    let rows: i64 = c.query_row("SELECT COUNT(*) FROM pf_mv_user_stats", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 2, "one row per user, idle ones too");
+    s.refresh_user_stats(&audit("user_stats.refresh")).unwrap();
+    let rows: i64 = c.query_row("SELECT COUNT(*) FROM pf_mv_user_stats", [], |r| r.get(0)).unwrap();
+    assert_eq!(rows, 2, "a refresh replaces, never appends");
+    assert_eq!(s.recent_audit(1).unwrap()[0].action, "user_stats.refresh");
+}

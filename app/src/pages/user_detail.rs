@@ -29,6 +29,7 @@ pub fn UserDetailPage() -> impl IntoView {
                         };
                         let sessions = d.sessions;
                         let inactive = sessions.iter().filter(|s| !s.is_active).count();
+                        let has_sessions = !sessions.is_empty();
                         let session_rows = move || {
                             sessions
                                 .iter()
@@ -73,13 +74,21 @@ pub fn UserDetailPage() -> impl IntoView {
                                 </dl>
                             </section>
                             <h2>"Sessions"</h2>
-                            <button type="button" data-test-id="toggle-inactive" on:click=move |_| set_show_inactive.update(|v| *v = !*v)>
-                                {move || if show_inactive.get() { format!("Hide {inactive} revoked") } else { format!("Show {inactive} revoked") }}
-                            </button>
-                            <table class="list" data-test-id="sessions">
-                                <thead><tr><th>"Started"</th><th>"Expires"</th><th>"IP"</th><th>"Browser"</th><th>"State"</th></tr></thead>
-                                <tbody>{session_rows}</tbody>
-                            </table>
+                            {(inactive > 0).then(|| view! {
+                                <button type="button" data-test-id="toggle-inactive" on:click=move |_| set_show_inactive.update(|v| *v = !*v)>
+                                    {move || if show_inactive.get() { format!("Hide {inactive} revoked") } else { format!("Show {inactive} revoked") }}
+                                </button>
+                            })}
+                            {if has_sessions {
+                                view! {
+                                    <table class="list" data-test-id="sessions">
+                                        <thead><tr><th>"Started"</th><th>"Expires"</th><th>"IP"</th><th>"Browser"</th><th>"State"</th></tr></thead>
+                                        <tbody>{session_rows}</tbody>
+                                    </table>
+                                }.into_any()
+                            } else {
+                                view! { <p data-test-id="no-sessions">"No sessions."</p> }.into_any()
+                            }}
                             <h2>"Per-user tables"</h2>
                             {tables}
                         }

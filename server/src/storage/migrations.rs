@@ -1,6 +1,9 @@
 //! Migrations: one numbered list per backend, same numbers and names in both
-//! (a test compares them). Each step runs once, recorded in `pf_schema_version`;
+//! (made from one list, and a test compares the two folders' objects). Each step runs once, recorded in `pf_schema_version`;
 //! a database whose version is newer than this build is refused, never downgraded.
+
+use pathfinder::dto::{TableCount, TableSetInfo};
+use pathfinder::{AppError, AppResult, Username};
 
 pub struct Migration {
     pub version: i64,
@@ -8,18 +11,24 @@ pub struct Migration {
     pub sql: &'static str,
 }
 
-macro_rules! migration_list {
-    ($dir:literal: $($version:literal => $name:literal),+ $(,)?) => {
-        &[$(Migration {
+/// Defines both dialects' lists from one list of names, so the numbering cannot
+/// drift apart; a missing file in either folder fails the build.
+macro_rules! migrations {
+    ($($version:literal => $name:literal),+ $(,)?) => {
+        pub const SQLITE: &[Migration] = &[$(Migration {
             version: $version,
             name: $name,
-            sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/", $dir, "/", $name, ".sql")),
-        }),+]
+            sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/sqlite/", $name, ".sql")),
+        }),+];
+        pub const ORACLE: &[Migration] = &[$(Migration {
+            version: $version,
+            name: $name,
+            sql: include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/oracle/", $name, ".sql")),
+        }),+];
     };
 }
 
-/// Same numbers, same names, one folder per dialect (a test holds them equal).
-pub const SQLITE: &[Migration] = migration_list!("sqlite":
+migrations! {
     1 => "0001_users",
     2 => "0002_feature_flags",
     3 => "0003_user_analytics",
@@ -27,17 +36,7 @@ pub const SQLITE: &[Migration] = migration_list!("sqlite":
     5 => "0005_security",
     6 => "0006_reference_data",
     7 => "0007_console",
-);
-
-pub const ORACLE: &[Migration] = migration_list!("oracle":
-    1 => "0001_users",
-    2 => "0002_feature_flags",
-    3 => "0003_user_analytics",
-    4 => "0004_cpa_pert",
-    5 => "0005_security",
-    6 => "0006_reference_data",
-    7 => "0007_console",
-);
+}
 
 /// The per-user table set template of each dialect; `{u}` is `pf_user_<username>`.
 pub const SQLITE_USER_TABLES: &str =
@@ -47,6 +46,38 @@ pub const ORACLE_USER_TABLES: &str =
 
 /// Version of the per-user table template; stored with each provisioned set.
 pub const USER_TABLES_TEMPLATE_VERSION: i64 = 1;
+
+/// The latest version this build knows, or the refusal to touch a newer database.
+pub fn check_not_newer(current: i64, migrations: &[Migration]) -> AppResult<i64> {
+    let latest = migrations.last().map_or(0, |m| m.version);
+    if current > latest {
+        return Err(AppError::Conflict(format!(
+            "The database is at schema version {current}, newer than this build knows ({latest}); \
+             use a newer pathfinder-admin. Nothing was changed."
+        )));
+    }
+    Ok(latest)
+}
+
+/// The tables and views of a user's set with their row counts (-1 for an object that
+/// is missing), given how the backend tells whether an object exists and counts rows.
+pub fn describe_table_set(
+    template: &str,
+    username: &Username,
+    status: String,
+    exists: impl Fn(&str) -> AppResult<bool>,
+    count: impl Fn(&str) -> AppResult<i64>,
+) -> AppResult<TableSetInfo> {
+    let mut tables = Vec::new();
+    for stmt in user_table_statements(template, username) {
+        if let Some((kind, name)) = created_object(&stmt).filter(|(k, _)| *k != "index") {
+            let rows = if exists(&name)? { count(&name)? } else { -1 };
+            let label = if kind == "table" { name } else { format!("{name} ({kind})") };
+            tables.push(TableCount { name: label, rows });
+        }
+    }
+    Ok(TableSetInfo { username: username.to_string(), status, tables })
+}
 
 /// Splits a script into statements at `;` outside quotes and comments; drops comments.
 pub fn split_statements(script: &str) -> Vec<String> {
@@ -93,7 +124,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
 }
 
 /// The per-user template with `{u}` replaced by `pf_user_<username>`.
-pub fn user_table_statements(template: &str, username: &pathfinder::Username) -> Vec<String> {
+pub fn user_table_statements(template: &str, username: &Username) -> Vec<String> {
     let prefix = format!("{}{}", pathfinder::username::USER_OBJECT_PREFIX, username.as_str());
     split_statements(template).into_iter().map(|s| s.replace("{u}", &prefix)).collect()
 }

@@ -3,11 +3,13 @@
 //! already exists are skipped, and the version row is written last.
 
 use super::{audit, exec, map_err, ts, OracleStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
-use crate::storage::migrations::{created_object, split_statements, table_columns, user_table_statements};
+use crate::storage::migrations::{
+    check_not_newer, created_object, split_statements, table_columns, user_table_statements,
+};
 use crate::storage::sql;
 use oracle::Connection;
 use pathfinder::storage::{AuditEntry, Drift, MigrationReport, SchemaStore};
-use pathfinder::{AppError, AppResult, Username};
+use pathfinder::{AppResult, Username};
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn object_exists(c: &Connection, name: &str) -> AppResult<bool> {
@@ -55,13 +57,7 @@ impl SchemaStore for OracleStorage {
             exec(&c, sql::CREATE_SCHEMA_VERSION, &[])?;
         }
         let from = current_version(&c)?;
-        let latest = MIGRATIONS.last().map_or(0, |m| m.version);
-        if from > latest {
-            return Err(AppError::Conflict(format!(
-                "The database is at schema version {from}, newer than this build knows ({latest}); \
-                 use a newer pathfinder-admin. Nothing was changed."
-            )));
-        }
+        let latest = check_not_newer(from, MIGRATIONS)?;
         let mut applied = Vec::new();
         for m in MIGRATIONS.iter().filter(|m| m.version > from) {
             run_resumable(&c, &split_statements(m.sql))?;

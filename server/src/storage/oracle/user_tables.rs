@@ -6,10 +6,12 @@
 
 use super::schema::{object_exists, run_resumable};
 use super::{exec, map_err, optional, ts, OracleStorage, USER_TABLES_TEMPLATE};
-use crate::storage::migrations::{created_object, user_table_statements, USER_TABLES_TEMPLATE_VERSION};
+use crate::storage::migrations::{
+    created_object, describe_table_set, user_table_statements, USER_TABLES_TEMPLATE_VERSION,
+};
 use crate::storage::sql;
 use oracle::Connection;
-use pathfinder::dto::{TableCount, TableSetInfo};
+use pathfinder::dto::TableSetInfo;
 use pathfinder::storage::{AuditEntry, UserTableStore};
 use pathfinder::{AppError, AppResult, Username};
 
@@ -19,19 +21,8 @@ fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<Stri
 
 fn table_set(c: &Connection, username: &Username) -> AppResult<Option<TableSetInfo>> {
     let Some(status) = registry_status(c, username)? else { return Ok(None) };
-    let mut tables = Vec::new();
-    for stmt in user_table_statements(USER_TABLES_TEMPLATE, username) {
-        if let Some((kind, name)) = created_object(&stmt).filter(|(k, _)| *k != "index") {
-            let rows = if object_exists(c, &name)? {
-                c.query_row_as::<i64>(&format!("SELECT COUNT(*) FROM {name}"), &[]).map_err(map_err)?
-            } else {
-                -1
-            };
-            let label = if kind == "table" { name } else { format!("{name} ({kind})") };
-            tables.push(TableCount { name: label, rows });
-        }
-    }
-    Ok(Some(TableSetInfo { username: username.to_string(), status, tables }))
+    let count = |name: &str| c.query_row_as::<i64>(&format!("SELECT COUNT(*) FROM {name}"), &[]).map_err(map_err);
+    describe_table_set(USER_TABLES_TEMPLATE, username, status, |name| object_exists(c, name), count).map(Some)
 }
 
 impl UserTableStore for OracleStorage {

@@ -1,10 +1,10 @@
 //! Migrations, the schema version, drift detection and the user-statistics refresh.
 
 use super::{audit, map_err, ts, SqliteStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
-use crate::storage::migrations::user_table_statements;
+use crate::storage::migrations::{check_not_newer, user_table_statements};
 use crate::storage::sql;
 use pathfinder::storage::{AuditEntry, Drift, MigrationReport, SchemaStore};
-use pathfinder::{AppError, AppResult, Username};
+use pathfinder::{AppResult, Username};
 use rusqlite::{params, Connection, OptionalExtension};
 use std::collections::BTreeMap;
 
@@ -34,13 +34,7 @@ pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> App
         conn.execute_batch(sql::CREATE_SCHEMA_VERSION).map_err(map_err)?;
     }
     let from = current_version(conn)?;
-    let latest = MIGRATIONS.last().map_or(0, |m| m.version);
-    if from > latest {
-        return Err(AppError::Conflict(format!(
-            "The database is at schema version {from}, newer than this build knows ({latest}); \
-             use a newer pathfinder-admin. Nothing was changed."
-        )));
-    }
+    let latest = check_not_newer(from, MIGRATIONS)?;
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| m.version > from) {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;

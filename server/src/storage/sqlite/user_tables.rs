@@ -3,9 +3,11 @@
 //! the registry states still follow the Oracle flow so both behave alike.
 
 use super::{map_err, ts, SqliteStorage, USER_TABLES_TEMPLATE};
-use crate::storage::migrations::{created_object, user_table_statements, USER_TABLES_TEMPLATE_VERSION};
+use crate::storage::migrations::{
+    created_object, describe_table_set, user_table_statements, USER_TABLES_TEMPLATE_VERSION,
+};
 use crate::storage::sql;
-use pathfinder::dto::{TableCount, TableSetInfo};
+use pathfinder::dto::TableSetInfo;
 use pathfinder::storage::{AuditEntry, UserTableStore};
 use pathfinder::{AppError, AppResult, Username};
 use rusqlite::{params, Connection, OptionalExtension};
@@ -20,22 +22,10 @@ fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<Stri
     c.query_row(sql::TABLE_SET_STATUS, [username.as_str()], |r| r.get(0)).optional().map_err(map_err)
 }
 
-/// The set's tables and views with their row counts. Names come from the template.
 fn table_set(c: &Connection, username: &Username) -> AppResult<Option<TableSetInfo>> {
     let Some(status) = registry_status(c, username)? else { return Ok(None) };
-    let mut tables = Vec::new();
-    for stmt in user_table_statements(USER_TABLES_TEMPLATE, username) {
-        if let Some((kind, name)) = created_object(&stmt).filter(|(k, _)| *k != "index") {
-            let rows = if object_exists(c, &name)? {
-                c.query_row(&format!("SELECT COUNT(*) FROM {name}"), [], |r| r.get(0)).map_err(map_err)?
-            } else {
-                -1
-            };
-            let label = if kind == "table" { name } else { format!("{name} ({kind})") };
-            tables.push(TableCount { name: label, rows });
-        }
-    }
-    Ok(Some(TableSetInfo { username: username.to_string(), status, tables }))
+    let count = |name: &str| c.query_row(&format!("SELECT COUNT(*) FROM {name}"), [], |r| r.get(0)).map_err(map_err);
+    describe_table_set(USER_TABLES_TEMPLATE, username, status, |name| object_exists(c, name), count).map(Some)
 }
 
 impl UserTableStore for SqliteStorage {

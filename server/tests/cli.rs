@@ -1,0 +1,149 @@
+//! The `pathfinder-admin` command line, run as a process: help, exit codes,
+//! idempotence, and the database it leaves behind.
+
+use std::process::{Command, Output};
+
+struct Cli {
+    dir: tempfile::TempDir,
+}
+
+impl Cli {
+    fn new() -> Self {
+        Cli { dir: tempfile::tempdir().unwrap() }
+    }
+
+    fn db(&self) -> std::path::PathBuf {
+        self.dir.path().join("cli.db")
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"));
+        cmd.args(args)
+            .env("PF_DATABASE_URL", format!("sqlite:{}", self.db().display()))
+            .env_remove("PF_ADMIN_PASSWORD")
+            .stdin(std::process::Stdio::null());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args, &[]);
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str], env: &[(&str, &str)], code: i32, says: &str) {
+        let out = self.run(args, env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?} should say {says:?}, said: {stderr}");
+    }
+}
+
+#[test]
+fn every_command_has_help() {
+    let cli = Cli::new();
+    for cmd in ["serve", "migrate", "create-admin", "provision-user", "drop-user-tables", "schema-check", "demo-data"] {
+        let out = cli.ok(&[cmd, "--help"]);
+        assert!(out.contains("Usage: pathfinder-admin"), "{cmd}: {out}");
+    }
+}
+
+#[test]
+fn migrate_provision_check_and_drop() {
+    let cli = Cli::new();
+    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 7"));
+    assert!(cli.ok(&["migrate"]).contains("up to date (version 7)"));
+    assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
+    assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");
+    assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));
+
+    cli.fails(&["provision-user", "Alice"], &[], 2, "must start with a lower-case letter");
+    cli.fails(&["provision-user", "bob;drop"], &[], 2, "may contain only a-z, 0-9 and _");
+    cli.fails(&["drop-user-tables", "alice"], &[], 2, "--yes");
+    cli.fails(&["drop-user-tables", "bob", "--yes"], &[], 2, "A registered table set for 'bob' was not found.");
+
+    let conn = rusqlite::Connection::open(cli.db()).unwrap();
+    conn.execute_batch("DROP INDEX pf_user_alice_ix_exp_company").unwrap();
+    let out = cli.run(&["schema-check"], &[]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("missing index pf_user_alice_ix_exp_company"));
+    conn.execute_batch("CREATE INDEX pf_user_alice_ix_exp_company ON pf_user_alice_experiences(company)").unwrap();
+
+    assert!(cli.ok(&["drop-user-tables", "alice", "--yes"]).contains("Dropped"));
+    let left: i64 = conn
+        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'pf_user_alice_%'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    let audited: Vec<String> = {
+        let mut st =
+            conn.prepare("SELECT action FROM pf_audit_log WHERE request_method = 'CLI' ORDER BY created_at").unwrap();
+        st.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    assert!(audited.contains(&"user_tables.provision".to_string()), "{audited:?}");
+    assert!(audited.contains(&"user_tables.drop".to_string()), "{audited:?}");
+    assert!(audited.contains(&"schema.migrate".to_string()), "{audited:?}");
+}
+
+#[test]
+fn create_admin_takes_the_password_from_a_file_or_the_environment_only() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    let args = ["create-admin", "--username", "boss", "--email", "boss@example.com"];
+    cli.fails(&args, &[], 2, "No password given");
+    cli.fails(&args, &[("PF_ADMIN_PASSWORD", "short")], 2, "at least 12 characters");
+    cli.fails(
+        &["create-admin", "--username", "boss", "--email", "not-an-email"],
+        &[("PF_ADMIN_PASSWORD", "long enough pass")],
+        2,
+        "is not an email address",
+    );
+    let out = cli.run(&args, &[("PF_ADMIN_PASSWORD", "long enough pass")]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("/login"), "tells how to sign in");
+    cli.fails(&args, &[("PF_ADMIN_PASSWORD", "long enough pass")], 2, "already taken");
+
+    let file = cli.dir.path().join("pw");
+    std::fs::write(&file, "another long password\n").unwrap();
+    let pw = file.to_str().unwrap();
+    cli.ok(&["create-admin", "--username", "boss2", "--email", "b2@example.com", "--password-file", pw]);
+    assert!(cli
+        .ok(&[
+            "create-admin",
+            "--username",
+            "boss3",
+            "--email",
+            "b3@example.com",
+            "--password-file",
+            pw,
+            "--if-no-admin"
+        ])
+        .contains("exists already"));
+    // The password is never an argument.
+    let out = cli.run(&["create-admin", "--username", "x", "--email", "x@example.com", "--password", "p"], &[]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn unusable_database_urls_fail_with_one_sentence() {
+    let cli = Cli::new();
+    let with = |url: &str| cli.run(&["migrate"], &[("PF_DATABASE_URL", url)]);
+    let out = with("postgres://somewhere/db");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must start with sqlite: or oracle://"));
+
+    let out = with("oracle://pf:hunter2secret@127.0.0.1:1/nothing");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(!stderr.contains("hunter2secret"), "the password never shows: {stderr}");
+    let expected = if cfg!(feature = "oracle") {
+        // Without Oracle Instant Client on this machine; with it, the server is unreachable.
+        ["Oracle Instant Client was not found (DPI-1047)", "unreachable"]
+    } else {
+        ["rebuild with `--features oracle`", "rebuild with `--features oracle`"]
+    };
+    assert!(expected.iter().any(|e| stderr.contains(e)), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "one sentence: {stderr}");
+}

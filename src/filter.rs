@@ -71,18 +71,28 @@ impl UserFilter {
             "desc" => true,
             d => return Err(AppError::invalid(format!("Unknown direction '{d}': use asc or desc."))),
         };
-        let after = (!after.is_empty()).then(|| after.to_string());
-        if let Some(a) = &after {
-            Cursor::decode(a)?;
-        }
-        Ok(UserFilter {
+        let filter = UserFilter {
             q: (!q.is_empty()).then(|| q.to_string()),
             status,
             sort: UserSort::parse(sort)?,
             descending,
-            after,
+            after: (!after.is_empty()).then(|| after.to_string()),
             limit: PAGE_SIZE_DEFAULT,
-        })
+        };
+        filter.cursor()?;
+        Ok(filter)
+    }
+
+    /// The decoded `after` cursor, refused unless it was made for this sort order.
+    pub fn cursor(&self) -> Result<Option<Cursor>, AppError> {
+        let Some(raw) = &self.after else { return Ok(None) };
+        let c = Cursor::decode(raw)?;
+        if c.sort != self.sort || c.descending != self.descending {
+            return Err(AppError::invalid(
+                "The page cursor belongs to another sort order; start again from the first page.",
+            ));
+        }
+        Ok(Some(c))
     }
 
     pub fn page_size(&self) -> u32 {
@@ -108,24 +118,43 @@ impl UserFilter {
     }
 }
 
-/// Keyset position: the sort key and id of the last row of the previous page.
+/// Keyset position: the sort order it was made for, and the sort key and id of the
+/// last row of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
+    pub sort: UserSort,
+    pub descending: bool,
     pub key: String,
     pub id: String,
 }
 
+/// What a `created_at` sort key looks like (UTC, optional fraction of a second).
+const CURSOR_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
+
 impl Cursor {
-    /// `<id>.<hex of key>`: opaque to users, safe in a URL.
+    /// `<sort>-<a|d>.<id>.<hex of key>`: opaque to users, safe in a URL.
     pub fn encode(&self) -> String {
         let hex: String = self.key.bytes().map(|b| format!("{b:02x}")).collect();
-        format!("{}.{}", self.id, hex)
+        let dir = if self.descending { 'd' } else { 'a' };
+        format!("{}-{dir}.{}.{hex}", self.sort.as_str(), self.id)
     }
 
     pub fn decode(s: &str) -> Result<Self, AppError> {
         let bad = || AppError::invalid("The page cursor is not valid; start again from the first page.");
-        let (id, hex) = s.split_once('.').ok_or_else(bad)?;
-        if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) || hex.len() % 2 != 0 {
+        let mut parts = s.splitn(3, '.');
+        let (order, id, hex) =
+            (parts.next().unwrap_or(""), parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
+        let (sort, dir) = order.rsplit_once('-').ok_or_else(bad)?;
+        let sort = UserSort::parse(sort).map_err(|_| bad())?;
+        let descending = match dir {
+            "a" => false,
+            "d" => true,
+            _ => return Err(bad()),
+        };
+        if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            return Err(bad());
+        }
+        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() % 2 != 0 {
             return Err(bad());
         }
         let bytes = (0..hex.len())
@@ -133,7 +162,10 @@ impl Cursor {
             .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
             .collect::<Result<Vec<u8>, _>>()?;
         let key = String::from_utf8(bytes).map_err(|_| bad())?;
-        Ok(Cursor { key, id: id.to_string() })
+        if sort == UserSort::CreatedAt && chrono::NaiveDateTime::parse_from_str(&key, CURSOR_TIME_FORMAT).is_err() {
+            return Err(bad());
+        }
+        Ok(Cursor { sort, descending, key, id: id.to_string() })
     }
 }
 
@@ -142,11 +174,29 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cursor_round_trips() {
-        let c = Cursor { key: "Ünïcode 100%".into(), id: crate::new_id() };
+    fn cursor_round_trips_and_refuses_anything_else() {
+        let c = Cursor { sort: UserSort::Email, descending: true, key: "Ünïcode 100%".into(), id: crate::new_id() };
         assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
-        assert!(Cursor::decode("nope").is_err());
-        assert!(Cursor::decode(&format!("{}.zz", crate::new_id())).is_err());
+        let id = crate::new_id();
+        for bad in [
+            "nope".to_string(),
+            format!("email-d.{id}.zz"),
+            format!("email-d.{id}.aé0"),
+            format!("email-x.{id}.61"),
+            format!("password-a.{id}.61"),
+            format!("created_at-a.{id}.61"),
+            format!("email-a.{}.61", &id[..20]),
+        ] {
+            assert!(matches!(Cursor::decode(&bad), Err(AppError::Invalid(_))), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_cursor_only_serves_its_own_sort_order() {
+        let c = Cursor { sort: UserSort::Username, descending: false, key: "bob".into(), id: crate::new_id() };
+        assert!(UserFilter::from_query("", "", "username", "asc", &c.encode()).is_ok());
+        assert!(UserFilter::from_query("", "", "created_at", "asc", &c.encode()).is_err());
+        assert!(UserFilter::from_query("", "", "username", "desc", &c.encode()).is_err());
     }
 
     #[test]

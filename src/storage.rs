@@ -29,6 +29,25 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// The entry cut to the widths of `pf_audit_log`'s columns (Oracle refuses longer
+    /// values, SQLite would keep them): both backends store the same thing.
+    pub fn clamped(&self) -> AuditEntry {
+        let cut = |s: &Option<String>, max: usize| s.as_deref().map(|v| truncate(v, max));
+        AuditEntry {
+            actor: self.actor.clone(),
+            action: truncate(&self.action, 50),
+            entity_type: cut(&self.entity_type, 50),
+            entity_id: cut(&self.entity_id, 36),
+            ip_address: cut(&self.ip_address, 45),
+            user_agent: cut(&self.user_agent, 500),
+            request_method: cut(&self.request_method, 10),
+            request_path: cut(&self.request_path, 500),
+            response_status: self.response_status.min(999),
+            execution_time_ms: self.execution_time_ms.min(9_999_999_999),
+            error_message: self.error_message.clone(),
+        }
+    }
+
     /// An entry for `action` on `entity_type` `entity_id`, with status 200.
     pub fn new(action: &str, entity_type: &str, entity_id: impl Into<String>) -> Self {
         AuditEntry {
@@ -39,6 +58,15 @@ impl AuditEntry {
             ..Default::default()
         }
     }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
 }
 
 /// A console user to create.

@@ -10,7 +10,7 @@ use crate::router::{router, AppState};
 use crate::{auth, storage};
 use clap::{Parser, Subcommand, ValueEnum};
 use pathfinder::db::Db;
-use pathfinder::storage::{AuditEntry, NewUser};
+use pathfinder::storage::{AuditEntry, NewUser, Storage};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -155,11 +155,8 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
         }
         Command::ProvisionUser { username } => {
             let username = Username::parse(&username)?;
-            let meta = RequestMeta::cli("provision-user");
-            let set = s.provision_user_tables(
-                &username,
-                &meta.audit(None, "user_tables.provision", ("user_tables", Some(username.as_str())), 200),
-            )?;
+            let audit = table_set_audit(s, "provision-user", "user_tables.provision", &username)?;
+            let set = s.provision_user_tables(&username, &audit)?;
             println!("Table set of '{}' is {} ({} objects).", set.username, set.status, set.tables.len());
         }
         Command::DropUserTables { username, yes } => {
@@ -169,11 +166,8 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                     "Dropping deletes every table of '{username}' and its rows: run again with --yes to confirm."
                 )));
             }
-            let meta = RequestMeta::cli("drop-user-tables");
-            s.drop_user_tables(
-                &username,
-                &meta.audit(None, "user_tables.drop", ("user_tables", Some(username.as_str())), 200),
-            )?;
+            let audit = table_set_audit(s, "drop-user-tables", "user_tables.drop", &username)?;
+            s.drop_user_tables(&username, &audit)?;
             println!("Dropped the table set of '{username}'.");
         }
         Command::SchemaCheck => {
@@ -197,7 +191,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
 }
 
 /// Named people first (so searches by name have something to find), then numbered users.
-fn add_demo_users(s: &dyn pathfinder::storage::Storage, count: u32) -> AppResult<u32> {
+fn add_demo_users(s: &dyn Storage, count: u32) -> AppResult<u32> {
     const PEOPLE: [(&str, &str, &str); 6] = [
         ("alice", "Alice", "Anderson"),
         ("bob", "Bob", "Brown"),
@@ -233,6 +227,14 @@ fn add_demo_users(s: &dyn pathfinder::storage::Storage, count: u32) -> AppResult
         }
     }
     Ok(added)
+}
+
+/// The audit entry of a table-set command: the entity is the owner's user id (when
+/// the name belongs to a user) and the path names the set, so no long name is cut.
+fn table_set_audit(s: &dyn Storage, command: &str, action: &str, username: &Username) -> AppResult<AuditEntry> {
+    let owner = s.user_id_by_username(username)?;
+    let meta = RequestMeta::cli(&format!("{command} {username}"));
+    Ok(meta.audit(None, action, ("user_tables", owner.as_ref().map(|u| u.as_str())), 200))
 }
 
 fn cli_audit(command: &str) -> AuditEntry {

@@ -27,7 +27,8 @@ impl RequestMeta {
         }
     }
 
-    /// An audit entry for `action` on an entity, by `actor`, answered with `status`.
+    /// An audit entry for `action` on an entity, by `actor`, answered with `status`
+    /// (storage cuts each field to its column's width).
     pub fn audit(&self, actor: Option<&UserId>, action: &str, entity: (&str, Option<&str>), status: u16) -> AuditEntry {
         AuditEntry {
             actor: actor.cloned(),
@@ -35,21 +36,12 @@ impl RequestMeta {
             entity_type: Some(entity.0.into()),
             entity_id: entity.1.map(Into::into),
             ip_address: self.ip.clone(),
-            user_agent: self.user_agent.as_deref().map(|ua| truncate(ua, 500)),
-            request_method: Some(truncate(&self.method, 10)),
-            request_path: Some(truncate(&self.path, 500)),
+            user_agent: self.user_agent.clone(),
+            request_method: Some(self.method.clone()),
+            request_path: Some(self.path.clone()),
             response_status: status,
             execution_time_ms: self.started.elapsed().as_millis() as u64,
             error_message: None,
         }
     }
-}
-
-/// Cuts `s` to at most `max` bytes on a character boundary (the audit columns' sizes).
-pub fn truncate(s: &str, max: usize) -> String {
-    let mut end = s.len().min(max);
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    s[..end].to_string()
 }

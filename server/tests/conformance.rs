@@ -14,6 +14,7 @@ fn conformance(s: &dyn Storage) {
     migrate_is_idempotent(s);
     users_create_and_conflict(s);
     users_search_and_keyset_pages(s);
+    audit_rows_fit_their_columns(s);
     sessions_lifecycle(s);
     login_failures_and_lockout(s);
     user_table_sets(s);
@@ -53,6 +54,13 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
         let status = if i % 3 == 0 { "suspended" } else { "active" };
         add_user(s, &format!("page_{i:02}"), status, &[]);
     }
+    // Non-ASCII emails and names: both backends fold case beyond ASCII alike.
+    for (name, email, first) in [("page_u1", "ÉLODIE@Example.com", "Élodie"), ("page_u2", "zoë@example.com", "Zoë")]
+    {
+        let mut u = new_user(name, first, "Ünal", "active", &[]);
+        u.email = email.into();
+        s.create_user(&u, &audit("user.create")).unwrap();
+    }
     let mut f = UserFilter::from_query("PAGE_", "", "username", "", "").unwrap();
     f.limit = 5;
     let mut seen = Vec::new();
@@ -65,7 +73,8 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
             None => break,
         }
     }
-    let expected: Vec<String> = (0..23).map(|i| format!("page_{i:02}")).collect();
+    let mut expected: Vec<String> = (0..23).map(|i| format!("page_{i:02}")).collect();
+    expected.extend(["page_u1".to_string(), "page_u2".to_string()]);
     assert_eq!(seen, expected, "keyset pages cover every match once, in order");
 
     // Descending by email, and by creation time, both complete and ordered.
@@ -81,9 +90,9 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
                 None => break,
             }
         }
-        assert_eq!(got.len(), 23, "{sort} {dir}");
+        assert_eq!(got.len(), 25, "{sort} {dir}");
         let names: BTreeSet<_> = got.iter().map(|u| u.username.clone()).collect();
-        assert_eq!(names.len(), 23, "no row twice ({sort} {dir})");
+        assert_eq!(names.len(), 25, "no row twice ({sort} {dir})");
         if sort == "email" {
             assert!(got.windows(2).all(|w| w[0].email.to_lowercase() >= w[1].email.to_lowercase()));
         }
@@ -97,10 +106,25 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
     assert_eq!(count("firstpage_07", ""), 1, "first name");
     assert_eq!(count("PAGE_07@EXAMPLE", ""), 1, "email");
     assert_eq!(count("page_", "suspended"), 8);
+    assert_eq!(count("élodie@", ""), 1, "email, folded beyond ASCII");
+    assert_eq!(count("ZOË", ""), 1, "first name, folded beyond ASCII");
+    assert_eq!(count("ünal", ""), 2, "last name, folded beyond ASCII");
     assert_eq!(count("%", ""), 0, "a % in the search is a literal");
     assert_eq!(count("page\\_0", ""), 0, "a backslash is a literal too");
     let f = UserFilter { sort: UserSort::Username, ..UserFilter::from_query("page_1", "", "", "", "").unwrap() };
     assert_eq!(s.search_users(&f).unwrap().items.len(), 10);
+}
+
+fn audit_rows_fit_their_columns(s: &dyn Storage) {
+    let mut entry = audit("user.create");
+    entry.entity_type = Some("user".into());
+    entry.entity_id = Some("e".repeat(60));
+    entry.user_agent = Some("ü".repeat(400));
+    s.create_user(&new_user("long_audit", "L", "A", "active", &[]), &entry).unwrap();
+    let row = s.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.entity_id.map(|e| e.len()), Some(36), "cut to VARCHAR2(36)");
+    let ua = row.user_agent.unwrap();
+    assert_eq!((ua.len(), ua.chars().count()), (500, 250), "cut to 500 bytes on a character boundary");
 }
 
 fn sessions_lifecycle(s: &dyn Storage) {

@@ -134,6 +134,22 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
 }
 
 #[tokio::test]
+async fn parallel_guesses_cannot_outrun_the_lock() {
+    let c = Arc::new(Console::new());
+    let guesses = (0..10).map(|i| {
+        let c = c.clone();
+        tokio::spawn(async move { c.login("root", &format!("guess number {i}")).await })
+    });
+    for g in guesses {
+        assert_eq!(g.await.unwrap().headers[header::LOCATION], "/login?error=credentials");
+    }
+    let actions = c.actions();
+    let count = |a: &str| actions.iter().filter(|x| *x == a).count();
+    assert_eq!((count("login.failure"), count("login.locked")), (5, 5), "{actions:?}");
+    assert_eq!(c.login("root", PASSWORD).await.headers[header::LOCATION], "/login?error=credentials");
+}
+
+#[tokio::test]
 async fn wrong_passwords_get_one_answer_and_lock_the_account() {
     let c = Console::new();
     for (user, pw) in [("root", "wrong password"), ("nobody", PASSWORD), ("Bad Name", PASSWORD)] {
@@ -305,6 +321,7 @@ async fn metrics_need_the_bearer_token_and_carry_no_user_names() {
     let token = c.token("root").await;
     c.login("root", "wrong password").await;
     c.send(Method::GET, "/users", Some(&token), None, "").await;
+    c.send(Method::from_bytes(b"BREW").unwrap(), "/healthz", None, Some(&format!("http://{HOST}")), "").await;
     assert_eq!(c.send(Method::GET, "/metrics", None, None, "").await.status, StatusCode::UNAUTHORIZED);
     let req = Request::builder()
         .uri("/metrics")
@@ -321,10 +338,11 @@ async fn metrics_need_the_bearer_token_and_carry_no_user_names() {
         "pathfinder_db_pool_acquire_seconds_count",
         "pathfinder_logins_total{outcome=\"success\"}",
         "pathfinder_logins_total{outcome=\"failure\"}",
+        "pathfinder_http_request_duration_seconds_count{method=\"other\",route=\"/healthz\"",
     ] {
         assert!(body.contains(metric), "{metric} missing from\n{body}");
     }
-    assert!(!body.contains("root") && !body.contains("example.com"));
+    assert!(!body.contains("root") && !body.contains("example.com") && !body.contains("BREW"));
     assert_eq!(c.send(Method::GET, "/healthz", None, None, "").await.body, "ok");
     assert_eq!(c.send(Method::GET, "/readyz", None, None, "").await.body, "ready");
 }

@@ -191,7 +191,15 @@ fn every_oracle_statement_parses_as_oracle_sql() {
         let get = |k: &str| f.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("");
         let mut filter =
             pathfinder::filter::UserFilter::from_query(get("q"), get("status"), get("sort"), get("dir"), "").unwrap();
-        filter.after = Some(pathfinder::filter::Cursor { key: "k".into(), id: pathfinder::new_id() }.encode());
+        let key =
+            if filter.sort == pathfinder::filter::UserSort::CreatedAt { "2026-01-01 00:00:00.000000" } else { "k" };
+        let cursor = pathfinder::filter::Cursor {
+            sort: filter.sort,
+            descending: filter.descending,
+            key: key.into(),
+            id: pathfinder::new_id(),
+        };
+        filter.after = Some(cursor.encode());
         statements.push((String::new(), sql::search_users(&filter, sql::Dialect::Oracle).unwrap().0));
     }
     assert!(statements.len() > 100, "{} statements", statements.len());

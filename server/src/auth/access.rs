@@ -32,7 +32,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         started,
     };
     let span = tracing::info_span!("request", id = %meta.request_id, %method, route);
-    METRICS.requests_in_flight.inc();
+    let in_flight = InFlight::start();
     let request_id = meta.request_id.clone();
     let mut resp = async move {
         let resp = decide(&state, &mut req, meta, &path).await;
@@ -45,15 +45,46 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     }
     .instrument(span)
     .await;
-    METRICS.requests_in_flight.dec();
+    drop(in_flight);
     METRICS
         .request_duration
-        .with_label_values(&[route, method.as_str(), resp.status().as_str()])
+        .with_label_values(&[route, method_label(&method), resp.status().as_str()])
         .observe(started.elapsed().as_secs_f64());
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
     resp
+}
+
+/// Counts a request in flight until dropped, also when the client goes away and
+/// the request's future is dropped midway.
+struct InFlight;
+
+impl InFlight {
+    fn start() -> Self {
+        METRICS.requests_in_flight.inc();
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        METRICS.requests_in_flight.dec();
+    }
+}
+
+/// Methods as metric labels: a made-up method must not make a new series.
+fn method_label(m: &Method) -> &'static str {
+    match *m {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::PATCH => "PATCH",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
 }
 
 /// Lets the request through (after attaching principal and metadata) or answers it.
@@ -62,7 +93,7 @@ async fn decide(state: &AppState, req: &mut Request, meta: RequestMeta, path: &s
         return Err((StatusCode::NOT_FOUND, "There is no such page in the console.").into_response());
     };
     let is_api = path.starts_with("/api/");
-    if !matches!(*req.method(), Method::GET | Method::HEAD) && !same_origin(req.headers()) {
+    if !matches!(*req.method(), Method::GET | Method::HEAD) && !same_origin(req.headers(), state.secure_cookie) {
         tracing::warn!("cross-site {} refused", req.method());
         return Err(refuse(is_api, AppError::Forbidden, "That request came from another site and was refused."));
     }
@@ -97,14 +128,17 @@ fn refuse(is_api: bool, error: AppError, sentence: &str) -> Response {
 }
 
 /// A mutating request must come from our own pages: its Origin's host must be the
-/// Host it was sent to; without Origin, the browser's Sec-Fetch-Site must say so.
-fn same_origin(headers: &HeaderMap) -> bool {
+/// Host it was sent to (over HTTPS when the console is served so); without Origin,
+/// the browser's Sec-Fetch-Site must say so.
+fn same_origin(headers: &HeaderMap, https: bool) -> bool {
     let host = headers.get(header::HOST).and_then(|v| v.to_str().ok());
     match headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-        Some(origin) => {
-            let origin_host = origin.split_once("://").map(|(_, rest)| rest.trim_end_matches('/'));
-            origin_host.is_some() && origin_host == host
-        }
+        Some(origin) => match origin.split_once("://") {
+            Some((scheme, rest)) => {
+                (scheme == "https" || !https) && host.is_some() && Some(rest.trim_end_matches('/')) == host
+            }
+            None => false,
+        },
         None => headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("same-origin"),
     }
 }
@@ -122,4 +156,26 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
 /// The principal attached by [`layer`].
 pub fn principal_of(req: &axum::http::request::Parts) -> Option<Principal> {
     req.extensions.get::<Option<Principal>>().cloned().flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()
+    }
+
+    #[test]
+    fn same_origin_compares_host_and_on_https_the_scheme() {
+        let ok = headers(&[("host", "console.example"), ("origin", "https://console.example")]);
+        assert!(same_origin(&ok, true) && same_origin(&ok, false));
+        let plain = headers(&[("host", "console.example"), ("origin", "http://console.example")]);
+        assert!(same_origin(&plain, false) && !same_origin(&plain, true));
+        assert!(!same_origin(&headers(&[("host", "console.example"), ("origin", "https://evil.example")]), false));
+        assert!(!same_origin(&headers(&[("host", "console.example"), ("origin", "null")]), false));
+        assert!(same_origin(&headers(&[("host", "console.example"), ("sec-fetch-site", "same-origin")]), false));
+        assert!(!same_origin(&headers(&[("host", "console.example"), ("sec-fetch-site", "cross-site")]), false));
+        assert!(!same_origin(&headers(&[("host", "console.example")]), false));
+    }
 }

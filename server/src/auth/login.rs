@@ -7,8 +7,10 @@ use crate::request::RequestMeta;
 use chrono::Utc;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
-use pathfinder::storage::{LoginFailure, NewSession};
+use pathfinder::storage::{truncate, LoginFailure, NewSession};
 use pathfinder::{AppError, AppResult, SessionId, Username};
+use std::sync::LazyLock;
+use tokio::sync::{Mutex, Semaphore};
 
 /// Failed attempts in a row that lock an account.
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
@@ -21,27 +23,50 @@ pub struct SignedIn {
     pub max_age_secs: i64,
 }
 
+/// At most this many password checks run at once: each takes ~19 MiB and a core,
+/// and anyone can ask for one.
+const CONCURRENT_CHECKS: usize = 4;
+static CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(CONCURRENT_CHECKS));
+
+/// Sign-ins to one username run one at a time in this process, so parallel guesses
+/// cannot all read the same failure count before any of them records its failure.
+static ACCOUNT_LOCKS: LazyLock<[Mutex<()>; 64]> = LazyLock::new(|| std::array::from_fn(|_| Mutex::new(())));
+
+fn account_lock(username: &str) -> &'static Mutex<()> {
+    let hash =
+        username.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    &ACCOUNT_LOCKS[(hash % 64) as usize]
+}
+
+async fn check_password(hash: String, pw: String) -> AppResult<bool> {
+    let _permit = CHECKS.acquire().await.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(move || password::verify(&hash, &pw)).await.map_err(AppError::internal)
+}
+
 /// Checks the credentials; on success opens a session. Every failure (unknown name,
-/// wrong password, locked or inactive account) gives the same `BadCredentials`.
+/// wrong password, locked or inactive account) gives the same `BadCredentials`,
+/// after the same work: one password check.
 pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &str, pw: &str) -> AppResult<SignedIn> {
-    let record = match Username::parse(username) {
-        Ok(name) => db.call(move |s| s.login_record(name.as_str())).await?,
-        Err(_) => None,
+    let _one_at_a_time = account_lock(username).lock().await;
+    let name = Username::parse(username).ok();
+    let record = match name.clone() {
+        Some(n) => db.call(move |s| s.login_record(n.as_str())).await?,
+        None => None,
     };
     let now = Utc::now();
-    let pw = pw.to_string();
     let Some(record) = record else {
-        // Spend the same time as a real check before answering.
-        tokio::task::spawn_blocking(move || password::verify(&password::DUMMY_HASH, &pw)).await.ok();
+        check_password(password::DUMMY_HASH.clone(), pw.to_string()).await?;
         let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
-        audit.error_message = Some(format!(
-            "unknown username '{}'",
-            crate::request::truncate(&username.escape_default().to_string(), 60)
-        ));
+        // Only a well-formed name is recorded: what breaks the rule may be a password typed in the wrong box.
+        audit.error_message = Some(match &name {
+            Some(n) => format!("unknown username '{n}'"),
+            None => "a username that breaks the username rule".into(),
+        });
         db.call(move |s| s.record_login_failure(&LoginFailure { user_id: None, locked_until: None }, &audit)).await?;
         metrics::count_login("failure");
         return Err(AppError::BadCredentials);
     };
+    let ok = check_password(record.password_hash.clone(), pw.to_string()).await?;
     let user_id = record.user_id.clone();
     let entity = ("user", Some(user_id.as_str()));
 
@@ -53,10 +78,8 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
         return Err(AppError::BadCredentials);
     }
 
-    let hash = record.password_hash.clone();
-    let ok = tokio::task::spawn_blocking(move || password::verify(&hash, &pw)).await.map_err(AppError::internal)?;
     if !ok || record.account_status != "active" {
-        let attempts = record.failed_attempts + 1;
+        let attempts = record.failed_attempts.saturating_add(1);
         let locked_until = (!ok && attempts >= MAX_FAILED_ATTEMPTS).then(|| now + LOCKOUT);
         let mut audit = meta.audit(Some(&user_id), "login.failure", entity, 401);
         audit.error_message = Some(if ok {
@@ -81,7 +104,7 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
         created_at: now,
         expires_at: now + chrono::Duration::seconds(SESSION_TTL_SECS),
         ip_address: meta.ip.clone(),
-        user_agent: meta.user_agent.as_deref().map(|ua| crate::request::truncate(ua, 500)),
+        user_agent: meta.user_agent.as_deref().map(|ua| truncate(ua, 500)),
     };
     let audit = meta.audit(Some(&user_id), "login.success", ("session", Some(session_id.as_str())), 303);
     db.call(move |s| s.record_login_success(&session, &audit)).await?;

@@ -169,10 +169,9 @@ pub enum Bind {
     Int(i64),
 }
 
-/// Timestamps in cursors (and in SQLite's text columns).
-pub const TS_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
-
 /// The users search as one keyset-paginated query: SQL and its values in order.
+/// Each row carries, after the summary columns, the sort key as the database
+/// computed it (so the next page's cursor compares exactly as the database does).
 /// It asks for one row more than a page, to know whether a next page exists.
 pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String, Vec<Bind>)> {
     let key = match filter.sort {
@@ -180,13 +179,18 @@ pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String,
         UserSort::Email => "LOWER(email)",
         UserSort::CreatedAt => "created_at",
     };
+    // Oracle keeps TIMESTAMPs: the key travels as text and comes back as a TIMESTAMP.
+    let oracle_time = dialect == Dialect::Oracle && filter.sort == UserSort::CreatedAt;
+    let key_text = if oracle_time { "TO_CHAR(created_at, 'YYYY-MM-DD HH24:MI:SS.FF6')" } else { key };
+    let as_key = |p: String| if oracle_time { format!("TO_TIMESTAMP({p}, 'YYYY-MM-DD HH24:MI:SS.FF6')") } else { p };
+
     let mut binds = Vec::new();
     let next = |b: Bind, binds: &mut Vec<Bind>| {
         binds.push(b);
         format!(":{}", binds.len())
     };
     let (cmp, dir) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
-    let mut sql = format!("SELECT {USER_SUMMARY_COLUMNS} FROM pf_users WHERE 1 = 1");
+    let mut sql = format!("SELECT {USER_SUMMARY_COLUMNS}, {key_text} AS sort_key FROM pf_users WHERE 1 = 1");
     if let Some(p) = filter.like_pattern() {
         let [a, b, c, d] = [(); 4].map(|_| next(Bind::Text(p.clone()), &mut binds));
         sql.push_str(&format!(
@@ -196,15 +200,10 @@ pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String,
     }
     if let Some(s) = &filter.status {
         let p = next(Bind::Text(s.clone()), &mut binds);
-        sql.push_str(&format!(" AND account_status = {p}"));
+        // A NULL status counts as active, as everywhere else.
+        sql.push_str(&format!(" AND COALESCE(account_status, 'active') = {p}"));
     }
-    if let Some(after) = &filter.after {
-        let c = Cursor::decode(after)?;
-        // Oracle compares TIMESTAMP columns with TIMESTAMP values; SQLite stores text.
-        let as_key = |p: String| match (dialect, filter.sort) {
-            (Dialect::Oracle, UserSort::CreatedAt) => format!("TO_TIMESTAMP({p}, 'YYYY-MM-DD HH24:MI:SS.FF6')"),
-            _ => p,
-        };
+    if let Some(c) = filter.cursor()? {
         let k1 = as_key(next(Bind::Text(c.key.clone()), &mut binds));
         let k2 = as_key(next(Bind::Text(c.key), &mut binds));
         let id = next(Bind::Text(c.id), &mut binds);
@@ -219,21 +218,17 @@ pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String,
     Ok((sql, binds))
 }
 
-/// Cuts the extra row off and makes the cursor of the next page from the last row kept.
-pub fn users_page(mut items: Vec<UserSummary>, filter: &UserFilter) -> Page<UserSummary> {
+/// Cuts the extra row off and makes the next page's cursor from the last row kept.
+pub fn users_page(mut rows: Vec<(UserSummary, String)>, filter: &UserFilter) -> Page<UserSummary> {
     let size = filter.page_size() as usize;
-    let next_cursor = if items.len() > size {
-        items.truncate(size);
-        items.last().map(|u| {
-            let key = match filter.sort {
-                UserSort::Username => u.username.clone(),
-                UserSort::Email => u.email.to_lowercase(),
-                UserSort::CreatedAt => u.created_at.format(TS_FORMAT).to_string(),
-            };
-            Cursor { key, id: u.user_id.0.clone() }.encode()
+    let next_cursor = if rows.len() > size {
+        rows.truncate(size);
+        rows.last().map(|(u, key)| {
+            Cursor { sort: filter.sort, descending: filter.descending, key: key.clone(), id: u.user_id.0.clone() }
+                .encode()
         })
     } else {
         None
     };
-    Page { items, next_cursor }
+    Page { items: rows.into_iter().map(|(u, _)| u).collect(), next_cursor }
 }

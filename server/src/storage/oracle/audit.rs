@@ -8,6 +8,7 @@ use pathfinder::storage::{AuditEntry, AuditRow, AuditStore};
 use pathfinder::{new_id, AppResult};
 
 pub(super) fn insert(c: &Connection, e: &AuditEntry) -> AppResult<()> {
+    let e = &e.clamped();
     exec(
         c,
         sql::INSERT_AUDIT,

@@ -82,15 +82,20 @@ impl SchemaStore for OracleStorage {
             let version = current_version(c)?;
             let mut statements: Vec<String> = MIGRATIONS.iter().flat_map(|m| split_statements(m.sql)).collect();
             statements.push(sql::CREATE_SCHEMA_VERSION.to_string());
+            let mut drift = Vec::new();
             if object_exists(c, "pf_user_table_sets")? {
                 let names = c.query_as::<String>(sql::TABLE_SET_USERNAMES, &[]).map_err(map_err)?;
                 for name in names {
-                    let user = Username::parse(&name.map_err(map_err)?)?;
-                    statements.extend(user_table_statements(USER_TABLES_TEMPLATE, &user));
+                    let name = name.map_err(map_err)?;
+                    match Username::parse(&name) {
+                        Ok(user) => statements.extend(user_table_statements(USER_TABLES_TEMPLATE, &user)),
+                        Err(_) => {
+                            drift.push(Drift(format!("the registry holds '{name}', which breaks the username rule")))
+                        }
+                    }
                 }
             }
             let live = live_objects(c)?;
-            let mut drift = Vec::new();
             let latest = MIGRATIONS.last().map_or(0, |m| m.version);
             if version != latest {
                 drift.push(Drift(format!("schema version is {version}, this build expects {latest}")));
@@ -118,10 +123,13 @@ impl SchemaStore for OracleStorage {
     }
 
     fn refresh_user_stats(&self, audit: &AuditEntry) -> AppResult<()> {
-        // DBMS_MVIEW.REFRESH commits on its own: the audit row follows in its own transaction.
+        // DBMS_MVIEW.REFRESH commits on its own: the intent is audited first (no refresh
+        // if that fails), the outcome after.
+        self.write(|c| audit::insert(c, &super::user_tables::begin(audit)))?;
         self.write(|c| {
             exec(c, sql::oracle::REFRESH_USER_STATS, &[])?;
             audit::insert(c, audit)
         })
+        .map_err(|e| self.audit_failure(audit, e))
     }
 }

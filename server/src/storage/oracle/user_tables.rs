@@ -1,8 +1,10 @@
-//! Per-user table sets on Oracle. DDL commits on its own, so the registry row is
-//! written first ('provisioning' / 'dropping'), each object is created or dropped
-//! only if needed, and the final state is written with the audit row. A crash
-//! midway leaves the registry saying what was under way; running the same command
-//! again finishes it.
+//! Per-user table sets on Oracle. DDL commits on its own, so it cannot share a
+//! transaction with its audit row. Instead the intent is committed first — the
+//! registry row ('provisioning' / 'dropping') with a `<action>.begin` audit row —
+//! then each object is created or dropped only if needed, then the final state is
+//! committed with the operation's own audit row. If the first audit row cannot be
+//! written, no DDL runs. A crash midway leaves the registry saying what was under
+//! way; running the same command again finishes it.
 
 use super::schema::{object_exists, run_resumable};
 use super::{exec, map_err, optional, ts, OracleStorage, USER_TABLES_TEMPLATE};
@@ -12,7 +14,7 @@ use crate::storage::migrations::{
 use crate::storage::sql;
 use oracle::Connection;
 use pathfinder::dto::TableSetInfo;
-use pathfinder::storage::{AuditEntry, UserTableStore};
+use pathfinder::storage::{AuditEntry, AuditStore, UserTableStore};
 use pathfinder::{AppError, AppResult, Username};
 
 fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<String>> {
@@ -25,11 +27,28 @@ fn table_set(c: &Connection, username: &Username) -> AppResult<Option<TableSetIn
     describe_table_set(USER_TABLES_TEMPLATE, username, status, |name| object_exists(c, name), count).map(Some)
 }
 
+/// The audit row of an operation's committed intent.
+pub(super) fn begin(audit: &AuditEntry) -> AuditEntry {
+    AuditEntry { action: format!("{}.begin", audit.action), response_status: 202, ..audit.clone() }
+}
+
+impl OracleStorage {
+    /// Records that an operation whose intent was audited failed midway; returns the error.
+    pub(super) fn audit_failure(&self, audit: &AuditEntry, error: AppError) -> AppError {
+        let failed =
+            AuditEntry { response_status: error.status(), error_message: Some(error.to_string()), ..audit.clone() };
+        if let Err(e) = self.append_audit(&failed) {
+            tracing::error!(error = %e, "could not audit a failed schema operation");
+        }
+        error
+    }
+}
+
 impl UserTableStore for OracleStorage {
     fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo> {
         let now = ts(chrono::Utc::now());
-        // 1. Register the set as being provisioned (committed before any DDL).
-        self.write(|c| match registry_status(c, username)?.as_deref() {
+        // 1. Register the set as being provisioned, with the audit row of the intent.
+        self.write_audited(&begin(audit), |c| match registry_status(c, username)?.as_deref() {
             Some("dropping") => Err(AppError::Conflict(format!(
                 "The tables of '{username}' are being dropped; finish with drop-user-tables first."
             ))),
@@ -49,14 +68,15 @@ impl UserTableStore for OracleStorage {
             run_resumable(c, &user_table_statements(USER_TABLES_TEMPLATE, username))?;
             exec(c, sql::SET_TABLE_SET_STATUS, &[&"ready", &now, &username.as_str()])?;
             Ok(())
-        })?;
+        })
+        .map_err(|e| self.audit_failure(audit, e))?;
         self.read(|c| table_set(c, username))?
             .ok_or_else(|| AppError::internal("table set vanished after provisioning"))
     }
 
     fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()> {
         let now = ts(chrono::Utc::now());
-        self.write(|c| {
+        self.write_audited(&begin(audit), |c| {
             if registry_status(c, username)?.is_none() {
                 return Err(AppError::NotFound(format!("A registered table set for '{username}'")));
             }
@@ -77,6 +97,7 @@ impl UserTableStore for OracleStorage {
             exec(c, sql::DELETE_TABLE_SET, &[&username.as_str()])?;
             Ok(())
         })
+        .map_err(|e| self.audit_failure(audit, e))
     }
 
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>> {

@@ -71,7 +71,11 @@ impl UserStore for OracleStorage {
             .collect();
         let items = self.read(|c| {
             let rows = c.query(&query, &params).map_err(map_err)?;
-            rows.map(|r| summary(&r.map_err(map_err)?)).collect::<AppResult<Vec<_>>>()
+            rows.map(|r| {
+                let r = r.map_err(map_err)?;
+                Ok((summary(&r)?, r.get::<_, String>(8).map_err(map_err)?))
+            })
+            .collect::<AppResult<Vec<_>>>()
         })?;
         Ok(sql::users_page(items, filter))
     }

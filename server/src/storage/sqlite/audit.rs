@@ -9,6 +9,7 @@ use rusqlite::{params, Connection};
 
 /// Writes `e` with the caller's connection, inside the caller's transaction.
 pub(super) fn insert(conn: &Connection, e: &AuditEntry) -> AppResult<()> {
+    let e = &e.clamped();
     conn.execute(
         sql::INSERT_AUDIT,
         params![

@@ -10,6 +10,7 @@ mod users;
 
 use pathfinder::storage::{AuditEntry, PoolStats, Storage};
 use pathfinder::{AppError, AppResult};
+use rusqlite::functions::FunctionFlags;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -75,11 +76,17 @@ impl SqliteStorage {
     }
 }
 
-fn configure(conn: &Connection) -> rusqlite::Result<()> {
+pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // SQLite's own LOWER folds ASCII only; Oracle's folds all of Unicode. Every
+    // connection replaces it, so searches and sort keys agree between the backends
+    // (and the LOWER(...) index expressions are always computed the same way).
+    conn.create_scalar_function("lower", 1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
+        Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase()))
+    })?;
     Ok(())
 }
 
@@ -118,7 +125,7 @@ pub(crate) fn map_err(e: rusqlite::Error) -> AppError {
 /// Timestamps are stored as UTC text that sorts in time order and matches the
 /// format of SQLite's own CURRENT_TIMESTAMP default.
 pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.format(super::sql::TS_FORMAT).to_string()
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
 }
 
 pub(crate) fn parse_ts(s: &str) -> AppResult<chrono::DateTime<chrono::Utc>> {

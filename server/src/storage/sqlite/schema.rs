@@ -28,16 +28,23 @@ fn has_table(c: &Connection, name: &str) -> AppResult<bool> {
 }
 
 /// Applies every migration newer than the database, each in its own transaction
-/// with its version row (and, once the audit log exists, its audit row).
+/// with its version row (and, once the audit log exists, its audit row). Each step
+/// re-reads the version under the write lock, so two migrators never apply one twice.
 pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> AppResult<MigrationReport> {
-    if !has_table(conn, "pf_schema_version")? {
-        conn.execute_batch(sql::CREATE_SCHEMA_VERSION).map_err(map_err)?;
+    let immediate = rusqlite::TransactionBehavior::Immediate;
+    let tx = conn.transaction_with_behavior(immediate).map_err(map_err)?;
+    if !has_table(&tx, "pf_schema_version")? {
+        tx.execute_batch(sql::CREATE_SCHEMA_VERSION).map_err(map_err)?;
     }
-    let from = current_version(conn)?;
+    let from = current_version(&tx)?;
+    tx.commit().map_err(map_err)?;
     let latest = check_not_newer(from, MIGRATIONS)?;
     let mut applied = Vec::new();
     for m in MIGRATIONS.iter().filter(|m| m.version > from) {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
+        let tx = conn.transaction_with_behavior(immediate).map_err(map_err)?;
+        if current_version(&tx)? >= m.version {
+            continue;
+        }
         tx.execute_batch(m.sql).map_err(map_err)?;
         tx.execute(sql::INSERT_SCHEMA_VERSION, params![m.version, m.name, ts(chrono::Utc::now())]).map_err(map_err)?;
         if has_table(&tx, "pf_audit_log")? {
@@ -96,29 +103,31 @@ impl SchemaStore for SqliteStorage {
         // The expected schema is what the migrations and templates build in a fresh
         // in-memory database: no hand-kept list to drift from the migrations themselves.
         let mut expected_db = Connection::open_in_memory().map_err(map_err)?;
+        super::configure(&expected_db).map_err(map_err)?;
         apply_migrations(&mut expected_db, &AuditEntry::new("schema.check", "schema", "expected"))?;
-        let live = self.read(|c| {
-            let mut sets = c.prepare(sql::TABLE_SET_USERNAMES).map_err(map_err)?;
-            let names = sets
-                .query_map([], |r| r.get::<_, String>(0))
-                .map_err(map_err)?
-                .collect::<Result<Vec<_>, _>>()
-                .map_err(map_err)?;
+        let (live, users, version) = self.read(|c| {
+            // A database that was never migrated has no registry: report, don't fail.
+            let names = if has_table(c, "pf_user_table_sets")? {
+                let mut sets = c.prepare(sql::TABLE_SET_USERNAMES).map_err(map_err)?;
+                let rows = sets.query_map([], |r| r.get::<_, String>(0)).map_err(map_err)?;
+                rows.collect::<Result<Vec<_>, _>>().map_err(map_err)?
+            } else {
+                Vec::new()
+            };
             Ok((catalog(c)?, names, current_version(c)?))
-        });
-        let (live, users, version) = match live {
-            Ok(v) => v,
-            // Not migrated at all: report that rather than fail.
-            Err(_) => (self.read(catalog)?, Vec::new(), 0),
-        };
+        })?;
+        let mut drift = Vec::new();
         for name in &users {
-            let user = Username::parse(name)?;
-            for stmt in user_table_statements(USER_TABLES_TEMPLATE, &user) {
-                expected_db.execute_batch(&stmt).map_err(map_err)?;
+            match Username::parse(name) {
+                Ok(user) => {
+                    for stmt in user_table_statements(USER_TABLES_TEMPLATE, &user) {
+                        expected_db.execute_batch(&stmt).map_err(map_err)?;
+                    }
+                }
+                Err(_) => drift.push(Drift(format!("the registry holds '{name}', which breaks the username rule"))),
             }
         }
         let expected = catalog(&expected_db)?;
-        let mut drift = Vec::new();
         let latest = MIGRATIONS.last().map_or(0, |m| m.version);
         if version != latest {
             drift.push(Drift(format!("schema version is {version}, this build expects {latest}")));

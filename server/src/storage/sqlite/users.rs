@@ -85,8 +85,14 @@ impl UserStore for SqliteStorage {
         });
         let items = self.read(|c| {
             let mut stmt = c.prepare(&query).map_err(map_err)?;
-            let rows = stmt.query_map(params_from_iter(args), summary).map_err(map_err)?;
-            rows.map(|r| finish(r.map_err(map_err)?)).collect::<AppResult<Vec<_>>>()
+            let rows = stmt
+                .query_map(params_from_iter(args), |r| Ok((summary(r)?, r.get::<_, String>(8)?)))
+                .map_err(map_err)?;
+            rows.map(|r| {
+                let (raw, key) = r.map_err(map_err)?;
+                Ok((finish(raw)?, key))
+            })
+            .collect::<AppResult<Vec<_>>>()
         })?;
         Ok(sql::users_page(items, filter))
     }

@@ -108,9 +108,16 @@ impl SchemaStore for OracleStorage {
                     None => drift.push(Drift(format!("missing {kind} {name}"))),
                     Some(kinds) if !kinds.contains(kind) => drift.push(Drift(format!("{name} is not a {kind}"))),
                     Some(_) => {
+                        let want: BTreeSet<String> = table_columns(stmt).into_iter().collect();
+                        if want.is_empty() {
+                            continue; // not a CREATE TABLE with a column list (an index, a view, CTAS)
+                        }
                         let have = live_columns(c, &name)?;
-                        for col in table_columns(stmt).into_iter().filter(|col| !have.contains(col)) {
+                        for col in want.difference(&have) {
                             drift.push(Drift(format!("table {name}: missing column {col}")));
+                        }
+                        for col in have.difference(&want) {
+                            drift.push(Drift(format!("table {name}: unexpected column {col}")));
                         }
                     }
                 }

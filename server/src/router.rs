@@ -84,7 +84,8 @@ async fn sign_out(
     if let Some(p) = who {
         if let Err(e) = login::sign_out(&st.db, &meta, &p).await {
             tracing::warn!(error = %e, "sign-out could not record the session's end");
-            return (StatusCode::SERVICE_UNAVAILABLE, e.to_string()).into_response();
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            return (status, e.to_string()).into_response();
         }
     }
     see_other("/login?signed_out=1", Some(session_cookie("", 0, st.secure_cookie)))

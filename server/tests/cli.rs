@@ -147,3 +147,27 @@ fn unusable_database_urls_fail_with_one_sentence() {
     assert!(expected.iter().any(|e| stderr.contains(e)), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one sentence: {stderr}");
 }
+
+#[test]
+fn json_logs_never_show_the_database_password() {
+    let cli = Cli::new();
+    let out = cli.run(
+        &["migrate"],
+        &[
+            ("PF_DATABASE_URL", "oracle://pf:hunter2secret@127.0.0.1:1/nothing"),
+            ("PF_LOG_FORMAT", "json"),
+            ("RUST_LOG", "debug"),
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("hunter2secret"), "{stderr}");
+    let logs: Vec<serde_json::Value> = stderr
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON log line"))
+        .collect();
+    assert!(
+        logs.iter().any(|l| l["fields"]["database"] == "oracle://pf:***@127.0.0.1:1/nothing"),
+        "the URL is logged without its password: {stderr}"
+    );
+}

@@ -366,3 +366,30 @@ async fn database_errors_reach_the_browser_only_as_a_reference() {
     let bad = c.post("/api/users", Some(&token), "q=&status=bogus&sort=&dir=&after=").await;
     assert!(bad.body.contains("Unknown status"), "{}", bad.body);
 }
+
+#[tokio::test]
+async fn when_the_audit_log_cannot_be_written_nothing_changes() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    db.execute_batch("CREATE TRIGGER audit_down BEFORE INSERT ON pf_audit_log BEGIN SELECT RAISE(ABORT, 'down'); END;")
+        .unwrap();
+    let sessions = || c.storage.overview(chrono::Utc::now()).unwrap().active_sessions;
+    let before = sessions();
+
+    // Sign-in: no session is opened, and the browser is told to try again.
+    let r = c.login("root", PASSWORD).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=unavailable");
+    assert!(r.headers.get(header::SET_COOKIE).is_none());
+    assert_eq!(sessions(), before);
+
+    // Sign-out: the session stays open rather than end unaudited.
+    let out = c.post("/auth/logout", Some(&token), "").await;
+    assert_eq!(out.status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(out.body.contains("reference"), "{}", out.body);
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "still signed in");
+
+    // A failed sign-in counts nothing either.
+    c.login("root", "wrong password").await;
+    assert_eq!(c.storage.login_record("root").unwrap().unwrap().failed_attempts, 0);
+}

@@ -127,6 +127,15 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
 
     let page = c.send(Method::GET, "/", Some(&token), None, "").await;
     assert_eq!(page.status, StatusCode::OK);
+    for (name, value) in [
+        ("content-security-policy", "frame-ancestors 'none'"),
+        ("x-frame-options", "DENY"),
+        ("x-content-type-options", "nosniff"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(page.headers[name], value, "{name}");
+    }
+    assert!(page.headers.contains_key("x-request-id"));
     assert!(page.body.contains("Overview"), "{}", page.body);
     let api = c.post("/api/overview", Some(&token), "").await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.body);

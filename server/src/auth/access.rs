@@ -53,7 +53,20 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
+    secure_headers(resp.headers_mut(), route == "/pkg/*");
     resp
+}
+
+/// Headers every answer carries: no framing (clickjacking), no MIME sniffing, no
+/// referrer outside the console, and no caching of anything but the static bundle.
+fn secure_headers(h: &mut HeaderMap, is_static: bool) {
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    if !is_static {
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
 }
 
 /// Counts a request in flight until dropped, also when the client goes away and

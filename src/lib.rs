@@ -11,6 +11,7 @@ pub mod filter;
 pub mod ids;
 pub mod role;
 pub mod username;
+pub mod validation;
 
 #[cfg(feature = "server")]
 pub mod db;

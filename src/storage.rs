@@ -82,6 +82,23 @@ pub struct NewUser {
     pub roles: Vec<Role>,
 }
 
+impl NewUser {
+    /// The user with its fields checked and normalized (trimmed; empty text absent).
+    /// Both backends store only what this returns.
+    pub fn validated(&self) -> AppResult<NewUser> {
+        use crate::validation::{email, optional_text, NAME_MAX_BYTES};
+        if !crate::filter::ACCOUNT_STATUSES.contains(&self.account_status.as_str()) {
+            return Err(crate::AppError::Invalid(format!("Unknown account status '{}'.", self.account_status)));
+        }
+        Ok(NewUser {
+            email: email(&self.email)?,
+            first_name: optional_text("first name", self.first_name.as_deref(), NAME_MAX_BYTES)?,
+            last_name: optional_text("last name", self.last_name.as_deref(), NAME_MAX_BYTES)?,
+            ..self.clone()
+        })
+    }
+}
+
 /// What sign-in needs to know about a username. Lives on the server only.
 #[derive(Debug, Clone)]
 pub struct LoginRecord {

@@ -136,7 +136,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 println!("An administrator exists already: nothing to do.");
                 return Ok(ExitCode::SUCCESS);
             }
-            let email = validate_email(&email)?;
+            let email = pathfinder::validation::email(&email)?;
             let password = read_password(password_file.as_deref())?;
             auth::password::validate(&password)?;
             let user = NewUser {
@@ -246,19 +246,6 @@ fn report_migration(r: pathfinder::storage::MigrationReport) {
         println!("The schema is up to date (version {}).", r.to_version);
     } else {
         println!("Migrated from version {} to {}: {}.", r.from_version, r.to_version, r.applied.join(", "));
-    }
-}
-
-fn validate_email(raw: &str) -> AppResult<String> {
-    let e = raw.trim();
-    let ok = e.len() <= 255
-        && e.split_once('@')
-            .is_some_and(|(local, domain)| !local.is_empty() && domain.contains('.') && !domain.starts_with('.'))
-        && !e.chars().any(char::is_whitespace);
-    if ok {
-        Ok(e.to_string())
-    } else {
-        Err(AppError::invalid(format!("'{}' is not an email address.", raw.escape_default())))
     }
 }
 

@@ -45,6 +45,20 @@ fn users_create_and_conflict(s: &dyn Storage) {
     assert!(matches!(s.create_user(&same_email, &audit("user.create")), Err(AppError::Conflict(_))));
     assert_eq!(s.recent_audit(1000).unwrap().len(), before + 1, "refused changes write no audit row");
     assert!(matches!(s.user_profile(&UserId::new()), Err(AppError::NotFound(_))));
+
+    // Bad fields are refused alike by both backends, before the database sees them.
+    for bad in [
+        NewUser { email: "not an email".into(), ..new_user("conf_bad1", "B", "A", "active", &[]) },
+        NewUser { first_name: Some("x".repeat(101)), ..new_user("conf_bad2", "B", "A", "active", &[]) },
+        NewUser { account_status: "zombie".into(), ..new_user("conf_bad3", "B", "A", "active", &[]) },
+    ] {
+        assert!(matches!(s.create_user(&bad, &audit("user.create")), Err(AppError::Invalid(_))));
+    }
+    // Empty text is stored as absent, as Oracle does with ''.
+    let blank = NewUser { first_name: Some("  ".into()), ..new_user("conf_blank", "B", "A", "active", &[]) };
+    s.create_user(&blank, &audit("user.create")).unwrap();
+    assert_eq!(s.user_profile(&blank.user_id).unwrap().summary.first_name, None);
+    assert_eq!(s.recent_audit(1000).unwrap().len(), before + 2, "refused changes write no audit row");
 }
 
 use pathfinder::storage::NewUser;

@@ -31,6 +31,7 @@ pub(super) fn roles_of(c: &Connection, user_id: &str) -> AppResult<Vec<Role>> {
 
 impl UserStore for OracleStorage {
     fn create_user(&self, user: &NewUser, audit: &AuditEntry) -> AppResult<()> {
+        let user = &user.validated()?;
         let now = ts(chrono::Utc::now());
         self.write_audited(audit, |c| {
             exec(

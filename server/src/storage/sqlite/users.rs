@@ -46,6 +46,7 @@ pub(super) fn roles_of(conn: &rusqlite::Connection, user_id: &str) -> AppResult<
 
 impl UserStore for SqliteStorage {
     fn create_user(&self, user: &NewUser, audit: &AuditEntry) -> AppResult<()> {
+        let user = &user.validated()?;
         let now = ts(chrono::Utc::now());
         self.write_audited(audit, |tx| {
             tx.execute(

@@ -318,3 +318,15 @@ fn refreshing_user_stats_rebuilds_the_table() {
     assert_eq!(rows, 2, "a refresh replaces, never appends");
     assert_eq!(s.recent_audit(1).unwrap()[0].action, "user_stats.refresh");
 }
+
+#[test]
+fn sqlite_lower_folds_unicode_and_keeps_the_builtins_other_answers() {
+    let c = Connection::open_in_memory().unwrap();
+    pathfinder_server::storage::sqlite::configure(&c).unwrap();
+    let row: (Option<String>, String, String, String) = c
+        .query_row("SELECT lower(NULL), lower(12), lower(1.5), lower('ÉLODIE Zoë')", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })
+        .unwrap();
+    assert_eq!(row, (None, "12".into(), "1.5".into(), "élodie zoë".into()));
+}

@@ -9,8 +9,10 @@ use pathfinder::db::Db;
 use pathfinder::dto::Principal;
 use pathfinder::storage::{truncate, LoginFailure, NewSession};
 use pathfinder::{AppError, AppResult, SessionId, Username};
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
+use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
+use tokio::time::timeout;
 
 /// Failed attempts in a row that lock an account.
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
@@ -26,7 +28,9 @@ pub struct SignedIn {
 /// At most this many password checks run at once: each takes ~19 MiB and a core,
 /// and anyone can ask for one.
 const CONCURRENT_CHECKS: usize = 4;
-static CHECKS: LazyLock<Semaphore> = LazyLock::new(|| Semaphore::new(CONCURRENT_CHECKS));
+static CHECKS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(CONCURRENT_CHECKS)));
+/// How long a sign-in waits for its turn before it is told to try again.
+const WAIT_FOR_TURN: Duration = Duration::from_secs(10);
 
 /// Sign-ins to one username run one at a time in this process, so parallel guesses
 /// cannot all read the same failure count before any of them records its failure.
@@ -38,16 +42,29 @@ fn account_lock(username: &str) -> &'static Mutex<()> {
     &ACCOUNT_LOCKS[(hash % 64) as usize]
 }
 
-async fn check_password(hash: String, pw: String) -> AppResult<bool> {
-    let _permit = CHECKS.acquire().await.map_err(AppError::internal)?;
-    tokio::task::spawn_blocking(move || password::verify(&hash, &pw)).await.map_err(AppError::internal)
+fn busy() -> AppError {
+    AppError::unavailable("sign-in queue is full")
+}
+
+/// Checks `pw` against `hash` (`None`: the dummy hash of unknown users). The permit
+/// travels into the blocking task, so a request dropped midway still holds it until
+/// the check it started ends.
+async fn check_password(hash: Option<String>, pw: String) -> AppResult<bool> {
+    let permit = timeout(WAIT_FOR_TURN, CHECKS.clone().acquire_owned()).await.map_err(|_| busy())?;
+    let permit = permit.map_err(AppError::internal)?;
+    tokio::task::spawn_blocking(move || {
+        let _permit = permit;
+        password::verify(hash.as_deref().unwrap_or(&password::DUMMY_HASH), &pw)
+    })
+    .await
+    .map_err(AppError::internal)
 }
 
 /// Checks the credentials; on success opens a session. Every failure (unknown name,
 /// wrong password, locked or inactive account) gives the same `BadCredentials`,
 /// after the same work: one password check.
 pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &str, pw: &str) -> AppResult<SignedIn> {
-    let _one_at_a_time = account_lock(username).lock().await;
+    let _one_at_a_time = timeout(WAIT_FOR_TURN, account_lock(username).lock()).await.map_err(|_| busy())?;
     let name = Username::parse(username).ok();
     let record = match name.clone() {
         Some(n) => db.call(move |s| s.login_record(n.as_str())).await?,
@@ -55,7 +72,7 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
     };
     let now = Utc::now();
     let Some(record) = record else {
-        check_password(password::DUMMY_HASH.clone(), pw.to_string()).await?;
+        check_password(None, pw.to_string()).await?;
         let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
         // Only a well-formed name is recorded: what breaks the rule may be a password typed in the wrong box.
         audit.error_message = Some(match &name {
@@ -66,7 +83,7 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
         metrics::count_login("failure");
         return Err(AppError::BadCredentials);
     };
-    let ok = check_password(record.password_hash.clone(), pw.to_string()).await?;
+    let ok = check_password(Some(record.password_hash.clone()), pw.to_string()).await?;
     let user_id = record.user_id.clone();
     let entity = ("user", Some(user_id.as_str()));
 

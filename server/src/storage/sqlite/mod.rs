@@ -11,6 +11,7 @@ mod users;
 use pathfinder::storage::{AuditEntry, PoolStats, Storage};
 use pathfinder::{AppError, AppResult};
 use rusqlite::functions::FunctionFlags;
+use rusqlite::types::ValueRef;
 use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -76,7 +77,7 @@ impl SqliteStorage {
     }
 }
 
-pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
+pub fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "FULL")?;
@@ -85,7 +86,13 @@ pub(crate) fn configure(conn: &Connection) -> rusqlite::Result<()> {
     // connection replaces it, so searches and sort keys agree between the backends
     // (and the LOWER(...) index expressions are always computed the same way).
     conn.create_scalar_function("lower", 1, FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC, |ctx| {
-        Ok(ctx.get::<Option<String>>(0)?.map(|s| s.to_lowercase()))
+        // Like the built-in: NULL stays NULL, numbers and blobs are read as text.
+        Ok(match ctx.get_raw(0) {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(i.to_string()),
+            ValueRef::Real(r) => Some(r.to_string()),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
+        })
     })?;
     Ok(())
 }

@@ -124,3 +124,19 @@ test('sign out ends the session', async () => {
   await page.waitForURL(`${base}/login`);
   await page.close();
 });
+
+test('revoked sessions show on request (hydrated toggle on the detail page)', async () => {
+  const page = await signedInPage();
+  await page.goto(`${base}/users?q=admin`);
+  await page.locator('[data-test-id=users-table] tbody tr a').first().click();
+  await page.waitForSelector('[data-test-id=user-name]');
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  const rows = page.locator('[data-test-id=sessions] tbody tr');
+  const before = await rows.count();
+  const toggle = page.locator('[data-test-id=toggle-inactive]');
+  assert.match(await toggle.textContent(), /^Show \d+ revoked$/, 'earlier tests signed out at least once');
+  await toggle.click();
+  assert.ok((await rows.count()) > before, 'revoked sessions appear');
+  assert.match(await toggle.textContent(), /^Hide \d+ revoked$/);
+  await page.close();
+});

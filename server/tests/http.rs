@@ -139,6 +139,8 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
     assert!(page.body.contains("Overview"), "{}", page.body);
     let api = c.post("/api/overview", Some(&token), "").await;
     assert_eq!(api.status, StatusCode::OK, "{}", api.body);
+    let login = c.send(Method::GET, "/login", Some(&token), None, "").await;
+    assert_eq!((login.status, login.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/"));
     assert!(api.body.contains("\"backend\":\"sqlite\""), "{}", api.body);
 }
 

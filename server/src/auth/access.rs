@@ -119,6 +119,8 @@ async fn decide(state: &AppState, req: &mut Request, meta: RequestMeta, path: &s
     req.extensions_mut().insert(principal.clone());
     req.extensions_mut().insert(meta);
     match access {
+        // Signed in already: the sign-in page has nothing to offer.
+        Access::Public if path == "/login" && principal.is_some() => Err(Redirect::to("/").into_response()),
         Access::Public => Ok(()),
         Access::Roles(roles) => match principal {
             None if is_api => Err(refuse(true, AppError::Unauthenticated, "")),

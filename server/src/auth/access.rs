@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use pathfinder::dto::Principal;
 use pathfinder::AppError;
-use pathfinder_app::policy::{access_for, rule_for, Access};
+use pathfinder_app::policy::{rule_for, Access};
 use std::net::SocketAddr;
 use std::time::Instant;
 use tracing::Instrument;
@@ -22,7 +22,8 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let path = req.uri().path().to_string();
     let method = req.method().clone();
     // Label by the policy's pattern: bounded, and never a user's id or name.
-    let route = rule_for(&path).map_or("unmatched", |(pattern, _)| pattern);
+    let rule = rule_for(&path);
+    let route = rule.map_or("unmatched", |(pattern, _)| pattern);
     let meta = RequestMeta {
         request_id: pathfinder::error::correlation_id(),
         ip: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
@@ -35,7 +36,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let in_flight = InFlight::start();
     let request_id = meta.request_id.clone();
     let mut resp = async move {
-        let resp = decide(&state, &mut req, meta, &path).await;
+        let resp = decide(&state, &mut req, meta, &path, rule.map(|(_, access)| access)).await;
         let resp = match resp {
             Ok(()) => next.run(req).await,
             Err(r) => r,
@@ -101,8 +102,14 @@ fn method_label(m: &Method) -> &'static str {
 }
 
 /// Lets the request through (after attaching principal and metadata) or answers it.
-async fn decide(state: &AppState, req: &mut Request, meta: RequestMeta, path: &str) -> Result<(), Response> {
-    let Some(access) = access_for(path) else {
+async fn decide(
+    state: &AppState,
+    req: &mut Request,
+    meta: RequestMeta,
+    path: &str,
+    access: Option<Access>,
+) -> Result<(), Response> {
+    let Some(access) = access else {
         return Err((StatusCode::NOT_FOUND, "There is no such page in the console.").into_response());
     };
     let is_api = path.starts_with("/api/");

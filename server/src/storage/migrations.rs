@@ -149,6 +149,12 @@ pub fn created_object(stmt: &str) -> Option<(&'static str, String)> {
 /// The column names a `CREATE TABLE name (...)` statement defines, lower-cased, in
 /// order (constraints skipped). Empty for other statements and for `AS SELECT`.
 pub fn table_columns(stmt: &str) -> Vec<String> {
+    column_definitions(stmt).into_iter().map(|(name, _)| name).collect()
+}
+
+/// Like [`table_columns`], with each column's declared type, upper-cased
+/// (`VARCHAR2(26)`, `NUMBER(3,1)`, `TIMESTAMP`, …).
+pub fn column_definitions(stmt: &str) -> Vec<(String, String)> {
     if created_object(stmt).map(|(k, _)| k) != Some("table") {
         return Vec::new();
     }
@@ -178,10 +184,34 @@ pub fn table_columns(stmt: &str) -> Vec<String> {
     const CONSTRAINTS: [&str; 6] = ["constraint", "primary", "foreign", "unique", "check", "index"];
     items
         .iter()
-        .filter_map(|item| item.split_whitespace().next())
-        .map(str::to_ascii_lowercase)
-        .filter(|w| !CONSTRAINTS.contains(&w.as_str()))
+        .filter_map(|item| {
+            let mut words = item.split_whitespace();
+            let name = words.next()?.to_ascii_lowercase();
+            let kind = words.next().unwrap_or("").to_ascii_uppercase();
+            (!CONSTRAINTS.contains(&name.as_str())).then_some((name, kind))
+        })
         .collect()
+}
+
+/// A column type as Oracle's catalog (`user_tab_columns`) describes it, written the
+/// way the migrations declare it, so the two can be compared.
+pub fn oracle_catalog_type(
+    data_type: &str,
+    char_length: Option<i64>,
+    precision: Option<i64>,
+    scale: Option<i64>,
+) -> String {
+    match data_type {
+        "VARCHAR2" | "CHAR" => format!("{data_type}({})", char_length.unwrap_or(0)),
+        "NUMBER" => match (precision, scale) {
+            (None, _) => "NUMBER".to_string(),
+            (Some(p), None | Some(0)) => format!("NUMBER({p})"),
+            (Some(p), Some(s)) => format!("NUMBER({p},{s})"),
+        },
+        // TIMESTAMP is TIMESTAMP(6) by default.
+        "TIMESTAMP(6)" => "TIMESTAMP".to_string(),
+        other => other.to_string(),
+    }
 }
 
 #[cfg(test)]
@@ -192,6 +222,30 @@ mod tests {
         assert_eq!(table_columns(s), vec!["a", "b"]);
         assert!(table_columns("CREATE TABLE t AS SELECT * FROM u WHERE 1=0").is_empty());
         assert!(table_columns("CREATE INDEX i ON t(a)").is_empty());
+        assert_eq!(
+            column_definitions(s),
+            vec![("a".into(), "VARCHAR2(26)".into()), ("b".into(), "NUMBER(3,1)".into())]
+        );
+    }
+
+    #[test]
+    fn oracle_catalog_types_read_like_the_migrations() {
+        assert_eq!(oracle_catalog_type("VARCHAR2", Some(26), None, None), "VARCHAR2(26)");
+        assert_eq!(oracle_catalog_type("CHAR", Some(1), None, None), "CHAR(1)");
+        assert_eq!(oracle_catalog_type("NUMBER", None, Some(3), Some(1)), "NUMBER(3,1)");
+        assert_eq!(oracle_catalog_type("NUMBER", None, Some(10), Some(0)), "NUMBER(10)");
+        assert_eq!(oracle_catalog_type("NUMBER", None, None, None), "NUMBER");
+        assert_eq!(oracle_catalog_type("TIMESTAMP(6)", None, None, None), "TIMESTAMP");
+        assert_eq!(oracle_catalog_type("CLOB", None, None, None), "CLOB");
+        // Every type the Oracle migrations declare is one of these shapes.
+        for m in super::ORACLE {
+            for stmt in split_statements(m.sql) {
+                for (col, kind) in column_definitions(&stmt) {
+                    let known = ["VARCHAR2(", "CHAR(", "NUMBER", "TIMESTAMP", "DATE", "CLOB"];
+                    assert!(known.iter().any(|k| kind.starts_with(k)), "{col} {kind}");
+                }
+            }
+        }
     }
 
     use super::*;

@@ -139,7 +139,8 @@ pub mod oracle {
     pub const LIVE_OBJECTS: &str = "SELECT LOWER(object_name), LOWER(object_type) FROM user_objects
     WHERE object_name LIKE 'PF\\_%' ESCAPE '\\' AND object_type IN ('TABLE', 'INDEX', 'VIEW', 'MATERIALIZED VIEW')";
 
-    pub const LIVE_COLUMNS: &str = "SELECT LOWER(column_name) FROM user_tab_columns WHERE table_name = UPPER(:1)";
+    pub const LIVE_COLUMNS: &str = "SELECT LOWER(column_name), data_type, char_length, data_precision, data_scale
+    FROM user_tab_columns WHERE table_name = UPPER(:1)";
 
     pub const REFRESH_USER_STATS: &str = "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;";
 

@@ -4,7 +4,7 @@
 
 use super::{audit, exec, map_err, ts, OracleStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
 use crate::storage::migrations::{
-    check_not_newer, created_object, split_statements, table_columns, user_table_statements,
+    check_not_newer, column_definitions, created_object, oracle_catalog_type, split_statements, user_table_statements,
 };
 use crate::storage::sql;
 use oracle::Connection;
@@ -45,9 +45,15 @@ fn live_objects(c: &Connection) -> AppResult<BTreeMap<String, BTreeSet<String>>>
     Ok(out)
 }
 
-fn live_columns(c: &Connection, table: &str) -> AppResult<BTreeSet<String>> {
-    let rows = c.query_as::<String>(sql::oracle::LIVE_COLUMNS, &[&table]).map_err(map_err)?;
-    rows.collect::<Result<_, _>>().map_err(map_err)
+/// Each column of `table` with its type, written as the migrations declare types.
+fn live_columns(c: &Connection, table: &str) -> AppResult<BTreeMap<String, String>> {
+    type Raw = (String, String, Option<i64>, Option<i64>, Option<i64>);
+    let rows = c.query_as::<Raw>(sql::oracle::LIVE_COLUMNS, &[&table]).map_err(map_err)?;
+    rows.map(|r| {
+        let (name, kind, length, precision, scale) = r.map_err(map_err)?;
+        Ok((name, oracle_catalog_type(&kind, length, precision, scale)))
+    })
+    .collect()
 }
 
 impl SchemaStore for OracleStorage {
@@ -108,15 +114,21 @@ impl SchemaStore for OracleStorage {
                     None => drift.push(Drift(format!("missing {kind} {name}"))),
                     Some(kinds) if !kinds.contains(kind) => drift.push(Drift(format!("{name} is not a {kind}"))),
                     Some(_) => {
-                        let want: BTreeSet<String> = table_columns(stmt).into_iter().collect();
+                        let want: BTreeMap<String, String> = column_definitions(stmt).into_iter().collect();
                         if want.is_empty() {
                             continue; // not a CREATE TABLE with a column list (an index, a view, CTAS)
                         }
                         let have = live_columns(c, &name)?;
-                        for col in want.difference(&have) {
-                            drift.push(Drift(format!("table {name}: missing column {col}")));
+                        for (col, kind) in &want {
+                            match have.get(col) {
+                                None => drift.push(Drift(format!("table {name}: missing column {col}"))),
+                                Some(k) if k != kind => {
+                                    drift.push(Drift(format!("table {name}: column {col} is {k}, expected {kind}")))
+                                }
+                                Some(_) => {}
+                            }
                         }
-                        for col in have.difference(&want) {
+                        for col in have.keys().filter(|col| !want.contains_key(*col)) {
                             drift.push(Drift(format!("table {name}: unexpected column {col}")));
                         }
                     }

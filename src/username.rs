@@ -49,13 +49,6 @@ impl Username {
     pub fn object_name_fits(&self, suffix: &str) -> bool {
         USER_OBJECT_PREFIX.len() + self.0.len() + 1 + suffix.len() <= IDENTIFIER_MAX_BYTES
     }
-
-    /// The name of one of this user's objects: `pf_user_<username>_<suffix>`.
-    /// `suffix` comes from the schema templates, never from input.
-    pub fn object_name(&self, suffix: &'static str) -> String {
-        debug_assert!(suffix.len() <= OBJECT_SUFFIX_MAX_BYTES);
-        format!("{USER_OBJECT_PREFIX}{}_{suffix}", self.0)
-    }
 }
 
 impl TryFrom<String> for Username {

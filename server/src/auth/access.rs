@@ -10,7 +10,6 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
-use pathfinder::dto::Principal;
 use pathfinder::AppError;
 use pathfinder_app::policy::{rule_for, Access};
 use std::net::SocketAddr;
@@ -173,11 +172,6 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .flat_map(|v| v.split(';'))
         .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_string))
         .filter(|t| !t.is_empty())
-}
-
-/// The principal attached by [`layer`].
-pub fn principal_of(req: &axum::http::request::Parts) -> Option<Principal> {
-    req.extensions.get::<Option<Principal>>().cloned().flatten()
 }
 
 #[cfg(test)]

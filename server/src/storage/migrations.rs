@@ -3,6 +3,7 @@
 //! a database whose version is newer than this build is refused, never downgraded.
 
 use pathfinder::dto::{TableCount, TableSetInfo};
+use pathfinder::storage::AuditEntry;
 use pathfinder::{AppError, AppResult, Username};
 
 pub struct Migration {
@@ -77,6 +78,11 @@ pub fn describe_table_set(
         }
     }
     Ok(TableSetInfo { username: username.to_string(), status, tables })
+}
+
+/// The audit row of one applied migration step: `audit` naming the step.
+pub fn step_audit(audit: &AuditEntry, step: &Migration) -> AuditEntry {
+    AuditEntry { entity_id: Some(step.name.to_string()), ..audit.clone() }
 }
 
 /// Splits a script into statements at `;` outside quotes and comments; drops comments.

@@ -4,7 +4,8 @@
 
 use super::{audit, exec, map_err, ts, OracleStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
 use crate::storage::migrations::{
-    check_not_newer, column_definitions, created_object, oracle_catalog_type, split_statements, user_table_statements,
+    check_not_newer, column_definitions, created_object, oracle_catalog_type, split_statements, step_audit,
+    user_table_statements,
 };
 use crate::storage::sql;
 use oracle::Connection;
@@ -69,9 +70,7 @@ impl SchemaStore for OracleStorage {
             run_resumable(&c, &split_statements(m.sql))?;
             exec(&c, sql::INSERT_SCHEMA_VERSION, &[&m.version, &m.name, &ts(chrono::Utc::now())])?;
             if object_exists(&c, "pf_audit_log")? {
-                let mut entry = audit.clone();
-                entry.entity_id = Some(m.name.to_string());
-                audit::insert(&c, &entry)?;
+                audit::insert(&c, &step_audit(audit, m))?;
             }
             c.commit().map_err(map_err)?;
             applied.push(m.name.to_string());

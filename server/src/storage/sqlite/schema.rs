@@ -1,7 +1,7 @@
 //! Migrations, the schema version, drift detection and the user-statistics refresh.
 
 use super::{audit, map_err, ts, SqliteStorage, MIGRATIONS, USER_TABLES_TEMPLATE};
-use crate::storage::migrations::{check_not_newer, user_table_statements};
+use crate::storage::migrations::{check_not_newer, step_audit, user_table_statements};
 use crate::storage::sql;
 use pathfinder::storage::{AuditEntry, Drift, MigrationReport, SchemaStore};
 use pathfinder::{AppResult, Username};
@@ -48,9 +48,7 @@ pub(super) fn apply_migrations(conn: &mut Connection, audit: &AuditEntry) -> App
         tx.execute_batch(m.sql).map_err(map_err)?;
         tx.execute(sql::INSERT_SCHEMA_VERSION, params![m.version, m.name, ts(chrono::Utc::now())]).map_err(map_err)?;
         if has_table(&tx, "pf_audit_log")? {
-            let mut entry = audit.clone();
-            entry.entity_id = Some(m.name.to_string());
-            audit::insert(&tx, &entry)?;
+            audit::insert(&tx, &step_audit(audit, m))?;
         }
         tx.commit().map_err(map_err)?;
         applied.push(m.name.to_string());

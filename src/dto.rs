@@ -95,6 +95,8 @@ pub struct Overview {
     pub audit_events_24h: i64,
     pub schema_version: i64,
     pub backend: String,
+    /// When these counts were computed (they are refreshed in the background).
+    pub as_of: Timestamp,
 }
 
 /// One page of a keyset-paginated list.

@@ -4,7 +4,8 @@
 use crate::AppError;
 use serde::{Deserialize, Serialize};
 
-pub const ACCOUNT_STATUSES: [&str; 4] = ["active", "pending", "suspended", "deactivated"];
+/// `deleted` is a soft delete: the row stays (audit, retention) but the account is gone.
+pub const ACCOUNT_STATUSES: [&str; 5] = ["active", "pending", "suspended", "deactivated", "deleted"];
 pub const PAGE_SIZE_DEFAULT: u32 = 25;
 pub const PAGE_SIZE_MAX: u32 = 200;
 pub const SEARCH_MAX_CHARS: usize = 100;
@@ -37,10 +38,37 @@ impl UserSort {
     }
 }
 
+/// How the search text must match: anywhere in a field, or at its start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SearchMode {
+    #[default]
+    Contains,
+    Prefix,
+}
+
+impl SearchMode {
+    pub fn parse(s: &str) -> Result<Self, AppError> {
+        match s {
+            "" | "contains" => Ok(SearchMode::Contains),
+            "prefix" => Ok(SearchMode::Prefix),
+            _ => Err(AppError::invalid(format!("Unknown match '{s}': use contains or prefix."))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SearchMode::Contains => "contains",
+            SearchMode::Prefix => "prefix",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct UserFilter {
-    /// Case-insensitive substring of username, email, first or last name.
+    /// Case-insensitive text to find in username, email, first or last name.
     pub q: Option<String>,
+    pub mode: SearchMode,
     pub status: Option<String>,
     pub sort: UserSort,
     pub descending: bool,
@@ -51,7 +79,7 @@ pub struct UserFilter {
 
 impl UserFilter {
     /// Builds a filter from the raw strings of a query string, refusing bad values.
-    pub fn from_query(q: &str, status: &str, sort: &str, dir: &str, after: &str) -> Result<Self, AppError> {
+    pub fn from_query(q: &str, mode: &str, status: &str, sort: &str, dir: &str, after: &str) -> Result<Self, AppError> {
         let q = q.trim();
         if q.chars().count() > SEARCH_MAX_CHARS {
             return Err(AppError::invalid(format!("Search text must be at most {SEARCH_MAX_CHARS} characters.")));
@@ -73,6 +101,7 @@ impl UserFilter {
         };
         let filter = UserFilter {
             q: (!q.is_empty()).then(|| q.to_string()),
+            mode: SearchMode::parse(mode)?,
             status,
             sort: UserSort::parse(sort)?,
             descending,
@@ -102,10 +131,11 @@ impl UserFilter {
         }
     }
 
-    /// The lower-cased search text with LIKE wildcards escaped by `\`.
+    /// The lower-cased search text with LIKE wildcards escaped by `\`, wrapped in
+    /// `%` as the mode asks.
     pub fn like_pattern(&self) -> Option<String> {
         self.q.as_ref().map(|q| {
-            let mut p = String::from("%");
+            let mut p = String::from(if self.mode == SearchMode::Contains { "%" } else { "" });
             for c in q.to_lowercase().chars() {
                 if matches!(c, '%' | '_' | '\\') {
                     p.push('\\');
@@ -115,6 +145,18 @@ impl UserFilter {
             p.push('%');
             p
         })
+    }
+}
+
+/// The shortest search text a trigram index can look up.
+pub const TRIGRAM_MIN_CHARS: usize = 3;
+
+impl UserFilter {
+    /// The lower-cased search text as an FTS5 phrase (quoted, quotes doubled), when it
+    /// is long enough for a trigram index.
+    pub fn fts_phrase(&self) -> Option<String> {
+        let q = self.q.as_ref()?.to_lowercase();
+        (q.chars().count() >= TRIGRAM_MIN_CHARS).then(|| format!("\"{}\"", q.replace('"', "\"\"")))
     }
 }
 
@@ -194,18 +236,21 @@ mod tests {
     #[test]
     fn a_cursor_only_serves_its_own_sort_order() {
         let c = Cursor { sort: UserSort::Username, descending: false, key: "bob".into(), id: crate::new_id() };
-        assert!(UserFilter::from_query("", "", "username", "asc", &c.encode()).is_ok());
-        assert!(UserFilter::from_query("", "", "created_at", "asc", &c.encode()).is_err());
-        assert!(UserFilter::from_query("", "", "username", "desc", &c.encode()).is_err());
+        assert!(UserFilter::from_query("", "", "", "username", "asc", &c.encode()).is_ok());
+        assert!(UserFilter::from_query("", "", "", "created_at", "asc", &c.encode()).is_err());
+        assert!(UserFilter::from_query("", "", "", "username", "desc", &c.encode()).is_err());
     }
 
     #[test]
     fn bad_query_values_are_refused() {
-        assert!(UserFilter::from_query("", "weird", "", "", "").is_err());
-        assert!(UserFilter::from_query("", "", "password_hash", "", "").is_err());
-        assert!(UserFilter::from_query("", "", "", "sideways", "").is_err());
-        let f = UserFilter::from_query(" Ali_ce ", "active", "email", "desc", "").unwrap();
+        assert!(UserFilter::from_query("", "", "weird", "", "", "").is_err());
+        assert!(UserFilter::from_query("", "", "", "password_hash", "", "").is_err());
+        assert!(UserFilter::from_query("", "", "", "", "sideways", "").is_err());
+        assert!(UserFilter::from_query("", "fuzzy", "", "", "", "").is_err());
+        let f = UserFilter::from_query(" Ali_ce ", "", "active", "email", "desc", "").unwrap();
         assert_eq!(f.like_pattern().as_deref(), Some("%ali\\_ce%"));
         assert!(f.descending);
+        let f = UserFilter::from_query("Ali", "prefix", "", "", "", "").unwrap();
+        assert_eq!(f.like_pattern().as_deref(), Some("ali%"));
     }
 }

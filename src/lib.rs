@@ -16,6 +16,10 @@ pub mod validation;
 #[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
+pub mod request;
+#[cfg(feature = "server")]
+pub mod stats;
+#[cfg(feature = "server")]
 pub mod storage;
 
 pub use error::{AppError, AppResult};

@@ -221,8 +221,70 @@ pub trait UserTableStore {
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>>;
 }
 
+/// A value in a bulk batch.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BulkValue {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(String),
+    Time(Timestamp),
+    Date(chrono::NaiveDate),
+}
+
+/// Rows for one table: `columns` name the values of each row, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableRows {
+    pub table: String,
+    pub columns: &'static [&'static str],
+    pub rows: Vec<Vec<BulkValue>>,
+}
+
+impl TableRows {
+    pub fn new(table: impl Into<String>, columns: &'static [&'static str]) -> Self {
+        TableRows { table: table.into(), columns, rows: Vec::new() }
+    }
+
+    /// Adds a row; its values follow `columns`.
+    pub fn push(&mut self, row: Vec<BulkValue>) {
+        debug_assert_eq!(row.len(), self.columns.len(), "row of {}", self.table);
+        self.rows.push(row);
+    }
+
+    /// The table and column names, refused unless they are plain identifiers (they
+    /// are spliced into the INSERT statement).
+    pub fn checked_names(&self) -> AppResult<()> {
+        let plain = |s: &str| {
+            s.len() <= 128
+                && s.starts_with(|c: char| c.is_ascii_lowercase())
+                && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        };
+        if !plain(&self.table) || !self.columns.iter().all(|c| plain(c)) {
+            return Err(crate::AppError::invalid(format!("'{}' is not a table this console writes.", self.table)));
+        }
+        if self.rows.iter().any(|r| r.len() != self.columns.len()) {
+            return Err(crate::AppError::internal(format!("a row of {} has the wrong number of values", self.table)));
+        }
+        Ok(())
+    }
+}
+
+/// Loading many rows at once (synthetic data, imports): array inserts, one
+/// transaction per batch, the batch's audit row inside it.
+pub trait BulkStore {
+    /// Inserts every row of `batch` and `audit` in one transaction: all of it or nothing.
+    fn insert_batch(&self, batch: &[TableRows], audit: &AuditEntry) -> AppResult<()>;
+    /// The `entity_id`s of the audit rows with this `action` and `request_path`: how a
+    /// resumed load knows which of its batches are already in.
+    fn audited_entities(&self, action: &str, request_path: &str) -> AppResult<Vec<String>>;
+    /// Refreshes the query planner's statistics (after a load changed the data's shape).
+    fn analyze(&self) -> AppResult<()>;
+}
+
 /// Everything a backend offers, plus what the console asks of the backend itself.
-pub trait Storage: UserStore + SessionStore + AuditStore + SchemaStore + UserTableStore + Send + Sync {
+pub trait Storage:
+    UserStore + SessionStore + AuditStore + SchemaStore + UserTableStore + BulkStore + Send + Sync
+{
     /// `sqlite` or `oracle`.
     fn backend_name(&self) -> &'static str;
     fn ping(&self) -> AppResult<()>;
@@ -235,6 +297,7 @@ pub trait Storage: UserStore + SessionStore + AuditStore + SchemaStore + UserTab
             audit_events_24h: self.count_audit_since(now - chrono::Duration::hours(24))?,
             schema_version: self.schema_version()?,
             backend: self.backend_name().to_string(),
+            as_of: now,
         })
     }
 }

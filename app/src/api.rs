@@ -12,41 +12,79 @@ pub async fn me() -> Result<Option<Principal>, AppError> {
     Ok(ssr::principal())
 }
 
+/// The overview's counts as the background job last computed them (see `pathfinder::stats`).
 #[server(prefix = "/api", endpoint = "overview")]
 pub async fn get_overview() -> Result<Overview, AppError> {
-    ssr::authorize("/api/overview")?;
-    ssr::db()?.call(|s| s.overview(chrono::Utc::now())).await
+    ssr::answer(async {
+        ssr::authorize("/api/overview")?;
+        let cache = ssr::overview_cache()?;
+        match cache.latest() {
+            Some(o) => Ok(o),
+            // Only before the job's first run (the server computes it before serving).
+            None => {
+                let o = ssr::db()?.call(|s| s.overview(chrono::Utc::now())).await?;
+                cache.store(o.clone());
+                Ok(o)
+            }
+        }
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "users")]
 pub async fn list_users(
     q: String,
+    mode: String,
     status: String,
     sort: String,
     dir: String,
     after: String,
 ) -> Result<Page<UserSummary>, AppError> {
-    ssr::authorize("/api/users")?;
-    let filter = pathfinder::filter::UserFilter::from_query(&q, &status, &sort, &dir, &after)?;
-    ssr::db()?.call(move |s| s.search_users(&filter)).await
+    ssr::answer(async {
+        ssr::authorize("/api/users")?;
+        let filter = pathfinder::filter::UserFilter::from_query(&q, &mode, &status, &sort, &dir, &after)?;
+        ssr::db()?.call(move |s| s.search_users(&filter)).await
+    })
+    .await
 }
 
 #[server(prefix = "/api", endpoint = "user_detail")]
 pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
-    ssr::authorize("/api/user_detail")?;
-    let id = pathfinder::UserId(user_id);
-    ssr::db()?
-        .call(move |s| {
-            let profile = s.user_profile(&id)?;
-            let sessions = s.list_sessions(&id)?;
-            let tables = match pathfinder::Username::parse(&profile.summary.username) {
-                Ok(name) => s.user_table_set(&name)?,
-                // A legacy name that breaks the rule can have no table set.
-                Err(_) => None,
-            };
-            Ok(UserDetail { profile, sessions, tables })
-        })
-        .await
+    ssr::answer(async {
+        ssr::authorize("/api/user_detail")?;
+        let id = pathfinder::UserId(user_id);
+        ssr::db()?
+            .call(move |s| {
+                let profile = s.user_profile(&id)?;
+                let sessions = s.list_sessions(&id)?;
+                let tables = match pathfinder::Username::parse(&profile.summary.username) {
+                    Ok(name) => s.user_table_set(&name)?,
+                    // A legacy name that breaks the rule can have no table set.
+                    Err(_) => None,
+                };
+                Ok(UserDetail { profile, sessions, tables })
+            })
+            .await
+    })
+    .await
+}
+
+/// Sets a user's account status (admins only, never their own), audited with the change.
+#[server(prefix = "/api", endpoint = "set_user_status")]
+pub async fn set_user_status(user_id: String, status: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_user_status")?.ok_or(AppError::Unauthenticated)?;
+        if who.user_id.0 == user_id {
+            return Err(AppError::invalid("You cannot change the status of your own account."));
+        }
+        let id = pathfinder::UserId(user_id);
+        let action = format!("user.status.{status}");
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), &action, ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.set_account_status(&id, &status, &audit)).await?;
+        ssr::overview_cache()?.changed();
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(feature = "ssr")]
@@ -55,6 +93,8 @@ pub mod ssr {
     use leptos::prelude::*;
     use pathfinder::db::Db;
     use pathfinder::dto::Principal;
+    use pathfinder::request::RequestMeta;
+    use pathfinder::stats::OverviewCache;
     use pathfinder::AppError;
 
     /// The principal the server's access layer attached to this request.
@@ -78,7 +118,31 @@ pub mod ssr {
         }
     }
 
+    /// The server function's result, answered with the status that goes with the
+    /// error (a server function answers 500 for every error otherwise).
+    pub async fn answer<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+        let result = body.await;
+        if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+            response.set_status(
+                axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
+            );
+        }
+        result
+    }
+
     pub fn db() -> Result<Db, AppError> {
         use_context::<Db>().ok_or_else(|| AppError::internal("storage missing from the server function context"))
+    }
+
+    pub fn overview_cache() -> Result<std::sync::Arc<OverviewCache>, AppError> {
+        use_context::<std::sync::Arc<OverviewCache>>()
+            .ok_or_else(|| AppError::internal("overview cache missing from the server function context"))
+    }
+
+    /// What the access layer recorded about this request (for its audit row).
+    pub fn request_meta() -> Result<RequestMeta, AppError> {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<RequestMeta>().cloned())
+            .ok_or_else(|| AppError::internal("request metadata missing from the server function context"))
     }
 }

@@ -28,6 +28,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/overview", Access::Roles(ANY_ROLE)),
     ("/api/users", Access::Roles(ADMIN)),
     ("/api/user_detail", Access::Roles(ADMIN)),
+    ("/api/set_user_status", Access::Roles(ADMIN)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

@@ -27,8 +27,8 @@ before(async () => {
   assert.ok(existsSync(bin), `build the release binary first: ${bin}`);
   cli('migrate');
   cli('create-admin', '--username', ADMIN.username, '--email', 'admin@example.com');
-  cli('demo-data', '--users', '40');
-  cli('provision-user', 'alice');
+  // 300 generated people; the oldest (first by creation time) has a provisioned table set.
+  cli('generate', '--users', '300', '--audit-events', '3000', '--provisioned', '1', '--seed', '7');
   server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--site-root', join(root, 'target', 'site')], { env, stdio: 'inherit' });
   for (let i = 0; ; i++) {
     try {
@@ -85,9 +85,14 @@ test('sign in shows the overview', async () => {
   const page = await signedInPage();
   await page.waitForSelector('[data-test-id=overview]');
   assert.equal(await page.textContent('[data-test-id=backend]'), 'sqlite');
-  assert.equal(await page.textContent('[data-test-id=schema-version]'), '7');
-  assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 41);
-  assert.ok(Number(await page.textContent('[data-test-id=active-sessions]')) >= 1);
+  assert.equal(await page.textContent('[data-test-id=schema-version]'), '8');
+  assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 301);
+  // The counts are refreshed in the background: this sign-in shows up within seconds.
+  for (let i = 0; Number(await page.textContent('[data-test-id=active-sessions]')) < 1; i++) {
+    assert.ok(i < 50, 'the new session is counted within 5 s');
+    await new Promise((r) => setTimeout(r, 100));
+    await page.reload();
+  }
   assert.ok(Number(await page.textContent('[data-test-id=audit-24h]')) >= 1);
   assert.equal(await page.textContent('[data-test-id=whoami]'), 'admin');
   await page.close();
@@ -95,24 +100,50 @@ test('sign in shows the overview', async () => {
 
 test('users search, pagination and detail', async () => {
   const page = await signedInPage();
-  await page.goto(`${base}/users`);
-  await page.fill('[data-test-id=user-search]', 'ALICE');
+  await page.goto(`${base}/users?sort=created_at`);
+  const oldest = (await page.locator('[data-test-id=users-table] tbody tr a').first().textContent()).trim();
+  await page.fill('[data-test-id=user-search]', oldest.toUpperCase());
   await page.press('[data-test-id=user-search]', 'Enter');
-  await page.waitForURL(/q=ALICE/);
+  await page.waitForURL(/q=/);
   const rows = page.locator('[data-test-id=users-table] tbody tr');
   assert.equal(await rows.count(), 1);
   await rows.first().locator('a').click();
   await page.waitForSelector('[data-test-id=user-name]');
-  assert.equal(await page.textContent('[data-test-id=user-name]'), 'alice');
-  assert.ok(await page.locator('[data-test-id=user-tables]').count() === 1, 'alice has a table set');
-  assert.match(await page.textContent('[data-test-id=user-tables]'), /pf_user_alice_experiences/);
+  assert.equal(await page.textContent('[data-test-id=user-name]'), oldest);
+  assert.ok(await page.locator('[data-test-id=user-tables]').count() === 1, 'the oldest user has a table set');
+  assert.match(await page.textContent('[data-test-id=user-tables]'), new RegExp(`pf_user_${oldest}_experiences\\s*3`));
+
+  // "Starts with": every row has a field that starts with the text.
+  const prefix = oldest.slice(0, 3);
+  await page.goto(`${base}/users?q=${prefix}&match=prefix`);
+  const found = page.locator('[data-test-id=users-table] tbody tr');
+  assert.ok((await found.count()) >= 1);
+  for (const text of await found.allTextContents()) {
+    assert.ok(text.toLowerCase().split(/[\s@]+/).some((w) => w.startsWith(prefix)) || text.toLowerCase().includes(prefix), text);
+  }
 
   await page.goto(`${base}/users`);
   assert.equal(await page.locator('[data-test-id=users-table] tbody tr').count(), 25);
   await page.click('[data-test-id=next-page]');
   await page.waitForURL(/after=/);
-  const second = await page.locator('[data-test-id=users-table] tbody tr').count();
-  assert.ok(second >= 16 && second <= 25, `second page has ${second} rows`);
+  assert.equal(await page.locator('[data-test-id=users-table] tbody tr').count(), 25);
+  await page.close();
+});
+
+test('an administrator changes a status (hydrated form)', async () => {
+  const page = await signedInPage();
+  await page.goto(`${base}/users?sort=created_at&dir=desc&status=active`);
+  // The newest active user other than the admin.
+  const link = page.locator('[data-test-id=users-table] tbody tr a', { hasNotText: ADMIN.username }).first();
+  const name = (await link.textContent()).trim();
+  await link.click();
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  assert.equal(await page.textContent('[data-test-id=user-status]'), 'active');
+  await page.selectOption('[data-test-id=status-form] select', 'suspended');
+  await page.click('[data-test-id=status-form] button');
+  await page.waitForFunction(() => document.querySelector('[data-test-id=user-status]')?.textContent === 'suspended');
+  await page.reload();
+  assert.equal(await page.textContent('[data-test-id=user-status]'), 'suspended', `${name} stays suspended`);
   await page.close();
 });
 

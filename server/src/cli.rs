@@ -5,11 +5,11 @@
 //! 3 `schema-check` found drift; 4 the database is unreachable or busy.
 
 use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
-use crate::request::RequestMeta;
 use crate::router::{router, AppState};
-use crate::{auth, storage};
+use crate::{auth, generate, storage};
 use clap::{Parser, Subcommand, ValueEnum};
 use pathfinder::db::Db;
+use pathfinder::request::RequestMeta;
 use pathfinder::storage::{AuditEntry, NewUser, Storage};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use std::net::SocketAddr;
@@ -83,11 +83,22 @@ pub enum Command {
     },
     /// Compare the live database with what the migrations define; exit 3 on drift.
     SchemaCheck,
-    /// Add demonstration users (alice, bob, … and user_0001 …) who cannot sign in.
-    DemoData {
-        /// How many numbered users to add besides the named ones.
-        #[arg(long, default_value_t = 40)]
-        users: u32,
+    /// Fill the database with deterministic synthetic data: users (who cannot sign in)
+    /// with everything around them, audit events, provisioned table sets. Interrupt
+    /// it at will: run the same command again to finish.
+    Generate {
+        #[arg(long, default_value_t = 1_000)]
+        users: u64,
+        #[arg(long, default_value_t = 10_000)]
+        audit_events: u64,
+        /// How many of the users get their per-user table set, filled.
+        #[arg(long, default_value_t = 0)]
+        provisioned: u64,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// The day the data ends on (YYYY-MM-DD, UTC); today if not given.
+        #[arg(long)]
+        end_date: Option<chrono::NaiveDate>,
     },
 }
 
@@ -182,51 +193,66 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 return Ok(ExitCode::from(3));
             }
         }
-        Command::DemoData { users } => {
-            let added = add_demo_users(s, users)?;
-            println!("Added {added} demonstration users.");
+        Command::Generate { users, audit_events, provisioned, seed, end_date } => {
+            let end = end_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
+            let plan = generate::Plan { seed, users, audit_events, provisioned, end }.checked()?;
+            return generate_data(s, &plan);
         }
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// Named people first (so searches by name have something to find), then numbered users.
-fn add_demo_users(s: &dyn Storage, count: u32) -> AppResult<u32> {
-    const PEOPLE: [(&str, &str, &str); 6] = [
-        ("alice", "Alice", "Anderson"),
-        ("bob", "Bob", "Brown"),
-        ("carol", "Carol", "Chen"),
-        ("dave", "Dave", "Diaz"),
-        ("erin", "Erin", "Evans"),
-        ("frank", "Frank", "Fischer"),
-    ];
-    const STATUSES: [&str; 4] = ["active", "active", "pending", "suspended"];
-    // Nobody knows this password: demo users cannot sign in.
-    let unusable = auth::password::hash(&pathfinder::new_id())?;
-    let named = PEOPLE.iter().map(|(u, f, l)| (u.to_string(), Some(f.to_string()), Some(l.to_string())));
-    let numbered = (1..=count).map(|i| (format!("user_{i:04}"), None, None));
-    let meta = RequestMeta::cli("demo-data");
-    let mut added = 0;
-    for (i, (name, first, last)) in named.chain(numbered).enumerate() {
-        let user = NewUser {
-            user_id: UserId::new(),
-            username: Username::parse(&name)?,
-            email: format!("{name}@example.com"),
-            password_hash: unusable.clone(),
-            first_name: first,
-            last_name: last,
-            account_status: STATUSES[i % STATUSES.len()].into(),
-            roles: Vec::new(),
-        };
-        let audit = meta.audit(None, "user.create", ("user", Some(user.user_id.as_str())), 201);
-        match s.create_user(&user, &audit) {
-            Ok(()) => added += 1,
-            // Already there from an earlier run: keep going, so the command can be repeated.
-            Err(AppError::Conflict(_)) => {}
-            Err(e) => return Err(e),
-        }
+/// Runs `generate` with a progress bar (on a terminal) or a line per tenth (in logs);
+/// Ctrl-C or SIGTERM stop it between batches (exit 130).
+fn generate_data(s: &dyn Storage, plan: &generate::Plan) -> AppResult<ExitCode> {
+    use std::io::IsTerminal;
+    use std::sync::atomic::AtomicBool;
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(AppError::internal)?;
     }
-    Ok(added)
+    let started = std::time::Instant::now();
+    let bar = indicatif::ProgressBar::new(0);
+    let terminal = std::io::stderr().is_terminal();
+    if terminal {
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{wide_bar}] {percent:>3}% {human_pos}/{human_len} rows·sets  eta {eta}  {msg}",
+            )
+            .map_err(AppError::internal)?,
+        );
+    } else {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let mut tenth = 0;
+    let outcome = generate::run(s, plan, &stop, &mut |done, total, batch| {
+        bar.set_length(total);
+        bar.set_position(done);
+        bar.set_message(batch.to_string());
+        if !terminal && total > 0 && done * 10 / total > tenth {
+            tenth = done * 10 / total;
+            eprintln!("generate: {}% ({done}/{total}) after {:.1} s", tenth * 10, started.elapsed().as_secs_f64());
+        }
+    });
+    bar.finish_and_clear();
+    let outcome = outcome?;
+    let took = started.elapsed().as_secs_f64();
+    if outcome.interrupted {
+        println!(
+            "Interrupted after {} of {} batches ({took:.1} s); the database holds whole batches only. \
+             Run the same command again to finish.",
+            outcome.done_before + outcome.written,
+            outcome.batches
+        );
+        return Ok(ExitCode::from(130));
+    }
+    println!(
+        "Generated {} ({} batches written, {} already there) in {took:.1} s.",
+        plan.run_name().trim_start_matches("generate "),
+        outcome.written,
+        outcome.done_before
+    );
+    Ok(ExitCode::SUCCESS)
 }
 
 /// The audit entry of a table-set command: the entity is the owner's user id (when
@@ -332,9 +358,14 @@ fn serve(db: Db, url: &DatabaseUrl, listen: SocketAddr, site_root: String, secur
         .site_pkg_dir("pkg")
         .site_addr(listen)
         .build();
-    let state = AppState { leptos_options, db, keys, metrics_token, secure_cookie };
+    let overview = Arc::new(pathfinder::stats::OverviewCache::default());
+    let state =
+        AppState { leptos_options, db: db.clone(), keys, metrics_token, secure_cookie, overview: overview.clone() };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
+        // Counts first, so no request ever waits for them.
+        crate::jobs::overview::refresh(&db, &overview).await?;
+        crate::jobs::overview::spawn(db, overview);
         let listener = tokio::net::TcpListener::bind(listen)
             .await
             .map_err(|e| AppError::invalid(format!("Cannot listen on {listen}: {e}.")))?;

@@ -4,7 +4,8 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod generate;
+pub mod jobs;
 pub mod metrics;
-pub mod request;
 pub mod router;
 pub mod storage;

@@ -17,6 +17,10 @@ pub struct Metrics {
     pub pool_waiters: IntGauge,
     pub pool_acquire: Histogram,
     pub logins: IntCounterVec,
+    pub users: IntGaugeVec,
+    pub sessions_active: IntGauge,
+    pub audit_events_24h: IntGauge,
+    pub overview_refresh: Histogram,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -44,9 +48,33 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         .expect("static metric definition"),
         logins: IntCounterVec::new(Opts::new("logins_total", "Sign-in attempts by outcome"), &["outcome"])
             .expect("static metric definition"),
+        users: IntGaugeVec::new(
+            Opts::new("users", "Pathfinder users by account status (refreshed in the background)"),
+            &["status"],
+        )
+        .expect("static metric definition"),
+        sessions_active: IntGauge::new(
+            "sessions_active",
+            "Unexpired, unrevoked sessions (refreshed in the background)",
+        )
+        .expect("static metric definition"),
+        audit_events_24h: IntGauge::new(
+            "audit_events_24h",
+            "Audit events in the last 24 hours (refreshed in the background)",
+        )
+        .expect("static metric definition"),
+        overview_refresh: Histogram::with_opts(
+            HistogramOpts::new("overview_refresh_seconds", "Time to recompute the overview counts")
+                .buckets(vec![0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
+        )
+        .expect("static metric definition"),
         registry,
     };
-    let collectors: [Box<dyn prometheus::core::Collector>; 6] = [
+    let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+        Box::new(m.users.clone()),
+        Box::new(m.sessions_active.clone()),
+        Box::new(m.audit_events_24h.clone()),
+        Box::new(m.overview_refresh.clone()),
         Box::new(m.request_duration.clone()),
         Box::new(m.requests_in_flight.clone()),
         Box::new(m.pool_connections.clone()),
@@ -72,6 +100,26 @@ pub fn observe_pool_acquire(waited: Duration) {
 
 pub fn count_login(outcome: &'static str) {
     METRICS.logins.with_label_values(&[outcome]).inc();
+}
+
+/// Publishes freshly computed overview counts.
+pub fn publish_overview(o: &pathfinder::dto::Overview, took: Duration) {
+    // Labels only from the known statuses (a foreign value must not add series).
+    let mut other = 0;
+    for status in pathfinder::filter::ACCOUNT_STATUSES {
+        METRICS.users.with_label_values(&[status]).set(0);
+    }
+    for s in &o.users_by_status {
+        if pathfinder::filter::ACCOUNT_STATUSES.contains(&s.status.as_str()) {
+            METRICS.users.with_label_values(&[s.status.as_str()]).set(s.count);
+        } else {
+            other += s.count;
+        }
+    }
+    METRICS.users.with_label_values(&["other"]).set(other);
+    METRICS.sessions_active.set(o.active_sessions);
+    METRICS.audit_events_24h.set(o.audit_events_24h);
+    METRICS.overview_refresh.observe(took.as_secs_f64());
 }
 
 /// Refreshes the pool gauges and renders the text exposition format.

@@ -2,7 +2,6 @@
 //! health, readiness and metrics, all behind the access layer.
 
 use crate::auth::{access, login, TokenKeys, SESSION_COOKIE};
-use crate::request::RequestMeta;
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +11,8 @@ use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
+use pathfinder::request::RequestMeta;
+use pathfinder::stats::OverviewCache;
 use pathfinder::AppError;
 use pathfinder_app::{shell, App};
 use serde::Deserialize;
@@ -26,6 +27,8 @@ pub struct AppState {
     pub metrics_token: Option<Arc<str>>,
     /// Adds `Secure` to the session cookie (set when served over HTTPS).
     pub secure_cookie: bool,
+    /// The overview's counts, kept by [`crate::jobs::overview`].
+    pub overview: Arc<OverviewCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -36,8 +39,11 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let db = state.db.clone();
-    let context = move || provide_context(db.clone());
+    let (db, overview) = (state.db.clone(), state.overview.clone());
+    let context = move || {
+        provide_context(db.clone());
+        provide_context(overview.clone());
+    };
     Router::new()
         .route("/auth/login", post(sign_in))
         .route("/auth/logout", post(sign_out))
@@ -67,7 +73,10 @@ async fn sign_in(
     Form(c): Form<Credentials>,
 ) -> Response {
     match login::sign_in(&st.db, &st.keys, &meta, &c.username, &c.password).await {
-        Ok(s) => see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie))),
+        Ok(s) => {
+            st.overview.changed();
+            see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie)))
+        }
         Err(AppError::BadCredentials) => see_other("/login?error=credentials", None),
         Err(e) => {
             tracing::warn!(error = %e, "sign-in could not complete");
@@ -87,6 +96,7 @@ async fn sign_out(
             let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
             return (status, e.to_string()).into_response();
         }
+        st.overview.changed();
     }
     see_other("/login?signed_out=1", Some(session_cookie("", 0, st.secure_cookie)))
 }

@@ -24,7 +24,7 @@ fn conformance(s: &dyn Storage) {
 fn migrate_is_idempotent(s: &dyn Storage) {
     let again = s.migrate(&audit("schema.migrate")).expect("second migrate");
     assert!(again.applied.is_empty(), "nothing left to apply: {:?}", again.applied);
-    assert_eq!(s.schema_version().unwrap(), 7);
+    assert_eq!(s.schema_version().unwrap(), 8);
     assert_eq!(s.schema_check().unwrap(), vec![], "a fresh database has no drift");
 }
 
@@ -75,7 +75,7 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
         u.email = email.into();
         s.create_user(&u, &audit("user.create")).unwrap();
     }
-    let mut f = UserFilter::from_query("PAGE_", "", "username", "", "").unwrap();
+    let mut f = UserFilter::from_query("PAGE_", "", "", "username", "", "").unwrap();
     f.limit = 5;
     let mut seen = Vec::new();
     loop {
@@ -93,7 +93,7 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
 
     // Descending by email, and by creation time, both complete and ordered.
     for (sort, dir) in [("email", "desc"), ("created_at", "asc"), ("created_at", "desc")] {
-        let mut f = UserFilter::from_query("page_", "", sort, dir, "").unwrap();
+        let mut f = UserFilter::from_query("page_", "", "", sort, dir, "").unwrap();
         f.limit = 4;
         let mut got = Vec::new();
         loop {
@@ -114,7 +114,7 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
 
     // Case-insensitive on every searched column; status filter; wildcards are literal.
     let count = |q: &str, status: &str| {
-        s.search_users(&UserFilter::from_query(q, status, "", "", "").unwrap()).unwrap().items.len()
+        s.search_users(&UserFilter::from_query(q, "", status, "", "", "").unwrap()).unwrap().items.len()
     };
     assert_eq!(count("LASTPAGE_07", ""), 1, "last name");
     assert_eq!(count("firstpage_07", ""), 1, "first name");
@@ -125,7 +125,7 @@ fn users_search_and_keyset_pages(s: &dyn Storage) {
     assert_eq!(count("ünal", ""), 2, "last name, folded beyond ASCII");
     assert_eq!(count("%", ""), 0, "a % in the search is a literal");
     assert_eq!(count("page\\_0", ""), 0, "a backslash is a literal too");
-    let f = UserFilter { sort: UserSort::Username, ..UserFilter::from_query("page_1", "", "", "", "").unwrap() };
+    let f = UserFilter { sort: UserSort::Username, ..UserFilter::from_query("page_1", "", "", "", "", "").unwrap() };
     assert_eq!(s.search_users(&f).unwrap().items.len(), 10);
 }
 
@@ -225,7 +225,7 @@ fn overview_counts(s: &dyn Storage) {
     let total: i64 = o.users_by_status.iter().map(|c| c.count).sum();
     assert_eq!(total, s.search_users(&UserFilter { limit: 200, ..Default::default() }).unwrap().items.len() as i64);
     assert!(o.audit_events_24h > 0);
-    assert_eq!(o.schema_version, 7);
+    assert_eq!(o.schema_version, 8);
     assert_eq!(o.backend, s.backend_name());
     assert!(s.count_admins().unwrap() >= 1);
     assert!(s.ping().is_ok());

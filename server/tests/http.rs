@@ -28,6 +28,7 @@ static HASH: LazyLock<String> = LazyLock::new(|| password::hash(PASSWORD).unwrap
 struct Console {
     app: Router,
     storage: Arc<SqliteStorage>,
+    overview: Arc<pathfinder::stats::OverviewCache>,
     dir: tempfile::TempDir,
 }
 
@@ -61,8 +62,9 @@ impl Console {
             keys: Arc::new(TokenKeys::new(SECRET).unwrap()),
             metrics_token: Some(Arc::from(METRICS_TOKEN)),
             secure_cookie: false,
+            overview: Arc::default(),
         };
-        Console { app: router(state), storage, dir }
+        Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
 
     async fn send(&self, method: Method, path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str) -> Reply {
@@ -289,7 +291,7 @@ async fn every_route_and_server_function_follows_the_policy() {
             let c = &c;
             async move {
                 if api {
-                    c.post(&path, token.as_deref(), "user_id=x&q=&status=&sort=&dir=&after=").await
+                    c.post(&path, token.as_deref(), "user_id=x&q=&mode=&status=&sort=&dir=&after=").await
                 } else {
                     c.send(Method::GET, &path, token.as_deref(), None, "").await
                 }
@@ -366,7 +368,7 @@ async fn database_errors_reach_the_browser_only_as_a_reference() {
         .unwrap()
         .execute_batch("ALTER TABLE pf_users RENAME COLUMN email TO email_gone")
         .unwrap();
-    let api = c.post("/api/users", Some(&token), "q=&status=&sort=&dir=&after=").await;
+    let api = c.post("/api/users", Some(&token), "q=&mode=&status=&sort=&dir=&after=").await;
     assert_eq!(api.status, StatusCode::INTERNAL_SERVER_ERROR, "{}", api.body);
     assert!(api.body.contains("Internal"), "{}", api.body);
     let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
@@ -374,7 +376,7 @@ async fn database_errors_reach_the_browser_only_as_a_reference() {
     for leak in ["no such column", "SELECT ", "pf_users", "sqlite", "rusqlite"] {
         assert!(!api.body.contains(leak) && !page.body.contains(leak), "{leak} leaked");
     }
-    let bad = c.post("/api/users", Some(&token), "q=&status=bogus&sort=&dir=&after=").await;
+    let bad = c.post("/api/users", Some(&token), "q=&mode=&status=bogus&sort=&dir=&after=").await;
     assert!(bad.body.contains("Unknown status"), "{}", bad.body);
 }
 
@@ -403,4 +405,67 @@ async fn when_the_audit_log_cannot_be_written_nothing_changes() {
     // A failed sign-in counts nothing either.
     c.login("root", "wrong password").await;
     assert_eq!(c.storage.login_record("root").unwrap().unwrap().failed_attempts, 0);
+}
+
+#[tokio::test]
+async fn an_admin_changes_a_status_with_its_audit_row() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let root = c.storage.user_id_by_username(&Username::parse("root").unwrap()).unwrap().unwrap();
+    let pat = common::add_user(c.storage.as_ref(), "pat", "active", &[]);
+    let status_of = |id: &UserId| c.storage.user_profile(id).unwrap().summary.account_status;
+
+    let r = c.post("/api/set_user_status", Some(&token), &format!("user_id={pat}&status=suspended")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(status_of(&pat), "suspended");
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "user.status.suspended");
+    assert_eq!((row.user_id.as_deref(), row.entity_id.as_deref()), (Some(root.as_str()), Some(pat.as_str())));
+    assert_eq!(row.request_path.as_deref(), Some("/api/set_user_status"));
+
+    // Bad input: a clear error, nothing changed, nothing audited.
+    let before = c.actions().len();
+    for (body, says) in [
+        (format!("user_id={pat}&status=frozen"), "Unknown account status"),
+        (format!("user_id={root}&status=suspended"), "your own account"),
+        ("user_id=01HZZZZZZZZZZZZZZZZZZZZZZZ&status=active".to_string(), "NotFound"),
+    ] {
+        let r = c.post("/api/set_user_status", Some(&token), &body).await;
+        assert!(r.status.is_client_error(), "{body}: {}", r.status);
+        assert!(r.body.to_lowercase().contains(&says.to_lowercase()), "{body}: {}", r.body);
+    }
+    assert_eq!(status_of(&pat), "suspended");
+    assert_eq!(status_of(&root), "active");
+    assert_eq!(c.actions().len(), before);
+}
+
+#[tokio::test]
+async fn the_overview_reads_the_background_counts_and_metrics_show_them() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let users = |body: &str| -> i64 {
+        let o: pathfinder::dto::Overview = serde_json::from_str(body).unwrap();
+        o.users_by_status.iter().map(|s| s.count).sum()
+    };
+    let first = c.post("/api/overview", Some(&token), "").await;
+    assert_eq!(users(&first.body), 3);
+    common::add_user(c.storage.as_ref(), "newcomer", "pending", &[]);
+    // Served from the cache: no count on the request path.
+    assert_eq!(users(&c.post("/api/overview", Some(&token), "").await.body), 3);
+    pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview).await.unwrap();
+    assert_eq!(users(&c.post("/api/overview", Some(&token), "").await.body), 4);
+
+    let req = Request::builder()
+        .uri("/metrics")
+        .header(header::HOST, HOST)
+        .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
+    let resp = c.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    for line in [
+        "pathfinder_users{status=\"pending\"} 1",
+        "pathfinder_users{status=\"active\"} 3",
+        "pathfinder_sessions_active 1",
+    ] {
+        assert!(body.contains(line), "{line} missing from\n{body}");
+    }
 }

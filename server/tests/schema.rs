@@ -169,6 +169,7 @@ const ORACLE_PARSER_EXCEPTIONS: &[(&str, &str)] = &[
     ("pf_mv_user_stats", "CREATE MATERIALIZED VIEW … BUILD IMMEDIATE"),
     ("pf_user_alice_career_summary", "CREATE MATERIALIZED VIEW … BUILD IMMEDIATE"),
     ("REFRESH_USER_STATS", "PL/SQL block"),
+    ("GATHER_STATS", "PL/SQL block"),
 ];
 
 #[test]
@@ -184,13 +185,24 @@ fn every_oracle_statement_parses_as_oracle_sql() {
         .collect();
     statements.extend(sql::ALL.iter().map(|s| (String::new(), s.to_string())));
     statements.extend(sql::oracle::ALL.iter().map(|s| {
-        let name = if *s == sql::oracle::REFRESH_USER_STATS { "REFRESH_USER_STATS" } else { "" };
+        let name = match *s {
+            sql::oracle::REFRESH_USER_STATS => "REFRESH_USER_STATS",
+            sql::oracle::GATHER_STATS => "GATHER_STATS",
+            _ => "",
+        };
         (name.to_string(), s.to_string())
     }));
-    for f in ["", "q=a&status=active&sort=email&dir=desc", "sort=created_at"] {
+    for f in ["", "q=a&status=active&sort=email&dir=desc", "sort=created_at", "q=abc&match=prefix"] {
         let get = |k: &str| f.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("");
-        let mut filter =
-            pathfinder::filter::UserFilter::from_query(get("q"), get("status"), get("sort"), get("dir"), "").unwrap();
+        let mut filter = pathfinder::filter::UserFilter::from_query(
+            get("q"),
+            get("match"),
+            get("status"),
+            get("sort"),
+            get("dir"),
+            "",
+        )
+        .unwrap();
         let key =
             if filter.sort == pathfinder::filter::UserSort::CreatedAt { "2026-01-01 00:00:00.000000" } else { "k" };
         let cursor = pathfinder::filter::Cursor {
@@ -200,7 +212,8 @@ fn every_oracle_statement_parses_as_oracle_sql() {
             id: pathfinder::new_id(),
         };
         filter.after = Some(cursor.encode());
-        statements.push((String::new(), sql::search_users(&filter, sql::Dialect::Oracle).unwrap().0));
+        let access = sql::UsersAccess::Walk;
+        statements.push((String::new(), sql::search_users(&filter, sql::Dialect::Oracle, access).unwrap().0));
     }
     assert!(statements.len() > 100, "{} statements", statements.len());
 

@@ -1,15 +1,21 @@
 //! One user: profile, sessions, provisioned tables with row counts.
 
 use super::when;
-use crate::api::get_user_detail;
+use crate::api::{get_user_detail, SetUserStatus};
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
+use pathfinder::filter::ACCOUNT_STATUSES;
 
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let detail = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), get_user_detail);
+    let set_status = ServerAction::<SetUserStatus>::new();
+    // Reloads after each status change.
+    let detail = Resource::new(
+        move || (params.with(|p| p.get("id").unwrap_or_default()), set_status.version().get()),
+        |(id, _)| get_user_detail(id),
+    );
     // Hidden by default; the toggle works once hydrated.
     let (show_inactive, set_show_inactive) = signal(false);
 
@@ -61,7 +67,11 @@ pub fn UserDetailPage() -> impl IntoView {
                                 <dl class="profile">
                                     <dt>"Email"</dt><dd>{s.email}</dd>
                                     <dt>"Name"</dt><dd>{[s.first_name.unwrap_or_default(), s.last_name.unwrap_or_default()].join(" ")}</dd>
-                                    <dt>"Status"</dt><dd data-test-id="user-status">{s.account_status}</dd>
+                                    <dt>"Status"</dt>
+                                    <dd>
+                                        <span data-test-id="user-status">{s.account_status.clone()}</span>
+                                        <StatusForm action=set_status user_id=s.user_id.0.clone() current=s.account_status.clone()/>
+                                    </dd>
                                     <dt>"Console roles"</dt><dd>{roles}</dd>
                                     <dt>"Created"</dt><dd>{when(&s.created_at)}</dd>
                                     <dt>"Last sign-in"</dt><dd>{s.last_login.as_ref().map(when).unwrap_or_else(|| "never".into())}</dd>
@@ -98,4 +108,20 @@ pub fn UserDetailPage() -> impl IntoView {
             })}
         </Suspense>
     }
+}
+
+/// The status picker: an `ActionForm`, so it posts without JavaScript too.
+#[component]
+fn StatusForm(action: ServerAction<SetUserStatus>, user_id: String, current: String) -> impl IntoView {
+    view! {
+        <ActionForm action=action attr:class="inline" attr:data-test-id="status-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            <select name="status" aria-label="New status">
+                {ACCOUNT_STATUSES.iter().map(|v| view! { <option value=*v selected=*v == current>{*v}</option> }).collect_view()}
+            </select>
+            <button type="submit">"Change status"</button>
+        </ActionForm>
+        {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+    }
+    .into_any()
 }

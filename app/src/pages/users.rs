@@ -12,13 +12,17 @@ use pathfinder::filter::ACCOUNT_STATUSES;
 pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
-    let args = move || (param("q"), param("status"), param("sort"), param("dir"), param("after"));
-    let page = Resource::new(args, |(q, status, sort, dir, after)| list_users(q, status, sort, dir, after));
+    let args = move || (param("q"), param("match"), param("status"), param("sort"), param("dir"), param("after"));
+    let page = Resource::new(args, |(q, mode, status, sort, dir, after)| list_users(q, mode, status, sort, dir, after));
 
     view! {
         <h1>"Users"</h1>
         <form method="get" action="/users" class="filters" data-test-id="user-filters">
             <input type="search" name="q" placeholder="Username, email or name" value=move || param("q") data-test-id="user-search"/>
+            <select name="match" data-test-id="user-match">
+                <option value="contains">"Contains"</option>
+                <option value="prefix" selected=move || param("match") == "prefix">"Starts with"</option>
+            </select>
             <select name="status">
                 <option value="">"Any status"</option>
                 {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s selected=move || param("status") == *s>{*s}</option> }).collect_view()}
@@ -42,10 +46,10 @@ pub fn UsersPage() -> impl IntoView {
                     Ok(p) if p.items.is_empty() => view! { <p data-test-id="no-users">"No users match."</p> }.into_any(),
                     Ok(p) => {
                         let next = p.next_cursor.map(|c| {
-                            let (q, status, sort, dir, _) = args();
+                            let (q, mode, status, sort, dir, _) = args();
                             let href = format!(
-                                "/users?q={}&status={}&sort={}&dir={}&after={}",
-                                encode(&q), encode(&status), encode(&sort), encode(&dir), c
+                                "/users?q={}&match={}&status={}&sort={}&dir={}&after={}",
+                                encode(&q), encode(&mode), encode(&status), encode(&sort), encode(&dir), c
                             );
                             view! { <a href=href data-test-id="next-page">"Next page →"</a> }
                         });

@@ -4,12 +4,12 @@
 
 use super::{login, SESSION_COOKIE};
 use crate::metrics::METRICS;
-use crate::request::RequestMeta;
 use crate::router::AppState;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
+use pathfinder::request::RequestMeta;
 use pathfinder::AppError;
 use pathfinder_app::policy::{rule_for, Access};
 use std::net::SocketAddr;

@@ -3,10 +3,10 @@
 
 use super::{password, token, TokenKeys};
 use crate::metrics;
-use crate::request::RequestMeta;
 use chrono::Utc;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
+use pathfinder::request::RequestMeta;
 use pathfinder::storage::{truncate, LoginFailure, NewSession};
 use pathfinder::{AppError, AppResult, SessionId, Username};
 use std::sync::{Arc, LazyLock};

@@ -37,6 +37,7 @@ migrations! {
     5 => "0005_security",
     6 => "0006_reference_data",
     7 => "0007_console",
+    8 => "0008_users_search",
 }
 
 /// The per-user table set template of each dialect; `{u}` is `pf_user_<username>`.

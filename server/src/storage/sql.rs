@@ -12,6 +12,9 @@ pub const INSERT_AUDIT: &str = "INSERT INTO pf_audit_log (id, user_id, action, e
     user_agent, request_method, request_path, response_status, execution_time_ms, error_message, created_at)
     VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10, :11, :12, :13)";
 
+pub const AUDITED_ENTITIES: &str =
+    "SELECT entity_id FROM pf_audit_log WHERE action = :1 AND request_path = :2 AND entity_id IS NOT NULL";
+
 pub const COUNT_AUDIT_SINCE: &str = "SELECT COUNT(*) FROM pf_audit_log WHERE created_at >= :1";
 
 pub const INSERT_USER: &str = "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
@@ -86,6 +89,7 @@ pub const SCHEMA_VERSION: &str = "SELECT COALESCE(MAX(version), 0) FROM pf_schem
 /// Every statement above, for the dialect tests.
 pub const ALL: &[&str] = &[
     INSERT_AUDIT,
+    AUDITED_ENTITIES,
     COUNT_AUDIT_SINCE,
     INSERT_USER,
     INSERT_ROLE,
@@ -144,7 +148,10 @@ pub mod oracle {
 
     pub const REFRESH_USER_STATS: &str = "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;";
 
+    pub const GATHER_STATS: &str = "BEGIN DBMS_STATS.GATHER_SCHEMA_STATS(USER); END;";
+
     pub const ALL: &[&str] = &[
+        GATHER_STATS,
         RESET_FAILURES,
         COUNT_FAILURE,
         RECENT_AUDIT,
@@ -170,13 +177,25 @@ pub enum Bind {
     Int(i64),
 }
 
+/// Where the users search finds its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UsersAccess {
+    /// Walk the sort order's index and keep the rows that match: quick when matches
+    /// are common (a page fills early), slow when they are rare.
+    Walk,
+    /// Start from SQLite's trigram index (`pf_users_search`) and sort what it
+    /// proposes: quick when matches are rare. The caller binds the trigram phrase first.
+    Candidates,
+}
+
 /// The users search as one keyset-paginated query: SQL and its values in order.
 /// Each row carries, after the summary columns, the sort key as the database
 /// computed it (so the next page's cursor compares exactly as the database does).
 /// It asks for one row more than a page, to know whether a next page exists.
-pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String, Vec<Bind>)> {
+pub fn search_users(filter: &UserFilter, dialect: Dialect, access: UsersAccess) -> AppResult<(String, Vec<Bind>)> {
+    // Each key is the leading column of an index (see migration 0008).
     let key = match filter.sort {
-        UserSort::Username => "username",
+        UserSort::Username => "LOWER(username)",
         UserSort::Email => "LOWER(email)",
         UserSort::CreatedAt => "created_at",
     };
@@ -191,7 +210,18 @@ pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String,
         format!(":{}", binds.len())
     };
     let (cmp, dir) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
-    let mut sql = format!("SELECT {USER_SUMMARY_COLUMNS}, {key_text} AS sort_key FROM pf_users WHERE 1 = 1");
+    let mut sql = format!("SELECT {USER_SUMMARY_COLUMNS}, {key_text} AS sort_key FROM ");
+    match (access, filter.fts_phrase()) {
+        (UsersAccess::Candidates, Some(phrase)) if dialect == Dialect::Sqlite => {
+            // CROSS JOIN keeps the trigram index as the outer loop.
+            let p = next(Bind::Text(phrase), &mut binds);
+            sql.push_str(&format!(
+                "(SELECT rowid AS hit FROM pf_users_search WHERE pf_users_search MATCH {p}) \
+                 CROSS JOIN pf_users ON pf_users.rowid = hit WHERE 1 = 1"
+            ));
+        }
+        _ => sql.push_str("pf_users WHERE 1 = 1"),
+    }
     if let Some(p) = filter.like_pattern() {
         let [a, b, c, d] = [(); 4].map(|_| next(Bind::Text(p.clone()), &mut binds));
         sql.push_str(&format!(
@@ -201,14 +231,15 @@ pub fn search_users(filter: &UserFilter, dialect: Dialect) -> AppResult<(String,
     }
     if let Some(s) = &filter.status {
         let p = next(Bind::Text(s.clone()), &mut binds);
-        // A NULL status counts as active, as everywhere else.
+        // A NULL status counts as active, as everywhere else (idx_users_status_name).
         sql.push_str(&format!(" AND COALESCE(account_status, 'active') = {p}"));
     }
     if let Some(c) = filter.cursor()? {
+        // `key >= k` first, so the index walk starts at the cursor instead of filtering up to it.
         let k1 = as_key(next(Bind::Text(c.key.clone()), &mut binds));
         let k2 = as_key(next(Bind::Text(c.key), &mut binds));
         let id = next(Bind::Text(c.id), &mut binds);
-        sql.push_str(&format!(" AND ({key} {cmp} {k1} OR ({key} = {k2} AND user_id {cmp} {id}))"));
+        sql.push_str(&format!(" AND {key} {cmp}= {k1} AND ({key} {cmp} {k2} OR user_id {cmp} {id})"));
     }
     let limit = next(Bind::Int(i64::from(filter.page_size()) + 1), &mut binds);
     sql.push_str(&format!(" ORDER BY {key} {dir}, user_id {dir} "));

@@ -7,6 +7,7 @@
 //! table sets) is written to be resumed: each step checks what already exists.
 
 mod audit;
+mod bulk;
 mod schema;
 mod sessions;
 mod user_tables;

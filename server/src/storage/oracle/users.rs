@@ -1,7 +1,7 @@
 //! `pf_users` and `pf_console_roles` on Oracle.
 
 use super::{exec, map_err, optional, ts, utc, OracleStorage};
-use crate::storage::sql::{self, Bind, Dialect};
+use crate::storage::sql::{self, Bind, Dialect, UsersAccess};
 use oracle::sql_type::ToSql;
 use oracle::{Connection, Row};
 use pathfinder::dto::{Page, StatusCount, UserProfile, UserSummary};
@@ -62,7 +62,7 @@ impl UserStore for OracleStorage {
     }
 
     fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>> {
-        let (query, binds) = sql::search_users(filter, Dialect::Oracle)?;
+        let (query, binds) = sql::search_users(filter, Dialect::Oracle, UsersAccess::Walk)?;
         let params: Vec<&dyn ToSql> = binds
             .iter()
             .map(|b| match b {

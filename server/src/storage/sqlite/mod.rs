@@ -2,6 +2,7 @@
 //! timeout, synchronous FULL) behind a small pool. One file per capability.
 
 mod audit;
+mod bulk;
 mod pool;
 mod schema;
 mod sessions;

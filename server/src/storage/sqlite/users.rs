@@ -1,7 +1,7 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
 use super::{map_err, parse_opt_ts, parse_ts, ts, SqliteStorage};
-use crate::storage::sql::{self, Bind, Dialect};
+use crate::storage::sql::{self, Bind, Dialect, UsersAccess};
 use pathfinder::dto::{Page, StatusCount, UserProfile, UserSummary};
 use pathfinder::filter::UserFilter;
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
@@ -44,6 +44,22 @@ pub(super) fn roles_of(conn: &rusqlite::Connection, user_id: &str) -> AppResult<
     Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
 }
 
+/// Up to this many trigram candidates, sorting them beats walking an index: with
+/// more, matches are common enough that a walk fills a page within a few thousand
+/// rows. Measured at a million users (BENCHMARKS.md).
+const CANDIDATES_MAX: i64 = 5_000;
+
+const COUNT_CANDIDATES: &str =
+    "SELECT COUNT(*) FROM (SELECT 1 FROM pf_users_search WHERE pf_users_search MATCH ?1 LIMIT ?2)";
+
+/// Walk or candidates: asks the trigram index how many rows it proposes, stopping at the limit.
+fn users_access(c: &rusqlite::Connection, filter: &UserFilter) -> AppResult<UsersAccess> {
+    let Some(phrase) = filter.fts_phrase() else { return Ok(UsersAccess::Walk) };
+    let mut stmt = c.prepare_cached(COUNT_CANDIDATES).map_err(map_err)?;
+    let n: i64 = stmt.query_row(params![phrase, CANDIDATES_MAX], |r| r.get(0)).map_err(map_err)?;
+    Ok(if n < CANDIDATES_MAX { UsersAccess::Candidates } else { UsersAccess::Walk })
+}
+
 impl UserStore for SqliteStorage {
     fn create_user(&self, user: &NewUser, audit: &AuditEntry) -> AppResult<()> {
         let user = &user.validated()?;
@@ -79,13 +95,14 @@ impl UserStore for SqliteStorage {
     }
 
     fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>> {
-        let (query, binds) = sql::search_users(filter, Dialect::Sqlite)?;
-        let args = binds.into_iter().map(|b| match b {
-            Bind::Text(t) => Value::Text(t),
-            Bind::Int(i) => Value::Integer(i),
-        });
         let items = self.read(|c| {
-            let mut stmt = c.prepare(&query).map_err(map_err)?;
+            let access = users_access(c, filter)?;
+            let (query, binds) = sql::search_users(filter, Dialect::Sqlite, access)?;
+            let args = binds.into_iter().map(|b| match b {
+                Bind::Text(t) => Value::Text(t),
+                Bind::Int(i) => Value::Integer(i),
+            });
+            let mut stmt = c.prepare_cached(&query).map_err(map_err)?;
             let rows = stmt
                 .query_map(params_from_iter(args), |r| Ok((summary(r)?, r.get::<_, String>(8)?)))
                 .map_err(map_err)?;

@@ -1,7 +1,7 @@
 //! What the server knows about the request at hand, for logs and audit rows.
 
-use pathfinder::storage::AuditEntry;
-use pathfinder::UserId;
+use crate::storage::AuditEntry;
+use crate::UserId;
 use std::time::Instant;
 
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ impl RequestMeta {
     /// The metadata of a CLI command, so CLI changes are audited like console ones.
     pub fn cli(command: &str) -> Self {
         RequestMeta {
-            request_id: pathfinder::error::correlation_id(),
+            request_id: crate::error::correlation_id(),
             ip: None,
             user_agent: Some(format!("pathfinder-admin/{} (cli)", env!("CARGO_PKG_VERSION"))),
             method: "CLI".into(),

@@ -1,0 +1,418 @@
+//! `pathfinder-admin generate`: deterministic synthetic data through the storage
+//! layer's bulk path. The same seed, sizes and end date give the same rows.
+//!
+//! The work is cut into batches (a slice of users with everything that hangs off
+//! them, a slice of audit events, one provisioned user's table set); each batch is
+//! one transaction with its own audit row, named `<phase>:<n>` under the run's
+//! settings. An interrupted run leaves whole batches only, and running the same
+//! command again skips the batches those audit rows name.
+
+mod events;
+mod names;
+mod rng;
+mod tables;
+mod users;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use pathfinder::request::RequestMeta;
+use pathfinder::storage::{BulkValue, Storage, TableRows};
+use pathfinder::{AppError, AppResult, Username};
+use rng::Rng;
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::sync_channel;
+use std::sync::Arc;
+
+/// The audit action of one committed batch.
+pub const BATCH_ACTION: &str = "data.generate";
+const USERS_PER_BATCH: u64 = 5_000;
+const EVENTS_PER_BATCH: u64 = 50_000;
+
+/// What to make.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plan {
+    pub seed: u64,
+    pub users: u64,
+    pub audit_events: u64,
+    pub provisioned: u64,
+    /// The data's "now": the newest timestamps fall on this day.
+    pub end: NaiveDate,
+}
+
+impl Plan {
+    pub fn checked(self) -> AppResult<Plan> {
+        if self.provisioned > self.users {
+            return Err(AppError::invalid(format!(
+                "--provisioned ({}) cannot exceed --users ({}).",
+                self.provisioned, self.users
+            )));
+        }
+        if self.users > 100_000_000 || self.audit_events > 1_000_000_000 {
+            return Err(AppError::invalid("At most 10^8 users and 10^9 audit events."));
+        }
+        Ok(self)
+    }
+
+    /// The run's name in its audit rows: a resumed run must have the same settings.
+    pub fn run_name(&self) -> String {
+        format!(
+            "generate seed={} users={} audit-events={} provisioned={} end={}",
+            self.seed, self.users, self.audit_events, self.provisioned, self.end
+        )
+    }
+
+    /// Every batch of the run, in order.
+    fn batches(&self) -> Vec<Batch> {
+        let mut out = vec![Batch::Reference];
+        out.extend((0..self.users.div_ceil(USERS_PER_BATCH)).map(Batch::Users));
+        out.extend((0..self.audit_events.div_ceil(EVENTS_PER_BATCH)).map(Batch::Audit));
+        out.extend((0..self.provisioned).map(Batch::TableSet));
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Batch {
+    Reference,
+    Users(u64),
+    Audit(u64),
+    TableSet(u64),
+}
+
+impl Batch {
+    fn name(self) -> String {
+        match self {
+            Batch::Reference => "reference:0".into(),
+            Batch::Users(n) => format!("users:{n}"),
+            Batch::Audit(n) => format!("audit:{n}"),
+            Batch::TableSet(n) => format!("tables:{n}"),
+        }
+    }
+}
+
+/// What the rows are made from: the plan plus the ids every batch refers to.
+pub struct World {
+    seed: u64,
+    users: u64,
+    audit_events: u64,
+    provisioned: u64,
+    end: DateTime<Utc>,
+    groups: Vec<String>,
+    flags: Vec<String>,
+    /// Nobody knows a password for it: generated people cannot sign in.
+    password_hash: String,
+}
+
+impl World {
+    fn new(plan: &Plan) -> World {
+        let end = plan.end.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        let mut r = Rng::new(plan.seed, "world", 0);
+        let created = end - chrono::Duration::days(3 * 365);
+        World {
+            seed: plan.seed,
+            users: plan.users,
+            audit_events: plan.audit_events,
+            provisioned: plan.provisioned,
+            end,
+            groups: GROUPS.iter().map(|_| r.ulid(created)).collect(),
+            flags: FLAGS.iter().map(|_| r.ulid(created)).collect(),
+            // A well-formed Argon2id string whose hash is random bytes: no password matches it.
+            password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1${}${}", b64(&r.hex(16)), b64(&r.hex(32))),
+        }
+    }
+
+    /// The user whose tables the `i`-th provisioned set is: spread over all users.
+    fn provisioned_user(&self, i: u64) -> u64 {
+        i * (self.users / self.provisioned.max(1)).max(1)
+    }
+
+    fn rows(&self, batch: Batch) -> Vec<TableRows> {
+        match batch {
+            Batch::Reference => reference_rows(self),
+            Batch::Users(n) => {
+                users::users_batch(self, n * USERS_PER_BATCH..((n + 1) * USERS_PER_BATCH).min(self.users))
+            }
+            Batch::Audit(n) => vec![events::audit_batch(
+                self,
+                n * EVENTS_PER_BATCH..((n + 1) * EVENTS_PER_BATCH).min(self.audit_events),
+                n,
+            )],
+            Batch::TableSet(i) => {
+                let k = self.provisioned_user(i);
+                tables::user_tables_batch(self, &self.person(k), k)
+            }
+        }
+    }
+
+    /// How many progress units (users, events, table sets) a batch is.
+    fn units(&self, batch: Batch) -> u64 {
+        match batch {
+            Batch::Reference => 0,
+            Batch::Users(n) => ((n + 1) * USERS_PER_BATCH).min(self.users) - n * USERS_PER_BATCH,
+            Batch::Audit(n) => ((n + 1) * EVENTS_PER_BATCH).min(self.audit_events) - n * EVENTS_PER_BATCH,
+            Batch::TableSet(_) => 1,
+        }
+    }
+}
+
+/// Base64 without padding of the bytes a hex string spells (PHC strings use it).
+fn b64(hex: &str) -> String {
+    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let bytes: Vec<u8> =
+        (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
+        for i in 0..=chunk.len() {
+            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+const GROUPS: &[(&str, i64)] = &[
+    ("everyone", 0),
+    ("beta_testers", 10),
+    ("cpa_candidates", 20),
+    ("students", 5),
+    ("enterprise_deloitte", 30),
+    ("enterprise_kpmg", 30),
+    ("internal_staff", 50),
+    ("early_access", 15),
+    ("accessibility_preview", 12),
+    ("france", 8),
+];
+
+const FLAGS: &[&str] = &[
+    "new_dashboard",
+    "ai_chat",
+    "ai_chat_gpt5",
+    "pert_autosave",
+    "pert_export_pdf",
+    "resume_parser_v2",
+    "skills_graph",
+    "job_recommendations",
+    "dark_mode",
+    "sso_linkedin",
+    "sso_apple",
+    "mfa_required",
+    "encrypted_notes",
+    "analytics_v3",
+    "career_paths",
+    "mentor_matching",
+    "salary_insights",
+    "bulk_import",
+    "weekly_digest",
+    "push_notifications",
+    "accessibility_mode",
+    "offline_mode",
+    "new_onboarding",
+    "pert_reviewer_view",
+    "cpa_ontario_rules",
+    "cpa_quebec_rules",
+    "legacy_editor",
+    "beta_banner",
+    "rate_limit_v2",
+    "search_v2",
+];
+
+fn reference_rows(w: &World) -> Vec<TableRows> {
+    let mut r = Rng::new(w.seed, "reference", 0);
+    let at = w.end - chrono::Duration::days(3 * 365);
+    let mut groups = TableRows::new(
+        "pf_user_groups",
+        &["group_id", "group_name", "description", "is_default", "priority", "created_at", "updated_at"],
+    );
+    for ((name, priority), id) in GROUPS.iter().zip(&w.groups) {
+        groups.push(vec![
+            text(id),
+            text(name),
+            text(format!("Members of {name}")),
+            text(if *name == "everyone" { "Y" } else { "N" }),
+            int(*priority),
+            time(at),
+            time(at),
+        ]);
+    }
+    let mut flags = TableRows::new(
+        "pf_feature_flags",
+        &[
+            "flag_id",
+            "flag_key",
+            "flag_name",
+            "flag_type",
+            "default_value",
+            "is_system_wide",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    for (key, id) in FLAGS.iter().zip(&w.flags) {
+        flags.push(vec![
+            text(id),
+            text(key),
+            text(key.replace('_', " ")),
+            text("boolean"),
+            text(if r.chance(0.3) { "true" } else { "false" }),
+            text(if r.chance(0.2) { "Y" } else { "N" }),
+            time(at),
+            time(at),
+        ]);
+    }
+    let mut group_overrides = TableRows::new(
+        "pf_user_feature_flags",
+        &["override_id", "group_id", "flag_id", "override_value", "reason", "created_at"],
+    );
+    for g in &w.groups {
+        for _ in 0..3 {
+            group_overrides.push(vec![
+                text(r.ulid(at)),
+                text(g),
+                text(r.pick(&w.flags)),
+                text("true"),
+                text("rollout"),
+                time(at),
+            ]);
+        }
+    }
+    let mut skills = TableRows::new(
+        "pf_ref_skills_catalog",
+        &["skill_id", "skill_name", "skill_category", "market_demand_score", "is_active", "created_at", "updated_at"],
+    );
+    for (name, category) in names::SKILLS {
+        skills.push(vec![
+            text(r.ulid(at)),
+            text(name),
+            text(category),
+            int(r.below(101) as i64),
+            text("Y"),
+            time(at),
+            time(at),
+        ]);
+    }
+    vec![groups, flags, group_overrides, skills]
+}
+
+// Short constructors keep the row lists readable.
+fn text(s: impl AsRef<str>) -> BulkValue {
+    BulkValue::Text(s.as_ref().to_string())
+}
+fn opt(s: Option<String>) -> BulkValue {
+    s.map_or(BulkValue::Null, BulkValue::Text)
+}
+fn int(i: i64) -> BulkValue {
+    BulkValue::Int(i)
+}
+fn real(r: f64) -> BulkValue {
+    BulkValue::Real(r)
+}
+fn time(t: DateTime<Utc>) -> BulkValue {
+    BulkValue::Time(t)
+}
+fn date(d: NaiveDate) -> BulkValue {
+    BulkValue::Date(d)
+}
+fn null() -> BulkValue {
+    BulkValue::Null
+}
+
+/// How a run went.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub batches: usize,
+    pub done_before: usize,
+    pub written: usize,
+    pub interrupted: bool,
+}
+
+/// Fills the database as `plan` says, skipping batches an earlier run of the same
+/// plan committed. Stops between batches once `stop` is set. `progress` hears
+/// (units done, units in all) after each batch.
+pub fn run(
+    s: &dyn Storage,
+    plan: &Plan,
+    stop: &AtomicBool,
+    progress: &mut dyn FnMut(u64, u64, &str),
+) -> AppResult<Outcome> {
+    let world = Arc::new(World::new(plan));
+    let run_name = plan.run_name();
+    let done: HashSet<String> = s.audited_entities(BATCH_ACTION, &run_name)?.into_iter().collect();
+    let all = plan.batches();
+    let total: u64 = all.iter().map(|b| world.units(*b)).sum();
+    let mut units: u64 = all.iter().filter(|b| done.contains(&b.name())).map(|b| world.units(*b)).sum();
+    let todo: Vec<Batch> = all.iter().copied().filter(|b| !done.contains(&b.name())).collect();
+    let mut outcome =
+        Outcome { batches: all.len(), done_before: all.len() - todo.len(), written: 0, interrupted: false };
+    progress(units, total, "");
+
+    // One thread makes rows while this one writes them (two cores: both stay busy).
+    let (tx, rx) = sync_channel::<(Batch, Vec<TableRows>)>(2);
+    let maker = {
+        let world = Arc::clone(&world);
+        std::thread::spawn(move || {
+            for b in todo {
+                if tx.send((b, world.rows(b))).is_err() {
+                    break;
+                }
+            }
+        })
+    };
+    let meta = RequestMeta::cli(&run_name);
+    for (batch, rows) in rx.iter() {
+        if stop.load(Ordering::SeqCst) {
+            outcome.interrupted = true;
+            break;
+        }
+        if let Batch::TableSet(i) = batch {
+            let p = world.person(world.provisioned_user(i));
+            let username = Username::parse(&p.username)?;
+            let audit = meta.audit(None, "user_tables.provision", ("user_tables", Some(&p.user_id)), 200);
+            s.provision_user_tables(&username, &audit)?;
+        }
+        let audit = meta.audit(None, BATCH_ACTION, ("dataset", Some(&batch.name())), 201);
+        s.insert_batch(&rows, &audit).map_err(|e| match e {
+            AppError::Conflict(_) => AppError::Conflict(format!(
+                "Batch {} collides with rows already in the database (generated by a run with other \
+                 settings?); nothing of this batch was written.",
+                batch.name()
+            )),
+            other => other,
+        })?;
+        units += world.units(batch);
+        outcome.written += 1;
+        progress(units, total, &batch.name());
+    }
+    drop(rx);
+    let _ = maker.join();
+    if !outcome.interrupted && outcome.written > 0 {
+        s.analyze()?;
+    }
+    Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn phc_base64_matches_the_standard_alphabet_without_padding() {
+        assert_eq!(b64("666f6f"), "Zm9v");
+        assert_eq!(b64("666f"), "Zm8");
+        assert_eq!(b64("66"), "Zg");
+    }
+
+    #[test]
+    fn generated_usernames_obey_the_rule_and_are_unique() {
+        let plan = Plan {
+            seed: 1,
+            users: 20_000,
+            audit_events: 0,
+            provisioned: 0,
+            end: NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        };
+        let w = World::new(&plan);
+        let names: HashSet<String> = (0..plan.users).map(|k| w.person(k).username).collect();
+        assert_eq!(names.len(), 20_000);
+        assert!(names.iter().all(|n| Username::parse(n).is_ok()));
+    }
+}

@@ -1,0 +1,557 @@
+//! The rows of a slice of synthetic users: profiles and statuses, sign-in state,
+//! sessions, SSO links, invitations, preferences, flag overrides, analytics events
+//! and CPA PERT reports. User `k` is the same in every run with the same seed.
+
+use super::names::*;
+use super::rng::Rng;
+use super::{date, int, null, opt, real, text, time, World};
+use chrono::{DateTime, Duration, Utc};
+use pathfinder::storage::{BulkValue, TableRows};
+
+/// Who user `k` is: enough to refer to them from other rows.
+pub struct Person {
+    pub user_id: String,
+    pub username: String,
+    pub first: &'static str,
+    pub last: &'static str,
+    pub created_at: DateTime<Utc>,
+}
+
+impl World {
+    /// Sign-ups grow over three years: user `k`'s creation time rises like sqrt(k).
+    pub fn created_at(&self, k: u64) -> DateTime<Utc> {
+        let span = Duration::days(3 * 365).num_seconds() as f64;
+        let frac = ((k as f64 + 0.5) / self.users.max(1) as f64).sqrt();
+        self.end - Duration::days(3 * 365) + Duration::seconds((span * frac) as i64)
+    }
+
+    pub fn person(&self, k: u64) -> Person {
+        let mut r = Rng::new(self.seed, "person", k);
+        let (first, first_slug) = *r.pick(FIRST);
+        let (last, last_slug) = *r.pick(LAST);
+        let created_at = self.created_at(k);
+        Person {
+            user_id: r.ulid(created_at),
+            // The index in base 36 makes the name unique; 30 bytes at most.
+            username: format!("{first_slug}_{last_slug}_{}", base36(k)),
+            first,
+            last,
+            created_at,
+        }
+    }
+
+    /// The first users are the busiest: staff, service accounts, power users.
+    pub fn heavy_users(&self) -> u64 {
+        self.users.min(5)
+    }
+}
+
+fn base36(mut n: u64) -> String {
+    const DIGITS: &[u8] = b"0123456789abcdefghijklmnopqrstuvwxyz";
+    let mut out = Vec::new();
+    loop {
+        out.push(DIGITS[(n % 36) as usize]);
+        n /= 36;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+pub const USER_COLUMNS: &[&str] = &[
+    "user_id",
+    "username",
+    "email",
+    "password_hash",
+    "first_name",
+    "last_name",
+    "account_status",
+    "mfa_enabled",
+    "email_verified",
+    "phone_number",
+    "phone_verified",
+    "timezone",
+    "language",
+    "date_of_birth",
+    "current_title",
+    "current_company",
+    "years_experience",
+    "invited_by",
+    "invitation_accepted_at",
+    "feature_group_id",
+    "last_activity_at",
+    "total_logins",
+    "created_at",
+    "updated_at",
+    "last_login",
+];
+const LOGIN_STATE_COLUMNS: &[&str] = &["user_id", "failed_attempts", "last_failed_at", "locked_until"];
+const SESSION_COLUMNS: &[&str] = &[
+    "session_id",
+    "user_id",
+    "token",
+    "expires_at",
+    "ip_address",
+    "user_agent",
+    "created_at",
+    "last_activity",
+    "is_active",
+];
+const SSO_COLUMNS: &[&str] = &[
+    "sso_account_id",
+    "user_id",
+    "provider",
+    "provider_user_id",
+    "email",
+    "display_name",
+    "profile_data",
+    "linked_at",
+    "last_sync_at",
+    "is_primary",
+];
+const INVITATION_COLUMNS: &[&str] = &[
+    "invitation_id",
+    "email",
+    "invitation_token",
+    "invited_by",
+    "role",
+    "feature_group_id",
+    "expires_at",
+    "accepted_at",
+    "metadata",
+    "created_at",
+];
+const PREFERENCE_COLUMNS: &[&str] =
+    &["preference_id", "user_id", "notification_preferences", "ui_preferences", "created_at", "updated_at"];
+const OVERRIDE_COLUMNS: &[&str] =
+    &["override_id", "user_id", "flag_id", "override_value", "reason", "expires_at", "created_at"];
+const ANALYTICS_COLUMNS: &[&str] =
+    &["analytics_id", "user_id", "event_type", "event_data", "ip_address", "user_agent", "page_url", "event_timestamp"];
+const REPORT_COLUMNS: &[&str] = &[
+    "id",
+    "user_id",
+    "report_period_start",
+    "report_period_end",
+    "submission_deadline",
+    "route_type",
+    "status",
+    "employer_name",
+    "position_title",
+    "hours_worked",
+    "version",
+    "created_at",
+];
+const EXPERIENCE_COLUMNS: &[&str] = &[
+    "id",
+    "report_id",
+    "sub_competency_id",
+    "experience_title",
+    "experience_start_date",
+    "experience_end_date",
+    "proficiency_level",
+    "challenge",
+    "actions",
+    "results",
+    "lessons_learned",
+    "time_spent_hours",
+    "complexity_level",
+    "word_count",
+    "approval_status",
+    "created_at",
+];
+const BREAKDOWN_COLUMNS: &[&str] = &[
+    "id",
+    "experience_id",
+    "activity_type",
+    "activity_description",
+    "start_date",
+    "end_date",
+    "hours_spent",
+    "created_at",
+];
+const TIME_COLUMNS: &[&str] =
+    &["id", "experience_id", "user_id", "activity_date", "hours_logged", "activity_category", "created_at"];
+const MILESTONE_COLUMNS: &[&str] = &[
+    "id",
+    "user_id",
+    "sub_competency_id",
+    "milestone_date",
+    "previous_level",
+    "achieved_level",
+    "evidence_count",
+    "hours_accumulated",
+    "created_at",
+];
+const SUBMISSION_COLUMNS: &[&str] = &[
+    "id",
+    "report_id",
+    "user_id",
+    "submission_type",
+    "submission_status",
+    "experience_count",
+    "total_word_count",
+    "submitted_at",
+];
+const HISTORY_COLUMNS: &[&str] =
+    &["id", "submission_id", "report_id", "user_id", "action", "action_date", "previous_status", "new_status"];
+
+/// All rows of users `range`, table by table (parents before children).
+pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
+    let mut users = TableRows::new("pf_users", USER_COLUMNS);
+    let mut login = TableRows::new("pf_console_login_state", LOGIN_STATE_COLUMNS);
+    let mut sessions = TableRows::new("pf_user_sessions", SESSION_COLUMNS);
+    let mut sso = TableRows::new("pf_sso_accounts", SSO_COLUMNS);
+    let mut invitations = TableRows::new("pf_user_invitations", INVITATION_COLUMNS);
+    let mut prefs = TableRows::new("pf_user_preferences", PREFERENCE_COLUMNS);
+    let mut overrides = TableRows::new("pf_user_feature_flags", OVERRIDE_COLUMNS);
+    let mut analytics = TableRows::new("pf_user_analytics", ANALYTICS_COLUMNS);
+    let mut cpa = Cpa::default();
+    for k in range {
+        let p = w.person(k);
+        let mut r = Rng::new(w.seed, "user", k);
+        let now = w.end;
+        let status = match r.unit() {
+            u if u < 0.86 => "active",
+            u if u < 0.90 => "pending",
+            u if u < 0.94 => "suspended",
+            u if u < 0.975 => "deactivated",
+            _ => "deleted",
+        };
+        let active = status == "active";
+        let mut email = format!("{}.{}{}@{}", p.first_slug(), p.last_slug(), k, r.pick(DOMAINS));
+        if r.chance(0.1) {
+            // Some people type their address capitalised; search must not care.
+            email = email[..1].to_uppercase() + &email[1..];
+        }
+        // Recent activity for active people, older for the rest.
+        let since_created = (now - p.created_at).num_seconds().max(60);
+        let last_activity = if active || r.chance(0.3) {
+            let back =
+                if active { r.below(since_created.min(90 * 86_400) as u64) } else { r.below(since_created as u64) };
+            Some(now - Duration::seconds(back as i64))
+        } else {
+            None
+        };
+        let logins = if last_activity.is_some() { 1 + r.skewed(2_000) as i64 } else { 0 };
+        let invited = k >= 1_000 && r.chance(0.08);
+        let inviter = invited.then(|| w.person(r.below(1_000.min(w.users))).user_id);
+        let group = r.chance(0.3).then(|| r.pick(&w.groups).clone());
+        users.push(vec![
+            text(&p.user_id),
+            text(&p.username),
+            text(&email),
+            text(&w.password_hash),
+            text(p.first),
+            text(p.last),
+            text(status),
+            text(if r.chance(0.15) { "Y" } else { "N" }),
+            text(if status != "pending" && r.chance(0.9) { "Y" } else { "N" }),
+            opt(r
+                .chance(0.6)
+                .then(|| format!("+1-{:03}-{:03}-{:04}", 200 + r.below(800), r.below(1000), r.below(10_000)))),
+            text(if r.chance(0.4) { "Y" } else { "N" }),
+            text(r.pick(TIMEZONES)),
+            text(r.pick(LANGUAGES)),
+            if r.chance(0.5) {
+                date((now - Duration::days(365 * 20 + r.below(365 * 30) as i64)).date_naive())
+            } else {
+                null()
+            },
+            opt(r.chance(0.7).then(|| r.pick(TITLES).to_string())),
+            opt(r.chance(0.7).then(|| r.pick(COMPANIES).to_string())),
+            if r.chance(0.7) { real((r.below(300) as f64) / 10.0) } else { null() },
+            opt(inviter.clone()),
+            match invited {
+                true => time(p.created_at),
+                false => null(),
+            },
+            opt(group.clone()),
+            last_activity.map(time).unwrap_or(BulkValue::Null),
+            int(logins),
+            time(p.created_at),
+            time(last_activity.unwrap_or(p.created_at)),
+            last_activity.map(time).unwrap_or(BulkValue::Null),
+        ]);
+        if let Some(inviter) = inviter {
+            let sent = p.created_at - Duration::hours(1 + r.below(72) as i64);
+            invitations.push(vec![
+                text(r.ulid(sent)),
+                text(&email),
+                text(r.hex(24)),
+                text(inviter),
+                text("user"),
+                opt(group.clone()),
+                time(sent + Duration::days(7)),
+                time(p.created_at),
+                text(r#"{"source":"referral"}"#),
+                time(sent),
+            ]);
+        }
+        if k >= 1_000 && r.chance(0.02) {
+            // An invitation nobody has answered (yet).
+            let sent = now - Duration::days(r.below(30) as i64);
+            invitations.push(vec![
+                text(r.ulid(sent)),
+                text(format!("invitee{k}@{}", r.pick(DOMAINS))),
+                text(r.hex(24)),
+                text(w.person(r.below(1_000.min(w.users))).user_id),
+                text("user"),
+                null(),
+                time(sent + Duration::days(7)),
+                null(),
+                text(r#"{"source":"admin"}"#),
+                time(sent),
+            ]);
+        }
+        if active && r.chance(0.005) {
+            login.push(vec![
+                text(&p.user_id),
+                int(5),
+                time(now - Duration::minutes(5)),
+                time(now + Duration::minutes(10)),
+            ]);
+        } else if r.chance(0.02) {
+            login.push(vec![
+                text(&p.user_id),
+                int(1 + r.below(4) as i64),
+                time(now - Duration::days(r.below(60) as i64)),
+                null(),
+            ]);
+        }
+        if let Some(seen) = last_activity.filter(|_| active && r.chance(0.35)) {
+            for _ in 0..1 + r.below(2) {
+                let opened = seen - Duration::minutes(r.below(480) as i64);
+                let expires = opened + Duration::hours(8);
+                sessions.push(vec![
+                    text(r.ulid(opened)),
+                    text(&p.user_id),
+                    text(r.hex(32)),
+                    time(expires),
+                    text(ip(&mut r)),
+                    text(r.pick(USER_AGENTS)),
+                    time(opened),
+                    time(seen.min(expires)),
+                    text(if expires > now && r.chance(0.9) { "Y" } else { "N" }),
+                ]);
+            }
+        }
+        if r.chance(0.25) {
+            let provider = r.pick(SSO_PROVIDERS);
+            let linked = p.created_at + Duration::minutes(r.below(10_000) as i64);
+            sso.push(vec![
+                text(r.ulid(linked)),
+                text(&p.user_id),
+                text(*provider),
+                text(format!("{provider}-{}", r.hex(10))),
+                text(&email),
+                text(format!("{} {}", p.first, p.last)),
+                text(r#"{"verified":true}"#),
+                time(linked),
+                last_activity.map(time).unwrap_or(BulkValue::Null),
+                text("Y"),
+            ]);
+        }
+        if r.chance(0.2) {
+            prefs.push(vec![
+                text(r.ulid(p.created_at)),
+                text(&p.user_id),
+                text(format!(r#"{{"email":{},"push":{}}}"#, r.chance(0.7), r.chance(0.4))),
+                text(format!(
+                    r#"{{"theme":"{}","density":"comfortable"}}"#,
+                    if r.chance(0.3) { "dark" } else { "light" }
+                )),
+                time(p.created_at),
+                time(last_activity.unwrap_or(p.created_at)),
+            ]);
+        }
+        if r.chance(0.02) {
+            let at = now - Duration::days(r.below(200) as i64);
+            overrides.push(vec![
+                text(r.ulid(at)),
+                text(&p.user_id),
+                text(r.pick(&w.flags)),
+                text(if r.chance(0.7) { "true" } else { "false" }),
+                text("beta tester"),
+                if r.chance(0.3) { time(at + Duration::days(90)) } else { null() },
+                time(at),
+            ]);
+        }
+        if let Some(seen) = last_activity {
+            for _ in 0..r.skewed(6) {
+                let at = seen - Duration::seconds(r.below(30 * 86_400) as i64);
+                let event = r.pick(ANALYTICS_EVENTS);
+                analytics.push(vec![
+                    text(r.ulid(at)),
+                    text(&p.user_id),
+                    text(*event),
+                    text(format!(r#"{{"duration_ms":{}}}"#, r.below(60_000))),
+                    text(ip(&mut r)),
+                    text(r.pick(USER_AGENTS)),
+                    text(format!("https://app.pathfinder.example/{event}")),
+                    time(at),
+                ]);
+            }
+        }
+        if r.chance(0.01) {
+            cpa.add(&mut r, &p, now);
+        }
+    }
+    let mut out = vec![users, login, sessions, sso, invitations, prefs, overrides, analytics];
+    out.extend(cpa.into_tables());
+    out
+}
+
+impl Person {
+    fn first_slug(&self) -> &str {
+        self.username.split('_').next().unwrap_or("")
+    }
+    fn last_slug(&self) -> &str {
+        self.username.split('_').nth(1).unwrap_or("")
+    }
+}
+
+pub fn ip(r: &mut Rng) -> String {
+    if r.chance(0.1) {
+        format!("2001:db8:{:x}:{:x}::{:x}", r.below(65_536), r.below(65_536), r.below(65_536))
+    } else {
+        format!("{}.{}.{}.{}", 1 + r.below(223), r.below(256), r.below(256), 1 + r.below(254))
+    }
+}
+
+/// A CPA candidate's reports, experiences and their paper trail.
+#[derive(Default)]
+struct Cpa {
+    reports: Vec<Vec<BulkValue>>,
+    experiences: Vec<Vec<BulkValue>>,
+    breakdown: Vec<Vec<BulkValue>>,
+    time: Vec<Vec<BulkValue>>,
+    milestones: Vec<Vec<BulkValue>>,
+    submissions: Vec<Vec<BulkValue>>,
+    history: Vec<Vec<BulkValue>>,
+}
+
+impl Cpa {
+    fn add(&mut self, r: &mut Rng, p: &Person, now: DateTime<Utc>) {
+        let start = (p.created_at + Duration::days(r.below(60) as i64)).date_naive();
+        let end = start + Duration::days(180);
+        let created = p.created_at + Duration::days(1);
+        let report = r.ulid(created);
+        let status = *r.pick(&["draft", "draft", "submitted", "approved"]);
+        self.reports.push(vec![
+            text(&report),
+            text(&p.user_id),
+            date(start),
+            date(end),
+            date(end + Duration::days(30)),
+            text(*r.pick(&["EVR", "PPR"])),
+            text(status),
+            text(r.pick(COMPANIES)),
+            text(r.pick(TITLES)),
+            real(400.0 + r.below(600) as f64),
+            int(1),
+            time(created),
+        ]);
+        let mut words = 0;
+        for e in 0..3 {
+            let id = r.ulid(created);
+            let s = start + Duration::days(e * 50);
+            let count = 150 + r.below(350) as i64;
+            words += count;
+            self.experiences.push(vec![
+                text(&id),
+                text(&report),
+                text(r.pick(SUB_COMPETENCIES)),
+                text(format!("Quarter-end close, part {}", e + 1)),
+                date(s),
+                date(s + Duration::days(40)),
+                int(r.below(3) as i64),
+                text("Reconcile intercompany balances under a tight deadline."),
+                text("Built a reconciliation workbook and reviewed variances with the controller."),
+                text("Closed two days early with no audit adjustments."),
+                text("Start reconciliations before the period ends."),
+                real(20.0 + r.below(80) as f64),
+                text(*r.pick(&["routine", "moderate", "complex"])),
+                int(count),
+                text(*r.pick(&["pending", "approved", "needs_revision"])),
+                time(created),
+            ]);
+            self.breakdown.push(vec![
+                text(r.ulid(created)),
+                text(&id),
+                text(*r.pick(&["planning", "execution", "review", "documentation", "analysis"])),
+                text("Prepared the schedules and walked the reviewer through them."),
+                date(s),
+                date(s + Duration::days(10)),
+                real(5.0 + r.below(30) as f64),
+                time(created),
+            ]);
+            for d in 0..2 {
+                self.time.push(vec![
+                    text(r.ulid(created)),
+                    text(&id),
+                    text(&p.user_id),
+                    date(s + Duration::days(d)),
+                    real(1.0 + r.below(8) as f64),
+                    text("client work"),
+                    time(created),
+                ]);
+            }
+        }
+        self.milestones.push(vec![
+            text(r.ulid(created)),
+            text(&p.user_id),
+            text(r.pick(SUB_COMPETENCIES)),
+            date(end),
+            int(0),
+            int(1 + r.below(2) as i64),
+            int(3),
+            real(60.0 + r.below(100) as f64),
+            time(created),
+        ]);
+        if status != "draft" {
+            let submission = r.ulid(created);
+            let at = (created + Duration::days(200)).min(now);
+            self.submissions.push(vec![
+                text(&submission),
+                text(&report),
+                text(&p.user_id),
+                text("final"),
+                text(if status == "approved" { "accepted" } else { "pending" }),
+                int(3),
+                int(words),
+                time(at),
+            ]);
+            for (action, from, to) in [("created", "draft", "draft"), ("submitted", "draft", "submitted")] {
+                self.history.push(vec![
+                    text(r.ulid(at)),
+                    text(&submission),
+                    text(&report),
+                    text(&p.user_id),
+                    text(action),
+                    time(at),
+                    text(from),
+                    text(to),
+                ]);
+            }
+        }
+    }
+
+    fn into_tables(self) -> Vec<TableRows> {
+        let table = |name: &str, columns: &'static [&'static str], rows: Vec<Vec<BulkValue>>| TableRows {
+            table: name.into(),
+            columns,
+            rows,
+        };
+        vec![
+            table("pf_cpa_pert_reports", REPORT_COLUMNS, self.reports),
+            table("pf_cpa_pert_experiences", EXPERIENCE_COLUMNS, self.experiences),
+            table("pf_cpa_experience_breakdown", BREAKDOWN_COLUMNS, self.breakdown),
+            table("pf_cpa_experience_time_tracking", TIME_COLUMNS, self.time),
+            table("pf_cpa_progress_milestones", MILESTONE_COLUMNS, self.milestones),
+            table("pf_cpa_pert_submissions", SUBMISSION_COLUMNS, self.submissions),
+            table("pf_cpa_submission_history", HISTORY_COLUMNS, self.history),
+        ]
+    }
+}

@@ -1,0 +1,3 @@
+//! Background work of the running server.
+
+pub mod overview;

@@ -219,6 +219,8 @@ pub trait UserTableStore {
     /// Drops a registered table set (and only a registered one).
     fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()>;
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>>;
+    /// Inserts rows into tables of `username`'s set (and only those), with the audit row.
+    fn fill_user_tables(&self, username: &Username, rows: &[TableRows], audit: &AuditEntry) -> AppResult<()>;
 }
 
 /// A value in a bulk batch.

@@ -65,18 +65,19 @@ fn migrate_provision_check_and_drop() {
     cli.fails(&["drop-user-tables", "alice"], &[], 2, "--yes");
     cli.fails(&["drop-user-tables", "bob", "--yes"], &[], 2, "A registered table set for 'bob' was not found.");
 
-    let conn = rusqlite::Connection::open(cli.db()).unwrap();
-    conn.execute_batch("DROP INDEX pf_user_alice_ix_exp_company").unwrap();
+    // alice's set is a file of its own beside the database.
+    let alice_file = cli.dir.path().join("cli.db-user-tables/alice.db");
+    let own = rusqlite::Connection::open(&alice_file).unwrap();
+    own.execute_batch("DROP INDEX pf_user_alice_ix_exp_company").unwrap();
     let out = cli.run(&["schema-check"], &[]);
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stdout).contains("missing index pf_user_alice_ix_exp_company"));
-    conn.execute_batch("CREATE INDEX pf_user_alice_ix_exp_company ON pf_user_alice_experiences(company)").unwrap();
+    own.execute_batch("CREATE INDEX pf_user_alice_ix_exp_company ON pf_user_alice_experiences(company)").unwrap();
+    drop(own);
 
     assert!(cli.ok(&["drop-user-tables", "alice", "--yes"]).contains("Dropped"));
-    let left: i64 = conn
-        .query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'pf_user_alice_%'", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(left, 0);
+    assert!(!alice_file.exists());
+    let conn = rusqlite::Connection::open(cli.db()).unwrap();
     let audited: Vec<String> = {
         let mut st =
             conn.prepare("SELECT action FROM pf_audit_log WHERE request_method = 'CLI' ORDER BY created_at").unwrap();
@@ -172,10 +173,27 @@ fn json_logs_never_show_the_database_password() {
     );
 }
 
-/// Every generated row, table by table, in key order: equal fingerprints, equal data.
-/// The audit rows of the run's own bookkeeping (batch markers, migrations) carry
-/// the time they were written and are left out.
+/// Every generated row, table by table, in key order, of the database and of the
+/// per-user files beside it: equal fingerprints, equal data. The audit rows of the
+/// run's own bookkeeping (batch markers, migrations) carry the time they were
+/// written and are left out.
 fn fingerprint(db: &std::path::Path) -> String {
+    use sha2::{Digest, Sha256};
+    let mut files = vec![db.to_path_buf()];
+    let mut own: Vec<_> = std::fs::read_dir(format!("{}-user-tables", db.display()))
+        .map(|d| d.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default();
+    own.sort();
+    files.extend(own);
+    let mut hash = Sha256::new();
+    for file in files {
+        hash.update(file.file_name().unwrap().as_encoded_bytes());
+        hash.update(table_rows_digest(&file));
+    }
+    hex::encode(hash.finalize())
+}
+
+fn table_rows_digest(db: &std::path::Path) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let conn = rusqlite::Connection::open(db).unwrap();
     let tables: Vec<String> = conn
@@ -202,7 +220,7 @@ fn fingerprint(db: &std::path::Path) -> String {
         }
         hash.update(t.as_bytes());
     }
-    hex::encode(hash.finalize())
+    hash.finalize().to_vec()
 }
 
 #[test]

@@ -71,15 +71,19 @@ fn both_dialects_have_the_same_migrations() {
 #[test]
 fn every_seed_table_and_column_exists_after_migrate_and_provision() {
     let (s, dir) = common::sqlite();
-    s.provision_user_tables(&Username::parse("alice").unwrap(), &audit("user_tables.provision")).unwrap();
-    let c = raw(&dir);
+    let alice = Username::parse("alice").unwrap();
+    s.provision_user_tables(&alice, &audit("user_tables.provision")).unwrap();
+    let main = raw(&dir);
+    // alice's tables live in her own file (see storage/sqlite/user_tables.rs).
+    let own = Connection::open(s.user_tables_file(&alice)).unwrap();
+    let c = |name: &str| if name.starts_with("pf_user_alice_") { &own } else { &main };
     let mut tables = 0;
     for stmt in seed_statements() {
         let Some(("table", name)) = created_object(&stmt).map(|(k, n)| (k, n)) else { continue };
-        let have = columns(&c, &name);
+        let have = columns(c(&name), &name);
         assert!(!have.is_empty(), "seed table {name} is missing");
         let want = if name.ends_with("_experiences_archive") {
-            columns(&c, "pf_user_alice_experiences")
+            columns(&own, "pf_user_alice_experiences")
         } else {
             table_columns(&stmt).into_iter().collect()
         };
@@ -91,23 +95,27 @@ fn every_seed_table_and_column_exists_after_migrate_and_provision() {
     assert_eq!(tables, 28, "the seed defines 28 tables (with <username> = alice)");
     // Its views: the statistics table and alice's career summary.
     assert_eq!(
-        columns(&c, "pf_mv_user_stats"),
+        columns(&main, "pf_mv_user_stats"),
         ["first_activity", "last_activity", "total_events", "total_sessions", "user_id", "username"]
             .map(String::from)
             .into()
     );
-    assert_eq!(columns(&c, "pf_user_alice_career_summary").len(), 4);
+    assert_eq!(columns(&own, "pf_user_alice_career_summary").len(), 4);
 }
 
 #[test]
 fn every_seed_index_exists_or_is_served_by_a_unique_constraint() {
     let (s, dir) = common::sqlite();
-    s.provision_user_tables(&Username::parse("alice").unwrap(), &audit("user_tables.provision")).unwrap();
+    let alice = Username::parse("alice").unwrap();
+    s.provision_user_tables(&alice, &audit("user_tables.provision")).unwrap();
     let c = raw(&dir);
-    let indexes: BTreeSet<String> = {
+    let index_names = |c: &Connection| -> BTreeSet<String> {
         let mut st = c.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").unwrap();
         st.query_map([], |r| r.get::<_, String>(0)).unwrap().map(Result::unwrap).collect()
     };
+    // The main file's, and those of alice's own file.
+    let mut indexes = index_names(&c);
+    indexes.extend(index_names(&Connection::open(s.user_tables_file(&alice)).unwrap()));
     // Left out on purpose (ORA-01408): a UNIQUE constraint already indexes the column.
     let served_by_unique = [
         ("idx_users_username", "pf_users", "username"),
@@ -258,14 +266,16 @@ fn provisioning_repairs_a_half_made_set() {
     let (s, dir) = common::sqlite();
     let bob = Username::parse("bob").unwrap();
     // What a crash after the first two objects would leave behind.
-    let c = raw(&dir);
-    c.execute(
-        "INSERT INTO pf_user_table_sets (username, status, template_version) VALUES ('bob', 'provisioning', 1)",
-        [],
-    )
-    .unwrap();
+    raw(&dir)
+        .execute(
+            "INSERT INTO pf_user_table_sets (username, status, template_version) VALUES ('bob', 'provisioning', 1)",
+            [],
+        )
+        .unwrap();
+    std::fs::create_dir_all(s.user_tables_file(&bob).parent().unwrap()).unwrap();
+    let own = Connection::open(s.user_tables_file(&bob)).unwrap();
     for stmt in user_table_statements(SQLITE_USER_TABLES, &bob).iter().take(2) {
-        c.execute_batch(stmt).unwrap();
+        own.execute_batch(stmt).unwrap();
     }
     let drift = s.schema_check().unwrap();
     assert!(!drift.is_empty(), "a half-made set is drift");
@@ -290,10 +300,8 @@ fn a_failing_audit_write_rolls_the_change_back() {
     let carol = Username::parse("carol").unwrap();
     assert!(s.provision_user_tables(&carol, &audit("user_tables.provision")).is_err());
     assert!(s.user_table_set(&carol).unwrap().is_none(), "no registry row");
+    assert!(!s.user_tables_file(&carol).exists(), "no half-made tables");
     let c = raw(&dir);
-    let leftovers: i64 =
-        c.query_row("SELECT COUNT(*) FROM sqlite_master WHERE name LIKE 'pf_user_carol_%'", [], |r| r.get(0)).unwrap();
-    assert_eq!(leftovers, 0, "no half-made tables");
 
     c.execute_batch("DROP TRIGGER audit_down").unwrap();
     let id = add_user(s.as_ref(), "ghost", "active", &[]);

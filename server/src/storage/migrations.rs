@@ -86,6 +86,30 @@ pub fn step_audit(audit: &AuditEntry, step: &Migration) -> AuditEntry {
     AuditEntry { entity_id: Some(step.name.to_string()), ..audit.clone() }
 }
 
+/// Refuses rows for any table that is not one of `username`'s own (by the template).
+pub fn check_owned(template: &str, username: &Username, rows: &[pathfinder::storage::TableRows]) -> AppResult<()> {
+    let own: Vec<String> = user_table_statements(template, username)
+        .iter()
+        .filter_map(|s| created_object(s).filter(|(k, _)| *k == "table").map(|(_, n)| n))
+        .collect();
+    match rows.iter().find(|t| !own.contains(&t.table)) {
+        Some(t) => Err(AppError::invalid(format!("'{}' is not a table of {username}'s set.", t.table))),
+        None => Ok(()),
+    }
+}
+
+/// The audit row of a multi-step operation's committed intent (`<action>.begin`),
+/// for work that cannot share a transaction with its audit row (Oracle DDL, SQLite
+/// per-user files).
+pub fn intent_audit(audit: &AuditEntry) -> AuditEntry {
+    AuditEntry { action: format!("{}.begin", audit.action), response_status: 202, ..audit.clone() }
+}
+
+/// The audit row of an operation that failed after its intent was committed.
+pub fn failure_audit(audit: &AuditEntry, error: &AppError) -> AuditEntry {
+    AuditEntry { response_status: error.status(), error_message: Some(error.to_string()), ..audit.clone() }
+}
+
 /// Splits a script into statements at `;` outside quotes and comments; drops comments.
 pub fn split_statements(script: &str) -> Vec<String> {
     let mut out = Vec::new();

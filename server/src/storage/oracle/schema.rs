@@ -143,7 +143,7 @@ impl SchemaStore for OracleStorage {
     fn refresh_user_stats(&self, audit: &AuditEntry) -> AppResult<()> {
         // DBMS_MVIEW.REFRESH commits on its own: the intent is audited first (no refresh
         // if that fails), the outcome after.
-        self.write(|c| audit::insert(c, &super::user_tables::begin(audit)))?;
+        self.write(|c| audit::insert(c, &crate::storage::migrations::intent_audit(audit)))?;
         self.write(|c| {
             exec(c, sql::oracle::REFRESH_USER_STATS, &[])?;
             audit::insert(c, audit)

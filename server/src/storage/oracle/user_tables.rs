@@ -9,12 +9,13 @@
 use super::schema::{object_exists, run_resumable};
 use super::{exec, map_err, optional, ts, OracleStorage, USER_TABLES_TEMPLATE};
 use crate::storage::migrations::{
-    created_object, describe_table_set, user_table_statements, USER_TABLES_TEMPLATE_VERSION,
+    created_object, describe_table_set, failure_audit, intent_audit, user_table_statements,
+    USER_TABLES_TEMPLATE_VERSION,
 };
 use crate::storage::sql;
 use oracle::Connection;
 use pathfinder::dto::TableSetInfo;
-use pathfinder::storage::{AuditEntry, AuditStore, UserTableStore};
+use pathfinder::storage::{AuditEntry, AuditStore, BulkStore, TableRows, UserTableStore};
 use pathfinder::{AppError, AppResult, Username};
 
 fn registry_status(c: &Connection, username: &Username) -> AppResult<Option<String>> {
@@ -27,17 +28,10 @@ fn table_set(c: &Connection, username: &Username) -> AppResult<Option<TableSetIn
     describe_table_set(USER_TABLES_TEMPLATE, username, status, |name| object_exists(c, name), count).map(Some)
 }
 
-/// The audit row of an operation's committed intent.
-pub(super) fn begin(audit: &AuditEntry) -> AuditEntry {
-    AuditEntry { action: format!("{}.begin", audit.action), response_status: 202, ..audit.clone() }
-}
-
 impl OracleStorage {
     /// Records that an operation whose intent was audited failed midway; returns the error.
     pub(super) fn audit_failure(&self, audit: &AuditEntry, error: AppError) -> AppError {
-        let failed =
-            AuditEntry { response_status: error.status(), error_message: Some(error.to_string()), ..audit.clone() };
-        if let Err(e) = self.append_audit(&failed) {
+        if let Err(e) = self.append_audit(&failure_audit(audit, &error)) {
             tracing::error!(error = %e, "could not audit a failed schema operation");
         }
         error
@@ -48,7 +42,7 @@ impl UserTableStore for OracleStorage {
     fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo> {
         let now = ts(chrono::Utc::now());
         // 1. Register the set as being provisioned, with the audit row of the intent.
-        self.write_audited(&begin(audit), |c| match registry_status(c, username)?.as_deref() {
+        self.write_audited(&intent_audit(audit), |c| match registry_status(c, username)?.as_deref() {
             Some("dropping") => Err(AppError::Conflict(format!(
                 "The tables of '{username}' are being dropped; finish with drop-user-tables first."
             ))),
@@ -76,7 +70,7 @@ impl UserTableStore for OracleStorage {
 
     fn drop_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<()> {
         let now = ts(chrono::Utc::now());
-        self.write_audited(&begin(audit), |c| {
+        self.write_audited(&intent_audit(audit), |c| {
             if registry_status(c, username)?.is_none() {
                 return Err(AppError::NotFound(format!("A registered table set for '{username}'")));
             }
@@ -102,5 +96,10 @@ impl UserTableStore for OracleStorage {
 
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>> {
         self.read(|c| table_set(c, username))
+    }
+
+    fn fill_user_tables(&self, username: &Username, rows: &[TableRows], audit: &AuditEntry) -> AppResult<()> {
+        crate::storage::migrations::check_owned(USER_TABLES_TEMPLATE, username, rows)?;
+        self.insert_batch(rows, audit)
     }
 }

@@ -27,11 +27,20 @@ fn insert_sql(t: &TableRows) -> String {
     format!("INSERT INTO {} ({}) VALUES ({})", t.table, t.columns.join(", "), marks.join(", "))
 }
 
+/// Inserts every row of `batch` within the caller's transaction.
+pub(super) fn insert_rows(tx: &rusqlite::Transaction, batch: &[TableRows]) -> AppResult<()> {
+    for t in batch {
+        t.checked_names()?;
+        let mut stmt = tx.prepare_cached(&insert_sql(t)).map_err(map_err)?;
+        for row in &t.rows {
+            stmt.execute(rusqlite::params_from_iter(row.iter().map(Bound))).map_err(map_err)?;
+        }
+    }
+    Ok(())
+}
+
 impl BulkStore for SqliteStorage {
     fn insert_batch(&self, batch: &[TableRows], audit: &AuditEntry) -> AppResult<()> {
-        for t in batch {
-            t.checked_names()?;
-        }
         let mut conn = self.pool.get()?;
         // A bulk load may lose its last batches to a power cut (WAL keeps the file
         // whole), never half a batch; each commit need not wait for the disk.
@@ -39,12 +48,7 @@ impl BulkStore for SqliteStorage {
         conn.pragma_update(None, "cache_size", -524_288).map_err(map_err)?;
         let result = (|| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;
-            for t in batch {
-                let mut stmt = tx.prepare_cached(&insert_sql(t)).map_err(map_err)?;
-                for row in &t.rows {
-                    stmt.execute(rusqlite::params_from_iter(row.iter().map(Bound))).map_err(map_err)?;
-                }
-            }
+            insert_rows(&tx, batch)?;
             audit::insert(&tx, audit)?;
             tx.commit().map_err(map_err)
         })();

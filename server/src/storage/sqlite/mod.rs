@@ -27,6 +27,8 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct SqliteStorage {
     pool: Pool,
+    /// Where per-user table sets live, one file each (see `user_tables.rs`).
+    user_tables_dir: PathBuf,
 }
 
 impl SqliteStorage {
@@ -36,8 +38,10 @@ impl SqliteStorage {
             std::fs::create_dir_all(dir)
                 .map_err(|e| AppError::invalid(format!("Cannot create the database folder {}: {e}.", dir.display())))?;
         }
+        let user_tables_dir = PathBuf::from(format!("{}-user-tables", path.display()));
         let path: PathBuf = path.to_path_buf();
         let storage = SqliteStorage {
+            user_tables_dir,
             pool: Pool::new(POOL_MAX, ACQUIRE_TIMEOUT, move || {
                 let conn = Connection::open_with_flags(
                     &path,

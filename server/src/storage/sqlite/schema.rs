@@ -87,6 +87,42 @@ fn columns(c: &Connection, table: &str) -> AppResult<BTreeMap<String, String>> {
     rows.collect::<Result<_, _>>().map_err(map_err)
 }
 
+/// Adds to `drift` every difference of `live` from `expected` (`place` names the file).
+fn compare(expected: &Connection, live: &Connection, place: &str, drift: &mut Vec<Drift>) -> AppResult<()> {
+    let (want, have) = (catalog(expected)?, catalog(live)?);
+    for (name, (kind, sql)) in &want {
+        match have.get(name) {
+            None => drift.push(Drift(format!("missing {kind} {name}{place}"))),
+            Some((live_kind, _)) if live_kind != kind => {
+                drift.push(Drift(format!("{name} is a {live_kind}, expected a {kind}{place}")))
+            }
+            Some((_, live_sql)) if live_sql != sql => {
+                if kind == "table" {
+                    let (want_cols, have_cols) = (columns(expected, name)?, columns(live, name)?);
+                    for (col, desc) in &want_cols {
+                        match have_cols.get(col) {
+                            None => drift.push(Drift(format!("table {name}: missing column {col}{place}"))),
+                            Some(d) if d != desc => {
+                                drift.push(Drift(format!("table {name}: column {col} is {d}, expected {desc}{place}")))
+                            }
+                            _ => {}
+                        }
+                    }
+                    for col in have_cols.keys().filter(|c| !want_cols.contains_key(*c)) {
+                        drift.push(Drift(format!("table {name}: unexpected column {col}{place}")));
+                    }
+                }
+                drift.push(Drift(format!("{kind} {name} differs from its definition{place}")));
+            }
+            _ => {}
+        }
+    }
+    for (name, (kind, _)) in have.iter().filter(|(n, _)| !want.contains_key(*n)) {
+        drift.push(Drift(format!("unexpected {kind} {name}{place}")));
+    }
+    Ok(())
+}
+
 impl SchemaStore for SqliteStorage {
     fn migrate(&self, audit: &AuditEntry) -> AppResult<MigrationReport> {
         let mut conn = self.pool.get()?;
@@ -100,10 +136,11 @@ impl SchemaStore for SqliteStorage {
     fn schema_check(&self) -> AppResult<Vec<Drift>> {
         // The expected schema is what the migrations and templates build in a fresh
         // in-memory database: no hand-kept list to drift from the migrations themselves.
-        let mut expected_db = Connection::open_in_memory().map_err(map_err)?;
-        super::configure(&expected_db).map_err(map_err)?;
-        apply_migrations(&mut expected_db, &AuditEntry::new("schema.check", "schema", "expected"))?;
-        let (live, users, version) = self.read(|c| {
+        let mut expected = Connection::open_in_memory().map_err(map_err)?;
+        super::configure(&expected).map_err(map_err)?;
+        apply_migrations(&mut expected, &AuditEntry::new("schema.check", "schema", "expected"))?;
+        let mut drift = Vec::new();
+        let (users, version) = self.read(|c| {
             // A database that was never migrated has no registry: report, don't fail.
             let names = if has_table(c, "pf_user_table_sets")? {
                 let mut sets = c.prepare(sql::TABLE_SET_USERNAMES).map_err(map_err)?;
@@ -112,54 +149,30 @@ impl SchemaStore for SqliteStorage {
             } else {
                 Vec::new()
             };
-            Ok((catalog(c)?, names, current_version(c)?))
+            compare(&expected, c, "", &mut drift)?;
+            Ok((names, current_version(c)?))
         })?;
-        let mut drift = Vec::new();
-        for name in &users {
-            match Username::parse(name) {
-                Ok(user) => {
-                    for stmt in user_table_statements(USER_TABLES_TEMPLATE, &user) {
-                        expected_db.execute_batch(&stmt).map_err(map_err)?;
-                    }
-                }
-                Err(_) => drift.push(Drift(format!("the registry holds '{name}', which breaks the username rule"))),
-            }
-        }
-        let expected = catalog(&expected_db)?;
         let latest = MIGRATIONS.last().map_or(0, |m| m.version);
         if version != latest {
-            drift.push(Drift(format!("schema version is {version}, this build expects {latest}")));
+            drift.insert(0, Drift(format!("schema version is {version}, this build expects {latest}")));
         }
-        for (name, (kind, sql)) in &expected {
-            match live.get(name) {
-                None => drift.push(Drift(format!("missing {kind} {name}"))),
-                Some((live_kind, _)) if live_kind != kind => {
-                    drift.push(Drift(format!("{name} is a {live_kind}, expected a {kind}")))
-                }
-                Some((_, live_sql)) if live_sql != sql => {
-                    if kind == "table" {
-                        let want = columns(&expected_db, name)?;
-                        let have = self.read(|c| columns(c, name))?;
-                        for (col, desc) in &want {
-                            match have.get(col) {
-                                None => drift.push(Drift(format!("table {name}: missing column {col}"))),
-                                Some(d) if d != desc => {
-                                    drift.push(Drift(format!("table {name}: column {col} is {d}, expected {desc}")))
-                                }
-                                _ => {}
-                            }
-                        }
-                        for col in have.keys().filter(|c| !want.contains_key(*c)) {
-                            drift.push(Drift(format!("table {name}: unexpected column {col}")));
-                        }
-                    }
-                    drift.push(Drift(format!("{kind} {name} differs from its definition")));
-                }
-                _ => {}
+        // Each registered set against the template, in its own file.
+        for name in &users {
+            let Ok(user) = Username::parse(name) else {
+                drift.push(Drift(format!("the registry holds '{name}', which breaks the username rule")));
+                continue;
+            };
+            let want = Connection::open_in_memory().map_err(map_err)?;
+            for stmt in user_table_statements(USER_TABLES_TEMPLATE, &user) {
+                want.execute_batch(&stmt).map_err(map_err)?;
             }
-        }
-        for (name, (kind, _)) in live.iter().filter(|(n, _)| !expected.contains_key(*n)) {
-            drift.push(Drift(format!("unexpected {kind} {name}")));
+            let file = self.user_tables_file(&user);
+            let have = if file.exists() {
+                Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(map_err)?
+            } else {
+                Connection::open_in_memory().map_err(map_err)?
+            };
+            compare(&want, &have, &format!(" (in {})", file.display()), &mut drift)?;
         }
         Ok(drift)
     }

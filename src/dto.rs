@@ -4,7 +4,8 @@
 use crate::{Role, SessionId, UserId};
 use serde::{Deserialize, Serialize};
 
-/// Timestamps travel as UTC, ISO-8601 text.
+/// Timestamps are UTC; they travel as milliseconds since 1970 (no date parser in
+/// the browser's bundle).
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 /// The signed-in console user, as the server established it for this request.
@@ -30,7 +31,9 @@ pub struct UserSummary {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub account_status: String,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub created_at: Timestamp,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_login: Option<Timestamp>,
 }
 
@@ -45,6 +48,7 @@ pub struct UserProfile {
     pub email_verified: bool,
     pub mfa_enabled: bool,
     pub total_logins: i64,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_activity_at: Option<Timestamp>,
     pub roles: Vec<Role>,
 }
@@ -52,8 +56,11 @@ pub struct UserProfile {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SessionInfo {
     pub session_id: SessionId,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub created_at: Timestamp,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub expires_at: Timestamp,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_activity: Option<Timestamp>,
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
@@ -96,6 +103,7 @@ pub struct Overview {
     pub schema_version: i64,
     pub backend: String,
     /// When these counts were computed (they are refreshed in the background).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
     pub as_of: Timestamp,
 }
 

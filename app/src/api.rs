@@ -119,10 +119,17 @@ pub mod ssr {
     }
 
     /// The server function's result, answered with the status that goes with the
-    /// error (a server function answers 500 for every error otherwise).
+    /// error (a server function answers 500 for every error otherwise). A plain
+    /// form post is redirected back to its page instead, error and all.
     pub async fn answer<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let result = body.await;
-        if let (Err(e), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+        let form_post = use_context::<axum::http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if let (false, Err(e), Some(response)) = (form_post, &result, use_context::<leptos_axum::ResponseOptions>()) {
             response.set_status(
                 axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
             );

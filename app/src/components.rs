@@ -12,7 +12,7 @@ const SECTIONS: &[(&str, &str)] = &[("/", "Overview"), ("/users", "Users")];
 /// The page frame: header, navigation filtered by the user's roles, sign-out.
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
-    let who = Resource::new(|| (), |_| me());
+    let who = crate::codec::resource(|| (), |_| me());
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Pathfinder Admin"</a>

@@ -2,6 +2,7 @@
 //! server, then hydrated in the browser), and the server functions they call.
 
 pub mod api;
+mod codec;
 mod components;
 mod pages;
 pub mod policy;

@@ -130,20 +130,29 @@ test('users search, pagination and detail', async () => {
   await page.close();
 });
 
-test('an administrator changes a status (hydrated form)', async () => {
+test('an administrator changes a status (a plain form post) and bad input is explained', async () => {
   const page = await signedInPage();
   await page.goto(`${base}/users?sort=created_at&dir=desc&status=active`);
   // The newest active user other than the admin.
   const link = page.locator('[data-test-id=users-table] tbody tr a', { hasNotText: ADMIN.username }).first();
   const name = (await link.textContent()).trim();
   await link.click();
-  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.waitForSelector('[data-test-id=user-status]');
+  const detail = page.url();
   assert.equal(await page.textContent('[data-test-id=user-status]'), 'active');
   await page.selectOption('[data-test-id=status-form] select', 'suspended');
-  await page.click('[data-test-id=status-form] button');
-  await page.waitForFunction(() => document.querySelector('[data-test-id=user-status]')?.textContent === 'suspended');
+  await Promise.all([page.waitForNavigation(), page.click('[data-test-id=status-form] button')]);
+  assert.equal(page.url().replace(/\?$/, ''), detail, 'back on the same page');
+  assert.equal(await page.textContent('[data-test-id=user-status]'), 'suspended', `${name} is suspended`);
   await page.reload();
   assert.equal(await page.textContent('[data-test-id=user-status]'), 'suspended', `${name} stays suspended`);
+
+  // A value the form would never send: refused with a sentence, nothing changed.
+  await page.evaluate(() => { document.querySelector('[data-test-id=status-form] select option').value = 'frozen'; });
+  await page.selectOption('[data-test-id=status-form] select', 'frozen');
+  await Promise.all([page.waitForNavigation(), page.click('[data-test-id=status-form] button')]);
+  assert.match(await page.textContent('[data-test-id=error]'), /Unknown account status 'frozen'/);
+  assert.equal(await page.textContent('[data-test-id=user-status]'), 'suspended');
   await page.close();
 });
 

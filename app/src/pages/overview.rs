@@ -6,7 +6,7 @@ use leptos::prelude::*;
 
 #[component]
 pub fn OverviewPage() -> impl IntoView {
-    let data = Resource::new(|| (), |_| get_overview());
+    let data = crate::codec::resource(|| (), |_| get_overview());
     view! {
         <h1>"Overview"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -1,21 +1,22 @@
 //! One user: profile, sessions, provisioned tables with row counts.
 
 use super::when;
-use crate::api::{get_user_detail, SetUserStatus};
+use crate::api::get_user_detail;
 use crate::components::ErrorNote;
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 use pathfinder::filter::ACCOUNT_STATUSES;
+use pathfinder::AppError;
 
 #[component]
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
-    let set_status = ServerAction::<SetUserStatus>::new();
-    // Reloads after each status change.
-    let detail = Resource::new(
-        move || (params.with(|p| p.get("id").unwrap_or_default()), set_status.version().get()),
-        |(id, _)| get_user_detail(id),
-    );
+    let detail = crate::codec::resource(move || params.with(|p| p.get("id").unwrap_or_default()), get_user_detail);
+    // A plain form post comes back here; a refused one brings its error in `__err`.
+    let query = use_query_map();
+    let form_error = move || {
+        query.with(|q| q.get("__err")).map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e))
+    };
     // Hidden by default; the toggle works once hydrated.
     let (show_inactive, set_show_inactive) = signal(false);
 
@@ -70,7 +71,8 @@ pub fn UserDetailPage() -> impl IntoView {
                                     <dt>"Status"</dt>
                                     <dd>
                                         <span data-test-id="user-status">{s.account_status.clone()}</span>
-                                        <StatusForm action=set_status user_id=s.user_id.0.clone() current=s.account_status.clone()/>
+                                        <StatusForm user_id=s.user_id.0.clone() current=s.account_status.clone()/>
+                                        {form_error().map(|e| view! { <ErrorNote error=e/> })}
                                     </dd>
                                     <dt>"Console roles"</dt><dd>{roles}</dd>
                                     <dt>"Created"</dt><dd>{when(&s.created_at)}</dd>
@@ -110,18 +112,18 @@ pub fn UserDetailPage() -> impl IntoView {
     }
 }
 
-/// The status picker: an `ActionForm`, so it posts without JavaScript too.
+/// The status picker: a plain form post to the server function, which redirects
+/// back here (no JavaScript needed, and none shipped for it).
 #[component]
-fn StatusForm(action: ServerAction<SetUserStatus>, user_id: String, current: String) -> impl IntoView {
+fn StatusForm(user_id: String, current: String) -> impl IntoView {
     view! {
-        <ActionForm action=action attr:class="inline" attr:data-test-id="status-form">
+        <form method="post" action="/api/set_user_status" class="inline" data-test-id="status-form">
             <input type="hidden" name="user_id" value=user_id/>
             <select name="status" aria-label="New status">
                 {ACCOUNT_STATUSES.iter().map(|v| view! { <option value=*v selected=*v == current>{*v}</option> }).collect_view()}
             </select>
             <button type="submit">"Change status"</button>
-        </ActionForm>
-        {move || action.value().get().and_then(|r| r.err()).map(|e| view! { <ErrorNote error=e/> })}
+        </form>
     }
     .into_any()
 }

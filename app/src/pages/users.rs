@@ -13,7 +13,9 @@ pub fn UsersPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
     let args = move || (param("q"), param("match"), param("status"), param("sort"), param("dir"), param("after"));
-    let page = Resource::new(args, |(q, mode, status, sort, dir, after)| list_users(q, mode, status, sort, dir, after));
+    let page = crate::codec::resource(args, |(q, mode, status, sort, dir, after)| {
+        list_users(q, mode, status, sort, dir, after)
+    });
 
     view! {
         <h1>"Users"</h1>

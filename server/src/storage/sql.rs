@@ -163,6 +163,22 @@ pub mod oracle {
     ];
 }
 
+/// Statements only the SQLite backend sends.
+pub mod sqlite {
+    /// Up to this many trigram candidates, sorting them beats walking an index: with
+    /// more, matches are common enough that a walk fills a page within a few thousand
+    /// rows. Measured at a million users (BENCHMARKS.md).
+    pub const CANDIDATES_MAX: i64 = 5_000;
+
+    /// How many rows the trigram index proposes, counting no further than `:2`.
+    pub const COUNT_CANDIDATES: &str =
+        "SELECT COUNT(*) FROM (SELECT 1 FROM pf_users_search WHERE pf_users_search MATCH :1 LIMIT :2)";
+
+    pub const RECENT_AUDIT: &str = "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent,
+    request_method, request_path, response_status, execution_time_ms, created_at
+    FROM pf_audit_log ORDER BY created_at DESC, id DESC LIMIT :1";
+}
+
 /// The two SQL dialects, where they differ.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {

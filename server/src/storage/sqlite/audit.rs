@@ -43,13 +43,7 @@ impl AuditStore for SqliteStorage {
 
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>> {
         self.read(|c| {
-            let mut stmt = c
-                .prepare(
-                    "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
-                            request_path, response_status, execution_time_ms, created_at
-                     FROM pf_audit_log ORDER BY created_at DESC, id DESC LIMIT ?1",
-                )
-                .map_err(map_err)?;
+            let mut stmt = c.prepare_cached(sql::sqlite::RECENT_AUDIT).map_err(map_err)?;
             let rows = stmt
                 .query_map([limit], |r| {
                     Ok((

@@ -44,20 +44,12 @@ pub(super) fn roles_of(conn: &rusqlite::Connection, user_id: &str) -> AppResult<
     Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
 }
 
-/// Up to this many trigram candidates, sorting them beats walking an index: with
-/// more, matches are common enough that a walk fills a page within a few thousand
-/// rows. Measured at a million users (BENCHMARKS.md).
-const CANDIDATES_MAX: i64 = 5_000;
-
-const COUNT_CANDIDATES: &str =
-    "SELECT COUNT(*) FROM (SELECT 1 FROM pf_users_search WHERE pf_users_search MATCH ?1 LIMIT ?2)";
-
 /// Walk or candidates: asks the trigram index how many rows it proposes, stopping at the limit.
 fn users_access(c: &rusqlite::Connection, filter: &UserFilter) -> AppResult<UsersAccess> {
     let Some(phrase) = filter.fts_phrase() else { return Ok(UsersAccess::Walk) };
-    let mut stmt = c.prepare_cached(COUNT_CANDIDATES).map_err(map_err)?;
-    let n: i64 = stmt.query_row(params![phrase, CANDIDATES_MAX], |r| r.get(0)).map_err(map_err)?;
-    Ok(if n < CANDIDATES_MAX { UsersAccess::Candidates } else { UsersAccess::Walk })
+    let mut stmt = c.prepare_cached(sql::sqlite::COUNT_CANDIDATES).map_err(map_err)?;
+    let n: i64 = stmt.query_row(params![phrase, sql::sqlite::CANDIDATES_MAX], |r| r.get(0)).map_err(map_err)?;
+    Ok(if n < sql::sqlite::CANDIDATES_MAX { UsersAccess::Candidates } else { UsersAccess::Walk })
 }
 
 impl UserStore for SqliteStorage {

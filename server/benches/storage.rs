@@ -1,0 +1,266 @@
+//! Storage-level latency: each console operation through the storage interface,
+//! beside the same SQL sent straight to SQLite on a raw connection (the floor).
+//!
+//!     cargo bench -p pathfinder-server --bench storage -- <sqlite file> [label]
+//!
+//! Without a file it generates a small dataset in a temporary folder. Prints one
+//! Markdown table (p50/p95/p99 in microseconds) for BENCHMARKS.md.
+
+use pathfinder::filter::UserFilter;
+use pathfinder::storage::{AuditEntry, AuditStore, SessionStore, Storage, UserStore, UserTableStore};
+use pathfinder::{UserId, Username};
+use pathfinder_server::generate::{self, Plan};
+use pathfinder_server::storage::sql::{self, Bind, Dialect, UsersAccess};
+use pathfinder_server::storage::sqlite::{configure, SqliteStorage};
+use rusqlite::types::Value;
+use rusqlite::{params, params_from_iter, Connection};
+use std::time::{Duration, Instant};
+
+const RUN_FOR: Duration = Duration::from_millis(1500);
+const MAX_RUNS: usize = 3_000;
+
+fn time(mut f: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..10 {
+        f();
+    }
+    let started = Instant::now();
+    let mut out = Vec::new();
+    while out.len() < MAX_RUNS && started.elapsed() < RUN_FOR {
+        let t = Instant::now();
+        f();
+        out.push(t.elapsed());
+    }
+    out.sort();
+    out
+}
+
+fn pct(sorted: &[Duration], p: f64) -> String {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    format!("{:.0}", sorted[i].as_secs_f64() * 1e6)
+}
+
+fn row(name: &str, storage: &[Duration], raw: Option<&[Duration]>) {
+    let r = |p| raw.map_or("–".to_string(), |d| pct(d, p));
+    println!(
+        "| {name} | {} | {} | {} | {} | {} | {} |",
+        pct(storage, 0.5),
+        pct(storage, 0.95),
+        pct(storage, 0.99),
+        r(0.5),
+        r(0.95),
+        r(0.99)
+    );
+}
+
+/// The users search as the storage sends it: the trigram probe, then the page query.
+fn raw_search(c: &Connection, f: &UserFilter) -> usize {
+    let access = match f.fts_phrase() {
+        Some(phrase) => {
+            let n: i64 = c
+                .prepare_cached(sql::sqlite::COUNT_CANDIDATES)
+                .unwrap()
+                .query_row(params![phrase, sql::sqlite::CANDIDATES_MAX], |r| r.get(0))
+                .unwrap();
+            if n < sql::sqlite::CANDIDATES_MAX {
+                UsersAccess::Candidates
+            } else {
+                UsersAccess::Walk
+            }
+        }
+        None => UsersAccess::Walk,
+    };
+    let (query, binds) = sql::search_users(f, Dialect::Sqlite, access).unwrap();
+    let args: Vec<Value> = binds
+        .into_iter()
+        .map(|b| match b {
+            Bind::Text(t) => Value::Text(t),
+            Bind::Int(i) => Value::Integer(i),
+        })
+        .collect();
+    let mut stmt = c.prepare_cached(&query).unwrap();
+    let mut rows = stmt.query(params_from_iter(args)).unwrap();
+    let mut n = 0;
+    while let Some(r) = rows.next().unwrap() {
+        let _: (String, String, String) = (r.get(0).unwrap(), r.get(1).unwrap(), r.get(8).unwrap());
+        n += 1;
+    }
+    n
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
+    let (path, _tmp) = match args.next() {
+        Some(p) => (std::path::PathBuf::from(p), None),
+        None => {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("bench.db");
+            let s = SqliteStorage::open(&path).unwrap();
+            pathfinder::storage::SchemaStore::migrate(&s, &AuditEntry::new("schema.migrate", "schema", "bench"))
+                .unwrap();
+            let plan = Plan {
+                seed: 42,
+                users: 10_000,
+                audit_events: 100_000,
+                provisioned: 0,
+                end: chrono::Utc::now().date_naive(),
+            };
+            generate::run(&s, &plan, &Default::default(), &mut |_, _, _| {}).unwrap();
+            (path, Some(dir))
+        }
+    };
+    let label = args.next().unwrap_or_else(|| path.display().to_string());
+    let s = SqliteStorage::open(&path).unwrap();
+    let c = Connection::open(&path).unwrap();
+    configure(&c).unwrap();
+    let users: i64 = c.query_row("SELECT COUNT(*) FROM pf_users", [], |r| r.get(0)).unwrap();
+    let events: i64 = c.query_row("SELECT MAX(rowid) FROM pf_audit_log", [], |r| r.get(0)).unwrap_or(0);
+    let sets: i64 = c.query_row("SELECT COUNT(*) FROM pf_user_table_sets", [], |r| r.get(0)).unwrap();
+    println!("\n### Storage: {label} ({users} users, ~{events} audit rows, {sets} table sets)\n");
+    println!("| operation | storage p50 µs | p95 | p99 | raw SQLite p50 µs | p95 | p99 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+
+    let searches = [
+        ("search prefix, common (`mar`)", "mar", "prefix", "", "username", "asc"),
+        ("search prefix, rare (`zoe_kowalski`)", "zoe_kowalski", "prefix", "", "username", "asc"),
+        ("search contains, common (`son`)", "son", "contains", "", "username", "asc"),
+        ("search contains, rare (`wski_1a`)", "wski_1a", "contains", "", "email", "asc"),
+        ("search contains, 2 letters (`qu`)", "qu", "contains", "", "username", "asc"),
+        ("search by status (`deleted`, newest first)", "", "", "deleted", "created_at", "desc"),
+        ("search status + contains (`suspended`, `garcia`)", "garcia", "contains", "suspended", "username", "asc"),
+        ("list, no filter, by email descending", "", "", "", "email", "desc"),
+    ];
+    for (name, q, mode, status, sort, dir) in searches {
+        let f = UserFilter::from_query(q, mode, status, sort, dir, "").unwrap();
+        let storage = time(|| {
+            s.search_users(&f).unwrap();
+        });
+        let raw = time(|| {
+            raw_search(&c, &f);
+        });
+        row(name, &storage, Some(&raw));
+    }
+
+    // A user with sessions (and with a table set, when there are any).
+    let subject: String = c
+        .query_row(
+            "SELECT COALESCE((SELECT user_id FROM pf_user_table_sets LIMIT 1), (SELECT user_id FROM pf_user_sessions LIMIT 1))",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let id = UserId(subject.clone());
+    let storage = time(|| {
+        let p = s.user_profile(&id).unwrap();
+        s.list_sessions(&id).unwrap();
+        if let Ok(name) = Username::parse(&p.summary.username) {
+            s.user_table_set(&name).unwrap();
+        }
+    });
+    let raw = time(|| {
+        let name: String = c.prepare_cached(sql::USER_PROFILE).unwrap().query_row([&subject], |r| r.get(1)).unwrap();
+        c.prepare_cached(sql::ROLES_OF)
+            .unwrap()
+            .query_map([&subject], |r| r.get::<_, String>(0))
+            .unwrap()
+            .for_each(drop);
+        let mut st = c.prepare_cached(sql::LIST_SESSIONS).unwrap();
+        st.query_map([&subject], |r| r.get::<_, String>(0)).unwrap().for_each(drop);
+        let _: Option<String> = c.prepare_cached(sql::TABLE_SET_STATUS).unwrap().query_row([&name], |r| r.get(0)).ok();
+    });
+    row("user detail (profile, roles, sessions, table set)", &storage, Some(&raw));
+
+    let now = chrono::Utc::now();
+    let storage = time(|| {
+        s.overview(now).unwrap();
+    });
+    let raw = time(|| {
+        c.prepare_cached(sql::USERS_BY_STATUS).unwrap().query_map([], |r| r.get::<_, i64>(1)).unwrap().for_each(drop);
+        let ts = |t: chrono::DateTime<chrono::Utc>| t.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        let _: i64 = c.query_row(sql::COUNT_ACTIVE_SESSIONS, [ts(now)], |r| r.get(0)).unwrap();
+        let _: i64 =
+            c.query_row(sql::COUNT_AUDIT_SINCE, [ts(now - chrono::Duration::hours(24))], |r| r.get(0)).unwrap();
+        let _: i64 = c.query_row(sql::SCHEMA_VERSION, [], |r| r.get(0)).unwrap();
+    });
+    row("overview counts (the background job; pages read its cache)", &storage, Some(&raw));
+
+    let storage = time(|| {
+        s.recent_audit(50).unwrap();
+    });
+    let raw = time(|| {
+        let mut st = c.prepare_cached(sql::sqlite::RECENT_AUDIT).unwrap();
+        st.query_map([50], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(11)?))).unwrap().for_each(drop);
+    });
+    row("audit: latest 50 events", &storage, Some(&raw));
+
+    let since = now - chrono::Duration::hours(24);
+    let storage = time(|| {
+        s.count_audit_since(since).unwrap();
+    });
+    let raw = time(|| {
+        let _: i64 = c
+            .query_row(sql::COUNT_AUDIT_SINCE, [since.format("%Y-%m-%d %H:%M:%S%.6f").to_string()], |r| r.get(0))
+            .unwrap();
+    });
+    row("audit: events in the last 24 h (count)", &storage, Some(&raw));
+
+    let someone: String = c.query_row("SELECT username FROM pf_users WHERE rowid = 1", [], |r| r.get(0)).unwrap();
+    let storage = time(|| {
+        s.login_record(&someone).unwrap();
+    });
+    let raw = time(|| {
+        let _: String = c.prepare_cached(sql::LOGIN_RECORD).unwrap().query_row([&someone], |r| r.get(0)).unwrap();
+    });
+    row("sign-in lookup (before the password check)", &storage, Some(&raw));
+
+    // A state change with its audit row, committed (synchronous=FULL: includes the fsync).
+    let target = UserId(c.query_row("SELECT user_id FROM pf_users WHERE rowid = 2", [], |r| r.get(0)).unwrap());
+    let mut flip = false;
+    let audit = AuditEntry::new("user.status.bench", "user", target.as_str());
+    let storage = time(|| {
+        flip = !flip;
+        s.set_account_status(&target, if flip { "suspended" } else { "active" }, &audit).unwrap();
+    });
+    let mut raw_conn = Connection::open(&path).unwrap();
+    configure(&raw_conn).unwrap();
+    let raw = time(|| {
+        flip = !flip;
+        let tx = raw_conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let stamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        tx.execute(sql::SET_ACCOUNT_STATUS, params![if flip { "suspended" } else { "active" }, stamp, target.as_str()])
+            .unwrap();
+        tx.execute(
+            sql::INSERT_AUDIT,
+            params![
+                pathfinder::new_id(),
+                None::<String>,
+                "user.status.bench",
+                "user",
+                target.as_str(),
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                None::<String>,
+                200,
+                0,
+                None::<String>,
+                stamp
+            ],
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    });
+    row("state change + audit row, committed", &storage, Some(&raw));
+    s.set_account_status(&target, "active", &audit).unwrap();
+
+    // Provisioning one more user's table set (and dropping it again).
+    let fresh = Username::parse("bench_provision_probe").unwrap();
+    let mut took = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        s.provision_user_tables(&fresh, &AuditEntry::new("user_tables.provision", "user_tables", "bench")).unwrap();
+        took.push(t.elapsed());
+        s.drop_user_tables(&fresh, &AuditEntry::new("user_tables.drop", "user_tables", "bench")).unwrap();
+    }
+    took.sort();
+    row("provision one more table set", &took, None);
+}

@@ -41,6 +41,7 @@ pub(super) fn insert_rows(tx: &rusqlite::Transaction, batch: &[TableRows]) -> Ap
 
 impl BulkStore for SqliteStorage {
     fn insert_batch(&self, batch: &[TableRows], audit: &AuditEntry) -> AppResult<()> {
+        let _turn = self.writer_turn();
         let mut conn = self.pool.get()?;
         // A bulk load may lose its last batches to a power cut (WAL keeps the file
         // whole), never half a batch; each commit need not wait for the disk.

@@ -125,6 +125,7 @@ fn compare(expected: &Connection, live: &Connection, place: &str, drift: &mut Ve
 
 impl SchemaStore for SqliteStorage {
     fn migrate(&self, audit: &AuditEntry) -> AppResult<MigrationReport> {
+        let _turn = self.writer_turn();
         let mut conn = self.pool.get()?;
         apply_migrations(&mut conn, audit)
     }

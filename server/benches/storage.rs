@@ -156,6 +156,22 @@ fn main() {
             s.user_table_set(&name).unwrap();
         }
     });
+    let own_tables: Vec<String> = {
+        let name: String =
+            c.query_row("SELECT username FROM pf_users WHERE user_id = ?1", [&subject], |r| r.get(0)).unwrap();
+        let file = s.user_tables_file(&Username::parse(&name).unwrap());
+        match file.exists() {
+            true => Connection::open(&file)
+                .unwrap()
+                .prepare("SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
+                .unwrap()
+                .query_map([], |r| r.get(0))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect(),
+            false => Vec::new(),
+        }
+    };
     let raw = time(|| {
         let name: String = c.prepare_cached(sql::USER_PROFILE).unwrap().query_row([&subject], |r| r.get(1)).unwrap();
         c.prepare_cached(sql::ROLES_OF)
@@ -166,6 +182,14 @@ fn main() {
         let mut st = c.prepare_cached(sql::LIST_SESSIONS).unwrap();
         st.query_map([&subject], |r| r.get::<_, String>(0)).unwrap().for_each(drop);
         let _: Option<String> = c.prepare_cached(sql::TABLE_SET_STATUS).unwrap().query_row([&name], |r| r.get(0)).ok();
+        // The set's row counts, in its own file.
+        if !own_tables.is_empty() {
+            let file = s.user_tables_file(&Username::parse(&name).unwrap());
+            let own = Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
+            for t in &own_tables {
+                let _: i64 = own.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0)).unwrap();
+            }
+        }
     });
     row("user detail (profile, roles, sessions, table set)", &storage, Some(&raw));
 

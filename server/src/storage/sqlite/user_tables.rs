@@ -153,13 +153,26 @@ impl UserTableStore for SqliteStorage {
 
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>> {
         let Some(status) = self.read(|c| registry_status(c, username))? else { return Ok(None) };
-        let file = self.user_file(username, false)?;
-        let exists = |name: &str| file.as_ref().map_or(Ok(false), |c| object_exists(c, name));
+        // Read-only and without per-connection setup: the detail page opens it per view.
+        let path = self.user_tables_file(username);
+        let file = match path.exists() {
+            true => Some(Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(map_err)?),
+            false => None,
+        };
+        // One catalog read, not one per object.
+        let present: std::collections::HashSet<String> = match &file {
+            Some(c) => {
+                let mut names = c.prepare("SELECT name FROM sqlite_master").map_err(map_err)?;
+                let rows = names.query_map([], |r| r.get(0)).map_err(map_err)?;
+                rows.collect::<Result<_, _>>().map_err(map_err)?
+            }
+            None => Default::default(),
+        };
         let count = |name: &str| match &file {
             Some(c) => c.query_row(&format!("SELECT COUNT(*) FROM {name}"), [], |r| r.get(0)).map_err(map_err),
             None => Ok(-1),
         };
-        describe_table_set(USER_TABLES_TEMPLATE, username, status, exists, count).map(Some)
+        describe_table_set(USER_TABLES_TEMPLATE, username, status, |name| Ok(present.contains(name)), count).map(Some)
     }
 
     /// The rows go into the user's file in one transaction, then the audit row into

@@ -10,9 +10,8 @@ use pathfinder::filter::UserFilter;
 use pathfinder::storage::{AuditEntry, AuditStore, SessionStore, Storage, UserStore, UserTableStore};
 use pathfinder::{UserId, Username};
 use pathfinder_server::generate::{self, Plan};
-use pathfinder_server::storage::sql::{self, Bind, Dialect, UsersAccess};
+use pathfinder_server::storage::sql::{self, Dialect, UsersAccess};
 use pathfinder_server::storage::sqlite::{configure, SqliteStorage};
-use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, Connection};
 use std::time::{Duration, Instant};
 
@@ -70,13 +69,7 @@ fn raw_search(c: &Connection, f: &UserFilter) -> usize {
         None => UsersAccess::Walk,
     };
     let (query, binds) = sql::search_users(f, Dialect::Sqlite, access).unwrap();
-    let args: Vec<Value> = binds
-        .into_iter()
-        .map(|b| match b {
-            Bind::Text(t) => Value::Text(t),
-            Bind::Int(i) => Value::Integer(i),
-        })
-        .collect();
+    let args = pathfinder_server::storage::sqlite::bind_values(binds);
     let mut stmt = c.prepare_cached(&query).unwrap();
     let mut rows = stmt.query(params_from_iter(args)).unwrap();
     let mut n = 0;

@@ -8,8 +8,7 @@ use chrono::NaiveDate;
 use pathfinder::filter::{SearchMode, UserFilter, UserSort};
 use pathfinder::storage::UserStore;
 use pathfinder_server::generate::{self, Plan};
-use pathfinder_server::storage::sql::{self, Bind, Dialect, UsersAccess};
-use rusqlite::types::Value;
+use pathfinder_server::storage::sql::{self, Dialect, UsersAccess};
 use std::sync::atomic::AtomicBool;
 
 struct Row {
@@ -52,13 +51,7 @@ fn reference(rows: &[Row], f: &UserFilter) -> Vec<String> {
 
 fn run_sql(c: &rusqlite::Connection, f: &UserFilter, access: UsersAccess) -> Vec<String> {
     let (query, binds) = sql::search_users(f, Dialect::Sqlite, access).unwrap();
-    let args: Vec<Value> = binds
-        .into_iter()
-        .map(|b| match b {
-            Bind::Text(t) => Value::Text(t),
-            Bind::Int(i) => Value::Integer(i),
-        })
-        .collect();
+    let args = pathfinder_server::storage::sqlite::bind_values(binds);
     let mut stmt = c.prepare(&query).unwrap();
     let ids = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0)).unwrap();
     ids.collect::<Result<_, _>>().unwrap()

@@ -148,6 +148,19 @@ pub(crate) fn map_err(e: rusqlite::Error) -> AppError {
     }
 }
 
+/// The values of a generated statement ([`crate::storage::sql::Bind`]) as SQLite values.
+pub fn bind_values(binds: Vec<crate::storage::sql::Bind>) -> Vec<rusqlite::types::Value> {
+    use crate::storage::sql::Bind;
+    use rusqlite::types::Value;
+    binds
+        .into_iter()
+        .map(|b| match b {
+            Bind::Text(t) => Value::Text(t),
+            Bind::Int(i) => Value::Integer(i),
+        })
+        .collect()
+}
+
 /// Timestamps are stored as UTC text that sorts in time order and matches the
 /// format of SQLite's own CURRENT_TIMESTAMP default.
 pub(crate) fn ts(t: chrono::DateTime<chrono::Utc>) -> String {

@@ -1,12 +1,11 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
 use super::{map_err, parse_opt_ts, parse_ts, ts, SqliteStorage};
-use crate::storage::sql::{self, Bind, Dialect, UsersAccess};
+use crate::storage::sql::{self, Dialect, UsersAccess};
 use pathfinder::dto::{Page, StatusCount, UserProfile, UserSummary};
 use pathfinder::filter::UserFilter;
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
-use rusqlite::types::Value;
 use rusqlite::{params, params_from_iter, OptionalExtension, Row};
 
 fn summary(r: &Row) -> rusqlite::Result<(UserSummary, String, Option<String>)> {
@@ -90,10 +89,7 @@ impl UserStore for SqliteStorage {
         let items = self.read(|c| {
             let access = users_access(c, filter)?;
             let (query, binds) = sql::search_users(filter, Dialect::Sqlite, access)?;
-            let args = binds.into_iter().map(|b| match b {
-                Bind::Text(t) => Value::Text(t),
-                Bind::Int(i) => Value::Integer(i),
-            });
+            let args = super::bind_values(binds);
             let mut stmt = c.prepare_cached(&query).map_err(map_err)?;
             let rows = stmt
                 .query_map(params_from_iter(args), |r| Ok((summary(r)?, r.get::<_, String>(8)?)))

@@ -83,7 +83,12 @@ fn raw_search(c: &Connection, f: &UserFilter) -> usize {
 fn main() {
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     let (path, _tmp) = match args.next() {
-        Some(p) => (std::path::PathBuf::from(p), None),
+        Some(p) => {
+            // cargo runs benches in the package folder: a relative path would miss.
+            let path = std::path::PathBuf::from(p);
+            assert!(path.is_absolute() && path.exists(), "give the absolute path of an existing database");
+            (path, None)
+        }
         None => {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("bench.db");
@@ -118,6 +123,7 @@ fn main() {
         ("search contains, common (`son`)", "son", "contains", "", "username", "asc"),
         ("search contains, rare (`wski_1a`)", "wski_1a", "contains", "", "email", "asc"),
         ("search contains, 2 letters (`qu`)", "qu", "contains", "", "username", "asc"),
+        ("search contains, 2 characters, no match (`!x`)", "!x", "contains", "", "username", "asc"),
         ("search by status (`deleted`, newest first)", "", "", "deleted", "created_at", "desc"),
         ("search status + contains (`suspended`, `garcia`)", "garcia", "contains", "suspended", "username", "asc"),
         ("list, no filter, by email descending", "", "", "", "email", "desc"),

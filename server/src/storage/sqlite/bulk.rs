@@ -46,6 +46,8 @@ impl BulkStore for SqliteStorage {
         // A bulk load may lose its last batches to a power cut (WAL keeps the file
         // whole), never half a batch; each commit need not wait for the disk.
         conn.pragma_update(None, "synchronous", "NORMAL").map_err(map_err)?;
+        // Indexes of a million rows take inserts in random order: a 512 MB page cache
+        // keeps them in memory. It stays with the connection (loads run in the CLI).
         conn.pragma_update(None, "cache_size", -524_288).map_err(map_err)?;
         let result = (|| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).map_err(map_err)?;

@@ -185,9 +185,13 @@ fn main() {
         if !own_tables.is_empty() {
             let file = s.user_tables_file(&Username::parse(&name).unwrap());
             let own = Connection::open_with_flags(&file, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY).unwrap();
-            for t in &own_tables {
-                let _: i64 = own.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0)).unwrap();
-            }
+            own.prepare("SELECT name FROM sqlite_master")
+                .unwrap()
+                .query_map([], |r| r.get::<_, String>(0))
+                .unwrap()
+                .for_each(drop);
+            let each: Vec<String> = own_tables.iter().map(|t| format!("(SELECT COUNT(*) FROM {t})")).collect();
+            let _: i64 = own.query_row(&format!("SELECT {}", each.join(", ")), [], |r| r.get(0)).unwrap();
         }
     });
     row("user detail (profile, roles, sessions, table set)", &storage, Some(&raw));

@@ -159,7 +159,7 @@ impl UserTableStore for SqliteStorage {
             true => Some(Connection::open_with_flags(&path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(map_err)?),
             false => None,
         };
-        // One catalog read, not one per object.
+        // One catalog read and one counting statement, not two statements per object.
         let present: std::collections::HashSet<String> = match &file {
             Some(c) => {
                 let mut names = c.prepare("SELECT name FROM sqlite_master").map_err(map_err)?;
@@ -168,10 +168,24 @@ impl UserTableStore for SqliteStorage {
             }
             None => Default::default(),
         };
-        let count = |name: &str| match &file {
-            Some(c) => c.query_row(&format!("SELECT COUNT(*) FROM {name}"), [], |r| r.get(0)).map_err(map_err),
-            None => Ok(-1),
+        let counted: Vec<String> = user_table_statements(USER_TABLES_TEMPLATE, username)
+            .iter()
+            .filter_map(|stmt| created_object(stmt).filter(|(kind, _)| *kind != "index").map(|(_, name)| name))
+            .filter(|name| present.contains(name))
+            .collect();
+        let counts: std::collections::HashMap<&str, i64> = match (&file, counted.is_empty()) {
+            (Some(c), false) => {
+                let each: Vec<String> = counted.iter().map(|t| format!("(SELECT COUNT(*) FROM {t})")).collect();
+                let values = c
+                    .query_row(&format!("SELECT {}", each.join(", ")), [], |r| {
+                        (0..counted.len()).map(|i| r.get::<_, i64>(i)).collect::<Result<Vec<_>, _>>()
+                    })
+                    .map_err(map_err)?;
+                counted.iter().map(String::as_str).zip(values).collect()
+            }
+            _ => Default::default(),
         };
+        let count = |name: &str| Ok(counts.get(name).copied().unwrap_or(-1));
         describe_table_set(USER_TABLES_TEMPLATE, username, status, |name| Ok(present.contains(name)), count).map(Some)
     }
 

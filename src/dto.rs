@@ -31,8 +31,9 @@ pub struct UserSummary {
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub account_status: String,
-    #[serde(with = "chrono::serde::ts_milliseconds")]
-    pub created_at: Timestamp,
+    /// The seed allows NULL here; such rows sort first by creation time.
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub created_at: Option<Timestamp>,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_login: Option<Timestamp>,
 }
@@ -74,12 +75,46 @@ pub struct TableCount {
     pub rows: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TableSetInfo {
     pub username: String,
     /// `ready`, or `provisioning` / `dropping` while (or if a crash left) work half done.
     pub status: String,
     pub tables: Vec<TableCount>,
+    /// What the set's `career_summary` view holds (absent while the set is incomplete).
+    pub career: Option<CareerSummary>,
+}
+
+/// One row of `pf_user_<username>_career_summary`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CareerSummary {
+    pub total_positions: i64,
+    pub total_companies: i64,
+    /// `YYYY-MM-DD` (dates travel as text: no date parser in the browser's bundle).
+    pub career_start_date: Option<String>,
+    pub total_years_experience: Option<f64>,
+}
+
+/// A user's row of `pf_mv_user_stats`: their activity as of the last refresh.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserActivity {
+    pub total_sessions: i64,
+    pub total_events: i64,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub first_activity: Option<Timestamp>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_activity: Option<Timestamp>,
+}
+
+/// The last run of a background job, as the database records it (whichever console
+/// instance ran it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobRun {
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub finished_at: Option<Timestamp>,
+    pub duration_ms: Option<i64>,
+    /// `ok` or `failed`; `None` before the first run.
+    pub status: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -87,6 +122,10 @@ pub struct UserDetail {
     pub profile: UserProfile,
     pub sessions: Vec<SessionInfo>,
     pub tables: Option<TableSetInfo>,
+    /// `None` until the statistics have been refreshed with this user in them.
+    pub activity: Option<UserActivity>,
+    /// When the statistics were last refreshed.
+    pub stats_refresh: JobRun,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -102,6 +141,8 @@ pub struct Overview {
     pub audit_events_24h: i64,
     pub schema_version: i64,
     pub backend: String,
+    /// The last refresh of the user statistics (`pf_mv_user_stats`).
+    pub stats_refresh: JobRun,
     /// When these counts were computed (they are refreshed in the background).
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub as_of: Timestamp,

@@ -27,6 +27,12 @@ impl RequestMeta {
         }
     }
 
+    /// The metadata of a background job's work (the job's name as the path).
+    pub fn job(name: &str) -> Self {
+        let user_agent = Some(format!("pathfinder-admin/{} (job)", env!("CARGO_PKG_VERSION")));
+        RequestMeta { method: "JOB".into(), user_agent, ..RequestMeta::cli(name) }
+    }
+
     /// An audit entry for `action` on an entity, by `actor`, answered with `status`
     /// (storage cuts each field to its column's width).
     pub fn audit(&self, actor: Option<&UserId>, action: &str, entity: (&str, Option<&str>), status: u16) -> AuditEntry {

@@ -7,7 +7,8 @@
 //! if the audit row cannot be written, the change is rolled back.
 
 use crate::dto::{
-    Overview, Page, Principal, SessionInfo, StatusCount, TableSetInfo, Timestamp, UserProfile, UserSummary,
+    JobRun, Overview, Page, Principal, SessionInfo, StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile,
+    UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -209,8 +210,28 @@ pub trait SchemaStore {
     fn schema_version(&self) -> AppResult<i64>;
     /// Differences between the live schema and the one the migrations define.
     fn schema_check(&self) -> AppResult<Vec<Drift>>;
-    /// Rebuilds `pf_mv_user_stats`.
-    fn refresh_user_stats(&self, audit: &AuditEntry) -> AppResult<()>;
+}
+
+/// When a statistics refresh may run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshWhen {
+    /// Now (unless another instance is refreshing): the CLI and the console's button.
+    Now,
+    /// Only if the last refresh finished longer ago than this: the background job,
+    /// which every console instance runs (one of them wins each round).
+    Due(std::time::Duration),
+}
+
+/// The user statistics (`pf_mv_user_stats`, a materialized view on Oracle and a table
+/// the same operation rebuilds on SQLite).
+pub trait StatsStore {
+    /// Rebuilds the statistics, audited, and records the run. `None` when it was not
+    /// due or another instance holds the refresh.
+    fn refresh_user_stats(&self, when: RefreshWhen, audit: &AuditEntry) -> AppResult<Option<JobRun>>;
+    /// The last refresh (any instance's).
+    fn last_stats_refresh(&self) -> AppResult<JobRun>;
+    /// The user's row of the statistics, if the last refresh saw them.
+    fn user_activity(&self, user_id: &UserId) -> AppResult<Option<UserActivity>>;
 }
 
 pub trait UserTableStore {
@@ -223,15 +244,73 @@ pub trait UserTableStore {
     fn fill_user_tables(&self, username: &Username, rows: &[TableRows], audit: &AuditEntry) -> AppResult<()>;
 }
 
-/// A value in a bulk batch.
+/// A value bound to a statement or read from a row, whichever the backend.
 #[derive(Debug, Clone, PartialEq)]
-pub enum BulkValue {
+pub enum Value {
     Null,
     Int(i64),
     Real(f64),
+    /// Never empty when it reaches a backend: storage sends `""` as [`Value::Null`],
+    /// as Oracle stores it.
     Text(String),
     Time(Timestamp),
     Date(chrono::NaiveDate),
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Text(s.to_string())
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::Text(s)
+    }
+}
+impl From<&String> for Value {
+    fn from(s: &String) -> Self {
+        Value::Text(s.clone())
+    }
+}
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<f64> for Value {
+    fn from(r: f64) -> Self {
+        Value::Real(r)
+    }
+}
+impl From<Timestamp> for Value {
+    fn from(t: Timestamp) -> Self {
+        Value::Time(t)
+    }
+}
+impl From<chrono::NaiveDate> for Value {
+    fn from(d: chrono::NaiveDate) -> Self {
+        Value::Date(d)
+    }
+}
+impl From<&UserId> for Value {
+    fn from(id: &UserId) -> Self {
+        Value::Text(id.0.clone())
+    }
+}
+impl From<&SessionId> for Value {
+    fn from(id: &SessionId) -> Self {
+        Value::Text(id.0.clone())
+    }
+}
+impl From<&Username> for Value {
+    fn from(u: &Username) -> Self {
+        Value::Text(u.as_str().to_string())
+    }
+}
+impl<T: Into<Value>> From<Option<T>> for Value {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
 }
 
 /// Rows for one table: `columns` name the values of each row, in order.
@@ -239,7 +318,7 @@ pub enum BulkValue {
 pub struct TableRows {
     pub table: String,
     pub columns: &'static [&'static str],
-    pub rows: Vec<Vec<BulkValue>>,
+    pub rows: Vec<Vec<Value>>,
 }
 
 impl TableRows {
@@ -248,7 +327,7 @@ impl TableRows {
     }
 
     /// Adds a row; its values follow `columns`.
-    pub fn push(&mut self, row: Vec<BulkValue>) {
+    pub fn push(&mut self, row: Vec<Value>) {
         debug_assert_eq!(row.len(), self.columns.len(), "row of {}", self.table);
         self.rows.push(row);
     }
@@ -285,7 +364,7 @@ pub trait BulkStore {
 
 /// Everything a backend offers, plus what the console asks of the backend itself.
 pub trait Storage:
-    UserStore + SessionStore + AuditStore + SchemaStore + UserTableStore + BulkStore + Send + Sync
+    UserStore + SessionStore + AuditStore + SchemaStore + StatsStore + UserTableStore + BulkStore + Send + Sync
 {
     /// `sqlite` or `oracle`.
     fn backend_name(&self) -> &'static str;
@@ -299,6 +378,7 @@ pub trait Storage:
             audit_events_24h: self.count_audit_since(now - chrono::Duration::hours(24))?,
             schema_version: self.schema_version()?,
             backend: self.backend_name().to_string(),
+            stats_refresh: self.last_stats_refresh()?,
             as_of: now,
         })
     }

@@ -62,7 +62,9 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
                     // A legacy name that breaks the rule can have no table set.
                     Err(_) => None,
                 };
-                Ok(UserDetail { profile, sessions, tables })
+                let activity = s.user_activity(&id)?;
+                let stats_refresh = s.last_stats_refresh()?;
+                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh })
             })
             .await
     })

@@ -10,7 +10,7 @@ use crate::{auth, generate, storage};
 use clap::{Parser, Subcommand, ValueEnum};
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{AuditEntry, NewUser, Storage};
+use pathfinder::storage::{AuditEntry, NewUser, RefreshWhen, Storage};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -55,6 +55,10 @@ pub enum Command {
         /// Mark the session cookie Secure (when served over HTTPS).
         #[arg(long, env = "PF_SECURE_COOKIE")]
         secure_cookie: bool,
+        /// Refresh the user statistics this often (minutes). Every instance runs the
+        /// job; one of them refreshes each round.
+        #[arg(long, env = "PF_STATS_REFRESH_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+        stats_refresh_minutes: u64,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -83,6 +87,8 @@ pub enum Command {
     },
     /// Compare the live database with what the migrations define; exit 3 on drift.
     SchemaCheck,
+    /// Rebuild the user statistics (pf_mv_user_stats) now; audited.
+    RefreshStats,
     /// Fill the database with deterministic synthetic data: users (who cannot sign in)
     /// with everything around them, audit events, provisioned table sets. Interrupt
     /// it at will: run the same command again to finish.
@@ -134,11 +140,12 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
     let db = Db::new(storage::open(&url)?);
     let s = db.storage();
     match cli.command {
-        Command::Serve { listen, site_root, migrate, secure_cookie } => {
+        Command::Serve { listen, site_root, migrate, secure_cookie, stats_refresh_minutes } => {
             if migrate {
                 report_migration(s.migrate(&cli_audit("migrate"))?);
             }
-            serve(db, &url, listen, site_root, secure_cookie)?;
+            let stats_every = std::time::Duration::from_secs(stats_refresh_minutes * 60);
+            serve(db, &url, listen, site_root, secure_cookie, stats_every)?;
         }
         Command::Migrate => report_migration(s.migrate(&cli_audit("migrate"))?),
         Command::CreateAdmin { username, email, password_file, if_no_admin } => {
@@ -192,6 +199,13 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 println!("{} difference(s) found.", drift.len());
                 return Ok(ExitCode::from(3));
             }
+        }
+        Command::RefreshStats => {
+            let audit =
+                RequestMeta::cli("refresh-stats").audit(None, crate::jobs::stats::ACTION, ("statistics", None), 200);
+            let run = s.refresh_user_stats(RefreshWhen::Now, &audit)?;
+            let took = run.and_then(|r| r.duration_ms).unwrap_or_default();
+            println!("Refreshed the user statistics in {took} ms.");
         }
         Command::Generate { users, audit_events, provisioned, seed, end_date } => {
             let end = end_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -349,7 +363,14 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn serve(db: Db, url: &DatabaseUrl, listen: SocketAddr, site_root: String, secure_cookie: bool) -> AppResult<()> {
+fn serve(
+    db: Db,
+    url: &DatabaseUrl,
+    listen: SocketAddr,
+    site_root: String,
+    secure_cookie: bool,
+    stats_every: std::time::Duration,
+) -> AppResult<()> {
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
     let leptos_options = leptos::config::LeptosOptions::builder()
@@ -365,7 +386,8 @@ fn serve(db: Db, url: &DatabaseUrl, listen: SocketAddr, site_root: String, secur
     runtime.block_on(async move {
         // Counts first, so no request ever waits for them.
         crate::jobs::overview::refresh(&db, &overview).await?;
-        crate::jobs::overview::spawn(db, overview);
+        crate::jobs::overview::spawn(db.clone(), overview.clone());
+        crate::jobs::stats::spawn(db, overview, stats_every);
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

@@ -45,7 +45,16 @@ impl Cli {
 #[test]
 fn every_command_has_help() {
     let cli = Cli::new();
-    for cmd in ["serve", "migrate", "create-admin", "provision-user", "drop-user-tables", "schema-check", "generate"] {
+    for cmd in [
+        "serve",
+        "migrate",
+        "create-admin",
+        "provision-user",
+        "drop-user-tables",
+        "schema-check",
+        "refresh-stats",
+        "generate",
+    ] {
         let out = cli.ok(&[cmd, "--help"]);
         assert!(out.contains("Usage: pathfinder-admin"), "{cmd}: {out}");
     }
@@ -54,8 +63,8 @@ fn every_command_has_help() {
 #[test]
 fn migrate_provision_check_and_drop() {
     let cli = Cli::new();
-    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 8"));
-    assert!(cli.ok(&["migrate"]).contains("up to date (version 8)"));
+    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 9"));
+    assert!(cli.ok(&["migrate"]).contains("up to date (version 9)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");
     assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));

@@ -15,7 +15,7 @@ use pathfinder_app::policy::{Access, POLICY};
 use pathfinder_server::auth::token::{Claims, AUDIENCE, ISSUER};
 use pathfinder_server::auth::{password, TokenKeys};
 use pathfinder_server::router::{router, AppState};
-use pathfinder_server::storage::sqlite::SqliteStorage;
+use pathfinder_server::storage::Store;
 use std::sync::{Arc, LazyLock};
 use tower::ServiceExt;
 
@@ -27,7 +27,7 @@ static HASH: LazyLock<String> = LazyLock::new(|| password::hash(PASSWORD).unwrap
 
 struct Console {
     app: Router,
-    storage: Arc<SqliteStorage>,
+    storage: Arc<Store>,
     overview: Arc<pathfinder::stats::OverviewCache>,
     dir: tempfile::TempDir,
 }

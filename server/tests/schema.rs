@@ -8,13 +8,15 @@ use common::{add_user, audit};
 use pathfinder::storage::{SchemaStore, UserStore, UserTableStore};
 use pathfinder::username::{OBJECT_SUFFIX_MAX_BYTES, USERNAME_MAX_BYTES};
 use pathfinder::{AppError, Role, Username};
+use pathfinder_server::storage::driver::Dialect;
 use pathfinder_server::storage::migrations::{
-    created_object, split_statements, table_columns, user_table_statements, ORACLE, ORACLE_USER_TABLES, SQLITE,
-    SQLITE_USER_TABLES,
+    created_object, split_statements, table_columns, user_table_statements, ORACLE, SQLITE,
 };
-use pathfinder_server::storage::sql;
+use pathfinder_server::storage::schema::{expected_schema, expected_set};
+use pathfinder_server::storage::schema_model::{Object, Schema};
+use pathfinder_server::storage::{oracle_lint, search, sql};
 use rusqlite::Connection;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 const SEED: &str = include_str!("seed/database-architecture.md");
 
@@ -47,24 +49,50 @@ fn both_dialects_have_the_same_migrations() {
         assert_eq!(m.version, i as i64 + 1, "versions are 1, 2, 3, … with no gap");
         assert!(m.name.starts_with(&format!("{:04}_", m.version)));
     }
-    // Same objects, same columns, in both dialects.
-    let objects = |m: &[pathfinder_server::storage::migrations::Migration], tpl: &str| {
-        let alice = Username::parse("alice").unwrap();
-        m.iter()
-            .flat_map(|m| split_statements(m.sql))
-            .chain(user_table_statements(tpl, &alice))
-            .filter_map(|s| created_object(&s).map(|(_, name)| (name, table_columns(&s))))
-            .collect::<Vec<_>>()
+}
+
+/// What each dialect's migrations and template build, object by object and column
+/// by column, is the same but for what only one backend has (each listed, and why).
+#[test]
+fn both_dialects_build_the_same_schema() {
+    let alice = Username::parse("alice").unwrap();
+    let build = |d: Dialect| {
+        let mut s = expected_schema(d).unwrap();
+        s.objects.extend(expected_set(d, &alice).unwrap().objects);
+        s
     };
-    let (sqlite, oracle) = (objects(SQLITE, SQLITE_USER_TABLES), objects(ORACLE, ORACLE_USER_TABLES));
-    let names = |o: &[(String, Vec<String>)]| o.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
-    assert_eq!(names(&sqlite), names(&oracle));
-    for ((name, s), (_, o)) in sqlite.iter().zip(&oracle) {
-        // The archive is CREATE TABLE AS SELECT in Oracle (no column list to compare);
-        // the materialized statistics view is a table in SQLite.
-        if !o.is_empty() {
-            assert_eq!(s, o, "columns of {name}");
+    let (sqlite, oracle) = (build(Dialect::Sqlite), build(Dialect::Oracle));
+    // SQLite's trigram search: the index, its own tables, the triggers that keep it,
+    // the columns it needs in pf_users (migrations/README.md).
+    let sqlite_only = |name: &str| {
+        name.starts_with("pf_users_search") || name == "pf_users_email_fold" || name == "idx_users_search_key"
+    };
+    let kinds = |s: &Schema| -> BTreeMap<String, String> {
+        s.objects.iter().filter(|(n, _)| !sqlite_only(n)).map(|(n, o)| (n.clone(), o.kind().to_string())).collect()
+    };
+    let (mut sk, ok) = (kinds(&sqlite), kinds(&oracle));
+    // pf_mv_user_stats and the career summaries: Oracle's materialized views are a
+    // table the refresh rebuilds and plain views on SQLite.
+    for (name, kind) in sk.iter_mut() {
+        if ok.get(name).map(String::as_str) == Some("materialized view") {
+            assert!(kind == "table" || kind == "view", "{name} is a {kind} on SQLite");
+            *kind = "materialized view".into();
         }
+    }
+    assert_eq!(sk, ok, "the same objects");
+    for (name, object) in &oracle.objects {
+        let (Object::Table(o), Some(Object::Table(s))) = (object, sqlite.objects.get(name)) else { continue };
+        let columns = |t: &pathfinder_server::storage::schema_model::Table| {
+            t.columns
+                .iter()
+                .map(|c| c.name.clone())
+                .filter(|c| c != "search_key" && c != "email_fold")
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(columns(s), columns(o), "columns of {name}");
+        assert_eq!(s.primary_key, o.primary_key, "primary key of {name}");
+        assert_eq!(s.foreign_keys, o.foreign_keys, "foreign keys of {name}");
+        assert_eq!(s.uniques, o.uniques, "unique constraints of {name}");
     }
 }
 
@@ -75,7 +103,7 @@ fn every_seed_table_and_column_exists_after_migrate_and_provision() {
     s.provision_user_tables(&alice, &audit("user_tables.provision")).unwrap();
     let main = raw(&dir);
     // alice's tables live in her own file (see storage/sqlite/user_tables.rs).
-    let own = Connection::open(s.user_tables_file(&alice)).unwrap();
+    let own = Connection::open(s.user_tables_file(&alice).unwrap()).unwrap();
     let c = |name: &str| if name.starts_with("pf_user_alice_") { &own } else { &main };
     let mut tables = 0;
     for stmt in seed_statements() {
@@ -115,7 +143,7 @@ fn every_seed_index_exists_or_is_served_by_a_unique_constraint() {
     };
     // The main file's, and those of alice's own file.
     let mut indexes = index_names(&c);
-    indexes.extend(index_names(&Connection::open(s.user_tables_file(&alice)).unwrap()));
+    indexes.extend(index_names(&Connection::open(s.user_tables_file(&alice).unwrap()).unwrap()));
     // Left out on purpose (ORA-01408): a UNIQUE constraint already indexes the column.
     let served_by_unique = [
         ("idx_users_username", "pf_users", "username"),
@@ -151,7 +179,7 @@ fn every_seed_index_exists_or_is_served_by_a_unique_constraint() {
 #[test]
 fn per_user_names_fit_and_never_collide() {
     let long = Username::parse(&"u".repeat(USERNAME_MAX_BYTES)).unwrap();
-    let suffixes: Vec<String> = user_table_statements(SQLITE_USER_TABLES, &Username::parse("x").unwrap())
+    let suffixes: Vec<String> = user_table_statements(Dialect::Sqlite, &Username::parse("x").unwrap())
         .iter()
         .filter_map(|s| created_object(s))
         .map(|(_, n)| n.trim_start_matches("pf_user_x_").to_string())
@@ -167,40 +195,39 @@ fn per_user_names_fit_and_never_collide() {
     }
 }
 
-/// Statements sqlparser's Oracle dialect cannot parse, with the reason. Keep it short.
-const ORACLE_PARSER_EXCEPTIONS: &[(&str, &str)] = &[
-    ("pf_user_analytics", "PARTITION BY RANGE … INTERVAL"),
-    ("idx_analytics_user", "LOCAL index"),
-    ("idx_analytics_event", "LOCAL index"),
-    ("idx_analytics_timestamp", "LOCAL index"),
-    ("idx_analytics_user_date", "LOCAL index"),
-    ("pf_mv_user_stats", "CREATE MATERIALIZED VIEW … BUILD IMMEDIATE"),
-    ("pf_user_alice_career_summary", "CREATE MATERIALIZED VIEW … BUILD IMMEDIATE"),
-    ("REFRESH_USER_STATS", "PL/SQL block"),
-    ("GATHER_STATS", "PL/SQL block"),
-];
-
-#[test]
-fn every_oracle_statement_parses_as_oracle_sql() {
-    use sqlparser::dialect::OracleDialect;
-    use sqlparser::parser::Parser;
-    let alice = Username::parse("alice").unwrap();
-    let mut statements: Vec<(String, String)> = ORACLE
-        .iter()
-        .flat_map(|m| split_statements(m.sql))
-        .chain(user_table_statements(ORACLE_USER_TABLES, &alice))
-        .map(|s| (created_object(&s).map(|(_, n)| n).unwrap_or_default(), s))
-        .collect();
-    statements.extend(sql::ALL.iter().map(|s| (String::new(), s.to_string())));
-    statements.extend(sql::oracle::ALL.iter().map(|s| {
-        let name = match *s {
-            sql::oracle::REFRESH_USER_STATS => "REFRESH_USER_STATS",
-            sql::oracle::GATHER_STATS => "GATHER_STATS",
-            _ => "",
-        };
-        (name.to_string(), s.to_string())
-    }));
-    for f in ["", "q=a&status=active&sort=email&dir=desc", "sort=created_at", "q=abc&match=prefix"] {
+/// Every statement the Oracle backend can send: the migrations, the per-user
+/// template (for a short and the longest name), every `sql!` statement's Oracle
+/// text, and what the generators make (users searches, bulk inserts, a set's drop,
+/// count and career statements).
+fn oracle_statements() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = Vec::new();
+    for m in ORACLE {
+        out.extend(split_statements(m.sql).into_iter().map(|s| (m.name.to_string(), s)));
+    }
+    let longest = Username::parse(&"u".repeat(USERNAME_MAX_BYTES)).unwrap();
+    for user in [Username::parse("alice").unwrap(), longest] {
+        for stmt in user_table_statements(Dialect::Oracle, &user) {
+            if let Some((kind, name)) = created_object(&stmt) {
+                out.push(("drop".into(), pathfinder_server::storage::drop_statement(kind, &name)));
+            }
+            out.push(("template".into(), stmt));
+        }
+        let tables = ["pf_user_x_experiences", "pf_user_x_skills"];
+        out.push(("counts".into(), pathfinder_server::storage::counts_statement(Dialect::Oracle, &tables)));
+        out.push(("career".into(), pathfinder_server::storage::career_statement(&user)));
+    }
+    for stmt in sql::STATEMENTS.iter() {
+        if let Some(text) = stmt.oracle {
+            out.push((stmt.at.to_string(), text.to_string()));
+        }
+    }
+    for f in [
+        "",
+        "q=a&status=active&sort=email&dir=desc",
+        "sort=created_at",
+        "q=abc&match=prefix",
+        "q=ab&sort=created_at&dir=desc&status=deleted",
+    ] {
         let get = |k: &str| f.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("");
         let mut filter = pathfinder::filter::UserFilter::from_query(
             get("q"),
@@ -211,6 +238,10 @@ fn every_oracle_statement_parses_as_oracle_sql() {
             "",
         )
         .unwrap();
+        out.push((
+            "search".into(),
+            search::users_query(&filter, Dialect::Oracle, search::UsersAccess::Walk).unwrap().0,
+        ));
         let key =
             if filter.sort == pathfinder::filter::UserSort::CreatedAt { "2026-01-01 00:00:00.000000" } else { "k" };
         let cursor = pathfinder::filter::Cursor {
@@ -220,21 +251,96 @@ fn every_oracle_statement_parses_as_oracle_sql() {
             id: pathfinder::new_id(),
         };
         filter.after = Some(cursor.encode());
-        let access = sql::UsersAccess::Walk;
-        statements.push((String::new(), sql::search_users(&filter, sql::Dialect::Oracle, access).unwrap().0));
+        out.push((
+            "search".into(),
+            search::users_query(&filter, Dialect::Oracle, search::UsersAccess::Walk).unwrap().0,
+        ));
     }
-    assert!(statements.len() > 100, "{} statements", statements.len());
+    let plan = pathfinder_server::generate::Plan {
+        seed: 1,
+        users: 20,
+        audit_events: 20,
+        provisioned: 1,
+        end: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+    };
+    for t in pathfinder_server::generate::sample_batches(&plan) {
+        out.push(("bulk".into(), pathfinder_server::storage::insert_sql(&t)));
+    }
+    out
+}
 
+/// What sqlparser's Oracle dialect cannot read, each with the reason. Keep it short.
+const ORACLE_PARSER_EXCEPTIONS: &[(&str, fn(&str) -> bool)] = &[
+    ("PARTITION BY RANGE … INTERVAL", |s| s.contains("INTERVAL (NUMTODSINTERVAL")),
+    ("LOCAL (partitioned) index", |s| s.trim_end().ends_with("LOCAL")),
+    ("CREATE MATERIALIZED VIEW … BUILD IMMEDIATE REFRESH …", |s| s.starts_with("CREATE MATERIALIZED VIEW")),
+    ("PL/SQL block", |s| s.starts_with("BEGIN") || s.starts_with("DECLARE")),
+    ("DROP TABLE … CASCADE CONSTRAINTS PURGE", |s| s.ends_with("CASCADE CONSTRAINTS PURGE")),
+    ("ALTER SESSION", |s| s.starts_with("ALTER SESSION")),
+];
+
+#[test]
+fn every_oracle_statement_parses_as_oracle_sql() {
+    use sqlparser::dialect::OracleDialect;
+    use sqlparser::parser::Parser;
+    let statements = oracle_statements();
+    assert!(statements.len() > 150, "{} statements", statements.len());
     let mut failed = BTreeSet::new();
-    for (name, stmt) in &statements {
+    for (at, stmt) in &statements {
         if let Err(e) = Parser::parse_sql(&OracleDialect {}, stmt) {
-            let known = ORACLE_PARSER_EXCEPTIONS.iter().any(|(n, _)| n == name);
-            assert!(known, "Oracle dialect refuses a statement that is not a listed exception: {e}\n{stmt}");
-            failed.insert(name.clone());
+            let known = ORACLE_PARSER_EXCEPTIONS.iter().find(|(_, is)| is(stmt));
+            let Some((reason, _)) = known else {
+                panic!("Oracle dialect refuses a statement that is not a listed exception ({at}): {e}\n{stmt}")
+            };
+            failed.insert(*reason);
         }
     }
-    let listed: BTreeSet<String> = ORACLE_PARSER_EXCEPTIONS.iter().map(|(n, _)| n.to_string()).collect();
+    let listed: BTreeSet<&str> = ORACLE_PARSER_EXCEPTIONS.iter().map(|(n, _)| *n).collect();
     assert_eq!(failed, listed, "every listed exception still fails (else drop it from the list)");
+}
+
+/// The rules of `storage/oracle_lint.rs` over every statement the Oracle backend can send.
+#[test]
+fn every_oracle_statement_passes_the_oracle_lint() {
+    let mut problems = Vec::new();
+    for (at, stmt) in oracle_statements() {
+        for f in oracle_lint::lint(&stmt) {
+            problems.push(format!(
+                "{at}: {} — {}\n    {}",
+                f.rule,
+                f.message,
+                stmt.split_whitespace().collect::<Vec<_>>().join(" ")
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "Oracle would refuse:\n{}", problems.join("\n"));
+}
+
+/// Every `sql!` in the source is registered (the lint sees them all): none was
+/// dropped by the linker.
+#[test]
+fn every_sql_statement_is_registered() {
+    fn count(dir: &std::path::Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .map(|p| {
+                if p.is_dir() {
+                    count(&p)
+                } else if p.extension().is_some_and(|e| e == "rs") {
+                    let text = std::fs::read_to_string(&p).unwrap();
+                    // Invocations, not the macro's own definition and docs.
+                    text.matches("sql!(").count()
+                        - text.matches("$crate::sql!(").count()
+                        - text.matches("`sql!(").count()
+                } else {
+                    0
+                }
+            })
+            .sum()
+    }
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    assert_eq!(sql::STATEMENTS.len(), count(&src));
 }
 
 #[test]
@@ -272,9 +378,9 @@ fn provisioning_repairs_a_half_made_set() {
             [],
         )
         .unwrap();
-    std::fs::create_dir_all(s.user_tables_file(&bob).parent().unwrap()).unwrap();
-    let own = Connection::open(s.user_tables_file(&bob)).unwrap();
-    for stmt in user_table_statements(SQLITE_USER_TABLES, &bob).iter().take(2) {
+    std::fs::create_dir_all(s.user_tables_file(&bob).unwrap().parent().unwrap()).unwrap();
+    let own = Connection::open(s.user_tables_file(&bob).unwrap()).unwrap();
+    for stmt in user_table_statements(Dialect::Sqlite, &bob).iter().take(2) {
         own.execute_batch(stmt).unwrap();
     }
     let drift = s.schema_check().unwrap();
@@ -300,7 +406,7 @@ fn a_failing_audit_write_rolls_the_change_back() {
     let carol = Username::parse("carol").unwrap();
     assert!(s.provision_user_tables(&carol, &audit("user_tables.provision")).is_err());
     assert!(s.user_table_set(&carol).unwrap().is_none(), "no registry row");
-    assert!(!s.user_tables_file(&carol).exists(), "no half-made tables");
+    assert!(!s.user_tables_file(&carol).unwrap().exists(), "no half-made tables");
     let c = raw(&dir);
 
     c.execute_batch("DROP TRIGGER audit_down").unwrap();
@@ -309,45 +415,15 @@ fn a_failing_audit_write_rolls_the_change_back() {
 }
 
 #[test]
-fn refreshing_user_stats_rebuilds_the_table() {
-    use pathfinder::storage::AuditStore;
-    let (s, dir) = common::sqlite();
-    let id = add_user(s.as_ref(), "stat_user", "active", &[]);
-    add_user(s.as_ref(), "idle_user", "active", &[]);
-    let c = raw(&dir);
-    for (n, session) in [(1, "s1"), (2, "s1"), (3, "s2")] {
-        c.execute(
-            "INSERT INTO pf_user_analytics (analytics_id, user_id, event_type, session_id, event_timestamp)
-             VALUES (?1, ?2, 'page_view', ?3, ?4)",
-            rusqlite::params![pathfinder::new_id(), id.0, session, format!("2026-01-0{n} 10:00:00")],
-        )
-        .unwrap();
-    }
-    s.refresh_user_stats(&audit("user_stats.refresh")).unwrap();
-    let row: (i64, i64, String, String) = c
-        .query_row(
-            "SELECT total_sessions, total_events, first_activity, last_activity FROM pf_mv_user_stats WHERE username = 'stat_user'",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .unwrap();
-    assert_eq!(row, (2, 3, "2026-01-01 10:00:00".into(), "2026-01-03 10:00:00".into()));
-    let rows: i64 = c.query_row("SELECT COUNT(*) FROM pf_mv_user_stats", [], |r| r.get(0)).unwrap();
-    assert_eq!(rows, 2, "one row per user, idle ones too");
-    s.refresh_user_stats(&audit("user_stats.refresh")).unwrap();
-    let rows: i64 = c.query_row("SELECT COUNT(*) FROM pf_mv_user_stats", [], |r| r.get(0)).unwrap();
-    assert_eq!(rows, 2, "a refresh replaces, never appends");
-    assert_eq!(s.recent_audit(1).unwrap()[0].action, "user_stats.refresh");
-}
-
-#[test]
-fn sqlite_lower_folds_unicode_and_keeps_the_builtins_other_answers() {
+fn the_fold_function_folds_unicode_and_lower_stays_the_builtin() {
     let c = Connection::open_in_memory().unwrap();
-    pathfinder_server::storage::sqlite::configure(&c).unwrap();
-    let row: (Option<String>, String, String, String) = c
-        .query_row("SELECT lower(NULL), lower(12), lower(1.5), lower('ÉLODIE Zoë')", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-        })
+    pathfinder_server::storage::driver::sqlite::configure(&c).unwrap();
+    let row: (Option<String>, String, String, String, String) = c
+        .query_row(
+            "SELECT pathfinder_fold(NULL), pathfinder_fold(12), pathfinder_fold(1.5), pathfinder_fold('ÉLODIE Zoë'), lower('ÉLODIE')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
         .unwrap();
-    assert_eq!(row, (None, "12".into(), "1.5".into(), "élodie zoë".into()));
+    assert_eq!(row, (None, "12".into(), "1.5".into(), "élodie zoë".into(), "Élodie".into()));
 }

@@ -7,8 +7,10 @@ mod common;
 use chrono::NaiveDate;
 use pathfinder::filter::{SearchMode, UserFilter, UserSort};
 use pathfinder::storage::UserStore;
+use pathfinder::storage::Value;
 use pathfinder_server::generate::{self, Plan};
-use pathfinder_server::storage::sql::{self, Dialect, UsersAccess};
+use pathfinder_server::storage::driver::Dialect;
+use pathfinder_server::storage::search::{users_query, UsersAccess};
 use std::sync::atomic::AtomicBool;
 
 struct Row {
@@ -50,8 +52,15 @@ fn reference(rows: &[Row], f: &UserFilter) -> Vec<String> {
 }
 
 fn run_sql(c: &rusqlite::Connection, f: &UserFilter, access: UsersAccess) -> Vec<String> {
-    let (query, binds) = sql::search_users(f, Dialect::Sqlite, access).unwrap();
-    let args = pathfinder_server::storage::sqlite::bind_values(binds);
+    let (query, binds) = users_query(f, Dialect::Sqlite, access).unwrap();
+    let args: Vec<rusqlite::types::Value> = binds
+        .into_iter()
+        .map(|v| match v {
+            Value::Text(t) => rusqlite::types::Value::Text(t),
+            Value::Int(i) => rusqlite::types::Value::Integer(i),
+            other => panic!("the search binds text and numbers only: {other:?}"),
+        })
+        .collect();
     let mut stmt = c.prepare(&query).unwrap();
     let ids = stmt.query_map(rusqlite::params_from_iter(args), |r| r.get::<_, String>(0)).unwrap();
     ids.collect::<Result<_, _>>().unwrap()
@@ -69,7 +78,7 @@ fn every_access_path_returns_what_the_search_means() {
     };
     generate::run(s.as_ref(), &plan, &AtomicBool::new(false), &mut |_, _, _| {}).unwrap();
     let c = rusqlite::Connection::open(dir.path().join("pf.db")).unwrap();
-    pathfinder_server::storage::sqlite::configure(&c).unwrap();
+    pathfinder_server::storage::driver::sqlite::configure(&c).unwrap();
     let rows: Vec<Row> = c
         .prepare("SELECT user_id, username, email, first_name, last_name, account_status, created_at FROM pf_users")
         .unwrap()

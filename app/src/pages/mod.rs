@@ -21,6 +21,11 @@ pub fn NotFound() -> impl IntoView {
     view! { <h1>"Page not found"</h1> <p>"There is no such page in the console."</p> }
 }
 
+/// Formats an optional UTC timestamp, saying `none` when absent.
+pub(crate) fn when_or(t: &Option<chrono::DateTime<chrono::Utc>>, none: &str) -> String {
+    t.as_ref().map(when).unwrap_or_else(|| none.to_string())
+}
+
 /// Formats a UTC timestamp for tables.
 pub(crate) fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
     // By hand: chrono's format strings would add their parser to the wasm bundle.

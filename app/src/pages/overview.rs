@@ -24,7 +24,9 @@ pub fn OverviewPage() -> impl IntoView {
                                 <div class="card"><h2>"Users"</h2><p class="big" data-test-id="users-total">{total}</p><ul>{statuses}</ul></div>
                                 <div class="card"><h2>"Active sessions"</h2><p class="big" data-test-id="active-sessions">{o.active_sessions}</p></div>
                                 <div class="card"><h2>"Audit events (24 h)"</h2><p class="big" data-test-id="audit-24h">{o.audit_events_24h}</p></div>
-                                <div class="card"><h2>"Database"</h2><p data-test-id="backend">{o.backend}</p><p>"Schema version "<span data-test-id="schema-version">{o.schema_version}</span></p></div>
+                                <div class="card"><h2>"Database"</h2><p data-test-id="backend">{o.backend}</p><p>"Schema version "<span data-test-id="schema-version">{o.schema_version}</span></p>
+                                    <p>"Statistics refreshed "<span data-test-id="stats-refreshed">{super::when_or(&o.stats_refresh.finished_at, "never")}</span>
+                                    {o.stats_refresh.duration_ms.map(|ms| format!(" in {ms} ms"))}</p></div>
                             </section>
                         }
                             .into_any()

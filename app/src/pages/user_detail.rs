@@ -1,6 +1,6 @@
 //! One user: profile, sessions, provisioned tables with row counts.
 
-use super::when;
+use super::{when, when_or};
 use crate::api::get_user_detail;
 use crate::components::ErrorNote;
 use leptos::prelude::*;
@@ -54,12 +54,36 @@ pub fn UserDetailPage() -> impl IntoView {
                         };
                         let tables = match d.tables {
                             None => view! { <p data-test-id="no-tables">"No per-user tables are provisioned."</p> }.into_any(),
-                            Some(set) => view! {
-                                <p>"Status: "<strong>{set.status}</strong></p>
-                                <table class="list" data-test-id="user-tables">
-                                    <thead><tr><th>"Table"</th><th>"Rows"</th></tr></thead>
-                                    <tbody>{set.tables.into_iter().map(|t| view! { <tr><td><code>{t.name}</code></td><td>{t.rows}</td></tr> }).collect_view()}</tbody>
-                                </table>
+                            Some(set) => {
+                                let career = set.career.map(|c| view! {
+                                    <dl class="profile" data-test-id="career">
+                                        <dt>"Positions"</dt><dd data-test-id="career-positions">{c.total_positions}</dd>
+                                        <dt>"Companies"</dt><dd>{c.total_companies}</dd>
+                                        <dt>"Career start"</dt><dd>{c.career_start_date.unwrap_or_default()}</dd>
+                                        <dt>"Years of experience"</dt><dd>{c.total_years_experience.map(|y| format!("{y:.1}")).unwrap_or_default()}</dd>
+                                    </dl>
+                                });
+                                view! {
+                                    <p>"Status: "<strong>{set.status}</strong></p>
+                                    {career}
+                                    <table class="list" data-test-id="user-tables">
+                                        <thead><tr><th>"Table"</th><th>"Rows"</th></tr></thead>
+                                        <tbody>{set.tables.into_iter().map(|t| view! { <tr><td><code>{t.name}</code></td><td>{t.rows}</td></tr> }).collect_view()}</tbody>
+                                    </table>
+                                }.into_any()
+                            }
+                        };
+                        let refreshed = when_or(&d.stats_refresh.finished_at, "never");
+                        let activity = match d.activity {
+                            None => view! { <p data-test-id="no-activity">"Not in the statistics yet (last refreshed: "{refreshed}")."</p> }.into_any(),
+                            Some(a) => view! {
+                                <dl class="profile" data-test-id="activity">
+                                    <dt>"Sessions"</dt><dd data-test-id="activity-sessions">{a.total_sessions}</dd>
+                                    <dt>"Events"</dt><dd data-test-id="activity-events">{a.total_events}</dd>
+                                    <dt>"First activity"</dt><dd>{when_or(&a.first_activity, "none")}</dd>
+                                    <dt>"Last activity"</dt><dd>{when_or(&a.last_activity, "none")}</dd>
+                                    <dt>"As of"</dt><dd data-test-id="stats-refreshed">{refreshed}</dd>
+                                </dl>
                             }.into_any(),
                         };
                         view! {
@@ -75,7 +99,7 @@ pub fn UserDetailPage() -> impl IntoView {
                                         {form_error().map(|e| view! { <ErrorNote error=e/> })}
                                     </dd>
                                     <dt>"Console roles"</dt><dd>{roles}</dd>
-                                    <dt>"Created"</dt><dd>{when(&s.created_at)}</dd>
+                                    <dt>"Created"</dt><dd>{when_or(&s.created_at, "unknown")}</dd>
                                     <dt>"Last sign-in"</dt><dd>{s.last_login.as_ref().map(when).unwrap_or_else(|| "never".into())}</dd>
                                     <dt>"Sign-ins"</dt><dd>{p.total_logins}</dd>
                                     <dt>"Title"</dt><dd>{p.current_title.unwrap_or_default()}</dd>
@@ -85,6 +109,8 @@ pub fn UserDetailPage() -> impl IntoView {
                                     <dt>"MFA"</dt><dd>{if p.mfa_enabled { "on" } else { "off" }}</dd>
                                 </dl>
                             </section>
+                            <h2>"Activity"</h2>
+                            {activity}
                             <h2>"Sessions"</h2>
                             {(inactive > 0).then(|| view! {
                                 <button type="button" data-test-id="toggle-inactive" on:click=move |_| set_show_inactive.update(|v| *v = !*v)>

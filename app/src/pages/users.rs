@@ -1,7 +1,7 @@
 //! Users: search by username, email or name, filter by status, sort, keyset pages.
 //! The filter lives in the query string, so every view is a link.
 
-use super::when;
+use super::when_or;
 use crate::api::list_users;
 use crate::components::ErrorNote;
 use leptos::prelude::*;
@@ -66,8 +66,8 @@ pub fn UsersPage() -> impl IntoView {
                                         <td>{u.email}</td>
                                         <td>{name}</td>
                                         <td><span class=format!("status {}", u.account_status)>{u.account_status.clone()}</span></td>
-                                        <td>{when(&u.created_at)}</td>
-                                        <td>{u.last_login.as_ref().map(when).unwrap_or_else(|| "never".into())}</td>
+                                        <td>{when_or(&u.created_at, "unknown")}</td>
+                                        <td>{when_or(&u.last_login, "never")}</td>
                                     </tr>
                                 }
                             })

@@ -15,7 +15,7 @@ mod users;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{BulkValue, Storage, TableRows};
+use pathfinder::storage::{Storage, TableRows, Value};
 use pathfinder::{AppError, AppResult, Username};
 use rng::Rng;
 use std::collections::HashSet;
@@ -294,26 +294,36 @@ fn reference_rows(w: &World) -> Vec<TableRows> {
 }
 
 // Short constructors keep the row lists readable.
-fn text(s: impl AsRef<str>) -> BulkValue {
-    BulkValue::Text(s.as_ref().to_string())
+fn text(s: impl AsRef<str>) -> Value {
+    Value::Text(s.as_ref().to_string())
 }
-fn opt(s: Option<String>) -> BulkValue {
-    s.map_or(BulkValue::Null, BulkValue::Text)
+fn opt(s: Option<String>) -> Value {
+    s.map_or(Value::Null, Value::Text)
 }
-fn int(i: i64) -> BulkValue {
-    BulkValue::Int(i)
+fn int(i: i64) -> Value {
+    Value::Int(i)
 }
-fn real(r: f64) -> BulkValue {
-    BulkValue::Real(r)
+fn real(r: f64) -> Value {
+    Value::Real(r)
 }
-fn time(t: DateTime<Utc>) -> BulkValue {
-    BulkValue::Time(t)
+fn time(t: DateTime<Utc>) -> Value {
+    Value::Time(t)
 }
-fn date(d: NaiveDate) -> BulkValue {
-    BulkValue::Date(d)
+fn date(d: NaiveDate) -> Value {
+    Value::Date(d)
 }
-fn null() -> BulkValue {
-    BulkValue::Null
+fn null() -> Value {
+    Value::Null
+}
+
+/// The rows of one batch of each kind: what a load sends, for the tests that check
+/// every statement of the Oracle backend.
+pub fn sample_batches(plan: &Plan) -> Vec<TableRows> {
+    let w = World::new(plan);
+    [Batch::Reference, Batch::Users(0), Batch::Audit(0), Batch::TableSet(0)]
+        .into_iter()
+        .flat_map(|b| w.rows(b))
+        .collect()
 }
 
 /// How a run went.

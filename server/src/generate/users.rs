@@ -6,7 +6,7 @@ use super::names::*;
 use super::rng::Rng;
 use super::{date, int, null, opt, real, text, time, World};
 use chrono::{DateTime, Duration, Utc};
-use pathfinder::storage::{BulkValue, TableRows};
+use pathfinder::storage::{TableRows, Value};
 
 /// Who user `k` is: enough to refer to them from other rows.
 pub struct Person {
@@ -268,11 +268,11 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
                 false => null(),
             },
             opt(group.clone()),
-            last_activity.map(time).unwrap_or(BulkValue::Null),
+            last_activity.map(time).unwrap_or(Value::Null),
             int(logins),
             time(p.created_at),
             time(last_activity.unwrap_or(p.created_at)),
-            last_activity.map(time).unwrap_or(BulkValue::Null),
+            last_activity.map(time).unwrap_or(Value::Null),
         ]);
         if let Some(inviter) = inviter {
             let sent = p.created_at - Duration::hours(1 + r.below(72) as i64);
@@ -349,7 +349,7 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
                 text(format!("{} {}", p.first, p.last)),
                 text(r#"{"verified":true}"#),
                 time(linked),
-                last_activity.map(time).unwrap_or(BulkValue::Null),
+                last_activity.map(time).unwrap_or(Value::Null),
                 text("Y"),
             ]);
         }
@@ -423,13 +423,13 @@ pub fn ip(r: &mut Rng) -> String {
 /// A CPA candidate's reports, experiences and their paper trail.
 #[derive(Default)]
 struct Cpa {
-    reports: Vec<Vec<BulkValue>>,
-    experiences: Vec<Vec<BulkValue>>,
-    breakdown: Vec<Vec<BulkValue>>,
-    time: Vec<Vec<BulkValue>>,
-    milestones: Vec<Vec<BulkValue>>,
-    submissions: Vec<Vec<BulkValue>>,
-    history: Vec<Vec<BulkValue>>,
+    reports: Vec<Vec<Value>>,
+    experiences: Vec<Vec<Value>>,
+    breakdown: Vec<Vec<Value>>,
+    time: Vec<Vec<Value>>,
+    milestones: Vec<Vec<Value>>,
+    submissions: Vec<Vec<Value>>,
+    history: Vec<Vec<Value>>,
 }
 
 impl Cpa {
@@ -539,7 +539,7 @@ impl Cpa {
     }
 
     fn into_tables(self) -> Vec<TableRows> {
-        let table = |name: &str, columns: &'static [&'static str], rows: Vec<Vec<BulkValue>>| TableRows {
+        let table = |name: &str, columns: &'static [&'static str], rows: Vec<Vec<Value>>| TableRows {
             table: name.into(),
             columns,
             rows,

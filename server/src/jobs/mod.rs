@@ -1,3 +1,4 @@
 //! Background work of the running server.
 
 pub mod overview;
+pub mod stats;

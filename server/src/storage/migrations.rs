@@ -2,7 +2,7 @@
 //! (made from one list, and a test compares the two folders' objects). Each step runs once, recorded in `pf_schema_version`;
 //! a database whose version is newer than this build is refused, never downgraded.
 
-use pathfinder::dto::{TableCount, TableSetInfo};
+use super::driver::Dialect;
 use pathfinder::storage::AuditEntry;
 use pathfinder::{AppError, AppResult, Username};
 
@@ -38,6 +38,20 @@ migrations! {
     6 => "0006_reference_data",
     7 => "0007_console",
     8 => "0008_users_search",
+    9 => "0009_one_storage",
+}
+
+/// The migrations of `dialect`.
+pub fn migrations(dialect: Dialect) -> &'static [Migration] {
+    match dialect {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Oracle => ORACLE,
+    }
+}
+
+/// The version this build brings a database to.
+pub fn latest_version() -> i64 {
+    SQLITE.last().map_or(0, |m| m.version)
 }
 
 /// The per-user table set template of each dialect; `{u}` is `pf_user_<username>`.
@@ -61,34 +75,14 @@ pub fn check_not_newer(current: i64, migrations: &[Migration]) -> AppResult<i64>
     Ok(latest)
 }
 
-/// The tables and views of a user's set with their row counts (-1 for an object that
-/// is missing), given how the backend tells whether an object exists and counts rows.
-pub fn describe_table_set(
-    template: &str,
-    username: &Username,
-    status: String,
-    exists: impl Fn(&str) -> AppResult<bool>,
-    count: impl Fn(&str) -> AppResult<i64>,
-) -> AppResult<TableSetInfo> {
-    let mut tables = Vec::new();
-    for stmt in user_table_statements(template, username) {
-        if let Some((kind, name)) = created_object(&stmt).filter(|(k, _)| *k != "index") {
-            let rows = if exists(&name)? { count(&name)? } else { -1 };
-            let label = if kind == "table" { name } else { format!("{name} ({kind})") };
-            tables.push(TableCount { name: label, rows });
-        }
-    }
-    Ok(TableSetInfo { username: username.to_string(), status, tables })
-}
-
 /// The audit row of one applied migration step: `audit` naming the step.
 pub fn step_audit(audit: &AuditEntry, step: &Migration) -> AuditEntry {
     AuditEntry { entity_id: Some(step.name.to_string()), ..audit.clone() }
 }
 
 /// Refuses rows for any table that is not one of `username`'s own (by the template).
-pub fn check_owned(template: &str, username: &Username, rows: &[pathfinder::storage::TableRows]) -> AppResult<()> {
-    let own: Vec<String> = user_table_statements(template, username)
+pub fn check_owned(dialect: Dialect, username: &Username, rows: &[pathfinder::storage::TableRows]) -> AppResult<()> {
+    let own: Vec<String> = user_table_statements(dialect, username)
         .iter()
         .filter_map(|s| created_object(s).filter(|(k, _)| *k == "table").map(|(_, n)| n))
         .collect();
@@ -110,7 +104,16 @@ pub fn failure_audit(audit: &AuditEntry, error: &AppError) -> AuditEntry {
     AuditEntry { response_status: error.status(), error_message: Some(error.to_string()), ..audit.clone() }
 }
 
-/// Splits a script into statements at `;` outside quotes and comments; drops comments.
+/// Whether `stmt` is a trigger whose body (`BEGIN … END`) is still open: its `;`
+/// separate the body's statements, not the script's.
+fn inside_trigger_body(stmt: &str) -> bool {
+    let words: Vec<String> = stmt.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
+    let last = stmt.rsplit(|c: char| c.is_whitespace() || c == ';').next().unwrap_or("");
+    words == ["CREATE", "TRIGGER"] && !last.eq_ignore_ascii_case("END")
+}
+
+/// Splits a script into statements at `;` outside quotes, comments and trigger
+/// bodies; drops comments.
 pub fn split_statements(script: &str) -> Vec<String> {
     let mut out = Vec::new();
     let mut cur = String::new();
@@ -137,6 +140,7 @@ pub fn split_statements(script: &str) -> Vec<String> {
                     }
                 }
             }
+            ';' if inside_trigger_body(cur.trim()) => cur.push(c),
             ';' => {
                 let stmt = cur.trim();
                 if !stmt.is_empty() {
@@ -154,8 +158,12 @@ pub fn split_statements(script: &str) -> Vec<String> {
     out
 }
 
-/// The per-user template with `{u}` replaced by `pf_user_<username>`.
-pub fn user_table_statements(template: &str, username: &Username) -> Vec<String> {
+/// The per-user template of `dialect` with `{u}` replaced by `pf_user_<username>`.
+pub fn user_table_statements(dialect: Dialect, username: &Username) -> Vec<String> {
+    let template = match dialect {
+        Dialect::Sqlite => SQLITE_USER_TABLES,
+        Dialect::Oracle => ORACLE_USER_TABLES,
+    };
     let prefix = format!("{}{}", pathfinder::username::USER_OBJECT_PREFIX, username.as_str());
     split_statements(template).into_iter().map(|s| s.replace("{u}", &prefix)).collect()
 }
@@ -171,6 +179,8 @@ pub fn created_object(stmt: &str) -> Option<(&'static str, String)> {
         ("create", "unique", "index") => ("index", 3),
         ("create", "view", _) => ("view", 2),
         ("create", "materialized", "view") => ("materialized view", 3),
+        ("create", "virtual", "table") => ("virtual table", 3),
+        ("create", "trigger", _) => ("trigger", 2),
         _ => return None,
     };
     let name = w(at).split('(').next().unwrap_or("").to_string();
@@ -286,6 +296,15 @@ mod tests {
         let s = "-- a; comment\nCREATE TABLE a (x CHAR(1) DEFAULT ';');\n\nCREATE INDEX i ON a(x); -- tail;\n";
         let got = split_statements(s);
         assert_eq!(got, vec!["CREATE TABLE a (x CHAR(1) DEFAULT ';')", "CREATE INDEX i ON a(x)"]);
+        let t =
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  DELETE FROM b;\nEND;\nDROP TABLE c;";
+        assert_eq!(
+            split_statements(t),
+            vec![
+                "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  DELETE FROM b;\nEND",
+                "DROP TABLE c"
+            ]
+        );
     }
 
     #[test]

@@ -1,27 +1,148 @@
-//! Storage backends behind the interface in `pathfinder::storage`. The database URL
-//! picks one: `sqlite:<path>` (the embedded default) or `oracle://…` (production).
+//! Storage: every operation of the interface in `pathfinder::storage`, written once
+//! over the driver interface (`driver/`). The database URL picks the driver:
+//! `sqlite:<path>` (the embedded default) or `oracle://…` (production).
+//!
+//! One file per capability holds its flow: its SQL (`sql!`, with each dialect's text
+//! where they differ), its steps, its validation and its audit rows. Every change is
+//! written with its audit row in one transaction ([`Store::write_audited`]); work that
+//! cannot share a transaction (Oracle DDL, SQLite's per-user files, a materialized
+//! view refresh) commits its intent first (`<action>.begin`) and its outcome after.
 
+pub mod driver;
 pub mod migrations;
-#[cfg(feature = "oracle")]
-pub mod oracle;
+pub mod oracle_lint;
+pub mod schema_model;
+pub mod search;
 pub mod sql;
-pub mod sqlite;
+
+mod audit;
+mod bulk;
+pub mod schema;
+mod sessions;
+mod stats;
+mod user_tables;
+mod users;
 
 use crate::config::DatabaseUrl;
-use pathfinder::storage::Storage;
-use pathfinder::AppResult;
+use driver::sqlite::SqliteDb;
+use driver::{Conn, Database, Dialect, Work};
+use pathfinder::storage::{AuditEntry, PoolStats, Storage};
+use pathfinder::{AppError, AppResult};
 use std::sync::Arc;
+
+pub use bulk::insert_sql;
+pub use migrations::failure_audit;
+pub use user_tables::{career_statement, counts_statement, drop_statement};
+
+/// The storage of one database, whichever the driver.
+pub struct Store {
+    db: Backend,
+    /// This process's name in shared job leases (`pf_console_jobs`).
+    instance: String,
+}
+
+enum Backend {
+    Sqlite(SqliteDb),
+    #[cfg(feature = "oracle")]
+    Oracle(driver::oracle::OracleDb),
+}
 
 /// Opens the backend the URL names. Fails with one sentence that says what to do.
 pub fn open(url: &DatabaseUrl) -> AppResult<Arc<dyn Storage>> {
-    match url {
-        DatabaseUrl::Sqlite(path) => Ok(Arc::new(sqlite::SqliteStorage::open(path)?)),
-        #[cfg(feature = "oracle")]
-        DatabaseUrl::Oracle(o) => Ok(Arc::new(oracle::OracleStorage::connect(o)?)),
-        #[cfg(not(feature = "oracle"))]
-        DatabaseUrl::Oracle(_) => Err(pathfinder::AppError::invalid(
-            "This build has no Oracle support: rebuild with `--features oracle` (and install Oracle Instant Client) \
-             or use a sqlite: database URL.",
-        )),
+    Ok(Arc::new(Store::open(url)?))
+}
+
+impl Store {
+    pub fn open(url: &DatabaseUrl) -> AppResult<Store> {
+        let db =
+            match url {
+                DatabaseUrl::Sqlite(path) => Backend::Sqlite(SqliteDb::open(path)?),
+                #[cfg(feature = "oracle")]
+                DatabaseUrl::Oracle(o) => {
+                    Backend::Oracle(driver::oracle::OracleDb::connect(&o.user, &o.password, &o.connect_string)?)
+                }
+                #[cfg(not(feature = "oracle"))]
+                DatabaseUrl::Oracle(_) => return Err(AppError::invalid(
+                    "This build has no Oracle support: rebuild with `--features oracle` (and install Oracle Instant \
+                     Client) or use a sqlite: database URL.",
+                )),
+            };
+        Ok(Store { db, instance: pathfinder::new_id() })
+    }
+
+    /// The embedded database at `path`.
+    pub fn open_sqlite(path: &std::path::Path) -> AppResult<Store> {
+        Ok(Store { db: Backend::Sqlite(SqliteDb::open(path)?), instance: pathfinder::new_id() })
+    }
+
+    fn database(&self) -> &dyn Database {
+        match &self.db {
+            Backend::Sqlite(db) => db,
+            #[cfg(feature = "oracle")]
+            Backend::Oracle(db) => db,
+        }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.database().dialect()
+    }
+
+    /// The SQLite driver, for what only SQLite has (per-user files, in-memory databases).
+    fn sqlite(&self) -> Option<&SqliteDb> {
+        match &self.db {
+            Backend::Sqlite(db) => Some(db),
+            #[cfg(feature = "oracle")]
+            Backend::Oracle(_) => None,
+        }
+    }
+
+    /// A pooled connection.
+    fn conn(&self, work: Work, write: bool) -> AppResult<Conn<'_>> {
+        Ok(Conn::new(self.database().connect(work, write)?, self.dialect()))
+    }
+
+    /// Runs a read on the request path.
+    fn read<T>(&self, f: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
+        f(&mut self.conn(Work::Request, false)?)
+    }
+
+    /// Runs `f` in one transaction on the request path.
+    fn write<T>(&self, f: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
+        self.conn(Work::Request, true)?.transaction(f)
+    }
+
+    /// Runs `f` and writes `audit` in one transaction: if the audit row cannot be
+    /// written, nothing `f` did stays.
+    fn write_audited<T>(&self, audit: &AuditEntry, f: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
+        self.write(|c| {
+            let out = f(c)?;
+            audit::insert(c, audit)?;
+            Ok(out)
+        })
+    }
+
+    /// Records that an operation whose intent was audited failed midway; returns the error.
+    fn audit_failure(&self, audit: &AuditEntry, error: AppError) -> AppError {
+        if let Err(e) = self.write(|c| audit::insert(c, &failure_audit(audit, &error))) {
+            tracing::error!(error = %e, "could not audit a failed operation");
+        }
+        error
+    }
+}
+
+impl Storage for Store {
+    fn backend_name(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Oracle => "oracle",
+        }
+    }
+
+    fn ping(&self) -> AppResult<()> {
+        self.read(|c| c.query_int(crate::sql!(sqlite: "SELECT 1", oracle: "SELECT 1 FROM dual"), &[]).map(|_| ()))
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        self.database().pool_stats()
     }
 }

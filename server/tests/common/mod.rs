@@ -3,13 +3,13 @@
 
 use pathfinder::storage::{AuditEntry, NewUser, SchemaStore, Storage};
 use pathfinder::{Role, UserId, Username};
-use pathfinder_server::storage::sqlite::SqliteStorage;
+use pathfinder_server::storage::Store;
 use std::sync::Arc;
 
 /// A migrated SQLite database in a fresh temporary folder (kept alive by the returned guard).
-pub fn sqlite() -> (Arc<SqliteStorage>, tempfile::TempDir) {
+pub fn sqlite() -> (Arc<Store>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let s = SqliteStorage::open(&dir.path().join("pf.db")).expect("open sqlite");
+    let s = Store::open_sqlite(&dir.path().join("pf.db")).expect("open sqlite");
     s.migrate(&audit("schema.migrate")).expect("migrate");
     (Arc::new(s), dir)
 }

@@ -1,0 +1,286 @@
+//! The interface both database drivers implement, and nothing more: run a statement,
+//! read rows as [`Value`]s, insert many rows, transactions, pooled connections. The
+//! drivers map their own errors to [`AppError`] and keep their own statement caches;
+//! they know no capability. Every storage operation is written once, over [`Conn`].
+
+pub mod sqlite;
+mod sqlite_pool;
+
+#[cfg(feature = "oracle")]
+pub mod oracle;
+
+use super::sql::SqlText;
+use pathfinder::dto::Timestamp;
+use pathfinder::storage::PoolStats;
+pub use pathfinder::storage::Value;
+use pathfinder::{AppError, AppResult};
+use std::borrow::Cow;
+
+/// The two SQL dialects, where their statements differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Oracle,
+}
+
+/// How long a call may run. Oracle gives each call on the request path a short
+/// timeout; maintenance (migrations, index builds, refreshes, statistics, loads)
+/// runs without one. SQLite has no call timeouts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Work {
+    Request,
+    Maintenance,
+}
+
+/// One connection, as a driver offers it.
+pub trait Connection {
+    /// Runs one statement; the number of rows it changed.
+    fn execute(&mut self, sql: &str, params: &[Value]) -> AppResult<u64>;
+    /// Runs a query and hands each row to `each`, in order.
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(Row) -> AppResult<()>) -> AppResult<()>;
+    /// Runs one INSERT for every row (Oracle: one round trip with array binds).
+    fn insert_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> AppResult<()>;
+    /// Starts a transaction (SQLite takes the write lock now; Oracle starts one implicitly).
+    fn begin(&mut self) -> AppResult<()>;
+    fn commit(&mut self) -> AppResult<()>;
+    fn rollback(&mut self) -> AppResult<()>;
+    /// Trades durability of the last commits for speed while a bulk load runs (SQLite);
+    /// a crash loses whole batches, never half of one.
+    fn set_bulk_load(&mut self, _on: bool) -> AppResult<()> {
+        Ok(())
+    }
+}
+
+/// A pool of connections to one database.
+pub trait Database: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    /// A pooled connection. `write` first waits for this process's turn to write
+    /// (SQLite has one writer at a time; Oracle ignores it).
+    fn connect(&self, work: Work, write: bool) -> AppResult<Box<dyn Connection + '_>>;
+    fn pool_stats(&self) -> PoolStats;
+}
+
+/// A connection with the conveniences every capability uses. Statements come from
+/// [`sql!`](crate::sql) (each dialect's text) or a generator (already in the dialect).
+pub struct Conn<'a> {
+    inner: Box<dyn Connection + 'a>,
+    dialect: Dialect,
+}
+
+impl<'a> Conn<'a> {
+    pub fn new(inner: Box<dyn Connection + 'a>, dialect: Dialect) -> Self {
+        Conn { inner, dialect }
+    }
+
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub fn execute(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<u64> {
+        let text = sql.text(self.dialect)?;
+        self.inner.execute(text, &absent_if_empty(params))
+    }
+
+    pub fn query_each(
+        &mut self,
+        sql: impl SqlText,
+        params: &[Value],
+        mut each: impl FnMut(Row) -> AppResult<()>,
+    ) -> AppResult<()> {
+        let text = sql.text(self.dialect)?;
+        self.inner.query(text, &absent_if_empty(params), &mut each)
+    }
+
+    pub fn query(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<Vec<Row>> {
+        let mut rows = Vec::new();
+        self.query_each(sql, params, |r| {
+            rows.push(r);
+            Ok(())
+        })?;
+        Ok(rows)
+    }
+
+    /// The first row, if any.
+    pub fn query_opt(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<Option<Row>> {
+        Ok(self.query(sql, params)?.into_iter().next())
+    }
+
+    /// The first column of the first row, as a number (counts, versions).
+    pub fn query_int(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<i64> {
+        match self.query_opt(sql, params)? {
+            Some(row) => row.int(0),
+            None => Err(AppError::internal("a query for one number returned no row")),
+        }
+    }
+
+    pub fn insert_many(&mut self, sql: impl SqlText, rows: &[Vec<Value>]) -> AppResult<()> {
+        let text = sql.text(self.dialect)?;
+        let rows: Vec<Vec<Value>> = rows.iter().map(|r| absent_if_empty(r).into_owned()).collect();
+        self.inner.insert_many(text, &rows)
+    }
+
+    pub fn set_bulk_load(&mut self, on: bool) -> AppResult<()> {
+        self.inner.set_bulk_load(on)
+    }
+
+    /// Runs `f` in one transaction: committed if it succeeds, rolled back if not.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut Conn<'a>) -> AppResult<T>) -> AppResult<T> {
+        self.inner.begin()?;
+        match f(self) {
+            Ok(out) => {
+                self.inner.commit()?;
+                Ok(out)
+            }
+            Err(e) => {
+                if let Err(rb) = self.inner.rollback() {
+                    tracing::error!(error = %rb, "rollback failed");
+                }
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The one place empty text becomes absent: Oracle stores `''` as NULL, so SQLite
+/// must never see it either.
+fn absent_if_empty(params: &[Value]) -> Cow<'_, [Value]> {
+    if params.iter().any(|v| matches!(v, Value::Text(t) if t.is_empty())) {
+        Cow::Owned(
+            params
+                .iter()
+                .map(|v| match v {
+                    Value::Text(t) if t.is_empty() => Value::Null,
+                    other => other.clone(),
+                })
+                .collect(),
+        )
+    } else {
+        Cow::Borrowed(params)
+    }
+}
+
+/// `args![a, b, c]`: statement parameters, each converted into a [`Value`].
+#[macro_export]
+macro_rules! args {
+    ($($v:expr),* $(,)?) => { [$($crate::storage::driver::Value::from($v)),*] };
+}
+
+/// SQLite keeps timestamps as UTC text in this form (which sorts in time order and
+/// matches its own `CURRENT_TIMESTAMP`); rows bring them back as text.
+pub const TEXT_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
+
+/// One result row, read by column position.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row(pub Vec<Value>);
+
+impl Row {
+    fn at(&self, i: usize) -> AppResult<&Value> {
+        self.0.get(i).ok_or_else(|| AppError::internal(format!("a row has no column {i}")))
+    }
+
+    fn wrong(&self, i: usize, want: &str) -> AppError {
+        AppError::internal(format!("column {i} is {:?}, expected {want}", self.0.get(i)))
+    }
+
+    pub fn opt_text(&self, i: usize) -> AppResult<Option<String>> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Text(t) => Ok(Some(t.clone())),
+            Value::Int(n) => Ok(Some(n.to_string())),
+            _ => Err(self.wrong(i, "text")),
+        }
+    }
+
+    pub fn text(&self, i: usize) -> AppResult<String> {
+        self.opt_text(i)?.ok_or_else(|| self.wrong(i, "text"))
+    }
+
+    pub fn opt_int(&self, i: usize) -> AppResult<Option<i64>> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Int(n) => Ok(Some(*n)),
+            Value::Real(r) if r.fract() == 0.0 => Ok(Some(*r as i64)),
+            Value::Text(t) => t.parse().map(Some).map_err(|_| self.wrong(i, "a whole number")),
+            _ => Err(self.wrong(i, "a whole number")),
+        }
+    }
+
+    pub fn int(&self, i: usize) -> AppResult<i64> {
+        self.opt_int(i)?.ok_or_else(|| self.wrong(i, "a whole number"))
+    }
+
+    pub fn opt_real(&self, i: usize) -> AppResult<Option<f64>> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Int(n) => Ok(Some(*n as f64)),
+            Value::Real(r) => Ok(Some(*r)),
+            _ => Err(self.wrong(i, "a number")),
+        }
+    }
+
+    pub fn opt_time(&self, i: usize) -> AppResult<Option<Timestamp>> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Time(t) => Ok(Some(*t)),
+            Value::Text(t) => chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
+                .map(|n| Some(n.and_utc()))
+                .map_err(|_| self.wrong(i, "a timestamp")),
+            _ => Err(self.wrong(i, "a timestamp")),
+        }
+    }
+
+    pub fn time(&self, i: usize) -> AppResult<Timestamp> {
+        self.opt_time(i)?.ok_or_else(|| self.wrong(i, "a timestamp"))
+    }
+
+    pub fn opt_date(&self, i: usize) -> AppResult<Option<chrono::NaiveDate>> {
+        match self.at(i)? {
+            Value::Null => Ok(None),
+            Value::Date(d) => Ok(Some(*d)),
+            Value::Time(t) => Ok(Some(t.date_naive())),
+            Value::Text(t) => chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d")
+                .map(Some)
+                .map_err(|_| self.wrong(i, "a date")),
+            _ => Err(self.wrong(i, "a date")),
+        }
+    }
+
+    /// A `CHAR(1)` flag: `'Y'` is true, anything else (NULL too) false.
+    pub fn flag(&self, i: usize) -> AppResult<bool> {
+        Ok(self.opt_text(i)?.as_deref() == Some("Y"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_text_is_sent_as_absent() {
+        let params = [Value::from(""), Value::from("x"), Value::Int(1)];
+        assert_eq!(&*absent_if_empty(&params), &[Value::Null, Value::from("x"), Value::Int(1)]);
+        let clean = [Value::from("x")];
+        assert!(matches!(absent_if_empty(&clean), Cow::Borrowed(_)), "no copy when nothing is empty");
+    }
+
+    #[test]
+    fn rows_read_what_either_driver_returns() {
+        let r = Row(vec![
+            Value::Text("2026-01-02 03:04:05.678901".into()),
+            Value::Time(chrono::DateTime::UNIX_EPOCH),
+            Value::Real(3.0),
+            Value::Null,
+            Value::Text("Y".into()),
+            Value::Text("2026-01-02".into()),
+        ]);
+        assert_eq!(r.time(0).unwrap().to_string(), "2026-01-02 03:04:05.678901 UTC");
+        assert_eq!(r.time(1).unwrap(), chrono::DateTime::UNIX_EPOCH);
+        assert_eq!(r.int(2).unwrap(), 3);
+        assert_eq!(r.opt_time(3).unwrap(), None);
+        assert!(r.int(3).is_err(), "NULL is no number");
+        assert!(r.flag(4).unwrap() && !r.flag(3).unwrap());
+        assert_eq!(r.opt_date(5).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 1, 2));
+        assert_eq!(r.opt_date(0).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 1, 2));
+        assert!(r.text(9).is_err(), "no such column");
+    }
+}

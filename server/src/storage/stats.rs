@@ -1,0 +1,160 @@
+//! The user statistics (`pf_mv_user_stats`) and the record of their refreshes.
+//!
+//! Every console instance runs the refresh job; `pf_console_jobs` decides which one
+//! refreshes: an instance takes the job's lease with one conditional UPDATE (only one
+//! can win it, on either backend), refreshes, and records when it finished and how
+//! long it took. A lease outlives any refresh, so an instance that dies mid-refresh
+//! only delays the next one. The refresh commits its intent (`.begin`) first: Oracle's
+//! `DBMS_MVIEW.REFRESH` commits by itself.
+
+use super::driver::{Conn, Dialect, Row, Work};
+use super::migrations::intent_audit;
+use super::{audit, Store};
+use crate::{args, sql};
+use chrono::Utc;
+use pathfinder::dto::{JobRun, UserActivity};
+use pathfinder::storage::{AuditEntry, RefreshWhen, StatsStore};
+use pathfinder::{AppError, AppResult, UserId};
+use std::time::Instant;
+
+const JOB: &str = "user_stats";
+/// Longer than any refresh takes.
+const LEASE: chrono::Duration = chrono::Duration::minutes(60);
+
+fn job_run(r: &Row) -> AppResult<JobRun> {
+    Ok(JobRun { finished_at: r.opt_time(0)?, duration_ms: r.opt_int(1)?, status: r.opt_text(2)? })
+}
+
+fn last_run(c: &mut Conn) -> AppResult<JobRun> {
+    let row = c.query_opt(
+        sql!("SELECT last_finished_at, last_duration_ms, last_status FROM pf_console_jobs WHERE job_name = :1"),
+        &args![JOB],
+    )?;
+    Ok(match row {
+        Some(r) => job_run(&r)?,
+        None => JobRun { finished_at: None, duration_ms: None, status: None },
+    })
+}
+
+/// Rebuilds the statistics: SQLite's table in the caller's transaction; Oracle's
+/// materialized view, complete, committing by itself.
+fn rebuild(c: &mut Conn) -> AppResult<()> {
+    if c.dialect() == Dialect::Sqlite {
+        c.execute(sql!(sqlite: "DELETE FROM pf_mv_user_stats"), &[])?;
+    }
+    c.execute(
+        sql!(
+            sqlite: "INSERT INTO pf_mv_user_stats (user_id, username, total_sessions, total_events, last_activity,
+                first_activity)
+                SELECT u.user_id, u.username, COUNT(DISTINCT a.session_id), COUNT(a.analytics_id),
+                       MAX(a.event_timestamp), MIN(a.event_timestamp)
+                FROM pf_users u LEFT JOIN pf_user_analytics a ON u.user_id = a.user_id
+                GROUP BY u.user_id, u.username",
+            oracle: "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;"
+        ),
+        &[],
+    )?;
+    Ok(())
+}
+
+fn finish(c: &mut Conn, owner: &str, millis: i64, error: Option<&AppError>) -> AppResult<()> {
+    c.execute(
+        sql!(
+            "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
+             last_error = :4, lease_owner = NULL, lease_until = NULL WHERE job_name = :5 AND lease_owner = :6"
+        ),
+        &args![
+            Utc::now(),
+            millis,
+            if error.is_some() { "failed" } else { "ok" },
+            error.map(|e| pathfinder::storage::truncate(&e.to_string(), 500)),
+            JOB,
+            owner
+        ],
+    )?;
+    Ok(())
+}
+
+impl StatsStore for Store {
+    fn refresh_user_stats(&self, when: RefreshWhen, audit_entry: &AuditEntry) -> AppResult<Option<JobRun>> {
+        let now = Utc::now();
+        let owner = self.instance.as_str();
+        let due_before = match when {
+            RefreshWhen::Now => now,
+            RefreshWhen::Due(every) => now - chrono::Duration::from_std(every).map_err(AppError::internal)?,
+        };
+        if when != RefreshWhen::Now && last_run(&mut self.conn(Work::Request, false)?)?.finished_at >= Some(due_before)
+        {
+            return Ok(None); // not due: no write at all
+        }
+        // 1. The lease and the intent, or nothing.
+        let claimed = self.write(|c| {
+            let won = c.execute(
+                sql!(
+                    "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
+                     WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)
+                       AND (last_finished_at IS NULL OR last_finished_at < :6)"
+                ),
+                &args![owner, now + LEASE, now, JOB, now, due_before],
+            )? == 1;
+            if won {
+                audit::insert(c, &intent_audit(audit_entry))?;
+            }
+            Ok(won)
+        })?;
+        if !claimed {
+            return match when {
+                RefreshWhen::Now => Err(AppError::Conflict(
+                    "Another console instance is refreshing the statistics; try again when it is done.".into(),
+                )),
+                RefreshWhen::Due(_) => Ok(None),
+            };
+        }
+        // 2. The refresh with its outcome.
+        let started = Instant::now();
+        let mut c = self.conn(Work::Maintenance, true)?;
+        let outcome = c.transaction(|c| {
+            rebuild(c)?;
+            let millis = started.elapsed().as_millis() as i64;
+            finish(c, owner, millis, None)?;
+            audit::insert(c, &AuditEntry { execution_time_ms: millis as u64, ..audit_entry.clone() })
+        });
+        if let Err(e) = outcome {
+            let millis = started.elapsed().as_millis() as i64;
+            let failure = super::failure_audit(audit_entry, &e);
+            if let Err(record) = c.transaction(|c| {
+                finish(c, owner, millis, Some(&e))?;
+                audit::insert(c, &failure)
+            }) {
+                tracing::error!(error = %record, "could not record a failed statistics refresh");
+            }
+            return Err(e);
+        }
+        last_run(&mut c).map(Some)
+    }
+
+    fn last_stats_refresh(&self) -> AppResult<JobRun> {
+        self.read(last_run)
+    }
+
+    fn user_activity(&self, user_id: &UserId) -> AppResult<Option<UserActivity>> {
+        let row = self.read(|c| {
+            c.query_opt(
+                sql!(
+                    "SELECT total_sessions, total_events, first_activity, last_activity
+                     FROM pf_mv_user_stats WHERE user_id = :1"
+                ),
+                &args![user_id],
+            )
+        })?;
+        row.map(|r| {
+            Ok(UserActivity {
+                total_sessions: r.opt_int(0)?.unwrap_or(0),
+                total_events: r.opt_int(1)?.unwrap_or(0),
+                first_activity: r.opt_time(2)?,
+                last_activity: r.opt_time(3)?,
+            })
+        })
+        .transpose()
+    }
+}

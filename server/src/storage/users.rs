@@ -1,0 +1,161 @@
+//! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
+
+use super::driver::{Conn, Dialect, Row};
+use super::search::{self, UsersAccess, CANDIDATES_MAX};
+use super::Store;
+use crate::{args, sql};
+use pathfinder::dto::{Page, StatusCount, UserProfile, UserSummary};
+use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
+use pathfinder::storage::{AuditEntry, NewUser, UserStore};
+use pathfinder::{AppError, AppResult, Role, UserId, Username};
+
+/// A row that starts with [`search::SUMMARY_COLUMNS`].
+fn summary(r: &Row) -> AppResult<UserSummary> {
+    Ok(UserSummary {
+        user_id: UserId(r.text(0)?),
+        username: r.text(1)?,
+        email: r.text(2)?,
+        first_name: r.opt_text(3)?,
+        last_name: r.opt_text(4)?,
+        account_status: r.opt_text(5)?.unwrap_or_else(|| "active".into()),
+        created_at: r.opt_time(6)?,
+        last_login: r.opt_time(7)?,
+    })
+}
+
+pub(super) fn roles_of(c: &mut Conn, user_id: &str) -> AppResult<Vec<Role>> {
+    let rows = c.query(sql!("SELECT role FROM pf_console_roles WHERE user_id = :1 ORDER BY role"), &args![user_id])?;
+    // A role this build does not know is ignored rather than trusted.
+    Ok(rows.iter().filter_map(|r| r.text(0).ok()?.parse().ok()).collect())
+}
+
+pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
+    c.query_opt(sql!("SELECT user_id FROM pf_users WHERE username = :1"), &args![username])?
+        .map(|r| r.text(0))
+        .transpose()
+}
+
+/// Walk or candidates: SQLite asks its trigram index how many rows it proposes,
+/// stopping at the limit. Oracle walks (see migrations/README.md).
+fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {
+    let (Dialect::Sqlite, Some(phrase)) = (c.dialect(), filter.fts_phrase()) else { return Ok(UsersAccess::Walk) };
+    let n = c.query_int(
+        sql!(sqlite: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_users_search WHERE pf_users_search MATCH :1 LIMIT :2)"),
+        &args![phrase, CANDIDATES_MAX],
+    )?;
+    Ok(if n < CANDIDATES_MAX { UsersAccess::Candidates } else { UsersAccess::Walk })
+}
+
+impl UserStore for Store {
+    fn create_user(&self, user: &NewUser, audit: &AuditEntry) -> AppResult<()> {
+        let user = &user.validated()?;
+        let now = chrono::Utc::now();
+        self.write_audited(audit, |c| {
+            c.execute(
+                sql!(
+                    "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
+                     account_status, created_at, updated_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9)"
+                ),
+                &args![
+                    &user.user_id,
+                    &user.username,
+                    &user.email,
+                    &user.password_hash,
+                    user.first_name.clone(),
+                    user.last_name.clone(),
+                    &user.account_status,
+                    now,
+                    now,
+                ],
+            )
+            .map_err(|e| match e {
+                AppError::Conflict(_) => AppError::Conflict("That username or email is already taken.".into()),
+                other => other,
+            })?;
+            for role in &user.roles {
+                c.execute(
+                    sql!(
+                        "INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at) VALUES (:1, :2, :3, :4)"
+                    ),
+                    &args![&user.user_id, role.as_str(), audit.actor.as_ref(), now],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>> {
+        let items = self.read(|c| {
+            let access = users_access(c, filter)?;
+            let (query, binds) = search::users_query(filter, c.dialect(), access)?;
+            let rows = c.query(&query, &binds)?;
+            rows.iter().map(|r| Ok((summary(r)?, r.text(8)?))).collect::<AppResult<Vec<_>>>()
+        })?;
+        Ok(search::users_page(items, filter))
+    }
+
+    fn user_profile(&self, user_id: &UserId) -> AppResult<UserProfile> {
+        self.read(|c| {
+            let r = c
+                .query_opt(
+                    sql!(
+                        "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
+                         last_login, phone_number, timezone, language, current_title, current_company,
+                         email_verified, mfa_enabled, total_logins, last_activity_at FROM pf_users WHERE user_id = :1"
+                    ),
+                    &args![user_id],
+                )?
+                .ok_or_else(|| AppError::NotFound("That user".into()))?;
+            Ok(UserProfile {
+                summary: summary(&r)?,
+                phone_number: r.opt_text(8)?,
+                timezone: r.opt_text(9)?,
+                language: r.opt_text(10)?,
+                current_title: r.opt_text(11)?,
+                current_company: r.opt_text(12)?,
+                email_verified: r.flag(13)?,
+                mfa_enabled: r.flag(14)?,
+                total_logins: r.opt_int(15)?.unwrap_or(0),
+                last_activity_at: r.opt_time(16)?,
+                roles: roles_of(c, user_id.as_str())?,
+            })
+        })
+    }
+
+    fn user_id_by_username(&self, username: &Username) -> AppResult<Option<UserId>> {
+        Ok(self.read(|c| user_id_of(c, username))?.map(UserId))
+    }
+
+    fn set_account_status(&self, user_id: &UserId, status: &str, audit: &AuditEntry) -> AppResult<()> {
+        if !ACCOUNT_STATUSES.contains(&status) {
+            return Err(AppError::invalid(format!("Unknown account status '{status}'.")));
+        }
+        self.write_audited(audit, |c| {
+            let changed = c.execute(
+                sql!("UPDATE pf_users SET account_status = :1, updated_at = :2 WHERE user_id = :3"),
+                &args![status, chrono::Utc::now(), user_id],
+            )?;
+            match changed {
+                0 => Err(AppError::NotFound("That user".into())),
+                _ => Ok(()),
+            }
+        })
+    }
+
+    fn users_by_status(&self) -> AppResult<Vec<StatusCount>> {
+        let rows = self.read(|c| {
+            c.query(
+                sql!(
+                    "SELECT COALESCE(account_status, 'active'), COUNT(*) FROM pf_users
+                     GROUP BY COALESCE(account_status, 'active') ORDER BY 1"
+                ),
+                &[],
+            )
+        })?;
+        rows.iter().map(|r| Ok(StatusCount { status: r.text(0)?, count: r.int(1)? })).collect()
+    }
+
+    fn count_admins(&self) -> AppResult<i64> {
+        self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_console_roles WHERE role = 'admin'"), &[]))
+    }
+}

@@ -1,0 +1,128 @@
+//! The embedded database is a plain SQLite file that the tools people already have
+//! open, check and change: Debian 12's `sqlite3` and Python's `sqlite3` (SQLite 3.40,
+//! so also Datasette), and a newer SQLite without the console's functions. And its
+//! search index survives `VACUUM`.
+
+mod common;
+
+use chrono::NaiveDate;
+use pathfinder::filter::UserFilter;
+use pathfinder::storage::UserStore;
+use pathfinder_server::generate::{self, Plan};
+use std::path::Path;
+use std::process::Command;
+use std::sync::atomic::AtomicBool;
+
+fn generated() -> (std::sync::Arc<pathfinder_server::storage::Store>, tempfile::TempDir) {
+    let (s, dir) = common::sqlite();
+    let plan = Plan {
+        seed: 11,
+        users: 400,
+        audit_events: 500,
+        provisioned: 2,
+        end: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
+    };
+    generate::run(s.as_ref(), &plan, &AtomicBool::new(false), &mut |_, _, _| {}).unwrap();
+    (s, dir)
+}
+
+/// Runs `sqlite3 <file> <sql>`: the machine's own shell (scripts/setup installs it).
+fn shell(file: &Path, sql: &str) -> (bool, String) {
+    let out = Command::new("sqlite3")
+        .arg(file)
+        .arg(sql)
+        .output()
+        .expect("the sqlite3 shell is installed (scripts/setup installs Debian's sqlite3)");
+    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+}
+
+#[test]
+fn the_file_passes_integrity_check_in_the_sqlite3_shell_and_python() {
+    let (s, dir) = generated();
+    let main = dir.path().join("pf.db");
+    let (ok, version) = shell(&main, "SELECT sqlite_version()");
+    assert!(ok, "{version}");
+    let (ok, out) = shell(&main, "PRAGMA integrity_check");
+    assert!(ok && out.trim() == "ok", "sqlite3 {}: {out}", version.trim());
+    let (ok, out) = shell(&main, "SELECT COUNT(*) FROM pf_users WHERE account_status IS NOT NULL");
+    assert!(ok && out.trim().parse::<u32>().unwrap() >= 400, "{out}");
+    // The trigram index reads in that SQLite too.
+    let (ok, out) = shell(&main, "SELECT COUNT(*) FROM pf_users_search WHERE pf_users_search MATCH '\"son\"'");
+    assert!(ok && out.trim().parse::<u32>().is_ok(), "{out}");
+    for set in std::fs::read_dir(dir.path().join("pf.db-user-tables")).unwrap() {
+        let (ok, out) = shell(&set.unwrap().path(), "PRAGMA integrity_check");
+        assert!(ok && out.trim() == "ok", "{out}");
+    }
+
+    // Python's sqlite3 module (what Datasette uses) opens and checks it.
+    let script = "import sqlite3, sys\n\
+                  c = sqlite3.connect(sys.argv[1])\n\
+                  print(sqlite3.sqlite_version)\n\
+                  print(c.execute('PRAGMA integrity_check').fetchone()[0])\n\
+                  print(c.execute('SELECT COUNT(*) FROM pf_users').fetchone()[0])\n";
+    let out = Command::new("python3").arg("-c").arg(script).arg(&main).output().expect("python3");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(lines.get(1), Some(&"ok"), "Python's SQLite {:?}: {text}", lines.first());
+
+    // Such a tool may change what needs no console function; it cannot add users or
+    // change an email (the search keys need pathfinder_fold), and is told so.
+    let (ok, out) = shell(&main, "UPDATE pf_users SET account_status = 'suspended', first_name = 'Renamed' WHERE username = (SELECT MIN(username) FROM pf_users)");
+    assert!(ok, "{out}");
+    let (ok, out) = shell(
+        &main,
+        "INSERT INTO pf_users (user_id, username, email, password_hash) VALUES ('01JTOOLINSERT0000000000001', 'from_shell', 'shell@example.com', 'x')",
+    );
+    assert!(!ok && out.contains("pathfinder_fold"), "{out}");
+    let (ok, out) = shell(
+        &main,
+        "UPDATE pf_users SET email = 'changed@example.com' WHERE username = (SELECT MIN(username) FROM pf_users)",
+    );
+    assert!(!ok && out.contains("pathfinder_fold"), "{out}");
+    let (ok, out) = shell(&main, "PRAGMA integrity_check");
+    assert!(ok && out.trim() == "ok", "{out}");
+    let f = UserFilter::from_query("renamed", "", "suspended", "", "", "").unwrap();
+    assert_eq!(s.search_users(&f).unwrap().items.len(), 1, "the console finds the shell's change");
+}
+
+#[test]
+fn a_newer_sqlite_without_the_consoles_functions_finds_no_fault() {
+    let (_s, dir) = generated();
+    // rusqlite's bundled SQLite, plain: no pathfinder_fold, no replaced lower().
+    let c = rusqlite::Connection::open(dir.path().join("pf.db")).unwrap();
+    let version: String = c.query_row("SELECT sqlite_version()", [], |r| r.get(0)).unwrap();
+    let faults: Vec<String> =
+        c.prepare("PRAGMA integrity_check").unwrap().query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect();
+    assert_eq!(faults, ["ok"], "SQLite {version}");
+    c.execute("INSERT INTO pf_users_search (pf_users_search, rank) VALUES ('integrity-check', 1)", []).unwrap();
+}
+
+#[test]
+fn vacuum_cannot_unhinge_the_search_index() {
+    let (s, dir) = generated();
+    let main = dir.path().join("pf.db");
+    let c = rusqlite::Connection::open(&main).unwrap();
+    // Gaps in the rowids, then VACUUM, which may renumber them.
+    c.execute_batch(
+        "DELETE FROM pf_users WHERE rowid IN (SELECT rowid FROM pf_users ORDER BY rowid LIMIT 150);
+         VACUUM;",
+    )
+    .unwrap();
+    c.execute("INSERT INTO pf_users_search (pf_users_search, rank) VALUES ('integrity-check', 1)", []).unwrap();
+    drop(c);
+    // Every user is still found through the trigram candidates by their own name.
+    let rows: Vec<(String, String)> = rusqlite::Connection::open(&main)
+        .unwrap()
+        .prepare("SELECT user_id, username FROM pf_users")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert!(rows.len() > 200);
+    for (id, name) in rows.iter().step_by(7) {
+        let page = s.search_users(&UserFilter::from_query(name, "", "", "", "", "").unwrap()).unwrap();
+        assert!(page.items.iter().any(|u| &u.user_id.0 == id), "{name} is found after VACUUM");
+    }
+}

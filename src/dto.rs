@@ -92,7 +92,8 @@ pub struct CareerSummary {
     pub total_companies: i64,
     /// `YYYY-MM-DD` (dates travel as text: no date parser in the browser's bundle).
     pub career_start_date: Option<String>,
-    pub total_years_experience: Option<f64>,
+    /// Years of experience in tenths (whole numbers: no float code in the browser's bundle).
+    pub years_experience_tenths: Option<i64>,
 }
 
 /// A user's row of `pf_mv_user_stats`: their activity as of the last refresh.

@@ -11,7 +11,7 @@ use components::Shell;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{lazy_route, path, Lazy, LazyRoute};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,10 +47,40 @@ pub fn App() -> impl IntoView {
             <Routes fallback=|| view! { <Shell><pages::NotFound/></Shell> }>
                 <Route path=path!("/login") view=pages::Login/>
                 <Route path=path!("/") view=|| view! { <Shell><pages::OverviewPage/></Shell> }/>
-                <Route path=path!("/users") view=|| view! { <Shell><pages::UsersPage/></Shell> }/>
-                <Route path=path!("/users/:id") view=|| view! { <Shell><pages::UserDetailPage/></Shell> }/>
+                <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
+                <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()}/>
             </Routes>
         </Router>
+    }
+}
+
+// Pages past the first load their code when first visited (cargo-leptos --split):
+// the bundle a browser fetches to sign in and see the overview stays small while
+// pages are added. Each page loads its own data.
+
+struct UsersRoute;
+
+#[lazy_route]
+impl LazyRoute for UsersRoute {
+    fn data() -> Self {
+        UsersRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::UsersPage/></Shell> }.into_any()
+    }
+}
+
+struct UserDetailRoute;
+
+#[lazy_route]
+impl LazyRoute for UserDetailRoute {
+    fn data() -> Self {
+        UserDetailRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::UserDetailPage/></Shell> }.into_any()
     }
 }
 
@@ -58,5 +88,6 @@ pub fn App() -> impl IntoView {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(App);
+    // Waits for the code of a lazily loaded page before hydrating it.
+    leptos::mount::hydrate_lazy(App);
 }

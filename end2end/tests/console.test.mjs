@@ -85,7 +85,7 @@ test('sign in shows the overview', async () => {
   const page = await signedInPage();
   await page.waitForSelector('[data-test-id=overview]');
   assert.equal(await page.textContent('[data-test-id=backend]'), 'sqlite');
-  assert.equal(await page.textContent('[data-test-id=schema-version]'), '8');
+  assert.equal(await page.textContent('[data-test-id=schema-version]'), '9');
   assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 301);
   // The counts are refreshed in the background: this sign-in shows up within seconds.
   for (let i = 0; Number(await page.textContent('[data-test-id=active-sessions]')) < 1; i++) {
@@ -94,6 +94,8 @@ test('sign in shows the overview', async () => {
     await page.reload();
   }
   assert.ok(Number(await page.textContent('[data-test-id=audit-24h]')) >= 1);
+  // The statistics were refreshed when the server started (the job's first round).
+  assert.match(await page.textContent('[data-test-id=stats-refreshed]'), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/);
   assert.equal(await page.textContent('[data-test-id=whoami]'), 'admin');
   await page.close();
 });
@@ -112,14 +114,29 @@ test('users search, pagination and detail', async () => {
   assert.equal(await page.textContent('[data-test-id=user-name]'), oldest);
   assert.ok(await page.locator('[data-test-id=user-tables]').count() === 1, 'the oldest user has a table set');
   assert.match(await page.textContent('[data-test-id=user-tables]'), new RegExp(`pf_user_${oldest}_experiences\\s*3`));
+  // What the set's career summary and the user statistics say about them.
+  assert.equal(await page.textContent('[data-test-id=career-positions]'), '3');
+  assert.match(await page.textContent('[data-test-id=activity-events]'), /^\d+$/);
+  assert.match(await page.textContent('[data-test-id=stats-refreshed]'), /UTC$/);
 
-  // "Starts with": every row has a field that starts with the text.
+  // "Starts with": each row listed has a field that starts with the text, and the
+  // page lists exactly what the search answers (its fields read from the API).
   const prefix = oldest.slice(0, 3);
   await page.goto(`${base}/users?q=${prefix}&match=prefix`);
-  const found = page.locator('[data-test-id=users-table] tbody tr');
-  assert.ok((await found.count()) >= 1);
-  for (const text of await found.allTextContents()) {
-    assert.ok(text.toLowerCase().split(/[\s@]+/).some((w) => w.startsWith(prefix)) || text.toLowerCase().includes(prefix), text);
+  const shown = (await page.locator('[data-test-id=users-table] tbody tr a').allTextContents()).map((t) => t.trim());
+  assert.ok(shown.length >= 1);
+  const answer = await page.evaluate(async (q) => {
+    const r = await fetch('/api/users', {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: `q=${q}&mode=prefix&status=&sort=&dir=&after=`,
+    });
+    return r.json();
+  }, prefix);
+  assert.deepEqual(answer.items.map((u) => u.username), shown);
+  for (const u of answer.items) {
+    const fields = [u.username, u.email, u.first_name ?? '', u.last_name ?? ''].map((f) => f.toLowerCase());
+    assert.ok(fields.some((f) => f.startsWith(prefix)), `${u.username} has no field starting with ${prefix}: ${fields}`);
   }
 
   await page.goto(`${base}/users`);
@@ -166,6 +183,11 @@ test('sign out ends the session', async () => {
 });
 
 test('revoked sessions show on request (hydrated toggle on the detail page)', async () => {
+  // A session of its own to revoke, whatever ran before.
+  const other = await signedInPage();
+  await other.click('[data-test-id=sign-out]');
+  await other.waitForURL(/signed_out=1/);
+  await other.close();
   const page = await signedInPage();
   await page.goto(`${base}/users?q=admin`);
   await page.locator('[data-test-id=users-table] tbody tr a').first().click();
@@ -174,7 +196,7 @@ test('revoked sessions show on request (hydrated toggle on the detail page)', as
   const rows = page.locator('[data-test-id=sessions] tbody tr');
   const before = await rows.count();
   const toggle = page.locator('[data-test-id=toggle-inactive]');
-  assert.match(await toggle.textContent(), /^Show \d+ revoked$/, 'earlier tests signed out at least once');
+  assert.match(await toggle.textContent(), /^Show \d+ revoked$/, 'the session signed out above');
   await toggle.click();
   assert.ok((await rows.count()) > before, 'revoked sessions appear');
   assert.match(await toggle.textContent(), /^Hide \d+ revoked$/);

@@ -68,6 +68,7 @@ fn migrate_provision_check_and_drop() {
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");
     assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));
+    assert!(cli.ok(&["refresh-stats"]).starts_with("Refreshed the user statistics in "));
 
     cli.fails(&["provision-user", "Alice"], &[], 2, "must start with a lower-case letter");
     cli.fails(&["provision-user", "bob;drop"], &[], 2, "may contain only a-z, 0-9 and _");
@@ -95,6 +96,7 @@ fn migrate_provision_check_and_drop() {
     assert!(audited.contains(&"user_tables.provision".to_string()), "{audited:?}");
     assert!(audited.contains(&"user_tables.drop".to_string()), "{audited:?}");
     assert!(audited.contains(&"schema.migrate".to_string()), "{audited:?}");
+    assert!(audited.contains(&"user_stats.refresh".to_string()), "{audited:?}");
 }
 
 #[test]

@@ -370,8 +370,7 @@ fn user_table_sets(s: &dyn Storage) {
     let career = filled.career.expect("a career summary");
     assert_eq!((career.total_positions, career.total_companies), (3, 2));
     assert_eq!(career.career_start_date.as_deref(), Some("2015-01-01"));
-    let years = career.total_years_experience.unwrap();
-    assert!((years - 10.0).abs() < 0.05, "ten years: {years}");
+    assert_eq!(career.years_experience_tenths, Some(100), "ten years");
 
     s.drop_user_tables(&alice, &audit("user_tables.drop")).unwrap();
     assert!(s.user_table_set(&alice).unwrap().is_none());

@@ -4,14 +4,11 @@
 
 mod common;
 
-use chrono::NaiveDate;
 use pathfinder::filter::{SearchMode, UserFilter, UserSort};
 use pathfinder::storage::UserStore;
 use pathfinder::storage::Value;
-use pathfinder_server::generate::{self, Plan};
 use pathfinder_server::storage::driver::Dialect;
 use pathfinder_server::storage::search::{users_query, UsersAccess};
-use std::sync::atomic::AtomicBool;
 
 struct Row {
     user_id: String,
@@ -68,15 +65,7 @@ fn run_sql(c: &rusqlite::Connection, f: &UserFilter, access: UsersAccess) -> Vec
 
 #[test]
 fn every_access_path_returns_what_the_search_means() {
-    let (s, dir) = common::sqlite();
-    let plan = Plan {
-        seed: 3,
-        users: 6_000,
-        audit_events: 0,
-        provisioned: 0,
-        end: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
-    };
-    generate::run(s.as_ref(), &plan, &AtomicBool::new(false), &mut |_, _, _| {}).unwrap();
+    let (s, dir) = common::generated(3, 6_000, 0, 0);
     let c = rusqlite::Connection::open(dir.path().join("pf.db")).unwrap();
     pathfinder_server::storage::driver::sqlite::configure(&c).unwrap();
     let rows: Vec<Row> = c

@@ -5,25 +5,13 @@
 
 mod common;
 
-use chrono::NaiveDate;
 use pathfinder::filter::UserFilter;
 use pathfinder::storage::UserStore;
-use pathfinder_server::generate::{self, Plan};
 use std::path::Path;
 use std::process::Command;
-use std::sync::atomic::AtomicBool;
 
 fn generated() -> (std::sync::Arc<pathfinder_server::storage::Store>, tempfile::TempDir) {
-    let (s, dir) = common::sqlite();
-    let plan = Plan {
-        seed: 11,
-        users: 400,
-        audit_events: 500,
-        provisioned: 2,
-        end: NaiveDate::from_ymd_opt(2026, 6, 1).unwrap(),
-    };
-    generate::run(s.as_ref(), &plan, &AtomicBool::new(false), &mut |_, _, _| {}).unwrap();
-    (s, dir)
+    common::generated(11, 400, 500, 2)
 }
 
 /// Runs `sqlite3 <file> <sql>`: the machine's own shell (scripts/setup installs it).

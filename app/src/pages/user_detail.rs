@@ -60,7 +60,7 @@ pub fn UserDetailPage() -> impl IntoView {
                                         <dt>"Positions"</dt><dd data-test-id="career-positions">{c.total_positions}</dd>
                                         <dt>"Companies"</dt><dd>{c.total_companies}</dd>
                                         <dt>"Career start"</dt><dd>{c.career_start_date.unwrap_or_default()}</dd>
-                                        <dt>"Years of experience"</dt><dd>{c.total_years_experience.map(|y| format!("{y:.1}")).unwrap_or_default()}</dd>
+                                        <dt>"Years of experience"</dt><dd>{c.years_experience_tenths.map(|t| format!("{}.{}", t / 10, t % 10)).unwrap_or_default()}</dd>
                                     </dl>
                                 });
                                 view! {

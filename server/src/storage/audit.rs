@@ -1,6 +1,6 @@
 //! `pf_audit_log`: the insert every audited change shares, and the reads.
 
-use super::driver::{Conn, Row};
+use super::driver::{Conn, ReadRow, Row};
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::Timestamp;
@@ -35,7 +35,7 @@ pub(super) fn insert(c: &mut Conn, e: &AuditEntry) -> AppResult<()> {
     Ok(())
 }
 
-fn audit_row(r: &Row) -> AppResult<AuditRow> {
+fn audit_row(r: &dyn Row) -> AppResult<AuditRow> {
     Ok(AuditRow {
         id: r.text(0)?,
         user_id: r.opt_text(1)?,
@@ -62,8 +62,8 @@ impl AuditStore for Store {
     }
 
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>> {
-        let rows = self.read(|c| {
-            c.query(
+        self.read(|c| {
+            c.query_map(
                 sql!(
                     sqlite: "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
                         request_path, response_status, execution_time_ms, created_at
@@ -73,8 +73,8 @@ impl AuditStore for Store {
                         FROM pf_audit_log ORDER BY created_at DESC, id DESC FETCH FIRST :1 ROWS ONLY"
                 ),
                 &args![i64::from(limit)],
+                audit_row,
             )
-        })?;
-        rows.iter().map(audit_row).collect()
+        })
     }
 }

@@ -1,6 +1,6 @@
 //! Bulk loads: each batch is one transaction of array inserts plus its audit row.
 
-use super::driver::{Conn, Work};
+use super::driver::{Conn, ReadRow, Work};
 use super::{audit, Store};
 use crate::{args, sql};
 use pathfinder::storage::{AuditEntry, BulkStore, TableRows};
@@ -36,16 +36,16 @@ impl BulkStore for Store {
     }
 
     fn audited_entities(&self, action: &str, request_path: &str) -> AppResult<Vec<String>> {
-        let rows = self.read(|c| {
-            c.query(
+        self.read(|c| {
+            c.query_map(
                 sql!(
                     "SELECT entity_id FROM pf_audit_log
                      WHERE action = :1 AND request_path = :2 AND entity_id IS NOT NULL"
                 ),
                 &args![action, request_path],
+                |r| r.text(0),
             )
-        })?;
-        rows.iter().map(|r| r.text(0)).collect()
+        })
     }
 
     fn analyze(&self) -> AppResult<()> {

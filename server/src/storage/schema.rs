@@ -9,7 +9,7 @@
 //! short is finished by the next run.
 
 use super::driver::sqlite::SqliteDb;
-use super::driver::{Conn, Dialect, Work};
+use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{
     check_not_newer, latest_version, migrations, split_statements, step_audit, user_table_statements,
 };

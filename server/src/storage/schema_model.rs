@@ -10,7 +10,7 @@
 //! quotes, spacing and outer parentheses dropped: Oracle's catalog writes
 //! `LOWER("EMAIL")` where the migration says `LOWER(email)`.
 
-use super::driver::{Dialect, Row};
+use super::driver::{Dialect, ReadRow, Values};
 use super::migrations::created_object;
 use pathfinder::storage::Drift;
 use pathfinder::{AppError, AppResult};
@@ -576,25 +576,25 @@ fn compare_tables(name: &str, want: &Table, have: &Table, say: &mut impl FnMut(S
 #[derive(Debug, Default)]
 pub struct OracleCatalog {
     /// table
-    pub tables: Vec<Row>,
+    pub tables: Vec<Values>,
     /// table, column, data_type, char_length, data_precision, data_scale, nullable (Y/N), data_default, virtual_column (YES/NO)
-    pub columns: Vec<Row>,
+    pub columns: Vec<Values>,
     /// table, constraint_name, constraint_type (P/U/R/C), search_condition, delete_rule, referenced constraint_name
-    pub constraints: Vec<Row>,
+    pub constraints: Vec<Values>,
     /// constraint_name, column (in position order)
-    pub constraint_columns: Vec<Row>,
+    pub constraint_columns: Vec<Values>,
     /// index, table, uniqueness (UNIQUE/NONUNIQUE), locality (LOCAL/GLOBAL/NULL)
-    pub indexes: Vec<Row>,
+    pub indexes: Vec<Values>,
     /// index, column_position, column, expression (NULL for a plain column)
-    pub index_keys: Vec<Row>,
+    pub index_keys: Vec<Values>,
     /// materialized view, build_mode, refresh_method, refresh_mode, query
-    pub mviews: Vec<Row>,
+    pub mviews: Vec<Values>,
     /// view, text
-    pub views: Vec<Row>,
+    pub views: Vec<Values>,
     /// table, partitioning_type, interval, key column (in position order)
-    pub partitioning: Vec<Row>,
+    pub partitioning: Vec<Values>,
     /// object, object_type: other objects with the prefix (triggers, sequences, code)
-    pub others: Vec<Row>,
+    pub others: Vec<Values>,
 }
 
 impl Schema {

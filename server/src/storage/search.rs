@@ -2,8 +2,12 @@
 //!
 //! Case folding is Unicode on both: Oracle's `LOWER`, and on SQLite the console's
 //! own `pathfinder_fold` (SQLite's `lower()` folds ASCII only), whose email result is
-//! kept in `pf_users.email_fold` for the email order's index. A NULL `created_at`
-//! sorts as the earliest time on both, so keyset paging never meets a NULL key.
+//! kept in `pf_users.email_fold` for the email order's index. A search text of ASCII
+//! characters is matched with SQLite's `lower()`, which finds the same rows (but for
+//! two characters whose Unicode lower case is ASCII, the Kelvin sign and `İ`) and
+//! reads the four folded fields from `idx_users_search` instead of every row: 8× as
+//! fast for a short text that walks the index. A NULL `created_at` sorts as the
+//! earliest time on both, so keyset paging never meets a NULL key.
 
 use super::driver::sqlite::FOLD_FUNCTION;
 use super::driver::{Dialect, Value};
@@ -39,10 +43,11 @@ fn created_key(dialect: Dialect) -> &'static str {
     }
 }
 
-fn fold(column: &str, dialect: Dialect) -> String {
+/// `column` case-folded for a LIKE against a pattern (`ascii` when it is all ASCII).
+fn fold(column: &str, dialect: Dialect, ascii: bool) -> String {
     match dialect {
-        Dialect::Sqlite => format!("{FOLD_FUNCTION}({column})"),
-        Dialect::Oracle => format!("LOWER({column})"),
+        Dialect::Sqlite if !ascii => format!("{FOLD_FUNCTION}({column})"),
+        _ => format!("LOWER({column})"),
     }
 }
 
@@ -81,9 +86,10 @@ pub fn users_query(filter: &UserFilter, dialect: Dialect, access: UsersAccess) -
         _ => sql.push_str("pf_users WHERE 1 = 1"),
     }
     if let Some(p) = filter.like_pattern() {
+        let ascii = p.is_ascii();
         let matches: Vec<String> = ["username", "email", "first_name", "last_name"]
             .iter()
-            .map(|column| format!("{} LIKE {} ESCAPE '\\'", fold(column, dialect), next(Value::Text(p.clone()))))
+            .map(|column| format!("{} LIKE {} ESCAPE '\\'", fold(column, dialect, ascii), next(Value::Text(p.clone()))))
             .collect();
         sql.push_str(&format!(" AND ({})", matches.join(" OR ")));
     }

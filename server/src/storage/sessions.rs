@@ -1,5 +1,6 @@
 //! `pf_user_sessions` and `pf_console_login_state`: sign-in, lookup, revocation.
 
+use super::driver::ReadRow;
 use super::users::roles_of;
 use super::Store;
 use crate::{args, sql};
@@ -137,8 +138,8 @@ impl SessionStore for Store {
     }
 
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>> {
-        let rows = self.read(|c| {
-            c.query(
+        self.read(|c| {
+            c.query_map(
                 sql!(
                     sqlite: "SELECT session_id, created_at, expires_at, last_activity, ip_address, user_agent, is_active
                         FROM pf_user_sessions WHERE user_id = :1 ORDER BY created_at DESC LIMIT 100",
@@ -146,21 +147,19 @@ impl SessionStore for Store {
                         FROM pf_user_sessions WHERE user_id = :1 ORDER BY created_at DESC FETCH FIRST 100 ROWS ONLY"
                 ),
                 &args![user_id],
+                |r| {
+                    Ok(SessionInfo {
+                        session_id: SessionId(r.text(0)?),
+                        created_at: r.time(1)?,
+                        expires_at: r.time(2)?,
+                        last_activity: r.opt_time(3)?,
+                        ip_address: r.opt_text(4)?,
+                        user_agent: r.opt_text(5)?,
+                        is_active: r.flag(6)?,
+                    })
+                },
             )
-        })?;
-        rows.iter()
-            .map(|r| {
-                Ok(SessionInfo {
-                    session_id: SessionId(r.text(0)?),
-                    created_at: r.time(1)?,
-                    expires_at: r.time(2)?,
-                    last_activity: r.opt_time(3)?,
-                    ip_address: r.opt_text(4)?,
-                    user_agent: r.opt_text(5)?,
-                    is_active: r.flag(6)?,
-                })
-            })
-            .collect()
+        })
     }
 
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64> {

@@ -7,7 +7,7 @@
 //! only delays the next one. The refresh commits its intent (`.begin`) first: Oracle's
 //! `DBMS_MVIEW.REFRESH` commits by itself.
 
-use super::driver::{Conn, Dialect, Row, Work};
+use super::driver::{Conn, Dialect, ReadRow, Row, Work};
 use super::migrations::intent_audit;
 use super::{audit, Store};
 use crate::{args, sql};
@@ -21,7 +21,7 @@ const JOB: &str = "user_stats";
 /// Longer than any refresh takes.
 const LEASE: chrono::Duration = chrono::Duration::minutes(60);
 
-fn job_run(r: &Row) -> AppResult<JobRun> {
+fn job_run(r: &dyn Row) -> AppResult<JobRun> {
     Ok(JobRun { finished_at: r.opt_time(0)?, duration_ms: r.opt_int(1)?, status: r.opt_text(2)? })
 }
 

@@ -15,7 +15,7 @@
 //! operation again finishes it. Every `.begin` row gets its outcome row.
 
 use super::driver::sqlite::FileAccess;
-use super::driver::{Conn, Dialect, Work};
+use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{
     check_owned, created_object, intent_audit, user_table_statements, USER_TABLES_TEMPLATE_VERSION,
 };
@@ -241,7 +241,7 @@ impl UserTableStore for Store {
                     total_positions: r.int(0)?,
                     total_companies: r.int(1)?,
                     career_start_date: r.opt_date(2)?.map(|d| d.to_string()),
-                    total_years_experience: r.opt_real(3)?,
+                    years_experience_tenths: r.opt_real(3)?.map(|y| (y * 10.0).round() as i64),
                 });
             }
         }

@@ -1,6 +1,6 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
-use super::driver::{Conn, Dialect, Row};
+use super::driver::{Conn, Dialect, ReadRow, Row};
 use super::search::{self, UsersAccess, CANDIDATES_MAX};
 use super::Store;
 use crate::{args, sql};
@@ -10,7 +10,7 @@ use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 
 /// A row that starts with [`search::SUMMARY_COLUMNS`].
-fn summary(r: &Row) -> AppResult<UserSummary> {
+fn summary(r: &dyn Row) -> AppResult<UserSummary> {
     Ok(UserSummary {
         user_id: UserId(r.text(0)?),
         username: r.text(1)?,
@@ -24,9 +24,13 @@ fn summary(r: &Row) -> AppResult<UserSummary> {
 }
 
 pub(super) fn roles_of(c: &mut Conn, user_id: &str) -> AppResult<Vec<Role>> {
-    let rows = c.query(sql!("SELECT role FROM pf_console_roles WHERE user_id = :1 ORDER BY role"), &args![user_id])?;
+    let names = c.query_map(
+        sql!("SELECT role FROM pf_console_roles WHERE user_id = :1 ORDER BY role"),
+        &args![user_id],
+        |r| r.text(0),
+    )?;
     // A role this build does not know is ignored rather than trusted.
-    Ok(rows.iter().filter_map(|r| r.text(0).ok()?.parse().ok()).collect())
+    Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
 }
 
 pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
@@ -88,8 +92,7 @@ impl UserStore for Store {
         let items = self.read(|c| {
             let access = users_access(c, filter)?;
             let (query, binds) = search::users_query(filter, c.dialect(), access)?;
-            let rows = c.query(&query, &binds)?;
-            rows.iter().map(|r| Ok((summary(r)?, r.text(8)?))).collect::<AppResult<Vec<_>>>()
+            c.query_map(&query, &binds, |r| Ok((summary(r)?, r.text(8)?)))
         })?;
         Ok(search::users_page(items, filter))
     }
@@ -143,16 +146,16 @@ impl UserStore for Store {
     }
 
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>> {
-        let rows = self.read(|c| {
-            c.query(
+        self.read(|c| {
+            c.query_map(
                 sql!(
                     "SELECT COALESCE(account_status, 'active'), COUNT(*) FROM pf_users
                      GROUP BY COALESCE(account_status, 'active') ORDER BY 1"
                 ),
                 &[],
+                |r| Ok(StatusCount { status: r.text(0)?, count: r.int(1)? }),
             )
-        })?;
-        rows.iter().map(|r| Ok(StatusCount { status: r.text(0)?, count: r.int(1)? })).collect()
+        })
     }
 
     fn count_admins(&self) -> AppResult<i64> {

@@ -14,6 +14,16 @@ pub fn sqlite() -> (Arc<Store>, tempfile::TempDir) {
     (Arc::new(s), dir)
 }
 
+/// A migrated SQLite database filled by `generate` (data ending on 2026-06-01).
+pub fn generated(seed: u64, users: u64, audit_events: u64, provisioned: u64) -> (Arc<Store>, tempfile::TempDir) {
+    let (s, dir) = sqlite();
+    let end = chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("a date");
+    let plan = pathfinder_server::generate::Plan { seed, users, audit_events, provisioned, end };
+    let never = std::sync::atomic::AtomicBool::new(false);
+    pathfinder_server::generate::run(s.as_ref(), &plan, &never, &mut |_, _, _| {}).expect("generate");
+    (s, dir)
+}
+
 pub fn audit(action: &str) -> AuditEntry {
     AuditEntry {
         action: action.into(),

@@ -37,7 +37,7 @@ pub trait Connection {
     /// Runs one statement; the number of rows it changed.
     fn execute(&mut self, sql: &str, params: &[Value]) -> AppResult<u64>;
     /// Runs a query and hands each row to `each`, in order.
-    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(Row) -> AppResult<()>) -> AppResult<()>;
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(&dyn Row) -> AppResult<()>) -> AppResult<()>;
     /// Runs one INSERT for every row (Oracle: one round trip with array binds).
     fn insert_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> AppResult<()>;
     /// Starts a transaction (SQLite takes the write lock now; Oracle starts one implicitly).
@@ -81,36 +81,52 @@ impl<'a> Conn<'a> {
         self.inner.execute(text, &absent_if_empty(params))
     }
 
+    /// Runs a query and hands each row, read in place, to `each`.
     pub fn query_each(
         &mut self,
         sql: impl SqlText,
         params: &[Value],
-        mut each: impl FnMut(Row) -> AppResult<()>,
+        mut each: impl FnMut(&dyn Row) -> AppResult<()>,
     ) -> AppResult<()> {
         let text = sql.text(self.dialect)?;
         self.inner.query(text, &absent_if_empty(params), &mut each)
     }
 
-    pub fn query(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<Vec<Row>> {
-        let mut rows = Vec::new();
+    /// Runs a query and maps each row with `f`.
+    pub fn query_map<T>(
+        &mut self,
+        sql: impl SqlText,
+        params: &[Value],
+        mut f: impl FnMut(&dyn Row) -> AppResult<T>,
+    ) -> AppResult<Vec<T>> {
+        let mut out = Vec::new();
         self.query_each(sql, params, |r| {
-            rows.push(r);
+            out.push(f(r)?);
             Ok(())
         })?;
-        Ok(rows)
+        Ok(out)
+    }
+
+    /// Every row, kept.
+    pub fn query(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<Vec<Values>> {
+        self.query_map(sql, params, |r| {
+            (0..r.width()).map(|i| Ok(r.field(i)?.into_value())).collect::<AppResult<Vec<_>>>().map(Values)
+        })
     }
 
     /// The first row, if any.
-    pub fn query_opt(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<Option<Row>> {
+    pub fn query_opt(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<Option<Values>> {
         Ok(self.query(sql, params)?.into_iter().next())
     }
 
     /// The first column of the first row, as a number (counts, versions).
     pub fn query_int(&mut self, sql: impl SqlText, params: &[Value]) -> AppResult<i64> {
-        match self.query_opt(sql, params)? {
-            Some(row) => row.int(0),
-            None => Err(AppError::internal("a query for one number returned no row")),
-        }
+        let mut n = None;
+        self.query_each(sql, params, |r| {
+            n = n.or(Some(r.int(0)?));
+            Ok(())
+        })?;
+        n.ok_or_else(|| AppError::internal("a query for one number returned no row"))
     }
 
     pub fn insert_many(&mut self, sql: impl SqlText, rows: &[Vec<Value>]) -> AppResult<()> {
@@ -169,87 +185,135 @@ macro_rules! args {
 /// matches its own `CURRENT_TIMESTAMP`); rows bring them back as text.
 pub const TEXT_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
 
-/// One result row, read by column position.
+/// One column of a row as the driver holds it, borrowed where it can be.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Row(pub Vec<Value>);
+pub enum Field<'a> {
+    Null,
+    Int(i64),
+    Real(f64),
+    Text(Cow<'a, str>),
+    Time(Timestamp),
+    Date(chrono::NaiveDate),
+}
 
-impl Row {
-    fn at(&self, i: usize) -> AppResult<&Value> {
-        self.0.get(i).ok_or_else(|| AppError::internal(format!("a row has no column {i}")))
+/// A result row: each driver reads its own row type in place (no copy of the row);
+/// [`ReadRow`] turns fields into the console's types.
+pub trait Row {
+    /// How many columns the row has.
+    fn width(&self) -> usize;
+    fn field(&self, i: usize) -> AppResult<Field<'_>>;
+}
+
+/// A row kept after its query: what [`Conn::query`] returns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Values(pub Vec<Value>);
+
+impl Row for Values {
+    fn width(&self) -> usize {
+        self.0.len()
     }
 
-    fn wrong(&self, i: usize, want: &str) -> AppError {
-        AppError::internal(format!("column {i} is {:?}, expected {want}", self.0.get(i)))
+    fn field(&self, i: usize) -> AppResult<Field<'_>> {
+        Ok(match self.0.get(i).ok_or_else(|| AppError::internal(format!("a row has no column {i}")))? {
+            Value::Null => Field::Null,
+            Value::Int(n) => Field::Int(*n),
+            Value::Real(r) => Field::Real(*r),
+            Value::Text(t) => Field::Text(Cow::Borrowed(t)),
+            Value::Time(t) => Field::Time(*t),
+            Value::Date(d) => Field::Date(*d),
+        })
     }
+}
 
-    pub fn opt_text(&self, i: usize) -> AppResult<Option<String>> {
-        match self.at(i)? {
-            Value::Null => Ok(None),
-            Value::Text(t) => Ok(Some(t.clone())),
-            Value::Int(n) => Ok(Some(n.to_string())),
-            _ => Err(self.wrong(i, "text")),
+impl Field<'_> {
+    fn into_value(self) -> Value {
+        match self {
+            Field::Null => Value::Null,
+            Field::Int(n) => Value::Int(n),
+            Field::Real(r) => Value::Real(r),
+            Field::Text(t) => Value::Text(t.into_owned()),
+            Field::Time(t) => Value::Time(t),
+            Field::Date(d) => Value::Date(d),
+        }
+    }
+}
+
+fn wrong(i: usize, found: &Field, want: &str) -> AppError {
+    AppError::internal(format!("column {i} is {found:?}, expected {want}"))
+}
+
+/// Reading a row's columns by position into the console's types.
+pub trait ReadRow: Row {
+    fn opt_text(&self, i: usize) -> AppResult<Option<String>> {
+        match self.field(i)? {
+            Field::Null => Ok(None),
+            Field::Text(t) => Ok(Some(t.into_owned())),
+            Field::Int(n) => Ok(Some(n.to_string())),
+            other => Err(wrong(i, &other, "text")),
         }
     }
 
-    pub fn text(&self, i: usize) -> AppResult<String> {
-        self.opt_text(i)?.ok_or_else(|| self.wrong(i, "text"))
+    fn text(&self, i: usize) -> AppResult<String> {
+        self.opt_text(i)?.ok_or_else(|| wrong(i, &Field::Null, "text"))
     }
 
-    pub fn opt_int(&self, i: usize) -> AppResult<Option<i64>> {
-        match self.at(i)? {
-            Value::Null => Ok(None),
-            Value::Int(n) => Ok(Some(*n)),
-            Value::Real(r) if r.fract() == 0.0 => Ok(Some(*r as i64)),
-            Value::Text(t) => t.parse().map(Some).map_err(|_| self.wrong(i, "a whole number")),
-            _ => Err(self.wrong(i, "a whole number")),
+    fn opt_int(&self, i: usize) -> AppResult<Option<i64>> {
+        match self.field(i)? {
+            Field::Null => Ok(None),
+            Field::Int(n) => Ok(Some(n)),
+            Field::Real(r) if r.fract() == 0.0 => Ok(Some(r as i64)),
+            Field::Text(t) => t.parse().map(Some).map_err(|_| wrong(i, &Field::Text(t), "a whole number")),
+            other => Err(wrong(i, &other, "a whole number")),
         }
     }
 
-    pub fn int(&self, i: usize) -> AppResult<i64> {
-        self.opt_int(i)?.ok_or_else(|| self.wrong(i, "a whole number"))
+    fn int(&self, i: usize) -> AppResult<i64> {
+        self.opt_int(i)?.ok_or_else(|| wrong(i, &Field::Null, "a whole number"))
     }
 
-    pub fn opt_real(&self, i: usize) -> AppResult<Option<f64>> {
-        match self.at(i)? {
-            Value::Null => Ok(None),
-            Value::Int(n) => Ok(Some(*n as f64)),
-            Value::Real(r) => Ok(Some(*r)),
-            _ => Err(self.wrong(i, "a number")),
+    fn opt_real(&self, i: usize) -> AppResult<Option<f64>> {
+        match self.field(i)? {
+            Field::Null => Ok(None),
+            Field::Int(n) => Ok(Some(n as f64)),
+            Field::Real(r) => Ok(Some(r)),
+            other => Err(wrong(i, &other, "a number")),
         }
     }
 
-    pub fn opt_time(&self, i: usize) -> AppResult<Option<Timestamp>> {
-        match self.at(i)? {
-            Value::Null => Ok(None),
-            Value::Time(t) => Ok(Some(*t)),
-            Value::Text(t) => chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%d %H:%M:%S%.f")
+    fn opt_time(&self, i: usize) -> AppResult<Option<Timestamp>> {
+        match self.field(i)? {
+            Field::Null => Ok(None),
+            Field::Time(t) => Ok(Some(t)),
+            Field::Text(t) => chrono::NaiveDateTime::parse_from_str(&t, "%Y-%m-%d %H:%M:%S%.f")
                 .map(|n| Some(n.and_utc()))
-                .map_err(|_| self.wrong(i, "a timestamp")),
-            _ => Err(self.wrong(i, "a timestamp")),
+                .map_err(|_| wrong(i, &Field::Text(t), "a timestamp")),
+            other => Err(wrong(i, &other, "a timestamp")),
         }
     }
 
-    pub fn time(&self, i: usize) -> AppResult<Timestamp> {
-        self.opt_time(i)?.ok_or_else(|| self.wrong(i, "a timestamp"))
+    fn time(&self, i: usize) -> AppResult<Timestamp> {
+        self.opt_time(i)?.ok_or_else(|| wrong(i, &Field::Null, "a timestamp"))
     }
 
-    pub fn opt_date(&self, i: usize) -> AppResult<Option<chrono::NaiveDate>> {
-        match self.at(i)? {
-            Value::Null => Ok(None),
-            Value::Date(d) => Ok(Some(*d)),
-            Value::Time(t) => Ok(Some(t.date_naive())),
-            Value::Text(t) => chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or(t), "%Y-%m-%d")
+    fn opt_date(&self, i: usize) -> AppResult<Option<chrono::NaiveDate>> {
+        match self.field(i)? {
+            Field::Null => Ok(None),
+            Field::Date(d) => Ok(Some(d)),
+            Field::Time(t) => Ok(Some(t.date_naive())),
+            Field::Text(t) => chrono::NaiveDate::parse_from_str(t.get(..10).unwrap_or(&t), "%Y-%m-%d")
                 .map(Some)
-                .map_err(|_| self.wrong(i, "a date")),
-            _ => Err(self.wrong(i, "a date")),
+                .map_err(|_| wrong(i, &Field::Text(t), "a date")),
+            other => Err(wrong(i, &other, "a date")),
         }
     }
 
     /// A `CHAR(1)` flag: `'Y'` is true, anything else (NULL too) false.
-    pub fn flag(&self, i: usize) -> AppResult<bool> {
-        Ok(self.opt_text(i)?.as_deref() == Some("Y"))
+    fn flag(&self, i: usize) -> AppResult<bool> {
+        Ok(matches!(self.field(i)?, Field::Text(t) if t == "Y"))
     }
 }
+
+impl<T: Row + ?Sized> ReadRow for T {}
 
 #[cfg(test)]
 mod tests {
@@ -265,7 +329,7 @@ mod tests {
 
     #[test]
     fn rows_read_what_either_driver_returns() {
-        let r = Row(vec![
+        let r = Values(vec![
             Value::Text("2026-01-02 03:04:05.678901".into()),
             Value::Time(chrono::DateTime::UNIX_EPOCH),
             Value::Real(3.0),

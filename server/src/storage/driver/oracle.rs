@@ -7,7 +7,7 @@
 //! with `>`, which must agree with `ORDER BY`) and UTC as its time zone (the seed's
 //! `DEFAULT CURRENT_TIMESTAMP` is in the session's zone).
 
-use super::{Connection, Database, Dialect, Row, Value, Work};
+use super::{Connection, Database, Dialect, Field, Row, Value, Work};
 use crate::metrics;
 use crate::sql;
 use oracle::pool::{GetMode, Pool, PoolBuilder};
@@ -15,6 +15,7 @@ use oracle::sql_type::{OracleType, ToSql};
 use oracle::ErrorKind;
 use pathfinder::storage::PoolStats;
 use pathfinder::{AppError, AppResult};
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -103,24 +104,38 @@ fn bind(v: &Value) -> Box<dyn ToSql + '_> {
     }
 }
 
+/// A fetched row, read in place.
+struct OracleRow<'a>(&'a oracle::Row);
+
+impl Row for OracleRow<'_> {
+    fn width(&self) -> usize {
+        self.0.sql_values().len()
+    }
+
+    fn field(&self, i: usize) -> AppResult<Field<'_>> {
+        let v = self.0.sql_values().get(i).ok_or_else(|| AppError::internal(format!("a row has no column {i}")))?;
+        read(v).map_err(map_err)
+    }
+}
+
 /// A column's value as the console reads it.
-fn read(v: &oracle::SqlValue) -> oracle::Result<Value> {
+fn read(v: &oracle::SqlValue) -> oracle::Result<Field<'static>> {
     if v.is_null()? {
-        return Ok(Value::Null);
+        return Ok(Field::Null);
     }
     Ok(match v.oracle_type()? {
         OracleType::Number(_, scale) if *scale <= 0 => match v.get::<i64>() {
-            Ok(i) => Value::Int(i),
-            Err(_) => Value::Real(v.get()?),
+            Ok(i) => Field::Int(i),
+            Err(_) => Field::Real(v.get()?),
         },
         OracleType::Number(..) | OracleType::Float(_) | OracleType::BinaryDouble | OracleType::BinaryFloat => {
-            Value::Real(v.get()?)
+            Field::Real(v.get()?)
         }
-        OracleType::Date | OracleType::Timestamp(_) => Value::Time(v.get::<chrono::NaiveDateTime>()?.and_utc()),
+        OracleType::Date | OracleType::Timestamp(_) => Field::Time(v.get::<chrono::NaiveDateTime>()?.and_utc()),
         OracleType::TimestampTZ(_) | OracleType::TimestampLTZ(_) => {
-            Value::Time(v.get::<chrono::DateTime<chrono::Utc>>()?)
+            Field::Time(v.get::<chrono::DateTime<chrono::Utc>>()?)
         }
-        _ => Value::Text(v.get()?),
+        _ => Field::Text(Cow::Owned(v.get()?)),
     })
 }
 
@@ -152,14 +167,12 @@ impl Connection for OracleConn {
         stmt.row_count().map_err(map_err)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(Row) -> AppResult<()>) -> AppResult<()> {
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(&dyn Row) -> AppResult<()>) -> AppResult<()> {
         let values: Vec<Box<dyn ToSql + '_>> = params.iter().map(bind).collect();
         let refs: Vec<&dyn ToSql> = values.iter().map(|v| v.as_ref()).collect();
         let mut stmt = self.0.statement(sql).build().map_err(map_err)?;
         for row in stmt.query(&refs).map_err(map_err)? {
-            let row = row.map_err(map_err)?;
-            let values = row.sql_values().iter().map(read).collect::<oracle::Result<Vec<_>>>().map_err(map_err)?;
-            each(Row(values))?;
+            each(&OracleRow(&row.map_err(map_err)?))?;
         }
         Ok(())
     }

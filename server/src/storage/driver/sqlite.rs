@@ -3,7 +3,7 @@
 //! rusqlite's statement cache.
 
 use super::sqlite_pool::{Pool, PooledConn};
-use super::{Connection, Database, Dialect, Row, Value, Work, TEXT_TIME_FORMAT};
+use super::{Connection, Database, Dialect, Field, Row, Value, Work, TEXT_TIME_FORMAT};
 use pathfinder::storage::PoolStats;
 use pathfinder::{AppError, AppResult};
 use rusqlite::functions::FunctionFlags;
@@ -195,12 +195,21 @@ impl ToSql for Bound<'_> {
     }
 }
 
-fn read(v: ValueRef<'_>) -> Value {
-    match v {
-        ValueRef::Null => Value::Null,
-        ValueRef::Integer(i) => Value::Int(i),
-        ValueRef::Real(r) => Value::Real(r),
-        ValueRef::Text(t) | ValueRef::Blob(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+/// A row read in place: text is borrowed from SQLite's own buffer.
+struct SqliteRow<'a, 'b>(&'a rusqlite::Row<'b>, usize);
+
+impl Row for SqliteRow<'_, '_> {
+    fn width(&self) -> usize {
+        self.1
+    }
+
+    fn field(&self, i: usize) -> AppResult<Field<'_>> {
+        Ok(match self.0.get_ref(i).map_err(map_err)? {
+            ValueRef::Null => Field::Null,
+            ValueRef::Integer(n) => Field::Int(n),
+            ValueRef::Real(r) => Field::Real(r),
+            ValueRef::Text(t) | ValueRef::Blob(t) => Field::Text(String::from_utf8_lossy(t)),
+        })
     }
 }
 
@@ -211,13 +220,12 @@ impl Connection for SqliteConn<'_> {
         Ok(n as u64)
     }
 
-    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(Row) -> AppResult<()>) -> AppResult<()> {
+    fn query(&mut self, sql: &str, params: &[Value], each: &mut dyn FnMut(&dyn Row) -> AppResult<()>) -> AppResult<()> {
         let mut stmt = self.conn().prepare_cached(sql).map_err(map_err)?;
         let columns = stmt.column_count();
         let mut rows = stmt.query(rusqlite::params_from_iter(params.iter().map(Bound))).map_err(map_err)?;
         while let Some(r) = rows.next().map_err(map_err)? {
-            let values = (0..columns).map(|i| r.get_ref(i).map(read)).collect::<Result<_, _>>().map_err(map_err)?;
-            each(Row(values))?;
+            each(&SqliteRow(r, columns))?;
         }
         Ok(())
     }

@@ -1,5 +1,6 @@
 //! The interface both database drivers implement, and nothing more: run a statement,
-//! read rows as [`Value`]s, insert many rows, transactions, pooled connections. The
+//! read rows in place ([`Row`], [`ReadRow`]), insert many rows, transactions, pooled
+//! connections. The
 //! drivers map their own errors to [`AppError`] and keep their own statement caches;
 //! they know no capability. Every storage operation is written once, over [`Conn`].
 
@@ -131,8 +132,12 @@ impl<'a> Conn<'a> {
 
     pub fn insert_many(&mut self, sql: impl SqlText, rows: &[Vec<Value>]) -> AppResult<()> {
         let text = sql.text(self.dialect)?;
-        let rows: Vec<Vec<Value>> = rows.iter().map(|r| absent_if_empty(r).into_owned()).collect();
-        self.inner.insert_many(text, &rows)
+        // A copy only of a batch that holds empty text (a load seldom does).
+        if rows.iter().any(|r| has_empty_text(r)) {
+            let rows: Vec<Vec<Value>> = rows.iter().map(|r| absent_if_empty(r).into_owned()).collect();
+            return self.inner.insert_many(text, &rows);
+        }
+        self.inner.insert_many(text, rows)
     }
 
     pub fn set_bulk_load(&mut self, on: bool) -> AppResult<()> {
@@ -160,7 +165,7 @@ impl<'a> Conn<'a> {
 /// The one place empty text becomes absent: Oracle stores `''` as NULL, so SQLite
 /// must never see it either.
 fn absent_if_empty(params: &[Value]) -> Cow<'_, [Value]> {
-    if params.iter().any(|v| matches!(v, Value::Text(t) if t.is_empty())) {
+    if has_empty_text(params) {
         Cow::Owned(
             params
                 .iter()
@@ -173,6 +178,10 @@ fn absent_if_empty(params: &[Value]) -> Cow<'_, [Value]> {
     } else {
         Cow::Borrowed(params)
     }
+}
+
+fn has_empty_text(params: &[Value]) -> bool {
+    params.iter().any(|v| matches!(v, Value::Text(t) if t.is_empty()))
 }
 
 /// `args![a, b, c]`: statement parameters, each converted into a [`Value`].

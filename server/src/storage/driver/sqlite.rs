@@ -63,6 +63,11 @@ impl SqliteDb {
                 )?;
                 configure(&conn)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
+                // 8 MiB of page cache (SQLite's default is 2 MiB): a search through
+                // the trigram index at 10,000 users reads ~3 MiB of pages, and with
+                // less it re-read them for every page of results (measured: 1.6 ms
+                // instead of 1.0 ms per search).
+                conn.pragma_update(None, "cache_size", -8192)?;
                 Ok(conn)
             }),
         };

@@ -427,3 +427,185 @@ fn the_fold_function_folds_unicode_and_lower_stays_the_builtin() {
         .unwrap();
     assert_eq!(row, (None, "12".into(), "1.5".into(), "élodie zoë".into(), "Élodie".into()));
 }
+
+/// Oracle's catalog, as it describes what the migrations made (names upper-cased and
+/// quoted in expressions, NOT NULL as checks, function-based index keys as hidden
+/// columns, literals rewritten), reads as the same schema; each change to it is drift.
+/// No Oracle server runs here: the rows are written from Oracle's documented forms.
+#[test]
+fn oracle_catalog_rows_read_as_the_migrations_schema() {
+    use pathfinder::storage::Value;
+    use pathfinder_server::storage::driver::Values;
+    use pathfinder_server::storage::schema_model::{compare, OracleCatalog};
+    let t = |s: &str| Value::Text(s.to_string());
+    let n = Value::Int;
+    let null = || Value::Null;
+    let row = |v: Vec<Value>| Values(v);
+    let keep = [
+        "pf_console_roles",
+        "pf_user_analytics",
+        "idx_analytics_user",
+        "idx_users_active_recent",
+        "idx_users_created",
+        "pf_mv_user_stats",
+    ];
+    let mut expected = expected_schema(Dialect::Oracle).unwrap();
+    expected.objects.retain(|name, _| keep.contains(&name.as_str()));
+    assert_eq!(expected.objects.len(), keep.len());
+    let mv_query = split_statements(ORACLE.iter().find(|m| m.name == "0003_user_analytics").unwrap().sql)
+        .into_iter()
+        .find(|s| s.starts_with("CREATE MATERIALIZED VIEW"))
+        .and_then(|s| s.split_once(" AS\n").map(|(_, q)| q.to_string()))
+        .unwrap();
+    let col = |table: &str,
+               c: &str,
+               ty: &str,
+               len: Option<i64>,
+               prec: Option<i64>,
+               scale: Option<i64>,
+               nullable: &str,
+               default: Option<&str>| {
+        row(vec![
+            t(table),
+            t(c),
+            t(ty),
+            len.map_or(null(), n),
+            prec.map_or(null(), n),
+            scale.map_or(null(), n),
+            t(nullable),
+            default.map_or(null(), t),
+            t("NO"),
+        ])
+    };
+    let catalog = || OracleCatalog {
+        tables: vec![row(vec![t("pf_console_roles")]), row(vec![t("pf_user_analytics")])],
+        columns: vec![
+            col("pf_console_roles", "user_id", "VARCHAR2", Some(26), None, None, "N", None),
+            col("pf_console_roles", "role", "VARCHAR2", Some(20), None, None, "N", None),
+            col("pf_console_roles", "granted_by", "VARCHAR2", Some(26), None, None, "Y", None),
+            col(
+                "pf_console_roles",
+                "granted_at",
+                "TIMESTAMP(6)",
+                Some(0),
+                None,
+                Some(6),
+                "Y",
+                Some("CURRENT_TIMESTAMP\n"),
+            ),
+            col("pf_user_analytics", "analytics_id", "VARCHAR2", Some(26), None, None, "N", None),
+            col("pf_user_analytics", "user_id", "VARCHAR2", Some(26), None, None, "N", None),
+            col("pf_user_analytics", "event_type", "VARCHAR2", Some(100), None, None, "N", None),
+            col("pf_user_analytics", "event_data", "CLOB", Some(0), None, None, "Y", None),
+            col("pf_user_analytics", "session_id", "VARCHAR2", Some(26), None, None, "Y", None),
+            col("pf_user_analytics", "ip_address", "VARCHAR2", Some(45), None, None, "Y", None),
+            col("pf_user_analytics", "user_agent", "VARCHAR2", Some(500), None, None, "Y", None),
+            col("pf_user_analytics", "referrer", "VARCHAR2", Some(500), None, None, "Y", None),
+            col("pf_user_analytics", "page_url", "VARCHAR2", Some(500), None, None, "Y", None),
+            col(
+                "pf_user_analytics",
+                "event_timestamp",
+                "TIMESTAMP(6)",
+                Some(0),
+                None,
+                Some(6),
+                "Y",
+                Some("CURRENT_TIMESTAMP "),
+            ),
+        ],
+        constraints: vec![
+            row(vec![t("pf_users"), t("SYS_C0010001"), t("P"), null(), null(), null()]),
+            row(vec![t("pf_console_roles"), t("SYS_C0010101"), t("C"), t("\"USER_ID\" IS NOT NULL"), null(), null()]),
+            row(vec![t("pf_console_roles"), t("SYS_C0010102"), t("C"), t("\"ROLE\" IS NOT NULL"), null(), null()]),
+            row(vec![
+                t("pf_console_roles"),
+                t("SYS_C0010103"),
+                t("C"),
+                t("role IN ('admin','sre','compliance')"),
+                null(),
+                null(),
+            ]),
+            row(vec![t("pf_console_roles"), t("SYS_C0010104"), t("P"), null(), null(), null()]),
+            row(vec![t("pf_console_roles"), t("SYS_C0010105"), t("R"), null(), t("CASCADE"), t("SYS_C0010001")]),
+            row(vec![t("pf_user_analytics"), t("SYS_C0010201"), t("C"), t("\"USER_ID\" IS NOT NULL"), null(), null()]),
+            row(vec![
+                t("pf_user_analytics"),
+                t("SYS_C0010202"),
+                t("C"),
+                t("\"EVENT_TYPE\" IS NOT NULL"),
+                null(),
+                null(),
+            ]),
+            row(vec![t("pf_user_analytics"), t("SYS_C0010203"), t("C"), t("event_data IS JSON"), null(), null()]),
+            row(vec![t("pf_user_analytics"), t("SYS_C0010204"), t("P"), null(), null(), null()]),
+            row(vec![t("pf_user_analytics"), t("SYS_C0010205"), t("R"), null(), t("CASCADE"), t("SYS_C0010001")]),
+        ],
+        constraint_columns: vec![
+            row(vec![t("SYS_C0010001"), t("user_id")]),
+            row(vec![t("SYS_C0010104"), t("user_id")]),
+            row(vec![t("SYS_C0010104"), t("role")]),
+            row(vec![t("SYS_C0010105"), t("user_id")]),
+            row(vec![t("SYS_C0010204"), t("analytics_id")]),
+            row(vec![t("SYS_C0010205"), t("user_id")]),
+        ],
+        indexes: vec![
+            row(vec![t("idx_analytics_user"), t("pf_user_analytics"), t("NONUNIQUE"), t("LOCAL")]),
+            row(vec![t("idx_users_active_recent"), t("pf_users"), t("NONUNIQUE"), null()]),
+            row(vec![t("idx_users_created"), t("pf_users"), t("NONUNIQUE"), null()]),
+        ],
+        index_keys: vec![
+            row(vec![t("idx_analytics_user"), n(1), t("user_id"), null()]),
+            row(vec![
+                t("idx_users_active_recent"),
+                n(1),
+                t("sys_nc00031$"),
+                t("CASE  WHEN \"ACCOUNT_STATUS\"='active' THEN \"ACCOUNT_STATUS\" END"),
+            ]),
+            row(vec![t("idx_users_active_recent"), n(2), t("last_activity_at"), null()]),
+            row(vec![
+                t("idx_users_created"),
+                n(1),
+                t("sys_nc00034$"),
+                t("COALESCE(\"CREATED_AT\",TIMESTAMP' 0001-01-01 00:00:00.000000000')"),
+            ]),
+        ],
+        mviews: vec![row(vec![t("pf_mv_user_stats"), t("IMMEDIATE"), t("COMPLETE"), t("DEMAND"), t(&mv_query)])],
+        views: vec![],
+        partitioning: vec![row(vec![
+            t("pf_user_analytics"),
+            t("RANGE"),
+            t("NUMTODSINTERVAL(1,'DAY')"),
+            t("event_timestamp"),
+        ])],
+        others: vec![],
+    };
+    let drift = |cat: &OracleCatalog| -> Vec<String> {
+        compare(&expected, &Schema::from_oracle_catalog(cat).unwrap(), "").into_iter().map(|d| d.0).collect()
+    };
+    assert_eq!(drift(&catalog()), Vec::<String>::new());
+
+    // Each kind of change is reported.
+    let mut changed = catalog();
+    changed.columns[3] = col("pf_console_roles", "granted_at", "TIMESTAMP(6)", Some(0), None, Some(6), "Y", None);
+    changed.constraints[3] =
+        row(vec![t("pf_console_roles"), t("SYS_C0010103"), t("C"), t("role IN ('admin','sre')"), null(), null()]);
+    changed.constraints[5] =
+        row(vec![t("pf_console_roles"), t("SYS_C0010105"), t("R"), null(), t("NO ACTION"), t("SYS_C0010001")]);
+    changed.indexes[0] = row(vec![t("idx_analytics_user"), t("pf_user_analytics"), t("NONUNIQUE"), null()]);
+    changed.index_keys[3] = row(vec![t("idx_users_created"), n(1), t("created_at"), null()]);
+    changed.partitioning[0] =
+        row(vec![t("pf_user_analytics"), t("RANGE"), t("NUMTOYMINTERVAL(1,'MONTH')"), t("event_timestamp")]);
+    changed.mviews[0] = row(vec![t("pf_mv_user_stats"), t("IMMEDIATE"), t("FORCE"), t("DEMAND"), t(&mv_query)]);
+    let got = drift(&changed);
+    for want in [
+        "table pf_console_roles: column granted_at is TIMESTAMP, expected TIMESTAMP DEFAULT current_timestamp",
+        "table pf_console_roles: missing CHECK (role in ( 'admin' , 'sre' , 'compliance' ))",
+        "table pf_console_roles: missing FOREIGN KEY (user_id) REFERENCES pf_users(user_id) ON DELETE CASCADE",
+        "index idx_analytics_user is ON pf_user_analytics(user_id), expected ON pf_user_analytics(user_id) LOCAL",
+        "index idx_users_created is ON pf_users(created_at), expected ON pf_users(coalesce ( created_at , timestamp '0001-01-01 00:00:00' ))",
+        "materialized view pf_mv_user_stats is build immediate refresh force on demand, expected build immediate refresh complete on demand",
+    ] {
+        assert!(got.iter().any(|d| d == want), "expected {want:?} in {got:#?}");
+    }
+    assert!(got.iter().any(|d| d.starts_with("table pf_user_analytics: partitioning is")), "{got:#?}");
+}

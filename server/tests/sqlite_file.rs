@@ -114,3 +114,36 @@ fn vacuum_cannot_unhinge_the_search_index() {
         assert!(page.items.iter().any(|u| &u.user_id.0 == id), "{name} is found after VACUUM");
     }
 }
+
+/// SQLite rebuilds the statistics a slice of users at a time: the result is what one
+/// statement over all users gives, and rows of users that are gone go too.
+#[test]
+fn statistics_rebuilt_in_slices_match_one_pass() {
+    use pathfinder::storage::{RefreshWhen, StatsStore};
+    use pathfinder_server::storage::stats::SQLITE_SLICE;
+    let users = 3 * SQLITE_SLICE as u64 + 17;
+    let (s, dir) = common::generated(5, users, 0, 0);
+    let c = rusqlite::Connection::open(dir.path().join("pf.db")).unwrap();
+    // Rows for users that do not exist: below the first, between two, after the last.
+    for ghost in ["0", "01JZZZZZZZZZZZZZZZZZZZZZZZ", "zzz"] {
+        c.execute(
+            "INSERT INTO pf_mv_user_stats (user_id, username, total_sessions, total_events) VALUES (?1, 'ghost', 1, 1)",
+            [ghost],
+        )
+        .unwrap();
+    }
+    s.refresh_user_stats(RefreshWhen::Now, &common::audit("user_stats.refresh")).unwrap();
+    let one_pass = "SELECT u.user_id, u.username, COUNT(DISTINCT a.session_id), COUNT(a.analytics_id),
+                           MAX(a.event_timestamp), MIN(a.event_timestamp)
+                    FROM pf_users u LEFT JOIN pf_user_analytics a ON u.user_id = a.user_id
+                    GROUP BY u.user_id, u.username";
+    let table =
+        "SELECT user_id, username, total_sessions, total_events, last_activity, first_activity FROM pf_mv_user_stats";
+    let differ = |a: &str, b: &str| -> i64 {
+        c.query_row(&format!("SELECT COUNT(*) FROM ({a} EXCEPT {b})"), [], |r| r.get(0)).unwrap()
+    };
+    assert_eq!((differ(table, one_pass), differ(one_pass, table)), (0, 0));
+    let count = |sql: &str| -> i64 { c.query_row(sql, [], |r| r.get(0)).unwrap() };
+    assert_eq!(count("SELECT COUNT(*) FROM pf_mv_user_stats"), users as i64, "every user once, no ghost");
+    assert!(count("SELECT COUNT(*) FROM pf_user_analytics") > 0, "the generated users have events to count");
+}

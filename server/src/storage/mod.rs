@@ -19,7 +19,7 @@ mod audit;
 mod bulk;
 pub mod schema;
 mod sessions;
-mod stats;
+pub mod stats;
 mod user_tables;
 mod users;
 

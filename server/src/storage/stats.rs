@@ -4,8 +4,9 @@
 //! refreshes: an instance takes the job's lease with one conditional UPDATE (only one
 //! can win it, on either backend), refreshes, and records when it finished and how
 //! long it took. A lease outlives any refresh, so an instance that dies mid-refresh
-//! only delays the next one. The refresh commits its intent (`.begin`) first: Oracle's
-//! `DBMS_MVIEW.REFRESH` commits by itself.
+//! only delays the next one. The refresh commits its intent (`.begin`) first and its
+//! outcome after: Oracle's `DBMS_MVIEW.REFRESH` commits by itself, and SQLite's rebuild
+//! runs in slices (see [`Store::rebuild_stats`]).
 
 use super::driver::{Conn, Dialect, ReadRow, Row, Work};
 use super::migrations::intent_audit;
@@ -36,25 +37,80 @@ fn last_run(c: &mut Conn) -> AppResult<JobRun> {
     })
 }
 
-/// Rebuilds the statistics: SQLite's table in the caller's transaction; Oracle's
-/// materialized view, complete, committing by itself.
-fn rebuild(c: &mut Conn) -> AppResult<()> {
-    if c.dialect() == Dialect::Sqlite {
-        c.execute(sql!(sqlite: "DELETE FROM pf_mv_user_stats"), &[])?;
+/// Users per transaction when SQLite rebuilds its statistics table: one transaction
+/// over a million users held the write lock for 16 s, longer than sign-ins wait for
+/// it; a slice holds it for about 70 ms (and the whole rebuild took 13.8 s).
+pub const SQLITE_SLICE: i64 = 5_000;
+
+impl Store {
+    /// Rebuilds the statistics. Oracle refreshes the materialized view, complete and
+    /// atomically (readers see the old rows until it commits; writers are not held
+    /// up); the refresh commits by itself. SQLite replaces its table's rows a slice of
+    /// users at a time, each slice in a transaction of its own: a user added or
+    /// removed meanwhile shows at the next refresh.
+    fn rebuild_stats(&self) -> AppResult<()> {
+        if self.dialect() == Dialect::Oracle {
+            let mut c = self.conn(Work::Maintenance, true)?;
+            c.execute(sql!(oracle: "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;"), &[])?;
+            return Ok(());
+        }
+        let first = self.read(|c| {
+            let row = c.query_opt(sql!(sqlite: "SELECT MIN(user_id) FROM pf_users"), &[])?;
+            Ok(row.map(|r| r.opt_text(0)).transpose()?.flatten())
+        })?;
+        let Some(mut from) = first else {
+            return self.write(|c| c.execute(sql!(sqlite: "DELETE FROM pf_mv_user_stats"), &[]).map(|_| ()));
+        };
+        // Rows of users that are gone, below the first user.
+        self.write(|c| c.execute(sql!(sqlite: "DELETE FROM pf_mv_user_stats WHERE user_id < :1"), &args![&from]))?;
+        loop {
+            let (upto, next) = self.read(|c| {
+                let row = c.query_opt(
+                    sql!(
+                        sqlite: "SELECT MAX(user_id) FROM (SELECT user_id FROM pf_users WHERE user_id >= :1
+                            ORDER BY user_id LIMIT :2)"
+                    ),
+                    &args![&from, SQLITE_SLICE],
+                )?;
+                let upto = row.map(|r| r.text(0)).transpose()?.unwrap_or_else(|| from.clone());
+                let row =
+                    c.query_opt(sql!(sqlite: "SELECT MIN(user_id) FROM pf_users WHERE user_id > :1"), &args![&upto])?;
+                let next = row.map(|r| r.opt_text(0)).transpose()?.flatten();
+                Ok((upto, next))
+            })?;
+            self.write(|c| {
+                // The slice's rows, and those of users gone since, up to the next user.
+                match &next {
+                    Some(next) => c.execute(
+                        sql!(sqlite: "DELETE FROM pf_mv_user_stats WHERE user_id >= :1 AND user_id < :2"),
+                        &args![&from, next],
+                    )?,
+                    None => {
+                        c.execute(sql!(sqlite: "DELETE FROM pf_mv_user_stats WHERE user_id >= :1"), &args![&from])?
+                    }
+                };
+                // Grouped by the key alone (the username follows from it): grouping by
+                // both made SQLite sort every slice, four times the work.
+                c.execute(
+                    sql!(
+                        sqlite: "INSERT INTO pf_mv_user_stats (user_id, username, total_sessions, total_events,
+                            last_activity, first_activity)
+                            SELECT u.user_id, u.username, COUNT(DISTINCT a.session_id), COUNT(a.analytics_id),
+                                   MAX(a.event_timestamp), MIN(a.event_timestamp)
+                            FROM pf_users u LEFT JOIN pf_user_analytics a ON u.user_id = a.user_id
+                            WHERE u.user_id >= :1 AND u.user_id <= :2
+                            GROUP BY u.user_id"
+                    ),
+                    &args![&from, &upto],
+                )?;
+                Ok(())
+            })?;
+            match next {
+                Some(next) => from = next,
+                None => return Ok(()),
+            }
+        }
     }
-    c.execute(
-        sql!(
-            sqlite: "INSERT INTO pf_mv_user_stats (user_id, username, total_sessions, total_events, last_activity,
-                first_activity)
-                SELECT u.user_id, u.username, COUNT(DISTINCT a.session_id), COUNT(a.analytics_id),
-                       MAX(a.event_timestamp), MIN(a.event_timestamp)
-                FROM pf_users u LEFT JOIN pf_user_analytics a ON u.user_id = a.user_id
-                GROUP BY u.user_id, u.username",
-            oracle: "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;"
-        ),
-        &[],
-    )?;
-    Ok(())
 }
 
 fn finish(c: &mut Conn, owner: &str, millis: i64, error: Option<&AppError>) -> AppResult<()> {
@@ -110,27 +166,21 @@ impl StatsStore for Store {
                 RefreshWhen::Due(_) => Ok(None),
             };
         }
-        // 2. The refresh with its outcome.
+        // 2. The refresh; 3. its outcome, recorded with its audit row.
         let started = Instant::now();
-        let mut c = self.conn(Work::Maintenance, true)?;
-        let outcome = c.transaction(|c| {
-            rebuild(c)?;
-            let millis = started.elapsed().as_millis() as i64;
-            finish(c, owner, millis, None)?;
-            audit::insert(c, &AuditEntry { execution_time_ms: millis as u64, ..audit_entry.clone() })
+        let rebuilt = self.rebuild_stats();
+        let millis = started.elapsed().as_millis() as i64;
+        let outcome = match &rebuilt {
+            Ok(()) => AuditEntry { execution_time_ms: millis as u64, ..audit_entry.clone() },
+            Err(e) => super::failure_audit(audit_entry, e),
+        };
+        let recorded = self.write(|c| {
+            finish(c, owner, millis, rebuilt.as_ref().err())?;
+            audit::insert(c, &outcome)
         });
-        if let Err(e) = outcome {
-            let millis = started.elapsed().as_millis() as i64;
-            let failure = super::failure_audit(audit_entry, &e);
-            if let Err(record) = c.transaction(|c| {
-                finish(c, owner, millis, Some(&e))?;
-                audit::insert(c, &failure)
-            }) {
-                tracing::error!(error = %record, "could not record a failed statistics refresh");
-            }
-            return Err(e);
-        }
-        last_run(&mut c).map(Some)
+        rebuilt?;
+        recorded?;
+        self.read(last_run).map(Some)
     }
 
     fn last_stats_refresh(&self) -> AppResult<JobRun> {

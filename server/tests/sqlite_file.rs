@@ -147,3 +147,31 @@ fn statistics_rebuilt_in_slices_match_one_pass() {
     assert_eq!(count("SELECT COUNT(*) FROM pf_mv_user_stats"), users as i64, "every user once, no ghost");
     assert!(count("SELECT COUNT(*) FROM pf_user_analytics") > 0, "the generated users have events to count");
 }
+
+/// A migration that adds indexes to an analyzed database (a load analyzes it)
+/// analyzes their tables, so the planner never weighs an index without statistics.
+#[test]
+fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
+    use pathfinder::storage::SchemaStore;
+    let (s, dir) = common::generated(9, 300, 100, 0);
+    let c = rusqlite::Connection::open(dir.path().join("pf.db")).unwrap();
+    let unanalyzed = || -> Vec<String> {
+        c.prepare(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name = 'pf_users'
+             AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)",
+        )
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+    };
+    assert_eq!(unanalyzed(), Vec::<String>::new(), "generate analyzes what it loaded");
+    // The last step again, with real work in it: it drops and makes pf_users' indexes anew.
+    c.execute_batch(
+        "DROP TABLE pf_console_jobs; DROP INDEX idx_mv_user_stats_user; DELETE FROM pf_schema_version WHERE version = 9;",
+    )
+    .unwrap();
+    assert_eq!(s.migrate(&common::audit("schema.migrate")).unwrap().applied, ["0009_one_storage"]);
+    assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");
+}

@@ -136,7 +136,32 @@ fn apply_migrations(c: &mut Conn, audit: &AuditEntry) -> AppResult<MigrationRepo
             applied.push(m.name.to_string());
         }
     }
+    if !applied.is_empty() {
+        analyze_new_indexes(c)?;
+    }
     Ok(MigrationReport { from_version: from, to_version: from.max(latest), applied })
+}
+
+/// When migrations add indexes to a SQLite database that has planner statistics (a
+/// load analyzed it), their tables are analyzed too: the planner would weigh the new
+/// indexes without statistics (measured at a million users after 0009: a status and
+/// text search went from 4 ms to 86 ms). Oracle gathers index statistics on CREATE.
+fn analyze_new_indexes(c: &mut Conn) -> AppResult<()> {
+    if c.dialect() != Dialect::Sqlite || !object_exists(c, "sqlite_stat1")? {
+        return Ok(());
+    }
+    let tables = c.query_map(
+        sql!(
+            sqlite: "SELECT DISTINCT tbl_name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL
+                AND name NOT IN (SELECT idx FROM sqlite_stat1 WHERE idx IS NOT NULL)"
+        ),
+        &[],
+        |r| r.text(0),
+    )?;
+    for table in tables {
+        c.execute(&format!("ANALYZE \"{}\"", table.replace('"', "\"\"")), &[])?;
+    }
+    Ok(())
 }
 
 /// The names of the registered per-user sets, and drift for those that break the rule.

@@ -53,12 +53,8 @@ fn column_exists(c: &mut Conn, table: &str, column: &str) -> AppResult<bool> {
 /// Whether what `stmt` does is already done: what it creates exists, what it drops
 /// is gone, the column it adds is there. Anything else runs every time.
 fn already_done(c: &mut Conn, stmt: &str) -> AppResult<bool> {
-    let words: Vec<String> = stmt
-        .split(|ch: char| ch.is_whitespace() || ch == '(')
-        .filter(|w| !w.is_empty())
-        .take(6)
-        .map(str::to_ascii_lowercase)
-        .collect();
+    // Lower case: the names among them are looked up as the catalog keeps them.
+    let words: Vec<String> = super::schema_model::words(stmt, 6).iter().map(|w| w.to_ascii_lowercase()).collect();
     let w: Vec<&str> = words.iter().map(String::as_str).collect();
     match w.as_slice() {
         ["create", ..] => match super::migrations::created_object(stmt) {

@@ -208,7 +208,7 @@ fn on_delete(action: &Option<ReferentialAction>) -> String {
 }
 
 /// The words of `stmt`, upper-cased, for recognising its shape.
-fn words(stmt: &str, n: usize) -> Vec<String> {
+pub(super) fn words(stmt: &str, n: usize) -> Vec<String> {
     stmt.split(|c: char| c.is_whitespace() || c == '(')
         .filter(|w| !w.is_empty())
         .take(n)
@@ -496,7 +496,7 @@ pub fn compare(expected: &Schema, live: &Schema, place: &str) -> Vec<Drift> {
             (Object::Index(w), Object::Index(h)) if w != h => say(format!("index {name} is {h}, expected {w}")),
             (Object::View(w), Object::View(h)) => {
                 if w.options != h.options {
-                    say(format!("{} {name} is {}, expected {}", w.kind(), h.options, w.options));
+                    say(format!("{} {name} is {}, expected {}", want.kind(), h.options, w.options));
                 }
                 if w.query != h.query {
                     say(format!("{} {name} differs from its definition", want.kind()));
@@ -512,16 +512,6 @@ pub fn compare(expected: &Schema, live: &Schema, place: &str) -> Vec<Drift> {
         say(format!("unexpected {} {name}", have.kind()));
     }
     drift
-}
-
-impl View {
-    fn kind(&self) -> &str {
-        if self.materialized {
-            "materialized view"
-        } else {
-            "view"
-        }
-    }
 }
 
 fn compare_tables(name: &str, want: &Table, have: &Table, say: &mut impl FnMut(String)) {

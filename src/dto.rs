@@ -41,7 +41,9 @@ pub struct UserSummary {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserProfile {
     pub summary: UserSummary,
-    pub phone_number: Option<String>,
+    /// Which encrypted fields hold a value (their names, as [`SensitiveFields::LABELS`]
+    /// spells them); the values themselves come only from an audited reveal.
+    pub sensitive_present: Vec<String>,
     pub timezone: Option<String>,
     pub language: Option<String>,
     pub current_title: Option<String>,
@@ -127,6 +129,8 @@ pub struct UserDetail {
     pub activity: Option<UserActivity>,
     /// When the statistics were last refreshed.
     pub stats_refresh: JobRun,
+    /// The user's data key, if they have one.
+    pub key: Option<KeyInfo>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,4 +159,85 @@ pub struct Page<T> {
     pub items: Vec<T>,
     /// Pass back as `after` to get the next page; `None` on the last page.
     pub next_cursor: Option<String>,
+}
+
+/// A user's sensitive profile fields in the clear. They are stored encrypted with the
+/// user's own data key; only administrators read them, and every read is audited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SensitiveFields {
+    /// `pf_users.phone_number`: digits, spaces and `+ - ( ) .`, at most 20 bytes (the seed's width).
+    pub phone_number: Option<String>,
+    /// `pf_users.date_of_birth`: `YYYY-MM-DD`.
+    pub date_of_birth: Option<String>,
+    pub gender: Option<String>,
+    pub nationality: Option<String>,
+}
+
+impl SensitiveFields {
+    /// The fields' names, in the order of [`SensitiveFields::values`].
+    pub const LABELS: [&'static str; 4] = ["phone number", "date of birth", "gender", "nationality"];
+
+    pub fn values(&self) -> [&Option<String>; 4] {
+        [&self.phone_number, &self.date_of_birth, &self.gender, &self.nationality]
+    }
+
+    /// The fields trimmed (empty means absent) and checked against the seed's widths.
+    pub fn validated(&self) -> crate::AppResult<SensitiveFields> {
+        use crate::validation::optional_text;
+        let phone = optional_text("phone number", self.phone_number.as_deref(), 20)?;
+        if let Some(p) = &phone {
+            if !p.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b)) || !p.bytes().any(|b| b.is_ascii_digit()) {
+                return Err(crate::AppError::Invalid(
+                    "A phone number holds digits, spaces and + - ( ) . only.".into(),
+                ));
+            }
+        }
+        use chrono::Datelike;
+        let born = optional_text("date of birth", self.date_of_birth.as_deref(), 10)?;
+        if let Some(d) = &born {
+            let date = chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                .map_err(|_| crate::AppError::Invalid(format!("'{d}' is not a date (YYYY-MM-DD).")))?;
+            if date > chrono::Utc::now().date_naive() || date.year() < 1900 {
+                return Err(crate::AppError::Invalid(format!("{d} is not a plausible date of birth.")));
+            }
+        }
+        Ok(SensitiveFields {
+            phone_number: phone,
+            date_of_birth: born,
+            gender: optional_text("gender", self.gender.as_deref(), 20)?,
+            nationality: optional_text("nationality", self.nationality.as_deref(), 100)?,
+        })
+    }
+}
+
+/// One user's data key, as the key inventory lists it (never the key itself).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyInfo {
+    pub user_id: UserId,
+    pub username: String,
+    pub algorithm: String,
+    /// The key's version: how many times it has been replaced.
+    pub rotation_count: i64,
+    /// The master key that wraps it.
+    pub master_key_id: Option<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub created_at: Option<Timestamp>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_rotated: Option<Timestamp>,
+    /// Older than the rotation policy allows.
+    pub overdue: bool,
+}
+
+/// The key inventory: totals, and the keys longest without rotation first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyInventory {
+    pub total: i64,
+    pub overdue: i64,
+    /// The policy: a key is overdue this many days after its creation or last rotation.
+    pub rotation_days: u32,
+    /// The master key new keys are wrapped with (its id, never the key).
+    pub current_master_key: Option<String>,
+    /// How many data keys each master key wraps.
+    pub by_master_key: Vec<StatusCount>,
+    pub keys: Page<KeyInfo>,
 }

@@ -7,8 +7,8 @@
 //! if the audit row cannot be written, the change is rolled back.
 
 use crate::dto::{
-    JobRun, Overview, Page, Principal, SessionInfo, StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile,
-    UserSummary,
+    JobRun, KeyInfo, KeyInventory, Overview, Page, Principal, SensitiveFields, SessionInfo, StatusCount, TableSetInfo,
+    Timestamp, UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -160,6 +160,82 @@ pub trait UserStore {
     fn set_account_status(&self, user_id: &UserId, status: &str, audit: &AuditEntry) -> AppResult<()>;
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>>;
     fn count_admins(&self) -> AppResult<i64>;
+    /// Deletes the user and everything that cascades from them, and destroys their
+    /// data key first (crypto-shredding: their encrypted fields are unreadable at
+    /// once, wherever a copy of them lies). Refused while they own a table set.
+    fn delete_user(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()>;
+}
+
+/// The key-rotation policy (`PF_KEY_ROTATION_DAYS`): a data key not rotated for this
+/// many days is overdue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyPolicy {
+    pub rotation_days: u32,
+}
+
+/// One step of a job that walks a table in keyset order (sealing plaintext,
+/// re-wrapping keys): what it changed, and where to go on from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BatchStep {
+    pub scanned: u64,
+    pub changed: u64,
+    /// Rows that could not be changed (logged with their ids), left as they were.
+    pub failed: u64,
+    /// Pass back as `after`; `None` when the walk is over.
+    pub next: Option<String>,
+}
+
+/// Field encryption (see `server/src/crypto.rs`): sensitive fields, each user's data
+/// key, rotation and the key inventory. Every change and every read of a value in the
+/// clear is audited in the same transaction.
+pub trait EncryptionStore {
+    /// Replaces the user's sensitive profile fields (absent clears one), encrypted.
+    fn set_sensitive_fields(&self, user_id: &UserId, fields: &SensitiveFields, audit: &AuditEntry) -> AppResult<()>;
+    /// The user's sensitive profile fields in the clear, with the audit row of the read.
+    fn read_sensitive_fields(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<SensitiveFields>;
+    /// Stores (or with `None` clears) the user's TOTP secret, encrypted.
+    fn set_mfa_secret(&self, user_id: &UserId, secret: Option<&str>, audit: &AuditEntry) -> AppResult<()>;
+    /// The user's TOTP secret, for sign-in only (never sent to a browser).
+    fn mfa_secret(&self, user_id: &UserId) -> AppResult<Option<String>>;
+    /// Stores an SSO link's tokens, encrypted with its user's key.
+    fn set_sso_tokens(
+        &self,
+        sso_account_id: &str,
+        access_token: Option<&str>,
+        refresh_token: Option<&str>,
+        audit: &AuditEntry,
+    ) -> AppResult<()>;
+    /// An SSO link's tokens (access, refresh), for the server only.
+    fn sso_tokens(&self, sso_account_id: &str) -> AppResult<(Option<String>, Option<String>)>;
+    /// Replaces the user's data key with a new one and re-encrypts every field of
+    /// theirs, in one transaction.
+    fn rotate_user_key(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<KeyInfo>;
+    /// The users who have a data key, in id order after `after`: how a rotation of
+    /// every key walks them.
+    fn users_with_keys(&self, after: Option<&UserId>, limit: u32) -> AppResult<Vec<UserId>>;
+    /// Re-wraps, under the current master key, the data keys after `after` (in user
+    /// id order, `limit` of them) that an older master key wraps; one transaction.
+    fn rewrap_keys(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep>;
+    /// Encrypts plaintext that something else wrote into a sensitive seed column
+    /// (rows after `after`, `limit` of them), and clears it; one transaction.
+    fn seal_plaintext(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep>;
+    /// Seals every plaintext sensitive value, 500 users per transaction; the number of users.
+    fn seal_all_plaintext(&self, audit: &AuditEntry) -> AppResult<u64> {
+        let (mut after, mut sealed) = (None::<String>, 0);
+        loop {
+            let step = self.seal_plaintext(after.as_deref(), 500, audit)?;
+            sealed += step.changed;
+            match step.next {
+                Some(n) => after = Some(n),
+                None => return Ok(sealed),
+            }
+        }
+    }
+    /// How many data keys each master key wraps.
+    fn keys_by_master_key(&self) -> AppResult<Vec<StatusCount>>;
+    fn key_of(&self, user_id: &UserId, rotation_days: u32) -> AppResult<Option<KeyInfo>>;
+    /// The key inventory, keys longest without rotation first.
+    fn key_inventory(&self, rotation_days: u32, after: Option<&str>, limit: u32) -> AppResult<KeyInventory>;
 }
 
 pub trait SessionStore {
@@ -364,7 +440,16 @@ pub trait BulkStore {
 
 /// Everything a backend offers, plus what the console asks of the backend itself.
 pub trait Storage:
-    UserStore + SessionStore + AuditStore + SchemaStore + StatsStore + UserTableStore + BulkStore + Send + Sync
+    UserStore
+    + SessionStore
+    + AuditStore
+    + SchemaStore
+    + StatsStore
+    + UserTableStore
+    + BulkStore
+    + EncryptionStore
+    + Send
+    + Sync
 {
     /// `sqlite` or `oracle`.
     fn backend_name(&self) -> &'static str;

@@ -3,7 +3,7 @@
 //! path before it touches storage.
 
 use leptos::prelude::*;
-use pathfinder::dto::{Overview, Page, Principal, UserDetail, UserSummary};
+use pathfinder::dto::{KeyInventory, Overview, Page, Principal, SensitiveFields, UserDetail, UserSummary};
 use pathfinder::AppError;
 
 /// The signed-in user, or `None`.
@@ -53,6 +53,7 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
     ssr::answer(async {
         ssr::authorize("/api/user_detail")?;
         let id = pathfinder::UserId(user_id);
+        let policy = ssr::key_policy()?;
         ssr::db()?
             .call(move |s| {
                 let profile = s.user_profile(&id)?;
@@ -64,7 +65,8 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
                 };
                 let activity = s.user_activity(&id)?;
                 let stats_refresh = s.last_stats_refresh()?;
-                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh })
+                let key = s.key_of(&id, policy.rotation_days)?;
+                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh, key })
             })
             .await
     })
@@ -85,6 +87,96 @@ pub async fn set_user_status(user_id: String, status: String) -> Result<(), AppE
         ssr::db()?.call(move |s| s.set_account_status(&id, &status, &audit)).await?;
         ssr::overview_cache()?.changed();
         Ok(())
+    })
+    .await
+}
+
+/// A user's sensitive fields in the clear. Each call writes its audit row
+/// (`user.sensitive.read`) in the same transaction as the read.
+#[server(prefix = "/api", endpoint = "reveal_sensitive")]
+pub async fn reveal_sensitive(user_id: String) -> Result<SensitiveFields, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/reveal_sensitive")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.sensitive.read", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.read_sensitive_fields(&id, &audit)).await
+    })
+    .await
+}
+
+/// Replaces a user's sensitive fields (an empty one is cleared), encrypted, audited.
+#[server(prefix = "/api", endpoint = "set_sensitive")]
+pub async fn set_sensitive(
+    user_id: String,
+    phone_number: String,
+    date_of_birth: String,
+    gender: String,
+    nationality: String,
+) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_sensitive")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let fields = SensitiveFields {
+            phone_number: Some(phone_number),
+            date_of_birth: Some(date_of_birth),
+            gender: Some(gender),
+            nationality: Some(nationality),
+        };
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "user.sensitive.update", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.set_sensitive_fields(&id, &fields, &audit)).await
+    })
+    .await
+}
+
+/// Replaces a user's data key and re-encrypts their fields (one transaction), audited.
+#[server(prefix = "/api", endpoint = "rotate_user_key")]
+pub async fn rotate_user_key(user_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/rotate_user_key")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "key.rotate", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.rotate_user_key(&id, &audit).map(|_| ())).await
+    })
+    .await
+}
+
+/// Deletes a user (never oneself) and destroys their data key. `confirm` must repeat
+/// the username, so a stray click cannot delete anyone.
+#[server(prefix = "/api", endpoint = "delete_user")]
+pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/delete_user")?.ok_or(AppError::Unauthenticated)?;
+        if who.user_id.0 == user_id {
+            return Err(AppError::invalid("You cannot delete your own account."));
+        }
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.delete", ("user", Some(id.as_str())), 200);
+        ssr::db()?
+            .call(move |s| {
+                let profile = s.user_profile(&id)?;
+                if confirm.trim() != profile.summary.username {
+                    return Err(AppError::invalid(format!(
+                        "Type the username ({}) to confirm the deletion.",
+                        profile.summary.username
+                    )));
+                }
+                s.delete_user(&id, &audit)
+            })
+            .await?;
+        ssr::overview_cache()?.changed();
+        Ok(())
+    })
+    .await
+}
+
+/// The key inventory: totals and the keys longest without rotation first.
+#[server(prefix = "/api", endpoint = "key_inventory")]
+pub async fn get_key_inventory(after: String) -> Result<KeyInventory, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/key_inventory")?;
+        let policy = ssr::key_policy()?;
+        ssr::db()?.call(move |s| s.key_inventory(policy.rotation_days, Some(after.as_str()), 100)).await
     })
     .await
 }
@@ -146,6 +238,11 @@ pub mod ssr {
     pub fn overview_cache() -> Result<std::sync::Arc<OverviewCache>, AppError> {
         use_context::<std::sync::Arc<OverviewCache>>()
             .ok_or_else(|| AppError::internal("overview cache missing from the server function context"))
+    }
+
+    pub fn key_policy() -> Result<pathfinder::storage::KeyPolicy, AppError> {
+        use_context::<pathfinder::storage::KeyPolicy>()
+            .ok_or_else(|| AppError::internal("key policy missing from the server function context"))
     }
 
     /// What the access layer recorded about this request (for its audit row).

@@ -49,6 +49,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=|| view! { <Shell><pages::OverviewPage/></Shell> }/>
                 <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                 <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()}/>
+                <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -81,6 +82,19 @@ impl LazyRoute for UserDetailRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::UserDetailPage/></Shell> }.into_any()
+    }
+}
+
+struct KeysRoute;
+
+#[lazy_route]
+impl LazyRoute for KeysRoute {
+    fn data() -> Self {
+        KeysRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::KeysPage/></Shell> }.into_any()
     }
 }
 

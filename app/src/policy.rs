@@ -15,6 +15,10 @@ pub enum Access {
 
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Sre, Role::Compliance];
 pub const ADMIN: &[Role] = &[Role::Admin];
+/// The key inventory is read by administrators and by compliance reviewers (who check
+/// that rotation keeps to policy); only administrators change keys or read
+/// sensitive fields in the clear.
+pub const KEY_READERS: &[Role] = &[Role::Admin, Role::Compliance];
 
 /// Path patterns: `:name` matches one segment, a trailing `*` matches the rest.
 pub const POLICY: &[(&str, Access)] = &[
@@ -23,12 +27,18 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/", Access::Roles(ANY_ROLE)),
     ("/users", Access::Roles(ADMIN)),
     ("/users/:id", Access::Roles(ADMIN)),
+    ("/keys", Access::Roles(KEY_READERS)),
     // Server functions (see api.rs).
     ("/api/me", Access::Public),
     ("/api/overview", Access::Roles(ANY_ROLE)),
     ("/api/users", Access::Roles(ADMIN)),
     ("/api/user_detail", Access::Roles(ADMIN)),
     ("/api/set_user_status", Access::Roles(ADMIN)),
+    ("/api/reveal_sensitive", Access::Roles(ADMIN)),
+    ("/api/set_sensitive", Access::Roles(ADMIN)),
+    ("/api/rotate_user_key", Access::Roles(ADMIN)),
+    ("/api/delete_user", Access::Roles(ADMIN)),
+    ("/api/key_inventory", Access::Roles(KEY_READERS)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

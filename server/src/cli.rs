@@ -4,13 +4,16 @@
 //! Exit codes: 0 done; 1 failed; 2 bad usage or input (nothing changed);
 //! 3 `schema-check` found drift; 4 the database is unreachable or busy.
 
+mod keys;
+mod progress;
+
 use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
 use crate::router::{router, AppState};
 use crate::{auth, generate, storage};
 use clap::{Parser, Subcommand, ValueEnum};
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{AuditEntry, NewUser, RefreshWhen, Storage};
+use pathfinder::storage::{AuditEntry, KeyPolicy, NewUser, RefreshWhen, Storage};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -31,6 +34,19 @@ pub struct Cli {
     pub log_format: LogFormat,
     #[command(subcommand)]
     pub command: Command,
+}
+
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct KeyPolicyArgs {
+    /// A data key not rotated for this many days is overdue.
+    #[arg(long, env = "PF_KEY_ROTATION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    pub key_rotation_days: u32,
+}
+
+impl KeyPolicyArgs {
+    fn policy(self) -> KeyPolicy {
+        KeyPolicy { rotation_days: self.key_rotation_days }
+    }
 }
 
 #[derive(Clone, Copy, Debug, ValueEnum)]
@@ -59,6 +75,8 @@ pub enum Command {
         /// job; one of them refreshes each round.
         #[arg(long, env = "PF_STATS_REFRESH_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
         stats_refresh_minutes: u64,
+        #[command(flatten)]
+        keys: KeyPolicyArgs,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -89,6 +107,34 @@ pub enum Command {
     SchemaCheck,
     /// Rebuild the user statistics (pf_mv_user_stats) now; audited.
     RefreshStats,
+    /// Replace users' data keys and re-encrypt their fields, one transaction per user.
+    RotateKeys {
+        /// Only this user's key.
+        #[arg(long, conflicts_with_all = ["all", "overdue"])]
+        user: Option<String>,
+        /// Every user's key.
+        #[arg(long, conflicts_with = "overdue")]
+        all: bool,
+        /// The keys the rotation policy calls overdue.
+        #[arg(long)]
+        overdue: bool,
+        #[command(flatten)]
+        keys: KeyPolicyArgs,
+    },
+    /// Re-wrap every data key under the current master key (fields are not touched).
+    /// With PF_MASTER_KEY set: the new key is PF_MASTER_KEY, the old one
+    /// PF_MASTER_KEY_PREVIOUS. The embedded default (no PF_MASTER_KEY) makes a new
+    /// key beside the database and keeps the old one as .master-key.previous.
+    RotateMasterKey,
+    /// Print a new random master key (64 hex digits) for PF_MASTER_KEY.
+    NewMasterKey,
+    /// Delete a user and destroy their data key (crypto-shredding); audited.
+    DeleteUser {
+        username: String,
+        /// Confirm: the user, their sessions, links and encrypted fields are gone for good.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Fill the database with deterministic synthetic data: users (who cannot sign in)
     /// with everything around them, audit events, provisioned table sets. Interrupt
     /// it at will: run the same command again to finish.
@@ -137,17 +183,48 @@ fn init_logging(format: LogFormat) {
 fn run(cli: Cli) -> AppResult<ExitCode> {
     let url = DatabaseUrl::parse(&cli.database_url)?;
     tracing::debug!(database = %url, "opening database");
-    let db = Db::new(storage::open(&url)?);
+    if let Command::NewMasterKey = cli.command {
+        println!("{}", crate::crypto::MasterKey::generate().to_hex().as_str());
+        return Ok(ExitCode::SUCCESS);
+    }
+    let keyring = crate::config::keyring(&url)?;
+    let db = Db::new(storage::open(&url, keyring.clone())?);
     let s = db.storage();
     match cli.command {
-        Command::Serve { listen, site_root, migrate, secure_cookie, stats_refresh_minutes } => {
+        Command::Serve { listen, site_root, migrate, secure_cookie, stats_refresh_minutes, keys } => {
             if migrate {
-                report_migration(s.migrate(&cli_audit("migrate"))?);
+                migrate_and_seal(s)?;
             }
+            keys::check_master_keys(s, &keyring)?;
             let stats_every = std::time::Duration::from_secs(stats_refresh_minutes * 60);
-            serve(db, &url, listen, site_root, secure_cookie, stats_every)?;
+            serve(db, &url, listen, site_root, secure_cookie, stats_every, keys.policy())?;
         }
-        Command::Migrate => report_migration(s.migrate(&cli_audit("migrate"))?),
+        Command::Migrate => migrate_and_seal(s)?,
+        Command::RotateKeys { user, all, overdue, keys } => {
+            let which = match (user, all, overdue) {
+                (Some(name), _, _) => keys::Which::User(Username::parse(&name)?),
+                (None, true, _) => keys::Which::All,
+                (None, false, true) => keys::Which::Overdue(keys.policy()),
+                (None, false, false) => {
+                    return Err(AppError::invalid("Say which keys to rotate: --user NAME, --overdue or --all."))
+                }
+            };
+            return keys::rotate(s, which);
+        }
+        Command::RotateMasterKey => return keys::rotate_master(s, &url),
+        Command::NewMasterKey => {}
+        Command::DeleteUser { username, yes } => {
+            let username = Username::parse(&username)?;
+            let id = s.user_id_by_username(&username)?.ok_or_else(|| AppError::NotFound(format!("User '{username}'")))?;
+            if !yes {
+                return Err(AppError::invalid(format!(
+                    "Deleting '{username}' removes the user and destroys their data key for good: run again with --yes."
+                )));
+            }
+            let meta = RequestMeta::cli(&format!("delete-user {username}"));
+            s.delete_user(&id, &meta.audit(None, "user.delete", ("user", Some(id.as_str())), 200))?;
+            println!("Deleted '{username}'; their data key is destroyed.");
+        }
         Command::CreateAdmin { username, email, password_file, if_no_admin } => {
             let username = Username::parse(&username)?;
             if if_no_admin && s.count_admins()? > 0 {
@@ -219,38 +296,11 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
 /// Runs `generate` with a progress bar (on a terminal) or a line per tenth (in logs);
 /// Ctrl-C or SIGTERM stop it between batches (exit 130).
 fn generate_data(s: &dyn Storage, plan: &generate::Plan) -> AppResult<ExitCode> {
-    use std::io::IsTerminal;
-    use std::sync::atomic::AtomicBool;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(AppError::internal)?;
-    }
-    let started = std::time::Instant::now();
-    let bar = indicatif::ProgressBar::new(0);
-    let terminal = std::io::stderr().is_terminal();
-    if terminal {
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{wide_bar}] {percent:>3}% {human_pos}/{human_len} rows·sets  eta {eta}  {msg}",
-            )
-            .map_err(AppError::internal)?,
-        );
-    } else {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let mut tenth = 0;
-    let outcome = generate::run(s, plan, &stop, &mut |done, total, batch| {
-        bar.set_length(total);
-        bar.set_position(done);
-        bar.set_message(batch.to_string());
-        if !terminal && total > 0 && done * 10 / total > tenth {
-            tenth = done * 10 / total;
-            eprintln!("generate: {}% ({done}/{total}) after {:.1} s", tenth * 10, started.elapsed().as_secs_f64());
-        }
-    });
-    bar.finish_and_clear();
+    let stop = progress::stop_on_signal()?;
+    let mut bar = progress::Progress::new("generate", "rows·sets")?;
+    let outcome = generate::run(s, plan, &stop, &mut |done, total, batch| bar.update(done, total, batch));
+    let took = bar.finish();
     let outcome = outcome?;
-    let took = started.elapsed().as_secs_f64();
     if outcome.interrupted {
         println!(
             "Interrupted after {} of {} batches ({took:.1} s); the database holds whole batches only. \
@@ -279,6 +329,17 @@ fn table_set_audit(s: &dyn Storage, command: &str, action: &str, username: &User
 
 fn cli_audit(command: &str) -> AuditEntry {
     RequestMeta::cli(command).audit(None, "schema.migrate", ("schema", None), 200)
+}
+
+/// Applies the migrations, then encrypts any plaintext found in sensitive columns.
+fn migrate_and_seal(s: &dyn Storage) -> AppResult<()> {
+    report_migration(s.migrate(&cli_audit("migrate"))?);
+    let audit = RequestMeta::cli("migrate").audit(None, "fields.seal", ("user", None), 200);
+    let sealed = s.seal_all_plaintext(&audit)?;
+    if sealed > 0 {
+        println!("Encrypted the plaintext sensitive fields of {sealed} users.");
+    }
+    Ok(())
 }
 
 fn report_migration(r: pathfinder::storage::MigrationReport) {
@@ -317,26 +378,13 @@ fn jwt_secret(url: &DatabaseUrl) -> AppResult<Vec<u8>> {
     let DatabaseUrl::Sqlite(path) = url else {
         return Err(AppError::invalid("Set PF_JWT_SECRET (or PF_JWT_SECRET_FILE) to at least 32 random bytes."));
     };
-    let file = path.with_file_name(".jwt-secret");
-    if let Ok(existing) = std::fs::read_to_string(&file) {
-        return Ok(existing.trim().as_bytes().to_vec());
-    }
-    use rand::RngCore;
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    let secret = hex::encode(bytes);
-    write_private(&file, &secret)
-        .map_err(|e| AppError::invalid(format!("Cannot write the JWT secret to {}: {e}.", file.display())))?;
+    let secret = crate::config::secret_beside(&path.with_file_name(".jwt-secret"), || {
+        use rand::RngCore;
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        hex::encode(bytes)
+    })?;
     Ok(secret.into_bytes())
-}
-
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(text.as_bytes())
 }
 
 /// Ctrl-C, or SIGTERM (what service managers and containers send).
@@ -370,6 +418,7 @@ fn serve(
     site_root: String,
     secure_cookie: bool,
     stats_every: std::time::Duration,
+    key_policy: KeyPolicy,
 ) -> AppResult<()> {
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
@@ -380,8 +429,15 @@ fn serve(
         .site_addr(listen)
         .build();
     let overview = Arc::new(pathfinder::stats::OverviewCache::default());
-    let state =
-        AppState { leptos_options, db: db.clone(), keys, metrics_token, secure_cookie, overview: overview.clone() };
+    let state = AppState {
+        leptos_options,
+        db: db.clone(),
+        keys,
+        metrics_token,
+        secure_cookie,
+        overview: overview.clone(),
+        key_policy,
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
         // Counts first, so no request ever waits for them.

@@ -2,9 +2,10 @@
 //! (see `cli.rs`); secrets can come from `PF_*_FILE`. The database URL type never
 //! shows its password when printed or logged.
 
+use crate::crypto::{Keyring, MasterKey};
 use pathfinder::AppError;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:data/pathfinder.db";
 
@@ -85,6 +86,101 @@ pub fn secret_from_env(name: &str) -> Result<Option<String>, AppError> {
             .map_err(|e| AppError::invalid(format!("Cannot read {name}_FILE ({path}): {e}."))),
         Err(_) => Ok(None),
     }
+}
+
+/// The master keys of field encryption (`crate::crypto`): `PF_MASTER_KEY(_FILE)` wraps
+/// new data keys; `PF_MASTER_KEY_PREVIOUS(_FILE)` still unwraps the keys a master-key
+/// rotation has not re-wrapped yet. For SQLite without `PF_MASTER_KEY`, a random key
+/// kept in `.master-key` beside the database (made on first use, like the JWT
+/// secret). Oracle has no default: `serve` refuses to start without the key once
+/// encrypted data exists.
+pub fn keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
+    let mut previous: Vec<MasterKey> =
+        secret_from_env("PF_MASTER_KEY_PREVIOUS")?.map(|k| MasterKey::parse(&k)).transpose()?.into_iter().collect();
+    let current = match (secret_from_env("PF_MASTER_KEY")?, url) {
+        (Some(k), _) => Some(MasterKey::parse(&k)?),
+        (None, DatabaseUrl::Sqlite(path)) => {
+            let files = MasterKeyFiles::beside(path);
+            previous.extend(files.others()?);
+            Some(files.current()?)
+        }
+        (None, DatabaseUrl::Oracle(_)) => None,
+    };
+    Ok(Keyring::new(current, previous))
+}
+
+/// The embedded default's master key files beside the database: `.master-key`, and
+/// during and after a master-key rotation `.master-key.next` and `.master-key.previous`.
+pub struct MasterKeyFiles {
+    pub current: PathBuf,
+    pub next: PathBuf,
+    pub previous: PathBuf,
+}
+
+impl MasterKeyFiles {
+    pub fn beside(database: &Path) -> MasterKeyFiles {
+        let named = |n: &str| database.with_file_name(n);
+        MasterKeyFiles {
+            current: named(".master-key"),
+            next: named(".master-key.next"),
+            previous: named(".master-key.previous"),
+        }
+    }
+
+    /// The current key; made on first use. A rotation that crashed between its two
+    /// renames left `.next` alone: it is promoted first.
+    fn current(&self) -> Result<MasterKey, AppError> {
+        if !self.current.exists() && self.next.exists() {
+            std::fs::rename(&self.next, &self.current)
+                .map_err(|e| AppError::invalid(format!("Cannot rename {}: {e}.", self.next.display())))?;
+        }
+        read_master_key(&secret_beside(&self.current, || MasterKey::generate().to_hex().to_string())?, &self.current)
+    }
+
+    /// The keys of `.next` and `.previous`, where they exist.
+    fn others(&self) -> Result<Vec<MasterKey>, AppError> {
+        let mut keys = Vec::new();
+        for file in [&self.next, &self.previous] {
+            if let Ok(text) = std::fs::read_to_string(file) {
+                keys.push(read_master_key(&text, file)?);
+            }
+        }
+        Ok(keys)
+    }
+
+    /// After a rotation: the current key becomes the previous one, the next one current.
+    pub fn promote_next(&self) -> std::io::Result<()> {
+        std::fs::rename(&self.current, &self.previous)?;
+        std::fs::rename(&self.next, &self.current)
+    }
+}
+
+fn read_master_key(text: &str, file: &Path) -> Result<MasterKey, AppError> {
+    MasterKey::parse(text)
+        .map_err(|_| AppError::invalid(format!("{} does not hold a master key (64 hex digits).", file.display())))
+}
+
+/// The secret kept in `file` (mode 0600), made by `make` when the file does not exist.
+pub fn secret_beside(file: &Path, make: impl FnOnce() -> String) -> Result<String, AppError> {
+    if let Ok(existing) = std::fs::read_to_string(file) {
+        return Ok(existing.trim().to_string());
+    }
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| AppError::invalid(format!("Cannot create the folder {}: {e}.", dir.display())))?;
+    }
+    let secret = make();
+    write_private(file, &secret).map_err(|e| AppError::invalid(format!("Cannot write {}: {e}.", file.display())))?;
+    Ok(secret)
+}
+
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    opts.open(path)?.write_all(text.as_bytes())
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 pub mod auth;
 pub mod cli;
 pub mod config;
+pub mod crash;
+pub mod crypto;
 pub mod generate;
 pub mod jobs;
 pub mod metrics;

@@ -13,6 +13,7 @@ use pathfinder::db::Db;
 use pathfinder::dto::Principal;
 use pathfinder::request::RequestMeta;
 use pathfinder::stats::OverviewCache;
+use pathfinder::storage::KeyPolicy;
 use pathfinder::AppError;
 use pathfinder_app::{shell, App};
 use serde::Deserialize;
@@ -29,6 +30,8 @@ pub struct AppState {
     pub secure_cookie: bool,
     /// The overview's counts, kept by [`crate::jobs::overview`].
     pub overview: Arc<OverviewCache>,
+    /// When a data key counts as overdue for rotation.
+    pub key_policy: KeyPolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -39,10 +42,11 @@ impl FromRef<AppState> for LeptosOptions {
 
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
-    let (db, overview) = (state.db.clone(), state.overview.clone());
+    let (db, overview, key_policy) = (state.db.clone(), state.overview.clone(), state.key_policy);
     let context = move || {
         provide_context(db.clone());
         provide_context(overview.clone());
+        provide_context(key_policy);
     };
     Router::new()
         .route("/auth/login", post(sign_in))

@@ -5,10 +5,11 @@
 mod common;
 
 use common::{add_user, audit, new_user};
-use pathfinder::dto::Principal;
+use pathfinder::dto::{Principal, SensitiveFields, StatusCount};
 use pathfinder::filter::{UserFilter, UserSort};
 use pathfinder::storage::{AuditEntry, LoginFailure, NewSession, NewUser, RefreshWhen, Storage, TableRows, Value};
 use pathfinder::{AppError, Role, SessionId, UserId, Username};
+use pathfinder_server::crypto::{DataKey, FieldRef, Keyring, MasterKey, WrappedKey};
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
@@ -20,6 +21,16 @@ struct Harness {
     raw: Box<dyn Fn(&str)>,
     /// A time far ahead, as a literal of the backend's SQL.
     far_future: &'static str,
+    /// A time long ago, likewise.
+    long_ago: &'static str,
+    /// The master keys the storage holds.
+    keyring: Keyring,
+    /// Another instance on the same database, holding these master keys.
+    open_with: Box<dyn Fn(Keyring) -> Arc<dyn Storage>>,
+    /// The first column of the first row of a query sent around the console, as text.
+    raw_text: Box<dyn Fn(&str) -> Option<String>>,
+    /// `pathfinder-admin` run on the same database, with extra environment variables.
+    cli: Box<dyn Fn(&[&str], &[(&str, String)]) -> std::process::Output>,
 }
 
 fn conformance(h: &Harness) {
@@ -40,9 +51,14 @@ fn conformance(h: &Harness) {
     overview_counts(s);
     concurrent_migrations_apply_each_step_once(h);
     schema_check_reports_changed_definitions(h);
+    field_encryption_round_trips_and_refuses_tampering(h);
+    key_rotation_re_encrypts_every_field(h);
+    master_key_rotation_rewraps_every_key(h);
+    deleting_a_user_shreds_their_key(h);
+    rotation_killed_at_every_step_leaves_everything_readable(h);
 }
 
-const VERSION: i64 = 9;
+const VERSION: i64 = 10;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -543,9 +559,21 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP TABLE pf_console_jobs");
-    (h.raw)("DROP INDEX idx_mv_user_stats_user");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 9");
+    (h.raw)("DROP INDEX idx_enc_keys_master");
+    (h.raw)("DROP INDEX idx_enc_keys_rotated");
+    for (table, column) in [
+        ("pf_encryption_keys", "master_key_id"),
+        ("pf_users", "phone_number_enc"),
+        ("pf_users", "date_of_birth_enc"),
+        ("pf_users", "gender_enc"),
+        ("pf_users", "nationality_enc"),
+        ("pf_users", "mfa_secret_enc"),
+        ("pf_sso_accounts", "access_token_enc"),
+        ("pf_sso_accounts", "refresh_token_enc"),
+    ] {
+        (h.raw)(&format!("ALTER TABLE {table} DROP COLUMN {column}"));
+    }
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 10");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -561,7 +589,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0009_one_storage"], "{reports:?}");
+    assert_eq!(applied, ["0010_field_encryption"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);
@@ -609,9 +637,11 @@ fn schema_check_reports_changed_definitions(h: &Harness) {
 
 #[test]
 fn sqlite_conforms() {
+    use pathfinder_server::config::DatabaseUrl;
     let (s, dir) = common::sqlite();
     let path = dir.path().join("pf.db");
-    let again = path.clone();
+    let url = DatabaseUrl::Sqlite(path.clone());
+    let (again, with, read, raw, cli) = (path.clone(), url.clone(), path.clone(), path.clone(), path.clone());
     let harness = Harness {
         storage: s,
         another_instance: Box::new(move || {
@@ -619,9 +649,24 @@ fn sqlite_conforms() {
         }),
         raw: Box::new(move |sql| {
             // As another tool would: the file, without the console's functions.
-            rusqlite::Connection::open(&path).unwrap().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            rusqlite::Connection::open(&raw).unwrap().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }),
         far_future: "'2999-01-01 00:00:00.000000'",
+        long_ago: "'2000-01-01 00:00:00.000000'",
+        keyring: pathfinder_server::config::keyring(&url).unwrap(),
+        open_with: Box::new(move |k| pathfinder_server::storage::open(&with, k).unwrap()),
+        raw_text: Box::new(move |sql| {
+            let c = rusqlite::Connection::open(&read).unwrap();
+            c.query_row(sql, [], |r| {
+                Ok(match r.get_ref(0)? {
+                    rusqlite::types::ValueRef::Null => None,
+                    rusqlite::types::ValueRef::Integer(i) => Some(i.to_string()),
+                    v => Some(v.as_str()?.to_string()),
+                })
+            })
+            .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }),
+        cli: Box::new(move |args, env| common::cli(&format!("sqlite:{}", cli.display()), args, env)),
     };
     conformance(&harness);
 }
@@ -640,17 +685,36 @@ fn run_oracle(url: &str) {
     use pathfinder_server::config::DatabaseUrl;
     let parsed = DatabaseUrl::parse(url).expect("PF_ORACLE_TEST_URL is an oracle:// URL");
     let DatabaseUrl::Oracle(o) = parsed.clone() else { panic!("PF_ORACLE_TEST_URL is not an oracle:// URL") };
-    let s = pathfinder_server::storage::open(&parsed).expect("connect to Oracle");
+    // The suite's master key: PF_MASTER_KEY when set, else a fresh one for this run.
+    let master = match std::env::var("PF_MASTER_KEY") {
+        Ok(k) => MasterKey::parse(&k).expect("PF_MASTER_KEY is a master key"),
+        Err(_) => MasterKey::generate(),
+    };
+    let keyring = Keyring::new(Some(master), vec![]);
+    let s = pathfinder_server::storage::open(&parsed, keyring.clone()).expect("connect to Oracle");
     s.migrate(&audit("schema.migrate")).expect("migrate Oracle");
+    let (again, with, o2) = (parsed.clone(), parsed.clone(), o.clone());
+    let k2 = keyring.clone();
     let harness = Harness {
         storage: s,
-        another_instance: Box::new(move || pathfinder_server::storage::open(&parsed).unwrap()),
+        another_instance: Box::new(move || pathfinder_server::storage::open(&again, k2.clone()).unwrap()),
         raw: Box::new(move |sql| {
             let c = oracle::Connection::connect(&o.user, &o.password, &o.connect_string).unwrap();
             c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
             c.commit().unwrap();
         }),
         far_future: "TIMESTAMP '2999-01-01 00:00:00'",
+        long_ago: "TIMESTAMP '2000-01-01 00:00:00'",
+        keyring,
+        open_with: Box::new(move |k| pathfinder_server::storage::open(&with, k).unwrap()),
+        raw_text: Box::new(move |sql| {
+            let c = oracle::Connection::connect(&o2.user, &o2.password, &o2.connect_string).unwrap();
+            c.query_row_as::<Option<String>>(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"))
+        }),
+        cli: {
+            let url = url.to_string();
+            Box::new(move |args, env| common::cli(&url, args, env))
+        },
     };
     conformance(&harness);
 }
@@ -658,4 +722,308 @@ fn run_oracle(url: &str) {
 #[cfg(not(feature = "oracle"))]
 fn run_oracle(_url: &str) {
     panic!("PF_ORACLE_TEST_URL is set but this test build has no Oracle backend: run with --features oracle");
+}
+
+// ---- Field encryption (issue 8) ----
+
+fn sensitive(phone: &str, born: &str, gender: &str, nationality: &str) -> SensitiveFields {
+    let some = |v: &str| (!v.is_empty()).then(|| v.to_string());
+    SensitiveFields {
+        phone_number: some(phone),
+        date_of_birth: some(born),
+        gender: some(gender),
+        nationality: some(nationality),
+    }
+}
+
+fn undecryptable(r: Result<SensitiveFields, AppError>) -> bool {
+    matches!(r, Err(AppError::Conflict(_)))
+}
+
+/// An SSO link for `user`, as the product would write it (tokens come later, encrypted).
+fn add_sso_link(s: &dyn Storage, id: &str, user: &UserId) {
+    let t = |x: &str| Value::Text(x.to_string());
+    let rows = TableRows {
+        table: "pf_sso_accounts".into(),
+        columns: &["sso_account_id", "user_id", "provider", "provider_user_id"],
+        rows: vec![vec![t(id), t(user.as_str()), t("google"), t(&format!("g-{id}"))]],
+    };
+    s.insert_batch(&[rows], &audit("sso.link")).unwrap();
+}
+
+fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
+    let s = h.storage.as_ref();
+    let alice = add_user(s, "enc_alice", "active", &[]);
+    let bob = add_user(s, "enc_bob", "active", &[]);
+    assert_eq!(s.key_of(&alice, 90).unwrap(), None, "no key before the first encrypted field");
+    let fa = sensitive("+1 555 0100", "1990-02-03", "female", "Canadian");
+    let fb = sensitive("+44 20 7946 0000", "1985-12-31", "", "British");
+    s.set_sensitive_fields(&alice, &fa, &audit("user.sensitive.update")).unwrap();
+    s.set_sensitive_fields(&bob, &fb, &audit("user.sensitive.update")).unwrap();
+
+    // Round trip, and every read in the clear is audited.
+    let reads = count(s, "user.sensitive.read");
+    assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa);
+    assert_eq!(s.read_sensitive_fields(&bob, &audit("user.sensitive.read")).unwrap(), fb);
+    assert_eq!(count(s, "user.sensitive.read"), reads + 2);
+    let profile = s.user_profile(&alice).unwrap();
+    assert_eq!(profile.sensitive_present, ["phone number", "date of birth", "gender", "nationality"]);
+    assert_eq!(s.user_profile(&bob).unwrap().sensitive_present, ["phone number", "date of birth", "nationality"]);
+
+    // Stored encrypted, the seed's columns empty, a key of version 0 under the master key.
+    let stored = (h.raw_text)("SELECT phone_number_enc FROM pf_users WHERE username = 'enc_alice'").unwrap();
+    assert!(stored.starts_with("pf1:0:") && !stored.contains("555"), "{stored}");
+    let plain = "SELECT COUNT(*) FROM pf_users WHERE username LIKE 'enc%' AND (phone_number IS NOT NULL OR date_of_birth IS NOT NULL OR gender IS NOT NULL OR nationality IS NOT NULL)";
+    assert_eq!((h.raw_text)(plain).as_deref(), Some("0"));
+    let key = s.key_of(&alice, 90).unwrap().unwrap();
+    assert_eq!((key.algorithm.as_str(), key.rotation_count, key.overdue), ("AES-256-GCM", 0, false));
+    assert_eq!(key.master_key_id.as_deref(), h.keyring.current_id());
+
+    // Bad input: a clear error, nothing changed, no audit row.
+    let rows = s.recent_audit(100_000).unwrap().len();
+    for bad in [
+        sensitive("call me maybe", "", "", ""),
+        sensitive("+1 555 0100 0100 0100 01", "", "", ""),
+        sensitive("", "1990-02-30", "", ""),
+        sensitive("", "2999-01-01", "", ""),
+    ] {
+        assert!(matches!(s.set_sensitive_fields(&alice, &bad, &audit("user.sensitive.update")), Err(AppError::Invalid(_))));
+    }
+    assert!(matches!(
+        s.set_sensitive_fields(&UserId::new(), &fa, &audit("user.sensitive.update")),
+        Err(AppError::NotFound(_))
+    ));
+    assert_eq!(s.recent_audit(100_000).unwrap().len(), rows);
+    assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa);
+
+    // MFA secret and SSO tokens: same envelope, readable by the server only.
+    s.set_mfa_secret(&alice, Some("JBSWY3DPEHPK3PXP"), &audit("user.mfa.set")).unwrap();
+    assert_eq!(s.mfa_secret(&alice).unwrap().as_deref(), Some("JBSWY3DPEHPK3PXP"));
+    assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa, "other fields kept");
+    add_sso_link(s, "01JENCSSO00000000000000001", &alice);
+    let long_token = "t".repeat(2000);
+    s.set_sso_tokens("01JENCSSO00000000000000001", Some(&long_token), Some("refresh-1"), &audit("sso.tokens.set")).unwrap();
+    assert_eq!(
+        s.sso_tokens("01JENCSSO00000000000000001").unwrap(),
+        (Some(long_token.clone()), Some("refresh-1".to_string()))
+    );
+    let token = (h.raw_text)("SELECT access_token_enc FROM pf_sso_accounts WHERE sso_account_id = '01JENCSSO00000000000000001'");
+    assert!(token.is_some_and(|t| t.starts_with("pf1:0:") && !t.contains("ttttt")));
+
+    // A changed ciphertext, one moved to another column or row, one relabelled with
+    // another key version: each is refused, by name, never read as something else.
+    let flip = "UPDATE pf_users SET gender_enc = SUBSTR(gender_enc, 1, 12) || CASE WHEN SUBSTR(gender_enc, 13, 1) = 'A' THEN 'B' ELSE 'A' END || SUBSTR(gender_enc, 14) WHERE username = 'enc_alice'";
+    let moved_column = "UPDATE pf_users SET gender_enc = nationality_enc WHERE username = 'enc_alice'";
+    let moved_row = "UPDATE pf_users SET gender_enc = (SELECT nationality_enc FROM pf_users WHERE username = 'enc_bob') WHERE username = 'enc_alice'";
+    let relabelled = "UPDATE pf_users SET gender_enc = REPLACE(gender_enc, 'pf1:0:', 'pf1:1:') WHERE username = 'enc_alice'";
+    for damage in [flip, moved_column, moved_row, relabelled] {
+        (h.raw)(damage);
+        let read = s.read_sensitive_fields(&alice, &audit("user.sensitive.read"));
+        assert!(undecryptable(read.clone()), "{damage}: {read:?}");
+        // A damaged value can be overwritten: what is replaced is not decrypted.
+        s.set_sensitive_fields(&alice, &fa, &audit("user.sensitive.update")).unwrap();
+        assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa);
+    }
+    (h.raw)(relabelled);
+    let said = s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap_err().to_string();
+    assert!(said.contains("key version 1") && said.contains("version 0"), "{said}");
+    s.set_sensitive_fields(&alice, &fa, &audit("user.sensitive.update")).unwrap();
+    // A wrapped key copied to another user's row does not unwrap there.
+    (h.raw)("UPDATE pf_encryption_keys SET key_encrypted = (SELECT key_encrypted FROM pf_encryption_keys WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_alice')), key_salt = (SELECT key_salt FROM pf_encryption_keys WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_alice')) WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_bob')");
+    assert!(undecryptable(s.read_sensitive_fields(&bob, &audit("user.sensitive.read"))));
+}
+
+fn key_rotation_re_encrypts_every_field(h: &Harness) {
+    let s = h.storage.as_ref();
+    let carol = add_user(s, "enc_carol", "active", &[]);
+    let f = sensitive("+1 555 0199", "1970-01-01", "", "Irish");
+    s.set_sensitive_fields(&carol, &f, &audit("user.sensitive.update")).unwrap();
+    s.set_mfa_secret(&carol, Some("MFASECRET"), &audit("user.mfa.set")).unwrap();
+    add_sso_link(s, "01JENCSSO00000000000000002", &carol);
+    s.set_sso_tokens("01JENCSSO00000000000000002", Some("access-2"), None, &audit("sso.tokens.set")).unwrap();
+
+    let rotations = count(s, "key.rotate");
+    let k1 = s.rotate_user_key(&carol, &audit("key.rotate")).unwrap();
+    let k2 = s.rotate_user_key(&carol, &audit("key.rotate")).unwrap();
+    assert_eq!((k1.rotation_count, k2.rotation_count), (1, 2));
+    assert!(k2.last_rotated.is_some() && !k2.overdue);
+    assert_eq!(count(s, "key.rotate"), rotations + 2);
+    assert_eq!(s.read_sensitive_fields(&carol, &audit("user.sensitive.read")).unwrap(), f);
+    assert_eq!(s.mfa_secret(&carol).unwrap().as_deref(), Some("MFASECRET"));
+    assert_eq!(s.sso_tokens("01JENCSSO00000000000000002").unwrap(), (Some("access-2".into()), None));
+    let stored = (h.raw_text)("SELECT mfa_secret_enc FROM pf_users WHERE username = 'enc_carol'").unwrap();
+    assert!(stored.starts_with("pf1:2:"), "{stored}");
+    let token = (h.raw_text)("SELECT access_token_enc FROM pf_sso_accounts WHERE sso_account_id = '01JENCSSO00000000000000002'");
+    assert!(token.is_some_and(|t| t.starts_with("pf1:2:")));
+
+    let nobody = add_user(s, "enc_nokey", "active", &[]);
+    assert!(matches!(s.rotate_user_key(&nobody, &audit("key.rotate")), Err(AppError::NotFound(_))));
+    assert_eq!(count(s, "key.rotate"), rotations + 2, "a refused rotation writes no audit row");
+
+    // The inventory: every key, oldest rotation first, keyset pages; overdue by policy.
+    let inv = s.key_inventory(90, None, 2).unwrap();
+    assert!(inv.total >= 3 && inv.keys.items.len() == 2 && inv.keys.next_cursor.is_some());
+    let mut seen = inv.keys.items.clone();
+    let mut after = inv.keys.next_cursor;
+    while let Some(a) = after {
+        let page = s.key_inventory(90, Some(&a), 2).unwrap();
+        seen.extend(page.keys.items);
+        after = page.keys.next_cursor;
+    }
+    assert_eq!(seen.len() as i64, inv.total);
+    assert_eq!(seen.last().map(|k| k.username.as_str()), Some("enc_carol"), "the latest rotation last");
+    let ages: Vec<_> = seen.iter().map(|k| k.last_rotated.or(k.created_at)).collect();
+    assert!(ages.windows(2).all(|w| w[0] <= w[1]), "{ages:?}");
+    assert_eq!(inv.overdue, 0);
+    (h.raw)(&format!(
+        "UPDATE pf_encryption_keys SET created_at = {} WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_bob')",
+        h.long_ago
+    ));
+    let inv = s.key_inventory(90, None, 10).unwrap();
+    assert_eq!(inv.overdue, 1);
+    assert_eq!((inv.keys.items[0].username.as_str(), inv.keys.items[0].overdue), ("enc_bob", true));
+    assert!(matches!(s.key_inventory(90, Some("garbage"), 10), Err(AppError::Invalid(_))));
+}
+
+/// Every key re-wrapped under a new master key; fields untouched; the old master key
+/// no longer needed; and back again, so the rest of the suite reads with its own key.
+fn master_key_rotation_rewraps_every_key(h: &Harness) {
+    let s = h.storage.as_ref();
+    let dave = add_user(s, "enc_dave", "active", &[]);
+    let f = sensitive("+1 555 0142", "", "", "");
+    s.set_sensitive_fields(&dave, &f, &audit("user.sensitive.update")).unwrap();
+    let field_before = (h.raw_text)("SELECT phone_number_enc FROM pf_users WHERE username = 'enc_dave'");
+    let old = h.keyring.current().unwrap().clone();
+    let new = MasterKey::generate();
+    let keys: i64 = s.keys_by_master_key().unwrap().iter().map(|k| k.count).sum();
+
+    let rotating = (h.open_with)(Keyring::new(Some(new.clone()), vec![old.clone()]));
+    // enc_bob's key was damaged above: it is left as it is and reported, the rest done.
+    assert_eq!(rewrap_all(rotating.as_ref(), 2), (keys as u64 - 1, 1));
+    let by_master = rotating.keys_by_master_key().unwrap();
+    assert_eq!(by_master[0], StatusCount { status: new.id().into(), count: keys - 1 });
+    assert_eq!(by_master[1], StatusCount { status: old.id().into(), count: 1 });
+    assert_eq!((h.raw_text)("SELECT phone_number_enc FROM pf_users WHERE username = 'enc_dave'"), field_before);
+    assert_eq!(rewrap_all(rotating.as_ref(), 2), (0, 1), "a second pass has nothing more to do");
+    let bob = s.user_id_by_username(&Username::parse("enc_bob").unwrap()).unwrap().unwrap();
+    s.delete_user(&bob, &audit("user.delete")).unwrap();
+    let keys = keys - 1;
+
+    let only_new = (h.open_with)(Keyring::new(Some(new.clone()), vec![]));
+    assert_eq!(only_new.read_sensitive_fields(&dave, &audit("user.sensitive.read")).unwrap(), f);
+    let only_old = (h.open_with)(Keyring::new(Some(old.clone()), vec![]));
+    let refused = only_old.read_sensitive_fields(&dave, &audit("user.sensitive.read")).unwrap_err().to_string();
+    assert!(refused.contains(new.id()), "says which master key is missing: {refused}");
+
+    let back = (h.open_with)(Keyring::new(Some(old.clone()), vec![new]));
+    assert_eq!(rewrap_all(back.as_ref(), 1000), (keys as u64, 0));
+    assert_eq!(s.read_sensitive_fields(&dave, &audit("user.sensitive.read")).unwrap(), f);
+}
+
+/// (re-wrapped, failed)
+fn rewrap_all(s: &dyn Storage, batch: u32) -> (u64, u64) {
+    let (mut after, mut changed, mut failed) = (None::<String>, 0, 0);
+    loop {
+        let step = s.rewrap_keys(after.as_deref(), batch, &audit("key.master.rewrap")).unwrap();
+        changed += step.changed;
+        failed += step.failed;
+        match step.next {
+            Some(n) => after = Some(n),
+            None => return (changed, failed),
+        }
+    }
+}
+
+/// Deleting a user destroys their key: the live database can no longer decrypt what
+/// any copy of their fields holds. A copy taken before (a backup) holds the wrapped
+/// key too: it opens with the master key of its time, and no longer once that
+/// master key has been rotated away and destroyed.
+fn deleting_a_user_shreds_their_key(h: &Harness) {
+    let s = h.storage.as_ref();
+    let erin = add_user(s, "enc_erin", "active", &[]);
+    let f = sensitive("+1 555 0123", "2000-05-05", "", "");
+    s.set_sensitive_fields(&erin, &f, &audit("user.sensitive.update")).unwrap();
+    // The backup: the key row and the field, as a copy of the database holds them.
+    let q = |sql: &str| (h.raw_text)(&sql.replace("{id}", erin.as_str())).unwrap();
+    let wrapped = WrappedKey {
+        key_encrypted: q("SELECT key_encrypted FROM pf_encryption_keys WHERE user_id = '{id}'"),
+        key_salt: q("SELECT key_salt FROM pf_encryption_keys WHERE user_id = '{id}'"),
+        master_key_id: q("SELECT master_key_id FROM pf_encryption_keys WHERE user_id = '{id}'"),
+    };
+    let phone = q("SELECT phone_number_enc FROM pf_users WHERE user_id = '{id}'");
+    let field = FieldRef { table: "pf_users", column: "phone_number", row_id: erin.as_str() };
+
+    let owner = Username::parse("enc_erin").unwrap();
+    s.provision_user_tables(&owner, &audit("user_tables.provision")).unwrap();
+    assert!(matches!(s.delete_user(&erin, &audit("user.delete")), Err(AppError::Conflict(_))), "tables first");
+    s.drop_user_tables(&owner, &audit("user_tables.drop")).unwrap();
+    let deletes = count(s, "user.delete");
+    s.delete_user(&erin, &audit("user.delete")).unwrap();
+    assert_eq!(count(s, "user.delete"), deletes + 1);
+    assert!(matches!(s.user_profile(&erin), Err(AppError::NotFound(_))));
+    assert_eq!(q("SELECT COUNT(*) FROM pf_encryption_keys WHERE user_id = '{id}'"), "0");
+    assert!(matches!(s.delete_user(&erin, &audit("user.delete")), Err(AppError::NotFound(_))));
+
+    // The copy, with the master key of its time: readable (for as long as that key exists).
+    let key = DataKey::unwrap(&h.keyring, &wrapped, erin.as_str(), 0).unwrap();
+    assert_eq!(key.open(field, &phone).unwrap(), "+1 555 0123");
+    // After a master-key rotation, once the old master key is destroyed: unreadable.
+    let after_rotation = Keyring::new(Some(MasterKey::generate()), vec![]);
+    assert!(DataKey::unwrap(&after_rotation, &wrapped, erin.as_str(), 0).is_err());
+}
+
+/// `rotate-keys --all` and `rotate-master-key` killed at each step: every field of
+/// every user stays readable, and running the command again finishes the work.
+fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
+    let s = h.storage.as_ref();
+    let mut users = Vec::new();
+    for i in 0..3 {
+        let id = add_user(s, &format!("enc_kill_{i}"), "active", &[]);
+        let f = sensitive(&format!("+1 555 01{i}0"), "1999-09-09", "", "");
+        s.set_sensitive_fields(&id, &f, &audit("user.sensitive.update")).unwrap();
+        users.push((id, f));
+    }
+    let old = h.keyring.current().unwrap().clone();
+    let env_old = [("PF_MASTER_KEY", old.to_hex().to_string())];
+    let readable = |s: &dyn Storage| {
+        for (id, f) in &users {
+            assert_eq!(&s.read_sensitive_fields(id, &audit("user.sensitive.read")).unwrap(), f);
+        }
+    };
+    for point in ["key.rotate.unwrapped", "key.rotate.fields_written", "key.rotate.key_written", "key.rotate.committed"] {
+        let versions_before = key_versions(s);
+        let out = (h.cli)(&["rotate-keys", "--all"], &[&env_old[..], &[("PF_TEST_CRASH_AT", format!("{point}:2"))]].concat());
+        assert!(!out.status.success() && out.status.code().is_none(), "{point}: killed, {out:?}");
+        let fresh = (h.open_with)(h.keyring.clone());
+        readable(fresh.as_ref());
+        let rotated = key_versions(fresh.as_ref()).iter().zip(&versions_before).filter(|(a, b)| a != b).count();
+        let expected = if point == "key.rotate.committed" { 2 } else { 1 };
+        assert_eq!(rotated, expected, "{point}: whole users only");
+    }
+    let out = (h.cli)(&["rotate-keys", "--all"], &env_old);
+    assert!(out.status.success(), "{out:?}");
+    readable(s);
+
+    let new = MasterKey::generate();
+    let env_new = [("PF_MASTER_KEY", new.to_hex().to_string()), ("PF_MASTER_KEY_PREVIOUS", old.to_hex().to_string())];
+    let both = Keyring::new(Some(new.clone()), vec![old.clone()]);
+    for point in ["key.rewrap.batch_written", "key.rewrap.committed"] {
+        let out = (h.cli)(&["rotate-master-key"], &[&env_new[..], &[("PF_TEST_CRASH_AT", point.to_string())]].concat());
+        assert!(out.status.code().is_none(), "{point}: killed, {out:?}");
+        readable((h.open_with)(both.clone()).as_ref());
+    }
+    let out = (h.cli)(&["rotate-master-key"], &env_new);
+    assert!(out.status.success(), "{out:?}");
+    readable((h.open_with)(Keyring::new(Some(new.clone()), vec![])).as_ref());
+    // And back under the suite's own key.
+    let back = [("PF_MASTER_KEY", old.to_hex().to_string()), ("PF_MASTER_KEY_PREVIOUS", new.to_hex().to_string())];
+    assert!((h.cli)(&["rotate-master-key"], &back).status.success());
+    readable(s);
+}
+
+fn key_versions(s: &dyn Storage) -> Vec<i64> {
+    let inv = s.key_inventory(90, None, 500).unwrap();
+    let mut v: Vec<_> = inv.keys.items.into_iter().map(|k| (k.user_id.0, k.rotation_count)).collect();
+    v.sort();
+    v.into_iter().map(|(_, n)| n).collect()
 }

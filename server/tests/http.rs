@@ -9,7 +9,8 @@ use axum::Router;
 use http_body_util::BodyExt;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use pathfinder::db::Db;
-use pathfinder::storage::{AuditStore, NewUser, SessionStore, Storage, UserStore};
+use pathfinder::dto::SensitiveFields;
+use pathfinder::storage::{AuditStore, EncryptionStore, KeyPolicy, NewUser, SessionStore, Storage, UserStore};
 use pathfinder::{Role, UserId, Username};
 use pathfinder_app::policy::{Access, POLICY};
 use pathfinder_server::auth::token::{Claims, AUDIENCE, ISSUER};
@@ -63,6 +64,7 @@ impl Console {
             metrics_token: Some(Arc::from(METRICS_TOKEN)),
             secure_cookie: false,
             overview: Arc::default(),
+            key_policy: KeyPolicy { rotation_days: 90 },
         };
         Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
@@ -283,9 +285,17 @@ async fn every_route_and_server_function_follows_the_policy() {
     ];
     // A user every allowed request can act on, so that "allowed" means answered.
     let target = common::add_user(c.storage.as_ref(), "walk_target", "active", &[]);
+    let fields = SensitiveFields { phone_number: Some("+1 555 0100".into()), ..Default::default() };
+    c.storage.set_sensitive_fields(&target, &fields, &common::audit("user.sensitive.update")).unwrap();
+    let victim = common::add_user(c.storage.as_ref(), "walk_victim", "active", &[]);
     let body_for = |path: &str| match path {
-        "/api/user_detail" => format!("user_id={}", target.0),
+        "/api/user_detail" | "/api/reveal_sensitive" | "/api/rotate_user_key" => format!("user_id={}", target.0),
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),
+        "/api/set_sensitive" => {
+            format!("user_id={}&phone_number=%2B1+555+0100&date_of_birth=&gender=&nationality=", target.0)
+        }
+        "/api/delete_user" => format!("user_id={}&confirm=walk_victim", victim.0),
+        "/api/key_inventory" => "after=".to_string(),
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };
     let mut walked = 0;
@@ -441,6 +451,74 @@ async fn an_admin_changes_a_status_with_its_audit_row() {
     assert_eq!(status_of(&pat), "suspended");
     assert_eq!(status_of(&root), "active");
     assert_eq!(c.actions().len(), before);
+}
+
+/// Sensitive fields in the clear go to administrators only, and each read is an
+/// audit row naming who read whose fields; the key inventory to admins and compliance.
+#[tokio::test]
+async fn sensitive_fields_are_revealed_to_admins_only_and_every_read_is_audited() {
+    let c = Console::new();
+    let admin = c.token("root").await;
+    let root = c.storage.user_id_by_username(&Username::parse("root").unwrap()).unwrap().unwrap();
+    let pat = common::add_user(c.storage.as_ref(), "pat", "active", &[]);
+    let reads = || c.actions().iter().filter(|a| *a == "user.sensitive.read").count();
+
+    let set = format!("user_id={pat}&phone_number=%2B1+555+0177&date_of_birth=1991-04-05&gender=&nationality=Dutch");
+    let r = c.post("/api/set_sensitive", Some(&admin), &set).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.storage.recent_audit(1).unwrap()[0].action, "user.sensitive.update");
+
+    // The user page says which fields are stored, never their values.
+    let page = c.send(Method::GET, &format!("/users/{pat}"), Some(&admin), None, "").await;
+    assert!(page.body.contains("phone number, date of birth, nationality"), "{}", page.body);
+    assert!(!page.body.contains("0177") && !page.body.contains("Dutch"));
+
+    for who in ["sre_sam", "comp_cy"] {
+        let token = c.token(who).await;
+        let r = c.post("/api/reveal_sensitive", Some(&token), &format!("user_id={pat}")).await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "{who}");
+        assert!(!r.body.contains("0177") && !r.body.contains("Dutch"), "{who}: {}", r.body);
+    }
+    let anon = c.post("/api/reveal_sensitive", None, &format!("user_id={pat}")).await;
+    assert_eq!(anon.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(reads(), 0, "refused reads read nothing");
+
+    let r = c.post("/api/reveal_sensitive", Some(&admin), &format!("user_id={pat}")).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let got: SensitiveFields = serde_json::from_str(&r.body).unwrap();
+    assert_eq!(got.phone_number.as_deref(), Some("+1 555 0177"));
+    assert_eq!((got.date_of_birth.as_deref(), got.nationality.as_deref()), (Some("1991-04-05"), Some("Dutch")));
+    assert_eq!(reads(), 1);
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "user.sensitive.read");
+    assert_eq!((row.user_id.as_deref(), row.entity_id.as_deref()), (Some(root.as_str()), Some(pat.as_str())));
+    c.post("/api/reveal_sensitive", Some(&admin), &format!("user_id={pat}")).await;
+    assert_eq!(reads(), 2, "every read, not only the first");
+
+    // Bad input: a clear error, nothing changed.
+    let r = c.post("/api/set_sensitive", Some(&admin), &format!("user_id={pat}&phone_number=call+me&date_of_birth=&gender=&nationality=")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("phone number"), "{}", r.body);
+
+    // Rotation from the console; the inventory for admins and compliance reviewers.
+    let r = c.post("/api/rotate_user_key", Some(&admin), &format!("user_id={pat}")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.storage.key_of(&pat, 90).unwrap().unwrap().rotation_count, 1);
+    let comp = c.token("comp_cy").await;
+    let inv = c.post("/api/key_inventory", Some(&comp), "after=").await;
+    assert_eq!(inv.status, StatusCode::OK);
+    assert!(inv.body.contains("\"username\":\"pat\"") && !inv.body.contains("key_encrypted"), "{}", inv.body);
+    assert_eq!(c.post("/api/rotate_user_key", Some(&comp), &format!("user_id={pat}")).await.status, StatusCode::FORBIDDEN);
+
+    // Deleting: the username typed again, never oneself; the key is destroyed with the user.
+    let r = c.post("/api/delete_user", Some(&admin), &format!("user_id={pat}&confirm=pa")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c.post("/api/delete_user", Some(&admin), &format!("user_id={root}&confirm=root")).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    let r = c.post("/api/delete_user", Some(&admin), &format!("user_id={pat}&confirm=pat")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(c.storage.key_of(&pat, 90).unwrap().is_none());
+    assert_eq!(c.storage.recent_audit(1).unwrap()[0].action, "user.delete");
 }
 
 #[tokio::test]

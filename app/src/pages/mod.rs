@@ -1,10 +1,12 @@
 //! One file per page.
 
+mod keys;
 mod login;
 mod overview;
 mod user_detail;
 mod users;
 
+pub use keys::KeysPage;
 pub use login::Login;
 pub use overview::OverviewPage;
 pub use user_detail::UserDetailPage;

@@ -1,10 +1,11 @@
 //! One user: profile, sessions, provisioned tables with row counts.
 
 use super::{when, when_or};
-use crate::api::get_user_detail;
+use crate::api::{get_user_detail, reveal_sensitive};
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
+use pathfinder::dto::{KeyInfo, SensitiveFields};
 use pathfinder::filter::ACCOUNT_STATUSES;
 use pathfinder::AppError;
 
@@ -109,6 +110,10 @@ pub fn UserDetailPage() -> impl IntoView {
                                     <dt>"MFA"</dt><dd>{if p.mfa_enabled { "on" } else { "off" }}</dd>
                                 </dl>
                             </section>
+                            <h2>"Sensitive fields"</h2>
+                            <SensitivePanel user_id=s.user_id.0.clone() present=p.sensitive_present.clone()/>
+                            <h2>"Data key"</h2>
+                            <KeyPanel user_id=s.user_id.0.clone() key=d.key.clone()/>
                             <h2>"Activity"</h2>
                             {activity}
                             <h2>"Sessions"</h2>
@@ -129,6 +134,8 @@ pub fn UserDetailPage() -> impl IntoView {
                             }}
                             <h2>"Per-user tables"</h2>
                             {tables}
+                            <h2>"Delete"</h2>
+                            <DeleteForm user_id=s.user_id.0.clone()/>
                         }
                             .into_any()
                     }
@@ -152,4 +159,79 @@ fn StatusForm(user_id: String, current: String) -> impl IntoView {
         </form>
     }
     .into_any()
+}
+
+/// Which sensitive fields hold a value; the values only after "Reveal" (each reveal
+/// is an audited read), with a form to change them.
+#[component]
+fn SensitivePanel(user_id: String, present: Vec<String>) -> impl IntoView {
+    let reveal = Action::new({
+        let id = user_id.clone();
+        move |_: &()| reveal_sensitive(id.clone())
+    });
+    let summary = if present.is_empty() { "none stored".to_string() } else { present.join(", ") };
+    view! {
+        <p>
+            "Encrypted with the user's own key: "<span data-test-id="sensitive-present">{summary}</span>" "
+            <button type="button" data-test-id="reveal" on:click=move |_| { reveal.dispatch(()); }>
+                "Reveal (recorded in the audit log)"
+            </button>
+        </p>
+        {move || reveal.value().get().map(|r| match r {
+            Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            Ok(f) => view! { <SensitiveForm user_id=user_id.clone() fields=f/> }.into_any(),
+        })}
+    }
+}
+
+#[component]
+fn SensitiveForm(user_id: String, fields: SensitiveFields) -> impl IntoView {
+    let input = |name: &'static str, label: &'static str, value: Option<String>, kind: &'static str| {
+        view! {
+            <label>{label}" "<input type=kind name=name value=value.unwrap_or_default() data-test-id=name/></label>
+        }
+    };
+    view! {
+        <form method="post" action="/api/set_sensitive" class="fields" data-test-id="sensitive-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            {input("phone_number", "Phone", fields.phone_number, "tel")}
+            {input("date_of_birth", "Date of birth", fields.date_of_birth, "date")}
+            {input("gender", "Gender", fields.gender, "text")}
+            {input("nationality", "Nationality", fields.nationality, "text")}
+            <button type="submit">"Save (encrypted)"</button>
+        </form>
+    }
+}
+
+#[component]
+fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
+    match key {
+        None => view! { <p data-test-id="no-key">"No data key yet: one is made with the first encrypted field."</p> }.into_any(),
+        Some(k) => view! {
+            <dl class="profile" data-test-id="key">
+                <dt>"Algorithm"</dt><dd>{k.algorithm}</dd>
+                <dt>"Version"</dt><dd data-test-id="key-version">{k.rotation_count}</dd>
+                <dt>"Created"</dt><dd>{when_or(&k.created_at, "unknown")}</dd>
+                <dt>"Last rotated"</dt><dd>{when_or(&k.last_rotated, "never")}{k.overdue.then_some(" (overdue)")}</dd>
+                <dt>"Master key"</dt><dd><code>{k.master_key_id.unwrap_or_default()}</code></dd>
+            </dl>
+            <form method="post" action="/api/rotate_user_key" class="inline" data-test-id="rotate-form">
+                <input type="hidden" name="user_id" value=user_id/>
+                <button type="submit">"Rotate key"</button>
+            </form>
+        }
+        .into_any(),
+    }
+}
+
+/// Deleting needs the username typed again; the data key is destroyed with the user.
+#[component]
+fn DeleteForm(user_id: String) -> impl IntoView {
+    view! {
+        <form method="post" action="/api/delete_user" class="inline" data-test-id="delete-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            <label>"Type the username to confirm "<input type="text" name="confirm" autocomplete="off"/></label>
+            <button type="submit" class="danger">"Delete user and destroy their key"</button>
+        </form>
+    }
 }

@@ -403,8 +403,13 @@ pub fn run(
     }
     drop(rx);
     let _ = maker.join();
-    if !outcome.interrupted && outcome.written > 0 {
-        s.analyze()?;
+    if !outcome.interrupted {
+        // The batches write phone numbers and birth dates in the seed's columns, as
+        // the product might; sealing encrypts them, as `migrate` does for the product's.
+        s.seal_all_plaintext(&meta.audit(None, "fields.seal", ("user", None), 200))?;
+        if outcome.written > 0 {
+            s.analyze()?;
+        }
     }
     Ok(outcome)
 }

@@ -39,6 +39,7 @@ migrations! {
     7 => "0007_console",
     8 => "0008_users_search",
     9 => "0009_one_storage",
+    10 => "0010_field_encryption",
 }
 
 /// The migrations of `dialect`.

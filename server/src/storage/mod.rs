@@ -17,6 +17,7 @@ pub mod sql;
 
 mod audit;
 mod bulk;
+mod encryption;
 pub mod schema;
 mod sessions;
 pub mod stats;
@@ -24,6 +25,7 @@ mod user_tables;
 mod users;
 
 use crate::config::DatabaseUrl;
+use crate::crypto::Keyring;
 use driver::sqlite::SqliteDb;
 use driver::{Conn, Database, Dialect, Work};
 use pathfinder::storage::{AuditEntry, PoolStats, Storage};
@@ -39,6 +41,8 @@ pub struct Store {
     db: Backend,
     /// This process's name in shared job leases (`pf_console_jobs`).
     instance: String,
+    /// The master keys that wrap users' data keys (field encryption).
+    keyring: Keyring,
 }
 
 enum Backend {
@@ -48,12 +52,12 @@ enum Backend {
 }
 
 /// Opens the backend the URL names. Fails with one sentence that says what to do.
-pub fn open(url: &DatabaseUrl) -> AppResult<Arc<dyn Storage>> {
-    Ok(Arc::new(Store::open(url)?))
+pub fn open(url: &DatabaseUrl, keyring: Keyring) -> AppResult<Arc<dyn Storage>> {
+    Ok(Arc::new(Store::open(url, keyring)?))
 }
 
 impl Store {
-    pub fn open(url: &DatabaseUrl) -> AppResult<Store> {
+    pub fn open(url: &DatabaseUrl, keyring: Keyring) -> AppResult<Store> {
         let db =
             match url {
                 DatabaseUrl::Sqlite(path) => Backend::Sqlite(SqliteDb::open(path)?),
@@ -67,12 +71,13 @@ impl Store {
                      Client) or use a sqlite: database URL.",
                 )),
             };
-        Ok(Store { db, instance: pathfinder::new_id() })
+        Ok(Store { db, instance: pathfinder::new_id(), keyring })
     }
 
-    /// The embedded database at `path`.
+    /// The embedded database at `path`, with the master key kept beside it (made if absent).
     pub fn open_sqlite(path: &std::path::Path) -> AppResult<Store> {
-        Ok(Store { db: Backend::Sqlite(SqliteDb::open(path)?), instance: pathfinder::new_id() })
+        let keyring = crate::config::keyring(&DatabaseUrl::Sqlite(path.to_path_buf()))?;
+        Store::open(&DatabaseUrl::Sqlite(path.to_path_buf()), keyring)
     }
 
     fn database(&self) -> &dyn Database {

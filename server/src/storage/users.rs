@@ -4,7 +4,7 @@ use super::driver::{Conn, Dialect, ReadRow, Row};
 use super::search::{self, UsersAccess, CANDIDATES_MAX};
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{Page, StatusCount, UserProfile, UserSummary};
+use pathfinder::dto::{Page, SensitiveFields, StatusCount, UserProfile, UserSummary};
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
@@ -103,23 +103,30 @@ impl UserStore for Store {
                 .query_opt(
                     sql!(
                         "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
-                         last_login, phone_number, timezone, language, current_title, current_company,
-                         email_verified, mfa_enabled, total_logins, last_activity_at FROM pf_users WHERE user_id = :1"
+                         last_login, timezone, language, current_title, current_company, email_verified,
+                         mfa_enabled, total_logins, last_activity_at, phone_number_enc, date_of_birth_enc, gender_enc,
+                         nationality_enc FROM pf_users WHERE user_id = :1"
                     ),
                     &args![user_id],
                 )?
                 .ok_or_else(|| AppError::NotFound("That user".into()))?;
+            let mut sensitive_present = Vec::new();
+            for (i, label) in SensitiveFields::LABELS.iter().enumerate() {
+                if r.opt_text(16 + i)?.is_some() {
+                    sensitive_present.push(label.to_string());
+                }
+            }
             Ok(UserProfile {
                 summary: summary(&r)?,
-                phone_number: r.opt_text(8)?,
-                timezone: r.opt_text(9)?,
-                language: r.opt_text(10)?,
-                current_title: r.opt_text(11)?,
-                current_company: r.opt_text(12)?,
-                email_verified: r.flag(13)?,
-                mfa_enabled: r.flag(14)?,
-                total_logins: r.opt_int(15)?.unwrap_or(0),
-                last_activity_at: r.opt_time(16)?,
+                sensitive_present,
+                timezone: r.opt_text(8)?,
+                language: r.opt_text(9)?,
+                current_title: r.opt_text(10)?,
+                current_company: r.opt_text(11)?,
+                email_verified: r.flag(12)?,
+                mfa_enabled: r.flag(13)?,
+                total_logins: r.opt_int(14)?.unwrap_or(0),
+                last_activity_at: r.opt_time(15)?,
                 roles: roles_of(c, user_id.as_str())?,
             })
         })
@@ -160,5 +167,23 @@ impl UserStore for Store {
 
     fn count_admins(&self) -> AppResult<i64> {
         self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_console_roles WHERE role = 'admin'"), &[]))
+    }
+
+    fn delete_user(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |c| {
+            let sets = c.query_int(sql!("SELECT COUNT(*) FROM pf_user_table_sets WHERE user_id = :1"), &args![user_id])?;
+            if sets > 0 {
+                return Err(AppError::Conflict(
+                    "That user owns a per-user table set: drop it first, then delete the user.".into(),
+                ));
+            }
+            // The key goes first and explicitly (the cascade would take it too): this
+            // is the crypto-shredding the field encryption promises.
+            Store::shred_key(c, user_id.as_str())?;
+            match c.execute(sql!("DELETE FROM pf_users WHERE user_id = :1"), &args![user_id])? {
+                0 => Err(AppError::NotFound("That user".into())),
+                _ => Ok(()),
+            }
+        })
     }
 }

@@ -54,3 +54,13 @@ pub fn add_user(s: &dyn Storage, name: &str, status: &str, roles: &[Role]) -> Us
     s.create_user(&u, &audit("user.create")).expect("create user");
     u.user_id
 }
+
+/// Runs `pathfinder-admin` on `database_url` with extra environment variables.
+pub fn cli(database_url: &str, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"));
+    cmd.args(args).env("PF_DATABASE_URL", database_url).stdin(std::process::Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("run pathfinder-admin")
+}

@@ -1,0 +1,159 @@
+//! The key commands: rotate users' data keys, rotate the master key, seal plaintext,
+//! and the start-up check that every data key's master key is at hand.
+
+use super::progress::{stop_on_signal, Progress};
+use crate::config::{secret_beside, secret_from_env, DatabaseUrl};
+use crate::crypto::{Keyring, MasterKey};
+use crate::storage::Store;
+use pathfinder::request::RequestMeta;
+use pathfinder::storage::{KeyPolicy, Storage};
+use pathfinder::{AppError, AppResult, UserId, Username};
+use std::process::ExitCode;
+use std::sync::atomic::Ordering;
+
+pub enum Which {
+    User(Username),
+    All,
+    Overdue(KeyPolicy),
+}
+
+/// Refuses to serve when a data key's master key is missing: the fields it guards
+/// could not be read, and new writes for those users would fail.
+pub fn check_master_keys(s: &dyn Storage, keyring: &Keyring) -> AppResult<()> {
+    for k in s.keys_by_master_key()? {
+        if !keyring.knows(&k.status) {
+            return Err(AppError::invalid(format!(
+                "The database holds {} encrypted data keys under master key {}, which this server was not given: \
+                 set PF_MASTER_KEY (or PF_MASTER_KEY_PREVIOUS during a master-key rotation), or their encrypted \
+                 fields cannot be read.",
+                k.count, k.status
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Rotates the chosen keys, one transaction per user; Ctrl-C stops between users.
+pub fn rotate(s: &dyn Storage, which: Which) -> AppResult<ExitCode> {
+    let audit = |id: &UserId, command: &str| {
+        RequestMeta::cli(command).audit(None, "key.rotate", ("user", Some(id.as_str())), 200)
+    };
+    let targets: Box<dyn Fn(Option<&str>) -> AppResult<(Vec<UserId>, Option<String>)> + '_> = match which {
+        Which::User(name) => {
+            let id = s.user_id_by_username(&name)?.ok_or_else(|| AppError::NotFound(format!("User '{name}'")))?;
+            let key = s.rotate_user_key(&id, &audit(&id, &format!("rotate-keys --user {name}")))?;
+            println!("Rotated the data key of '{name}': now version {}.", key.rotation_count);
+            return Ok(ExitCode::SUCCESS);
+        }
+        Which::All => Box::new(|after| {
+            let ids = s.users_with_keys(after.map(|a| UserId(a.to_string())).as_ref(), 500)?;
+            let next = (ids.len() == 500).then(|| ids.last().map(|u| u.0.clone())).flatten();
+            Ok((ids, next))
+        }),
+        // The inventory lists keys longest without rotation first: the overdue ones lead.
+        Which::Overdue(policy) => Box::new(move |after| {
+            let inv = s.key_inventory(policy.rotation_days, after, 500)?;
+            let overdue: Vec<_> = inv.keys.items.iter().filter(|k| k.overdue).map(|k| k.user_id.clone()).collect();
+            let next = if overdue.len() == inv.keys.items.len() { inv.keys.next_cursor } else { None };
+            Ok((overdue, next))
+        }),
+    };
+    let total = s.keys_by_master_key()?.iter().map(|k| k.count).sum::<i64>() as u64;
+    let stop = stop_on_signal()?;
+    let mut bar = Progress::new("rotate-keys", "keys")?;
+    let (mut done, mut failed, mut after) = (0u64, Vec::new(), None::<String>);
+    'pages: loop {
+        let (ids, next) = targets(after.as_deref())?;
+        for id in ids {
+            if stop.load(Ordering::Relaxed) {
+                break 'pages;
+            }
+            if let Err(e) = s.rotate_user_key(&id, &audit(&id, "rotate-keys")) {
+                tracing::error!(user_id = %id.as_str(), error = %e, "key rotation failed");
+                failed.push(id);
+            }
+            done += 1;
+            bar.update(done, total.max(done), "");
+        }
+        match next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    let took = bar.finish();
+    let interrupted = stop.load(Ordering::Relaxed);
+    println!(
+        "Rotated {} data keys in {took:.1} s{}{}.",
+        done - failed.len() as u64,
+        if failed.is_empty() { String::new() } else { format!("; {} failed (see the log)", failed.len()) },
+        if interrupted { "; interrupted: run again to go on" } else { "" },
+    );
+    Ok(match (interrupted, failed.is_empty()) {
+        (true, _) => ExitCode::from(130),
+        (false, true) => ExitCode::SUCCESS,
+        (false, false) => ExitCode::FAILURE,
+    })
+}
+
+/// Re-wraps every data key under the new master key. With PF_MASTER_KEY set the
+/// operator has configured both keys; the embedded default rotates the key file
+/// beside the database: `.master-key.next` is made first, every key re-wrapped,
+/// then the files are renamed (a crash at any point leaves a keyring that opens
+/// every key: `config::keyring` reads all three files).
+pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> {
+    let meta = RequestMeta::cli("rotate-master-key");
+    if secret_from_env("PF_MASTER_KEY")?.is_some() {
+        if secret_from_env("PF_MASTER_KEY_PREVIOUS")?.is_none() {
+            tracing::warn!("PF_MASTER_KEY_PREVIOUS is not set: keys under any other master key cannot be re-wrapped");
+        }
+        let n = rewrap_all(s, &meta)?;
+        println!("Re-wrapped {n} data keys under the current master key. Remove PF_MASTER_KEY_PREVIOUS once the backups taken before now have expired.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let DatabaseUrl::Sqlite(path) = url else {
+        return Err(AppError::invalid(
+            "Set PF_MASTER_KEY to the new master key and PF_MASTER_KEY_PREVIOUS to the old one, then run again.",
+        ));
+    };
+    let files = crate::config::MasterKeyFiles::beside(path);
+    let next = MasterKey::parse(&secret_beside(&files.next, || MasterKey::generate().to_hex().to_string())?)?;
+    let mut known = crate::config::keyring(url)?;
+    known = Keyring::new(Some(next), known.all());
+    let store = Store::open(url, known)?;
+    let n = rewrap_all(&store, &meta)?;
+    files.promote_next().map_err(|e| AppError::internal(format!("renaming the master key files: {e}")))?;
+    println!(
+        "Re-wrapped {n} data keys under a new master key ({}). The old one is kept in {} for the backups taken \
+         before now: delete it once they have expired (30 days), and fields of users deleted before now become \
+         unreadable in those backups too.",
+        files.current.display(),
+        files.previous.display()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> AppResult<u64> {
+    let audit = meta.audit(None, "key.master.rewrap", ("encryption_keys", None), 200);
+    let total = s.keys_by_master_key()?.iter().map(|k| k.count).sum::<i64>() as u64;
+    let mut bar = Progress::new("rotate-master-key", "keys")?;
+    let (mut after, mut scanned, mut changed, mut failed) = (None::<String>, 0, 0, 0);
+    loop {
+        let step = s.rewrap_keys(after.as_deref(), 1000, &audit)?;
+        scanned += step.scanned;
+        changed += step.changed;
+        failed += step.failed;
+        bar.update(scanned, total.max(scanned), "");
+        match step.next {
+            Some(n) => after = Some(n),
+            None => break,
+        }
+    }
+    bar.finish();
+    if failed > 0 {
+        return Err(AppError::Conflict(format!(
+            "Re-wrapped {changed} data keys; {failed} could not be unwrapped (see the log for their users) and are \
+             still under their old master key: keep it until they are repaired or their users deleted."
+        )));
+    }
+    Ok(changed)
+}

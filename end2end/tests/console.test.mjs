@@ -85,7 +85,7 @@ test('sign in shows the overview', async () => {
   const page = await signedInPage();
   await page.waitForSelector('[data-test-id=overview]');
   assert.equal(await page.textContent('[data-test-id=backend]'), 'sqlite');
-  assert.equal(await page.textContent('[data-test-id=schema-version]'), '9');
+  assert.equal(await page.textContent('[data-test-id=schema-version]'), '10');
   assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 301);
   // The counts are refreshed in the background: this sign-in shows up within seconds.
   for (let i = 0; Number(await page.textContent('[data-test-id=active-sessions]')) < 1; i++) {
@@ -200,5 +200,47 @@ test('revoked sessions show on request (hydrated toggle on the detail page)', as
   await toggle.click();
   assert.ok((await rows.count()) > before, 'revoked sessions appear');
   assert.match(await toggle.textContent(), /^Hide \d+ revoked$/);
+  await page.close();
+});
+
+test('an administrator reveals, changes and re-keys encrypted fields; the key inventory lists the keys', async () => {
+  const page = await signedInPage();
+  await page.goto(`${base}/keys`);
+  await page.waitForSelector('[data-test-id=keys-table]');
+  assert.ok(Number(await page.textContent('[data-test-id=keys-total]')) >= 100, 'generated phone numbers are encrypted');
+  assert.equal(await page.textContent('[data-test-id=keys-overdue]'), '0');
+  // The key longest without rotation leads the list.
+  const link = page.locator('[data-test-id=keys-table] tbody tr a').first();
+  const name = (await link.textContent()).trim();
+  await link.click();
+  await page.waitForSelector('[data-test-id=user-name]');
+  assert.equal(await page.textContent('[data-test-id=user-name]'), name);
+  assert.notEqual(await page.textContent('[data-test-id=sensitive-present]'), 'none stored');
+  assert.equal(await page.locator('[data-test-id=sensitive-form]').count(), 0, 'values only on request');
+
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.click('[data-test-id=reveal]');
+  await page.waitForSelector('[data-test-id=sensitive-form]');
+  await page.fill('[data-test-id=phone_number]', '+1 555 0142');
+  await page.fill('[data-test-id=nationality]', 'Icelandic');
+  await Promise.all([page.waitForNavigation(), page.click('[data-test-id=sensitive-form] button')]);
+  assert.match(await page.textContent('[data-test-id=sensitive-present]'), /phone number.*nationality/);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.click('[data-test-id=reveal]');
+  await page.waitForSelector('[data-test-id=sensitive-form]');
+  assert.equal(await page.inputValue('[data-test-id=phone_number]'), '+1 555 0142');
+  assert.equal(await page.inputValue('[data-test-id=nationality]'), 'Icelandic');
+
+  const version = Number(await page.textContent('[data-test-id=key-version]'));
+  await Promise.all([page.waitForNavigation(), page.click('[data-test-id=rotate-form] button')]);
+  assert.equal(Number(await page.textContent('[data-test-id=key-version]')), version + 1);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.click('[data-test-id=reveal]');
+  await page.waitForSelector('[data-test-id=sensitive-form]');
+  assert.equal(await page.inputValue('[data-test-id=phone_number]'), '+1 555 0142', 'readable after rotation');
+
+  // Each reveal is in the audit log (three above).
+  const reads = Number(execFileSync('sqlite3', [join(dir, 'pf.db'), "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'user.sensitive.read'"], { encoding: 'utf8' }).trim());
+  assert.equal(reads, 3);
   await page.close();
 });

@@ -1,6 +1,7 @@
 //! The `pathfinder-admin` command line, run as a process: help, exit codes,
 //! idempotence, and the database it leaves behind.
 
+use pathfinder::storage::AuditEntry;
 use std::process::{Command, Output};
 
 struct Cli {
@@ -316,4 +317,74 @@ fn generate_is_deterministic_and_an_interrupted_run_finishes_where_it_stopped() 
     cut.fails(&other, &[], 2, "collides with rows already in the database");
     assert_eq!(fingerprint(&cut.db()), fingerprint(&whole.db()));
     cut.fails(&["generate", "--users", "5", "--provisioned", "6"], &[], 2, "cannot exceed --users");
+}
+
+/// The embedded default keeps its master key beside the database; `serve` refuses to
+/// start without the key the data keys are wrapped with; `rotate-master-key` makes a
+/// new one and keeps the old as `.master-key.previous` until it is deleted;
+/// `rotate-keys` and `delete-user` do what they say, audited.
+#[test]
+fn the_embedded_master_key_rotates_and_serve_refuses_to_start_without_it() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["generate", "--users", "40", "--audit-events", "0", "--end-date", "2026-11-01"]);
+    let conn = rusqlite::Connection::open(cli.db()).unwrap();
+    let one = |sql: &str| -> String { conn.query_row(sql, [], |r| r.get(0)).unwrap() };
+    let keys: i64 = conn.query_row("SELECT COUNT(*) FROM pf_encryption_keys", [], |r| r.get(0)).unwrap();
+    assert!(keys > 10, "generated phone numbers and birth dates are encrypted: {keys} keys");
+    let plain: i64 = conn
+        .query_row("SELECT COUNT(*) FROM pf_users WHERE phone_number IS NOT NULL OR date_of_birth IS NOT NULL", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(plain, 0, "no plaintext left");
+    let name = one("SELECT u.username FROM pf_users u JOIN pf_encryption_keys k ON k.user_id = u.user_id ORDER BY u.username LIMIT 1");
+    let id = pathfinder::UserId(one(&format!("SELECT user_id FROM pf_users WHERE username = '{name}'")));
+    let read = || {
+        let s = pathfinder_server::storage::Store::open_sqlite(&cli.db()).unwrap();
+        pathfinder::storage::EncryptionStore::read_sensitive_fields(&s, &id, &AuditEntry::new("user.sensitive.read", "user", id.0.clone()))
+    };
+    let fields = read().unwrap();
+    assert!(fields.phone_number.is_some() || fields.date_of_birth.is_some());
+
+    let key_file = cli.dir.path().join(".master-key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key_file).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let saved = cli.dir.path().join("saved-key");
+    std::fs::rename(&key_file, &saved).unwrap();
+    cli.fails(&["serve", "--listen", "127.0.0.1:0"], &[], 2, "which this server was not given");
+    std::fs::rename(&saved, &key_file).unwrap();
+
+    let old = std::fs::read_to_string(&key_file).unwrap();
+    let out = cli.ok(&["rotate-master-key"]);
+    assert!(out.contains(&format!("Re-wrapped {keys} data keys")), "{out}");
+    let previous = cli.dir.path().join(".master-key.previous");
+    assert_eq!(std::fs::read_to_string(&previous).unwrap(), old);
+    assert_ne!(std::fs::read_to_string(&key_file).unwrap(), old);
+    assert_eq!(read().unwrap(), fields);
+    std::fs::remove_file(&previous).unwrap();
+    assert_eq!(read().unwrap(), fields, "every key is under the new master key");
+
+    assert!(cli.ok(&["rotate-keys", "--overdue"]).contains("Rotated 0 data keys"));
+    assert!(cli.ok(&["rotate-keys", "--all"]).contains(&format!("Rotated {keys} data keys")));
+    assert!(cli.ok(&["rotate-keys", "--user", &name]).contains("now version 2"));
+    assert_eq!(read().unwrap(), fields);
+    cli.fails(&["rotate-keys"], &[], 2, "--user NAME, --overdue or --all");
+    cli.fails(&["rotate-keys", "--user", "nobody_here"], &[], 2, "nobody_here");
+
+    cli.fails(&["delete-user", &name], &[], 2, "--yes");
+    assert!(cli.ok(&["delete-user", &name, "--yes"]).contains("data key is destroyed"));
+    let left: i64 =
+        conn.query_row("SELECT COUNT(*) FROM pf_encryption_keys WHERE user_id = ?1", [&id.0], |r| r.get(0)).unwrap();
+    assert_eq!(left, 0);
+    let audited: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pf_audit_log WHERE action IN ('key.master.rewrap', 'key.rotate', 'user.delete', 'fields.seal')",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    // One row per rotated key, one per batch of re-wrapping and of sealing, one for the delete.
+    assert!(audited >= keys + 1 + 3, "{audited}");
 }

@@ -186,10 +186,10 @@ impl SensitiveFields {
         use crate::validation::optional_text;
         let phone = optional_text("phone number", self.phone_number.as_deref(), 20)?;
         if let Some(p) = &phone {
-            if !p.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b)) || !p.bytes().any(|b| b.is_ascii_digit()) {
-                return Err(crate::AppError::Invalid(
-                    "A phone number holds digits, spaces and + - ( ) . only.".into(),
-                ));
+            if !p.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b))
+                || !p.bytes().any(|b| b.is_ascii_digit())
+            {
+                return Err(crate::AppError::Invalid("A phone number holds digits, spaces and + - ( ) . only.".into()));
             }
         }
         use chrono::Datelike;

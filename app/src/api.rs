@@ -98,7 +98,8 @@ pub async fn reveal_sensitive(user_id: String) -> Result<SensitiveFields, AppErr
     ssr::answer(async {
         let who = ssr::authorize("/api/reveal_sensitive")?.ok_or(AppError::Unauthenticated)?;
         let id = pathfinder::UserId(user_id);
-        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.sensitive.read", ("user", Some(id.as_str())), 200);
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "user.sensitive.read", ("user", Some(id.as_str())), 200);
         ssr::db()?.call(move |s| s.read_sensitive_fields(&id, &audit)).await
     })
     .await

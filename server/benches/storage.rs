@@ -8,7 +8,7 @@
 
 use pathfinder::filter::UserFilter;
 use pathfinder::storage::{
-    AuditEntry, AuditStore, SessionStore, StatsStore, Storage, UserStore, UserTableStore, Value,
+    AuditEntry, AuditStore, EncryptionStore, SessionStore, StatsStore, Storage, UserStore, UserTableStore, Value,
 };
 use pathfinder::{UserId, Username};
 use pathfinder_server::generate::{self, Plan};
@@ -85,6 +85,17 @@ fn row(name: &str, storage: &[Duration], raw: Option<&[Duration]>) {
         r(0.95),
         r(0.99)
     );
+}
+
+/// An audit row as the storage writes it, on a raw connection.
+fn raw_audit(tx: &rusqlite::Transaction, action: &str, user_id: &str) {
+    let stamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+    let none = None::<String>;
+    tx.execute(
+        registered("INSERT INTO pf_audit_log"),
+        params![pathfinder::new_id(), none, action, "user", user_id, none, none, none, none, 200, 0, none, stamp],
+    )
+    .unwrap();
 }
 
 /// The users search as the storage sends it: the trigram probe, then the page query.
@@ -209,7 +220,7 @@ fn main() {
     };
     let raw = time(|| {
         let name: String = c
-            .prepare_cached(registered("last_activity_at FROM pf_users WHERE user_id = :1"))
+            .prepare_cached(registered("nationality_enc FROM pf_users WHERE user_id = :1"))
             .unwrap()
             .query_row([&subject], |r| r.get(1))
             .unwrap();
@@ -330,29 +341,78 @@ fn main() {
             params![if flip { "suspended" } else { "active" }, stamp, target.as_str()],
         )
         .unwrap();
-        tx.execute(
-            registered("INSERT INTO pf_audit_log"),
-            params![
-                pathfinder::new_id(),
-                None::<String>,
-                "user.status.bench",
-                "user",
-                target.as_str(),
-                None::<String>,
-                None::<String>,
-                None::<String>,
-                None::<String>,
-                200,
-                0,
-                None::<String>,
-                stamp
-            ],
-        )
-        .unwrap();
+        raw_audit(&tx, "user.status.bench", target.as_str());
         tx.commit().unwrap();
     });
     row("state change + audit row, committed", &storage, Some(&raw));
     s.set_account_status(&target, "active", &audit).unwrap();
+
+    // Field encryption: a user's four sensitive fields written and read (the read is
+    // audited) through the storage, beside the same work with no encryption at all:
+    // the seed's plaintext columns, one statement, the audit row, committed.
+    let keyed = UserId(c.query_row("SELECT user_id FROM pf_encryption_keys LIMIT 1", [], |r| r.get(0)).unwrap());
+    let fields = pathfinder::dto::SensitiveFields {
+        phone_number: Some("+1 555 0100".into()),
+        date_of_birth: Some("1990-02-03".into()),
+        gender: Some("female".into()),
+        nationality: Some("Canadian".into()),
+    };
+    let write_audit = AuditEntry::new("user.sensitive.update", "user", keyed.as_str());
+    let read_audit = AuditEntry::new("user.sensitive.read", "user", keyed.as_str());
+    let storage = time(|| s.set_sensitive_fields(&keyed, &fields, &write_audit).unwrap());
+    let raw = time(|| {
+        let tx = raw_conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        tx.execute(
+            "UPDATE pf_users SET phone_number = ?1, date_of_birth = ?2, gender = ?3, nationality = ?4 WHERE user_id = ?5",
+            params!["+1 555 0100", "1990-02-03", "female", "Canadian", keyed.as_str()],
+        )
+        .unwrap();
+        raw_audit(&tx, "user.sensitive.update", keyed.as_str());
+        tx.commit().unwrap();
+    });
+    row("sensitive fields: encrypted write (4 fields) + audit row; floor: plaintext", &storage, Some(&raw));
+    let storage = time(|| {
+        s.read_sensitive_fields(&keyed, &read_audit).unwrap();
+    });
+    let raw = time(|| {
+        let tx = raw_conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let _: (Option<String>, Option<String>) = tx
+            .query_row(
+                "SELECT phone_number, date_of_birth, gender, nationality FROM pf_users WHERE user_id = ?1",
+                [keyed.as_str()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        raw_audit(&tx, "user.sensitive.read", keyed.as_str());
+        tx.commit().unwrap();
+    });
+    row("sensitive fields: audited decrypting read; floor: plaintext", &storage, Some(&raw));
+    // The cryptography alone (no database): unwrap a data key, then seal or open 4 fields.
+    {
+        use pathfinder_server::crypto::{DataKey, FieldRef, Keyring, MasterKey};
+        let ring = Keyring::new(Some(MasterKey::generate()), vec![]);
+        let wrapped = DataKey::generate(0).wrap(&ring, "u").unwrap();
+        let field = |column| FieldRef { table: "pf_users", column, row_id: "u" };
+        let columns = ["phone_number", "date_of_birth", "gender", "nationality"];
+        let key = DataKey::unwrap(&ring, &wrapped, "u", 0).unwrap();
+        let sealed: Vec<String> = columns.iter().map(|c| key.seal(field(c), "+1 555 0100").unwrap()).collect();
+        let seal = time(|| {
+            let key = DataKey::unwrap(&ring, &wrapped, "u", 0).unwrap();
+            columns.iter().for_each(|c| drop(key.seal(field(c), "+1 555 0100").unwrap()));
+        });
+        let open = time(|| {
+            let key = DataKey::unwrap(&ring, &wrapped, "u", 0).unwrap();
+            columns.iter().zip(&sealed).for_each(|(c, v)| drop(key.open(field(c), v).unwrap()));
+        });
+        row("crypto alone: unwrap the data key + seal 4 fields", &seal, None);
+        row("crypto alone: unwrap the data key + open 4 fields", &open, None);
+    }
+    // The plaintext the floor wrote is the product's kind of write: seal it again.
+    s.seal_all_plaintext(&AuditEntry::new("fields.seal", "user", "bench")).unwrap();
+    let storage = time(|| {
+        s.rotate_user_key(&keyed, &AuditEntry::new("key.rotate", "user", keyed.as_str())).unwrap();
+    });
+    row("rotate one user's data key (re-encrypt, committed)", &storage, None);
 
     // Provisioning one more user's table set (and dropping it again).
     let fresh = Username::parse("bench_provision_probe").unwrap();

@@ -215,7 +215,8 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
         Command::NewMasterKey => {}
         Command::DeleteUser { username, yes } => {
             let username = Username::parse(&username)?;
-            let id = s.user_id_by_username(&username)?.ok_or_else(|| AppError::NotFound(format!("User '{username}'")))?;
+            let id =
+                s.user_id_by_username(&username)?.ok_or_else(|| AppError::NotFound(format!("User '{username}'")))?;
             if !yes {
                 return Err(AppError::invalid(format!(
                     "Deleting '{username}' removes the user and destroys their data key for good: run again with --yes."

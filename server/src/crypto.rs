@@ -102,9 +102,9 @@ impl Keyring {
     }
 
     pub fn current(&self) -> AppResult<&MasterKey> {
-        self.current.as_ref().ok_or_else(|| {
-            AppError::invalid("No master key is configured: set PF_MASTER_KEY (or PF_MASTER_KEY_FILE).")
-        })
+        self.current
+            .as_ref()
+            .ok_or_else(|| AppError::invalid("No master key is configured: set PF_MASTER_KEY (or PF_MASTER_KEY_FILE)."))
     }
 
     pub fn current_id(&self) -> Option<&str> {
@@ -179,9 +179,7 @@ fn undecryptable(what: &str) -> AppError {
 fn seal_with(cipher: &Aes256Gcm, plaintext: &[u8], aad: &[u8]) -> AppResult<String> {
     let nonce = random::<NONCE_BYTES>();
     let mut out = nonce.to_vec();
-    out.extend(
-        cipher.encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad }).map_err(AppError::internal)?,
-    );
+    out.extend(cipher.encrypt(&Nonce::from(nonce), Payload { msg: plaintext, aad }).map_err(AppError::internal)?);
     Ok(B64.encode(out))
 }
 
@@ -192,10 +190,7 @@ fn open_with(cipher: &Aes256Gcm, sealed: &str, aad: &[u8], what: &str) -> AppRes
     }
     let (nonce, body) = bytes.split_at(NONCE_BYTES);
     let nonce: [u8; NONCE_BYTES] = nonce.try_into().map_err(|_| undecryptable(what))?;
-    cipher
-        .decrypt(&Nonce::from(nonce), Payload { msg: body, aad })
-        .map(Zeroizing::new)
-        .map_err(|_| undecryptable(what))
+    cipher.decrypt(&Nonce::from(nonce), Payload { msg: body, aad }).map(Zeroizing::new).map_err(|_| undecryptable(what))
 }
 
 fn wrap_aad(user_id: &str, version: i64) -> Vec<u8> {

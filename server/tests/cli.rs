@@ -333,14 +333,22 @@ fn the_embedded_master_key_rotates_and_serve_refuses_to_start_without_it() {
     let keys: i64 = conn.query_row("SELECT COUNT(*) FROM pf_encryption_keys", [], |r| r.get(0)).unwrap();
     assert!(keys > 10, "generated phone numbers and birth dates are encrypted: {keys} keys");
     let plain: i64 = conn
-        .query_row("SELECT COUNT(*) FROM pf_users WHERE phone_number IS NOT NULL OR date_of_birth IS NOT NULL", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM pf_users WHERE phone_number IS NOT NULL OR date_of_birth IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(plain, 0, "no plaintext left");
     let name = one("SELECT u.username FROM pf_users u JOIN pf_encryption_keys k ON k.user_id = u.user_id ORDER BY u.username LIMIT 1");
     let id = pathfinder::UserId(one(&format!("SELECT user_id FROM pf_users WHERE username = '{name}'")));
     let read = || {
         let s = pathfinder_server::storage::Store::open_sqlite(&cli.db()).unwrap();
-        pathfinder::storage::EncryptionStore::read_sensitive_fields(&s, &id, &AuditEntry::new("user.sensitive.read", "user", id.0.clone()))
+        pathfinder::storage::EncryptionStore::read_sensitive_fields(
+            &s,
+            &id,
+            &AuditEntry::new("user.sensitive.read", "user", id.0.clone()),
+        )
     };
     let fields = read().unwrap();
     assert!(fields.phone_number.is_some() || fields.date_of_birth.is_some());
@@ -363,6 +371,7 @@ fn the_embedded_master_key_rotates_and_serve_refuses_to_start_without_it() {
     assert_eq!(std::fs::read_to_string(&previous).unwrap(), old);
     assert_ne!(std::fs::read_to_string(&key_file).unwrap(), old);
     assert_eq!(read().unwrap(), fields);
+    cli.fails(&["rotate-master-key"], &[], 2, "delete it once those backups have expired");
     std::fs::remove_file(&previous).unwrap();
     assert_eq!(read().unwrap(), fields, "every key is under the new master key");
 

@@ -787,7 +787,10 @@ fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
         sensitive("", "1990-02-30", "", ""),
         sensitive("", "2999-01-01", "", ""),
     ] {
-        assert!(matches!(s.set_sensitive_fields(&alice, &bad, &audit("user.sensitive.update")), Err(AppError::Invalid(_))));
+        assert!(matches!(
+            s.set_sensitive_fields(&alice, &bad, &audit("user.sensitive.update")),
+            Err(AppError::Invalid(_))
+        ));
     }
     assert!(matches!(
         s.set_sensitive_fields(&UserId::new(), &fa, &audit("user.sensitive.update")),
@@ -802,12 +805,15 @@ fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
     assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa, "other fields kept");
     add_sso_link(s, "01JENCSSO00000000000000001", &alice);
     let long_token = "t".repeat(2000);
-    s.set_sso_tokens("01JENCSSO00000000000000001", Some(&long_token), Some("refresh-1"), &audit("sso.tokens.set")).unwrap();
+    s.set_sso_tokens("01JENCSSO00000000000000001", Some(&long_token), Some("refresh-1"), &audit("sso.tokens.set"))
+        .unwrap();
     assert_eq!(
         s.sso_tokens("01JENCSSO00000000000000001").unwrap(),
         (Some(long_token.clone()), Some("refresh-1".to_string()))
     );
-    let token = (h.raw_text)("SELECT access_token_enc FROM pf_sso_accounts WHERE sso_account_id = '01JENCSSO00000000000000001'");
+    let token = (h.raw_text)(
+        "SELECT access_token_enc FROM pf_sso_accounts WHERE sso_account_id = '01JENCSSO00000000000000001'",
+    );
     assert!(token.is_some_and(|t| t.starts_with("pf1:0:") && !t.contains("ttttt")));
 
     // A changed ciphertext, one moved to another column or row, one relabelled with
@@ -815,7 +821,8 @@ fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
     let flip = "UPDATE pf_users SET gender_enc = SUBSTR(gender_enc, 1, 12) || CASE WHEN SUBSTR(gender_enc, 13, 1) = 'A' THEN 'B' ELSE 'A' END || SUBSTR(gender_enc, 14) WHERE username = 'enc_alice'";
     let moved_column = "UPDATE pf_users SET gender_enc = nationality_enc WHERE username = 'enc_alice'";
     let moved_row = "UPDATE pf_users SET gender_enc = (SELECT nationality_enc FROM pf_users WHERE username = 'enc_bob') WHERE username = 'enc_alice'";
-    let relabelled = "UPDATE pf_users SET gender_enc = REPLACE(gender_enc, 'pf1:0:', 'pf1:1:') WHERE username = 'enc_alice'";
+    let relabelled =
+        "UPDATE pf_users SET gender_enc = REPLACE(gender_enc, 'pf1:0:', 'pf1:1:') WHERE username = 'enc_alice'";
     for damage in [flip, moved_column, moved_row, relabelled] {
         (h.raw)(damage);
         let read = s.read_sensitive_fields(&alice, &audit("user.sensitive.read"));
@@ -853,7 +860,9 @@ fn key_rotation_re_encrypts_every_field(h: &Harness) {
     assert_eq!(s.sso_tokens("01JENCSSO00000000000000002").unwrap(), (Some("access-2".into()), None));
     let stored = (h.raw_text)("SELECT mfa_secret_enc FROM pf_users WHERE username = 'enc_carol'").unwrap();
     assert!(stored.starts_with("pf1:2:"), "{stored}");
-    let token = (h.raw_text)("SELECT access_token_enc FROM pf_sso_accounts WHERE sso_account_id = '01JENCSSO00000000000000002'");
+    let token = (h.raw_text)(
+        "SELECT access_token_enc FROM pf_sso_accounts WHERE sso_account_id = '01JENCSSO00000000000000002'",
+    );
     assert!(token.is_some_and(|t| t.starts_with("pf1:2:")));
 
     let nobody = add_user(s, "enc_nokey", "active", &[]);
@@ -990,9 +999,11 @@ fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
             assert_eq!(&s.read_sensitive_fields(id, &audit("user.sensitive.read")).unwrap(), f);
         }
     };
-    for point in ["key.rotate.unwrapped", "key.rotate.fields_written", "key.rotate.key_written", "key.rotate.committed"] {
+    for point in ["key.rotate.unwrapped", "key.rotate.fields_written", "key.rotate.key_written", "key.rotate.committed"]
+    {
         let versions_before = key_versions(s);
-        let out = (h.cli)(&["rotate-keys", "--all"], &[&env_old[..], &[("PF_TEST_CRASH_AT", format!("{point}:2"))]].concat());
+        let out =
+            (h.cli)(&["rotate-keys", "--all"], &[&env_old[..], &[("PF_TEST_CRASH_AT", format!("{point}:2"))]].concat());
         assert!(!out.status.success() && out.status.code().is_none(), "{point}: killed, {out:?}");
         let fresh = (h.open_with)(h.keyring.clone());
         readable(fresh.as_ref());

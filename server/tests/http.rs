@@ -496,7 +496,13 @@ async fn sensitive_fields_are_revealed_to_admins_only_and_every_read_is_audited(
     assert_eq!(reads(), 2, "every read, not only the first");
 
     // Bad input: a clear error, nothing changed.
-    let r = c.post("/api/set_sensitive", Some(&admin), &format!("user_id={pat}&phone_number=call+me&date_of_birth=&gender=&nationality=")).await;
+    let r = c
+        .post(
+            "/api/set_sensitive",
+            Some(&admin),
+            &format!("user_id={pat}&phone_number=call+me&date_of_birth=&gender=&nationality="),
+        )
+        .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
     assert!(r.body.contains("phone number"), "{}", r.body);
 
@@ -508,7 +514,10 @@ async fn sensitive_fields_are_revealed_to_admins_only_and_every_read_is_audited(
     let inv = c.post("/api/key_inventory", Some(&comp), "after=").await;
     assert_eq!(inv.status, StatusCode::OK);
     assert!(inv.body.contains("\"username\":\"pat\"") && !inv.body.contains("key_encrypted"), "{}", inv.body);
-    assert_eq!(c.post("/api/rotate_user_key", Some(&comp), &format!("user_id={pat}")).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.post("/api/rotate_user_key", Some(&comp), &format!("user_id={pat}")).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     // Deleting: the username typed again, never oneself; the key is destroyed with the user.
     let r = c.post("/api/delete_user", Some(&admin), &format!("user_id={pat}&confirm=pa")).await;

@@ -206,7 +206,8 @@ fn SensitiveForm(user_id: String, fields: SensitiveFields) -> impl IntoView {
 #[component]
 fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
     match key {
-        None => view! { <p data-test-id="no-key">"No data key yet: one is made with the first encrypted field."</p> }.into_any(),
+        None => view! { <p data-test-id="no-key">"No data key yet: one is made with the first encrypted field."</p> }
+            .into_any(),
         Some(k) => view! {
             <dl class="profile" data-test-id="key">
                 <dt>"Algorithm"</dt><dd>{k.algorithm}</dd>

@@ -20,6 +20,13 @@ pub enum Which {
 /// Refuses to serve when a data key's master key is missing: the fields it guards
 /// could not be read, and new writes for those users would fail.
 pub fn check_master_keys(s: &dyn Storage, keyring: &Keyring) -> AppResult<()> {
+    // Only Oracle can lack one (SQLite's is made beside the database).
+    if keyring.current_id().is_none() {
+        return Err(AppError::invalid(
+            "Set PF_MASTER_KEY (or PF_MASTER_KEY_FILE): with Oracle the master key that encrypts users' sensitive \
+             fields must come from outside the database (`pathfinder-admin new-master-key` makes one).",
+        ));
+    }
     for k in s.keys_by_master_key()? {
         if !keyring.knows(&k.status) {
             return Err(AppError::invalid(format!(
@@ -116,6 +123,15 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
         ));
     };
     let files = crate::config::MasterKeyFiles::beside(path);
+    // The kept key still opens the backups taken before the last rotation: replacing
+    // it would make them unreadable before their time.
+    if files.previous.exists() {
+        return Err(AppError::Conflict(format!(
+            "{} still holds the master key of the last rotation, kept for the backups taken before it: delete it \
+             once those backups have expired (30 days), then rotate again.",
+            files.previous.display()
+        )));
+    }
     let next = MasterKey::parse(&secret_beside(&files.next, || MasterKey::generate().to_hex().to_string())?)?;
     let mut known = crate::config::keyring(url)?;
     known = Keyring::new(Some(next), known.all());

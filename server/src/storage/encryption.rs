@@ -49,7 +49,9 @@ fn sso_table() -> SealedTable {
     SealedTable {
         table: "pf_sso_accounts",
         columns: SSO_COLUMNS,
-        owned: sql!("SELECT sso_account_id, access_token_enc, refresh_token_enc FROM pf_sso_accounts WHERE user_id = :1"),
+        owned: sql!(
+            "SELECT sso_account_id, access_token_enc, refresh_token_enc FROM pf_sso_accounts WHERE user_id = :1"
+        ),
         write: sql!(
             "UPDATE pf_sso_accounts SET access_token_enc = :1, refresh_token_enc = :2, access_token = NULL,
              refresh_token = NULL WHERE sso_account_id = :3"
@@ -157,7 +159,16 @@ impl Store {
                 "INSERT INTO pf_encryption_keys (id, user_id, key_encrypted, key_salt, algorithm, rotation_count,
                  master_key_id, created_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8)"
             ),
-            &args![pathfinder::new_id(), user_id, w.key_encrypted, w.key_salt, ALGORITHM, 0i64, w.master_key_id, chrono::Utc::now()],
+            &args![
+                pathfinder::new_id(),
+                user_id,
+                w.key_encrypted,
+                w.key_salt,
+                ALGORITHM,
+                0i64,
+                w.master_key_id,
+                chrono::Utc::now()
+            ],
         )?;
         Ok(key)
     }
@@ -186,7 +197,13 @@ impl Store {
     }
 
     /// The plaintext of `table`'s row `row_id` owned by `owner`, without an audit row.
-    fn read_fields(&self, c: &mut Conn, table: &SealedTable, owner: &str, row_id: &str) -> AppResult<Vec<Option<String>>> {
+    fn read_fields(
+        &self,
+        c: &mut Conn,
+        table: &SealedTable,
+        owner: &str,
+        row_id: &str,
+    ) -> AppResult<Vec<Option<String>>> {
         let rows = table.rows_of(c, owner)?;
         let row = rows.iter().find(|r| r.id == row_id).ok_or_else(|| AppError::NotFound("That record".into()))?;
         if row.stored.iter().all(Option::is_none) {
@@ -245,7 +262,8 @@ impl EncryptionStore for Store {
     }
 
     fn read_sensitive_fields(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<SensitiveFields> {
-        let v = self.write_audited(audit, |c| self.read_fields(c, &users_table(), user_id.as_str(), user_id.as_str()))?;
+        let v =
+            self.write_audited(audit, |c| self.read_fields(c, &users_table(), user_id.as_str(), user_id.as_str()))?;
         let mut v = v.into_iter();
         let mut next = || v.next().flatten();
         Ok(SensitiveFields { phone_number: next(), date_of_birth: next(), gender: next(), nationality: next() })
@@ -295,9 +313,9 @@ impl EncryptionStore for Store {
         let id = user_id.as_str();
         self.write_audited(audit, |c| {
             Self::lock_owner(c, id)?;
-            let old = self.data_key(c, id)?.ok_or_else(|| {
-                AppError::NotFound("That user's data key (they have no encrypted fields)".into())
-            })?;
+            let old = self
+                .data_key(c, id)?
+                .ok_or_else(|| AppError::NotFound("That user's data key (they have no encrypted fields)".into()))?;
             crash::point("key.rotate.unwrapped");
             let new = DataKey::generate(old.version() + 1);
             for table in [users_table(), sso_table()] {
@@ -436,8 +454,10 @@ impl EncryptionStore for Store {
                     &args![&id],
                 )?;
                 for t in &tokens {
-                    let found: Vec<_> =
-                        (0..2).map(|i| Ok((i, t.opt_text(i + 1)?))).filter(|x| !matches!(x, Ok((_, None)))).collect::<AppResult<_>>()?;
+                    let found: Vec<_> = (0..2)
+                        .map(|i| Ok((i, t.opt_text(i + 1)?)))
+                        .filter(|x| !matches!(x, Ok((_, None))))
+                        .collect::<AppResult<_>>()?;
                     self.replace_fields(c, &sso, &id, &t.text(0)?, &found)?;
                 }
             }

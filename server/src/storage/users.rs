@@ -171,7 +171,8 @@ impl UserStore for Store {
 
     fn delete_user(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |c| {
-            let sets = c.query_int(sql!("SELECT COUNT(*) FROM pf_user_table_sets WHERE user_id = :1"), &args![user_id])?;
+            let sets =
+                c.query_int(sql!("SELECT COUNT(*) FROM pf_user_table_sets WHERE user_id = :1"), &args![user_id])?;
             if sets > 0 {
                 return Err(AppError::Conflict(
                     "That user owns a per-user table set: drop it first, then delete the user.".into(),

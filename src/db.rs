@@ -23,6 +23,21 @@ impl Db {
         tokio::task::spawn_blocking(move || f(storage.as_ref())).await.map_err(AppError::internal)?
     }
 
+    /// Starts `f` on the blocking pool and returns at once: background work that a
+    /// request starts (a key rotation run). Its outcome is in its own audit rows; an
+    /// error is logged under `what`.
+    pub fn detach<T, F>(&self, what: &'static str, f: F)
+    where
+        F: FnOnce(&dyn Storage) -> AppResult<T> + Send + 'static,
+    {
+        let storage = self.0.clone();
+        drop(tokio::task::spawn_blocking(move || {
+            if let Err(e) = f(storage.as_ref()) {
+                tracing::warn!(task = what, error = %e, "background work ended early");
+            }
+        }));
+    }
+
     /// The storage itself, for code that is already on a blocking thread (the CLI, tests).
     pub fn storage(&self) -> &dyn Storage {
         self.0.as_ref()

@@ -240,4 +240,8 @@ pub struct KeyInventory {
     /// How many data keys each master key wraps.
     pub by_master_key: Vec<StatusCount>,
     pub keys: Page<KeyInfo>,
+    /// The last finished rotation run (console or CLI), and the one under way.
+    pub rotation_job: JobRun,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub rotation_running_since: Option<Timestamp>,
 }

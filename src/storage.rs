@@ -173,6 +173,26 @@ pub struct KeyPolicy {
     pub rotation_days: u32,
 }
 
+/// Which data keys a rotation run replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RotationScope {
+    All,
+    /// Those not rotated for this many days.
+    Overdue {
+        rotation_days: u32,
+    },
+}
+
+/// What a rotation run did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RotationRun {
+    pub rotated: u64,
+    /// Users whose key could not be rotated (logged with their ids); left as they were.
+    pub failed: u64,
+    /// Stopped by its caller before the end.
+    pub interrupted: bool,
+}
+
 /// One step of a job that walks a table in keyset order (sealing plaintext,
 /// re-wrapping keys): what it changed, and where to go on from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -210,9 +230,17 @@ pub trait EncryptionStore {
     /// Replaces the user's data key with a new one and re-encrypts every field of
     /// theirs, in one transaction.
     fn rotate_user_key(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<KeyInfo>;
-    /// The users who have a data key, in id order after `after`: how a rotation of
-    /// every key walks them.
-    fn users_with_keys(&self, after: Option<&UserId>, limit: u32) -> AppResult<Vec<UserId>>;
+    /// Rotates every key of `scope`, one user per transaction (each with its
+    /// `key.rotate` row), as the console's job `key_rotation`: one run at a time across
+    /// console instances (Conflict when another is running). `audit` describes the run
+    /// (its `.begin` row and its outcome row). `progress(done, total)` is called after
+    /// each user; when it returns false the run stops there.
+    fn rotate_keys(
+        &self,
+        scope: RotationScope,
+        audit: &AuditEntry,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> AppResult<RotationRun>;
     /// Re-wraps, under the current master key, the data keys after `after` (in user
     /// id order, `limit` of them) that an older master key wraps; one transaction.
     fn rewrap_keys(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep>;

@@ -171,6 +171,32 @@ pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppErro
     .await
 }
 
+/// Starts a rotation of every overdue key in the background and says so; the Keys
+/// page shows it running, then its outcome. One run at a time across console
+/// instances (the job's lease in `pf_console_jobs`); each key is its own transaction.
+#[server(prefix = "/api", endpoint = "rotate_overdue_keys")]
+pub async fn rotate_overdue_keys() -> Result<String, AppError> {
+    ssr::answer(async {
+        use pathfinder::storage::RotationScope;
+        let who = ssr::authorize("/api/rotate_overdue_keys")?.ok_or(AppError::Unauthenticated)?;
+        let days = ssr::key_policy()?.rotation_days;
+        let db = ssr::db()?;
+        let inv = db.call(move |s| s.key_inventory(days, None, 1)).await?;
+        if inv.rotation_running_since.is_some() {
+            return Err(AppError::Conflict("A key rotation is already running.".into()));
+        }
+        if inv.overdue == 0 {
+            return Ok("No key is overdue: nothing to rotate.".into());
+        }
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "key.rotation_run", ("encryption_keys", None), 200);
+        db.detach("key rotation run", move |s| {
+            s.rotate_keys(RotationScope::Overdue { rotation_days: days }, &audit, &mut |_, _| true)
+        });
+        Ok(format!("Rotating {} overdue keys in the background.", inv.overdue))
+    })
+    .await
+}
+
 /// The key inventory: totals and the keys longest without rotation first.
 #[server(prefix = "/api", endpoint = "key_inventory")]
 pub async fn get_key_inventory(after: String) -> Result<KeyInventory, AppError> {

@@ -7,7 +7,9 @@ mod common;
 use common::{add_user, audit, new_user};
 use pathfinder::dto::{Principal, SensitiveFields, StatusCount};
 use pathfinder::filter::{UserFilter, UserSort};
-use pathfinder::storage::{AuditEntry, LoginFailure, NewSession, NewUser, RefreshWhen, Storage, TableRows, Value};
+use pathfinder::storage::{
+    AuditEntry, LoginFailure, NewSession, NewUser, RefreshWhen, RotationScope, Storage, TableRows, Value,
+};
 use pathfinder::{AppError, Role, SessionId, UserId, Username};
 use pathfinder_server::crypto::{DataKey, FieldRef, Keyring, MasterKey, WrappedKey};
 use std::collections::BTreeSet;
@@ -55,6 +57,7 @@ fn conformance(h: &Harness) {
     key_rotation_re_encrypts_every_field(h);
     master_key_rotation_rewraps_every_key(h);
     deleting_a_user_shreds_their_key(h);
+    rotation_runs_take_turns_and_rotate_only_what_is_due(h);
     rotation_killed_at_every_step_leaves_everything_readable(h);
 }
 
@@ -573,6 +576,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     ] {
         (h.raw)(&format!("ALTER TABLE {table} DROP COLUMN {column}"));
     }
+    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name = 'key_rotation'");
     (h.raw)("DELETE FROM pf_schema_version WHERE version = 10");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
@@ -1005,6 +1009,11 @@ fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
         let out =
             (h.cli)(&["rotate-keys", "--all"], &[&env_old[..], &[("PF_TEST_CRASH_AT", format!("{point}:2"))]].concat());
         assert!(!out.status.success() && out.status.code().is_none(), "{point}: killed, {out:?}");
+        // The dead run holds the job's lease (two minutes): another run is refused until it runs out.
+        let refused = (h.cli)(&["rotate-keys", "--all"], &env_old);
+        assert_eq!(refused.status.code(), Some(2), "{refused:?}");
+        assert!(String::from_utf8_lossy(&refused.stderr).contains("already running"), "{refused:?}");
+        (h.raw)(&format!("UPDATE pf_console_jobs SET lease_until = {} WHERE job_name = 'key_rotation'", h.long_ago));
         let fresh = (h.open_with)(h.keyring.clone());
         readable(fresh.as_ref());
         let rotated = key_versions(fresh.as_ref()).iter().zip(&versions_before).filter(|(a, b)| a != b).count();
@@ -1014,6 +1023,8 @@ fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
     let out = (h.cli)(&["rotate-keys", "--all"], &env_old);
     assert!(out.status.success(), "{out:?}");
     readable(s);
+    let job = s.key_inventory(90, None, 1).unwrap().rotation_job;
+    assert_eq!(job.status.as_deref(), Some("ok"), "the finished run is recorded: {job:?}");
 
     let new = MasterKey::generate();
     let env_new = [("PF_MASTER_KEY", new.to_hex().to_string()), ("PF_MASTER_KEY_PREVIOUS", old.to_hex().to_string())];
@@ -1030,6 +1041,64 @@ fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
     let back = [("PF_MASTER_KEY", old.to_hex().to_string()), ("PF_MASTER_KEY_PREVIOUS", new.to_hex().to_string())];
     assert!((h.cli)(&["rotate-master-key"], &back).status.success());
     readable(s);
+}
+
+/// A rotation run: only the overdue keys, one run at a time across instances, and a
+/// caller may stop it between users.
+fn rotation_runs_take_turns_and_rotate_only_what_is_due(h: &Harness) {
+    let s = h.storage.as_ref();
+    let ids: Vec<UserId> = (0..3)
+        .map(|i| {
+            let id = add_user(s, &format!("enc_run_{i}"), "active", &[]);
+            s.set_sensitive_fields(&id, &sensitive("+1 555 0111", "", "", ""), &audit("user.sensitive.update"))
+                .unwrap();
+            id
+        })
+        .collect();
+    for id in &ids {
+        (h.raw)(&format!(
+            "UPDATE pf_encryption_keys SET created_at = {}, last_rotated = NULL WHERE user_id = '{id}'",
+            h.long_ago
+        ));
+    }
+    let overdue = s.key_inventory(90, None, 1).unwrap().overdue as u64;
+    assert!(overdue >= 3);
+    let version = |id: &UserId| s.key_of(id, 90).unwrap().unwrap().rotation_count;
+    let before: Vec<i64> = ids.iter().map(version).collect();
+    let untouched = s.user_id_by_username(&Username::parse("enc_carol").unwrap()).unwrap().unwrap();
+    let carol = version(&untouched);
+    let scope = RotationScope::Overdue { rotation_days: 90 };
+    let begun = count(s, "key.rotation_run.begin");
+
+    // Stopped by its caller after the first user.
+    let run = s.rotate_keys(scope, &audit("key.rotation_run"), &mut |_, _| false).unwrap();
+    assert_eq!((run.rotated, run.interrupted), (1, true));
+    // Another instance holding the run: refused, nothing rotated.
+    (h.raw)(&format!(
+        "UPDATE pf_console_jobs SET lease_owner = 'elsewhere', lease_until = {} WHERE job_name = 'key_rotation'",
+        h.far_future
+    ));
+    assert!(s.key_inventory(90, None, 1).unwrap().rotation_running_since.is_some());
+    let other = (h.another_instance)();
+    let refused = other.rotate_keys(scope, &audit("key.rotation_run"), &mut |_, _| true);
+    assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    (h.raw)("UPDATE pf_console_jobs SET lease_owner = NULL, lease_until = NULL WHERE job_name = 'key_rotation'");
+    let runs = count(s, "key.rotation_run");
+    let mut seen = Vec::new();
+    let run = other
+        .rotate_keys(scope, &audit("key.rotation_run"), &mut |done, total| {
+            seen.push((done, total));
+            true
+        })
+        .unwrap();
+    assert_eq!((run.rotated, run.failed, run.interrupted), (overdue - 1, 0, false));
+    assert_eq!(seen.last(), Some(&(overdue - 1, overdue - 1)));
+    assert_eq!(s.key_inventory(90, None, 1).unwrap().overdue, 0);
+    let after: Vec<i64> = ids.iter().map(version).collect();
+    assert!(after.iter().zip(&before).all(|(a, b)| *a == b + 1), "{before:?} -> {after:?}");
+    assert_eq!(version(&untouched), carol, "a key that is not due is left alone");
+    assert_eq!(count(s, "key.rotation_run"), runs + 1, "the run's outcome row");
+    assert_eq!(count(s, "key.rotation_run.begin"), begun + 2, "one intent row per run that started");
 }
 
 fn key_versions(s: &dyn Storage) -> Vec<i64> {

@@ -296,6 +296,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/delete_user" => format!("user_id={}&confirm=walk_victim", victim.0),
         "/api/key_inventory" => "after=".to_string(),
+        "/api/rotate_overdue_keys" => String::new(),
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };
     let mut walked = 0;
@@ -528,6 +529,54 @@ async fn sensitive_fields_are_revealed_to_admins_only_and_every_read_is_audited(
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert!(c.storage.key_of(&pat, 90).unwrap().is_none());
     assert_eq!(c.storage.recent_audit(1).unwrap()[0].action, "user.delete");
+}
+
+/// An administrator starts a rotation of every overdue key from the Keys page; it
+/// runs in the background, one key per transaction, and the page shows how it ended.
+#[tokio::test]
+async fn an_admin_rotates_the_overdue_keys_in_the_background() {
+    let c = Console::new();
+    let admin = c.token("root").await;
+    let fields = SensitiveFields { phone_number: Some("+1 555 0100".into()), ..Default::default() };
+    let ids: Vec<UserId> = (0..5)
+        .map(|i| {
+            let id = common::add_user(c.storage.as_ref(), &format!("old_{i}"), "active", &[]);
+            c.storage.set_sensitive_fields(&id, &fields, &common::audit("user.sensitive.update")).unwrap();
+            id
+        })
+        .collect();
+    let r = c.post("/api/rotate_overdue_keys", Some(&admin), "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("nothing to rotate"), "{}", r.body);
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    db.execute("UPDATE pf_encryption_keys SET created_at = '2000-01-01 00:00:00.000000'", []).unwrap();
+    let page = c.send(Method::GET, "/keys", Some(&admin), None, "").await;
+    assert!(page.body.contains("Rotate the 5 overdue keys"), "{}", page.body);
+
+    let sre = c.token("sre_sam").await;
+    assert_eq!(c.post("/api/rotate_overdue_keys", Some(&sre), "").await.status, StatusCode::FORBIDDEN);
+    let r = c.post("/api/rotate_overdue_keys", Some(&admin), "").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("Rotating 5 overdue keys"), "{}", r.body);
+    let mut waited = 0;
+    while c.storage.key_inventory(90, None, 1).unwrap().rotation_job.finished_at.is_none() {
+        waited += 1;
+        assert!(waited < 200, "the run finishes within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let inv = c.storage.key_inventory(90, None, 10).unwrap();
+    assert_eq!((inv.overdue, inv.rotation_job.status.as_deref()), (0, Some("ok")));
+    assert!(ids.iter().all(|id| c.storage.key_of(id, 90).unwrap().unwrap().rotation_count == 1));
+    let actions = c.actions();
+    assert_eq!(actions.iter().filter(|a| *a == "key.rotate").count(), 5);
+    assert!(
+        actions.contains(&"key.rotation_run.begin".to_string()) && actions.contains(&"key.rotation_run".to_string())
+    );
+    let root = c.storage.user_id_by_username(&Username::parse("root").unwrap()).unwrap().unwrap();
+    let row = c.storage.recent_audit(100).unwrap().into_iter().find(|a| a.action == "key.rotate").unwrap();
+    assert_eq!(row.user_id.as_deref(), Some(root.as_str()), "each rotation names who started the run");
+    let page = c.send(Method::GET, "/keys", Some(&admin), None, "").await;
+    assert!(page.body.contains("last run") && page.body.contains("(ok,"), "{}", page.body);
 }
 
 #[tokio::test]

@@ -174,7 +174,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
          ALTER TABLE pf_users DROP COLUMN phone_number_enc; ALTER TABLE pf_users DROP COLUMN date_of_birth_enc;
          ALTER TABLE pf_users DROP COLUMN gender_enc; ALTER TABLE pf_users DROP COLUMN nationality_enc;
          ALTER TABLE pf_users DROP COLUMN mfa_secret_enc; ALTER TABLE pf_sso_accounts DROP COLUMN access_token_enc;
-         ALTER TABLE pf_sso_accounts DROP COLUMN refresh_token_enc; DELETE FROM pf_schema_version WHERE version >= 9;",
+         ALTER TABLE pf_sso_accounts DROP COLUMN refresh_token_enc;
+         DELETE FROM pf_schema_version WHERE version >= 9;",
     )
     .unwrap();
     let applied = s.migrate(&common::audit("schema.migrate")).unwrap().applied;

@@ -1,17 +1,23 @@
 //! The key inventory: every user's data key, the longest without rotation first,
 //! which master key wraps it, and which are overdue under the rotation policy.
 
-use super::when_or;
+use super::{when, when_or};
 use crate::api::get_key_inventory;
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
+use pathfinder::dto::KeyInventory;
+use pathfinder::AppError;
 
 #[component]
 pub fn KeysPage() -> impl IntoView {
     let query = use_query_map();
     let inventory =
         crate::codec::resource(move || query.with(|q| q.get("after").unwrap_or_default()), get_key_inventory);
+    // A refused form post comes back here with its error in `__err`.
+    let form_error = move || {
+        query.with(|q| q.get("__err")).map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e))
+    };
     view! {
         <h1>"Encryption keys"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -19,6 +25,7 @@ pub fn KeysPage() -> impl IntoView {
                 match inventory.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(inv) => {
+                        let card = view! { <RotationCard inv=inv.clone()/> };
                         let masters = inv
                             .by_master_key
                             .iter()
@@ -56,10 +63,13 @@ pub fn KeysPage() -> impl IntoView {
                                 </div>
                                 <div class="card"><h2>"By master key"</h2><ul data-test-id="keys-by-master">{masters}</ul></div>
                             </section>
+                            {card}
+                            {form_error().map(|e| view! { <ErrorNote error=e/> })}
                             <p>
-                                "Rotate a user's key from their page; rotate many with "
+                                "Rotate one user's key from their page; from a shell, "
                                 <code>"pathfinder-admin rotate-keys --overdue"</code>" (or "<code>"--all"</code>
-                                "), and the master key with "<code>"pathfinder-admin rotate-master-key"</code>"."
+                                ") with a progress bar, and the master key with "
+                                <code>"pathfinder-admin rotate-master-key"</code>"."
                             </p>
                             <table class="list" data-test-id="keys-table">
                                 <thead><tr><th>"User"</th><th>"Algorithm"</th><th>"Rotations"</th><th>"Created"</th><th>"Last rotated"</th><th>"Master key"</th><th></th></tr></thead>
@@ -72,5 +82,34 @@ pub fn KeysPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// The rotation job: under way, or how the last run ended; and the button that starts
+/// a run of every overdue key (a plain form post; the work goes on in the background).
+#[component]
+fn RotationCard(inv: KeyInventory) -> impl IntoView {
+    let last = match (&inv.rotation_job.finished_at, &inv.rotation_job.status) {
+        (Some(at), Some(status)) => {
+            let took = inv.rotation_job.duration_ms.unwrap_or_default();
+            format!("last run {} ({status}, {}.{:03} s)", when(at), took / 1000, took % 1000)
+        }
+        _ => "no rotation run yet".to_string(),
+    };
+    let state = match &inv.rotation_running_since {
+        Some(since) => format!("running since {}", when(since)),
+        None => last,
+    };
+    let can_start = inv.rotation_running_since.is_none() && inv.overdue > 0;
+    view! {
+        <section class="card">
+            <h2>"Rotation runs"</h2>
+            <p data-test-id="rotation-status">{state}</p>
+            {can_start.then(|| view! {
+                <form method="post" action="/api/rotate_overdue_keys" class="inline" data-test-id="rotate-overdue">
+                    <button type="submit">{format!("Rotate the {} overdue keys", inv.overdue)}</button>
+                </form>
+            })}
+        </section>
     }
 }

@@ -19,3 +19,6 @@ ALTER TABLE pf_encryption_keys ADD COLUMN master_key_id VARCHAR2(16);
 CREATE INDEX idx_enc_keys_master ON pf_encryption_keys(master_key_id);
 -- The key inventory lists the keys longest without rotation first.
 CREATE INDEX idx_enc_keys_rotated ON pf_encryption_keys(COALESCE(last_rotated, created_at), user_id);
+
+-- Rotation runs take turns through this job's lease (see storage/jobs.rs).
+INSERT INTO pf_console_jobs (job_name) VALUES ('key_rotation');

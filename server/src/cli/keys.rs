@@ -6,10 +6,13 @@ use crate::config::{secret_beside, secret_from_env, DatabaseUrl};
 use crate::crypto::{Keyring, MasterKey};
 use crate::storage::Store;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{KeyPolicy, Storage};
-use pathfinder::{AppError, AppResult, UserId, Username};
+use pathfinder::storage::{KeyPolicy, RotationScope, Storage};
+use pathfinder::{AppError, AppResult, Username};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
+
+/// The audit action of a rotation run (each user's rotation is `key.rotate`).
+pub const ROTATION_RUN: &str = "key.rotation_run";
 
 pub enum Which {
     User(Username),
@@ -42,63 +45,36 @@ pub fn check_master_keys(s: &dyn Storage, keyring: &Keyring) -> AppResult<()> {
 
 /// Rotates the chosen keys, one transaction per user; Ctrl-C stops between users.
 pub fn rotate(s: &dyn Storage, which: Which) -> AppResult<ExitCode> {
-    let audit = |id: &UserId, command: &str| {
-        RequestMeta::cli(command).audit(None, "key.rotate", ("user", Some(id.as_str())), 200)
-    };
-    let targets: Box<dyn Fn(Option<&str>) -> AppResult<(Vec<UserId>, Option<String>)> + '_> = match which {
+    let scope = match which {
         Which::User(name) => {
             let id = s.user_id_by_username(&name)?.ok_or_else(|| AppError::NotFound(format!("User '{name}'")))?;
-            let key = s.rotate_user_key(&id, &audit(&id, &format!("rotate-keys --user {name}")))?;
+            let meta = RequestMeta::cli(&format!("rotate-keys --user {name}"));
+            let key = s.rotate_user_key(&id, &meta.audit(None, "key.rotate", ("user", Some(id.as_str())), 200))?;
             println!("Rotated the data key of '{name}': now version {}.", key.rotation_count);
             return Ok(ExitCode::SUCCESS);
         }
-        Which::All => Box::new(|after| {
-            let ids = s.users_with_keys(after.map(|a| UserId(a.to_string())).as_ref(), 500)?;
-            let next = (ids.len() == 500).then(|| ids.last().map(|u| u.0.clone())).flatten();
-            Ok((ids, next))
-        }),
-        // The inventory lists keys longest without rotation first: the overdue ones lead.
-        Which::Overdue(policy) => Box::new(move |after| {
-            let inv = s.key_inventory(policy.rotation_days, after, 500)?;
-            let overdue: Vec<_> = inv.keys.items.iter().filter(|k| k.overdue).map(|k| k.user_id.clone()).collect();
-            let next = if overdue.len() == inv.keys.items.len() { inv.keys.next_cursor } else { None };
-            Ok((overdue, next))
-        }),
+        Which::All => RotationScope::All,
+        Which::Overdue(policy) => RotationScope::Overdue { rotation_days: policy.rotation_days },
     };
-    let total = s.keys_by_master_key()?.iter().map(|k| k.count).sum::<i64>() as u64;
+    let audit = RequestMeta::cli("rotate-keys").audit(None, ROTATION_RUN, ("encryption_keys", None), 200);
     let stop = stop_on_signal()?;
     let mut bar = Progress::new("rotate-keys", "keys")?;
-    let (mut done, mut failed, mut after) = (0u64, Vec::new(), None::<String>);
-    'pages: loop {
-        let (ids, next) = targets(after.as_deref())?;
-        for id in ids {
-            if stop.load(Ordering::Relaxed) {
-                break 'pages;
-            }
-            if let Err(e) = s.rotate_user_key(&id, &audit(&id, "rotate-keys")) {
-                tracing::error!(user_id = %id.as_str(), error = %e, "key rotation failed");
-                failed.push(id);
-            }
-            done += 1;
-            bar.update(done, total.max(done), "");
-        }
-        match next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let run = s.rotate_keys(scope, &audit, &mut |done, total| {
+        bar.update(done, total, "");
+        !stop.load(Ordering::Relaxed)
+    });
     let took = bar.finish();
-    let interrupted = stop.load(Ordering::Relaxed);
+    let run = run?;
     println!(
         "Rotated {} data keys in {took:.1} s{}{}.",
-        done - failed.len() as u64,
-        if failed.is_empty() { String::new() } else { format!("; {} failed (see the log)", failed.len()) },
-        if interrupted { "; interrupted: run again to go on" } else { "" },
+        run.rotated,
+        if run.failed == 0 { String::new() } else { format!("; {} failed (see the log)", run.failed) },
+        if run.interrupted { "; interrupted: run again to go on" } else { "" },
     );
-    Ok(match (interrupted, failed.is_empty()) {
+    Ok(match (run.interrupted, run.failed) {
         (true, _) => ExitCode::from(130),
-        (false, true) => ExitCode::SUCCESS,
-        (false, false) => ExitCode::FAILURE,
+        (false, 0) => ExitCode::SUCCESS,
+        (false, _) => ExitCode::FAILURE,
     })
 }
 

@@ -8,12 +8,14 @@
 //! at once.
 
 use super::driver::{Conn, ReadRow, Row};
+use super::migrations::intent_audit;
 use super::sql::Stmt;
-use super::{audit, Store};
+use super::{audit, jobs, Store};
 use crate::crypto::{DataKey, FieldRef, WrappedKey, ALGORITHM};
 use crate::{args, crash, sql};
+use chrono::Utc;
 use pathfinder::dto::{KeyInfo, KeyInventory, Page, SensitiveFields, StatusCount, Timestamp};
-use pathfinder::storage::{AuditEntry, BatchStep, EncryptionStore};
+use pathfinder::storage::{AuditEntry, BatchStep, EncryptionStore, RotationRun, RotationScope};
 use pathfinder::{AppError, AppResult, UserId};
 
 /// A table with encrypted columns: `<column>_enc` holds what `<column>` would.
@@ -339,20 +341,42 @@ impl EncryptionStore for Store {
         .inspect(|_| crash::point("key.rotate.committed"))
     }
 
-    fn users_with_keys(&self, after: Option<&UserId>, limit: u32) -> AppResult<Vec<UserId>> {
-        let after = after.map(|u| u.as_str());
-        self.read(|c| {
-            c.query_map(
-                sql!(
-                    sqlite: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
-                             ORDER BY user_id LIMIT :3",
-                    oracle: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
-                             ORDER BY user_id FETCH FIRST :3 ROWS ONLY"
-                ),
-                &args![after, after, i64::from(limit)],
-                |r| Ok(UserId(r.text(0)?)),
-            )
-        })
+    fn rotate_keys(
+        &self,
+        scope: RotationScope,
+        audit: &AuditEntry,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> AppResult<RotationRun> {
+        let owner = self.instance.as_str();
+        let claimed = self.write(|c| {
+            let won = jobs::claim(c, ROTATION_JOB, owner, Utc::now() + ROTATION_LEASE, Utc::now())?;
+            if won {
+                audit::insert(c, &intent_audit(audit))?;
+            }
+            Ok(won)
+        })?;
+        if !claimed {
+            return Err(AppError::Conflict(
+                "A key rotation is already running (on this or another console instance); it shows on the Keys page."
+                    .into(),
+            ));
+        }
+        let started = std::time::Instant::now();
+        let walked = self.rotate_each(scope, audit, progress);
+        let millis = started.elapsed().as_millis() as i64;
+        let outcome = match &walked {
+            Ok(run) => AuditEntry {
+                execution_time_ms: millis as u64,
+                error_message: (run.failed > 0).then(|| format!("{} of the keys could not be rotated", run.failed)),
+                ..audit.clone()
+            },
+            Err(e) => super::failure_audit(audit, e),
+        };
+        self.write(|c| {
+            jobs::finish(c, ROTATION_JOB, owner, millis, walked.as_ref().err())?;
+            audit::insert(c, &outcome)
+        })?;
+        walked
     }
 
     fn rewrap_keys(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep> {
@@ -535,12 +559,104 @@ impl EncryptionStore for Store {
                 current_master_key: self.keyring.current_id().map(str::to_string),
                 by_master_key: Vec::new(),
                 keys: Page { items: keys, next_cursor },
+                rotation_job: jobs::last_run(c, ROTATION_JOB)?,
+                rotation_running_since: jobs::running_since(c, ROTATION_JOB)?,
             })
         })
         .and_then(|mut inv| {
             inv.by_master_key = self.keys_by_master_key()?;
             Ok(inv)
         })
+    }
+}
+
+/// The job of rotation runs in `pf_console_jobs`.
+const ROTATION_JOB: &str = "key_rotation";
+/// Renewed after every page of users: a run that dies holds the job this long at most.
+const ROTATION_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+const ROTATION_PAGE: u32 = 200;
+
+impl Store {
+    /// The users of `scope` after `after`, a page of them, and where the next page starts.
+    fn rotation_targets(&self, scope: RotationScope, after: Option<&str>) -> AppResult<(Vec<String>, Option<String>)> {
+        match scope {
+            RotationScope::All => {
+                let ids = self.read(|c| {
+                    c.query_map(
+                        sql!(
+                            sqlite: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
+                                     ORDER BY user_id LIMIT :3",
+                            oracle: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
+                                     ORDER BY user_id FETCH FIRST :3 ROWS ONLY"
+                        ),
+                        &args![after, after, i64::from(ROTATION_PAGE)],
+                        |r| r.text(0),
+                    )
+                })?;
+                let next = match ids.last() {
+                    Some(last) if ids.len() as u32 == ROTATION_PAGE => Some(last.clone()),
+                    _ => None,
+                };
+                Ok((ids, next))
+            }
+            // The inventory lists keys longest without rotation first: the overdue lead,
+            // and a rotated key moves behind the cursor.
+            RotationScope::Overdue { rotation_days } => {
+                let inv = self.key_inventory(rotation_days, after, ROTATION_PAGE)?;
+                let overdue: Vec<String> =
+                    inv.keys.items.iter().filter(|k| k.overdue).map(|k| k.user_id.0.clone()).collect();
+                let next = if overdue.len() == inv.keys.items.len() { inv.keys.next_cursor } else { None };
+                Ok((overdue, next))
+            }
+        }
+    }
+
+    /// The work of a rotation run, under the job's lease.
+    fn rotate_each(
+        &self,
+        scope: RotationScope,
+        audit: &AuditEntry,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> AppResult<RotationRun> {
+        let total = match scope {
+            RotationScope::All => self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_encryption_keys"), &[]))?,
+            RotationScope::Overdue { rotation_days } => self.key_inventory(rotation_days, None, 1)?.overdue,
+        } as u64;
+        let (mut run, mut done, mut after) = (RotationRun::default(), 0u64, None::<String>);
+        loop {
+            let (ids, next) = self.rotation_targets(scope, after.as_deref())?;
+            for id in ids {
+                let user = AuditEntry {
+                    action: "key.rotate".into(),
+                    entity_type: Some("user".into()),
+                    entity_id: Some(id.clone()),
+                    ..audit.clone()
+                };
+                match self.rotate_user_key(&UserId(id.clone()), &user) {
+                    Ok(_) => run.rotated += 1,
+                    Err(e) => {
+                        tracing::error!(user_id = %id, error = %e, "key rotation failed");
+                        run.failed += 1;
+                    }
+                }
+                done += 1;
+                if !progress(done, total.max(done)) {
+                    run.interrupted = true;
+                    return Ok(run);
+                }
+            }
+            let still_ours =
+                self.write(|c| jobs::renew(c, ROTATION_JOB, &self.instance, Utc::now() + ROTATION_LEASE))?;
+            if !still_ours {
+                return Err(AppError::Conflict(
+                    "The key rotation lost its lease to another instance; it stopped.".into(),
+                ));
+            }
+            match next {
+                Some(n) => after = Some(n),
+                None => return Ok(run),
+            }
+        }
     }
 }
 

@@ -18,6 +18,7 @@ pub mod sql;
 mod audit;
 mod bulk;
 mod encryption;
+mod jobs;
 pub mod schema;
 mod sessions;
 pub mod stats;

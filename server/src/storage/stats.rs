@@ -1,16 +1,14 @@
 //! The user statistics (`pf_mv_user_stats`) and the record of their refreshes.
 //!
-//! Every console instance runs the refresh job; `pf_console_jobs` decides which one
-//! refreshes: an instance takes the job's lease with one conditional UPDATE (only one
-//! can win it, on either backend), refreshes, and records when it finished and how
-//! long it took. A lease outlives any refresh, so an instance that dies mid-refresh
-//! only delays the next one. The refresh commits its intent (`.begin`) first and its
+//! Every console instance runs the refresh job; its lease in `pf_console_jobs`
+//! (`jobs.rs`) decides which one refreshes. A lease outlives any refresh, so an
+//! instance that dies mid-refresh only delays the next one. The refresh commits its intent (`.begin`) first and its
 //! outcome after: Oracle's `DBMS_MVIEW.REFRESH` commits by itself, and SQLite's rebuild
 //! runs in slices (see [`Store::rebuild_stats`]).
 
-use super::driver::{Conn, Dialect, ReadRow, Row, Work};
+use super::driver::{Dialect, ReadRow, Work};
 use super::migrations::intent_audit;
-use super::{audit, Store};
+use super::{audit, jobs, Store};
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::dto::{JobRun, UserActivity};
@@ -21,21 +19,6 @@ use std::time::Instant;
 const JOB: &str = "user_stats";
 /// Longer than any refresh takes.
 const LEASE: chrono::Duration = chrono::Duration::minutes(60);
-
-fn job_run(r: &dyn Row) -> AppResult<JobRun> {
-    Ok(JobRun { finished_at: r.opt_time(0)?, duration_ms: r.opt_int(1)?, status: r.opt_text(2)? })
-}
-
-fn last_run(c: &mut Conn) -> AppResult<JobRun> {
-    let row = c.query_opt(
-        sql!("SELECT last_finished_at, last_duration_ms, last_status FROM pf_console_jobs WHERE job_name = :1"),
-        &args![JOB],
-    )?;
-    Ok(match row {
-        Some(r) => job_run(&r)?,
-        None => JobRun { finished_at: None, duration_ms: None, status: None },
-    })
-}
 
 /// Users per transaction when SQLite rebuilds its statistics table: one transaction
 /// over a million users held the write lock for 16 s, longer than sign-ins wait for
@@ -113,24 +96,6 @@ impl Store {
     }
 }
 
-fn finish(c: &mut Conn, owner: &str, millis: i64, error: Option<&AppError>) -> AppResult<()> {
-    c.execute(
-        sql!(
-            "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
-             last_error = :4, lease_owner = NULL, lease_until = NULL WHERE job_name = :5 AND lease_owner = :6"
-        ),
-        &args![
-            Utc::now(),
-            millis,
-            if error.is_some() { "failed" } else { "ok" },
-            error.map(|e| pathfinder::storage::truncate(&e.to_string(), 500)),
-            JOB,
-            owner
-        ],
-    )?;
-    Ok(())
-}
-
 impl StatsStore for Store {
     fn refresh_user_stats(&self, when: RefreshWhen, audit_entry: &AuditEntry) -> AppResult<Option<JobRun>> {
         let now = Utc::now();
@@ -139,20 +104,14 @@ impl StatsStore for Store {
             RefreshWhen::Now => now,
             RefreshWhen::Due(every) => now - chrono::Duration::from_std(every).map_err(AppError::internal)?,
         };
-        if when != RefreshWhen::Now && last_run(&mut self.conn(Work::Request, false)?)?.finished_at >= Some(due_before)
+        if when != RefreshWhen::Now
+            && jobs::last_run(&mut self.conn(Work::Request, false)?, JOB)?.finished_at >= Some(due_before)
         {
             return Ok(None); // not due: no write at all
         }
         // 1. The lease and the intent, or nothing.
         let claimed = self.write(|c| {
-            let won = c.execute(
-                sql!(
-                    "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
-                     WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)
-                       AND (last_finished_at IS NULL OR last_finished_at < :6)"
-                ),
-                &args![owner, now + LEASE, now, JOB, now, due_before],
-            )? == 1;
+            let won = jobs::claim(c, JOB, owner, now + LEASE, due_before)?;
             if won {
                 audit::insert(c, &intent_audit(audit_entry))?;
             }
@@ -175,16 +134,16 @@ impl StatsStore for Store {
             Err(e) => super::failure_audit(audit_entry, e),
         };
         let recorded = self.write(|c| {
-            finish(c, owner, millis, rebuilt.as_ref().err())?;
+            jobs::finish(c, JOB, owner, millis, rebuilt.as_ref().err())?;
             audit::insert(c, &outcome)
         });
         rebuilt?;
         recorded?;
-        self.read(last_run).map(Some)
+        self.read(|c| jobs::last_run(c, JOB)).map(Some)
     }
 
     fn last_stats_refresh(&self) -> AppResult<JobRun> {
-        self.read(last_run)
+        self.read(|c| jobs::last_run(c, JOB))
     }
 
     fn user_activity(&self, user_id: &UserId) -> AppResult<Option<UserActivity>> {

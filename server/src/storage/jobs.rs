@@ -1,0 +1,82 @@
+//! `pf_console_jobs`: the record and the lease of each of the console's own jobs.
+//!
+//! Every console instance may start a job; the database decides which one runs it:
+//! an instance takes the job's lease with one conditional UPDATE (only one can win
+//! it, on either backend), renews it while it works, and records when it finished,
+//! how long it took and how it ended. An instance that dies mid-run only holds the
+//! job until its lease runs out.
+
+use super::driver::{Conn, ReadRow, Row};
+use crate::{args, sql};
+use chrono::Utc;
+use pathfinder::dto::{JobRun, Timestamp};
+use pathfinder::{AppError, AppResult};
+
+fn job_run(r: &dyn Row) -> AppResult<JobRun> {
+    Ok(JobRun { finished_at: r.opt_time(0)?, duration_ms: r.opt_int(1)?, status: r.opt_text(2)? })
+}
+
+/// The job's last finished run.
+pub fn last_run(c: &mut Conn, job: &str) -> AppResult<JobRun> {
+    let row = c.query_opt(
+        sql!("SELECT last_finished_at, last_duration_ms, last_status FROM pf_console_jobs WHERE job_name = :1"),
+        &args![job],
+    )?;
+    Ok(match row {
+        Some(r) => job_run(&r)?,
+        None => JobRun { finished_at: None, duration_ms: None, status: None },
+    })
+}
+
+/// When the run under way started, if one holds the lease now.
+pub fn running_since(c: &mut Conn, job: &str) -> AppResult<Option<Timestamp>> {
+    let row = c.query_opt(
+        sql!("SELECT last_started_at FROM pf_console_jobs WHERE job_name = :1 AND lease_until > :2"),
+        &args![job, Utc::now()],
+    )?;
+    Ok(row.map(|r| r.opt_time(0)).transpose()?.flatten())
+}
+
+/// Takes the job's lease until `until`, unless another instance holds it or the job
+/// last finished at or after `due_before`. Whether this instance won it.
+pub fn claim(c: &mut Conn, job: &str, owner: &str, until: Timestamp, due_before: Timestamp) -> AppResult<bool> {
+    let now = Utc::now();
+    let won = c.execute(
+        sql!(
+            "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
+             WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)
+               AND (last_finished_at IS NULL OR last_finished_at < :6)"
+        ),
+        &args![owner, until, now, job, now, due_before],
+    )?;
+    Ok(won == 1)
+}
+
+/// Extends the lease this instance holds; false when it lost it (it ran out and
+/// another instance took the job).
+pub fn renew(c: &mut Conn, job: &str, owner: &str, until: Timestamp) -> AppResult<bool> {
+    let n = c.execute(
+        sql!("UPDATE pf_console_jobs SET lease_until = :1 WHERE job_name = :2 AND lease_owner = :3"),
+        &args![until, job, owner],
+    )?;
+    Ok(n == 1)
+}
+
+/// Records the run's end and gives the lease back.
+pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&AppError>) -> AppResult<()> {
+    c.execute(
+        sql!(
+            "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
+             last_error = :4, lease_owner = NULL, lease_until = NULL WHERE job_name = :5 AND lease_owner = :6"
+        ),
+        &args![
+            Utc::now(),
+            millis,
+            if error.is_some() { "failed" } else { "ok" },
+            error.map(|e| pathfinder::storage::truncate(&e.to_string(), 500)),
+            job,
+            owner
+        ],
+    )?;
+    Ok(())
+}

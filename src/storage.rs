@@ -247,15 +247,17 @@ pub trait EncryptionStore {
     /// Encrypts plaintext that something else wrote into a sensitive seed column
     /// (rows after `after`, `limit` of them), and clears it; one transaction.
     fn seal_plaintext(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep>;
-    /// Seals every plaintext sensitive value, 500 users per transaction; the number of users.
-    fn seal_all_plaintext(&self, audit: &AuditEntry) -> AppResult<u64> {
-        let (mut after, mut sealed) = (None::<String>, 0);
+    /// Seals every plaintext sensitive value, 500 users per transaction: (users
+    /// sealed, users left as found because a ciphertext of theirs does not open).
+    fn seal_all_plaintext(&self, audit: &AuditEntry) -> AppResult<(u64, u64)> {
+        let (mut after, mut sealed, mut failed) = (None::<String>, 0, 0);
         loop {
             let step = self.seal_plaintext(after.as_deref(), 500, audit)?;
             sealed += step.changed;
+            failed += step.failed;
             match step.next {
                 Some(n) => after = Some(n),
-                None => return Ok(sealed),
+                None => return Ok((sealed, failed)),
             }
         }
     }

@@ -39,7 +39,7 @@ pub struct Cli {
 #[derive(clap::Args, Debug, Clone, Copy)]
 pub struct KeyPolicyArgs {
     /// A data key not rotated for this many days is overdue.
-    #[arg(long, env = "PF_KEY_ROTATION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, env = "PF_KEY_ROTATION_DAYS", default_value_t = 90, value_parser = clap::value_parser!(u32).range(1..=3650))]
     pub key_rotation_days: u32,
 }
 
@@ -336,9 +336,12 @@ fn cli_audit(command: &str) -> AuditEntry {
 fn migrate_and_seal(s: &dyn Storage) -> AppResult<()> {
     report_migration(s.migrate(&cli_audit("migrate"))?);
     let audit = RequestMeta::cli("migrate").audit(None, "fields.seal", ("user", None), 200);
-    let sealed = s.seal_all_plaintext(&audit)?;
+    let (sealed, failed) = s.seal_all_plaintext(&audit)?;
     if sealed > 0 {
         println!("Encrypted the plaintext sensitive fields of {sealed} users.");
+    }
+    if failed > 0 {
+        eprintln!("warning: {failed} users keep plaintext: a ciphertext of theirs does not open (see the log).");
     }
     Ok(())
 }

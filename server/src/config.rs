@@ -151,7 +151,8 @@ impl MasterKeyFiles {
     /// After a rotation: the current key becomes the previous one, the next one current.
     pub fn promote_next(&self) -> std::io::Result<()> {
         std::fs::rename(&self.current, &self.previous)?;
-        std::fs::rename(&self.next, &self.current)
+        std::fs::rename(&self.next, &self.current)?;
+        sync_folder_of(&self.current)
     }
 }
 
@@ -169,18 +170,43 @@ pub fn secret_beside(file: &Path, make: impl FnOnce() -> String) -> Result<Strin
         std::fs::create_dir_all(dir)
             .map_err(|e| AppError::invalid(format!("Cannot create the folder {}: {e}.", dir.display())))?;
     }
-    let secret = make();
-    write_private(file, &secret).map_err(|e| AppError::invalid(format!("Cannot write {}: {e}.", file.display())))?;
-    Ok(secret)
+    write_private(file, &make()).map_err(|e| AppError::invalid(format!("Cannot write {}: {e}.", file.display())))?;
+    // What is on disk: another process may have made it first.
+    std::fs::read_to_string(file)
+        .map(|s| s.trim().to_string())
+        .map_err(|e| AppError::invalid(format!("Cannot read {}: {e}.", file.display())))
 }
 
+/// Writes a secret file (mode 0600) durably and only if it does not exist: a
+/// temporary file, flushed to disk, then linked into place and the folder flushed.
+/// A crash leaves the whole file or none (a master key must be on disk before
+/// anything it wraps is), and of two processes making one at once, one wins and
+/// both use its secret.
 fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
     use std::io::Write;
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let tmp = path.with_file_name(format!("{name}.{}.tmp", std::process::id()));
     let mut opts = std::fs::OpenOptions::new();
-    opts.write(true).create_new(true);
+    opts.write(true).create(true).truncate(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-    opts.open(path)?.write_all(text.as_bytes())
+    let mut file = opts.open(&tmp)?;
+    file.write_all(text.as_bytes())?;
+    file.sync_all()?;
+    let linked = std::fs::hard_link(&tmp, path);
+    std::fs::remove_file(&tmp)?;
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => sync_folder_of(path),
+    }
+}
+
+/// Flushes a folder's entries (renames, new files) to disk.
+fn sync_folder_of(path: &Path) -> std::io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => std::fs::File::open(dir)?.sync_all(),
+        None => std::fs::File::open(".")?.sync_all(),
+    }
 }
 
 #[cfg(test)]

@@ -25,6 +25,8 @@ struct Harness {
     far_future: &'static str,
     /// A time long ago, likewise.
     long_ago: &'static str,
+    /// A date (YYYY-MM-DD) as a literal of the backend's SQL.
+    date: fn(&str) -> String,
     /// The master keys the storage holds.
     keyring: Keyring,
     /// Another instance on the same database, holding these master keys.
@@ -58,6 +60,7 @@ fn conformance(h: &Harness) {
     master_key_rotation_rewraps_every_key(h);
     deleting_a_user_shreds_their_key(h);
     rotation_runs_take_turns_and_rotate_only_what_is_due(h);
+    plaintext_written_later_is_folded_in_never_lost(h);
     rotation_killed_at_every_step_leaves_everything_readable(h);
 }
 
@@ -657,6 +660,7 @@ fn sqlite_conforms() {
         }),
         far_future: "'2999-01-01 00:00:00.000000'",
         long_ago: "'2000-01-01 00:00:00.000000'",
+        date: |d| format!("'{d}'"),
         keyring: pathfinder_server::config::keyring(&url).unwrap(),
         open_with: Box::new(move |k| pathfinder_server::storage::open(&with, k).unwrap()),
         raw_text: Box::new(move |sql| {
@@ -709,6 +713,7 @@ fn run_oracle(url: &str) {
         }),
         far_future: "TIMESTAMP '2999-01-01 00:00:00'",
         long_ago: "TIMESTAMP '2000-01-01 00:00:00'",
+        date: |d| format!("DATE '{d}'"),
         keyring,
         open_with: Box::new(move |k| pathfinder_server::storage::open(&with, k).unwrap()),
         raw_text: Box::new(move |sql| {
@@ -1099,6 +1104,49 @@ fn rotation_runs_take_turns_and_rotate_only_what_is_due(h: &Harness) {
     assert_eq!(version(&untouched), carol, "a key that is not due is left alone");
     assert_eq!(count(s, "key.rotation_run"), runs + 1, "the run's outcome row");
     assert_eq!(count(s, "key.rotation_run.begin"), begun + 2, "one intent row per run that started");
+}
+
+/// Plaintext the product writes into a seed column after the console sealed the row
+/// is folded in by the next write, rotation or sealing pass, never lost; a user whose
+/// ciphertext is damaged does not hold up the sealing of everyone else.
+fn plaintext_written_later_is_folded_in_never_lost(h: &Harness) {
+    let s = h.storage.as_ref();
+    let fay = add_user(s, "enc_fay", "active", &[]);
+    s.set_sensitive_fields(&fay, &sensitive("+1 555 0101", "", "", ""), &audit("user.sensitive.update")).unwrap();
+    let product_writes = |sql: &str| (h.raw)(&sql.replace("{id}", fay.as_str()));
+    // The product sets a phone number and an MFA secret the old way.
+    product_writes(
+        "UPDATE pf_users SET phone_number = '+1 555 0199', mfa_secret = 'PRODUCTSECRET' WHERE user_id = '{id}'",
+    );
+    let read = |s: &dyn Storage| s.read_sensitive_fields(&fay, &audit("user.sensitive.read")).unwrap();
+    assert_eq!(read(s).phone_number.as_deref(), Some("+1 555 0199"), "the newer plaintext is what is read");
+    // Changing another field keeps both; the seed columns are cleared, the values encrypted.
+    s.set_sensitive_fields(
+        &fay,
+        &SensitiveFields { nationality: Some("Maltese".into()), ..read(s) },
+        &audit("user.sensitive.update"),
+    )
+    .unwrap();
+    assert_eq!(s.mfa_secret(&fay).unwrap().as_deref(), Some("PRODUCTSECRET"));
+    assert_eq!(read(s).nationality.as_deref(), Some("Maltese"));
+    let cleared = "SELECT COUNT(*) FROM pf_users WHERE user_id = '{id}' AND phone_number IS NULL AND mfa_secret IS NULL AND mfa_secret_enc IS NOT NULL";
+    assert_eq!((h.raw_text)(&cleared.replace("{id}", fay.as_str())).as_deref(), Some("1"));
+    // And a rotation folds in what came meanwhile.
+    product_writes("UPDATE pf_users SET gender = 'nonbinary' WHERE user_id = '{id}'");
+    s.rotate_user_key(&fay, &audit("key.rotate")).unwrap();
+    assert_eq!(read(s).gender.as_deref(), Some("nonbinary"));
+
+    // Sealing: one user's damaged ciphertext is reported, the others are sealed.
+    let gus = add_user(s, "enc_gus", "active", &[]);
+    s.set_sensitive_fields(&gus, &sensitive("+1 555 0102", "", "", "Swiss"), &audit("user.sensitive.update")).unwrap();
+    (h.raw)(&format!("UPDATE pf_users SET nationality_enc = 'pf1:0:AAAA', gender = 'male' WHERE user_id = '{gus}'"));
+    product_writes(&format!("UPDATE pf_users SET date_of_birth = {} WHERE user_id = '{{id}}'", (h.date)("1980-01-02")));
+    let (sealed, failed) = s.seal_all_plaintext(&audit("fields.seal")).unwrap();
+    assert_eq!((sealed, failed), (1, 1));
+    assert_eq!(read(s).date_of_birth.as_deref(), Some("1980-01-02"));
+    let left = format!("SELECT COUNT(*) FROM pf_users WHERE user_id = '{gus}' AND gender = 'male'");
+    assert_eq!((h.raw_text)(&left).as_deref(), Some("1"), "left as found");
+    s.delete_user(&gus, &audit("user.delete")).unwrap();
 }
 
 fn key_versions(s: &dyn Storage) -> Vec<i64> {

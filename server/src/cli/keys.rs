@@ -99,9 +99,18 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
         ));
     };
     let files = crate::config::MasterKeyFiles::beside(path);
-    // The kept key still opens the backups taken before the last rotation: replacing
-    // it would make them unreadable before their time.
     if files.previous.exists() {
+        // Instances that ran on with the old key wrap new keys under it: re-wrap those.
+        let current = crate::config::keyring(url)?.current_id().map(str::to_string);
+        let stale: i64 =
+            s.keys_by_master_key()?.iter().filter(|k| Some(&k.status) != current.as_ref()).map(|k| k.count).sum();
+        if stale > 0 {
+            let n = rewrap_all(s, &meta)?;
+            println!("Re-wrapped {n} data keys that were still under the previous master key.");
+            return Ok(ExitCode::SUCCESS);
+        }
+        // The kept key still opens the backups taken before the last rotation:
+        // replacing it would make them unreadable before their time.
         return Err(AppError::Conflict(format!(
             "{} still holds the master key of the last rotation, kept for the backups taken before it: delete it \
              once those backups have expired (30 days), then rotate again.",
@@ -115,9 +124,10 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
     let n = rewrap_all(&store, &meta)?;
     files.promote_next().map_err(|e| AppError::internal(format!("renaming the master key files: {e}")))?;
     println!(
-        "Re-wrapped {n} data keys under a new master key ({}). The old one is kept in {} for the backups taken \
-         before now: delete it once they have expired (30 days), and fields of users deleted before now become \
-         unreadable in those backups too.",
+        "Re-wrapped {n} data keys under a new master key ({}). Restart every console instance now, then run \
+         rotate-master-key once more: it re-wraps what they wrapped meanwhile with the old key. The old key is \
+         kept in {} for the backups taken before now: delete it once they have expired (30 days), and fields of \
+         users deleted before now become unreadable in those backups too.",
         files.current.display(),
         files.previous.display()
     );

@@ -406,7 +406,10 @@ pub fn run(
     if !outcome.interrupted {
         // The batches write phone numbers and birth dates in the seed's columns, as
         // the product might; sealing encrypts them, as `migrate` does for the product's.
-        s.seal_all_plaintext(&meta.audit(None, "fields.seal", ("user", None), 200))?;
+        let (_, failed) = s.seal_all_plaintext(&meta.audit(None, "fields.seal", ("user", None), 200))?;
+        if failed > 0 {
+            return Err(AppError::Conflict(format!("{failed} generated users could not be sealed (see the log).")));
+        }
         if outcome.written > 0 {
             s.analyze()?;
         }

@@ -19,10 +19,13 @@ use pathfinder::storage::{AuditEntry, BatchStep, EncryptionStore, RotationRun, R
 use pathfinder::{AppError, AppResult, UserId};
 
 /// A table with encrypted columns: `<column>_enc` holds what `<column>` would.
+/// Plaintext that something else (the product) wrote into `<column>` is folded in
+/// whenever a row is written, and the column cleared: it is never lost, and never
+/// left in the clear once the console has touched the row.
 struct SealedTable {
     table: &'static str,
     columns: &'static [&'static str],
-    /// The id, then each `_enc` column, of the rows user `:1` owns.
+    /// The id, each `_enc` column, then each plaintext column, of the rows user `:1` owns.
     owned: &'static Stmt,
     /// Sets each `_enc` column (`:1`…), clears each plaintext column, where the id is the last parameter.
     write: &'static Stmt,
@@ -36,8 +39,8 @@ fn users_table() -> SealedTable {
         table: "pf_users",
         columns: USER_COLUMNS,
         owned: sql!(
-            "SELECT user_id, phone_number_enc, date_of_birth_enc, gender_enc, nationality_enc, mfa_secret_enc
-             FROM pf_users WHERE user_id = :1"
+            "SELECT user_id, phone_number_enc, date_of_birth_enc, gender_enc, nationality_enc, mfa_secret_enc,
+             phone_number, date_of_birth, gender, nationality, mfa_secret FROM pf_users WHERE user_id = :1"
         ),
         write: sql!(
             "UPDATE pf_users SET phone_number_enc = :1, date_of_birth_enc = :2, gender_enc = :3, nationality_enc = :4,
@@ -52,7 +55,8 @@ fn sso_table() -> SealedTable {
         table: "pf_sso_accounts",
         columns: SSO_COLUMNS,
         owned: sql!(
-            "SELECT sso_account_id, access_token_enc, refresh_token_enc FROM pf_sso_accounts WHERE user_id = :1"
+            "SELECT sso_account_id, access_token_enc, refresh_token_enc, access_token, refresh_token
+             FROM pf_sso_accounts WHERE user_id = :1"
         ),
         write: sql!(
             "UPDATE pf_sso_accounts SET access_token_enc = :1, refresh_token_enc = :2, access_token = NULL,
@@ -61,10 +65,18 @@ fn sso_table() -> SealedTable {
     }
 }
 
-/// One row's encrypted columns, as stored.
+/// One row's sensitive columns as stored: encrypted, and plaintext others wrote.
 struct SealedRow {
     id: String,
     stored: Vec<Option<String>>,
+    plain: Vec<Option<String>>,
+}
+
+impl SealedRow {
+    /// Whether reading it needs the owner's data key.
+    fn encrypted(&self) -> bool {
+        self.stored.iter().any(Option::is_some)
+    }
 }
 
 impl SealedTable {
@@ -75,23 +87,39 @@ impl SealedTable {
     fn rows_of(&self, c: &mut Conn, user_id: &str) -> AppResult<Vec<SealedRow>> {
         let width = self.columns.len();
         c.query_map(self.owned, &args![user_id], |r| {
-            Ok(SealedRow { id: r.text(0)?, stored: (1..=width).map(|i| r.opt_text(i)).collect::<AppResult<_>>()? })
+            let mut plain = Vec::with_capacity(width);
+            for (i, column) in self.columns.iter().enumerate() {
+                // date_of_birth is a DATE: read as one, kept as YYYY-MM-DD.
+                plain.push(match *column {
+                    "date_of_birth" => r.opt_date(1 + width + i)?.map(|d| d.format("%Y-%m-%d").to_string()),
+                    _ => r.opt_text(1 + width + i)?,
+                });
+            }
+            let stored = (1..=width).map(|i| r.opt_text(i)).collect::<AppResult<_>>()?;
+            Ok(SealedRow { id: r.text(0)?, stored, plain })
         })
     }
 
-    fn open(&self, key: &DataKey, row: &SealedRow) -> AppResult<Vec<Option<String>>> {
+    fn open(&self, key: Option<&DataKey>, row: &SealedRow) -> AppResult<Vec<Option<String>>> {
         self.open_except(key, row, &[])
     }
 
-    /// The row's plaintext, leaving out (as `None`) the columns in `skip`.
-    fn open_except(&self, key: &DataKey, row: &SealedRow, skip: &[usize]) -> AppResult<Vec<Option<String>>> {
-        let fields = row.stored.iter().enumerate();
-        fields
-            .map(|(i, s)| match s {
-                Some(s) if !skip.contains(&i) => key.open(self.field(i, &row.id), s).map(Some),
-                _ => Ok(None),
-            })
-            .collect()
+    /// The row's values in the clear (plaintext found in a seed column wins over an
+    /// older ciphertext), leaving out (as `None`) the columns in `skip`.
+    fn open_except(&self, key: Option<&DataKey>, row: &SealedRow, skip: &[usize]) -> AppResult<Vec<Option<String>>> {
+        let mut out = Vec::with_capacity(self.columns.len());
+        for (i, (stored, plain)) in row.stored.iter().zip(&row.plain).enumerate() {
+            out.push(match (stored, plain) {
+                _ if skip.contains(&i) => None,
+                (_, Some(p)) => Some(p.clone()),
+                (Some(s), None) => {
+                    let key = key.ok_or_else(|| undecryptable_without_key(&row.id))?;
+                    Some(key.open(self.field(i, &row.id), s)?)
+                }
+                (None, None) => None,
+            });
+        }
+        Ok(out)
     }
 
     /// Writes `plain` (one value per column) encrypted under `key`.
@@ -106,8 +134,8 @@ impl SealedTable {
     }
 }
 
-fn undecryptable_without_key(user_id: &str) -> AppError {
-    AppError::Conflict(format!("User {user_id} has encrypted fields but no data key: they cannot be read."))
+fn undecryptable_without_key(row_id: &str) -> AppError {
+    AppError::Conflict(format!("Row {row_id} has encrypted fields but its owner has no data key: they cannot be read."))
 }
 
 impl Store {
@@ -191,7 +219,7 @@ impl Store {
         let row = rows.iter().find(|r| r.id == row_id).ok_or_else(|| AppError::NotFound("That record".into()))?;
         // What is replaced is not decrypted: a damaged value can be overwritten.
         let replaced: Vec<usize> = new.iter().map(|(i, _)| *i).collect();
-        let mut plain = table.open_except(&key, row, &replaced)?;
+        let mut plain = table.open_except(Some(&key), row, &replaced)?;
         for (i, v) in new {
             plain[*i] = v.clone();
         }
@@ -208,11 +236,20 @@ impl Store {
     ) -> AppResult<Vec<Option<String>>> {
         let rows = table.rows_of(c, owner)?;
         let row = rows.iter().find(|r| r.id == row_id).ok_or_else(|| AppError::NotFound("That record".into()))?;
-        if row.stored.iter().all(Option::is_none) {
-            return Ok(vec![None; table.columns.len()]);
+        let key = if row.encrypted() { self.data_key(c, owner)? } else { None };
+        table.open(key.as_ref(), row)
+    }
+
+    /// Encrypts the plaintext in the user's row and their SSO rows.
+    fn seal_user(&self, c: &mut Conn, user_id: &str) -> AppResult<()> {
+        self.replace_fields(c, &users_table(), user_id, user_id, &[])?;
+        let sso = sso_table();
+        for row in sso.rows_of(c, user_id)? {
+            if row.plain.iter().any(Option::is_some) {
+                self.replace_fields(c, &sso, user_id, &row.id, &[])?;
+            }
         }
-        let key = self.data_key(c, owner)?.ok_or_else(|| undecryptable_without_key(owner))?;
-        table.open(&key, row)
+        Ok(())
     }
 
     fn sso_owner(c: &mut Conn, sso_account_id: &str) -> AppResult<String> {
@@ -322,7 +359,7 @@ impl EncryptionStore for Store {
             let new = DataKey::generate(old.version() + 1);
             for table in [users_table(), sso_table()] {
                 for row in table.rows_of(c, id)? {
-                    let plain = table.open(&old, &row)?;
+                    let plain = table.open(Some(&old), &row)?;
                     table.store(c, &new, &row.id, &plain)?;
                 }
             }
@@ -410,11 +447,15 @@ impl EncryptionStore for Store {
                     }
                 };
                 let w = key.wrap(&self.keyring, &user_id)?;
-                c.execute(
-                    sql!("UPDATE pf_encryption_keys SET key_encrypted = :1, key_salt = :2, master_key_id = :3 WHERE user_id = :4"),
-                    &args![w.key_encrypted, w.key_salt, w.master_key_id, user_id],
+                // Only if the row is as read: a rotation another instance committed
+                // since (with its own, newer key) is not overwritten with the old key.
+                changed += c.execute(
+                    sql!(
+                        "UPDATE pf_encryption_keys SET key_encrypted = :1, key_salt = :2, master_key_id = :3
+                         WHERE user_id = :4 AND key_encrypted = :5"
+                    ),
+                    &args![w.key_encrypted, w.key_salt, w.master_key_id, &user_id, &wrapped.key_encrypted],
                 )?;
-                changed += 1;
             }
             let next = match rows.last() {
                 Some(r) if rows.len() as u32 == limit => Some(r.text(0)?),
@@ -432,17 +473,15 @@ impl EncryptionStore for Store {
 
     fn seal_plaintext(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep> {
         self.write(|c| {
-            let rows = c.query(
+            let ids = c.query_map(
                 sql!(
-                    sqlite: "SELECT u.user_id, u.phone_number, u.date_of_birth, u.gender, u.nationality, u.mfa_secret
-                             FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
+                    sqlite: "SELECT u.user_id FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
                              AND (u.phone_number IS NOT NULL OR u.date_of_birth IS NOT NULL OR u.gender IS NOT NULL
                                   OR u.nationality IS NOT NULL OR u.mfa_secret IS NOT NULL
                                   OR EXISTS (SELECT 1 FROM pf_sso_accounts s WHERE s.user_id = u.user_id
                                              AND (s.access_token IS NOT NULL OR s.refresh_token IS NOT NULL)))
                              ORDER BY u.user_id LIMIT :3",
-                    oracle: "SELECT u.user_id, u.phone_number, u.date_of_birth, u.gender, u.nationality, u.mfa_secret
-                             FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
+                    oracle: "SELECT u.user_id FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
                              AND (u.phone_number IS NOT NULL OR u.date_of_birth IS NOT NULL OR u.gender IS NOT NULL
                                   OR u.nationality IS NOT NULL OR u.mfa_secret IS NOT NULL
                                   OR EXISTS (SELECT 1 FROM pf_sso_accounts s WHERE s.user_id = u.user_id
@@ -450,50 +489,30 @@ impl EncryptionStore for Store {
                              ORDER BY u.user_id FETCH FIRST :3 ROWS ONLY"
                 ),
                 &args![after, after, i64::from(limit)],
+                |r| r.text(0),
             )?;
-            let users = users_table();
-            let sso = sso_table();
-            for r in &rows {
-                let id = r.text(0)?;
-                let mut found: Vec<(usize, Option<String>)> = vec![];
-                for i in 0..USER_COLUMNS.len() {
-                    // date_of_birth is a DATE: read as one, kept as YYYY-MM-DD.
-                    let v = if USER_COLUMNS[i] == "date_of_birth" {
-                        r.opt_date(i + 1)?.map(|d| d.format("%Y-%m-%d").to_string())
-                    } else {
-                        r.opt_text(i + 1)?
-                    };
-                    if v.is_some() {
-                        found.push((i, v));
+            let (mut changed, mut failed) = (0, 0);
+            for id in &ids {
+                // Rewriting a row folds its plaintext in (see `SealedTable`). A user whose
+                // stored ciphertext does not open is reported and left as found: it
+                // fails before anything of theirs is written.
+                match self.seal_user(c, id) {
+                    Ok(()) => changed += 1,
+                    Err(AppError::Conflict(e)) => {
+                        tracing::error!(user_id = %id, error = %e, "plaintext left unsealed");
+                        failed += 1;
                     }
-                }
-                if !found.is_empty() {
-                    self.replace_fields(c, &users, &id, &id, &found)?;
-                }
-                let tokens = c.query(
-                    sql!(
-                        "SELECT sso_account_id, access_token, refresh_token FROM pf_sso_accounts
-                         WHERE user_id = :1 AND (access_token IS NOT NULL OR refresh_token IS NOT NULL)"
-                    ),
-                    &args![&id],
-                )?;
-                for t in &tokens {
-                    let found: Vec<_> = (0..2)
-                        .map(|i| Ok((i, t.opt_text(i + 1)?)))
-                        .filter(|x| !matches!(x, Ok((_, None))))
-                        .collect::<AppResult<_>>()?;
-                    self.replace_fields(c, &sso, &id, &t.text(0)?, &found)?;
+                    Err(e) => return Err(e),
                 }
             }
-            let next = match rows.last() {
-                Some(r) if rows.len() as u32 == limit => Some(r.text(0)?),
+            if changed > 0 {
+                audit::insert(c, &AuditEntry { entity_id: ids.last().cloned(), ..audit.clone() })?;
+            }
+            let next = match ids.last() {
+                Some(last) if ids.len() as u32 == limit => Some(last.clone()),
                 _ => None,
             };
-            if !rows.is_empty() {
-                let last = rows.last().map(|r| r.text(0)).transpose()?;
-                audit::insert(c, &AuditEntry { entity_id: last, ..audit.clone() })?;
-            }
-            Ok(BatchStep { scanned: rows.len() as u64, changed: rows.len() as u64, failed: 0, next })
+            Ok(BatchStep { scanned: ids.len() as u64, changed, failed, next })
         })
     }
 
@@ -572,43 +591,42 @@ impl EncryptionStore for Store {
 
 /// The job of rotation runs in `pf_console_jobs`.
 const ROTATION_JOB: &str = "key_rotation";
-/// Renewed after every page of users: a run that dies holds the job this long at most.
+/// A run that dies holds the job this long at most; a live one renews it well before.
 const ROTATION_LEASE: chrono::Duration = chrono::Duration::minutes(2);
+const ROTATION_RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs(20);
 const ROTATION_PAGE: u32 = 200;
 
 impl Store {
-    /// The users of `scope` after `after`, a page of them, and where the next page starts.
+    /// The users of `scope` after `after` (in id order), a page of them, and where the
+    /// next page starts. A rotated key is behind the walk, so it is not met again.
     fn rotation_targets(&self, scope: RotationScope, after: Option<&str>) -> AppResult<(Vec<String>, Option<String>)> {
-        match scope {
-            RotationScope::All => {
-                let ids = self.read(|c| {
-                    c.query_map(
-                        sql!(
-                            sqlite: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
-                                     ORDER BY user_id LIMIT :3",
-                            oracle: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
-                                     ORDER BY user_id FETCH FIRST :3 ROWS ONLY"
-                        ),
-                        &args![after, after, i64::from(ROTATION_PAGE)],
-                        |r| r.text(0),
-                    )
-                })?;
-                let next = match ids.last() {
-                    Some(last) if ids.len() as u32 == ROTATION_PAGE => Some(last.clone()),
-                    _ => None,
-                };
-                Ok((ids, next))
-            }
-            // The inventory lists keys longest without rotation first: the overdue lead,
-            // and a rotated key moves behind the cursor.
-            RotationScope::Overdue { rotation_days } => {
-                let inv = self.key_inventory(rotation_days, after, ROTATION_PAGE)?;
-                let overdue: Vec<String> =
-                    inv.keys.items.iter().filter(|k| k.overdue).map(|k| k.user_id.0.clone()).collect();
-                let next = if overdue.len() == inv.keys.items.len() { inv.keys.next_cursor } else { None };
-                Ok((overdue, next))
-            }
-        }
+        let before = match scope {
+            // Every key: a cutoff no key reaches (Oracle's timestamps end in 9999).
+            RotationScope::All => chrono::NaiveDate::from_ymd_opt(9999, 12, 31)
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+                .map(|t| t.and_utc())
+                .ok_or_else(|| AppError::internal("the end of time"))?,
+            RotationScope::Overdue { rotation_days } => cutoff(rotation_days),
+        };
+        let ids = self.read(|c| {
+            c.query_map(
+                sql!(
+                    sqlite: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
+                             AND (COALESCE(last_rotated, created_at) IS NULL OR COALESCE(last_rotated, created_at) < :3)
+                             ORDER BY user_id LIMIT :4",
+                    oracle: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
+                             AND (COALESCE(last_rotated, created_at) IS NULL OR COALESCE(last_rotated, created_at) < :3)
+                             ORDER BY user_id FETCH FIRST :4 ROWS ONLY"
+                ),
+                &args![after, after, before, i64::from(ROTATION_PAGE)],
+                |r| r.text(0),
+            )
+        })?;
+        let next = match ids.last() {
+            Some(last) if ids.len() as u32 == ROTATION_PAGE => Some(last.clone()),
+            _ => None,
+        };
+        Ok((ids, next))
     }
 
     /// The work of a rotation run, under the job's lease.
@@ -623,6 +641,7 @@ impl Store {
             RotationScope::Overdue { rotation_days } => self.key_inventory(rotation_days, None, 1)?.overdue,
         } as u64;
         let (mut run, mut done, mut after) = (RotationRun::default(), 0u64, None::<String>);
+        let mut renewed = std::time::Instant::now();
         loop {
             let (ids, next) = self.rotation_targets(scope, after.as_deref())?;
             for id in ids {
@@ -644,13 +663,16 @@ impl Store {
                     run.interrupted = true;
                     return Ok(run);
                 }
-            }
-            let still_ours =
-                self.write(|c| jobs::renew(c, ROTATION_JOB, &self.instance, Utc::now() + ROTATION_LEASE))?;
-            if !still_ours {
-                return Err(AppError::Conflict(
-                    "The key rotation lost its lease to another instance; it stopped.".into(),
-                ));
+                if renewed.elapsed() > ROTATION_RENEW_EVERY {
+                    let ours =
+                        self.write(|c| jobs::renew(c, ROTATION_JOB, &self.instance, Utc::now() + ROTATION_LEASE))?;
+                    if !ours {
+                        return Err(AppError::Conflict(
+                            "The key rotation lost its lease to another instance; it stopped.".into(),
+                        ));
+                    }
+                    renewed = std::time::Instant::now();
+                }
             }
             match next {
                 Some(n) => after = Some(n),

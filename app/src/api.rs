@@ -171,28 +171,33 @@ pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppErro
     .await
 }
 
-/// Starts a rotation of every overdue key in the background and says so; the Keys
-/// page shows it running, then its outcome. One run at a time across console
-/// instances (the job's lease in `pf_console_jobs`); each key is its own transaction.
-#[server(prefix = "/api", endpoint = "rotate_overdue_keys")]
-pub async fn rotate_overdue_keys() -> Result<String, AppError> {
+/// Starts a rotation run in the background and says so: `scope` is `overdue` (the
+/// keys the policy calls overdue) or `all` (after a suspected exposure of data keys).
+/// The Keys page shows it running, then its outcome. One run at a time across
+/// console instances (the job's lease in `pf_console_jobs`); each key is its own
+/// transaction.
+#[server(prefix = "/api", endpoint = "start_key_rotation")]
+pub async fn start_key_rotation(scope: String) -> Result<String, AppError> {
     ssr::answer(async {
         use pathfinder::storage::RotationScope;
-        let who = ssr::authorize("/api/rotate_overdue_keys")?.ok_or(AppError::Unauthenticated)?;
+        let who = ssr::authorize("/api/start_key_rotation")?.ok_or(AppError::Unauthenticated)?;
         let days = ssr::key_policy()?.rotation_days;
         let db = ssr::db()?;
         let inv = db.call(move |s| s.key_inventory(days, None, 1)).await?;
+        let (scope, count, what) = match scope.as_str() {
+            "overdue" => (RotationScope::Overdue { rotation_days: days }, inv.overdue, "overdue keys"),
+            "all" => (RotationScope::All, inv.total, "keys"),
+            other => return Err(AppError::invalid(format!("Rotate 'overdue' or 'all' keys, not '{other}'."))),
+        };
         if inv.rotation_running_since.is_some() {
             return Err(AppError::Conflict("A key rotation is already running.".into()));
         }
-        if inv.overdue == 0 {
-            return Ok("No key is overdue: nothing to rotate.".into());
+        if count == 0 {
+            return Ok(format!("There are no {what}: nothing to rotate."));
         }
         let audit = ssr::request_meta()?.audit(Some(&who.user_id), "key.rotation_run", ("encryption_keys", None), 200);
-        db.detach("key rotation run", move |s| {
-            s.rotate_keys(RotationScope::Overdue { rotation_days: days }, &audit, &mut |_, _| true)
-        });
-        Ok(format!("Rotating {} overdue keys in the background.", inv.overdue))
+        db.detach("key rotation run", move |s| s.rotate_keys(scope, &audit, &mut |_, _| true));
+        Ok(format!("Rotating {count} {what} in the background."))
     })
     .await
 }

@@ -39,7 +39,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/rotate_user_key", Access::Roles(ADMIN)),
     ("/api/delete_user", Access::Roles(ADMIN)),
     ("/api/key_inventory", Access::Roles(KEY_READERS)),
-    ("/api/rotate_overdue_keys", Access::Roles(ADMIN)),
+    ("/api/start_key_rotation", Access::Roles(ADMIN)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

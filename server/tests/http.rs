@@ -305,7 +305,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/delete_user" => format!("user_id={}&confirm=walk_victim", victim.0),
         "/api/key_inventory" => "after=".to_string(),
-        "/api/rotate_overdue_keys" => String::new(),
+        "/api/start_key_rotation" => "scope=overdue".to_string(),
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };
     let mut walked = 0;
@@ -554,17 +554,19 @@ async fn an_admin_rotates_the_overdue_keys_in_the_background() {
             id
         })
         .collect();
-    let r = c.post("/api/rotate_overdue_keys", Some(&admin), "").await;
+    let r = c.post("/api/start_key_rotation", Some(&admin), "scope=overdue").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("nothing to rotate"), "{}", r.body);
+    let r = c.post("/api/start_key_rotation", Some(&admin), "scope=some").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.body);
     let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
     db.execute("UPDATE pf_encryption_keys SET created_at = '2000-01-01 00:00:00.000000'", []).unwrap();
     let page = c.send(Method::GET, "/keys", Some(&admin), None, "").await;
     assert!(page.body.contains("Rotate the 5 overdue keys"), "{}", page.body);
 
     let sre = c.token("sre_sam").await;
-    assert_eq!(c.post("/api/rotate_overdue_keys", Some(&sre), "").await.status, StatusCode::FORBIDDEN);
-    let r = c.post("/api/rotate_overdue_keys", Some(&admin), "").await;
+    assert_eq!(c.post("/api/start_key_rotation", Some(&sre), "scope=all").await.status, StatusCode::FORBIDDEN);
+    let r = c.post("/api/start_key_rotation", Some(&admin), "scope=overdue").await;
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("Rotating 5 overdue keys"), "{}", r.body);
     let mut waited = 0;
@@ -586,6 +588,18 @@ async fn an_admin_rotates_the_overdue_keys_in_the_background() {
     assert_eq!(row.user_id.as_deref(), Some(root.as_str()), "each rotation names who started the run");
     let page = c.send(Method::GET, "/keys", Some(&admin), None, "").await;
     assert!(page.body.contains("last run") && page.body.contains("(ok,"), "{}", page.body);
+
+    // Every key, none of them due.
+    let finished = inv.rotation_job.finished_at;
+    let r = c.post("/api/start_key_rotation", Some(&admin), "scope=all").await;
+    assert!(r.body.contains("Rotating 5 keys"), "{}", r.body);
+    let mut waited = 0;
+    while c.storage.key_inventory(90, None, 1).unwrap().rotation_job.finished_at == finished {
+        waited += 1;
+        assert!(waited < 200, "the run finishes within 10 s");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(ids.iter().all(|id| c.storage.key_of(id, 90).unwrap().unwrap().rotation_count == 2));
 }
 
 #[tokio::test]

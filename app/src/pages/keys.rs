@@ -85,8 +85,9 @@ pub fn KeysPage() -> impl IntoView {
     }
 }
 
-/// The rotation job: under way, or how the last run ended; and the button that starts
-/// a run of every overdue key (a plain form post; the work goes on in the background).
+/// The rotation job: under way, or how the last run ended; and the buttons that start
+/// a run of the overdue keys or of all (plain form posts; the work goes on in the
+/// background).
 #[component]
 fn RotationCard(inv: KeyInventory) -> impl IntoView {
     let last = match (&inv.rotation_job.finished_at, &inv.rotation_job.status) {
@@ -100,16 +101,21 @@ fn RotationCard(inv: KeyInventory) -> impl IntoView {
         Some(since) => format!("running since {}", when(since)),
         None => last,
     };
-    let can_start = inv.rotation_running_since.is_none() && inv.overdue > 0;
+    let idle = inv.rotation_running_since.is_none();
+    let start = move |scope: &'static str, label: String| {
+        view! {
+            <form method="post" action="/api/start_key_rotation" class="inline" data-test-id=format!("rotate-{scope}")>
+                <input type="hidden" name="scope" value=scope/>
+                <button type="submit">{label}</button>
+            </form>
+        }
+    };
     view! {
         <section class="card">
             <h2>"Rotation runs"</h2>
             <p data-test-id="rotation-status">{state}</p>
-            {can_start.then(|| view! {
-                <form method="post" action="/api/rotate_overdue_keys" class="inline" data-test-id="rotate-overdue">
-                    <button type="submit">{format!("Rotate the {} overdue keys", inv.overdue)}</button>
-                </form>
-            })}
+            {(idle && inv.overdue > 0).then(|| start("overdue", format!("Rotate the {} overdue keys", inv.overdue)))}
+            {(idle && inv.total > 0).then(|| start("all", format!("Rotate all {} keys", inv.total)))}
         </section>
     }
 }

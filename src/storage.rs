@@ -109,6 +109,8 @@ pub struct LoginRecord {
     pub account_status: String,
     pub failed_attempts: u32,
     pub locked_until: Option<Timestamp>,
+    /// Holds a console role: only such accounts may sign in to the console.
+    pub console_role: bool,
 }
 
 /// A session to open at sign-in.

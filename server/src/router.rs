@@ -105,7 +105,7 @@ async fn sign_out(
     see_other("/login?signed_out=1", Some(session_cookie("", 0, st.secure_cookie)))
 }
 
-fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
     format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }

@@ -157,6 +157,88 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
     assert!(api.body.contains("\"backend\":\"sqlite\""), "{}", api.body);
 }
 
+/// Only console accounts sign in; what was typed for an unknown name is never kept;
+/// a password no account can have is refused before any hashing.
+#[tokio::test]
+async fn only_console_accounts_sign_in_and_typed_names_are_not_kept() {
+    let c = Console::new();
+    // A product user with a password and no console role.
+    let user = NewUser {
+        user_id: UserId::new(),
+        username: Username::parse("product_pat").unwrap(),
+        email: "pat@example.com".into(),
+        password_hash: HASH.clone(),
+        first_name: None,
+        last_name: None,
+        account_status: "active".into(),
+        roles: vec![],
+    };
+    c.storage.create_user(&user, &common::audit("user.create")).unwrap();
+    let r = c.login("product_pat", PASSWORD).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=credentials", "the wrong-password answer");
+    assert!(!r.headers.contains_key(header::SET_COOKIE));
+    let profile = c.storage.user_profile(&user.user_id).unwrap();
+    assert_eq!((profile.total_logins, profile.summary.last_login), (0, None), "nothing of theirs changed");
+    assert!(c.storage.list_sessions(&user.user_id).unwrap().is_empty());
+
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    let last_message = || -> String {
+        db.query_row("SELECT error_message FROM pf_audit_log ORDER BY created_at DESC, id DESC LIMIT 1", [], |r| {
+            r.get(0)
+        })
+        .unwrap()
+    };
+    assert!(last_message().contains("no console role"), "{}", last_message());
+
+    // A password typed into the name box: the audit row holds a tag, not the text.
+    c.login("correct_horse_battery", "whatever password").await;
+    let first = last_message();
+    assert!(first.starts_with("unknown username (tag ") && !first.contains("correct_horse"), "{first}");
+    c.login("correct_horse_battery", "another password").await;
+    assert_eq!(last_message(), first, "the same name, the same tag");
+    c.login("other_name", "whatever password").await;
+    assert_ne!(last_message(), first);
+
+    let huge = "x".repeat(1_000_000);
+    let r = c.login("root", &huge).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
+    assert!(last_message().contains("a password over 1024 bytes"));
+    // Not counted against the account: root still signs in.
+    c.token("root").await;
+}
+
+/// Public paths do not read the session from the database, so they stay up when it
+/// fails; dot segments never reach the policy; a revoked session's cookie is cleared.
+#[tokio::test]
+async fn public_paths_stay_up_without_the_database_and_dot_segments_are_refused() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    for path in ["/pkg/../users", "/pkg/%2e%2e/users", "/pkg/%2E%2e/api/users", "/users/./x", "/pkg/..%2fusers"] {
+        let r = c.send(Method::GET, path, Some(&token), None, "").await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+    }
+    // A revoked session: back to sign-in with the cookie cleared (no redirect loop).
+    let other = c.token("root").await;
+    c.post("/auth/logout", Some(&other), "").await;
+    let r = c.send(Method::GET, "/users", Some(&other), None, "").await;
+    assert_eq!(r.headers[header::LOCATION], "/login");
+    assert!(r.headers[header::SET_COOKIE].to_str().unwrap().contains("Max-Age=0"));
+
+    rusqlite::Connection::open(c.dir.path().join("pf.db"))
+        .unwrap()
+        .execute_batch("ALTER TABLE pf_user_sessions RENAME TO pf_user_sessions_gone")
+        .unwrap();
+    assert_eq!(c.send(Method::GET, "/users", Some(&token), None, "").await.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let health = c.send(Method::GET, "/healthz", Some(&token), None, "").await;
+    assert_eq!((health.status, health.body.as_str()), (StatusCode::OK, "ok"));
+    let asset = c.send(Method::GET, "/pkg/pathfinder.css", Some(&token), None, "").await;
+    assert_ne!(asset.status, StatusCode::INTERNAL_SERVER_ERROR);
+    let login = c.send(Method::GET, "/login", Some(&token), None, "").await;
+    assert_eq!(login.status, StatusCode::SEE_OTHER, "a valid token is checked without the database");
+    let login = c.send(Method::GET, "/login", None, None, "").await;
+    assert_eq!(login.status, StatusCode::OK);
+}
+
 #[tokio::test]
 async fn parallel_guesses_cannot_outrun_the_lock() {
     let c = Arc::new(Console::new());

@@ -108,6 +108,11 @@ async fn decide(
     path: &str,
     access: Option<Access>,
 ) -> Result<(), Response> {
+    // `/pkg/../users` would be judged by the public `/pkg/*` rule: no dot segments,
+    // however they are spelled.
+    if has_dot_segment(path) {
+        return Err((StatusCode::BAD_REQUEST, "That address is not valid.").into_response());
+    }
     let Some(access) = access else {
         return Err((StatusCode::NOT_FOUND, "There is no such page in the console.").into_response());
     };
@@ -116,21 +121,38 @@ async fn decide(
         tracing::warn!("cross-site {} refused", req.method());
         return Err(refuse(is_api, AppError::Forbidden, "That request came from another site and was refused."));
     }
-    let principal = match session_token(req.headers()) {
-        Some(token) => login::authenticate(&state.db, &state.keys, &token)
+    // Only what needs to know who asks reads the session from the database: public
+    // paths (health, assets, the sign-in page) stay up when the database is down.
+    let token = session_token(req.headers());
+    let needs_principal = matches!(access, Access::Roles(_)) || path == "/api/me" || path == "/auth/logout";
+    let principal = match &token {
+        Some(token) if needs_principal => login::authenticate(&state.db, &state.keys, token)
             .await
             .map_err(|e| refuse(is_api, e.clone(), &e.to_string()))?,
-        None => None,
+        _ => None,
     };
     req.extensions_mut().insert(principal.clone());
     req.extensions_mut().insert(meta);
     match access {
-        // Signed in already: the sign-in page has nothing to offer.
-        Access::Public if path == "/login" && principal.is_some() => Err(Redirect::to("/").into_response()),
+        // A token that is still valid: the sign-in page has nothing to offer (its
+        // signature and times are checked, not the database; a revoked session is
+        // sent back here with its cookie cleared, below).
+        Access::Public if path == "/login" && token.as_deref().is_some_and(|t| state.keys.verify(t).is_some()) => {
+            Err(Redirect::to("/").into_response())
+        }
         Access::Public => Ok(()),
         Access::Roles(roles) => match principal {
             None if is_api => Err(refuse(true, AppError::Unauthenticated, "")),
-            None => Err(Redirect::to("/login").into_response()),
+            None => {
+                let mut to_login = Redirect::to("/login").into_response();
+                if token.is_some() {
+                    let expired = crate::router::session_cookie("", 0, state.secure_cookie);
+                    if let Ok(v) = HeaderValue::from_str(&expired) {
+                        to_login.headers_mut().insert(header::SET_COOKIE, v);
+                    }
+                }
+                Err(to_login)
+            }
             Some(p) if p.has_any(roles) => Ok(()),
             Some(_) => Err(refuse(is_api, AppError::Forbidden, "You do not have permission to see this page.")),
         },
@@ -164,6 +186,14 @@ fn same_origin(headers: &HeaderMap, https: bool) -> bool {
     }
 }
 
+/// Whether a segment of `path` is `.` or `..`, also percent-encoded (`%2e`).
+fn has_dot_segment(path: &str) -> bool {
+    path.split('/').any(|segment| {
+        let decoded = percent_encoding::percent_decode_str(segment).decode_utf8_lossy();
+        decoded == "." || decoded == ".." || decoded.contains('/') || decoded.contains('\\')
+    })
+}
+
 fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(header::COOKIE)
@@ -193,5 +223,16 @@ mod tests {
         assert!(same_origin(&headers(&[("host", "console.example"), ("sec-fetch-site", "same-origin")]), false));
         assert!(!same_origin(&headers(&[("host", "console.example"), ("sec-fetch-site", "cross-site")]), false));
         assert!(!same_origin(&headers(&[("host", "console.example")]), false));
+    }
+
+    #[test]
+    fn dot_segments_are_found_however_spelled() {
+        for bad in ["/pkg/../users", "/pkg/%2e%2e/users", "/a/./b", "/pkg/%2E%2E", "/pkg/..%2fusers", "/pkg/a%5c..%5cb"]
+        {
+            assert!(has_dot_segment(bad), "{bad}");
+        }
+        for good in ["/", "/users/01HX", "/pkg/pathfinder.wasm", "/pkg/chunk_4.wasm", "/a..b/c"] {
+            assert!(!has_dot_segment(good), "{good}");
+        }
     }
 }

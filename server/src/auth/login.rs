@@ -91,6 +91,14 @@ async fn check_password(hash: Option<String>, pw: String) -> AppResult<bool> {
 /// wrong password, locked or inactive account) gives the same `BadCredentials`,
 /// after the same work: one password check.
 pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &str, pw: &str) -> AppResult<SignedIn> {
+    // No password can be this long (they are refused when set): no hashing for it.
+    if pw.len() > password::MAX_PASSWORD_BYTES {
+        let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
+        audit.error_message = Some(format!("a password over {} bytes", password::MAX_PASSWORD_BYTES));
+        db.call(move |s| s.append_audit(&audit)).await?;
+        metrics::count_login("failure");
+        return Err(AppError::BadCredentials);
+    }
     let _one_at_a_time = timeout(WAIT_FOR_TURN, account_lock(username).lock()).await.map_err(|_| busy())?;
     let name = Username::parse(username).ok();
     let record = match name.clone() {
@@ -101,9 +109,10 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
     let Some(record) = record else {
         check_password(None, pw.to_string()).await?;
         let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
-        // Only a well-formed name is recorded: what breaks the rule may be a password typed in the wrong box.
+        // What was typed is never kept (it may be a password typed into the wrong
+        // box): a keyed tag lets reviewers tell attempts with the same name apart.
         audit.error_message = Some(match &name {
-            Some(n) => format!("unknown username '{n}'"),
+            Some(n) => format!("unknown username (tag {})", keys.name_tag(n.as_str())),
             None => "a username that breaks the username rule".into(),
         });
         db.call(move |s| s.record_login_failure(&LoginFailure { user_id: None, locked_until: None }, &audit)).await?;
@@ -111,6 +120,16 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
         return Err(AppError::BadCredentials);
     };
     let ok = check_password(Some(record.password_hash.clone()), pw.to_string()).await?;
+    // Only console accounts sign in here: anyone else gets the wrong-password answer
+    // after the same work, and nothing of theirs changes (no counters, no session).
+    if !record.console_role {
+        let mut audit =
+            meta.audit(Some(&record.user_id), "login.failure", ("user", Some(record.user_id.as_str())), 401);
+        audit.error_message = Some("not a console account (no console role)".into());
+        db.call(move |s| s.append_audit(&audit)).await?;
+        metrics::count_login("failure");
+        return Err(AppError::BadCredentials);
+    }
     let user_id = record.user_id.clone();
     let entity = ("user", Some(user_id.as_str()));
 

@@ -14,7 +14,8 @@ impl SessionStore for Store {
             c.query_opt(
                 sql!(
                     "SELECT u.user_id, u.username, u.password_hash, COALESCE(u.account_status, 'active'),
-                     COALESCE(l.failed_attempts, 0), l.locked_until
+                     COALESCE(l.failed_attempts, 0), l.locked_until,
+                     CASE WHEN EXISTS (SELECT 1 FROM pf_console_roles r WHERE r.user_id = u.user_id) THEN 1 ELSE 0 END
                      FROM pf_users u LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
                      WHERE u.username = :1"
                 ),
@@ -29,6 +30,7 @@ impl SessionStore for Store {
                 account_status: r.text(3)?,
                 failed_attempts: u32::try_from(r.int(4)?).unwrap_or(u32::MAX),
                 locked_until: r.opt_time(5)?,
+                console_role: r.int(6)? == 1,
             })
         })
         .transpose()

@@ -112,6 +112,10 @@ test('users search, pagination and detail', async () => {
   await rows.first().locator('a').click();
   await page.waitForSelector('[data-test-id=user-name]');
   assert.equal(await page.textContent('[data-test-id=user-name]'), oldest);
+  // User-supplied text is isolated from its surroundings (bidirectional overrides).
+  for (const sel of ['[data-test-id=user-name]', '[data-test-id=user-tables] td']) {
+    assert.equal(await page.locator(sel).first().evaluate((el) => getComputedStyle(el).unicodeBidi), 'isolate', sel);
+  }
   assert.ok(await page.locator('[data-test-id=user-tables]').count() === 1, 'the oldest user has a table set');
   assert.match(await page.textContent('[data-test-id=user-tables]'), new RegExp(`pf_user_${oldest}_experiences\\s*3`));
   // What the set's career summary and the user statistics say about them.

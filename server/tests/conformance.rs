@@ -62,6 +62,7 @@ fn conformance(h: &Harness) {
     rotation_runs_take_turns_and_rotate_only_what_is_due(h);
     plaintext_written_later_is_folded_in_never_lost(h);
     rotation_killed_at_every_step_leaves_everything_readable(h);
+    the_last_active_admin_stays(h);
 }
 
 const VERSION: i64 = 10;
@@ -266,6 +267,8 @@ fn empty_text_is_stored_as_absent(s: &dyn Storage) {
 }
 
 fn sessions_lifecycle(s: &dyn Storage) {
+    // Another active administrator, so that this one may be suspended.
+    add_user(s, "sess_spare_admin", "active", &[Role::Admin]);
     let id = add_user(s, "sess_user", "active", &[Role::Admin, Role::Compliance]);
     let now = chrono::Utc::now();
     let sid = SessionId::new();
@@ -1147,6 +1150,42 @@ fn plaintext_written_later_is_folded_in_never_lost(h: &Harness) {
     let left = format!("SELECT COUNT(*) FROM pf_users WHERE user_id = '{gus}' AND gender = 'male'");
     assert_eq!((h.raw_text)(&left).as_deref(), Some("1"), "left as found");
     s.delete_user(&gus, &audit("user.delete")).unwrap();
+}
+
+/// The last active administrator cannot be suspended or deleted, also when two
+/// administrators suspend each other at the same moment; inactive admins do not count.
+fn the_last_active_admin_stays(h: &Harness) {
+    let s = h.storage.as_ref();
+    let before = s.count_admins().unwrap();
+    // Every other active admin out of the way, by SQL, as another tool might.
+    (h.raw)("UPDATE pf_users SET account_status = 'deactivated' WHERE user_id IN (SELECT user_id FROM pf_console_roles WHERE role = 'admin')");
+    assert_eq!(s.count_admins().unwrap(), 0, "inactive admins do not count");
+    let ann = add_user(s, "adm_ann", "active", &[Role::Admin]);
+    let bob = add_user(s, "adm_bob", "active", &[Role::Admin]);
+    let suspend = |s: &dyn Storage, id: &UserId| s.set_account_status(id, "suspended", &audit("user.status.suspended"));
+    // At the same moment, each suspends the other: one wins, one is refused.
+    let results: Vec<_> = [ann.clone(), bob.clone()]
+        .into_iter()
+        .map(|target| {
+            let other = (h.another_instance)();
+            std::thread::spawn(move || suspend(other.as_ref(), &target))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1, "{results:?}");
+    assert!(results.iter().any(|r| matches!(r, Err(AppError::Conflict(_)))), "{results:?}");
+    assert_eq!(s.count_admins().unwrap(), 1);
+    let last = if results[0].is_ok() { &bob } else { &ann };
+    assert!(matches!(s.delete_user(last, &audit("user.delete")), Err(AppError::Conflict(_))));
+    assert!(matches!(suspend(s, last), Err(AppError::Conflict(_))));
+    assert_eq!(s.user_profile(last).unwrap().summary.account_status, "active", "refused, nothing changed");
+    // A non-admin is never held back by the rule.
+    let cy = add_user(s, "adm_cy", "active", &[Role::Sre]);
+    suspend(s, &cy).unwrap();
+    (h.raw)("UPDATE pf_users SET account_status = 'active' WHERE user_id IN (SELECT user_id FROM pf_console_roles WHERE role = 'admin')");
+    assert_eq!(s.count_admins().unwrap(), before + 2);
 }
 
 fn key_versions(s: &dyn Storage) -> Vec<i64> {

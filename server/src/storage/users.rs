@@ -39,6 +39,39 @@ pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<
         .transpose()
 }
 
+/// Administrators who can sign in (status active).
+fn active_admins(c: &mut Conn) -> AppResult<i64> {
+    c.query_int(
+        sql!(
+            "SELECT COUNT(*) FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
+             WHERE r.role = 'admin' AND COALESCE(u.account_status, 'active') = 'active'"
+        ),
+        &[],
+    )
+}
+
+/// Takes the administrators' turn for a change that could leave none active, and
+/// says whether `user_id` is one. Oracle locks every admin role row, so two such
+/// changes at once (two admins suspending each other) queue, and the second sees the
+/// first; SQLite has one writer at a time anyway.
+fn lock_admins(c: &mut Conn, user_id: &UserId) -> AppResult<bool> {
+    if c.dialect() == Dialect::Oracle {
+        c.query(sql!(oracle: "SELECT user_id FROM pf_console_roles WHERE role = 'admin' FOR UPDATE"), &[])?;
+    }
+    Ok(roles_of(c, user_id.as_str())?.contains(&Role::Admin))
+}
+
+/// After a change to an administrator, inside its transaction: refused (and so
+/// undone) when no active administrator would be left.
+fn keep_an_active_admin(c: &mut Conn, changed_an_admin: bool) -> AppResult<()> {
+    if changed_an_admin && active_admins(c)? == 0 {
+        return Err(AppError::Conflict(
+            "That is the last active administrator: make someone else an administrator first.".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// Walk or candidates: SQLite asks its trigram index how many rows it proposes,
 /// stopping at the limit. Oracle walks (see migrations/README.md).
 fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {
@@ -141,14 +174,15 @@ impl UserStore for Store {
             return Err(AppError::invalid(format!("Unknown account status '{status}'.")));
         }
         self.write_audited(audit, |c| {
+            let was_admin = lock_admins(c, user_id)?;
             let changed = c.execute(
                 sql!("UPDATE pf_users SET account_status = :1, updated_at = :2 WHERE user_id = :3"),
                 &args![status, chrono::Utc::now(), user_id],
             )?;
-            match changed {
-                0 => Err(AppError::NotFound("That user".into())),
-                _ => Ok(()),
+            if changed == 0 {
+                return Err(AppError::NotFound("That user".into()));
             }
+            keep_an_active_admin(c, was_admin)
         })
     }
 
@@ -166,7 +200,7 @@ impl UserStore for Store {
     }
 
     fn count_admins(&self) -> AppResult<i64> {
-        self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_console_roles WHERE role = 'admin'"), &[]))
+        self.read(active_admins)
     }
 
     fn delete_user(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
@@ -180,10 +214,11 @@ impl UserStore for Store {
             }
             // The key goes first and explicitly (the cascade would take it too): this
             // is the crypto-shredding the field encryption promises.
+            let was_admin = lock_admins(c, user_id)?;
             Store::shred_key(c, user_id.as_str())?;
             match c.execute(sql!("DELETE FROM pf_users WHERE user_id = :1"), &args![user_id])? {
                 0 => Err(AppError::NotFound("That user".into())),
-                _ => Ok(()),
+                _ => keep_an_active_admin(c, was_admin),
             }
         })
     }

@@ -77,6 +77,12 @@ pub enum Command {
         stats_refresh_minutes: u64,
         #[command(flatten)]
         keys: KeyPolicyArgs,
+        /// Host names the console answers to, comma-separated (the name users and
+        /// proxies put in the Host header). Loopback names and the listen address by
+        /// default; anything else is refused, so a site on another name that resolves
+        /// here cannot read the console (DNS rebinding).
+        #[arg(long, env = "PF_ALLOWED_HOSTS", value_delimiter = ',')]
+        allowed_hosts: Vec<String>,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -191,13 +197,14 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
     let db = Db::new(storage::open(&url, keyring.clone())?);
     let s = db.storage();
     match cli.command {
-        Command::Serve { listen, site_root, migrate, secure_cookie, stats_refresh_minutes, keys } => {
+        Command::Serve { listen, site_root, migrate, secure_cookie, stats_refresh_minutes, keys, allowed_hosts } => {
             if migrate {
                 migrate_and_seal(s)?;
             }
             keys::check_master_keys(s, &keyring)?;
             let stats_every = std::time::Duration::from_secs(stats_refresh_minutes * 60);
-            serve(db, &url, listen, site_root, secure_cookie, stats_every, keys.policy())?;
+            let hosts = host_names(&allowed_hosts, listen);
+            serve(db, &url, listen, site_root, secure_cookie, stats_every, keys.policy(), hosts)?;
         }
         Command::Migrate => migrate_and_seal(s)?,
         Command::RotateKeys { user, all, overdue, keys } => {
@@ -332,6 +339,21 @@ fn cli_audit(command: &str) -> AuditEntry {
     RequestMeta::cli(command).audit(None, "schema.migrate", ("schema", None), 200)
 }
 
+/// The host names to answer to: those configured, else loopback and the listen address.
+fn host_names(configured: &[String], listen: SocketAddr) -> Arc<[String]> {
+    let mut names: Vec<String> = configured.iter().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect();
+    if names.is_empty() {
+        names = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
+        if !listen.ip().is_unspecified() && !listen.ip().is_loopback() {
+            names.push(match listen.ip() {
+                std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+                ip => ip.to_string(),
+            });
+        }
+    }
+    names.into()
+}
+
 /// Applies the migrations, then encrypts any plaintext found in sensitive columns.
 fn migrate_and_seal(s: &dyn Storage) -> AppResult<()> {
     report_migration(s.migrate(&cli_audit("migrate"))?);
@@ -423,6 +445,7 @@ fn serve(
     secure_cookie: bool,
     stats_every: std::time::Duration,
     key_policy: KeyPolicy,
+    allowed_hosts: Arc<[String]>,
 ) -> AppResult<()> {
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
@@ -441,6 +464,7 @@ fn serve(
         secure_cookie,
         overview: overview.clone(),
         key_policy,
+        allowed_hosts,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {

@@ -32,6 +32,9 @@ pub struct AppState {
     pub overview: Arc<OverviewCache>,
     /// When a data key counts as overdue for rotation.
     pub key_policy: KeyPolicy,
+    /// The host names the console answers to (`Host` header, port left out): a page
+    /// on another name that resolves here (DNS rebinding) is refused.
+    pub allowed_hosts: Arc<[String]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -65,6 +65,7 @@ impl Console {
             secure_cookie: false,
             overview: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
+            allowed_hosts: Arc::from(vec![HOST.to_string()]),
         };
         Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
@@ -205,6 +206,29 @@ async fn only_console_accounts_sign_in_and_typed_names_are_not_kept() {
     assert!(last_message().contains("a password over 1024 bytes"));
     // Not counted against the account: root still signs in.
     c.token("root").await;
+}
+
+/// DNS rebinding: a page on another host name that resolves to the console cannot
+/// read metrics or sign in; health checks answer whatever name they use.
+#[tokio::test]
+async fn other_host_names_are_refused() {
+    let c = Console::new();
+    let as_host = |host: &'static str, method: Method, path: &'static str, body: &'static str| {
+        let mut req = Request::builder().method(method).uri(path).header(header::HOST, host);
+        if !body.is_empty() {
+            req = req.header(header::ORIGIN, format!("http://{host}"));
+            req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        }
+        let app = c.app.clone();
+        async move { app.oneshot(req.body(Body::from(body)).unwrap()).await.unwrap().status() }
+    };
+    let form = "username=root&password=a+long+test+password";
+    assert_eq!(as_host("evil.example:3000", Method::POST, "/auth/login", form).await, StatusCode::BAD_REQUEST);
+    assert_eq!(as_host("evil.example", Method::GET, "/metrics", "").await, StatusCode::BAD_REQUEST);
+    assert_eq!(as_host("evil.example", Method::GET, "/login", "").await, StatusCode::BAD_REQUEST);
+    assert_eq!(as_host("evil.example", Method::GET, "/healthz", "").await, StatusCode::OK);
+    assert_eq!(as_host("console.test:8443", Method::GET, "/login", "").await, StatusCode::OK);
+    assert!(!c.actions().contains(&"login.success".to_string()), "no sign-in went through");
 }
 
 /// Public paths do not read the session from the database, so they stay up when it

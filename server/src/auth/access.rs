@@ -108,6 +108,11 @@ async fn decide(
     path: &str,
     access: Option<Access>,
 ) -> Result<(), Response> {
+    // Health checks come from probes that use whatever address they see; nothing
+    // else answers a host name it was not given (DNS rebinding).
+    if !matches!(path, "/healthz" | "/readyz") && !host_allowed(req.headers(), &state.allowed_hosts) {
+        return Err((StatusCode::BAD_REQUEST, "This console does not answer to that host name.").into_response());
+    }
     // `/pkg/../users` would be judged by the public `/pkg/*` rule: no dot segments,
     // however they are spelled.
     if has_dot_segment(path) {
@@ -186,6 +191,17 @@ fn same_origin(headers: &HeaderMap, https: bool) -> bool {
     }
 }
 
+/// Whether the `Host` header names one of `allowed` (the port is not compared).
+fn host_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|v| v.to_str().ok()) else { return false };
+    let name = match host.rsplit_once(':') {
+        // `[::1]:3000` and `name:3000`; a bare IPv6 address in brackets has no port.
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) && !name.is_empty() => name,
+        _ => host,
+    };
+    allowed.iter().any(|a| a.eq_ignore_ascii_case(name))
+}
+
 /// Whether a segment of `path` is `.` or `..`, also percent-encoded (`%2e`).
 fn has_dot_segment(path: &str) -> bool {
     path.split('/').any(|segment| {
@@ -223,6 +239,18 @@ mod tests {
         assert!(same_origin(&headers(&[("host", "console.example"), ("sec-fetch-site", "same-origin")]), false));
         assert!(!same_origin(&headers(&[("host", "console.example"), ("sec-fetch-site", "cross-site")]), false));
         assert!(!same_origin(&headers(&[("host", "console.example")]), false));
+    }
+
+    #[test]
+    fn hosts_are_compared_by_name() {
+        let allowed: Vec<String> = ["localhost", "127.0.0.1", "[::1]"].map(String::from).to_vec();
+        for ok in ["localhost:3000", "127.0.0.1", "[::1]:3000", "LOCALHOST:80"] {
+            assert!(host_allowed(&headers(&[("host", ok)]), &allowed), "{ok}");
+        }
+        for bad in ["evil.example", "evil.example:3000", "localhost.evil.example", "127.0.0.1.nip.io:3000"] {
+            assert!(!host_allowed(&headers(&[("host", bad)]), &allowed), "{bad}");
+        }
+        assert!(!host_allowed(&headers(&[]), &allowed));
     }
 
     #[test]

@@ -80,6 +80,17 @@ impl FromServerFnError for AppError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
-        AppError::Transport(value.to_string())
+        match value {
+            // The caller's mistake (a field missing or malformed): a 400 with a
+            // sentence, not a server error in metrics and alerts.
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::MissingArg(_) | ServerFnErrorErr::Deserialization(_) => {
+                AppError::Invalid(
+                    "The request's fields could not be read: send each field of the form, as a form \
+                     (application/x-www-form-urlencoded)."
+                        .into(),
+                )
+            }
+            other => AppError::Transport(other.to_string()),
+        }
     }
 }

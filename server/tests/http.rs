@@ -208,6 +208,42 @@ async fn only_console_accounts_sign_in_and_typed_names_are_not_kept() {
     c.token("root").await;
 }
 
+/// A caller's mistakes answer 4xx with a sentence, never 500.
+#[tokio::test]
+async fn client_mistakes_are_not_server_errors() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let send = |content_type: &'static str, body: Vec<u8>| {
+        let req = Request::builder()
+            .method(Method::POST)
+            .uri("/api/users")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::COOKIE, format!("pf_session={token}"))
+            .header(header::CONTENT_TYPE, content_type)
+            .header(header::CONTENT_LENGTH, body.len());
+        let app = c.app.clone();
+        async move {
+            let resp = app.oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let form = "application/x-www-form-urlencoded";
+    for (what, content_type, body, status) in [
+        ("JSON", "application/json", br#"{"q":""}"#.to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("multipart", "multipart/form-data; boundary=x", b"--x--".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
+        ("a missing field", form, b"q=".to_vec(), StatusCode::BAD_REQUEST),
+        ("bad UTF-8", form, b"q=\xff\xfe&mode=&status=&sort=&dir=&after=".to_vec(), StatusCode::BAD_REQUEST),
+        ("a body over the limit", form, vec![b'a'; 3 << 20], StatusCode::PAYLOAD_TOO_LARGE),
+    ] {
+        let (got, body) = send(content_type, body).await;
+        assert_eq!(got, status, "{what}: {body}");
+        assert!(!body.contains("Something went wrong"), "{what}: {body}");
+    }
+}
+
 /// DNS rebinding: a page on another host name that resolves to the console cannot
 /// read metrics or sign in; health checks answer whatever name they use.
 #[tokio::test]

@@ -37,7 +37,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut resp = async move {
         let resp = decide(&state, &mut req, meta, &path, rule.map(|(_, access)| access)).await;
         let resp = match resp {
-            Ok(()) => next.run(req).await,
+            Ok(()) => client_mistake_status(next.run(req).await).await,
             Err(r) => r,
         };
         tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "{path}");
@@ -122,6 +122,20 @@ async fn decide(
         return Err((StatusCode::NOT_FOUND, "There is no such page in the console.").into_response());
     };
     let is_api = path.starts_with("/api/");
+    // No form of ours comes near this; a larger body is refused before it is read,
+    // and a body that does not say its length is cut off there.
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_BODY_BYTES as u64) {
+        let error = AppError::invalid(format!("The request is larger than {} KiB.", MAX_BODY_BYTES / 1024));
+        return Err(refuse_with(StatusCode::PAYLOAD_TOO_LARGE, is_api, error));
+    }
+    let body = std::mem::take(req.body_mut());
+    *req.body_mut() = axum::body::Body::new(http_body_util::Limited::new(body, MAX_BODY_BYTES));
+    // Server functions take forms: anything else is refused before it is decoded.
+    if is_api && !is_form(req.headers()) {
+        let error = AppError::invalid("Send the fields as a form (application/x-www-form-urlencoded).");
+        return Err(refuse_with(StatusCode::UNSUPPORTED_MEDIA_TYPE, true, error));
+    }
     if !matches!(*req.method(), Method::GET | Method::HEAD) && !same_origin(req.headers(), state.secure_cookie) {
         tracing::warn!("cross-site {} refused", req.method());
         return Err(refuse(is_api, AppError::Forbidden, "That request came from another site and was refused."));
@@ -165,6 +179,18 @@ async fn decide(
 }
 
 /// An error answer: JSON `AppError` for server functions, a sentence for pages.
+/// Request bodies of forms and sign-in are far smaller.
+const MAX_BODY_BYTES: usize = 1 << 20;
+
+/// A refusal with its own status: JSON for server functions, the error's sentence for pages.
+fn refuse_with(status: StatusCode, is_api: bool, error: AppError) -> Response {
+    if is_api {
+        let body = serde_json::to_string(&error).unwrap_or_default();
+        return (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    }
+    (status, error.to_string()).into_response()
+}
+
 fn refuse(is_api: bool, error: AppError, sentence: &str) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if is_api {
@@ -173,6 +199,36 @@ fn refuse(is_api: bool, error: AppError, sentence: &str) -> Response {
     } else {
         (status, sentence.to_string()).into_response()
     }
+}
+
+/// A form, or no body type at all (a call without fields).
+fn is_form(headers: &HeaderMap) -> bool {
+    match headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        None => true,
+        Some(t) => {
+            t.split(';').next().is_some_and(|m| m.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"))
+        }
+    }
+}
+
+/// Leptos answers 500 to a server function whose fields it could not decode; the
+/// error (`AppError::Invalid`, see `pathfinder::error`) says it was the caller's
+/// mistake, and so does the status here: client mistakes must not count as server
+/// errors in metrics and alerts. Only small JSON answers of server functions are read.
+async fn client_mistake_status(resp: Response) -> Response {
+    if resp.status() != StatusCode::INTERNAL_SERVER_ERROR
+        || resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) != Some("application/json")
+    {
+        return resp;
+    }
+    let (mut parts, body) = resp.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "The answer could not be read.").into_response();
+    };
+    if let Ok(AppError::Invalid(_)) = serde_json::from_slice::<AppError>(&bytes) {
+        parts.status = StatusCode::BAD_REQUEST;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// A mutating request must come from our own pages: its Origin's host must be the

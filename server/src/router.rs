@@ -3,7 +3,7 @@
 
 use crate::auth::{access, login, TokenKeys, SESSION_COOKIE};
 use axum::extract::{FromRef, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
@@ -128,7 +128,18 @@ async fn ready(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(st): State<AppState>, headers: HeaderMap) -> Response {
+async fn metrics(State(st): State<AppState>, req: axum::extract::Request) -> Response {
+    let headers = req.headers();
+    // Without a token, only this machine may scrape: a scrape from elsewhere is
+    // refused with the way to allow it, rather than open to every network peer.
+    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
+    if st.metrics_token.is_none() && !peer.is_some_and(|ip| ip.is_loopback()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Metrics answer only on this machine: set PF_METRICS_TOKEN to scrape from elsewhere.",
+        )
+            .into_response();
+    }
     if let Some(want) = &st.metrics_token {
         let given =
             headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));

@@ -41,6 +41,10 @@ struct Reply {
 
 impl Console {
     fn new() -> Self {
+        Self::with_metrics_token(Some(METRICS_TOKEN))
+    }
+
+    fn with_metrics_token(metrics_token: Option<&str>) -> Self {
         let (storage, dir) = common::sqlite();
         for (name, roles) in
             [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])]
@@ -61,7 +65,7 @@ impl Console {
             leptos_options: leptos::config::LeptosOptions::builder().output_name("pathfinder").build(),
             db: Db::new(storage.clone()),
             keys: Arc::new(TokenKeys::new(SECRET).unwrap()),
-            metrics_token: Some(Arc::from(METRICS_TOKEN)),
+            metrics_token: metrics_token.map(Arc::from),
             secure_cookie: false,
             overview: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
@@ -206,6 +210,31 @@ async fn only_console_accounts_sign_in_and_typed_names_are_not_kept() {
     assert!(last_message().contains("a password over 1024 bytes"));
     // Not counted against the account: root still signs in.
     c.token("root").await;
+}
+
+/// Without a token, metrics answer only scrapes from this machine.
+#[tokio::test]
+async fn metrics_without_a_token_answer_only_on_loopback() {
+    let c = Console::with_metrics_token(None);
+    let scrape = |peer: &str| {
+        let mut req = Request::builder().uri("/metrics").header(header::HOST, HOST).body(Body::empty()).unwrap();
+        let addr: std::net::SocketAddr = peer.parse().unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        let app = c.app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            let status = resp.status();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            (status, String::from_utf8_lossy(&bytes).into_owned())
+        }
+    };
+    let (status, body) = scrape("192.0.2.7:40000").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(body.contains("PF_METRICS_TOKEN"), "{body}");
+    let (status, body) = scrape("127.0.0.1:40000").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("pathfinder_http_requests_in_flight"), "{body}");
+    assert_eq!(scrape("[::1]:40000").await.0, StatusCode::OK);
 }
 
 /// A caller's mistakes answer 4xx with a sentence, never 500.

@@ -275,13 +275,18 @@ pub trait SessionStore {
     /// Opens the session, resets failed attempts, counts the login, writes the audit row.
     fn record_login_success(&self, session: &NewSession, audit: &AuditEntry) -> AppResult<()>;
     fn record_login_failure(&self, failure: &LoginFailure, audit: &AuditEntry) -> AppResult<()>;
-    /// The principal of an active, unexpired session of an active user whose token hash matches.
+    /// The principal of an active, unexpired session of an active user whose token
+    /// hash matches, and that was last used after `idle_since`.
     fn session_principal(
         &self,
         session_id: &SessionId,
         token_hash: &str,
         now: Timestamp,
+        idle_since: Timestamp,
     ) -> AppResult<Option<Principal>>;
+    /// Records the session's use at `now`, unless it was recorded after `unless_after`
+    /// (bookkeeping of the idle timeout, not a change: no audit row).
+    fn touch_session(&self, session_id: &SessionId, now: Timestamp, unless_after: Timestamp) -> AppResult<()>;
     fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()>;
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>>;
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64>;

@@ -83,6 +83,12 @@ pub enum Command {
         /// here cannot read the console (DNS rebinding).
         #[arg(long, env = "PF_ALLOWED_HOSTS", value_delimiter = ',')]
         allowed_hosts: Vec<String>,
+        /// A session ends this many hours after sign-in.
+        #[arg(long, env = "PF_SESSION_HOURS", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=168))]
+        session_hours: u32,
+        /// A session ends after this many minutes without a request.
+        #[arg(long, env = "PF_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
+        session_idle_minutes: u32,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -197,14 +203,28 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
     let db = Db::new(storage::open(&url, keyring.clone())?);
     let s = db.storage();
     match cli.command {
-        Command::Serve { listen, site_root, migrate, secure_cookie, stats_refresh_minutes, keys, allowed_hosts } => {
+        Command::Serve {
+            listen,
+            site_root,
+            migrate,
+            secure_cookie,
+            stats_refresh_minutes,
+            keys,
+            allowed_hosts,
+            session_hours,
+            session_idle_minutes,
+        } => {
             if migrate {
                 migrate_and_seal(s)?;
             }
             keys::check_master_keys(s, &keyring)?;
             let stats_every = std::time::Duration::from_secs(stats_refresh_minutes * 60);
             let hosts = host_names(&allowed_hosts, listen);
-            serve(db, &url, listen, site_root, secure_cookie, stats_every, keys.policy(), hosts)?;
+            let sessions = auth::SessionPolicy {
+                absolute: chrono::Duration::hours(i64::from(session_hours)),
+                idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
+            };
+            serve(db, &url, listen, site_root, secure_cookie, stats_every, keys.policy(), hosts, sessions)?;
         }
         Command::Migrate => migrate_and_seal(s)?,
         Command::RotateKeys { user, all, overdue, keys } => {
@@ -446,6 +466,7 @@ fn serve(
     stats_every: std::time::Duration,
     key_policy: KeyPolicy,
     allowed_hosts: Arc<[String]>,
+    session_policy: auth::SessionPolicy,
 ) -> AppResult<()> {
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
@@ -465,6 +486,7 @@ fn serve(
         overview: overview.clone(),
         key_policy,
         allowed_hosts,
+        session_policy,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {

@@ -35,6 +35,8 @@ pub struct AppState {
     /// The host names the console answers to (`Host` header, port left out): a page
     /// on another name that resolves here (DNS rebinding) is refused.
     pub allowed_hosts: Arc<[String]>,
+    /// Session lifetimes: absolute and idle.
+    pub session_policy: crate::auth::SessionPolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -79,7 +81,7 @@ async fn sign_in(
     Extension(meta): Extension<RequestMeta>,
     Form(c): Form<Credentials>,
 ) -> Response {
-    match login::sign_in(&st.db, &st.keys, &meta, &c.username, &c.password).await {
+    match login::sign_in(&st.db, &st.keys, &st.session_policy, &meta, &c.username, &c.password).await {
         Ok(s) => {
             st.overview.changed();
             see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie)))

@@ -282,24 +282,40 @@ fn sessions_lifecycle(s: &dyn Storage) {
         user_agent: Some("conformance".into()),
     };
     s.record_login_success(&session, &audit("login.success")).unwrap();
-    let p: Principal = s.session_principal(&sid, &"a".repeat(64), now).unwrap().expect("live session");
+    let idle = now - chrono::Duration::minutes(30);
+    let p: Principal = s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().expect("live session");
     assert_eq!(p.user_id, id);
     assert_eq!(p.roles, vec![Role::Admin, Role::Compliance]);
-    assert!(s.session_principal(&sid, &"b".repeat(64), now).unwrap().is_none(), "token hash must match");
-    assert!(s.session_principal(&sid, &"a".repeat(64), now + chrono::Duration::hours(2)).unwrap().is_none(), "expired");
+    assert!(s.session_principal(&sid, &"b".repeat(64), now, idle).unwrap().is_none(), "token hash must match");
+    assert!(
+        s.session_principal(&sid, &"a".repeat(64), now + chrono::Duration::hours(2), idle).unwrap().is_none(),
+        "expired"
+    );
     let profile = s.user_profile(&id).unwrap();
     assert_eq!(profile.total_logins, 1);
     assert!(profile.summary.last_login.is_some());
     assert_eq!(s.list_sessions(&id).unwrap().len(), 1);
 
     s.set_account_status(&id, "suspended", &audit("user.suspend")).unwrap();
-    assert!(s.session_principal(&sid, &"a".repeat(64), now).unwrap().is_none(), "suspended users have no session");
+    assert!(
+        s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().is_none(),
+        "suspended users have no session"
+    );
     s.set_account_status(&id, "active", &audit("user.activate")).unwrap();
-    assert!(s.session_principal(&sid, &"a".repeat(64), now).unwrap().is_some());
+    assert!(s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().is_some());
     assert!(matches!(s.set_account_status(&id, "banana", &audit("x")), Err(AppError::Invalid(_))));
+    // Idle: unused since before the cutoff, refused; a use recorded, live again. A
+    // use is written only when the last one is older than the given bound.
+    let later = now + chrono::Duration::minutes(40);
+    let idle_later = later - chrono::Duration::minutes(30);
+    assert!(s.session_principal(&sid, &"a".repeat(64), later, idle_later).unwrap().is_none(), "idle");
+    s.touch_session(&sid, later, later - chrono::Duration::minutes(1)).unwrap();
+    assert!(s.session_principal(&sid, &"a".repeat(64), later, idle_later).unwrap().is_some(), "used again");
+    s.touch_session(&sid, now, now - chrono::Duration::minutes(1)).unwrap();
+    assert!(s.session_principal(&sid, &"a".repeat(64), later, idle_later).unwrap().is_some(), "not moved back");
 
     s.revoke_session(&sid, &audit("logout")).unwrap();
-    assert!(s.session_principal(&sid, &"a".repeat(64), now).unwrap().is_none(), "revoked");
+    assert!(s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().is_none(), "revoked");
     assert!(!s.list_sessions(&id).unwrap()[0].is_active);
     assert!(matches!(s.revoke_session(&SessionId::new(), &audit("logout")), Err(AppError::NotFound(_))));
 }

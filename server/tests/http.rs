@@ -70,6 +70,7 @@ impl Console {
             overview: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
+            session_policy: pathfinder_server::auth::SessionPolicy::default(),
         };
         Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
@@ -137,7 +138,12 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
     assert!(audit.user_id.is_some());
     assert!(
         c.storage
-            .session_principal(&pathfinder::SessionId(claims(&token).sid), &"0".repeat(64), chrono::Utc::now())
+            .session_principal(
+                &pathfinder::SessionId(claims(&token).sid),
+                &"0".repeat(64),
+                chrono::Utc::now(),
+                chrono::Utc::now() - chrono::Duration::hours(1)
+            )
             .unwrap()
             .is_none(),
         "the database keeps a hash, not the token"
@@ -210,6 +216,30 @@ async fn only_console_accounts_sign_in_and_typed_names_are_not_kept() {
     assert!(last_message().contains("a password over 1024 bytes"));
     // Not counted against the account: root still signs in.
     c.token("root").await;
+}
+
+/// A session ends after 30 idle minutes (the default); a request records its use.
+#[tokio::test]
+async fn idle_sessions_end_and_requests_keep_them_alive() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let sid = claims(&token).sid;
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    let set_last_use = |minutes_ago: i64| {
+        let t =
+            (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago)).format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        db.execute("UPDATE pf_user_sessions SET last_activity = ?1 WHERE session_id = ?2", [&t, &sid]).unwrap();
+    };
+    set_last_use(5);
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK);
+    let recorded: String =
+        db.query_row("SELECT last_activity FROM pf_user_sessions WHERE session_id = ?1", [&sid], |r| r.get(0)).unwrap();
+    let a_minute_ago = (chrono::Utc::now() - chrono::Duration::minutes(1)).format("%Y-%m-%d %H:%M:%S").to_string();
+    assert!(recorded > a_minute_ago, "the use is recorded: {recorded}");
+    set_last_use(31);
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::UNAUTHORIZED);
+    let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
+    assert_eq!(page.headers[header::LOCATION], "/login");
 }
 
 /// Without a token, metrics answer only scrapes from this machine.

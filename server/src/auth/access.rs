@@ -145,7 +145,7 @@ async fn decide(
     let token = session_token(req.headers());
     let needs_principal = matches!(access, Access::Roles(_)) || path == "/api/me" || path == "/auth/logout";
     let principal = match &token {
-        Some(token) if needs_principal => login::authenticate(&state.db, &state.keys, token)
+        Some(token) if needs_principal => login::authenticate(&state.db, &state.keys, &state.session_policy, token)
             .await
             .map_err(|e| refuse(is_api, e.clone(), &e.to_string()))?,
         _ => None,

@@ -1,7 +1,7 @@
 //! Sign-in and sign-out, independent of HTTP: each outcome is audited with the
 //! change it makes, in one transaction.
 
-use super::{password, token, TokenKeys};
+use super::{password, token, SessionPolicy, TokenKeys};
 use crate::metrics;
 use chrono::Utc;
 use pathfinder::db::Db;
@@ -17,7 +17,6 @@ use tokio::time::timeout;
 /// Failed attempts in a row that lock an account.
 pub const MAX_FAILED_ATTEMPTS: u32 = 5;
 pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(15);
-pub const SESSION_TTL_SECS: i64 = 8 * 3600;
 
 /// A new session's token and lifetime.
 pub struct SignedIn {
@@ -90,7 +89,14 @@ async fn check_password(hash: Option<String>, pw: String) -> AppResult<bool> {
 /// Checks the credentials; on success opens a session. Every failure (unknown name,
 /// wrong password, locked or inactive account) gives the same `BadCredentials`,
 /// after the same work: one password check.
-pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &str, pw: &str) -> AppResult<SignedIn> {
+pub async fn sign_in(
+    db: &Db,
+    keys: &TokenKeys,
+    policy: &SessionPolicy,
+    meta: &RequestMeta,
+    username: &str,
+    pw: &str,
+) -> AppResult<SignedIn> {
     // No password can be this long (they are refused when set): no hashing for it.
     if pw.len() > password::MAX_PASSWORD_BYTES {
         let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
@@ -159,30 +165,73 @@ pub async fn sign_in(db: &Db, keys: &TokenKeys, meta: &RequestMeta, username: &s
     }
 
     let session_id = SessionId::new();
-    let token = keys.issue(&user_id, &session_id, now.timestamp(), SESSION_TTL_SECS)?;
+    let ttl_secs = policy.absolute.num_seconds();
+    let token = keys.issue(&user_id, &session_id, now.timestamp(), ttl_secs)?;
     let session = NewSession {
         session_id: session_id.clone(),
         user_id: user_id.clone(),
         token_hash: token::token_hash(&token),
         created_at: now,
-        expires_at: now + chrono::Duration::seconds(SESSION_TTL_SECS),
+        expires_at: now + policy.absolute,
         ip_address: meta.ip.clone(),
         user_agent: meta.user_agent.as_deref().map(|ua| truncate(ua, 500)),
     };
     let audit = meta.audit(Some(&user_id), "login.success", ("session", Some(session_id.as_str())), 303);
     db.call(move |s| s.record_login_success(&session, &audit)).await?;
     metrics::count_login("success");
-    Ok(SignedIn { token, max_age_secs: SESSION_TTL_SECS })
+    Ok(SignedIn { token, max_age_secs: ttl_secs })
 }
 
 /// The principal of a session token, if the token is valid and its session live.
-pub async fn authenticate(db: &Db, keys: &TokenKeys, token: &str) -> AppResult<Option<Principal>> {
+pub async fn authenticate(
+    db: &Db,
+    keys: &TokenKeys,
+    policy: &SessionPolicy,
+    token: &str,
+) -> AppResult<Option<Principal>> {
     let Some(claims) = keys.verify(token) else { return Ok(None) };
     let sid = SessionId(claims.sid);
     let hash = token::token_hash(token);
-    let principal = db.call(move |s| s.session_principal(&sid, &hash, Utc::now())).await?;
+    let now = Utc::now();
+    let idle_since = now - policy.idle;
+    let lookup = sid.clone();
+    let principal = db.call(move |s| s.session_principal(&lookup, &hash, now, idle_since)).await?;
     // The row must belong to the token's subject too.
-    Ok(principal.filter(|p| p.user_id.0 == claims.sub))
+    let principal = principal.filter(|p| p.user_id.0 == claims.sub);
+    if principal.is_some() && activity::due(&sid) {
+        db.call(move |s| s.touch_session(&sid, now, now - activity::EVERY)).await?;
+    }
+    Ok(principal)
+}
+
+/// How often a session's `last_activity` is written: at most once a minute per
+/// session and instance, so the idle timeout costs no write on most requests. The
+/// map only spares writes (the database decides, and several instances each write at
+/// most once a minute); it is emptied when it grows past its bound.
+mod activity {
+    use pathfinder::SessionId;
+    use std::collections::HashMap;
+    use std::sync::{LazyLock, Mutex};
+    use std::time::Instant;
+
+    pub const EVERY: chrono::Duration = chrono::Duration::seconds(60);
+    const BOUND: usize = 100_000;
+    static WRITTEN: LazyLock<Mutex<HashMap<String, Instant>>> = LazyLock::new(Default::default);
+
+    /// Whether this instance should write the session's activity now (and notes that it does).
+    pub fn due(sid: &SessionId) -> bool {
+        let mut map = WRITTEN.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let every = EVERY.to_std().unwrap_or_default();
+        if map.get(&sid.0).is_some_and(|t| now.duration_since(*t) < every) {
+            return false;
+        }
+        if map.len() >= BOUND {
+            map.clear();
+        }
+        map.insert(sid.0.clone(), now);
+        true
+    }
 }
 
 /// Ends the session: it is refused from the next request on.

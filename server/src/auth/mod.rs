@@ -12,5 +12,19 @@ pub mod token;
 
 pub use token::TokenKeys;
 
+/// How long a session lives: `absolute` from sign-in at most, and no longer than
+/// `idle` after its last request (`PF_SESSION_HOURS`, `PF_SESSION_IDLE_MINUTES`).
+#[derive(Debug, Clone, Copy)]
+pub struct SessionPolicy {
+    pub absolute: chrono::Duration,
+    pub idle: chrono::Duration,
+}
+
+impl Default for SessionPolicy {
+    fn default() -> Self {
+        SessionPolicy { absolute: chrono::Duration::hours(8), idle: chrono::Duration::minutes(30) }
+    }
+}
+
 /// The cookie that carries the session token.
 pub const SESSION_COOKIE: &str = "pf_session";

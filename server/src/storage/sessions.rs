@@ -106,15 +106,17 @@ impl SessionStore for Store {
         session_id: &SessionId,
         token_hash: &str,
         now: Timestamp,
+        idle_since: Timestamp,
     ) -> AppResult<Option<Principal>> {
         self.read(|c| {
             let found = c.query_opt(
                 sql!(
                     "SELECT u.user_id, u.username FROM pf_user_sessions s JOIN pf_users u ON u.user_id = s.user_id
                      WHERE s.session_id = :1 AND s.token = :2 AND s.is_active = 'Y' AND s.expires_at > :3
+                       AND COALESCE(s.last_activity, s.created_at) > :4
                        AND COALESCE(u.account_status, 'active') = 'active'"
                 ),
-                &args![session_id, token_hash, now],
+                &args![session_id, token_hash, now, idle_since],
             )?;
             let Some(r) = found else { return Ok(None) };
             let user_id = r.text(0)?;
@@ -124,6 +126,19 @@ impl SessionStore for Store {
                 username: r.text(1)?,
                 session_id: session_id.clone(),
             }))
+        })
+    }
+
+    fn touch_session(&self, session_id: &SessionId, now: Timestamp, unless_after: Timestamp) -> AppResult<()> {
+        self.write(|c| {
+            c.execute(
+                sql!(
+                    "UPDATE pf_user_sessions SET last_activity = :1
+                     WHERE session_id = :2 AND (last_activity IS NULL OR last_activity < :3)"
+                ),
+                &args![now, session_id, unless_after],
+            )
+            .map(|_| ())
         })
     }
 

@@ -135,6 +135,14 @@ impl Console {
         cookie.trim_start_matches("pf_session=").split(';').next().unwrap().to_string()
     }
 
+    /// A request built by the test itself, as sent: status and body.
+    async fn exchange(&self, req: Request<Body>) -> (StatusCode, String) {
+        let resp = self.app.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+        (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
     fn actions(&self) -> Vec<String> {
         self.storage.recent_audit(1000).unwrap().into_iter().map(|a| a.action).collect()
     }
@@ -264,13 +272,7 @@ async fn metrics_without_a_token_answer_only_on_loopback() {
         let mut req = Request::builder().uri("/metrics").header(header::HOST, HOST).body(Body::empty()).unwrap();
         let addr: std::net::SocketAddr = peer.parse().unwrap();
         req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
-        let app = c.app.clone();
-        async move {
-            let resp = app.oneshot(req).await.unwrap();
-            let status = resp.status();
-            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-            (status, String::from_utf8_lossy(&bytes).into_owned())
-        }
+        c.exchange(req)
     };
     let (status, body) = scrape("192.0.2.7:40000").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -295,13 +297,7 @@ async fn client_mistakes_are_not_server_errors() {
             .header(header::COOKIE, format!("pf_session={token}"))
             .header(header::CONTENT_TYPE, content_type)
             .header(header::CONTENT_LENGTH, body.len());
-        let app = c.app.clone();
-        async move {
-            let resp = app.oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
-            let status = resp.status();
-            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-            (status, String::from_utf8_lossy(&bytes).into_owned())
-        }
+        c.exchange(req.body(Body::from(body)).unwrap())
     };
     let form = "application/x-www-form-urlencoded";
     for (what, content_type, body, status) in [
@@ -328,8 +324,8 @@ async fn other_host_names_are_refused() {
             req = req.header(header::ORIGIN, format!("http://{host}"));
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
-        let app = c.app.clone();
-        async move { app.oneshot(req.body(Body::from(body)).unwrap()).await.unwrap().status() }
+        let exchange = c.exchange(req.body(Body::from(body)).unwrap());
+        async move { exchange.await.0 }
     };
     let form = "username=root&password=a+long+test+password";
     assert_eq!(as_host("evil.example:3000", Method::POST, "/auth/login", form).await, StatusCode::BAD_REQUEST);

@@ -34,6 +34,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    #[cfg(feature = "ssr")]
+    content_security_policy();
     // Runs only in the browser, once hydrated: lets tests (and people) tell.
     Effect::new(|_| {
         if let Some(body) = document().body() {
@@ -52,6 +54,26 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
             </Routes>
         </Router>
+    }
+}
+
+/// The page's Content-Security-Policy: scripts only from this origin with this
+/// response's nonce (leptos puts it on every script it writes) and what they load
+/// (`strict-dynamic`: the hydration module, its split chunks), WebAssembly compiled by
+/// them; no inline script without the nonce, no plugin, no framing.
+#[cfg(feature = "ssr")]
+fn content_security_policy() {
+    let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+    else {
+        return;
+    };
+    let policy = format!(
+        "default-src 'self'; script-src 'nonce-{nonce}' 'strict-dynamic' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; \
+         base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    );
+    if let Ok(value) = axum::http::HeaderValue::from_str(&policy) {
+        response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, value);
     }
 }
 

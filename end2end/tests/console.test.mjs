@@ -248,3 +248,24 @@ test('an administrator reveals, changes and re-keys encrypted fields; the key in
   assert.equal(reads, 3);
   await page.close();
 });
+
+test('pages hydrate under their Content-Security-Policy (no inline script without the nonce)', async () => {
+  const page = await signedInPage();
+  const violations = [];
+  page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) violations.push(m.text()); });
+  for (const path of ['/', '/users', '/keys']) {
+    const response = await page.goto(`${base}${path}`);
+    const csp = response.headers()['content-security-policy'] ?? '';
+    const scripts = csp.split(';').find((d) => d.trim().startsWith('script-src')) ?? '';
+    assert.match(scripts, /'nonce-[^']+'/, `${path}: ${csp}`);
+    assert.doesNotMatch(scripts, /unsafe-inline/, path);
+    await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  }
+  // A page whose code loads on demand (a split chunk) hydrates too.
+  await page.goto(`${base}/users`);
+  await page.locator('[data-test-id=users-table] tbody tr a').first().click();
+  await page.waitForSelector('[data-test-id=user-name]');
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  assert.deepEqual(violations, []);
+  await page.close();
+});

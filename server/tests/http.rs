@@ -173,12 +173,15 @@ async fn sign_in_opens_a_session_and_writes_the_audit_row() {
 
     let page = c.send(Method::GET, "/", Some(&token), None, "").await;
     assert_eq!(page.status, StatusCode::OK);
-    for (name, value) in [
-        ("content-security-policy", "frame-ancestors 'none'"),
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-        ("cache-control", "no-store"),
-    ] {
+    let csp = page.headers["content-security-policy"].to_str().unwrap();
+    let scripts = csp.split(';').find(|d| d.trim().starts_with("script-src")).unwrap_or_default();
+    assert!(scripts.contains("'nonce-") && !scripts.contains("unsafe-inline"), "{csp}");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    let nonce = scripts.split("'nonce-").nth(1).and_then(|n| n.split('\'').next()).unwrap_or_default();
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the page's scripts carry the nonce");
+    for (name, value) in
+        [("x-frame-options", "DENY"), ("x-content-type-options", "nosniff"), ("cache-control", "no-store")]
+    {
         assert_eq!(page.headers[name], value, "{name}");
     }
     assert!(page.headers.contains_key("x-request-id"));

@@ -60,7 +60,10 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
 /// Headers every answer carries: no framing (clickjacking), no MIME sniffing, no
 /// referrer outside the console, and no caching of anything but the static bundle.
 fn secure_headers(h: &mut HeaderMap, is_static: bool) {
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    // Pages set their own, with their scripts' nonce (see `pathfinder_app::App`).
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
+    }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));

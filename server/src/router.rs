@@ -1,7 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, sign-in and sign-out,
 //! health, readiness and metrics, all behind the access layer.
 
-use crate::auth::{access, login, TokenKeys, SESSION_COOKIE};
+use crate::auth::{access, login, session_cookie_name, TokenKeys};
 use axum::extract::{FromRef, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -111,8 +111,9 @@ async fn sign_out(
 }
 
 pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
+    let name = session_cookie_name(secure);
     let secure = if secure { "; Secure" } else { "" };
-    format!("{SESSION_COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 fn see_other(to: &str, cookie: Option<String>) -> Response {

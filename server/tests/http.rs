@@ -45,6 +45,10 @@ impl Console {
     }
 
     fn with_metrics_token(metrics_token: Option<&str>) -> Self {
+        Self::build(metrics_token, false)
+    }
+
+    fn build(metrics_token: Option<&str>, secure_cookie: bool) -> Self {
         let (storage, dir) = common::sqlite();
         for (name, roles) in
             [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])]
@@ -66,7 +70,7 @@ impl Console {
             db: Db::new(storage.clone()),
             keys: Arc::new(TokenKeys::new(SECRET).unwrap()),
             metrics_token: metrics_token.map(Arc::from),
-            secure_cookie: false,
+            secure_cookie,
             overview: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
@@ -265,6 +269,36 @@ async fn idle_sessions_end_and_requests_keep_them_alive() {
     assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::UNAUTHORIZED);
     let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
     assert_eq!(page.headers[header::LOCATION], "/login");
+}
+
+/// Over HTTPS (`PF_SECURE_COOKIE`): the session cookie is `__Host-` prefixed and
+/// Secure, the plain name is not accepted, and every answer carries HSTS.
+#[tokio::test]
+async fn over_https_the_cookie_is_host_only_and_hsts_is_sent() {
+    let c = Console::build(Some(METRICS_TOKEN), true);
+    let login = Request::builder()
+        .method(Method::POST)
+        .uri("/auth/login")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, format!("https://{HOST}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("username=root&password={}", PASSWORD.replace(' ', "+"))))
+        .unwrap();
+    let resp = c.app.clone().oneshot(login).await.unwrap();
+    let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
+    assert!(
+        cookie.starts_with("__Host-pf_session=") && cookie.contains("; Secure") && cookie.contains("Path=/"),
+        "{cookie}"
+    );
+    assert!(!cookie.contains("Domain"), "{cookie}");
+    assert_eq!(resp.headers()[header::STRICT_TRANSPORT_SECURITY], "max-age=31536000");
+    let token = cookie.trim_start_matches("__Host-pf_session=").split(';').next().unwrap().to_string();
+    let page = |cookie: String| {
+        let req = Request::builder().uri("/users").header(header::HOST, HOST).header(header::COOKIE, cookie);
+        c.exchange(req.body(Body::empty()).unwrap())
+    };
+    assert_eq!(page(format!("__Host-pf_session={token}")).await.0, StatusCode::OK);
+    assert_eq!(page(format!("pf_session={token}")).await.0, StatusCode::SEE_OTHER, "the plain name is not read");
 }
 
 /// Without a token, metrics answer only scrapes from this machine.

@@ -2,7 +2,7 @@
 //! mutating methods, session authentication, and the policy table of
 //! `pathfinder_app::policy` (deny by default).
 
-use super::{login, SESSION_COOKIE};
+use super::{login, session_cookie_name};
 use crate::metrics::METRICS;
 use crate::router::AppState;
 use axum::extract::{ConnectInfo, Request, State};
@@ -20,6 +20,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let started = Instant::now();
     let path = req.uri().path().to_string();
     let method = req.method().clone();
+    let state_https = state.secure_cookie;
     // Label by the policy's pattern: bounded, and never a user's id or name.
     let rule = rule_for(&path);
     let route = rule.map_or("unmatched", |(pattern, _)| pattern);
@@ -53,13 +54,17 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         resp.headers_mut().insert("x-request-id", v);
     }
-    secure_headers(resp.headers_mut(), route == "/pkg/*");
+    secure_headers(resp.headers_mut(), route == "/pkg/*", state_https);
     resp
 }
 
 /// Headers every answer carries: no framing (clickjacking), no MIME sniffing, no
 /// referrer outside the console, and no caching of anything but the static bundle.
-fn secure_headers(h: &mut HeaderMap, is_static: bool) {
+fn secure_headers(h: &mut HeaderMap, is_static: bool, https: bool) {
+    // Served over HTTPS: browsers are to use nothing else for a year.
+    if https {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000"));
+    }
     // Pages set their own, with their scripts' nonce (see `pathfinder_app::App`).
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
         h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("frame-ancestors 'none'"));
@@ -145,7 +150,7 @@ async fn decide(
     }
     // Only what needs to know who asks reads the session from the database: public
     // paths (health, assets, the sign-in page) stay up when the database is down.
-    let token = session_token(req.headers());
+    let token = session_token(req.headers(), session_cookie_name(state.secure_cookie));
     let needs_principal = matches!(access, Access::Roles(_)) || path == "/api/me" || path == "/auth/logout";
     let principal = match &token {
         Some(token) if needs_principal => login::authenticate(&state.db, &state.keys, &state.session_policy, token)
@@ -269,13 +274,13 @@ fn has_dot_segment(path: &str) -> bool {
     })
 }
 
-fn session_token(headers: &HeaderMap) -> Option<String> {
+fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix(SESSION_COOKIE)?.strip_prefix('=').map(str::to_string))
+        .find_map(|kv| kv.trim().strip_prefix(name)?.strip_prefix('=').map(str::to_string))
         .filter(|t| !t.is_empty())
 }
 

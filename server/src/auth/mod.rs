@@ -26,5 +26,18 @@ impl Default for SessionPolicy {
     }
 }
 
-/// The cookie that carries the session token.
+/// The cookie that carries the session token over plain HTTP (loopback).
 pub const SESSION_COOKIE: &str = "pf_session";
+/// Its name over HTTPS (`PF_SECURE_COOKIE`): the `__Host-` prefix makes browsers keep
+/// it only if it is Secure, for this host alone and the whole path, so no subdomain
+/// or plain-HTTP page can plant or overwrite it.
+pub const SECURE_SESSION_COOKIE: &str = "__Host-pf_session";
+
+/// The session cookie's name for the way the console is served.
+pub fn session_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_SESSION_COOKIE
+    } else {
+        SESSION_COOKIE
+    }
+}

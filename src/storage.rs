@@ -207,6 +207,27 @@ pub struct BatchStep {
     pub next: Option<String>,
 }
 
+/// Runs a keyed walk to its end: `step` does one batch after `after` and says where
+/// the next starts; `seen` hears of each batch. The sums of all batches.
+pub fn walk_batches(
+    mut step: impl FnMut(Option<&str>) -> AppResult<BatchStep>,
+    mut seen: impl FnMut(&BatchStep),
+) -> AppResult<BatchStep> {
+    let mut all = BatchStep { scanned: 0, changed: 0, failed: 0, next: None };
+    let mut after = None::<String>;
+    loop {
+        let batch = step(after.as_deref())?;
+        seen(&batch);
+        all.scanned += batch.scanned;
+        all.changed += batch.changed;
+        all.failed += batch.failed;
+        match batch.next {
+            Some(n) => after = Some(n),
+            None => return Ok(all),
+        }
+    }
+}
+
 /// Field encryption (see `server/src/crypto.rs`): sensitive fields, each user's data
 /// key, rotation and the key inventory. Every change and every read of a value in the
 /// clear is audited in the same transaction.
@@ -252,16 +273,8 @@ pub trait EncryptionStore {
     /// Seals every plaintext sensitive value, 500 users per transaction: (users
     /// sealed, users left as found because a ciphertext of theirs does not open).
     fn seal_all_plaintext(&self, audit: &AuditEntry) -> AppResult<(u64, u64)> {
-        let (mut after, mut sealed, mut failed) = (None::<String>, 0, 0);
-        loop {
-            let step = self.seal_plaintext(after.as_deref(), 500, audit)?;
-            sealed += step.changed;
-            failed += step.failed;
-            match step.next {
-                Some(n) => after = Some(n),
-                None => return Ok((sealed, failed)),
-            }
-        }
+        let all = walk_batches(|after| self.seal_plaintext(after, 500, audit), |_| {})?;
+        Ok((all.changed, all.failed))
     }
     /// How many data keys each master key wraps.
     fn keys_by_master_key(&self) -> AppResult<Vec<StatusCount>>;

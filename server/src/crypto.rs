@@ -128,11 +128,6 @@ impl Keyring {
     pub fn all(&self) -> Vec<MasterKey> {
         self.current.iter().chain(&self.previous).cloned().collect()
     }
-
-    /// The ids of every key held, current first.
-    pub fn ids(&self) -> Vec<String> {
-        self.current.iter().chain(&self.previous).map(|k| k.id.clone()).collect()
-    }
 }
 
 /// A user's data key, in the clear: lives only in memory, zeroed when dropped.

@@ -959,16 +959,9 @@ fn master_key_rotation_rewraps_every_key(h: &Harness) {
 
 /// (re-wrapped, failed)
 fn rewrap_all(s: &dyn Storage, batch: u32) -> (u64, u64) {
-    let (mut after, mut changed, mut failed) = (None::<String>, 0, 0);
-    loop {
-        let step = s.rewrap_keys(after.as_deref(), batch, &audit("key.master.rewrap")).unwrap();
-        changed += step.changed;
-        failed += step.failed;
-        match step.next {
-            Some(n) => after = Some(n),
-            None => return (changed, failed),
-        }
-    }
+    let audit = audit("key.master.rewrap");
+    let all = pathfinder::storage::walk_batches(|after| s.rewrap_keys(after, batch, &audit), |_| {}).unwrap();
+    (all.changed, all.failed)
 }
 
 /// Deleting a user destroys their key: the live database can no longer decrypt what

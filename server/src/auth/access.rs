@@ -202,11 +202,9 @@ fn refuse_with(status: StatusCode, is_api: bool, error: AppError) -> Response {
 fn refuse(is_api: bool, error: AppError, sentence: &str) -> Response {
     let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if is_api {
-        let body = serde_json::to_string(&error).unwrap_or_default();
-        (status, [(header::CONTENT_TYPE, "application/json")], body).into_response()
-    } else {
-        (status, sentence.to_string()).into_response()
+        return refuse_with(status, true, error);
     }
+    (status, sentence.to_string()).into_response()
 }
 
 /// A form, or no body type at all (a call without fields).

@@ -6,7 +6,7 @@ use crate::config::{secret_beside, secret_from_env, DatabaseUrl};
 use crate::crypto::{Keyring, MasterKey};
 use crate::storage::Store;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{KeyPolicy, RotationScope, Storage};
+use pathfinder::storage::{walk_batches, BatchStep, KeyPolicy, RotationScope, Storage};
 use pathfinder::{AppError, AppResult, Username};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -138,19 +138,16 @@ fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> AppResult<u64> {
     let audit = meta.audit(None, "key.master.rewrap", ("encryption_keys", None), 200);
     let total = s.keys_by_master_key()?.iter().map(|k| k.count).sum::<i64>() as u64;
     let mut bar = Progress::new("rotate-master-key", "keys")?;
-    let (mut after, mut scanned, mut changed, mut failed) = (None::<String>, 0, 0, 0);
-    loop {
-        let step = s.rewrap_keys(after.as_deref(), 1000, &audit)?;
-        scanned += step.scanned;
-        changed += step.changed;
-        failed += step.failed;
-        bar.update(scanned, total.max(scanned), "");
-        match step.next {
-            Some(n) => after = Some(n),
-            None => break,
-        }
-    }
+    let mut scanned = 0;
+    let all = walk_batches(
+        |after| s.rewrap_keys(after, 1000, &audit),
+        |batch| {
+            scanned += batch.scanned;
+            bar.update(scanned, total.max(scanned), "");
+        },
+    );
     bar.finish();
+    let BatchStep { changed, failed, .. } = all?;
     if failed > 0 {
         return Err(AppError::Conflict(format!(
             "Re-wrapped {changed} data keys; {failed} could not be unwrapped (see the log for their users) and are \

@@ -8,7 +8,6 @@
 //! at once.
 
 use super::driver::{Conn, ReadRow, Row};
-use super::migrations::intent_audit;
 use super::sql::Stmt;
 use super::{audit, jobs, Store};
 use crate::crypto::{DataKey, FieldRef, WrappedKey, ALGORITHM};
@@ -384,15 +383,8 @@ impl EncryptionStore for Store {
         audit: &AuditEntry,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> AppResult<RotationRun> {
-        let owner = self.instance.as_str();
-        let claimed = self.write(|c| {
-            let won = jobs::claim(c, ROTATION_JOB, owner, Utc::now() + ROTATION_LEASE, Utc::now())?;
-            if won {
-                audit::insert(c, &intent_audit(audit))?;
-            }
-            Ok(won)
-        })?;
-        if !claimed {
+        let now = Utc::now();
+        if !self.begin_job(ROTATION_JOB, now + ROTATION_LEASE, now, audit)? {
             return Err(AppError::Conflict(
                 "A key rotation is already running (on this or another console instance); it shows on the Keys page."
                     .into(),
@@ -401,18 +393,9 @@ impl EncryptionStore for Store {
         let started = std::time::Instant::now();
         let walked = self.rotate_each(scope, audit, progress);
         let millis = started.elapsed().as_millis() as i64;
-        let outcome = match &walked {
-            Ok(run) => AuditEntry {
-                execution_time_ms: millis as u64,
-                error_message: (run.failed > 0).then(|| format!("{} of the keys could not be rotated", run.failed)),
-                ..audit.clone()
-            },
-            Err(e) => super::failure_audit(audit, e),
-        };
-        self.write(|c| {
-            jobs::finish(c, ROTATION_JOB, owner, millis, walked.as_ref().err())?;
-            audit::insert(c, &outcome)
-        })?;
+        let note =
+            |run: &RotationRun| (run.failed > 0).then(|| format!("{} of the keys could not be rotated", run.failed));
+        self.end_job(ROTATION_JOB, audit, millis, walked.as_ref().map(note))?;
         walked
     }
 

@@ -7,9 +7,12 @@
 //! job until its lease runs out.
 
 use super::driver::{Conn, ReadRow, Row};
+use super::migrations::{failure_audit, intent_audit};
+use super::{audit, Store};
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::dto::{JobRun, Timestamp};
+use pathfinder::storage::AuditEntry;
 use pathfinder::{AppError, AppResult};
 
 fn job_run(r: &dyn Row) -> AppResult<JobRun> {
@@ -79,4 +82,45 @@ pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&
         ],
     )?;
     Ok(())
+}
+
+impl Store {
+    /// Takes the job's lease (see [`claim`]) and writes the run's intent row
+    /// (`<action>.begin`) in the same transaction; whether this instance won the job.
+    pub(super) fn begin_job(
+        &self,
+        job: &str,
+        until: Timestamp,
+        due_before: Timestamp,
+        audit_entry: &AuditEntry,
+    ) -> AppResult<bool> {
+        self.write(|c| {
+            let won = claim(c, job, &self.instance, until, due_before)?;
+            if won {
+                audit::insert(c, &intent_audit(audit_entry))?;
+            }
+            Ok(won)
+        })
+    }
+
+    /// Records the end of the run begun with [`Store::begin_job`], gives the lease back
+    /// and writes the run's outcome row (its duration, a `note` on a run that went
+    /// through, or its failure), in one transaction.
+    pub(super) fn end_job(
+        &self,
+        job: &str,
+        audit_entry: &AuditEntry,
+        millis: i64,
+        outcome: Result<Option<String>, &AppError>,
+    ) -> AppResult<()> {
+        let error = outcome.as_ref().err().copied();
+        let row = match outcome {
+            Ok(note) => AuditEntry { execution_time_ms: millis as u64, error_message: note, ..audit_entry.clone() },
+            Err(e) => failure_audit(audit_entry, e),
+        };
+        self.write(|c| {
+            finish(c, job, &self.instance, millis, error)?;
+            audit::insert(c, &row)
+        })
+    }
 }

@@ -7,8 +7,7 @@
 //! runs in slices (see [`Store::rebuild_stats`]).
 
 use super::driver::{Dialect, ReadRow, Work};
-use super::migrations::intent_audit;
-use super::{audit, jobs, Store};
+use super::{jobs, Store};
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::dto::{JobRun, UserActivity};
@@ -99,7 +98,6 @@ impl Store {
 impl StatsStore for Store {
     fn refresh_user_stats(&self, when: RefreshWhen, audit_entry: &AuditEntry) -> AppResult<Option<JobRun>> {
         let now = Utc::now();
-        let owner = self.instance.as_str();
         let due_before = match when {
             RefreshWhen::Now => now,
             RefreshWhen::Due(every) => now - chrono::Duration::from_std(every).map_err(AppError::internal)?,
@@ -110,14 +108,7 @@ impl StatsStore for Store {
             return Ok(None); // not due: no write at all
         }
         // 1. The lease and the intent, or nothing.
-        let claimed = self.write(|c| {
-            let won = jobs::claim(c, JOB, owner, now + LEASE, due_before)?;
-            if won {
-                audit::insert(c, &intent_audit(audit_entry))?;
-            }
-            Ok(won)
-        })?;
-        if !claimed {
+        if !self.begin_job(JOB, now + LEASE, due_before, audit_entry)? {
             return match when {
                 RefreshWhen::Now => Err(AppError::Conflict(
                     "Another console instance is refreshing the statistics; try again when it is done.".into(),
@@ -129,14 +120,7 @@ impl StatsStore for Store {
         let started = Instant::now();
         let rebuilt = self.rebuild_stats();
         let millis = started.elapsed().as_millis() as i64;
-        let outcome = match &rebuilt {
-            Ok(()) => AuditEntry { execution_time_ms: millis as u64, ..audit_entry.clone() },
-            Err(e) => super::failure_audit(audit_entry, e),
-        };
-        let recorded = self.write(|c| {
-            jobs::finish(c, JOB, owner, millis, rebuilt.as_ref().err())?;
-            audit::insert(c, &outcome)
-        });
+        let recorded = self.end_job(JOB, audit_entry, millis, rebuilt.as_ref().map(|()| None));
         rebuilt?;
         recorded?;
         self.read(|c| jobs::last_run(c, JOB)).map(Some)

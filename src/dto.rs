@@ -131,6 +131,28 @@ pub struct UserDetail {
     pub stats_refresh: JobRun,
     /// The user's data key, if they have one.
     pub key: Option<KeyInfo>,
+    pub sign_in: SignInState,
+}
+
+/// One console account's defence against password guessing (see `auth::guard`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoginGuard {
+    /// Failures since the window began (the last failure within the window).
+    pub failed_attempts: u32,
+    pub last_failed_at: Option<Timestamp>,
+    /// Locks in a row; forgotten after a quiet period.
+    pub lockouts: u32,
+    pub locked_until: Option<Timestamp>,
+}
+
+/// A console account's sign-in state, as its page shows it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignInState {
+    pub guard: LoginGuard,
+    /// Locked now for browsers the account does not trust.
+    pub locked: bool,
+    /// Browsers that signed in before and may sign in while it is locked.
+    pub trusted_devices: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -6,9 +6,10 @@
 //! [`AuditEntry`] that describes the change and writes it in the same transaction:
 //! if the audit row cannot be written, the change is rolled back.
 
+pub use crate::dto::LoginGuard;
 use crate::dto::{
-    JobRun, KeyInfo, KeyInventory, Overview, Page, Principal, SensitiveFields, SessionInfo, StatusCount, TableSetInfo,
-    Timestamp, UserActivity, UserProfile, UserSummary,
+    JobRun, KeyInfo, KeyInventory, Overview, Page, Principal, SensitiveFields, SessionInfo, SignInState, StatusCount,
+    TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -107,10 +108,23 @@ pub struct LoginRecord {
     pub username: String,
     pub password_hash: String,
     pub account_status: String,
-    pub failed_attempts: u32,
-    pub locked_until: Option<Timestamp>,
     /// Holds a console role: only such accounts may sign in to the console.
     pub console_role: bool,
+    pub guard: LoginGuard,
+    /// The failures of the browser's device, when its cookie names a device that
+    /// signed in to this account before (`None`: an unknown browser).
+    pub device_failures: Option<u32>,
+}
+
+/// How a sign-in attempt starts: the account is looked up and, for a console
+/// account, its lease taken, so that attempts on one account are decided one at a
+/// time across every console instance.
+#[derive(Debug, Clone)]
+pub enum LoginStart {
+    Unknown,
+    /// Another attempt on this account is being checked (its lease is held).
+    Busy,
+    Ready(LoginRecord),
 }
 
 /// A session to open at sign-in.
@@ -126,11 +140,34 @@ pub struct NewSession {
     pub user_agent: Option<String>,
 }
 
-/// A failed sign-in: the user it counted against (if the name exists) and the lock it sets.
-#[derive(Debug, Clone)]
+/// A failed sign-in: the account it counted against (if the name exists), and what
+/// it changes: the account's guard, or the failures of the device it came from.
+#[derive(Debug, Clone, Default)]
 pub struct LoginFailure {
     pub user_id: Option<UserId>,
-    pub locked_until: Option<Timestamp>,
+    /// The account's guard after the failure (`None`: left as it is).
+    pub guard: Option<LoginGuard>,
+    pub device: Option<DeviceFailure>,
+}
+
+/// A failure from a device that signed in before: its new count, or `None` when it
+/// reached the limit and loses its trust (its row goes).
+#[derive(Debug, Clone)]
+pub struct DeviceFailure {
+    pub device_hash: String,
+    pub failed_attempts: Option<u32>,
+}
+
+/// A successful sign-in's changes beside the session: the device it came from is
+/// remembered (or its use noted), and the account's guard is reset unless the
+/// attempt came from a trusted device while the account was locked for others.
+#[derive(Debug, Clone)]
+pub struct LoginSuccess {
+    pub device_hash: String,
+    pub reset_guard: bool,
+    /// The account's devices unused since before this are trusted no more (their
+    /// cookies have expired): their rows go.
+    pub forget_unused_before: Timestamp,
 }
 
 /// Connection pool figures for `/metrics`.
@@ -284,10 +321,24 @@ pub trait EncryptionStore {
 }
 
 pub trait SessionStore {
-    fn login_record(&self, username: &str) -> AppResult<Option<LoginRecord>>;
-    /// Opens the session, resets failed attempts, counts the login, writes the audit row.
-    fn record_login_success(&self, session: &NewSession, audit: &AuditEntry) -> AppResult<()>;
+    /// Looks the account up and takes its sign-in lease until `lease_until` (a lock,
+    /// not a change: no audit row). `device_hash`: the browser's device cookie, hashed.
+    fn begin_login(
+        &self,
+        username: &str,
+        device_hash: Option<&str>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> AppResult<LoginStart>;
+    /// Opens the session, remembers the device, resets the guard (unless told not to),
+    /// counts the login, releases the lease, writes the audit row.
+    fn record_login_success(&self, session: &NewSession, success: &LoginSuccess, audit: &AuditEntry) -> AppResult<()>;
+    /// Stores the failure's guard or device count, releases the lease, writes the audit row.
     fn record_login_failure(&self, failure: &LoginFailure, audit: &AuditEntry) -> AppResult<()>;
+    /// Clears an account's failures and lock (an admin's unlock).
+    fn unlock_login(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()>;
+    /// The account's guard, whether it is locked now, how many devices it trusts.
+    fn sign_in_state(&self, user_id: &UserId) -> AppResult<SignInState>;
     /// The principal of an active, unexpired session of an active user whose token
     /// hash matches, and that was last used after `idle_since`.
     fn session_principal(

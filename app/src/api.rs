@@ -66,7 +66,8 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
                 let activity = s.user_activity(&id)?;
                 let stats_refresh = s.last_stats_refresh()?;
                 let key = s.key_of(&id, policy.rotation_days)?;
-                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh, key })
+                let sign_in = s.sign_in_state(&id)?;
+                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh, key, sign_in })
             })
             .await
     })
@@ -126,6 +127,18 @@ pub async fn set_sensitive(
         let audit =
             ssr::request_meta()?.audit(Some(&who.user_id), "user.sensitive.update", ("user", Some(id.as_str())), 200);
         ssr::db()?.call(move |s| s.set_sensitive_fields(&id, &fields, &audit)).await
+    })
+    .await
+}
+
+/// Clears an account's failed sign-ins and lock (admins), audited.
+#[server(prefix = "/api", endpoint = "unlock_sign_in")]
+pub async fn unlock_sign_in(user_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/unlock_sign_in")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.unlock", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.unlock_login(&id, &audit)).await
     })
     .await
 }

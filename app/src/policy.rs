@@ -37,6 +37,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/reveal_sensitive", Access::Roles(ADMIN)),
     ("/api/set_sensitive", Access::Roles(ADMIN)),
     ("/api/rotate_user_key", Access::Roles(ADMIN)),
+    ("/api/unlock_sign_in", Access::Roles(ADMIN)),
     ("/api/delete_user", Access::Roles(ADMIN)),
     ("/api/key_inventory", Access::Roles(KEY_READERS)),
     ("/api/start_key_rotation", Access::Roles(ADMIN)),

@@ -310,14 +310,16 @@ fn main() {
     row("audit: events in the last 24 h (count)", &storage, Some(&raw));
 
     let someone: String = c.query_row("SELECT username FROM pf_users WHERE rowid = 1", [], |r| r.get(0)).unwrap();
+    // A product account: looked up in a write transaction, no lease taken.
     let storage = time(|| {
-        s.login_record(&someone).unwrap();
+        let now = chrono::Utc::now();
+        s.begin_login(&someone, None, now, now).unwrap();
     });
     let raw = time(|| {
         let _: String = c
             .prepare_cached(registered("LEFT JOIN pf_console_login_state l"))
             .unwrap()
-            .query_row([&someone], |r| r.get(0))
+            .query_row(rusqlite::params![None::<String>, &someone], |r| r.get(0))
             .unwrap();
     });
     row("sign-in lookup (before the password check)", &storage, Some(&raw));

@@ -43,6 +43,33 @@ pub struct KeyPolicyArgs {
     pub key_rotation_days: u32,
 }
 
+/// The sign-in guard (see `auth::guard`): failures within 15 minutes count, and a
+/// streak of locks is forgotten after 12 hours without a failure.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct LockoutArgs {
+    /// Wrong passwords that lock an account (or make a trusted browser untrusted).
+    #[arg(long, env = "PF_LOGIN_MAX_FAILURES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(2..=100))]
+    pub login_max_failures: u32,
+    /// How long the first lock lasts; each lock in a row lasts twice the one before.
+    #[arg(long, env = "PF_LOGIN_LOCK_MINUTES", default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub login_lock_minutes: u32,
+    /// The longest a lock lasts, however many came before it.
+    #[arg(long, env = "PF_LOGIN_MAX_LOCK_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10080))]
+    pub login_max_lock_minutes: u32,
+}
+
+impl LockoutArgs {
+    fn policy(self) -> auth::guard::LockoutPolicy {
+        let first_lock = chrono::Duration::minutes(i64::from(self.login_lock_minutes));
+        auth::guard::LockoutPolicy {
+            max_failures: self.login_max_failures,
+            first_lock,
+            max_lock: chrono::Duration::minutes(i64::from(self.login_max_lock_minutes)).max(first_lock),
+            ..auth::guard::LockoutPolicy::default()
+        }
+    }
+}
+
 impl KeyPolicyArgs {
     fn policy(self) -> KeyPolicy {
         KeyPolicy { rotation_days: self.key_rotation_days }
@@ -89,6 +116,8 @@ pub enum Command {
         /// A session ends after this many minutes without a request.
         #[arg(long, env = "PF_SESSION_IDLE_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=1440))]
         session_idle_minutes: u32,
+        #[command(flatten)]
+        lockout: LockoutArgs,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -213,6 +242,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             allowed_hosts,
             session_hours,
             session_idle_minutes,
+            lockout,
         } => {
             if migrate {
                 migrate_and_seal(s)?;
@@ -224,7 +254,17 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 absolute: chrono::Duration::hours(i64::from(session_hours)),
                 idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
             };
-            serve(db, &url, listen, site_root, secure_cookie, stats_every, keys.policy(), hosts, sessions)?;
+            let options = ServeOptions {
+                listen,
+                site_root,
+                secure_cookie,
+                stats_every,
+                key_policy: keys.policy(),
+                allowed_hosts: hosts,
+                session_policy: sessions,
+                lockout: lockout.policy(),
+            };
+            serve(db, &url, options)?;
         }
         Command::Migrate => migrate_and_seal(s)?,
         Command::RotateKeys { user, all, overdue, keys } => {
@@ -457,9 +497,8 @@ async fn shutdown_signal() {
     tracing::info!("shutting down");
 }
 
-fn serve(
-    db: Db,
-    url: &DatabaseUrl,
+/// How `serve` runs, from its flags.
+struct ServeOptions {
     listen: SocketAddr,
     site_root: String,
     secure_cookie: bool,
@@ -467,7 +506,20 @@ fn serve(
     key_policy: KeyPolicy,
     allowed_hosts: Arc<[String]>,
     session_policy: auth::SessionPolicy,
-) -> AppResult<()> {
+    lockout: auth::guard::LockoutPolicy,
+}
+
+fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
+    let ServeOptions {
+        listen,
+        site_root,
+        secure_cookie,
+        stats_every,
+        key_policy,
+        allowed_hosts,
+        session_policy,
+        lockout,
+    } = options;
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
     let leptos_options = leptos::config::LeptosOptions::builder()
@@ -487,6 +539,7 @@ fn serve(
         key_policy,
         allowed_hosts,
         session_policy,
+        lockout,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {

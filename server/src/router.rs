@@ -1,9 +1,9 @@
 //! The HTTP surface: Leptos pages and server functions, sign-in and sign-out,
 //! health, readiness and metrics, all behind the access layer.
 
-use crate::auth::{access, login, session_cookie_name, TokenKeys};
+use crate::auth::{access, device_cookie_name, login, session_cookie_name, TokenKeys, DEVICE_COOKIE_SECS};
 use axum::extract::{FromRef, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
@@ -37,6 +37,8 @@ pub struct AppState {
     pub allowed_hosts: Arc<[String]>,
     /// Session lifetimes: absolute and idle.
     pub session_policy: crate::auth::SessionPolicy,
+    /// When failed sign-ins lock an account.
+    pub lockout: crate::auth::guard::LockoutPolicy,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -79,12 +81,29 @@ struct Credentials {
 async fn sign_in(
     State(st): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
+    headers: HeaderMap,
     Form(c): Form<Credentials>,
 ) -> Response {
-    match login::sign_in(&st.db, &st.keys, &st.session_policy, &meta, &c.username, &c.password).await {
+    let device = access::cookie(&headers, device_cookie_name(st.secure_cookie));
+    // Its own task: a client that hangs up midway cannot cut an attempt short
+    // between taking its account's lease and recording the outcome.
+    let attempt = {
+        let st = st.clone();
+        tokio::spawn(async move {
+            let attempt = login::Attempt { username: &c.username, password: &c.password, device: device.as_deref() };
+            login::sign_in(&st.db, &st.keys, &st.session_policy, &st.lockout, &meta, &attempt).await
+        })
+    };
+    let outcome = attempt.await.unwrap_or_else(|e| Err(AppError::internal(e)));
+    match outcome {
         Ok(s) => {
             st.overview.changed();
-            see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie)))
+            let mut resp = see_other("/", Some(session_cookie(&s.token, s.max_age_secs, st.secure_cookie)));
+            let device = cookie(device_cookie_name(st.secure_cookie), &s.device, DEVICE_COOKIE_SECS, st.secure_cookie);
+            if let Ok(v) = device.parse() {
+                resp.headers_mut().append(header::SET_COOKIE, v);
+            }
+            resp
         }
         Err(AppError::BadCredentials) => see_other("/login?error=credentials", None),
         Err(e) => {
@@ -111,9 +130,12 @@ async fn sign_out(
 }
 
 pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {
-    let name = session_cookie_name(secure);
+    cookie(session_cookie_name(secure), token, max_age, secure)
+}
+
+fn cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    format!("{name}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
+    format!("{name}={value}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}{secure}")
 }
 
 fn see_other(to: &str, cookie: Option<String>) -> Response {

@@ -8,7 +8,8 @@ use common::{add_user, audit, new_user};
 use pathfinder::dto::{Principal, SensitiveFields, StatusCount};
 use pathfinder::filter::{UserFilter, UserSort};
 use pathfinder::storage::{
-    AuditEntry, LoginFailure, NewSession, NewUser, RefreshWhen, RotationScope, Storage, TableRows, Value,
+    AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession, NewUser,
+    RefreshWhen, RotationScope, Storage, TableRows, Value,
 };
 use pathfinder::{AppError, Role, SessionId, UserId, Username};
 use pathfinder_server::crypto::{DataKey, FieldRef, Keyring, MasterKey, WrappedKey};
@@ -65,7 +66,7 @@ fn conformance(h: &Harness) {
     the_last_active_admin_stays(h);
 }
 
-const VERSION: i64 = 10;
+const VERSION: i64 = 11;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -248,7 +249,7 @@ fn empty_text_is_stored_as_absent(s: &dyn Storage) {
         ip_address: Some(String::new()),
         user_agent: Some(String::new()),
     };
-    s.record_login_success(&session, &audit("login.success")).unwrap();
+    s.record_login_success(&session, &success("e"), &audit("login.success")).unwrap();
     let listed = s.list_sessions(&id).unwrap().remove(0);
     assert_eq!((listed.ip_address, listed.user_agent), (None, None));
 
@@ -281,7 +282,7 @@ fn sessions_lifecycle(s: &dyn Storage) {
         ip_address: Some("127.0.0.1".into()),
         user_agent: Some("conformance".into()),
     };
-    s.record_login_success(&session, &audit("login.success")).unwrap();
+    s.record_login_success(&session, &success("a"), &audit("login.success")).unwrap();
     let idle = now - chrono::Duration::minutes(30);
     let p: Principal = s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().expect("live session");
     assert_eq!(p.user_id, id);
@@ -320,24 +321,86 @@ fn sessions_lifecycle(s: &dyn Storage) {
     assert!(matches!(s.revoke_session(&SessionId::new(), &audit("logout")), Err(AppError::NotFound(_))));
 }
 
+fn success(device: &str) -> LoginSuccess {
+    LoginSuccess {
+        device_hash: device.repeat(64),
+        reset_guard: true,
+        forget_unused_before: chrono::Utc::now() - chrono::Duration::days(90),
+    }
+}
+
+fn ready(start: LoginStart) -> LoginRecord {
+    match start {
+        LoginStart::Ready(r) => r,
+        other => panic!("expected a record, got {other:?}"),
+    }
+}
+
+/// The sign-in guard's storage: the lease lets one attempt per account through at a
+/// time (on every instance: it is a conditional update), the guard and the device
+/// counts are stored as decided, and an unlock clears them.
 fn login_failures_and_lockout(s: &dyn Storage) {
-    let id = add_user(s, "lock_user", "active", &[]);
-    let rec = s.login_record("lock_user").unwrap().unwrap();
-    assert_eq!((rec.failed_attempts, rec.locked_until), (0, None));
-    let until = chrono::Utc::now() + chrono::Duration::minutes(15);
-    s.record_login_failure(&LoginFailure { user_id: Some(id.clone()), locked_until: None }, &audit("login.failure"))
-        .unwrap();
-    s.record_login_failure(
-        &LoginFailure { user_id: Some(id.clone()), locked_until: Some(until) },
-        &audit("login.failure"),
-    )
-    .unwrap();
-    let rec = s.login_record("lock_user").unwrap().unwrap();
-    assert_eq!(rec.failed_attempts, 2);
-    let locked = rec.locked_until.expect("locked");
-    assert!((locked - until).num_seconds().abs() <= 1);
-    s.record_login_failure(&LoginFailure { user_id: None, locked_until: None }, &audit("login.failure")).unwrap();
-    assert!(s.login_record("nobody_here").unwrap().is_none());
+    let id = add_user(s, "lock_user", "active", &[Role::Sre]);
+    let product = add_user(s, "lock_product_user", "active", &[]);
+    let now = chrono::Utc::now();
+    let lease = now + chrono::Duration::seconds(30);
+    let rec = ready(s.begin_login("lock_user", None, now, lease).unwrap());
+    assert_eq!((rec.guard, rec.device_failures, rec.console_role), (LoginGuard::default(), None, true));
+    assert!(matches!(s.begin_login("lock_user", None, now, lease).unwrap(), LoginStart::Busy), "the lease is held");
+    let later = lease + chrono::Duration::seconds(1);
+    assert!(
+        matches!(s.begin_login("lock_user", None, later, later).unwrap(), LoginStart::Ready(_)),
+        "an abandoned lease expires"
+    );
+    let guard = LoginGuard {
+        failed_attempts: 0,
+        last_failed_at: Some(now),
+        lockouts: 2,
+        locked_until: Some(now + chrono::Duration::minutes(10)),
+    };
+    let failure = LoginFailure { user_id: Some(id.clone()), guard: Some(guard), device: None };
+    s.record_login_failure(&failure, &audit("login.failure")).unwrap();
+    let rec = ready(s.begin_login("lock_user", None, now, lease).unwrap());
+    assert_eq!(rec.guard.lockouts, 2);
+    assert!((rec.guard.locked_until.unwrap() - guard.locked_until.unwrap()).num_seconds().abs() <= 1);
+    assert!(s.sign_in_state(&id).unwrap().locked);
+
+    // A success from a trusted browser while locked leaves the lock; the device is remembered.
+    let session = |n: u8| NewSession {
+        session_id: SessionId::new(),
+        user_id: id.clone(),
+        token_hash: format!("{n:0>64}"),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+        ip_address: None,
+        user_agent: None,
+    };
+    let kept = LoginSuccess { reset_guard: false, ..success("d") };
+    s.record_login_success(&session(1), &kept, &audit("login.success")).unwrap();
+    let state = s.sign_in_state(&id).unwrap();
+    assert!(state.locked && state.trusted_devices == 1, "{state:?}");
+    let rec = ready(s.begin_login("lock_user", Some(&"d".repeat(64)), now, lease).unwrap());
+    assert_eq!(rec.device_failures, Some(0));
+    let device = |n| DeviceFailure { device_hash: "d".repeat(64), failed_attempts: n };
+    let failure = LoginFailure { user_id: Some(id.clone()), guard: None, device: Some(device(Some(3))) };
+    s.record_login_failure(&failure, &audit("login.failure")).unwrap();
+    let rec = ready(s.begin_login("lock_user", Some(&"d".repeat(64)), now, lease).unwrap());
+    assert_eq!((rec.device_failures, rec.guard.lockouts), (Some(3), 2));
+    let failure = LoginFailure { user_id: Some(id.clone()), guard: None, device: Some(device(None)) };
+    s.record_login_failure(&failure, &audit("login.failure")).unwrap();
+    assert_eq!(s.sign_in_state(&id).unwrap().trusted_devices, 0, "the device is trusted no more");
+
+    s.unlock_login(&id, &audit("user.unlock")).unwrap();
+    let state = s.sign_in_state(&id).unwrap();
+    assert!(!state.locked && state.guard == LoginGuard::default(), "{state:?}");
+    assert!(matches!(s.unlock_login(&UserId::new(), &audit("user.unlock")), Err(AppError::NotFound(_))));
+
+    // A product account is looked up, but nothing of theirs is written (no lease).
+    let rec = ready(s.begin_login("lock_product_user", None, now, lease).unwrap());
+    assert!(!rec.console_role);
+    assert!(matches!(s.begin_login("lock_product_user", None, now, lease).unwrap(), LoginStart::Ready(_)));
+    assert_eq!(s.sign_in_state(&product).unwrap(), Default::default());
+    assert!(matches!(s.begin_login("nobody_here", None, now, lease).unwrap(), LoginStart::Unknown));
 }
 
 /// An audit row that cannot be written (here: an empty action, which NOT NULL
@@ -352,9 +415,10 @@ fn a_change_whose_audit_row_fails_changes_nothing(s: &dyn Storage) {
     let id = add_user(s, "audit_target", "active", &[]);
     assert!(s.set_account_status(&id, "suspended", &broken).is_err());
     assert_eq!(s.user_profile(&id).unwrap().summary.account_status, "active");
-    let failure = LoginFailure { user_id: Some(id.clone()), locked_until: None };
+    let guard = LoginGuard { failed_attempts: 1, last_failed_at: Some(chrono::Utc::now()), ..LoginGuard::default() };
+    let failure = LoginFailure { user_id: Some(id.clone()), guard: Some(guard), device: None };
     assert!(s.record_login_failure(&failure, &broken).is_err());
-    assert_eq!(s.login_record("audit_target").unwrap().unwrap().failed_attempts, 0);
+    assert_eq!(s.sign_in_state(&id).unwrap().guard.failed_attempts, 0);
 
     let owner = Username::parse("audit_fill").unwrap();
     s.provision_user_tables(&owner, &audit("user_tables.provision")).unwrap();
@@ -584,22 +648,10 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP INDEX idx_enc_keys_master");
-    (h.raw)("DROP INDEX idx_enc_keys_rotated");
-    for (table, column) in [
-        ("pf_encryption_keys", "master_key_id"),
-        ("pf_users", "phone_number_enc"),
-        ("pf_users", "date_of_birth_enc"),
-        ("pf_users", "gender_enc"),
-        ("pf_users", "nationality_enc"),
-        ("pf_users", "mfa_secret_enc"),
-        ("pf_sso_accounts", "access_token_enc"),
-        ("pf_sso_accounts", "refresh_token_enc"),
-    ] {
-        (h.raw)(&format!("ALTER TABLE {table} DROP COLUMN {column}"));
-    }
-    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name = 'key_rotation'");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 10");
+    (h.raw)("DROP TABLE pf_console_devices");
+    (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN lockouts");
+    (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN checking_until");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 11");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -615,7 +667,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0010_field_encryption"], "{reports:?}");
+    assert_eq!(applied, ["0011_sign_in_guard"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -13,6 +13,7 @@ use pathfinder::dto::SensitiveFields;
 use pathfinder::storage::{AuditStore, EncryptionStore, KeyPolicy, NewUser, SessionStore, Storage, UserStore};
 use pathfinder::{Role, UserId, Username};
 use pathfinder_app::policy::{Access, POLICY};
+use pathfinder_server::auth::guard::LockoutPolicy;
 use pathfinder_server::auth::token::{Claims, AUDIENCE, ISSUER};
 use pathfinder_server::auth::{password, TokenKeys};
 use pathfinder_server::router::{router, AppState};
@@ -75,6 +76,7 @@ impl Console {
             key_policy: KeyPolicy { rotation_days: 90 },
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
             session_policy: pathfinder_server::auth::SessionPolicy::default(),
+            lockout: LockoutPolicy::default(),
         };
         Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
@@ -145,6 +147,34 @@ impl Console {
         let status = resp.status();
         let bytes = resp.into_body().collect().await.unwrap().to_bytes();
         (status, String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Signs in from a browser that carries `device` (a device cookie), if any:
+    /// the answer and the device cookie it sets.
+    async fn login_from(&self, user: &str, pw: &str, device: Option<&str>) -> (Reply, Option<String>) {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/auth/login")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(d) = device {
+            req = req.header(header::COOKIE, format!("pf_device={d}"));
+        }
+        let body = format!("username={user}&password={}", pw.replace(' ', "+"));
+        let resp = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let set = headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok()?.strip_prefix("pf_device="))
+            .map(|v| v.split(';').next().unwrap_or_default().to_string())
+            .next();
+        (Reply { status, headers, body: String::new() }, set)
+    }
+
+    fn user_id(&self, name: &str) -> UserId {
+        self.storage.user_id_by_username(&Username::parse(name).unwrap()).unwrap().unwrap()
     }
 
     fn actions(&self) -> Vec<String> {
@@ -436,10 +466,94 @@ async fn wrong_passwords_get_one_answer_and_lock_the_account() {
     for _ in 0..4 {
         c.login("root", "wrong again").await;
     }
-    // Five wrong in a row: now even the right password gets the same refusal.
+    // Five wrong within the window: now even the right password gets the same refusal.
     let r = c.login("root", PASSWORD).await;
     assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
     assert_eq!(c.actions()[0], "login.locked");
+}
+
+/// An attacker cannot keep an account locked for longer than the cap, nor keep its
+/// holder out: guesses while locked change nothing, the browser that signed in
+/// before still signs in, and an admin unlocks (audited).
+#[tokio::test]
+async fn the_lockout_cannot_be_turned_against_the_holder() {
+    let c = Console::new();
+    let root = c.user_id("root");
+    let (_, device) = c.login_from("root", PASSWORD, None).await;
+    let device = device.expect("a successful sign-in trusts the browser");
+    let locked_at = chrono::Utc::now();
+    for _ in 0..5 {
+        c.login("root", "an attacker's guess").await;
+    }
+    let state = c.storage.sign_in_state(&root).unwrap();
+    let until = state.guard.locked_until.expect("locked");
+    assert!(state.locked && until <= locked_at + chrono::Duration::minutes(6), "the first lock is 5 minutes");
+    for _ in 0..20 {
+        c.login("root", "more guesses").await;
+    }
+    let after = c.storage.sign_in_state(&root).unwrap();
+    assert_eq!(after.guard, state.guard, "guesses while locked neither count nor extend the lock");
+
+    // A new browser is refused; the holder's browser signs in, and the lock stays for others.
+    let (r, _) = c.login_from("root", PASSWORD, None).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
+    let (r, again) = c.login_from("root", PASSWORD, Some(&device)).await;
+    assert_eq!(r.headers[header::LOCATION], "/", "the trusted browser gets in while the account is locked");
+    assert_eq!(again.as_deref(), Some(device.as_str()), "it keeps its device cookie");
+    assert!(c.storage.sign_in_state(&root).unwrap().locked, "still locked for everyone else");
+    let (r, _) = c.login_from("root", PASSWORD, Some("a forged device cookie")).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
+
+    // Every later lock lasts longer, up to the cap.
+    let cap = LockoutPolicy::default().max_lock;
+    for _ in 0..8 {
+        rusqlite::Connection::open(c.dir.path().join("pf.db"))
+            .unwrap()
+            .execute("UPDATE pf_console_login_state SET locked_until = '2000-01-01 00:00:00.000000'", [])
+            .unwrap();
+        for _ in 0..5 {
+            c.login("root", "a guess after the lock").await;
+        }
+        let g = c.storage.sign_in_state(&root).unwrap().guard;
+        let lasts = g.locked_until.unwrap() - g.last_failed_at.unwrap();
+        assert!(lasts <= cap, "lock {} lasts {lasts}", g.lockouts);
+    }
+    assert_eq!(c.storage.sign_in_state(&root).unwrap().guard.lockouts, 9);
+
+    // A stolen device cookie allows as many guesses as a locked account does: then
+    // the browser is trusted no more.
+    for _ in 0..5 {
+        c.login_from("root", "a guess with the cookie", Some(&device)).await;
+    }
+    assert_eq!(c.storage.sign_in_state(&root).unwrap().trusted_devices, 0);
+    let (r, _) = c.login_from("root", PASSWORD, Some(&device)).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
+
+    // Only an admin unlocks, never a non-admin.
+    let sre = c.token("sre_sam").await;
+    let body = format!("user_id={}", root.0);
+    assert_eq!(c.post("/api/unlock_sign_in", Some(&sre), &body).await.status, StatusCode::FORBIDDEN);
+    let admin = c.storage.create_user(
+        &NewUser {
+            user_id: UserId::new(),
+            username: Username::parse("second_admin").unwrap(),
+            email: "second@example.com".into(),
+            password_hash: HASH.clone(),
+            first_name: None,
+            last_name: None,
+            account_status: "active".into(),
+            roles: vec![Role::Admin],
+        },
+        &common::audit("user.create"),
+    );
+    admin.unwrap();
+    let token = c.token("second_admin").await;
+    let r = c.post("/api/unlock_sign_in", Some(&token), &body).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.actions()[0], "user.unlock");
+    let state = c.storage.sign_in_state(&root).unwrap();
+    assert!(!state.locked && state.guard == Default::default(), "{state:?}");
+    assert_eq!(c.login("root", PASSWORD).await.headers[header::LOCATION], "/");
 }
 
 fn claims(token: &str) -> Claims {
@@ -550,7 +664,9 @@ async fn every_route_and_server_function_follows_the_policy() {
     c.storage.set_sensitive_fields(&target, &fields, &common::audit("user.sensitive.update")).unwrap();
     let victim = common::add_user(c.storage.as_ref(), "walk_victim", "active", &[]);
     let body_for = |path: &str| match path {
-        "/api/user_detail" | "/api/reveal_sensitive" | "/api/rotate_user_key" => format!("user_id={}", target.0),
+        "/api/user_detail" | "/api/reveal_sensitive" | "/api/rotate_user_key" | "/api/unlock_sign_in" => {
+            format!("user_id={}", target.0)
+        }
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),
         "/api/set_sensitive" => {
             format!("user_id={}&phone_number=%2B1+555+0100&date_of_birth=&gender=&nationality=", target.0)
@@ -680,7 +796,7 @@ async fn when_the_audit_log_cannot_be_written_nothing_changes() {
 
     // A failed sign-in counts nothing either.
     c.login("root", "wrong password").await;
-    assert_eq!(c.storage.login_record("root").unwrap().unwrap().failed_attempts, 0);
+    assert_eq!(c.storage.sign_in_state(&c.user_id("root")).unwrap().guard.failed_attempts, 0);
 }
 
 #[tokio::test]

@@ -5,7 +5,7 @@ use crate::api::{get_user_detail, reveal_sensitive};
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use pathfinder::dto::{KeyInfo, SensitiveFields};
+use pathfinder::dto::{KeyInfo, SensitiveFields, SignInState};
 use pathfinder::filter::ACCOUNT_STATUSES;
 use pathfinder::AppError;
 
@@ -30,6 +30,7 @@ pub fn UserDetailPage() -> impl IntoView {
                     Ok(d) => {
                         let p = d.profile;
                         let s = p.summary;
+                        let has_roles = !p.roles.is_empty();
                         let roles = if p.roles.is_empty() {
                             "none".to_string()
                         } else {
@@ -110,6 +111,10 @@ pub fn UserDetailPage() -> impl IntoView {
                                     <dt>"MFA"</dt><dd>{if p.mfa_enabled { "on" } else { "off" }}</dd>
                                 </dl>
                             </section>
+                            {has_roles.then(|| view! {
+                                <h2>"Console sign-in"</h2>
+                                <SignInPanel user_id=s.user_id.0.clone() state=d.sign_in/>
+                            })}
                             <h2>"Sensitive fields"</h2>
                             <SensitivePanel user_id=s.user_id.0.clone() present=p.sensitive_present.clone()/>
                             <h2>"Data key"</h2>
@@ -222,6 +227,28 @@ fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
             </form>
         }
         .into_any(),
+    }
+}
+
+/// The account's guard against password guessing, with the admin's unlock.
+#[component]
+fn SignInPanel(user_id: String, state: SignInState) -> impl IntoView {
+    let g = state.guard;
+    let lock =
+        if state.locked { format!("locked until {}", when_or(&g.locked_until, "?")) } else { "not locked".into() };
+    view! {
+        <dl class="profile" data-test-id="sign-in">
+            <dt>"Lock"</dt><dd data-test-id="sign-in-lock">{lock}</dd>
+            <dt>"Recent failures"</dt><dd data-test-id="sign-in-failures">{g.failed_attempts}</dd>
+            <dt>"Locks in a row"</dt><dd>{g.lockouts}</dd>
+            <dt>"Trusted browsers"</dt><dd title="Browsers that signed in before may sign in while the account is locked for others.">{state.trusted_devices}</dd>
+        </dl>
+        {(state.locked || g.failed_attempts > 0 || g.lockouts > 0).then(|| view! {
+            <form method="post" action="/api/unlock_sign_in" class="inline" data-test-id="unlock-form">
+                <input type="hidden" name="user_id" value=user_id/>
+                <button type="submit">"Unlock and clear failures"</button>
+            </form>
+        })}
     }
 }
 

@@ -150,7 +150,7 @@ async fn decide(
     }
     // Only what needs to know who asks reads the session from the database: public
     // paths (health, assets, the sign-in page) stay up when the database is down.
-    let token = session_token(req.headers(), session_cookie_name(state.secure_cookie));
+    let token = cookie(req.headers(), session_cookie_name(state.secure_cookie));
     let needs_principal = matches!(access, Access::Roles(_)) || path == "/api/me" || path == "/auth/logout";
     let principal = match &token {
         Some(token) if needs_principal => login::authenticate(&state.db, &state.keys, &state.session_policy, token)
@@ -272,7 +272,8 @@ fn has_dot_segment(path: &str) -> bool {
     })
 }
 
-fn session_token(headers: &HeaderMap, name: &str) -> Option<String> {
+/// The value of the cookie `name`, if the request carries a non-empty one.
+pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()

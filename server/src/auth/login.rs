@@ -1,28 +1,40 @@
 //! Sign-in and sign-out, independent of HTTP: each outcome is audited with the
 //! change it makes, in one transaction.
 
+use super::guard::LockoutPolicy;
 use super::{password, token, SessionPolicy, TokenKeys};
 use crate::metrics;
 use chrono::Utc;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{truncate, LoginFailure, NewSession};
+use pathfinder::storage::{truncate, DeviceFailure, LoginFailure, LoginStart, LoginSuccess, NewSession};
 use pathfinder::{AppError, AppResult, SessionId, Username};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::timeout;
 
-/// Failed attempts in a row that lock an account.
-pub const MAX_FAILED_ATTEMPTS: u32 = 5;
-pub const LOCKOUT: chrono::Duration = chrono::Duration::minutes(15);
-
 /// A new session's token and lifetime.
 pub struct SignedIn {
     pub token: String,
     pub max_age_secs: i64,
+    /// The device cookie to set: the browser's own when it was trusted, else a new one.
+    pub device: String,
 }
+
+/// What a sign-in form brought: the device cookie comes from the browser.
+pub struct Attempt<'a> {
+    pub username: &'a str,
+    pub password: &'a str,
+    pub device: Option<&'a str>,
+}
+
+/// How long one attempt may hold its account's lease: far longer than a check takes,
+/// short enough that a crashed instance blocks the account only briefly.
+const LEASE: chrono::Duration = chrono::Duration::seconds(30);
+/// How often an attempt looks again while another instance holds the lease.
+const LEASE_POLL: Duration = Duration::from_millis(50);
 
 /// At most this many password checks run at once: each takes ~19 MiB and a core,
 /// and anyone can ask for one.
@@ -70,12 +82,20 @@ static CHECKERS: LazyLock<std::sync::mpsc::SyncSender<Check>> = LazyLock::new(||
     tx
 });
 
+/// A turn to run one password check: at most [`CONCURRENT_CHECKS`] run at once.
+async fn check_turn() -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+    let permit = timeout(WAIT_FOR_TURN, CHECKS.clone().acquire_owned()).await.map_err(|_| busy())?;
+    permit.map_err(AppError::internal)
+}
+
 /// Checks `pw` against `hash` (`None`: the dummy hash of unknown users). The permit
 /// travels into the check, so a request dropped midway still holds it until the
 /// check it started ends.
-async fn check_password(hash: Option<String>, pw: String) -> AppResult<bool> {
-    let permit = timeout(WAIT_FOR_TURN, CHECKS.clone().acquire_owned()).await.map_err(|_| busy())?;
-    let permit = permit.map_err(AppError::internal)?;
+async fn check_password(
+    permit: tokio::sync::OwnedSemaphorePermit,
+    hash: Option<String>,
+    pw: String,
+) -> AppResult<bool> {
     let (done, outcome) = tokio::sync::oneshot::channel();
     let check: Check = Box::new(move || {
         let _permit = permit;
@@ -86,17 +106,35 @@ async fn check_password(hash: Option<String>, pw: String) -> AppResult<bool> {
     outcome.await.map_err(AppError::internal)
 }
 
+/// Looks the name up and takes its account's lease, waiting while an attempt on
+/// another instance holds it.
+async fn begin(db: &Db, name: Option<Username>, device_hash: Option<String>) -> AppResult<LoginStart> {
+    let Some(name) = name else { return Ok(LoginStart::Unknown) };
+    let waited = tokio::time::Instant::now();
+    loop {
+        let (n, d) = (name.clone(), device_hash.clone());
+        let now = Utc::now();
+        match db.call(move |s| s.begin_login(n.as_str(), d.as_deref(), now, now + LEASE)).await? {
+            LoginStart::Busy if waited.elapsed() < WAIT_FOR_TURN => tokio::time::sleep(LEASE_POLL).await,
+            LoginStart::Busy => return Err(busy()),
+            start => return Ok(start),
+        }
+    }
+}
+
 /// Checks the credentials; on success opens a session. Every failure (unknown name,
 /// wrong password, locked or inactive account) gives the same `BadCredentials`,
-/// after the same work: one password check.
+/// after the same work: one password check. The account's guard decides with the
+/// lease held (see [`super::guard`]).
 pub async fn sign_in(
     db: &Db,
     keys: &TokenKeys,
     policy: &SessionPolicy,
+    lockout: &LockoutPolicy,
     meta: &RequestMeta,
-    username: &str,
-    pw: &str,
+    attempt: &Attempt<'_>,
 ) -> AppResult<SignedIn> {
+    let (username, pw) = (attempt.username, attempt.password);
     // No password can be this long (they are refused when set): no hashing for it.
     if pw.len() > password::MAX_PASSWORD_BYTES {
         let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
@@ -106,26 +144,27 @@ pub async fn sign_in(
         return Err(AppError::BadCredentials);
     }
     let _one_at_a_time = timeout(WAIT_FOR_TURN, account_lock(username).lock()).await.map_err(|_| busy())?;
+    // The turn comes before the lease, so waiting for a turn never holds an account.
+    let turn = check_turn().await?;
     let name = Username::parse(username).ok();
-    let record = match name.clone() {
-        Some(n) => db.call(move |s| s.login_record(n.as_str())).await?,
-        None => None,
+    let device_hash = attempt.device.map(token::token_hash);
+    let record = match begin(db, name.clone(), device_hash.clone()).await? {
+        LoginStart::Ready(record) => record,
+        _ => {
+            check_password(turn, None, pw.to_string()).await?;
+            let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
+            // What was typed is never kept (it may be a password typed into the wrong
+            // box): a keyed tag lets reviewers tell attempts with the same name apart.
+            audit.error_message = Some(match &name {
+                Some(n) => format!("unknown username (tag {})", keys.name_tag(n.as_str())),
+                None => "a username that breaks the username rule".into(),
+            });
+            db.call(move |s| s.append_audit(&audit)).await?;
+            metrics::count_login("failure");
+            return Err(AppError::BadCredentials);
+        }
     };
-    let now = Utc::now();
-    let Some(record) = record else {
-        check_password(None, pw.to_string()).await?;
-        let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
-        // What was typed is never kept (it may be a password typed into the wrong
-        // box): a keyed tag lets reviewers tell attempts with the same name apart.
-        audit.error_message = Some(match &name {
-            Some(n) => format!("unknown username (tag {})", keys.name_tag(n.as_str())),
-            None => "a username that breaks the username rule".into(),
-        });
-        db.call(move |s| s.record_login_failure(&LoginFailure { user_id: None, locked_until: None }, &audit)).await?;
-        metrics::count_login("failure");
-        return Err(AppError::BadCredentials);
-    };
-    let ok = check_password(Some(record.password_hash.clone()), pw.to_string()).await?;
+    let ok = check_password(turn, Some(record.password_hash.clone()), pw.to_string()).await?;
     // Only console accounts sign in here: anyone else gets the wrong-password answer
     // after the same work, and nothing of theirs changes (no counters, no session).
     if !record.console_role {
@@ -138,32 +177,50 @@ pub async fn sign_in(
     }
     let user_id = record.user_id.clone();
     let entity = ("user", Some(user_id.as_str()));
+    let now = Utc::now();
+    let locked = lockout.is_locked(&record.guard, now);
+    let trusted = record.device_failures;
 
-    if record.locked_until.is_some_and(|t| t > now) {
-        let mut audit = meta.audit(Some(&user_id), "login.locked", entity, 401);
-        audit.error_message = Some("account temporarily locked after failed sign-ins".into());
-        db.call(move |s| s.append_audit(&audit)).await?;
-        metrics::count_login("locked");
-        return Err(AppError::BadCredentials);
-    }
-
-    if !ok || record.account_status != "active" {
-        let attempts = record.failed_attempts.saturating_add(1);
-        let locked_until = (!ok && attempts >= MAX_FAILED_ATTEMPTS).then(|| now + LOCKOUT);
-        let mut audit = meta.audit(Some(&user_id), "login.failure", entity, 401);
-        audit.error_message = Some(if ok {
-            format!("account is {}", record.account_status)
-        } else if locked_until.is_some() {
-            format!("wrong password ({attempts} in a row): locked for {} minutes", LOCKOUT.num_minutes())
+    if !ok || locked && trusted.is_none() || record.account_status != "active" {
+        let mut failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
+        let (action, reason) = if locked && trusted.is_none() {
+            ("login.locked", "account temporarily locked after failed sign-ins".to_string())
+        } else if ok {
+            ("login.failure", format!("account is {}", record.account_status))
+        } else if let (Some(n), Some(hash)) = (trusted, device_hash) {
+            let after = lockout.device_after_failure(n);
+            failure.device = Some(DeviceFailure { device_hash: hash, failed_attempts: after });
+            let trust = if after.is_none() { ": the browser is trusted no more" } else { "" };
+            ("login.failure", format!("wrong password from a trusted browser ({} in a row){trust}", n + 1))
         } else {
-            format!("wrong password ({attempts} in a row)")
-        });
-        let failure = LoginFailure { user_id: Some(user_id.clone()), locked_until };
+            let guard = lockout.after_failure(&record.guard, now);
+            failure.guard = Some(guard);
+            let reason = match guard.locked_until {
+                Some(until) => format!(
+                    "wrong password: locked for {} minutes (lock {} in a row)",
+                    (until - now).num_minutes(),
+                    guard.lockouts
+                ),
+                None => format!("wrong password ({} within the window)", guard.failed_attempts),
+            };
+            ("login.failure", reason)
+        };
+        let mut audit = meta.audit(Some(&user_id), action, entity, 401);
+        audit.error_message = Some(reason);
         db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
-        metrics::count_login("failure");
+        metrics::count_login(if action == "login.locked" { "locked" } else { "failure" });
         return Err(AppError::BadCredentials);
     }
 
+    let device = match (trusted, attempt.device) {
+        (Some(_), Some(cookie)) => cookie.to_string(),
+        _ => token::new_secret(),
+    };
+    let success = LoginSuccess {
+        device_hash: token::token_hash(&device),
+        reset_guard: !locked,
+        forget_unused_before: now - super::guard::DEVICE_TRUST,
+    };
     let session_id = SessionId::new();
     let ttl_secs = policy.absolute.num_seconds();
     let token = keys.issue(&user_id, &session_id, now.timestamp(), ttl_secs)?;
@@ -176,10 +233,13 @@ pub async fn sign_in(
         ip_address: meta.ip.clone(),
         user_agent: meta.user_agent.as_deref().map(|ua| truncate(ua, 500)),
     };
-    let audit = meta.audit(Some(&user_id), "login.success", ("session", Some(session_id.as_str())), 303);
-    db.call(move |s| s.record_login_success(&session, &audit)).await?;
+    let mut audit = meta.audit(Some(&user_id), "login.success", ("session", Some(session_id.as_str())), 303);
+    if locked {
+        audit.error_message = Some("from a trusted browser while the account is locked for others".into());
+    }
+    db.call(move |s| s.record_login_success(&session, &success, &audit)).await?;
     metrics::count_login("success");
-    Ok(SignedIn { token, max_age_secs: ttl_secs })
+    Ok(SignedIn { token, max_age_secs: ttl_secs, device })
 }
 
 /// The principal of a session token, if the token is valid and its session live.

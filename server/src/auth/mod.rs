@@ -6,6 +6,7 @@
 //! take effect on the next request.
 
 pub mod access;
+pub mod guard;
 pub mod login;
 pub mod password;
 pub mod token;
@@ -32,6 +33,20 @@ pub const SESSION_COOKIE: &str = "pf_session";
 /// it only if it is Secure, for this host alone and the whole path, so no subdomain
 /// or plain-HTTP page can plant or overwrite it.
 pub const SECURE_SESSION_COOKIE: &str = "__Host-pf_session";
+
+/// The device cookie: a browser that signed in to an account before (see `guard`).
+pub const DEVICE_COOKIE: &str = "pf_device";
+pub const SECURE_DEVICE_COOKIE: &str = "__Host-pf_device";
+/// How long a device cookie lives: as long as the device stays trusted unused.
+pub const DEVICE_COOKIE_SECS: i64 = guard::DEVICE_TRUST.num_seconds();
+
+pub fn device_cookie_name(secure: bool) -> &'static str {
+    if secure {
+        SECURE_DEVICE_COOKIE
+    } else {
+        DEVICE_COOKIE
+    }
+}
 
 /// The session cookie's name for the way the console is served.
 pub fn session_cookie_name(secure: bool) -> &'static str {

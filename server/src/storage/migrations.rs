@@ -40,6 +40,7 @@ migrations! {
     8 => "0008_users_search",
     9 => "0009_one_storage",
     10 => "0010_field_encryption",
+    11 => "0011_sign_in_guard",
 }
 
 /// The migrations of `dialect`.

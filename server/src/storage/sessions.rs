@@ -1,42 +1,57 @@
 //! `pf_user_sessions` and `pf_console_login_state`: sign-in, lookup, revocation.
 
-use super::driver::ReadRow;
+use super::driver::{Conn, ReadRow};
 use super::users::roles_of;
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{Principal, SessionInfo, Timestamp};
-use pathfinder::storage::{AuditEntry, LoginFailure, LoginRecord, NewSession, SessionStore};
+use pathfinder::dto::{Principal, SessionInfo, SignInState, Timestamp};
+use pathfinder::storage::{
+    AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession,
+    SessionStore,
+};
 use pathfinder::{AppError, AppResult, SessionId, UserId};
 
 impl SessionStore for Store {
-    fn login_record(&self, username: &str) -> AppResult<Option<LoginRecord>> {
-        let row = self.read(|c| {
-            c.query_opt(
+    fn begin_login(
+        &self,
+        username: &str,
+        device_hash: Option<&str>,
+        now: Timestamp,
+        lease_until: Timestamp,
+    ) -> AppResult<LoginStart> {
+        // A write transaction for every name, so every path does the same work.
+        self.write(|c| {
+            let Some(found) = login_record(c, username, device_hash)? else { return Ok(LoginStart::Unknown) };
+            if !found.console_role {
+                return Ok(LoginStart::Ready(found));
+            }
+            c.execute(
                 sql!(
-                    "SELECT u.user_id, u.username, u.password_hash, COALESCE(u.account_status, 'active'),
-                     COALESCE(l.failed_attempts, 0), l.locked_until,
-                     CASE WHEN EXISTS (SELECT 1 FROM pf_console_roles r WHERE r.user_id = u.user_id) THEN 1 ELSE 0 END
-                     FROM pf_users u LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
-                     WHERE u.username = :1"
+                    sqlite: "INSERT INTO pf_console_login_state (user_id, failed_attempts) VALUES (:1, 0)
+                        ON CONFLICT (user_id) DO NOTHING",
+                    oracle: "MERGE INTO pf_console_login_state l USING (SELECT :1 AS user_id FROM dual) s
+                        ON (l.user_id = s.user_id)
+                        WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts) VALUES (s.user_id, 0)"
                 ),
-                &args![username],
-            )
-        })?;
-        row.map(|r| {
-            Ok(LoginRecord {
-                user_id: UserId(r.text(0)?),
-                username: r.text(1)?,
-                password_hash: r.text(2)?,
-                account_status: r.text(3)?,
-                failed_attempts: u32::try_from(r.int(4)?).unwrap_or(u32::MAX),
-                locked_until: r.opt_time(5)?,
-                console_role: r.int(6)? == 1,
-            })
+                &args![&found.user_id],
+            )?;
+            // Atomic on both backends: one attempt per account holds the lease.
+            let taken = c.execute(
+                sql!(
+                    "UPDATE pf_console_login_state SET checking_until = :1
+                     WHERE user_id = :2 AND (checking_until IS NULL OR checking_until <= :3)"
+                ),
+                &args![lease_until, &found.user_id, now],
+            )?;
+            if taken == 0 {
+                return Ok(LoginStart::Busy);
+            }
+            // Read again under the lease: the first read may predate the last attempt.
+            Ok(login_record(c, username, device_hash)?.map_or(LoginStart::Unknown, LoginStart::Ready))
         })
-        .transpose()
     }
 
-    fn record_login_success(&self, s: &NewSession, audit: &AuditEntry) -> AppResult<()> {
+    fn record_login_success(&self, s: &NewSession, success: &LoginSuccess, audit: &AuditEntry) -> AppResult<()> {
         let now = s.created_at;
         self.write_audited(audit, |c| {
             c.execute(
@@ -55,17 +70,11 @@ impl SessionStore for Store {
                     now
                 ],
             )?;
-            c.execute(
-                sql!(
-                    sqlite: "INSERT INTO pf_console_login_state (user_id, failed_attempts) VALUES (:1, 0)
-                        ON CONFLICT (user_id) DO UPDATE SET failed_attempts = 0, locked_until = NULL",
-                    oracle: "MERGE INTO pf_console_login_state l
-                        USING (SELECT :1 AS user_id FROM dual) s ON (l.user_id = s.user_id)
-                        WHEN MATCHED THEN UPDATE SET l.failed_attempts = 0, l.locked_until = NULL
-                        WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts) VALUES (s.user_id, 0)"
-                ),
-                &args![&s.user_id],
-            )?;
+            if success.reset_guard {
+                reset_guard(c, &s.user_id)?;
+            }
+            release_lease(c, &s.user_id)?;
+            remember_device(c, &s.user_id, success, now)?;
             c.execute(
                 sql!(
                     "UPDATE pf_users SET total_logins = COALESCE(total_logins, 0) + 1, last_login = :1,
@@ -79,25 +88,61 @@ impl SessionStore for Store {
 
     fn record_login_failure(&self, f: &LoginFailure, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |c| {
-            if let Some(user_id) = &f.user_id {
+            let Some(user_id) = &f.user_id else { return Ok(()) };
+            if let Some(g) = &f.guard {
                 c.execute(
                     sql!(
-                        sqlite: "INSERT INTO pf_console_login_state (user_id, failed_attempts, last_failed_at, locked_until)
-                            VALUES (:1, 1, :2, :3)
-                            ON CONFLICT (user_id) DO UPDATE SET failed_attempts = failed_attempts + 1,
-                                last_failed_at = excluded.last_failed_at, locked_until = excluded.locked_until",
-                        oracle: "MERGE INTO pf_console_login_state l
-                            USING (SELECT :1 AS user_id, :2 AS failed_at, :3 AS locked_until FROM dual) s
-                            ON (l.user_id = s.user_id)
-                            WHEN MATCHED THEN UPDATE SET l.failed_attempts = l.failed_attempts + 1,
-                                l.last_failed_at = s.failed_at, l.locked_until = s.locked_until
-                            WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts, last_failed_at, locked_until)
-                                VALUES (s.user_id, 1, s.failed_at, s.locked_until)"
+                        "UPDATE pf_console_login_state SET failed_attempts = :1, last_failed_at = :2, lockouts = :3,
+                         locked_until = :4 WHERE user_id = :5"
                     ),
-                    &args![user_id, chrono::Utc::now(), f.locked_until],
+                    &args![i64::from(g.failed_attempts), g.last_failed_at, i64::from(g.lockouts), g.locked_until, user_id],
                 )?;
             }
-            Ok(())
+            match &f.device {
+                Some(DeviceFailure { device_hash, failed_attempts: Some(n) }) => {
+                    c.execute(
+                        sql!("UPDATE pf_console_devices SET failed_attempts = :1 WHERE device_hash = :2 AND user_id = :3"),
+                        &args![i64::from(*n), device_hash, user_id],
+                    )?;
+                }
+                Some(DeviceFailure { device_hash, failed_attempts: None }) => {
+                    c.execute(
+                        sql!("DELETE FROM pf_console_devices WHERE device_hash = :1 AND user_id = :2"),
+                        &args![device_hash, user_id],
+                    )?;
+                }
+                None => {}
+            }
+            release_lease(c, user_id)
+        })
+    }
+
+    fn unlock_login(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |c| {
+            if c.query_opt(sql!("SELECT 1 FROM pf_users WHERE user_id = :1"), &args![user_id])?.is_none() {
+                return Err(AppError::NotFound(format!("user {user_id}")));
+            }
+            reset_guard(c, user_id)
+        })
+    }
+
+    fn sign_in_state(&self, user_id: &UserId) -> AppResult<SignInState> {
+        self.read(|c| {
+            let guard = c
+                .query_opt(
+                    sql!(
+                        "SELECT failed_attempts, last_failed_at, lockouts, locked_until
+                         FROM pf_console_login_state WHERE user_id = :1"
+                    ),
+                    &args![user_id],
+                )?
+                .map(|r| guard_of(&r, 0))
+                .transpose()?
+                .unwrap_or_default();
+            let trusted_devices =
+                c.query_int(sql!("SELECT COUNT(*) FROM pf_console_devices WHERE user_id = :1"), &args![user_id])?;
+            let locked = guard.locked_until.is_some_and(|t| t > chrono::Utc::now());
+            Ok(SignInState { guard, locked, trusted_devices })
         })
     }
 
@@ -187,4 +232,88 @@ impl SessionStore for Store {
             )
         })
     }
+}
+
+fn login_record(c: &mut Conn, username: &str, device_hash: Option<&str>) -> AppResult<Option<LoginRecord>> {
+    let row = c.query_opt(
+        sql!(
+            "SELECT u.user_id, u.username, u.password_hash, COALESCE(u.account_status, 'active'),
+             CASE WHEN EXISTS (SELECT 1 FROM pf_console_roles r WHERE r.user_id = u.user_id) THEN 1 ELSE 0 END,
+             COALESCE(l.failed_attempts, 0), l.last_failed_at, COALESCE(l.lockouts, 0), l.locked_until,
+             d.failed_attempts
+             FROM pf_users u LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
+             LEFT JOIN pf_console_devices d ON d.user_id = u.user_id AND d.device_hash = :1
+             WHERE u.username = :2"
+        ),
+        &args![device_hash.map(str::to_string), username],
+    )?;
+    row.map(|r| {
+        Ok(LoginRecord {
+            user_id: UserId(r.text(0)?),
+            username: r.text(1)?,
+            password_hash: r.text(2)?,
+            account_status: r.text(3)?,
+            console_role: r.int(4)? == 1,
+            guard: guard_of(&r, 5)?,
+            device_failures: r.opt_int(9)?.map(count),
+        })
+    })
+    .transpose()
+}
+
+/// The guard read from four columns starting at `at`.
+fn guard_of(r: &impl ReadRow, at: usize) -> AppResult<LoginGuard> {
+    Ok(LoginGuard {
+        failed_attempts: count(r.int(at)?),
+        last_failed_at: r.opt_time(at + 1)?,
+        lockouts: count(r.int(at + 2)?),
+        locked_until: r.opt_time(at + 3)?,
+    })
+}
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+fn reset_guard(c: &mut Conn, user_id: &UserId) -> AppResult<()> {
+    c.execute(
+        sql!(
+            "UPDATE pf_console_login_state SET failed_attempts = 0, last_failed_at = NULL, lockouts = 0,
+             locked_until = NULL WHERE user_id = :1"
+        ),
+        &args![user_id],
+    )?;
+    Ok(())
+}
+
+fn release_lease(c: &mut Conn, user_id: &UserId) -> AppResult<()> {
+    c.execute(sql!("UPDATE pf_console_login_state SET checking_until = NULL WHERE user_id = :1"), &args![user_id])?;
+    Ok(())
+}
+
+/// Notes the device's use (trusting it if it is new) and forgets the account's
+/// devices unused for longer than their cookies live.
+fn remember_device(c: &mut Conn, user_id: &UserId, success: &LoginSuccess, now: Timestamp) -> AppResult<()> {
+    let device_hash = &success.device_hash;
+    let used = c.execute(
+        sql!(
+            "UPDATE pf_console_devices SET last_used_at = :1, failed_attempts = 0
+             WHERE device_hash = :2 AND user_id = :3"
+        ),
+        &args![now, device_hash, user_id],
+    )?;
+    if used == 0 {
+        c.execute(
+            sql!(
+                "INSERT INTO pf_console_devices (device_hash, user_id, created_at, last_used_at, failed_attempts)
+                 VALUES (:1, :2, :3, :4, 0)"
+            ),
+            &args![device_hash, user_id, now, now],
+        )?;
+    }
+    c.execute(
+        sql!("DELETE FROM pf_console_devices WHERE user_id = :1 AND last_used_at < :2"),
+        &args![user_id, success.forget_unused_before],
+    )?;
+    Ok(())
 }

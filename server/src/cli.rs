@@ -118,6 +118,11 @@ pub enum Command {
         session_idle_minutes: u32,
         #[command(flatten)]
         lockout: LockoutArgs,
+        /// Proxies in front of the console (IP addresses, comma-separated): their
+        /// X-Forwarded-For names the client for the audit log, the sign-in throttle
+        /// and the loopback-only metrics. Nobody else's header is believed.
+        #[arg(long, env = "PF_TRUSTED_PROXIES", value_delimiter = ',')]
+        trusted_proxies: Vec<std::net::IpAddr>,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -243,6 +248,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             session_hours,
             session_idle_minutes,
             lockout,
+            trusted_proxies,
         } => {
             if migrate {
                 migrate_and_seal(s)?;
@@ -263,6 +269,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 allowed_hosts: hosts,
                 session_policy: sessions,
                 lockout: lockout.policy(),
+                trusted_proxies: trusted_proxies.into(),
             };
             serve(db, &url, options)?;
         }
@@ -507,6 +514,7 @@ struct ServeOptions {
     allowed_hosts: Arc<[String]>,
     session_policy: auth::SessionPolicy,
     lockout: auth::guard::LockoutPolicy,
+    trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
@@ -519,6 +527,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         allowed_hosts,
         session_policy,
         lockout,
+        trusted_proxies,
     } = options;
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
@@ -540,6 +549,8 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         allowed_hosts,
         session_policy,
         lockout,
+        throttle: Arc::default(),
+        trusted_proxies,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {

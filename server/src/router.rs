@@ -1,6 +1,7 @@
 //! The HTTP surface: Leptos pages and server functions, sign-in and sign-out,
 //! health, readiness and metrics, all behind the access layer.
 
+use crate::auth::throttle::{SignInThrottle, Verdict};
 use crate::auth::{access, device_cookie_name, login, session_cookie_name, TokenKeys, DEVICE_COOKIE_SECS};
 use axum::extract::{FromRef, State};
 use axum::http::{header, HeaderMap, StatusCode};
@@ -39,6 +40,10 @@ pub struct AppState {
     pub session_policy: crate::auth::SessionPolicy,
     /// When failed sign-ins lock an account.
     pub lockout: crate::auth::guard::LockoutPolicy,
+    /// Sign-in attempts per client address (this instance's buckets).
+    pub throttle: Arc<SignInThrottle>,
+    /// Proxies whose `X-Forwarded-For` names the client (`PF_TRUSTED_PROXIES`).
+    pub trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -84,13 +89,25 @@ async fn sign_in(
     headers: HeaderMap,
     Form(c): Form<Credentials>,
 ) -> Response {
+    let calm = match st.throttle.check(meta.ip.as_deref().and_then(|ip| ip.parse().ok())) {
+        Verdict::Throttled(wait) => {
+            // No audit row: no password was looked at, and a flood must not become
+            // a flood of writes. The metric counts them.
+            crate::metrics::count_login("throttled");
+            let secs = wait.as_secs().max(1);
+            let text = format!("Too many sign-in attempts from your address. Try again in {secs} seconds.");
+            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs.to_string())], text).into_response();
+        }
+        verdict => verdict == Verdict::Calm,
+    };
     let device = access::cookie(&headers, device_cookie_name(st.secure_cookie));
     // Its own task: a client that hangs up midway cannot cut an attempt short
     // between taking its account's lease and recording the outcome.
     let attempt = {
         let st = st.clone();
         tokio::spawn(async move {
-            let attempt = login::Attempt { username: &c.username, password: &c.password, device: device.as_deref() };
+            let attempt =
+                login::Attempt { username: &c.username, password: &c.password, device: device.as_deref(), calm };
             login::sign_in(&st.db, &st.keys, &st.session_policy, &st.lockout, &meta, &attempt).await
         })
     };
@@ -153,12 +170,12 @@ async fn ready(State(st): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(st): State<AppState>, req: axum::extract::Request) -> Response {
-    let headers = req.headers();
+async fn metrics(State(st): State<AppState>, Extension(meta): Extension<RequestMeta>, headers: HeaderMap) -> Response {
     // Without a token, only this machine may scrape: a scrape from elsewhere is
     // refused with the way to allow it, rather than open to every network peer.
-    let peer = req.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0.ip());
-    if st.metrics_token.is_none() && !peer.is_some_and(|ip| ip.is_loopback()) {
+    // The client's address, not the peer's: a local proxy does not make it local.
+    let client = meta.ip.as_deref().and_then(|ip| ip.parse::<std::net::IpAddr>().ok());
+    if st.metrics_token.is_none() && !client.is_some_and(|ip| ip.is_loopback()) {
         return (
             StatusCode::FORBIDDEN,
             "Metrics answer only on this machine: set PF_METRICS_TOKEN to scrape from elsewhere.",

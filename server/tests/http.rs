@@ -14,6 +14,7 @@ use pathfinder::storage::{AuditStore, EncryptionStore, KeyPolicy, NewUser, Sessi
 use pathfinder::{Role, UserId, Username};
 use pathfinder_app::policy::{Access, POLICY};
 use pathfinder_server::auth::guard::LockoutPolicy;
+use pathfinder_server::auth::throttle::SignInThrottle;
 use pathfinder_server::auth::token::{Claims, AUDIENCE, ISSUER};
 use pathfinder_server::auth::{password, TokenKeys};
 use pathfinder_server::router::{router, AppState};
@@ -50,6 +51,18 @@ impl Console {
     }
 
     fn build(metrics_token: Option<&str>, secure_cookie: bool) -> Self {
+        // Requests here come from no address (one bucket): roomy, but for the
+        // throttle's own test.
+        let throttle = SignInThrottle::new(10_000, std::time::Duration::from_millis(1), 1000);
+        Self::build_with(metrics_token, secure_cookie, throttle, vec![])
+    }
+
+    fn build_with(
+        metrics_token: Option<&str>,
+        secure_cookie: bool,
+        throttle: SignInThrottle,
+        trusted_proxies: Vec<std::net::IpAddr>,
+    ) -> Self {
         let (storage, dir) = common::sqlite();
         for (name, roles) in
             [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])]
@@ -77,6 +90,8 @@ impl Console {
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
             session_policy: pathfinder_server::auth::SessionPolicy::default(),
             lockout: LockoutPolicy::default(),
+            throttle: Arc::new(throttle),
+            trusted_proxies: Arc::from(trusted_proxies),
         };
         Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
@@ -329,6 +344,75 @@ async fn over_https_the_cookie_is_host_only_and_hsts_is_sent() {
     };
     assert_eq!(page(format!("__Host-pf_session={token}")).await.0, StatusCode::OK);
     assert_eq!(page(format!("pf_session={token}")).await.0, StatusCode::SEE_OTHER, "the plain name is not read");
+}
+
+/// A flood of sign-ins from one address is refused (429, Retry-After) before any
+/// password work and without an audit row each, while another address signs in;
+/// behind a trusted proxy the forwarded address is the one throttled.
+#[tokio::test]
+async fn a_flood_from_one_address_does_not_keep_another_out() {
+    let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
+    let c = Arc::new(Console::build_with(None, false, SignInThrottle::default(), vec![proxy]));
+    let attempt = |peer: &str, forwarded: Option<&str>, user: &str, pw: &str| {
+        let mut req = Request::builder()
+            .method(Method::POST)
+            .uri("/auth/login")
+            .header(header::HOST, HOST)
+            .header(header::ORIGIN, format!("http://{HOST}"))
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        if let Some(f) = forwarded {
+            req = req.header("x-forwarded-for", f);
+        }
+        let mut req = req.body(Body::from(format!("username={user}&password={}", pw.replace(' ', "+")))).unwrap();
+        let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
+        req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
+        let app = c.app.clone();
+        async move {
+            let resp = app.oneshot(req).await.unwrap();
+            (
+                resp.status(),
+                resp.headers().get(header::RETRY_AFTER).cloned(),
+                resp.headers().get(header::LOCATION).cloned(),
+            )
+        }
+    };
+    let audit_rows = c.actions().len();
+    let flood: Vec<_> =
+        (0..40).map(|i| tokio::spawn(attempt("192.0.2.66", None, "sre_sam", &format!("guess {i}")))).collect();
+    let (status, _, location) = attempt("198.51.100.20", None, "root", PASSWORD).await;
+    assert_eq!(
+        (status, location.unwrap().to_str().unwrap()),
+        (StatusCode::SEE_OTHER, "/"),
+        "the other address signs in"
+    );
+    let mut throttled = 0;
+    for f in flood {
+        let (status, retry_after, _) = f.await.unwrap();
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs: u64 = retry_after.expect("Retry-After").to_str().unwrap().parse().unwrap();
+            assert!((1..=6).contains(&secs), "{secs}");
+            throttled += 1;
+        } else {
+            assert_eq!(status, StatusCode::SEE_OTHER);
+        }
+    }
+    assert_eq!(throttled, 30, "ten at once, then one every six seconds");
+    assert_eq!(c.actions().len(), audit_rows + 11, "ten refused attempts and one sign-in were audited");
+
+    // Through the trusted proxy, each forwarded client has its own bucket; a header
+    // from anyone else is not believed.
+    for _ in 0..10 {
+        attempt("10.0.0.5", Some("203.0.113.1"), "sre_sam", "a guess").await;
+    }
+    assert_eq!(attempt("10.0.0.5", Some("203.0.113.1"), "sre_sam", "a guess").await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(attempt("10.0.0.5", Some("203.0.113.2"), "sre_sam", "a guess").await.0, StatusCode::SEE_OTHER);
+    assert_eq!(
+        attempt("192.0.2.66", Some("203.0.113.3"), "sre_sam", "a guess").await.0,
+        StatusCode::TOO_MANY_REQUESTS,
+        "the flooding address stays throttled whatever it forwards"
+    );
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.ip_address.as_deref(), Some("203.0.113.2"), "the audit row names the forwarded client");
 }
 
 /// Without a token, metrics answer only scrapes from this machine.

@@ -12,7 +12,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use pathfinder::request::RequestMeta;
 use pathfinder::AppError;
 use pathfinder_app::policy::{rule_for, Access};
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -26,7 +26,12 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let route = rule.map_or("unmatched", |(pattern, _)| pattern);
     let meta = RequestMeta {
         request_id: pathfinder::error::correlation_id(),
-        ip: req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip().to_string()),
+        ip: client_ip(
+            req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()),
+            req.headers(),
+            &state.trusted_proxies,
+        )
+        .map(|ip| ip.to_string()),
         user_agent: req.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
         method: method.to_string(),
         path: path.clone(),
@@ -272,6 +277,24 @@ fn has_dot_segment(path: &str) -> bool {
     })
 }
 
+/// The client's address: the peer's, unless the peer is a proxy we trust
+/// (`PF_TRUSTED_PROXIES`); then the last address in `X-Forwarded-For` that is not one
+/// of ours (earlier entries are whatever the client chose to send).
+pub fn client_ip(peer: Option<IpAddr>, headers: &HeaderMap, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|a| a.trim().parse().ok())
+        .collect();
+    Some(forwarded.iter().rev().find(|a| !trusted.contains(a)).or(forwarded.first()).copied().unwrap_or(peer))
+}
+
 /// The value of the cookie `name`, if the request carries a non-empty one.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
@@ -286,6 +309,17 @@ pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_address_comes_from_forwarded_for_only_through_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let peer: IpAddr = "203.0.113.9".parse().unwrap();
+        let h = headers(&[("x-forwarded-for", "1.1.1.1, 198.51.100.7, 10.0.0.5")]);
+        assert_eq!(client_ip(Some(peer), &h, &[proxy]), Some(peer), "an untrusted peer's header is ignored");
+        assert_eq!(client_ip(Some(proxy), &h, &[proxy]), "198.51.100.7".parse().ok(), "the client chose 1.1.1.1");
+        assert_eq!(client_ip(Some(proxy), &HeaderMap::new(), &[proxy]), Some(proxy));
+        assert_eq!(client_ip(None, &h, &[proxy]), None);
+    }
 
     fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
         pairs.iter().map(|(k, v)| (header::HeaderName::from_static(k), HeaderValue::from_static(v))).collect()

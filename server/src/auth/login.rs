@@ -28,6 +28,8 @@ pub struct Attempt<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub device: Option<&'a str>,
+    /// The throttle found the address calm (see [`super::throttle::Verdict`]).
+    pub calm: bool,
 }
 
 /// How long one attempt may hold its account's lease: far longer than a check takes,
@@ -37,9 +39,12 @@ const LEASE: chrono::Duration = chrono::Duration::seconds(30);
 const LEASE_POLL: Duration = Duration::from_millis(50);
 
 /// At most this many password checks run at once: each takes ~19 MiB and a core,
-/// and anyone can ask for one.
+/// and anyone can ask for one. Half of them are kept for addresses the throttle
+/// finds calm, so a flood from a few addresses cannot take every turn.
 const CONCURRENT_CHECKS: usize = 4;
-static CHECKS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(CONCURRENT_CHECKS)));
+static SHARED_CHECKS: LazyLock<Arc<Semaphore>> = LazyLock::new(|| Arc::new(Semaphore::new(CONCURRENT_CHECKS / 2)));
+static CALM_CHECKS: LazyLock<Arc<Semaphore>> =
+    LazyLock::new(|| Arc::new(Semaphore::new(CONCURRENT_CHECKS - CONCURRENT_CHECKS / 2)));
 /// How long a sign-in waits for its turn before it is told to try again.
 const WAIT_FOR_TURN: Duration = Duration::from_secs(10);
 
@@ -82,10 +87,23 @@ static CHECKERS: LazyLock<std::sync::mpsc::SyncSender<Check>> = LazyLock::new(||
     tx
 });
 
-/// A turn to run one password check: at most [`CONCURRENT_CHECKS`] run at once.
-async fn check_turn() -> AppResult<tokio::sync::OwnedSemaphorePermit> {
-    let permit = timeout(WAIT_FOR_TURN, CHECKS.clone().acquire_owned()).await.map_err(|_| busy())?;
-    permit.map_err(AppError::internal)
+/// A turn to run one password check: at most [`CONCURRENT_CHECKS`] run at once, and
+/// only attempts from calm addresses may take the turns kept for them.
+async fn check_turn(calm: bool) -> AppResult<tokio::sync::OwnedSemaphorePermit> {
+    let shared = SHARED_CHECKS.clone().acquire_owned();
+    let permit = if calm {
+        let kept = CALM_CHECKS.clone().acquire_owned();
+        timeout(WAIT_FOR_TURN, async {
+            tokio::select! {
+                p = kept => p,
+                p = shared => p,
+            }
+        })
+        .await
+    } else {
+        timeout(WAIT_FOR_TURN, shared).await
+    };
+    permit.map_err(|_| busy())?.map_err(AppError::internal)
 }
 
 /// Checks `pw` against `hash` (`None`: the dummy hash of unknown users). The permit
@@ -145,7 +163,7 @@ pub async fn sign_in(
     }
     let _one_at_a_time = timeout(WAIT_FOR_TURN, account_lock(username).lock()).await.map_err(|_| busy())?;
     // The turn comes before the lease, so waiting for a turn never holds an account.
-    let turn = check_turn().await?;
+    let turn = check_turn(attempt.calm).await?;
     let name = Username::parse(username).ok();
     let device_hash = attempt.device.map(token::token_hash);
     let record = match begin(db, name.clone(), device_hash.clone()).await? {

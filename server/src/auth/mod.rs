@@ -9,6 +9,7 @@ pub mod access;
 pub mod guard;
 pub mod login;
 pub mod password;
+pub mod throttle;
 pub mod token;
 
 pub use token::TokenKeys;

@@ -1,0 +1,128 @@
+//! Sign-in attempts per client address, decided before any password work: a token
+//! bucket per address (`governor`'s GCRA), in memory and bounded.
+//!
+//! Each instance keeps its own buckets, so N instances let an address through N
+//! times as often: the throttle guards each instance's CPU (its password checks),
+//! and the lockout, decided in the database, guards the accounts.
+
+use governor::clock::{Clock, DefaultClock};
+use governor::middleware::StateInformationMiddleware;
+use governor::state::keyed::HashMapStateStore;
+use governor::{Quota, RateLimiter};
+use std::net::{IpAddr, Ipv6Addr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// What the throttle says about one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Well within the address's rate: the attempt may use every password check.
+    Calm,
+    /// Past half of its burst: only the checks not kept for calm addresses.
+    Hurried,
+    /// Over the rate: refused, to try again after this long.
+    Throttled(Duration),
+}
+
+type Limiter = RateLimiter<IpAddr, HashMapStateStore<IpAddr>, DefaultClock, StateInformationMiddleware>;
+
+pub struct SignInThrottle {
+    limiter: Limiter,
+    burst: u32,
+    max_addresses: usize,
+}
+
+/// Where addresses go once the table is full of addresses still within their
+/// window: they share one bucket (one entry past the bound) until older entries can
+/// be forgotten.
+const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
+
+impl SignInThrottle {
+    /// `burst` attempts at once, then one more every `every`; at most `max_addresses` remembered.
+    pub fn new(burst: u32, every: Duration, max_addresses: usize) -> Self {
+        let burst = burst.max(2);
+        let quota = Quota::with_period(every.max(Duration::from_millis(1)))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
+        let limiter: Limiter = RateLimiter::new(quota, HashMapStateStore::default(), DefaultClock::default());
+        SignInThrottle { limiter, burst, max_addresses: max_addresses.max(1) }
+    }
+
+    /// Takes one attempt from the address's bucket.
+    pub fn check(&self, ip: Option<IpAddr>) -> Verdict {
+        let mut key = ip.map_or(OVERFLOW, bucket_of);
+        if self.limiter.len() >= self.max_addresses {
+            // Forget the addresses whose buckets have filled up again.
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+            if self.limiter.len() >= self.max_addresses {
+                key = OVERFLOW;
+            }
+        }
+        match self.limiter.check_key(&key) {
+            Ok(state) if state.remaining_burst_capacity() * 2 >= self.burst => Verdict::Calm,
+            Ok(_) => Verdict::Hurried,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                Verdict::Throttled(wait.max(Duration::from_secs(1)))
+            }
+        }
+    }
+
+    pub fn addresses(&self) -> usize {
+        self.limiter.len()
+    }
+}
+
+impl Default for SignInThrottle {
+    /// Ten attempts at once, then one every six seconds; 100,000 addresses (a few MB).
+    fn default() -> Self {
+        SignInThrottle::new(10, Duration::from_secs(6), 100_000)
+    }
+}
+
+/// The bucket an address counts against: an IPv6 host usually holds a whole /64.
+fn bucket_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
+            }
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(s: &str) -> Option<IpAddr> {
+        s.parse().ok()
+    }
+
+    #[test]
+    fn a_burst_then_throttled_with_a_wait_and_other_addresses_untouched() {
+        let t = SignInThrottle::new(4, Duration::from_secs(60), 100);
+        let verdicts: Vec<_> = (0..5).map(|_| t.check(ip("192.0.2.1"))).collect();
+        assert_eq!(verdicts[..2], [Verdict::Calm, Verdict::Calm]);
+        assert_eq!(verdicts[2..4], [Verdict::Hurried, Verdict::Hurried]);
+        let Verdict::Throttled(wait) = verdicts[4] else { panic!("{verdicts:?}") };
+        assert!(wait > Duration::from_secs(50) && wait <= Duration::from_secs(60), "{wait:?}");
+        assert_eq!(t.check(ip("192.0.2.2")), Verdict::Calm);
+    }
+
+    #[test]
+    fn one_ipv6_host_is_one_bucket_and_memory_is_bounded() {
+        let t = SignInThrottle::new(2, Duration::from_secs(60), 3);
+        t.check(ip("2001:db8:1:2::1"));
+        t.check(ip("2001:db8:1:2::ffff"));
+        assert!(matches!(t.check(ip("2001:db8:1:2:abcd::9")), Verdict::Throttled(_)), "the same /64");
+        for i in 0..50 {
+            t.check(ip(&format!("198.51.100.{i}")));
+        }
+        assert!(t.addresses() <= 4, "the bound and the shared bucket: {}", t.addresses());
+    }
+}

@@ -56,6 +56,40 @@ impl AppError {
         AppError::Unavailable(id)
     }
 
+    /// The error's kind, as a refused plain-form post carries it back to its page in
+    /// the URL: never its text, which a link could otherwise choose.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::Invalid(_) => "invalid",
+            AppError::Unauthenticated => "unauthenticated",
+            AppError::BadCredentials => "credentials",
+            AppError::Forbidden => "forbidden",
+            AppError::NotFound(_) => "not_found",
+            AppError::Conflict(_) => "conflict",
+            AppError::Unavailable(_) => "unavailable",
+            AppError::Internal(_) | AppError::Transport(_) => "internal",
+        }
+    }
+
+    /// The error a page shows for a code from its URL, in our own words; `None` for
+    /// anything that is not one of our codes.
+    pub fn from_code(code: &str) -> Option<AppError> {
+        let log = || "in the server log".to_string();
+        Some(match code {
+            "invalid" => AppError::invalid("The change was refused: a value was not accepted. Nothing was changed."),
+            "unauthenticated" => AppError::Unauthenticated,
+            "credentials" => AppError::BadCredentials,
+            "forbidden" => AppError::Forbidden,
+            "not_found" => AppError::NotFound("What the change was for".into()),
+            "conflict" => {
+                AppError::Conflict("The change conflicts with the current state. Nothing was changed.".into())
+            }
+            "unavailable" => AppError::Unavailable(log()),
+            "internal" => AppError::Internal(log()),
+            _ => return None,
+        })
+    }
+
     /// The HTTP status that goes with the error.
     pub fn status(&self) -> u16 {
         match self {

@@ -415,6 +415,41 @@ async fn a_flood_from_one_address_does_not_keep_another_out() {
     assert_eq!(row.ip_address.as_deref(), Some("203.0.113.2"), "the audit row names the forwarded client");
 }
 
+/// A refused plain-form post comes back to its page with the error's code only, and
+/// a page shows no text from its URL: a link cannot make the console say anything.
+#[tokio::test]
+async fn errors_travel_by_code_never_by_text_in_the_url() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let root = c.user_id("root");
+    let page = format!("http://{HOST}/users/{}", root.0);
+    let req = Request::builder()
+        .method(Method::POST)
+        .uri("/api/set_user_status")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, format!("http://{HOST}"))
+        .header(header::REFERER, &page)
+        .header(header::ACCEPT, "text/html")
+        .header(header::COOKIE, format!("pf_session={token}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("user_id={}&status=suspended", root.0)))
+        .unwrap();
+    let resp = c.app.clone().oneshot(req).await.unwrap();
+    let location = resp.headers()[header::LOCATION].to_str().unwrap().to_string();
+    assert!(location.starts_with(&page) && location.contains("__err=invalid"), "{location}");
+    let shown = c.send(Method::GET, &location.replace(&format!("http://{HOST}"), ""), Some(&token), None, "").await;
+    assert!(shown.body.contains("a value was not accepted"), "the page says it in our words: {}", shown.body);
+
+    use base64::Engine;
+    let forged =
+        base64::engine::general_purpose::URL_SAFE.encode(r#"{"Invalid":"Call +1 555 0100 to keep your account"}"#);
+    for err in [forged.as_str(), "Call+%2B1+555+0100+now"] {
+        let r = c.send(Method::GET, &format!("/users/{}?__err={err}", root.0), Some(&token), None, "").await;
+        assert_eq!(r.status, StatusCode::OK);
+        assert!(!r.body.contains("555 0100") && !r.body.contains("555+0100"), "{}", r.body);
+    }
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {

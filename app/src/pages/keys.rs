@@ -14,10 +14,8 @@ pub fn KeysPage() -> impl IntoView {
     let query = use_query_map();
     let inventory =
         crate::codec::resource(move || query.with(|q| q.get("after").unwrap_or_default()), get_key_inventory);
-    // A refused form post comes back here with its error in `__err`.
-    let form_error = move || {
-        query.with(|q| q.get("__err")).map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e))
-    };
+    // A refused form post comes back here with its error's code in `__err`.
+    let form_error = move || query.with(|q| q.get("__err")).and_then(|code| AppError::from_code(&code));
     view! {
         <h1>"Encryption keys"</h1>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>

@@ -13,11 +13,10 @@ use pathfinder::AppError;
 pub fn UserDetailPage() -> impl IntoView {
     let params = use_params_map();
     let detail = crate::codec::resource(move || params.with(|p| p.get("id").unwrap_or_default()), get_user_detail);
-    // A plain form post comes back here; a refused one brings its error in `__err`.
+    // A plain form post comes back here; a refused one brings its error's code in
+    // `__err` (see `access::error_code_only`), which we say in our own words.
     let query = use_query_map();
-    let form_error = move || {
-        query.with(|q| q.get("__err")).map(|e| leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&e))
-    };
+    let form_error = move || query.with(|q| q.get("__err")).and_then(|code| AppError::from_code(&code));
     // Hidden by default; the toggle works once hydrated.
     let (show_inactive, set_show_inactive) = signal(false);
 

@@ -43,7 +43,7 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
     let mut resp = async move {
         let resp = decide(&state, &mut req, meta, &path, rule.map(|(_, access)| access)).await;
         let resp = match resp {
-            Ok(()) => client_mistake_status(next.run(req).await).await,
+            Ok(()) => error_code_only(client_mistake_status(next.run(req).await).await),
             Err(r) => r,
         };
         tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "{path}");
@@ -240,6 +240,30 @@ async fn client_mistake_status(resp: Response) -> Response {
         parts.status = StatusCode::BAD_REQUEST;
     }
     Response::from_parts(parts, axum::body::Body::from(bytes))
+}
+
+/// A refused plain-form post is sent back to its page with the error in `__err`:
+/// only the error's code goes (the page says it in our own words), so no link can
+/// make a page show a text of someone else's choosing.
+fn error_code_only(mut resp: Response) -> Response {
+    let Some(location) = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else { return resp };
+    let Some((base, query)) = location.split_once('?') else { return resp };
+    if !query.split('&').any(|kv| kv.starts_with("__err=")) {
+        return resp;
+    }
+    let pairs = url::form_urlencoded::parse(query.as_bytes()).into_owned().map(|(k, v)| {
+        if k == "__err" {
+            let code = leptos::server_fn::error::ServerFnUrlError::<AppError>::decode_err(&v).code();
+            (k, code.to_string())
+        } else {
+            (k, v)
+        }
+    });
+    let query = url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    if let Ok(v) = HeaderValue::from_str(&format!("{base}?{query}")) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    resp
 }
 
 /// A mutating request must come from our own pages: its Origin's host must be the

@@ -15,6 +15,14 @@ pub struct Principal {
     pub username: String,
     pub session_id: SessionId,
     pub roles: Vec<Role>,
+    /// Signs in with a second factor (TOTP).
+    pub mfa_enabled: bool,
+    /// One of their roles requires a second factor and they have none yet: until
+    /// they set one up, the console shows them nothing else.
+    pub mfa_pending: bool,
+    /// When they last gave their password for this session (sign-in or a
+    /// confirmation): dangerous actions need it recent.
+    pub confirmed_at: Option<Timestamp>,
 }
 
 impl Principal {
@@ -143,6 +151,23 @@ pub struct LoginGuard {
     /// Locks in a row; forgotten after a quiet period.
     pub lockouts: u32,
     pub locked_until: Option<Timestamp>,
+}
+
+/// An account's second factor, as its pages show it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaState {
+    pub enabled: bool,
+    /// A secret was made for setting it up and not yet confirmed by a code.
+    pub setup_started: bool,
+    pub recovery_codes_left: i64,
+}
+
+/// What setting up TOTP shows once: the secret as a QR code (SVG drawn by the
+/// server) and as text for typing in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MfaSetup {
+    pub secret: String,
+    pub qr_svg: String,
 }
 
 /// A console account's sign-in state, as its page shows it.

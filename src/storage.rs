@@ -8,8 +8,8 @@
 
 pub use crate::dto::LoginGuard;
 use crate::dto::{
-    JobRun, KeyInfo, KeyInventory, Overview, Page, Principal, SensitiveFields, SessionInfo, SignInState, StatusCount,
-    TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
+    JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Principal, SensitiveFields, SessionInfo, SignInState,
+    StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -111,6 +111,9 @@ pub struct LoginRecord {
     /// Holds a console role: only such accounts may sign in to the console.
     pub console_role: bool,
     pub guard: LoginGuard,
+    pub mfa_enabled: bool,
+    /// The last TOTP step accepted: only later ones are.
+    pub totp_last_step: Option<i64>,
     /// The failures of the browser's device, when its cookie names a device that
     /// signed in to this account before (`None`: an unknown browser).
     pub device_failures: Option<u32>,
@@ -168,6 +171,16 @@ pub struct LoginSuccess {
     /// The account's devices unused since before this are trusted no more (their
     /// cookies have expired): their rows go.
     pub forget_unused_before: Timestamp,
+    pub second_factor: Option<SecondFactor>,
+}
+
+/// The second factor a sign-in (or a confirmation) gave: it is used up with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SecondFactor {
+    /// A TOTP code of this time step: later codes only from now on.
+    Totp { step: i64 },
+    /// A recovery code (its SHA-256): used once.
+    Recovery { code_hash: String },
 }
 
 /// Connection pool figures for `/metrics`.
@@ -354,6 +367,27 @@ pub trait SessionStore {
     fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()>;
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>>;
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64>;
+}
+
+/// Two-factor sign-in: the TOTP secret lives encrypted in `pf_users.mfa_secret_enc`.
+pub trait MfaStore {
+    /// Stores a new secret for setting TOTP up (refused while it is on).
+    fn start_mfa_setup(&self, user_id: &UserId, secret: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// Turns TOTP on (its first code's step accepted) with new recovery codes.
+    fn enable_mfa(&self, user_id: &UserId, step: i64, recovery_hashes: &[String], audit: &AuditEntry) -> AppResult<()>;
+    /// Turns it off: secret, recovery codes and the last step go.
+    fn reset_mfa(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()>;
+    fn mfa_state(&self, user_id: &UserId) -> AppResult<MfaState>;
+    fn recovery_code_unused(&self, user_id: &UserId, code_hash: &str) -> AppResult<bool>;
+    /// The session's holder gave their password (and second factor) again.
+    fn confirm_session(
+        &self,
+        session_id: &SessionId,
+        user_id: &UserId,
+        at: Timestamp,
+        second_factor: Option<&SecondFactor>,
+        audit: &AuditEntry,
+    ) -> AppResult<()>;
 }
 
 pub trait AuditStore {
@@ -549,6 +583,7 @@ pub trait Storage:
     + UserTableStore
     + BulkStore
     + EncryptionStore
+    + MfaStore
     + Send
     + Sync
 {

@@ -3,7 +3,9 @@
 //! path before it touches storage.
 
 use leptos::prelude::*;
-use pathfinder::dto::{KeyInventory, Overview, Page, Principal, SensitiveFields, UserDetail, UserSummary};
+use pathfinder::dto::{
+    KeyInventory, MfaSetup, MfaState, Overview, Page, Principal, SensitiveFields, UserDetail, UserSummary,
+};
 use pathfinder::AppError;
 
 /// The signed-in user, or `None`.
@@ -143,6 +145,88 @@ pub async fn unlock_sign_in(user_id: String) -> Result<(), AppError> {
     .await
 }
 
+/// The signed-in user's own second factor.
+#[server(prefix = "/api", endpoint = "mfa_state")]
+pub async fn get_mfa_state() -> Result<MfaState, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/mfa_state")?.ok_or(AppError::Unauthenticated)?;
+        ssr::db()?.call(move |s| s.mfa_state(&who.user_id)).await
+    })
+    .await
+}
+
+/// Starts setting up TOTP for the signed-in user: a new secret, stored encrypted,
+/// shown once as a QR code and as text.
+#[server(prefix = "/api", endpoint = "start_mfa_setup")]
+pub async fn start_mfa_setup() -> Result<MfaSetup, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/start_mfa_setup")?.ok_or(AppError::Unauthenticated)?;
+        let secret = pathfinder::mfa::new_secret();
+        let qr_svg = pathfinder::mfa::setup_qr(&secret, &who.username)?;
+        let id = who.user_id.clone();
+        let audit = ssr::request_meta()?.audit(Some(&id), "mfa.setup.start", ("user", Some(id.as_str())), 200);
+        let stored = secret.clone();
+        ssr::db()?.call(move |s| s.start_mfa_setup(&id, &stored, &audit)).await?;
+        Ok(MfaSetup { secret, qr_svg })
+    })
+    .await
+}
+
+/// Turns TOTP on once a first code proves the app has the secret; answers the
+/// recovery codes, shown this once (the database keeps their hashes).
+#[server(prefix = "/api", endpoint = "confirm_mfa_setup")]
+pub async fn confirm_mfa_setup(code: String) -> Result<Vec<String>, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/confirm_mfa_setup")?.ok_or(AppError::Unauthenticated)?;
+        let id = who.user_id.clone();
+        let audit = ssr::request_meta()?.audit(Some(&id), "mfa.enable", ("user", Some(id.as_str())), 200);
+        let now = u64::try_from(chrono::Utc::now().timestamp()).unwrap_or_default();
+        ssr::db()?
+            .call(move |s| {
+                let secret = s.mfa_secret(&id)?.ok_or_else(|| {
+                    AppError::Conflict("Start the setup first: there is no secret to confirm.".into())
+                })?;
+                let step = pathfinder::mfa::check_code(&secret, &code, now, None)?.ok_or_else(|| {
+                    AppError::invalid(
+                        "That code is not the current one: check the time on your phone and try the next code.",
+                    )
+                })?;
+                let codes = pathfinder::mfa::new_recovery_codes();
+                let hashes: Vec<String> = codes.iter().map(|c| pathfinder::mfa::recovery_hash(c)).collect();
+                s.enable_mfa(&id, step, &hashes, &audit)?;
+                Ok(codes)
+            })
+            .await
+    })
+    .await
+}
+
+/// How recent a sign-in must be for the actions that could lock someone out or
+/// hand over an account.
+pub const FRESH_SIGN_IN_MINUTES: i64 = 5;
+
+/// Turns another user's second factor off (admins; never their own; only within
+/// five minutes of their own sign-in), audited.
+#[server(prefix = "/api", endpoint = "reset_mfa")]
+pub async fn reset_mfa(user_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/reset_mfa")?.ok_or(AppError::Unauthenticated)?;
+        if who.user_id.0 == user_id {
+            return Err(AppError::invalid("You cannot reset your own two-factor sign-in: ask another admin."));
+        }
+        let fresh = chrono::Utc::now() - chrono::Duration::minutes(FRESH_SIGN_IN_MINUTES);
+        if !who.confirmed_at.is_some_and(|t| t > fresh) {
+            return Err(AppError::invalid(format!(
+                "Sign in again first: resetting two-factor sign-in needs a sign-in within the last {FRESH_SIGN_IN_MINUTES} minutes."
+            )));
+        }
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "mfa.reset", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.reset_mfa(&id, &audit)).await
+    })
+    .await
+}
+
 /// Replaces a user's data key and re-encrypts their fields (one transaction), audited.
 #[server(prefix = "/api", endpoint = "rotate_user_key")]
 pub async fn rotate_user_key(user_id: String) -> Result<(), AppError> {
@@ -250,9 +334,13 @@ pub mod ssr {
             Some(Access::Public) => Ok(who),
             Some(Access::Roles(roles)) => match who {
                 None => Err(AppError::Unauthenticated),
+                Some(p) if p.mfa_pending => {
+                    Err(AppError::invalid("Set up two-factor sign-in first (your account page)."))
+                }
                 Some(p) if p.has_any(roles) => Ok(Some(p)),
                 Some(_) => Err(AppError::Forbidden),
             },
+            Some(Access::Account) => who.map(Some).ok_or(AppError::Unauthenticated),
             None => Err(AppError::Forbidden),
         }
     }

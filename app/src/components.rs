@@ -20,16 +20,18 @@ pub fn Shell(children: Children) -> impl IntoView {
                 {move || Suspend::new(async move {
                     match who.await {
                         Ok(Some(p)) => {
+                            // Until they set up the second factor their role requires,
+                            // their account page is all they may open.
                             let links = SECTIONS
                                 .iter()
-                                .filter(|(path, _)| may_see(path, &p.roles))
+                                .filter(|(path, _)| !p.mfa_pending && may_see(path, &p.roles))
                                 .map(|(path, label)| view! { <A href=*path>{*label}</A> })
                                 .collect_view();
                             let roles = p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
                             view! {
                                 <nav data-test-id="nav">{links}</nav>
                                 <div class="whoami">
-                                    <span data-test-id="whoami">{p.username.clone()}</span>
+                                    <a href="/account" data-test-id="whoami">{p.username.clone()}</a>
                                     <span class="roles">{roles}</span>
                                     <form method="post" action="/auth/logout">
                                         <button type="submit" data-test-id="sign-out">"Sign out"</button>

@@ -52,6 +52,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                 <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()}/>
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
+                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -117,6 +118,19 @@ impl LazyRoute for KeysRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::KeysPage/></Shell> }.into_any()
+    }
+}
+
+struct AccountRoute;
+
+#[lazy_route]
+impl LazyRoute for AccountRoute {
+    fn data() -> Self {
+        AccountRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::AccountPage/></Shell> }.into_any()
     }
 }
 

@@ -9,8 +9,12 @@ use pathfinder::Role;
 pub enum Access {
     /// Anyone, signed in or not.
     Public,
-    /// A signed-in user holding one of these roles.
+    /// A signed-in user holding one of these roles (and a second factor, where
+    /// their role requires one).
     Roles(&'static [Role]),
+    /// Any signed-in console user, also one who still has to set up the second
+    /// factor their role requires: their own account's page.
+    Account,
 }
 
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Sre, Role::Compliance];
@@ -28,6 +32,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/users", Access::Roles(ADMIN)),
     ("/users/:id", Access::Roles(ADMIN)),
     ("/keys", Access::Roles(KEY_READERS)),
+    ("/account", Access::Account),
     // Server functions (see api.rs).
     ("/api/me", Access::Public),
     ("/api/overview", Access::Roles(ANY_ROLE)),
@@ -41,6 +46,10 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/delete_user", Access::Roles(ADMIN)),
     ("/api/key_inventory", Access::Roles(KEY_READERS)),
     ("/api/start_key_rotation", Access::Roles(ADMIN)),
+    ("/api/mfa_state", Access::Account),
+    ("/api/start_mfa_setup", Access::Account),
+    ("/api/confirm_mfa_setup", Access::Account),
+    ("/api/reset_mfa", Access::Roles(ADMIN)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),
@@ -83,6 +92,7 @@ pub fn may_see(path: &str, roles: &[Role]) -> bool {
     match access_for(path) {
         Some(Access::Public) => true,
         Some(Access::Roles(allowed)) => roles.iter().any(|r| allowed.contains(r)),
+        Some(Access::Account) => !roles.is_empty(),
         None => false,
     }
 }

@@ -4,6 +4,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
 import { mkdtempSync, existsSync } from 'node:fs';
+import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -13,7 +14,16 @@ const bin = process.env.PF_BIN ?? join(root, 'target', 'release', 'pathfinder-ad
 const port = 3100 + Math.floor(Math.random() * 800);
 const base = `http://127.0.0.1:${port}`;
 const dir = mkdtempSync(join(tmpdir(), 'pf-e2e-'));
-const env = { ...process.env, PF_DATABASE_URL: `sqlite:${join(dir, 'pf.db')}`, PF_ADMIN_PASSWORD: 'e2e-password-123', RUST_LOG: 'warn' };
+// Two-factor sign-in is required of no role here, so that the other tests sign in
+// with a password; the TOTP test below sets it up for an admin of its own (the
+// requirement itself is tested over HTTP, server/tests/http.rs).
+const env = {
+  ...process.env,
+  PF_DATABASE_URL: `sqlite:${join(dir, 'pf.db')}`,
+  PF_ADMIN_PASSWORD: 'e2e-password-123',
+  PF_MFA_REQUIRED_ROLES: 'none',
+  RUST_LOG: 'warn',
+};
 const ADMIN = { username: 'admin', password: 'e2e-password-123' };
 
 let server;
@@ -48,14 +58,28 @@ after(async () => {
   server?.kill('SIGTERM');
 });
 
-async function signedInPage() {
+async function signedInPage(account = ADMIN, code = '') {
   const page = await browser.newPage();
   await page.goto(`${base}/login`);
-  await page.fill('input[name=username]', ADMIN.username);
-  await page.fill('input[name=password]', ADMIN.password);
+  await page.fill('input[name=username]', account.username);
+  await page.fill('input[name=password]', account.password);
+  await page.fill('[data-test-id=code]', code);
   await page.click('[data-test-id=sign-in]');
   await page.waitForURL(`${base}/`);
   return page;
+}
+
+// RFC 6238 with SHA-1, six digits, 30-second steps: what an authenticator app does.
+function totp(base32, unixSeconds) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const ch of base32.replace(/=+$/, '')) bits += alphabet.indexOf(ch).toString(2).padStart(5, '0');
+  const key = Buffer.from(bits.match(/.{8}/g).map((b) => parseInt(b, 2)));
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(unixSeconds / 30)));
+  const mac = createHmac('sha1', key).update(counter).digest();
+  const offset = mac[mac.length - 1] & 0xf;
+  return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, '0');
 }
 
 test('wrong password is refused with one sentence', async () => {
@@ -65,7 +89,7 @@ test('wrong password is refused with one sentence', async () => {
   await page.fill('input[name=password]', 'not-the-password');
   await page.click('[data-test-id=sign-in]');
   await page.waitForURL(/error=credentials/);
-  assert.equal(await page.textContent('[data-test-id=login-message]'), 'The username or password is incorrect.');
+  assert.equal(await page.textContent('[data-test-id=login-message]'), 'The username, password or two-factor code is incorrect.');
   await page.close();
 });
 
@@ -85,7 +109,7 @@ test('sign in shows the overview', async () => {
   const page = await signedInPage();
   await page.waitForSelector('[data-test-id=overview]');
   assert.equal(await page.textContent('[data-test-id=backend]'), 'sqlite');
-  assert.equal(await page.textContent('[data-test-id=schema-version]'), '10');
+  assert.equal(await page.textContent('[data-test-id=schema-version]'), '12');
   assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 301);
   // The counts are refreshed in the background: this sign-in shows up within seconds.
   for (let i = 0; Number(await page.textContent('[data-test-id=active-sessions]')) < 1; i++) {
@@ -268,4 +292,37 @@ test('pages hydrate under their Content-Security-Policy (no inline script withou
   await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
   assert.deepEqual(violations, []);
   await page.close();
+});
+
+test('an administrator sets up two-factor sign-in with a QR code and signs in with a code', async () => {
+  const second = { username: 'totp_admin', password: 'totp-password-123' };
+  execFileSync(bin, ['create-admin', '--username', second.username, '--email', 'totp@example.com'], {
+    env: { ...env, PF_ADMIN_PASSWORD: second.password },
+  });
+  const page = await signedInPage(second);
+  await page.click('[data-test-id=whoami]');
+  await page.waitForSelector('[data-test-id=mfa-off]');
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.click('[data-test-id=mfa-start]');
+  await page.waitForSelector('.qr svg');
+  const secret = (await page.textContent('[data-test-id=mfa-secret]')).trim();
+  await page.fill('[data-test-id=mfa-code]', totp(secret, Date.now() / 1000));
+  await page.click('[data-test-id=mfa-confirm-form] button[type=submit]');
+  await page.waitForSelector('[data-test-id=recovery-codes]');
+  const codes = await page.locator('[data-test-id=recovery-codes] li').allTextContents();
+  assert.equal(codes.length, 10);
+  await page.close();
+
+  // A password alone no longer signs in; the next code does, and a recovery code once.
+  const refused = await browser.newPage();
+  await refused.goto(`${base}/login`);
+  await refused.fill('input[name=username]', second.username);
+  await refused.fill('input[name=password]', second.password);
+  await refused.click('[data-test-id=sign-in]');
+  await refused.waitForURL(/error=credentials/);
+  await refused.close();
+  const withCode = await signedInPage(second, totp(secret, Date.now() / 1000 + 30));
+  await withCode.close();
+  const withRecovery = await signedInPage(second, codes[0].trim());
+  await withRecovery.close();
 });

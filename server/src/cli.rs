@@ -123,6 +123,10 @@ pub enum Command {
         /// and the loopback-only metrics. Nobody else's header is believed.
         #[arg(long, env = "PF_TRUSTED_PROXIES", value_delimiter = ',')]
         trusted_proxies: Vec<std::net::IpAddr>,
+        /// Console roles that must sign in with a second factor (TOTP), comma-separated,
+        /// or `none`. Their holders without one are sent to set it up at sign-in.
+        #[arg(long, env = "PF_MFA_REQUIRED_ROLES", default_value = "admin")]
+        mfa_required_roles: String,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -249,6 +253,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             session_idle_minutes,
             lockout,
             trusted_proxies,
+            mfa_required_roles,
         } => {
             if migrate {
                 migrate_and_seal(s)?;
@@ -259,6 +264,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             let sessions = auth::SessionPolicy {
                 absolute: chrono::Duration::hours(i64::from(session_hours)),
                 idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
+                mfa_required: roles_list(&mfa_required_roles)?,
             };
             let options = ServeOptions {
                 listen,
@@ -502,6 +508,21 @@ async fn shutdown_signal() {
         let _ = tokio::signal::ctrl_c().await;
     }
     tracing::info!("shutting down");
+}
+
+/// `admin,sre`, or `none` (or nothing) for no role.
+fn roles_list(text: &str) -> AppResult<Vec<pathfinder::Role>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|r| !r.is_empty() && !r.eq_ignore_ascii_case("none"))
+        .map(|r| {
+            r.parse().map_err(|_| {
+                AppError::invalid(format!(
+                    "PF_MFA_REQUIRED_ROLES: {r:?} is not a console role (admin, sre, compliance)."
+                ))
+            })
+        })
+        .collect()
 }
 
 /// How `serve` runs, from its flags.

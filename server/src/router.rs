@@ -81,6 +81,9 @@ struct Credentials {
     username: String,
     #[serde(default)]
     password: String,
+    /// The two-factor code, for accounts that use one.
+    #[serde(default)]
+    code: String,
 }
 
 async fn sign_in(
@@ -106,8 +109,13 @@ async fn sign_in(
     let attempt = {
         let st = st.clone();
         tokio::spawn(async move {
-            let attempt =
-                login::Attempt { username: &c.username, password: &c.password, device: device.as_deref(), calm };
+            let attempt = login::Attempt {
+                username: &c.username,
+                password: &c.password,
+                device: device.as_deref(),
+                code: Some(c.code.as_str()),
+                calm,
+            };
             login::sign_in(&st.db, &st.keys, &st.session_policy, &st.lockout, &meta, &attempt).await
         })
     };

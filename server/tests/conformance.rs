@@ -5,11 +5,11 @@
 mod common;
 
 use common::{add_user, audit, new_user};
-use pathfinder::dto::{Principal, SensitiveFields, StatusCount};
+use pathfinder::dto::{MfaState, Principal, SensitiveFields, StatusCount};
 use pathfinder::filter::{UserFilter, UserSort};
 use pathfinder::storage::{
     AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession, NewUser,
-    RefreshWhen, RotationScope, Storage, TableRows, Value,
+    RefreshWhen, RotationScope, SecondFactor, Storage, TableRows, Value,
 };
 use pathfinder::{AppError, Role, SessionId, UserId, Username};
 use pathfinder_server::crypto::{DataKey, FieldRef, Keyring, MasterKey, WrappedKey};
@@ -48,6 +48,7 @@ fn conformance(h: &Harness) {
     empty_text_is_stored_as_absent(s);
     sessions_lifecycle(s);
     login_failures_and_lockout(s);
+    second_factor_lifecycle(s);
     a_change_whose_audit_row_fails_changes_nothing(s);
     user_table_sets(s);
     filling_needs_a_ready_set(h);
@@ -66,7 +67,7 @@ fn conformance(h: &Harness) {
     the_last_active_admin_stays(h);
 }
 
-const VERSION: i64 = 11;
+const VERSION: i64 = 12;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -326,6 +327,7 @@ fn success(device: &str) -> LoginSuccess {
         device_hash: device.repeat(64),
         reset_guard: true,
         forget_unused_before: chrono::Utc::now() - chrono::Duration::days(90),
+        second_factor: None,
     }
 }
 
@@ -401,6 +403,71 @@ fn login_failures_and_lockout(s: &dyn Storage) {
     assert!(matches!(s.begin_login("lock_product_user", None, now, lease).unwrap(), LoginStart::Ready(_)));
     assert_eq!(s.sign_in_state(&product).unwrap(), Default::default());
     assert!(matches!(s.begin_login("nobody_here", None, now, lease).unwrap(), LoginStart::Unknown));
+}
+
+/// TOTP setup, sign-in with a code (each step and each recovery code used once,
+/// decided in the database), a session's confirmation, and a reset.
+fn second_factor_lifecycle(s: &dyn Storage) {
+    let id = add_user(s, "mfa_user", "active", &[Role::Sre]);
+    assert_eq!(s.mfa_state(&id).unwrap(), MfaState::default());
+    s.start_mfa_setup(&id, "JBSWY3DPEHPK3PXP", &audit("mfa.setup.start")).unwrap();
+    assert!(s.mfa_state(&id).unwrap().setup_started);
+    assert_eq!(s.mfa_secret(&id).unwrap().as_deref(), Some("JBSWY3DPEHPK3PXP"));
+    let hashes = vec!["1".repeat(64), "2".repeat(64)];
+    s.enable_mfa(&id, 100, &hashes, &audit("mfa.enable")).unwrap();
+    assert_eq!(s.mfa_state(&id).unwrap(), MfaState { enabled: true, setup_started: false, recovery_codes_left: 2 });
+    assert!(matches!(s.enable_mfa(&id, 101, &hashes, &audit("mfa.enable")), Err(AppError::Conflict(_))));
+    assert!(matches!(s.start_mfa_setup(&id, "X", &audit("mfa.setup.start")), Err(AppError::Conflict(_))));
+    let now = chrono::Utc::now();
+    let rec = ready(s.begin_login("mfa_user", None, now, now + chrono::Duration::seconds(30)).unwrap());
+    assert_eq!((rec.mfa_enabled, rec.totp_last_step), (true, Some(100)));
+
+    let session = |sid: &SessionId| NewSession {
+        session_id: sid.clone(),
+        user_id: id.clone(),
+        token_hash: format!("{:f>64}", sid.0),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+        ip_address: None,
+        user_agent: None,
+    };
+    let with = |factor: SecondFactor| LoginSuccess { second_factor: Some(factor), ..success("m") };
+    let sid = SessionId::new();
+    s.record_login_success(&session(&sid), &with(SecondFactor::Totp { step: 101 }), &audit("login.success")).unwrap();
+    let replay = s.record_login_success(
+        &session(&SessionId::new()),
+        &with(SecondFactor::Totp { step: 101 }),
+        &audit("login.success"),
+    );
+    assert!(matches!(replay, Err(AppError::Conflict(_))), "{replay:?}");
+    assert_eq!(s.list_sessions(&id).unwrap().len(), 1, "the refused sign-in left no session");
+    assert!(s.recovery_code_unused(&id, &"1".repeat(64)).unwrap());
+    let recovery = || with(SecondFactor::Recovery { code_hash: "1".repeat(64) });
+    s.record_login_success(&session(&SessionId::new()), &recovery(), &audit("login.success")).unwrap();
+    assert!(!s.recovery_code_unused(&id, &"1".repeat(64)).unwrap());
+    assert!(matches!(
+        s.record_login_success(&session(&SessionId::new()), &recovery(), &audit("login.success")),
+        Err(AppError::Conflict(_))
+    ));
+    assert_eq!(s.mfa_state(&id).unwrap().recovery_codes_left, 1);
+
+    let later = now + chrono::Duration::minutes(20);
+    s.confirm_session(&sid, &id, later, Some(&SecondFactor::Totp { step: 150 }), &audit("session.confirm")).unwrap();
+    let p = s
+        .session_principal(&sid, &format!("{:f>64}", sid.0), now, now - chrono::Duration::minutes(30))
+        .unwrap()
+        .unwrap();
+    assert!(p.mfa_enabled);
+    assert!((p.confirmed_at.unwrap() - later).num_seconds().abs() <= 1);
+    assert!(s
+        .confirm_session(&sid, &id, later, Some(&SecondFactor::Totp { step: 150 }), &audit("session.confirm"))
+        .is_err());
+
+    s.reset_mfa(&id, &audit("mfa.reset")).unwrap();
+    assert_eq!(s.mfa_state(&id).unwrap(), MfaState::default());
+    assert_eq!(s.mfa_secret(&id).unwrap(), None);
+    let rec = ready(s.begin_login("mfa_user", None, later, later + chrono::Duration::seconds(30)).unwrap());
+    assert_eq!((rec.mfa_enabled, rec.totp_last_step), (false, None));
 }
 
 /// An audit row that cannot be written (here: an empty action, which NOT NULL
@@ -648,10 +715,10 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP TABLE pf_console_devices");
-    (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN lockouts");
-    (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN checking_until");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 11");
+    (h.raw)("DROP TABLE pf_console_recovery_codes");
+    (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN totp_last_step");
+    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN confirmed_at");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 12");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -667,7 +734,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0011_sign_in_guard"], "{reports:?}");
+    assert_eq!(applied, ["0012_mfa"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -10,7 +10,9 @@ use http_body_util::BodyExt;
 use jsonwebtoken::{encode, EncodingKey, Header};
 use pathfinder::db::Db;
 use pathfinder::dto::SensitiveFields;
-use pathfinder::storage::{AuditStore, EncryptionStore, KeyPolicy, NewUser, SessionStore, Storage, UserStore};
+use pathfinder::storage::{
+    AuditStore, EncryptionStore, KeyPolicy, MfaStore, NewUser, SessionStore, Storage, UserStore,
+};
 use pathfinder::{Role, UserId, Username};
 use pathfinder_app::policy::{Access, POLICY};
 use pathfinder_server::auth::guard::LockoutPolicy;
@@ -54,7 +56,7 @@ impl Console {
         // Requests here come from no address (one bucket): roomy, but for the
         // throttle's own test.
         let throttle = SignInThrottle::new(10_000, std::time::Duration::from_millis(1), 1000);
-        Self::build_with(metrics_token, secure_cookie, throttle, vec![])
+        Self::build_with(metrics_token, secure_cookie, throttle, vec![], vec![])
     }
 
     fn build_with(
@@ -62,6 +64,7 @@ impl Console {
         secure_cookie: bool,
         throttle: SignInThrottle,
         trusted_proxies: Vec<std::net::IpAddr>,
+        mfa_required: Vec<Role>,
     ) -> Self {
         let (storage, dir) = common::sqlite();
         for (name, roles) in
@@ -88,7 +91,10 @@ impl Console {
             overview: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
-            session_policy: pathfinder_server::auth::SessionPolicy::default(),
+            session_policy: pathfinder_server::auth::SessionPolicy {
+                mfa_required,
+                ..pathfinder_server::auth::SessionPolicy::default()
+            },
             lockout: LockoutPolicy::default(),
             throttle: Arc::new(throttle),
             trusted_proxies: Arc::from(trusted_proxies),
@@ -352,7 +358,7 @@ async fn over_https_the_cookie_is_host_only_and_hsts_is_sent() {
 #[tokio::test]
 async fn a_flood_from_one_address_does_not_keep_another_out() {
     let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
-    let c = Arc::new(Console::build_with(None, false, SignInThrottle::default(), vec![proxy]));
+    let c = Arc::new(Console::build_with(None, false, SignInThrottle::default(), vec![proxy], vec![]));
     let attempt = |peer: &str, forwarded: Option<&str>, user: &str, pw: &str| {
         let mut req = Request::builder()
             .method(Method::POST)
@@ -448,6 +454,119 @@ async fn errors_travel_by_code_never_by_text_in_the_url() {
         assert_eq!(r.status, StatusCode::OK);
         assert!(!r.body.contains("555 0100") && !r.body.contains("555+0100"), "{}", r.body);
     }
+}
+
+fn roomy() -> SignInThrottle {
+    SignInThrottle::new(10_000, std::time::Duration::from_millis(1), 1000)
+}
+
+fn now_secs() -> u64 {
+    chrono::Utc::now().timestamp() as u64
+}
+
+/// TOTP: an admin (whose role requires it) sees only their account page until they
+/// set it up; then sign-in needs a code, a code is accepted once, a recovery code
+/// once, and a wrong code counts like a wrong password.
+#[tokio::test]
+async fn admins_set_up_totp_before_anything_else_and_codes_are_not_replayed() {
+    let c = Console::build_with(None, false, roomy(), vec![], vec![Role::Admin]);
+    let token = c.token("root").await;
+    let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
+    assert_eq!((page.status, page.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/account"));
+    let api = c.post("/api/users", Some(&token), "q=&mode=&status=&sort=&dir=&after=").await;
+    assert_eq!(api.status, StatusCode::FORBIDDEN);
+    assert!(api.body.contains("two-factor"), "{}", api.body);
+    assert_eq!(c.send(Method::GET, "/account", Some(&token), None, "").await.status, StatusCode::OK);
+    // Another role that does not require it is not held back.
+    let sre = c.token("sre_sam").await;
+    assert_eq!(c.post("/api/overview", Some(&sre), "").await.status, StatusCode::OK);
+
+    let setup = c.post("/api/start_mfa_setup", Some(&token), "").await;
+    assert_eq!(setup.status, StatusCode::OK, "{}", setup.body);
+    let setup: pathfinder::dto::MfaSetup = serde_json::from_str(&setup.body).unwrap();
+    assert!(setup.qr_svg.contains("<svg"), "the QR code is drawn on the server");
+    let wrong = c.post("/api/confirm_mfa_setup", Some(&token), "code=000000").await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST, "{}", wrong.body);
+    let code = pathfinder::mfa::current_code(&setup.secret, now_secs()).unwrap();
+    let codes = c.post("/api/confirm_mfa_setup", Some(&token), &format!("code={code}")).await;
+    assert_eq!(codes.status, StatusCode::OK, "{}", codes.body);
+    let codes: Vec<String> = serde_json::from_str(&codes.body).unwrap();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(c.actions()[0], "mfa.enable");
+    assert_eq!(c.post("/api/users", Some(&token), "q=&mode=&status=&sort=&dir=&after=").await.status, StatusCode::OK);
+    let stored: Option<String> = rusqlite::Connection::open(c.dir.path().join("pf.db"))
+        .unwrap()
+        .query_row("SELECT mfa_secret FROM pf_users WHERE username = 'root'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, None, "the secret is kept only encrypted");
+
+    let login = |code: String| {
+        let body = format!("username=root&password={}&code={code}", PASSWORD.replace(' ', "+"));
+        let c = &c;
+        async move { c.post("/auth/login", None, &body).await.headers[header::LOCATION].to_str().unwrap().to_string() }
+    };
+    let root = c.user_id("root");
+    assert_eq!(login(String::new()).await, "/login?error=credentials", "a code is needed");
+    assert_eq!(login(code.clone()).await, "/login?error=credentials", "the setup's code is used up");
+    assert_eq!(c.storage.sign_in_state(&root).unwrap().guard.failed_attempts, 2, "wrong codes count");
+    let next = pathfinder::mfa::current_code(&setup.secret, now_secs() + 30).unwrap();
+    assert_eq!(login(next.clone()).await, "/", "the next step's code, within the skew");
+    assert_eq!(login(next).await, "/login?error=credentials", "never twice");
+    assert_eq!(login(codes[3].to_uppercase()).await, "/", "a recovery code");
+    assert_eq!(login(codes[3].clone()).await, "/login?error=credentials", "once");
+    let state: pathfinder::dto::MfaState =
+        serde_json::from_str(&c.post("/api/mfa_state", Some(&token), "").await.body).unwrap();
+    assert_eq!((state.enabled, state.recovery_codes_left), (true, 9));
+    let again = c.post("/api/start_mfa_setup", Some(&token), "").await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "no new secret while it is on: {}", again.body);
+}
+
+/// An admin resets another user's second factor (audited), only with a fresh
+/// sign-in of their own, never their own.
+#[tokio::test]
+async fn admins_reset_anothers_totp_with_a_fresh_sign_in_never_their_own() {
+    let c = Console::build_with(None, false, roomy(), vec![], vec![]);
+    let root = c.user_id("root");
+    let secret = pathfinder::mfa::new_secret();
+    c.storage.start_mfa_setup(&root, &secret, &common::audit("mfa.setup.start")).unwrap();
+    c.storage.enable_mfa(&root, 1, &["a".repeat(64)], &common::audit("mfa.enable")).unwrap();
+    let second = c.storage.create_user(
+        &NewUser {
+            user_id: UserId::new(),
+            username: Username::parse("other_admin").unwrap(),
+            email: "other@example.com".into(),
+            password_hash: HASH.clone(),
+            first_name: None,
+            last_name: None,
+            account_status: "active".into(),
+            roles: vec![Role::Admin],
+        },
+        &common::audit("user.create"),
+    );
+    second.unwrap();
+    let other = c.user_id("other_admin");
+    let token = c.token("other_admin").await;
+    let own = c.post("/api/reset_mfa", Some(&token), &format!("user_id={}", other.0)).await;
+    assert_eq!(own.status, StatusCode::BAD_REQUEST, "{}", own.body);
+    rusqlite::Connection::open(c.dir.path().join("pf.db"))
+        .unwrap()
+        .execute(
+            "UPDATE pf_user_sessions SET confirmed_at = '2000-01-01 00:00:00.000000' WHERE user_id = ?1",
+            [&other.0],
+        )
+        .unwrap();
+    let stale = c.post("/api/reset_mfa", Some(&token), &format!("user_id={}", root.0)).await;
+    assert_eq!(stale.status, StatusCode::BAD_REQUEST, "{}", stale.body);
+    assert!(stale.body.contains("Sign in again"), "{}", stale.body);
+    let token = c.token("other_admin").await;
+    let r = c.post("/api/reset_mfa", Some(&token), &format!("user_id={}", root.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!((row.action.as_str(), row.entity_id.as_deref()), ("mfa.reset", Some(root.0.as_str())));
+    let state = c.storage.mfa_state(&root).unwrap();
+    assert_eq!(state, pathfinder::dto::MfaState::default());
+    assert_eq!(c.storage.mfa_secret(&root).unwrap(), None);
+    assert_eq!(c.login("root", PASSWORD).await.headers[header::LOCATION], "/", "a password alone again");
 }
 
 /// Without a token, metrics answer only scrapes from this machine.
@@ -783,7 +902,11 @@ async fn every_route_and_server_function_follows_the_policy() {
     c.storage.set_sensitive_fields(&target, &fields, &common::audit("user.sensitive.update")).unwrap();
     let victim = common::add_user(c.storage.as_ref(), "walk_victim", "active", &[]);
     let body_for = |path: &str| match path {
-        "/api/user_detail" | "/api/reveal_sensitive" | "/api/rotate_user_key" | "/api/unlock_sign_in" => {
+        "/api/user_detail"
+        | "/api/reveal_sensitive"
+        | "/api/rotate_user_key"
+        | "/api/unlock_sign_in"
+        | "/api/reset_mfa" => {
             format!("user_id={}", target.0)
         }
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),

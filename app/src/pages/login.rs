@@ -9,7 +9,7 @@ pub fn Login() -> impl IntoView {
     let query = use_query_map();
     let message = move || {
         query.with(|q| match q.get("error").as_deref() {
-            Some("credentials") => Some(("error", "The username or password is incorrect.")),
+            Some("credentials") => Some(("error", "The username, password or two-factor code is incorrect.")),
             Some("origin") => Some(("error", "That request came from another site and was refused.")),
             Some("unavailable") => Some(("error", "The database is busy or unreachable; try again shortly.")),
             _ if q.get("signed_out").is_some() => Some(("info", "You are signed out.")),
@@ -37,6 +37,11 @@ pub fn Login() -> impl IntoView {
                             {move || if show.get() { "Hide" } else { "Show" }}
                         </button>
                     </span>
+                </label>
+                // Always asked, so the form tells nobody which accounts use one.
+                <label>
+                    "Two-factor code "<small>"(if your account uses one; or a recovery code)"</small>
+                    <input name="code" data-test-id="code" inputmode="numeric" autocomplete="one-time-code"/>
                 </label>
                 <button type="submit" data-test-id="sign-in">"Sign in"</button>
             </form>

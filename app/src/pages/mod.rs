@@ -1,11 +1,13 @@
 //! One file per page.
 
+mod account;
 mod keys;
 mod login;
 mod overview;
 mod user_detail;
 mod users;
 
+pub use account::AccountPage;
 pub use keys::KeysPage;
 pub use login::Login;
 pub use overview::OverviewPage;

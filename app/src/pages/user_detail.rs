@@ -107,7 +107,16 @@ pub fn UserDetailPage() -> impl IntoView {
                                     <dt>"Company"</dt><dd>{p.current_company.unwrap_or_default()}</dd>
                                     <dt>"Time zone"</dt><dd>{p.timezone.unwrap_or_default()}</dd>
                                     <dt>"Email verified"</dt><dd>{if p.email_verified { "yes" } else { "no" }}</dd>
-                                    <dt>"MFA"</dt><dd>{if p.mfa_enabled { "on" } else { "off" }}</dd>
+                                    <dt>"Two-factor sign-in"</dt>
+                                    <dd>
+                                        <span data-test-id="user-mfa">{if p.mfa_enabled { "on" } else { "off" }}</span>
+                                        {p.mfa_enabled.then(|| view! {
+                                            <form method="post" action="/api/reset_mfa" class="inline" data-test-id="reset-mfa-form">
+                                                <input type="hidden" name="user_id" value=s.user_id.0.clone()/>
+                                                <button type="submit" title="Needs your own sign-in within the last 5 minutes; never for your own account.">"Reset"</button>
+                                            </form>
+                                        })}
+                                    </dd>
                                 </dl>
                             </section>
                             {has_roles.then(|| view! {

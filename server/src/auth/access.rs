@@ -156,7 +156,8 @@ async fn decide(
     // Only what needs to know who asks reads the session from the database: public
     // paths (health, assets, the sign-in page) stay up when the database is down.
     let token = cookie(req.headers(), session_cookie_name(state.secure_cookie));
-    let needs_principal = matches!(access, Access::Roles(_)) || path == "/api/me" || path == "/auth/logout";
+    let needs_principal =
+        matches!(access, Access::Roles(_) | Access::Account) || path == "/api/me" || path == "/auth/logout";
     let principal = match &token {
         Some(token) if needs_principal => login::authenticate(&state.db, &state.keys, &state.session_policy, token)
             .await
@@ -173,7 +174,7 @@ async fn decide(
             Err(Redirect::to("/").into_response())
         }
         Access::Public => Ok(()),
-        Access::Roles(roles) => match principal {
+        Access::Roles(_) | Access::Account => match principal {
             None if is_api => Err(refuse(true, AppError::Unauthenticated, "")),
             None => {
                 let mut to_login = Redirect::to("/login").into_response();
@@ -185,8 +186,20 @@ async fn decide(
                 }
                 Err(to_login)
             }
-            Some(p) if p.has_any(roles) => Ok(()),
-            Some(_) => Err(refuse(is_api, AppError::Forbidden, "You do not have permission to see this page.")),
+            Some(p) => match access {
+                Access::Roles(_) if p.mfa_pending && is_api => Err(refuse_with(
+                    StatusCode::FORBIDDEN,
+                    true,
+                    AppError::invalid("Set up two-factor sign-in first (your account page)."),
+                )),
+                // Until they set up the second factor their role requires, their
+                // account page is all they see.
+                Access::Roles(_) if p.mfa_pending => Err(Redirect::to("/account").into_response()),
+                Access::Roles(roles) if !p.has_any(roles) => {
+                    Err(refuse(is_api, AppError::Forbidden, "You do not have permission to see this page."))
+                }
+                _ => Ok(()),
+            },
         },
     }
 }

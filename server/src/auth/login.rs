@@ -7,8 +7,11 @@ use crate::metrics;
 use chrono::Utc;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
+use pathfinder::mfa;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{truncate, DeviceFailure, LoginFailure, LoginStart, LoginSuccess, NewSession};
+use pathfinder::storage::{
+    truncate, DeviceFailure, LoginFailure, LoginRecord, LoginStart, LoginSuccess, NewSession, SecondFactor,
+};
 use pathfinder::{AppError, AppResult, SessionId, Username};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -28,6 +31,8 @@ pub struct Attempt<'a> {
     pub username: &'a str,
     pub password: &'a str,
     pub device: Option<&'a str>,
+    /// The two-factor code (TOTP or a recovery code), for accounts that use one.
+    pub code: Option<&'a str>,
     /// The throttle found the address calm (see [`super::throttle::Verdict`]).
     pub calm: bool,
 }
@@ -182,7 +187,7 @@ pub async fn sign_in(
             return Err(AppError::BadCredentials);
         }
     };
-    let ok = check_password(turn, Some(record.password_hash.clone()), pw.to_string()).await?;
+    let password_ok = check_password(turn, Some(record.password_hash.clone()), pw.to_string()).await?;
     // Only console accounts sign in here: anyone else gets the wrong-password answer
     // after the same work, and nothing of theirs changes (no counters, no session).
     if !record.console_role {
@@ -198,6 +203,11 @@ pub async fn sign_in(
     let now = Utc::now();
     let locked = lockout.is_locked(&record.guard, now);
     let trusted = record.device_failures;
+    // The second factor is looked at whatever the password was (the same work
+    // either way); it is used up only with a successful sign-in.
+    let factor = if record.mfa_enabled { Some(second_factor(db, &record, attempt.code, now).await?) } else { None };
+    let ok = password_ok && factor.as_ref().is_none_or(Option::is_some);
+    let wrong = if password_ok { "wrong or missing two-factor code" } else { "wrong password" };
 
     if !ok || locked && trusted.is_none() || record.account_status != "active" {
         let mut failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
@@ -209,17 +219,17 @@ pub async fn sign_in(
             let after = lockout.device_after_failure(n);
             failure.device = Some(DeviceFailure { device_hash: hash, failed_attempts: after });
             let trust = if after.is_none() { ": the browser is trusted no more" } else { "" };
-            ("login.failure", format!("wrong password from a trusted browser ({} in a row){trust}", n + 1))
+            ("login.failure", format!("{wrong} from a trusted browser ({} in a row){trust}", n + 1))
         } else {
             let guard = lockout.after_failure(&record.guard, now);
             failure.guard = Some(guard);
             let reason = match guard.locked_until {
                 Some(until) => format!(
-                    "wrong password: locked for {} minutes (lock {} in a row)",
+                    "{wrong}: locked for {} minutes (lock {} in a row)",
                     (until - now).num_minutes(),
                     guard.lockouts
                 ),
-                None => format!("wrong password ({} within the window)", guard.failed_attempts),
+                None => format!("{wrong} ({} within the window)", guard.failed_attempts),
             };
             ("login.failure", reason)
         };
@@ -238,6 +248,7 @@ pub async fn sign_in(
         device_hash: token::token_hash(&device),
         reset_guard: !locked,
         forget_unused_before: now - super::guard::DEVICE_TRUST,
+        second_factor: factor.flatten(),
     };
     let session_id = SessionId::new();
     let ttl_secs = policy.absolute.num_seconds();
@@ -255,9 +266,38 @@ pub async fn sign_in(
     if locked {
         audit.error_message = Some("from a trusted browser while the account is locked for others".into());
     }
-    db.call(move |s| s.record_login_success(&session, &success, &audit)).await?;
+    match db.call(move |s| s.record_login_success(&session, &success, &audit)).await {
+        // The code was used by another attempt meanwhile (its lease had run out).
+        Err(AppError::Conflict(_)) => {
+            let mut audit = meta.audit(Some(&user_id), "login.failure", ("user", Some(user_id.as_str())), 401);
+            audit.error_message = Some("two-factor code used already".into());
+            let failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
+            db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+            metrics::count_login("failure");
+            return Err(AppError::BadCredentials);
+        }
+        other => other?,
+    }
     metrics::count_login("success");
     Ok(SignedIn { token, max_age_secs: ttl_secs, device })
+}
+
+/// The second factor `code` gives the account, if any (`None`: missing, wrong or
+/// used already).
+async fn second_factor(
+    db: &Db,
+    record: &LoginRecord,
+    code: Option<&str>,
+    now: chrono::DateTime<Utc>,
+) -> AppResult<Option<SecondFactor>> {
+    let Some(code) = code.map(str::trim).filter(|c| !c.is_empty()).map(str::to_string) else { return Ok(None) };
+    let (id, last) = (record.user_id.clone(), record.totp_last_step);
+    let secs = u64::try_from(now.timestamp()).unwrap_or_default();
+    db.call(move |s| {
+        let secret = s.mfa_secret(&id)?;
+        mfa::second_factor(secret.as_deref(), &code, secs, last, |hash| s.recovery_code_unused(&id, hash))
+    })
+    .await
 }
 
 /// The principal of a session token, if the token is valid and its session live.
@@ -275,7 +315,10 @@ pub async fn authenticate(
     let lookup = sid.clone();
     let principal = db.call(move |s| s.session_principal(&lookup, &hash, now, idle_since)).await?;
     // The row must belong to the token's subject too.
-    let principal = principal.filter(|p| p.user_id.0 == claims.sub);
+    let principal = principal.filter(|p| p.user_id.0 == claims.sub).map(|mut p| {
+        p.mfa_pending = !p.mfa_enabled && p.roles.iter().any(|r| policy.mfa_required.contains(r));
+        p
+    });
     if principal.is_some() && activity::due(&sid) {
         db.call(move |s| s.touch_session(&sid, now, now - activity::EVERY)).await?;
     }

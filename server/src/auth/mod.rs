@@ -15,16 +15,22 @@ pub mod token;
 pub use token::TokenKeys;
 
 /// How long a session lives: `absolute` from sign-in at most, and no longer than
-/// `idle` after its last request (`PF_SESSION_HOURS`, `PF_SESSION_IDLE_MINUTES`).
-#[derive(Debug, Clone, Copy)]
+/// `idle` after its last request (`PF_SESSION_HOURS`, `PF_SESSION_IDLE_MINUTES`);
+/// and which roles must sign in with a second factor (`PF_MFA_REQUIRED_ROLES`).
+#[derive(Debug, Clone)]
 pub struct SessionPolicy {
     pub absolute: chrono::Duration,
     pub idle: chrono::Duration,
+    pub mfa_required: Vec<pathfinder::Role>,
 }
 
 impl Default for SessionPolicy {
     fn default() -> Self {
-        SessionPolicy { absolute: chrono::Duration::hours(8), idle: chrono::Duration::minutes(30) }
+        SessionPolicy {
+            absolute: chrono::Duration::hours(8),
+            idle: chrono::Duration::minutes(30),
+            mfa_required: vec![pathfinder::Role::Admin],
+        }
     }
 }
 

@@ -139,7 +139,7 @@ fn undecryptable_without_key(row_id: &str) -> AppError {
 
 impl Store {
     /// Locks the user's row (see the module's note); NotFound when there is no such user.
-    fn lock_owner(c: &mut Conn, user_id: &str) -> AppResult<()> {
+    pub(super) fn lock_owner(c: &mut Conn, user_id: &str) -> AppResult<()> {
         let found = c.query_opt(
             sql!(
                 sqlite: "SELECT 1 FROM pf_users WHERE user_id = :1",
@@ -148,6 +148,20 @@ impl Store {
             &args![user_id],
         )?;
         found.map(|_| ()).ok_or_else(|| AppError::NotFound("That user".into()))
+    }
+
+    /// Sets (or clears) the user's MFA secret, encrypted; in the caller's transaction.
+    pub(super) fn store_mfa_secret(&self, c: &mut Conn, user_id: &UserId, secret: Option<String>) -> AppResult<()> {
+        let mfa = USER_COLUMNS.iter().position(|c| *c == "mfa_secret").unwrap_or(4);
+        self.replace_fields(c, &users_table(), user_id.as_str(), user_id.as_str(), &[(mfa, secret)])?;
+        Self::touch_user(c, user_id.as_str())
+    }
+
+    /// The user's MFA secret in the clear (server only; never audited as a read:
+    /// sign-in and setup use it, nobody sees it).
+    pub(super) fn load_mfa_secret(&self, c: &mut Conn, user_id: &UserId) -> AppResult<Option<String>> {
+        let v = self.read_fields(c, &users_table(), user_id.as_str(), user_id.as_str())?;
+        Ok(v.into_iter().nth(4).flatten())
     }
 
     /// Marks the user's profile as changed (a field of theirs was set by the console).
@@ -309,16 +323,11 @@ impl EncryptionStore for Store {
 
     fn set_mfa_secret(&self, user_id: &UserId, secret: Option<&str>, audit: &AuditEntry) -> AppResult<()> {
         let secret = pathfinder::validation::optional_text("MFA secret", secret, 255)?;
-        let mfa = USER_COLUMNS.iter().position(|c| *c == "mfa_secret").unwrap_or(4);
-        self.write_audited(audit, |c| {
-            self.replace_fields(c, &users_table(), user_id.as_str(), user_id.as_str(), &[(mfa, secret.clone())])?;
-            Self::touch_user(c, user_id.as_str())
-        })
+        self.write_audited(audit, |c| self.store_mfa_secret(c, user_id, secret.clone()))
     }
 
     fn mfa_secret(&self, user_id: &UserId) -> AppResult<Option<String>> {
-        let v = self.read(|c| self.read_fields(c, &users_table(), user_id.as_str(), user_id.as_str()))?;
-        Ok(v.into_iter().nth(4).flatten())
+        self.read(|c| self.load_mfa_secret(c, user_id))
     }
 
     fn set_sso_tokens(

@@ -19,6 +19,7 @@ mod audit;
 mod bulk;
 mod encryption;
 mod jobs;
+mod mfa;
 pub mod schema;
 mod sessions;
 pub mod stats;

@@ -7,7 +7,7 @@ use crate::{args, sql};
 use pathfinder::dto::{Principal, SessionInfo, SignInState, Timestamp};
 use pathfinder::storage::{
     AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession,
-    SessionStore,
+    SecondFactor, SessionStore,
 };
 use pathfinder::{AppError, AppResult, SessionId, UserId};
 
@@ -25,16 +25,7 @@ impl SessionStore for Store {
             if !found.console_role {
                 return Ok(LoginStart::Ready(found));
             }
-            c.execute(
-                sql!(
-                    sqlite: "INSERT INTO pf_console_login_state (user_id, failed_attempts) VALUES (:1, 0)
-                        ON CONFLICT (user_id) DO NOTHING",
-                    oracle: "MERGE INTO pf_console_login_state l USING (SELECT :1 AS user_id FROM dual) s
-                        ON (l.user_id = s.user_id)
-                        WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts) VALUES (s.user_id, 0)"
-                ),
-                &args![&found.user_id],
-            )?;
+            ensure_login_state(c, &found.user_id)?;
             // Atomic on both backends: one attempt per account holds the lease.
             let taken = c.execute(
                 sql!(
@@ -57,7 +48,7 @@ impl SessionStore for Store {
             c.execute(
                 sql!(
                     "INSERT INTO pf_user_sessions (session_id, user_id, token, expires_at, ip_address, user_agent,
-                     created_at, last_activity, is_active) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, 'Y')"
+                     created_at, last_activity, confirmed_at, is_active) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, 'Y')"
                 ),
                 &args![
                     &s.session_id,
@@ -67,9 +58,13 @@ impl SessionStore for Store {
                     s.ip_address.clone(),
                     s.user_agent.clone(),
                     now,
+                    now,
                     now
                 ],
             )?;
+            if let Some(factor) = &success.second_factor {
+                use_second_factor(c, &s.user_id, factor, now)?;
+            }
             if success.reset_guard {
                 reset_guard(c, &s.user_id)?;
             }
@@ -156,7 +151,8 @@ impl SessionStore for Store {
         self.read(|c| {
             let found = c.query_opt(
                 sql!(
-                    "SELECT u.user_id, u.username FROM pf_user_sessions s JOIN pf_users u ON u.user_id = s.user_id
+                    "SELECT u.user_id, u.username, u.mfa_enabled, COALESCE(s.confirmed_at, s.created_at)
+                     FROM pf_user_sessions s JOIN pf_users u ON u.user_id = s.user_id
                      WHERE s.session_id = :1 AND s.token = :2 AND s.is_active = 'Y' AND s.expires_at > :3
                        AND COALESCE(s.last_activity, s.created_at) > :4
                        AND COALESCE(u.account_status, 'active') = 'active'"
@@ -170,6 +166,9 @@ impl SessionStore for Store {
                 user_id: UserId(user_id),
                 username: r.text(1)?,
                 session_id: session_id.clone(),
+                mfa_enabled: r.opt_text(2)?.as_deref() == Some("Y"),
+                mfa_pending: false,
+                confirmed_at: r.opt_time(3)?,
             }))
         })
     }
@@ -240,7 +239,7 @@ fn login_record(c: &mut Conn, username: &str, device_hash: Option<&str>) -> AppR
             "SELECT u.user_id, u.username, u.password_hash, COALESCE(u.account_status, 'active'),
              CASE WHEN EXISTS (SELECT 1 FROM pf_console_roles r WHERE r.user_id = u.user_id) THEN 1 ELSE 0 END,
              COALESCE(l.failed_attempts, 0), l.last_failed_at, COALESCE(l.lockouts, 0), l.locked_until,
-             d.failed_attempts
+             d.failed_attempts, u.mfa_enabled, l.totp_last_step
              FROM pf_users u LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
              LEFT JOIN pf_console_devices d ON d.user_id = u.user_id AND d.device_hash = :1
              WHERE u.username = :2"
@@ -256,6 +255,8 @@ fn login_record(c: &mut Conn, username: &str, device_hash: Option<&str>) -> AppR
             console_role: r.int(4)? == 1,
             guard: guard_of(&r, 5)?,
             device_failures: r.opt_int(9)?.map(count),
+            mfa_enabled: r.opt_text(10)?.as_deref() == Some("Y"),
+            totp_last_step: r.opt_int(11)?,
         })
     })
     .transpose()
@@ -314,6 +315,51 @@ fn remember_device(c: &mut Conn, user_id: &UserId, success: &LoginSuccess, now: 
     c.execute(
         sql!("DELETE FROM pf_console_devices WHERE user_id = :1 AND last_used_at < :2"),
         &args![user_id, success.forget_unused_before],
+    )?;
+    Ok(())
+}
+
+/// Uses up a second factor: a TOTP step later than the last one accepted, or an
+/// unused recovery code. Refused (`Conflict`) when another sign-in used it first.
+pub(super) fn use_second_factor(
+    c: &mut Conn,
+    user_id: &UserId,
+    factor: &SecondFactor,
+    now: Timestamp,
+) -> AppResult<()> {
+    let used = match factor {
+        SecondFactor::Totp { step } => c.execute(
+            sql!(
+                "UPDATE pf_console_login_state SET totp_last_step = :1
+                 WHERE user_id = :2 AND (totp_last_step IS NULL OR totp_last_step < :3)"
+            ),
+            &args![*step, user_id, *step],
+        )?,
+        SecondFactor::Recovery { code_hash } => c.execute(
+            sql!(
+                "UPDATE pf_console_recovery_codes SET used_at = :1
+                 WHERE code_hash = :2 AND user_id = :3 AND used_at IS NULL"
+            ),
+            &args![now, code_hash, user_id],
+        )?,
+    };
+    if used == 0 {
+        return Err(AppError::Conflict("That code was used already.".into()));
+    }
+    Ok(())
+}
+
+/// Makes sure the account has its row in `pf_console_login_state`.
+pub(super) fn ensure_login_state(c: &mut Conn, user_id: &UserId) -> AppResult<()> {
+    c.execute(
+        sql!(
+            sqlite: "INSERT INTO pf_console_login_state (user_id, failed_attempts) VALUES (:1, 0)
+                ON CONFLICT (user_id) DO NOTHING",
+            oracle: "MERGE INTO pf_console_login_state l USING (SELECT :1 AS user_id FROM dual) s
+                ON (l.user_id = s.user_id)
+                WHEN NOT MATCHED THEN INSERT (user_id, failed_attempts) VALUES (s.user_id, 0)"
+        ),
+        &args![user_id],
     )?;
     Ok(())
 }

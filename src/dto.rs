@@ -22,6 +22,7 @@ pub struct Principal {
     pub mfa_pending: bool,
     /// When they last gave their password for this session (sign-in or a
     /// confirmation): dangerous actions need it recent.
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub confirmed_at: Option<Timestamp>,
 }
 
@@ -147,9 +148,11 @@ pub struct UserDetail {
 pub struct LoginGuard {
     /// Failures since the window began (the last failure within the window).
     pub failed_attempts: u32,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_failed_at: Option<Timestamp>,
     /// Locks in a row; forgotten after a quiet period.
     pub lockouts: u32,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub locked_until: Option<Timestamp>,
 }
 

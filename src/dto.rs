@@ -156,6 +156,20 @@ pub struct LoginGuard {
     pub locked_until: Option<Timestamp>,
 }
 
+/// A holder of console roles, as the console accounts page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsoleAccount {
+    pub user_id: UserId,
+    pub username: String,
+    pub account_status: String,
+    pub roles: Vec<Role>,
+    pub mfa_enabled: bool,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_login: Option<Timestamp>,
+    /// Locked now for browsers the account does not trust.
+    pub locked: bool,
+}
+
 /// An account's second factor, as its pages show it.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MfaState {

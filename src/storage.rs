@@ -8,8 +8,8 @@
 
 pub use crate::dto::LoginGuard;
 use crate::dto::{
-    JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Principal, SensitiveFields, SessionInfo, SignInState,
-    StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
+    ConsoleAccount, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Principal, SensitiveFields, SessionInfo,
+    SignInState, StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -212,6 +212,18 @@ pub trait UserStore {
     fn set_account_status(&self, user_id: &UserId, status: &str, audit: &AuditEntry) -> AppResult<()>;
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>>;
     fn count_admins(&self) -> AppResult<i64>;
+    /// Replaces the user's console roles (granted by the audit row's actor): one
+    /// transaction, audited with before and after; refused when no active
+    /// administrator would be left. Taking every role away ends their sessions.
+    /// Returns the roles before and after.
+    fn set_console_roles(
+        &self,
+        user_id: &UserId,
+        roles: &[Role],
+        audit: &AuditEntry,
+    ) -> AppResult<(Vec<Role>, Vec<Role>)>;
+    /// Everyone holding a console role, by username (at most 5,000 role rows).
+    fn console_accounts(&self) -> AppResult<Vec<ConsoleAccount>>;
     /// Deletes the user and everything that cascades from them, and destroys their
     /// data key first (crypto-shredding: their encrypted fields are unreadable at
     /// once, wherever a copy of them lies). Refused while they own a table set.

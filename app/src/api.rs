@@ -4,7 +4,8 @@
 
 use leptos::prelude::*;
 use pathfinder::dto::{
-    KeyInventory, MfaSetup, MfaState, Overview, Page, Principal, SensitiveFields, UserDetail, UserSummary,
+    ConsoleAccount, KeyInventory, MfaSetup, MfaState, Overview, Page, Principal, SensitiveFields, UserDetail,
+    UserSummary,
 };
 use pathfinder::AppError;
 
@@ -205,6 +206,52 @@ pub async fn confirm_mfa_setup(code: String) -> Result<Vec<String>, AppError> {
 /// hand over an account.
 pub const FRESH_SIGN_IN_MINUTES: i64 = 5;
 
+/// Everyone holding a console role: roles, second factor, last sign-in, lock.
+#[server(prefix = "/api", endpoint = "console_accounts")]
+pub async fn get_console_accounts() -> Result<Vec<ConsoleAccount>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/console_accounts")?;
+        ssr::db()?.call(|s| s.console_accounts()).await
+    })
+    .await
+}
+
+/// Sets a user's console roles (admins; never their own; granting admin only
+/// within five minutes of one's own sign-in), audited with before and after.
+/// Checkboxes: a role's field is present when it is ticked.
+#[server(prefix = "/api", endpoint = "set_console_roles")]
+pub async fn set_console_roles(
+    user_id: String,
+    admin: Option<String>,
+    sre: Option<String>,
+    compliance: Option<String>,
+) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_console_roles")?.ok_or(AppError::Unauthenticated)?;
+        if who.user_id.0 == user_id {
+            return Err(AppError::invalid("You cannot change your own console roles: ask another admin."));
+        }
+        let wanted: Vec<pathfinder::Role> = [
+            (admin, pathfinder::Role::Admin),
+            (sre, pathfinder::Role::Sre),
+            (compliance, pathfinder::Role::Compliance),
+        ]
+        .into_iter()
+        .filter_map(|(ticked, role)| ticked.map(|_| role))
+        .collect();
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.roles", ("user", Some(id.as_str())), 200);
+        let db = ssr::db()?;
+        let check = id.clone();
+        let current = db.call(move |s| s.user_profile(&check)).await?.roles;
+        if wanted.contains(&pathfinder::Role::Admin) && !current.contains(&pathfinder::Role::Admin) {
+            ssr::require_fresh_sign_in(&who, "Granting the admin role")?;
+        }
+        db.call(move |s| s.set_console_roles(&id, &wanted, &audit).map(|_| ())).await
+    })
+    .await
+}
+
 /// Turns another user's second factor off (admins; never their own; only within
 /// five minutes of their own sign-in), audited.
 #[server(prefix = "/api", endpoint = "reset_mfa")]
@@ -214,12 +261,7 @@ pub async fn reset_mfa(user_id: String) -> Result<(), AppError> {
         if who.user_id.0 == user_id {
             return Err(AppError::invalid("You cannot reset your own two-factor sign-in: ask another admin."));
         }
-        let fresh = chrono::Utc::now() - chrono::Duration::minutes(FRESH_SIGN_IN_MINUTES);
-        if !who.confirmed_at.is_some_and(|t| t > fresh) {
-            return Err(AppError::invalid(format!(
-                "Sign in again first: resetting two-factor sign-in needs a sign-in within the last {FRESH_SIGN_IN_MINUTES} minutes."
-            )));
-        }
+        ssr::require_fresh_sign_in(&who, "Resetting two-factor sign-in")?;
         let id = pathfinder::UserId(user_id);
         let audit = ssr::request_meta()?.audit(Some(&who.user_id), "mfa.reset", ("user", Some(id.as_str())), 200);
         ssr::db()?.call(move |s| s.reset_mfa(&id, &audit)).await
@@ -343,6 +385,19 @@ pub mod ssr {
             Some(Access::Account) => who.map(Some).ok_or(AppError::Unauthenticated),
             None => Err(AppError::Forbidden),
         }
+    }
+
+    /// Dangerous actions need the caller to have signed in (or confirmed their
+    /// password) within the last few minutes.
+    pub fn require_fresh_sign_in(who: &Principal, what: &str) -> Result<(), AppError> {
+        let fresh = chrono::Utc::now() - chrono::Duration::minutes(super::FRESH_SIGN_IN_MINUTES);
+        if who.confirmed_at.is_some_and(|t| t > fresh) {
+            return Ok(());
+        }
+        Err(AppError::invalid(format!(
+            "Sign in again first: {what} needs a sign-in within the last {} minutes.",
+            super::FRESH_SIGN_IN_MINUTES
+        )))
     }
 
     /// The server function's result, answered with the status that goes with the

@@ -53,6 +53,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()}/>
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
+                <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -131,6 +132,19 @@ impl LazyRoute for AccountRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::AccountPage/></Shell> }.into_any()
+    }
+}
+
+struct AccountsRoute;
+
+#[lazy_route]
+impl LazyRoute for AccountsRoute {
+    fn data() -> Self {
+        AccountsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::AccountsPage/></Shell> }.into_any()
     }
 }
 

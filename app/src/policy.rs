@@ -33,6 +33,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/users/:id", Access::Roles(ADMIN)),
     ("/keys", Access::Roles(KEY_READERS)),
     ("/account", Access::Account),
+    ("/accounts", Access::Roles(ADMIN)),
     // Server functions (see api.rs).
     ("/api/me", Access::Public),
     ("/api/overview", Access::Roles(ANY_ROLE)),
@@ -50,6 +51,8 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/start_mfa_setup", Access::Account),
     ("/api/confirm_mfa_setup", Access::Account),
     ("/api/reset_mfa", Access::Roles(ADMIN)),
+    ("/api/console_accounts", Access::Roles(ADMIN)),
+    ("/api/set_console_roles", Access::Roles(ADMIN)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

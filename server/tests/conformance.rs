@@ -49,6 +49,7 @@ fn conformance(h: &Harness) {
     sessions_lifecycle(s);
     login_failures_and_lockout(s);
     second_factor_lifecycle(s);
+    console_roles_change_with_the_last_admin_kept(s);
     a_change_whose_audit_row_fails_changes_nothing(s);
     user_table_sets(s);
     filling_needs_a_ready_set(h);
@@ -468,6 +469,41 @@ fn second_factor_lifecycle(s: &dyn Storage) {
     assert_eq!(s.mfa_secret(&id).unwrap(), None);
     let rec = ready(s.begin_login("mfa_user", None, later, later + chrono::Duration::seconds(30)).unwrap());
     assert_eq!((rec.mfa_enabled, rec.totp_last_step), (false, None));
+}
+
+/// Roles are replaced in one audited step; the last active admin keeps theirs.
+fn console_roles_change_with_the_last_admin_kept(s: &dyn Storage) {
+    let id = add_user(s, "roles_user", "active", &[]);
+    let (before, after) =
+        s.set_console_roles(&id, &[Role::Sre, Role::Sre, Role::Compliance], &audit("user.roles")).unwrap();
+    assert_eq!((before, after.clone()), (vec![], vec![Role::Compliance, Role::Sre]));
+    let row = s.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "user.roles");
+    assert_eq!(s.user_profile(&id).unwrap().roles, after);
+    assert!(s.console_accounts().unwrap().iter().any(|a| a.user_id == id && a.roles == after));
+    s.set_console_roles(&id, &[], &audit("user.roles")).unwrap();
+    assert!(s.user_profile(&id).unwrap().roles.is_empty());
+    assert!(matches!(
+        s.set_console_roles(&UserId::new(), &[Role::Sre], &audit("user.roles")),
+        Err(AppError::NotFound(_))
+    ));
+    // Every active admin but one loses the role: the last one cannot.
+    let admins: Vec<UserId> = s
+        .console_accounts()
+        .unwrap()
+        .into_iter()
+        .filter(|a| a.roles.contains(&Role::Admin) && a.account_status == "active")
+        .map(|a| a.user_id)
+        .collect();
+    let (last, others) = admins.split_last().unwrap();
+    for other in others {
+        s.set_console_roles(other, &[Role::Sre], &audit("user.roles")).unwrap();
+    }
+    assert!(matches!(s.set_console_roles(last, &[Role::Sre], &audit("user.roles")), Err(AppError::Conflict(_))));
+    assert!(s.user_profile(last).unwrap().roles.contains(&Role::Admin));
+    for other in others {
+        s.set_console_roles(other, &[Role::Admin], &audit("user.roles")).unwrap();
+    }
 }
 
 /// An audit row that cannot be written (here: an empty action, which NOT NULL

@@ -1,6 +1,7 @@
 //! One file per page.
 
 mod account;
+mod accounts;
 mod keys;
 mod login;
 mod overview;
@@ -8,6 +9,7 @@ mod user_detail;
 mod users;
 
 pub use account::AccountPage;
+pub use accounts::AccountsPage;
 pub use keys::KeysPage;
 pub use login::Login;
 pub use overview::OverviewPage;

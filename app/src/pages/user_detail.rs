@@ -99,7 +99,11 @@ pub fn UserDetailPage() -> impl IntoView {
                                         <StatusForm user_id=s.user_id.0.clone() current=s.account_status.clone()/>
                                         {form_error().map(|e| view! { <ErrorNote error=e/> })}
                                     </dd>
-                                    <dt>"Console roles"</dt><dd>{roles}</dd>
+                                    <dt>"Console roles"</dt>
+                                    <dd>
+                                        <span data-test-id="user-roles">{roles}</span>
+                                        <RolesForm user_id=s.user_id.0.clone() current=p.roles.clone()/>
+                                    </dd>
                                     <dt>"Created"</dt><dd>{when_or(&s.created_at, "unknown")}</dd>
                                     <dt>"Last sign-in"</dt><dd>{s.last_login.as_ref().map(when).unwrap_or_else(|| "never".into())}</dd>
                                     <dt>"Sign-ins"</dt><dd>{p.total_logins}</dd>
@@ -115,14 +119,14 @@ pub fn UserDetailPage() -> impl IntoView {
                                                 <input type="hidden" name="user_id" value=s.user_id.0.clone()/>
                                                 <button type="submit" title="Needs your own sign-in within the last 5 minutes; never for your own account.">"Reset"</button>
                                             </form>
-                                        })}
+                                        }.into_any())}
                                     </dd>
                                 </dl>
                             </section>
                             {has_roles.then(|| view! {
                                 <h2>"Console sign-in"</h2>
                                 <SignInPanel user_id=s.user_id.0.clone() state=d.sign_in/>
-                            })}
+                            }.into_any())}
                             <h2>"Sensitive fields"</h2>
                             <SensitivePanel user_id=s.user_id.0.clone() present=p.sensitive_present.clone()/>
                             <h2>"Data key"</h2>
@@ -236,6 +240,29 @@ fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
         }
         .into_any(),
     }
+}
+
+/// Ticks for the three console roles. Granting admin needs the admin's own sign-in
+/// within the last 5 minutes; nobody changes their own roles.
+#[component]
+fn RolesForm(user_id: String, current: Vec<pathfinder::Role>) -> AnyView {
+    use pathfinder::Role;
+    let tick = |role: Role, label: &'static str| {
+        let name = role.as_str();
+        view! {
+            <label><input type="checkbox" name=name value="on" checked=current.contains(&role) data-test-id=format!("role-{name}")/>" "{label}</label>
+        }
+    };
+    view! {
+        <form method="post" action="/api/set_console_roles" class="inline" data-test-id="roles-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            {tick(Role::Admin, "admin")}
+            {tick(Role::Sre, "SRE")}
+            {tick(Role::Compliance, "compliance")}
+            <button type="submit">"Save roles"</button>
+        </form>
+    }
+    .into_any()
 }
 
 /// The account's guard against password guessing, with the admin's unlock.

@@ -4,7 +4,7 @@ use super::driver::{Conn, Dialect, ReadRow, Row};
 use super::search::{self, UsersAccess, CANDIDATES_MAX};
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{Page, SensitiveFields, StatusCount, UserProfile, UserSummary};
+use pathfinder::dto::{ConsoleAccount, Page, SensitiveFields, StatusCount, UserProfile, UserSummary};
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
@@ -196,6 +196,96 @@ impl UserStore for Store {
                 &[],
                 |r| Ok(StatusCount { status: r.text(0)?, count: r.int(1)? }),
             )
+        })
+    }
+
+    fn set_console_roles(
+        &self,
+        user_id: &UserId,
+        roles: &[Role],
+        audit: &AuditEntry,
+    ) -> AppResult<(Vec<Role>, Vec<Role>)> {
+        // In the order the database lists them (by name).
+        let mut after = roles.to_vec();
+        after.sort_by_key(|r| r.as_str());
+        after.dedup();
+        let now = chrono::Utc::now();
+        self.write(|c| {
+            let was_admin = lock_admins(c, user_id)?;
+            if c.query_opt(sql!("SELECT 1 FROM pf_users WHERE user_id = :1"), &args![user_id])?.is_none() {
+                return Err(AppError::NotFound("That user".into()));
+            }
+            let before = roles_of(c, user_id.as_str())?;
+            for gone in before.iter().filter(|r| !after.contains(r)) {
+                c.execute(
+                    sql!("DELETE FROM pf_console_roles WHERE user_id = :1 AND role = :2"),
+                    &args![user_id, gone.as_str()],
+                )?;
+            }
+            for new in after.iter().filter(|r| !before.contains(r)) {
+                c.execute(
+                    sql!(
+                        "INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at)
+                         VALUES (:1, :2, :3, :4)"
+                    ),
+                    &args![user_id, new.as_str(), audit.actor.as_ref().map(|a| a.0.clone()), now],
+                )?;
+            }
+            keep_an_active_admin(c, was_admin && !after.contains(&Role::Admin))?;
+            if after.is_empty() {
+                c.execute(
+                    sql!("UPDATE pf_user_sessions SET is_active = 'N' WHERE user_id = :1 AND is_active = 'Y'"),
+                    &args![user_id],
+                )?;
+            }
+            let names = |roles: &[Role]| match roles {
+                [] => "none".to_string(),
+                _ => roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
+            };
+            let mut entry = audit.clone();
+            entry.error_message = Some(format!("roles: {} -> {}", names(&before), names(&after)));
+            super::audit::insert(c, &entry)?;
+            Ok((before, after.clone()))
+        })
+    }
+
+    fn console_accounts(&self) -> AppResult<Vec<ConsoleAccount>> {
+        let now = chrono::Utc::now();
+        self.read(|c| {
+            let mut accounts: Vec<ConsoleAccount> = Vec::new();
+            c.query_each(
+                sql!(
+                    sqlite: "SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
+                        u.last_login, l.locked_until, r.role
+                        FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
+                        LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
+                        ORDER BY u.username, r.role LIMIT :1",
+                    oracle: "SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
+                        u.last_login, l.locked_until, r.role
+                        FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
+                        LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
+                        ORDER BY u.username, r.role FETCH FIRST :1 ROWS ONLY"
+                ),
+                &args![5000_i64],
+                |r: &dyn Row| {
+                    let user_id = UserId(r.text(0)?);
+                    let role = r.text(6)?.parse::<Role>().ok();
+                    match accounts.last_mut() {
+                        Some(a) if a.user_id == user_id => a.roles.extend(role),
+                        _ => accounts.push(ConsoleAccount {
+                            user_id,
+                            username: r.text(1)?,
+                            account_status: r.text(2)?,
+                            roles: role.into_iter().collect(),
+                            mfa_enabled: r.opt_text(3)?.as_deref() == Some("Y"),
+                            last_login: r.opt_time(4)?,
+                            locked: r.opt_time(5)?.is_some_and(|t| t > now),
+                        }),
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok(accounts)
         })
     }
 

@@ -77,6 +77,11 @@ pub struct SessionInfo {
     pub ip_address: Option<String>,
     pub user_agent: Option<String>,
     pub is_active: bool,
+    /// How it ended before its time, if it did: when, by whom (username), why.
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub ended_at: Option<Timestamp>,
+    pub ended_by: Option<String>,
+    pub end_reason: Option<String>,
 }
 
 /// One per-user table (or view) and its row count.

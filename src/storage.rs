@@ -130,6 +130,41 @@ pub enum LoginStart {
     Ready(LoginRecord),
 }
 
+/// Which active sessions to end together: every criterion given must hold, and at
+/// least one must be given.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SessionFilter {
+    pub user_id: Option<UserId>,
+    /// Sessions of users whose account is not active (suspended, deactivated...).
+    pub inactive_users: bool,
+    pub started_before: Option<Timestamp>,
+    pub ip_address: Option<String>,
+}
+
+impl SessionFilter {
+    pub fn is_empty(&self) -> bool {
+        self.user_id.is_none() && !self.inactive_users && self.started_before.is_none() && self.ip_address.is_none()
+    }
+
+    /// The filter in words, for audit rows.
+    pub fn describe(&self) -> String {
+        let mut parts = vec![];
+        if let Some(u) = &self.user_id {
+            parts.push(format!("user {u}"));
+        }
+        if self.inactive_users {
+            parts.push("users not active".to_string());
+        }
+        if let Some(t) = &self.started_before {
+            parts.push(format!("started before {}", t.format("%Y-%m-%d %H:%M UTC")));
+        }
+        if let Some(ip) = &self.ip_address {
+            parts.push(format!("from {ip}"));
+        }
+        parts.join(", ")
+    }
+}
+
 /// A session to open at sign-in.
 #[derive(Debug, Clone)]
 pub struct NewSession {
@@ -376,7 +411,13 @@ pub trait SessionStore {
     /// Records the session's use at `now`, unless it was recorded after `unless_after`
     /// (bookkeeping of the idle timeout, not a change: no audit row).
     fn touch_session(&self, session_id: &SessionId, now: Timestamp, unless_after: Timestamp) -> AppResult<()>;
-    fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()>;
+    /// Ends the session now, recording who (the audit row's actor) and why.
+    fn revoke_session(&self, session_id: &SessionId, reason: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// How many active sessions the filter matches (the preview of a revoke).
+    fn count_sessions(&self, filter: &SessionFilter) -> AppResult<i64>;
+    /// Ends every active session the filter matches, in one statement; one audit
+    /// row names the filter and the count. Returns the count.
+    fn revoke_sessions(&self, filter: &SessionFilter, reason: &str, audit: &AuditEntry) -> AppResult<u64>;
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>>;
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64>;
 }

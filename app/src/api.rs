@@ -202,6 +202,89 @@ pub async fn confirm_mfa_setup(code: String) -> Result<Vec<String>, AppError> {
     .await
 }
 
+/// Ends one session of a user (admins), audited; the history keeps who ended it.
+#[server(prefix = "/api", endpoint = "revoke_session")]
+pub async fn revoke_session(session_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/revoke_session")?.ok_or(AppError::Unauthenticated)?;
+        let sid = pathfinder::SessionId(session_id);
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "session.revoke", ("session", Some(sid.as_str())), 200);
+        ssr::db()?.call(move |s| s.revoke_session(&sid, "revoked", &audit)).await
+    })
+    .await
+}
+
+/// The filter of a revoke by filter, from its form fields (empty: not given).
+#[cfg(feature = "ssr")]
+fn session_filter(
+    user_id: String,
+    inactive_users: Option<String>,
+    started_before: String,
+    ip_address: String,
+) -> Result<pathfinder::storage::SessionFilter, AppError> {
+    let started_before = match started_before.trim() {
+        "" => None,
+        day => Some(
+            chrono::NaiveDate::parse_from_str(day, "%Y-%m-%d")
+                .map_err(|_| AppError::invalid("Give the date as YYYY-MM-DD."))?
+                .and_hms_opt(0, 0, 0)
+                .map(|t| t.and_utc())
+                .ok_or_else(|| AppError::invalid("Give the date as YYYY-MM-DD."))?,
+        ),
+    };
+    let ip_address = match ip_address.trim() {
+        "" => None,
+        ip => Some(
+            ip.parse::<std::net::IpAddr>()
+                .map_err(|_| AppError::invalid(format!("{ip:?} is not an IP address.")))?
+                .to_string(),
+        ),
+    };
+    let user_id = Some(user_id.trim()).filter(|u| !u.is_empty()).map(|u| pathfinder::UserId(u.to_string()));
+    Ok(pathfinder::storage::SessionFilter {
+        user_id,
+        inactive_users: inactive_users.is_some(),
+        started_before,
+        ip_address,
+    })
+}
+
+/// How many active sessions a revoke by filter would end.
+#[server(prefix = "/api", endpoint = "count_sessions")]
+pub async fn count_sessions(
+    user_id: String,
+    inactive_users: Option<String>,
+    started_before: String,
+    ip_address: String,
+) -> Result<i64, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/count_sessions")?;
+        let filter = session_filter(user_id, inactive_users, started_before, ip_address)?;
+        ssr::db()?.call(move |s| s.count_sessions(&filter)).await
+    })
+    .await
+}
+
+/// Ends every active session the filter matches (a user's, those of users not
+/// active, started before a date, from an address): one audit row with the count.
+#[server(prefix = "/api", endpoint = "revoke_sessions")]
+pub async fn revoke_sessions(
+    user_id: String,
+    inactive_users: Option<String>,
+    started_before: String,
+    ip_address: String,
+) -> Result<u64, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/revoke_sessions")?.ok_or(AppError::Unauthenticated)?;
+        let filter = session_filter(user_id, inactive_users, started_before, ip_address)?;
+        let entity = filter.user_id.as_ref().map(|u| ("user", Some(u.as_str()))).unwrap_or(("session", None));
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "session.revoke_many", entity, 200);
+        ssr::db()?.call(move |s| s.revoke_sessions(&filter, "revoked", &audit)).await
+    })
+    .await
+}
+
 /// How recent a sign-in must be for the actions that could lock someone out or
 /// hand over an account.
 pub const FRESH_SIGN_IN_MINUTES: i64 = 5;

@@ -7,8 +7,13 @@ use leptos_router::components::A;
 use pathfinder::AppError;
 
 /// Sections of the console that are built, in nav order.
-const SECTIONS: &[(&str, &str)] =
-    &[("/", "Overview"), ("/users", "Users"), ("/accounts", "Console accounts"), ("/keys", "Keys")];
+const SECTIONS: &[(&str, &str)] = &[
+    ("/", "Overview"),
+    ("/users", "Users"),
+    ("/accounts", "Console accounts"),
+    ("/sessions", "Sessions"),
+    ("/keys", "Keys"),
+];
 
 /// The page frame: header, navigation filtered by the user's roles, sign-out.
 #[component]

@@ -54,6 +54,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
+                <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -145,6 +146,19 @@ impl LazyRoute for AccountsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::AccountsPage/></Shell> }.into_any()
+    }
+}
+
+struct SessionsRoute;
+
+#[lazy_route]
+impl LazyRoute for SessionsRoute {
+    fn data() -> Self {
+        SessionsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::SessionsPage/></Shell> }.into_any()
     }
 }
 

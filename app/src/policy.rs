@@ -34,6 +34,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/keys", Access::Roles(KEY_READERS)),
     ("/account", Access::Account),
     ("/accounts", Access::Roles(ADMIN)),
+    ("/sessions", Access::Roles(ADMIN)),
     // Server functions (see api.rs).
     ("/api/me", Access::Public),
     ("/api/overview", Access::Roles(ANY_ROLE)),
@@ -52,6 +53,9 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/confirm_mfa_setup", Access::Account),
     ("/api/reset_mfa", Access::Roles(ADMIN)),
     ("/api/console_accounts", Access::Roles(ADMIN)),
+    ("/api/revoke_session", Access::Roles(ADMIN)),
+    ("/api/count_sessions", Access::Roles(ADMIN)),
+    ("/api/revoke_sessions", Access::Roles(ADMIN)),
     ("/api/set_console_roles", Access::Roles(ADMIN)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),

@@ -22,6 +22,9 @@ const env = {
   PF_DATABASE_URL: `sqlite:${join(dir, 'pf.db')}`,
   PF_ADMIN_PASSWORD: 'e2e-password-123',
   PF_MFA_REQUIRED_ROLES: 'none',
+  // Every browser here signs in from 127.0.0.1: the throttle's default would
+  // refuse the suite's sign-ins (it is tested over HTTP).
+  PF_SIGN_IN_BURST: '1000',
   RUST_LOG: 'warn',
 };
 const ADMIN = { username: 'admin', password: 'e2e-password-123' };
@@ -196,7 +199,8 @@ test('an administrator changes a status (a plain form post) and bad input is exp
   await page.evaluate(() => { document.querySelector('[data-test-id=status-form] select option').value = 'frozen'; });
   await page.selectOption('[data-test-id=status-form] select', 'frozen');
   await Promise.all([page.waitForNavigation(), page.click('[data-test-id=status-form] button')]);
-  assert.match(await page.textContent('[data-test-id=error]'), /Unknown account status 'frozen'/);
+  // The error comes back to the page by its code only (never as text in the URL).
+  assert.match(await page.textContent('[data-test-id=error]'), /a value was not accepted/);
   assert.equal(await page.textContent('[data-test-id=user-status]'), 'suspended');
   await page.close();
 });

@@ -56,9 +56,20 @@ pub struct LockoutArgs {
     /// The longest a lock lasts, however many came before it.
     #[arg(long, env = "PF_LOGIN_MAX_LOCK_MINUTES", default_value_t = 60, value_parser = clap::value_parser!(u32).range(1..=10080))]
     pub login_max_lock_minutes: u32,
+    /// Sign-in attempts one client address may make at once, before the throttle
+    /// lets through only `--sign-in-per-minute`.
+    #[arg(long, env = "PF_SIGN_IN_BURST", default_value_t = 10, value_parser = clap::value_parser!(u32).range(2..=100_000))]
+    pub sign_in_burst: u32,
+    #[arg(long, env = "PF_SIGN_IN_PER_MINUTE", default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=60_000))]
+    pub sign_in_per_minute: u32,
 }
 
 impl LockoutArgs {
+    fn throttle(self) -> auth::throttle::SignInThrottle {
+        let every = std::time::Duration::from_secs(60) / self.sign_in_per_minute.max(1);
+        auth::throttle::SignInThrottle::new(self.sign_in_burst, every, 100_000)
+    }
+
     fn policy(self) -> auth::guard::LockoutPolicy {
         let first_lock = chrono::Duration::minutes(i64::from(self.login_lock_minutes));
         auth::guard::LockoutPolicy {
@@ -275,6 +286,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 allowed_hosts: hosts,
                 session_policy: sessions,
                 lockout: lockout.policy(),
+                throttle: lockout.throttle(),
                 trusted_proxies: trusted_proxies.into(),
             };
             serve(db, &url, options)?;
@@ -535,6 +547,7 @@ struct ServeOptions {
     allowed_hosts: Arc<[String]>,
     session_policy: auth::SessionPolicy,
     lockout: auth::guard::LockoutPolicy,
+    throttle: auth::throttle::SignInThrottle,
     trusted_proxies: Arc<[std::net::IpAddr]>,
 }
 
@@ -548,6 +561,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         allowed_hosts,
         session_policy,
         lockout,
+        throttle,
         trusted_proxies,
     } = options;
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
@@ -570,7 +584,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         allowed_hosts,
         session_policy,
         lockout,
-        throttle: Arc::default(),
+        throttle: Arc::new(throttle),
         trusted_proxies,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;

@@ -9,7 +9,7 @@ use pathfinder::dto::{MfaState, Principal, SensitiveFields, StatusCount};
 use pathfinder::filter::{UserFilter, UserSort};
 use pathfinder::storage::{
     AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession, NewUser,
-    RefreshWhen, RotationScope, SecondFactor, Storage, TableRows, Value,
+    RefreshWhen, RotationScope, SecondFactor, SessionFilter, Storage, TableRows, Value,
 };
 use pathfinder::{AppError, Role, SessionId, UserId, Username};
 use pathfinder_server::crypto::{DataKey, FieldRef, Keyring, MasterKey, WrappedKey};
@@ -317,10 +317,14 @@ fn sessions_lifecycle(s: &dyn Storage) {
     s.touch_session(&sid, now, now - chrono::Duration::minutes(1)).unwrap();
     assert!(s.session_principal(&sid, &"a".repeat(64), later, idle_later).unwrap().is_some(), "not moved back");
 
-    s.revoke_session(&sid, &audit("logout")).unwrap();
+    s.revoke_session(&sid, "signed out", &audit("logout")).unwrap();
     assert!(s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().is_none(), "revoked");
     assert!(!s.list_sessions(&id).unwrap()[0].is_active);
-    assert!(matches!(s.revoke_session(&SessionId::new(), &audit("logout")), Err(AppError::NotFound(_))));
+    assert!(matches!(s.revoke_session(&SessionId::new(), "signed out", &audit("logout")), Err(AppError::NotFound(_))));
+    let ended = s.list_sessions(&id).unwrap().remove(0);
+    assert_eq!(ended.end_reason.as_deref(), Some("signed out"));
+    assert!(ended.ended_at.is_some());
+    sessions_end_by_filter(s);
 }
 
 fn success(device: &str) -> LoginSuccess {
@@ -504,6 +508,48 @@ fn console_roles_change_with_the_last_admin_kept(s: &dyn Storage) {
     for other in others {
         s.set_console_roles(other, &[Role::Admin], &audit("user.roles")).unwrap();
     }
+}
+
+/// Sessions end together by filter (a user's, users not active, started before a
+/// date, from an address), after a preview count, with one audit row.
+fn sessions_end_by_filter(s: &dyn Storage) {
+    let now = chrono::Utc::now();
+    let open = |user: &UserId, n: u32, ip: &str, started: chrono::DateTime<chrono::Utc>| {
+        let session = NewSession {
+            session_id: SessionId::new(),
+            user_id: user.clone(),
+            token_hash: format!("{:0>60}{n:04}", user.0),
+            created_at: started,
+            expires_at: now + chrono::Duration::hours(1),
+            ip_address: Some(ip.into()),
+            user_agent: None,
+        };
+        let device = LoginSuccess { device_hash: format!("{:d>60}{n:04}", user.0), ..success("s") };
+        s.record_login_success(&session, &device, &audit("login.success")).unwrap();
+    };
+    let a = add_user(s, "filter_a", "active", &[Role::Sre]);
+    let b = add_user(s, "filter_b", "suspended", &[Role::Sre]);
+    open(&a, 1, "192.0.2.10", now - chrono::Duration::days(3));
+    open(&a, 2, "192.0.2.11", now);
+    open(&b, 1, "192.0.2.10", now);
+    assert!(matches!(s.count_sessions(&SessionFilter::default()), Err(AppError::Invalid(_))), "a filter is needed");
+    let by_ip = SessionFilter { ip_address: Some("192.0.2.10".into()), ..Default::default() };
+    assert_eq!(s.count_sessions(&by_ip).unwrap(), 2);
+    let inactive = SessionFilter { inactive_users: true, ..Default::default() };
+    let old = SessionFilter {
+        started_before: Some(now - chrono::Duration::days(1)),
+        user_id: Some(a.clone()),
+        ..Default::default()
+    };
+    assert_eq!(s.count_sessions(&old).unwrap(), 1);
+    assert_eq!(s.revoke_sessions(&inactive, "revoked", &audit("session.revoke_many")).unwrap(), 1);
+    assert!(s.recent_audit(1).unwrap()[0].action == "session.revoke_many");
+    assert_eq!(s.count_sessions(&by_ip).unwrap(), 1, "the suspended user's session ended");
+    assert_eq!(s.revoke_sessions(&old, "revoked", &audit("session.revoke_many")).unwrap(), 1);
+    let mine = SessionFilter { user_id: Some(a.clone()), ..Default::default() };
+    assert_eq!(s.count_sessions(&mine).unwrap(), 1, "the recent one stays");
+    let listed = s.list_sessions(&a).unwrap();
+    assert_eq!(listed.iter().filter(|x| x.end_reason.as_deref() == Some("revoked")).count(), 1);
 }
 
 /// An audit row that cannot be written (here: an empty action, which NOT NULL
@@ -754,6 +800,9 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     (h.raw)("DROP TABLE pf_console_recovery_codes");
     (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN totp_last_step");
     (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN confirmed_at");
+    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN ended_at");
+    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN ended_by");
+    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN end_reason");
     (h.raw)("DELETE FROM pf_schema_version WHERE version = 12");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
@@ -770,7 +819,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0012_mfa"], "{reports:?}");
+    assert_eq!(applied, ["0012_accounts"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

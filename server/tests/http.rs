@@ -617,6 +617,38 @@ fn sqlite_exec(c: &Console, sql: &str) {
     rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap().execute_batch(sql).unwrap();
 }
 
+/// Admins end one session, all of a user's, or those a filter matches after a
+/// preview; the user's page says who ended each and why.
+#[tokio::test]
+async fn admins_end_sessions_one_by_user_or_by_filter() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let sre = c.user_id("sre_sam");
+    let first = c.token("sre_sam").await;
+    let second = c.token("sre_sam").await;
+    let sid = pathfinder::SessionId(claims(&first).sid);
+    let r = c.post("/api/revoke_session", Some(&token), &format!("session_id={}", sid.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.post("/api/overview", Some(&first), "").await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(c.post("/api/overview", Some(&second), "").await.status, StatusCode::OK);
+    let ended = c.storage.list_sessions(&sre).unwrap().into_iter().find(|s| s.session_id == sid).unwrap();
+    assert_eq!((ended.ended_by.as_deref(), ended.end_reason.as_deref()), (Some("root"), Some("revoked")));
+
+    let empty = c.post("/api/count_sessions", Some(&token), "user_id=&started_before=&ip_address=").await;
+    assert_eq!(empty.status, StatusCode::BAD_REQUEST, "a filter is needed: {}", empty.body);
+    let bad = c.post("/api/count_sessions", Some(&token), "user_id=&started_before=yesterday&ip_address=").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    sqlite_exec(&c, &format!("UPDATE pf_users SET account_status = 'suspended' WHERE user_id = '{}'", sre.0));
+    let body = "user_id=&inactive_users=on&started_before=&ip_address=";
+    assert_eq!(c.post("/api/count_sessions", Some(&token), body).await.body, "1");
+    let r = c.post("/api/revoke_sessions", Some(&token), body).await;
+    assert_eq!((r.status, r.body.as_str()), (StatusCode::OK, "1"));
+    assert_eq!(c.post("/api/count_sessions", Some(&token), body).await.body, "0");
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "session.revoke_many");
+    assert_eq!(c.send(Method::GET, "/sessions?inactive_users=on", Some(&token), None, "").await.status, StatusCode::OK);
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {
@@ -949,6 +981,8 @@ async fn every_route_and_server_function_follows_the_policy() {
     let fields = SensitiveFields { phone_number: Some("+1 555 0100".into()), ..Default::default() };
     c.storage.set_sensitive_fields(&target, &fields, &common::audit("user.sensitive.update")).unwrap();
     let victim = common::add_user(c.storage.as_ref(), "walk_victim", "active", &[]);
+    // A session nobody else uses, for the admin to end.
+    let spare = claims(&c.token("comp_cy").await).sid;
     let body_for = |path: &str| match path {
         "/api/user_detail"
         | "/api/reveal_sensitive"
@@ -959,6 +993,8 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),
         "/api/set_console_roles" => format!("user_id={}&sre=on", target.0),
+        "/api/count_sessions" | "/api/revoke_sessions" => "user_id=&started_before=&ip_address=192.0.2.250".to_string(),
+        "/api/revoke_session" => format!("session_id={spare}"),
         "/api/set_sensitive" => {
             format!("user_id={}&phone_number=%2B1+555+0100&date_of_birth=&gender=&nationality=", target.0)
         }

@@ -5,6 +5,7 @@ mod accounts;
 mod keys;
 mod login;
 mod overview;
+mod sessions;
 mod user_detail;
 mod users;
 
@@ -13,6 +14,7 @@ pub use accounts::AccountsPage;
 pub use keys::KeysPage;
 pub use login::Login;
 pub use overview::OverviewPage;
+pub use sessions::SessionsPage;
 pub use user_detail::UserDetailPage;
 pub use users::UsersPage;
 

@@ -37,6 +37,7 @@ pub fn UserDetailPage() -> impl IntoView {
                         };
                         let sessions = d.sessions;
                         let inactive = sessions.iter().filter(|s| !s.is_active).count();
+                        let active = sessions.len() - inactive;
                         let has_sessions = !sessions.is_empty();
                         let session_rows = move || {
                             sessions
@@ -48,7 +49,13 @@ pub fn UserDetailPage() -> impl IntoView {
                                         <td>{when(&x.expires_at)}</td>
                                         <td>{x.ip_address.clone().unwrap_or_default()}</td>
                                         <td>{x.user_agent.clone().unwrap_or_default()}</td>
-                                        <td>{if x.is_active { "active" } else { "revoked" }}</td>
+                                        <td>{session_state(x)}</td>
+                                        <td>{x.is_active.then(|| view! {
+                                            <form method="post" action="/api/revoke_session" class="inline">
+                                                <input type="hidden" name="session_id" value=x.session_id.0.clone()/>
+                                                <button type="submit" data-test-id="revoke-session">"Revoke"</button>
+                                            </form>
+                                        })}</td>
                                     </tr>
                                 })
                                 .collect_view()
@@ -134,6 +141,14 @@ pub fn UserDetailPage() -> impl IntoView {
                             <h2>"Activity"</h2>
                             {activity}
                             <h2>"Sessions"</h2>
+                            {(active > 0).then(|| view! {
+                                <form method="post" action="/api/revoke_sessions" class="inline" data-test-id="revoke-all-form">
+                                    <input type="hidden" name="user_id" value=s.user_id.0.clone()/>
+                                    <input type="hidden" name="started_before" value=""/>
+                                    <input type="hidden" name="ip_address" value=""/>
+                                    <button type="submit">{format!("Revoke all {active} active sessions")}</button>
+                                </form>
+                            }.into_any())}
                             {(inactive > 0).then(|| view! {
                                 <button type="button" data-test-id="toggle-inactive" on:click=move |_| set_show_inactive.update(|v| *v = !*v)>
                                     {move || if show_inactive.get() { format!("Hide {inactive} revoked") } else { format!("Show {inactive} revoked") }}
@@ -142,7 +157,7 @@ pub fn UserDetailPage() -> impl IntoView {
                             {if has_sessions {
                                 view! {
                                     <table class="list" data-test-id="sessions">
-                                        <thead><tr><th>"Started"</th><th>"Expires"</th><th>"IP"</th><th>"Browser"</th><th>"State"</th></tr></thead>
+                                        <thead><tr><th>"Started"</th><th>"Expires"</th><th>"IP"</th><th>"Browser"</th><th>"State"</th><th></th></tr></thead>
                                         <tbody>{session_rows}</tbody>
                                     </table>
                                 }.into_any()
@@ -239,6 +254,19 @@ fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
             </form>
         }
         .into_any(),
+    }
+}
+
+/// A session's state: active, or how and by whom it ended.
+fn session_state(s: &pathfinder::dto::SessionInfo) -> String {
+    if s.is_active {
+        return "active".into();
+    }
+    let reason = s.end_reason.clone().unwrap_or_else(|| "ended".into());
+    match (&s.ended_by, &s.ended_at) {
+        (Some(by), Some(at)) => format!("{reason} by {by}, {}", when(at)),
+        (None, Some(at)) => format!("{reason}, {}", when(at)),
+        _ => reason,
     }
 }
 

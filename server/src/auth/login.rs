@@ -359,5 +359,5 @@ mod activity {
 pub async fn sign_out(db: &Db, meta: &RequestMeta, who: &Principal) -> AppResult<()> {
     let audit = meta.audit(Some(&who.user_id), "logout", ("session", Some(who.session_id.as_str())), 303);
     let sid = who.session_id.clone();
-    db.call(move |s| s.revoke_session(&sid, &audit)).await
+    db.call(move |s| s.revoke_session(&sid, "signed out", &audit)).await
 }

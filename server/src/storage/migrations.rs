@@ -41,7 +41,7 @@ migrations! {
     9 => "0009_one_storage",
     10 => "0010_field_encryption",
     11 => "0011_sign_in_guard",
-    12 => "0012_mfa",
+    12 => "0012_accounts",
 }
 
 /// The migrations of `dialect`.

@@ -7,7 +7,7 @@ use crate::{args, sql};
 use pathfinder::dto::{Principal, SessionInfo, SignInState, Timestamp};
 use pathfinder::storage::{
     AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession,
-    SecondFactor, SessionStore,
+    SecondFactor, SessionFilter, SessionStore, Value,
 };
 use pathfinder::{AppError, AppResult, SessionId, UserId};
 
@@ -186,11 +186,17 @@ impl SessionStore for Store {
         })
     }
 
-    fn revoke_session(&self, session_id: &SessionId, audit: &AuditEntry) -> AppResult<()> {
+    fn revoke_session(&self, session_id: &SessionId, reason: &str, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |c| {
             match c.execute(
-                sql!("UPDATE pf_user_sessions SET is_active = 'N' WHERE session_id = :1"),
-                &args![session_id],
+                sql!(
+                    "UPDATE pf_user_sessions SET is_active = 'N',
+                     ended_at = CASE WHEN is_active = 'Y' THEN :1 ELSE ended_at END,
+                     ended_by = CASE WHEN is_active = 'Y' THEN :2 ELSE ended_by END,
+                     end_reason = CASE WHEN is_active = 'Y' THEN :3 ELSE end_reason END
+                     WHERE session_id = :4"
+                ),
+                &args![chrono::Utc::now(), audit.actor.as_ref().map(|a| a.0.clone()), reason, session_id],
             )? {
                 0 => Err(AppError::NotFound("That session".into())),
                 _ => Ok(()),
@@ -198,14 +204,61 @@ impl SessionStore for Store {
         })
     }
 
+    fn count_sessions(&self, filter: &SessionFilter) -> AppResult<i64> {
+        if filter.is_empty() {
+            return Err(no_filter());
+        }
+        self.read(|c| {
+            c.query_int(
+                sql!(
+                    "SELECT COUNT(*) FROM pf_user_sessions s WHERE s.is_active = 'Y'
+                     AND (:1 IS NULL OR s.user_id = :2) AND (:3 IS NULL OR s.created_at < :4)
+                     AND (:5 IS NULL OR s.ip_address = :6)
+                     AND (:7 = 0 OR s.user_id IN
+                          (SELECT user_id FROM pf_users WHERE COALESCE(account_status, 'active') <> 'active'))"
+                ),
+                &filter_args(filter),
+            )
+        })
+    }
+
+    fn revoke_sessions(&self, filter: &SessionFilter, reason: &str, audit: &AuditEntry) -> AppResult<u64> {
+        if filter.is_empty() {
+            return Err(no_filter());
+        }
+        let mut params = args![chrono::Utc::now(), audit.actor.as_ref().map(|a| a.0.clone()), reason].to_vec();
+        params.extend(filter_args(filter));
+        self.write(|c| {
+            let n = c.execute(
+                sql!(
+                    "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2, end_reason = :3
+                     WHERE is_active = 'Y'
+                     AND (:4 IS NULL OR user_id = :5) AND (:6 IS NULL OR created_at < :7)
+                     AND (:8 IS NULL OR ip_address = :9)
+                     AND (:10 = 0 OR user_id IN
+                          (SELECT user_id FROM pf_users WHERE COALESCE(account_status, 'active') <> 'active'))"
+                ),
+                &params,
+            )?;
+            let mut entry = audit.clone();
+            entry.error_message = Some(format!("{n} sessions ended ({})", filter.describe()));
+            super::audit::insert(c, &entry)?;
+            Ok(n)
+        })
+    }
+
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>> {
         self.read(|c| {
             c.query_map(
                 sql!(
-                    sqlite: "SELECT session_id, created_at, expires_at, last_activity, ip_address, user_agent, is_active
-                        FROM pf_user_sessions WHERE user_id = :1 ORDER BY created_at DESC LIMIT 100",
-                    oracle: "SELECT session_id, created_at, expires_at, last_activity, ip_address, user_agent, is_active
-                        FROM pf_user_sessions WHERE user_id = :1 ORDER BY created_at DESC FETCH FIRST 100 ROWS ONLY"
+                    sqlite: "SELECT s.session_id, s.created_at, s.expires_at, s.last_activity, s.ip_address, s.user_agent,
+                        s.is_active, s.ended_at, e.username, s.end_reason
+                        FROM pf_user_sessions s LEFT JOIN pf_users e ON e.user_id = s.ended_by
+                        WHERE s.user_id = :1 ORDER BY s.created_at DESC LIMIT 100",
+                    oracle: "SELECT s.session_id, s.created_at, s.expires_at, s.last_activity, s.ip_address, s.user_agent,
+                        s.is_active, s.ended_at, e.username, s.end_reason
+                        FROM pf_user_sessions s LEFT JOIN pf_users e ON e.user_id = s.ended_by
+                        WHERE s.user_id = :1 ORDER BY s.created_at DESC FETCH FIRST 100 ROWS ONLY"
                 ),
                 &args![user_id],
                 |r| {
@@ -217,6 +270,9 @@ impl SessionStore for Store {
                         ip_address: r.opt_text(4)?,
                         user_agent: r.opt_text(5)?,
                         is_active: r.flag(6)?,
+                        ended_at: r.opt_time(7)?,
+                        ended_by: r.opt_text(8)?,
+                        end_reason: r.opt_text(9)?,
                     })
                 },
             )
@@ -362,4 +418,15 @@ pub(super) fn ensure_login_state(c: &mut Conn, user_id: &UserId) -> AppResult<()
         &args![user_id],
     )?;
     Ok(())
+}
+
+fn no_filter() -> AppError {
+    AppError::invalid("Say which sessions: a user, users not active, started before a date, or an address.")
+}
+
+/// The filter's seven parameters, in the order the statements above use them.
+fn filter_args(f: &SessionFilter) -> Vec<Value> {
+    let user = f.user_id.as_ref().map(|u| u.0.clone());
+    let ip = f.ip_address.clone();
+    args![user.clone(), user, f.started_before, f.started_before, ip.clone(), ip, i64::from(f.inactive_users)].to_vec()
 }

@@ -234,8 +234,11 @@ impl UserStore for Store {
             keep_an_active_admin(c, was_admin && !after.contains(&Role::Admin))?;
             if after.is_empty() {
                 c.execute(
-                    sql!("UPDATE pf_user_sessions SET is_active = 'N' WHERE user_id = :1 AND is_active = 'Y'"),
-                    &args![user_id],
+                    sql!(
+                        "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2,
+                         end_reason = 'roles removed' WHERE user_id = :3 AND is_active = 'Y'"
+                    ),
+                    &args![now, audit.actor.as_ref().map(|a| a.0.clone()), user_id],
                 )?;
             }
             let names = |roles: &[Role]| match roles {

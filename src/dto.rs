@@ -146,6 +146,7 @@ pub struct UserDetail {
     /// The user's data key, if they have one.
     pub key: Option<KeyInfo>,
     pub sign_in: SignInState,
+    pub sso_links: Vec<SsoLink>,
 }
 
 /// One console account's defence against password guessing (see `auth::guard`).
@@ -159,6 +160,20 @@ pub struct LoginGuard {
     pub lockouts: u32,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub locked_until: Option<Timestamp>,
+}
+
+/// One of a user's SSO links (`pf_sso_accounts`); its tokens never leave the server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SsoLink {
+    pub sso_account_id: String,
+    pub provider: String,
+    pub provider_user_id: String,
+    pub email: Option<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub linked_at: Option<Timestamp>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub last_sync_at: Option<Timestamp>,
+    pub is_primary: bool,
 }
 
 /// A holder of console roles, as the console accounts page lists them.

@@ -9,7 +9,7 @@
 pub use crate::dto::LoginGuard;
 use crate::dto::{
     ConsoleAccount, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Principal, SensitiveFields, SessionInfo,
-    SignInState, StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
+    SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -257,6 +257,12 @@ pub trait UserStore {
         roles: &[Role],
         audit: &AuditEntry,
     ) -> AppResult<(Vec<Role>, Vec<Role>)>;
+    /// The user's SSO links, primary first (at most 100).
+    fn sso_links(&self, user_id: &UserId) -> AppResult<Vec<SsoLink>>;
+    /// Removes one of the user's SSO links (its tokens go with it).
+    fn unlink_sso(&self, user_id: &UserId, sso_account_id: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// Makes one of the user's SSO links the primary one (and no other).
+    fn set_primary_sso(&self, user_id: &UserId, sso_account_id: &str, audit: &AuditEntry) -> AppResult<()>;
     /// Everyone holding a console role, by username (at most 5,000 role rows).
     fn console_accounts(&self) -> AppResult<Vec<ConsoleAccount>>;
     /// Deletes the user and everything that cascades from them, and destroys their

@@ -70,7 +70,8 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
                 let stats_refresh = s.last_stats_refresh()?;
                 let key = s.key_of(&id, policy.rotation_days)?;
                 let sign_in = s.sign_in_state(&id)?;
-                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh, key, sign_in })
+                let sso_links = s.sso_links(&id)?;
+                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh, key, sign_in, sso_links })
             })
             .await
     })
@@ -285,6 +286,129 @@ pub async fn revoke_sessions(
     .await
 }
 
+/// Removes one of a user's SSO links (admins), audited.
+#[server(prefix = "/api", endpoint = "unlink_sso")]
+pub async fn unlink_sso(user_id: String, sso_account_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/unlink_sso")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.sso.unlink", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.unlink_sso(&id, &sso_account_id, &audit)).await
+    })
+    .await
+}
+
+/// Makes one of a user's SSO links the primary one (admins), audited.
+#[server(prefix = "/api", endpoint = "set_primary_sso")]
+pub async fn set_primary_sso(user_id: String, sso_account_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_primary_sso")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "user.sso.primary", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.set_primary_sso(&id, &sso_account_id, &audit)).await
+    })
+    .await
+}
+
+/// The username of a user, as the per-user table set is named after it.
+#[cfg(feature = "ssr")]
+fn table_owner(
+    s: &dyn pathfinder::storage::Storage,
+    id: &pathfinder::UserId,
+) -> Result<pathfinder::Username, AppError> {
+    let name = s.user_profile(id)?.summary.username;
+    pathfinder::Username::parse(&name)
+        .map_err(|_| AppError::invalid(format!("{name:?} breaks the username rule, so it can have no table set.")))
+}
+
+/// Provisions the user's per-user table set (admins), with the CLI's crash-safe flow.
+#[server(prefix = "/api", endpoint = "provision_user_tables")]
+pub async fn provision_user_tables(user_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/provision_user_tables")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(
+            Some(&who.user_id),
+            "user_tables.provision",
+            ("user_tables", Some(id.as_str())),
+            200,
+        );
+        ssr::db()?
+            .call(move |s| {
+                let owner = table_owner(s, &id)?;
+                s.provision_user_tables(&owner, &audit).map(|_| ())
+            })
+            .await
+    })
+    .await
+}
+
+/// Drops the user's per-user table set and its rows (admins); `confirm` must repeat
+/// the username.
+#[server(prefix = "/api", endpoint = "drop_user_tables")]
+pub async fn drop_user_tables(user_id: String, confirm: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/drop_user_tables")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "user_tables.drop", ("user_tables", Some(id.as_str())), 200);
+        ssr::db()?
+            .call(move |s| {
+                let owner = table_owner(s, &id)?;
+                if confirm.trim() != owner.as_str() {
+                    return Err(AppError::invalid(format!(
+                        "Type the username ({owner}) to confirm: the tables and their rows are dropped."
+                    )));
+                }
+                s.drop_user_tables(&owner, &audit)
+            })
+            .await
+    })
+    .await
+}
+
+/// What a user made from the console has for a password: no Argon2 hash, so no
+/// password signs in with it (the product's own reset sets one).
+pub const NO_PASSWORD: &str = "!";
+
+/// Creates a user (admins): the seed's profile fields, validated, and a status;
+/// audited. A plain form post goes on to the new user's page.
+#[server(prefix = "/api", endpoint = "create_user")]
+pub async fn create_user(
+    username: String,
+    email: String,
+    first_name: String,
+    last_name: String,
+    account_status: String,
+) -> Result<String, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/create_user")?.ok_or(AppError::Unauthenticated)?;
+        if !pathfinder::filter::ACCOUNT_STATUSES.contains(&account_status.as_str()) {
+            return Err(AppError::invalid(format!("Unknown account status {account_status:?}.")));
+        }
+        let user = pathfinder::storage::NewUser {
+            user_id: pathfinder::UserId::new(),
+            username: pathfinder::Username::parse(&username)?,
+            email,
+            password_hash: NO_PASSWORD.into(),
+            first_name: Some(first_name),
+            last_name: Some(last_name),
+            account_status,
+            roles: vec![],
+        }
+        .validated()?;
+        let id = user.user_id.clone();
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.create", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.create_user(&user, &audit)).await?;
+        if ssr::is_plain_form_post() {
+            leptos_axum::redirect(&format!("/users/{}", id.0));
+        }
+        Ok(id.0)
+    })
+    .await
+}
+
 /// How recent a sign-in must be for the actions that could lock someone out or
 /// hand over an account.
 pub const FRESH_SIGN_IN_MINUTES: i64 = 5;
@@ -483,18 +607,25 @@ pub mod ssr {
         )))
     }
 
+    /// A browser's form post without the page's code (it accepts HTML): its answer
+    /// is a redirect, not data.
+    pub fn is_plain_form_post() -> bool {
+        use_context::<axum::http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        })
+    }
+
     /// The server function's result, answered with the status that goes with the
     /// error (a server function answers 500 for every error otherwise). A plain
     /// form post is redirected back to its page instead, error and all.
     pub async fn answer<T>(body: impl std::future::Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
         let result = body.await;
-        let form_post = use_context::<axum::http::request::Parts>().is_some_and(|p| {
-            p.headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
-        });
-        if let (false, Err(e), Some(response)) = (form_post, &result, use_context::<leptos_axum::ResponseOptions>()) {
+        if let (false, Err(e), Some(response)) =
+            (is_plain_form_post(), &result, use_context::<leptos_axum::ResponseOptions>())
+        {
             response.set_status(
                 axum::http::StatusCode::from_u16(e.status()).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR),
             );

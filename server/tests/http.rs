@@ -11,7 +11,7 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use pathfinder::db::Db;
 use pathfinder::dto::SensitiveFields;
 use pathfinder::storage::{
-    AuditStore, EncryptionStore, KeyPolicy, MfaStore, NewUser, SessionStore, Storage, UserStore,
+    AuditStore, EncryptionStore, KeyPolicy, MfaStore, NewUser, SessionStore, Storage, UserStore, UserTableStore,
 };
 use pathfinder::{Role, UserId, Username};
 use pathfinder_app::policy::{Access, POLICY};
@@ -649,6 +649,92 @@ async fn admins_end_sessions_one_by_user_or_by_filter() {
     assert_eq!(c.send(Method::GET, "/sessions?inactive_users=on", Some(&token), None, "").await.status, StatusCode::OK);
 }
 
+/// From a user's page: SSO links listed without tokens, made primary, unlinked;
+/// the table set provisioned and dropped (the username typed again), all audited.
+#[tokio::test]
+async fn admins_manage_sso_links_and_table_sets_from_the_console() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let id = common::add_user(c.storage.as_ref(), "linked_lee", "active", &[]);
+    for (n, provider) in [(1, "google"), (2, "github")] {
+        sqlite_exec(
+            &c,
+            &format!(
+                "INSERT INTO pf_sso_accounts (sso_account_id, user_id, provider, provider_user_id, email, is_primary)
+                 VALUES ('SSO{n}', '{}', '{provider}', 'p-{n}', 'lee@{provider}.example', '{}')",
+                id.0,
+                if n == 1 { "Y" } else { "N" }
+            ),
+        );
+    }
+    c.storage.set_sso_tokens("SSO1", Some("secret-access-token"), None, &common::audit("sso.tokens")).unwrap();
+    let detail = c.post("/api/user_detail", Some(&token), &format!("user_id={}", id.0)).await;
+    assert!(
+        detail.body.contains("\"provider\":\"github\"") && !detail.body.contains("secret-access-token"),
+        "{}",
+        detail.body
+    );
+    let body = |sso: &str| format!("user_id={}&sso_account_id={sso}", id.0);
+    assert_eq!(c.post("/api/set_primary_sso", Some(&token), &body("SSO2")).await.status, StatusCode::OK);
+    let links = c.storage.sso_links(&id).unwrap();
+    assert_eq!((links[0].sso_account_id.as_str(), links[0].is_primary, links[1].is_primary), ("SSO2", true, false));
+    assert_eq!(c.post("/api/unlink_sso", Some(&token), &body("SSO1")).await.status, StatusCode::OK);
+    assert_eq!(c.storage.sso_links(&id).unwrap().len(), 1);
+    assert_eq!(c.post("/api/unlink_sso", Some(&token), &body("SSO1")).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(c.actions()[0..2], ["user.sso.unlink", "user.sso.primary"]);
+
+    let r = c.post("/api/provision_user_tables", Some(&token), &format!("user_id={}", id.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let owner = Username::parse("linked_lee").unwrap();
+    assert!(c.storage.user_table_set(&owner).unwrap().is_some());
+    let wrong = c.post("/api/drop_user_tables", Some(&token), &format!("user_id={}&confirm=someone", id.0)).await;
+    assert_eq!(wrong.status, StatusCode::BAD_REQUEST);
+    assert!(c.storage.user_table_set(&owner).unwrap().is_some(), "nothing dropped");
+    let r = c.post("/api/drop_user_tables", Some(&token), &format!("user_id={}&confirm=linked_lee", id.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(c.storage.user_table_set(&owner).unwrap().is_none());
+}
+
+/// Admins create a user (validated, audited; no password that signs in) and a soft
+/// delete (status `deleted`) ends the user's sessions at once.
+#[tokio::test]
+async fn admins_create_users_and_a_soft_delete_ends_their_sessions() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let form = |name: &str, email: &str| {
+        format!("username={name}&email={email}&first_name=Ada&last_name=Lovelace&account_status=pending")
+    };
+    let r = c.post("/api/create_user", Some(&token), &form("new_ada", "ada%40example.com")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let id = c.user_id("new_ada");
+    assert!(r.body.contains(&id.0), "{}", r.body);
+    let profile = c.storage.user_profile(&id).unwrap();
+    assert_eq!(
+        (profile.summary.account_status.as_str(), profile.summary.first_name.as_deref()),
+        ("pending", Some("Ada"))
+    );
+    assert_eq!(c.actions()[0], "user.create");
+    for (name, email) in
+        [("Bad Name", "x%40example.com"), ("new_ada", "other%40example.com"), ("new_bob", "not-an-email")]
+    {
+        let r = c.post("/api/create_user", Some(&token), &form(name, email)).await;
+        assert!(
+            r.status == StatusCode::BAD_REQUEST || r.status == StatusCode::CONFLICT,
+            "{name}: {} {}",
+            r.status,
+            r.body
+        );
+    }
+
+    let sre = c.token("sre_sam").await;
+    let sam = c.user_id("sre_sam");
+    let r = c.post("/api/set_user_status", Some(&token), &format!("user_id={}&status=deleted", sam.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let ended = c.storage.list_sessions(&sam).unwrap().remove(0);
+    assert_eq!((ended.is_active, ended.end_reason.as_deref()), (false, Some("account deleted")));
+    assert_eq!(c.post("/api/overview", Some(&sre), "").await.status, StatusCode::UNAUTHORIZED);
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {
@@ -981,6 +1067,13 @@ async fn every_route_and_server_function_follows_the_policy() {
     let fields = SensitiveFields { phone_number: Some("+1 555 0100".into()), ..Default::default() };
     c.storage.set_sensitive_fields(&target, &fields, &common::audit("user.sensitive.update")).unwrap();
     let victim = common::add_user(c.storage.as_ref(), "walk_victim", "active", &[]);
+    sqlite_exec(
+        &c,
+        &format!(
+            "INSERT INTO pf_sso_accounts (sso_account_id, user_id, provider, provider_user_id) VALUES ('WALK', '{}', 'x', 'y')",
+            target.0
+        ),
+    );
     // A session nobody else uses, for the admin to end.
     let spare = claims(&c.token("comp_cy").await).sid;
     let body_for = |path: &str| match path {
@@ -993,8 +1086,14 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),
         "/api/set_console_roles" => format!("user_id={}&sre=on", target.0),
+        "/api/create_user" => {
+            "username=walk_created&email=walk%40example.com&first_name=&last_name=&account_status=pending".to_string()
+        }
         "/api/count_sessions" | "/api/revoke_sessions" => "user_id=&started_before=&ip_address=192.0.2.250".to_string(),
         "/api/revoke_session" => format!("session_id={spare}"),
+        "/api/unlink_sso" | "/api/set_primary_sso" => format!("user_id={}&sso_account_id=WALK", target.0),
+        "/api/provision_user_tables" => format!("user_id={}", target.0),
+        "/api/drop_user_tables" => format!("user_id={}&confirm=walk_target", target.0),
         "/api/set_sensitive" => {
             format!("user_id={}&phone_number=%2B1+555+0100&date_of_birth=&gender=&nationality=", target.0)
         }

@@ -61,7 +61,13 @@ pub fn UserDetailPage() -> impl IntoView {
                                 .collect_view()
                         };
                         let tables = match d.tables {
-                            None => view! { <p data-test-id="no-tables">"No per-user tables are provisioned."</p> }.into_any(),
+                            None => view! {
+                                <p data-test-id="no-tables">"No per-user tables are provisioned."</p>
+                                <form method="post" action="/api/provision_user_tables" class="inline" data-test-id="provision-form">
+                                    <input type="hidden" name="user_id" value=s.user_id.0.clone()/>
+                                    <button type="submit">"Provision their table set"</button>
+                                </form>
+                            }.into_any(),
                             Some(set) => {
                                 let career = set.career.map(|c| view! {
                                     <dl class="profile" data-test-id="career">
@@ -78,6 +84,11 @@ pub fn UserDetailPage() -> impl IntoView {
                                         <thead><tr><th>"Table"</th><th>"Rows"</th></tr></thead>
                                         <tbody>{set.tables.into_iter().map(|t| view! { <tr><td><code>{t.name}</code></td><td>{t.rows}</td></tr> }).collect_view()}</tbody>
                                     </table>
+                                    <form method="post" action="/api/drop_user_tables" class="inline" data-test-id="drop-tables-form">
+                                        <input type="hidden" name="user_id" value=s.user_id.0.clone()/>
+                                        <label>"Type the username to confirm "<input type="text" name="confirm" autocomplete="off"/></label>
+                                        <button type="submit" class="danger">"Drop their tables and rows"</button>
+                                    </form>
                                 }.into_any()
                             }
                         };
@@ -134,6 +145,8 @@ pub fn UserDetailPage() -> impl IntoView {
                                 <h2>"Console sign-in"</h2>
                                 <SignInPanel user_id=s.user_id.0.clone() state=d.sign_in/>
                             }.into_any())}
+                            <h2>"SSO links"</h2>
+                            <SsoLinks user_id=s.user_id.0.clone() links=d.sso_links.clone()/>
                             <h2>"Sensitive fields"</h2>
                             <SensitivePanel user_id=s.user_id.0.clone() present=p.sensitive_present.clone()/>
                             <h2>"Data key"</h2>
@@ -255,6 +268,46 @@ fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
         }
         .into_any(),
     }
+}
+
+/// The user's SSO links (tokens never shown), with unlink and make-primary.
+#[component]
+fn SsoLinks(user_id: String, links: Vec<pathfinder::dto::SsoLink>) -> AnyView {
+    if links.is_empty() {
+        return view! { <p data-test-id="no-sso">"No SSO links."</p> }.into_any();
+    }
+    let rows = links
+        .into_iter()
+        .map(|l| {
+            let action = |path: &'static str, label: &'static str| {
+                view! {
+                    <form method="post" action=path class="inline">
+                        <input type="hidden" name="user_id" value=user_id.clone()/>
+                        <input type="hidden" name="sso_account_id" value=l.sso_account_id.clone()/>
+                        <button type="submit">{label}</button>
+                    </form>
+                }
+            };
+            view! {
+                <tr>
+                    <td>{l.provider.clone()}</td>
+                    <td><code>{l.provider_user_id.clone()}</code></td>
+                    <td>{l.email.clone().unwrap_or_default()}</td>
+                    <td>{when_or(&l.linked_at, "unknown")}</td>
+                    <td>{when_or(&l.last_sync_at, "never")}</td>
+                    <td>{if l.is_primary { "primary" } else { "" }}</td>
+                    <td>{(!l.is_primary).then(|| action("/api/set_primary_sso", "Make primary"))}{action("/api/unlink_sso", "Unlink")}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="list" data-test-id="sso-links">
+            <thead><tr><th>"Provider"</th><th>"Provider's id"</th><th>"Email"</th><th>"Linked"</th><th>"Last sync"</th><th></th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
 }
 
 /// A session's state: active, or how and by whom it ended.

@@ -19,6 +19,23 @@ pub fn UsersPage() -> impl IntoView {
 
     view! {
         <h1>"Users"</h1>
+        <details class="card" data-test-id="create-user">
+            <summary>"Create a user"</summary>
+            <form method="post" action="/api/create_user" class="fields">
+                <label>"Username "<input name="username" required=true autocomplete="off"/></label>
+                <label>"Email "<input name="email" type="email" required=true autocomplete="off"/></label>
+                <label>"First name "<input name="first_name"/></label>
+                <label>"Last name "<input name="last_name"/></label>
+                <label>
+                    "Status "
+                    <select name="account_status">
+                        {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s selected=*s == "pending">{*s}</option> }).collect_view()}
+                    </select>
+                </label>
+                <button type="submit">"Create"</button>
+                <small>"They get no password here: they set one through the product."</small>
+            </form>
+        </details>
         <form method="get" action="/users" class="filters" data-test-id="user-filters">
             <input type="search" name="q" placeholder="Username, email or name" value=move || param("q") data-test-id="user-search"/>
             <select name="match" data-test-id="user-match">

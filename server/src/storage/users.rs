@@ -4,7 +4,7 @@ use super::driver::{Conn, Dialect, ReadRow, Row};
 use super::search::{self, UsersAccess, CANDIDATES_MAX};
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{ConsoleAccount, Page, SensitiveFields, StatusCount, UserProfile, UserSummary};
+use pathfinder::dto::{ConsoleAccount, Page, SensitiveFields, SsoLink, StatusCount, UserProfile, UserSummary};
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
@@ -182,6 +182,23 @@ impl UserStore for Store {
             if changed == 0 {
                 return Err(AppError::NotFound("That user".into()));
             }
+            // A soft delete (the status `deleted`) ends the account's sessions now,
+            // with the reason in their history. Other statuses refuse them while they
+            // last (see `session_principal`); they can be ended by filter.
+            if status == "deleted" {
+                c.execute(
+                    sql!(
+                        "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2, end_reason = :3
+                         WHERE user_id = :4 AND is_active = 'Y'"
+                    ),
+                    &args![
+                        chrono::Utc::now(),
+                        audit.actor.as_ref().map(|a| a.0.clone()),
+                        format!("account {status}"),
+                        user_id
+                    ],
+                )?;
+            }
             keep_an_active_admin(c, was_admin)
         })
     }
@@ -249,6 +266,64 @@ impl UserStore for Store {
             entry.error_message = Some(format!("roles: {} -> {}", names(&before), names(&after)));
             super::audit::insert(c, &entry)?;
             Ok((before, after.clone()))
+        })
+    }
+
+    fn sso_links(&self, user_id: &UserId) -> AppResult<Vec<SsoLink>> {
+        self.read(|c| {
+            c.query_map(
+                sql!(
+                    sqlite: "SELECT sso_account_id, provider, provider_user_id, email, linked_at, last_sync_at, is_primary
+                        FROM pf_sso_accounts WHERE user_id = :1
+                        ORDER BY CASE WHEN is_primary = 'Y' THEN 0 ELSE 1 END, provider, sso_account_id LIMIT 100",
+                    oracle: "SELECT sso_account_id, provider, provider_user_id, email, linked_at, last_sync_at, is_primary
+                        FROM pf_sso_accounts WHERE user_id = :1
+                        ORDER BY CASE WHEN is_primary = 'Y' THEN 0 ELSE 1 END, provider, sso_account_id
+                        FETCH FIRST 100 ROWS ONLY"
+                ),
+                &args![user_id],
+                |r| {
+                    Ok(SsoLink {
+                        sso_account_id: r.text(0)?,
+                        provider: r.text(1)?,
+                        provider_user_id: r.text(2)?,
+                        email: r.opt_text(3)?,
+                        linked_at: r.opt_time(4)?,
+                        last_sync_at: r.opt_time(5)?,
+                        is_primary: r.opt_text(6)?.as_deref() == Some("Y"),
+                    })
+                },
+            )
+        })
+    }
+
+    fn unlink_sso(&self, user_id: &UserId, sso_account_id: &str, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |c| {
+            let gone = c.execute(
+                sql!("DELETE FROM pf_sso_accounts WHERE sso_account_id = :1 AND user_id = :2"),
+                &args![sso_account_id, user_id],
+            )?;
+            if gone == 0 {
+                return Err(AppError::NotFound("That SSO link".into()));
+            }
+            Ok(())
+        })
+    }
+
+    fn set_primary_sso(&self, user_id: &UserId, sso_account_id: &str, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |c| {
+            let found = c.execute(
+                sql!("UPDATE pf_sso_accounts SET is_primary = 'Y' WHERE sso_account_id = :1 AND user_id = :2"),
+                &args![sso_account_id, user_id],
+            )?;
+            if found == 0 {
+                return Err(AppError::NotFound("That SSO link".into()));
+            }
+            c.execute(
+                sql!("UPDATE pf_sso_accounts SET is_primary = 'N' WHERE user_id = :1 AND sso_account_id <> :2"),
+                &args![user_id, sso_account_id],
+            )?;
+            Ok(())
         })
     }
 

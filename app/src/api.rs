@@ -350,6 +350,7 @@ pub async fn provision_user_tables(user_id: String) -> Result<(), AppError> {
 pub async fn drop_user_tables(user_id: String, confirm: String) -> Result<(), AppError> {
     ssr::answer(async {
         let who = ssr::authorize("/api/drop_user_tables")?.ok_or(AppError::Unauthenticated)?;
+        ssr::require_fresh_sign_in(&who, "Dropping a table set")?;
         let id = pathfinder::UserId(user_id);
         let audit =
             ssr::request_meta()?.audit(Some(&who.user_id), "user_tables.drop", ("user_tables", Some(id.as_str())), 200);
@@ -497,6 +498,7 @@ pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppErro
         if who.user_id.0 == user_id {
             return Err(AppError::invalid("You cannot delete your own account."));
         }
+        ssr::require_fresh_sign_in(&who, "Deleting a user")?;
         let id = pathfinder::UserId(user_id);
         let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.delete", ("user", Some(id.as_str())), 200);
         ssr::db()?
@@ -602,7 +604,7 @@ pub mod ssr {
             return Ok(());
         }
         Err(AppError::invalid(format!(
-            "Sign in again first: {what} needs a sign-in within the last {} minutes.",
+            "Confirm it is you first: {what} needs your password (and code) within the last {} minutes.",
             super::FRESH_SIGN_IN_MINUTES
         )))
     }

@@ -15,6 +15,31 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/keys", "Keys"),
 ];
 
+/// "Confirm it is you": the password (and code) again, for the dangerous actions of
+/// the next few minutes; posts to `/auth/confirm`, which comes back here and says
+/// how it went.
+#[component]
+pub fn ConfirmPanel() -> impl IntoView {
+    let location = leptos_router::hooks::use_location();
+    let query = leptos_router::hooks::use_query_map();
+    let said = move || match query.with(|q| q.get("confirm")).as_deref() {
+        Some("ok") => Some(("info", "Confirmed: for 5 minutes the actions below need no password.")),
+        Some("failed") => Some(("error", "That password or code was not right.")),
+        Some("unavailable") => Some(("error", "The database is busy or unreachable; try again shortly.")),
+        _ => None,
+    };
+    view! {
+        <form method="post" action="/auth/confirm" class="inline confirm" data-test-id="confirm-form">
+            <input type="hidden" name="next" value=move || location.pathname.get()/>
+            <span>"Confirm it is you (deleting, dropping tables, granting admin, resetting two-factor sign-in): "</span>
+            <input type="password" name="password" placeholder="Your password" autocomplete="current-password" required=true/>
+            <input name="code" placeholder="Your code, if you use one" inputmode="numeric" autocomplete="one-time-code"/>
+            <button type="submit">"Confirm"</button>
+        </form>
+        {move || said().map(|(class, text)| view! { <p class=class data-test-id="confirm-message">{text}</p> })}
+    }
+}
+
 /// The page frame: header, navigation filtered by the user's roles, sign-out.
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {

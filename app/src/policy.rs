@@ -65,6 +65,7 @@ pub const POLICY: &[(&str, Access)] = &[
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),
+    ("/auth/confirm", Access::Account),
     ("/healthz", Access::Public),
     ("/readyz", Access::Public),
     // Guarded by its own bearer token when one is configured.

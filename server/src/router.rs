@@ -63,6 +63,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/auth/login", post(sign_in))
         .route("/auth/logout", post(sign_out))
+        .route("/auth/confirm", post(confirm))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -86,22 +87,30 @@ struct Credentials {
     code: String,
 }
 
+/// The throttle's word on a password attempt from this client: calm or not, or the
+/// 429 to answer. No audit row for a refused one: no password was looked at, and a
+/// flood must not become a flood of writes. The metric counts them.
+fn throttle(st: &AppState, meta: &RequestMeta) -> Result<bool, Response> {
+    match st.throttle.check(meta.ip.as_deref().and_then(|ip| ip.parse().ok())) {
+        Verdict::Throttled(wait) => {
+            crate::metrics::count_login("throttled");
+            let secs = wait.as_secs().max(1);
+            let text = format!("Too many sign-in attempts from your address. Try again in {secs} seconds.");
+            Err((StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs.to_string())], text).into_response())
+        }
+        verdict => Ok(verdict == Verdict::Calm),
+    }
+}
+
 async fn sign_in(
     State(st): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
     headers: HeaderMap,
     Form(c): Form<Credentials>,
 ) -> Response {
-    let calm = match st.throttle.check(meta.ip.as_deref().and_then(|ip| ip.parse().ok())) {
-        Verdict::Throttled(wait) => {
-            // No audit row: no password was looked at, and a flood must not become
-            // a flood of writes. The metric counts them.
-            crate::metrics::count_login("throttled");
-            let secs = wait.as_secs().max(1);
-            let text = format!("Too many sign-in attempts from your address. Try again in {secs} seconds.");
-            return (StatusCode::TOO_MANY_REQUESTS, [(header::RETRY_AFTER, secs.to_string())], text).into_response();
-        }
-        verdict => verdict == Verdict::Calm,
+    let calm = match throttle(&st, &meta) {
+        Ok(calm) => calm,
+        Err(refused) => return refused,
     };
     let device = access::cookie(&headers, device_cookie_name(st.secure_cookie));
     // Its own task: a client that hangs up midway cannot cut an attempt short
@@ -134,6 +143,58 @@ async fn sign_in(
         Err(e) => {
             tracing::warn!(error = %e, "sign-in could not complete");
             see_other("/login?error=unavailable", None)
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Confirmation {
+    #[serde(default)]
+    password: String,
+    #[serde(default)]
+    code: String,
+    /// The console page to go back to.
+    #[serde(default)]
+    next: String,
+}
+
+/// The signed-in user confirms their password (and code): back to the page they
+/// came from, which says how it went (`?confirm=ok` or `failed`).
+async fn confirm(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    headers: HeaderMap,
+    Form(c): Form<Confirmation>,
+) -> Response {
+    let Some(who) = who else { return see_other("/login", None) };
+    // Only a path of this console: never another site.
+    let next = if c.next.starts_with('/') && !c.next.starts_with("//") { c.next.clone() } else { "/account".into() };
+    let next = next.split('?').next().unwrap_or("/account").to_string();
+    let calm = match throttle(&st, &meta) {
+        Ok(calm) => calm,
+        Err(refused) => return refused,
+    };
+    let device = access::cookie(&headers, device_cookie_name(st.secure_cookie));
+    let outcome = {
+        let st = st.clone();
+        tokio::spawn(async move {
+            let attempt = login::Attempt {
+                username: &who.username,
+                password: &c.password,
+                device: device.as_deref(),
+                code: Some(c.code.as_str()),
+                calm,
+            };
+            login::confirm(&st.db, &st.lockout, &meta, &who, &attempt).await
+        })
+    };
+    match outcome.await.unwrap_or_else(|e| Err(AppError::internal(e))) {
+        Ok(()) => see_other(&format!("{next}?confirm=ok"), None),
+        Err(AppError::BadCredentials) => see_other(&format!("{next}?confirm=failed"), None),
+        Err(e) => {
+            tracing::warn!(error = %e, "a confirmation could not complete");
+            see_other(&format!("{next}?confirm=unavailable"), None)
         }
     }
 }

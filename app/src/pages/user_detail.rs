@@ -2,7 +2,7 @@
 
 use super::{when, when_or};
 use crate::api::{get_user_detail, reveal_sensitive};
-use crate::components::ErrorNote;
+use crate::components::{ConfirmPanel, ErrorNote};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
 use pathfinder::dto::{KeyInfo, SensitiveFields, SignInState};
@@ -145,6 +145,7 @@ pub fn UserDetailPage() -> impl IntoView {
                                 <h2>"Console sign-in"</h2>
                                 <SignInPanel user_id=s.user_id.0.clone() state=d.sign_in/>
                             }.into_any())}
+                            <ConfirmPanel/>
                             <h2>"SSO links"</h2>
                             <SsoLinks user_id=s.user_id.0.clone() links=d.sso_links.clone()/>
                             <h2>"Sensitive fields"</h2>

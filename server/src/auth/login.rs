@@ -199,46 +199,9 @@ pub async fn sign_in(
         return Err(AppError::BadCredentials);
     }
     let user_id = record.user_id.clone();
-    let entity = ("user", Some(user_id.as_str()));
     let now = Utc::now();
-    let locked = lockout.is_locked(&record.guard, now);
-    let trusted = record.device_failures;
-    // The second factor is looked at whatever the password was (the same work
-    // either way); it is used up only with a successful sign-in.
-    let factor = if record.mfa_enabled { Some(second_factor(db, &record, attempt.code, now).await?) } else { None };
-    let ok = password_ok && factor.as_ref().is_none_or(Option::is_some);
-    let wrong = if password_ok { "wrong or missing two-factor code" } else { "wrong password" };
-
-    if !ok || locked && trusted.is_none() || record.account_status != "active" {
-        let mut failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
-        let (action, reason) = if locked && trusted.is_none() {
-            ("login.locked", "account temporarily locked after failed sign-ins".to_string())
-        } else if ok {
-            ("login.failure", format!("account is {}", record.account_status))
-        } else if let (Some(n), Some(hash)) = (trusted, device_hash) {
-            let after = lockout.device_after_failure(n);
-            failure.device = Some(DeviceFailure { device_hash: hash, failed_attempts: after });
-            let trust = if after.is_none() { ": the browser is trusted no more" } else { "" };
-            ("login.failure", format!("{wrong} from a trusted browser ({} in a row){trust}", n + 1))
-        } else {
-            let guard = lockout.after_failure(&record.guard, now);
-            failure.guard = Some(guard);
-            let reason = match guard.locked_until {
-                Some(until) => format!(
-                    "{wrong}: locked for {} minutes (lock {} in a row)",
-                    (until - now).num_minutes(),
-                    guard.lockouts
-                ),
-                None => format!("{wrong} ({} within the window)", guard.failed_attempts),
-            };
-            ("login.failure", reason)
-        };
-        let mut audit = meta.audit(Some(&user_id), action, entity, 401);
-        audit.error_message = Some(reason);
-        db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
-        metrics::count_login(if action == "login.locked" { "locked" } else { "failure" });
-        return Err(AppError::BadCredentials);
-    }
+    let Checked { locked, trusted, factor } =
+        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "login.failure").await?;
 
     let device = match (trusted, attempt.device) {
         (Some(_), Some(cookie)) => cookie.to_string(),
@@ -248,7 +211,7 @@ pub async fn sign_in(
         device_hash: token::token_hash(&device),
         reset_guard: !locked,
         forget_unused_before: now - super::guard::DEVICE_TRUST,
-        second_factor: factor.flatten(),
+        second_factor: factor,
     };
     let session_id = SessionId::new();
     let ttl_secs = policy.absolute.num_seconds();
@@ -280,6 +243,115 @@ pub async fn sign_in(
     }
     metrics::count_login("success");
     Ok(SignedIn { token, max_age_secs: ttl_secs, device })
+}
+
+/// What a successful check of a console account's credentials found.
+struct Checked {
+    /// Locked for browsers the account does not trust (the attempt came from one it does).
+    locked: bool,
+    /// The failures of the browser's device, if the account trusts it.
+    trusted: Option<u32>,
+    factor: Option<SecondFactor>,
+}
+
+/// Decides an attempt on a console account whose lease is held, once its password
+/// was checked: the second factor, the lock, the status. A failure is recorded (the
+/// account's guard or the device's count, the lease released, an audit row
+/// `failure_action`) and answers `BadCredentials`.
+#[allow(clippy::too_many_arguments)]
+async fn settle(
+    db: &Db,
+    lockout: &LockoutPolicy,
+    meta: &RequestMeta,
+    record: &LoginRecord,
+    attempt: &Attempt<'_>,
+    device_hash: Option<String>,
+    password_ok: bool,
+    now: chrono::DateTime<Utc>,
+    failure_action: &'static str,
+) -> AppResult<Checked> {
+    let user_id = record.user_id.clone();
+    let entity = ("user", Some(user_id.as_str()));
+    let locked = lockout.is_locked(&record.guard, now);
+    let trusted = record.device_failures;
+    // The second factor is looked at whatever the password was (the same work
+    // either way); it is used up only with a successful sign-in.
+    let factor = if record.mfa_enabled { Some(second_factor(db, record, attempt.code, now).await?) } else { None };
+    let ok = password_ok && factor.as_ref().is_none_or(Option::is_some);
+    let wrong = if password_ok { "wrong or missing two-factor code" } else { "wrong password" };
+    if ok && !(locked && trusted.is_none()) && record.account_status == "active" {
+        return Ok(Checked { locked, trusted, factor: factor.flatten() });
+    }
+    let mut failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
+    let (action, reason) = if locked && trusted.is_none() {
+        ("login.locked", "account temporarily locked after failed sign-ins".to_string())
+    } else if ok {
+        (failure_action, format!("account is {}", record.account_status))
+    } else if let (Some(n), Some(hash)) = (trusted, device_hash) {
+        let after = lockout.device_after_failure(n);
+        failure.device = Some(DeviceFailure { device_hash: hash, failed_attempts: after });
+        let trust = if after.is_none() { ": the browser is trusted no more" } else { "" };
+        (failure_action, format!("{wrong} from a trusted browser ({} in a row){trust}", n + 1))
+    } else {
+        let guard = lockout.after_failure(&record.guard, now);
+        failure.guard = Some(guard);
+        let reason = match guard.locked_until {
+            Some(until) => {
+                format!(
+                    "{wrong}: locked for {} minutes (lock {} in a row)",
+                    (until - now).num_minutes(),
+                    guard.lockouts
+                )
+            }
+            None => format!("{wrong} ({} within the window)", guard.failed_attempts),
+        };
+        (failure_action, reason)
+    };
+    let mut audit = meta.audit(Some(&user_id), action, entity, 401);
+    audit.error_message = Some(reason);
+    db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+    metrics::count_login(if action == "login.locked" { "locked" } else { "failure" });
+    Err(AppError::BadCredentials)
+}
+
+/// The signed-in user gives their password (and second factor) again: their
+/// session counts as a fresh sign-in for the dangerous actions, for a few minutes.
+/// A wrong password counts like one at sign-in.
+pub async fn confirm(
+    db: &Db,
+    lockout: &LockoutPolicy,
+    meta: &RequestMeta,
+    who: &Principal,
+    attempt: &Attempt<'_>,
+) -> AppResult<()> {
+    if attempt.password.len() > password::MAX_PASSWORD_BYTES {
+        return Err(AppError::BadCredentials);
+    }
+    let _one_at_a_time = timeout(WAIT_FOR_TURN, account_lock(&who.username).lock()).await.map_err(|_| busy())?;
+    let turn = check_turn(attempt.calm).await?;
+    let device_hash = attempt.device.map(token::token_hash);
+    let name = Username::parse(&who.username).ok();
+    let record = match begin(db, name, device_hash.clone()).await? {
+        LoginStart::Ready(record) if record.user_id == who.user_id && record.console_role => record,
+        _ => return Err(AppError::BadCredentials),
+    };
+    let password_ok = check_password(turn, Some(record.password_hash.clone()), attempt.password.to_string()).await?;
+    let now = Utc::now();
+    let checked = settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "session.confirm").await?;
+    let audit = meta.audit(Some(&who.user_id), "session.confirm", ("session", Some(who.session_id.as_str())), 303);
+    let (sid, id) = (who.session_id.clone(), who.user_id.clone());
+    match db.call(move |s| s.confirm_session(&sid, &id, now, checked.factor.as_ref(), &audit)).await {
+        // The code was used meanwhile: refused, and the lease let go.
+        Err(AppError::Conflict(_)) => {
+            let mut audit =
+                meta.audit(Some(&who.user_id), "session.confirm", ("user", Some(who.user_id.as_str())), 401);
+            audit.error_message = Some("two-factor code used already".into());
+            let failure = LoginFailure { user_id: Some(who.user_id.clone()), ..LoginFailure::default() };
+            db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+            Err(AppError::BadCredentials)
+        }
+        other => other,
+    }
 }
 
 /// The second factor `code` gives the account, if any (`None`: missing, wrong or

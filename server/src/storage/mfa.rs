@@ -104,6 +104,11 @@ impl MfaStore for Store {
             if changed == 0 {
                 return Err(AppError::NotFound("That session".into()));
             }
+            // The confirmation held the account's sign-in lease.
+            c.execute(
+                sql!("UPDATE pf_console_login_state SET checking_until = NULL WHERE user_id = :1"),
+                &args![user_id],
+            )?;
             Ok(())
         })
     }

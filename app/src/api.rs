@@ -501,6 +501,8 @@ pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppErro
         ssr::require_fresh_sign_in(&who, "Deleting a user")?;
         let id = pathfinder::UserId(user_id);
         let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.delete", ("user", Some(id.as_str())), 200);
+        let meta = ssr::request_meta()?;
+        let actor = who.user_id.clone();
         ssr::db()?
             .call(move |s| {
                 let profile = s.user_profile(&id)?;
@@ -509,6 +511,15 @@ pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppErro
                         "Type the username ({}) to confirm the deletion.",
                         profile.summary.username
                     )));
+                }
+                // Their table set goes first, in its own audited (crash-safe) steps:
+                // Oracle cannot drop tables inside the deletion's transaction.
+                if let Ok(owner) = pathfinder::Username::parse(&profile.summary.username) {
+                    if s.user_table_set(&owner)?.is_some() {
+                        let drop =
+                            meta.audit(Some(&actor), "user_tables.drop", ("user_tables", Some(id.as_str())), 200);
+                        s.drop_user_tables(&owner, &drop)?;
+                    }
                 }
                 s.delete_user(&id, &audit)
             })

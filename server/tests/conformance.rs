@@ -1191,9 +1191,26 @@ fn deleting_a_user_shreds_their_key(h: &Harness) {
     s.provision_user_tables(&owner, &audit("user_tables.provision")).unwrap();
     assert!(matches!(s.delete_user(&erin, &audit("user.delete")), Err(AppError::Conflict(_))), "tables first");
     s.drop_user_tables(&owner, &audit("user_tables.drop")).unwrap();
+    // Rows of hers in shared tables, one of them without a foreign key (CPA PERT).
+    (h.raw)(&format!(
+        "INSERT INTO pf_cpa_pert_reports (id, user_id, report_period_start, report_period_end) VALUES ('RPTERIN', '{}', {}, {})",
+        erin.0,
+        (h.date)("2026-01-01"),
+        (h.date)("2026-06-30")
+    ));
+    (h.raw)(&format!("INSERT INTO pf_user_preferences (preference_id, user_id) VALUES ('PREFERIN', '{}')", erin.0));
     let deletes = count(s, "user.delete");
     s.delete_user(&erin, &audit("user.delete")).unwrap();
     assert_eq!(count(s, "user.delete"), deletes + 1);
+    let said = q("SELECT COUNT(*) FROM pf_audit_log WHERE action = 'user.delete'
+                  AND error_message LIKE 'removed: pf_users 1, pf_cpa_pert_reports 1, pf_user_preferences 1%'");
+    assert_eq!(said, "1", "the audit row says what went");
+    assert_eq!(
+        q("SELECT COUNT(*) FROM pf_cpa_pert_reports WHERE user_id = '{id}'"),
+        "0",
+        "rows without a foreign key go too"
+    );
+    assert_eq!(q("SELECT COUNT(*) FROM pf_user_preferences WHERE user_id = '{id}'"), "0");
     assert!(matches!(s.user_profile(&erin), Err(AppError::NotFound(_))));
     assert_eq!(q("SELECT COUNT(*) FROM pf_encryption_keys WHERE user_id = '{id}'"), "0");
     assert!(matches!(s.delete_user(&erin, &audit("user.delete")), Err(AppError::NotFound(_))));

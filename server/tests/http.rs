@@ -735,6 +735,14 @@ async fn admins_create_users_and_a_soft_delete_ends_their_sessions() {
         );
     }
 
+    // A hard delete takes the user's table set with them (its own audited steps first).
+    let r = c.post("/api/provision_user_tables", Some(&token), &format!("user_id={}", id.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let r = c.post("/api/delete_user", Some(&token), &format!("user_id={}&confirm=new_ada", id.0)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.actions()[0..2], ["user.delete", "user_tables.drop"]);
+    assert!(c.storage.user_table_set(&Username::parse("new_ada").unwrap()).unwrap().is_none());
+
     let sre = c.token("sre_sam").await;
     let sam = c.user_id("sre_sam");
     let r = c.post("/api/set_user_status", Some(&token), &format!("user_id={}&status=deleted", sam.0)).await;

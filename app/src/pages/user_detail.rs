@@ -376,7 +376,7 @@ fn DeleteForm(user_id: String) -> impl IntoView {
         <form method="post" action="/api/delete_user" class="inline" data-test-id="delete-form">
             <input type="hidden" name="user_id" value=user_id/>
             <label>"Type the username to confirm "<input type="text" name="confirm" autocomplete="off"/></label>
-            <button type="submit" class="danger">"Delete user and destroy their key"</button>
+            <button type="submit" class="danger">"Delete user, their rows and tables, and destroy their key"</button>
         </form>
     }
 }

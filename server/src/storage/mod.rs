@@ -128,6 +128,22 @@ impl Store {
         })
     }
 
+    /// Like [`Store::write_audited`], with the audit row's message made by the change
+    /// itself (what it did: counts, before and after).
+    fn write_audited_with<T>(
+        &self,
+        audit: &AuditEntry,
+        f: impl FnOnce(&mut Conn) -> AppResult<(T, String)>,
+    ) -> AppResult<T> {
+        self.write(|c| {
+            let (out, said) = f(c)?;
+            let mut entry = audit.clone();
+            entry.error_message = Some(said);
+            audit::insert(c, &entry)?;
+            Ok(out)
+        })
+    }
+
     /// Records that an operation whose intent was audited failed midway; returns the error.
     fn audit_failure(&self, audit: &AuditEntry, error: AppError) -> AppError {
         if let Err(e) = self.write(|c| audit::insert(c, &failure_audit(audit, &error))) {

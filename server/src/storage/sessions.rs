@@ -228,7 +228,7 @@ impl SessionStore for Store {
         }
         let mut params = args![chrono::Utc::now(), audit.actor.as_ref().map(|a| a.0.clone()), reason].to_vec();
         params.extend(filter_args(filter));
-        self.write(|c| {
+        self.write_audited_with(audit, |c| {
             let n = c.execute(
                 sql!(
                     "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2, end_reason = :3
@@ -240,10 +240,7 @@ impl SessionStore for Store {
                 ),
                 &params,
             )?;
-            let mut entry = audit.clone();
-            entry.error_message = Some(format!("{n} sessions ended ({})", filter.describe()));
-            super::audit::insert(c, &entry)?;
-            Ok(n)
+            Ok((n, format!("{n} sessions ended ({})", filter.describe())))
         })
     }
 

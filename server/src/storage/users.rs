@@ -39,6 +39,31 @@ pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<
         .transpose()
 }
 
+/// Every shared table that holds a user's rows, children before parents: deleting a
+/// user removes them all (the cascades would take most, not the CPA PERT tables,
+/// which the seed gives no foreign key) and the audit row says how many of each
+/// went. Audit rows stay (they are the history; retention decides). The statistics
+/// (`pf_mv_user_stats`) lose the user at their next refresh.
+static USER_ROWS: &[(&str, &crate::storage::sql::Stmt)] = &[
+    ("pf_cpa_experience_breakdown", sql!("DELETE FROM pf_cpa_experience_breakdown WHERE experience_id IN (SELECT e.id FROM pf_cpa_pert_experiences e JOIN pf_cpa_pert_reports r ON r.id = e.report_id WHERE r.user_id = :1)")),
+    ("pf_cpa_pert_experiences", sql!("DELETE FROM pf_cpa_pert_experiences WHERE report_id IN (SELECT id FROM pf_cpa_pert_reports WHERE user_id = :1)")),
+    ("pf_cpa_submission_history", sql!("DELETE FROM pf_cpa_submission_history WHERE user_id = :1")),
+    ("pf_cpa_pert_submissions", sql!("DELETE FROM pf_cpa_pert_submissions WHERE user_id = :1")),
+    ("pf_cpa_experience_time_tracking", sql!("DELETE FROM pf_cpa_experience_time_tracking WHERE user_id = :1")),
+    ("pf_cpa_progress_milestones", sql!("DELETE FROM pf_cpa_progress_milestones WHERE user_id = :1")),
+    ("pf_cpa_pert_reports", sql!("DELETE FROM pf_cpa_pert_reports WHERE user_id = :1")),
+    ("pf_user_analytics", sql!("DELETE FROM pf_user_analytics WHERE user_id = :1")),
+    ("pf_user_feature_flags", sql!("DELETE FROM pf_user_feature_flags WHERE user_id = :1")),
+    ("pf_user_preferences", sql!("DELETE FROM pf_user_preferences WHERE user_id = :1")),
+    ("pf_sso_accounts", sql!("DELETE FROM pf_sso_accounts WHERE user_id = :1")),
+    ("pf_user_sessions", sql!("DELETE FROM pf_user_sessions WHERE user_id = :1")),
+    ("pf_user_invitations", sql!("DELETE FROM pf_user_invitations WHERE invited_by = :1")),
+    ("pf_console_devices", sql!("DELETE FROM pf_console_devices WHERE user_id = :1")),
+    ("pf_console_recovery_codes", sql!("DELETE FROM pf_console_recovery_codes WHERE user_id = :1")),
+    ("pf_console_login_state", sql!("DELETE FROM pf_console_login_state WHERE user_id = :1")),
+    ("pf_console_roles", sql!("DELETE FROM pf_console_roles WHERE user_id = :1")),
+];
+
 /// Administrators who can sign in (status active).
 fn active_admins(c: &mut Conn) -> AppResult<i64> {
     c.query_int(
@@ -227,7 +252,7 @@ impl UserStore for Store {
         after.sort_by_key(|r| r.as_str());
         after.dedup();
         let now = chrono::Utc::now();
-        self.write(|c| {
+        self.write_audited_with(audit, |c| {
             let was_admin = lock_admins(c, user_id)?;
             if c.query_opt(sql!("SELECT 1 FROM pf_users WHERE user_id = :1"), &args![user_id])?.is_none() {
                 return Err(AppError::NotFound("That user".into()));
@@ -262,10 +287,8 @@ impl UserStore for Store {
                 [] => "none".to_string(),
                 _ => roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
             };
-            let mut entry = audit.clone();
-            entry.error_message = Some(format!("roles: {} -> {}", names(&before), names(&after)));
-            super::audit::insert(c, &entry)?;
-            Ok((before, after.clone()))
+            let said = format!("roles: {} -> {}", names(&before), names(&after));
+            Ok(((before, after.clone()), said))
         })
     }
 
@@ -372,7 +395,7 @@ impl UserStore for Store {
     }
 
     fn delete_user(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
-        self.write_audited(audit, |c| {
+        self.write_audited_with(audit, |c| {
             let sets =
                 c.query_int(sql!("SELECT COUNT(*) FROM pf_user_table_sets WHERE user_id = :1"), &args![user_id])?;
             if sets > 0 {
@@ -384,10 +407,19 @@ impl UserStore for Store {
             // is the crypto-shredding the field encryption promises.
             let was_admin = lock_admins(c, user_id)?;
             Store::shred_key(c, user_id.as_str())?;
-            match c.execute(sql!("DELETE FROM pf_users WHERE user_id = :1"), &args![user_id])? {
-                0 => Err(AppError::NotFound("That user".into())),
-                _ => keep_an_active_admin(c, was_admin),
+            let mut went = Vec::new();
+            for (table, delete) in USER_ROWS {
+                let n = c.execute(*delete, &args![user_id])?;
+                if n > 0 {
+                    went.push(format!("{table} {n}"));
+                }
             }
+            match c.execute(sql!("DELETE FROM pf_users WHERE user_id = :1"), &args![user_id])? {
+                0 => return Err(AppError::NotFound("That user".into())),
+                _ => keep_an_active_admin(c, was_admin)?,
+            }
+            went.insert(0, "pf_users 1".into());
+            Ok(((), format!("removed: {}; data key destroyed", went.join(", "))))
         })
     }
 }

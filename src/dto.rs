@@ -147,6 +147,7 @@ pub struct UserDetail {
     pub key: Option<KeyInfo>,
     pub sign_in: SignInState,
     pub sso_links: Vec<SsoLink>,
+    pub preferences: Preferences,
 }
 
 /// One console account's defence against password guessing (see `auth::guard`).
@@ -160,6 +161,101 @@ pub struct LoginGuard {
     pub lockouts: u32,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub locked_until: Option<Timestamp>,
+}
+
+/// The profile fields an administrator edits (the seed's `pf_users` columns that are
+/// neither identity nor sensitive); empty text is absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileEdit {
+    pub email: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub timezone: Option<String>,
+    pub language: Option<String>,
+    pub current_title: Option<String>,
+    pub current_company: Option<String>,
+}
+
+impl ProfileEdit {
+    pub const LABELS: [&'static str; 7] =
+        ["email", "first name", "last name", "time zone", "language", "title", "company"];
+
+    /// The edit checked against the seed's widths, trimmed, empty text absent.
+    pub fn validated(&self) -> crate::AppResult<ProfileEdit> {
+        use crate::validation::{email, optional_text, NAME_MAX_BYTES};
+        Ok(ProfileEdit {
+            email: email(&self.email)?,
+            first_name: optional_text("first name", self.first_name.as_deref(), NAME_MAX_BYTES)?,
+            last_name: optional_text("last name", self.last_name.as_deref(), NAME_MAX_BYTES)?,
+            timezone: optional_text("time zone", self.timezone.as_deref(), 50)?,
+            language: optional_text("language", self.language.as_deref(), 10)?,
+            current_title: optional_text("title", self.current_title.as_deref(), 200)?,
+            current_company: optional_text("company", self.current_company.as_deref(), 200)?,
+        })
+    }
+
+    /// The values in the order of [`ProfileEdit::LABELS`].
+    pub fn values(&self) -> [Option<&str>; 7] {
+        [
+            Some(self.email.as_str()),
+            self.first_name.as_deref(),
+            self.last_name.as_deref(),
+            self.timezone.as_deref(),
+            self.language.as_deref(),
+            self.current_title.as_deref(),
+            self.current_company.as_deref(),
+        ]
+    }
+}
+
+/// A user's preferences (`pf_user_preferences`): five JSON documents, each optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Preferences {
+    pub notification: Option<String>,
+    pub privacy: Option<String>,
+    pub ui: Option<String>,
+    pub communication: Option<String>,
+    pub feature: Option<String>,
+}
+
+impl Preferences {
+    pub const LABELS: [&'static str; 5] = ["notification", "privacy", "ui", "communication", "feature"];
+
+    pub fn values(&self) -> [Option<&str>; 5] {
+        [
+            self.notification.as_deref(),
+            self.privacy.as_deref(),
+            self.ui.as_deref(),
+            self.communication.as_deref(),
+            self.feature.as_deref(),
+        ]
+    }
+
+    /// Each document must be a JSON object (empty: absent), at most 32 KB; stored
+    /// compact, so equal documents compare equal.
+    pub fn validated(&self) -> crate::AppResult<Preferences> {
+        let one = |label: &str, raw: Option<&str>| -> crate::AppResult<Option<String>> {
+            let Some(raw) = raw.map(str::trim).filter(|r| !r.is_empty()) else { return Ok(None) };
+            if raw.len() > 32 * 1024 {
+                return Err(crate::AppError::invalid(format!("The {label} preferences are over 32 KB.")));
+            }
+            match serde_json::from_str::<serde_json::Value>(raw) {
+                Ok(v @ serde_json::Value::Object(_)) => Ok(Some(v.to_string())),
+                Ok(_) => {
+                    Err(crate::AppError::invalid(format!("The {label} preferences must be a JSON object ({{…}}).")))
+                }
+                Err(e) => Err(crate::AppError::invalid(format!("The {label} preferences are not JSON: {e}."))),
+            }
+        };
+        let v = self.values();
+        Ok(Preferences {
+            notification: one("notification", v[0])?,
+            privacy: one("privacy", v[1])?,
+            ui: one("ui", v[2])?,
+            communication: one("communication", v[3])?,
+            feature: one("feature", v[4])?,
+        })
+    }
 }
 
 /// One of a user's SSO links (`pf_sso_accounts`); its tokens never leave the server.

@@ -8,8 +8,9 @@
 
 pub use crate::dto::LoginGuard;
 use crate::dto::{
-    ConsoleAccount, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Principal, SensitiveFields, SessionInfo,
-    SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp, UserActivity, UserProfile, UserSummary,
+    ConsoleAccount, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences, Principal, ProfileEdit,
+    SensitiveFields, SessionInfo, SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp, UserActivity,
+    UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -257,6 +258,13 @@ pub trait UserStore {
         roles: &[Role],
         audit: &AuditEntry,
     ) -> AppResult<(Vec<Role>, Vec<Role>)>;
+    /// Replaces the user's editable profile fields; the audit row lists each change
+    /// as before -> after.
+    fn update_profile(&self, user_id: &UserId, edit: &ProfileEdit, audit: &AuditEntry) -> AppResult<()>;
+    fn preferences(&self, user_id: &UserId) -> AppResult<Preferences>;
+    /// Replaces the user's preferences (a row is made when they have none); the audit
+    /// row lists each changed document as before -> after.
+    fn set_preferences(&self, user_id: &UserId, prefs: &Preferences, audit: &AuditEntry) -> AppResult<()>;
     /// The user's SSO links, primary first (at most 100).
     fn sso_links(&self, user_id: &UserId) -> AppResult<Vec<SsoLink>>;
     /// Removes one of the user's SSO links (its tokens go with it).

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 use pathfinder::dto::{
-    ConsoleAccount, KeyInventory, MfaSetup, MfaState, Overview, Page, Principal, SensitiveFields, UserDetail,
-    UserSummary,
+    ConsoleAccount, KeyInventory, MfaSetup, MfaState, Overview, Page, Preferences, Principal, ProfileEdit,
+    SensitiveFields, UserDetail, UserSummary,
 };
 use pathfinder::AppError;
 
@@ -71,7 +71,18 @@ pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
                 let key = s.key_of(&id, policy.rotation_days)?;
                 let sign_in = s.sign_in_state(&id)?;
                 let sso_links = s.sso_links(&id)?;
-                Ok(UserDetail { profile, sessions, tables, activity, stats_refresh, key, sign_in, sso_links })
+                let preferences = s.preferences(&id)?;
+                Ok(UserDetail {
+                    profile,
+                    sessions,
+                    tables,
+                    activity,
+                    stats_refresh,
+                    key,
+                    sign_in,
+                    sso_links,
+                    preferences,
+                })
             })
             .await
     })
@@ -282,6 +293,31 @@ pub async fn revoke_sessions(
         let entity = filter.user_id.as_ref().map(|u| ("user", Some(u.as_str()))).unwrap_or(("session", None));
         let audit = ssr::request_meta()?.audit(Some(&who.user_id), "session.revoke_many", entity, 200);
         ssr::db()?.call(move |s| s.revoke_sessions(&filter, "revoked", &audit)).await
+    })
+    .await
+}
+
+/// Replaces a user's editable profile fields (admins), audited before -> after.
+#[server(prefix = "/api", endpoint = "update_profile")]
+pub async fn update_profile(user_id: String, edit: ProfileEdit) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/update_profile")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.update", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.update_profile(&id, &edit, &audit)).await
+    })
+    .await
+}
+
+/// Replaces a user's preferences, five JSON objects (admins), audited before -> after.
+#[server(prefix = "/api", endpoint = "set_preferences")]
+pub async fn set_preferences(user_id: String, prefs: Preferences) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_preferences")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "user.preferences", ("user", Some(id.as_str())), 200);
+        ssr::db()?.call(move |s| s.set_preferences(&id, &prefs, &audit)).await
     })
     .await
 }

@@ -752,6 +752,61 @@ async fn admins_create_users_and_a_soft_delete_ends_their_sessions() {
     assert_eq!(c.post("/api/overview", Some(&sre), "").await.status, StatusCode::UNAUTHORIZED);
 }
 
+/// Admins edit a user's profile and preferences; bad values are refused with a
+/// sentence and change nothing; the audit rows say before -> after.
+#[tokio::test]
+async fn admins_edit_profiles_and_preferences_with_before_and_after() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let id = common::add_user(c.storage.as_ref(), "edit_eve", "active", &[]);
+    let body = |email: &str, title: &str| {
+        format!(
+            "user_id={}&edit[email]={email}&edit[first_name]=Eve&edit[last_name]=&edit[timezone]=Europe%2FParis\
+             &edit[language]=fr&edit[current_title]={title}&edit[current_company]=",
+            id.0
+        )
+    };
+    let r = c.post("/api/update_profile", Some(&token), &body("eve%40example.org", "Engineer")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let p = c.storage.user_profile(&id).unwrap();
+    assert_eq!(
+        (p.summary.email.as_str(), p.timezone.as_deref(), p.current_title.as_deref()),
+        ("eve@example.org", Some("Europe/Paris"), Some("Engineer"))
+    );
+    let said: String = rusqlite::Connection::open(c.dir.path().join("pf.db"))
+        .unwrap()
+        .query_row("SELECT error_message FROM pf_audit_log WHERE action = 'user.update'", [], |r| r.get(0))
+        .unwrap();
+    assert!(
+        said.contains("email: edit_eve@Example.com -> eve@example.org") && said.contains("title: none -> Engineer"),
+        "{said}"
+    );
+    let bad = c.post("/api/update_profile", Some(&token), &body("not-an-email", "X")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(c.storage.user_profile(&id).unwrap().current_title.as_deref(), Some("Engineer"), "nothing changed");
+
+    let prefs = |ui: &str| {
+        format!(
+            "user_id={}&prefs[notification]=&prefs[privacy]=%7B%22public%22%3Afalse%7D&prefs[ui]={ui}\
+             &prefs[communication]=&prefs[feature]=",
+            id.0
+        )
+    };
+    let r = c.post("/api/set_preferences", Some(&token), &prefs("%7B%22theme%22%3A+%22dark%22%7D")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let stored = c.storage.preferences(&id).unwrap();
+    assert_eq!(
+        (stored.ui.as_deref(), stored.privacy.as_deref()),
+        (Some(r#"{"theme":"dark"}"#), Some(r#"{"public":false}"#))
+    );
+    for bad in ["%5B1%2C2%5D", "%7Bnot+json"] {
+        let r = c.post("/api/set_preferences", Some(&token), &prefs(bad)).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{bad}: {}", r.body);
+    }
+    assert_eq!(c.storage.preferences(&id).unwrap(), stored, "nothing changed");
+    assert_eq!(c.actions()[0], "user.preferences");
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {
@@ -1103,6 +1158,15 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),
         "/api/set_console_roles" => format!("user_id={}&sre=on", target.0),
+        "/api/update_profile" => format!(
+            "user_id={}&edit[email]=walk_target%40example.com&edit[first_name]=&edit[last_name]=&edit[timezone]=\
+             &edit[language]=&edit[current_title]=&edit[current_company]=",
+            target.0
+        ),
+        "/api/set_preferences" => format!(
+            "user_id={}&prefs[notification]=&prefs[privacy]=&prefs[ui]=&prefs[communication]=&prefs[feature]=",
+            target.0
+        ),
         "/api/create_user" => {
             "username=walk_created&email=walk%40example.com&first_name=&last_name=&account_status=pending".to_string()
         }

@@ -5,7 +5,7 @@ use crate::api::{get_user_detail, reveal_sensitive};
 use crate::components::{ConfirmPanel, ErrorNote};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use pathfinder::dto::{KeyInfo, SensitiveFields, SignInState};
+use pathfinder::dto::{KeyInfo, ProfileEdit, SensitiveFields, SignInState};
 use pathfinder::filter::ACCOUNT_STATUSES;
 use pathfinder::AppError;
 
@@ -30,6 +30,15 @@ pub fn UserDetailPage() -> impl IntoView {
                         let p = d.profile;
                         let s = p.summary;
                         let has_roles = !p.roles.is_empty();
+                        let editable = ProfileEdit {
+                            email: s.email.clone(),
+                            first_name: s.first_name.clone(),
+                            last_name: s.last_name.clone(),
+                            timezone: p.timezone.clone(),
+                            language: p.language.clone(),
+                            current_title: p.current_title.clone(),
+                            current_company: p.current_company.clone(),
+                        };
                         let roles = if p.roles.is_empty() {
                             "none".to_string()
                         } else {
@@ -145,6 +154,11 @@ pub fn UserDetailPage() -> impl IntoView {
                                 <h2>"Console sign-in"</h2>
                                 <SignInPanel user_id=s.user_id.0.clone() state=d.sign_in/>
                             }.into_any())}
+                            <details class="card" data-test-id="edit-profile">
+                                <summary>"Edit profile and preferences"</summary>
+                                <ProfileForm user_id=s.user_id.0.clone() profile=editable/>
+                                <PreferencesForm user_id=s.user_id.0.clone() prefs=d.preferences.clone()/>
+                            </details>
                             <ConfirmPanel/>
                             <h2>"SSO links"</h2>
                             <SsoLinks user_id=s.user_id.0.clone() links=d.sso_links.clone()/>
@@ -269,6 +283,54 @@ fn KeyPanel(user_id: String, key: Option<KeyInfo>) -> impl IntoView {
         }
         .into_any(),
     }
+}
+
+/// The editable profile fields, as a plain form (works before hydration).
+#[component]
+fn ProfileForm(user_id: String, profile: ProfileEdit) -> AnyView {
+    let values = profile.values().map(|v| v.unwrap_or_default().to_string());
+    let names = ["email", "first_name", "last_name", "timezone", "language", "current_title", "current_company"];
+    let fields = names
+        .iter()
+        .zip(ProfileEdit::LABELS)
+        .zip(values)
+        .map(|((name, label), value)| {
+            view! { <label>{label}" "<input name=format!("edit[{name}]") value=value data-test-id=format!("edit-{name}")/></label> }
+        })
+        .collect_view();
+    view! {
+        <form method="post" action="/api/update_profile" class="fields" data-test-id="profile-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            {fields}
+            <button type="submit">"Save profile"</button>
+        </form>
+    }
+    .into_any()
+}
+
+/// The five preference documents (JSON objects), each in its own box.
+#[component]
+fn PreferencesForm(user_id: String, prefs: pathfinder::dto::Preferences) -> AnyView {
+    let names = ["notification", "privacy", "ui", "communication", "feature"];
+    let boxes = names
+        .iter()
+        .zip(prefs.values())
+        .map(|(name, value)| {
+            view! {
+                <label>{*name}" (JSON object)"
+                    <textarea name=format!("prefs[{name}]") rows="3" data-test-id=format!("prefs-{name}")>{value.unwrap_or_default().to_string()}</textarea>
+                </label>
+            }
+        })
+        .collect_view();
+    view! {
+        <form method="post" action="/api/set_preferences" class="fields" data-test-id="preferences-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            {boxes}
+            <button type="submit">"Save preferences"</button>
+        </form>
+    }
+    .into_any()
 }
 
 /// The user's SSO links (tokens never shown), with unlink and make-primary.

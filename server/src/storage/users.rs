@@ -4,7 +4,9 @@ use super::driver::{Conn, Dialect, ReadRow, Row};
 use super::search::{self, UsersAccess, CANDIDATES_MAX};
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{ConsoleAccount, Page, SensitiveFields, SsoLink, StatusCount, UserProfile, UserSummary};
+use pathfinder::dto::{
+    ConsoleAccount, Page, Preferences, ProfileEdit, SensitiveFields, SsoLink, StatusCount, UserProfile, UserSummary,
+};
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
@@ -63,6 +65,41 @@ static USER_ROWS: &[(&str, &crate::storage::sql::Stmt)] = &[
     ("pf_console_login_state", sql!("DELETE FROM pf_console_login_state WHERE user_id = :1")),
     ("pf_console_roles", sql!("DELETE FROM pf_console_roles WHERE user_id = :1")),
 ];
+
+/// The changed fields as `label: before -> after` (absent: `none`), for audit rows.
+fn changes(labels: &[&str], before: &[Option<String>], after: &[Option<&str>]) -> String {
+    let said: Vec<String> = labels
+        .iter()
+        .zip(before.iter().zip(after))
+        .filter(|(_, (b, a))| b.as_deref() != **a)
+        .map(|(label, (b, a))| format!("{label}: {} -> {}", b.as_deref().unwrap_or("none"), a.unwrap_or("none")))
+        .collect();
+    if said.is_empty() {
+        "no change".into()
+    } else {
+        said.join("; ")
+    }
+}
+
+fn preferences_of(c: &mut Conn, user_id: &UserId) -> AppResult<Option<Preferences>> {
+    let row = c.query_opt(
+        sql!(
+            "SELECT notification_preferences, privacy_settings, ui_preferences, communication_preferences,
+             feature_preferences FROM pf_user_preferences WHERE user_id = :1"
+        ),
+        &args![user_id],
+    )?;
+    row.map(|r| {
+        Ok(Preferences {
+            notification: r.opt_text(0)?,
+            privacy: r.opt_text(1)?,
+            ui: r.opt_text(2)?,
+            communication: r.opt_text(3)?,
+            feature: r.opt_text(4)?,
+        })
+    })
+    .transpose()
+}
 
 /// Administrators who can sign in (status active).
 fn active_admins(c: &mut Conn) -> AppResult<i64> {
@@ -289,6 +326,84 @@ impl UserStore for Store {
             };
             let said = format!("roles: {} -> {}", names(&before), names(&after));
             Ok(((before, after.clone()), said))
+        })
+    }
+
+    fn update_profile(&self, user_id: &UserId, edit: &ProfileEdit, audit: &AuditEntry) -> AppResult<()> {
+        let edit = edit.validated()?;
+        self.write_audited_with(audit, |c| {
+            Store::lock_owner(c, user_id.as_str())?;
+            let r = c
+                .query_opt(
+                    sql!(
+                        "SELECT email, first_name, last_name, timezone, language, current_title, current_company
+                         FROM pf_users WHERE user_id = :1"
+                    ),
+                    &args![user_id],
+                )?
+                .ok_or_else(|| AppError::NotFound("That user".into()))?;
+            let mut before = Vec::new();
+            for i in 0..7 {
+                before.push(r.opt_text(i)?);
+            }
+            let v = edit.values();
+            c.execute(
+                sql!(
+                    "UPDATE pf_users SET email = :1, first_name = :2, last_name = :3, timezone = :4, language = :5,
+                     current_title = :6, current_company = :7, updated_at = :8 WHERE user_id = :9"
+                ),
+                &args![
+                    edit.email.clone(),
+                    edit.first_name.clone(),
+                    edit.last_name.clone(),
+                    edit.timezone.clone(),
+                    edit.language.clone(),
+                    edit.current_title.clone(),
+                    edit.current_company.clone(),
+                    chrono::Utc::now(),
+                    user_id
+                ],
+            )?;
+            Ok(((), changes(&ProfileEdit::LABELS, &before, &v)))
+        })
+    }
+
+    fn preferences(&self, user_id: &UserId) -> AppResult<Preferences> {
+        self.read(|c| preferences_of(c, user_id)).map(Option::unwrap_or_default)
+    }
+
+    fn set_preferences(&self, user_id: &UserId, prefs: &Preferences, audit: &AuditEntry) -> AppResult<()> {
+        let prefs = prefs.validated()?;
+        self.write_audited_with(audit, |c| {
+            Store::lock_owner(c, user_id.as_str())?;
+            let now = chrono::Utc::now();
+            let old = preferences_of(c, user_id)?;
+            let v = prefs.values();
+            let values = args![v[0], v[1], v[2], v[3], v[4], now, user_id];
+            if old.is_some() {
+                c.execute(
+                    sql!(
+                        "UPDATE pf_user_preferences SET notification_preferences = :1, privacy_settings = :2,
+                         ui_preferences = :3, communication_preferences = :4, feature_preferences = :5, updated_at = :6
+                         WHERE user_id = :7"
+                    ),
+                    &values,
+                )?;
+            } else {
+                let mut row = values.to_vec();
+                row.insert(0, pathfinder::new_id().into());
+                c.execute(
+                    sql!(
+                        "INSERT INTO pf_user_preferences (preference_id, notification_preferences, privacy_settings,
+                         ui_preferences, communication_preferences, feature_preferences, updated_at, user_id)
+                         VALUES (:1, :2, :3, :4, :5, :6, :7, :8)"
+                    ),
+                    &row,
+                )?;
+            }
+            let before: Vec<Option<String>> =
+                old.unwrap_or_default().values().iter().map(|v| v.map(str::to_string)).collect();
+            Ok(((), changes(&Preferences::LABELS, &before, &v)))
         })
     }
 

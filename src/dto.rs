@@ -258,6 +258,31 @@ impl Preferences {
     }
 }
 
+/// An invitation as the console lists it (its token is never shown again).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationInfo {
+    pub invitation_id: String,
+    pub email: String,
+    /// A console role (`admin`, `sre`, `compliance`) or `user` (none).
+    pub role: String,
+    pub invited_by: Option<String>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub created_at: Option<Timestamp>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub expires_at: Timestamp,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub reminder_sent_at: Option<Timestamp>,
+    /// `pending`, `accepted`, `expired` or `withdrawn`.
+    pub state: String,
+}
+
+/// A new invitation: its link, shown once (it was also mailed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvitationLink {
+    pub invitation_id: String,
+    pub link: String,
+}
+
 /// One of a user's SSO links (`pf_sso_accounts`); its tokens never leave the server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SsoLink {

@@ -35,6 +35,9 @@ pub enum AppError {
     /// The request never reached our code (network, decoding): said by the transport.
     #[error("The request failed: {0}")]
     Transport(String),
+    /// What the link names is over for good (an invitation used, expired, withdrawn).
+    #[error("{0}")]
+    Gone(String),
 }
 
 impl AppError {
@@ -68,6 +71,7 @@ impl AppError {
             AppError::Conflict(_) => "conflict",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) | AppError::Transport(_) => "internal",
+            AppError::Gone(_) => "gone",
         }
     }
 
@@ -86,6 +90,7 @@ impl AppError {
             }
             "unavailable" => AppError::Unavailable(log()),
             "internal" => AppError::Internal(log()),
+            "gone" => AppError::Gone("That link can no longer be used.".into()),
             _ => return None,
         })
     }
@@ -100,6 +105,7 @@ impl AppError {
             AppError::Conflict(_) => 409,
             AppError::Unavailable(_) => 503,
             AppError::Internal(_) | AppError::Transport(_) => 500,
+            AppError::Gone(_) => 410,
         }
     }
 }

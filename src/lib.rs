@@ -16,9 +16,13 @@ pub mod validation;
 #[cfg(feature = "server")]
 pub mod db;
 #[cfg(feature = "server")]
+pub mod mail;
+#[cfg(feature = "server")]
 pub mod mfa;
 #[cfg(feature = "server")]
 pub mod request;
+#[cfg(feature = "server")]
+pub mod secret;
 #[cfg(feature = "server")]
 pub mod stats;
 #[cfg(feature = "server")]

@@ -4,7 +4,6 @@
 
 use crate::storage::SecondFactor;
 use crate::{AppError, AppResult};
-use sha2::{Digest, Sha256};
 use totp_rs::{Secret, Totp};
 
 const ISSUER: &str = "Pathfinder Admin";
@@ -58,7 +57,7 @@ pub fn new_recovery_codes() -> Vec<String> {
 /// either case.
 pub fn recovery_hash(code: &str) -> String {
     let normal: String = code.chars().filter(|c| c.is_ascii_alphanumeric()).collect::<String>().to_ascii_lowercase();
-    hex::encode(Sha256::digest(normal.as_bytes()))
+    crate::secret::token_hash(&normal)
 }
 
 /// Whether `code` looks like a recovery code rather than a TOTP code.

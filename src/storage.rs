@@ -8,9 +8,9 @@
 
 pub use crate::dto::LoginGuard;
 use crate::dto::{
-    ConsoleAccount, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences, Principal, ProfileEdit,
-    SensitiveFields, SessionInfo, SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp, UserActivity,
-    UserProfile, UserSummary,
+    ConsoleAccount, InvitationInfo, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences, Principal,
+    ProfileEdit, SensitiveFields, SessionInfo, SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp,
+    UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
 use crate::{AppResult, Role, SessionId, UserId, Username};
@@ -457,6 +457,41 @@ pub trait MfaStore {
     ) -> AppResult<()>;
 }
 
+/// A new invitation to write: the token only as its hash.
+#[derive(Debug, Clone)]
+pub struct NewInvitation {
+    pub invitation_id: String,
+    pub email: String,
+    pub token_hash: String,
+    pub invited_by: UserId,
+    pub role: String,
+    pub expires_at: Timestamp,
+}
+
+/// `pf_user_invitations`: invite, list, withdraw, send again, accept.
+pub trait InvitationStore {
+    fn create_invitation(&self, invitation: &NewInvitation, audit: &AuditEntry) -> AppResult<()>;
+    /// The newest first (at most 200).
+    fn list_invitations(&self, now: Timestamp) -> AppResult<Vec<InvitationInfo>>;
+    /// The invitation a token names, if any.
+    fn invitation_by_token(&self, token_hash: &str, now: Timestamp) -> AppResult<Option<InvitationInfo>>;
+    /// Withdraws a pending invitation (its link answers 410 from then on).
+    fn withdraw_invitation(&self, invitation_id: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// A new token and expiry for a pending invitation (the old link stops working),
+    /// `reminder_sent_at` now. Returns its email.
+    fn renew_invitation(
+        &self,
+        invitation_id: &str,
+        token_hash: &str,
+        expires_at: Timestamp,
+        audit: &AuditEntry,
+    ) -> AppResult<String>;
+    /// In one transaction: the invitation used up, the account made with its email
+    /// (and its console role), audited. `Gone` when the link was used, has expired
+    /// or was withdrawn; nothing changes then, nor on bad input.
+    fn accept_invitation(&self, token_hash: &str, user: &NewUser, now: Timestamp, audit: &AuditEntry) -> AppResult<()>;
+}
+
 pub trait AuditStore {
     /// Writes an audit row on its own: for events that change nothing else (a refused request).
     fn append_audit(&self, audit: &AuditEntry) -> AppResult<()>;
@@ -651,6 +686,7 @@ pub trait Storage:
     + BulkStore
     + EncryptionStore
     + MfaStore
+    + InvitationStore
     + Send
     + Sync
 {

@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 use pathfinder::dto::{
-    ConsoleAccount, KeyInventory, MfaSetup, MfaState, Overview, Page, Preferences, Principal, ProfileEdit,
-    SensitiveFields, UserDetail, UserSummary,
+    ConsoleAccount, InvitationInfo, InvitationLink, KeyInventory, MfaSetup, MfaState, Overview, Page, Preferences,
+    Principal, ProfileEdit, SensitiveFields, UserDetail, UserSummary,
 };
 use pathfinder::AppError;
 
@@ -446,6 +446,107 @@ pub async fn create_user(
     .await
 }
 
+/// How long an invitation link works.
+pub const INVITATION_DAYS: i64 = 7;
+
+/// The invitations, newest first (admins).
+#[server(prefix = "/api", endpoint = "invitations")]
+pub async fn get_invitations() -> Result<Vec<InvitationInfo>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/invitations")?;
+        ssr::db()?.call(|s| s.list_invitations(chrono::Utc::now())).await
+    })
+    .await
+}
+
+/// Invites someone by email (admins): with a console role or none (`user`); the
+/// link is mailed and answered this once (its token is kept only as a hash).
+#[server(prefix = "/api", endpoint = "create_invitation")]
+pub async fn create_invitation(email: String, role: String) -> Result<InvitationLink, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/create_invitation")?.ok_or(AppError::Unauthenticated)?;
+        if role == "admin" {
+            ssr::require_fresh_sign_in(&who, "Inviting an administrator")?;
+        }
+        let token = ssr::new_token();
+        let invitation = pathfinder::storage::NewInvitation {
+            invitation_id: pathfinder::new_id(),
+            email: email.trim().to_string(),
+            token_hash: ssr::token_hash(&token),
+            invited_by: who.user_id.clone(),
+            role,
+            expires_at: chrono::Utc::now() + chrono::Duration::days(INVITATION_DAYS),
+        };
+        let id = invitation.invitation_id.clone();
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "invitation.create", ("invitation", Some(&id)), 200);
+        let sent = invitation.clone();
+        ssr::db()?.call(move |s| s.create_invitation(&sent, &audit)).await?;
+        let link = ssr::invitation_link(&token)?;
+        ssr::mail_invitation(&invitation.email, &link)?;
+        Ok(InvitationLink { invitation_id: id, link })
+    })
+    .await
+}
+
+/// Withdraws a pending invitation (admins): its link answers 410 from then on.
+#[server(prefix = "/api", endpoint = "withdraw_invitation")]
+pub async fn withdraw_invitation(invitation_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/withdraw_invitation")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(
+            Some(&who.user_id),
+            "invitation.withdraw",
+            ("invitation", Some(&invitation_id)),
+            200,
+        );
+        ssr::db()?.call(move |s| s.withdraw_invitation(&invitation_id, &audit)).await
+    })
+    .await
+}
+
+/// Sends a pending invitation again with a new link and expiry (admins).
+#[server(prefix = "/api", endpoint = "resend_invitation")]
+pub async fn resend_invitation(invitation_id: String) -> Result<InvitationLink, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/resend_invitation")?.ok_or(AppError::Unauthenticated)?;
+        let token = ssr::new_token();
+        let hash = ssr::token_hash(&token);
+        let expires = chrono::Utc::now() + chrono::Duration::days(INVITATION_DAYS);
+        let audit = ssr::request_meta()?.audit(
+            Some(&who.user_id),
+            "invitation.resend",
+            ("invitation", Some(&invitation_id)),
+            200,
+        );
+        let id = invitation_id.clone();
+        let email = ssr::db()?.call(move |s| s.renew_invitation(&id, &hash, expires, &audit)).await?;
+        let link = ssr::invitation_link(&token)?;
+        ssr::mail_invitation(&email, &link)?;
+        Ok(InvitationLink { invitation_id, link })
+    })
+    .await
+}
+
+/// What an invitation link names, for its page (anyone holding the link): the email
+/// and role, or why it can no longer be used (410).
+#[server(prefix = "/api", endpoint = "invitation_preview")]
+pub async fn invitation_preview(token: String) -> Result<InvitationInfo, AppError> {
+    ssr::answer(async {
+        let hash = ssr::token_hash(&token);
+        let found = ssr::db()?.call(move |s| s.invitation_by_token(&hash, chrono::Utc::now())).await?;
+        match found {
+            Some(i) if i.state == "pending" => Ok(InvitationInfo { invited_by: None, ..i }),
+            Some(i) if i.state == "accepted" => {
+                Err(AppError::Gone("That invitation was used already: sign in instead.".into()))
+            }
+            Some(i) if i.state == "withdrawn" => Err(AppError::Gone("That invitation was withdrawn.".into())),
+            Some(_) => Err(AppError::Gone("That invitation has expired: ask for a new one.".into())),
+            None => Err(AppError::Gone("That invitation link is not valid.".into())),
+        }
+    })
+    .await
+}
+
 /// How recent a sign-in must be for the actions that could lock someone out or
 /// hand over an account.
 pub const FRESH_SIGN_IN_MINUTES: i64 = 5;
@@ -654,6 +755,34 @@ pub mod ssr {
             "Confirm it is you first: {what} needs your password (and code) within the last {} minutes.",
             super::FRESH_SIGN_IN_MINUTES
         )))
+    }
+
+    pub use pathfinder::secret::{new_token, token_hash};
+
+    /// The invitation page's address, absolute (for mail).
+    pub fn invitation_link(token: &str) -> Result<String, AppError> {
+        let outbox = use_context::<pathfinder::mail::Outbox>()
+            .ok_or_else(|| AppError::internal("the outbox is missing from the server function context"))?;
+        let base = match outbox.public_url {
+            Some(url) => url,
+            None => {
+                let host = use_context::<axum::http::request::Parts>()
+                    .and_then(|p| p.headers.get(axum::http::header::HOST)?.to_str().ok().map(str::to_string))
+                    .unwrap_or_else(|| "localhost".into());
+                format!("{}://{host}", if outbox.https { "https" } else { "http" })
+            }
+        };
+        Ok(format!("{base}/invite/{token}"))
+    }
+
+    pub fn mail_invitation(to: &str, link: &str) -> Result<(), AppError> {
+        let outbox = use_context::<pathfinder::mail::Outbox>()
+            .ok_or_else(|| AppError::internal("the outbox is missing from the server function context"))?;
+        let body = format!(
+            "You are invited to Pathfinder. Choose a username and a password here (the link works for {} days, once):\n\n{link}",
+            super::INVITATION_DAYS
+        );
+        outbox.mailer.send(to, "Your invitation to Pathfinder", &body)
     }
 
     /// A browser's form post without the page's code (it accepts HTML): its answer

@@ -12,6 +12,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/users", "Users"),
     ("/accounts", "Console accounts"),
     ("/sessions", "Sessions"),
+    ("/invitations", "Invitations"),
     ("/keys", "Keys"),
 ];
 

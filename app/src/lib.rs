@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
+                <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
+                <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
             </Routes>
         </Router>
     }
@@ -159,6 +161,32 @@ impl LazyRoute for SessionsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::SessionsPage/></Shell> }.into_any()
+    }
+}
+
+struct InvitationsRoute;
+
+#[lazy_route]
+impl LazyRoute for InvitationsRoute {
+    fn data() -> Self {
+        InvitationsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::InvitationsPage/></Shell> }.into_any()
+    }
+}
+
+struct InviteRoute;
+
+#[lazy_route]
+impl LazyRoute for InviteRoute {
+    fn data() -> Self {
+        InviteRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <pages::InvitePage/> }.into_any()
     }
 }
 

@@ -35,6 +35,9 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/account", Access::Account),
     ("/accounts", Access::Roles(ADMIN)),
     ("/sessions", Access::Roles(ADMIN)),
+    ("/invitations", Access::Roles(ADMIN)),
+    // An invitation's page: the link's token is the key.
+    ("/invite/:token", Access::Public),
     // Server functions (see api.rs).
     ("/api/me", Access::Public),
     ("/api/overview", Access::Roles(ANY_ROLE)),
@@ -57,6 +60,11 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/reset_mfa", Access::Roles(ADMIN)),
     ("/api/console_accounts", Access::Roles(ADMIN)),
     ("/api/revoke_session", Access::Roles(ADMIN)),
+    ("/api/invitations", Access::Roles(ADMIN)),
+    ("/api/create_invitation", Access::Roles(ADMIN)),
+    ("/api/resend_invitation", Access::Roles(ADMIN)),
+    ("/api/withdraw_invitation", Access::Roles(ADMIN)),
+    ("/api/invitation_preview", Access::Public),
     ("/api/set_primary_sso", Access::Roles(ADMIN)),
     ("/api/unlink_sso", Access::Roles(ADMIN)),
     ("/api/provision_user_tables", Access::Roles(ADMIN)),
@@ -68,6 +76,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),
     ("/auth/confirm", Access::Account),
+    ("/auth/accept_invitation", Access::Public),
     ("/healthz", Access::Public),
     ("/readyz", Access::Public),
     // Guarded by its own bearer token when one is configured.

@@ -330,3 +330,32 @@ test('an administrator sets up two-factor sign-in with a QR code and signs in wi
   const withRecovery = await signedInPage(second, codes[0].trim());
   await withRecovery.close();
 });
+
+test('an invitation is accepted in the browser: the invitee makes their account and signs in', async () => {
+  const admin = await signedInPage();
+  await admin.goto(`${base}/invitations`);
+  await admin.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await admin.fill('[data-test-id=invite-form] input[name=email]', 'e2e-invitee@example.com');
+  await admin.selectOption('[data-test-id=invite-form] select[name=role]', 'sre');
+  await admin.click('[data-test-id=invite-form] button[type=submit]');
+  await admin.waitForSelector('[data-test-id=invitation-link] code');
+  const link = (await admin.textContent('[data-test-id=invitation-link] code')).trim();
+  assert.match(link, /\/invite\/[0-9a-f]{64}$/);
+  await admin.close();
+
+  const page = await browser.newPage();
+  await page.goto(link);
+  assert.match(await page.textContent('[data-test-id=invite-for]'), /e2e-invitee@example\.com/);
+  await page.fill('[data-test-id=invite-username]', 'e2e_invitee');
+  await page.fill('[data-test-id=invite-password]', 'invitee-password-1');
+  await page.click('[data-test-id=accept]');
+  await page.waitForURL(/\/login\?invited=1/);
+  assert.equal(await page.textContent('[data-test-id=login-message]'), 'Your account is ready: sign in.');
+  // The link is used up.
+  const again = await page.goto(link);
+  assert.equal(again.status(), 410);
+  await page.close();
+  const invitee = await signedInPage({ username: 'e2e_invitee', password: 'invitee-password-1' });
+  assert.equal(await invitee.textContent('[data-test-id=whoami]'), 'e2e_invitee');
+  await invitee.close();
+});

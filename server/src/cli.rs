@@ -138,6 +138,14 @@ pub enum Command {
         /// or `none`. Their holders without one are sent to set it up at sign-in.
         #[arg(long, env = "PF_MFA_REQUIRED_ROLES", default_value = "admin")]
         mfa_required_roles: String,
+        /// The address people reach the console at (for links in mail), e.g.
+        /// https://console.example.com; by default the scheme and Host of the request.
+        #[arg(long, env = "PF_PUBLIC_URL")]
+        public_url: Option<String>,
+        /// Where invitation mail is written (the embedded sender): `outbox.txt` beside
+        /// the database by default.
+        #[arg(long, env = "PF_OUTBOX")]
+        outbox: Option<std::path::PathBuf>,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -265,6 +273,8 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             lockout,
             trusted_proxies,
             mfa_required_roles,
+            public_url,
+            outbox,
         } => {
             if migrate {
                 migrate_and_seal(s)?;
@@ -288,6 +298,13 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 lockout: lockout.policy(),
                 throttle: lockout.throttle(),
                 trusted_proxies: trusted_proxies.into(),
+                outbox: pathfinder::mail::Outbox {
+                    mailer: Arc::new(pathfinder::mail::OutboxMailer {
+                        path: outbox.unwrap_or_else(|| default_outbox(&url)),
+                    }),
+                    public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
+                    https: secure_cookie,
+                },
             };
             serve(db, &url, options)?;
         }
@@ -482,6 +499,14 @@ fn read_password(file: Option<&std::path::Path>) -> AppResult<String> {
 }
 
 /// The JWT secret: PF_JWT_SECRET(_FILE), or for SQLite a random one kept beside the database.
+/// Where the embedded sender writes mail: beside a SQLite database, else here.
+fn default_outbox(url: &DatabaseUrl) -> std::path::PathBuf {
+    match url {
+        DatabaseUrl::Sqlite(path) => path.with_file_name("outbox.txt"),
+        DatabaseUrl::Oracle(_) => std::path::PathBuf::from("outbox.txt"),
+    }
+}
+
 fn jwt_secret(url: &DatabaseUrl) -> AppResult<Vec<u8>> {
     if let Some(s) = secret_from_env("PF_JWT_SECRET")? {
         return Ok(s.into_bytes());
@@ -549,6 +574,7 @@ struct ServeOptions {
     lockout: auth::guard::LockoutPolicy,
     throttle: auth::throttle::SignInThrottle,
     trusted_proxies: Arc<[std::net::IpAddr]>,
+    outbox: pathfinder::mail::Outbox,
 }
 
 fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
@@ -563,6 +589,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         lockout,
         throttle,
         trusted_proxies,
+        outbox,
     } = options;
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
@@ -586,6 +613,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         lockout,
         throttle: Arc::new(throttle),
         trusted_proxies,
+        outbox,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {

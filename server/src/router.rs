@@ -44,6 +44,8 @@ pub struct AppState {
     pub throttle: Arc<SignInThrottle>,
     /// Proxies whose `X-Forwarded-For` names the client (`PF_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
+    /// Where invitation mail goes, and the console's public address for its links.
+    pub outbox: pathfinder::mail::Outbox,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -55,15 +57,18 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let (db, overview, key_policy) = (state.db.clone(), state.overview.clone(), state.key_policy);
+    let outbox = state.outbox.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(overview.clone());
         provide_context(key_policy);
+        provide_context(outbox.clone());
     };
     Router::new()
         .route("/auth/login", post(sign_in))
         .route("/auth/logout", post(sign_out))
         .route("/auth/confirm", post(confirm))
+        .route("/auth/accept_invitation", post(accept_invitation))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
@@ -196,6 +201,60 @@ async fn confirm(
             tracing::warn!(error = %e, "a confirmation could not complete");
             see_other(&format!("{next}?confirm=unavailable"), None)
         }
+    }
+}
+
+#[derive(Deserialize)]
+struct Acceptance {
+    #[serde(default)]
+    token: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: String,
+}
+
+/// The invitee's form: a username and a password make their account in one
+/// transaction with the invitation used up. A link used, expired or withdrawn answers
+/// 410 with a sentence; bad input goes back to the form with its error's code.
+async fn accept_invitation(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Form(a): Form<Acceptance>,
+) -> Response {
+    let calm = match throttle(&st, &meta) {
+        Ok(calm) => calm,
+        Err(refused) => return refused,
+    };
+    let token_hash = crate::auth::token::token_hash(&a.token);
+    let back = |e: &AppError| see_other(&format!("/invite/{}?__err={}", a.token, e.code()), None);
+    let username = match pathfinder::Username::parse(&a.username) {
+        Ok(u) => u,
+        Err(e) => return back(&e),
+    };
+    let password_hash = match login::hash_password(&a.password, calm).await {
+        Ok(h) => h,
+        Err(e) => return back(&e),
+    };
+    let user = pathfinder::storage::NewUser {
+        user_id: pathfinder::UserId::new(),
+        username,
+        email: String::new(),
+        password_hash,
+        first_name: None,
+        last_name: None,
+        account_status: "active".into(),
+        roles: vec![],
+    };
+    let audit = meta.audit(Some(&user.user_id), "invitation.accept", ("user", Some(user.user_id.as_str())), 303);
+    let now = chrono::Utc::now();
+    match st.db.call(move |s| s.accept_invitation(&token_hash, &user, now, &audit)).await {
+        Ok(()) => {
+            st.overview.changed();
+            see_other("/login?invited=1", None)
+        }
+        Err(AppError::Gone(said)) => (StatusCode::GONE, said).into_response(),
+        Err(e) => back(&e),
     }
 }
 

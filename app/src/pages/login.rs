@@ -13,6 +13,7 @@ pub fn Login() -> impl IntoView {
             Some("origin") => Some(("error", "That request came from another site and was refused.")),
             Some("unavailable") => Some(("error", "The database is busy or unreachable; try again shortly.")),
             _ if q.get("signed_out").is_some() => Some(("info", "You are signed out.")),
+            _ if q.get("invited").is_some() => Some(("info", "Your account is ready: sign in.")),
             _ => None,
         })
     };

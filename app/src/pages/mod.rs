@@ -2,6 +2,8 @@
 
 mod account;
 mod accounts;
+mod invitations;
+mod invite;
 mod keys;
 mod login;
 mod overview;
@@ -11,6 +13,8 @@ mod users;
 
 pub use account::AccountPage;
 pub use accounts::AccountsPage;
+pub use invitations::InvitationsPage;
+pub use invite::InvitePage;
 pub use keys::KeysPage;
 pub use login::Login;
 pub use overview::OverviewPage;

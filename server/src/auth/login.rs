@@ -129,6 +129,21 @@ async fn check_password(
     outcome.await.map_err(AppError::internal)
 }
 
+/// Hashes a new password on the password-check threads (with a turn, like a check:
+/// the same memory, bounded the same way).
+pub async fn hash_password(pw: &str, calm: bool) -> AppResult<String> {
+    password::validate(pw)?;
+    let permit = check_turn(calm).await?;
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    let pw = pw.to_string();
+    let work: Check = Box::new(move || {
+        let _permit = permit;
+        let _ = done.send(password::hash(&pw));
+    });
+    CHECKERS.try_send(work).map_err(|_| busy())?;
+    outcome.await.map_err(AppError::internal)?
+}
+
 /// Looks the name up and takes its account's lease, waiting while an attempt on
 /// another instance holds it.
 async fn begin(db: &Db, name: Option<Username>, device_hash: Option<String>) -> AppResult<LoginStart> {

@@ -92,15 +92,7 @@ impl TokenKeys {
     }
 }
 
-/// A new random secret for a cookie (256 bits, hex): the database keeps only its hash.
-pub fn new_secret() -> String {
-    hex::encode(rand::random::<[u8; 32]>())
-}
-
-/// What the database keeps instead of the token.
-pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
-}
+pub use pathfinder::secret::{new_token as new_secret, token_hash};
 
 #[cfg(test)]
 mod tests {

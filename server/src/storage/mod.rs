@@ -18,6 +18,7 @@ pub mod sql;
 mod audit;
 mod bulk;
 mod encryption;
+mod invitations;
 mod jobs;
 mod mfa;
 pub mod schema;

@@ -101,6 +101,44 @@ fn preferences_of(c: &mut Conn, user_id: &UserId) -> AppResult<Option<Preference
     .transpose()
 }
 
+/// Inserts a validated user and their console roles (granted by `granted_by`), in the
+/// caller's transaction.
+pub(super) fn insert_user(
+    c: &mut Conn,
+    user: &NewUser,
+    granted_by: Option<&UserId>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    c.execute(
+        sql!(
+            "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
+             account_status, created_at, updated_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9)"
+        ),
+        &args![
+            &user.user_id,
+            &user.username,
+            &user.email,
+            &user.password_hash,
+            user.first_name.clone(),
+            user.last_name.clone(),
+            &user.account_status,
+            now,
+            now,
+        ],
+    )
+    .map_err(|e| match e {
+        AppError::Conflict(_) => AppError::Conflict("That username or email is already taken.".into()),
+        other => other,
+    })?;
+    for role in &user.roles {
+        c.execute(
+            sql!("INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at) VALUES (:1, :2, :3, :4)"),
+            &args![&user.user_id, role.as_str(), granted_by, now],
+        )?;
+    }
+    Ok(())
+}
+
 /// Administrators who can sign in (status active).
 fn active_admins(c: &mut Conn) -> AppResult<i64> {
     c.query_int(
@@ -148,39 +186,7 @@ fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {
 impl UserStore for Store {
     fn create_user(&self, user: &NewUser, audit: &AuditEntry) -> AppResult<()> {
         let user = &user.validated()?;
-        let now = chrono::Utc::now();
-        self.write_audited(audit, |c| {
-            c.execute(
-                sql!(
-                    "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
-                     account_status, created_at, updated_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9)"
-                ),
-                &args![
-                    &user.user_id,
-                    &user.username,
-                    &user.email,
-                    &user.password_hash,
-                    user.first_name.clone(),
-                    user.last_name.clone(),
-                    &user.account_status,
-                    now,
-                    now,
-                ],
-            )
-            .map_err(|e| match e {
-                AppError::Conflict(_) => AppError::Conflict("That username or email is already taken.".into()),
-                other => other,
-            })?;
-            for role in &user.roles {
-                c.execute(
-                    sql!(
-                        "INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at) VALUES (:1, :2, :3, :4)"
-                    ),
-                    &args![&user.user_id, role.as_str(), audit.actor.as_ref(), now],
-                )?;
-            }
-            Ok(())
-        })
+        self.write_audited(audit, |c| insert_user(c, user, audit.actor.as_ref(), chrono::Utc::now()))
     }
 
     fn search_users(&self, filter: &UserFilter) -> AppResult<Page<UserSummary>> {

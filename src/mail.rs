@@ -1,0 +1,40 @@
+//! Sending mail: a pluggable sender. The embedded default writes each message to an
+//! outbox file beside the database (and says so in the log), so a new install needs
+//! no mail server; plug SMTP in by implementing [`Mailer`] (the `lettre` crate is the
+//! well-kept choice) and giving it to the router instead.
+
+use crate::{AppError, AppResult};
+use std::io::Write;
+use std::path::PathBuf;
+
+pub trait Mailer: Send + Sync {
+    fn send(&self, to: &str, subject: &str, body: &str) -> AppResult<()>;
+}
+
+/// Appends every message to one file (0600: links in it are secrets).
+pub struct OutboxMailer {
+    pub path: PathBuf,
+}
+
+impl Mailer for OutboxMailer {
+    fn send(&self, to: &str, subject: &str, body: &str) -> AppResult<()> {
+        let mut options = std::fs::OpenOptions::new();
+        options.create(true).append(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut file = options.open(&self.path).map_err(AppError::internal)?;
+        let when = chrono::Utc::now().to_rfc3339();
+        write!(file, "Date: {when}\nTo: {to}\nSubject: {subject}\n\n{body}\n\n").map_err(AppError::internal)?;
+        tracing::info!(outbox = %self.path.display(), "a message to {to} was written to the outbox");
+        Ok(())
+    }
+}
+
+/// What server functions need to send invitations: the sender and the address the
+/// console is reached at (`PF_PUBLIC_URL`; else the scheme and `Host` of the request).
+#[derive(Clone)]
+pub struct Outbox {
+    pub mailer: std::sync::Arc<dyn Mailer>,
+    pub public_url: Option<String>,
+    pub https: bool,
+}

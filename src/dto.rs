@@ -258,6 +258,14 @@ impl Preferences {
     }
 }
 
+/// What a bulk action did: users changed, and those it could not change (each
+/// failure is in the log; the last active admin, for one, keeps their status).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BulkOutcome {
+    pub changed: u64,
+    pub failed: u64,
+}
+
 /// An invitation as the console lists it (its token is never shown again).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationInfo {

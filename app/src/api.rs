@@ -4,8 +4,8 @@
 
 use leptos::prelude::*;
 use pathfinder::dto::{
-    ConsoleAccount, InvitationInfo, InvitationLink, KeyInventory, MfaSetup, MfaState, Overview, Page, Preferences,
-    Principal, ProfileEdit, SensitiveFields, UserDetail, UserSummary,
+    BulkOutcome, ConsoleAccount, InvitationInfo, InvitationLink, KeyInventory, MfaSetup, MfaState, Overview, Page,
+    Preferences, Principal, ProfileEdit, SensitiveFields, UserDetail, UserSummary,
 };
 use pathfinder::AppError;
 
@@ -446,6 +446,99 @@ pub async fn create_user(
     .await
 }
 
+/// The most users one bulk action may touch: past it, narrow the filter.
+pub const BULK_MAX: usize = 10_000;
+
+/// The ids of the users the filter matches (every page, in order), at most
+/// [`BULK_MAX`]: taken first, so a change that moves users out of the filter (a new
+/// status) cannot make the walk skip anyone.
+#[cfg(feature = "ssr")]
+fn bulk_targets(
+    s: &dyn pathfinder::storage::Storage,
+    q: &str,
+    mode: &str,
+    status: &str,
+) -> Result<Vec<pathfinder::UserId>, AppError> {
+    let mut filter = pathfinder::filter::UserFilter::from_query(q, mode, status, "", "", "")?;
+    filter.limit = pathfinder::filter::PAGE_SIZE_MAX;
+    let mut ids = Vec::new();
+    loop {
+        let page = s.search_users(&filter)?;
+        ids.extend(page.items.into_iter().map(|u| u.user_id));
+        if ids.len() > BULK_MAX {
+            return Err(AppError::invalid(format!(
+                "The filter matches more than {BULK_MAX} users: narrow it for a bulk action."
+            )));
+        }
+        match page.next_cursor {
+            Some(c) => filter.after = Some(c),
+            None => return Ok(ids),
+        }
+    }
+}
+
+/// How many users a bulk action on the users filter would touch.
+#[server(prefix = "/api", endpoint = "bulk_preview")]
+pub async fn bulk_preview(q: String, mode: String, status: String) -> Result<usize, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/bulk_preview")?;
+        ssr::db()?.call(move |s| bulk_targets(s, &q, &mode, &status).map(|ids| ids.len())).await
+    })
+    .await
+}
+
+/// Applies one action to every user the users filter matches (admins): `status`
+/// (to `value`) or `revoke_sessions`; each user in a transaction of their own with
+/// their own audit row; never the caller. A soft delete (`deleted`) is a status.
+#[server(prefix = "/api", endpoint = "bulk_apply")]
+pub async fn bulk_apply(
+    q: String,
+    mode: String,
+    status: String,
+    action: String,
+    value: String,
+) -> Result<BulkOutcome, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/bulk_apply")?.ok_or(AppError::Unauthenticated)?;
+        match action.as_str() {
+            "status" if pathfinder::filter::ACCOUNT_STATUSES.contains(&value.as_str()) => {}
+            "status" => return Err(AppError::invalid(format!("Unknown account status {value:?}."))),
+            "revoke_sessions" => {}
+            _ => return Err(AppError::invalid("Choose an action: a new status, or ending their sessions.")),
+        }
+        let meta = ssr::request_meta()?;
+        let outcome = ssr::db()?
+            .call(move |s| {
+                let mut outcome = BulkOutcome::default();
+                for id in bulk_targets(s, &q, &mode, &status)?.into_iter().filter(|id| *id != who.user_id) {
+                    let done = if action == "status" {
+                        let audit =
+                            meta.audit(Some(&who.user_id), "user.status.bulk", ("user", Some(id.as_str())), 200);
+                        s.set_account_status(&id, &value, &audit)
+                    } else {
+                        let audit =
+                            meta.audit(Some(&who.user_id), "session.revoke_many", ("user", Some(id.as_str())), 200);
+                        let filter =
+                            pathfinder::storage::SessionFilter { user_id: Some(id.clone()), ..Default::default() };
+                        s.revoke_sessions(&filter, "revoked (bulk)", &audit).map(|_| ())
+                    };
+                    match done {
+                        Ok(()) => outcome.changed += 1,
+                        Err(e) => {
+                            tracing::warn!(user = %id, error = %e, "a bulk action left a user unchanged");
+                            outcome.failed += 1;
+                        }
+                    }
+                }
+                Ok(outcome)
+            })
+            .await?;
+        ssr::overview_cache()?.changed();
+        Ok(outcome)
+    })
+    .await
+}
+
 /// How long an invitation link works.
 pub const INVITATION_DAYS: i64 = 7;
 
@@ -788,11 +881,14 @@ pub mod ssr {
     /// A browser's form post without the page's code (it accepts HTML): its answer
     /// is a redirect, not data.
     pub fn is_plain_form_post() -> bool {
+        // A page load (GET) accepts HTML too: its server functions run during the
+        // render, and their errors give the page its status.
         use_context::<axum::http::request::Parts>().is_some_and(|p| {
-            p.headers
-                .get(axum::http::header::ACCEPT)
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.contains("text/html"))
+            p.method == axum::http::Method::POST
+                && p.headers
+                    .get(axum::http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
         })
     }
 

@@ -45,6 +45,8 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/user_detail", Access::Roles(ADMIN)),
     ("/api/set_user_status", Access::Roles(ADMIN)),
     ("/api/create_user", Access::Roles(ADMIN)),
+    ("/api/bulk_preview", Access::Roles(ADMIN)),
+    ("/api/bulk_apply", Access::Roles(ADMIN)),
     ("/api/update_profile", Access::Roles(ADMIN)),
     ("/api/set_preferences", Access::Roles(ADMIN)),
     ("/api/reveal_sensitive", Access::Roles(ADMIN)),

@@ -199,6 +199,21 @@ impl Console {
         (Reply { status, headers, body: String::new() }, set)
     }
 
+    /// Another administrator, with the test password.
+    fn add_admin(&self, name: &str) {
+        let user = NewUser {
+            user_id: UserId::new(),
+            username: Username::parse(name).unwrap(),
+            email: format!("{name}@example.com"),
+            password_hash: HASH.clone(),
+            first_name: None,
+            last_name: None,
+            account_status: "active".into(),
+            roles: vec![Role::Admin],
+        };
+        self.storage.create_user(&user, &common::audit("user.create")).unwrap();
+    }
+
     fn user_id(&self, name: &str) -> UserId {
         self.storage.user_id_by_username(&Username::parse(name).unwrap()).unwrap().unwrap()
     }
@@ -535,20 +550,7 @@ async fn admins_reset_anothers_totp_with_a_fresh_sign_in_never_their_own() {
     let secret = pathfinder::mfa::new_secret();
     c.storage.start_mfa_setup(&root, &secret, &common::audit("mfa.setup.start")).unwrap();
     c.storage.enable_mfa(&root, 1, &["a".repeat(64)], &common::audit("mfa.enable")).unwrap();
-    let second = c.storage.create_user(
-        &NewUser {
-            user_id: UserId::new(),
-            username: Username::parse("other_admin").unwrap(),
-            email: "other@example.com".into(),
-            password_hash: HASH.clone(),
-            first_name: None,
-            last_name: None,
-            account_status: "active".into(),
-            roles: vec![Role::Admin],
-        },
-        &common::audit("user.create"),
-    );
-    second.unwrap();
+    c.add_admin("other_admin");
     let other = c.user_id("other_admin");
     let token = c.token("other_admin").await;
     let own = c.post("/api/reset_mfa", Some(&token), &format!("user_id={}", other.0)).await;
@@ -884,6 +886,35 @@ async fn invitations_are_sent_accepted_once_and_refused_when_over() {
     assert!(c.actions().contains(&"invitation.accept".to_string()));
 }
 
+/// A bulk action on the users filter: a preview count, then each matching user
+/// changed in their own transaction with their own audit row; never the caller.
+#[tokio::test]
+async fn bulk_actions_change_everyone_the_filter_matches() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    for i in 0..7 {
+        common::add_user(c.storage.as_ref(), &format!("bulk_b{i}"), "active", &[]);
+    }
+    common::add_user(c.storage.as_ref(), "other_one", "active", &[]);
+    let filter = "q=bulk_b&mode=prefix&status=active";
+    assert_eq!(c.post("/api/bulk_preview", Some(&token), filter).await.body, "7");
+    let before = c.actions().len();
+    let r = c.post("/api/bulk_apply", Some(&token), &format!("{filter}&action=status&value=suspended")).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, r#"{"changed":7,"failed":0}"#);
+    assert_eq!(c.actions().len(), before + 7, "one audit row per user");
+    assert_eq!(c.post("/api/bulk_preview", Some(&token), filter).await.body, "0");
+    let other = c.user_id("other_one");
+    assert_eq!(c.storage.user_profile(&other).unwrap().summary.account_status, "active", "outside the filter");
+    let bad = c.post("/api/bulk_apply", Some(&token), &format!("{filter}&action=status&value=frozen")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // Everyone active, the caller too: the caller is left out.
+    let all = "q=&mode=&status=active&action=revoke_sessions&value=";
+    let r = c.post("/api/bulk_apply", Some(&token), all).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "the caller's session stays");
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {
@@ -1086,20 +1117,7 @@ async fn the_lockout_cannot_be_turned_against_the_holder() {
     let sre = c.token("sre_sam").await;
     let body = format!("user_id={}", root.0);
     assert_eq!(c.post("/api/unlock_sign_in", Some(&sre), &body).await.status, StatusCode::FORBIDDEN);
-    let admin = c.storage.create_user(
-        &NewUser {
-            user_id: UserId::new(),
-            username: Username::parse("second_admin").unwrap(),
-            email: "second@example.com".into(),
-            password_hash: HASH.clone(),
-            first_name: None,
-            last_name: None,
-            account_status: "active".into(),
-            roles: vec![Role::Admin],
-        },
-        &common::audit("user.create"),
-    );
-    admin.unwrap();
+    c.add_admin("second_admin");
     let token = c.token("second_admin").await;
     let r = c.post("/api/unlock_sign_in", Some(&token), &body).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -1240,6 +1258,8 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/set_user_status" => format!("user_id={}&status=active", target.0),
         "/api/set_console_roles" => format!("user_id={}&sre=on", target.0),
+        "/api/bulk_preview" => "q=walk_target&mode=prefix&status=".to_string(),
+        "/api/bulk_apply" => "q=walk_target&mode=prefix&status=&action=status&value=active".to_string(),
         "/api/create_invitation" => "email=walk_invitee%40example.com&role=user".to_string(),
         "/api/resend_invitation" | "/api/withdraw_invitation" => format!("invitation_id={walk_invitation}"),
         "/api/update_profile" => format!(

@@ -58,6 +58,7 @@ pub fn UsersPage() -> impl IntoView {
             </select>
             <button type="submit">"Search"</button>
         </form>
+        <BulkPanel q=param("q") mode=param("match") status=param("status")/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match page.await {
@@ -112,4 +113,48 @@ fn encode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// One action for everyone the current filter matches: how many first, then apply.
+#[component]
+fn BulkPanel(q: String, mode: String, status: String) -> impl IntoView {
+    let apply = ServerAction::<crate::api::BulkApply>::new();
+    let (pq, pm, ps) = (q.clone(), mode.clone(), status.clone());
+    let count = crate::codec::resource(
+        move || (pq.clone(), pm.clone(), ps.clone()),
+        |(q, m, s)| crate::api::bulk_preview(q, m, s),
+    );
+    view! {
+        <details class="card" data-test-id="bulk">
+            <summary>"Change everyone this filter matches"</summary>
+            <Suspense fallback=|| view! { <p>"Counting…"</p> }>
+                {move || Suspend::new(async move {
+                    match count.await {
+                        Ok(n) => view! { <p data-test-id="bulk-count">{n}" users match (you are left out)."</p> }.into_any(),
+                        Err(e) => view! { <crate::components::ErrorNote error=e/> }.into_any(),
+                    }
+                })}
+            </Suspense>
+            <ActionForm action=apply attr:class="fields" attr:data-test-id="bulk-form">
+                <input type="hidden" name="q" value=q/>
+                <input type="hidden" name="mode" value=mode/>
+                <input type="hidden" name="status" value=status/>
+                <label>
+                    "Action "
+                    <select name="action">
+                        <option value="status">"set the status to"</option>
+                        <option value="revoke_sessions">"end their sessions"</option>
+                    </select>
+                </label>
+                <select name="value">
+                    {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s>{*s}</option> }).collect_view()}
+                </select>
+                <button type="submit" class="danger">"Apply to all of them"</button>
+            </ActionForm>
+            {move || apply.value().get().map(|r| match r {
+                Ok(o) => view! { <p data-test-id="bulk-outcome">{o.changed}" changed, "{o.failed}" left unchanged."</p> }.into_any(),
+                Err(e) => view! { <crate::components::ErrorNote error=e/> }.into_any(),
+            })}
+        </details>
+    }
 }

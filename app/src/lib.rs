@@ -11,7 +11,7 @@ use components::Shell;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{lazy_route, path, Lazy, LazyRoute};
+use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,7 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
                 <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
-                <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()}/>
+                // Rendered whole before it is sent, so a used link's page is a 410.
+                <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }

@@ -36,6 +36,8 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/accounts", Access::Roles(ADMIN)),
     ("/sessions", Access::Roles(ADMIN)),
     ("/invitations", Access::Roles(ADMIN)),
+    // Streamed by the server (server/src/export.rs).
+    ("/export/users", Access::Roles(ADMIN)),
     // An invitation's page: the link's token is the key.
     ("/invite/:token", Access::Public),
     // Server functions (see api.rs).

@@ -351,8 +351,9 @@ test('an invitation is accepted in the browser: the invitee makes their account 
   await page.click('[data-test-id=accept]');
   await page.waitForURL(/\/login\?invited=1/);
   assert.equal(await page.textContent('[data-test-id=login-message]'), 'Your account is ready: sign in.');
-  // The link is used up (its page says so; the 410 is tested over HTTP).
-  await page.goto(link);
+  // The link is used up: its page says so, with the status 410.
+  const again = await page.goto(link);
+  assert.equal(again.status(), 410);
   await page.waitForSelector('[data-test-id=error]');
   assert.match(await page.textContent('[data-test-id=error]'), /used already/);
   await page.close();

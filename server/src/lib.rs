@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod crash;
 pub mod crypto;
+pub mod export;
 pub mod generate;
 pub mod jobs;
 pub mod metrics;

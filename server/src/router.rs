@@ -69,6 +69,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", post(sign_out))
         .route("/auth/confirm", post(confirm))
         .route("/auth/accept_invitation", post(accept_invitation))
+        .route("/export/users", get(crate::export::users))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

@@ -915,6 +915,37 @@ async fn bulk_actions_change_everyone_the_filter_matches() {
     assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "the caller's session stays");
 }
 
+/// The filtered users list streams as CSV (formulas kept as text) or NDJSON, for
+/// admins, audited.
+#[tokio::test]
+async fn the_users_list_exports_as_csv_and_ndjson() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    for i in 0..450 {
+        common::add_user(c.storage.as_ref(), &format!("exp_{i:03}"), "active", &[]);
+    }
+    sqlite_exec(&c, "UPDATE pf_users SET first_name = '=HYPERLINK(\"x\")' WHERE username = 'exp_007'");
+    let csv = c.send(Method::GET, "/export/users?q=exp_&match=prefix&format=csv", Some(&token), None, "").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    assert!(csv.headers[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/csv"));
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 451, "a header and every user across three pages");
+    assert!(lines[0].starts_with("user_id,username,email"));
+    assert!(csv.body.contains("'=HYPERLINK"), "a formula is kept as text");
+    let nd = c.send(Method::GET, "/export/users?q=exp_&match=prefix&format=ndjson", Some(&token), None, "").await;
+    let rows: Vec<serde_json::Value> = nd.body.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 450);
+    assert_eq!(rows[0]["username"], "exp_000");
+    assert_eq!(c.actions()[0], "users.export");
+    let sre = c.token("sre_sam").await;
+    assert_eq!(
+        c.send(Method::GET, "/export/users?format=csv", Some(&sre), None, "").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let bad = c.send(Method::GET, "/export/users?format=xlsx", Some(&token), None, "").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {

@@ -17,6 +17,19 @@ pub fn UsersPage() -> impl IntoView {
         list_users(q, mode, status, sort, dir, after)
     });
 
+    let export_link = move |format: &str| {
+        let enc = |v: String| {
+            v.replace('%', "%25").replace('&', "%26").replace('+', "%2B").replace(' ', "+").replace('#', "%23")
+        };
+        format!(
+            "/export/users?q={}&match={}&status={}&sort={}&dir={}&format={format}",
+            enc(param("q")),
+            enc(param("match")),
+            enc(param("status")),
+            enc(param("sort")),
+            enc(param("dir"))
+        )
+    };
     view! {
         <h1>"Users"</h1>
         <details class="card" data-test-id="create-user">
@@ -58,6 +71,11 @@ pub fn UsersPage() -> impl IntoView {
             </select>
             <button type="submit">"Search"</button>
         </form>
+        <p class="exports">
+            "Export this list: "
+            <a href=move || export_link("csv") data-test-id="export-csv" rel="external">"CSV"</a>" · "
+            <a href=move || export_link("ndjson") data-test-id="export-ndjson" rel="external">"NDJSON"</a>
+        </p>
         <BulkPanel q=param("q") mode=param("match") status=param("status")/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {

@@ -409,6 +409,9 @@ pub trait SessionStore {
     fn record_login_success(&self, session: &NewSession, success: &LoginSuccess, audit: &AuditEntry) -> AppResult<()>;
     /// Stores the failure's guard or device count, releases the lease, writes the audit row.
     fn record_login_failure(&self, failure: &LoginFailure, audit: &AuditEntry) -> AppResult<()>;
+    /// Lets go of the account's sign-in lease (a lock, not a change: no audit row),
+    /// when an attempt ends without writing its outcome.
+    fn release_login(&self, user_id: &UserId) -> AppResult<()>;
     /// Clears an account's failures and lock (an admin's unlock).
     fn unlock_login(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()>;
     /// The account's guard, whether it is locked now, how many devices it trusts.

@@ -202,6 +202,7 @@ pub async fn sign_in(
             return Err(AppError::BadCredentials);
         }
     };
+    let mut lease = Lease::of(db, &record);
     let password_ok = check_password(turn, Some(record.password_hash.clone()), pw.to_string()).await?;
     // Only console accounts sign in here: anyone else gets the wrong-password answer
     // after the same work, and nothing of theirs changes (no counters, no session).
@@ -216,7 +217,7 @@ pub async fn sign_in(
     let user_id = record.user_id.clone();
     let now = Utc::now();
     let Checked { locked, trusted, factor } =
-        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "login.failure").await?;
+        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "login.failure", &mut lease).await?;
 
     let device = match (trusted, attempt.device) {
         (Some(_), Some(cookie)) => cookie.to_string(),
@@ -251,13 +252,47 @@ pub async fn sign_in(
             audit.error_message = Some("two-factor code used already".into());
             let failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
             db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+            lease.settled();
             metrics::count_login("failure");
             return Err(AppError::BadCredentials);
         }
         other => other?,
     }
+    lease.settled();
     metrics::count_login("success");
     Ok(SignedIn { token, max_age_secs: ttl_secs, device })
+}
+
+/// An attempt's hold on its account's sign-in lease. The outcome's transaction lets
+/// go of the lease; an attempt that ends without writing one (a failed write, no
+/// turn for its check) lets go here, so the account's next attempt need not wait
+/// for the lease to run out.
+struct Lease {
+    db: Db,
+    user_id: Option<pathfinder::UserId>,
+}
+
+impl Lease {
+    fn of(db: &Db, record: &LoginRecord) -> Lease {
+        Lease { db: db.clone(), user_id: record.console_role.then(|| record.user_id.clone()) }
+    }
+
+    /// The outcome is written, and the lease with it.
+    fn settled(&mut self) {
+        self.user_id = None;
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        let Some(id) = self.user_id.take() else { return };
+        let db = self.db.clone();
+        tokio::spawn(async move {
+            if let Err(e) = db.call(move |s| s.release_login(&id)).await {
+                tracing::warn!(error = %e, "a sign-in lease could not be let go; it runs out by itself");
+            }
+        });
+    }
 }
 
 /// What a successful check of a console account's credentials found.
@@ -284,6 +319,7 @@ async fn settle(
     password_ok: bool,
     now: chrono::DateTime<Utc>,
     failure_action: &'static str,
+    lease: &mut Lease,
 ) -> AppResult<Checked> {
     let user_id = record.user_id.clone();
     let entity = ("user", Some(user_id.as_str()));
@@ -325,6 +361,7 @@ async fn settle(
     let mut audit = meta.audit(Some(&user_id), action, entity, 401);
     audit.error_message = Some(reason);
     db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+    lease.settled();
     metrics::count_login(if action == "login.locked" { "locked" } else { "failure" });
     Err(AppError::BadCredentials)
 }
@@ -348,11 +385,19 @@ pub async fn confirm(
     let name = Username::parse(&who.username).ok();
     let record = match begin(db, name, device_hash.clone()).await? {
         LoginStart::Ready(record) if record.user_id == who.user_id && record.console_role => record,
+        // Another account under that name (or none): its lease, if taken, is let go.
+        LoginStart::Ready(other) => {
+            drop(Lease::of(db, &other));
+            return Err(AppError::BadCredentials);
+        }
         _ => return Err(AppError::BadCredentials),
     };
+    let mut lease = Lease::of(db, &record);
     let password_ok = check_password(turn, Some(record.password_hash.clone()), attempt.password.to_string()).await?;
     let now = Utc::now();
-    let checked = settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "session.confirm").await?;
+    let checked =
+        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "session.confirm", &mut lease)
+            .await?;
     let audit = meta.audit(Some(&who.user_id), "session.confirm", ("session", Some(who.session_id.as_str())), 303);
     let (sid, id) = (who.session_id.clone(), who.user_id.clone());
     match db.call(move |s| s.confirm_session(&sid, &id, now, checked.factor.as_ref(), &audit)).await {
@@ -363,9 +408,14 @@ pub async fn confirm(
             audit.error_message = Some("two-factor code used already".into());
             let failure = LoginFailure { user_id: Some(who.user_id.clone()), ..LoginFailure::default() };
             db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
+            lease.settled();
             Err(AppError::BadCredentials)
         }
-        other => other,
+        Ok(()) => {
+            lease.settled();
+            Ok(())
+        }
+        Err(e) => Err(e),
     }
 }
 

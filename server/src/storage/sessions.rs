@@ -112,6 +112,10 @@ impl SessionStore for Store {
         })
     }
 
+    fn release_login(&self, user_id: &UserId) -> AppResult<()> {
+        self.write(|c| release_lease(c, user_id))
+    }
+
     fn unlock_login(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |c| {
             if c.query_opt(sql!("SELECT 1 FROM pf_users WHERE user_id = :1"), &args![user_id])?.is_none() {

@@ -37,6 +37,21 @@ struct Console {
     dir: tempfile::TempDir,
 }
 
+/// An active console account with the test password.
+fn add_console_user(storage: &Store, name: &str, role: Role) {
+    let user = NewUser {
+        user_id: UserId::new(),
+        username: Username::parse(name).unwrap(),
+        email: format!("{name}@example.com"),
+        password_hash: HASH.clone(),
+        first_name: None,
+        last_name: None,
+        account_status: "active".into(),
+        roles: vec![role],
+    };
+    storage.create_user(&user, &common::audit("user.create")).unwrap();
+}
+
 struct Reply {
     status: StatusCode,
     headers: axum::http::HeaderMap,
@@ -67,20 +82,8 @@ impl Console {
         mfa_required: Vec<Role>,
     ) -> Self {
         let (storage, dir) = common::sqlite();
-        for (name, roles) in
-            [("root", vec![Role::Admin]), ("sre_sam", vec![Role::Sre]), ("comp_cy", vec![Role::Compliance])]
-        {
-            let user = NewUser {
-                user_id: UserId::new(),
-                username: Username::parse(name).unwrap(),
-                email: format!("{name}@example.com"),
-                password_hash: HASH.clone(),
-                first_name: None,
-                last_name: None,
-                account_status: "active".into(),
-                roles,
-            };
-            storage.create_user(&user, &common::audit("user.create")).unwrap();
+        for (name, role) in [("root", Role::Admin), ("sre_sam", Role::Sre), ("comp_cy", Role::Compliance)] {
+            add_console_user(&storage, name, role);
         }
         let state = AppState {
             leptos_options: leptos::config::LeptosOptions::builder().output_name("pathfinder").build(),
@@ -201,17 +204,7 @@ impl Console {
 
     /// Another administrator, with the test password.
     fn add_admin(&self, name: &str) {
-        let user = NewUser {
-            user_id: UserId::new(),
-            username: Username::parse(name).unwrap(),
-            email: format!("{name}@example.com"),
-            password_hash: HASH.clone(),
-            first_name: None,
-            last_name: None,
-            account_status: "active".into(),
-            roles: vec![Role::Admin],
-        };
-        self.storage.create_user(&user, &common::audit("user.create")).unwrap();
+        add_console_user(&self.storage, name, Role::Admin);
     }
 
     fn user_id(&self, name: &str) -> UserId {

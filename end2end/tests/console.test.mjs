@@ -361,3 +361,32 @@ test('an invitation is accepted in the browser: the invitee makes their account 
   assert.equal(await invitee.textContent('[data-test-id=whoami]'), 'e2e_invitee');
   await invitee.close();
 });
+
+test('an administrator unlocks an account locked by wrong passwords', async () => {
+  const target = { username: 'lock_target', password: 'lock-target-password-1' };
+  execFileSync(bin, ['create-admin', '--username', target.username, '--email', 'lock@example.com'], {
+    env: { ...env, PF_ADMIN_PASSWORD: target.password },
+  });
+  const guesser = await browser.newPage();
+  for (let i = 0; i < 5; i++) {
+    await guesser.goto(`${base}/login`);
+    await guesser.fill('input[name=username]', target.username);
+    await guesser.fill('input[name=password]', `wrong guess ${i}`);
+    await guesser.click('[data-test-id=sign-in]');
+    await guesser.waitForURL(/error=credentials/);
+  }
+  await guesser.close();
+
+  const admin = await signedInPage();
+  await admin.goto(`${base}/users?q=${target.username}`);
+  await admin.locator('[data-test-id=users-table] tbody tr a', { hasText: target.username }).first().click();
+  await admin.waitForSelector('[data-test-id=sign-in-lock]');
+  assert.match(await admin.textContent('[data-test-id=sign-in-lock]'), /^locked until/);
+  await Promise.all([admin.waitForNavigation(), admin.click('[data-test-id=unlock-form] button')]);
+  assert.equal(await admin.textContent('[data-test-id=sign-in-lock]'), 'not locked');
+  await admin.close();
+
+  const holder = await signedInPage(target);
+  assert.equal(await holder.textContent('[data-test-id=whoami]'), target.username);
+  await holder.close();
+});

@@ -284,6 +284,25 @@ pub struct InvitationInfo {
     pub state: String,
 }
 
+impl InvitationInfo {
+    /// Why its link can no longer be used (`None` while it is pending): the 410 of
+    /// the invitee's page and of an acceptance.
+    pub fn gone(&self) -> Option<crate::AppError> {
+        let said = match self.state.as_str() {
+            "pending" => return None,
+            "accepted" => "That invitation was used already: sign in instead.",
+            "withdrawn" => "That invitation was withdrawn.",
+            _ => "That invitation has expired: ask for a new one.",
+        };
+        Some(crate::AppError::Gone(said.into()))
+    }
+
+    /// The 410 of a link that names no invitation.
+    pub fn unknown() -> crate::AppError {
+        crate::AppError::Gone("That invitation link is not valid.".into())
+    }
+}
+
 /// A new invitation: its link, shown once (it was also mailed).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct InvitationLink {

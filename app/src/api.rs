@@ -627,14 +627,10 @@ pub async fn invitation_preview(token: String) -> Result<InvitationInfo, AppErro
     ssr::answer(async {
         let hash = ssr::token_hash(&token);
         let found = ssr::db()?.call(move |s| s.invitation_by_token(&hash, chrono::Utc::now())).await?;
-        match found {
-            Some(i) if i.state == "pending" => Ok(InvitationInfo { invited_by: None, ..i }),
-            Some(i) if i.state == "accepted" => {
-                Err(AppError::Gone("That invitation was used already: sign in instead.".into()))
-            }
-            Some(i) if i.state == "withdrawn" => Err(AppError::Gone("That invitation was withdrawn.".into())),
-            Some(_) => Err(AppError::Gone("That invitation has expired: ask for a new one.".into())),
-            None => Err(AppError::Gone("That invitation link is not valid.".into())),
+        let invitation = found.ok_or_else(InvitationInfo::unknown)?;
+        match invitation.gone() {
+            Some(gone) => Err(gone),
+            None => Ok(InvitationInfo { invited_by: None, ..invitation }),
         }
     })
     .await
@@ -826,9 +822,7 @@ pub mod ssr {
             Some(Access::Public) => Ok(who),
             Some(Access::Roles(roles)) => match who {
                 None => Err(AppError::Unauthenticated),
-                Some(p) if p.mfa_pending => {
-                    Err(AppError::invalid("Set up two-factor sign-in first (your account page)."))
-                }
+                Some(p) if p.mfa_pending => Err(crate::policy::second_factor_first()),
                 Some(p) if p.has_any(roles) => Ok(Some(p)),
                 Some(_) => Err(AppError::Forbidden),
             },

@@ -3,7 +3,7 @@
 //! and refuses any path it does not list (deny by default); server functions consult
 //! it again for their own path, since during SSR they run without an HTTP hop.
 
-use pathfinder::Role;
+use pathfinder::{AppError, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -23,6 +23,12 @@ pub const ADMIN: &[Role] = &[Role::Admin];
 /// that rotation keeps to policy); only administrators change keys or read
 /// sensitive fields in the clear.
 pub const KEY_READERS: &[Role] = &[Role::Admin, Role::Compliance];
+
+/// What a holder of a role that requires a second factor, without one yet, is told
+/// by every path but their account's (the access layer and server functions alike).
+pub fn second_factor_first() -> AppError {
+    AppError::invalid("Set up two-factor sign-in first (your account page).")
+}
 
 /// Path patterns: `:name` matches one segment, a trailing `*` matches the rest.
 pub const POLICY: &[(&str, Access)] = &[

@@ -37,6 +37,22 @@ struct Console {
     dir: tempfile::TempDir,
 }
 
+/// A sign-in form's body.
+fn login_form(user: &str, pw: &str) -> String {
+    format!("username={user}&password={}", pw.replace(' ', "+"))
+}
+
+/// A sign-in post from this console's own page (`scheme` of its origin), to build
+/// on before its body.
+fn login_request(scheme: &str) -> axum::http::request::Builder {
+    Request::builder()
+        .method(Method::POST)
+        .uri("/auth/login")
+        .header(header::HOST, HOST)
+        .header(header::ORIGIN, format!("{scheme}://{HOST}"))
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+}
+
 /// An active console account with the test password.
 fn add_console_user(storage: &Store, name: &str, role: Role) {
     let user = NewUser {
@@ -157,7 +173,7 @@ impl Console {
     }
 
     async fn login(&self, user: &str, pw: &str) -> Reply {
-        self.post("/auth/login", None, &format!("username={user}&password={}", pw.replace(' ', "+"))).await
+        self.post("/auth/login", None, &login_form(user, pw)).await
     }
 
     /// Signs in and returns the session token from the cookie.
@@ -181,17 +197,11 @@ impl Console {
     /// Signs in from a browser that carries `device` (a device cookie), if any:
     /// the answer and the device cookie it sets.
     async fn login_from(&self, user: &str, pw: &str, device: Option<&str>) -> (Reply, Option<String>) {
-        let mut req = Request::builder()
-            .method(Method::POST)
-            .uri("/auth/login")
-            .header(header::HOST, HOST)
-            .header(header::ORIGIN, format!("http://{HOST}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut req = login_request("http");
         if let Some(d) = device {
             req = req.header(header::COOKIE, format!("pf_device={d}"));
         }
-        let body = format!("username={user}&password={}", pw.replace(' ', "+"));
-        let resp = self.app.clone().oneshot(req.body(Body::from(body)).unwrap()).await.unwrap();
+        let resp = self.app.clone().oneshot(req.body(Body::from(login_form(user, pw))).unwrap()).await.unwrap();
         let (status, headers) = (resp.status(), resp.headers().clone());
         let set = headers
             .get_all(header::SET_COOKIE)
@@ -340,14 +350,7 @@ async fn idle_sessions_end_and_requests_keep_them_alive() {
 #[tokio::test]
 async fn over_https_the_cookie_is_host_only_and_hsts_is_sent() {
     let c = Console::build(Some(METRICS_TOKEN), true);
-    let login = Request::builder()
-        .method(Method::POST)
-        .uri("/auth/login")
-        .header(header::HOST, HOST)
-        .header(header::ORIGIN, format!("https://{HOST}"))
-        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("username=root&password={}", PASSWORD.replace(' ', "+"))))
-        .unwrap();
+    let login = login_request("https").body(Body::from(login_form("root", PASSWORD))).unwrap();
     let resp = c.app.clone().oneshot(login).await.unwrap();
     let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
     assert!(
@@ -373,16 +376,11 @@ async fn a_flood_from_one_address_does_not_keep_another_out() {
     let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
     let c = Arc::new(Console::build_with(None, false, SignInThrottle::default(), vec![proxy], vec![]));
     let attempt = |peer: &str, forwarded: Option<&str>, user: &str, pw: &str| {
-        let mut req = Request::builder()
-            .method(Method::POST)
-            .uri("/auth/login")
-            .header(header::HOST, HOST)
-            .header(header::ORIGIN, format!("http://{HOST}"))
-            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+        let mut req = login_request("http");
         if let Some(f) = forwarded {
             req = req.header("x-forwarded-for", f);
         }
-        let mut req = req.body(Body::from(format!("username={user}&password={}", pw.replace(' ', "+")))).unwrap();
+        let mut req = req.body(Body::from(login_form(user, pw))).unwrap();
         let addr: std::net::SocketAddr = format!("{peer}:40000").parse().unwrap();
         req.extensions_mut().insert(axum::extract::ConnectInfo(addr));
         let app = c.app.clone();
@@ -514,7 +512,7 @@ async fn admins_set_up_totp_before_anything_else_and_codes_are_not_replayed() {
     assert_eq!(stored, None, "the secret is kept only encrypted");
 
     let login = |code: String| {
-        let body = format!("username=root&password={}&code={code}", PASSWORD.replace(' ', "+"));
+        let body = format!("{}&code={code}", login_form("root", PASSWORD));
         let c = &c;
         async move { c.post("/auth/login", None, &body).await.headers[header::LOCATION].to_str().unwrap().to_string() }
     };
@@ -1220,7 +1218,7 @@ async fn sign_out_and_suspension_take_effect_on_the_next_request() {
 async fn cross_site_posts_are_refused() {
     let c = Console::new();
     let sessions = || c.storage.overview(chrono::Utc::now()).unwrap().active_sessions;
-    let form = format!("username=root&password={}", PASSWORD.replace(' ', "+"));
+    let form = login_form("root", PASSWORD);
     let evil = c.send(Method::POST, "/auth/login", None, Some("https://evil.example"), &form).await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);
     let bare = c.send(Method::POST, "/auth/login", None, None, &form).await;

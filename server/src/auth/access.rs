@@ -187,11 +187,9 @@ async fn decide(
                 Err(to_login)
             }
             Some(p) => match access {
-                Access::Roles(_) if p.mfa_pending && is_api => Err(refuse_with(
-                    StatusCode::FORBIDDEN,
-                    true,
-                    AppError::invalid("Set up two-factor sign-in first (your account page)."),
-                )),
+                Access::Roles(_) if p.mfa_pending && is_api => {
+                    Err(refuse_with(StatusCode::FORBIDDEN, true, pathfinder_app::policy::second_factor_first()))
+                }
                 // Until they set up the second factor their role requires, their
                 // account page is all they see.
                 Access::Roles(_) if p.mfa_pending => Err(Redirect::to("/account").into_response()),

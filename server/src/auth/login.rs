@@ -111,22 +111,29 @@ async fn check_turn(calm: bool) -> AppResult<tokio::sync::OwnedSemaphorePermit> 
     permit.map_err(|_| busy())?.map_err(AppError::internal)
 }
 
-/// Checks `pw` against `hash` (`None`: the dummy hash of unknown users). The permit
-/// travels into the check, so a request dropped midway still holds it until the
-/// check it started ends.
+/// Runs `work` on the password-check threads. The permit travels into it, so a
+/// request dropped midway still holds its turn until the work it started ends.
+async fn on_checkers<T: Send + 'static>(
+    permit: tokio::sync::OwnedSemaphorePermit,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let (done, outcome) = tokio::sync::oneshot::channel();
+    let job: Check = Box::new(move || {
+        let _permit = permit;
+        let _ = done.send(work());
+    });
+    // Never full: work needs a permit, and there are as many permits as places.
+    CHECKERS.try_send(job).map_err(|_| busy())?;
+    outcome.await.map_err(AppError::internal)
+}
+
+/// Checks `pw` against `hash` (`None`: the dummy hash of unknown users).
 async fn check_password(
     permit: tokio::sync::OwnedSemaphorePermit,
     hash: Option<String>,
     pw: String,
 ) -> AppResult<bool> {
-    let (done, outcome) = tokio::sync::oneshot::channel();
-    let check: Check = Box::new(move || {
-        let _permit = permit;
-        let _ = done.send(password::verify(hash.as_deref().unwrap_or(&password::DUMMY_HASH), &pw));
-    });
-    // Never full: a check needs a permit, and there are as many permits as places.
-    CHECKERS.try_send(check).map_err(|_| busy())?;
-    outcome.await.map_err(AppError::internal)
+    on_checkers(permit, move || password::verify(hash.as_deref().unwrap_or(&password::DUMMY_HASH), &pw)).await
 }
 
 /// Hashes a new password on the password-check threads (with a turn, like a check:
@@ -134,14 +141,8 @@ async fn check_password(
 pub async fn hash_password(pw: &str, calm: bool) -> AppResult<String> {
     password::validate(pw)?;
     let permit = check_turn(calm).await?;
-    let (done, outcome) = tokio::sync::oneshot::channel();
     let pw = pw.to_string();
-    let work: Check = Box::new(move || {
-        let _permit = permit;
-        let _ = done.send(password::hash(&pw));
-    });
-    CHECKERS.try_send(work).map_err(|_| busy())?;
-    outcome.await.map_err(AppError::internal)?
+    on_checkers(permit, move || password::hash(&pw)).await?
 }
 
 /// Looks the name up and takes its account's lease, waiting while an attempt on

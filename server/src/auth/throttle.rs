@@ -30,6 +30,9 @@ pub struct SignInThrottle {
     limiter: Limiter,
     burst: u32,
     max_addresses: usize,
+    /// When the table was last swept for addresses it can forget: a sweep walks
+    /// every entry, so a full table is swept at most once a second, not per request.
+    last_sweep: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 /// Where addresses go once the table is full of addresses still within their
@@ -45,16 +48,18 @@ impl SignInThrottle {
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN));
         let limiter: Limiter = RateLimiter::new(quota, HashMapStateStore::default(), DefaultClock::default());
-        SignInThrottle { limiter, burst, max_addresses: max_addresses.max(1) }
+        SignInThrottle { limiter, burst, max_addresses: max_addresses.max(1), last_sweep: Default::default() }
     }
 
     /// Takes one attempt from the address's bucket.
     pub fn check(&self, ip: Option<IpAddr>) -> Verdict {
         let mut key = ip.map_or(OVERFLOW, bucket_of);
         if self.limiter.len() >= self.max_addresses {
-            // Forget the addresses whose buckets have filled up again.
-            self.limiter.retain_recent();
-            self.limiter.shrink_to_fit();
+            if self.sweep_due() {
+                // Forget the addresses whose buckets have filled up again.
+                self.limiter.retain_recent();
+                self.limiter.shrink_to_fit();
+            }
             if self.limiter.len() >= self.max_addresses {
                 key = OVERFLOW;
             }
@@ -67,6 +72,17 @@ impl SignInThrottle {
                 Verdict::Throttled(wait.max(Duration::from_secs(1)))
             }
         }
+    }
+
+    /// Whether a sweep may run now (and notes that it does).
+    fn sweep_due(&self) -> bool {
+        let Ok(mut last) = self.last_sweep.try_lock() else { return false };
+        let now = std::time::Instant::now();
+        if last.is_some_and(|t| now.duration_since(t) < Duration::from_secs(1)) {
+            return false;
+        }
+        *last = Some(now);
+        true
     }
 
     pub fn addresses(&self) -> usize {

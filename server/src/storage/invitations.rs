@@ -175,14 +175,10 @@ impl InvitationStore for Store {
                 ),
                 &args![token_hash],
             )?;
-            let Some(row) = row else { return Err(AppError::Gone("That invitation link is not valid.".into())) };
+            let row = row.ok_or_else(InvitationInfo::unknown)?;
             if taken == 0 {
-                let said = match info(&row, now)?.state.as_str() {
-                    "accepted" => "That invitation was used already: sign in instead.",
-                    "withdrawn" => "That invitation was withdrawn.",
-                    _ => "That invitation has expired: ask for a new one.",
-                };
-                return Err(AppError::Gone(said.into()));
+                // Not pending (used, withdrawn, expired): it says which.
+                return Err(info(&row, now)?.gone().unwrap_or_else(InvitationInfo::unknown));
             }
             let role = row.opt_text(2)?.and_then(|r| r.parse::<pathfinder::Role>().ok());
             let inviter = row.opt_text(3)?.map(pathfinder::UserId);

@@ -431,3 +431,21 @@ fn filter_args(f: &SessionFilter) -> Vec<Value> {
     let ip = f.ip_address.clone();
     args![user.clone(), user, f.started_before, f.started_before, ip.clone(), ip, i64::from(f.inactive_users)].to_vec()
 }
+
+/// Ends the user's active sessions now, in the caller's transaction: by the audit
+/// row's actor, for `reason` (their history shows both).
+pub(super) fn end_sessions_of(
+    c: &mut Conn,
+    user_id: &UserId,
+    audit: &AuditEntry,
+    reason: &str,
+    now: Timestamp,
+) -> AppResult<u64> {
+    c.execute(
+        sql!(
+            "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2, end_reason = :3
+             WHERE user_id = :4 AND is_active = 'Y'"
+        ),
+        &args![now, audit.actor.as_ref().map(|a| a.0.clone()), reason, user_id],
+    )
+}

@@ -2,6 +2,7 @@
 
 use super::driver::{Conn, Dialect, ReadRow, Row};
 use super::search::{self, UsersAccess, CANDIDATES_MAX};
+use super::sessions::end_sessions_of;
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::{
@@ -254,18 +255,7 @@ impl UserStore for Store {
             // with the reason in their history. Other statuses refuse them while they
             // last (see `session_principal`); they can be ended by filter.
             if status == "deleted" {
-                c.execute(
-                    sql!(
-                        "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2, end_reason = :3
-                         WHERE user_id = :4 AND is_active = 'Y'"
-                    ),
-                    &args![
-                        chrono::Utc::now(),
-                        audit.actor.as_ref().map(|a| a.0.clone()),
-                        format!("account {status}"),
-                        user_id
-                    ],
-                )?;
+                end_sessions_of(c, user_id, audit, &format!("account {status}"), chrono::Utc::now())?;
             }
             keep_an_active_admin(c, was_admin)
         })
@@ -318,13 +308,7 @@ impl UserStore for Store {
             }
             keep_an_active_admin(c, was_admin && !after.contains(&Role::Admin))?;
             if after.is_empty() {
-                c.execute(
-                    sql!(
-                        "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2,
-                         end_reason = 'roles removed' WHERE user_id = :3 AND is_active = 'Y'"
-                    ),
-                    &args![now, audit.actor.as_ref().map(|a| a.0.clone()), user_id],
-                )?;
+                end_sessions_of(c, user_id, audit, "roles removed", now)?;
             }
             let names = |roles: &[Role]| match roles {
                 [] => "none".to_string(),

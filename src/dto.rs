@@ -63,6 +63,15 @@ pub struct UserProfile {
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub last_activity_at: Option<Timestamp>,
     pub roles: Vec<Role>,
+    /// The feature-flag group the user belongs to (`pf_users.feature_group_id`).
+    pub group: Option<GroupRef>,
+}
+
+/// A feature-flag group (`pf_user_groups`), as lists and pickers show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupRef {
+    pub group_id: String,
+    pub group_name: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -151,15 +151,6 @@ impl UserFilter {
 /// The shortest search text a trigram index can look up.
 pub const TRIGRAM_MIN_CHARS: usize = 3;
 
-impl UserFilter {
-    /// The lower-cased search text as an FTS5 phrase (quoted, quotes doubled), when it
-    /// is long enough for a trigram index.
-    pub fn fts_phrase(&self) -> Option<String> {
-        let q = self.q.as_ref()?.to_lowercase();
-        (q.chars().count() >= TRIGRAM_MIN_CHARS).then(|| format!("\"{}\"", q.replace('"', "\"\"")))
-    }
-}
-
 /// Keyset position: the sort order it was made for, and the sort key and id of the
 /// last row of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,8 +8,8 @@
 
 pub use crate::dto::LoginGuard;
 use crate::dto::{
-    ConsoleAccount, InvitationInfo, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences, Principal,
-    ProfileEdit, SensitiveFields, SessionInfo, SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp,
+    ConsoleAccount, GroupRef, InvitationInfo, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences,
+    Principal, ProfileEdit, SensitiveFields, SessionInfo, SignInState, SsoLink, StatusCount, TableSetInfo, Timestamp,
     UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
@@ -83,6 +83,8 @@ pub struct NewUser {
     pub last_name: Option<String>,
     pub account_status: String,
     pub roles: Vec<Role>,
+    /// The feature-flag group, which must exist.
+    pub feature_group_id: Option<String>,
 }
 
 impl NewUser {
@@ -258,6 +260,11 @@ pub trait UserStore {
         roles: &[Role],
         audit: &AuditEntry,
     ) -> AppResult<(Vec<Role>, Vec<Role>)>;
+    /// The feature-flag groups, by name (at most 1,000), for pickers.
+    fn list_groups(&self) -> AppResult<Vec<GroupRef>>;
+    /// Puts the user in a group (which must exist), or in none; the audit row says
+    /// `group: before -> after` by name.
+    fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()>;
     /// Replaces the user's editable profile fields; the audit row lists each change
     /// as before -> after.
     fn update_profile(&self, user_id: &UserId, edit: &ProfileEdit, audit: &AuditEntry) -> AppResult<()>;

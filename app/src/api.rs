@@ -409,8 +409,8 @@ pub async fn drop_user_tables(user_id: String, confirm: String) -> Result<(), Ap
 /// password signs in with it (the product's own reset sets one).
 pub const NO_PASSWORD: &str = "!";
 
-/// Creates a user (admins): the seed's profile fields, validated, and a status;
-/// audited. A plain form post goes on to the new user's page.
+/// Creates a user (admins): the seed's profile fields, validated, a status and
+/// an optional group; audited. A plain form post goes on to the new user's page.
 #[server(prefix = "/api", endpoint = "create_user")]
 pub async fn create_user(
     username: String,
@@ -418,6 +418,7 @@ pub async fn create_user(
     first_name: String,
     last_name: String,
     account_status: String,
+    #[server(default)] group_id: String,
 ) -> Result<String, AppError> {
     ssr::answer(async {
         let who = ssr::authorize("/api/create_user")?.ok_or(AppError::Unauthenticated)?;
@@ -433,6 +434,7 @@ pub async fn create_user(
             last_name: Some(last_name),
             account_status,
             roles: vec![],
+            feature_group_id: (!group_id.is_empty()).then_some(group_id),
         }
         .validated()?;
         let id = user.user_id.clone();
@@ -442,6 +444,34 @@ pub async fn create_user(
             leptos_axum::redirect(&format!("/users/{}", id.0));
         }
         Ok(id.0)
+    })
+    .await
+}
+
+/// The feature-flag groups, by name, for the group pickers.
+#[server(prefix = "/api", endpoint = "groups")]
+pub async fn groups() -> Result<Vec<pathfinder::dto::GroupRef>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/groups")?;
+        ssr::db()?.call(|s| s.list_groups()).await
+    })
+    .await
+}
+
+/// Puts a user in a group, or in none (`group_id` empty); audited as
+/// `group: before -> after`. A plain form post goes back to the user's page.
+#[server(prefix = "/api", endpoint = "set_user_group")]
+pub async fn set_user_group(user_id: String, group_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_user_group")?.ok_or(AppError::Unauthenticated)?;
+        let id = pathfinder::UserId(user_id);
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "user.group", ("user", Some(id.as_str())), 200);
+        let back = format!("/users/{}", id.0);
+        ssr::db()?.call(move |s| s.set_user_group(&id, (!group_id.is_empty()).then_some(&group_id), &audit)).await?;
+        if ssr::is_plain_form_post() {
+            leptos_axum::redirect(&back);
+        }
+        Ok(())
     })
     .await
 }
@@ -488,8 +518,9 @@ pub async fn bulk_preview(q: String, mode: String, status: String) -> Result<usi
 }
 
 /// Applies one action to every user the users filter matches (admins): `status`
-/// (to `value`) or `revoke_sessions`; each user in a transaction of their own with
-/// their own audit row; never the caller. A soft delete (`deleted`) is a status.
+/// (to `value`), `group` (to the group `value`, or none when empty) or
+/// `revoke_sessions`; each user in a transaction of their own with their own audit
+/// row; never the caller. A soft delete (`deleted`) is a status.
 #[server(prefix = "/api", endpoint = "bulk_apply")]
 pub async fn bulk_apply(
     q: String,
@@ -503,18 +534,29 @@ pub async fn bulk_apply(
         match action.as_str() {
             "status" if pathfinder::filter::ACCOUNT_STATUSES.contains(&value.as_str()) => {}
             "status" => return Err(AppError::invalid(format!("Unknown account status {value:?}."))),
-            "revoke_sessions" => {}
-            _ => return Err(AppError::invalid("Choose an action: a new status, or ending their sessions.")),
+            "revoke_sessions" | "group" => {}
+            _ => return Err(AppError::invalid("Choose an action: a new status, a group, or ending their sessions.")),
         }
         let meta = ssr::request_meta()?;
         let outcome = ssr::db()?
             .call(move |s| {
+                let group = (!value.is_empty()).then_some(value.as_str());
+                if let (true, Some(g)) = (action == "group", group) {
+                    if !s.list_groups()?.iter().any(|x| x.group_id == g) {
+                        return Err(AppError::invalid(
+                            "That group does not exist (it may have been deleted): choose another.",
+                        ));
+                    }
+                }
                 let mut outcome = BulkOutcome::default();
                 for id in bulk_targets(s, &q, &mode, &status)?.into_iter().filter(|id| *id != who.user_id) {
                     let done = if action == "status" {
                         let audit =
                             meta.audit(Some(&who.user_id), "user.status.bulk", ("user", Some(id.as_str())), 200);
                         s.set_account_status(&id, &value, &audit)
+                    } else if action == "group" {
+                        let audit = meta.audit(Some(&who.user_id), "user.group.bulk", ("user", Some(id.as_str())), 200);
+                        s.set_user_group(&id, group, &audit)
                     } else {
                         let audit =
                             meta.audit(Some(&who.user_id), "session.revoke_many", ("user", Some(id.as_str())), 200);

@@ -55,6 +55,8 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/create_user", Access::Roles(ADMIN)),
     ("/api/bulk_preview", Access::Roles(ADMIN)),
     ("/api/bulk_apply", Access::Roles(ADMIN)),
+    ("/api/groups", Access::Roles(ADMIN)),
+    ("/api/set_user_group", Access::Roles(ADMIN)),
     ("/api/update_profile", Access::Roles(ADMIN)),
     ("/api/set_preferences", Access::Roles(ADMIN)),
     ("/api/reveal_sensitive", Access::Roles(ADMIN)),

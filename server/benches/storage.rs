@@ -14,7 +14,7 @@ use pathfinder::{UserId, Username};
 use pathfinder_server::generate::{self, Plan};
 use pathfinder_server::storage::driver::sqlite::configure;
 use pathfinder_server::storage::driver::Dialect;
-use pathfinder_server::storage::search::{users_query, UsersAccess, CANDIDATES_MAX};
+use pathfinder_server::storage::search::{candidates_probe, users_query, UsersAccess, CANDIDATES_MAX};
 use pathfinder_server::storage::{sql, Store};
 use rusqlite::{params, params_from_iter, Connection};
 use std::time::{Duration, Instant};
@@ -98,17 +98,17 @@ fn raw_audit(tx: &rusqlite::Transaction, action: &str, user_id: &str) {
     .unwrap();
 }
 
-/// The users search as the storage sends it: the trigram probe, then the page query.
+/// The users search as the storage sends it: the candidates probe, then the page query.
 fn raw_search(c: &Connection, f: &UserFilter) -> usize {
-    let access = match f.fts_phrase() {
-        Some(phrase) => {
+    let access = match candidates_probe(f, Dialect::Sqlite) {
+        Some((source, probe, binds)) => {
             let n: i64 = c
-                .prepare_cached(registered("pf_users_search MATCH :1 LIMIT :2"))
+                .prepare_cached(&probe)
                 .unwrap()
-                .query_row(params![phrase, CANDIDATES_MAX], |r| r.get(0))
+                .query_row(params_from_iter(sqlite_values(binds)), |r| r.get(0))
                 .unwrap();
             if n < CANDIDATES_MAX {
-                UsersAccess::Candidates
+                UsersAccess::Candidates(source)
             } else {
                 UsersAccess::Walk
             }
@@ -229,7 +229,7 @@ fn main() {
             .query_map([&subject], |r| r.get::<_, String>(0))
             .unwrap()
             .for_each(drop);
-        let mut st = c.prepare_cached(registered("FROM pf_user_sessions WHERE user_id = :1 ORDER BY")).unwrap();
+        let mut st = c.prepare_cached(registered("WHERE s.user_id = :1 ORDER BY s.created_at DESC")).unwrap();
         st.query_map([&subject], |r| r.get::<_, String>(0)).unwrap().for_each(drop);
         let _: Option<String> = c
             .prepare_cached(registered("SELECT status FROM pf_user_table_sets"))
@@ -317,7 +317,7 @@ fn main() {
     });
     let raw = time(|| {
         let _: String = c
-            .prepare_cached(registered("LEFT JOIN pf_console_login_state l"))
+            .prepare_cached(registered("LEFT JOIN pf_console_devices d ON d.user_id = u.user_id"))
             .unwrap()
             .query_row(rusqlite::params![None::<String>, &someone], |r| r.get(0))
             .unwrap();

@@ -353,6 +353,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 last_name: None,
                 account_status: "active".into(),
                 roles: vec![Role::Admin],
+                feature_group_id: None,
             };
             let meta = RequestMeta::cli("create-admin");
             s.create_user(&user, &meta.audit(None, "user.create", ("user", Some(user.user_id.as_str())), 201))?;

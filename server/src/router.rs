@@ -246,6 +246,7 @@ async fn accept_invitation(
         last_name: None,
         account_status: "active".into(),
         roles: vec![],
+        feature_group_id: None,
     };
     let audit = meta.audit(Some(&user.user_id), "invitation.accept", ("user", Some(user.user_id.as_str())), 303);
     let now = chrono::Utc::now();

@@ -54,6 +54,7 @@ fn conformance(h: &Harness) {
     user_table_sets(s);
     filling_needs_a_ready_set(h);
     bulk_batches(s);
+    users_join_groups(h);
     statistics_refresh(h);
     overview_counts(s);
     concurrent_migrations_apply_each_step_once(h);
@@ -68,7 +69,7 @@ fn conformance(h: &Harness) {
     the_last_active_admin_stays(h);
 }
 
-const VERSION: i64 = 12;
+const VERSION: i64 = 13;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -658,6 +659,51 @@ fn filling_needs_a_ready_set(h: &Harness) {
     s.drop_user_tables(&bob, &audit("user_tables.drop")).unwrap();
 }
 
+/// Needs the groups `bulk_batches` made (conf_bulk_a/b/c).
+fn users_join_groups(h: &Harness) {
+    let s = h.storage.as_ref();
+    let groups = s.list_groups().unwrap();
+    let names: Vec<&str> = groups.iter().map(|g| g.group_name.as_str()).collect();
+    assert_eq!(names, ["conf_bulk_a", "conf_bulk_b", "conf_bulk_c"]);
+    let (a, b) = (groups[0].group_id.clone(), groups[1].group_id.clone());
+
+    // Created in a group; an unknown group is refused and makes nobody.
+    let u = NewUser { feature_group_id: Some(a.clone()), ..new_user("conf_grouped", "G", "R", "active", &[]) };
+    s.create_user(&u, &audit("user.create")).unwrap();
+    let in_a = s.user_profile(&u.user_id).unwrap().group.unwrap();
+    assert_eq!((in_a.group_id.as_str(), in_a.group_name.as_str()), (a.as_str(), "conf_bulk_a"));
+    let stray = NewUser {
+        feature_group_id: Some("01JNOSUCHGROUP000000000000".into()),
+        ..new_user("conf_stray", "G", "R", "active", &[])
+    };
+    assert!(matches!(s.create_user(&stray, &audit("user.create")), Err(AppError::Invalid(_))));
+    assert_eq!(s.user_id_by_username(&stray.username).unwrap(), None);
+
+    // Moved, audited with names; an unknown group changes nothing and writes no row.
+    // error_message is a CLOB on Oracle: compared through DBMS_LOB there.
+    let said = |text: &str| {
+        let sql = format!(
+            "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'conf.group' AND {}",
+            match s.backend_name() {
+                "oracle" => format!("DBMS_LOB.COMPARE(error_message, TO_CLOB('{text}')) = 0"),
+                _ => format!("error_message = '{text}'"),
+            }
+        );
+        (h.raw_text)(&sql).as_deref() == Some("1")
+    };
+    s.set_user_group(&u.user_id, Some(&b), &audit("conf.group")).unwrap();
+    assert!(said("group: conf_bulk_a -> conf_bulk_b"));
+    let rows = count(s, "conf.group");
+    let refused = s.set_user_group(&u.user_id, Some("01JNOSUCHGROUP000000000000"), &audit("conf.group"));
+    assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
+    assert_eq!(count(s, "conf.group"), rows);
+    assert_eq!(s.user_profile(&u.user_id).unwrap().group.map(|g| g.group_name).as_deref(), Some("conf_bulk_b"));
+    s.set_user_group(&u.user_id, None, &audit("conf.group")).unwrap();
+    assert!(said("group: conf_bulk_b -> none"));
+    assert_eq!(s.user_profile(&u.user_id).unwrap().group, None);
+    assert!(matches!(s.set_user_group(&UserId::new(), Some(&a), &audit("conf.group")), Err(AppError::NotFound(_))));
+}
+
 fn bulk_batches(s: &dyn Storage) {
     let t = |x: &str| Value::Text(x.to_string());
     let at = Value::Time(chrono::Utc::now());
@@ -797,13 +843,14 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP TABLE pf_console_recovery_codes");
-    (h.raw)("ALTER TABLE pf_console_login_state DROP COLUMN totp_last_step");
-    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN confirmed_at");
-    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN ended_at");
-    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN ended_by");
-    (h.raw)("ALTER TABLE pf_user_sessions DROP COLUMN end_reason");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 12");
+    (h.raw)("DROP INDEX idx_users_first_lower");
+    (h.raw)("DROP INDEX idx_users_last_lower");
+    (h.raw)("DROP INDEX idx_users_status_name");
+    (h.raw)("CREATE INDEX idx_users_status_name ON pf_users(COALESCE(account_status, 'active'), LOWER(username))");
+    if h.storage.backend_name() == "sqlite" {
+        (h.raw)("DROP TABLE pf_users_search_short");
+    }
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 13");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -819,7 +866,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0012_accounts"], "{reports:?}");
+    assert_eq!(applied, ["0013_users_search_short"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

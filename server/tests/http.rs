@@ -64,6 +64,7 @@ fn add_console_user(storage: &Store, name: &str, role: Role) {
         last_name: None,
         account_status: "active".into(),
         roles: vec![role],
+        feature_group_id: None,
     };
     storage.create_user(&user, &common::audit("user.create")).unwrap();
 }
@@ -286,6 +287,7 @@ async fn only_console_accounts_sign_in_and_typed_names_are_not_kept() {
         last_name: None,
         account_status: "active".into(),
         roles: vec![],
+        feature_group_id: None,
     };
     c.storage.create_user(&user, &common::audit("user.create")).unwrap();
     let r = c.login("product_pat", PASSWORD).await;
@@ -904,6 +906,49 @@ async fn bulk_actions_change_everyone_the_filter_matches() {
     let r = c.post("/api/bulk_apply", Some(&token), all).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "the caller's session stays");
+
+    // Groups: everyone the filter matches into one, then one user out again on their
+    // page, and a user created in one; an unknown group is a 400 that changes nothing.
+    sqlite_exec(
+        &c,
+        "INSERT INTO pf_user_groups (group_id, group_name, priority) VALUES
+         ('01JGROUPBETA00000000000000', 'beta', 1), ('01JGROUPSTAFF0000000000000', 'staff', 2)",
+    );
+    let groups = c.post("/api/groups", Some(&token), "").await;
+    assert_eq!(groups.status, StatusCode::OK);
+    assert!(groups.body.find("beta") < groups.body.find("staff"), "by name: {}", groups.body);
+    let filter = "q=bulk_b&mode=prefix&status=suspended";
+    let before = c.actions().len();
+    let bad = c.post("/api/bulk_apply", Some(&token), &format!("{filter}&action=group&value=01JNOSUCH")).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+    assert_eq!(c.actions().len(), before);
+    let r = c
+        .post("/api/bulk_apply", Some(&token), &format!("{filter}&action=group&value=01JGROUPBETA00000000000000"))
+        .await;
+    assert_eq!(r.body, r#"{"changed":7,"failed":0}"#);
+    assert_eq!(c.actions()[..7], ["user.group.bulk"; 7]);
+    let b0 = c.user_id("bulk_b0");
+    assert_eq!(c.storage.user_profile(&b0).unwrap().group.unwrap().group_name, "beta");
+    assert_eq!(c.storage.user_profile(&other).unwrap().group, None, "outside the filter");
+    let moved = c.post("/api/set_user_group", Some(&token), &format!("user_id={b0}&group_id=")).await;
+    assert_eq!(moved.status, StatusCode::OK, "{}", moved.body);
+    assert_eq!(c.storage.user_profile(&b0).unwrap().group, None);
+    assert_eq!(c.actions()[0], "user.group");
+    let made = c
+        .post(
+            "/api/create_user",
+            Some(&token),
+            "username=grouped_gil&email=gil%40example.com&first_name=Gil&last_name=G&account_status=active&group_id=01JGROUPSTAFF0000000000000",
+        )
+        .await;
+    assert_eq!(made.status, StatusCode::OK, "{}", made.body);
+    let gil = c.user_id("grouped_gil");
+    assert_eq!(c.storage.user_profile(&gil).unwrap().group.unwrap().group_name, "staff");
+    let sre = c.token("sre_sam").await;
+    assert_eq!(
+        c.post("/api/set_user_group", Some(&sre), &format!("user_id={gil}&group_id=")).await.status,
+        StatusCode::FORBIDDEN
+    );
 }
 
 /// The filtered users list streams as CSV (formulas kept as text) or NDJSON, for
@@ -1306,6 +1351,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/delete_user" => format!("user_id={}&confirm=walk_victim", victim.0),
         "/api/key_inventory" => "after=".to_string(),
+        "/api/set_user_group" => format!("user_id={}&group_id=", target.0),
         "/api/start_key_rotation" => "scope=overdue".to_string(),
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };

@@ -226,6 +226,7 @@ fn oracle_statements() -> Vec<(String, String)> {
         "q=a&status=active&sort=email&dir=desc",
         "sort=created_at",
         "q=abc&match=prefix",
+        "q=Zoë_K&match=prefix&status=suspended&sort=email",
         "q=ab&sort=created_at&dir=desc&status=deleted",
     ] {
         let get = |k: &str| f.split('&').find_map(|kv| kv.strip_prefix(&format!("{k}="))).unwrap_or("");
@@ -242,6 +243,11 @@ fn oracle_statements() -> Vec<(String, String)> {
             "search".into(),
             search::users_query(&filter, Dialect::Oracle, search::UsersAccess::Walk).unwrap().0,
         ));
+        if let Some((source, probe, _)) = search::candidates_probe(&filter, Dialect::Oracle) {
+            out.push(("search probe".into(), probe));
+            let access = search::UsersAccess::Candidates(source);
+            out.push(("search candidates".into(), search::users_query(&filter, Dialect::Oracle, access).unwrap().0));
+        }
         let key =
             if filter.sort == pathfinder::filter::UserSort::CreatedAt { "2026-01-01 00:00:00.000000" } else { "k" };
         let cursor = pathfinder::filter::Cursor {

@@ -1,5 +1,6 @@
 //! The users search at scale keeps its meaning: on generated data, every access
-//! path (index walk, trigram candidates) and the storage call itself return exactly
+//! path (index walk, prefix ranges, trigram and short-gram candidates) and the
+//! storage call itself return exactly
 //! what a plain filter-and-sort in Rust returns.
 
 mod common;
@@ -8,7 +9,7 @@ use pathfinder::filter::{SearchMode, UserFilter, UserSort};
 use pathfinder::storage::UserStore;
 use pathfinder::storage::Value;
 use pathfinder_server::storage::driver::Dialect;
-use pathfinder_server::storage::search::{users_query, UsersAccess};
+use pathfinder_server::storage::search::{candidates, users_query, UsersAccess};
 
 struct Row {
     user_id: String,
@@ -87,8 +88,12 @@ fn every_access_path_returns_what_the_search_means() {
     assert_eq!(rows.len(), 6_000);
 
     let mut checked = 0;
-    for q in ["", "smith", "SMITH", "zoë", "an", "ja", "jose_", "garcia_1", "@gmail", "élo", "o'b", "%", "qqq", "ü"]
-    {
+    let mut sources = std::collections::BTreeSet::new();
+    let texts = [
+        "", "smith", "SMITH", "zoë", "an", "ja", "jose_", "garcia_1", "@gmail", "élo", "o'b", "%", "qqq", "ü", "a",
+        "Z", "!x", "ss", "\"", "_", "ë", "zz", "m", "é",
+    ];
+    for q in texts {
         for mode in ["contains", "prefix"] {
             for status in ["", "suspended", "deleted"] {
                 for (sort, dir) in
@@ -98,24 +103,30 @@ fn every_access_path_returns_what_the_search_means() {
                     f.limit = 200;
                     let want: Vec<String> = reference(&rows, &f).into_iter().take(201).collect();
                     assert_eq!(run_sql(&c, &f, UsersAccess::Walk), want, "walk: {q:?} {mode} {status} {sort} {dir}");
-                    if f.fts_phrase().is_some() {
+                    if let Some(source) = candidates(&f, Dialect::Sqlite) {
                         assert_eq!(
-                            run_sql(&c, &f, UsersAccess::Candidates),
+                            run_sql(&c, &f, UsersAccess::Candidates(source)),
                             want,
-                            "candidates: {q:?} {mode} {status} {sort}"
+                            "{source:?}: {q:?} {mode} {status} {sort}"
                         );
+                        sources.insert(format!("{source:?}"));
                     }
                     checked += 1;
                 }
             }
         }
     }
-    assert_eq!(checked, 14 * 2 * 3 * 4);
+    assert_eq!(checked, texts.len() * 2 * 3 * 4);
+    assert_eq!(sources.len(), 3, "every candidates source was compared: {sources:?}");
 
     // Through the storage call, page by page, to the end.
-    for (q, mode, sort, dir) in
-        [("an", "contains", "email", "asc"), ("mar", "prefix", "created_at", "desc"), ("", "", "username", "desc")]
-    {
+    for (q, mode, sort, dir) in [
+        ("an", "contains", "email", "asc"),
+        ("mar", "prefix", "created_at", "desc"),
+        ("", "", "username", "desc"),
+        ("zz", "contains", "username", "asc"),
+        ("m", "prefix", "email", "desc"),
+    ] {
         let mut f = UserFilter::from_query(q, mode, "", sort, dir, "").unwrap();
         f.limit = 97;
         let mut got = Vec::new();

@@ -126,6 +126,11 @@ pub fn UserDetailPage() -> impl IntoView {
                                         <StatusForm user_id=s.user_id.0.clone() current=s.account_status.clone()/>
                                         {form_error().map(|e| view! { <ErrorNote error=e/> })}
                                     </dd>
+                                    <dt>"Group"</dt>
+                                    <dd>
+                                        <span data-test-id="user-group">{p.group.as_ref().map_or("none".to_string(), |g| g.group_name.clone())}</span>
+                                        <GroupForm user_id=s.user_id.0.clone() current=p.group.map(|g| g.group_id)/>
+                                    </dd>
                                     <dt>"Console roles"</dt>
                                     <dd>
                                         <span data-test-id="user-roles">{roles}</span>
@@ -216,6 +221,19 @@ fn StatusForm(user_id: String, current: String) -> impl IntoView {
                 {ACCOUNT_STATUSES.iter().map(|v| view! { <option value=*v selected=*v == current>{*v}</option> }).collect_view()}
             </select>
             <button type="submit">"Change status"</button>
+        </form>
+    }
+    .into_any()
+}
+
+/// The group picker: a plain form post, like the status.
+#[component]
+fn GroupForm(user_id: String, current: Option<String>) -> impl IntoView {
+    view! {
+        <form method="post" action="/api/set_user_group" class="inline" data-test-id="group-form">
+            <input type="hidden" name="user_id" value=user_id/>
+            <crate::components::GroupSelect name="group_id" current=current.unwrap_or_default()/>
+            <button type="submit">"Change group"</button>
         </form>
     }
     .into_any()

@@ -3,7 +3,7 @@
 
 use super::when_or;
 use crate::api::list_users;
-use crate::components::ErrorNote;
+use crate::components::{ErrorNote, GroupSelect};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use pathfinder::filter::ACCOUNT_STATUSES;
@@ -45,6 +45,7 @@ pub fn UsersPage() -> impl IntoView {
                         {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s selected=*s == "pending">{*s}</option> }).collect_view()}
                     </select>
                 </label>
+                <label>"Group "<GroupSelect name="group_id"/></label>
                 <button type="submit">"Create"</button>
                 <small>"They get no password here: they set one through the product."</small>
             </form>
@@ -138,6 +139,7 @@ fn encode(s: &str) -> String {
 fn BulkPanel(q: String, mode: String, status: String) -> impl IntoView {
     let apply = ServerAction::<crate::api::BulkApply>::new();
     let (pq, pm, ps) = (q.clone(), mode.clone(), status.clone());
+    let (q2, mode2, status2) = (q.clone(), mode.clone(), status.clone());
     let count = crate::codec::resource(
         move || (pq.clone(), pm.clone(), ps.clone()),
         |(q, m, s)| crate::api::bulk_preview(q, m, s),
@@ -167,6 +169,14 @@ fn BulkPanel(q: String, mode: String, status: String) -> impl IntoView {
                 <select name="value">
                     {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s>{*s}</option> }).collect_view()}
                 </select>
+                <button type="submit" class="danger">"Apply to all of them"</button>
+            </ActionForm>
+            <ActionForm action=apply attr:class="fields" attr:data-test-id="bulk-group-form">
+                <input type="hidden" name="q" value=q2/>
+                <input type="hidden" name="mode" value=mode2/>
+                <input type="hidden" name="status" value=status2/>
+                <input type="hidden" name="action" value="group"/>
+                <label>"Put them in the group "<GroupSelect name="value"/></label>
                 <button type="submit" class="danger">"Apply to all of them"</button>
             </ActionForm>
             {move || apply.value().get().map(|r| match r {

@@ -182,8 +182,13 @@ impl InvitationStore for Store {
             }
             let role = row.opt_text(2)?.and_then(|r| r.parse::<pathfinder::Role>().ok());
             let inviter = row.opt_text(3)?.map(pathfinder::UserId);
-            let account =
-                NewUser { email: row.text(1)?, roles: role.into_iter().collect(), ..user.clone() }.validated()?;
+            let account = NewUser {
+                email: row.text(1)?,
+                roles: role.into_iter().collect(),
+                feature_group_id: None,
+                ..user.clone()
+            }
+            .validated()?;
             insert_user(c, &account, inviter.as_ref(), now)?;
             c.execute(
                 sql!(

@@ -42,6 +42,7 @@ migrations! {
     10 => "0010_field_encryption",
     11 => "0011_sign_in_guard",
     12 => "0012_accounts",
+    13 => "0013_users_search_short",
 }
 
 /// The migrations of `dialect`.

@@ -8,16 +8,22 @@
 //! reads the four folded fields from `idx_users_search` instead of every row: 8× as
 //! fast for a short text that walks the index. A NULL `created_at` sorts as the
 //! earliest time on both, so keyset paging never meets a NULL key.
+//!
+//! Where an index can propose the matching rows (a prefix range, the trigram index,
+//! the short-gram index), the search first counts its proposals, stopping at
+//! [`CANDIDATES_MAX`]: few, and it sorts them; many, and matches are common enough
+//! that walking the sort order's index fills a page quickly. Either way the search's
+//! own LIKE decides, so every path returns the same rows.
 
 use super::driver::sqlite::FOLD_FUNCTION;
 use super::driver::{Dialect, Value};
 use pathfinder::dto::{Page, UserSummary};
-use pathfinder::filter::{Cursor, UserFilter, UserSort};
+use pathfinder::filter::{Cursor, SearchMode, UserFilter, UserSort, TRIGRAM_MIN_CHARS};
 use pathfinder::AppResult;
 
-/// Up to this many trigram candidates, sorting them beats walking an index: with
-/// more, matches are common enough that a walk fills a page within a few thousand
-/// rows. Measured at a million users (BENCHMARKS.md).
+/// Up to this many candidates, sorting them beats walking an index: with more,
+/// matches are common enough that a walk fills a page within a few thousand rows.
+/// Measured at a million users (BENCHMARKS.md).
 pub const CANDIDATES_MAX: i64 = 5_000;
 
 /// Where the users search finds its rows.
@@ -26,9 +32,139 @@ pub enum UsersAccess {
     /// Walk the sort order's index and keep the rows that match: quick when matches
     /// are common (a page fills early), slow when they are rare.
     Walk,
-    /// Start from SQLite's trigram index (`pf_users_search`) and sort what it
-    /// proposes: quick when matches are rare.
-    Candidates,
+    /// Sort what an index proposes: quick when matches are rare.
+    Candidates(Candidates),
+}
+
+/// An index that proposes the rows a search text may match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Candidates {
+    /// A prefix: a range on each field's lower-case index (both dialects).
+    PrefixRanges,
+    /// Three characters or more: SQLite's trigram index (`pf_users_search`).
+    Trigrams,
+    /// One or two characters: SQLite's `pf_users_search_short` (migration 0013).
+    ShortGrams,
+}
+
+/// The fields searched, as each dialect's lower-case index holds them (the leading
+/// expression of `idx_users_search`, `idx_users_email_lower`, `idx_users_first_lower`
+/// and `idx_users_last_lower`).
+fn lower_indexed(dialect: Dialect) -> [&'static str; 4] {
+    let email = match dialect {
+        Dialect::Sqlite => "email_fold",
+        Dialect::Oracle => "LOWER(email)",
+    };
+    ["LOWER(username)", email, "LOWER(first_name)", "LOWER(last_name)"]
+}
+
+/// The index that can propose this filter's rows, if any. SQLite's `lower()` folds
+/// ASCII only, so its ranges serve ASCII text; other text goes to its n-gram indexes.
+pub fn candidates(filter: &UserFilter, dialect: Dialect) -> Option<Candidates> {
+    let q = filter.q.as_deref()?;
+    let ranges = filter.mode == SearchMode::Prefix && (dialect == Dialect::Oracle || q.is_ascii());
+    match dialect {
+        _ if ranges => Some(Candidates::PrefixRanges),
+        Dialect::Oracle => None,
+        Dialect::Sqlite if q.chars().count() >= TRIGRAM_MIN_CHARS => Some(Candidates::Trigrams),
+        Dialect::Sqlite => Some(Candidates::ShortGrams),
+    }
+}
+
+/// The text `pf_users_search_short` indexes for a user's four fields: each folded,
+/// each character written three times, the fields apart (the SQLite function
+/// `pathfinder_short_grams`).
+pub fn short_grams(fields: &[Option<&str>]) -> String {
+    let tripled = |f: &str| f.to_lowercase().chars().flat_map(|c| [c, c, c]).collect::<String>();
+    fields.iter().flatten().map(|f| tripled(f)).collect::<Vec<_>>().join("   ")
+}
+
+/// The one trigram of the tripled text that says a row has `q` (one or two
+/// characters): `aab` for `ab`; `aaa` for `a`, and for `aa` (which then also
+/// proposes rows with a single `a`; the LIKE decides).
+fn short_term(q: &str) -> String {
+    let mut chars = q.chars();
+    let (a, b) = (chars.next().unwrap_or(' '), chars.next());
+    match b {
+        Some(b) if b != a => [a, a, b].iter().collect(),
+        _ => [a, a, a].iter().collect(),
+    }
+}
+
+/// The first text after every text that starts with `p` (code point order, as
+/// both dialects compare text here), or None when there is none.
+fn prefix_end(p: &str) -> Option<String> {
+    let mut chars: Vec<char> = p.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// An FTS5 query for `text`: one quoted string, quotes doubled.
+fn fts_string(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+/// A subquery of the rows `source` proposes, as column `hit`: `search_key` for the
+/// n-gram indexes, `user_id` for ranges. `distinct` drops repeats (a row whose
+/// username and email share the prefix); the probe counts them, which only errs
+/// towards walking.
+fn candidates_sql(
+    source: Candidates,
+    filter: &UserFilter,
+    dialect: Dialect,
+    distinct: bool,
+    next: &mut dyn FnMut(Value) -> String,
+) -> String {
+    let q = filter.q.as_deref().unwrap_or_default().to_lowercase();
+    match source {
+        Candidates::PrefixRanges => {
+            let end = prefix_end(&q);
+            let arms: Vec<String> = lower_indexed(dialect)
+                .iter()
+                .map(|field| {
+                    let from = next(Value::Text(q.clone()));
+                    let upto = match &end {
+                        Some(e) => format!(" AND {field} < {}", next(Value::Text(e.clone()))),
+                        None => String::new(),
+                    };
+                    format!("SELECT user_id AS hit FROM pf_users WHERE {field} >= {from}{upto}")
+                })
+                .collect();
+            arms.join(if distinct { " UNION " } else { " UNION ALL " })
+        }
+        Candidates::Trigrams => {
+            let p = next(Value::Text(fts_string(&q)));
+            format!("SELECT rowid AS hit FROM pf_users_search WHERE pf_users_search MATCH {p}")
+        }
+        Candidates::ShortGrams => {
+            let p = next(Value::Text(fts_string(&short_term(&q))));
+            format!("SELECT rowid AS hit FROM pf_users_search_short WHERE pf_users_search_short MATCH {p}")
+        }
+    }
+}
+
+/// How many rows the filter's index proposes, counting no further than
+/// [`CANDIDATES_MAX`]; None when no index can propose them.
+pub fn candidates_probe(filter: &UserFilter, dialect: Dialect) -> Option<(Candidates, String, Vec<Value>)> {
+    let source = candidates(filter, dialect)?;
+    let mut binds = Vec::new();
+    let mut next = |v: Value| {
+        binds.push(v);
+        format!(":{}", binds.len())
+    };
+    let hits = candidates_sql(source, filter, dialect, false, &mut next);
+    let limit = next(Value::Int(CANDIDATES_MAX));
+    let sql = match dialect {
+        Dialect::Sqlite => format!("SELECT COUNT(*) FROM (SELECT hit FROM ({hits}) LIMIT {limit})"),
+        Dialect::Oracle => format!("SELECT COUNT(*) FROM (SELECT hit FROM ({hits}) FETCH FIRST {limit} ROWS ONLY)"),
+    };
+    Some((source, sql, binds))
 }
 
 pub const SUMMARY_COLUMNS: &str =
@@ -74,14 +210,13 @@ pub fn users_query(filter: &UserFilter, dialect: Dialect, access: UsersAccess) -
     };
     let (cmp, dir) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
     let mut sql = format!("SELECT {SUMMARY_COLUMNS}, {key_text} AS sort_key FROM ");
-    match (access, filter.fts_phrase()) {
-        (UsersAccess::Candidates, Some(phrase)) if dialect == Dialect::Sqlite => {
-            // CROSS JOIN keeps the trigram index as the outer loop.
-            let p = next(Value::Text(phrase));
-            sql.push_str(&format!(
-                "(SELECT rowid AS hit FROM pf_users_search WHERE pf_users_search MATCH {p}) \
-                 CROSS JOIN pf_users ON pf_users.search_key = hit WHERE 1 = 1"
-            ));
+    match access {
+        UsersAccess::Candidates(source) if filter.q.is_some() => {
+            let hits = candidates_sql(source, filter, dialect, true, &mut next);
+            // SQLite's CROSS JOIN keeps the candidates as the outer loop.
+            let join = if dialect == Dialect::Sqlite { "CROSS JOIN" } else { "JOIN" };
+            let key = if source == Candidates::PrefixRanges { "user_id" } else { "search_key" };
+            sql.push_str(&format!("({hits}) {join} pf_users ON pf_users.{key} = hit WHERE 1 = 1"));
         }
         _ => sql.push_str("pf_users WHERE 1 = 1"),
     }

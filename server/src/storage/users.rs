@@ -6,7 +6,8 @@ use super::sessions::end_sessions_of;
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::{
-    ConsoleAccount, Page, Preferences, ProfileEdit, SensitiveFields, SsoLink, StatusCount, UserProfile, UserSummary,
+    ConsoleAccount, GroupRef, Page, Preferences, ProfileEdit, SensitiveFields, SsoLink, StatusCount, UserProfile,
+    UserSummary,
 };
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
 use pathfinder::storage::{AuditEntry, NewUser, UserStore};
@@ -110,10 +111,13 @@ pub(super) fn insert_user(
     granted_by: Option<&UserId>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
+    if let Some(group_id) = &user.feature_group_id {
+        group_named(c, Some(group_id))?;
+    }
     c.execute(
         sql!(
             "INSERT INTO pf_users (user_id, username, email, password_hash, first_name, last_name,
-             account_status, created_at, updated_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9)"
+             account_status, created_at, updated_at, feature_group_id) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10)"
         ),
         &args![
             &user.user_id,
@@ -125,6 +129,7 @@ pub(super) fn insert_user(
             &user.account_status,
             now,
             now,
+            user.feature_group_id.clone(),
         ],
     )
     .map_err(|e| match e {
@@ -138,6 +143,17 @@ pub(super) fn insert_user(
         )?;
     }
     Ok(())
+}
+
+/// The group's name, refused with a sentence when there is no such group (the seed
+/// has no foreign key on `pf_users.feature_group_id`). None for no group.
+fn group_named(c: &mut Conn, group_id: Option<&str>) -> AppResult<Option<String>> {
+    let Some(id) = group_id else { return Ok(None) };
+    c.query_opt(sql!("SELECT group_name FROM pf_user_groups WHERE group_id = :1"), &args![id])?
+        .map(|r| r.text(0))
+        .transpose()?
+        .ok_or_else(|| AppError::invalid("That group does not exist (it may have been deleted): choose another."))
+        .map(Some)
 }
 
 /// Administrators who can sign in (status active).
@@ -173,15 +189,14 @@ fn keep_an_active_admin(c: &mut Conn, changed_an_admin: bool) -> AppResult<()> {
     Ok(())
 }
 
-/// Walk or candidates: SQLite asks its trigram index how many rows it proposes,
-/// stopping at the limit. Oracle walks (see migrations/README.md).
+/// Walk or candidates: the index that can propose the filter's rows counts them,
+/// stopping at the limit.
 fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {
-    let (Dialect::Sqlite, Some(phrase)) = (c.dialect(), filter.fts_phrase()) else { return Ok(UsersAccess::Walk) };
-    let n = c.query_int(
-        sql!(sqlite: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_users_search WHERE pf_users_search MATCH :1 LIMIT :2)"),
-        &args![phrase, CANDIDATES_MAX],
-    )?;
-    Ok(if n < CANDIDATES_MAX { UsersAccess::Candidates } else { UsersAccess::Walk })
+    let Some((source, probe, binds)) = search::candidates_probe(filter, c.dialect()) else {
+        return Ok(UsersAccess::Walk);
+    };
+    let n = c.query_int(&probe, &binds)?;
+    Ok(if n < CANDIDATES_MAX { UsersAccess::Candidates(source) } else { UsersAccess::Walk })
 }
 
 impl UserStore for Store {
@@ -230,6 +245,16 @@ impl UserStore for Store {
                 total_logins: r.opt_int(14)?.unwrap_or(0),
                 last_activity_at: r.opt_time(15)?,
                 roles: roles_of(c, user_id.as_str())?,
+                group: c
+                    .query_opt(
+                        sql!(
+                            "SELECT g.group_id, g.group_name FROM pf_users u
+                             JOIN pf_user_groups g ON g.group_id = u.feature_group_id WHERE u.user_id = :1"
+                        ),
+                        &args![user_id],
+                    )?
+                    .map(|r| Ok::<_, AppError>(GroupRef { group_id: r.text(0)?, group_name: r.text(1)? }))
+                    .transpose()?,
             })
         })
     }
@@ -316,6 +341,43 @@ impl UserStore for Store {
             };
             let said = format!("roles: {} -> {}", names(&before), names(&after));
             Ok(((before, after.clone()), said))
+        })
+    }
+
+    fn list_groups(&self) -> AppResult<Vec<GroupRef>> {
+        self.read(|c| {
+            c.query_map(
+                sql!(
+                    sqlite: "SELECT group_id, group_name FROM pf_user_groups ORDER BY group_name LIMIT :1",
+                    oracle: "SELECT group_id, group_name FROM pf_user_groups ORDER BY group_name FETCH FIRST :1 ROWS ONLY"
+                ),
+                &args![1000_i64],
+                |r| Ok(GroupRef { group_id: r.text(0)?, group_name: r.text(1)? }),
+            )
+        })
+    }
+
+    fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited_with(audit, |c| {
+            Store::lock_owner(c, user_id.as_str())?;
+            let before = c
+                .query_opt(
+                    sql!(
+                        "SELECT g.group_name, u.feature_group_id FROM pf_users u
+                         LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id WHERE u.user_id = :1"
+                    ),
+                    &args![user_id],
+                )?
+                .ok_or_else(|| AppError::NotFound("That user".into()))?;
+            // A group deleted meanwhile leaves its id behind: say so rather than "none".
+            let before = before.opt_text(0)?.or(before.opt_text(1)?.map(|id| format!("(deleted group {id})")));
+            let after = group_named(c, group_id)?;
+            c.execute(
+                sql!("UPDATE pf_users SET feature_group_id = :1, updated_at = :2 WHERE user_id = :3"),
+                &args![group_id.map(str::to_string), chrono::Utc::now(), user_id],
+            )?;
+            let name = |g: Option<String>| g.unwrap_or_else(|| "none".into());
+            Ok(((), format!("group: {} -> {}", name(before), name(after))))
         })
     }
 

@@ -46,6 +46,7 @@ pub fn new_user(name: &str, first: &str, last: &str, status: &str, roles: &[Role
         last_name: Some(last.into()),
         account_status: status.into(),
         roles: roles.to_vec(),
+        feature_group_id: None,
     }
 }
 

@@ -24,6 +24,10 @@ const STATEMENT_CACHE: usize = 64;
 /// them corrupt). A tool without this function refuses the writes that need it.
 pub const FOLD_FUNCTION: &str = "pathfinder_fold";
 
+/// What `pf_users_search_short` indexes for a user's four fields
+/// ([`crate::storage::search::short_grams`]).
+pub const SHORT_GRAMS_FUNCTION: &str = "pathfinder_short_grams";
+
 pub struct SqliteDb {
     path: PathBuf,
     pool: Pool,
@@ -144,6 +148,16 @@ pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
                 ValueRef::Real(r) => Some(r.to_string()),
                 ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
             })
+        },
+    )?;
+    conn.create_scalar_function(
+        SHORT_GRAMS_FUNCTION,
+        4,
+        FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
+        |ctx| {
+            let fields = (0..4).map(|i| ctx.get::<Option<String>>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
+            let fields: Vec<Option<&str>> = fields.iter().map(Option::as_deref).collect();
+            Ok(crate::storage::search::short_grams(&fields))
         },
     )?;
     Ok(())

@@ -291,6 +291,8 @@ pub struct InvitationInfo {
     pub reminder_sent_at: Option<Timestamp>,
     /// `pending`, `accepted`, `expired` or `withdrawn`.
     pub state: String,
+    /// The feature-flag group the account joins on acceptance.
+    pub group_name: Option<String>,
 }
 
 impl InvitationInfo {

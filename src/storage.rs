@@ -476,6 +476,8 @@ pub struct NewInvitation {
     pub invited_by: UserId,
     pub role: String,
     pub expires_at: Timestamp,
+    /// The feature-flag group the account joins, which must exist.
+    pub feature_group_id: Option<String>,
 }
 
 /// `pf_user_invitations`: invite, list, withdraw, send again, accept.

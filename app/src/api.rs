@@ -594,10 +594,14 @@ pub async fn get_invitations() -> Result<Vec<InvitationInfo>, AppError> {
     .await
 }
 
-/// Invites someone by email (admins): with a console role or none (`user`); the
-/// link is mailed and answered this once (its token is kept only as a hash).
+/// Invites someone by email (admins): with a console role or none (`user`) and
+/// an optional group; the link is mailed and answered this once (its token is kept only as a hash).
 #[server(prefix = "/api", endpoint = "create_invitation")]
-pub async fn create_invitation(email: String, role: String) -> Result<InvitationLink, AppError> {
+pub async fn create_invitation(
+    email: String,
+    role: String,
+    #[server(default)] group_id: String,
+) -> Result<InvitationLink, AppError> {
     ssr::answer(async {
         let who = ssr::authorize("/api/create_invitation")?.ok_or(AppError::Unauthenticated)?;
         if role == "admin" {
@@ -611,6 +615,7 @@ pub async fn create_invitation(email: String, role: String) -> Result<Invitation
             invited_by: who.user_id.clone(),
             role,
             expires_at: chrono::Utc::now() + chrono::Duration::days(INVITATION_DAYS),
+            feature_group_id: (!group_id.is_empty()).then_some(group_id),
         };
         let id = invitation.invitation_id.clone();
         let audit = ssr::request_meta()?.audit(Some(&who.user_id), "invitation.create", ("invitation", Some(&id)), 200);

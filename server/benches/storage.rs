@@ -167,6 +167,16 @@ fn main() {
     let searches = [
         ("search prefix, common (`mar`)", "mar", "prefix", "", "username", "asc"),
         ("search prefix, rare (`zoe_kowalski`)", "zoe_kowalski", "prefix", "", "username", "asc"),
+        (
+            "search prefix, email 18 characters (`jessica.jones99999`)",
+            "jessica.jones99999",
+            "prefix",
+            "",
+            "email",
+            "asc",
+        ),
+        ("search prefix, 1 character (`q`)", "q", "prefix", "", "username", "asc"),
+        ("search contains, 1 character, no match (`~`)", "~", "contains", "", "username", "asc"),
         ("search contains, common (`son`)", "son", "contains", "", "username", "asc"),
         ("search contains, rare (`wski_1a`)", "wski_1a", "contains", "", "email", "asc"),
         ("search contains, 2 letters (`qu`)", "qu", "contains", "", "username", "asc"),

@@ -820,7 +820,13 @@ async fn invitations_are_sent_accepted_once_and_refused_when_over() {
         let (c, token) = (&c, &token);
         async move { c.post("/api/create_invitation", Some(token), &body).await }
     };
-    let r = invite("ivy%40example.com", "sre").await;
+    sqlite_exec(
+        &c,
+        "INSERT INTO pf_user_groups (group_id, group_name) VALUES ('01JGROUPPILOTS000000000000', 'pilots')",
+    );
+    let r = invite("ivy%40example.com", "sre&group_id=01JNOSUCHGROUP").await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "an unknown group: {}", r.body);
+    let r = invite("ivy%40example.com", "sre&group_id=01JGROUPPILOTS000000000000").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let link: pathfinder::dto::InvitationLink = serde_json::from_str(&r.body).unwrap();
     let secret = link.link.rsplit('/').next().unwrap().to_string();
@@ -847,6 +853,7 @@ async fn invitations_are_sent_accepted_once_and_refused_when_over() {
     assert_eq!(r.headers[header::LOCATION], "/login?invited=1");
     let ivy = c.user_id("ivy_new");
     assert_eq!(c.storage.user_profile(&ivy).unwrap().roles, vec![Role::Sre]);
+    assert_eq!(c.storage.user_profile(&ivy).unwrap().group.unwrap().group_name, "pilots", "in the invitation's group");
     assert_eq!(c.login("ivy_new", PASSWORD).await.headers[header::LOCATION], "/", "they sign in");
     let again = accept("ivy_other", PASSWORD, &secret).await;
     assert_eq!(again.status, StatusCode::GONE);
@@ -876,6 +883,7 @@ async fn invitations_are_sent_accepted_once_and_refused_when_over() {
         serde_json::from_str(&c.post("/api/invitations", Some(&token), "").await.body).unwrap();
     let states: Vec<&str> = list.iter().map(|i| i.state.as_str()).collect();
     assert_eq!(states, ["expired", "withdrawn", "accepted"]);
+    assert_eq!(list[2].group_name.as_deref(), Some("pilots"));
     assert!(c.actions().contains(&"invitation.accept".to_string()));
 }
 

@@ -35,6 +35,7 @@ pub fn InvitationsPage() -> impl IntoView {
                     <option value="admin">"admin"</option>
                 </select>
             </label>
+            <label>"Group "<crate::components::GroupSelect name="group_id"/></label>
             <button type="submit">"Invite"</button>
         </ActionForm>
         {move || link(create.value().get())}
@@ -53,6 +54,7 @@ pub fn InvitationsPage() -> impl IntoView {
                                     <tr>
                                         <td>{i.email}</td>
                                         <td>{i.role}</td>
+                                        <td>{i.group_name.unwrap_or_default()}</td>
                                         <td>{i.invited_by.unwrap_or_default()}</td>
                                         <td>{when_or(&i.created_at, "unknown")}</td>
                                         <td>{when(&i.expires_at)}</td>
@@ -73,7 +75,7 @@ pub fn InvitationsPage() -> impl IntoView {
                             .collect_view();
                         view! {
                             <table class="list" data-test-id="invitations-table">
-                                <thead><tr><th>"Email"</th><th>"Role"</th><th>"By"</th><th>"Sent"</th><th>"Expires"</th><th>"State"</th><th></th></tr></thead>
+                                <thead><tr><th>"Email"</th><th>"Role"</th><th>"Group"</th><th>"By"</th><th>"Sent"</th><th>"Expires"</th><th>"State"</th><th></th></tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
                         }

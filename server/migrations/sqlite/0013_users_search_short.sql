@@ -14,15 +14,16 @@ CREATE INDEX idx_users_status_name ON pf_users(
 );
 
 -- 3. One or two characters are too short for the trigram index. This second index
---    holds every character and every pair of neighbours of the four fields: each
---    character written three times ('ab' -> 'aaabbb'), so the trigram 'aaa' means
---    "has an a" and 'aab' means "has ab". It keeps only which rows hold a gram
---    (detail=none), not where: the search's own LIKE decides, as with the trigrams.
---    pathfinder_short_grams() writes that text (case folded), so, as for inserts
---    and email changes already, a tool without the console's functions cannot
---    change the four fields.
+--    holds, per user, each distinct character and each distinct pair of neighbours
+--    of the four fields (case folded), each as one word of hexadecimal code points
+--    ('ab' -> 'u61 u62 b61z62'), so it is a unigram and bigram index. It keeps only
+--    which rows hold a word (detail=none); the search's own LIKE decides, as with
+--    the trigrams. pathfinder_short_grams() writes the words, so, as for inserts and
+--    email changes already, a tool without the console's functions cannot change
+--    the four fields. Contentless: a delete names the words it removes (SQLite
+--    3.34 and later read it; contentless_delete would need 3.43).
 CREATE VIRTUAL TABLE pf_users_search_short USING fts5(
-    grams, content = '', contentless_delete = 1, detail = 'none', tokenize = 'trigram'
+    grams, content = '', detail = 'none', tokenize = 'ascii'
 );
 INSERT INTO pf_users_search_short (rowid, grams)
     SELECT search_key, pathfinder_short_grams(username, email, first_name, last_name) FROM pf_users;
@@ -47,7 +48,8 @@ CREATE TRIGGER pf_users_search_update AFTER UPDATE OF username, email, first_nam
         VALUES ('delete', old.search_key, old.username, old.email, old.first_name, old.last_name);
     INSERT INTO pf_users_search (rowid, username, email, first_name, last_name)
         VALUES (new.search_key, new.username, new.email, new.first_name, new.last_name);
-    DELETE FROM pf_users_search_short WHERE rowid = old.search_key;
+    INSERT INTO pf_users_search_short (pf_users_search_short, rowid, grams)
+        VALUES ('delete', old.search_key, pathfinder_short_grams(old.username, old.email, old.first_name, old.last_name));
     INSERT INTO pf_users_search_short (rowid, grams)
         VALUES (new.search_key, pathfinder_short_grams(new.username, new.email, new.first_name, new.last_name));
 END;
@@ -55,5 +57,6 @@ END;
 CREATE TRIGGER pf_users_search_delete AFTER DELETE ON pf_users BEGIN
     INSERT INTO pf_users_search (pf_users_search, rowid, username, email, first_name, last_name)
         VALUES ('delete', old.search_key, old.username, old.email, old.first_name, old.last_name);
-    DELETE FROM pf_users_search_short WHERE rowid = old.search_key;
+    INSERT INTO pf_users_search_short (pf_users_search_short, rowid, grams)
+        VALUES ('delete', old.search_key, pathfinder_short_grams(old.username, old.email, old.first_name, old.last_name));
 END;

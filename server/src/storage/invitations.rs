@@ -2,14 +2,15 @@
 //! the console). The token is stored as its SHA-256 only.
 
 use super::driver::{Conn, ReadRow, Row};
-use super::users::insert_user;
+use super::users::{group_named, insert_user};
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::{InvitationInfo, Timestamp};
 use pathfinder::storage::{AuditEntry, InvitationStore, NewInvitation, NewUser};
 use pathfinder::{AppError, AppResult};
 
-/// The columns an [`InvitationInfo`] is read from, after `i.` and the inviter's name.
+/// Reads an invitation from the columns `invitation_id, email, role, <inviter>,
+/// created_at, expires_at, accepted_at, declined_at, reminder_sent_at, <group name>`.
 fn info(r: &dyn Row, now: Timestamp) -> AppResult<InvitationInfo> {
     let expires_at = r.time(5)?;
     let state = if r.opt_time(6)?.is_some() {
@@ -30,6 +31,7 @@ fn info(r: &dyn Row, now: Timestamp) -> AppResult<InvitationInfo> {
         expires_at,
         reminder_sent_at: r.opt_time(8)?,
         state: state.into(),
+        group_name: r.opt_text(9)?,
     })
 }
 
@@ -37,7 +39,7 @@ fn pending_or_gone(c: &mut Conn, invitation_id: &str, now: Timestamp) -> AppResu
     let row = c.query_opt(
         sql!(
             "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at, i.accepted_at,
-             i.declined_at, i.reminder_sent_at
+             i.declined_at, i.reminder_sent_at, NULL AS group_name
              FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by WHERE i.invitation_id = :1"
         ),
         &args![invitation_id],
@@ -60,10 +62,11 @@ impl InvitationStore for Store {
             if taken.is_some() {
                 return Err(AppError::Conflict("Someone already has an account with that email.".into()));
             }
+            group_named(c, inv.feature_group_id.as_deref())?;
             c.execute(
                 sql!(
                     "INSERT INTO pf_user_invitations (invitation_id, email, invitation_token, invited_by, role,
-                     expires_at, created_at) VALUES (:1, :2, :3, :4, :5, :6, :7)"
+                     expires_at, created_at, feature_group_id) VALUES (:1, :2, :3, :4, :5, :6, :7, :8)"
                 ),
                 &args![
                     &inv.invitation_id,
@@ -72,7 +75,8 @@ impl InvitationStore for Store {
                     &inv.invited_by,
                     &inv.role,
                     inv.expires_at,
-                    chrono::Utc::now()
+                    chrono::Utc::now(),
+                    inv.feature_group_id.clone()
                 ],
             )?;
             Ok(())
@@ -85,12 +89,14 @@ impl InvitationStore for Store {
             c.query_each(
                 sql!(
                     sqlite: "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at,
-                        i.accepted_at, i.declined_at, i.reminder_sent_at
+                        i.accepted_at, i.declined_at, i.reminder_sent_at, g.group_name
                         FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
+                        LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
                         ORDER BY i.created_at DESC, i.invitation_id DESC LIMIT 200",
                     oracle: "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at,
-                        i.accepted_at, i.declined_at, i.reminder_sent_at
+                        i.accepted_at, i.declined_at, i.reminder_sent_at, g.group_name
                         FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
+                        LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
                         ORDER BY i.created_at DESC, i.invitation_id DESC FETCH FIRST 200 ROWS ONLY"
                 ),
                 &[],
@@ -108,8 +114,9 @@ impl InvitationStore for Store {
             let row = c.query_opt(
                 sql!(
                     "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at, i.accepted_at,
-                     i.declined_at, i.reminder_sent_at
+                     i.declined_at, i.reminder_sent_at, g.group_name
                      FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
+                     LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
                      WHERE i.invitation_token = :1"
                 ),
                 &args![token_hash],
@@ -170,7 +177,7 @@ impl InvitationStore for Store {
             let row = c.query_opt(
                 sql!(
                     "SELECT i.invitation_id, i.email, i.role, i.invited_by, i.created_at, i.expires_at, i.accepted_at,
-                     i.declined_at, i.reminder_sent_at, i.feature_group_id
+                     i.declined_at, i.reminder_sent_at, NULL AS group_name, i.feature_group_id
                      FROM pf_user_invitations i WHERE i.invitation_token = :1"
                 ),
                 &args![token_hash],
@@ -195,7 +202,7 @@ impl InvitationStore for Store {
                     "UPDATE pf_users SET invited_by = :1, invitation_accepted_at = :2, feature_group_id = :3
                      WHERE user_id = :4"
                 ),
-                &args![inviter.map(|i| i.0), now, row.opt_text(9)?, &account.user_id],
+                &args![inviter.map(|i| i.0), now, row.opt_text(10)?, &account.user_id],
             )?;
             Ok(())
         })

@@ -71,24 +71,34 @@ pub fn candidates(filter: &UserFilter, dialect: Dialect) -> Option<Candidates> {
     }
 }
 
-/// The text `pf_users_search_short` indexes for a user's four fields: each folded,
-/// each character written three times, the fields apart (the SQLite function
-/// `pathfinder_short_grams`).
+/// What `pf_users_search_short` indexes for a user's four fields (the SQLite
+/// function `pathfinder_short_grams`): each distinct character and each distinct
+/// pair of neighbours within a field, case folded, as one word each
+/// ([`short_term`]).
 pub fn short_grams(fields: &[Option<&str>]) -> String {
-    let tripled = |f: &str| f.to_lowercase().chars().flat_map(|c| [c, c, c]).collect::<String>();
-    fields.iter().flatten().map(|f| tripled(f)).collect::<Vec<_>>().join("   ")
+    let mut grams = std::collections::BTreeSet::new();
+    for field in fields.iter().flatten() {
+        let chars: Vec<char> = field.to_lowercase().chars().collect();
+        grams.extend(chars.iter().map(|&c| short_term_of(c, None)));
+        grams.extend(chars.windows(2).map(|w| short_term_of(w[0], Some(w[1]))));
+    }
+    grams.into_iter().collect::<Vec<_>>().join(" ")
 }
 
-/// The one trigram of the tripled text that says a row has `q` (one or two
-/// characters): `aab` for `ab`; `aaa` for `a`, and for `aa` (which then also
-/// proposes rows with a single `a`; the LIKE decides).
+/// One or two characters as a word the `ascii` tokenizer keeps whole: their code
+/// points in hexadecimal, after `u` (one) or around `z` (two, after `b`).
+fn short_term_of(a: char, b: Option<char>) -> String {
+    match b {
+        None => format!("u{:x}", u32::from(a)),
+        Some(b) => format!("b{:x}z{:x}", u32::from(a), u32::from(b)),
+    }
+}
+
+/// The word of `pf_users_search_short` for a search text of one or two characters.
 fn short_term(q: &str) -> String {
     let mut chars = q.chars();
-    let (a, b) = (chars.next().unwrap_or(' '), chars.next());
-    match b {
-        Some(b) if b != a => [a, a, b].iter().collect(),
-        _ => [a, a, a].iter().collect(),
-    }
+    let a = chars.next().unwrap_or(' ');
+    short_term_of(a, chars.next())
 }
 
 /// The first text after every text that starts with `p` (code point order, as
@@ -143,7 +153,7 @@ fn candidates_sql(
             format!("SELECT rowid AS hit FROM pf_users_search WHERE pf_users_search MATCH {p}")
         }
         Candidates::ShortGrams => {
-            let p = next(Value::Text(fts_string(&short_term(&q))));
+            let p = next(Value::Text(short_term(&q)));
             format!("SELECT rowid AS hit FROM pf_users_search_short WHERE pf_users_search_short MATCH {p}")
         }
     }

@@ -147,7 +147,7 @@ pub(super) fn insert_user(
 
 /// The group's name, refused with a sentence when there is no such group (the seed
 /// has no foreign key on `pf_users.feature_group_id`). None for no group.
-fn group_named(c: &mut Conn, group_id: Option<&str>) -> AppResult<Option<String>> {
+pub(super) fn group_named(c: &mut Conn, group_id: Option<&str>) -> AppResult<Option<String>> {
     let Some(id) = group_id else { return Ok(None) };
     c.query_opt(sql!("SELECT group_name FROM pf_user_groups WHERE group_id = :1"), &args![id])?
         .map(|r| r.text(0))

@@ -262,6 +262,7 @@ pub trait UserStore {
     ) -> AppResult<(Vec<Role>, Vec<Role>)>;
     /// The feature-flag groups, by name (at most 1,000), for pickers.
     fn list_groups(&self) -> AppResult<Vec<GroupRef>>;
+    fn find_group(&self, group_id: &str) -> AppResult<Option<GroupRef>>;
     /// Puts the user in a group (which must exist), or in none; the audit row says
     /// `group: before -> after` by name.
     fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()>;

@@ -542,7 +542,7 @@ pub async fn bulk_apply(
             .call(move |s| {
                 let group = (!value.is_empty()).then_some(value.as_str());
                 if let (true, Some(g)) = (action == "group", group) {
-                    if !s.list_groups()?.iter().any(|x| x.group_id == g) {
+                    if s.find_group(g)?.is_none() {
                         return Err(AppError::invalid(
                             "That group does not exist (it may have been deleted): choose another.",
                         ));

@@ -94,24 +94,32 @@ pub fn ErrorNote(error: AppError) -> impl IntoView {
 }
 
 /// A picker of the feature-flag groups (and "no group", the empty value), with
-/// `current` chosen. The list loads with the page.
+/// `current` chosen. Until the list is in, it holds `current` alone, so a form sent
+/// meanwhile changes nothing; a list that fails to load says so.
 #[component]
 pub fn GroupSelect(name: &'static str, #[prop(optional)] current: Option<String>) -> impl IntoView {
     let groups = crate::codec::resource(|| (), |_| crate::api::groups());
+    let waiting = current.clone().unwrap_or_default();
     view! {
-        <Suspense fallback=move || view! { <select name=name disabled=true><option>"Loading…"</option></select> }>
+        <Suspense fallback=move || view! { <select name=name><option value=waiting.clone()>"Loading…"</option></select> }>
             {move || {
                 let current = current.clone();
                 Suspend::new(async move {
-                    let options = groups.await.unwrap_or_default().into_iter().map(|g| {
-                        let selected = current.as_deref() == Some(g.group_id.as_str());
-                        view! { <option value=g.group_id selected=selected>{g.group_name}</option> }
-                    });
-                    view! {
-                        <select name=name aria-label="Group" data-test-id=format!("group-select-{name}")>
-                            <option value="">"no group"</option>
-                            {options.collect_view()}
-                        </select>
+                    match groups.await {
+                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                        Ok(groups) => {
+                            let options = groups.into_iter().map(|g| {
+                                let selected = current.as_deref() == Some(g.group_id.as_str());
+                                view! { <option value=g.group_id selected=selected>{g.group_name}</option> }
+                            });
+                            view! {
+                                <select name=name aria-label="Group" data-test-id=format!("group-select-{name}")>
+                                    <option value="">"no group"</option>
+                                    {options.collect_view()}
+                                </select>
+                            }
+                            .into_any()
+                        }
                     }
                 })
             }}

@@ -666,6 +666,8 @@ fn users_join_groups(h: &Harness) {
     let names: Vec<&str> = groups.iter().map(|g| g.group_name.as_str()).collect();
     assert_eq!(names, ["conf_bulk_a", "conf_bulk_b", "conf_bulk_c"]);
     let (a, b) = (groups[0].group_id.clone(), groups[1].group_id.clone());
+    assert_eq!(s.find_group(&a).unwrap(), Some(groups[0].clone()));
+    assert_eq!(s.find_group("01JNOSUCHGROUP000000000000").unwrap(), None);
 
     // Created in a group; an unknown group is refused and makes nobody.
     let u = NewUser { feature_group_id: Some(a.clone()), ..new_user("conf_grouped", "G", "R", "active", &[]) };

@@ -884,6 +884,15 @@ async fn invitations_are_sent_accepted_once_and_refused_when_over() {
     let states: Vec<&str> = list.iter().map(|i| i.state.as_str()).collect();
     assert_eq!(states, ["expired", "withdrawn", "accepted"]);
     assert_eq!(list[2].group_name.as_deref(), Some("pilots"));
+
+    // A group deleted before the invitation is accepted: the account is made without it.
+    sqlite_exec(&c, "INSERT INTO pf_user_groups (group_id, group_name) VALUES ('01JGROUPGONE00000000000000', 'gone')");
+    let r = invite("gus%40example.com", "user&group_id=01JGROUPGONE00000000000000").await;
+    let gus: pathfinder::dto::InvitationLink = serde_json::from_str(&r.body).unwrap();
+    sqlite_exec(&c, "DELETE FROM pf_user_groups WHERE group_id = '01JGROUPGONE00000000000000'");
+    let r = accept("gus_new", PASSWORD, gus.link.rsplit('/').next().unwrap()).await;
+    assert_eq!(r.headers[header::LOCATION], "/login?invited=1");
+    assert_eq!(c.storage.user_profile(&c.user_id("gus_new")).unwrap().group, None);
     assert!(c.actions().contains(&"invitation.accept".to_string()));
 }
 

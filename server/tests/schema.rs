@@ -432,6 +432,10 @@ fn the_fold_function_folds_unicode_and_lower_stays_the_builtin() {
         )
         .unwrap();
     assert_eq!(row, (None, "12".into(), "1.5".into(), "élodie zoë".into(), "Élodie".into()));
+    // The short-gram words: distinct characters and neighbour pairs per field, folded;
+    // what another tool wrote (a blob, invalid UTF-8, a number) is read as text.
+    let words: String = c.query_row("SELECT pathfinder_short_grams('Ab', NULL, X'FF', 7)", [], |r| r.get(0)).unwrap();
+    assert_eq!(words, "b61z62 u37 u61 u62 ufffd");
 }
 
 /// Oracle's catalog, as it describes what the migrations made (names upper-cased and

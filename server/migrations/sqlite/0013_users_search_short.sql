@@ -18,10 +18,10 @@ CREATE INDEX idx_users_status_name ON pf_users(
 --    of the four fields (case folded), each as one word of hexadecimal code points
 --    ('ab' -> 'u61 u62 b61z62'), so it is a unigram and bigram index. It keeps only
 --    which rows hold a word (detail=none); the search's own LIKE decides, as with
---    the trigrams. pathfinder_short_grams() writes the words, so, as for inserts and
---    email changes already, a tool without the console's functions cannot change
---    the four fields. Contentless: a delete names the words it removes (SQLite
---    3.34 and later read it; contentless_delete would need 3.43).
+--    the trigrams. pathfinder_short_grams() writes the words. Contentless: a delete
+--    names the words it removes (SQLite 3.34 and later read it; contentless_delete
+--    would need 3.43), so, as for inserts and email changes already, a tool without
+--    the console's functions cannot change the four fields or delete a user.
 CREATE VIRTUAL TABLE pf_users_search_short USING fts5(
     grams, content = '', detail = 'none', tokenize = 'ascii'
 );

@@ -197,12 +197,17 @@ impl InvitationStore for Store {
             }
             .validated()?;
             insert_user(c, &account, inviter.as_ref(), now)?;
+            // A group deleted since the invitation was sent is left out.
+            let group = match row.opt_text(10)? {
+                Some(id) => group_named(c, Some(&id)).ok().map(|_| id),
+                None => None,
+            };
             c.execute(
                 sql!(
                     "UPDATE pf_users SET invited_by = :1, invitation_accepted_at = :2, feature_group_id = :3
                      WHERE user_id = :4"
                 ),
-                &args![inviter.map(|i| i.0), now, row.opt_text(10)?, &account.user_id],
+                &args![inviter.map(|i| i.0), now, group, &account.user_id],
             )?;
             Ok(())
         })

@@ -357,6 +357,14 @@ impl UserStore for Store {
         })
     }
 
+    fn find_group(&self, group_id: &str) -> AppResult<Option<GroupRef>> {
+        match self.read(|c| group_named(c, Some(group_id))) {
+            Ok(name) => Ok(name.map(|group_name| GroupRef { group_id: group_id.to_string(), group_name })),
+            Err(AppError::Invalid(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited_with(audit, |c| {
             Store::lock_owner(c, user_id.as_str())?;

@@ -140,27 +140,30 @@ pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         FOLD_FUNCTION,
         1,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
-        |ctx| {
-            // Like the built-in lower(): NULL stays NULL, numbers and blobs are read as text.
-            Ok(match ctx.get_raw(0) {
-                ValueRef::Null => None,
-                ValueRef::Integer(i) => Some(i.to_string()),
-                ValueRef::Real(r) => Some(r.to_string()),
-                ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).to_lowercase()),
-            })
-        },
+        |ctx| Ok(text_of(ctx.get_raw(0)).map(|t| t.to_lowercase())),
     )?;
     conn.create_scalar_function(
         SHORT_GRAMS_FUNCTION,
         4,
         FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC,
         |ctx| {
-            let fields = (0..4).map(|i| ctx.get::<Option<String>>(i)).collect::<rusqlite::Result<Vec<_>>>()?;
+            let fields: Vec<Option<String>> = (0..4).map(|i| text_of(ctx.get_raw(i))).collect();
             let fields: Vec<Option<&str>> = fields.iter().map(Option::as_deref).collect();
             Ok(crate::storage::search::short_grams(&fields))
         },
     )?;
     Ok(())
+}
+
+/// A function argument as text, as the built-in `lower()` reads it: NULL stays
+/// NULL, numbers and blobs (even invalid UTF-8, written by another tool) are text.
+fn text_of(v: ValueRef<'_>) -> Option<String> {
+    match v {
+        ValueRef::Null => None,
+        ValueRef::Integer(i) => Some(i.to_string()),
+        ValueRef::Real(r) => Some(r.to_string()),
+        ValueRef::Text(t) | ValueRef::Blob(t) => Some(String::from_utf8_lossy(t).into_owned()),
+    }
 }
 
 impl Database for SqliteDb {

@@ -406,7 +406,10 @@ pub fn run(
     if !outcome.interrupted {
         // The batches write phone numbers and birth dates in the seed's columns, as
         // the product might; sealing encrypts them, as `migrate` does for the product's.
-        let (_, failed) = s.seal_all_plaintext(&meta.audit(None, "fields.seal", ("user", None), 200))?;
+        // 5,000 users a transaction (not `migrate`'s 500): nobody else writes during
+        // a load, and at a million users the commits were half of the pass.
+        let audit = meta.audit(None, "fields.seal", ("user", None), 200);
+        let failed = pathfinder::storage::walk_batches(|after| s.seal_plaintext(after, 5_000, &audit), |_| {})?.failed;
         if failed > 0 {
             return Err(AppError::Conflict(format!("{failed} generated users could not be sealed (see the log).")));
         }

@@ -622,8 +622,12 @@ async fn admins_grant_and_revoke_console_roles_never_their_own() {
     assert!(row.action == "user.roles");
 }
 
+/// Raw SQL on the console's file, with the console's SQL functions (the search
+/// indexes' triggers need them to change names).
 fn sqlite_exec(c: &Console, sql: &str) {
-    rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap().execute_batch(sql).unwrap();
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    pathfinder_server::storage::driver::sqlite::configure(&db).unwrap();
+    db.execute_batch(sql).unwrap();
 }
 
 /// Admins end one session, all of a user's, or those a filter matches after a

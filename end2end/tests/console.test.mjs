@@ -169,6 +169,13 @@ test('users search, pagination and detail', async () => {
     const fields = [u.username, u.email, u.first_name ?? '', u.last_name ?? ''].map((f) => f.toLowerCase());
     assert.ok(fields.some((f) => f.startsWith(prefix)), `${u.username} has no field starting with ${prefix}: ${fields}`);
   }
+  // The bulk panel counts on request (not on every page load) and offers the groups.
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.click('[data-test-id=bulk] summary');
+  await page.click('[data-test-id=bulk-count-button]');
+  const counted = await page.textContent('[data-test-id=bulk-count]');
+  assert.ok(Number(counted.split(' ')[0]) >= shown.length - 1, counted);
+  assert.ok(await page.locator('[data-test-id=bulk-group-form] select option').count() > 1, 'the groups are offered');
 
   await page.goto(`${base}/users`);
   assert.equal(await page.locator('[data-test-id=users-table] tbody tr').count(), 25);

@@ -134,27 +134,25 @@ fn encode(s: &str) -> String {
         .collect()
 }
 
-/// One action for everyone the current filter matches: how many first, then apply.
+/// One action for everyone the current filter matches: how many first (on request:
+/// counting walks up to 10,000 users, too much for every page load), then apply.
 #[component]
 fn BulkPanel(q: String, mode: String, status: String) -> impl IntoView {
     let apply = ServerAction::<crate::api::BulkApply>::new();
     let (pq, pm, ps) = (q.clone(), mode.clone(), status.clone());
     let (q2, mode2, status2) = (q.clone(), mode.clone(), status.clone());
-    let count = crate::codec::resource(
-        move || (pq.clone(), pm.clone(), ps.clone()),
-        |(q, m, s)| crate::api::bulk_preview(q, m, s),
-    );
+    let count = Action::new(move |_: &()| crate::api::bulk_preview(pq.clone(), pm.clone(), ps.clone()));
     view! {
         <details class="card" data-test-id="bulk">
             <summary>"Change everyone this filter matches"</summary>
-            <Suspense fallback=|| view! { <p>"Counting…"</p> }>
-                {move || Suspend::new(async move {
-                    match count.await {
-                        Ok(n) => view! { <p data-test-id="bulk-count">{n}" users match (you are left out)."</p> }.into_any(),
-                        Err(e) => view! { <crate::components::ErrorNote error=e/> }.into_any(),
-                    }
+            <p>
+                <button type="button" on:click=move |_| { count.dispatch(()); } data-test-id="bulk-count-button">"Count them"</button>
+                " "
+                {move || count.value().get().map(|r| match r {
+                    Ok(n) => view! { <span data-test-id="bulk-count">{n}" users match (you are left out)."</span> }.into_any(),
+                    Err(e) => view! { <crate::components::ErrorNote error=e/> }.into_any(),
                 })}
-            </Suspense>
+            </p>
             <ActionForm action=apply attr:class="fields" attr:data-test-id="bulk-form">
                 <input type="hidden" name="q" value=q/>
                 <input type="hidden" name="mode" value=mode/>

@@ -14,7 +14,7 @@ use pathfinder::{UserId, Username};
 use pathfinder_server::generate::{self, Plan};
 use pathfinder_server::storage::driver::sqlite::configure;
 use pathfinder_server::storage::driver::Dialect;
-use pathfinder_server::storage::search::{candidates_probe, users_query, UsersAccess, CANDIDATES_MAX};
+use pathfinder_server::storage::search::{candidates_probe, users_query, UsersAccess};
 use pathfinder_server::storage::{sql, Store};
 use rusqlite::{params, params_from_iter, Connection};
 use std::time::{Duration, Instant};
@@ -107,11 +107,7 @@ fn raw_search(c: &Connection, f: &UserFilter) -> usize {
                 .unwrap()
                 .query_row(params_from_iter(sqlite_values(binds)), |r| r.get(0))
                 .unwrap();
-            if n < CANDIDATES_MAX {
-                UsersAccess::Candidates(source)
-            } else {
-                UsersAccess::Walk
-            }
+            UsersAccess::from_probe(source, n)
         }
         None => UsersAccess::Walk,
     };
@@ -230,7 +226,7 @@ fn main() {
     };
     let raw = time(|| {
         let name: String = c
-            .prepare_cached(registered("nationality_enc FROM pf_users WHERE user_id = :1"))
+            .prepare_cached(registered("FROM pf_users u LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id"))
             .unwrap()
             .query_row([&subject], |r| r.get(1))
             .unwrap();

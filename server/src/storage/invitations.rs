@@ -2,7 +2,7 @@
 //! the console). The token is stored as its SHA-256 only.
 
 use super::driver::{Conn, ReadRow, Row};
-use super::users::{group_named, insert_user};
+use super::users::{group_name, group_named, insert_user};
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::{InvitationInfo, Timestamp};
@@ -199,7 +199,7 @@ impl InvitationStore for Store {
             insert_user(c, &account, inviter.as_ref(), now)?;
             // A group deleted since the invitation was sent is left out.
             let group = match row.opt_text(10)? {
-                Some(id) => group_named(c, Some(&id)).ok().map(|_| id),
+                Some(id) => group_name(c, &id)?.map(|_| id),
                 None => None,
             };
             c.execute(

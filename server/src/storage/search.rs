@@ -36,6 +36,17 @@ pub enum UsersAccess {
     Candidates(Candidates),
 }
 
+impl UsersAccess {
+    /// The access for a probe that counted `n` candidates of `source`.
+    pub fn from_probe(source: Candidates, n: i64) -> UsersAccess {
+        if n < CANDIDATES_MAX {
+            UsersAccess::Candidates(source)
+        } else {
+            UsersAccess::Walk
+        }
+    }
+}
+
 /// An index that proposes the rows a search text may match.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Candidates {

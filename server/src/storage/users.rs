@@ -1,7 +1,7 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
 use super::driver::{Conn, Dialect, ReadRow, Row};
-use super::search::{self, UsersAccess, CANDIDATES_MAX};
+use super::search::{self, UsersAccess};
 use super::sessions::end_sessions_of;
 use super::Store;
 use crate::{args, sql};
@@ -145,13 +145,19 @@ pub(super) fn insert_user(
     Ok(())
 }
 
-/// The group's name, refused with a sentence when there is no such group (the seed
-/// has no foreign key on `pf_users.feature_group_id`). None for no group.
+/// The name of the group, if there is one with that id (the seed has no foreign key
+/// on `pf_users.feature_group_id`).
+pub(super) fn group_name(c: &mut Conn, group_id: &str) -> AppResult<Option<String>> {
+    c.query_opt(sql!("SELECT group_name FROM pf_user_groups WHERE group_id = :1"), &args![group_id])?
+        .map(|r| r.text(0))
+        .transpose()
+}
+
+/// The group's name, refused with a sentence when there is no such group. None for
+/// no group.
 pub(super) fn group_named(c: &mut Conn, group_id: Option<&str>) -> AppResult<Option<String>> {
     let Some(id) = group_id else { return Ok(None) };
-    c.query_opt(sql!("SELECT group_name FROM pf_user_groups WHERE group_id = :1"), &args![id])?
-        .map(|r| r.text(0))
-        .transpose()?
+    group_name(c, id)?
         .ok_or_else(|| AppError::invalid("That group does not exist (it may have been deleted): choose another."))
         .map(Some)
 }
@@ -195,8 +201,7 @@ fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {
     let Some((source, probe, binds)) = search::candidates_probe(filter, c.dialect()) else {
         return Ok(UsersAccess::Walk);
     };
-    let n = c.query_int(&probe, &binds)?;
-    Ok(if n < CANDIDATES_MAX { UsersAccess::Candidates(source) } else { UsersAccess::Walk })
+    Ok(UsersAccess::from_probe(source, c.query_int(&probe, &binds)?))
 }
 
 impl UserStore for Store {
@@ -219,10 +224,12 @@ impl UserStore for Store {
             let r = c
                 .query_opt(
                     sql!(
-                        "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
-                         last_login, timezone, language, current_title, current_company, email_verified,
-                         mfa_enabled, total_logins, last_activity_at, phone_number_enc, date_of_birth_enc, gender_enc,
-                         nationality_enc FROM pf_users WHERE user_id = :1"
+                        "SELECT u.user_id, u.username, u.email, u.first_name, u.last_name, u.account_status,
+                         u.created_at, u.last_login, u.timezone, u.language, u.current_title, u.current_company,
+                         u.email_verified, u.mfa_enabled, u.total_logins, u.last_activity_at, u.phone_number_enc,
+                         u.date_of_birth_enc, u.gender_enc, u.nationality_enc, g.group_id, g.group_name
+                         FROM pf_users u LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id
+                         WHERE u.user_id = :1"
                     ),
                     &args![user_id],
                 )?
@@ -245,16 +252,10 @@ impl UserStore for Store {
                 total_logins: r.opt_int(14)?.unwrap_or(0),
                 last_activity_at: r.opt_time(15)?,
                 roles: roles_of(c, user_id.as_str())?,
-                group: c
-                    .query_opt(
-                        sql!(
-                            "SELECT g.group_id, g.group_name FROM pf_users u
-                             JOIN pf_user_groups g ON g.group_id = u.feature_group_id WHERE u.user_id = :1"
-                        ),
-                        &args![user_id],
-                    )?
-                    .map(|r| Ok::<_, AppError>(GroupRef { group_id: r.text(0)?, group_name: r.text(1)? }))
-                    .transpose()?,
+                group: match (r.opt_text(20)?, r.opt_text(21)?) {
+                    (Some(group_id), Some(group_name)) => Some(GroupRef { group_id, group_name }),
+                    _ => None,
+                },
             })
         })
     }
@@ -358,11 +359,8 @@ impl UserStore for Store {
     }
 
     fn find_group(&self, group_id: &str) -> AppResult<Option<GroupRef>> {
-        match self.read(|c| group_named(c, Some(group_id))) {
-            Ok(name) => Ok(name.map(|group_name| GroupRef { group_id: group_id.to_string(), group_name })),
-            Err(AppError::Invalid(_)) => Ok(None),
-            Err(e) => Err(e),
-        }
+        let name = self.read(|c| group_name(c, group_id))?;
+        Ok(name.map(|group_name| GroupRef { group_id: group_id.to_string(), group_name }))
     }
 
     fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()> {

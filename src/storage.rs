@@ -6,6 +6,7 @@
 //! [`AuditEntry`] that describes the change and writes it in the same transaction:
 //! if the audit row cannot be written, the change is rolled back.
 
+use crate::audit::{AuditFacets, AuditFilter, AuditPage, ChainReport};
 pub use crate::dto::LoginGuard;
 use crate::dto::{
     ConsoleAccount, GroupRef, InvitationInfo, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences,
@@ -505,29 +506,42 @@ pub trait InvitationStore {
     fn accept_invitation(&self, token_hash: &str, user: &NewUser, now: Timestamp, audit: &AuditEntry) -> AppResult<()>;
 }
 
+/// `pf_audit_log`: every row joins a hash chain and the kept hourly and daily counts
+/// in the transaction that writes it (see `server/src/storage/audit/`).
 pub trait AuditStore {
     /// Writes an audit row on its own: for events that change nothing else (a refused request).
     fn append_audit(&self, audit: &AuditEntry) -> AppResult<()>;
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64>;
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>>;
+    /// One event with its actor's username.
+    fn audit_event(&self, id: &str) -> AppResult<Option<AuditRow>>;
+    /// One page of the events `filter` matches.
+    fn search_audit(&self, filter: &AuditFilter) -> AppResult<AuditPage>;
+    /// How many events `filter` matches, by action, outcome and actor.
+    fn audit_facets(&self, filter: &AuditFilter) -> AppResult<AuditFacets>;
+    /// Exactly how many events `filter` matches, however many (reads them all:
+    /// background work, never the page's request).
+    fn count_audit(&self, filter: &AuditFilter) -> AppResult<i64>;
+    /// Every event `filter` matches, in its order, handed to `each` until it returns
+    /// false; how many it took.
+    fn export_audit(&self, filter: &AuditFilter, each: &mut dyn FnMut(&AuditRow) -> bool) -> AppResult<u64>;
+    /// Chains up to `limit` events written outside the chain (before migration 0014,
+    /// or by another tool), oldest first after `after`; one transaction.
+    fn chain_pending(&self, after: Option<&str>, limit: u32) -> AppResult<BatchStep>;
+    /// Signs the chain's head with `key` (HMAC-SHA256) unless a checkpoint already
+    /// covers it; the sequence number signed.
+    fn sign_checkpoint(&self, key: &[u8], now: Timestamp) -> AppResult<Option<i64>>;
+    /// Walks the chain from its start and reports the first break. Without `key`
+    /// checkpoints are not checked. `progress(checked, total)` after each batch; the
+    /// walk stops when it returns false.
+    fn verify_audit_chain(
+        &self,
+        key: Option<&[u8]>,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> AppResult<ChainReport>;
 }
 
-/// An audit row as read back.
-#[derive(Debug, Clone, PartialEq)]
-pub struct AuditRow {
-    pub id: String,
-    pub user_id: Option<String>,
-    pub action: String,
-    pub entity_type: Option<String>,
-    pub entity_id: Option<String>,
-    pub ip_address: Option<String>,
-    pub user_agent: Option<String>,
-    pub request_method: Option<String>,
-    pub request_path: Option<String>,
-    pub response_status: Option<i64>,
-    pub execution_time_ms: Option<i64>,
-    pub created_at: Timestamp,
-}
+pub use crate::audit::AuditRow;
 
 pub trait SchemaStore {
     /// Applies the migrations not yet applied; refuses a database newer than this build.

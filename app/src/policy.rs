@@ -24,6 +24,10 @@ pub const ADMIN: &[Role] = &[Role::Admin];
 /// sensitive fields in the clear.
 pub const KEY_READERS: &[Role] = &[Role::Admin, Role::Compliance];
 
+/// The audit log (who did what, from which address) is read by compliance reviewers
+/// and administrators; SREs have the metrics and need no one's trail.
+pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Compliance];
+
 /// What a holder of a role that requires a second factor, without one yet, is told
 /// by every path but their account's (the access layer and server functions alike).
 pub fn second_factor_first() -> AppError {
@@ -42,8 +46,11 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/accounts", Access::Roles(ADMIN)),
     ("/sessions", Access::Roles(ADMIN)),
     ("/invitations", Access::Roles(ADMIN)),
-    // Streamed by the server (server/src/export.rs).
+    ("/audit", Access::Roles(AUDIT_READERS)),
+    ("/audit/:id", Access::Roles(AUDIT_READERS)),
+    // Streamed by the server (server/src/export/).
     ("/export/users", Access::Roles(ADMIN)),
+    ("/export/audit", Access::Roles(AUDIT_READERS)),
     // An invitation's page: the link's token is the key.
     ("/invite/:token", Access::Public),
     // Server functions (see api.rs).
@@ -84,6 +91,9 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/count_sessions", Access::Roles(ADMIN)),
     ("/api/revoke_sessions", Access::Roles(ADMIN)),
     ("/api/set_console_roles", Access::Roles(ADMIN)),
+    ("/api/audit_search", Access::Roles(AUDIT_READERS)),
+    ("/api/audit_event", Access::Roles(AUDIT_READERS)),
+    ("/api/audit_facets", Access::Roles(AUDIT_READERS)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

@@ -4,6 +4,7 @@
 //! Exit codes: 0 done; 1 failed; 2 bad usage or input (nothing changed);
 //! 3 `schema-check` found drift; 4 the database is unreachable or busy.
 
+mod audit;
 mod keys;
 mod progress;
 
@@ -113,6 +114,9 @@ pub enum Command {
         /// job; one of them refreshes each round.
         #[arg(long, env = "PF_STATS_REFRESH_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
         stats_refresh_minutes: u64,
+        /// Sign the audit chain's head this often (seconds), and at shutdown.
+        #[arg(long, env = "PF_AUDIT_CHECKPOINT_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
+        audit_checkpoint_seconds: u64,
         #[command(flatten)]
         keys: KeyPolicyArgs,
         /// Host names the console answers to, comma-separated (the name users and
@@ -204,6 +208,11 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// The audit log: verify its hash chain, export it, sign a checkpoint.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Fill the database with deterministic synthetic data: users (who cannot sign in)
     /// with everything around them, audit events, provisioned table sets. Interrupt
     /// it at will: run the same command again to finish.
@@ -221,6 +230,24 @@ pub enum Command {
         #[arg(long)]
         end_date: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the hash chain and the signed checkpoints; exit 3 at the first break.
+    Verify,
+    /// Export the events of a filter (the Audit page's) as CSV or NDJSON; audited.
+    Export {
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Write here instead of standard output.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        filter: audit::FilterArgs,
+    },
+    /// Sign the chain's head now (the server also does, periodically and at shutdown).
+    Checkpoint,
 }
 
 pub fn main() -> ExitCode {
@@ -266,6 +293,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             migrate,
             secure_cookie,
             stats_refresh_minutes,
+            audit_checkpoint_seconds,
             keys,
             allowed_hosts,
             session_hours,
@@ -281,6 +309,12 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             }
             keys::check_master_keys(s, &keyring)?;
             let stats_every = std::time::Duration::from_secs(stats_refresh_minutes * 60);
+            let audit_key = crate::config::audit_key(&url)?.ok_or_else(|| {
+                AppError::invalid(
+                    "Set PF_AUDIT_KEY (or PF_AUDIT_KEY_FILE) to 32 or more random characters: with Oracle the key that \
+                     signs the audit log's checkpoints must come from outside the database.",
+                )
+            })?;
             let hosts = host_names(&allowed_hosts, listen);
             let sessions = auth::SessionPolicy {
                 absolute: chrono::Duration::hours(i64::from(session_hours)),
@@ -292,6 +326,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 site_root,
                 secure_cookie,
                 stats_every,
+                checkpoints: (audit_key.into(), std::time::Duration::from_secs(audit_checkpoint_seconds)),
                 key_policy: keys.policy(),
                 allowed_hosts: hosts,
                 session_policy: sessions,
@@ -309,6 +344,16 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             serve(db, &url, options)?;
         }
         Command::Migrate => migrate_and_seal(s)?,
+        Command::Audit { command } => {
+            let key = crate::config::audit_key(&url)?;
+            return match command {
+                AuditCommand::Verify => audit::verify(s, key.as_deref()),
+                AuditCommand::Export { format, output, filter } => {
+                    audit::export(s, &filter, &format, output.as_deref()).map(|()| ExitCode::SUCCESS)
+                }
+                AuditCommand::Checkpoint => audit::checkpoint(s, key.as_deref()).map(|()| ExitCode::SUCCESS),
+            };
+        }
         Command::RotateKeys { user, all, overdue, keys } => {
             let which = match (user, all, overdue) {
                 (Some(name), _, _) => keys::Which::User(Username::parse(&name)?),
@@ -515,12 +560,7 @@ fn jwt_secret(url: &DatabaseUrl) -> AppResult<Vec<u8>> {
     let DatabaseUrl::Sqlite(path) = url else {
         return Err(AppError::invalid("Set PF_JWT_SECRET (or PF_JWT_SECRET_FILE) to at least 32 random bytes."));
     };
-    let secret = crate::config::secret_beside(&path.with_file_name(".jwt-secret"), || {
-        use rand::RngCore;
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        hex::encode(bytes)
-    })?;
+    let secret = crate::config::secret_beside(&path.with_file_name(".jwt-secret"), crate::config::random_secret)?;
     Ok(secret.into_bytes())
 }
 
@@ -569,6 +609,8 @@ struct ServeOptions {
     site_root: String,
     secure_cookie: bool,
     stats_every: std::time::Duration,
+    /// The audit key and how often it signs the chain's head.
+    checkpoints: (Arc<[u8]>, std::time::Duration),
     key_policy: KeyPolicy,
     allowed_hosts: Arc<[String]>,
     session_policy: auth::SessionPolicy,
@@ -584,6 +626,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         site_root,
         secure_cookie,
         stats_every,
+        checkpoints,
         key_policy,
         allowed_hosts,
         session_policy,
@@ -621,7 +664,9 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         // Counts first, so no request ever waits for them.
         crate::jobs::overview::refresh(&db, &overview).await?;
         crate::jobs::overview::spawn(db.clone(), overview.clone());
-        crate::jobs::stats::spawn(db, overview, stats_every);
+        crate::jobs::stats::spawn(db.clone(), overview, stats_every);
+        let (audit_key, sign_every) = checkpoints;
+        crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
@@ -634,9 +679,12 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
                 }
             });
         println!("Pathfinder Admin is serving at http://{listen}");
-        axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
+        let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown_signal())
             .await
-            .map_err(AppError::internal)
+            .map_err(AppError::internal);
+        // The last events of this run are vouched for before it ends.
+        crate::jobs::checkpoints::sign(&db, &audit_key).await;
+        served
     })
 }

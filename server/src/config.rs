@@ -161,6 +161,31 @@ fn read_master_key(text: &str, file: &Path) -> Result<MasterKey, AppError> {
         .map_err(|_| AppError::invalid(format!("{} does not hold a master key (64 hex digits).", file.display())))
 }
 
+/// The key that signs the audit log's checkpoints (`storage/audit/chain.rs`): from
+/// `PF_AUDIT_KEY(_FILE)`, else for the embedded default `.audit-key` beside the
+/// database (made on first use). With Oracle there is no default: `None` (serve
+/// refuses to start without it; `audit verify` then cannot check checkpoints).
+pub fn audit_key(url: &DatabaseUrl) -> Result<Option<Vec<u8>>, AppError> {
+    if let Some(k) = secret_from_env("PF_AUDIT_KEY")? {
+        if k.len() < 32 {
+            return Err(AppError::invalid(
+                "PF_AUDIT_KEY must be at least 32 characters (64 hex digits make a good one).",
+            ));
+        }
+        return Ok(Some(k.into_bytes()));
+    }
+    let DatabaseUrl::Sqlite(path) = url else { return Ok(None) };
+    Ok(Some(secret_beside(&path.with_file_name(".audit-key"), random_secret)?.into_bytes()))
+}
+
+/// 32 random bytes in hex: a new secret kept beside the database.
+pub fn random_secret() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
 /// The secret kept in `file` (mode 0600), made by `make` when the file does not exist.
 pub fn secret_beside(file: &Path, make: impl FnOnce() -> String) -> Result<String, AppError> {
     if let Ok(existing) = std::fs::read_to_string(file) {

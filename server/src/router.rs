@@ -70,6 +70,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/confirm", post(confirm))
         .route("/auth/accept_invitation", post(accept_invitation))
         .route("/export/users", get(crate::export::users))
+        .route("/export/audit", get(crate::export::audit::download))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

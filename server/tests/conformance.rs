@@ -2,6 +2,8 @@
 //! run against SQLite always and against Oracle when PF_ORACLE_TEST_URL is set at
 //! build time (the Oracle run is reported as ignored otherwise, never as passed).
 
+#[path = "conformance/audit_log.rs"]
+mod audit_log;
 mod common;
 
 use common::{add_user, audit, new_user};
@@ -67,9 +69,11 @@ fn conformance(h: &Harness) {
     plaintext_written_later_is_folded_in_never_lost(h);
     rotation_killed_at_every_step_leaves_everything_readable(h);
     the_last_active_admin_stays(h);
+    audit_log::search_filters_pages_facets_and_export(s);
+    audit_log::the_chain_shows_every_kind_of_tampering(h);
 }
 
-const VERSION: i64 = 13;
+const VERSION: i64 = 14;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -845,14 +849,10 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP INDEX idx_users_first_lower");
-    (h.raw)("DROP INDEX idx_users_last_lower");
-    (h.raw)("DROP INDEX idx_users_status_name");
-    (h.raw)("CREATE INDEX idx_users_status_name ON pf_users(COALESCE(account_status, 'active'), LOWER(username))");
-    if h.storage.backend_name() == "sqlite" {
-        (h.raw)("DROP TABLE pf_users_search_short");
-    }
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 13");
+    (h.raw)("DROP INDEX idx_audit_user_time");
+    (h.raw)("DROP INDEX idx_audit_entity_time");
+    (h.raw)("DROP INDEX idx_audit_action_time");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 14");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -868,7 +868,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0013_users_search_short"], "{reports:?}");
+    assert_eq!(applied, ["0014_audit_chain"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -8,6 +8,7 @@ use common::{add_user, audit};
 use pathfinder::storage::{SchemaStore, UserStore, UserTableStore};
 use pathfinder::username::{OBJECT_SUFFIX_MAX_BYTES, USERNAME_MAX_BYTES};
 use pathfinder::{AppError, Role, Username};
+use pathfinder_server::storage::audit::search as audit_search;
 use pathfinder_server::storage::driver::Dialect;
 use pathfinder_server::storage::migrations::{
     created_object, split_statements, table_columns, user_table_statements, ORACLE, SQLITE,
@@ -261,6 +262,35 @@ fn oracle_statements() -> Vec<(String, String)> {
             "search".into(),
             search::users_query(&filter, Dialect::Oracle, search::UsersAccess::Walk).unwrap().0,
         ));
+    }
+    // The Audit page's searches and facets (storage/audit/search.rs).
+    let now = chrono::Utc::now();
+    let cursor = pathfinder::audit::AuditCursor { created_at: now, id: pathfinder::new_id() };
+    for q in [
+        "",
+        "range=30d&action=user.status.&status=4xx",
+        "range=custom&from=2026-01-01T10:30&to=2026-03-01&action=auth.login&status=errors",
+        "actor=alice&method=POST&path=/api/&ip=10.1.&text=100%25&order=oldest",
+        "involving=01HZZZZZZZZZZZZZZZZZZZZZZZ&entity_type=user&entity_id=x&status=500",
+    ] {
+        let pairs: serde_json::Map<String, serde_json::Value> = q
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.replace("%25", "%").into()))
+            .collect();
+        let params: pathfinder::audit::AuditParams = serde_json::from_value(pairs.into()).unwrap();
+        let mut filter = pathfinder::audit::AuditFilter::from_params(&params, now).unwrap();
+        let actor = filter.actor.clone();
+        for page in [
+            pathfinder::audit::PageFrom::First,
+            pathfinder::audit::PageFrom::After(cursor.clone()),
+            pathfinder::audit::PageFrom::Before(cursor.clone()),
+        ] {
+            filter.page = page;
+            let (sql, _) = audit_search::page_sql(&filter, actor.as_deref(), Dialect::Oracle);
+            out.push(("audit search".into(), sql));
+        }
+        out.extend(audit_search::tally_sqls(&filter).into_iter().map(|s| ("audit facets".to_string(), s)));
     }
     let plan = pathfinder_server::generate::Plan {
         seed: 1,

@@ -8,6 +8,7 @@
 //! command again skips the batches those audit rows name.
 
 mod events;
+pub use events::AUDIT_COLUMNS;
 mod names;
 mod rng;
 mod tables;

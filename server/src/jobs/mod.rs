@@ -1,4 +1,5 @@
 //! Background work of the running server.
 
+pub mod checkpoints;
 pub mod overview;
 pub mod stats;

@@ -43,6 +43,7 @@ migrations! {
     11 => "0011_sign_in_guard",
     12 => "0012_accounts",
     13 => "0013_users_search_short",
+    14 => "0014_audit_chain",
 }
 
 /// The migrations of `dialect`.

@@ -8,6 +8,7 @@
 //! cannot share a transaction (Oracle DDL, SQLite's per-user files, a materialized
 //! view refresh) commits its intent first (`<action>.begin`) and its outcome after.
 
+pub mod audit;
 pub mod driver;
 pub mod migrations;
 pub mod oracle_lint;
@@ -15,7 +16,6 @@ pub mod schema_model;
 pub mod search;
 pub mod sql;
 
-mod audit;
 mod bulk;
 mod encryption;
 mod invitations;

@@ -18,7 +18,7 @@ use super::sql::Stmt;
 use super::user_tables::object_exists;
 use super::{audit, Store};
 use crate::{args, sql};
-use pathfinder::storage::{AuditEntry, Drift, MigrationReport, SchemaStore};
+use pathfinder::storage::{AuditEntry, AuditStore, Drift, MigrationReport, SchemaStore};
 use pathfinder::{AppError, AppResult, Username};
 
 /// Our bootstrap table: one row per applied migration (our extension to the seed).
@@ -123,8 +123,10 @@ fn apply_migrations(c: &mut Conn, audit: &AuditEntry) -> AppResult<MigrationRepo
                 sql!("INSERT INTO pf_schema_version (version, name, applied_at) VALUES (:1, :2, :3)"),
                 &args![m.version, m.name, chrono::Utc::now()],
             )?;
-            if object_exists(c, "pf_audit_log")? {
+            if object_exists(c, "pf_audit_chain_head")? {
                 audit::insert(c, &step_audit(audit, m))?;
+            } else if object_exists(c, "pf_audit_log")? {
+                audit::insert_unchained(c, &step_audit(audit, m))?;
             }
             Ok(true)
         })?;
@@ -309,8 +311,26 @@ pub fn expected_set(dialect: Dialect, user: &Username) -> AppResult<Schema> {
 
 impl SchemaStore for Store {
     fn migrate(&self, audit: &AuditEntry) -> AppResult<MigrationReport> {
-        let mut c = self.conn(Work::Maintenance, true)?;
-        with_migration_lock(&mut c, |c| apply_migrations(c, audit))
+        let report = {
+            let mut c = self.conn(Work::Maintenance, true)?;
+            with_migration_lock(&mut c, |c| apply_migrations(c, audit))?
+        };
+        // Events from before the chain existed (or written by another tool) join it.
+        let unchained = |c: &mut Conn| -> AppResult<bool> {
+            Ok(object_exists(c, "pf_audit_chain_head")?
+                && c.query_opt(
+                    sql!(
+                        sqlite: "SELECT 1 FROM pf_audit_log WHERE chain_seq IS NULL LIMIT 1",
+                        oracle: "SELECT 1 FROM pf_audit_log WHERE chain_seq IS NULL FETCH FIRST 1 ROWS ONLY"
+                    ),
+                    &[],
+                )?
+                .is_some())
+        };
+        if self.read(unchained)? {
+            pathfinder::storage::walk_batches(|after| self.chain_pending(after, 5_000), |_| {})?;
+        }
+        Ok(report)
     }
 
     fn schema_version(&self) -> AppResult<i64> {

@@ -114,7 +114,7 @@ fn short_term(q: &str) -> String {
 
 /// The first text after every text that starts with `p` (code point order, as
 /// both dialects compare text here), or None when there is none.
-fn prefix_end(p: &str) -> Option<String> {
+pub fn prefix_end(p: &str) -> Option<String> {
     let mut chars: Vec<char> = p.chars().collect();
     while let Some(last) = chars.pop() {
         let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);

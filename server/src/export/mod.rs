@@ -1,6 +1,9 @@
 //! Streamed exports: the users list of a filter as CSV or NDJSON, page by page (200
 //! users per query, keyset), so memory stays flat and the first bytes leave at once;
-//! a client that hangs up stops the walk at the next page.
+//! a client that hangs up stops the walk at the next page. The audit log's export
+//! (`audit_export`) streams its events the same way, from the page and the CLI.
+
+pub mod audit;
 
 use crate::router::AppState;
 use axum::body::Body;
@@ -30,10 +33,27 @@ pub struct ExportQuery {
     format: String,
 }
 
-#[derive(Clone, Copy)]
-enum Format {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
     Csv,
     Ndjson,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Result<Format, AppError> {
+        match s {
+            "" | "csv" => Ok(Format::Csv),
+            "ndjson" => Ok(Format::Ndjson),
+            other => Err(AppError::invalid(format!("Unknown format {other:?}: csv or ndjson."))),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Ndjson => "ndjson",
+        }
+    }
 }
 
 const COLUMNS: [&str; 8] =
@@ -41,7 +61,7 @@ const COLUMNS: [&str; 8] =
 
 /// A spreadsheet must not run what a cell says: text that starts like a formula is
 /// kept as text (a leading `'`).
-fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
+pub fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
     match cell.chars().next() {
         Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
         _ => cell.into(),

@@ -1,0 +1,532 @@
+//! The Audit page's search as keyset-paginated SQL built from the filter (values
+//! always bound, never spliced), its facets, and the export's walk.
+//!
+//! Order is `(created_at, id)` both ways, so ties on the timestamp page cleanly.
+//! Each narrowing that an index serves is a range or an equality on its leading
+//! columns (migration 0014): an actor → `idx_audit_user_time`, an entity →
+//! `idx_audit_entity_time`, an action → `idx_audit_action_time`, else the seed's
+//! `idx_audit_created`. Prefixes (action, path, address) are ranges, not LIKE.
+//! A user's timeline is two such searches (by them; about them and not by them)
+//! merged.
+
+use super::super::driver::{Conn, Dialect, ReadRow, Row, Value};
+use super::super::search::prefix_end;
+use super::{chain, status_class};
+use pathfinder::audit::{
+    AuditFacets, AuditFilter, AuditPage, AuditRow, Count, PageFrom, StatusMatch, TextMatch, ACTOR_SAMPLE, COUNT_CAP,
+};
+use pathfinder::dto::Timestamp;
+use pathfinder::{AppError, AppResult};
+use std::collections::BTreeMap;
+
+/// A row read with the chain's columns and then the actor's username.
+pub fn named_row(r: &dyn Row) -> AppResult<AuditRow> {
+    let mut row = chain::chained_row(r)?;
+    row.username = r.opt_text(15)?;
+    Ok(row)
+}
+
+/// Bound values and their placeholders.
+#[derive(Default)]
+struct Binds(Vec<Value>);
+
+impl Binds {
+    fn next(&mut self, v: impl Into<Value>) -> String {
+        self.0.push(v.into());
+        format!(":{}", self.0.len())
+    }
+}
+
+/// The user an actor names (a username, or an id as is): an unknown name is an error.
+fn actor_id(c: &mut Conn, actor: &str) -> AppResult<String> {
+    let found = c.query_opt(
+        crate::sql!("SELECT user_id FROM pf_users WHERE username = :1 OR user_id = :2"),
+        &crate::args![actor.to_lowercase().as_str(), actor],
+    )?;
+    match found {
+        Some(r) => r.text(0),
+        // An id of a user since deleted still names their events.
+        None if actor.len() == 26 && actor.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(actor.to_string()),
+        None => Err(AppError::invalid(format!("No user is named '{actor}': check the spelling, or give a user id."))),
+    }
+}
+
+/// `column` within the prefix `p`: a range an index can walk.
+fn prefix(column: &str, p: &str, b: &mut Binds) -> String {
+    let from = b.next(p);
+    match prefix_end(p) {
+        Some(end) => format!("{column} >= {from} AND {column} < {}", b.next(end)),
+        None => format!("{column} >= {from}"),
+    }
+}
+
+/// The conditions every source shares (all but who the events are by or about).
+fn conditions(f: &AuditFilter, b: &mut Binds) -> Vec<String> {
+    let mut w = Vec::new();
+    if let Some(t) = f.from {
+        w.push(format!("created_at >= {}", b.next(t)));
+    }
+    if let Some(t) = f.to {
+        w.push(format!("created_at < {}", b.next(t)));
+    }
+    match &f.action {
+        Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
+        Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, b)),
+        None => {}
+    }
+    if let Some(t) = &f.entity_type {
+        w.push(format!("entity_type = {}", b.next(t.as_str())));
+    }
+    if let Some(id) = &f.entity_id {
+        w.push(format!("entity_id = {}", b.next(id.as_str())));
+    }
+    if let Some(s) = f.status {
+        let (lo, hi) = s.bounds();
+        w.push(match s {
+            StatusMatch::Exact(_) => format!("response_status = {}", b.next(lo)),
+            _ => format!("response_status BETWEEN {} AND {}", b.next(lo), b.next(hi)),
+        });
+    }
+    if let Some(m) = &f.method {
+        w.push(format!("request_method = {}", b.next(m.as_str())));
+    }
+    if let Some(p) = &f.path_prefix {
+        w.push(prefix("request_path", p, b));
+    }
+    match &f.ip {
+        Some(TextMatch::Exact(ip)) => w.push(format!("ip_address = {}", b.next(ip.as_str()))),
+        Some(TextMatch::Prefix(ip)) => w.push(prefix("ip_address", ip, b)),
+        None => {}
+    }
+    if let Some(p) = f.text_pattern() {
+        w.push(format!("LOWER(error_message) LIKE {} ESCAPE '\\'", b.next(p)));
+    }
+    w
+}
+
+/// One branch of the result: every event, or a user's timeline's two (by them;
+/// about them and not by them).
+enum Arm<'a> {
+    All,
+    By(&'a str),
+    About(&'a str),
+}
+
+fn arms(f: &AuditFilter) -> Vec<Arm<'_>> {
+    match &f.involving {
+        None => vec![Arm::All],
+        Some(user) => vec![Arm::By(user), Arm::About(user)],
+    }
+}
+
+/// The WHERE clause of one arm. Placeholders appear in the text in the order of
+/// their values, each once (SQLite and Oracle both bind by position).
+fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mut Binds) -> String {
+    let mut w = Vec::new();
+    if let Some(a) = actor {
+        w.push(format!("user_id = {}", b.next(a)));
+    }
+    match arm {
+        Arm::All => {}
+        Arm::By(u) => w.push(format!("user_id = {}", b.next(*u))),
+        Arm::About(u) => {
+            w.push(format!("entity_id = {}", b.next(*u)));
+            w.push(format!("(user_id IS NULL OR user_id <> {})", b.next(*u)));
+        }
+    }
+    w.extend(conditions(f, b));
+    if page {
+        w.extend(keyset(f, b));
+    }
+    if w.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", w.join(" AND "))
+    }
+}
+
+/// Whether the page reads newest first.
+fn descending(f: &AuditFilter) -> bool {
+    match &f.page {
+        PageFrom::Before(_) => f.oldest_first,
+        _ => !f.oldest_first,
+    }
+}
+
+/// The keyset condition of the page's cursor.
+fn keyset(f: &AuditFilter, b: &mut Binds) -> Option<String> {
+    let cursor = match &f.page {
+        PageFrom::First => return None,
+        PageFrom::After(c) | PageFrom::Before(c) => c,
+    };
+    let cmp = if descending(f) { "<" } else { ">" };
+    let t1 = b.next(cursor.created_at);
+    let t2 = b.next(cursor.created_at);
+    let id = b.next(cursor.id.as_str());
+    // `created_at <=` first, so the index walk starts at the cursor.
+    Some(format!("created_at {cmp}= {t1} AND (created_at {cmp} {t2} OR id {cmp} {id})"))
+}
+
+fn limit_clause(dialect: Dialect, limit: String) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("LIMIT {limit}"),
+        Dialect::Oracle => format!("FETCH FIRST {limit} ROWS ONLY"),
+    }
+}
+
+/// The SQL of one page (a row more than the page, to know whether more follow).
+fn page_query(c: &mut Conn, f: &AuditFilter) -> AppResult<(String, Vec<Value>)> {
+    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
+    Ok(page_sql(f, actor.as_deref(), c.dialect()))
+}
+
+/// [`page_query`]'s SQL for an actor already resolved to a user id.
+pub fn page_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect) -> (String, Vec<Value>) {
+    let dir = if descending(f) { "DESC" } else { "ASC" };
+    let rows = i64::from(f.page_size) + 1;
+    let mut b = Binds::default();
+    let arms: Vec<String> = arms(f)
+        .iter()
+        .map(|arm| {
+            let filter = arm_where(f, actor, arm, true, &mut b);
+            let limit = limit_clause(dialect, b.next(rows));
+            format!(
+                "SELECT * FROM (SELECT {} FROM pf_audit_log{filter} ORDER BY created_at {dir}, id {dir} {limit})",
+                chain::CHAIN_COLUMNS
+            )
+        })
+        .collect();
+    let sql = format!(
+        "SELECT a.id, a.user_id, a.action, a.entity_type, a.entity_id, a.ip_address, a.user_agent, a.request_method,
+         a.request_path, a.response_status, a.execution_time_ms, a.error_message, a.created_at, a.chain_seq,
+         a.chain_hash, u.username FROM ({}) a LEFT JOIN pf_users u ON u.user_id = a.user_id
+         ORDER BY a.created_at {dir}, a.id {dir} {}",
+        arms.join(" UNION ALL "),
+        limit_clause(dialect, b.next(rows))
+    );
+    (sql, b.0)
+}
+
+pub fn page(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditPage> {
+    let (sql, binds) = page_query(c, f)?;
+    let mut events = c.query_map(sql.as_str(), &binds, named_row)?;
+    let more = events.len() > f.page_size as usize;
+    events.truncate(f.page_size as usize);
+    let backwards = matches!(f.page, PageFrom::Before(_));
+    if backwards {
+        events.reverse();
+    }
+    let first = events.first().map(|e| e.cursor().encode());
+    let last = events.last().map(|e| e.cursor().encode());
+    let (previous, next) = match &f.page {
+        PageFrom::First => (None, last.filter(|_| more)),
+        PageFrom::After(_) => (first, last.filter(|_| more)),
+        PageFrom::Before(_) => (first.filter(|_| more), last),
+    };
+    Ok(AuditPage { events, next, previous })
+}
+
+/// Every event of the filter in its order, `batch` at a time (keyset), to `each`
+/// until it says stop; how many it took.
+pub fn export(c: &mut Conn, f: &AuditFilter, each: &mut dyn FnMut(&AuditRow) -> bool) -> AppResult<u64> {
+    let mut f = AuditFilter { page: PageFrom::First, page_size: EXPORT_BATCH, ..f.clone() };
+    let mut n = 0u64;
+    loop {
+        let (sql, binds) = page_query(c, &f)?;
+        let mut last = None;
+        let mut stopped = false;
+        let mut rows = 0u32;
+        c.query_each(sql.as_str(), &binds, |r| {
+            rows += 1;
+            if stopped || rows > EXPORT_BATCH {
+                return Ok(());
+            }
+            let row = named_row(r)?;
+            if each(&row) {
+                n += 1;
+                last = Some(row.cursor());
+            } else {
+                stopped = true;
+            }
+            Ok(())
+        })?;
+        match last {
+            Some(cursor) if !stopped && rows > EXPORT_BATCH => f.page = PageFrom::After(cursor),
+            _ => return Ok(n),
+        }
+    }
+}
+
+/// Rows per query of an export: large enough that the queries cost little, small
+/// enough that a cancelled download stops within a moment.
+const EXPORT_BATCH: u32 = 5_000;
+
+/// Where the counts of a time range come from: whole UTC days and hours from the
+/// kept counts, the partial hours at its ends from the events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Span {
+    Events(Option<Timestamp>, Option<Timestamp>),
+    Hours(Timestamp, Timestamp),
+    Days(Option<Timestamp>, Option<Timestamp>),
+}
+
+fn floor(t: Timestamp, unit: chrono::TimeDelta) -> Timestamp {
+    chrono::DurationRound::duration_trunc(t, unit).unwrap_or(t)
+}
+
+fn ceil(t: Timestamp, unit: chrono::TimeDelta) -> Timestamp {
+    let f = floor(t, unit);
+    if f == t {
+        t
+    } else {
+        f + unit
+    }
+}
+
+/// Splits `[from, to)` into spans (open ends stay open: the kept counts hold every
+/// event up to now).
+fn spans(from: Option<Timestamp>, to: Option<Timestamp>) -> Vec<Span> {
+    let (hour, day) = (chrono::TimeDelta::hours(1), chrono::TimeDelta::days(1));
+    let mut out = Vec::new();
+    // The leading edge: events to the next hour, hours to the next day.
+    let days_from = match from {
+        None => None,
+        Some(f) => {
+            let h = ceil(f, hour).min(to.unwrap_or(Timestamp::MAX_UTC));
+            if f < h {
+                out.push(Span::Events(Some(f), Some(h)));
+            }
+            let d = ceil(h, day).min(to.map(|t| floor(t, hour)).unwrap_or(Timestamp::MAX_UTC)).max(h);
+            if h < d {
+                out.push(Span::Hours(h, d));
+            }
+            Some(d)
+        }
+    };
+    match to {
+        None => out.push(Span::Days(days_from, None)),
+        Some(t) => {
+            let (th, td) = (floor(t, hour), floor(t, day));
+            let days_to = td.max(days_from.unwrap_or(td));
+            if days_from.is_none_or(|d| d < days_to) {
+                out.push(Span::Days(days_from, Some(days_to)));
+            }
+            if days_to < th {
+                out.push(Span::Hours(days_to, th));
+            }
+            let events_from = th.max(days_to).max(from.unwrap_or(th));
+            if events_from < t {
+                out.push(Span::Events(Some(events_from), Some(t)));
+            }
+        }
+    }
+    out
+}
+
+type Tally = BTreeMap<(String, i64), i64>;
+
+/// Events by (action, status class) over one span, narrowed by action and outcome.
+fn tally(c: &mut Conn, f: &AuditFilter, span: Span, into: &mut Tally) -> AppResult<()> {
+    let (sql, binds) = tally_sql(f, span);
+    let events = matches!(span, Span::Events(..));
+    c.query_each(sql.as_str(), &binds, |r| {
+        let class = if events { status_class(r.opt_int(1)?) } else { r.int(1)? };
+        *into.entry((r.text(0)?, class)).or_default() += r.int(2)?;
+        Ok(())
+    })
+}
+
+/// The statements that count a filter's events by action and outcome, for every
+/// span of its range (the same text on both dialects).
+pub fn tally_sqls(f: &AuditFilter) -> Vec<String> {
+    spans(f.from, f.to).into_iter().map(|span| tally_sql(f, span).0).collect()
+}
+
+fn tally_sql(f: &AuditFilter, span: Span) -> (String, Vec<Value>) {
+    let mut b = Binds::default();
+    let mut w = Vec::new();
+    let (table, time, (lo, hi)) = match span {
+        Span::Events(lo, hi) => ("pf_audit_log", "created_at", (lo, hi)),
+        Span::Hours(lo, hi) => ("pf_audit_counts", "hour_start", (Some(lo), Some(hi))),
+        Span::Days(lo, hi) => ("pf_audit_counts_daily", "day_start", (lo, hi)),
+    };
+    if let Some(t) = lo {
+        w.push(format!("{time} >= {}", b.next(t)));
+    }
+    if let Some(t) = hi {
+        w.push(format!("{time} < {}", b.next(t)));
+    }
+    match &f.action {
+        Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
+        Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, &mut b)),
+        None => {}
+    }
+    let events = matches!(span, Span::Events(..));
+    if let Some(s) = f.status {
+        let (lo, hi) = s.bounds();
+        w.push(if events {
+            format!("response_status BETWEEN {} AND {}", b.next(lo), b.next(hi))
+        } else {
+            format!("status_class BETWEEN {} AND {}", b.next(lo / 100), b.next(hi / 100))
+        });
+    }
+    let filter = if w.is_empty() { String::new() } else { format!(" WHERE {}", w.join(" AND ")) };
+    let sql = if events {
+        format!("SELECT action, response_status, COUNT(*) FROM {table}{filter} GROUP BY action, response_status")
+    } else {
+        format!("SELECT action, status_class, SUM(events) FROM {table}{filter} GROUP BY action, status_class")
+    };
+    (sql, b.0)
+}
+
+fn class_name(class: i64) -> String {
+    if class == 0 {
+        "none".into()
+    } else {
+        format!("{class}xx")
+    }
+}
+
+fn top(m: BTreeMap<String, i64>, n: usize) -> Vec<(String, i64)> {
+    let mut v: Vec<(String, i64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(n);
+    v
+}
+
+/// The facets of `f`: from the kept counts when only time, action and outcome
+/// narrow it; else from its newest events (the count exact up to [`COUNT_CAP`]).
+pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
+    let mut out = AuditFacets::default();
+    let first = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
+    if f.counted_by_hour() {
+        let mut t = Tally::new();
+        for span in spans(f.from, f.to) {
+            tally(c, f, span, &mut t)?;
+        }
+        let (mut actions, mut outcomes) = (BTreeMap::new(), BTreeMap::new());
+        for ((action, class), n) in t {
+            *actions.entry(action).or_default() += n;
+            *outcomes.entry(class_name(class)).or_default() += n;
+        }
+        out.total = Some(Count::Exact(actions.values().sum()));
+        out.actions = top(actions, 10);
+        out.outcomes = top(outcomes, 10);
+        out.from_kept_counts = true;
+    }
+    // The newest events of the filter, at most ACTOR_SAMPLE of them.
+    let sample = AuditFilter { page_size: ACTOR_SAMPLE, ..first };
+    let (sql, binds) = page_query(c, &sample)?;
+    let (mut actions, mut outcomes, mut actors) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
+    let mut seen = 0i64;
+    c.query_each(sql.as_str(), &binds, |r| {
+        seen += 1;
+        if seen > i64::from(ACTOR_SAMPLE) {
+            return Ok(());
+        }
+        let actor = match (r.opt_text(15)?, r.opt_text(1)?) {
+            (Some(name), _) => name,
+            (None, Some(id)) => id,
+            (None, None) => "anonymous".into(),
+        };
+        *actors.entry(actor).or_default() += 1;
+        *actions.entry(r.text(2)?).or_default() += 1;
+        *outcomes.entry(class_name(status_class(r.opt_int(9)?))).or_default() += 1;
+        Ok(())
+    })?;
+    let sampled = seen > i64::from(ACTOR_SAMPLE);
+    out.actors = top(actors, 10);
+    out.actors_among_newest = sampled.then_some(ACTOR_SAMPLE);
+    if !out.from_kept_counts {
+        out.actions = top(actions, 10);
+        out.outcomes = top(outcomes, 10);
+        out.total = Some(if !sampled { Count::Exact(seen) } else { count_capped(c, f)? });
+    }
+    Ok(out)
+}
+
+/// The exact count up to [`COUNT_CAP`], else "more than".
+fn count_capped(c: &mut Conn, f: &AuditFilter) -> AppResult<Count> {
+    let capped = AuditFilter { page: PageFrom::First, page_size: COUNT_CAP as u32, ..f.clone() };
+    let (sql, binds) = page_query(c, &capped)?;
+    let n = c.query_int(format!("SELECT COUNT(*) FROM ({sql}) n").as_str(), &binds)?;
+    Ok(if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) })
+}
+
+/// The exact number of events of `f`, however many (a background job's work).
+pub fn count_exact(c: &mut Conn, f: &AuditFilter) -> AppResult<i64> {
+    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
+    let mut total = 0;
+    for arm in arms(f) {
+        let mut b = Binds::default();
+        let filter = arm_where(f, actor.as_deref(), &arm, false, &mut b);
+        total += c.query_int(format!("SELECT COUNT(*) FROM pf_audit_log{filter}").as_str(), &b.0)?;
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    fn at(s: &str) -> Timestamp {
+        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").unwrap().and_utc()
+    }
+
+    #[test]
+    fn a_range_splits_into_edges_hours_and_days() {
+        let s = spans(Some(at("2026-01-01 10:30")), Some(at("2026-01-04 05:15")));
+        assert_eq!(
+            s,
+            vec![
+                Span::Events(Some(at("2026-01-01 10:30")), Some(at("2026-01-01 11:00"))),
+                Span::Hours(at("2026-01-01 11:00"), at("2026-01-02 00:00")),
+                Span::Days(Some(at("2026-01-02 00:00")), Some(at("2026-01-04 00:00"))),
+                Span::Hours(at("2026-01-04 00:00"), at("2026-01-04 05:00")),
+                Span::Events(Some(at("2026-01-04 05:00")), Some(at("2026-01-04 05:15"))),
+            ]
+        );
+        // Within one hour: events only.
+        let s = spans(Some(at("2026-01-01 10:10")), Some(at("2026-01-01 10:50")));
+        assert_eq!(s, vec![Span::Events(Some(at("2026-01-01 10:10")), Some(at("2026-01-01 10:50")))]);
+        // Open ends.
+        assert_eq!(spans(None, None), vec![Span::Days(None, None)]);
+        let s = spans(Some(at("2026-01-01 10:30")), None);
+        assert_eq!(s[2], Span::Days(Some(at("2026-01-02 00:00")), None));
+        let s = spans(None, Some(at("2026-01-01 10:30")));
+        assert_eq!(s[0], Span::Days(None, Some(at("2026-01-01 00:00"))));
+        let _ = chrono::Utc.timestamp_opt(0, 0);
+    }
+
+    #[test]
+    fn spans_cover_the_range_once() {
+        // Every minute of a range falls in exactly one span.
+        let ranges = [
+            ("2026-01-01 10:30", "2026-01-04 05:15"),
+            ("2026-01-01 00:00", "2026-01-02 00:00"),
+            ("2026-01-01 10:00", "2026-01-01 11:00"),
+            ("2026-01-01 23:59", "2026-01-02 00:01"),
+            ("2026-01-01 00:30", "2026-01-01 23:30"),
+        ];
+        for (a, z) in ranges {
+            let (from, to) = (at(a), at(z));
+            let s = spans(Some(from), Some(to));
+            let mut t = from - chrono::TimeDelta::minutes(90);
+            while t < to + chrono::TimeDelta::minutes(90) {
+                let inside = |lo: Option<Timestamp>, hi: Option<Timestamp>| {
+                    lo.is_none_or(|lo| t >= lo) && hi.is_none_or(|hi| t < hi)
+                };
+                let n = s
+                    .iter()
+                    .filter(|sp| match **sp {
+                        Span::Events(lo, hi) | Span::Days(lo, hi) => inside(lo, hi),
+                        Span::Hours(lo, hi) => inside(Some(lo), Some(hi)),
+                    })
+                    .count();
+                assert_eq!(n, usize::from(t >= from && t < to), "{a}..{z} at {t}: {s:?}");
+                t += chrono::TimeDelta::minutes(1);
+            }
+        }
+    }
+}

@@ -409,6 +409,17 @@ pub struct AuditFacets {
     pub from_kept_counts: bool,
 }
 
+/// Events over time for a filter, by outcome: what the Audit page's chart draws.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct AuditHistogram {
+    /// Each bucket's start, with its events by status class: [2xx and others, 4xx, 5xx].
+    pub buckets: Vec<(Timestamp, [i64; 3])>,
+    /// `hour` or `day`.
+    pub bucket: String,
+    /// Set when only the newest this many events of the filter were counted.
+    pub among_newest: Option<u32>,
+}
+
 /// What a walk of the hash chain found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 pub struct ChainReport {
@@ -452,6 +463,76 @@ impl BreakKind {
             BreakKind::Checkpoint => "checkpoint",
             BreakKind::Broken => "broken",
         }
+    }
+}
+
+/// Background work started on the Audit page, as any console instance reads it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditJob {
+    pub id: String,
+    /// `verify` or `count`.
+    pub kind: String,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub started_at: Timestamp,
+    pub done: i64,
+    pub total: Option<i64>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub finished_at: Option<Timestamp>,
+    /// `ok`, `broken` (the chain) or `failed`.
+    pub outcome: Option<String>,
+    /// What it found, in a sentence.
+    pub result: Option<String>,
+    /// Whether an instance holds its lease (unfinished and not running: it stopped).
+    pub running: bool,
+}
+
+/// The key that signs the chain's checkpoints (never in the database), as the
+/// server hands it to the code that verifies.
+#[derive(Clone)]
+pub struct AuditKey(pub std::sync::Arc<[u8]>);
+
+/// What a background job of the Audit page does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AuditJobKind {
+    Verify,
+    Count,
+}
+
+impl AuditJobKind {
+    pub fn parse(s: &str) -> Result<AuditJobKind, AppError> {
+        match s {
+            "verify" => Ok(AuditJobKind::Verify),
+            "count" => Ok(AuditJobKind::Count),
+            _ => Err(AppError::invalid("A job is verify or count.")),
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditJobKind::Verify => "verify",
+            AuditJobKind::Count => "count",
+        }
+    }
+}
+
+impl ChainReport {
+    /// The report in a sentence or two, for people.
+    pub fn summary(&self) -> String {
+        let mut s = match &self.problem {
+            None => format!("The chain is intact: {} events checked, to sequence {}", self.checked, self.last_seq),
+            Some(p) => format!("BROKEN at sequence {} ({}): {}", p.seq, p.kind.as_str(), p.detail),
+        };
+        if self.problem.is_none() {
+            s.push_str(&if self.checkpoints_checked {
+                format!(", {} signed checkpoints verified.", self.checkpoints)
+            } else {
+                ", checkpoints not checked (no audit key).".to_string()
+            });
+        }
+        if self.unchained > 0 {
+            s.push_str(&format!(" {} events are outside the chain (written by another tool).", self.unchained));
+        }
+        s
     }
 }
 

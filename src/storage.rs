@@ -6,7 +6,7 @@
 //! [`AuditEntry`] that describes the change and writes it in the same transaction:
 //! if the audit row cannot be written, the change is rolled back.
 
-use crate::audit::{AuditFacets, AuditFilter, AuditPage, ChainReport};
+use crate::audit::{AuditFacets, AuditFilter, AuditHistogram, AuditJob, AuditJobKind, AuditPage, ChainReport};
 pub use crate::dto::LoginGuard;
 use crate::dto::{
     ConsoleAccount, GroupRef, InvitationInfo, JobRun, KeyInfo, KeyInventory, MfaState, Overview, Page, Preferences,
@@ -519,6 +519,8 @@ pub trait AuditStore {
     fn search_audit(&self, filter: &AuditFilter) -> AppResult<AuditPage>;
     /// How many events `filter` matches, by action, outcome and actor.
     fn audit_facets(&self, filter: &AuditFilter) -> AppResult<AuditFacets>;
+    /// Events of `filter` over time by outcome (the Audit page's chart).
+    fn audit_histogram(&self, filter: &AuditFilter) -> AppResult<AuditHistogram>;
     /// Exactly how many events `filter` matches, however many (reads them all:
     /// background work, never the page's request).
     fn count_audit(&self, filter: &AuditFilter) -> AppResult<i64>;
@@ -539,6 +541,20 @@ pub trait AuditStore {
         key: Option<&[u8]>,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> AppResult<ChainReport>;
+    /// Records a background job of the Audit page (with `audit`, who asked for what);
+    /// its id.
+    fn start_audit_job(&self, kind: AuditJobKind, filter_text: &str, audit: &AuditEntry) -> AppResult<String>;
+    /// Runs a job begun with `start_audit_job` to its end: its progress, result and
+    /// outcome row (`audit`) are in the database.
+    fn run_audit_job(
+        &self,
+        id: &str,
+        kind: AuditJobKind,
+        filter: &AuditFilter,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<()>;
+    fn audit_job(&self, id: &str) -> AppResult<AuditJob>;
 }
 
 pub use crate::audit::AuditRow;

@@ -3,6 +3,7 @@
 //! path before it touches storage.
 
 use leptos::prelude::*;
+use pathfinder::audit::{AuditFacets, AuditJob, AuditPage, AuditParams, AuditRow};
 use pathfinder::dto::{
     BulkOutcome, ConsoleAccount, InvitationInfo, InvitationLink, KeyInventory, MfaSetup, MfaState, Overview, Page,
     Preferences, Principal, ProfileEdit, SensitiveFields, UserDetail, UserSummary,
@@ -841,6 +842,91 @@ pub async fn get_key_inventory(after: String) -> Result<KeyInventory, AppError> 
         ssr::authorize("/api/key_inventory")?;
         let policy = ssr::key_policy()?;
         ssr::db()?.call(move |s| s.key_inventory(policy.rotation_days, Some(after.as_str()), 100)).await
+    })
+    .await
+}
+
+/// One page of the audit log's search; each search is itself audited (who looked
+/// at what filter).
+#[server(prefix = "/api", endpoint = "audit_search")]
+pub async fn audit_search(params: AuditParams) -> Result<AuditPage, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/audit_search")?.ok_or(AppError::Unauthenticated)?;
+        let filter = pathfinder::audit::AuditFilter::from_params(&params, chrono::Utc::now())?;
+        let mut audit = ssr::request_meta()?.audit(Some(&who.user_id), "audit.search", ("audit_log", None), 200);
+        audit.error_message = Some(params.describe());
+        ssr::db()?
+            .call(move |s| {
+                let page = s.search_audit(&filter)?;
+                s.append_audit(&audit)?;
+                Ok(page)
+            })
+            .await
+    })
+    .await
+}
+
+/// How many events the filter matches, by action, outcome and actor.
+#[server(prefix = "/api", endpoint = "audit_facets")]
+pub async fn get_audit_facets(params: AuditParams) -> Result<AuditFacets, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/audit_facets")?;
+        let filter = pathfinder::audit::AuditFilter::from_params(&params.first_page(), chrono::Utc::now())?;
+        ssr::db()?.call(move |s| s.audit_facets(&filter)).await
+    })
+    .await
+}
+
+/// One event, every column; looking is audited.
+#[server(prefix = "/api", endpoint = "audit_event")]
+pub async fn audit_event(id: String) -> Result<AuditRow, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/audit_event")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "audit.event.view", ("audit_event", Some(&id)), 200);
+        ssr::db()?
+            .call(move |s| {
+                let event = s.audit_event(&id)?.ok_or_else(|| AppError::NotFound("The event".into()))?;
+                s.append_audit(&audit)?;
+                Ok(event)
+            })
+            .await
+    })
+    .await
+}
+
+/// Starts a verification of the chain or an exact count of a filter in the
+/// background; the job's id, to follow with `audit_job`.
+#[server(prefix = "/api", endpoint = "start_audit_job")]
+pub async fn start_audit_job(kind: String, params: AuditParams) -> Result<String, AppError> {
+    ssr::answer(async {
+        use pathfinder::audit::AuditJobKind;
+        let who = ssr::authorize("/api/start_audit_job")?.ok_or(AppError::Unauthenticated)?;
+        let kind = AuditJobKind::parse(&kind)?;
+        let filter = pathfinder::audit::AuditFilter::from_params(&params.first_page(), chrono::Utc::now())?;
+        let described = match kind {
+            AuditJobKind::Verify => "the whole chain".to_string(),
+            AuditJobKind::Count => params.describe(),
+        };
+        let action = format!("audit.{}", kind.as_str());
+        let mut audit = ssr::request_meta()?.audit(Some(&who.user_id), &action, ("audit_log", None), 200);
+        audit.error_message = Some(described.clone());
+        let key = use_context::<pathfinder::audit::AuditKey>().map(|k| k.0);
+        let db = ssr::db()?;
+        let begin = pathfinder::storage::AuditEntry { action: format!("{action}.begin"), ..audit.clone() };
+        let id = db.call(move |s| s.start_audit_job(kind, &described, &begin)).await?;
+        let job = id.clone();
+        db.detach("audit job", move |s| s.run_audit_job(&job, kind, &filter, key.as_deref(), &audit));
+        Ok(id)
+    })
+    .await
+}
+
+/// A background job's progress and result.
+#[server(prefix = "/api", endpoint = "audit_job")]
+pub async fn get_audit_job(id: String) -> Result<AuditJob, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/audit_job")?;
+        ssr::db()?.call(move |s| s.audit_job(&id)).await
     })
     .await
 }

@@ -14,6 +14,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/sessions", "Sessions"),
     ("/invitations", "Invitations"),
     ("/keys", "Keys"),
+    ("/audit", "Audit"),
 ];
 
 /// "Confirm it is you": the password (and code) again, for the dangerous actions of

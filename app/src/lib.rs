@@ -56,6 +56,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
                 <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
+                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
+                <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -175,6 +177,32 @@ impl LazyRoute for InvitationsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::InvitationsPage/></Shell> }.into_any()
+    }
+}
+
+struct AuditRoute;
+
+#[lazy_route]
+impl LazyRoute for AuditRoute {
+    fn data() -> Self {
+        AuditRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::AuditPage/></Shell> }.into_any()
+    }
+}
+
+struct AuditEventRoute;
+
+#[lazy_route]
+impl LazyRoute for AuditEventRoute {
+    fn data() -> Self {
+        AuditEventRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::AuditEventPage/></Shell> }.into_any()
     }
 }
 

@@ -94,6 +94,10 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/audit_search", Access::Roles(AUDIT_READERS)),
     ("/api/audit_event", Access::Roles(AUDIT_READERS)),
     ("/api/audit_facets", Access::Roles(AUDIT_READERS)),
+    ("/api/start_audit_job", Access::Roles(AUDIT_READERS)),
+    ("/api/audit_job", Access::Roles(AUDIT_READERS)),
+    // Drawn by the server (server/src/charts.rs).
+    ("/charts/audit.svg", Access::Roles(AUDIT_READERS)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

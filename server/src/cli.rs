@@ -644,6 +644,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         .site_addr(listen)
         .build();
     let overview = Arc::new(pathfinder::stats::OverviewCache::default());
+    let (audit_key, sign_every) = checkpoints;
     let state = AppState {
         leptos_options,
         db: db.clone(),
@@ -658,6 +659,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         throttle: Arc::new(throttle),
         trusted_proxies,
         outbox,
+        audit_key: Some(pathfinder::audit::AuditKey(audit_key.clone())),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
@@ -665,7 +667,6 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         crate::jobs::overview::refresh(&db, &overview).await?;
         crate::jobs::overview::spawn(db.clone(), overview.clone());
         crate::jobs::stats::spawn(db.clone(), overview, stats_every);
-        let (audit_key, sign_every) = checkpoints;
         crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)

@@ -2,6 +2,7 @@
 //! metrics, the HTTP router and the command line. `main.rs` only calls [`cli::main`].
 
 pub mod auth;
+pub mod charts;
 pub mod cli;
 pub mod config;
 pub mod crash;

@@ -46,6 +46,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Where invitation mail goes, and the console's public address for its links.
     pub outbox: pathfinder::mail::Outbox,
+    /// The key that signs the audit chain's checkpoints (the Audit page's verify).
+    pub audit_key: Option<pathfinder::audit::AuditKey>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -58,11 +60,15 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let (db, overview, key_policy) = (state.db.clone(), state.overview.clone(), state.key_policy);
     let outbox = state.outbox.clone();
+    let audit_key = state.audit_key.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(overview.clone());
         provide_context(key_policy);
         provide_context(outbox.clone());
+        if let Some(k) = &audit_key {
+            provide_context(k.clone());
+        }
     };
     Router::new()
         .route("/auth/login", post(sign_in))
@@ -71,6 +77,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/accept_invitation", post(accept_invitation))
         .route("/export/users", get(crate::export::users))
         .route("/export/audit", get(crate::export::audit::download))
+        .route("/charts/audit.svg", get(crate::charts::audit))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

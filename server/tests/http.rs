@@ -123,6 +123,7 @@ impl Console {
                 public_url: None,
                 https: secure_cookie,
             },
+            audit_key: Some(pathfinder::audit::AuditKey(Arc::from(&b"an http test audit key, 32 chars+"[..]))),
         };
         Console { overview: state.overview.clone(), app: router(state), storage, dir }
     }
@@ -1003,6 +1004,118 @@ async fn the_users_list_exports_as_csv_and_ndjson() {
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
 }
 
+/// Compliance reviewers search the audit log (each search audited), open an event,
+/// export exactly the filter (formulas neutralised, the count recorded at the end),
+/// see the chart, and verify the chain in the background; hostile filter values get
+/// a sentence and run nothing.
+#[tokio::test]
+async fn compliance_reviewers_search_export_and_verify_the_audit_log() {
+    let c = Console::new();
+    let token = c.token("comp_cy").await;
+    let suspect = common::add_user(c.storage.as_ref(), "audit_suspect", "active", &[]);
+    for i in 0..120 {
+        let mut e = common::audit(if i % 2 == 0 { "probe.read" } else { "probe.write" });
+        e.actor = Some(suspect.clone());
+        e.response_status = if i % 10 == 0 { 403 } else { 200 };
+        e.error_message = (i == 7).then(|| "=HYPERLINK(\"http://x\")".to_string());
+        c.storage.append_audit(&e).unwrap();
+    }
+    // The page, filtered by actor and action prefix: the events and the facets.
+    let page = c.send(Method::GET, "/audit?actor=audit_suspect&action=probe.&size=50", Some(&token), None, "").await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert_eq!(page.body.matches("data-test-id=\"event-link\"").count(), 50, "a page of 50");
+    assert!(page.body.contains("data-test-id=\"next-page\""));
+    assert!(page.body.contains("120 events"), "the exact count: {}", page.body);
+    assert_eq!(c.actions()[0], "audit.search", "the search itself is audited");
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert!(row.error_message.unwrap().contains("actor=audit_suspect"), "with its filter");
+    // Hostile values: a sentence and a 400; wildcard characters are plain text.
+    for (q, status) in [
+        ("size=-1", StatusCode::BAD_REQUEST),
+        ("range=custom&from=0000-01-01", StatusCode::BAD_REQUEST),
+        ("range=custom&from=2026-01-01T10:00&to=99999-01-01", StatusCode::BAD_REQUEST),
+        ("status=%27%20OR%201%3D1--", StatusCode::BAD_REQUEST),
+        ("actor=nobody_here", StatusCode::BAD_REQUEST),
+        ("text=%25", StatusCode::OK),
+        ("text=_&action=%27%20OR%201%3D1--", StatusCode::OK),
+        ("path=%25%25", StatusCode::OK),
+    ] {
+        let r = c.send(Method::GET, &format!("/audit?{q}"), Some(&token), None, "").await;
+        assert_eq!(r.status, status, "{q}: {}", r.body);
+        if status == StatusCode::BAD_REQUEST {
+            assert!(r.body.contains("data-test-id=\"error\""), "{q} says why");
+        }
+    }
+    // 100 KB does not fit in a URL (the HTTP layer refuses one over 64 KB): the
+    // server function takes it in a body, and refuses it with a sentence.
+    let long = format!("params[text]={}", "x".repeat(100_000));
+    let r = c.post("/api/audit_search", Some(&token), &long).await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+    assert!(r.body.contains("at most 200 characters"), "{}", r.body);
+    // One event's page: every column, with a link to its actor.
+    let first = c
+        .storage
+        .search_audit(&pathfinder::audit::AuditFilter {
+            actor: Some("audit_suspect".into()),
+            page_size: 1,
+            ..Default::default()
+        })
+        .unwrap()
+        .events
+        .remove(0);
+    let event = c.send(Method::GET, &format!("/audit/{}", first.id), Some(&token), None, "").await;
+    assert_eq!(event.status, StatusCode::OK);
+    assert!(event.body.contains(&format!("/users/{}", suspect.0)) && event.body.contains(&first.chain_hash.unwrap()));
+    assert_eq!(c.actions()[0], "audit.event.view");
+    // The export: exactly the filter, formulas neutralised, audited at both ends.
+    let csv = c.send(Method::GET, "/export/audit?actor=audit_suspect&format=csv", Some(&token), None, "").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines.len(), 121, "a header and 120 events");
+    assert!(lines[0].starts_with("id,created_at,user_id,username,action"));
+    assert!(csv.body.contains("'=HYPERLINK"), "a formula is kept as text");
+    let rows = c.storage.recent_audit(5).unwrap();
+    let done = rows.iter().find(|r| r.action == "audit.export.done").expect("the export's end is audited");
+    assert_eq!(done.error_message.as_deref(), Some("120 events"));
+    assert!(rows.iter().any(|r| r.action == "audit.export"
+        && r.error_message.as_deref().is_some_and(|m| m.contains("actor=audit_suspect") && m.contains("csv"))));
+    let nd = c.send(Method::GET, "/export/audit?actor=audit_suspect&format=ndjson", Some(&token), None, "").await;
+    let first: serde_json::Value = serde_json::from_str(nd.body.lines().next().unwrap()).unwrap();
+    assert_eq!(first["username"], "audit_suspect");
+    assert!(first["chain_seq"].is_i64());
+    let bad = c.send(Method::GET, "/export/audit?actor=nobody_here&format=csv", Some(&token), None, "").await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    // The chart is an SVG image drawn by the server.
+    let chart = c.send(Method::GET, "/charts/audit.svg?range=24h&action=probe.", Some(&token), None, "").await;
+    assert_eq!(chart.status, StatusCode::OK);
+    assert_eq!(chart.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(chart.body.starts_with("<svg") && chart.body.contains("Events per hour"), "{}", chart.body);
+    // Verify runs in the background; its state is in the database.
+    let started = c.post("/api/start_audit_job", Some(&token), "kind=verify&params[range]=").await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let id: String = serde_json::from_str(&started.body).unwrap();
+    let mut job = None;
+    for _ in 0..100 {
+        let r = c.post("/api/audit_job", Some(&token), &format!("id={id}")).await;
+        let j: pathfinder::audit::AuditJob = serde_json::from_str(&r.body).unwrap();
+        if j.finished_at.is_some() {
+            job = Some(j);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let job = job.expect("the verification ends");
+    assert_eq!(job.outcome.as_deref(), Some("ok"), "{:?}", job.result);
+    assert!(job.result.unwrap().contains("intact"));
+    // SREs have no business in anyone's trail.
+    let sre = c.token("sre_sam").await;
+    assert_eq!(c.send(Method::GET, "/audit", Some(&sre), None, "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        c.send(Method::GET, "/export/audit?format=csv", Some(&sre), None, "").await.status,
+        StatusCode::FORBIDDEN
+    );
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {
@@ -1336,6 +1449,12 @@ async fn every_route_and_server_function_follows_the_policy() {
     };
     // A session nobody else uses, for the admin to end.
     let spare = claims(&c.token("comp_cy").await).sid;
+    // An audit event to open, and an audit job to follow.
+    let event = c.storage.recent_audit(1).unwrap()[0].id.clone();
+    let job = c
+        .storage
+        .start_audit_job(pathfinder::audit::AuditJobKind::Count, "walk", &common::audit("audit.count.begin"))
+        .unwrap();
     let body_for = |path: &str| match path {
         "/api/user_detail"
         | "/api/reveal_sensitive"
@@ -1374,12 +1493,16 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/key_inventory" => "after=".to_string(),
         "/api/set_user_group" => format!("user_id={}&group_id=", target.0),
         "/api/start_key_rotation" => "scope=overdue".to_string(),
+        "/api/audit_search" | "/api/audit_facets" => "params[range]=30d&params[actor]=walk_target".to_string(),
+        "/api/audit_event" => format!("id={event}"),
+        "/api/start_audit_job" => "kind=count&params[actor]=walk_target".to_string(),
+        "/api/audit_job" => format!("id={job}"),
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };
     let mut walked = 0;
     for (pattern, access) in POLICY {
         let Access::Roles(allowed) = access else { continue };
-        let path = pattern.replace(":id", &target.0);
+        let path = pattern.replace(":id", if pattern.starts_with("/audit/") { &event } else { &target.0 });
         let api = path.starts_with("/api/");
         let call = |token: Option<String>| {
             let (path, body) = (path.clone(), body_for(&path));

@@ -2,6 +2,7 @@
 
 mod account;
 mod accounts;
+mod audit;
 mod invitations;
 mod invite;
 mod keys;
@@ -13,6 +14,7 @@ mod users;
 
 pub use account::AccountPage;
 pub use accounts::AccountsPage;
+pub use audit::{AuditEventPage, AuditPage};
 pub use invitations::InvitationsPage;
 pub use invite::InvitePage;
 pub use keys::KeysPage;

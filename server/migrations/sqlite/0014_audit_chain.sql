@@ -55,3 +55,21 @@ CREATE TABLE pf_audit_counts_daily (
 CREATE INDEX idx_audit_user_time ON pf_audit_log(user_id, created_at, id);
 CREATE INDEX idx_audit_entity_time ON pf_audit_log(entity_id, created_at, id);
 CREATE INDEX idx_audit_action_time ON pf_audit_log(action, created_at, id);
+
+-- Background work a reviewer starts on the Audit page (a chain verification, an
+-- exact count): progress and result, read by whichever console instance the page
+-- asks; a job whose instance went away shows as stopped once its lease runs out.
+CREATE TABLE pf_audit_jobs (
+    id VARCHAR2(26) PRIMARY KEY,
+    kind VARCHAR2(20) NOT NULL CHECK (kind IN ('verify', 'count')),
+    requested_by VARCHAR2(26),
+    filter_text VARCHAR2(4000),
+    started_at TIMESTAMP NOT NULL,
+    lease_until TIMESTAMP,
+    done_units NUMBER(19) DEFAULT 0 NOT NULL,
+    total_units NUMBER(19),
+    finished_at TIMESTAMP,
+    outcome VARCHAR2(20) CHECK (outcome IN ('ok', 'broken', 'failed')),
+    result VARCHAR2(4000)
+);
+CREATE INDEX idx_audit_jobs_started ON pf_audit_jobs(started_at);

@@ -3,6 +3,7 @@
 //! Audit page, and the chain's verification.
 
 pub mod chain;
+mod jobs;
 pub mod search;
 
 use super::driver::{Conn, Value, Work};
@@ -10,7 +11,9 @@ use super::Store;
 use crate::{args, sql};
 use chain::chained_row;
 use chrono::{DurationRound, TimeDelta};
-use pathfinder::audit::{AuditFacets, AuditFilter, AuditPage, AuditRow, ChainReport};
+use pathfinder::audit::{
+    AuditFacets, AuditFilter, AuditHistogram, AuditJob, AuditJobKind, AuditPage, AuditRow, ChainReport,
+};
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::{AuditEntry, AuditStore, BatchStep, TableRows};
 use pathfinder::{new_id, AppError, AppResult};
@@ -315,6 +318,10 @@ impl AuditStore for Store {
         self.read(|c| search::facets(c, filter))
     }
 
+    fn audit_histogram(&self, filter: &AuditFilter) -> AppResult<AuditHistogram> {
+        self.read(|c| search::histogram(c, filter, chrono::Utc::now()))
+    }
+
     fn count_audit(&self, filter: &AuditFilter) -> AppResult<i64> {
         let mut c = self.conn(Work::Maintenance, false)?;
         search::count_exact(&mut c, filter)
@@ -340,5 +347,24 @@ impl AuditStore for Store {
     ) -> AppResult<ChainReport> {
         let mut c = self.conn(Work::Maintenance, false)?;
         chain::verify(&mut c, key, progress)
+    }
+
+    fn start_audit_job(&self, kind: AuditJobKind, filter_text: &str, audit: &AuditEntry) -> AppResult<String> {
+        self.start_job(kind, filter_text, audit)
+    }
+
+    fn run_audit_job(
+        &self,
+        id: &str,
+        kind: AuditJobKind,
+        filter: &AuditFilter,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<()> {
+        self.run_job(id, kind, filter, key, audit)
+    }
+
+    fn audit_job(&self, id: &str) -> AppResult<AuditJob> {
+        self.job(id)
     }
 }

@@ -13,7 +13,8 @@ use super::super::driver::{Conn, Dialect, ReadRow, Row, Value};
 use super::super::search::prefix_end;
 use super::{chain, status_class};
 use pathfinder::audit::{
-    AuditFacets, AuditFilter, AuditPage, AuditRow, Count, PageFrom, StatusMatch, TextMatch, ACTOR_SAMPLE, COUNT_CAP,
+    AuditFacets, AuditFilter, AuditHistogram, AuditPage, AuditRow, Count, PageFrom, StatusMatch, TextMatch,
+    ACTOR_SAMPLE, COUNT_CAP,
 };
 use pathfinder::dto::Timestamp;
 use pathfinder::{AppError, AppResult};
@@ -356,19 +357,19 @@ fn tally_sql(f: &AuditFilter, span: Span) -> (String, Vec<Value>) {
     if let Some(t) = hi {
         w.push(format!("{time} < {}", b.next(t)));
     }
-    match &f.action {
-        Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
-        Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, &mut b)),
-        None => {}
-    }
     let events = matches!(span, Span::Events(..));
-    if let Some(s) = f.status {
-        let (lo, hi) = s.bounds();
-        w.push(if events {
-            format!("response_status BETWEEN {} AND {}", b.next(lo), b.next(hi))
-        } else {
-            format!("status_class BETWEEN {} AND {}", b.next(lo / 100), b.next(hi / 100))
-        });
+    if events {
+        match &f.action {
+            Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
+            Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, &mut b)),
+            None => {}
+        }
+        if let Some(s) = f.status {
+            let (lo, hi) = s.bounds();
+            w.push(format!("response_status BETWEEN {} AND {}", b.next(lo), b.next(hi)));
+        }
+    } else {
+        narrow_counts(f, &mut w, &mut b);
     }
     let filter = if w.is_empty() { String::new() } else { format!(" WHERE {}", w.join(" AND ")) };
     let sql = if events {
@@ -443,6 +444,88 @@ pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
         out.total = Some(if !sampled { Count::Exact(seen) } else { count_capped(c, f)? });
     }
     Ok(out)
+}
+
+/// Where a bucket of the histogram puts a status class.
+fn outcome_slot(class: i64) -> usize {
+    match class {
+        4 => 1,
+        5 => 2,
+        _ => 0,
+    }
+}
+
+/// Events of `f` over time by outcome: from the kept counts (by hour up to three
+/// days, else by day) when only time, action and outcome narrow it; else from its
+/// newest [`ACTOR_SAMPLE`] events.
+pub fn histogram(c: &mut Conn, f: &AuditFilter, now: Timestamp) -> AppResult<AuditHistogram> {
+    let mut buckets: BTreeMap<Timestamp, [i64; 3]> = BTreeMap::new();
+    if f.counted_by_hour() {
+        let to = f.to.unwrap_or(now);
+        let hourly = f.from.is_some_and(|from| to - from <= chrono::TimeDelta::days(3));
+        let (table, time, unit) = if hourly {
+            ("pf_audit_counts", "hour_start", chrono::TimeDelta::hours(1))
+        } else {
+            ("pf_audit_counts_daily", "day_start", chrono::TimeDelta::days(1))
+        };
+        let mut b = Binds::default();
+        let mut w = Vec::new();
+        if let Some(from) = f.from {
+            w.push(format!("{time} >= {}", b.next(floor(from, unit))));
+        }
+        if let Some(to) = f.to {
+            w.push(format!("{time} < {}", b.next(to)));
+        }
+        narrow_counts(f, &mut w, &mut b);
+        let filter = if w.is_empty() { String::new() } else { format!(" WHERE {}", w.join(" AND ")) };
+        let sql =
+            format!("SELECT {time}, status_class, SUM(events) FROM {table}{filter} GROUP BY {time}, status_class");
+        c.query_each(sql.as_str(), &b.0, |r| {
+            buckets.entry(r.time(0)?).or_default()[outcome_slot(r.int(1)?)] += r.int(2)?;
+            Ok(())
+        })?;
+        return Ok(AuditHistogram {
+            buckets: buckets.into_iter().collect(),
+            bucket: if hourly { "hour" } else { "day" }.into(),
+            among_newest: None,
+        });
+    }
+    let sample = AuditFilter { page: PageFrom::First, oldest_first: false, page_size: ACTOR_SAMPLE, ..f.clone() };
+    let (sql, binds) = page_query(c, &sample)?;
+    let mut events = Vec::new();
+    c.query_each(sql.as_str(), &binds, |r| {
+        events.push((r.time(12)?, status_class(r.opt_int(9)?)));
+        Ok(())
+    })?;
+    let sampled = events.len() > ACTOR_SAMPLE as usize;
+    events.truncate(ACTOR_SAMPLE as usize);
+    let span = match (events.first(), events.last()) {
+        (Some(newest), Some(oldest)) => newest.0 - oldest.0,
+        _ => chrono::TimeDelta::zero(),
+    };
+    let hourly = span <= chrono::TimeDelta::days(3);
+    let unit = if hourly { chrono::TimeDelta::hours(1) } else { chrono::TimeDelta::days(1) };
+    for (at, class) in events {
+        buckets.entry(floor(at, unit)).or_default()[outcome_slot(class)] += 1;
+    }
+    Ok(AuditHistogram {
+        buckets: buckets.into_iter().collect(),
+        bucket: if hourly { "hour" } else { "day" }.into(),
+        among_newest: sampled.then_some(ACTOR_SAMPLE),
+    })
+}
+
+/// The action and outcome conditions on a table of kept counts.
+fn narrow_counts(f: &AuditFilter, w: &mut Vec<String>, b: &mut Binds) {
+    match &f.action {
+        Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
+        Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, b)),
+        None => {}
+    }
+    if let Some(s) = f.status {
+        let (lo, hi) = s.bounds();
+        w.push(format!("status_class BETWEEN {} AND {}", b.next(lo / 100), b.next(hi / 100)));
+    }
 }
 
 /// The exact count up to [`COUNT_CAP`], else "more than".

@@ -1,0 +1,134 @@
+//! Charts drawn by the server as SVG with `plotters` (no font feature: labels are
+//! SVG `<text>` whose widths plotters estimates, so they are few and short). The
+//! browser gets an image: no chart code in the wasm bundle.
+
+use crate::router::AppState;
+use axum::extract::{Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pathfinder::audit::{AuditFilter, AuditHistogram, AuditParams};
+use pathfinder::AppError;
+use plotters::prelude::*;
+
+const SIZE: (u32, u32) = (960, 240);
+const OK: RGBColor = RGBColor(0x93, 0xb4, 0xff);
+const CLIENT_ERROR: RGBColor = RGBColor(0xf7, 0x90, 0x09);
+const SERVER_ERROR: RGBColor = RGBColor(0xd9, 0x2d, 0x20);
+
+/// `GET /charts/audit.svg?<the Audit page's filter>`: its events over time, by outcome.
+pub async fn audit(State(st): State<AppState>, Query(params): Query<AuditParams>) -> Response {
+    let drawn = async {
+        let filter = AuditFilter::from_params(&params.first_page(), chrono::Utc::now())?;
+        let histogram = st.db.call(move |s| s.audit_histogram(&filter)).await?;
+        draw_histogram(&histogram)
+    };
+    match drawn.await {
+        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=60")], svg)
+            .into_response(),
+        Err(e) => {
+            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            (status, e.to_string()).into_response()
+        }
+    }
+}
+
+fn failed(e: impl std::fmt::Display) -> AppError {
+    AppError::internal(format!("drawing a chart: {e}"))
+}
+
+/// Stacked bars per bucket: 2xx (and others), 4xx, 5xx.
+pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let unit = if h.bucket == "hour" { 3_600_000 } else { 86_400_000 };
+        let (Some(first), Some(last)) = (h.buckets.first(), h.buckets.last()) else {
+            root.draw(&Text::new("No events", (SIZE.0 as i32 / 2 - 30, SIZE.1 as i32 / 2), ("sans-serif", 16)))
+                .map_err(failed)?;
+            root.present().map_err(failed)?;
+            drop(root);
+            return Ok(svg);
+        };
+        let (x0, x1) = (first.0.timestamp_millis(), last.0.timestamp_millis() + unit);
+        let top = h.buckets.iter().map(|(_, n)| n.iter().sum::<i64>()).max().unwrap_or(1).max(1);
+        let caption = match (h.among_newest, h.bucket.as_str()) {
+            (Some(n), b) => format!("Events per {b}, among the newest {n}"),
+            (None, b) => format!("Events per {b}"),
+        };
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, 0..top + top / 10 + 1)
+            .map_err(failed)?;
+        let hourly = h.bucket == "hour";
+        let label = move |ms: &i64| {
+            let t = chrono::DateTime::from_timestamp_millis(*ms).unwrap_or_default();
+            if hourly {
+                t.format("%m-%d %H:00").to_string()
+            } else {
+                t.format("%Y-%m-%d").to_string()
+            }
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&label)
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(failed)?;
+        let width = (unit * 9 / 10).max(1);
+        for (slot, (color, name)) in
+            [(OK, "2xx and other"), (CLIENT_ERROR, "4xx"), (SERVER_ERROR, "5xx")].into_iter().enumerate()
+        {
+            chart
+                .draw_series(h.buckets.iter().filter(|(_, n)| n[slot] > 0).map(|(t, n)| {
+                    let x = t.timestamp_millis();
+                    let below: i64 = n[..slot].iter().sum();
+                    Rectangle::new([(x, below), (x + width, below + n[slot])], color.filled())
+                }))
+                .map_err(failed)?
+                .label(name)
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK.mix(0.2))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_histogram_draws_bars_labels_and_a_legend() {
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap().and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let h = AuditHistogram {
+            buckets: vec![(day(1), [10, 2, 1]), (day(2), [0, 0, 0]), (day(5), [40, 0, 3])],
+            bucket: "day".into(),
+            among_newest: None,
+        };
+        let svg = draw_histogram(&h).unwrap();
+        assert!(svg.starts_with("<svg"), "{}", &svg[..100]);
+        // One bar per non-empty count, and one legend swatch per series.
+        let fills = |color: &str| svg.matches(&format!("fill=\"{color}\"")).count();
+        assert_eq!((fills("#93B4FF"), fills("#F79009"), fills("#D92D20")), (3, 2, 3), "{svg}");
+        for text in ["2026-01-0", "2xx and other", "4xx", "5xx", "Events per day"] {
+            assert!(svg.contains(text), "{text}");
+        }
+        let empty = draw_histogram(&AuditHistogram::default()).unwrap();
+        assert!(empty.contains("No events"));
+    }
+}

@@ -1,0 +1,131 @@
+//! `pf_audit_jobs`: the Audit page's background work (verify the chain, count a
+//! filter exactly). The instance that starts a job runs it; its progress and result
+//! live in the database, so every instance answers the page that follows it. A
+//! lease renewed with each progress step tells a running job from one whose
+//! instance went away.
+
+use super::super::driver::{Conn, ReadRow, Row};
+use super::super::Store;
+use crate::{args, sql};
+use chrono::{TimeDelta, Utc};
+use pathfinder::audit::{AuditFilter, AuditJob, AuditJobKind};
+use pathfinder::storage::AuditEntry;
+use pathfinder::{new_id, AppError, AppResult};
+
+/// How long a job counts as running after its last sign of life.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// A count is one query: no sign of life until it ends.
+const COUNT_LEASE: TimeDelta = TimeDelta::minutes(30);
+
+fn job(r: &dyn Row) -> AppResult<AuditJob> {
+    let finished_at = r.opt_time(5)?;
+    Ok(AuditJob {
+        id: r.text(0)?,
+        kind: r.text(1)?,
+        started_at: r.time(2)?,
+        done: r.int(3)?,
+        total: r.opt_int(4)?,
+        running: finished_at.is_none() && r.opt_time(8)?.is_some_and(|t| t > Utc::now()),
+        finished_at,
+        outcome: r.opt_text(6)?,
+        result: r.opt_text(7)?,
+    })
+}
+
+impl Store {
+    /// Records a new job and its audit row (who asked for what) in one transaction.
+    pub(super) fn start_job(&self, kind: AuditJobKind, filter_text: &str, audit: &AuditEntry) -> AppResult<String> {
+        let id = new_id();
+        let lease = if kind == AuditJobKind::Count { COUNT_LEASE } else { LEASE };
+        self.write_audited(audit, |c| {
+            c.execute(
+                sql!(
+                    "INSERT INTO pf_audit_jobs (id, kind, requested_by, filter_text, started_at, lease_until)
+                     VALUES (:1, :2, :3, :4, :5, :6)"
+                ),
+                &args![
+                    id.as_str(),
+                    kind.as_str(),
+                    audit.actor.as_ref().map(|a| a.as_str()),
+                    pathfinder::storage::truncate(filter_text, 4000),
+                    Utc::now(),
+                    Utc::now() + lease
+                ],
+            )
+        })?;
+        Ok(id)
+    }
+
+    /// Runs the job begun with [`Store::start_job`] to its end and records how it ended,
+    /// with its outcome's audit row.
+    pub(super) fn run_job(
+        &self,
+        id: &str,
+        kind: AuditJobKind,
+        filter: &AuditFilter,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<()> {
+        let started = std::time::Instant::now();
+        let outcome = match kind {
+            AuditJobKind::Verify => self
+                .verify_chain_with_progress(id, key)
+                .map(|r| (if r.problem.is_some() { "broken" } else { "ok" }, r.summary())),
+            AuditJobKind::Count => {
+                let mut c = self.conn(super::super::driver::Work::Maintenance, false)?;
+                super::search::count_exact(&mut c, filter).map(|n| ("ok", format!("Exactly {n} events match.")))
+            }
+        };
+        let (state, said) = match &outcome {
+            Ok((state, said)) => (*state, said.clone()),
+            Err(e) => ("failed", format!("The job failed: {e}")),
+        };
+        let row = AuditEntry {
+            execution_time_ms: started.elapsed().as_millis() as u64,
+            error_message: Some(said.clone()),
+            response_status: if state == "failed" { 500 } else { 200 },
+            ..audit.clone()
+        };
+        self.write_audited(&row, |c| {
+            c.execute(
+                sql!("UPDATE pf_audit_jobs SET finished_at = :1, outcome = :2, result = :3, lease_until = NULL WHERE id = :4"),
+                &args![Utc::now(), state, pathfinder::storage::truncate(&said, 4000), id],
+            )
+        })?;
+        outcome.map(|_| ())
+    }
+
+    fn verify_chain_with_progress(&self, id: &str, key: Option<&[u8]>) -> AppResult<pathfinder::audit::ChainReport> {
+        let mut c = self.conn(super::super::driver::Work::Maintenance, false)?;
+        let mut progress = |done: u64, total: u64| {
+            let step = self.write(|w| progress(w, id, done, total));
+            if let Err(e) = &step {
+                tracing::warn!(error = %e, "could not record a verification's progress");
+            }
+            true
+        };
+        super::chain::verify(&mut c, key, &mut progress)
+    }
+
+    pub(super) fn job(&self, id: &str) -> AppResult<AuditJob> {
+        self.read(|c| {
+            let rows = c.query_map(
+                sql!(
+                    "SELECT id, kind, started_at, done_units, total_units, finished_at, outcome, result, lease_until
+                     FROM pf_audit_jobs WHERE id = :1"
+                ),
+                &args![id],
+                job,
+            )?;
+            rows.into_iter().next().ok_or_else(|| AppError::NotFound("The job".into()))
+        })
+    }
+}
+
+/// A sign of life: how far the job got, and its lease renewed.
+fn progress(c: &mut Conn, id: &str, done: u64, total: u64) -> AppResult<u64> {
+    c.execute(
+        sql!("UPDATE pf_audit_jobs SET done_units = :1, total_units = :2, lease_until = :3 WHERE id = :4"),
+        &args![done as i64, total as i64, Utc::now() + LEASE, id],
+    )
+}

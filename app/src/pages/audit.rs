@@ -334,6 +334,26 @@ fn VerifyPanel() -> impl IntoView {
     }
 }
 
+/// A user's timeline on their page: the newest events by them or about them, with
+/// the way to the whole of it on the Audit page (every filter, paged).
+#[component]
+pub(crate) fn Timeline(user_id: String) -> impl IntoView {
+    let params = AuditParams { involving: user_id.clone(), ..AuditParams::default() };
+    let events = crate::codec::resource(move || params.clone(), audit_search);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match events.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) if p.events.is_empty() => view! { <p data-test-id="no-timeline">"Nothing yet."</p> }.into_any(),
+                    Ok(p) => view! { <EventsTable events=p.events/> }.into_any(),
+                }
+            })}
+        </Suspense>
+        <p><a href=format!("/audit?involving={user_id}") data-test-id="timeline-link">"The whole timeline, with filters →"</a></p>
+    }
+}
+
 /// One event: every column, with links to its actor and entity.
 #[component]
 pub fn AuditEventPage() -> impl IntoView {

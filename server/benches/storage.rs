@@ -92,7 +92,8 @@ fn raw_audit(tx: &rusqlite::Transaction, action: &str, user_id: &str) {
     let stamp = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
     let none = None::<String>;
     tx.execute(
-        registered("INSERT INTO pf_audit_log"),
+        // The seed's insert without the chain and the counts: the floor of a write.
+        registered(":11, :12, :13)"),
         params![pathfinder::new_id(), none, action, "user", user_id, none, none, none, none, 200, 0, none, stamp],
     )
     .unwrap();
@@ -191,6 +192,9 @@ fn main() {
         });
         row(name, &storage, Some(&raw));
     }
+
+    // Before any write below: the newest events are the dataset's own.
+    audit_log(&s, &c, &path);
 
     // A user with sessions (and with a table set, when there are any).
     let subject: String = c
@@ -433,4 +437,209 @@ fn main() {
     }
     took.sort();
     row("provision one more table set", &took, None);
+}
+
+/// The Audit page's searches and facets (issue 10), each beside the same SQL on a
+/// raw connection; facets beside the grouping of the events they replace; and the
+/// searches again without each index of migration 0014 (dropped in a transaction
+/// that is rolled back).
+fn audit_log(s: &Store, c: &Connection, path: &std::path::Path) {
+    use pathfinder::audit::{AuditFilter, AuditParams};
+    use pathfinder_server::storage::audit::search::page_sql;
+    let now = chrono::Utc::now();
+    // A heavy user (the generator gives a few up to 10^5 events) and a typical one.
+    let heavy: String = c
+        .query_row(
+            "SELECT user_id FROM pf_audit_log WHERE user_id IN (SELECT user_id FROM pf_users WHERE rowid <= 20)
+             GROUP BY user_id ORDER BY COUNT(*) DESC LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let typical: String = c
+        .query_row(
+            "SELECT user_id FROM pf_audit_log WHERE rowid = (SELECT MAX(rowid) FROM pf_audit_log) - 1000
+             AND user_id IS NOT NULL UNION ALL SELECT user_id FROM pf_users WHERE rowid = 5000 LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let count_of = |user: &str| -> i64 {
+        c.query_row("SELECT COUNT(*) FROM pf_audit_log WHERE user_id = ?1", [user], |r| r.get(0)).unwrap()
+    };
+    println!(
+        "\n### Audit log: searches (first page of 50), facets and counts\n\nheavy user: {} events as actor; typical user: {}\n",
+        count_of(&heavy),
+        count_of(&typical)
+    );
+    println!("| operation | storage p50 µs | p95 | p99 | raw SQLite p50 µs | p95 | p99 |");
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let params = |f: &dyn Fn(&mut AuditParams)| {
+        let mut p = AuditParams::default();
+        f(&mut p);
+        p
+    };
+    let searches: Vec<(&str, AuditParams)> = vec![
+        ("timeline of a typical user", params(&|p| p.involving = typical.clone())),
+        ("timeline of a heavy user", params(&|p| p.involving = heavy.clone())),
+        (
+            "heavy user + action + 30 days",
+            params(&|p| {
+                p.actor = heavy.clone();
+                p.action = "experience.update".into();
+                p.range = "30d".into();
+            }),
+        ),
+        (
+            "typical user + action + 30 days",
+            params(&|p| {
+                p.actor = typical.clone();
+                p.action = "auth.login".into();
+                p.range = "30d".into();
+            }),
+        ),
+        (
+            "action over 30 days (common: `auth.login`)",
+            params(&|p| {
+                p.action = "auth.login".into();
+                p.range = "30d".into();
+            }),
+        ),
+        (
+            "action over 30 days (rare: `backup.run`)",
+            params(&|p| {
+                p.action = "backup.run".into();
+                p.range = "30d".into();
+            }),
+        ),
+        ("errors (status >= 400), newest first", params(&|p| p.status = "errors".into())),
+        ("path prefix `/admin/`", params(&|p| p.path = "/admin/".into())),
+        ("path prefix `/api/pert/`", params(&|p| p.path = "/api/pert/".into())),
+        (
+            "message text `expired`, last 7 days",
+            params(&|p| {
+                p.text = "expired".into();
+                p.range = "7d".into();
+            }),
+        ),
+        (
+            "message text `database`, last 7 days",
+            params(&|p| {
+                p.text = "database".into();
+                p.range = "7d".into();
+            }),
+        ),
+        (
+            "three filters: heavy user + 4xx + path `/api/`",
+            params(&|p| {
+                p.actor = heavy.clone();
+                p.status = "4xx".into();
+                p.path = "/api/".into();
+            }),
+        ),
+    ];
+    let raw_page = |c: &Connection, f: &AuditFilter| {
+        // The storage first resolves the actor (a username or an id).
+        let actor = f.actor.as_ref().map(|a| {
+            c.prepare_cached(registered("WHERE username = :1 OR user_id = :2"))
+                .unwrap()
+                .query_row([a.to_lowercase(), a.clone()], |r| r.get::<_, String>(0))
+                .unwrap()
+        });
+        let (sql, binds) = page_sql(f, actor.as_deref(), Dialect::Sqlite);
+        let mut st = c.prepare_cached(&sql).unwrap();
+        let mut rows = st.query(params_from_iter(audit_values(binds))).unwrap();
+        let mut n = 0;
+        while let Some(r) = rows.next().unwrap() {
+            let _: (String, String) = (r.get(0).unwrap(), r.get(2).unwrap());
+            n += 1;
+        }
+        n
+    };
+    let mut filters = Vec::new();
+    for (name, p) in &searches {
+        let f = AuditFilter::from_params(p, now).unwrap();
+        let storage = time(|| {
+            s.search_audit(&f).unwrap();
+        });
+        let raw = time(|| {
+            raw_page(c, &f);
+        });
+        row(name, &storage, Some(&raw));
+        filters.push((name, f));
+    }
+    // Facets and counts over a month and a quarter: storage (the kept counts) beside
+    // the grouping of the events they replace.
+    for (name, range, action) in [
+        ("facets + count, 30 days", "30d", ""),
+        ("facets + count, 90 days", "90d", ""),
+        ("facets + count, 90 days, action prefix `auth.`", "90d", "auth."),
+    ] {
+        let f = AuditFilter::from_params(
+            &params(&|p| {
+                p.range = range.into();
+                p.action = action.into();
+            }),
+            now,
+        )
+        .unwrap();
+        let storage = time(|| {
+            s.audit_facets(&f).unwrap();
+        });
+        let since = f.from.unwrap().format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+        let raw = time(|| {
+            let mut st = c
+                .prepare_cached(
+                    "SELECT action, response_status / 100, COUNT(*) FROM pf_audit_log WHERE created_at >= ?1
+                     AND action >= ?2 GROUP BY 1, 2",
+                )
+                .unwrap();
+            st.query_map(params![since, action], |r| r.get::<_, i64>(2)).unwrap().for_each(drop);
+        });
+        row(&format!("{name} (floor: GROUP BY over the events)"), &storage, Some(&raw));
+    }
+    let f = AuditFilter::from_params(&params(&|p| p.range = "90d".into()), now).unwrap();
+    let storage = time(|| {
+        s.audit_histogram(&f).unwrap();
+    });
+    row("chart data, 90 days (by day, kept counts)", &storage, None);
+
+    // Each index of migration 0014, dropped (in a transaction rolled back after):
+    // the raw searches that use it, without it.
+    println!("\n| without index | search | raw p50 µs | p95 |\n|---|---|---:|---:|");
+    let mut without = Connection::open(path).unwrap();
+    configure(&without).unwrap();
+    for index in ["idx_audit_user_time", "idx_audit_entity_time", "idx_audit_action_time"] {
+        let tx = without.transaction().unwrap();
+        tx.execute_batch(&format!("DROP INDEX {index}")).unwrap();
+        for (name, f) in &filters {
+            let uses = match index {
+                "idx_audit_user_time" => f.actor.is_some() || f.involving.is_some(),
+                "idx_audit_entity_time" => f.involving.is_some(),
+                _ => f.action.is_some(),
+            };
+            if !uses {
+                continue;
+            }
+            let mut runs = Vec::new();
+            for _ in 0..5 {
+                let t = Instant::now();
+                raw_page(&tx, f);
+                runs.push(t.elapsed());
+            }
+            runs.sort();
+            println!("| {index} | {name} | {} | {} |", pct(&runs, 0.5), pct(&runs, 0.95));
+        }
+        tx.rollback().unwrap();
+    }
+}
+
+fn audit_values(values: Vec<Value>) -> Vec<rusqlite::types::Value> {
+    values
+        .into_iter()
+        .map(|v| match v {
+            Value::Time(t) => rusqlite::types::Value::Text(t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()),
+            other => sqlite_values(vec![other]).remove(0),
+        })
+        .collect()
 }

@@ -1116,6 +1116,58 @@ async fn compliance_reviewers_search_export_and_verify_the_audit_log() {
     );
 }
 
+/// A download the client abandons stops the export's query; its end is audited as
+/// cut short, with how many events went out.
+#[tokio::test]
+async fn a_cancelled_audit_export_stops_its_query() {
+    let c = Console::new();
+    let token = c.token("comp_cy").await;
+    let mut batch = pathfinder::storage::TableRows::new("pf_audit_log", pathfinder_server::generate::AUDIT_COLUMNS);
+    let at = chrono::Utc::now();
+    for i in 0..30_000i64 {
+        batch.push(vec![
+            pathfinder::storage::Value::Text(pathfinder::new_id()),
+            pathfinder::storage::Value::Null,
+            pathfinder::storage::Value::Text("probe.bulk".into()),
+            pathfinder::storage::Value::Null,
+            pathfinder::storage::Value::Null,
+            pathfinder::storage::Value::Text("192.0.2.1".into()),
+            pathfinder::storage::Value::Null,
+            pathfinder::storage::Value::Text("GET".into()),
+            pathfinder::storage::Value::Text("/probe".into()),
+            pathfinder::storage::Value::Int(200),
+            pathfinder::storage::Value::Int(i),
+            pathfinder::storage::Value::Null,
+            pathfinder::storage::Value::Time(at - chrono::Duration::milliseconds(i)),
+        ]);
+    }
+    pathfinder::storage::BulkStore::insert_batch(c.storage.as_ref(), &[batch], &common::audit("probe.load")).unwrap();
+    let req = Request::builder()
+        .uri("/export/audit?action=probe.bulk&format=csv")
+        .header(header::HOST, HOST)
+        .header(header::COOKIE, format!("pf_session={token}"))
+        .body(Body::empty())
+        .unwrap();
+    let resp = c.app.clone().oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let mut body = resp.into_body();
+    let first = body.frame().await.unwrap().unwrap();
+    assert!(first.data_ref().is_some_and(|d| d.starts_with(b"id,created_at")), "the first bytes come at once");
+    drop(body);
+    let mut done = None;
+    for _ in 0..200 {
+        done = c.storage.recent_audit(20).unwrap().into_iter().find(|r| r.action == "audit.export.done");
+        if done.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    let done = done.expect("the export's end is audited");
+    assert_eq!(done.response_status, Some(499), "{:?}", done.error_message);
+    let sent: u64 = done.error_message.unwrap().split(' ').next().unwrap().parse().unwrap();
+    assert!(sent < 30_000, "the query stopped early: {sent} events");
+}
+
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {

@@ -100,7 +100,9 @@ fn conditions(f: &AuditFilter, b: &mut Binds) -> Vec<String> {
         None => {}
     }
     if let Some(p) = f.text_pattern() {
-        w.push(format!("LOWER(error_message) LIKE {} ESCAPE '\\'", b.next(p)));
+        // `IS NOT NULL` spelled out: SQLite's idx_audit_messages serves only a
+        // query that says it.
+        w.push(format!("error_message IS NOT NULL AND LOWER(error_message) LIKE {} ESCAPE '\\'", b.next(p)));
     }
     w
 }
@@ -132,7 +134,12 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mu
         Arm::By(u) => w.push(format!("user_id = {}", b.next(*u))),
         Arm::About(u) => {
             w.push(format!("entity_id = {}", b.next(*u)));
-            w.push(format!("(user_id IS NULL OR user_id <> {})", b.next(*u)));
+            // A count must not count an event by them about them twice; a page's
+            // UNION drops the repeat instead (cheaper: the exclusion would read
+            // every row of a heavy user's about themselves).
+            if !page {
+                w.push(format!("(user_id IS NULL OR user_id <> {})", b.next(*u)));
+            }
         }
     }
     w.extend(conditions(f, b));
@@ -143,6 +150,21 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mu
         String::new()
     } else {
         format!(" WHERE {}", w.join(" AND "))
+    }
+}
+
+/// SQLite: a text search that no other index narrows walks the events with a
+/// message (`idx_audit_messages`, a few percent of the log) instead of all of them;
+/// the planner, which cannot tell how rare messages are, is told.
+fn index_hint(f: &AuditFilter, actor: Option<&str>, dialect: Dialect) -> &'static str {
+    let narrower = actor.is_some()
+        || f.involving.is_some()
+        || f.entity_id.is_some()
+        || matches!(f.action, Some(TextMatch::Exact(_)));
+    if dialect == Dialect::Sqlite && f.text.is_some() && !narrower {
+        " INDEXED BY idx_audit_messages"
+    } else {
+        ""
     }
 }
 
@@ -183,8 +205,15 @@ fn page_query(c: &mut Conn, f: &AuditFilter) -> AppResult<(String, Vec<Value>)> 
 
 /// [`page_query`]'s SQL for an actor already resolved to a user id.
 pub fn page_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect) -> (String, Vec<Value>) {
+    select_sql(f, actor, dialect, i64::from(f.page_size) + 1, false)
+}
+
+/// The newest `rows` events of `f` in its order: every column with the actor's
+/// username, or (`lean`, for facets and the chart) only `user_id, action,
+/// response_status, created_at`.
+fn select_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect, rows: i64, lean: bool) -> (String, Vec<Value>) {
     let dir = if descending(f) { "DESC" } else { "ASC" };
-    let rows = i64::from(f.page_size) + 1;
+    let inner = if lean { "id, user_id, action, response_status, created_at" } else { chain::CHAIN_COLUMNS };
     let mut b = Binds::default();
     let arms: Vec<String> = arms(f)
         .iter()
@@ -192,20 +221,54 @@ pub fn page_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect) -> (Stri
             let filter = arm_where(f, actor, arm, true, &mut b);
             let limit = limit_clause(dialect, b.next(rows));
             format!(
-                "SELECT * FROM (SELECT {} FROM pf_audit_log{filter} ORDER BY created_at {dir}, id {dir} {limit})",
-                chain::CHAIN_COLUMNS
+                "SELECT * FROM (SELECT {inner} FROM pf_audit_log{}{filter} ORDER BY created_at {dir}, id {dir} {limit})",
+                index_hint(f, actor, dialect)
             )
         })
         .collect();
-    let sql = format!(
-        "SELECT a.id, a.user_id, a.action, a.entity_type, a.entity_id, a.ip_address, a.user_agent, a.request_method,
-         a.request_path, a.response_status, a.execution_time_ms, a.error_message, a.created_at, a.chain_seq,
-         a.chain_hash, u.username FROM ({}) a LEFT JOIN pf_users u ON u.user_id = a.user_id
-         ORDER BY a.created_at {dir}, a.id {dir} {}",
-        arms.join(" UNION ALL "),
-        limit_clause(dialect, b.next(rows))
-    );
+    // A timeline's two arms can hold the same event (by them, about them): UNION drops it.
+    let union = arms.join(" UNION ");
+    let limit = limit_clause(dialect, b.next(rows));
+    let sql = if lean {
+        format!(
+            "SELECT a.user_id, a.action, a.response_status, a.created_at FROM ({union}) a
+             ORDER BY a.created_at {dir}, a.id {dir} {limit}"
+        )
+    } else {
+        format!(
+            "SELECT a.id, a.user_id, a.action, a.entity_type, a.entity_id, a.ip_address, a.user_agent, a.request_method,
+             a.request_path, a.response_status, a.execution_time_ms, a.error_message, a.created_at, a.chain_seq,
+             a.chain_hash, u.username FROM ({union}) a LEFT JOIN pf_users u ON u.user_id = a.user_id
+             ORDER BY a.created_at {dir}, a.id {dir} {limit}"
+        )
+    };
     (sql, b.0)
+}
+
+/// The newest [`ACTOR_SAMPLE`] events of `f` (one more, to tell whether there are
+/// more), lean: (actor, action, status, time).
+type Sampled = (Option<String>, String, Option<i64>, Timestamp);
+
+fn sample(c: &mut Conn, f: &AuditFilter) -> AppResult<(Vec<Sampled>, bool)> {
+    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
+    let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
+    let (sql, binds) = select_sql(&newest, actor.as_deref(), c.dialect(), i64::from(ACTOR_SAMPLE) + 1, true);
+    let mut rows =
+        c.query_map(sql.as_str(), &binds, |r| Ok((r.opt_text(0)?, r.text(1)?, r.opt_int(2)?, r.time(3)?)))?;
+    let more = rows.len() > ACTOR_SAMPLE as usize;
+    rows.truncate(ACTOR_SAMPLE as usize);
+    Ok((rows, more))
+}
+
+/// The usernames of these user ids (a user since deleted keeps their id).
+fn usernames(c: &mut Conn, ids: &[String]) -> AppResult<BTreeMap<String, String>> {
+    if ids.is_empty() {
+        return Ok(BTreeMap::new());
+    }
+    let mut b = Binds::default();
+    let list: Vec<String> = ids.iter().map(|id| b.next(id.as_str())).collect();
+    let sql = format!("SELECT user_id, username FROM pf_users WHERE user_id IN ({})", list.join(", "));
+    Ok(c.query_map(sql.as_str(), &b.0, |r| Ok((r.text(0)?, r.text(1)?)))?.into_iter().collect())
 }
 
 pub fn page(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditPage> {
@@ -399,7 +462,6 @@ fn top(m: BTreeMap<String, i64>, n: usize) -> Vec<(String, i64)> {
 /// narrow it; else from its newest events (the count exact up to [`COUNT_CAP`]).
 pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
     let mut out = AuditFacets::default();
-    let first = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
     if f.counted_by_hour() {
         let mut t = Tally::new();
         for span in spans(f.from, f.to) {
@@ -416,32 +478,30 @@ pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
         out.from_kept_counts = true;
     }
     // The newest events of the filter, at most ACTOR_SAMPLE of them.
-    let sample = AuditFilter { page_size: ACTOR_SAMPLE, ..first };
-    let (sql, binds) = page_query(c, &sample)?;
+    let (events, sampled) = sample(c, f)?;
     let (mut actions, mut outcomes, mut actors) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
-    let mut seen = 0i64;
-    c.query_each(sql.as_str(), &binds, |r| {
-        seen += 1;
-        if seen > i64::from(ACTOR_SAMPLE) {
-            return Ok(());
-        }
-        let actor = match (r.opt_text(15)?, r.opt_text(1)?) {
-            (Some(name), _) => name,
-            (None, Some(id)) => id,
-            (None, None) => "anonymous".into(),
-        };
-        *actors.entry(actor).or_default() += 1;
-        *actions.entry(r.text(2)?).or_default() += 1;
-        *outcomes.entry(class_name(status_class(r.opt_int(9)?))).or_default() += 1;
-        Ok(())
-    })?;
-    let sampled = seen > i64::from(ACTOR_SAMPLE);
-    out.actors = top(actors, 10);
+    for (actor, action, status, _) in &events {
+        *actors.entry(actor.clone()).or_insert(0i64) += 1;
+        *actions.entry(action.clone()).or_insert(0i64) += 1;
+        *outcomes.entry(class_name(status_class(*status))).or_insert(0i64) += 1;
+    }
+    let mut top_actors: Vec<(Option<String>, i64)> = actors.into_iter().collect();
+    top_actors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    top_actors.truncate(10);
+    let ids: Vec<String> = top_actors.iter().filter_map(|(id, _)| id.clone()).collect();
+    let names = usernames(c, &ids)?;
+    out.actors = top_actors
+        .into_iter()
+        .map(|(id, n)| match id {
+            Some(id) => (names.get(&id).cloned().unwrap_or(id), n),
+            None => ("anonymous".to_string(), n),
+        })
+        .collect();
     out.actors_among_newest = sampled.then_some(ACTOR_SAMPLE);
     if !out.from_kept_counts {
         out.actions = top(actions, 10);
         out.outcomes = top(outcomes, 10);
-        out.total = Some(if !sampled { Count::Exact(seen) } else { count_capped(c, f)? });
+        out.total = Some(if !sampled { Count::Exact(events.len() as i64) } else { count_capped(c, f)? });
     }
     Ok(out)
 }
@@ -490,15 +550,9 @@ pub fn histogram(c: &mut Conn, f: &AuditFilter, now: Timestamp) -> AppResult<Aud
             among_newest: None,
         });
     }
-    let sample = AuditFilter { page: PageFrom::First, oldest_first: false, page_size: ACTOR_SAMPLE, ..f.clone() };
-    let (sql, binds) = page_query(c, &sample)?;
-    let mut events = Vec::new();
-    c.query_each(sql.as_str(), &binds, |r| {
-        events.push((r.time(12)?, status_class(r.opt_int(9)?)));
-        Ok(())
-    })?;
-    let sampled = events.len() > ACTOR_SAMPLE as usize;
-    events.truncate(ACTOR_SAMPLE as usize);
+    let (sampled_events, sampled) = sample(c, f)?;
+    let events: Vec<(Timestamp, i64)> =
+        sampled_events.into_iter().map(|(_, _, status, at)| (at, status_class(status))).collect();
     let span = match (events.first(), events.last()) {
         (Some(newest), Some(oldest)) => newest.0 - oldest.0,
         _ => chrono::TimeDelta::zero(),

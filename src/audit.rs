@@ -8,8 +8,10 @@ use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 
 pub const PAGE_SIZES: [u32; 3] = [50, 100, 200];
-/// Facets name the actors of at most this many of the newest matching events.
-pub const ACTOR_SAMPLE: u32 = 10_000;
+/// Facets name the actors of at most this many of the newest matching events (and
+/// count them, when the kept counts cannot): reading more cost more than the 20 ms
+/// a month's facets may take at ten million events (BENCHMARKS.md).
+pub const ACTOR_SAMPLE: u32 = 2_000;
 /// Counts up to here are exact on the request path; past it the page says "more than".
 pub const COUNT_CAP: i64 = 10_000;
 

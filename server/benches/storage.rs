@@ -445,7 +445,7 @@ fn main() {
 /// that is rolled back).
 fn audit_log(s: &Store, c: &Connection, path: &std::path::Path) {
     use pathfinder::audit::{AuditFilter, AuditParams};
-    use pathfinder_server::storage::audit::search::page_sql;
+    use pathfinder_server::storage::audit::search::{page_sql, walk_probe_sql, Walk};
     let now = chrono::Utc::now();
     // A heavy user (the generator gives a few up to 10^5 events) and a typical one.
     let heavy: String = c
@@ -512,6 +512,8 @@ fn audit_log(s: &Store, c: &Connection, path: &std::path::Path) {
                 p.range = "30d".into();
             }),
         ),
+        ("action prefix, common (`auth.`)", params(&|p| p.action = "auth.".into())),
+        ("action prefix, rare (`user_tables.`)", params(&|p| p.action = "user_tables.".into())),
         ("errors (status >= 400), newest first", params(&|p| p.status = "errors".into())),
         ("path prefix `/admin/`", params(&|p| p.path = "/admin/".into())),
         ("path prefix `/api/pert/`", params(&|p| p.path = "/api/pert/".into())),
@@ -546,7 +548,17 @@ fn audit_log(s: &Store, c: &Connection, path: &std::path::Path) {
                 .query_row([a.to_lowercase(), a.clone()], |r| r.get::<_, String>(0))
                 .unwrap()
         });
-        let (sql, binds) = page_sql(f, actor.as_deref(), Dialect::Sqlite);
+        // …and chooses the walk (an action prefix: from the kept daily counts).
+        let walk = Walk::of(f, actor.as_deref()).unwrap_or_else(|| {
+            let (probe, binds) = walk_probe_sql(f).unwrap();
+            let (matching, total): (i64, i64) = c
+                .prepare_cached(&probe)
+                .unwrap()
+                .query_row(params_from_iter(audit_values(binds)), |r| Ok((r.get(0)?, r.get(1)?)))
+                .unwrap();
+            Walk::from_probe(matching, total, f.page_size + 1)
+        });
+        let (sql, binds) = page_sql(f, actor.as_deref(), walk, Dialect::Sqlite);
         let mut st = c.prepare_cached(&sql).unwrap();
         let mut rows = st.query(params_from_iter(audit_values(binds))).unwrap();
         let mut n = 0;

@@ -291,10 +291,12 @@ fn oracle_statements() -> Vec<(String, String)> {
             pathfinder::audit::PageFrom::Before(cursor.clone()),
         ] {
             filter.page = page;
-            let (sql, _) = audit_search::page_sql(&filter, actor.as_deref(), Dialect::Oracle);
+            let (sql, _) =
+                audit_search::page_sql(&filter, actor.as_deref(), audit_search::Walk::Planner, Dialect::Oracle);
             out.push(("audit search".into(), sql));
         }
         out.extend(audit_search::tally_sqls(&filter).into_iter().map(|s| ("audit facets".to_string(), s)));
+        out.extend(audit_search::walk_probe_sql(&filter).map(|(s, _)| ("audit walk probe".to_string(), s)));
     }
     let plan = pathfinder_server::generate::Plan {
         seed: 1,

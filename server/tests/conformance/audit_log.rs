@@ -198,6 +198,14 @@ pub fn search_filters_pages_facets_and_export(s: &dyn Storage) {
             }),
             None,
         ),
+        (
+            "action prefix in the last hour",
+            filter(|p| {
+                p.range = "1h".into();
+                p.action = "probe.".into();
+            }),
+            None,
+        ),
         ("timeline", filter(|p| p.involving = bob.0.clone()), None),
         (
             "timeline and action",

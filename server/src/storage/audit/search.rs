@@ -153,19 +153,96 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mu
     }
 }
 
-/// SQLite: a text search that no other index narrows walks the events with a
-/// message (`idx_audit_messages`, a few percent of the log) instead of all of them;
-/// the planner, which cannot tell how rare messages are, is told.
-fn index_hint(f: &AuditFilter, actor: Option<&str>, dialect: Dialect) -> &'static str {
-    let narrower = actor.is_some()
-        || f.involving.is_some()
-        || f.entity_id.is_some()
-        || matches!(f.action, Some(TextMatch::Exact(_)));
-    if dialect == Dialect::Sqlite && f.text.is_some() && !narrower {
-        " INDEXED BY idx_audit_messages"
-    } else {
-        ""
+/// Which index a search walks when no actor, entity or exact action narrows it (the
+/// planner's choice otherwise). SQLite is told (`INDEXED BY`): its planner cannot
+/// tell how rare messages are, nor how common an action prefix is. Oracle's
+/// optimizer decides alone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Walk {
+    Planner,
+    /// The events with a message (`idx_audit_messages`), for a text search.
+    Messages,
+    /// An action prefix's range of `idx_audit_action_time`, sorted: few matches.
+    ActionRange,
+    /// Time order (`idx_audit_created`), testing the prefix on each row: many matches.
+    Time,
+}
+
+impl Walk {
+    fn hint(self, dialect: Dialect) -> &'static str {
+        match (dialect, self) {
+            (Dialect::Oracle, _) | (_, Walk::Planner) => "",
+            (_, Walk::Messages) => " INDEXED BY idx_audit_messages",
+            (_, Walk::ActionRange) => " INDEXED BY idx_audit_action_time",
+            (_, Walk::Time) => " INDEXED BY idx_audit_created",
+        }
     }
+
+    /// The walk of a filter before any probe: `None` when an action prefix needs
+    /// [`walk_probe_sql`]'s counts to decide.
+    pub fn of(f: &AuditFilter, actor: Option<&str>) -> Option<Walk> {
+        let narrower = actor.is_some()
+            || f.involving.is_some()
+            || f.entity_id.is_some()
+            || matches!(f.action, Some(TextMatch::Exact(_)));
+        Some(match (&f.action, f.text.is_some()) {
+            _ if narrower => Walk::Planner,
+            (_, true) => Walk::Messages,
+            (Some(TextMatch::Prefix(_)), false) => return None,
+            _ => Walk::Planner,
+        })
+    }
+
+    /// The walk for an action prefix that matches `matching` of `total` events in
+    /// the filter's days: sorting the prefix's events costs about one index entry
+    /// each; walking time costs about three times as much per row, and finds a page
+    /// after `page × total / matching` rows.
+    pub fn from_probe(matching: i64, total: i64, page: u32) -> Walk {
+        let walk_rows = i64::from(page) * total / matching.max(1);
+        if matching < 3 * walk_rows {
+            Walk::ActionRange
+        } else {
+            Walk::Time
+        }
+    }
+}
+
+/// How many events the filter's action prefix matches, and how many events there
+/// are, in the whole days of its range (from the kept daily counts: no event read).
+pub fn walk_probe_sql(f: &AuditFilter) -> Option<(String, Vec<Value>)> {
+    let Some(TextMatch::Prefix(p)) = &f.action else { return None };
+    // Placeholders in the order they appear in the text (both dialects bind by position).
+    let mut b = Binds::default();
+    let matching = prefix("action", p, &mut b);
+    let mut w = Vec::new();
+    if let Some(from) = f.from {
+        w.push(format!("day_start >= {}", b.next(floor(from, chrono::TimeDelta::days(1)))));
+    }
+    if let Some(to) = f.to {
+        w.push(format!("day_start < {}", b.next(to)));
+    }
+    let filter = if w.is_empty() { String::new() } else { format!(" WHERE {}", w.join(" AND ")) };
+    Some((
+        format!(
+            "SELECT COALESCE(SUM(CASE WHEN {matching} THEN events ELSE 0 END), 0), COALESCE(SUM(events), 0)
+             FROM pf_audit_counts_daily{filter}"
+        ),
+        b.0,
+    ))
+}
+
+/// The walk for `f`, probing the kept counts when it has an action prefix.
+fn walk(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, rows: i64) -> AppResult<Walk> {
+    if let Some(w) = Walk::of(f, actor) {
+        return Ok(w);
+    }
+    let Some((sql, binds)) = walk_probe_sql(f) else { return Ok(Walk::Planner) };
+    let counts = c.query_opt(sql.as_str(), &binds)?;
+    let (matching, total) = match counts {
+        Some(r) => (r.int(0)?, r.int(1)?),
+        None => (0, 0),
+    };
+    Ok(Walk::from_probe(matching, total, u32::try_from(rows).unwrap_or(u32::MAX)))
 }
 
 /// Whether the page reads newest first.
@@ -200,18 +277,26 @@ fn limit_clause(dialect: Dialect, limit: String) -> String {
 /// The SQL of one page (a row more than the page, to know whether more follow).
 fn page_query(c: &mut Conn, f: &AuditFilter) -> AppResult<(String, Vec<Value>)> {
     let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
-    Ok(page_sql(f, actor.as_deref(), c.dialect()))
+    let walk = walk(c, f, actor.as_deref(), i64::from(f.page_size) + 1)?;
+    Ok(page_sql(f, actor.as_deref(), walk, c.dialect()))
 }
 
 /// [`page_query`]'s SQL for an actor already resolved to a user id.
-pub fn page_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect) -> (String, Vec<Value>) {
-    select_sql(f, actor, dialect, i64::from(f.page_size) + 1, false)
+pub fn page_sql(f: &AuditFilter, actor: Option<&str>, walk: Walk, dialect: Dialect) -> (String, Vec<Value>) {
+    select_sql(f, actor, walk, dialect, i64::from(f.page_size) + 1, false)
 }
 
 /// The newest `rows` events of `f` in its order: every column with the actor's
 /// username, or (`lean`, for facets and the chart) only `user_id, action,
 /// response_status, created_at`.
-fn select_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect, rows: i64, lean: bool) -> (String, Vec<Value>) {
+fn select_sql(
+    f: &AuditFilter,
+    actor: Option<&str>,
+    walk: Walk,
+    dialect: Dialect,
+    rows: i64,
+    lean: bool,
+) -> (String, Vec<Value>) {
     let dir = if descending(f) { "DESC" } else { "ASC" };
     let inner = if lean { "id, user_id, action, response_status, created_at" } else { chain::CHAIN_COLUMNS };
     let mut b = Binds::default();
@@ -222,7 +307,7 @@ fn select_sql(f: &AuditFilter, actor: Option<&str>, dialect: Dialect, rows: i64,
             let limit = limit_clause(dialect, b.next(rows));
             format!(
                 "SELECT * FROM (SELECT {inner} FROM pf_audit_log{}{filter} ORDER BY created_at {dir}, id {dir} {limit})",
-                index_hint(f, actor, dialect)
+                walk.hint(dialect)
             )
         })
         .collect();
@@ -252,7 +337,9 @@ type Sampled = (Option<String>, String, Option<i64>, Timestamp);
 fn sample(c: &mut Conn, f: &AuditFilter) -> AppResult<(Vec<Sampled>, bool)> {
     let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
     let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
-    let (sql, binds) = select_sql(&newest, actor.as_deref(), c.dialect(), i64::from(ACTOR_SAMPLE) + 1, true);
+    let rows = i64::from(ACTOR_SAMPLE) + 1;
+    let walk = walk(c, &newest, actor.as_deref(), rows)?;
+    let (sql, binds) = select_sql(&newest, actor.as_deref(), walk, c.dialect(), rows, true);
     let mut rows =
         c.query_map(sql.as_str(), &binds, |r| Ok((r.opt_text(0)?, r.text(1)?, r.opt_int(2)?, r.time(3)?)))?;
     let more = rows.len() > ACTOR_SAMPLE as usize;

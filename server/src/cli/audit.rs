@@ -129,6 +129,11 @@ pub fn export(s: &dyn Storage, args: &FilterArgs, format: &str, output: Option<&
         None => Box::new(std::io::stdout().lock()),
     };
     let mut sink = Sink::new(format, std::io::BufWriter::with_capacity(1 << 16, out))?;
+    // The total, for the progress bar, when the kept counts know it.
+    let total = match s.audit_facets(&filter)?.total {
+        Some(pathfinder::audit::Count::Exact(n)) => u64::try_from(n).unwrap_or(0),
+        _ => 0,
+    };
     let stop = stop_on_signal()?;
     let mut bar = Progress::new("audit export", "events")?;
     let mut failed = None;
@@ -140,7 +145,7 @@ pub fn export(s: &dyn Storage, args: &FilterArgs, format: &str, output: Option<&
         }
         n += 1;
         if n % 10_000 == 0 {
-            bar.update(n, n, "");
+            bar.update(n, total.max(n), "");
         }
         !stop.load(Ordering::SeqCst)
     });

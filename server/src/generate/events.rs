@@ -63,21 +63,8 @@ const SERVER_ERRORS: &[(u16, &str)] = &[
     (503, "The database is busy; try again."),
 ];
 
-pub const AUDIT_COLUMNS: &[&str] = &[
-    "id",
-    "user_id",
-    "action",
-    "entity_type",
-    "entity_id",
-    "ip_address",
-    "user_agent",
-    "request_method",
-    "request_path",
-    "response_status",
-    "execution_time_ms",
-    "error_message",
-    "created_at",
-];
+/// The events are the seed's columns of `pf_audit_log` (the storage chains and counts them).
+pub const AUDIT_COLUMNS: &[&str] = &crate::storage::audit::SEED_COLUMNS;
 
 /// Audit events `range` of `w.audit_events`, in time order (ids are time-ordered too,
 /// so the log's indexes on id and created_at are appended to, not split).

@@ -163,6 +163,23 @@ fn count(c: &mut Conn, rows: &[AuditRow]) -> AppResult<()> {
     )
 }
 
+/// The seed's columns of `pf_audit_log`, in table order.
+pub const SEED_COLUMNS: [&str; 13] = [
+    "id",
+    "user_id",
+    "action",
+    "entity_type",
+    "entity_id",
+    "ip_address",
+    "user_agent",
+    "request_method",
+    "request_path",
+    "response_status",
+    "execution_time_ms",
+    "error_message",
+    "created_at",
+];
+
 /// The rows of a bulk load's `pf_audit_log` table (the generator's), to append.
 pub(super) fn rows_of_table(t: &TableRows) -> AppResult<Vec<AuditRow>> {
     let at = |name: &str| {
@@ -171,22 +188,7 @@ pub(super) fn rows_of_table(t: &TableRows) -> AppResult<Vec<AuditRow>> {
             .position(|c| *c == name)
             .ok_or_else(|| AppError::internal(format!("an audit batch has no column {name}")))
     };
-    let [id, user, action, etype, eid, ip, ua, method, path, status, ms, error, created] = [
-        "id",
-        "user_id",
-        "action",
-        "entity_type",
-        "entity_id",
-        "ip_address",
-        "user_agent",
-        "request_method",
-        "request_path",
-        "response_status",
-        "execution_time_ms",
-        "error_message",
-        "created_at",
-    ]
-    .map(at);
+    let [id, user, action, etype, eid, ip, ua, method, path, status, ms, error, created] = SEED_COLUMNS.map(at);
     let (id, user, action, etype, eid, ip, ua, method, path, status, ms, error, created) =
         (id?, user?, action?, etype?, eid?, ip?, ua?, method?, path?, status?, ms?, error?, created?);
     let text = |v: &Value| match v {

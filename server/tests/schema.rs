@@ -296,7 +296,6 @@ fn oracle_statements() -> Vec<(String, String)> {
             out.push(("audit search".into(), sql));
         }
         out.extend(audit_search::tally_sqls(&filter).into_iter().map(|s| ("audit facets".to_string(), s)));
-        out.extend(audit_search::walk_probe_sql(&filter).map(|(s, _)| ("audit walk probe".to_string(), s)));
     }
     let plan = pathfinder_server::generate::Plan {
         seed: 1,

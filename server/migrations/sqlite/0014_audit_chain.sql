@@ -49,6 +49,9 @@ CREATE TABLE pf_audit_counts_daily (
     events NUMBER(19) NOT NULL,
     PRIMARY KEY (day_start, action, status_class)
 );
+-- An action prefix's events by day, without reading other actions' (SQLite: the
+-- search asks how common a prefix is before it picks its walk).
+CREATE INDEX idx_audit_counts_daily_action ON pf_audit_counts_daily(action, day_start, events);
 
 -- Searches: one actor's events and one entity's in time order, an action in time
 -- order. The id breaks ties on the timestamp, so keyset pages need no sort. The

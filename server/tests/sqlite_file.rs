@@ -190,7 +190,14 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
     let applied = s.migrate(&common::audit("schema.migrate")).unwrap().applied;
     assert_eq!(
         applied,
-        ["0009_one_storage", "0010_field_encryption", "0011_sign_in_guard", "0012_accounts", "0013_users_search_short"]
+        [
+            "0009_one_storage",
+            "0010_field_encryption",
+            "0011_sign_in_guard",
+            "0012_accounts",
+            "0013_users_search_short",
+            "0014_audit_chain"
+        ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");
 }

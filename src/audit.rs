@@ -3,6 +3,7 @@
 //! sentences), the events read back, facets, and the chain's verification report.
 
 use crate::dto::Timestamp;
+use crate::filter::encode_component;
 use crate::AppError;
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
@@ -79,6 +80,22 @@ impl AuditParams {
             .join("&")
     }
 
+    /// The Audit page's link to this search on its first page with `key` set to
+    /// `value` (a facet that narrows it, or a cursor: `after`, `before`).
+    pub fn link_with(&self, key: &str, value: &str) -> String {
+        let mut p = self.first_page();
+        let field = match key {
+            "actor" => &mut p.actor,
+            "action" => &mut p.action,
+            "status" => &mut p.status,
+            "after" => &mut p.after,
+            "before" => &mut p.before,
+            _ => return format!("/audit?{}", p.query_string()),
+        };
+        *field = value.to_string();
+        format!("/audit?{}", p.query_string())
+    }
+
     /// The same search on its first page.
     pub fn first_page(&self) -> AuditParams {
         AuditParams { after: String::new(), before: String::new(), ..self.clone() }
@@ -93,16 +110,6 @@ impl AuditParams {
             q
         }
     }
-}
-
-/// Percent-encodes everything but unreserved characters (RFC 3986).
-pub fn encode_component(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -630,6 +637,16 @@ mod tests {
         let c = AuditCursor { created_at: Utc.timestamp_micros(1_700_000_000_123_456).unwrap(), id: crate::new_id() };
         assert_eq!(AuditCursor::decode(&c.encode()).unwrap(), c);
         assert!(AuditCursor::decode("12.a'b").is_err());
+    }
+
+    #[test]
+    fn a_link_sets_one_field_of_the_first_page() {
+        let p = params(|p| {
+            p.action = "user.".into();
+            p.after = "1.x".into();
+        });
+        assert_eq!(p.link_with("action", "user.status.set"), "/audit?action=user.status.set");
+        assert_eq!(p.link_with("before", "2.y"), "/audit?action=user.&before=2.y");
     }
 
     #[test]

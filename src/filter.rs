@@ -148,6 +148,16 @@ impl UserFilter {
     }
 }
 
+/// Percent-encodes everything but unreserved characters (RFC 3986): a query value.
+pub fn encode_component(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
 /// The shortest search text a trigram index can look up.
 pub const TRIGRAM_MIN_CHARS: usize = 3;
 

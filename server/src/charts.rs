@@ -4,7 +4,7 @@
 
 use crate::router::AppState;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use pathfinder::audit::{AuditFilter, AuditHistogram, AuditParams};
 use pathfinder::AppError;
@@ -25,10 +25,7 @@ pub async fn audit(State(st): State<AppState>, Query(params): Query<AuditParams>
     match drawn.await {
         Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=60")], svg)
             .into_response(),
-        Err(e) => {
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, e.to_string()).into_response()
-        }
+        Err(e) => crate::router::error_response(&e),
     }
 }
 

@@ -276,12 +276,17 @@ async fn sign_out(
     if let Some(p) = who {
         if let Err(e) = login::sign_out(&st.db, &meta, &p).await {
             tracing::warn!(error = %e, "sign-out could not record the session's end");
-            let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            return (status, e.to_string()).into_response();
+            return error_response(&e);
         }
         st.overview.changed();
     }
     see_other("/login?signed_out=1", Some(session_cookie("", 0, st.secure_cookie)))
+}
+
+/// An error as an answer: its status, and its sentence (never a cause: see `AppError`).
+pub fn error_response(e: &AppError) -> Response {
+    let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, e.to_string()).into_response()
 }
 
 pub fn session_cookie(token: &str, max_age: i64, secure: bool) -> String {

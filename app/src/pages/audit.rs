@@ -8,7 +8,7 @@ use crate::api::{audit_event, audit_search, get_audit_facets, get_audit_job, sta
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use pathfinder::audit::{encode_component, AuditFacets, AuditJob, AuditParams, AuditRow, Count};
+use pathfinder::audit::{AuditFacets, AuditJob, AuditParams, AuditRow, Count};
 
 /// The filter of the current URL.
 pub(crate) fn params_of_query() -> Memo<AuditParams> {
@@ -128,12 +128,8 @@ pub fn AuditPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(pg) if pg.events.is_empty() => view! { <p data-test-id="no-events">"No events match."</p> }.into_any(),
                     Ok(pg) => {
-                        let base = p().first_page();
-                        let link = |k: &str, c: String| {
-                            let q = base.query_string();
-                            let sep = if q.is_empty() { "" } else { "&" };
-                            format!("/audit?{q}{sep}{k}={c}")
-                        };
+                        let base = p();
+                        let link = |k: &str, c: String| base.link_with(k, &c);
                         let (back, forth) = if p().order == "oldest" { ("← Older", "Newer →") } else { ("← Newer", "Older →") };
                         let previous = pg.previous.map(|c| view! { <a href=link("before", c) data-test-id="previous-page">{back}</a> });
                         let next = pg.next.map(|c| view! { <a href=link("after", c) data-test-id="next-page">{forth}</a> });
@@ -214,11 +210,7 @@ pub(crate) fn EventsTable(events: Vec<AuditRow>) -> impl IntoView {
 /// How many events match, by action, outcome and actor; the chart of the filter.
 #[component]
 fn FacetsPanel(facets: AuditFacets, params: AuditParams) -> impl IntoView {
-    let narrowed = |k: &str, v: &str| {
-        let q = params.first_page().query_string();
-        let sep = if q.is_empty() { "" } else { "&" };
-        format!("/audit?{q}{sep}{k}={}", encode_component(v))
-    };
+    let narrowed = |k: &str, v: &str| params.link_with(k, v);
     let list = |items: Vec<(String, i64)>, key: &'static str| {
         items
             .into_iter()

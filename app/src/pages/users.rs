@@ -6,7 +6,7 @@ use crate::api::list_users;
 use crate::components::{ErrorNote, GroupSelect};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use pathfinder::filter::ACCOUNT_STATUSES;
+use pathfinder::filter::{encode_component as encode, ACCOUNT_STATUSES};
 
 #[component]
 pub fn UsersPage() -> impl IntoView {
@@ -18,16 +18,13 @@ pub fn UsersPage() -> impl IntoView {
     });
 
     let export_link = move |format: &str| {
-        let enc = |v: String| {
-            v.replace('%', "%25").replace('&', "%26").replace('+', "%2B").replace(' ', "+").replace('#', "%23")
-        };
         format!(
             "/export/users?q={}&match={}&status={}&sort={}&dir={}&format={format}",
-            enc(param("q")),
-            enc(param("match")),
-            enc(param("status")),
-            enc(param("sort")),
-            enc(param("dir"))
+            encode(&param("q")),
+            encode(&param("match")),
+            encode(&param("status")),
+            encode(&param("sort")),
+            encode(&param("dir"))
         )
     };
     view! {
@@ -122,16 +119,6 @@ pub fn UsersPage() -> impl IntoView {
             })}
         </Suspense>
     }
-}
-
-/// Percent-encodes a query value.
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 /// One action for everyone the current filter matches: how many first (on request:

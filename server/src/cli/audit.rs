@@ -2,7 +2,7 @@
 //! Audit page's filter, streamed to a file or stdout) and `audit checkpoint`.
 
 use super::progress::{stop_on_signal, Progress};
-use crate::export::audit::{Sink, EXPORT, EXPORT_DONE};
+use crate::export::audit::{Sink, EXPORT_DONE};
 use crate::export::Format;
 use pathfinder::audit::{AuditFilter, AuditParams};
 use pathfinder::request::RequestMeta;
@@ -116,11 +116,8 @@ pub fn export(s: &dyn Storage, args: &FilterArgs, format: &str, output: Option<&
     let params = args.params();
     let filter = AuditFilter::from_params(&params, chrono::Utc::now())?;
     // An unknown actor (or any refused value) is said before a file is made.
-    s.search_audit(&AuditFilter { page_size: 50, ..filter.clone() })?;
     let meta = RequestMeta::cli("audit export");
-    let mut start = meta.audit(None, EXPORT, ("audit_log", None), 200);
-    start.error_message = Some(format!("format={} filter: {}", format.as_str(), params.describe()));
-    s.append_audit(&start)?;
+    crate::export::audit::begin(s, &filter, &params, format, None, &meta)?;
     let out: Box<dyn Write> = match output {
         Some(path) => Box::new(
             std::fs::File::create(path)

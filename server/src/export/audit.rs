@@ -4,9 +4,8 @@
 
 use super::{neutral, Format};
 use crate::router::AppState;
-use axum::body::Body;
 use axum::extract::{Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Extension;
 use pathfinder::audit::{AuditFilter, AuditParams, AuditRow};
@@ -125,6 +124,23 @@ impl<W: Write> Sink<W> {
     }
 }
 
+/// Before an export's first byte: the filter checked against the database (an
+/// unknown actor is refused while an answer can still say so) and the start's audit
+/// row, with the filter and the format.
+pub fn begin(
+    s: &dyn pathfinder::storage::Storage,
+    filter: &AuditFilter,
+    params: &AuditParams,
+    format: Format,
+    who: Option<&pathfinder::UserId>,
+    meta: &RequestMeta,
+) -> AppResult<()> {
+    s.search_audit(&AuditFilter { page_size: 50, ..filter.clone() })?;
+    let mut start = meta.audit(who, EXPORT, ("audit_log", None), 200);
+    start.error_message = Some(format!("format={} filter: {}", format.as_str(), params.describe()));
+    s.append_audit(&start)
+}
+
 #[derive(Deserialize)]
 pub struct ExportQuery {
     #[serde(flatten)]
@@ -138,7 +154,7 @@ const CHUNK_ROWS: usize = 1_000;
 
 /// `GET /export/audit?<the Audit page's filter>&format=csv|ndjson` (compliance,
 /// admin). Audited before the first byte (`audit.export`, with the filter) and at
-/// its end (`audit.export.done`, with the count, naming the first row). A client
+/// its end (`audit.export.done`, with the count, or how far it got). A client
 /// that hangs up stops the query within one batch.
 pub async fn download(
     State(st): State<AppState>,
@@ -146,10 +162,7 @@ pub async fn download(
     Extension(who): Extension<Option<Principal>>,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    let refuse = |e: AppError| {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (status, e.to_string()).into_response()
-    };
+    let refuse = |e: AppError| crate::router::error_response(&e);
     let format = match Format::parse(&q.format) {
         Ok(f) => f,
         Err(e) => return refuse(e),
@@ -159,17 +172,8 @@ pub async fn download(
         Err(e) => return refuse(e),
     };
     let Some(who) = who else { return StatusCode::UNAUTHORIZED.into_response() };
-    let mut start = meta.audit(Some(&who.user_id), EXPORT, ("audit_log", None), 200);
-    start.error_message = Some(format!("format={} filter: {}", format.as_str(), q.params.describe()));
-    // The filter is checked (an unknown actor is refused) before anything is sent.
-    let check = filter.clone();
-    let started = st
-        .db
-        .call(move |s| {
-            s.search_audit(&pathfinder::audit::AuditFilter { page_size: 50, ..check })?;
-            s.append_audit(&start)
-        })
-        .await;
+    let (check, params, start_meta, user) = (filter.clone(), q.params.clone(), meta.clone(), who.user_id.clone());
+    let started = st.db.call(move |s| begin(s, &check, &params, format, Some(&user), &start_meta)).await;
     if let Err(e) = started {
         return refuse(e);
     }
@@ -215,16 +219,5 @@ pub async fn download(
         done.error_message = Some(outcome);
         s.append_audit(&done)
     });
-    let (kind, name) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "audit.csv"),
-        Format::Ndjson => ("application/x-ndjson", "audit.ndjson"),
-    };
-    (
-        [
-            (header::CONTENT_TYPE, kind.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
-    )
-        .into_response()
+    super::attachment(format, "audit", rx)
 }

@@ -115,10 +115,9 @@ pub async fn users(
     Extension(who): Extension<Option<Principal>>,
     Query(q): Query<ExportQuery>,
 ) -> Response {
-    let format = match q.format.as_str() {
-        "" | "csv" => Format::Csv,
-        "ndjson" => Format::Ndjson,
-        other => return (StatusCode::BAD_REQUEST, format!("Unknown format {other:?}: csv or ndjson.")).into_response(),
+    let format = match Format::parse(&q.format) {
+        Ok(f) => f,
+        Err(e) => return crate::router::error_response(&e),
     };
     let mut filter = match UserFilter::from_query(&q.q, &q.mode, &q.status, &q.sort, &q.dir, "") {
         Ok(f) => f,
@@ -126,16 +125,10 @@ pub async fn users(
     };
     let Some(who) = who else { return StatusCode::UNAUTHORIZED.into_response() };
     let mut audit = meta.audit(Some(&who.user_id), "users.export", ("user", None), 200);
-    audit.error_message = Some(format!(
-        "q={:?} match={:?} status={:?} format={}",
-        q.q,
-        q.mode,
-        q.status,
-        if matches!(format, Format::Csv) { "csv" } else { "ndjson" }
-    ));
+    audit.error_message =
+        Some(format!("q={:?} match={:?} status={:?} format={}", q.q, q.mode, q.status, format.as_str()));
     if let Err(e) = st.db.call(move |s| s.append_audit(&audit)).await {
-        let status = StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        return (status, e.to_string()).into_response();
+        return crate::router::error_response(&e);
     }
     filter.limit = pathfinder::filter::PAGE_SIZE_MAX;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Vec<u8>, std::io::Error>>(2);
@@ -164,14 +157,24 @@ pub async fn users(
             }
         }
     });
-    let (kind, name) = match format {
-        Format::Csv => ("text/csv; charset=utf-8", "users.csv"),
-        Format::Ndjson => ("application/x-ndjson", "users.ndjson"),
+    attachment(format, "users", rx)
+}
+
+/// The streamed answer of an export: chunks from `rx`, as a download named
+/// `<stem>.<format>`.
+pub fn attachment(
+    format: Format,
+    stem: &str,
+    rx: tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>,
+) -> Response {
+    let kind = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Ndjson => "application/x-ndjson",
     };
     (
         [
             (header::CONTENT_TYPE, kind.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.{}\"", format.as_str())),
         ],
         Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
     )

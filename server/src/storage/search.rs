@@ -17,6 +17,7 @@
 
 use super::driver::sqlite::FOLD_FUNCTION;
 use super::driver::{Dialect, Value};
+use super::sql::{limit_clause, Binds};
 use pathfinder::dto::{Page, UserSummary};
 use pathfinder::filter::{Cursor, SearchMode, UserFilter, UserSort, TRIGRAM_MIN_CHARS};
 use pathfinder::AppResult;
@@ -135,13 +136,7 @@ fn fts_string(text: &str) -> String {
 /// n-gram indexes, `user_id` for ranges. `distinct` drops repeats (a row whose
 /// username and email share the prefix); the probe counts them, which only errs
 /// towards walking.
-fn candidates_sql(
-    source: Candidates,
-    filter: &UserFilter,
-    dialect: Dialect,
-    distinct: bool,
-    next: &mut dyn FnMut(Value) -> String,
-) -> String {
+fn candidates_sql(source: Candidates, filter: &UserFilter, dialect: Dialect, distinct: bool, b: &mut Binds) -> String {
     let q = filter.q.as_deref().unwrap_or_default().to_lowercase();
     match source {
         Candidates::PrefixRanges => {
@@ -149,9 +144,9 @@ fn candidates_sql(
             let arms: Vec<String> = lower_indexed(dialect)
                 .iter()
                 .map(|field| {
-                    let from = next(Value::Text(q.clone()));
+                    let from = b.next(q.clone());
                     let upto = match &end {
-                        Some(e) => format!(" AND {field} < {}", next(Value::Text(e.clone()))),
+                        Some(e) => format!(" AND {field} < {}", b.next(e.clone())),
                         None => String::new(),
                     };
                     format!("SELECT user_id AS hit FROM pf_users WHERE {field} >= {from}{upto}")
@@ -160,11 +155,11 @@ fn candidates_sql(
             arms.join(if distinct { " UNION " } else { " UNION ALL " })
         }
         Candidates::Trigrams => {
-            let p = next(Value::Text(fts_string(&q)));
+            let p = b.next(fts_string(&q));
             format!("SELECT rowid AS hit FROM pf_users_search WHERE pf_users_search MATCH {p}")
         }
         Candidates::ShortGrams => {
-            let p = next(Value::Text(short_term(&q)));
+            let p = b.next(short_term(&q));
             format!("SELECT rowid AS hit FROM pf_users_search_short WHERE pf_users_search_short MATCH {p}")
         }
     }
@@ -174,18 +169,11 @@ fn candidates_sql(
 /// [`CANDIDATES_MAX`]; None when no index can propose them.
 pub fn candidates_probe(filter: &UserFilter, dialect: Dialect) -> Option<(Candidates, String, Vec<Value>)> {
     let source = candidates(filter, dialect)?;
-    let mut binds = Vec::new();
-    let mut next = |v: Value| {
-        binds.push(v);
-        format!(":{}", binds.len())
-    };
-    let hits = candidates_sql(source, filter, dialect, false, &mut next);
-    let limit = next(Value::Int(CANDIDATES_MAX));
-    let sql = match dialect {
-        Dialect::Sqlite => format!("SELECT COUNT(*) FROM (SELECT hit FROM ({hits}) LIMIT {limit})"),
-        Dialect::Oracle => format!("SELECT COUNT(*) FROM (SELECT hit FROM ({hits}) FETCH FIRST {limit} ROWS ONLY)"),
-    };
-    Some((source, sql, binds))
+    let mut b = Binds::default();
+    let hits = candidates_sql(source, filter, dialect, false, &mut b);
+    let limit = limit_clause(dialect, &b.next(CANDIDATES_MAX));
+    let sql = format!("SELECT COUNT(*) FROM (SELECT hit FROM ({hits}) {limit})");
+    Some((source, sql, b.0))
 }
 
 pub const SUMMARY_COLUMNS: &str =
@@ -224,16 +212,12 @@ pub fn users_query(filter: &UserFilter, dialect: Dialect, access: UsersAccess) -
     let key_text = if oracle_time { format!("TO_CHAR({key}, 'YYYY-MM-DD HH24:MI:SS.FF6')") } else { key.to_string() };
     let as_key = |p: String| if oracle_time { format!("TO_TIMESTAMP({p}, 'YYYY-MM-DD HH24:MI:SS.FF6')") } else { p };
 
-    let mut binds = Vec::new();
-    let mut next = |v: Value| {
-        binds.push(v);
-        format!(":{}", binds.len())
-    };
+    let mut b = Binds::default();
     let (cmp, dir) = if filter.descending { ("<", "DESC") } else { (">", "ASC") };
     let mut sql = format!("SELECT {SUMMARY_COLUMNS}, {key_text} AS sort_key FROM ");
     match access {
         UsersAccess::Candidates(source) if filter.q.is_some() => {
-            let hits = candidates_sql(source, filter, dialect, true, &mut next);
+            let hits = candidates_sql(source, filter, dialect, true, &mut b);
             // SQLite's CROSS JOIN keeps the candidates as the outer loop.
             let join = if dialect == Dialect::Sqlite { "CROSS JOIN" } else { "JOIN" };
             let key = if source == Candidates::PrefixRanges { "user_id" } else { "search_key" };
@@ -245,28 +229,24 @@ pub fn users_query(filter: &UserFilter, dialect: Dialect, access: UsersAccess) -
         let ascii = p.is_ascii();
         let matches: Vec<String> = ["username", "email", "first_name", "last_name"]
             .iter()
-            .map(|column| format!("{} LIKE {} ESCAPE '\\'", fold(column, dialect, ascii), next(Value::Text(p.clone()))))
+            .map(|column| format!("{} LIKE {} ESCAPE '\\'", fold(column, dialect, ascii), b.next(p.clone())))
             .collect();
         sql.push_str(&format!(" AND ({})", matches.join(" OR ")));
     }
     if let Some(s) = &filter.status {
         // A NULL status counts as active, as everywhere else (idx_users_status_name).
-        sql.push_str(&format!(" AND COALESCE(account_status, 'active') = {}", next(Value::Text(s.clone()))));
+        sql.push_str(&format!(" AND COALESCE(account_status, 'active') = {}", b.next(s.clone())));
     }
     if let Some(c) = filter.cursor()? {
         // `key >= k` first, so the index walk starts at the cursor instead of filtering up to it.
-        let k1 = as_key(next(Value::Text(c.key.clone())));
-        let k2 = as_key(next(Value::Text(c.key)));
-        let id = next(Value::Text(c.id));
+        let k1 = as_key(b.next(c.key.clone()));
+        let k2 = as_key(b.next(c.key));
+        let id = b.next(c.id);
         sql.push_str(&format!(" AND {key} {cmp}= {k1} AND ({key} {cmp} {k2} OR user_id {cmp} {id})"));
     }
-    let limit = next(Value::Int(i64::from(filter.page_size()) + 1));
-    sql.push_str(&format!(" ORDER BY {key} {dir}, user_id {dir} "));
-    sql.push_str(&match dialect {
-        Dialect::Sqlite => format!("LIMIT {limit}"),
-        Dialect::Oracle => format!("FETCH FIRST {limit} ROWS ONLY"),
-    });
-    Ok((sql, binds))
+    let limit = limit_clause(dialect, &b.next(i64::from(filter.page_size()) + 1));
+    sql.push_str(&format!(" ORDER BY {key} {dir}, user_id {dir} {limit}"));
+    Ok((sql, b.0))
 }
 
 /// Cuts the extra row off and makes the next page's cursor from the last row kept.

@@ -7,8 +7,29 @@
 //! position (one value per occurrence) and SQLite numbers named parameters by first
 //! appearance, so one text and one parameter list serve both.
 
-use super::driver::Dialect;
+use super::driver::{Dialect, Value};
 use pathfinder::{AppError, AppResult};
+
+/// The values of a statement built from parts (the searches), each given its
+/// placeholder as it is written into the text, so that they stay in order.
+#[derive(Default)]
+pub struct Binds(pub Vec<Value>);
+
+impl Binds {
+    /// The placeholder of `v`, the next in order.
+    pub fn next(&mut self, v: impl Into<Value>) -> String {
+        self.0.push(v.into());
+        format!(":{}", self.0.len())
+    }
+}
+
+/// A row limit in the dialect's words, for a built statement (`limit` a placeholder).
+pub fn limit_clause(dialect: Dialect, limit: &str) -> String {
+    match dialect {
+        Dialect::Sqlite => format!("LIMIT {limit}"),
+        Dialect::Oracle => format!("FETCH FIRST {limit} ROWS ONLY"),
+    }
+}
 
 /// A statement in each dialect; `None` where that dialect has nothing to send.
 #[derive(Debug)]

@@ -89,7 +89,7 @@ pub fn link(previous: &str, seq: i64, r: &AuditRow) -> String {
 }
 
 /// Takes the chain's head (and, on Oracle, its lock until the transaction ends).
-pub fn take_head(c: &mut Conn) -> AppResult<(i64, String)> {
+fn take_head(c: &mut Conn) -> AppResult<(i64, String)> {
     let head = c.query_opt(
         sql!(
             sqlite: "SELECT last_seq, last_hash FROM pf_audit_chain_head WHERE id = 1",
@@ -108,7 +108,17 @@ fn read_head(c: &mut Conn) -> AppResult<i64> {
     c.query_int(sql!("SELECT COALESCE(MAX(last_seq), 0) FROM pf_audit_chain_head"), &[])
 }
 
-pub fn set_head(c: &mut Conn, seq: i64, hash: &str) -> AppResult<()> {
+/// Links `rows`, in order, after the chain's head (taken, on Oracle locked, until
+/// the transaction ends), sets each one's sequence number and hash, and moves the
+/// head past them. The caller writes the rows in the same transaction.
+pub fn extend(c: &mut Conn, rows: &mut [AuditRow]) -> AppResult<()> {
+    let (mut seq, mut hash) = take_head(c)?;
+    for r in rows.iter_mut() {
+        seq += 1;
+        hash = link(&hash, seq, r);
+        r.chain_seq = Some(seq);
+        r.chain_hash = Some(hash.clone());
+    }
     c.execute(sql!("UPDATE pf_audit_chain_head SET last_seq = :1, last_hash = :2 WHERE id = 1"), &args![seq, hash])?;
     Ok(())
 }

@@ -95,13 +95,7 @@ pub(super) fn append(c: &mut Conn, mut rows: Vec<AuditRow>) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
-    let (mut seq, mut hash) = chain::take_head(c)?;
-    for r in rows.iter_mut() {
-        seq += 1;
-        hash = chain::link(&hash, seq, r);
-        r.chain_seq = Some(seq);
-        r.chain_hash = Some(hash.clone());
-    }
+    chain::extend(c, &mut rows)?;
     let all: Vec<Vec<Value>> = rows.iter().map(values).collect();
     c.insert_many(
         sql!(
@@ -112,7 +106,6 @@ pub(super) fn append(c: &mut Conn, mut rows: Vec<AuditRow>) -> AppResult<()> {
         ),
         &all,
     )?;
-    chain::set_head(c, seq, &hash)?;
     count(c, &rows)
 }
 
@@ -235,11 +228,11 @@ fn chain_pending(c: &mut Conn, after: Option<&str>, limit: u32) -> AppResult<Bat
         // The start of year 1, before any time either backend keeps (a row without a
         // time is never chained: verify counts it).
         None => (
-            chrono::NaiveDate::default().and_hms_opt(0, 0, 0).unwrap_or_default().and_utc() - TimeDelta::days(719_162),
+            chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(Default::default()).and_utc(),
             String::new(),
         ),
     };
-    let rows = c.query_map(
+    let mut rows = c.query_map(
         sql!(
             sqlite: "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
                 request_path, response_status, execution_time_ms, error_message, created_at, chain_seq, chain_hash
@@ -255,17 +248,13 @@ fn chain_pending(c: &mut Conn, after: Option<&str>, limit: u32) -> AppResult<Bat
     )?;
     let next = (rows.len() == limit as usize).then(|| rows.last().map(|r| r.cursor().encode())).flatten();
     let scanned = rows.len() as u64;
-    let (mut seq, mut hash) = chain::take_head(c)?;
-    for mut r in rows.iter().cloned() {
-        seq += 1;
-        hash = chain::link(&hash, seq, &r);
-        r.chain_seq = Some(seq);
+    chain::extend(c, &mut rows)?;
+    for r in &rows {
         c.execute(
             sql!("UPDATE pf_audit_log SET chain_seq = :1, chain_hash = :2 WHERE id = :3 AND chain_seq IS NULL"),
-            &args![seq, hash.as_str(), r.id.as_str()],
+            &args![r.chain_seq, r.chain_hash.as_deref(), r.id.as_str()],
         )?;
     }
-    chain::set_head(c, seq, &hash)?;
     count(c, &rows)?;
     Ok(BatchStep { scanned, changed: scanned, failed: 0, next })
 }

@@ -6,11 +6,12 @@
 //! columns (migration 0014): an actor → `idx_audit_user_time`, an entity →
 //! `idx_audit_entity_time`, an action → `idx_audit_action_time`, else the seed's
 //! `idx_audit_created`. Prefixes (action, path, address) are ranges, not LIKE.
-//! A user's timeline is two such searches (by them; about them and not by them)
-//! merged.
+//! A user's timeline is two such searches (by them; about them) merged, an event
+//! by them about them kept once.
 
 use super::super::driver::{Conn, Dialect, ReadRow, Row, Value};
 use super::super::search::prefix_end;
+use super::super::sql::{limit_clause, Binds};
 use super::{chain, status_class};
 use pathfinder::audit::{
     AuditFacets, AuditFilter, AuditHistogram, AuditPage, AuditRow, Count, PageFrom, StatusMatch, TextMatch,
@@ -25,17 +26,6 @@ pub fn named_row(r: &dyn Row) -> AppResult<AuditRow> {
     let mut row = chain::chained_row(r)?;
     row.username = r.opt_text(15)?;
     Ok(row)
-}
-
-/// Bound values and their placeholders.
-#[derive(Default)]
-struct Binds(Vec<Value>);
-
-impl Binds {
-    fn next(&mut self, v: impl Into<Value>) -> String {
-        self.0.push(v.into());
-        format!(":{}", self.0.len())
-    }
 }
 
 /// The user an actor names (a username, or an id as is): an unknown name is an error.
@@ -61,6 +51,24 @@ fn prefix(column: &str, p: &str, b: &mut Binds) -> String {
     }
 }
 
+/// The action's condition: an equality, or a prefix's range.
+fn action_condition(f: &AuditFilter, b: &mut Binds) -> Option<String> {
+    match &f.action {
+        Some(TextMatch::Exact(a)) => Some(format!("action = {}", b.next(a.as_str()))),
+        Some(TextMatch::Prefix(a)) => Some(prefix("action", a, b)),
+        None => None,
+    }
+}
+
+/// ` WHERE a AND b …`, or nothing for no condition.
+fn where_clause(w: &[String]) -> String {
+    if w.is_empty() {
+        String::new()
+    } else {
+        format!(" WHERE {}", w.join(" AND "))
+    }
+}
+
 /// The conditions every source shares (all but who the events are by or about).
 fn conditions(f: &AuditFilter, paged: bool, b: &mut Binds) -> Vec<String> {
     let mut w = Vec::new();
@@ -82,11 +90,7 @@ fn conditions(f: &AuditFilter, paged: bool, b: &mut Binds) -> Vec<String> {
     if let Some(t) = f.to.filter(|_| !bounded_above) {
         w.push(format!("created_at < {}", b.next(t)));
     }
-    match &f.action {
-        Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
-        Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, b)),
-        None => {}
-    }
+    w.extend(action_condition(f, b));
     if let Some(t) = &f.entity_type {
         w.push(format!("entity_type = {}", b.next(t.as_str())));
     }
@@ -159,11 +163,7 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mu
     if page {
         w.extend(keyset(f, b));
     }
-    if w.is_empty() {
-        String::new()
-    } else {
-        format!(" WHERE {}", w.join(" AND "))
-    }
+    where_clause(&w)
 }
 
 /// Which index a search walks when no actor, entity or exact action narrows it (the
@@ -298,18 +298,27 @@ fn keyset(f: &AuditFilter, b: &mut Binds) -> Option<String> {
     Some(format!("created_at {cmp}= {t1} AND (created_at {cmp} {t2} OR id {cmp} {id})"))
 }
 
-fn limit_clause(dialect: Dialect, limit: String) -> String {
-    match dialect {
-        Dialect::Sqlite => format!("LIMIT {limit}"),
-        Dialect::Oracle => format!("FETCH FIRST {limit} ROWS ONLY"),
-    }
+/// The actor's user id, when the filter names one.
+fn resolved_actor(c: &mut Conn, f: &AuditFilter) -> AppResult<Option<String>> {
+    f.actor.as_deref().map(|a| actor_id(c, a)).transpose()
+}
+
+/// The SQL of `f`'s first `rows` events read as `shape` says, its walk chosen.
+fn events_sql(
+    c: &mut Conn,
+    f: &AuditFilter,
+    actor: Option<&str>,
+    rows: i64,
+    shape: Shape,
+) -> AppResult<(String, Vec<Value>)> {
+    let walk = walk(c, f, actor, rows)?;
+    Ok(select_sql(f, actor, walk, c.dialect(), rows, shape))
 }
 
 /// The SQL of one page (a row more than the page, to know whether more follow).
 fn page_query(c: &mut Conn, f: &AuditFilter) -> AppResult<(String, Vec<Value>)> {
-    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
-    let walk = walk(c, f, actor.as_deref(), i64::from(f.page_size) + 1)?;
-    Ok(page_sql(f, actor.as_deref(), walk, c.dialect()))
+    let actor = resolved_actor(c, f)?;
+    events_sql(c, f, actor.as_deref(), i64::from(f.page_size) + 1, Shape::Page)
 }
 
 /// [`page_query`]'s SQL for an actor already resolved to a user id.
@@ -353,7 +362,7 @@ fn select_sql(
                 _ => "0".to_string(),
             };
             let filter = arm_where(f, actor, arm, true, &mut b);
-            let limit = limit_clause(dialect, b.next(rows));
+            let limit = limit_clause(dialect, &b.next(rows));
             format!(
                 "SELECT * FROM (SELECT {inner}, {dup} AS dup FROM pf_audit_log{}{filter}
                  ORDER BY created_at {dir}, id {dir} {limit})",
@@ -362,7 +371,7 @@ fn select_sql(
         })
         .collect();
     let union = arms.join(" UNION ALL ");
-    let limit = limit_clause(dialect, b.next(rows));
+    let limit = limit_clause(dialect, &b.next(rows));
     let sql = if lean {
         format!(
             "SELECT a.user_id, a.action, a.response_status, a.created_at FROM ({union}) a WHERE a.dup = 0
@@ -388,11 +397,9 @@ fn select_sql(
 type Sampled = (Option<String>, String, Option<i64>, Timestamp);
 
 fn sample(c: &mut Conn, f: &AuditFilter) -> AppResult<(Vec<Sampled>, bool)> {
-    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
+    let actor = resolved_actor(c, f)?;
     let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
-    let rows = i64::from(ACTOR_SAMPLE) + 1;
-    let walk = walk(c, &newest, actor.as_deref(), rows)?;
-    let (sql, binds) = select_sql(&newest, actor.as_deref(), walk, c.dialect(), rows, Shape::Lean);
+    let (sql, binds) = events_sql(c, &newest, actor.as_deref(), i64::from(ACTOR_SAMPLE) + 1, Shape::Lean)?;
     let mut rows =
         c.query_map(sql.as_str(), &binds, |r| Ok((r.opt_text(0)?, r.text(1)?, r.opt_int(2)?, r.time(3)?)))?;
     let more = rows.len() > ACTOR_SAMPLE as usize;
@@ -433,13 +440,11 @@ pub fn page(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditPage> {
 /// Every event of the filter in its order, `batch` at a time (keyset), to `each`
 /// until it says stop; how many it took.
 pub fn export(c: &mut Conn, f: &AuditFilter, each: &mut dyn FnMut(&AuditRow) -> bool) -> AppResult<u64> {
-    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
+    let actor = resolved_actor(c, f)?;
     let mut f = AuditFilter { page: PageFrom::First, page_size: EXPORT_BATCH, ..f.clone() };
     let mut n = 0u64;
     loop {
-        let rows = i64::from(EXPORT_BATCH) + 1;
-        let walk = walk(c, &f, actor.as_deref(), rows)?;
-        let (sql, binds) = select_sql(&f, actor.as_deref(), walk, c.dialect(), rows, Shape::Export);
+        let (sql, binds) = events_sql(c, &f, actor.as_deref(), i64::from(EXPORT_BATCH) + 1, Shape::Export)?;
         let mut batch = c.query_map(sql.as_str(), &binds, named_row)?;
         let more = batch.len() > EXPORT_BATCH as usize;
         batch.truncate(EXPORT_BATCH as usize);
@@ -557,11 +562,7 @@ fn tally_sql(f: &AuditFilter, span: Span) -> (String, Vec<Value>) {
     }
     let events = matches!(span, Span::Events(..));
     if events {
-        match &f.action {
-            Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
-            Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, &mut b)),
-            None => {}
-        }
+        w.extend(action_condition(f, &mut b));
         if let Some(s) = f.status {
             let (lo, hi) = s.bounds();
             w.push(format!("response_status BETWEEN {} AND {}", b.next(lo), b.next(hi)));
@@ -569,7 +570,7 @@ fn tally_sql(f: &AuditFilter, span: Span) -> (String, Vec<Value>) {
     } else {
         narrow_counts(f, &mut w, &mut b);
     }
-    let filter = if w.is_empty() { String::new() } else { format!(" WHERE {}", w.join(" AND ")) };
+    let filter = where_clause(&w);
     let sql = if events {
         format!("SELECT action, response_status, COUNT(*) FROM {table}{filter} GROUP BY action, response_status")
     } else {
@@ -586,8 +587,9 @@ fn class_name(class: i64) -> String {
     }
 }
 
-fn top(m: BTreeMap<String, i64>, n: usize) -> Vec<(String, i64)> {
-    let mut v: Vec<(String, i64)> = m.into_iter().collect();
+/// The `n` largest counts, the larger first (ties in key order).
+fn top<K: Ord>(m: BTreeMap<K, i64>, n: usize) -> Vec<(K, i64)> {
+    let mut v: Vec<(K, i64)> = m.into_iter().collect();
     v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     v.truncate(n);
     v
@@ -620,9 +622,7 @@ pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
         *actions.entry(action.clone()).or_insert(0i64) += 1;
         *outcomes.entry(class_name(status_class(*status))).or_insert(0i64) += 1;
     }
-    let mut top_actors: Vec<(Option<String>, i64)> = actors.into_iter().collect();
-    top_actors.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    top_actors.truncate(10);
+    let top_actors = top(actors, 10);
     let ids: Vec<String> = top_actors.iter().filter_map(|(id, _)| id.clone()).collect();
     let names = usernames(c, &ids)?;
     out.actors = top_actors
@@ -672,7 +672,7 @@ pub fn histogram(c: &mut Conn, f: &AuditFilter, now: Timestamp) -> AppResult<Aud
             w.push(format!("{time} < {}", b.next(to)));
         }
         narrow_counts(f, &mut w, &mut b);
-        let filter = if w.is_empty() { String::new() } else { format!(" WHERE {}", w.join(" AND ")) };
+        let filter = where_clause(&w);
         let sql =
             format!("SELECT {time}, status_class, SUM(events) FROM {table}{filter} GROUP BY {time}, status_class");
         c.query_each(sql.as_str(), &b.0, |r| {
@@ -706,11 +706,7 @@ pub fn histogram(c: &mut Conn, f: &AuditFilter, now: Timestamp) -> AppResult<Aud
 
 /// The action and outcome conditions on a table of kept counts.
 fn narrow_counts(f: &AuditFilter, w: &mut Vec<String>, b: &mut Binds) {
-    match &f.action {
-        Some(TextMatch::Exact(a)) => w.push(format!("action = {}", b.next(a.as_str()))),
-        Some(TextMatch::Prefix(a)) => w.push(prefix("action", a, b)),
-        None => {}
-    }
+    w.extend(action_condition(f, b));
     if let Some(s) = f.status {
         let (lo, hi) = s.bounds();
         w.push(format!("status_class BETWEEN {} AND {}", b.next(lo / 100), b.next(hi / 100)));
@@ -727,7 +723,7 @@ fn count_capped(c: &mut Conn, f: &AuditFilter) -> AppResult<Count> {
 
 /// The exact number of events of `f`, however many (a background job's work).
 pub fn count_exact(c: &mut Conn, f: &AuditFilter) -> AppResult<i64> {
-    let actor = f.actor.as_deref().map(|a| actor_id(c, a)).transpose()?;
+    let actor = resolved_actor(c, f)?;
     let mut total = 0;
     for arm in arms(f) {
         let mut b = Binds::default();

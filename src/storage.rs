@@ -714,6 +714,15 @@ pub trait BulkStore {
     /// The `entity_id`s of the audit rows with this `action` and `request_path`: how a
     /// resumed load knows which of its batches are already in.
     fn audited_entities(&self, action: &str, request_path: &str) -> AppResult<Vec<String>>;
+    /// How many users and audit events the database holds (a load's yardstick).
+    fn loaded_rows(&self) -> AppResult<u64>;
+    /// Drops the indexes of `tables` that a load may build once after it instead of
+    /// entry by entry (SQLite: every non-unique secondary index; Oracle: none).
+    /// Returns their names; [`BulkStore::restore_indexes`] makes them again.
+    fn drop_indexes(&self, tables: &[String]) -> AppResult<Vec<String>>;
+    /// Makes every index the migrations make that the database lacks (after a load
+    /// that dropped them, or one killed before it made them again). Returns their names.
+    fn restore_indexes(&self) -> AppResult<Vec<String>>;
     /// Refreshes the query planner's statistics (after a load changed the data's shape).
     fn analyze(&self) -> AppResult<()>;
 }

@@ -74,8 +74,8 @@ fn every_command_has_help() {
 #[test]
 fn migrate_provision_check_and_drop() {
     let cli = Cli::new();
-    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 14"));
-    assert!(cli.ok(&["migrate"]).contains("up to date (version 14)"));
+    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 15"));
+    assert!(cli.ok(&["migrate"]).contains("up to date (version 15)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");
     assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));
@@ -282,25 +282,44 @@ fn generate_is_deterministic_and_an_interrupted_run_finishes_where_it_stopped() 
     whole.ok(&["migrate"]);
     assert!(whole.ok(&args).contains("11 batches written, 0 already there"));
 
-    // Interrupt a second run once its first batches are in.
-    let cut = Cli::new();
-    cut.ok(&["migrate"]);
-    let child = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
-        .args(args)
-        .env("PF_DATABASE_URL", format!("sqlite:{}", cut.db().display()))
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    let conn = rusqlite::Connection::open(cut.db()).unwrap();
+    assert!(whole.ok(&["schema-check"]).contains("matches the migrations"), "the load made its indexes again");
+
+    // Start a run on a fresh database and wait until its first batches are in.
     let batches = |c: &rusqlite::Connection| -> i64 {
         c.query_row("SELECT COUNT(*) FROM pf_audit_log WHERE action = 'data.generate'", [], |r| r.get(0)).unwrap_or(0)
     };
-    let started = std::time::Instant::now();
-    while batches(&conn) < 2 {
-        assert!(started.elapsed().as_secs() < 60, "no batch committed within a minute");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    let started_run = |cli: &Cli| {
+        cli.ok(&["migrate"]);
+        let child = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
+            .args(args)
+            .env("PF_DATABASE_URL", format!("sqlite:{}", cli.db().display()))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let conn = rusqlite::Connection::open(cli.db()).unwrap();
+        let started = std::time::Instant::now();
+        while batches(&conn) < 2 {
+            assert!(started.elapsed().as_secs() < 60, "no batch committed within a minute");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        (child, conn)
+    };
+
+    // Killed outright while its indexes wait for the end of the load: the next run
+    // of the command makes them.
+    let killed = Cli::new();
+    let (mut child, _) = started_run(&killed);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(!killed.run(&["schema-check"], &[]).status.success(), "the killed load left indexes to make");
+    killed.ok(&args);
+    assert!(killed.ok(&["schema-check"]).contains("matches the migrations"));
+    assert_eq!(fingerprint(&killed.db()), fingerprint(&whole.db()), "same rows as the uninterrupted run");
+
+    // Interrupt a run once its first batches are in.
+    let cut = Cli::new();
+    let (child, conn) = started_run(&cut);
     let sent = Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
     assert!(sent.success());
     let out = child.wait_with_output().unwrap();
@@ -319,6 +338,7 @@ fn generate_is_deterministic_and_an_interrupted_run_finishes_where_it_stopped() 
     assert_eq!(users, users_batches * 5_000);
     let done = batches(&conn);
     assert!(done < 11, "interrupted before the end ({done} batches)");
+    assert!(cut.ok(&["schema-check"]).contains("matches the migrations"), "an interrupted load made its indexes");
 
     let rest = cut.ok(&args);
     assert!(rest.contains(&format!("{} batches written, {done} already there", 11 - done)), "{rest}");

@@ -73,7 +73,7 @@ fn conformance(h: &Harness) {
     audit_log::the_chain_shows_every_kind_of_tampering(h);
 }
 
-const VERSION: i64 = 14;
+const VERSION: i64 = 15;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -852,7 +852,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     (h.raw)("DROP INDEX idx_audit_user_time");
     (h.raw)("DROP INDEX idx_audit_entity_time");
     (h.raw)("DROP INDEX idx_audit_action_time");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 14");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 15");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -868,7 +868,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0014_audit_chain"], "{reports:?}");
+    assert_eq!(applied, ["0015_audit_time_walk"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -196,7 +196,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0011_sign_in_guard",
             "0012_accounts",
             "0013_users_search_short",
-            "0014_audit_chain"
+            "0014_audit_chain",
+            "0015_audit_time_walk"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

@@ -44,6 +44,7 @@ migrations! {
     12 => "0012_accounts",
     13 => "0013_users_search_short",
     14 => "0014_audit_chain",
+    15 => "0015_audit_time_walk",
 }
 
 /// The migrations of `dialect`.

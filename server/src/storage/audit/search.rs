@@ -4,8 +4,9 @@
 //! Order is `(created_at, id)` both ways, so ties on the timestamp page cleanly.
 //! Each narrowing that an index serves is a range or an equality on its leading
 //! columns (migration 0014): an actor → `idx_audit_user_time`, an entity →
-//! `idx_audit_entity_time`, an action → `idx_audit_action_time`, else the seed's
-//! `idx_audit_created`. Prefixes (action, path, address) are ranges, not LIKE.
+//! `idx_audit_entity_time`, an action → `idx_audit_action_time`, else time order
+//! through `idx_audit_time_walk` (migration 0015), which holds every column the
+//! other filters test. Prefixes (action, path, address) are ranges, not LIKE.
 //! A user's timeline is two such searches (by them; about them) merged, an event
 //! by them about them kept once.
 
@@ -177,8 +178,9 @@ pub enum Walk {
     Messages,
     /// An action prefix's range of `idx_audit_action_time`, sorted: few matches.
     ActionRange,
-    /// Time order (`idx_audit_created`), testing the rest on each row: no index
-    /// narrows the search, or an action prefix matches many events.
+    /// Time order (`idx_audit_time_walk`), testing the rest in each index entry
+    /// and reading only the matching events: no index narrows the search, or an
+    /// action prefix matches many events.
     Time,
 }
 
@@ -188,7 +190,7 @@ impl Walk {
             (Dialect::Oracle, _) | (_, Walk::Planner) => "",
             (_, Walk::Messages) => " INDEXED BY idx_audit_messages",
             (_, Walk::ActionRange) => " INDEXED BY idx_audit_action_time",
-            (_, Walk::Time) => " INDEXED BY idx_audit_created",
+            (_, Walk::Time) => " INDEXED BY idx_audit_time_walk",
         }
     }
 

@@ -373,10 +373,28 @@ pub fn run(
     let restored = s.restore_indexes();
     loaded?;
     restored?;
-    if !outcome.interrupted && outcome.written > 0 {
-        s.analyze()?;
+    if !outcome.interrupted {
+        seal(s, run_name.as_str())?;
+        if outcome.written > 0 {
+            s.analyze()?;
+        }
     }
     Ok(outcome)
+}
+
+/// The batches write phone numbers and birth dates in the seed's columns, as the
+/// product might; sealing encrypts them, as `migrate` does for the product's (after
+/// the indexes are back: it reads each user's rows by user).
+fn seal(s: &dyn Storage, run_name: &str) -> AppResult<()> {
+    let meta = RequestMeta::cli(run_name);
+    // 5,000 users a transaction (not `migrate`'s 500): nobody else writes during
+    // a load, and at a million users the commits were half of the pass.
+    let audit = meta.audit(None, "fields.seal", ("user", None), 200);
+    let failed = pathfinder::storage::walk_batches(|after| s.seal_plaintext(after, 5_000, &audit), |_| {})?.failed;
+    if failed > 0 {
+        return Err(AppError::Conflict(format!("{failed} generated users could not be sealed (see the log).")));
+    }
+    Ok(())
 }
 
 /// The tables a run's users and events go into.
@@ -389,7 +407,7 @@ fn loaded_tables(plan: &Plan) -> Vec<String> {
     tables
 }
 
-/// Writes the batches `todo`, then seals the generated users' sensitive fields.
+/// Writes the batches `todo`.
 fn load(
     s: &dyn Storage,
     world: &Arc<World>,
@@ -446,17 +464,6 @@ fn load(
     }
     drop(rx);
     let _ = maker.join();
-    if !outcome.interrupted {
-        // The batches write phone numbers and birth dates in the seed's columns, as
-        // the product might; sealing encrypts them, as `migrate` does for the product's.
-        // 5,000 users a transaction (not `migrate`'s 500): nobody else writes during
-        // a load, and at a million users the commits were half of the pass.
-        let audit = meta.audit(None, "fields.seal", ("user", None), 200);
-        let failed = pathfinder::storage::walk_batches(|after| s.seal_plaintext(after, 5_000, &audit), |_| {})?.failed;
-        if failed > 0 {
-            return Err(AppError::Conflict(format!("{failed} generated users could not be sealed (see the log).")));
-        }
-    }
     Ok(())
 }
 

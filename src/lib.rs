@@ -9,6 +9,7 @@ pub mod audit;
 pub mod dto;
 pub mod error;
 pub mod filter;
+pub mod flags;
 pub mod ids;
 pub mod role;
 pub mod username;

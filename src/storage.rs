@@ -14,6 +14,7 @@ use crate::dto::{
     UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
+use crate::flags::{ApiKey, Evaluation, Flag, FlagEdit, Group, GroupEdit, Override, OverrideEdit, Target};
 use crate::{AppResult, Role, SessionId, UserId, Username};
 
 /// One row of `pf_audit_log`, as the caller describes the event.
@@ -727,6 +728,53 @@ pub trait BulkStore {
     fn analyze(&self) -> AppResult<()>;
 }
 
+/// Feature flags, groups, overrides and their evaluation (issue 11). Every change
+/// is audited with its before and after (JSON) in the same transaction, the flag's
+/// or group's id as the entity.
+pub trait FlagStore {
+    /// Flags whose key or name contains `text` (case-insensitive), by key.
+    fn flags(&self, text: &str) -> AppResult<Vec<Flag>>;
+    fn flag(&self, key: &str) -> AppResult<Flag>;
+    fn create_flag(&self, edit: &FlagEdit, audit: &AuditEntry) -> AppResult<Flag>;
+    /// Changes everything but the key; refused while overrides hold values the new
+    /// type or allowed values refuse.
+    fn update_flag(&self, key: &str, edit: &FlagEdit, audit: &AuditEntry) -> AppResult<Flag>;
+    /// Deletes the flag and its overrides; returns how many overrides went.
+    fn delete_flag(&self, key: &str, audit: &AuditEntry) -> AppResult<u64>;
+    fn override_count(&self, key: &str) -> AppResult<i64>;
+    /// Groups, highest priority first, then by name.
+    fn groups(&self) -> AppResult<Vec<Group>>;
+    fn group(&self, group_id: &str) -> AppResult<Group>;
+    /// Creates (no id) or changes a group; making it the default takes that from
+    /// any other.
+    fn save_group(&self, group_id: Option<&str>, edit: &GroupEdit, audit: &AuditEntry) -> AppResult<Group>;
+    /// Deletes a group: its members leave it, its overrides go. Returns (members,
+    /// overrides).
+    fn delete_group(&self, group_id: &str, audit: &AuditEntry) -> AppResult<(u64, u64)>;
+    fn group_size(&self, group_id: &str) -> AppResult<i64>;
+    /// Sets the override of a flag for a user (id or username) or a group: creates
+    /// it, or replaces the one there is.
+    fn set_override(&self, key: &str, target: &Target, edit: &OverrideEdit, audit: &AuditEntry) -> AppResult<Override>;
+    fn delete_override(&self, override_id: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// A flag's overrides in creation order, after the override `after`.
+    fn overrides_of_flag(&self, key: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<Override>>;
+    /// One flag's value for a user (id or username; unknown or none: as nobody's).
+    fn evaluate(&self, key: &str, user: Option<&str>, now: Timestamp) -> AppResult<Evaluation>;
+    /// Every flag's value for a user, by key.
+    fn evaluate_all(&self, user: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>>;
+    /// Removes up to `limit` overrides expired by `now`, one audit row each (what it
+    /// was); returns how many. Safe on several instances at once.
+    fn expire_overrides(&self, now: Timestamp, limit: u32, audit: &AuditEntry) -> AppResult<u64>;
+    /// The evaluation API's keys, newest first (never their secrets).
+    fn api_keys(&self) -> AppResult<Vec<ApiKey>>;
+    /// Records a new key by its secret's SHA-256 and first characters.
+    fn create_api_key(&self, name: &str, secret_hash: &str, prefix: &str, audit: &AuditEntry) -> AppResult<ApiKey>;
+    fn revoke_api_key(&self, key_id: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// The key whose secret has this SHA-256 (revoked ones too: the caller tells
+    /// them apart); its last use is kept to the minute.
+    fn api_key_by_hash(&self, secret_hash: &str, now: Timestamp) -> AppResult<Option<ApiKey>>;
+}
+
 /// Everything a backend offers, plus what the console asks of the backend itself.
 pub trait Storage:
     UserStore
@@ -739,6 +787,7 @@ pub trait Storage:
     + EncryptionStore
     + MfaStore
     + InvitationStore
+    + FlagStore
     + Send
     + Sync
 {

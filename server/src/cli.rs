@@ -668,6 +668,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         crate::jobs::overview::spawn(db.clone(), overview.clone());
         crate::jobs::stats::spawn(db.clone(), overview, stats_every);
         crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
+        crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

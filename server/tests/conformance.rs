@@ -5,6 +5,8 @@
 #[path = "conformance/audit_log.rs"]
 mod audit_log;
 mod common;
+#[path = "conformance/flags.rs"]
+mod flags;
 
 use common::{add_user, audit, new_user};
 use pathfinder::dto::{MfaState, Principal, SensitiveFields, StatusCount};
@@ -71,9 +73,10 @@ fn conformance(h: &Harness) {
     the_last_active_admin_stays(h);
     audit_log::search_filters_pages_facets_and_export(s);
     audit_log::the_chain_shows_every_kind_of_tampering(h);
+    flags::flags_groups_overrides_and_evaluation(s);
 }
 
-const VERSION: i64 = 15;
+const VERSION: i64 = 16;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -849,8 +852,10 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP INDEX idx_audit_time_walk");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 15");
+    (h.raw)("DROP INDEX idx_uff_flag_created");
+    (h.raw)("DROP INDEX idx_users_group_name");
+    (h.raw)("DROP TABLE pf_flag_api_keys");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 16");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -866,7 +871,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0015_audit_time_walk"], "{reports:?}");
+    assert_eq!(applied, ["0016_feature_flags_console"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -197,7 +197,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0012_accounts",
             "0013_users_search_short",
             "0014_audit_chain",
-            "0015_audit_time_walk"
+            "0015_audit_time_walk",
+            "0016_feature_flags_console"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

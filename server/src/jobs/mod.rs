@@ -1,5 +1,6 @@
 //! Background work of the running server.
 
 pub mod checkpoints;
+pub mod expiry;
 pub mod overview;
 pub mod stats;

@@ -45,6 +45,7 @@ migrations! {
     13 => "0013_users_search_short",
     14 => "0014_audit_chain",
     15 => "0015_audit_time_walk",
+    16 => "0016_feature_flags_console",
 }
 
 /// The migrations of `dialect`.

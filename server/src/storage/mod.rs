@@ -18,6 +18,7 @@ pub mod sql;
 
 mod bulk;
 mod encryption;
+mod flags;
 mod invitations;
 mod jobs;
 mod mfa;

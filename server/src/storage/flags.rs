@@ -1,0 +1,718 @@
+//! Feature flags, groups and overrides (issue 11): edits with their before and
+//! after in the audit row (the flag's or group's id as the entity, so a flag's
+//! history is an audit search), and evaluation by the one rule in
+//! [`pathfinder::flags::resolve`], read from the database on every call (no cache:
+//! a change takes effect at the next evaluation on every instance).
+
+use super::driver::{Conn, ReadRow, Row};
+use super::users::group_name;
+use super::Store;
+use crate::{args, sql};
+use pathfinder::dto::Timestamp;
+use pathfinder::flags::{
+    resolve, ApiKey, Candidate, Candidates, Evaluation, Flag, FlagEdit, FlagType, Group, GroupEdit, Override,
+    OverrideEdit, Target,
+};
+use pathfinder::storage::{AuditEntry, FlagStore};
+use pathfinder::{new_id, AppError, AppResult};
+use serde_json::json;
+
+fn flag_row(r: &dyn Row) -> AppResult<Flag> {
+    Ok(Flag {
+        flag_id: r.text(0)?,
+        key: r.text(1)?,
+        name: r.text(2)?,
+        description: r.opt_text(3)?,
+        flag_type: FlagType::parse(r.opt_text(4)?.as_deref().unwrap_or("boolean"))?,
+        default_value: r.opt_text(5)?.unwrap_or_default(),
+        allowed_values: r.opt_text(6)?,
+        system_wide: r.flag(7)?,
+        requires_restart: r.flag(8)?,
+        created_at: r.opt_time(9)?,
+        updated_at: r.opt_time(10)?,
+    })
+}
+
+fn yes(b: bool) -> &'static str {
+    if b {
+        "Y"
+    } else {
+        "N"
+    }
+}
+
+fn flag_by_key(c: &mut Conn, key: &str) -> AppResult<Flag> {
+    let rows = c.query_map(
+        sql!(
+            "SELECT flag_id, flag_key, flag_name, description, flag_type, default_value, allowed_values,
+             is_system_wide, requires_restart, created_at, updated_at FROM pf_feature_flags WHERE flag_key = :1"
+        ),
+        &args![key],
+        flag_row,
+    )?;
+    rows.into_iter().next().ok_or_else(|| AppError::NotFound(format!("The flag '{key}'")))
+}
+
+fn group_row(r: &dyn Row) -> AppResult<Group> {
+    Ok(Group {
+        group_id: r.text(0)?,
+        name: r.text(1)?,
+        description: r.opt_text(2)?,
+        is_default: r.flag(3)?,
+        priority: r.opt_int(4)?.unwrap_or(0),
+    })
+}
+
+fn group_by_id(c: &mut Conn, group_id: &str) -> AppResult<Group> {
+    let rows = c.query_map(
+        sql!("SELECT group_id, group_name, description, is_default, priority FROM pf_user_groups WHERE group_id = :1"),
+        &args![group_id],
+        group_row,
+    )?;
+    rows.into_iter().next().ok_or_else(|| AppError::NotFound("That group".into()))
+}
+
+/// The audit row's message: what the object was and what it became.
+fn change(before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> String {
+    json!({ "before": before, "after": after }).to_string()
+}
+
+/// The stored overrides of `flag` that its new type or allowed values refuse.
+fn misfits(c: &mut Conn, flag_id: &str, t: FlagType, allowed: Option<&[serde_json::Value]>) -> AppResult<usize> {
+    let values = c.query_map(
+        sql!("SELECT override_value FROM pf_user_feature_flags WHERE flag_id = :1"),
+        &args![flag_id],
+        |r| r.opt_text(0),
+    )?;
+    Ok(values
+        .iter()
+        .filter(|v| pathfinder::flags::checked_value(t, allowed, v.as_deref().unwrap_or("")).is_err())
+        .count())
+}
+
+fn override_row(r: &dyn Row) -> AppResult<Override> {
+    let target = match (r.opt_text(1)?, r.opt_text(2)?) {
+        (Some(u), _) => Target::User(u),
+        (None, Some(g)) => Target::Group(g),
+        (None, None) => return Err(AppError::internal("an override with neither a user nor a group")),
+    };
+    Ok(Override {
+        override_id: r.text(0)?,
+        target,
+        flag_key: r.text(3)?,
+        value: r.opt_text(4)?.unwrap_or_default(),
+        reason: r.opt_text(5)?,
+        expires_at: r.opt_time(6)?,
+        created_by: r.opt_text(7)?,
+        created_at: r.opt_time(8)?,
+        target_name: r.opt_text(9)?.unwrap_or_default(),
+    })
+}
+
+fn override_by_id(c: &mut Conn, override_id: &str) -> AppResult<Override> {
+    let rows = c.query_map(
+        sql!(
+            "SELECT o.override_id, o.user_id, o.group_id, f.flag_key, o.override_value, o.reason, o.expires_at,
+             o.created_by, o.created_at, COALESCE(u.username, g.group_name)
+             FROM pf_user_feature_flags o JOIN pf_feature_flags f ON f.flag_id = o.flag_id
+             LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+             WHERE o.override_id = :1"
+        ),
+        &args![override_id],
+        override_row,
+    )?;
+    rows.into_iter().next().ok_or_else(|| AppError::NotFound("That override".into()))
+}
+
+fn override_json(o: &Override) -> serde_json::Value {
+    let (kind, id) = match &o.target {
+        Target::User(u) => ("user", u),
+        Target::Group(g) => ("group", g),
+    };
+    json!({
+        "override_id": o.override_id, "flag": o.flag_key, kind: id, "name": o.target_name,
+        "value": o.value, "reason": o.reason, "expires_at": o.expires_at.map(|t| t.to_rfc3339()),
+    })
+}
+
+/// The user's id, by id or username; `None` when there is no such user.
+fn user_of(c: &mut Conn, who: &str) -> AppResult<Option<String>> {
+    c.query_opt(
+        sql!("SELECT user_id FROM pf_users WHERE user_id = :1 OR username = :2"),
+        &args![who, who.to_lowercase()],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+}
+
+/// Every flag's (or one flag's) candidates for a user: their own override, their
+/// group's and the default group's, in one statement.
+fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>> {
+    let read = |r: &dyn Row| -> AppResult<(String, FlagType, String, Candidates)> {
+        let candidate = |at: usize, group: bool| -> AppResult<Option<Candidate>> {
+            if r.opt_text(at)?.is_none() {
+                return Ok(None);
+            }
+            Ok(Some(Candidate {
+                value_text: r.opt_text(at + 1)?.unwrap_or_default(),
+                reason: r.opt_text(at + 2)?,
+                expires_at: r.opt_time(at + 3)?,
+                group: if group {
+                    Some((r.opt_text(at + 4)?.unwrap_or_default(), r.opt_int(at + 5)?.unwrap_or(0)))
+                } else {
+                    None
+                },
+            }))
+        };
+        Ok((
+            r.text(0)?,
+            FlagType::parse(r.opt_text(1)?.as_deref().unwrap_or("boolean"))?,
+            r.opt_text(2)?.unwrap_or_default(),
+            Candidates { user: candidate(3, false)?, group: candidate(7, true)?, default_group: candidate(13, true)? },
+        ))
+    };
+    let user = user.unwrap_or("");
+    // One flag, or every key (keys start with a digit or a lower-case letter and
+    // hold nothing above `z`): one statement that walks the key's unique index
+    // either way.
+    let (from, to) = key.map_or(("0", "~"), |k| (k, k));
+    let rows = c.query_map(
+        sql!(
+            "SELECT f.flag_key, f.flag_type, f.default_value,
+             uo.override_id, uo.override_value, uo.reason, uo.expires_at,
+             go.override_id, go.override_value, go.reason, go.expires_at, g.group_name, g.priority,
+             dgo.override_id, dgo.override_value, dgo.reason, dgo.expires_at, dg.group_name, dg.priority
+             FROM pf_feature_flags f
+             LEFT JOIN pf_user_feature_flags uo ON uo.user_id = :1 AND uo.flag_id = f.flag_id
+             LEFT JOIN pf_users u ON u.user_id = :2
+             LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id
+             LEFT JOIN pf_user_feature_flags go ON go.group_id = g.group_id AND go.flag_id = f.flag_id
+             LEFT JOIN pf_user_groups dg ON dg.is_default = 'Y'
+             LEFT JOIN pf_user_feature_flags dgo ON dgo.group_id = dg.group_id AND dgo.flag_id = f.flag_id
+             WHERE f.flag_key BETWEEN :3 AND :4
+             ORDER BY f.flag_key"
+        ),
+        &args![user, user, from, to],
+        read,
+    )?;
+    Ok(rows
+        .into_iter()
+        .map(|(key, t, default, candidates)| {
+            let (text, source) = resolve(&default, &candidates, now);
+            let (value, error) = match t.value_of(&text) {
+                Ok(v) => (v, None),
+                Err(e) => (serde_json::Value::Null, Some(format!("The stored value is refused: {e}"))),
+            };
+            Evaluation { key, flag_type: t, value, source, error }
+        })
+        .collect())
+}
+
+fn api_key_row(r: &dyn Row) -> AppResult<ApiKey> {
+    Ok(ApiKey {
+        key_id: r.text(0)?,
+        name: r.text(1)?,
+        prefix: r.text(2)?,
+        created_by: r.opt_text(3)?,
+        created_at: r.time(4)?,
+        last_used_at: r.opt_time(5)?,
+        revoked_at: r.opt_time(6)?,
+    })
+}
+
+impl FlagStore for Store {
+    fn flags(&self, text: &str) -> AppResult<Vec<Flag>> {
+        let pattern =
+            format!("%{}%", text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        self.read(|c| {
+            c.query_map(
+                sql!(
+                    "SELECT flag_id, flag_key, flag_name, description, flag_type, default_value, allowed_values,
+                     is_system_wide, requires_restart, created_at, updated_at FROM pf_feature_flags
+                     WHERE flag_key LIKE :1 ESCAPE '\\' OR LOWER(flag_name) LIKE :2 ESCAPE '\\' ORDER BY flag_key"
+                ),
+                &args![pattern.as_str(), pattern.as_str()],
+                flag_row,
+            )
+        })
+    }
+
+    fn flag(&self, key: &str) -> AppResult<Flag> {
+        self.read(|c| flag_by_key(c, key))
+    }
+
+    fn create_flag(&self, edit: &FlagEdit, audit: &AuditEntry) -> AppResult<Flag> {
+        let (key, t, _) = edit.checked()?;
+        let id = new_id();
+        let mut audit = audit.clone();
+        audit.entity_id = Some(id.clone());
+        self.write_audited_with(&audit, |c| {
+            if c.query_opt(sql!("SELECT 1 FROM pf_feature_flags WHERE flag_key = :1"), &args![key.as_str()])?.is_some()
+            {
+                return Err(AppError::Conflict(format!("A flag with the key '{key}' already exists.")));
+            }
+            let now = chrono::Utc::now();
+            c.execute(
+                sql!(
+                    "INSERT INTO pf_feature_flags (flag_id, flag_key, flag_name, description, flag_type, default_value,
+                     allowed_values, is_system_wide, requires_restart, created_at, updated_at)
+                     VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10, :11)"
+                ),
+                &args![
+                    id.as_str(),
+                    key.as_str(),
+                    edit.name.trim(),
+                    Some(edit.description.trim()).filter(|d| !d.is_empty()),
+                    t.as_str(),
+                    edit.default_value.as_str(),
+                    Some(edit.allowed_values.trim()).filter(|a| !a.is_empty()),
+                    yes(edit.system_wide),
+                    yes(edit.requires_restart),
+                    now,
+                    now
+                ],
+            )?;
+            let flag = flag_by_key(c, &key)?;
+            Ok((flag.clone(), change(None, Some(flag.as_edit().to_json()))))
+        })
+    }
+
+    fn update_flag(&self, key: &str, edit: &FlagEdit, audit: &AuditEntry) -> AppResult<Flag> {
+        let (new_key, t, allowed) = edit.checked()?;
+        if new_key != key {
+            return Err(AppError::invalid("A flag's key cannot change once the flag exists."));
+        }
+        self.write(|c| {
+            let before = flag_by_key(c, key)?;
+            let refused = misfits(c, &before.flag_id, t, allowed.as_deref())?;
+            if refused > 0 {
+                return Err(AppError::invalid(format!(
+                    "{refused} override(s) of this flag hold values the new type or allowed values refuse: change or \
+                     delete them first."
+                )));
+            }
+            c.execute(
+                sql!(
+                    "UPDATE pf_feature_flags SET flag_name = :1, description = :2, flag_type = :3, default_value = :4,
+                     allowed_values = :5, is_system_wide = :6, requires_restart = :7, updated_at = :8
+                     WHERE flag_id = :9"
+                ),
+                &args![
+                    edit.name.trim(),
+                    Some(edit.description.trim()).filter(|d| !d.is_empty()),
+                    t.as_str(),
+                    edit.default_value.as_str(),
+                    Some(edit.allowed_values.trim()).filter(|a| !a.is_empty()),
+                    yes(edit.system_wide),
+                    yes(edit.requires_restart),
+                    chrono::Utc::now(),
+                    before.flag_id.as_str()
+                ],
+            )?;
+            let after = flag_by_key(c, key)?;
+            let mut entry = audit.clone();
+            entry.entity_id = Some(after.flag_id.clone());
+            entry.error_message = Some(change(Some(before.as_edit().to_json()), Some(after.as_edit().to_json())));
+            super::audit::insert(c, &entry)?;
+            Ok(after)
+        })
+    }
+
+    fn delete_flag(&self, key: &str, audit: &AuditEntry) -> AppResult<u64> {
+        self.write(|c| {
+            let before = flag_by_key(c, key)?;
+            let overrides = c.execute(
+                sql!("DELETE FROM pf_user_feature_flags WHERE flag_id = :1"),
+                &args![before.flag_id.as_str()],
+            )?;
+            c.execute(sql!("DELETE FROM pf_feature_flags WHERE flag_id = :1"), &args![before.flag_id.as_str()])?;
+            let mut entry = audit.clone();
+            entry.entity_id = Some(before.flag_id.clone());
+            let mut was = before.as_edit().to_json();
+            was["overrides_deleted"] = json!(overrides);
+            entry.error_message = Some(change(Some(was), None));
+            super::audit::insert(c, &entry)?;
+            Ok(overrides)
+        })
+    }
+
+    fn override_count(&self, key: &str) -> AppResult<i64> {
+        self.read(|c| {
+            let flag = flag_by_key(c, key)?;
+            c.query_int(
+                sql!("SELECT COUNT(*) FROM pf_user_feature_flags WHERE flag_id = :1"),
+                &args![flag.flag_id.as_str()],
+            )
+        })
+    }
+
+    fn groups(&self) -> AppResult<Vec<Group>> {
+        self.read(|c| {
+            c.query_map(
+                sql!(
+                    "SELECT group_id, group_name, description, is_default, priority FROM pf_user_groups
+                     ORDER BY priority DESC, group_name"
+                ),
+                &[],
+                group_row,
+            )
+        })
+    }
+
+    fn group(&self, group_id: &str) -> AppResult<Group> {
+        self.read(|c| group_by_id(c, group_id))
+    }
+
+    fn save_group(&self, group_id: Option<&str>, edit: &GroupEdit, audit: &AuditEntry) -> AppResult<Group> {
+        let name = edit.checked()?;
+        self.write(|c| {
+            let before = group_id.map(|id| group_by_id(c, id)).transpose()?;
+            let id = before.as_ref().map(|g| g.group_id.clone()).unwrap_or_else(new_id);
+            let taken = c.query_opt(
+                sql!("SELECT group_id FROM pf_user_groups WHERE group_name = :1 AND group_id <> :2"),
+                &args![name.as_str(), id.as_str()],
+            )?;
+            if taken.is_some() {
+                return Err(AppError::Conflict(format!("A group named '{name}' already exists.")));
+            }
+            // The default group is one or none: the others give it up first.
+            if edit.is_default {
+                c.execute(
+                    sql!("UPDATE pf_user_groups SET is_default = 'N' WHERE is_default = 'Y' AND group_id <> :1"),
+                    &args![id.as_str()],
+                )?;
+            }
+            let now = chrono::Utc::now();
+            let description = Some(edit.description.trim()).filter(|d| !d.is_empty());
+            if before.is_some() {
+                c.execute(
+                    sql!(
+                        "UPDATE pf_user_groups SET group_name = :1, description = :2, is_default = :3, priority = :4,
+                         updated_at = :5 WHERE group_id = :6"
+                    ),
+                    &args![name.as_str(), description, yes(edit.is_default), edit.priority, now, id.as_str()],
+                )?;
+            } else {
+                c.execute(
+                    sql!(
+                        "INSERT INTO pf_user_groups (group_id, group_name, description, is_default, priority,
+                         created_at, updated_at) VALUES (:1, :2, :3, :4, :5, :6, :7)"
+                    ),
+                    &args![id.as_str(), name.as_str(), description, yes(edit.is_default), edit.priority, now, now],
+                )?;
+            }
+            let after = group_by_id(c, &id)?;
+            let as_edit = |g: &Group| {
+                GroupEdit {
+                    name: g.name.clone(),
+                    description: g.description.clone().unwrap_or_default(),
+                    is_default: g.is_default,
+                    priority: g.priority,
+                }
+                .to_json()
+            };
+            let mut entry = audit.clone();
+            entry.entity_id = Some(id.clone());
+            entry.error_message = Some(change(before.as_ref().map(as_edit), Some(as_edit(&after))));
+            super::audit::insert(c, &entry)?;
+            Ok(after)
+        })
+    }
+
+    fn delete_group(&self, group_id: &str, audit: &AuditEntry) -> AppResult<(u64, u64)> {
+        self.write(|c| {
+            let before = group_by_id(c, group_id)?;
+            let members = c.execute(
+                sql!("UPDATE pf_users SET feature_group_id = NULL WHERE feature_group_id = :1"),
+                &args![group_id],
+            )?;
+            let overrides =
+                c.execute(sql!("DELETE FROM pf_user_feature_flags WHERE group_id = :1"), &args![group_id])?;
+            c.execute(sql!("DELETE FROM pf_user_groups WHERE group_id = :1"), &args![group_id])?;
+            let mut entry = audit.clone();
+            entry.entity_id = Some(group_id.to_string());
+            let was = json!({
+                "name": before.name, "default": before.is_default, "priority": before.priority,
+                "members_left": members, "overrides_deleted": overrides,
+            });
+            entry.error_message = Some(change(Some(was), None));
+            super::audit::insert(c, &entry)?;
+            Ok((members, overrides))
+        })
+    }
+
+    fn group_size(&self, group_id: &str) -> AppResult<i64> {
+        self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_users WHERE feature_group_id = :1"), &args![group_id]))
+    }
+
+    fn set_override(&self, key: &str, target: &Target, edit: &OverrideEdit, audit: &AuditEntry) -> AppResult<Override> {
+        let now = chrono::Utc::now();
+        self.write(|c| {
+            let flag = flag_by_key(c, key)?;
+            let reason = edit.checked(&flag, now)?;
+            let (user, group) = match target {
+                Target::User(who) => {
+                    let id = user_of(c, who)?.ok_or_else(|| AppError::invalid(format!("No user is named '{who}'.")))?;
+                    (Some(id), None)
+                }
+                Target::Group(id) => {
+                    group_name(c, id)?.ok_or_else(|| AppError::invalid("That group does not exist."))?;
+                    (None, Some(id.clone()))
+                }
+            };
+            let existing = c.query_opt(
+                sql!(
+                    "SELECT override_id FROM pf_user_feature_flags WHERE flag_id = :1
+                     AND (user_id = :2 OR group_id = :3)"
+                ),
+                &args![flag.flag_id.as_str(), user.as_deref(), group.as_deref()],
+            )?;
+            let before = match existing {
+                Some(r) => Some(override_by_id(c, &r.text(0)?)?),
+                None => None,
+            };
+            let id = match &before {
+                Some(o) => {
+                    c.execute(
+                        sql!(
+                            "UPDATE pf_user_feature_flags SET override_value = :1, reason = :2, expires_at = :3,
+                             created_by = :4, created_at = :5 WHERE override_id = :6"
+                        ),
+                        &args![
+                            edit.value.as_str(),
+                            reason.as_str(),
+                            edit.expires_at,
+                            audit.actor.as_ref(),
+                            now,
+                            o.override_id.as_str()
+                        ],
+                    )?;
+                    o.override_id.clone()
+                }
+                None => {
+                    let id = new_id();
+                    c.execute(
+                        sql!(
+                            "INSERT INTO pf_user_feature_flags (override_id, user_id, group_id, flag_id, override_value,
+                             reason, expires_at, created_by, created_at) VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9)"
+                        ),
+                        &args![
+                            id.as_str(),
+                            user.as_deref(),
+                            group.as_deref(),
+                            flag.flag_id.as_str(),
+                            edit.value.as_str(),
+                            reason.as_str(),
+                            edit.expires_at,
+                            audit.actor.as_ref(),
+                            now
+                        ],
+                    )?;
+                    id
+                }
+            };
+            let after = override_by_id(c, &id)?;
+            let mut entry = audit.clone();
+            entry.entity_type = Some("feature_flag".into());
+            entry.entity_id = Some(flag.flag_id.clone());
+            entry.error_message = Some(change(before.as_ref().map(override_json), Some(override_json(&after))));
+            super::audit::insert(c, &entry)?;
+            Ok(after)
+        })
+    }
+
+    fn delete_override(&self, override_id: &str, audit: &AuditEntry) -> AppResult<()> {
+        self.write(|c| {
+            let before = override_by_id(c, override_id)?;
+            let flag = flag_by_key(c, &before.flag_key)?;
+            c.execute(sql!("DELETE FROM pf_user_feature_flags WHERE override_id = :1"), &args![override_id])?;
+            let mut entry = audit.clone();
+            entry.entity_type = Some("feature_flag".into());
+            entry.entity_id = Some(flag.flag_id);
+            entry.error_message = Some(change(Some(override_json(&before)), None));
+            super::audit::insert(c, &entry)
+        })
+    }
+
+    fn overrides_of_flag(&self, key: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<Override>> {
+        self.read(|c| {
+            let flag = flag_by_key(c, key)?;
+            // Keyset on (created_at, override_id): the cursor is an override id.
+            let (t, id) = match after {
+                Some(id) => {
+                    let o = override_by_id(c, id)?;
+                    (o.created_at, Some(id.to_string()))
+                }
+                None => (None, None),
+            };
+            // Before any time either backend keeps.
+            let start = t.unwrap_or_else(|| {
+                chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(Default::default()).and_utc()
+            });
+            c.query_map(
+                sql!(
+                    sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                        o.created_by, o.created_at, COALESCE(u.username, g.group_name)
+                        FROM pf_user_feature_flags o
+                        LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                        WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
+                        ORDER BY o.created_at, o.override_id LIMIT :6",
+                    oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                        o.created_by, o.created_at, COALESCE(u.username, g.group_name)
+                        FROM pf_user_feature_flags o
+                        LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                        WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
+                        ORDER BY o.created_at, o.override_id FETCH FIRST :6 ROWS ONLY"
+                ),
+                &args![key, flag.flag_id.as_str(), start, start, id.unwrap_or_default(), i64::from(limit)],
+                override_row,
+            )
+        })
+    }
+
+    fn evaluate(&self, key: &str, user: Option<&str>, now: Timestamp) -> AppResult<Evaluation> {
+        self.read(|c| {
+            let user = match user {
+                Some(who) => user_of(c, who)?,
+                None => None,
+            };
+            let e = evaluations(c, user.as_deref(), Some(key), now)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| AppError::NotFound(format!("The flag '{key}'")))?;
+            match &e.error {
+                Some(why) => Err(AppError::Conflict(format!("The flag '{key}' cannot be evaluated. {why}"))),
+                None => Ok(e),
+            }
+        })
+    }
+
+    fn evaluate_all(&self, user: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>> {
+        self.read(|c| {
+            let user = match user {
+                Some(who) => user_of(c, who)?,
+                None => None,
+            };
+            evaluations(c, user.as_deref(), None, now)
+        })
+    }
+
+    fn expire_overrides(&self, now: Timestamp, limit: u32, audit: &AuditEntry) -> AppResult<u64> {
+        self.write(|c| {
+            let due = c.query_map(
+                sql!(
+                    sqlite: "SELECT override_id FROM pf_user_feature_flags WHERE expires_at <= :1
+                        ORDER BY expires_at LIMIT :2",
+                    oracle: "SELECT override_id FROM pf_user_feature_flags WHERE expires_at <= :1
+                        ORDER BY expires_at FETCH FIRST :2 ROWS ONLY"
+                ),
+                &args![now, i64::from(limit)],
+                |r| r.text(0),
+            )?;
+            let mut removed = 0;
+            for id in due {
+                let before = override_by_id(c, &id)?;
+                let flag = flag_by_key(c, &before.flag_key)?;
+                // Another instance may have taken it meanwhile: the row is removed once.
+                let gone = c.execute(
+                    sql!("DELETE FROM pf_user_feature_flags WHERE override_id = :1 AND expires_at <= :2"),
+                    &args![id.as_str(), now],
+                )?;
+                if gone == 1 {
+                    let mut entry = audit.clone();
+                    entry.entity_type = Some("feature_flag".into());
+                    entry.entity_id = Some(flag.flag_id);
+                    entry.error_message = Some(change(Some(override_json(&before)), None));
+                    super::audit::insert(c, &entry)?;
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+    }
+
+    fn api_keys(&self) -> AppResult<Vec<ApiKey>> {
+        self.read(|c| {
+            c.query_map(
+                sql!(
+                    "SELECT key_id, key_name, key_prefix, created_by, created_at, last_used_at, revoked_at
+                     FROM pf_flag_api_keys ORDER BY created_at DESC"
+                ),
+                &[],
+                api_key_row,
+            )
+        })
+    }
+
+    fn create_api_key(&self, name: &str, secret_hash: &str, prefix: &str, audit: &AuditEntry) -> AppResult<ApiKey> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(AppError::invalid("Name the key (1 to 100 characters): which service uses it."));
+        }
+        let id = new_id();
+        let mut audit = audit.clone();
+        audit.entity_id = Some(id.clone());
+        self.write_audited(&audit, |c| {
+            c.execute(
+                sql!(
+                    "INSERT INTO pf_flag_api_keys (key_id, key_name, key_hash, key_prefix, created_by, created_at)
+                     VALUES (:1, :2, :3, :4, :5, :6)"
+                ),
+                &args![id.as_str(), name, secret_hash, prefix, audit.actor.as_ref(), chrono::Utc::now()],
+            )?;
+            let rows = c.query_map(
+                sql!(
+                    "SELECT key_id, key_name, key_prefix, created_by, created_at, last_used_at, revoked_at
+                     FROM pf_flag_api_keys WHERE key_id = :1"
+                ),
+                &args![id.as_str()],
+                api_key_row,
+            )?;
+            rows.into_iter().next().ok_or_else(|| AppError::internal("the new key is not there"))
+        })
+    }
+
+    fn revoke_api_key(&self, key_id: &str, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited(audit, |c| {
+            let n = c.execute(
+                sql!("UPDATE pf_flag_api_keys SET revoked_at = :1, revoked_by = :2 WHERE key_id = :3 AND revoked_at IS NULL"),
+                &args![chrono::Utc::now(), audit.actor.as_ref(), key_id],
+            )?;
+            if n == 0 {
+                return Err(AppError::NotFound("That key (or it is already revoked)".into()));
+            }
+            Ok(())
+        })
+    }
+
+    fn api_key_by_hash(&self, secret_hash: &str, now: Timestamp) -> AppResult<Option<ApiKey>> {
+        let key = self.read(|c| {
+            let rows = c.query_map(
+                sql!(
+                    "SELECT key_id, key_name, key_prefix, created_by, created_at, last_used_at, revoked_at
+                     FROM pf_flag_api_keys WHERE key_hash = :1"
+                ),
+                &args![secret_hash],
+                api_key_row,
+            )?;
+            Ok(rows.into_iter().next())
+        })?;
+        // The last use is kept to the minute: one write a minute per key, not one
+        // per evaluation (a conditional UPDATE, so instances do not repeat it).
+        if let Some(k) = key.as_ref().filter(|k| k.revoked_at.is_none()) {
+            if k.last_used_at.is_none_or(|t| now - t >= chrono::TimeDelta::minutes(1)) {
+                let minute_ago = now - chrono::TimeDelta::minutes(1);
+                self.write(|c| {
+                    c.execute(
+                        sql!(
+                            "UPDATE pf_flag_api_keys SET last_used_at = :1 WHERE key_id = :2
+                             AND (last_used_at IS NULL OR last_used_at <= :3)"
+                        ),
+                        &args![now, k.key_id.as_str(), minute_ago],
+                    )
+                })?;
+            }
+        }
+        Ok(key)
+    }
+}

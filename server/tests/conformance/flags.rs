@@ -1,0 +1,174 @@
+//! Feature flags: validation, the resolution order with every source, expiry at its
+//! instant, membership changes, cascades on delete, and history rows.
+
+use super::{add_user, audit};
+use chrono::{TimeDelta, Utc};
+use pathfinder::flags::{FlagEdit, GroupEdit, OverrideEdit, Source, Target};
+use pathfinder::storage::Storage;
+use pathfinder::AppError;
+use serde_json::json;
+
+fn flag_edit(key: &str, t: &str, default: &str, allowed: &str) -> FlagEdit {
+    FlagEdit {
+        key: key.into(),
+        name: format!("Flag {key}"),
+        flag_type: t.into(),
+        default_value: default.into(),
+        allowed_values: allowed.into(),
+        ..Default::default()
+    }
+}
+
+fn over(value: &str) -> OverrideEdit {
+    OverrideEdit { value: value.into(), reason: "conformance".into(), expires_at: None }
+}
+
+/// The newest audit row of `action`: its entity id and its message as JSON.
+fn last(s: &dyn Storage, action: &str) -> (Option<String>, serde_json::Value) {
+    let row = s.recent_audit(200).unwrap().into_iter().find(|r| r.action == action).expect("an audit row");
+    let message = row.error_message.as_deref().map(|m| serde_json::from_str(m).unwrap()).unwrap_or_default();
+    (row.entity_id, message)
+}
+
+fn invalid<T>(r: Result<T, AppError>) -> bool {
+    matches!(r, Err(AppError::Invalid(_)))
+}
+
+pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
+    // Flags: the key rule, types, allowed values, a default among them.
+    assert!(invalid(s.create_flag(&flag_edit("Bad Key", "boolean", "false", ""), &audit("flag.create"))));
+    assert!(invalid(s.create_flag(&flag_edit("conf.x", "colour", "red", ""), &audit("flag.create"))));
+    assert!(invalid(s.create_flag(&flag_edit("conf.x", "boolean", "maybe", ""), &audit("flag.create"))));
+    let refused = s.create_flag(&flag_edit("conf.x", "string", "blue", "[\"red\", \"green\"]"), &audit("flag.create"));
+    assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("allowed values")), "{refused:?}");
+    assert!(s.flags("conf.").unwrap().is_empty(), "nothing refused was written");
+
+    let colour = s
+        .create_flag(&flag_edit("conf.colour", "string", "red", "[\"red\", \"green\"]"), &audit("flag.create"))
+        .unwrap();
+    let (entity, said) = last(s, "flag.create");
+    assert_eq!(entity.as_deref(), Some(colour.flag_id.as_str()), "history is found by the flag's id");
+    assert_eq!(said["before"], json!(null));
+    assert_eq!(said["after"]["default"], json!("red"));
+    let dup = s.create_flag(&flag_edit("conf.colour", "string", "red", ""), &audit("flag.create"));
+    assert!(matches!(dup, Err(AppError::Conflict(_))), "{dup:?}");
+    s.create_flag(&flag_edit("conf.beta", "boolean", "false", ""), &audit("flag.create")).unwrap();
+    s.create_flag(&flag_edit("conf.limits", "json", "{\"max\": 5}", ""), &audit("flag.create")).unwrap();
+
+    // Groups: one default at most; priority decides between the user's group and it.
+    let group = |name: &str, default: bool, priority: i64| GroupEdit {
+        name: name.into(),
+        description: String::new(),
+        is_default: default,
+        priority,
+    };
+    let everyone = s.save_group(None, &group("conf_everyone", true, 0), &audit("group.create")).unwrap();
+    let testers = s.save_group(None, &group("conf_testers", false, 10), &audit("group.create")).unwrap();
+    let other = s.save_group(None, &group("conf_other", true, 0), &audit("group.create")).unwrap();
+    assert!(!s.group(&everyone.group_id).unwrap().is_default, "the default moved to conf_other");
+    s.save_group(Some(&everyone.group_id), &group("conf_everyone", true, 0), &audit("group.update")).unwrap();
+    assert!(!s.group(&other.group_id).unwrap().is_default);
+    let (_, said) = last(s, "group.update");
+    assert_eq!((said["before"]["default"].clone(), said["after"]["default"].clone()), (json!(false), json!(true)));
+    let taken = s.save_group(None, &group("conf_testers", false, 0), &audit("group.create"));
+    assert!(matches!(taken, Err(AppError::Conflict(_))), "{taken:?}");
+
+    let alice = add_user(s, "flag_alice", "active", &[]);
+    s.set_user_group(&alice, Some(&testers.group_id), &audit("user.group")).unwrap();
+    let now = Utc::now();
+    let eval = |now| s.evaluate("conf.colour", Some("flag_alice"), now).unwrap();
+
+    // Every source in turn, from the default up.
+    assert_eq!((eval(now).value, eval(now).source), (json!("red"), Source::Default));
+    let d = s.set_override(
+        "conf.colour",
+        &Target::Group(everyone.group_id.clone()),
+        &over("green"),
+        &audit("flag.override.set"),
+    );
+    d.unwrap();
+    assert!(matches!(eval(now).source, Source::DefaultGroup { ref group, .. } if group == "conf_everyone"));
+    s.set_override("conf.colour", &Target::Group(testers.group_id.clone()), &over("red"), &audit("flag.override.set"))
+        .unwrap();
+    assert!(matches!(eval(now).source, Source::Group { ref group, .. } if group == "conf_testers"));
+    s.save_group(Some(&everyone.group_id), &group("conf_everyone", true, 20), &audit("group.update")).unwrap();
+    assert!(matches!(eval(now).source, Source::DefaultGroup { .. }), "a default group of higher priority wins");
+    s.save_group(Some(&everyone.group_id), &group("conf_everyone", true, 0), &audit("group.update")).unwrap();
+    let expires = now + TimeDelta::hours(1);
+    let mine = OverrideEdit { expires_at: Some(expires), ..over("green") };
+    let set = s.set_override("conf.colour", &Target::User("flag_alice".into()), &mine, &audit("flag.override.set"));
+    let mine = set.unwrap();
+    assert!(matches!(eval(now).source, Source::User { .. }));
+    assert_eq!(eval(now).value, json!("green"));
+    // Set again: replaced, not doubled; the audit row has before and after.
+    let again = OverrideEdit { expires_at: Some(expires), ..over("red") };
+    s.set_override("conf.colour", &Target::User(alice.0.clone()), &again, &audit("flag.override.set")).unwrap();
+    assert_eq!(s.override_count("conf.colour").unwrap(), 3);
+    let (entity, said) = last(s, "flag.override.set");
+    assert_eq!(entity.as_deref(), Some(colour.flag_id.as_str()));
+    assert_eq!((said["before"]["value"].clone(), said["after"]["value"].clone()), (json!("green"), json!("red")));
+
+    // Expiry: it applies up to the instant, not at it; then the job removes it once.
+    let just_before = expires - TimeDelta::microseconds(1);
+    assert!(matches!(eval(just_before).source, Source::User { .. }));
+    assert!(matches!(eval(expires).source, Source::Group { .. }), "ignored from the instant it expires");
+    assert_eq!(s.expire_overrides(just_before, 100, &audit("flag.override.expired")).unwrap(), 0);
+    assert_eq!(s.expire_overrides(expires, 100, &audit("flag.override.expired")).unwrap(), 1);
+    assert_eq!(s.expire_overrides(expires, 100, &audit("flag.override.expired")).unwrap(), 0);
+    let (entity, said) = last(s, "flag.override.expired");
+    assert_eq!(entity.as_deref(), Some(colour.flag_id.as_str()));
+    assert_eq!(said["before"]["override_id"], json!(mine.override_id));
+    assert_eq!(said["after"], json!(null));
+
+    // Membership: leaving the group leaves the default group's value.
+    s.set_user_group(&alice, None, &audit("user.group")).unwrap();
+    assert!(matches!(eval(now).source, Source::DefaultGroup { .. }));
+    // Unknown users evaluate as nobody; unknown flags are not found.
+    assert!(matches!(s.evaluate("conf.colour", Some("nobody_here"), now).unwrap().source, Source::DefaultGroup { .. }));
+    assert!(matches!(s.evaluate("conf.nothing", None, now), Err(AppError::NotFound(_))));
+    let all = s.evaluate_all(Some("flag_alice"), now).unwrap();
+    let keys: Vec<&str> = all.iter().map(|e| e.key.as_str()).filter(|k| k.starts_with("conf.")).collect();
+    assert_eq!(keys, ["conf.beta", "conf.colour", "conf.limits"]);
+    assert_eq!(all.iter().find(|e| e.key == "conf.limits").unwrap().value, json!({"max": 5}));
+
+    // Values are checked like defaults; a reason is required; an expiry lies ahead.
+    let user = Target::User("flag_alice".into());
+    assert!(invalid(s.set_override("conf.colour", &user, &over("blue"), &audit("flag.override.set"))));
+    assert!(invalid(s.set_override("conf.beta", &user, &over("yes"), &audit("flag.override.set"))));
+    let no_reason = OverrideEdit { reason: " ".into(), ..over("true") };
+    assert!(invalid(s.set_override("conf.beta", &user, &no_reason, &audit("flag.override.set"))));
+    let past = OverrideEdit { expires_at: Some(now - TimeDelta::seconds(1)), ..over("true") };
+    assert!(invalid(s.set_override("conf.beta", &user, &past, &audit("flag.override.set"))));
+    assert!(invalid(s.set_override("conf.beta", &Target::User("nobody_here".into()), &over("true"), &audit("x"))));
+
+    // A flag's edit may not strand its overrides; its key never changes.
+    let narrower = flag_edit("conf.colour", "string", "red", "[\"red\"]");
+    let stranded = s.update_flag("conf.colour", &narrower, &audit("flag.update"));
+    assert!(matches!(&stranded, Err(AppError::Invalid(m)) if m.contains("override")), "{stranded:?}");
+    let renamed = s.update_flag("conf.colour", &flag_edit("conf.color", "string", "red", ""), &audit("flag.update"));
+    assert!(invalid(renamed));
+    let wider = FlagEdit { description: "Wider".into(), ..flag_edit("conf.colour", "string", "green", "") };
+    s.update_flag("conf.colour", &wider, &audit("flag.update")).unwrap();
+    let (_, said) = last(s, "flag.update");
+    assert_eq!((said["before"]["default"].clone(), said["after"]["default"].clone()), (json!("red"), json!("green")));
+
+    // Overrides page in creation order, after a cursor.
+    let page = s.overrides_of_flag("conf.colour", None, 1).unwrap();
+    let rest = s.overrides_of_flag("conf.colour", Some(&page[0].override_id), 10).unwrap();
+    assert_eq!(page.len() + rest.len(), 2);
+    assert!(rest.iter().all(|o| o.override_id != page[0].override_id));
+
+    // Deleting a group: its members leave it, its overrides go.
+    s.set_user_group(&alice, Some(&testers.group_id), &audit("user.group")).unwrap();
+    assert_eq!(s.delete_group(&testers.group_id, &audit("group.delete")).unwrap(), (1, 1));
+    assert_eq!(s.user_profile(&alice).unwrap().group, None);
+    assert!(matches!(s.group(&testers.group_id), Err(AppError::NotFound(_))));
+    // Deleting a flag takes its overrides with it.
+    assert_eq!(s.delete_flag("conf.colour", &audit("flag.delete")).unwrap(), 1);
+    assert!(matches!(s.flag("conf.colour"), Err(AppError::NotFound(_))));
+    let (_, said) = last(s, "flag.delete");
+    assert_eq!(said["before"]["overrides_deleted"], json!(1));
+    for g in [&everyone, &other] {
+        s.delete_group(&g.group_id, &audit("group.delete")).unwrap();
+    }
+}

@@ -960,7 +960,7 @@ pub mod ssr {
                 Some(_) => Err(AppError::Forbidden),
             },
             Some(Access::Account) => who.map(Some).ok_or(AppError::Unauthenticated),
-            None => Err(AppError::Forbidden),
+            Some(Access::ApiKey) | None => Err(AppError::Forbidden),
         }
     }
 

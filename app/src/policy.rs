@@ -15,6 +15,10 @@ pub enum Access {
     /// Any signed-in console user, also one who still has to set up the second
     /// factor their role requires: their own account's page.
     Account,
+    /// Another service, holding a key of the evaluation API (OFREP): no session
+    /// cookie is read and no Origin is needed (OpenFeature server providers send
+    /// none, and no browser page of ours calls it); the handler checks the key.
+    ApiKey,
 }
 
 pub const ANY_ROLE: &[Role] = &[Role::Admin, Role::Sre, Role::Compliance];
@@ -51,6 +55,9 @@ pub const POLICY: &[(&str, Access)] = &[
     // Streamed by the server (server/src/export/).
     ("/export/users", Access::Roles(ADMIN)),
     ("/export/audit", Access::Roles(AUDIT_READERS)),
+    // The flag evaluation API for other services (server/src/ofrep.rs): an API key.
+    ("/ofrep/v1/evaluate/flags", Access::ApiKey),
+    ("/ofrep/v1/evaluate/flags/:key", Access::ApiKey),
     // An invitation's page: the link's token is the key.
     ("/invite/:token", Access::Public),
     // Server functions (see api.rs).
@@ -143,7 +150,7 @@ pub fn may_see(path: &str, roles: &[Role]) -> bool {
         Some(Access::Public) => true,
         Some(Access::Roles(allowed)) => roles.iter().any(|r| allowed.contains(r)),
         Some(Access::Account) => !roles.is_empty(),
-        None => false,
+        Some(Access::ApiKey) | None => false,
     }
 }
 

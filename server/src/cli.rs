@@ -117,6 +117,10 @@ pub enum Command {
         /// Sign the audit chain's head this often (seconds), and at shutdown.
         #[arg(long, env = "PF_AUDIT_CHECKPOINT_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         audit_checkpoint_seconds: u64,
+        /// Flag evaluations per second one API key may ask of this instance
+        /// (the OFREP API; a burst of as many), before 429 with Retry-After.
+        #[arg(long, env = "PF_OFREP_RATE", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+        ofrep_rate: u32,
         #[command(flatten)]
         keys: KeyPolicyArgs,
         /// Host names the console answers to, comma-separated (the name users and
@@ -294,6 +298,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             secure_cookie,
             stats_refresh_minutes,
             audit_checkpoint_seconds,
+            ofrep_rate,
             keys,
             allowed_hosts,
             session_hours,
@@ -332,6 +337,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 session_policy: sessions,
                 lockout: lockout.policy(),
                 throttle: lockout.throttle(),
+                ofrep_rate: crate::ofrep::ApiRate::per_second(ofrep_rate),
                 trusted_proxies: trusted_proxies.into(),
                 outbox: pathfinder::mail::Outbox {
                     mailer: Arc::new(pathfinder::mail::OutboxMailer {
@@ -616,6 +622,7 @@ struct ServeOptions {
     session_policy: auth::SessionPolicy,
     lockout: auth::guard::LockoutPolicy,
     throttle: auth::throttle::SignInThrottle,
+    ofrep_rate: crate::ofrep::ApiRate,
     trusted_proxies: Arc<[std::net::IpAddr]>,
     outbox: pathfinder::mail::Outbox,
 }
@@ -632,6 +639,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         session_policy,
         lockout,
         throttle,
+        ofrep_rate,
         trusted_proxies,
         outbox,
     } = options;
@@ -657,6 +665,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         session_policy,
         lockout,
         throttle: Arc::new(throttle),
+        ofrep_rate: Arc::new(ofrep_rate),
         trusted_proxies,
         outbox,
         audit_key: Some(pathfinder::audit::AuditKey(audit_key.clone())),

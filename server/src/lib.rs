@@ -11,5 +11,6 @@ pub mod export;
 pub mod generate;
 pub mod jobs;
 pub mod metrics;
+pub mod ofrep;
 pub mod router;
 pub mod storage;

@@ -21,6 +21,7 @@ pub struct Metrics {
     pub sessions_active: IntGauge,
     pub audit_events_24h: IntGauge,
     pub overview_refresh: Histogram,
+    pub flag_evaluations: IntCounterVec,
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -68,9 +69,15 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
                 .buckets(vec![0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0]),
         )
         .expect("static metric definition"),
+        flag_evaluations: IntCounterVec::new(
+            Opts::new("flag_evaluations_total", "Flag evaluations of the OFREP API by reason and outcome"),
+            &["reason", "outcome"],
+        )
+        .expect("static metric definition"),
         registry,
     };
-    let collectors: [Box<dyn prometheus::core::Collector>; 10] = [
+    let collectors: [Box<dyn prometheus::core::Collector>; 11] = [
+        Box::new(m.flag_evaluations.clone()),
         Box::new(m.users.clone()),
         Box::new(m.sessions_active.clone()),
         Box::new(m.audit_events_24h.clone()),
@@ -96,6 +103,12 @@ pub const LOGIN_OUTCOMES: [&str; 3] = ["success", "failure", "locked"];
 
 pub fn observe_pool_acquire(waited: Duration) {
     METRICS.pool_acquire.observe(waited.as_secs_f64());
+}
+
+/// One flag evaluation of the OFREP API: `reason` is the protocol's (STATIC,
+/// TARGETING_MATCH, or ERROR), `outcome` one of a fixed few; never who asked.
+pub fn count_evaluation(reason: &'static str, outcome: &'static str) {
+    METRICS.flag_evaluations.with_label_values(&[reason, outcome]).inc();
 }
 
 pub fn count_login(outcome: &'static str) {

@@ -42,6 +42,8 @@ pub struct AppState {
     pub lockout: crate::auth::guard::LockoutPolicy,
     /// Sign-in attempts per client address (this instance's buckets).
     pub throttle: Arc<SignInThrottle>,
+    /// Flag evaluations per API key (this instance's buckets).
+    pub ofrep_rate: Arc<crate::ofrep::ApiRate>,
     /// Proxies whose `X-Forwarded-For` names the client (`PF_TRUSTED_PROXIES`).
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Where invitation mail goes, and the console's public address for its links.
@@ -78,6 +80,8 @@ pub fn router(state: AppState) -> Router {
         .route("/export/users", get(crate::export::users))
         .route("/export/audit", get(crate::export::audit::download))
         .route("/charts/audit.svg", get(crate::charts::audit))
+        .route("/ofrep/v1/evaluate/flags", post(crate::ofrep::evaluate_flags))
+        .route("/ofrep/v1/evaluate/flags/{key}", post(crate::ofrep::evaluate_flag))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))

@@ -149,7 +149,11 @@ async fn decide(
         let error = AppError::invalid("Send the fields as a form (application/x-www-form-urlencoded).");
         return Err(refuse_with(StatusCode::UNSUPPORTED_MEDIA_TYPE, true, error));
     }
-    if !matches!(*req.method(), Method::GET | Method::HEAD) && !same_origin(req.headers(), state.secure_cookie) {
+    let for_services = access == Access::ApiKey;
+    if !matches!(*req.method(), Method::GET | Method::HEAD)
+        && !for_services
+        && !same_origin(req.headers(), state.secure_cookie)
+    {
         tracing::warn!("cross-site {} refused", req.method());
         return Err(refuse(is_api, AppError::Forbidden, "That request came from another site and was refused."));
     }
@@ -173,7 +177,7 @@ async fn decide(
         Access::Public if path == "/login" && token.as_deref().is_some_and(|t| state.keys.verify(t).is_some()) => {
             Err(Redirect::to("/").into_response())
         }
-        Access::Public => Ok(()),
+        Access::Public | Access::ApiKey => Ok(()),
         Access::Roles(_) | Access::Account => match principal {
             None if is_api => Err(refuse(true, AppError::Unauthenticated, "")),
             None => {

@@ -1,0 +1,221 @@
+//! The evaluation API: the OpenFeature Remote Evaluation Protocol (OFREP,
+//! open-feature/protocol `service/openapi.yaml`), for other services. One flag
+//! (`POST /ofrep/v1/evaluate/flags/{key}`, server-side providers) or all of them
+//! (`POST /ofrep/v1/evaluate/flags`, client-side providers, with an `ETag`).
+//!
+//! Callers present an API key (`X-API-Key` or `Authorization: Bearer`); cookies are
+//! never read and no Origin is needed (the policy table's `ApiKey`). Evaluations are
+//! read from the database each time, so a change applies to the next one on every
+//! instance; they are not audited one by one (only counted, by reason and outcome).
+
+use crate::metrics::count_evaluation;
+use crate::router::AppState;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use governor::clock::DefaultClock;
+use governor::state::keyed::DefaultKeyedStateStore;
+use governor::{Quota, RateLimiter};
+use pathfinder::flags::Evaluation;
+use pathfinder::AppError;
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+/// Evaluations per second per API key on one instance (`PF_OFREP_RATE`); a burst of
+/// as many. N instances allow N times as much: it protects each instance's CPU.
+pub struct ApiRate {
+    limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
+}
+
+impl ApiRate {
+    pub fn per_second(n: u32) -> Self {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        ApiRate { limiter: RateLimiter::keyed(Quota::per_second(n)) }
+    }
+
+    /// `Err(wait)` when the key has used its share.
+    fn check(&self, key_id: &str) -> Result<(), Duration> {
+        use governor::clock::Clock;
+        self.limiter
+            .check_key(&key_id.to_string())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+impl Default for ApiRate {
+    fn default() -> Self {
+        ApiRate::per_second(2_000)
+    }
+}
+
+/// The API keys' secrets start so, to be recognised in a leaked file.
+pub const KEY_PREFIX: &str = "pfk_";
+
+/// A new secret, and what the database keeps of it (its SHA-256, its first characters).
+pub fn new_key() -> (String, String, String) {
+    let secret = format!("{KEY_PREFIX}{}", pathfinder::secret::new_token());
+    let hash = pathfinder::secret::token_hash(&secret);
+    let prefix = secret.chars().take(12).collect();
+    (secret, hash, prefix)
+}
+
+fn answer(status: StatusCode, body: Json) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+/// The caller's key, checked and within its rate; otherwise the answer to send.
+async fn authorized(st: &AppState, headers: &HeaderMap) -> Result<(), Response> {
+    let presented = headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer "))
+        .map(str::trim)
+        .filter(|k| !k.is_empty());
+    let refused = |status, outcome, details: &str| {
+        count_evaluation("ERROR", outcome);
+        answer(status, json!({ "errorDetails": details }))
+    };
+    let Some(secret) = presented else {
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "An API key is required (X-API-Key or Authorization: Bearer).",
+        ));
+    };
+    let hash = pathfinder::secret::token_hash(secret);
+    let key = st.db.call(move |s| s.api_key_by_hash(&hash, chrono::Utc::now())).await.map_err(|e| failure(&e))?;
+    let key = match key {
+        None => return Err(refused(StatusCode::UNAUTHORIZED, "unauthorized", "That API key is not known.")),
+        Some(k) if k.revoked_at.is_some() => {
+            return Err(refused(StatusCode::FORBIDDEN, "forbidden", "That API key was revoked."));
+        }
+        Some(k) => k,
+    };
+    if let Err(wait) = st.ofrep_rate.check(&key.key_id) {
+        count_evaluation("ERROR", "rate_limited");
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut r =
+            answer(StatusCode::TOO_MANY_REQUESTS, json!({ "errorDetails": "Too many evaluations; retry later." }));
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return Err(r);
+    }
+    Ok(())
+}
+
+/// A failure on our side: logged with its reference, said without detail.
+fn failure(e: &AppError) -> Response {
+    count_evaluation("ERROR", "error");
+    answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "errorDetails": e.to_string() }))
+}
+
+/// The request's targeting key, or the protocol's error code and a sentence.
+fn targeting_key(body: &[u8]) -> Result<String, (&'static str, &'static str)> {
+    let parsed: Json = serde_json::from_slice(body).map_err(|_| ("PARSE_ERROR", "The body is not valid JSON."))?;
+    let Some(context) = parsed.get("context").and_then(Json::as_object) else {
+        return Err(("INVALID_CONTEXT", "The body needs a \"context\" object."));
+    };
+    match context.get("targetingKey") {
+        None | Some(Json::Null) => Err(("TARGETING_KEY_MISSING", "The context needs a \"targetingKey\".")),
+        Some(Json::String(k)) if k.trim().is_empty() => {
+            Err(("TARGETING_KEY_MISSING", "The context needs a \"targetingKey\"."))
+        }
+        Some(Json::String(k)) if k.len() > 200 => Err(("INVALID_CONTEXT", "The targetingKey is too long.")),
+        Some(Json::String(k)) => Ok(k.trim().to_string()),
+        Some(_) => Err(("INVALID_CONTEXT", "The targetingKey is a user id or a username, as a string.")),
+    }
+}
+
+/// One evaluation as the protocol's success body.
+fn success(e: &Evaluation) -> Json {
+    json!({
+        "key": e.key,
+        "value": e.value,
+        "reason": e.source.ofrep_reason(),
+        "variant": e.source.variant(),
+        "metadata": { "flagType": e.flag_type.as_str(), "source": e.source.describe() },
+    })
+}
+
+/// `POST /ofrep/v1/evaluate/flags/{key}`
+pub async fn evaluate_flag(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err(r) = authorized(&st, &headers).await {
+        return r;
+    }
+    let user = match targeting_key(&body) {
+        Ok(u) => u,
+        Err((code, details)) => {
+            count_evaluation("ERROR", "invalid_context");
+            return answer(StatusCode::BAD_REQUEST, json!({ "key": key, "errorCode": code, "errorDetails": details }));
+        }
+    };
+    let asked = key.clone();
+    match st.db.call(move |s| s.evaluate(&asked, Some(&user), chrono::Utc::now())).await {
+        Ok(e) => {
+            count_evaluation(e.source.ofrep_reason(), "success");
+            answer(StatusCode::OK, success(&e))
+        }
+        Err(AppError::NotFound(_)) => {
+            count_evaluation("ERROR", "flag_not_found");
+            let details = format!("No flag has the key '{key}'.");
+            answer(StatusCode::NOT_FOUND, json!({ "key": key, "errorCode": "FLAG_NOT_FOUND", "errorDetails": details }))
+        }
+        Err(e) => failure(&e),
+    }
+}
+
+/// `POST /ofrep/v1/evaluate/flags`: every flag, with an `ETag` of the answer; the
+/// same `If-None-Match` gets 304 and no body.
+pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    if let Err(r) = authorized(&st, &headers).await {
+        return r;
+    }
+    let user = match targeting_key(&body) {
+        Ok(u) => u,
+        Err((code, details)) => {
+            count_evaluation("ERROR", "invalid_context");
+            return answer(StatusCode::BAD_REQUEST, json!({ "errorCode": code, "errorDetails": details }));
+        }
+    };
+    let all = match st.db.call(move |s| s.evaluate_all(Some(&user), chrono::Utc::now())).await {
+        Ok(all) => all,
+        Err(e) => return failure(&e),
+    };
+    let flags: Vec<Json> = all
+        .iter()
+        .map(|e| match &e.error {
+            None => {
+                count_evaluation(e.source.ofrep_reason(), "success");
+                success(e)
+            }
+            Some(why) => {
+                count_evaluation("ERROR", "error");
+                json!({ "key": e.key, "errorCode": "GENERAL", "errorDetails": why })
+            }
+        })
+        .collect();
+    let text = json!({ "flags": flags, "metadata": {} }).to_string();
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(text.as_bytes())[..16]));
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let mut r = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}

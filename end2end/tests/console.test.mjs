@@ -8,6 +8,8 @@ import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
+import { OpenFeature } from '@openfeature/server-sdk';
+import { OFREPProvider } from '@openfeature/ofrep-provider';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const bin = process.env.PF_BIN ?? join(root, 'target', 'release', 'pathfinder-admin');
@@ -454,3 +456,54 @@ test('a compliance reviewer searches the audit log, pages both ways, opens an ev
   assert.match(await page.textContent('[data-test-id=job-state]'), /intact/);
   await page.close();
 });
+
+test('an OpenFeature client evaluates flags through the OFREP API', async () => {
+  // A key made as an operator would, its secret read from the command's output.
+  const secret = cli('api-key', 'create', '--name', 'e2e-openfeature').trim().split('\n').pop();
+  assert.match(secret, /^pfk_[0-9a-f]{64}$/);
+  // Fixtures written beside the running server: three flags, a user's own
+  // overrides, a group's override (flag editing in the console is tested on its own).
+  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
+  const [a, b] = sql(
+    `SELECT u.user_id || '|' || u.username || '|' || g.group_id || '|' || g.group_name FROM pf_users u
+     JOIN pf_user_groups g ON g.group_id = u.feature_group_id ORDER BY u.username LIMIT 2`,
+  ).split('\n').map((line) => line.split('|'));
+  const t = '2026-01-01 00:00:00.000000';
+  const flag = (id, key, type, dflt) =>
+    `INSERT INTO pf_feature_flags (flag_id, flag_key, flag_name, flag_type, default_value, created_at, updated_at)
+     VALUES ('${id}', '${key}', '${key}', '${type}', '${dflt}', '${t}', '${t}');`;
+  const override = (id, user, group, flagId, value) =>
+    `INSERT INTO pf_user_feature_flags (override_id, user_id, group_id, flag_id, override_value, reason, created_at)
+     VALUES ('${id}', ${user ? `'${user}'` : 'NULL'}, ${group ? `'${group}'` : 'NULL'}, '${flagId}', '${value}', 'e2e', '${t}');`;
+  sql(
+    flag('01E2EFLAGCHECKOUT000000000', 'e2e.checkout', 'boolean', 'false') +
+      flag('01E2EFLAGBANNER00000000000', 'e2e.banner', 'string', 'plain') +
+      flag('01E2EFLAGLIMITS00000000000', 'e2e.limits', 'json', '{"max": 5}') +
+      override('01E2EOVERRIDE0000000000001', a[0], null, '01E2EFLAGCHECKOUT000000000', 'true') +
+      override('01E2EOVERRIDE0000000000002', a[0], null, '01E2EFLAGLIMITS00000000000', '{"max": 50}') +
+      override('01E2EOVERRIDE0000000000003', null, b[2], '01E2EFLAGBANNER00000000000', 'holiday'),
+  );
+
+  await OpenFeature.setProviderAndWait(new OFREPProvider({ baseUrl: base, headers: { 'X-API-Key': secret } }));
+  const client = OpenFeature.getClient();
+  try {
+    const own = await client.getBooleanDetails('e2e.checkout', false, { targetingKey: a[1] });
+    assert.equal(own.value, true);
+    assert.equal(own.reason, 'TARGETING_MATCH');
+    assert.equal(own.variant, 'user-override');
+    const json = await client.getObjectDetails('e2e.limits', {}, { targetingKey: a[1] });
+    assert.deepEqual(json.value, { max: 50 });
+    const grouped = await client.getStringDetails('e2e.banner', 'fallback', { targetingKey: b[0] });
+    assert.equal(grouped.value, 'holiday');
+    assert.equal(grouped.variant, `group:${b[3]}`);
+    const plain = await client.getStringDetails('e2e.banner', 'fallback', { targetingKey: 'nobody-at-all' });
+    assert.equal(plain.value, 'plain');
+    assert.equal(plain.reason, 'STATIC');
+    const missing = await client.getBooleanDetails('e2e.nothing', true, { targetingKey: a[1] });
+    assert.equal(missing.value, true, 'the caller\'s default for an unknown flag');
+    assert.equal(missing.errorCode, 'FLAG_NOT_FOUND');
+  } finally {
+    await OpenFeature.close();
+  }
+});
+

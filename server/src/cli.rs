@@ -217,6 +217,12 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Keys of the flag evaluation API (OFREP) for other services: create (the
+    /// secret is shown once), list, revoke; audited.
+    ApiKey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
     /// Fill the database with deterministic synthetic data: users (who cannot sign in)
     /// with everything around them, audit events, provisioned table sets. Interrupt
     /// it at will: run the same command again to finish.
@@ -234,6 +240,20 @@ pub enum Command {
         #[arg(long)]
         end_date: Option<chrono::NaiveDate>,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ApiKeyCommand {
+    /// Make a key for a service; prints its secret, which is kept only as a hash.
+    Create {
+        /// Which service uses it.
+        #[arg(long)]
+        name: String,
+    },
+    /// The keys, newest first: id, name, first characters, created, last used, revoked.
+    List,
+    /// Revoke a key by its id: its next call is refused.
+    Revoke { key_id: String },
 }
 
 #[derive(Subcommand, Debug)]
@@ -350,6 +370,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             serve(db, &url, options)?;
         }
         Command::Migrate => migrate_and_seal(s)?,
+        Command::ApiKey { command } => api_keys(s, command)?,
         Command::Audit { command } => {
             let key = crate::config::audit_key(&url)?;
             return match command {
@@ -698,4 +719,41 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         crate::jobs::checkpoints::sign(&db, &audit_key).await;
         served
     })
+}
+
+fn api_keys(s: &dyn Storage, command: ApiKeyCommand) -> AppResult<()> {
+    let meta = RequestMeta::cli("api-key");
+    match command {
+        ApiKeyCommand::Create { name } => {
+            let (secret, hash, prefix) = crate::ofrep::new_key();
+            let key = s.create_api_key(
+                &name,
+                &hash,
+                &prefix,
+                &meta.audit(None, "flag.api_key.create", ("api_key", None), 201),
+            )?;
+            println!("Created API key {} for {}. Its secret, shown only now:\n{secret}", key.key_id, key.name);
+        }
+        ApiKeyCommand::List => {
+            let time = |t: Option<pathfinder::dto::Timestamp>| {
+                t.map_or("-".to_string(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+            };
+            for k in s.api_keys()? {
+                println!(
+                    "{}\t{}\t{}…\t{}\t{}\t{}",
+                    k.key_id,
+                    k.name,
+                    k.prefix,
+                    time(Some(k.created_at)),
+                    time(k.last_used_at),
+                    time(k.revoked_at)
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { key_id } => {
+            s.revoke_api_key(&key_id, &meta.audit(None, "flag.api_key.revoke", ("api_key", Some(&key_id)), 200))?;
+            println!("Revoked API key {key_id}.");
+        }
+    }
+    Ok(())
 }

@@ -322,6 +322,35 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// What a flag's page shows: the flag, its first overrides, how many there are,
+/// and its newest history (audit rows whose entity is the flag).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FlagPage {
+    pub flag: Flag,
+    pub overrides: Vec<Override>,
+    pub override_count: i64,
+    pub history: Vec<crate::audit::AuditRow>,
+}
+
+/// An API key just made: the key and its secret, shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewApiKey {
+    pub key: ApiKey,
+    pub secret: String,
+}
+
+/// An override's expiry as a form gives it (`YYYY-MM-DDTHH:MM`, UTC), or none.
+pub fn expiry_of(text: &str) -> AppResult<Option<Timestamp>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return Ok(None);
+    }
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
+        .map(|t| Some(t.and_utc()))
+        .map_err(|_| AppError::invalid("An expiry is a date and time in UTC, such as 2026-12-31T18:00."))
+}
+
 /// An override as evaluation sees it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {

@@ -931,6 +931,243 @@ pub async fn get_audit_job(id: String) -> Result<AuditJob, AppError> {
     .await
 }
 
+// ---- Feature flags (issue 11) ----
+
+use pathfinder::flags::{ApiKey, Evaluation, Flag, FlagPage, Group, NewApiKey};
+
+/// Flags whose key or name contains `q` (admins and SREs).
+#[server(prefix = "/api", endpoint = "flags")]
+pub async fn get_flags(q: String) -> Result<Vec<Flag>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/flags")?;
+        ssr::db()?.call(move |s| s.flags(&q)).await
+    })
+    .await
+}
+
+/// One flag with its first overrides and its newest history (admins and SREs).
+#[server(prefix = "/api", endpoint = "flag")]
+pub async fn get_flag(key: String) -> Result<FlagPage, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/flag")?;
+        ssr::db()?
+            .call(move |s| {
+                let flag = s.flag(&key)?;
+                let overrides = s.overrides_of_flag(&key, None, 100)?;
+                let override_count = s.override_count(&key)?;
+                let filter = pathfinder::audit::AuditFilter {
+                    entity_id: Some(flag.flag_id.clone()),
+                    ..pathfinder::audit::AuditFilter::from_params(&Default::default(), chrono::Utc::now())?
+                };
+                let history = s.search_audit(&filter)?.events.into_iter().take(20).collect();
+                Ok(FlagPage { flag, overrides, override_count, history })
+            })
+            .await
+    })
+    .await
+}
+
+/// Creates a flag (`original` empty) or changes one (admins); audited with before
+/// and after.
+#[server(prefix = "/api", endpoint = "save_flag")]
+pub async fn save_flag(
+    #[server(default)] original: String,
+    key: String,
+    name: String,
+    #[server(default)] description: String,
+    flag_type: String,
+    #[server(default)] default_value: String,
+    #[server(default)] allowed_values: String,
+    #[server(default)] system_wide: Option<String>,
+    #[server(default)] requires_restart: Option<String>,
+) -> Result<Flag, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/save_flag")?.ok_or(AppError::Unauthenticated)?;
+        let edit = pathfinder::flags::FlagEdit {
+            key: key.trim().to_string(),
+            name,
+            description,
+            flag_type,
+            default_value,
+            allowed_values,
+            system_wide: system_wide.is_some(),
+            requires_restart: requires_restart.is_some(),
+        };
+        let action = if original.is_empty() { "flag.create" } else { "flag.update" };
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), action, ("feature_flag", None), 200);
+        ssr::db()?
+            .call(move |s| {
+                if original.is_empty() {
+                    s.create_flag(&edit, &audit)
+                } else {
+                    s.update_flag(&original, &edit, &audit)
+                }
+            })
+            .await
+    })
+    .await
+}
+
+/// Deletes a flag and its overrides (admins); the answer says how many went.
+#[server(prefix = "/api", endpoint = "delete_flag")]
+pub async fn delete_flag(key: String) -> Result<u64, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/delete_flag")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "flag.delete", ("feature_flag", None), 200);
+        ssr::db()?.call(move |s| s.delete_flag(&key, &audit)).await
+    })
+    .await
+}
+
+/// Sets a flag's override for a user (`target` a username or id) or a group
+/// (`group_id`), with a reason and an optional expiry in UTC (admins).
+#[server(prefix = "/api", endpoint = "set_override")]
+pub async fn set_override(
+    key: String,
+    #[server(default)] user: String,
+    #[server(default)] group_id: String,
+    value: String,
+    reason: String,
+    #[server(default)] expires_at: String,
+) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/set_override")?.ok_or(AppError::Unauthenticated)?;
+        let target = match (user.trim(), group_id.trim()) {
+            ("", "") => return Err(AppError::invalid("Name a user or choose a group for the override.")),
+            (u, "") => pathfinder::flags::Target::User(u.to_string()),
+            ("", g) => pathfinder::flags::Target::Group(g.to_string()),
+            _ => return Err(AppError::invalid("An override is for one user or one group, not both.")),
+        };
+        let edit =
+            pathfinder::flags::OverrideEdit { value, reason, expires_at: pathfinder::flags::expiry_of(&expires_at)? };
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "flag.override.set", ("feature_flag", None), 200);
+        ssr::db()?.call(move |s| s.set_override(&key, &target, &edit, &audit).map(|_| ())).await
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "delete_override")]
+pub async fn delete_override(override_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/delete_override")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "flag.override.delete", ("feature_flag", None), 200);
+        ssr::db()?.call(move |s| s.delete_override(&override_id, &audit)).await
+    })
+    .await
+}
+
+/// A flag's value for a user, and why (admins and SREs).
+#[server(prefix = "/api", endpoint = "evaluate_flag")]
+pub async fn evaluate_flag(key: String, user: String) -> Result<Evaluation, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/evaluate_flag")?;
+        ssr::db()?
+            .call(move |s| {
+                let user = user.trim().to_lowercase();
+                let known = pathfinder::Username::parse(&user)
+                    .ok()
+                    .map(|u| s.user_id_by_username(&u))
+                    .transpose()?
+                    .flatten()
+                    .is_some();
+                if !known {
+                    return Err(AppError::invalid(format!("No user is named '{user}'.")));
+                }
+                s.evaluate(&key, Some(&user), chrono::Utc::now())
+            })
+            .await
+    })
+    .await
+}
+
+/// Every flag's value for one user, and where each came from (admins).
+#[server(prefix = "/api", endpoint = "user_flags")]
+pub async fn get_user_flags(user_id: String) -> Result<Vec<Evaluation>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/user_flags")?;
+        ssr::db()?.call(move |s| s.evaluate_all(Some(&user_id), chrono::Utc::now())).await
+    })
+    .await
+}
+
+/// The groups, highest priority first (admins and SREs).
+#[server(prefix = "/api", endpoint = "flag_groups")]
+pub async fn get_flag_groups() -> Result<Vec<Group>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/flag_groups")?;
+        ssr::db()?.call(|s| s.groups()).await
+    })
+    .await
+}
+
+/// Creates (`group_id` empty) or changes a group (admins).
+#[server(prefix = "/api", endpoint = "save_group")]
+pub async fn save_group(
+    #[server(default)] group_id: String,
+    name: String,
+    #[server(default)] description: String,
+    #[server(default)] priority: String,
+    #[server(default)] is_default: Option<String>,
+) -> Result<Group, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/save_group")?.ok_or(AppError::Unauthenticated)?;
+        let priority = match priority.trim() {
+            "" => 0,
+            p => p.parse().map_err(|_| AppError::invalid("A group's priority is a whole number."))?,
+        };
+        let edit = pathfinder::flags::GroupEdit { name, description, is_default: is_default.is_some(), priority };
+        let action = if group_id.is_empty() { "group.create" } else { "group.update" };
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), action, ("user_group", None), 200);
+        ssr::db()?.call(move |s| s.save_group((!group_id.is_empty()).then_some(group_id.as_str()), &edit, &audit)).await
+    })
+    .await
+}
+
+/// Deletes a group: its members leave it, its overrides go (admins).
+#[server(prefix = "/api", endpoint = "delete_group")]
+pub async fn delete_group(group_id: String) -> Result<(u64, u64), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/delete_group")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "group.delete", ("user_group", None), 200);
+        ssr::db()?.call(move |s| s.delete_group(&group_id, &audit)).await
+    })
+    .await
+}
+
+/// The evaluation API's keys (admins).
+#[server(prefix = "/api", endpoint = "api_keys")]
+pub async fn get_api_keys() -> Result<Vec<ApiKey>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/api_keys")?;
+        ssr::db()?.call(|s| s.api_keys()).await
+    })
+    .await
+}
+
+/// Makes a key for a service (admins): its secret is answered this once.
+#[server(prefix = "/api", endpoint = "create_api_key")]
+pub async fn create_api_key(name: String) -> Result<NewApiKey, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/create_api_key")?.ok_or(AppError::Unauthenticated)?;
+        let (secret, hash, prefix) = pathfinder::secret::new_api_key();
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), "flag.api_key.create", ("api_key", None), 200);
+        let key = ssr::db()?.call(move |s| s.create_api_key(&name, &hash, &prefix, &audit)).await?;
+        Ok(NewApiKey { key, secret })
+    })
+    .await
+}
+
+#[server(prefix = "/api", endpoint = "revoke_api_key")]
+pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/revoke_api_key")?.ok_or(AppError::Unauthenticated)?;
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), "flag.api_key.revoke", ("api_key", Some(&key_id)), 200);
+        ssr::db()?.call(move |s| s.revoke_api_key(&key_id, &audit)).await
+    })
+    .await
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::policy::{access_for, Access};

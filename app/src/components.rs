@@ -14,6 +14,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/sessions", "Sessions"),
     ("/invitations", "Invitations"),
     ("/keys", "Keys"),
+    ("/flags", "Flags"),
     ("/audit", "Audit"),
 ];
 

@@ -58,6 +58,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
                 <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
                 <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()}/>
+                <Route path=path!("/flags") view={Lazy::<FlagsRoute>::new()}/>
+                <Route path=path!("/flags/:id") view={Lazy::<FlagDetailRoute>::new()}/>
+                <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -225,4 +228,43 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     // Waits for the code of a lazily loaded page before hydrating it.
     leptos::mount::hydrate_lazy(App);
+}
+
+struct FlagsRoute;
+
+#[lazy_route]
+impl LazyRoute for FlagsRoute {
+    fn data() -> Self {
+        FlagsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::FlagsPage/></Shell> }.into_any()
+    }
+}
+
+struct FlagDetailRoute;
+
+#[lazy_route]
+impl LazyRoute for FlagDetailRoute {
+    fn data() -> Self {
+        FlagDetailRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::FlagDetailPage/></Shell> }.into_any()
+    }
+}
+
+struct GroupsRoute;
+
+#[lazy_route]
+impl LazyRoute for GroupsRoute {
+    fn data() -> Self {
+        GroupsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::GroupsPage/></Shell> }.into_any()
+    }
 }

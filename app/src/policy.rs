@@ -32,6 +32,11 @@ pub const KEY_READERS: &[Role] = &[Role::Admin, Role::Compliance];
 /// and administrators; SREs have the metrics and need no one's trail.
 pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Compliance];
 
+/// Feature flags are edited by administrators and read by SREs too (whether a flag
+/// is system-wide or needs a restart matters when they diagnose); compliance
+/// reviewers read every change to them in the audit log.
+pub const FLAG_READERS: &[Role] = &[Role::Admin, Role::Sre];
+
 /// What a holder of a role that requires a second factor, without one yet, is told
 /// by every path but their account's (the access layer and server functions alike).
 pub fn second_factor_first() -> AppError {
@@ -52,9 +57,26 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/invitations", Access::Roles(ADMIN)),
     ("/audit", Access::Roles(AUDIT_READERS)),
     ("/audit/:id", Access::Roles(AUDIT_READERS)),
+    ("/flags", Access::Roles(FLAG_READERS)),
+    ("/flags/:id", Access::Roles(FLAG_READERS)),
+    ("/groups", Access::Roles(FLAG_READERS)),
     // Streamed by the server (server/src/export/).
     ("/export/users", Access::Roles(ADMIN)),
     ("/export/audit", Access::Roles(AUDIT_READERS)),
+    ("/api/flags", Access::Roles(FLAG_READERS)),
+    ("/api/flag", Access::Roles(FLAG_READERS)),
+    ("/api/save_flag", Access::Roles(ADMIN)),
+    ("/api/delete_flag", Access::Roles(ADMIN)),
+    ("/api/set_override", Access::Roles(ADMIN)),
+    ("/api/delete_override", Access::Roles(ADMIN)),
+    ("/api/evaluate_flag", Access::Roles(FLAG_READERS)),
+    ("/api/user_flags", Access::Roles(ADMIN)),
+    ("/api/flag_groups", Access::Roles(FLAG_READERS)),
+    ("/api/save_group", Access::Roles(ADMIN)),
+    ("/api/delete_group", Access::Roles(ADMIN)),
+    ("/api/api_keys", Access::Roles(ADMIN)),
+    ("/api/create_api_key", Access::Roles(ADMIN)),
+    ("/api/revoke_api_key", Access::Roles(ADMIN)),
     // The flag evaluation API for other services (server/src/ofrep.rs): an API key.
     ("/ofrep/v1/evaluate/flags", Access::ApiKey),
     ("/ofrep/v1/evaluate/flags/:key", Access::ApiKey),

@@ -507,3 +507,50 @@ test('an OpenFeature client evaluates flags through the OFREP API', async () => 
   }
 });
 
+
+test('an administrator creates a flag, overrides it for a user until tomorrow, and sees the value, its reason and the history', async () => {
+  const page = await signedInPage();
+  const [userId, username] = execFileSync('sqlite3', [join(dir, 'pf.db'), "SELECT user_id || '|' || username FROM pf_users WHERE username NOT LIKE 'admin%' ORDER BY username DESC LIMIT 1"], { encoding: 'utf8' }).trim().split('|');
+
+  await page.goto(`${base}/flags`);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.fill('[data-test-id=flag-form] input[name=key]', 'e2e.ui_banner');
+  await page.fill('[data-test-id=flag-form] input[name=name]', 'Banner style');
+  await page.selectOption('[data-test-id=flag-form] select[name=flag_type]', 'string');
+  await page.fill('[data-test-id=flag-form] input[name=default_value]', 'plain');
+  await page.click('[data-test-id=flag-form] button');
+  await page.waitForSelector('[data-test-id=flag-created]');
+  await page.waitForSelector('[data-test-id=flags-table] >> text=e2e.ui_banner');
+
+  // Before: the flag's default.
+  await page.goto(`${base}/users/${userId}`);
+  await page.waitForSelector('[data-test-id="user-flag-e2e.ui_banner"]');
+  assert.match(await page.textContent('[data-test-id="user-flag-e2e.ui_banner"]'), /"plain".*the flag's default/);
+
+  // An override with a reason and an expiry tomorrow.
+  await page.goto(`${base}/flags/e2e.ui_banner`);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  const tomorrow = new Date(Date.now() + 86400000).toISOString().slice(0, 16);
+  await page.fill('[data-test-id=override-form] input[name=user]', username);
+  await page.fill('[data-test-id=override-form] input[name=value]', 'bold');
+  await page.fill('[data-test-id=override-form] input[name=reason]', 'e2e pilot');
+  await page.fill('[data-test-id=override-form] input[name=expires_at]', tomorrow);
+  await page.click('[data-test-id=override-form] button');
+  await page.waitForSelector(`[data-test-id=overrides-table] >> text=${username}`);
+  // The evaluator agrees.
+  await page.fill('[data-test-id=evaluator] input[name=user]', username);
+  await page.click('[data-test-id=evaluator] button');
+  assert.match(await (await page.waitForSelector('[data-test-id=evaluation]')).textContent(), /"bold" from the user's own override \(e2e pilot\), until/);
+  // History: the creation and the override, with before and after.
+  await page.reload();
+  const history = await page.textContent('[data-test-id=flag-history]');
+  assert.match(history, /flag\.override\.set/);
+  assert.match(history, /flag\.create/);
+  assert.match(history, /"after":\{[^}]*"value":"bold"/);
+
+  // After: the user's page says what and why.
+  await page.goto(`${base}/users/${userId}`);
+  await page.waitForSelector('[data-test-id="user-flag-e2e.ui_banner"]');
+  assert.match(await page.textContent('[data-test-id="user-flag-e2e.ui_banner"]'), /"bold".*the user's own override \(e2e pilot\), until/);
+  await page.close();
+});

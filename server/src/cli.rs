@@ -725,7 +725,7 @@ fn api_keys(s: &dyn Storage, command: ApiKeyCommand) -> AppResult<()> {
     let meta = RequestMeta::cli("api-key");
     match command {
         ApiKeyCommand::Create { name } => {
-            let (secret, hash, prefix) = crate::ofrep::new_key();
+            let (secret, hash, prefix) = pathfinder::secret::new_api_key();
             let key = s.create_api_key(
                 &name,
                 &hash,

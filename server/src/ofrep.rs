@@ -51,17 +51,6 @@ impl Default for ApiRate {
     }
 }
 
-/// The API keys' secrets start so, to be recognised in a leaked file.
-pub const KEY_PREFIX: &str = "pfk_";
-
-/// A new secret, and what the database keeps of it (its SHA-256, its first characters).
-pub fn new_key() -> (String, String, String) {
-    let secret = format!("{KEY_PREFIX}{}", pathfinder::secret::new_token());
-    let hash = pathfinder::secret::token_hash(&secret);
-    let prefix = secret.chars().take(12).collect();
-    (secret, hash, prefix)
-}
-
 fn answer(status: StatusCode, body: Json) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
 }
@@ -130,6 +119,20 @@ fn targeting_key(body: &[u8]) -> Result<String, (&'static str, &'static str)> {
     }
 }
 
+/// The targeting key of an authorized request; otherwise the answer to send (a
+/// single evaluation's error names its flag, the bulk's does not).
+async fn caller(st: &AppState, headers: &HeaderMap, body: &[u8], key: Option<&str>) -> Result<String, Response> {
+    authorized(st, headers).await?;
+    targeting_key(body).map_err(|(code, details)| {
+        count_evaluation("ERROR", "invalid_context");
+        let mut error = json!({ "errorCode": code, "errorDetails": details });
+        if let Some(k) = key {
+            error["key"] = json!(k);
+        }
+        answer(StatusCode::BAD_REQUEST, error)
+    })
+}
+
 /// One evaluation as the protocol's success body.
 fn success(e: &Evaluation) -> Json {
     json!({
@@ -148,15 +151,9 @@ pub async fn evaluate_flag(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if let Err(r) = authorized(&st, &headers).await {
-        return r;
-    }
-    let user = match targeting_key(&body) {
+    let user = match caller(&st, &headers, &body, Some(&key)).await {
         Ok(u) => u,
-        Err((code, details)) => {
-            count_evaluation("ERROR", "invalid_context");
-            return answer(StatusCode::BAD_REQUEST, json!({ "key": key, "errorCode": code, "errorDetails": details }));
-        }
+        Err(r) => return r,
     };
     let asked = key.clone();
     match st.db.call(move |s| s.evaluate(&asked, Some(&user), chrono::Utc::now())).await {
@@ -176,15 +173,9 @@ pub async fn evaluate_flag(
 /// `POST /ofrep/v1/evaluate/flags`: every flag, with an `ETag` of the answer; the
 /// same `If-None-Match` gets 304 and no body.
 pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    if let Err(r) = authorized(&st, &headers).await {
-        return r;
-    }
-    let user = match targeting_key(&body) {
+    let user = match caller(&st, &headers, &body, None).await {
         Ok(u) => u,
-        Err((code, details)) => {
-            count_evaluation("ERROR", "invalid_context");
-            return answer(StatusCode::BAD_REQUEST, json!({ "errorCode": code, "errorDetails": details }));
-        }
+        Err(r) => return r,
     };
     let all = match st.db.call(move |s| s.evaluate_all(Some(&user), chrono::Utc::now())).await {
         Ok(all) => all,

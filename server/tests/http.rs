@@ -171,6 +171,17 @@ impl Console {
     }
 
     /// A same-site POST (what our own pages send).
+    /// `/metrics` as Prometheus reads it (with the bearer token).
+    async fn scrape(&self) -> String {
+        let req = Request::builder()
+            .uri("/metrics")
+            .header(header::HOST, HOST)
+            .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
+        let resp = self.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+    }
+
     async fn post(&self, path: &str, cookie: Option<&str>, body: &str) -> Reply {
         self.send(Method::POST, path, cookie, Some(&format!("http://{HOST}")), body).await
     }
@@ -1508,7 +1519,41 @@ async fn every_route_and_server_function_follows_the_policy() {
         .storage
         .start_audit_job(pathfinder::audit::AuditJobKind::Count, "walk", &common::audit("audit.count.begin"))
         .unwrap();
+    // Flags, groups, an override and a key for the flag functions.
+    let (walk_group, walk_override, walk_key) = {
+        use pathfinder::flags::{FlagEdit, GroupEdit, OverrideEdit, Target};
+        use pathfinder::storage::FlagStore;
+        let s = c.storage.as_ref();
+        let a = |x: &str| common::audit(x);
+        let flag = |key: &str| FlagEdit {
+            key: key.into(),
+            name: key.into(),
+            flag_type: "boolean".into(),
+            default_value: "false".into(),
+            ..Default::default()
+        };
+        s.create_flag(&flag("walk.flag"), &a("flag.create")).unwrap();
+        s.create_flag(&flag("walk.doomed"), &a("flag.create")).unwrap();
+        let g = s.save_group(None, &GroupEdit { name: "walk_group".into(), ..Default::default() }, &a("g")).unwrap();
+        let edit = OverrideEdit { value: "true".into(), reason: "walk".into(), expires_at: None };
+        let o = s.set_override("walk.flag", &Target::User("walk_victim".into()), &edit, &a("o")).unwrap();
+        let (_, hash, prefix) = pathfinder::secret::new_api_key();
+        let k = s.create_api_key("walk", &hash, &prefix, &a("k")).unwrap();
+        (g.group_id, o.override_id, k.key_id)
+    };
     let body_for = |path: &str| match path {
+        "/api/flags" | "/api/flag_groups" | "/api/api_keys" => "q=".to_string(),
+        "/api/flag" => "key=walk.flag".to_string(),
+        "/api/save_flag" => "key=walk.new&name=Walk&flag_type=boolean&default_value=false".to_string(),
+        "/api/delete_flag" => "key=walk.doomed".to_string(),
+        "/api/set_override" => "key=walk.flag&user=walk_target&value=true&reason=walk".to_string(),
+        "/api/delete_override" => format!("override_id={walk_override}"),
+        "/api/evaluate_flag" => "key=walk.flag&user=walk_target".to_string(),
+        "/api/user_flags" => format!("user_id={}", target.0),
+        "/api/save_group" => "name=walk_group_2".to_string(),
+        "/api/delete_group" => format!("group_id={walk_group}"),
+        "/api/create_api_key" => "name=walk_service".to_string(),
+        "/api/revoke_api_key" => format!("key_id={walk_key}"),
         "/api/user_detail"
         | "/api/reveal_sensitive"
         | "/api/rotate_user_key"
@@ -1555,7 +1600,12 @@ async fn every_route_and_server_function_follows_the_policy() {
     let mut walked = 0;
     for (pattern, access) in POLICY {
         let Access::Roles(allowed) = access else { continue };
-        let path = pattern.replace(":id", if pattern.starts_with("/audit/") { &event } else { &target.0 });
+        let id = match pattern {
+            p if p.starts_with("/audit/") => event.as_str(),
+            p if p.starts_with("/flags/") => "walk.flag",
+            _ => target.0.as_str(),
+        };
+        let path = pattern.replace(":id", id);
         let api = path.starts_with("/api/");
         let call = |token: Option<String>| {
             let (path, body) = (path.clone(), body_for(&path));
@@ -1868,12 +1918,7 @@ async fn the_overview_reads_the_background_counts_and_metrics_show_them() {
     pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview).await.unwrap();
     assert_eq!(users(&c.post("/api/overview", Some(&token), "").await.body), 4);
 
-    let req = Request::builder()
-        .uri("/metrics")
-        .header(header::HOST, HOST)
-        .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
-    let resp = c.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let body = c.scrape().await;
     for line in [
         "pathfinder_users{status=\"pending\"} 1",
         "pathfinder_users{status=\"active\"} 3",
@@ -1930,7 +1975,7 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
     let why = |v: &str| OverrideEdit { value: v.into(), reason: "pilot".into(), expires_at: None };
     s.set_override("new-checkout", &Target::User("api_ann".into()), &why("true"), &a("x")).unwrap();
     s.set_override("banner", &Target::Group(beta.group_id.clone()), &why("holiday"), &a("x")).unwrap();
-    let (secret, hash, prefix) = pathfinder_server::ofrep::new_key();
+    let (secret, hash, prefix) = pathfinder::secret::new_api_key();
     let key = s.create_api_key("checkout-service", &hash, &prefix, &a("flag.api_key.create")).unwrap();
     let one = |k: &str| format!("/ofrep/v1/evaluate/flags/{k}");
     let ann_context = r#"{"context": {"targetingKey": "api_ann"}}"#;
@@ -2005,7 +2050,7 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
 
     // Each key has its share of evaluations per second (50 here): then 429 with
     // Retry-After, and another key is not held up.
-    let (busy, hash, prefix) = pathfinder_server::ofrep::new_key();
+    let (busy, hash, prefix) = pathfinder::secret::new_api_key();
     s.create_api_key("busy", &hash, &prefix, &a("flag.api_key.create")).unwrap();
     let mut limited = None;
     for _ in 0..80 {
@@ -2017,17 +2062,12 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
     }
     let limited = limited.expect("the 51st call within a second is refused");
     assert!(limited.headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
-    let (calm, hash, prefix) = pathfinder_server::ofrep::new_key();
+    let (calm, hash, prefix) = pathfinder::secret::new_api_key();
     s.create_api_key("calm", &hash, &prefix, &a("flag.api_key.create")).unwrap();
     assert_eq!(ofrep(&c, &one("banner"), Some(&calm), &[], ann_context).await.status, StatusCode::OK);
 
     // Counted by reason and outcome, never by user; not audited per call.
-    let req = Request::builder()
-        .uri("/metrics")
-        .header(header::HOST, HOST)
-        .header(header::AUTHORIZATION, format!("Bearer {METRICS_TOKEN}"));
-    let resp = c.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
-    let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
+    let body = c.scrape().await;
     for series in [
         "pathfinder_flag_evaluations_total{outcome=\"success\",reason=\"TARGETING_MATCH\"}",
         "pathfinder_flag_evaluations_total{outcome=\"success\",reason=\"STATIC\"}",

@@ -3,6 +3,7 @@
 mod account;
 mod accounts;
 mod audit;
+pub(crate) mod flags;
 mod invitations;
 mod invite;
 mod keys;
@@ -15,6 +16,7 @@ mod users;
 pub use account::AccountPage;
 pub use accounts::AccountsPage;
 pub use audit::{AuditEventPage, AuditPage};
+pub use flags::{FlagDetailPage, FlagsPage, GroupsPage};
 pub use invitations::InvitationsPage;
 pub use invite::InvitePage;
 pub use keys::KeysPage;

@@ -199,6 +199,8 @@ pub fn UserDetailPage() -> impl IntoView {
                             }}
                             <h2>"Per-user tables"</h2>
                             {tables}
+                            <h2>"Feature flags"</h2>
+                            <super::flags::UserFlags user_id=s.user_id.0.clone()/>
                             <h2>"Audit timeline"</h2>
                             <super::audit::Timeline user_id=s.user_id.0.clone()/>
                             <h2>"Delete"</h2>

@@ -265,11 +265,13 @@ fn reference_rows(w: &World) -> Vec<TableRows> {
         &["override_id", "group_id", "flag_id", "override_value", "reason", "created_at"],
     );
     for g in &w.groups {
-        for _ in 0..3 {
+        // Three different flags (one override per flag and group).
+        let first = r.below(w.flags.len() as u64) as usize;
+        for k in 0..3 {
             group_overrides.push(vec![
                 text(r.ulid(at)),
                 text(g),
-                text(r.pick(&w.flags)),
+                text(&w.flags[(first + k) % w.flags.len()]),
                 text("true"),
                 text("rollout"),
                 time(at),

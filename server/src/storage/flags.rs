@@ -4,7 +4,7 @@
 //! [`pathfinder::flags::resolve`], read from the database on every call (no cache:
 //! a change takes effect at the next evaluation on every instance).
 
-use super::driver::{Conn, ReadRow, Row};
+use super::driver::{Conn, ReadRow, Row, Value};
 use super::users::group_name;
 use super::Store;
 use crate::{args, sql};
@@ -39,6 +39,22 @@ fn yes(b: bool) -> &'static str {
     } else {
         "N"
     }
+}
+
+/// The written fields of a flag, in the order its statements name them: name,
+/// description, type, default, allowed values, system-wide, requires restart.
+fn edited(edit: &FlagEdit, t: FlagType) -> Vec<Value> {
+    let text = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    args![
+        edit.name.trim(),
+        text(&edit.description),
+        t.as_str(),
+        edit.default_value.as_str(),
+        text(&edit.allowed_values),
+        yes(edit.system_wide),
+        yes(edit.requires_restart)
+    ]
+    .to_vec()
 }
 
 fn flag_by_key(c: &mut Conn, key: &str) -> AppResult<Flag> {
@@ -258,19 +274,7 @@ impl FlagStore for Store {
                      allowed_values, is_system_wide, requires_restart, created_at, updated_at)
                      VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10, :11)"
                 ),
-                &args![
-                    id.as_str(),
-                    key.as_str(),
-                    edit.name.trim(),
-                    Some(edit.description.trim()).filter(|d| !d.is_empty()),
-                    t.as_str(),
-                    edit.default_value.as_str(),
-                    Some(edit.allowed_values.trim()).filter(|a| !a.is_empty()),
-                    yes(edit.system_wide),
-                    yes(edit.requires_restart),
-                    now,
-                    now
-                ],
+                &[args![id.as_str(), key.as_str()].to_vec(), edited(edit, t), args![now, now].to_vec()].concat(),
             )?;
             let flag = flag_by_key(c, &key)?;
             Ok((flag.clone(), change(None, Some(flag.as_edit().to_json()))))
@@ -297,17 +301,7 @@ impl FlagStore for Store {
                      allowed_values = :5, is_system_wide = :6, requires_restart = :7, updated_at = :8
                      WHERE flag_id = :9"
                 ),
-                &args![
-                    edit.name.trim(),
-                    Some(edit.description.trim()).filter(|d| !d.is_empty()),
-                    t.as_str(),
-                    edit.default_value.as_str(),
-                    Some(edit.allowed_values.trim()).filter(|a| !a.is_empty()),
-                    yes(edit.system_wide),
-                    yes(edit.requires_restart),
-                    chrono::Utc::now(),
-                    before.flag_id.as_str()
-                ],
+                &[edited(edit, t), args![chrono::Utc::now(), before.flag_id.as_str()].to_vec()].concat(),
             )?;
             let after = flag_by_key(c, key)?;
             let mut entry = audit.clone();

@@ -1,0 +1,398 @@
+//! Feature flags: the list with a search and the evaluation API's keys; a flag's
+//! page (edit, delete, overrides, an evaluator, history); the groups.
+
+use super::{when, when_or};
+use crate::api::{
+    get_api_keys, get_flag, get_flag_groups, get_flags, get_user_flags, CreateApiKey, DeleteFlag, DeleteGroup,
+    DeleteOverride, EvaluateFlag, RevokeApiKey, SaveFlag, SaveGroup, SetOverride,
+};
+use crate::components::ErrorNote;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_params_map, use_query_map};
+use pathfinder::flags::{Flag, FlagType, Target};
+
+/// How a value comes about, said once where flags are edited.
+const RULE: &str = "A user's value: their own unexpired override; else the overrides of their group and of \
+    the default group, the group of higher priority first (a tie goes to their own group); else the flag's \
+    default. An override stops applying at the instant it expires.";
+
+fn error_of<T>(v: Option<Result<T, pathfinder::AppError>>) -> Option<AnyView> {
+    match v {
+        Some(Err(e)) => Some(view! { <ErrorNote error=e/> }.into_any()),
+        _ => None,
+    }
+}
+
+/// The fields of a flag's form, filled from `flag` (a new flag when none).
+fn flag_fields(flag: Option<&Flag>) -> impl IntoView {
+    let f = flag.map(Flag::as_edit).unwrap_or_else(|| pathfinder::flags::FlagEdit {
+        flag_type: "boolean".into(),
+        default_value: "false".into(),
+        ..Default::default()
+    });
+    let existing = flag.is_some();
+    let types = FlagType::ALL.map(|t| {
+        let selected = t.as_str() == f.flag_type;
+        view! { <option value=t.as_str() selected=selected>{t.as_str()}</option> }
+    });
+    view! {
+        <input type="hidden" name="original" value=if existing { f.key.clone() } else { String::new() }/>
+        <label>"Key "<input name="key" value=f.key.clone() required=true readonly=existing
+            title="Lower-case letters, digits, '.', '_', '-'; fixed once the flag exists"/></label>
+        <label>"Name "<input name="name" value=f.name.clone() required=true/></label>
+        <label>"Type "<select name="flag_type">{types}</select></label>
+        <label>"Default "<input name="default_value" value=f.default_value.clone()/></label>
+        <label>"Allowed values (JSON array, empty for any) "<input name="allowed_values" value=f.allowed_values.clone()/></label>
+        <label>"Description "<input name="description" value=f.description.clone()/></label>
+        <label><input type="checkbox" name="system_wide" checked=f.system_wide/>" system-wide"</label>
+        <label><input type="checkbox" name="requires_restart" checked=f.requires_restart/>" requires a restart"</label>
+    }
+}
+
+#[component]
+pub fn FlagsPage() -> impl IntoView {
+    let query = use_query_map();
+    let q = Memo::new(move |_| query.with(|m| m.get("q").unwrap_or_default()));
+    let save = ServerAction::<SaveFlag>::new();
+    let list = crate::codec::resource(move || (q.get(), save.version().get()), |(q, _)| get_flags(q));
+    let who = crate::codec::resource(|| (), |_| crate::api::me());
+    let created = move || match save.value().get() {
+        Some(Ok(f)) => Some(
+            view! {
+                <p data-test-id="flag-created">"Created "<a href=format!("/flags/{}", f.key)>{f.key.clone()}</a></p>
+            }
+            .into_any(),
+        ),
+        other => error_of(other),
+    };
+    view! {
+        <h1>"Feature flags"</h1>
+        <p class="hint">{RULE}</p>
+        <form method="get" action="/flags" class="fields">
+            <label>"Key or name "<input name="q" value=move || q.get()/></label>
+            <button type="submit">"Search"</button>
+            " "<a href="/groups">"Groups"</a>
+        </form>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(flags) => {
+                        let rows = flags.into_iter().map(|f| view! {
+                            <tr>
+                                <td><a href=format!("/flags/{}", f.key)>{f.key.clone()}</a></td>
+                                <td>{f.name}</td>
+                                <td>{f.flag_type.as_str()}</td>
+                                <td><code>{f.default_value}</code></td>
+                                <td>{if f.system_wide { "system-wide" } else { "" }}</td>
+                                <td>{if f.requires_restart { "restart" } else { "" }}</td>
+                            </tr>
+                        }).collect_view();
+                        view! {
+                            <table class="list" data-test-id="flags-table">
+                                <thead><tr><th>"Key"</th><th>"Name"</th><th>"Type"</th><th>"Default"</th><th></th><th></th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+        <h2>"New flag"</h2>
+        <ActionForm action=save attr:class="fields" attr:data-test-id="flag-form">
+            {flag_fields(None)}
+            <button type="submit">"Create"</button>
+        </ActionForm>
+        {created}
+        // Keys are for administrators: others see no such section.
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/api_keys", &p.roles));
+                admin.then(|| view! { <ApiKeys/> })
+            })}
+        </Suspense>
+    }
+}
+
+/// The evaluation API's keys: make one (its secret shown once), revoke one.
+#[component]
+fn ApiKeys() -> impl IntoView {
+    let create = ServerAction::<CreateApiKey>::new();
+    let revoke = ServerAction::<RevokeApiKey>::new();
+    let keys = crate::codec::resource(move || (create.version().get(), revoke.version().get()), |_| get_api_keys());
+    let made = move || match create.value().get() {
+        Some(Ok(k)) => Some(
+            view! {
+                <p data-test-id="api-key-secret">"Key for "{k.key.name}" (shown this once): "<code>{k.secret}</code></p>
+            }
+            .into_any(),
+        ),
+        other => error_of(other),
+    };
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match keys.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(keys) => {
+                        let list = keys.into_iter().map(|k| {
+                            let live = k.revoked_at.is_none();
+                            let id = k.key_id.clone();
+                            view! {
+                                <p>
+                                    <code>{k.prefix}"…"</code>" "{k.name}" · made "{when(&k.created_at)}
+                                    " · last used "{when_or(&k.last_used_at, "never")}
+                                    {k.revoked_at.map(|t| format!(" · revoked {}", when(&t)))}
+                                    {live.then(|| view! {
+                                        <ActionForm action=revoke attr:class="inline">
+                                            <input type="hidden" name="key_id" value=id.clone()/>
+                                            <button type="submit">"Revoke"</button>
+                                        </ActionForm>
+                                    })}
+                                </p>
+                            }
+                        }).collect_view();
+                        view! {
+                            <h2>"Evaluation API keys"</h2>
+                            <p class="hint">"Services evaluate flags with OFREP (POST /ofrep/v1/evaluate/flags[/key]) and a key in X-API-Key. Calls are counted in /metrics, not audited one by one."</p>
+                            <ActionForm action=create attr:class="fields">
+                                <label>"Service "<input name="name" required=true/></label>
+                                <button type="submit">"Make a key"</button>
+                            </ActionForm>
+                            {made}
+                            {move || error_of(revoke.value().get())}
+                            {list}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn FlagDetailPage() -> impl IntoView {
+    let params = use_params_map();
+    let key = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let save = ServerAction::<SaveFlag>::new();
+    let set = ServerAction::<SetOverride>::new();
+    let remove = ServerAction::<DeleteOverride>::new();
+    let delete = ServerAction::<DeleteFlag>::new();
+    let who = crate::codec::resource(|| (), |_| crate::api::me());
+    let page = crate::codec::resource(
+        move || (key.get(), save.version().get(), set.version().get(), remove.version().get()),
+        |(k, ..)| get_flag(k),
+    );
+    let deleted = move || match delete.value().get() {
+        Some(Ok(n)) => {
+            Some(view! { <p data-test-id="flag-deleted">{format!("Deleted, with {n} override(s).")}</p> }.into_any())
+        }
+        other => error_of(other),
+    };
+    view! {
+        <p><a href="/flags">"← Feature flags"</a></p>
+        <h1>"Flag "<code>{move || key.get()}</code></h1>
+        {deleted}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                // SREs read a flag; administrators also edit it.
+                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/save_flag", &p.roles));
+                match page.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) => {
+                        let key = p.flag.key.clone();
+                        let key_to_delete = key.clone();
+                        let key_to_evaluate = key.clone();
+                        let history_link = format!("/audit?entity_id={}", p.flag.flag_id);
+                        let confirm = format!(
+                            "Delete this flag and its {} override(s)? Services then get their own defaults.",
+                            p.override_count
+                        );
+                        let overrides = p.overrides.iter().map(|o| {
+                            let who = match &o.target {
+                                Target::User(id) => view! { "user "<a href=format!("/users/{id}")>{o.target_name.clone()}</a> }.into_any(),
+                                Target::Group(_) => view! { "group "{o.target_name.clone()} }.into_any(),
+                            };
+                            let id = o.override_id.clone();
+                            view! {
+                                <tr>
+                                    <td>{who}</td>
+                                    <td><code>{o.value.clone()}</code></td>
+                                    <td>{o.reason.clone().unwrap_or_default()}</td>
+                                    <td>{when_or(&o.expires_at, "never")}</td>
+                                    <td>{when_or(&o.created_at, "")}</td>
+                                    <td>{admin.then(|| view! {
+                                        <ActionForm action=remove attr:class="inline">
+                                            <input type="hidden" name="override_id" value=id.clone()/>
+                                            <button type="submit">"Remove"</button>
+                                        </ActionForm>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        let history = p.history.iter().map(|r| view! {
+                            <li>
+                                {when(&r.created_at)}" · "<a href=format!("/audit/{}", r.id)>{r.action.clone()}</a>
+                                " by "{r.username.clone().or(r.user_id.clone()).unwrap_or_else(|| "the system".into())}
+                                <br/><code class="change">{r.error_message.clone().unwrap_or_default()}</code>
+                            </li>
+                        }).collect_view();
+                        let flag = p.flag.clone();
+                        view! {
+                            {admin.then(|| view! {
+                                <ActionForm action=save attr:class="fields" attr:data-test-id="flag-edit">
+                                    {flag_fields(Some(&flag))}
+                                    <button type="submit">"Save"</button>
+                                </ActionForm>
+                            })}
+                            {(!admin).then(|| view! {
+                                <p>{format!("{} ({}), default ", p.flag.name, p.flag.flag_type.as_str())}<code>{p.flag.default_value.clone()}</code></p>
+                            })}
+                            {move || error_of(save.value().get())}
+                            <h2>"Overrides"</h2>
+                            <p class="hint">{RULE}</p>
+                            <p>{format!("{} override(s)", p.override_count)}</p>
+                            <table class="list" data-test-id="overrides-table">
+                                <thead><tr><th>"For"</th><th>"Value"</th><th>"Reason"</th><th>"Expires"</th><th>"Set"</th><th></th></tr></thead>
+                                <tbody>{overrides}</tbody>
+                            </table>
+                            {admin.then(|| view! {
+                            <ActionForm action=set attr:class="fields" attr:data-test-id="override-form">
+                                <input type="hidden" name="key" value=key.clone()/>
+                                <label>"User "<input name="user" placeholder="username"/></label>
+                                <label>"or group "<crate::components::GroupSelect name="group_id"/></label>
+                                <label>"Value "<input name="value" required=true/></label>
+                                <label>"Reason "<input name="reason" required=true/></label>
+                                <label>"Expires (UTC) "<input type="datetime-local" name="expires_at"/></label>
+                                <button type="submit">"Set override"</button>
+                            </ActionForm>
+                            })}
+                            {move || error_of(set.value().get())}
+                            <Evaluator key=key_to_evaluate/>
+                            <h2>"History"</h2>
+                            <p><a href=history_link>"Every change in the audit log"</a></p>
+                            <ul class="history" data-test-id="flag-history">{history}</ul>
+                            {admin.then(|| view! {
+                                <ActionForm action=delete attr:class="inline" attr:onsubmit=format!("return confirm({confirm:?})")>
+                                    <input type="hidden" name="key" value=key_to_delete.clone()/>
+                                    <button type="submit" class="danger">"Delete flag"</button>
+                                </ActionForm>
+                            })}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// A username in, the flag's value for them and why out.
+#[component]
+fn Evaluator(key: String) -> impl IntoView {
+    let evaluate = ServerAction::<EvaluateFlag>::new();
+    let out = move || match evaluate.value().get() {
+        Some(Ok(e)) => Some(
+            view! {
+                <p data-test-id="evaluation"><code>{e.value.to_string()}</code>" from "{e.source.describe()}</p>
+            }
+            .into_any(),
+        ),
+        other => error_of(other),
+    };
+    view! {
+        <h2>"Evaluate"</h2>
+        <ActionForm action=evaluate attr:class="fields" attr:data-test-id="evaluator">
+            <input type="hidden" name="key" value=key/>
+            <label>"Username "<input name="user" required=true/></label>
+            <button type="submit">"Evaluate"</button>
+        </ActionForm>
+        {out}
+    }
+}
+
+#[component]
+pub fn GroupsPage() -> impl IntoView {
+    let save = ServerAction::<SaveGroup>::new();
+    let delete = ServerAction::<DeleteGroup>::new();
+    let groups = crate::codec::resource(move || (save.version().get(), delete.version().get()), |_| get_flag_groups());
+    let deleted = move || match delete.value().get() {
+        Some(Ok((members, overrides))) => Some(
+            view! { <p>{format!("Deleted: {members} member(s) left it, {overrides} override(s) went.")}</p> }
+                .into_any(),
+        ),
+        other => error_of(other),
+    };
+    view! {
+        <p><a href="/flags">"← Feature flags"</a></p>
+        <h1>"Groups"</h1>
+        <p class="hint">"A user belongs to one group at most (set on their page). One group may be the default: its overrides apply to everyone, below a group of higher priority."</p>
+        {move || error_of(save.value().get())}
+        {deleted}
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match groups.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(groups) => groups.into_iter().map(|g| {
+                        let id = g.group_id.clone();
+                        let label = format!("Delete {}", g.name);
+                        view! {
+                            <ActionForm action=save attr:class="fields">
+                                <input type="hidden" name="group_id" value=g.group_id.clone()/>
+                                <input name="name" value=g.name.clone() required=true/>
+                                <input name="description" value=g.description.clone().unwrap_or_default()/>
+                                <label>"priority "<input name="priority" value=g.priority.to_string() size="5"/></label>
+                                <label><input type="checkbox" name="is_default" checked=g.is_default/>" default"</label>
+                                <button type="submit">"Save"</button>
+                            </ActionForm>
+                            <ActionForm action=delete attr:class="inline">
+                                <input type="hidden" name="group_id" value=id/>
+                                <button type="submit" class="danger">{label}</button>
+                            </ActionForm>
+                        }
+                    }).collect_view().into_any(),
+                }
+            })}
+        </Suspense>
+        <h2>"New group"</h2>
+        <ActionForm action=save attr:class="fields">
+            <label>"Name "<input name="name" required=true/></label>
+            <label>"Description "<input name="description"/></label>
+            <label>"Priority "<input name="priority" value="0" size="5"/></label>
+            <label><input type="checkbox" name="is_default"/>" default"</label>
+            <button type="submit">"Create"</button>
+        </ActionForm>
+    }
+}
+
+/// Every flag's value for one user and where it came from (their page).
+#[component]
+pub fn UserFlags(user_id: String) -> impl IntoView {
+    let flags = crate::codec::resource(move || user_id.clone(), get_user_flags);
+    view! {
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match flags.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(all) => {
+                        let rows = all.into_iter().map(|e| {
+                            let why = e.error.clone().unwrap_or_else(|| e.source.describe());
+                            view! {
+                                <tr data-test-id=format!("user-flag-{}", e.key)>
+                                    <td><a href=format!("/flags/{}", e.key)>{e.key.clone()}</a></td>
+                                    <td><code>{e.value.to_string()}</code></td>
+                                    <td>{why}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        view! {
+                            <table class="list" data-test-id="user-flags">
+                                <thead><tr><th>"Flag"</th><th>"Value"</th><th>"From"</th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}

@@ -402,8 +402,14 @@ impl Source {
 
     /// One sentence for the console.
     pub fn describe(&self) -> String {
+        // By hand: chrono's format strings would bring their parser into the
+        // browser's bundle (this runs there too).
         let until = |t: &Option<Timestamp>| match t {
-            Some(t) => format!(", until {}", t.format("%Y-%m-%d %H:%M UTC")),
+            Some(t) => {
+                use chrono::{Datelike, Timelike};
+                let (d, h) = (t.date_naive(), t.time());
+                format!(", until {:04}-{:02}-{:02} {:02}:{:02} UTC", d.year(), d.month(), d.day(), h.hour(), h.minute())
+            }
             None => String::new(),
         };
         let why = |r: &Option<String>| r.as_deref().map(|r| format!(" ({r})")).unwrap_or_default();

@@ -67,11 +67,13 @@ impl SqliteDb {
                 )?;
                 configure(&conn)?;
                 conn.pragma_update(None, "journal_mode", "WAL")?;
-                // 8 MiB of page cache (SQLite's default is 2 MiB): a search through
-                // the trigram index at 10,000 users reads ~3 MiB of pages, and with
-                // less it re-read them for every page of results (measured: 1.6 ms
-                // instead of 1.0 ms per search).
-                conn.pragma_update(None, "cache_size", -8192)?;
+                // 64 MiB of page cache at most per connection (SQLite's default is
+                // 2 MiB; taken only as pages are read). With 8 MiB, the audit
+                // facets over 90 days (daily counts, hourly edges, the newest 2,000
+                // events) no longer fit beside a search's pages and were read again
+                // from the OS on every call: 8 → 14 ms after an errors search, up
+                // to 30 ms p95 in the benchmark (BENCHMARKS.md, issue 10).
+                conn.pragma_update(None, "cache_size", -65536)?;
                 Ok(conn)
             }),
         };

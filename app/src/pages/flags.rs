@@ -315,6 +315,7 @@ pub fn GroupsPage() -> impl IntoView {
     let save = ServerAction::<SaveGroup>::new();
     let delete = ServerAction::<DeleteGroup>::new();
     let groups = crate::codec::resource(move || (save.version().get(), delete.version().get()), |_| get_flag_groups());
+    let who = crate::codec::resource(|| (), |_| crate::api::me());
     let deleted = move || match delete.value().get() {
         Some(Ok((members, overrides))) => Some(
             view! { <p>{format!("Deleted: {members} member(s) left it, {overrides} override(s) went.")}</p> }
@@ -330,8 +331,16 @@ pub fn GroupsPage() -> impl IntoView {
         {deleted}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
+                // SREs read the groups; administrators also edit them.
+                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/save_group", &p.roles));
                 match groups.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(groups) if !admin => groups.into_iter().map(|g| view! {
+                        <p>
+                            <strong>{g.name}</strong>{format!(" · priority {}", g.priority)}
+                            {g.is_default.then_some(" · default")}" "{g.description.unwrap_or_default()}
+                        </p>
+                    }).collect_view().into_any(),
                     Ok(groups) => groups.into_iter().map(|g| {
                         let id = g.group_id.clone();
                         let label = format!("Delete {}", g.name);
@@ -353,14 +362,21 @@ pub fn GroupsPage() -> impl IntoView {
                 }
             })}
         </Suspense>
-        <h2>"New group"</h2>
-        <ActionForm action=save attr:class="fields">
-            <label>"Name "<input name="name" required=true/></label>
-            <label>"Description "<input name="description"/></label>
-            <label>"Priority "<input name="priority" value="0" size="5"/></label>
-            <label><input type="checkbox" name="is_default"/>" default"</label>
-            <button type="submit">"Create"</button>
-        </ActionForm>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/save_group", &p.roles));
+                admin.then(|| view! {
+                    <h2>"New group"</h2>
+                    <ActionForm action=save attr:class="fields">
+                        <label>"Name "<input name="name" required=true/></label>
+                        <label>"Description "<input name="description"/></label>
+                        <label>"Priority "<input name="priority" value="0" size="5"/></label>
+                        <label><input type="checkbox" name="is_default"/>" default"</label>
+                        <button type="submit">"Create"</button>
+                    </ActionForm>
+                })
+            })}
+        </Suspense>
     }
 }
 

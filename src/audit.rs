@@ -314,7 +314,7 @@ impl AuditFilter {
 
     /// The LIKE pattern of the message text (lower case, wildcards escaped by `\`).
     pub fn text_pattern(&self) -> Option<String> {
-        self.text.as_ref().map(|t| format!("%{}%", escape_like(&t.to_lowercase())))
+        self.text.as_ref().map(|t| format!("%{}%", crate::filter::escape_like(&t.to_lowercase())))
     }
 
     /// Whether only time, action and outcome narrow it: the kept hourly counts
@@ -342,18 +342,6 @@ fn preset_length(preset: &str) -> Result<Duration, AppError> {
         "365d" => Duration::days(365),
         _ => return Err(AppError::invalid("The range is 1h, 24h, 7d, 30d, 90d, 365d, all or custom.")),
     })
-}
-
-/// `s` with LIKE's wildcards and the escape character escaped by `\`.
-pub fn escape_like(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(c, '%' | '_' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// One row of `pf_audit_log` as read back, with its place in the chain.

@@ -135,17 +135,22 @@ impl UserFilter {
     /// `%` as the mode asks.
     pub fn like_pattern(&self) -> Option<String> {
         self.q.as_ref().map(|q| {
-            let mut p = String::from(if self.mode == SearchMode::Contains { "%" } else { "" });
-            for c in q.to_lowercase().chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    p.push('\\');
-                }
-                p.push(c);
-            }
-            p.push('%');
-            p
+            let lead = if self.mode == SearchMode::Contains { "%" } else { "" };
+            format!("{lead}{}%", escape_like(&q.to_lowercase()))
         })
     }
+}
+
+/// `s` with LIKE's wildcards and the escape character escaped by `\`.
+pub fn escape_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// Percent-encodes everything but unreserved characters (RFC 3986): a query value.

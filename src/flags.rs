@@ -252,6 +252,7 @@ pub enum Target {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Override {
     pub override_id: String,
+    pub flag_id: String,
     pub flag_key: String,
     pub target: Target,
     /// The user's username or the group's name.

@@ -60,7 +60,7 @@ async fn authorized(st: &AppState, headers: &HeaderMap) -> Result<(), Response> 
     let presented = headers
         .get("x-api-key")
         .and_then(|v| v.to_str().ok())
-        .or_else(|| headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer "))
+        .or_else(|| crate::router::bearer(headers))
         .map(str::trim)
         .filter(|k| !k.is_empty());
     let refused = |status, outcome, details: &str| {

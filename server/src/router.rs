@@ -317,6 +317,11 @@ async fn ready(State(st): State<AppState>) -> Response {
     }
 }
 
+/// The token of an `Authorization: Bearer …` header.
+pub fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers.get(header::AUTHORIZATION)?.to_str().ok()?.strip_prefix("Bearer ")
+}
+
 async fn metrics(State(st): State<AppState>, Extension(meta): Extension<RequestMeta>, headers: HeaderMap) -> Response {
     // Without a token, only this machine may scrape: a scrape from elsewhere is
     // refused with the way to allow it, rather than open to every network peer.
@@ -330,9 +335,7 @@ async fn metrics(State(st): State<AppState>, Extension(meta): Extension<RequestM
             .into_response();
     }
     if let Some(want) = &st.metrics_token {
-        let given =
-            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer "));
-        if !given.is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
+        if !bearer(&headers).is_some_and(|g| constant_time_eq(g.as_bytes(), want.as_bytes())) {
             return (StatusCode::UNAUTHORIZED, [(header::WWW_AUTHENTICATE, "Bearer")], "A bearer token is required.")
                 .into_response();
         }

@@ -16,6 +16,15 @@ const RULE: &str = "A user's value: their own unexpired override; else the overr
     the default group, the group of higher priority first (a tie goes to their own group); else the flag's \
     default. An override stops applying at the instant it expires.";
 
+/// Whether the signed-in user may call `path`: what a page offers them (the
+/// server function asks the policy again).
+async fn may(
+    who: Resource<Result<Option<pathfinder::dto::Principal>, pathfinder::AppError>, crate::codec::Json>,
+    path: &str,
+) -> bool {
+    matches!(who.await, Ok(Some(p)) if crate::policy::may_see(path, &p.roles))
+}
+
 fn error_of<T>(v: Option<Result<T, pathfinder::AppError>>) -> Option<AnyView> {
     match v {
         Some(Err(e)) => Some(view! { <ErrorNote error=e/> }.into_any()),
@@ -107,7 +116,7 @@ pub fn FlagsPage() -> impl IntoView {
         // Keys are for administrators: others see no such section.
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/api_keys", &p.roles));
+                let admin = may(who, "/api/api_keys").await;
                 admin.then(|| view! { <ApiKeys/> })
             })}
         </Suspense>
@@ -196,7 +205,7 @@ pub fn FlagDetailPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 // SREs read a flag; administrators also edit it.
-                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/save_flag", &p.roles));
+                let admin = may(who, "/api/save_flag").await;
                 match page.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(p) => {
@@ -332,7 +341,7 @@ pub fn GroupsPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 // SREs read the groups; administrators also edit them.
-                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/save_group", &p.roles));
+                let admin = may(who, "/api/save_group").await;
                 match groups.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(groups) if !admin => groups.into_iter().map(|g| view! {
@@ -364,7 +373,7 @@ pub fn GroupsPage() -> impl IntoView {
         </Suspense>
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let admin = matches!(who.await, Ok(Some(p)) if crate::policy::may_see("/api/save_group", &p.roles));
+                let admin = may(who, "/api/save_group").await;
                 admin.then(|| view! {
                     <h2>"New group"</h2>
                     <ActionForm action=save attr:class="fields">

@@ -4,8 +4,9 @@
 //! [`pathfinder::flags::resolve`], read from the database on every call (no cache:
 //! a change takes effect at the next evaluation on every instance).
 
+use super::driver::earliest_time;
 use super::driver::{Conn, ReadRow, Row, Value};
-use super::users::group_name;
+use super::users::{group_named, user_named};
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::Timestamp;
@@ -88,10 +89,24 @@ fn group_by_id(c: &mut Conn, group_id: &str) -> AppResult<Group> {
     rows.into_iter().next().ok_or_else(|| AppError::NotFound("That group".into()))
 }
 
-/// The audit row's message: what the object was and what it became.
-fn change(before: Option<serde_json::Value>, after: Option<serde_json::Value>) -> String {
-    json!({ "before": before, "after": after }).to_string()
+/// Writes `audit` about `entity` (its type and id) in the caller's transaction,
+/// its message what the entity was and what it became.
+fn audit_change(
+    c: &mut Conn,
+    audit: &AuditEntry,
+    entity: (&str, &str),
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> AppResult<()> {
+    let mut entry = audit.clone();
+    entry.entity_type = Some(entity.0.to_string());
+    entry.entity_id = Some(entity.1.to_string());
+    entry.error_message = Some(json!({ "before": before, "after": after }).to_string());
+    super::audit::insert(c, &entry)
 }
+
+const FLAG: &str = "feature_flag";
+const GROUP: &str = "user_group";
 
 /// The stored overrides of `flag` that its new type or allowed values refuse.
 fn misfits(c: &mut Conn, flag_id: &str, t: FlagType, allowed: Option<&[serde_json::Value]>) -> AppResult<usize> {
@@ -115,6 +130,7 @@ fn override_row(r: &dyn Row) -> AppResult<Override> {
     Ok(Override {
         override_id: r.text(0)?,
         target,
+        flag_id: r.text(10)?,
         flag_key: r.text(3)?,
         value: r.opt_text(4)?.unwrap_or_default(),
         reason: r.opt_text(5)?,
@@ -129,7 +145,7 @@ fn override_by_id(c: &mut Conn, override_id: &str) -> AppResult<Override> {
     let rows = c.query_map(
         sql!(
             "SELECT o.override_id, o.user_id, o.group_id, f.flag_key, o.override_value, o.reason, o.expires_at,
-             o.created_by, o.created_at, COALESCE(u.username, g.group_name)
+             o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
              FROM pf_user_feature_flags o JOIN pf_feature_flags f ON f.flag_id = o.flag_id
              LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
              WHERE o.override_id = :1"
@@ -151,19 +167,14 @@ fn override_json(o: &Override) -> serde_json::Value {
     })
 }
 
-/// The user's id, by id or username; `None` when there is no such user.
-fn user_of(c: &mut Conn, who: &str) -> AppResult<Option<String>> {
-    c.query_opt(
-        sql!("SELECT user_id FROM pf_users WHERE user_id = :1 OR username = :2"),
-        &args![who, who.to_lowercase()],
-    )?
-    .map(|r| r.text(0))
-    .transpose()
-}
-
 /// Every flag's (or one flag's) candidates for a user: their own override, their
 /// group's and the default group's, in one statement.
 fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>> {
+    // A user named by id or username; nobody's (no user, or an unknown one) else.
+    let user = match user {
+        Some(who) => user_named(c, who)?,
+        None => None,
+    };
     let read = |r: &dyn Row| -> AppResult<(String, FlagType, String, Candidates)> {
         let candidate = |at: usize, group: bool| -> AppResult<Option<Candidate>> {
             if r.opt_text(at)?.is_none() {
@@ -187,7 +198,7 @@ fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timesta
             Candidates { user: candidate(3, false)?, group: candidate(7, true)?, default_group: candidate(13, true)? },
         ))
     };
-    let user = user.unwrap_or("");
+    let user = user.unwrap_or_default();
     // One flag, or every key (keys start with a digit or a lower-case letter and
     // hold nothing above `z`): one statement that walks the key's unique index
     // either way.
@@ -208,7 +219,7 @@ fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timesta
              WHERE f.flag_key BETWEEN :3 AND :4
              ORDER BY f.flag_key"
         ),
-        &args![user, user, from, to],
+        &args![user.as_str(), user.as_str(), from, to],
         read,
     )?;
     Ok(rows
@@ -238,8 +249,7 @@ fn api_key_row(r: &dyn Row) -> AppResult<ApiKey> {
 
 impl FlagStore for Store {
     fn flags(&self, text: &str) -> AppResult<Vec<Flag>> {
-        let pattern =
-            format!("%{}%", text.trim().to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        let pattern = format!("%{}%", pathfinder::filter::escape_like(&text.trim().to_lowercase()));
         self.read(|c| {
             c.query_map(
                 sql!(
@@ -260,9 +270,7 @@ impl FlagStore for Store {
     fn create_flag(&self, edit: &FlagEdit, audit: &AuditEntry) -> AppResult<Flag> {
         let (key, t, _) = edit.checked()?;
         let id = new_id();
-        let mut audit = audit.clone();
-        audit.entity_id = Some(id.clone());
-        self.write_audited_with(&audit, |c| {
+        self.write(|c| {
             if c.query_opt(sql!("SELECT 1 FROM pf_feature_flags WHERE flag_key = :1"), &args![key.as_str()])?.is_some()
             {
                 return Err(AppError::Conflict(format!("A flag with the key '{key}' already exists.")));
@@ -277,7 +285,8 @@ impl FlagStore for Store {
                 &[args![id.as_str(), key.as_str()].to_vec(), edited(edit, t), args![now, now].to_vec()].concat(),
             )?;
             let flag = flag_by_key(c, &key)?;
-            Ok((flag.clone(), change(None, Some(flag.as_edit().to_json()))))
+            audit_change(c, audit, (FLAG, &id), None, Some(flag.as_edit().to_json()))?;
+            Ok(flag)
         })
     }
 
@@ -304,10 +313,8 @@ impl FlagStore for Store {
                 &[edited(edit, t), args![chrono::Utc::now(), before.flag_id.as_str()].to_vec()].concat(),
             )?;
             let after = flag_by_key(c, key)?;
-            let mut entry = audit.clone();
-            entry.entity_id = Some(after.flag_id.clone());
-            entry.error_message = Some(change(Some(before.as_edit().to_json()), Some(after.as_edit().to_json())));
-            super::audit::insert(c, &entry)?;
+            let (was, is) = (before.as_edit().to_json(), after.as_edit().to_json());
+            audit_change(c, audit, (FLAG, &after.flag_id), Some(was), Some(is))?;
             Ok(after)
         })
     }
@@ -320,12 +327,9 @@ impl FlagStore for Store {
                 &args![before.flag_id.as_str()],
             )?;
             c.execute(sql!("DELETE FROM pf_feature_flags WHERE flag_id = :1"), &args![before.flag_id.as_str()])?;
-            let mut entry = audit.clone();
-            entry.entity_id = Some(before.flag_id.clone());
             let mut was = before.as_edit().to_json();
             was["overrides_deleted"] = json!(overrides);
-            entry.error_message = Some(change(Some(was), None));
-            super::audit::insert(c, &entry)?;
+            audit_change(c, audit, (FLAG, &before.flag_id), Some(was), None)?;
             Ok(overrides)
         })
     }
@@ -405,10 +409,7 @@ impl FlagStore for Store {
                 }
                 .to_json()
             };
-            let mut entry = audit.clone();
-            entry.entity_id = Some(id.clone());
-            entry.error_message = Some(change(before.as_ref().map(as_edit), Some(as_edit(&after))));
-            super::audit::insert(c, &entry)?;
+            audit_change(c, audit, (GROUP, &id), before.as_ref().map(as_edit), Some(as_edit(&after)))?;
             Ok(after)
         })
     }
@@ -423,14 +424,11 @@ impl FlagStore for Store {
             let overrides =
                 c.execute(sql!("DELETE FROM pf_user_feature_flags WHERE group_id = :1"), &args![group_id])?;
             c.execute(sql!("DELETE FROM pf_user_groups WHERE group_id = :1"), &args![group_id])?;
-            let mut entry = audit.clone();
-            entry.entity_id = Some(group_id.to_string());
             let was = json!({
                 "name": before.name, "default": before.is_default, "priority": before.priority,
                 "members_left": members, "overrides_deleted": overrides,
             });
-            entry.error_message = Some(change(Some(was), None));
-            super::audit::insert(c, &entry)?;
+            audit_change(c, audit, (GROUP, group_id), Some(was), None)?;
             Ok((members, overrides))
         })
     }
@@ -446,11 +444,12 @@ impl FlagStore for Store {
             let reason = edit.checked(&flag, now)?;
             let (user, group) = match target {
                 Target::User(who) => {
-                    let id = user_of(c, who)?.ok_or_else(|| AppError::invalid(format!("No user is named '{who}'.")))?;
+                    let id =
+                        user_named(c, who)?.ok_or_else(|| AppError::invalid(format!("No user is named '{who}'.")))?;
                     (Some(id), None)
                 }
                 Target::Group(id) => {
-                    group_name(c, id)?.ok_or_else(|| AppError::invalid("That group does not exist."))?;
+                    group_named(c, Some(id))?;
                     (None, Some(id.clone()))
                 }
             };
@@ -506,11 +505,13 @@ impl FlagStore for Store {
                 }
             };
             let after = override_by_id(c, &id)?;
-            let mut entry = audit.clone();
-            entry.entity_type = Some("feature_flag".into());
-            entry.entity_id = Some(flag.flag_id.clone());
-            entry.error_message = Some(change(before.as_ref().map(override_json), Some(override_json(&after))));
-            super::audit::insert(c, &entry)?;
+            audit_change(
+                c,
+                audit,
+                (FLAG, &flag.flag_id),
+                before.as_ref().map(override_json),
+                Some(override_json(&after)),
+            )?;
             Ok(after)
         })
     }
@@ -518,13 +519,8 @@ impl FlagStore for Store {
     fn delete_override(&self, override_id: &str, audit: &AuditEntry) -> AppResult<()> {
         self.write(|c| {
             let before = override_by_id(c, override_id)?;
-            let flag = flag_by_key(c, &before.flag_key)?;
             c.execute(sql!("DELETE FROM pf_user_feature_flags WHERE override_id = :1"), &args![override_id])?;
-            let mut entry = audit.clone();
-            entry.entity_type = Some("feature_flag".into());
-            entry.entity_id = Some(flag.flag_id);
-            entry.error_message = Some(change(Some(override_json(&before)), None));
-            super::audit::insert(c, &entry)
+            audit_change(c, audit, (FLAG, &before.flag_id), Some(override_json(&before)), None)
         })
     }
 
@@ -539,20 +535,17 @@ impl FlagStore for Store {
                 }
                 None => (None, None),
             };
-            // Before any time either backend keeps.
-            let start = t.unwrap_or_else(|| {
-                chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(Default::default()).and_utc()
-            });
+            let start = t.unwrap_or_else(earliest_time);
             c.query_map(
                 sql!(
                     sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                        o.created_by, o.created_at, COALESCE(u.username, g.group_name)
+                        o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
                         FROM pf_user_feature_flags o
                         LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
                         WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
                         ORDER BY o.created_at, o.override_id LIMIT :6",
                     oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                        o.created_by, o.created_at, COALESCE(u.username, g.group_name)
+                        o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
                         FROM pf_user_feature_flags o
                         LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
                         WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
@@ -566,11 +559,7 @@ impl FlagStore for Store {
 
     fn evaluate(&self, key: &str, user: Option<&str>, now: Timestamp) -> AppResult<Evaluation> {
         self.read(|c| {
-            let user = match user {
-                Some(who) => user_of(c, who)?,
-                None => None,
-            };
-            let e = evaluations(c, user.as_deref(), Some(key), now)?
+            let e = evaluations(c, user, Some(key), now)?
                 .into_iter()
                 .next()
                 .ok_or_else(|| AppError::NotFound(format!("The flag '{key}'")))?;
@@ -582,13 +571,7 @@ impl FlagStore for Store {
     }
 
     fn evaluate_all(&self, user: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>> {
-        self.read(|c| {
-            let user = match user {
-                Some(who) => user_of(c, who)?,
-                None => None,
-            };
-            evaluations(c, user.as_deref(), None, now)
-        })
+        self.read(|c| evaluations(c, user, None, now))
     }
 
     fn expire_overrides(&self, now: Timestamp, limit: u32, audit: &AuditEntry) -> AppResult<u64> {
@@ -606,18 +589,13 @@ impl FlagStore for Store {
             let mut removed = 0;
             for id in due {
                 let before = override_by_id(c, &id)?;
-                let flag = flag_by_key(c, &before.flag_key)?;
                 // Another instance may have taken it meanwhile: the row is removed once.
                 let gone = c.execute(
                     sql!("DELETE FROM pf_user_feature_flags WHERE override_id = :1 AND expires_at <= :2"),
                     &args![id.as_str(), now],
                 )?;
                 if gone == 1 {
-                    let mut entry = audit.clone();
-                    entry.entity_type = Some("feature_flag".into());
-                    entry.entity_id = Some(flag.flag_id);
-                    entry.error_message = Some(change(Some(override_json(&before)), None));
-                    super::audit::insert(c, &entry)?;
+                    audit_change(c, audit, (FLAG, &before.flag_id), Some(override_json(&before)), None)?;
                     removed += 1;
                 }
             }

@@ -147,6 +147,16 @@ pub(super) fn insert_user(
 
 /// The name of the group, if there is one with that id (the seed has no foreign key
 /// on `pf_users.feature_group_id`).
+/// The id of the user `who` names: a username (any case) or a user id.
+pub(super) fn user_named(c: &mut Conn, who: &str) -> AppResult<Option<String>> {
+    c.query_opt(
+        sql!("SELECT user_id FROM pf_users WHERE username = :1 OR user_id = :2"),
+        &args![who.to_lowercase().as_str(), who],
+    )?
+    .map(|r| r.text(0))
+    .transpose()
+}
+
 pub(super) fn group_name(c: &mut Conn, group_id: &str) -> AppResult<Option<String>> {
     c.query_opt(sql!("SELECT group_name FROM pf_user_groups WHERE group_id = :1"), &args![group_id])?
         .map(|r| r.text(0))

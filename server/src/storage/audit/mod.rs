@@ -225,12 +225,8 @@ pub(super) fn rows_of_table(t: &TableRows) -> AppResult<Vec<AuditRow>> {
 fn chain_pending(c: &mut Conn, after: Option<&str>, limit: u32) -> AppResult<BatchStep> {
     let (t, id) = match after.map(pathfinder::audit::AuditCursor::decode).transpose()? {
         Some(cur) => (cur.created_at, cur.id),
-        // The start of year 1, before any time either backend keeps (a row without a
-        // time is never chained: verify counts it).
-        None => (
-            chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(Default::default()).and_utc(),
-            String::new(),
-        ),
+        // From the start (a row without a time is never chained: verify counts it).
+        None => (super::driver::earliest_time(), String::new()),
     };
     let mut rows = c.query_map(
         sql!(

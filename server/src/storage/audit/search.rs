@@ -31,12 +31,8 @@ pub fn named_row(r: &dyn Row) -> AppResult<AuditRow> {
 
 /// The user an actor names (a username, or an id as is): an unknown name is an error.
 fn actor_id(c: &mut Conn, actor: &str) -> AppResult<String> {
-    let found = c.query_opt(
-        crate::sql!("SELECT user_id FROM pf_users WHERE username = :1 OR user_id = :2"),
-        &crate::args![actor.to_lowercase().as_str(), actor],
-    )?;
-    match found {
-        Some(r) => r.text(0),
+    match super::super::users::user_named(c, actor)? {
+        Some(id) => Ok(id),
         // An id of a user since deleted still names their events.
         None if actor.len() == 26 && actor.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(actor.to_string()),
         None => Err(AppError::invalid(format!("No user is named '{actor}': check the spelling, or give a user id."))),

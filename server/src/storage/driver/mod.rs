@@ -194,6 +194,11 @@ macro_rules! args {
 /// matches its own `CURRENT_TIMESTAMP`); rows bring them back as text.
 pub const TEXT_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.6f";
 
+/// The start of year 1: before any time either backend keeps (a keyset's start).
+pub fn earliest_time() -> Timestamp {
+    chrono::NaiveDate::from_ymd_opt(1, 1, 1).unwrap_or_default().and_time(Default::default()).and_utc()
+}
+
 /// One column of a row as the driver holds it, borrowed where it can be.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field<'a> {

@@ -264,6 +264,63 @@ pub struct Override {
     pub created_at: Option<Timestamp>,
 }
 
+/// Which of a flag's overrides its page lists: by whom they are held, whether
+/// they still apply, one holder's; a page at a time after the override `after`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverrideFilter {
+    /// `users`, `groups` or all.
+    pub holders: Option<String>,
+    /// `active` or `expired` (past their expiry, waiting for the job), or all.
+    pub state: Option<String>,
+    /// One user's (username or id) or group's (name) override.
+    pub holder: Option<String>,
+    pub after: Option<String>,
+}
+
+impl OverrideFilter {
+    /// From a page's query string, refusing what it does not know.
+    pub fn from_query(holders: &str, state: &str, holder: &str, after: &str) -> AppResult<OverrideFilter> {
+        let some = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+        if !matches!(holders, "" | "users" | "groups") {
+            return Err(AppError::invalid("Show the overrides of users, of groups, or all of them."));
+        }
+        if !matches!(state, "" | "active" | "expired") {
+            return Err(AppError::invalid("Show active overrides, expired ones, or all of them."));
+        }
+        Ok(OverrideFilter { holders: some(holders), state: some(state), holder: some(holder), after: some(after) })
+    }
+
+    pub fn users_only(&self) -> bool {
+        self.holders.as_deref() == Some("users")
+    }
+
+    pub fn groups_only(&self) -> bool {
+        self.holders.as_deref() == Some("groups")
+    }
+
+    /// Whether `o` passes the holder and state filters at `now`.
+    pub fn admits(&self, o: &Override, now: Timestamp) -> bool {
+        let expired = o.expires_at.is_some_and(|t| t <= now);
+        let holders = match &o.target {
+            Target::User(_) => !self.groups_only(),
+            Target::Group(_) => !self.users_only(),
+        };
+        let state = match self.state.as_deref() {
+            Some("active") => !expired,
+            Some("expired") => expired,
+            _ => true,
+        };
+        holders && state
+    }
+}
+
+/// A flag's overrides page: the overrides and the cursor of the next page.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OverridePage {
+    pub items: Vec<Override>,
+    pub next: Option<String>,
+}
+
 /// What an administrator writes for an override: a value, a reason, an expiry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OverrideEdit {
@@ -323,12 +380,68 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
 }
 
+/// The flags list's filters and order (the list is short: hundreds of flags).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct FlagQuery {
+    /// Text in the key or name.
+    pub text: String,
+    pub flag_type: Option<FlagType>,
+    /// `yes`: only system-wide flags; `no`: only the others.
+    pub system_wide: Option<bool>,
+    /// `key` (the default), `name`, `type` or `updated` (newest first).
+    pub sort: String,
+}
+
+impl FlagQuery {
+    pub fn from_query(text: &str, flag_type: &str, system_wide: &str, sort: &str) -> AppResult<FlagQuery> {
+        let flag_type = match flag_type {
+            "" => None,
+            t => Some(FlagType::parse(t)?),
+        };
+        let system_wide = match system_wide {
+            "" => None,
+            "yes" => Some(true),
+            "no" => Some(false),
+            _ => return Err(AppError::invalid("Show system-wide flags (yes), the others (no), or all.")),
+        };
+        if !matches!(sort, "" | "key" | "name" | "type" | "updated") {
+            return Err(AppError::invalid("Sort flags by key, name, type or updated."));
+        }
+        Ok(FlagQuery { text: text.to_string(), flag_type, system_wide, sort: sort.to_string() })
+    }
+
+    /// `flags` (those the text matched) filtered and in the asked order.
+    pub fn apply(&self, mut flags: Vec<Flag>) -> Vec<Flag> {
+        flags.retain(|f| {
+            self.flag_type.is_none_or(|t| f.flag_type == t) && self.system_wide.is_none_or(|s| f.system_wide == s)
+        });
+        match self.sort.as_str() {
+            "name" => flags.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.key.cmp(&b.key))),
+            "type" => flags.sort_by(|a, b| a.flag_type.as_str().cmp(b.flag_type.as_str()).then(a.key.cmp(&b.key))),
+            "updated" => flags.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.key.cmp(&b.key))),
+            _ => flags.sort_by(|a, b| a.key.cmp(&b.key)),
+        }
+        flags
+    }
+}
+
+/// What a group's page shows: the group, how many members, a page of them (by
+/// username) with the next page's cursor, and its overrides.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupPage {
+    pub group: Group,
+    pub size: i64,
+    pub members: Vec<crate::dto::UserSummary>,
+    pub next: Option<String>,
+    pub overrides: Vec<Override>,
+}
+
 /// What a flag's page shows: the flag, its first overrides, how many there are,
 /// and its newest history (audit rows whose entity is the flag).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlagPage {
     pub flag: Flag,
-    pub overrides: Vec<Override>,
+    pub overrides: OverridePage,
     pub override_count: i64,
     pub history: Vec<crate::audit::AuditRow>,
 }

@@ -14,7 +14,9 @@ use crate::dto::{
     UserActivity, UserProfile, UserSummary,
 };
 use crate::filter::UserFilter;
-use crate::flags::{ApiKey, Evaluation, Flag, FlagEdit, Group, GroupEdit, Override, OverrideEdit, Target};
+use crate::flags::{
+    ApiKey, Evaluation, Flag, FlagEdit, Group, GroupEdit, Override, OverrideEdit, OverrideFilter, OverridePage, Target,
+};
 use crate::{AppResult, Role, SessionId, UserId, Username};
 
 /// One row of `pf_audit_log`, as the caller describes the event.
@@ -756,8 +758,19 @@ pub trait FlagStore {
     /// it, or replaces the one there is.
     fn set_override(&self, key: &str, target: &Target, edit: &OverrideEdit, audit: &AuditEntry) -> AppResult<Override>;
     fn delete_override(&self, override_id: &str, audit: &AuditEntry) -> AppResult<()>;
-    /// A flag's overrides in creation order, after the override `after`.
-    fn overrides_of_flag(&self, key: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<Override>>;
+    /// A flag's overrides that `filter` admits at `now`, in creation order, a page
+    /// of `limit`.
+    fn overrides_of_flag(
+        &self,
+        key: &str,
+        filter: &OverrideFilter,
+        now: Timestamp,
+        limit: u32,
+    ) -> AppResult<OverridePage>;
+    /// Every override a user (by id) or a group holds, by flag key.
+    fn overrides_held(&self, holder: &Target) -> AppResult<Vec<Override>>;
+    /// A group's members by username, a page of `limit` after the username `after`.
+    fn group_members(&self, group_id: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<UserSummary>>;
     /// One flag's value for a user (id or username; unknown or none: as nobody's).
     fn evaluate(&self, key: &str, user: Option<&str>, now: Timestamp) -> AppResult<Evaluation>;
     /// Every flag's value for a user, by key.

@@ -933,36 +933,112 @@ pub async fn get_audit_job(id: String) -> Result<AuditJob, AppError> {
 
 // ---- Feature flags (issue 11) ----
 
-use pathfinder::flags::{ApiKey, Evaluation, Flag, FlagPage, Group, NewApiKey};
+use pathfinder::flags::{ApiKey, Evaluation, Flag, FlagPage, Group, GroupPage, NewApiKey, Override};
 
-/// Flags whose key or name contains `q` (admins and SREs).
+/// Flags whose key or name contains `q`, of a type, system-wide or not, in an
+/// order (admins and SREs).
 #[server(prefix = "/api", endpoint = "flags")]
-pub async fn get_flags(q: String) -> Result<Vec<Flag>, AppError> {
+pub async fn get_flags(
+    q: String,
+    #[server(default)] flag_type: String,
+    #[server(default)] system_wide: String,
+    #[server(default)] sort: String,
+) -> Result<Vec<Flag>, AppError> {
     ssr::answer(async {
         ssr::authorize("/api/flags")?;
-        ssr::db()?.call(move |s| s.flags(&q)).await
+        let query = pathfinder::flags::FlagQuery::from_query(&q, &flag_type, &system_wide, &sort)?;
+        ssr::db()?.call(move |s| Ok(query.apply(s.flags(&query.text)?))).await
     })
     .await
 }
 
-/// One flag with its first overrides and its newest history (admins and SREs).
+/// How many overrides a flag's page lists at a time.
+pub const OVERRIDES_PAGE: u32 = 50;
+
+/// One flag with a page of the overrides the filter admits and its newest
+/// history (admins and SREs).
 #[server(prefix = "/api", endpoint = "flag")]
-pub async fn get_flag(key: String) -> Result<FlagPage, AppError> {
+pub async fn get_flag(
+    key: String,
+    #[server(default)] holders: String,
+    #[server(default)] state: String,
+    #[server(default)] holder: String,
+    #[server(default)] after: String,
+) -> Result<FlagPage, AppError> {
     ssr::answer(async {
         ssr::authorize("/api/flag")?;
+        let filter = pathfinder::flags::OverrideFilter::from_query(&holders, &state, &holder, &after)?;
         ssr::db()?
             .call(move |s| {
                 let flag = s.flag(&key)?;
-                let overrides = s.overrides_of_flag(&key, None, 100)?;
+                let now = chrono::Utc::now();
+                let overrides = s.overrides_of_flag(&key, &filter, now, OVERRIDES_PAGE)?;
                 let override_count = s.override_count(&key)?;
                 let filter = pathfinder::audit::AuditFilter {
                     entity_id: Some(flag.flag_id.clone()),
-                    ..pathfinder::audit::AuditFilter::from_params(&Default::default(), chrono::Utc::now())?
+                    ..pathfinder::audit::AuditFilter::from_params(&Default::default(), now)?
                 };
                 let history = s.search_audit(&filter)?.events.into_iter().take(20).collect();
                 Ok(FlagPage { flag, overrides, override_count, history })
             })
             .await
+    })
+    .await
+}
+
+/// How many members a group's page lists at a time.
+pub const MEMBERS_PAGE: u32 = 50;
+
+/// A group with a page of its members (after the username `after`) and its
+/// overrides (admins and SREs).
+#[server(prefix = "/api", endpoint = "flag_group")]
+pub async fn get_flag_group(group_id: String, #[server(default)] after: String) -> Result<GroupPage, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/flag_group")?;
+        ssr::db()?
+            .call(move |s| {
+                let group = s.group(&group_id)?;
+                let after = (!after.is_empty()).then_some(after.as_str());
+                let mut members = s.group_members(&group_id, after, MEMBERS_PAGE + 1)?;
+                let next = (members.len() > MEMBERS_PAGE as usize).then(|| {
+                    members.truncate(MEMBERS_PAGE as usize);
+                    members.last().map(|m| m.username.clone())
+                });
+                let overrides = s.overrides_held(&pathfinder::flags::Target::Group(group_id.clone()))?;
+                Ok(GroupPage { size: s.group_size(&group_id)?, group, members, next: next.flatten(), overrides })
+            })
+            .await
+    })
+    .await
+}
+
+/// Puts one user (by username) in a group (admins); audited as a change of the
+/// user's group, as on their page.
+#[server(prefix = "/api", endpoint = "add_group_member")]
+pub async fn add_group_member(group_id: String, username: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/add_group_member")?.ok_or(AppError::Unauthenticated)?;
+        let meta = ssr::request_meta()?;
+        ssr::db()?
+            .call(move |s| {
+                let name = pathfinder::Username::parse(username.trim())?;
+                let id = s
+                    .user_id_by_username(&name)?
+                    .ok_or_else(|| AppError::invalid(format!("No user is named '{}'.", username.trim())))?;
+                let audit = meta.audit(Some(&who.user_id), "user.group", ("user", Some(id.as_str())), 200);
+                s.set_user_group(&id, Some(&group_id), &audit)
+            })
+            .await
+    })
+    .await
+}
+
+/// The overrides a user holds themselves (admins).
+#[server(prefix = "/api", endpoint = "user_overrides")]
+pub async fn get_user_overrides(user_id: String) -> Result<Vec<Override>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/user_overrides")?;
+        ssr::db()?.call(move |s| s.overrides_held(&pathfinder::flags::Target::User(user_id))).await
     })
     .await
 }

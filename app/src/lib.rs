@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/flags") view={Lazy::<FlagsRoute>::new()}/>
                 <Route path=path!("/flags/:id") view={Lazy::<FlagDetailRoute>::new()}/>
                 <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
+                <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -266,5 +267,18 @@ impl LazyRoute for GroupsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::GroupsPage/></Shell> }.into_any()
+    }
+}
+
+struct GroupRoute;
+
+#[lazy_route]
+impl LazyRoute for GroupRoute {
+    fn data() -> Self {
+        GroupRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::GroupPage/></Shell> }.into_any()
     }
 }

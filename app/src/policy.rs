@@ -60,6 +60,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/flags", Access::Roles(FLAG_READERS)),
     ("/flags/:id", Access::Roles(FLAG_READERS)),
     ("/groups", Access::Roles(FLAG_READERS)),
+    ("/groups/:id", Access::Roles(FLAG_READERS)),
     // Streamed by the server (server/src/export/).
     ("/export/users", Access::Roles(ADMIN)),
     ("/export/audit", Access::Roles(AUDIT_READERS)),
@@ -72,6 +73,9 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/evaluate_flag", Access::Roles(FLAG_READERS)),
     ("/api/user_flags", Access::Roles(ADMIN)),
     ("/api/flag_groups", Access::Roles(FLAG_READERS)),
+    ("/api/flag_group", Access::Roles(FLAG_READERS)),
+    ("/api/add_group_member", Access::Roles(ADMIN)),
+    ("/api/user_overrides", Access::Roles(ADMIN)),
     ("/api/save_group", Access::Roles(ADMIN)),
     ("/api/delete_group", Access::Roles(ADMIN)),
     ("/api/api_keys", Access::Roles(ADMIN)),

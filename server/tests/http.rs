@@ -1544,6 +1544,9 @@ async fn every_route_and_server_function_follows_the_policy() {
     let body_for = |path: &str| match path {
         "/api/flags" | "/api/flag_groups" | "/api/api_keys" => "q=".to_string(),
         "/api/flag" => "key=walk.flag".to_string(),
+        "/api/flag_group" => format!("group_id={walk_group}"),
+        "/api/add_group_member" => format!("group_id={walk_group}&username=walk_target"),
+        "/api/user_overrides" => format!("user_id={}", target.0),
         "/api/save_flag" => "key=walk.new&name=Walk&flag_type=boolean&default_value=false".to_string(),
         "/api/delete_flag" => "key=walk.doomed".to_string(),
         "/api/set_override" => "key=walk.flag&user=walk_target&value=true&reason=walk".to_string(),
@@ -1603,6 +1606,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         let id = match pattern {
             p if p.starts_with("/audit/") => event.as_str(),
             p if p.starts_with("/flags/") => "walk.flag",
+            p if p.starts_with("/groups/") => walk_group.as_str(),
             _ => target.0.as_str(),
         };
         let path = pattern.replace(":id", id);
@@ -1637,8 +1641,18 @@ async fn every_route_and_server_function_follows_the_policy() {
     }
     assert!(walked >= 6);
     // SREs read flags and groups without the forms that edit them.
+    let read_group = {
+        use pathfinder::storage::FlagStore;
+        let edit = pathfinder::flags::GroupEdit { name: "walk_read".into(), ..Default::default() };
+        c.storage.save_group(None, &edit, &common::audit("g")).unwrap().group_id
+    };
+    let group_page = format!("/groups/{read_group}");
     for (role, token) in &tokens {
-        for (page, form) in [("/groups", "New group"), ("/flags/walk.flag", "data-test-id=\"override-form\"")] {
+        for (page, form) in [
+            ("/groups", "New group"),
+            ("/flags/walk.flag", "data-test-id=\"override-form\""),
+            (group_page.as_str(), "data-test-id=\"member-add\""),
+        ] {
             let body = c.send(Method::GET, page, Some(token), None, "").await.body;
             assert_eq!(body.contains(form), *role == Role::Admin, "{role} on {page}");
         }

@@ -3,13 +3,15 @@
 
 use super::{when, when_or};
 use crate::api::{
-    get_api_keys, get_flag, get_flag_groups, get_flags, get_user_flags, CreateApiKey, DeleteFlag, DeleteGroup,
-    DeleteOverride, EvaluateFlag, RevokeApiKey, SaveFlag, SaveGroup, SetOverride,
+    get_api_keys, get_flag, get_flag_group, get_flag_groups, get_flags, get_user_flags, get_user_overrides,
+    AddGroupMember, BulkApply, CreateApiKey, DeleteFlag, DeleteGroup, DeleteOverride, EvaluateFlag, RevokeApiKey,
+    SaveFlag, SaveGroup, SetOverride, SetUserGroup,
 };
 use crate::components::ErrorNote;
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use pathfinder::flags::{Flag, FlagType, Target};
+use pathfinder::filter::{encode_component as encode, ACCOUNT_STATUSES};
+use pathfinder::flags::{Flag, FlagType, Override, Target};
 
 /// How a value comes about, said once where flags are edited.
 const RULE: &str = "A user's value: their own unexpired override; else the overrides of their group and of \
@@ -61,9 +63,13 @@ fn flag_fields(flag: Option<&Flag>) -> impl IntoView {
 #[component]
 pub fn FlagsPage() -> impl IntoView {
     let query = use_query_map();
-    let q = Memo::new(move |_| query.with(|m| m.get("q").unwrap_or_default()));
+    let param = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
+    let args = move || (param("q"), param("type"), param("system_wide"), param("sort"));
     let save = ServerAction::<SaveFlag>::new();
-    let list = crate::codec::resource(move || (q.get(), save.version().get()), |(q, _)| get_flags(q));
+    let list = crate::codec::resource(
+        move || (args(), save.version().get()),
+        |((q, t, sw, sort), _)| get_flags(q, t, sw, sort),
+    );
     let who = crate::codec::resource(|| (), |_| crate::api::me());
     let created = move || match save.value().get() {
         Some(Ok(f)) => Some(
@@ -77,15 +83,29 @@ pub fn FlagsPage() -> impl IntoView {
     view! {
         <h1>"Feature flags"</h1>
         <p class="hint">{RULE}</p>
-        <form method="get" action="/flags" class="fields">
-            <label>"Key or name "<input name="q" value=move || q.get()/></label>
-            <button type="submit">"Search"</button>
+        <form method="get" action="/flags" class="fields" data-test-id="flags-filter">
+            <label>"Key or name "<input name="q" value=move || param("q")/></label>
+            <label>"Type "<select name="type">
+                <option value="">"any"</option>
+                {FlagType::ALL.map(|t| view! { <option value=t.as_str() selected=move || param("type") == t.as_str()>{t.as_str()}</option> })}
+            </select></label>
+            <label>"System-wide "<select name="system_wide">
+                <option value="">"either"</option>
+                <option value="yes" selected=move || param("system_wide") == "yes">"yes"</option>
+                <option value="no" selected=move || param("system_wide") == "no">"no"</option>
+            </select></label>
+            <label>"Sort by "<select name="sort">
+                {[("key", "key"), ("name", "name"), ("type", "type"), ("updated", "last change")]
+                    .map(|(v, l)| view! { <option value=v selected=move || param("sort") == v>{l}</option> })}
+            </select></label>
+            <button type="submit">"Show"</button>
             " "<a href="/groups">"Groups"</a>
         </form>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match list.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(flags) if flags.is_empty() => view! { <p data-test-id="no-flags">"No flags match."</p> }.into_any(),
                     Ok(flags) => {
                         let rows = flags.into_iter().map(|f| view! {
                             <tr>
@@ -183,14 +203,17 @@ fn ApiKeys() -> impl IntoView {
 pub fn FlagDetailPage() -> impl IntoView {
     let params = use_params_map();
     let key = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let query = use_query_map();
+    let param = move |k: &str| query.with(|m| m.get(k).unwrap_or_default());
+    let filter = move || (param("holders"), param("state"), param("holder"), param("after"));
     let save = ServerAction::<SaveFlag>::new();
     let set = ServerAction::<SetOverride>::new();
     let remove = ServerAction::<DeleteOverride>::new();
     let delete = ServerAction::<DeleteFlag>::new();
     let who = crate::codec::resource(|| (), |_| crate::api::me());
     let page = crate::codec::resource(
-        move || (key.get(), save.version().get(), set.version().get(), remove.version().get()),
-        |(k, ..)| get_flag(k),
+        move || (key.get(), filter(), save.version().get(), set.version().get(), remove.version().get()),
+        |(k, (holders, state, holder, after), ..)| get_flag(k, holders, state, holder, after),
     );
     let deleted = move || match delete.value().get() {
         Some(Ok(n)) => {
@@ -217,28 +240,15 @@ pub fn FlagDetailPage() -> impl IntoView {
                             "Delete this flag and its {} override(s)? Services then get their own defaults.",
                             p.override_count
                         );
-                        let overrides = p.overrides.iter().map(|o| {
-                            let who = match &o.target {
-                                Target::User(id) => view! { "user "<a href=format!("/users/{id}")>{o.target_name.clone()}</a> }.into_any(),
-                                Target::Group(_) => view! { "group "{o.target_name.clone()} }.into_any(),
-                            };
-                            let id = o.override_id.clone();
-                            view! {
-                                <tr>
-                                    <td>{who}</td>
-                                    <td><code>{o.value.clone()}</code></td>
-                                    <td>{o.reason.clone().unwrap_or_default()}</td>
-                                    <td>{when_or(&o.expires_at, "never")}</td>
-                                    <td>{when_or(&o.created_at, "")}</td>
-                                    <td>{admin.then(|| view! {
-                                        <ActionForm action=remove attr:class="inline">
-                                            <input type="hidden" name="override_id" value=id.clone()/>
-                                            <button type="submit">"Remove"</button>
-                                        </ActionForm>
-                                    })}</td>
-                                </tr>
-                            }
-                        }).collect_view();
+                        let overrides = override_rows(&p.overrides.items, admin.then_some(remove), true);
+                        let next = p.overrides.next.clone().map(|after| {
+                            let (holders, state, holder, _) = filter();
+                            let href = format!(
+                                "/flags/{}?holders={}&state={}&holder={}&after={}",
+                                key, encode(&holders), encode(&state), encode(&holder), encode(&after)
+                            );
+                            view! { <a href=href data-test-id="overrides-next">"Next page →"</a> }
+                        });
                         let history = p.history.iter().map(|r| view! {
                             <li>
                                 {when(&r.created_at)}" · "<a href=format!("/audit/{}", r.id)>{r.action.clone()}</a>
@@ -260,22 +270,24 @@ pub fn FlagDetailPage() -> impl IntoView {
                             {move || error_of(save.value().get())}
                             <h2>"Overrides"</h2>
                             <p class="hint">{RULE}</p>
-                            <p>{format!("{} override(s)", p.override_count)}</p>
-                            <table class="list" data-test-id="overrides-table">
-                                <thead><tr><th>"For"</th><th>"Value"</th><th>"Reason"</th><th>"Expires"</th><th>"Set"</th><th></th></tr></thead>
-                                <tbody>{overrides}</tbody>
-                            </table>
-                            {admin.then(|| view! {
-                            <ActionForm action=set attr:class="fields" attr:data-test-id="override-form">
-                                <input type="hidden" name="key" value=key.clone()/>
-                                <label>"User "<input name="user" placeholder="username"/></label>
-                                <label>"or group "<crate::components::GroupSelect name="group_id"/></label>
-                                <label>"Value "<input name="value" required=true/></label>
-                                <label>"Reason "<input name="reason" required=true/></label>
-                                <label>"Expires (UTC) "<input type="datetime-local" name="expires_at"/></label>
-                                <button type="submit">"Set override"</button>
-                            </ActionForm>
-                            })}
+                            <p>{format!("{} override(s) in all", p.override_count)}</p>
+                            <form method="get" action=format!("/flags/{key}") class="fields" data-test-id="overrides-filter">
+                                <label>"Held by "<select name="holders">
+                                    <option value="">"users and groups"</option>
+                                    <option value="users" selected=param("holders") == "users">"users"</option>
+                                    <option value="groups" selected=param("holders") == "groups">"groups"</option>
+                                </select></label>
+                                <label>"State "<select name="state">
+                                    <option value="">"any"</option>
+                                    <option value="active" selected=param("state") == "active">"active"</option>
+                                    <option value="expired" selected=param("state") == "expired">"expired, not yet removed"</option>
+                                </select></label>
+                                <label>"User or group "<input name="holder" value=param("holder") placeholder="username or group name"/></label>
+                                <button type="submit">"Show"</button>
+                            </form>
+                            {overrides}
+                            <nav class="pager">{next}</nav>
+                            {admin.then(|| override_form(set, Some(key.clone()), None))}
                             {move || error_of(set.value().get())}
                             <Evaluator key=key_to_evaluate/>
                             <h2>"History"</h2>
@@ -292,6 +304,80 @@ pub fn FlagDetailPage() -> impl IntoView {
                 }
             })}
         </Suspense>
+    }
+}
+
+/// A table of overrides; with `remove`, each has a button that deletes it. The
+/// first column names the holder (on a flag's page) or the flag.
+fn override_rows(list: &[Override], remove: Option<ServerAction<DeleteOverride>>, by_holder: bool) -> AnyView {
+    if list.is_empty() {
+        return view! { <p data-test-id="no-overrides">"No overrides."</p> }.into_any();
+    }
+    let rows = list
+        .iter()
+        .map(|o| {
+            let first = match (&o.target, by_holder) {
+                (Target::User(id), true) => {
+                    view! { "user "<a href=format!("/users/{id}")>{o.target_name.clone()}</a> }.into_any()
+                }
+                (Target::Group(id), true) => {
+                    view! { "group "<a href=format!("/groups/{id}")>{o.target_name.clone()}</a> }.into_any()
+                }
+                (_, false) => view! { <a href=format!("/flags/{}", o.flag_key)>{o.flag_key.clone()}</a> }.into_any(),
+            };
+            let id = o.override_id.clone();
+            view! {
+                <tr>
+                    <td>{first}</td>
+                    <td><code>{o.value.clone()}</code></td>
+                    <td>{o.reason.clone().unwrap_or_default()}</td>
+                    <td>{when_or(&o.expires_at, "never")}</td>
+                    <td>{when_or(&o.created_at, "")}</td>
+                    <td>{remove.map(|remove| view! {
+                        <ActionForm action=remove attr:class="inline">
+                            <input type="hidden" name="override_id" value=id.clone()/>
+                            <button type="submit">"Remove"</button>
+                        </ActionForm>
+                    })}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let first = if by_holder { "For" } else { "Flag" };
+    view! {
+        <table class="list" data-test-id="overrides-table">
+            <thead><tr><th>{first}</th><th>"Value"</th><th>"Reason"</th><th>"Expires"</th><th>"Set"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
+    }
+    .into_any()
+}
+
+/// The form that sets an override of a flag (`key`, or one the admin names)
+/// for a user or a group (fixed when given).
+fn override_form(set: ServerAction<SetOverride>, key: Option<String>, holder: Option<Target>) -> impl IntoView {
+    let flag = match key {
+        Some(k) => view! { <input type="hidden" name="key" value=k/> }.into_any(),
+        None => view! { <label>"Flag "<input name="key" required=true placeholder="flag key"/></label> }.into_any(),
+    };
+    let holder = match holder {
+        Some(Target::User(id)) => view! { <input type="hidden" name="user" value=id/> }.into_any(),
+        Some(Target::Group(id)) => view! { <input type="hidden" name="group_id" value=id/> }.into_any(),
+        None => view! {
+            <label>"User "<input name="user" placeholder="username"/></label>
+            <label>"or group "<crate::components::GroupSelect name="group_id"/></label>
+        }
+        .into_any(),
+    };
+    view! {
+        <ActionForm action=set attr:class="fields" attr:data-test-id="override-form">
+            {flag}
+            {holder}
+            <label>"Value "<input name="value" required=true/></label>
+            <label>"Reason "<input name="reason" required=true/></label>
+            <label>"Expires (UTC) "<input type="datetime-local" name="expires_at"/></label>
+            <button type="submit">"Set override"</button>
+        </ActionForm>
     }
 }
 
@@ -335,7 +421,7 @@ pub fn GroupsPage() -> impl IntoView {
     view! {
         <p><a href="/flags">"← Feature flags"</a></p>
         <h1>"Groups"</h1>
-        <p class="hint">"A user belongs to one group at most (set on their page). One group may be the default: its overrides apply to everyone, below a group of higher priority."</p>
+        <p class="hint">"A user belongs to one group at most (set on their page or the group's). One group may be the default: its overrides apply to everyone, below a group of higher priority."</p>
         {move || error_of(save.value().get())}
         {deleted}
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -346,13 +432,14 @@ pub fn GroupsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(groups) if !admin => groups.into_iter().map(|g| view! {
                         <p>
-                            <strong>{g.name}</strong>{format!(" · priority {}", g.priority)}
+                            <strong><a href=format!("/groups/{}", g.group_id)>{g.name}</a></strong>{format!(" · priority {}", g.priority)}
                             {g.is_default.then_some(" · default")}" "{g.description.unwrap_or_default()}
                         </p>
                     }).collect_view().into_any(),
                     Ok(groups) => groups.into_iter().map(|g| {
                         let id = g.group_id.clone();
                         let label = format!("Delete {}", g.name);
+                        let link = format!("/groups/{}", g.group_id);
                         view! {
                             <ActionForm action=save attr:class="fields">
                                 <input type="hidden" name="group_id" value=g.group_id.clone()/>
@@ -363,9 +450,10 @@ pub fn GroupsPage() -> impl IntoView {
                                 <button type="submit">"Save"</button>
                             </ActionForm>
                             <ActionForm action=delete attr:class="inline">
-                                <input type="hidden" name="group_id" value=id/>
+                                <input type="hidden" name="group_id" value=id.clone()/>
                                 <button type="submit" class="danger">{label}</button>
                             </ActionForm>
+                            " "<a href=link>"Members and overrides →"</a>
                         }
                     }).collect_view().into_any(),
                 }
@@ -389,10 +477,17 @@ pub fn GroupsPage() -> impl IntoView {
     }
 }
 
-/// Every flag's value for one user and where it came from (their page).
+/// Every flag's value for one user and where it came from, and the overrides
+/// they hold, which an administrator sets and removes here (their page).
 #[component]
 pub fn UserFlags(user_id: String) -> impl IntoView {
-    let flags = crate::codec::resource(move || user_id.clone(), get_user_flags);
+    let set = ServerAction::<SetOverride>::new();
+    let remove = ServerAction::<DeleteOverride>::new();
+    let changed = move || (set.version().get(), remove.version().get());
+    let id = user_id.clone();
+    let flags = crate::codec::resource(move || (id.clone(), changed()), |(id, _)| get_user_flags(id));
+    let id = user_id.clone();
+    let own = crate::codec::resource(move || (id.clone(), changed()), |(id, _)| get_user_overrides(id));
     view! {
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
@@ -419,5 +514,144 @@ pub fn UserFlags(user_id: String) -> impl IntoView {
                 }
             })}
         </Suspense>
+        <h3>"Their own overrides"</h3>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match own.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(list) => view! { <div data-test-id="user-overrides">{override_rows(&list, Some(remove), false)}</div> }.into_any(),
+                }
+            })}
+        </Suspense>
+        {override_form(set, None, Some(Target::User(user_id.clone())))}
+        {move || error_of(set.value().get())}
+        {move || error_of(remove.value().get())}
+    }
+}
+
+/// A group: its members (a page at a time), one added or removed, everyone a
+/// users filter matches added at once; its overrides.
+#[component]
+pub fn GroupPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = Memo::new(move |_| params.with(|p| p.get("id").unwrap_or_default()));
+    let query = use_query_map();
+    let after = move || query.with(|m| m.get("after").unwrap_or_default());
+    let add = ServerAction::<AddGroupMember>::new();
+    let leave = ServerAction::<SetUserGroup>::new();
+    let bulk = ServerAction::<BulkApply>::new();
+    let set = ServerAction::<SetOverride>::new();
+    let remove = ServerAction::<DeleteOverride>::new();
+    let who = crate::codec::resource(|| (), |_| crate::api::me());
+    let changes = move || {
+        (add.version().get(), leave.version().get(), bulk.version().get(), set.version().get(), remove.version().get())
+    };
+    let page =
+        crate::codec::resource(move || (id.get(), after(), changes()), |(id, after, _)| get_flag_group(id, after));
+    view! {
+        <p><a href="/groups">"← Groups"</a></p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                // SREs read a group; administrators also change its members and overrides.
+                let admin = may(who, "/api/add_group_member").await;
+                match page.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) => {
+                        let group_id = p.group.group_id.clone();
+                        let members = p.members.iter().map(|u| {
+                            let name = [u.first_name.clone().unwrap_or_default(), u.last_name.clone().unwrap_or_default()].join(" ");
+                            let user_id = u.user_id.to_string();
+                            view! {
+                                <tr>
+                                    <td><a href=format!("/users/{user_id}")>{u.username.clone()}</a></td>
+                                    <td>{name}</td>
+                                    <td>{u.account_status.clone()}</td>
+                                    <td>{admin.then(|| view! {
+                                        <ActionForm action=leave attr:class="inline">
+                                            <input type="hidden" name="user_id" value=user_id.clone()/>
+                                            <input type="hidden" name="group_id" value=""/>
+                                            <button type="submit">"Remove from the group"</button>
+                                        </ActionForm>
+                                    })}</td>
+                                </tr>
+                            }
+                        }).collect_view();
+                        let next = p.next.clone().map(|after| view! {
+                            <a href=format!("/groups/{}?after={}", group_id, encode(&after)) data-test-id="members-next">"Next page →"</a>
+                        });
+                        view! {
+                            <h1>"Group "{p.group.name.clone()}</h1>
+                            <p>
+                                {format!("Priority {}", p.group.priority)}
+                                {p.group.is_default.then_some(" · the default group")}
+                                " · "<span data-test-id="group-size">{p.size}</span>" member(s)"
+                                " · "<a href=format!("/audit?entity_id={group_id}")>"history"</a>
+                            </p>
+                            <p class="hint">{RULE}</p>
+                            <h2>"Overrides"</h2>
+                            {override_rows(&p.overrides, admin.then_some(remove), false)}
+                            {admin.then(|| override_form(set, None, Some(Target::Group(group_id.clone()))))}
+                            {move || error_of(set.value().get())}
+                            <h2>"Members"</h2>
+                            {admin.then(|| { let (to_add, to_bulk) = (group_id.clone(), group_id.clone()); view! {
+                                <ActionForm action=add attr:class="fields" attr:data-test-id="member-add">
+                                    <input type="hidden" name="group_id" value=to_add/>
+                                    <label>"Username "<input name="username" required=true/></label>
+                                    <button type="submit">"Add to the group"</button>
+                                </ActionForm>
+                                {move || error_of(add.value().get())}
+                                {move || error_of(leave.value().get())}
+                                <BulkAdd group_id=to_bulk action=bulk/>
+                            }})}
+                            <table class="list" data-test-id="members-table">
+                                <thead><tr><th>"Username"</th><th>"Name"</th><th>"Status"</th><th></th></tr></thead>
+                                <tbody>{members}</tbody>
+                            </table>
+                            <nav class="pager">{next}</nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
+/// Adds everyone a users-page filter matches to the group: counted first, then
+/// each moved with their own audit row (as the users page's bulk change does).
+#[component]
+fn BulkAdd(group_id: String, action: ServerAction<BulkApply>) -> impl IntoView {
+    let q = RwSignal::new(String::new());
+    let mode = RwSignal::new(String::new());
+    let status = RwSignal::new(String::new());
+    let count = Action::new(move |_: &()| {
+        crate::api::bulk_preview(q.get_untracked(), mode.get_untracked(), status.get_untracked())
+    });
+    view! {
+        <details class="card" data-test-id="bulk-add">
+            <summary>"Add everyone a users filter matches"</summary>
+            <ActionForm action=action attr:class="fields">
+                <input type="hidden" name="action" value="group"/>
+                <input type="hidden" name="value" value=group_id/>
+                <label>"Text "<input name="q" bind:value=q/></label>
+                <label>"Match "<select name="mode" bind:value=mode>
+                    <option value="">"contains"</option>
+                    <option value="prefix">"starts with"</option>
+                </select></label>
+                <label>"Status "<select name="status" bind:value=status>
+                    <option value="">"any"</option>
+                    {ACCOUNT_STATUSES.iter().map(|s| view! { <option value=*s>{*s}</option> }).collect_view()}
+                </select></label>
+                <button type="button" on:click=move |_| { count.dispatch(()); } data-test-id="bulk-add-count">"Count them"</button>
+                <button type="submit" class="danger">"Add them all"</button>
+            </ActionForm>
+            {move || count.value().get().map(|r| match r {
+                Ok(n) => view! { <p data-test-id="bulk-add-preview">{n}" users match (you are left out)."</p> }.into_any(),
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            })}
+            {move || action.value().get().map(|r| match r {
+                Ok(o) => view! { <p data-test-id="bulk-add-outcome">{o.changed}" added, "{o.failed}" left unchanged."</p> }.into_any(),
+                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+            })}
+        </details>
     }
 }

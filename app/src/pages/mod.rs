@@ -16,7 +16,7 @@ mod users;
 pub use account::AccountPage;
 pub use accounts::AccountsPage;
 pub use audit::{AuditEventPage, AuditPage};
-pub use flags::{FlagDetailPage, FlagsPage, GroupsPage};
+pub use flags::{FlagDetailPage, FlagsPage, GroupPage, GroupsPage};
 pub use invitations::InvitationsPage;
 pub use invite::InvitePage;
 pub use keys::KeysPage;

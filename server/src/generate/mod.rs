@@ -8,6 +8,7 @@
 //! command again skips the batches those audit rows name.
 
 mod events;
+mod flags;
 pub use events::AUDIT_COLUMNS;
 mod names;
 mod rng;
@@ -98,8 +99,8 @@ pub struct World {
     audit_events: u64,
     provisioned: u64,
     end: DateTime<Utc>,
-    groups: Vec<String>,
-    flags: Vec<String>,
+    groups: Vec<flags::GenGroup>,
+    flags: Vec<flags::GenFlag>,
     /// Nobody knows a password for it: generated people cannot sign in.
     password_hash: String,
 }
@@ -115,8 +116,8 @@ impl World {
             audit_events: plan.audit_events,
             provisioned: plan.provisioned,
             end,
-            groups: GROUPS.iter().map(|_| r.ulid(created)).collect(),
-            flags: FLAGS.iter().map(|_| r.ulid(created)).collect(),
+            groups: flags::groups(&mut r, created),
+            flags: flags::flags(&mut r, created),
             // A well-formed Argon2id string whose hash is random bytes: no password matches it.
             password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1${}${}", b64(&r.hex(16)), b64(&r.hex(32))),
         }
@@ -171,113 +172,10 @@ fn b64(hex: &str) -> String {
     out
 }
 
-const GROUPS: &[(&str, i64)] = &[
-    ("everyone", 0),
-    ("beta_testers", 10),
-    ("cpa_candidates", 20),
-    ("students", 5),
-    ("enterprise_deloitte", 30),
-    ("enterprise_kpmg", 30),
-    ("internal_staff", 50),
-    ("early_access", 15),
-    ("accessibility_preview", 12),
-    ("france", 8),
-];
-
-const FLAGS: &[&str] = &[
-    "new_dashboard",
-    "ai_chat",
-    "ai_chat_gpt5",
-    "pert_autosave",
-    "pert_export_pdf",
-    "resume_parser_v2",
-    "skills_graph",
-    "job_recommendations",
-    "dark_mode",
-    "sso_linkedin",
-    "sso_apple",
-    "mfa_required",
-    "encrypted_notes",
-    "analytics_v3",
-    "career_paths",
-    "mentor_matching",
-    "salary_insights",
-    "bulk_import",
-    "weekly_digest",
-    "push_notifications",
-    "accessibility_mode",
-    "offline_mode",
-    "new_onboarding",
-    "pert_reviewer_view",
-    "cpa_ontario_rules",
-    "cpa_quebec_rules",
-    "legacy_editor",
-    "beta_banner",
-    "rate_limit_v2",
-    "search_v2",
-];
-
 fn reference_rows(w: &World) -> Vec<TableRows> {
     let mut r = Rng::new(w.seed, "reference", 0);
     let at = w.end - chrono::Duration::days(3 * 365);
-    let mut groups = TableRows::new(
-        "pf_user_groups",
-        &["group_id", "group_name", "description", "is_default", "priority", "created_at", "updated_at"],
-    );
-    for ((name, priority), id) in GROUPS.iter().zip(&w.groups) {
-        groups.push(vec![
-            text(id),
-            text(name),
-            text(format!("Members of {name}")),
-            text(if *name == "everyone" { "Y" } else { "N" }),
-            int(*priority),
-            time(at),
-            time(at),
-        ]);
-    }
-    let mut flags = TableRows::new(
-        "pf_feature_flags",
-        &[
-            "flag_id",
-            "flag_key",
-            "flag_name",
-            "flag_type",
-            "default_value",
-            "is_system_wide",
-            "created_at",
-            "updated_at",
-        ],
-    );
-    for (key, id) in FLAGS.iter().zip(&w.flags) {
-        flags.push(vec![
-            text(id),
-            text(key),
-            text(key.replace('_', " ")),
-            text("boolean"),
-            text(if r.chance(0.3) { "true" } else { "false" }),
-            text(if r.chance(0.2) { "Y" } else { "N" }),
-            time(at),
-            time(at),
-        ]);
-    }
-    let mut group_overrides = TableRows::new(
-        "pf_user_feature_flags",
-        &["override_id", "group_id", "flag_id", "override_value", "reason", "created_at"],
-    );
-    for g in &w.groups {
-        // Three different flags (one override per flag and group).
-        let first = r.below(w.flags.len() as u64) as usize;
-        for k in 0..3 {
-            group_overrides.push(vec![
-                text(r.ulid(at)),
-                text(g),
-                text(&w.flags[(first + k) % w.flags.len()]),
-                text("true"),
-                text("rollout"),
-                time(at),
-            ]);
-        }
-    }
+    let mut rows = flags::reference_rows(w, &mut r, at);
     let mut skills = TableRows::new(
         "pf_ref_skills_catalog",
         &["skill_id", "skill_name", "skill_category", "market_demand_score", "is_active", "created_at", "updated_at"],
@@ -293,7 +191,8 @@ fn reference_rows(w: &World) -> Vec<TableRows> {
             time(at),
         ]);
     }
-    vec![groups, flags, group_overrides, skills]
+    rows.push(skills);
+    rows
 }
 
 // Short constructors keep the row lists readable.

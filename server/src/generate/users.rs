@@ -125,8 +125,6 @@ const INVITATION_COLUMNS: &[&str] = &[
 ];
 const PREFERENCE_COLUMNS: &[&str] =
     &["preference_id", "user_id", "notification_preferences", "ui_preferences", "created_at", "updated_at"];
-const OVERRIDE_COLUMNS: &[&str] =
-    &["override_id", "user_id", "flag_id", "override_value", "reason", "expires_at", "created_at"];
 const ANALYTICS_COLUMNS: &[&str] =
     &["analytics_id", "user_id", "event_type", "event_data", "ip_address", "user_agent", "page_url", "event_timestamp"];
 const REPORT_COLUMNS: &[&str] = &[
@@ -205,7 +203,7 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
     let mut sso = TableRows::new("pf_sso_accounts", SSO_COLUMNS);
     let mut invitations = TableRows::new("pf_user_invitations", INVITATION_COLUMNS);
     let mut prefs = TableRows::new("pf_user_preferences", PREFERENCE_COLUMNS);
-    let mut overrides = TableRows::new("pf_user_feature_flags", OVERRIDE_COLUMNS);
+    let mut overrides = TableRows::new("pf_user_feature_flags", super::flags::OVERRIDE_COLUMNS);
     let mut analytics = TableRows::new("pf_user_analytics", ANALYTICS_COLUMNS);
     let mut cpa = Cpa::default();
     for k in range {
@@ -237,7 +235,7 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
         let logins = if last_activity.is_some() { 1 + r.skewed(2_000) as i64 } else { 0 };
         let invited = k >= 1_000 && r.chance(0.08);
         let inviter = invited.then(|| w.person(r.below(1_000.min(w.users))).user_id);
-        let group = r.chance(0.3).then(|| r.pick(&w.groups).clone());
+        let group = Some(super::flags::group_of(w, &mut r));
         users.push(vec![
             text(&p.user_id),
             text(&p.username),
@@ -366,17 +364,8 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
                 time(last_activity.unwrap_or(p.created_at)),
             ]);
         }
-        if r.chance(0.02) {
-            let at = now - Duration::days(r.below(200) as i64);
-            overrides.push(vec![
-                text(r.ulid(at)),
-                text(&p.user_id),
-                text(r.pick(&w.flags)),
-                text(if r.chance(0.7) { "true" } else { "false" }),
-                text("beta tester"),
-                if r.chance(0.3) { time(at + Duration::days(90)) } else { null() },
-                time(at),
-            ]);
+        if let Some(row) = super::flags::user_override(w, &mut r, &p.user_id, now) {
+            overrides.push(row);
         }
         if let Some(seen) = last_activity {
             for _ in 0..r.skewed(6) {

@@ -9,10 +9,10 @@ use super::driver::{Conn, ReadRow, Row, Value};
 use super::users::{group_named, user_named};
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::Timestamp;
+use pathfinder::dto::{Timestamp, UserSummary};
 use pathfinder::flags::{
     resolve, ApiKey, Candidate, Candidates, Evaluation, Flag, FlagEdit, FlagType, Group, GroupEdit, Override,
-    OverrideEdit, Target,
+    OverrideEdit, OverrideFilter, OverridePage, Target,
 };
 use pathfinder::storage::{AuditEntry, FlagStore};
 use pathfinder::{new_id, AppError, AppResult};
@@ -87,6 +87,16 @@ fn group_by_id(c: &mut Conn, group_id: &str) -> AppResult<Group> {
         group_row,
     )?;
     rows.into_iter().next().ok_or_else(|| AppError::NotFound("That group".into()))
+}
+
+fn group_json(g: &Group) -> serde_json::Value {
+    GroupEdit {
+        name: g.name.clone(),
+        description: g.description.clone().unwrap_or_default(),
+        is_default: g.is_default,
+        priority: g.priority,
+    }
+    .to_json()
 }
 
 /// Writes `audit` about `entity` (its type and id) in the caller's transaction,
@@ -235,6 +245,115 @@ fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timesta
         .collect())
 }
 
+/// The override of `flag` held by the user (username or id) or group (name)
+/// `who`, if any.
+fn holder_override(c: &mut Conn, flag: &Flag, who: &str) -> AppResult<Option<Override>> {
+    let user = user_named(c, who)?;
+    let group = match user {
+        Some(_) => None,
+        None => c
+            .query_opt(sql!("SELECT group_id FROM pf_user_groups WHERE group_name = :1"), &args![who])?
+            .map(|r| r.text(0))
+            .transpose()?,
+    };
+    if user.is_none() && group.is_none() {
+        return Err(AppError::invalid(format!("No user or group is named '{who}'.")));
+    }
+    let found = c.query_opt(
+        sql!("SELECT override_id FROM pf_user_feature_flags WHERE flag_id = :1 AND (user_id = :2 OR group_id = :3)"),
+        &args![flag.flag_id.as_str(), user.as_deref(), group.as_deref()],
+    )?;
+    found.map(|r| override_by_id(c, &r.text(0)?)).transpose()
+}
+
+/// A page (and one more row, to tell whether another follows) of `flag`'s
+/// overrides after the cursor, in creation order. Groups' and expired overrides
+/// are few among a flag's: those filters read them by their own index instead of
+/// walking every user's.
+fn override_walk(
+    c: &mut Conn,
+    flag: &Flag,
+    filter: &OverrideFilter,
+    now: Timestamp,
+    limit: u32,
+) -> AppResult<Vec<Override>> {
+    // Keyset on (created_at, override_id): the cursor is an override id.
+    let (start, after) = match &filter.after {
+        Some(id) => (override_by_id(c, id)?.created_at.unwrap_or_else(earliest_time), id.clone()),
+        None => (earliest_time(), String::new()),
+    };
+    let rows = i64::from(limit) + 1;
+    let key = flag.key.as_str();
+    let id = flag.flag_id.as_str();
+    if filter.groups_only() {
+        return c.query_map(
+            sql!(
+                sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                    o.created_by, o.created_at, g.group_name, o.flag_id
+                    FROM pf_user_feature_flags o JOIN pf_user_groups g ON g.group_id = o.group_id
+                    WHERE o.flag_id = :2 AND o.group_id IS NOT NULL AND o.created_at >= :3
+                    AND (o.created_at > :4 OR o.override_id > :5)
+                    ORDER BY o.created_at, o.override_id LIMIT :6",
+                oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                    o.created_by, o.created_at, g.group_name, o.flag_id
+                    FROM pf_user_feature_flags o JOIN pf_user_groups g ON g.group_id = o.group_id
+                    WHERE o.flag_id = :2 AND o.group_id IS NOT NULL AND o.created_at >= :3
+                    AND (o.created_at > :4 OR o.override_id > :5)
+                    ORDER BY o.created_at, o.override_id FETCH FIRST :6 ROWS ONLY"
+            ),
+            &args![key, id, start, start, after.as_str(), rows],
+            override_row,
+        );
+    }
+    if filter.state.as_deref() == Some("expired") {
+        // Past their expiry: only those the job has not removed yet (idx_uff_expires).
+        return c.query_map(
+            sql!(
+                sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                    o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
+                    FROM pf_user_feature_flags o
+                    LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                    WHERE o.expires_at <= :2 AND o.flag_id = :3 AND o.created_at >= :4
+                    AND (o.created_at > :5 OR o.override_id > :6)
+                    ORDER BY o.created_at, o.override_id LIMIT :7",
+                oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                    o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
+                    FROM pf_user_feature_flags o
+                    LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                    WHERE o.expires_at <= :2 AND o.flag_id = :3 AND o.created_at >= :4
+                    AND (o.created_at > :5 OR o.override_id > :6)
+                    ORDER BY o.created_at, o.override_id FETCH FIRST :7 ROWS ONLY"
+            ),
+            &args![key, now, id, start, start, after.as_str(), rows],
+            override_row,
+        );
+    }
+    // Users' only and active only keep nearly every row: the walk of
+    // idx_uff_flag_created stops after a page.
+    let users_only = yes(filter.users_only());
+    let active_only = yes(filter.state.as_deref() == Some("active"));
+    c.query_map(
+        sql!(
+            sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
+                FROM pf_user_feature_flags o
+                LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
+                AND (:6 = 'N' OR o.user_id IS NOT NULL) AND (:7 = 'N' OR o.expires_at IS NULL OR o.expires_at > :8)
+                ORDER BY o.created_at, o.override_id LIMIT :9",
+            oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+                o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
+                FROM pf_user_feature_flags o
+                LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
+                AND (:6 = 'N' OR o.user_id IS NOT NULL) AND (:7 = 'N' OR o.expires_at IS NULL OR o.expires_at > :8)
+                ORDER BY o.created_at, o.override_id FETCH FIRST :9 ROWS ONLY"
+        ),
+        &args![key, id, start, start, after.as_str(), users_only, active_only, now, rows],
+        override_row,
+    )
+}
+
 fn api_key_row(r: &dyn Row) -> AppResult<ApiKey> {
     Ok(ApiKey {
         key_id: r.text(0)?,
@@ -375,10 +494,20 @@ impl FlagStore for Store {
             }
             // The default group is one or none: the others give it up first.
             if edit.is_default {
-                c.execute(
-                    sql!("UPDATE pf_user_groups SET is_default = 'N' WHERE is_default = 'Y' AND group_id <> :1"),
+                let others = c.query_map(
+                    sql!("SELECT group_id FROM pf_user_groups WHERE is_default = 'Y' AND group_id <> :1"),
                     &args![id.as_str()],
+                    |r| r.text(0),
                 )?;
+                for other in others {
+                    let was = group_by_id(c, &other)?;
+                    c.execute(
+                        sql!("UPDATE pf_user_groups SET is_default = 'N' WHERE group_id = :1"),
+                        &args![other.as_str()],
+                    )?;
+                    let is = group_by_id(c, &other)?;
+                    audit_change(c, audit, (GROUP, &other), Some(group_json(&was)), Some(group_json(&is)))?;
+                }
             }
             let now = chrono::Utc::now();
             let description = Some(edit.description.trim()).filter(|d| !d.is_empty());
@@ -400,16 +529,7 @@ impl FlagStore for Store {
                 )?;
             }
             let after = group_by_id(c, &id)?;
-            let as_edit = |g: &Group| {
-                GroupEdit {
-                    name: g.name.clone(),
-                    description: g.description.clone().unwrap_or_default(),
-                    is_default: g.is_default,
-                    priority: g.priority,
-                }
-                .to_json()
-            };
-            audit_change(c, audit, (GROUP, &id), before.as_ref().map(as_edit), Some(as_edit(&after)))?;
+            audit_change(c, audit, (GROUP, &id), before.as_ref().map(group_json), Some(group_json(&after)))?;
             Ok(after)
         })
     }
@@ -524,35 +644,66 @@ impl FlagStore for Store {
         })
     }
 
-    fn overrides_of_flag(&self, key: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<Override>> {
+    fn overrides_of_flag(
+        &self,
+        key: &str,
+        filter: &OverrideFilter,
+        now: Timestamp,
+        limit: u32,
+    ) -> AppResult<OverridePage> {
         self.read(|c| {
             let flag = flag_by_key(c, key)?;
-            // Keyset on (created_at, override_id): the cursor is an override id.
-            let (t, id) = match after {
-                Some(id) => {
-                    let o = override_by_id(c, id)?;
-                    (o.created_at, Some(id.to_string()))
-                }
-                None => (None, None),
+            let mut items = match &filter.holder {
+                // One holder has one override of a flag at most.
+                Some(who) => holder_override(c, &flag, who)?.into_iter().collect(),
+                None => override_walk(c, &flag, filter, now, limit)?,
             };
-            let start = t.unwrap_or_else(earliest_time);
+            items.retain(|o| filter.admits(o, now));
+            let next = (items.len() > limit as usize).then(|| {
+                items.truncate(limit as usize);
+                items.last().map(|o| o.override_id.clone())
+            });
+            Ok(OverridePage { items, next: next.flatten() })
+        })
+    }
+
+    fn overrides_held(&self, holder: &Target) -> AppResult<Vec<Override>> {
+        let (user, group) = match holder {
+            Target::User(id) => (Some(id.as_str()), None),
+            Target::Group(id) => (None, Some(id.as_str())),
+        };
+        self.read(|c| {
             c.query_map(
                 sql!(
-                    sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                        o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
-                        FROM pf_user_feature_flags o
-                        LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
-                        WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
-                        ORDER BY o.created_at, o.override_id LIMIT :6",
-                    oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                        o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
-                        FROM pf_user_feature_flags o
-                        LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
-                        WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
-                        ORDER BY o.created_at, o.override_id FETCH FIRST :6 ROWS ONLY"
+                    "SELECT o.override_id, o.user_id, o.group_id, f.flag_key, o.override_value, o.reason, o.expires_at,
+                     o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
+                     FROM pf_user_feature_flags o JOIN pf_feature_flags f ON f.flag_id = o.flag_id
+                     LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+                     WHERE o.user_id = :1 OR o.group_id = :2 ORDER BY f.flag_key"
                 ),
-                &args![key, flag.flag_id.as_str(), start, start, id.unwrap_or_default(), i64::from(limit)],
+                &args![user, group],
                 override_row,
+            )
+        })
+    }
+
+    fn group_members(&self, group_id: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<UserSummary>> {
+        self.read(|c| {
+            group_by_id(c, group_id)?;
+            // idx_users_group_name (feature_group_id, username): a page is one index
+            // range. The first starts above a space, below any username (an empty
+            // string would be NULL on Oracle).
+            c.query_map(
+                sql!(
+                    sqlite: "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
+                        last_login FROM pf_users WHERE feature_group_id = :1 AND username > :2
+                        ORDER BY username LIMIT :3",
+                    oracle: "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
+                        last_login FROM pf_users WHERE feature_group_id = :1 AND username > :2
+                        ORDER BY username FETCH FIRST :3 ROWS ONLY"
+                ),
+                &args![group_id, after.unwrap_or(" "), i64::from(limit)],
+                super::users::summary,
             )
         })
     }

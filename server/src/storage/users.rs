@@ -14,7 +14,7 @@ use pathfinder::storage::{AuditEntry, NewUser, UserStore};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 
 /// A row that starts with [`search::SUMMARY_COLUMNS`].
-fn summary(r: &dyn Row) -> AppResult<UserSummary> {
+pub(super) fn summary(r: &dyn Row) -> AppResult<UserSummary> {
     Ok(UserSummary {
         user_id: UserId(r.text(0)?),
         username: r.text(1)?,

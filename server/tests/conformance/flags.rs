@@ -3,7 +3,7 @@
 
 use super::{add_user, audit};
 use chrono::{TimeDelta, Utc};
-use pathfinder::flags::{FlagEdit, GroupEdit, OverrideEdit, Source, Target};
+use pathfinder::flags::{FlagEdit, GroupEdit, OverrideEdit, OverrideFilter, OverridePage, Source, Target};
 use pathfinder::storage::Storage;
 use pathfinder::AppError;
 use serde_json::json;
@@ -66,6 +66,9 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     let testers = s.save_group(None, &group("conf_testers", false, 10), &audit("group.create")).unwrap();
     let other = s.save_group(None, &group("conf_other", true, 0), &audit("group.create")).unwrap();
     assert!(!s.group(&everyone.group_id).unwrap().is_default, "the default moved to conf_other");
+    let gave_up = s.recent_audit(200).unwrap().into_iter().find(|r| r.entity_id.as_deref() == Some(&everyone.group_id));
+    let said: serde_json::Value = serde_json::from_str(gave_up.unwrap().error_message.as_deref().unwrap()).unwrap();
+    assert_eq!((said["before"]["default"].clone(), said["after"]["default"].clone()), (json!(true), json!(false)));
     s.save_group(Some(&everyone.group_id), &group("conf_everyone", true, 0), &audit("group.update")).unwrap();
     assert!(!s.group(&other.group_id).unwrap().is_default);
     let (_, said) = last(s, "group.update");
@@ -152,14 +155,65 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     let (_, said) = last(s, "flag.update");
     assert_eq!((said["before"]["default"].clone(), said["after"]["default"].clone()), (json!("red"), json!("green")));
 
-    // Overrides page in creation order, after a cursor.
-    let page = s.overrides_of_flag("conf.colour", None, 1).unwrap();
-    let rest = s.overrides_of_flag("conf.colour", Some(&page[0].override_id), 10).unwrap();
-    assert_eq!(page.len() + rest.len(), 2);
-    assert!(rest.iter().all(|o| o.override_id != page[0].override_id));
+    // A flag's overrides page: by holders, state and one holder; keyset pages.
+    add_user(s, "flag_bob", "active", &[]);
+    let soon = now + TimeDelta::hours(1);
+    let alices = s.set_override("conf.colour", &user, &over("green"), &audit("flag.override.set")).unwrap();
+    let bobs = OverrideEdit { expires_at: Some(soon), ..over("red") };
+    let bobs = s.set_override("conf.colour", &Target::User("flag_bob".into()), &bobs, &audit("x")).unwrap();
+    let names = |holders: &str, state: &str, holder: &str, at| {
+        let filter = OverrideFilter::from_query(holders, state, holder, "").unwrap();
+        let page: OverridePage = s.overrides_of_flag("conf.colour", &filter, at, 10).unwrap();
+        assert_eq!(page.next, None);
+        page.items.into_iter().map(|o| o.target_name).collect::<Vec<_>>()
+    };
+    assert_eq!(names("", "", "", now), ["conf_everyone", "conf_testers", "flag_alice", "flag_bob"]);
+    assert_eq!(names("users", "", "", now), ["flag_alice", "flag_bob"]);
+    assert_eq!(names("groups", "", "", now), ["conf_everyone", "conf_testers"]);
+    assert_eq!(names("", "expired", "", now), Vec::<String>::new());
+    assert_eq!(names("", "expired", "", soon), ["flag_bob"], "expired from the instant, until the job runs");
+    assert_eq!(names("users", "active", "", soon), ["flag_alice"]);
+    assert_eq!(names("", "", "flag_bob", now), ["flag_bob"]);
+    assert_eq!(names("", "", "conf_testers", now), ["conf_testers"]);
+    assert_eq!(names("groups", "", "flag_bob", now), Vec::<String>::new());
+    assert!(invalid(OverrideFilter::from_query("robots", "", "", "")));
+    let unknown = OverrideFilter::from_query("", "", "nobody_here", "").unwrap();
+    assert!(invalid(s.overrides_of_flag("conf.colour", &unknown, now, 10)));
+    let mut seen = Vec::new();
+    let mut filter = OverrideFilter::default();
+    loop {
+        let page = s.overrides_of_flag("conf.colour", &filter, now, 1).unwrap();
+        seen.extend(page.items.into_iter().map(|o| o.target_name));
+        match page.next {
+            Some(after) => filter.after = Some(after),
+            None => break,
+        }
+    }
+    assert_eq!(seen, names("", "", "", now), "pages of one hold every override once, in order");
+    // Who holds what: a user's and a group's own overrides.
+    let held = s.overrides_held(&Target::User(alice.0.clone())).unwrap();
+    assert_eq!(held.iter().map(|o| o.flag_key.as_str()).collect::<Vec<_>>(), ["conf.colour"]);
+    let held = s.overrides_held(&Target::Group(testers.group_id.clone())).unwrap();
+    assert_eq!(
+        held.iter().map(|o| (o.flag_key.as_str(), o.value.as_str())).collect::<Vec<_>>(),
+        [("conf.colour", "red")]
+    );
+    for o in [alices, bobs] {
+        s.delete_override(&o.override_id, &audit("flag.override.delete")).unwrap();
+    }
+
+    // Members by username, a page at a time.
+    let bob = s.user_id_by_username(&pathfinder::Username::parse("flag_bob").unwrap()).unwrap().unwrap();
+    s.set_user_group(&bob, Some(&testers.group_id), &audit("user.group")).unwrap();
+    s.set_user_group(&alice, Some(&testers.group_id), &audit("user.group")).unwrap();
+    let first = s.group_members(&testers.group_id, None, 1).unwrap();
+    let rest = s.group_members(&testers.group_id, Some(&first[0].username), 10).unwrap();
+    let all: Vec<String> = first.into_iter().chain(rest).map(|u| u.username).collect();
+    assert_eq!(all, ["flag_alice", "flag_bob"]);
+    assert_eq!(s.group_size(&testers.group_id).unwrap(), 2);
+    s.set_user_group(&bob, None, &audit("user.group")).unwrap();
 
     // Deleting a group: its members leave it, its overrides go.
-    s.set_user_group(&alice, Some(&testers.group_id), &audit("user.group")).unwrap();
     assert_eq!(s.delete_group(&testers.group_id, &audit("group.delete")).unwrap(), (1, 1));
     assert_eq!(s.user_profile(&alice).unwrap().group, None);
     assert!(matches!(s.group(&testers.group_id), Err(AppError::NotFound(_))));

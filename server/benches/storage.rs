@@ -151,8 +151,9 @@ fn main() {
         }
     };
     let label = args.next().unwrap_or_else(|| path.display().to_string());
-    // A third argument `audit`: the audit log's section alone.
-    let audit_only = args.next().as_deref() == Some("audit");
+    // A third argument `audit` or `flags`: that section alone.
+    let section = args.next().unwrap_or_default();
+    let audit_only = section == "audit";
     let s = Store::open_sqlite(&path).unwrap();
     let c = Connection::open(&path).unwrap();
     configure(&c).unwrap();
@@ -165,6 +166,10 @@ fn main() {
 
     if audit_only {
         audit_log(&s, &c, &path);
+        return;
+    }
+    if section == "flags" {
+        flags(&s, &c);
         return;
     }
     let searches = [
@@ -675,4 +680,114 @@ fn audit_values(values: Vec<Value>) -> Vec<rusqlite::types::Value> {
             other => sqlite_values(vec![other]).remove(0),
         })
         .collect()
+}
+
+/// Flag evaluation and a flag's page (issue 11): one flag and all of them for a
+/// user, each beside the evaluation statement on a raw connection; the overrides
+/// page of the flag with the most overrides, first and deep pages and filters.
+fn flags(s: &Store, c: &Connection) {
+    use pathfinder::flags::OverrideFilter;
+    use pathfinder::storage::FlagStore;
+    let now = chrono::Utc::now();
+    let (hot, hot_id, overrides): (String, String, i64) = c
+        .query_row(
+            "SELECT f.flag_key, f.flag_id, COUNT(*) FROM pf_user_feature_flags o JOIN pf_feature_flags f USING (flag_id)
+             GROUP BY f.flag_key, f.flag_id ORDER BY 3 DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    // Users with an override of the hot flag, and users at random (by rowid).
+    let holders: Vec<String> = {
+        let mut st = c
+            .prepare("SELECT u.username FROM pf_user_feature_flags o JOIN pf_users u USING (user_id) WHERE o.flag_id = ?1 LIMIT 1000")
+            .unwrap();
+        st.query_map([&hot_id], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let max: i64 = c.query_row("SELECT MAX(rowid) FROM pf_users", [], |r| r.get(0)).unwrap();
+    let anyone: Vec<(String, String)> = (0..1000)
+        .map(|i| {
+            c.query_row("SELECT username, user_id FROM pf_users WHERE rowid >= ?1 LIMIT 1", [1 + i * max / 1000], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+        })
+        .collect();
+    let flag_count: i64 = c.query_row("SELECT COUNT(*) FROM pf_feature_flags", [], |r| r.get(0)).unwrap();
+    let evaluation = registered("LEFT JOIN pf_user_feature_flags dgo ON");
+    let raw_eval = |user_id: &str, from: &str, to: &str| {
+        let mut st = c.prepare_cached(evaluation).unwrap();
+        let mut rows = st.query(params![user_id, user_id, from, to]).unwrap();
+        let mut n = 0;
+        while rows.next().unwrap().is_some() {
+            n += 1;
+        }
+        n
+    };
+    let mut i = 0;
+    let mut next = |list_len: usize| {
+        i = (i + 1) % list_len;
+        i
+    };
+    let storage = time(|| {
+        s.evaluate(&hot, Some(&holders[next(holders.len())]), now).unwrap();
+    });
+    let raw = time(|| {
+        let (_, id) = &anyone[next(anyone.len())];
+        raw_eval(id, &hot, &hot);
+    });
+    row(&format!("evaluate one flag (`{hot}`), a user with an override"), &storage, Some(&raw));
+    let storage = time(|| {
+        s.evaluate("search_v2", Some(&anyone[next(anyone.len())].0), now).unwrap();
+    });
+    let raw = time(|| {
+        raw_eval(&anyone[next(anyone.len())].1, "search_v2", "search_v2");
+    });
+    row("evaluate one flag (`search_v2`), any user", &storage, Some(&raw));
+    let storage = time(|| {
+        let all = s.evaluate_all(Some(&anyone[next(anyone.len())].0), now).unwrap();
+        assert_eq!(all.len() as i64, flag_count);
+    });
+    let raw = time(|| {
+        raw_eval(&anyone[next(anyone.len())].1, "0", "~");
+    });
+    row(&format!("evaluate all {flag_count} flags, any user"), &storage, Some(&raw));
+
+    // The flag's page: the flag, a page of 50 overrides, their count, its history.
+    let page = |f: &OverrideFilter| {
+        s.flag(&hot).unwrap();
+        let p = s.overrides_of_flag(&hot, f, now, 50).unwrap();
+        s.override_count(&hot).unwrap();
+        let history = pathfinder::audit::AuditFilter {
+            entity_id: Some(hot_id.clone()),
+            ..pathfinder::audit::AuditFilter::from_params(&Default::default(), now).unwrap()
+        };
+        s.search_audit(&history).unwrap();
+        p
+    };
+    let first = OverrideFilter::default();
+    let name = format!("flag page (`{hot}`, {overrides} overrides): flag, first 50, count, history");
+    row(&name, &time(|| drop(page(&first))), None);
+    // Halfway down: the cursor of the override in the middle of the creation order.
+    let middle: String = c
+        .query_row(
+            "SELECT override_id FROM pf_user_feature_flags WHERE flag_id = ?1 ORDER BY created_at, override_id
+             LIMIT 1 OFFSET ?2",
+            params![hot_id, overrides / 2],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let deep = OverrideFilter { after: Some(middle), ..Default::default() };
+    row("… a page halfway down (keyset)", &time(|| drop(page(&deep))), None);
+    for (name, holders, state) in [
+        ("… groups only", "groups", ""),
+        ("… users only, active", "users", "active"),
+        ("… expired, not yet removed", "", "expired"),
+    ] {
+        let f = OverrideFilter::from_query(holders, state, "", "").unwrap();
+        row(name, &time(|| drop(page(&f))), None);
+    }
+    let one = OverrideFilter::from_query("", "", &holders[0], "").unwrap();
+    row("… one user's", &time(|| drop(page(&one))), None);
+    row("overrides count alone", &time(|| assert_eq!(s.override_count(&hot).unwrap(), overrides)), None);
 }

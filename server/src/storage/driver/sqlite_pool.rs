@@ -103,7 +103,10 @@ impl Drop for PooledConn<'_> {
             } else {
                 state.open -= 1;
             }
-            self.pool.freed.notify_one();
+            // Only a waiter needs waking: a notify is a system call each time.
+            if state.waiters > 0 {
+                self.pool.freed.notify_one();
+            }
         }
     }
 }

@@ -44,8 +44,20 @@ pub fn ConfirmPanel() -> impl IntoView {
 }
 
 /// The page frame: header, navigation filtered by the user's roles, sign-out.
+/// Marks the body `data-hydrated` once the page that calls it is hydrated, which
+/// lets tests (and people) tell. Called by each page's frame rather than by the
+/// app: a page whose code loads later (a lazy route) is hydrated after the app.
+pub fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}
+
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
+    mark_hydrated();
     let who = crate::codec::resource(|| (), |_| me());
     view! {
         <header class="topbar">

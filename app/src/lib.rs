@@ -36,12 +36,6 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     content_security_policy();
-    // Runs only in the browser, once hydrated: lets tests (and people) tell.
-    Effect::new(|_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-        }
-    });
     view! {
         <Stylesheet id="leptos" href="/pkg/pathfinder.css"/>
         <Title text="Pathfinder Admin"/>

@@ -10,6 +10,8 @@ import { join, resolve } from 'node:path';
 import { chromium } from 'playwright-core';
 import { OpenFeature } from '@openfeature/server-sdk';
 import { OFREPProvider } from '@openfeature/ofrep-provider';
+import { OpenFeature as WebOpenFeature, ProviderEvents } from '@openfeature/web-sdk';
+import { OFREPWebProvider } from '@openfeature/ofrep-web-provider';
 
 const root = resolve(import.meta.dirname, '..', '..');
 const bin = process.env.PF_BIN ?? join(root, 'target', 'release', 'pathfinder-admin');
@@ -45,11 +47,14 @@ before(async () => {
   // 300 generated people; the oldest (first by creation time) has a provisioned table set.
   cli('generate', '--users', '300', '--audit-events', '3000', '--provisioned', '1', '--seed', '7');
   server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--site-root', join(root, 'target', 'site')], { env, stdio: 'inherit' });
+  let exited = null;
+  server.on('exit', (code) => { exited = code; });
   for (let i = 0; ; i++) {
     try {
-      if ((await fetch(`${base}/readyz`)).ok) break;
+      if ((await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) })).ok) break;
     } catch {}
-    if (i > 100) throw new Error('server did not become ready');
+    if (exited !== null) throw new Error(`the server exited (${exited}) before it was ready`);
+    if (i > 300) throw new Error('server did not become ready in 30 s');
     await new Promise((r) => setTimeout(r, 100));
   }
   browser = await chromium.launch({
@@ -181,8 +186,14 @@ test('users search, pagination and detail', async () => {
 
   await page.goto(`${base}/users`);
   assert.equal(await page.locator('[data-test-id=users-table] tbody tr').count(), 25);
+  const firstShown = await page.textContent('[data-test-id=users-table] tbody tr');
   await page.click('[data-test-id=next-page]');
   await page.waitForURL(/after=/);
+  // The next page's rows replace the first's once they arrive.
+  await page.waitForFunction(
+    (first) => document.querySelector('[data-test-id=users-table] tbody tr')?.textContent !== first,
+    firstShown,
+  );
   assert.equal(await page.locator('[data-test-id=users-table] tbody tr').count(), 25);
   await page.close();
 });
@@ -552,5 +563,103 @@ test('an administrator creates a flag, overrides it for a user until tomorrow, a
   await page.goto(`${base}/users/${userId}`);
   await page.waitForSelector('[data-test-id="user-flag-e2e.ui_banner"]');
   assert.match(await page.textContent('[data-test-id="user-flag-e2e.ui_banner"]'), /"bold".*the user's own override \(e2e pilot\), until/);
+  await page.close();
+});
+
+test('a client-side OpenFeature provider polls every flag with an ETag and sees a change on the next poll', async () => {
+  const secret = cli('api-key', 'create', '--name', 'e2e-web').trim().split('\n').pop();
+  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
+  const username = sql("SELECT username FROM pf_users WHERE username NOT LIKE 'admin%' ORDER BY username LIMIT 1");
+  const t = '2026-01-01 00:00:00.000000';
+  sql(`INSERT INTO pf_feature_flags (flag_id, flag_key, flag_name, flag_type, default_value, created_at, updated_at)
+       VALUES ('01E2EFLAGWEB00000000000000', 'e2e.web', 'e2e.web', 'boolean', 'false', '${t}', '${t}')`);
+  // What the provider sent and got: each bulk request, its If-None-Match, its status.
+  const calls = [];
+  const fetchImplementation = async (req) => {
+    const r = await fetch(req);
+    calls.push({ status: r.status, ifNoneMatch: req.headers.get('If-None-Match') });
+    return r;
+  };
+  const provider = new OFREPWebProvider({
+    baseUrl: base,
+    headers: [['X-API-Key', secret]],
+    pollInterval: 200,
+    cacheMode: 'disabled',
+    disableVisibilityRefresh: true,
+    fetchImplementation,
+  });
+  const waitFor = async (what, check) => {
+    for (let i = 0; !check(); i++) {
+      if (i > 100) throw new Error(`waited too long for ${what}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  };
+  try {
+    await WebOpenFeature.setContext({ targetingKey: username });
+    await WebOpenFeature.setProviderAndWait(provider);
+    const client = WebOpenFeature.getClient();
+    assert.equal(client.getBooleanValue('e2e.web', true), false, 'the flag\'s default, from the bulk answer');
+    assert.equal(client.getBooleanDetails('e2e.web', true).reason, 'STATIC');
+    // Polls with the ETag it got, and the unchanged flags answer 304.
+    await waitFor('a 304', () => calls.some((c) => c.status === 304));
+    assert.ok(calls.filter((c) => c.status === 304).every((c) => c.ifNoneMatch), 'a 304 answers an If-None-Match');
+    // A change applies at the next poll: a new ETag, a new body, an event.
+    let changed = false;
+    client.addHandler(ProviderEvents.ConfigurationChanged, () => { changed = true; });
+    sql("UPDATE pf_feature_flags SET default_value = 'true' WHERE flag_key = 'e2e.web'");
+    await waitFor('the change', () => changed);
+    assert.equal(client.getBooleanValue('e2e.web', false), true);
+    assert.equal(calls.at(-1).status, 200);
+  } finally {
+    await WebOpenFeature.close();
+  }
+});
+
+test('an administrator manages a group: one member, everyone a users filter matches, and its overrides', async () => {
+  const page = await signedInPage();
+  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
+  await page.goto(`${base}/groups`);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.fill('form:has(button:text("Create")) input[name=name]', 'e2e_pilots');
+  await page.fill('form:has(button:text("Create")) input[name=priority]', '40');
+  await page.click('button:text("Create")');
+  await page.waitForSelector('input[value=e2e_pilots]');
+  const groupId = sql("SELECT group_id FROM pf_user_groups WHERE group_name = 'e2e_pilots'");
+
+  await page.goto(`${base}/groups/${groupId}`);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  assert.equal(await page.textContent('[data-test-id=group-size]'), '0');
+  // One member by username.
+  const one = sql("SELECT username FROM pf_users WHERE username NOT LIKE 'admin%' ORDER BY username DESC LIMIT 1");
+  await page.fill('[data-test-id=member-add] input[name=username]', one);
+  await page.click('[data-test-id=member-add] button');
+  await page.waitForSelector(`[data-test-id=members-table] >> text=${one}`);
+  assert.equal(await page.textContent('[data-test-id=group-size]'), '1');
+  // Everyone whose name starts with two letters: counted first, then added.
+  // (Not the administrator's own two letters: a bulk change leaves its author out.)
+  const prefix = sql("SELECT substr(username, 1, 2) FROM pf_users WHERE username NOT LIKE 'ad%' ORDER BY username LIMIT 1");
+  const expected = Number(sql(`SELECT COUNT(*) FROM pf_users WHERE username LIKE '${prefix}%'`));
+  const size = Number(sql(`SELECT COUNT(*) FROM pf_users WHERE username LIKE '${prefix}%' OR username = '${one}'`));
+  await page.click('[data-test-id=bulk-add] summary');
+  await page.fill('[data-test-id=bulk-add] input[name=q]', prefix);
+  await page.selectOption('[data-test-id=bulk-add] select[name=mode]', 'prefix');
+  await page.click('[data-test-id=bulk-add-count]');
+  assert.match(await (await page.waitForSelector('[data-test-id=bulk-add-preview]')).textContent(), new RegExp(`^${expected} users match`));
+  await page.click('[data-test-id=bulk-add] button[type=submit]');
+  assert.match(await (await page.waitForSelector('[data-test-id=bulk-add-outcome]')).textContent(), new RegExp(`^${expected} added`));
+  await page.waitForFunction((n) => document.querySelector('[data-test-id=group-size]')?.textContent === String(n), size);
+  // One audit row per member moved, each naming the user.
+  const rows = Number(sql(`SELECT COUNT(*) FROM pf_audit_log WHERE action = 'user.group.bulk' AND error_message LIKE '%e2e_pilots%'`));
+  assert.equal(rows, expected);
+  // An override for the whole group.
+  await page.fill('[data-test-id=override-form] input[name=key]', 'search_v2');
+  await page.fill('[data-test-id=override-form] input[name=value]', 'true');
+  await page.fill('[data-test-id=override-form] input[name=reason]', 'pilot group');
+  await page.click('[data-test-id=override-form] button');
+  await page.waitForSelector('[data-test-id=overrides-table] >> text=search_v2');
+  // The first member leaves.
+  await page.click(`[data-test-id=members-table] tr:has-text("${one}") button`);
+  await page.waitForFunction((n) => document.querySelector('[data-test-id=group-size]')?.textContent === String(n), size - 1);
+  assert.equal(sql(`SELECT COUNT(*) FROM pf_users WHERE username = '${one}' AND feature_group_id IS NULL`), '1');
   await page.close();
 });

@@ -10,6 +10,7 @@ use pathfinder::AppError;
 
 #[component]
 pub fn InvitePage() -> impl IntoView {
+    crate::components::mark_hydrated();
     let params = use_params_map();
     let query = use_query_map();
     let token = move || params.with(|p| p.get("token").unwrap_or_default());

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 #[component]
 pub fn Login() -> impl IntoView {
+    crate::components::mark_hydrated();
     let query = use_query_map();
     let message = move || {
         query.with(|q| match q.get("error").as_deref() {

@@ -11,6 +11,7 @@ pub mod error;
 pub mod filter;
 pub mod flags;
 pub mod ids;
+pub mod pool;
 pub mod role;
 pub mod username;
 pub mod validation;

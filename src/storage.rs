@@ -232,6 +232,8 @@ pub struct PoolStats {
     pub in_use: u32,
     pub idle: u32,
     pub max: u32,
+    /// The connections the pool keeps open even when idle.
+    pub min: u32,
     pub waiters: u32,
 }
 
@@ -808,6 +810,8 @@ pub trait Storage:
     fn backend_name(&self) -> &'static str;
     fn ping(&self) -> AppResult<()>;
     fn pool_stats(&self) -> PoolStats;
+    /// The database's own view of its connections or files (the Pool page).
+    fn database_view(&self) -> AppResult<crate::pool::DatabaseView>;
 
     fn overview(&self, now: Timestamp) -> AppResult<Overview> {
         Ok(Overview {

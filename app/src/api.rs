@@ -1244,6 +1244,35 @@ pub async fn revoke_api_key(key_id: String) -> Result<(), AppError> {
     .await
 }
 
+// ---- Operations (issue 12) ----
+
+/// This instance's pool (its newest sample and percentiles since it started) and
+/// the database's own view (administrators and SREs).
+#[server(prefix = "/api", endpoint = "pool")]
+pub async fn get_pool() -> Result<pathfinder::pool::PoolPage, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/pool")?;
+        let history = use_context::<std::sync::Arc<pathfinder::pool::PoolHistory>>()
+            .ok_or_else(|| AppError::internal("pool history missing from the server function context"))?;
+        let (backend, stats, database) =
+            ssr::db()?.call(|s| Ok((s.backend_name().to_string(), s.pool_stats(), s.database_view()?))).await?;
+        let recent = history.samples(false);
+        let (acquire, usage, acquired) = history.since_start();
+        Ok(pathfinder::pool::PoolPage {
+            backend,
+            max: stats.max,
+            min: stats.min,
+            now: recent.last().copied(),
+            acquire,
+            usage,
+            acquired,
+            samples: recent.len(),
+            database,
+        })
+    })
+    .await
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::policy::{access_for, Access};

@@ -16,6 +16,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/keys", "Keys"),
     ("/flags", "Flags"),
     ("/audit", "Audit"),
+    ("/pool", "Pool"),
 ];
 
 /// "Confirm it is you": the password (and code) again, for the dangerous actions of

@@ -56,6 +56,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/flags/:id") view={Lazy::<FlagDetailRoute>::new()}/>
                 <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
                 <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()}/>
+                <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -274,5 +275,18 @@ impl LazyRoute for GroupRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::GroupPage/></Shell> }.into_any()
+    }
+}
+
+struct PoolRoute;
+
+#[lazy_route]
+impl LazyRoute for PoolRoute {
+    fn data() -> Self {
+        PoolRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::PoolPage/></Shell> }.into_any()
     }
 }

@@ -37,6 +37,10 @@ pub const AUDIT_READERS: &[Role] = &[Role::Admin, Role::Compliance];
 /// reviewers read every change to them in the audit log.
 pub const FLAG_READERS: &[Role] = &[Role::Admin, Role::Sre];
 
+/// The operations pages (pool, storage, queries) are for SREs and administrators:
+/// numbers about the machine, never about people.
+pub const OPERATORS: &[Role] = &[Role::Admin, Role::Sre];
+
 /// What a holder of a role that requires a second factor, without one yet, is told
 /// by every path but their account's (the access layer and server functions alike).
 pub fn second_factor_first() -> AppError {
@@ -57,6 +61,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/invitations", Access::Roles(ADMIN)),
     ("/audit", Access::Roles(AUDIT_READERS)),
     ("/audit/:id", Access::Roles(AUDIT_READERS)),
+    ("/pool", Access::Roles(OPERATORS)),
     ("/flags", Access::Roles(FLAG_READERS)),
     ("/flags/:id", Access::Roles(FLAG_READERS)),
     ("/groups", Access::Roles(FLAG_READERS)),
@@ -64,6 +69,7 @@ pub const POLICY: &[(&str, Access)] = &[
     // Streamed by the server (server/src/export/).
     ("/export/users", Access::Roles(ADMIN)),
     ("/export/audit", Access::Roles(AUDIT_READERS)),
+    ("/api/pool", Access::Roles(OPERATORS)),
     ("/api/flags", Access::Roles(FLAG_READERS)),
     ("/api/flag", Access::Roles(FLAG_READERS)),
     ("/api/save_flag", Access::Roles(ADMIN)),
@@ -131,6 +137,7 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/api/audit_job", Access::Roles(AUDIT_READERS)),
     // Drawn by the server (server/src/charts.rs).
     ("/charts/audit.svg", Access::Roles(AUDIT_READERS)),
+    ("/charts/pool.svg", Access::Roles(OPERATORS)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

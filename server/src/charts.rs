@@ -105,6 +105,121 @@ pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
     Ok(svg)
 }
 
+/// Which pool chart: the last hour (10 s samples) or day (5 min), and what of it.
+#[derive(serde::Deserialize, Default)]
+pub struct PoolChart {
+    #[serde(default)]
+    range: String,
+    #[serde(default)]
+    series: String,
+}
+
+/// `GET /charts/pool.svg?range=hour|day&series=connections|acquire`: this
+/// instance's pool from its own samples (no Prometheus needed).
+pub async fn pool(State(st): State<AppState>, Query(q): Query<PoolChart>) -> Response {
+    let day = q.range == "day";
+    let samples = st.pool_history.samples(day);
+    let max = st.db.call(|s| Ok(s.pool_stats().max)).await.unwrap_or_default();
+    match draw_pool(&samples, q.series == "acquire", day, max) {
+        Ok(svg) => {
+            ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response()
+        }
+        Err(e) => crate::router::error_response(&e),
+    }
+}
+
+/// Lines over time: connections active, idle and waiting under the pool's
+/// maximum; or acquire time p50/p95/p99 in milliseconds.
+pub fn draw_pool(
+    samples: &[pathfinder::pool::PoolSample],
+    acquire: bool,
+    day: bool,
+    max: u32,
+) -> Result<String, AppError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let what = if acquire { "Acquire time, ms" } else { "Connections" };
+        let span = if day { "the last 24 hours (5-minute maxima)" } else { "the last hour (10-second samples)" };
+        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+            root.draw(&Text::new(
+                format!("{what}: no samples yet (one every 10 s)"),
+                (SIZE.0 as i32 / 2 - 140, SIZE.1 as i32 / 2),
+                ("sans-serif", 16),
+            ))
+            .map_err(failed)?;
+            root.present().map_err(failed)?;
+            drop(root);
+            return Ok(svg);
+        };
+        let series: Vec<(&str, RGBColor, Box<dyn Fn(&pathfinder::pool::PoolSample) -> f64>)> = if acquire {
+            vec![
+                ("p50", OK, Box::new(|s| s.acquire.p50)),
+                ("p95", CLIENT_ERROR, Box::new(|s| s.acquire.p95)),
+                ("p99", SERVER_ERROR, Box::new(|s| s.acquire.p99)),
+            ]
+        } else {
+            vec![
+                ("active", OK, Box::new(|s| s.active.into())),
+                ("idle", RGBColor(0x98, 0xa2, 0xb3), Box::new(|s| s.idle.into())),
+                ("waiting", SERVER_ERROR, Box::new(|s| s.pending.into())),
+            ]
+        };
+        let highest = samples.iter().flat_map(|s| series.iter().map(move |(_, _, f)| f(s))).fold(0.0, f64::max);
+        let top = if acquire { highest.max(0.1) * 1.1 } else { f64::from(max).max(highest) + 1.0 };
+        let (x0, x1) = (first.at_ms, last.at_ms.max(first.at_ms + 1));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(format!("{what} over {span}"), ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, 0.0..top)
+            .map_err(failed)?;
+        let label = move |ms: &i64| {
+            let t = chrono::DateTime::from_timestamp_millis(*ms).unwrap_or_default();
+            t.format(if day { "%m-%d %H:%M" } else { "%H:%M:%S" }).to_string()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&label)
+            .y_label_formatter(&|v| if acquire { format!("{v:.2}") } else { format!("{v:.0}") })
+            .y_desc(what)
+            .x_desc("UTC")
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(failed)?;
+        if !acquire {
+            chart
+                .draw_series(LineSeries::new([(x0, f64::from(max)), (x1, f64::from(max))], BLACK.mix(0.4)))
+                .map_err(failed)?
+                .label(format!("max {max}"))
+                .legend(|(x, y)| PathElement::new([(x, y), (x + 10, y)], BLACK.mix(0.4)));
+        }
+        for (name, color, f) in &series {
+            let color = *color;
+            chart
+                .draw_series(LineSeries::new(samples.iter().map(|s| (s.at_ms, f(s))), color.stroke_width(2)))
+                .map_err(failed)?
+                .label(*name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], color.stroke_width(2)));
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK.mix(0.2))
+            .label_font(("sans-serif", 12))
+            .draw()
+            .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,5 +242,34 @@ mod tests {
         }
         let empty = draw_histogram(&AuditHistogram::default()).unwrap();
         assert!(empty.contains("No events"));
+    }
+
+    #[test]
+    fn the_pool_charts_draw_lines_with_labelled_axes_and_a_legend() {
+        use pathfinder::pool::{Percentiles, PoolSample};
+        let samples: Vec<PoolSample> = (0..30)
+            .map(|i| PoolSample {
+                at_ms: 1_764_000_000_000 + i * 10_000,
+                open: 4,
+                active: (i % 4) as u32,
+                idle: 4 - (i % 4) as u32,
+                pending: u32::from(i == 20),
+                acquire: Percentiles { p50: 0.05, p95: 0.2, p99: 1.5 },
+                ..Default::default()
+            })
+            .collect();
+        let svg = draw_pool(&samples, false, false, 4).unwrap();
+        assert!(svg.starts_with("<svg"));
+        for text in ["Connections over the last hour", "active", "idle", "waiting", "max 4", "UTC", "16:00:"] {
+            assert!(svg.contains(text), "{text} in {svg}");
+        }
+        // Each series is a line and a legend swatch in its colour.
+        let strokes = |color: &str| svg.matches(&format!("stroke=\"{color}\"")).count();
+        assert_eq!((strokes("#93B4FF"), strokes("#98A2B3"), strokes("#D92D20")), (2, 2, 2), "{svg}");
+        let svg = draw_pool(&samples, true, true, 4).unwrap();
+        for text in ["Acquire time, ms over the last 24 hours", "p50", "p95", "p99"] {
+            assert!(svg.contains(text), "{text}");
+        }
+        assert!(draw_pool(&[], false, false, 4).unwrap().contains("no samples yet"));
     }
 }

@@ -673,6 +673,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         .site_addr(listen)
         .build();
     let overview = Arc::new(pathfinder::stats::OverviewCache::default());
+    let pool_history = Arc::new(pathfinder::pool::PoolHistory::default());
     let (audit_key, sign_every) = checkpoints;
     let state = AppState {
         leptos_options,
@@ -681,6 +682,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         metrics_token,
         secure_cookie,
         overview: overview.clone(),
+        pool_history: pool_history.clone(),
         key_policy,
         allowed_hosts,
         session_policy,
@@ -699,6 +701,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         crate::jobs::stats::spawn(db.clone(), overview, stats_every);
         crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
         crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));
+        crate::jobs::pool::spawn(db.clone(), pool_history);
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

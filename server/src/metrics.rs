@@ -1,10 +1,12 @@
 //! Process metrics for `/metrics`: request latency by route template and status,
-//! requests in flight, pool gauges (refreshed at scrape time), pool acquire time
-//! and sign-in outcomes. Labels never carry user names or emails.
+//! requests in flight, the connection pool under the names SREs know from HikariCP
+//! (`pathfinder_db_connections{state}`, `_pending`, `_max`, `_min`,
+//! `_acquire_seconds`, `_usage_seconds`, `_timeout_total`; gauges refreshed at scrape
+//! time) and sign-in outcomes. Labels never carry user names or emails.
 
 use pathfinder::storage::PoolStats;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
 };
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -14,8 +16,12 @@ pub struct Metrics {
     pub request_duration: HistogramVec,
     pub requests_in_flight: IntGauge,
     pub pool_connections: IntGaugeVec,
-    pub pool_waiters: IntGauge,
+    pub pool_pending: IntGauge,
+    pub pool_max: IntGauge,
+    pub pool_min: IntGauge,
     pub pool_acquire: Histogram,
+    pub pool_usage: Histogram,
+    pub pool_timeouts: IntCounter,
     pub logins: IntCounterVec,
     pub users: IntGaugeVec,
     pub sessions_active: IntGauge,
@@ -36,15 +42,29 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         requests_in_flight: IntGauge::new("http_requests_in_flight", "HTTP requests being served")
             .expect("static metric definition"),
         pool_connections: IntGaugeVec::new(
-            Opts::new("db_pool_connections", "Database pool connections by state (open, in_use, idle, max)"),
+            Opts::new("db_connections", "Database pool connections by state (active: in use, idle)"),
             &["state"],
         )
         .expect("static metric definition"),
-        pool_waiters: IntGauge::new("db_pool_waiters", "Callers waiting for a database connection")
+        pool_pending: IntGauge::new("db_connections_pending", "Callers waiting for a database connection")
+            .expect("static metric definition"),
+        pool_max: IntGauge::new("db_connections_max", "The most connections the pool opens")
+            .expect("static metric definition"),
+        pool_min: IntGauge::new("db_connections_min", "The connections the pool keeps open when idle")
             .expect("static metric definition"),
         pool_acquire: Histogram::with_opts(
-            HistogramOpts::new("db_pool_acquire_seconds", "Time to get a database connection from the pool")
-                .buckets(vec![0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0]),
+            HistogramOpts::new("db_connections_acquire_seconds", "Time to get a database connection from the pool")
+                .buckets(POOL_BUCKETS.to_vec()),
+        )
+        .expect("static metric definition"),
+        pool_usage: Histogram::with_opts(
+            HistogramOpts::new("db_connections_usage_seconds", "Time a database connection is held before it returns")
+                .buckets(POOL_BUCKETS.to_vec()),
+        )
+        .expect("static metric definition"),
+        pool_timeouts: IntCounter::new(
+            "db_connections_timeout_total",
+            "Requests for a database connection that timed out waiting",
         )
         .expect("static metric definition"),
         logins: IntCounterVec::new(Opts::new("logins_total", "Sign-in attempts by outcome"), &["outcome"])
@@ -76,7 +96,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         .expect("static metric definition"),
         registry,
     };
-    let collectors: [Box<dyn prometheus::core::Collector>; 11] = [
+    let collectors: [Box<dyn prometheus::core::Collector>; 15] = [
         Box::new(m.flag_evaluations.clone()),
         Box::new(m.users.clone()),
         Box::new(m.sessions_active.clone()),
@@ -85,8 +105,12 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         Box::new(m.request_duration.clone()),
         Box::new(m.requests_in_flight.clone()),
         Box::new(m.pool_connections.clone()),
-        Box::new(m.pool_waiters.clone()),
+        Box::new(m.pool_pending.clone()),
+        Box::new(m.pool_max.clone()),
+        Box::new(m.pool_min.clone()),
         Box::new(m.pool_acquire.clone()),
+        Box::new(m.pool_usage.clone()),
+        Box::new(m.pool_timeouts.clone()),
         Box::new(m.logins.clone()),
     ];
     for c in collectors {
@@ -101,8 +125,36 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 
 pub const LOGIN_OUTCOMES: [&str; 3] = ["success", "failure", "locked"];
 
+/// Pool times from 50 µs (a free SQLite connection) to 30 s.
+const POOL_BUCKETS: [f64; 12] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0, 30.0];
+
 pub fn observe_pool_acquire(waited: Duration) {
     METRICS.pool_acquire.observe(waited.as_secs_f64());
+}
+
+pub fn observe_pool_usage(held: Duration) {
+    METRICS.pool_usage.observe(held.as_secs_f64());
+}
+
+pub fn count_pool_timeout() {
+    METRICS.pool_timeouts.inc();
+}
+
+/// A histogram's cumulative counts by upper bound, `+Inf` last.
+fn cumulative(h: &Histogram) -> Vec<(f64, u64)> {
+    use prometheus::core::Collector;
+    let families = h.collect();
+    let Some(m) = families.first().and_then(|f| f.get_metric().first()) else { return Vec::new() };
+    let h = m.get_histogram();
+    let mut out: Vec<(f64, u64)> = h.get_bucket().iter().map(|b| (b.upper_bound(), b.cumulative_count())).collect();
+    out.push((f64::INFINITY, h.get_sample_count()));
+    out
+}
+
+/// The pool's acquire and usage histograms now (cumulative since the start), and
+/// its timeouts so far: what the pool sampler takes differences of.
+pub fn pool_histograms() -> (Vec<(f64, u64)>, Vec<(f64, u64)>, u64) {
+    (cumulative(&METRICS.pool_acquire), cumulative(&METRICS.pool_usage), METRICS.pool_timeouts.get())
 }
 
 /// One flag evaluation of the OFREP API: `reason` is the protocol's (STATIC,
@@ -138,11 +190,11 @@ pub fn publish_overview(o: &pathfinder::dto::Overview, took: Duration) {
 /// Refreshes the pool gauges and renders the text exposition format.
 pub fn render(pool: PoolStats) -> String {
     let g = &METRICS.pool_connections;
-    g.with_label_values(&["open"]).set(pool.open.into());
-    g.with_label_values(&["in_use"]).set(pool.in_use.into());
+    g.with_label_values(&["active"]).set(pool.in_use.into());
     g.with_label_values(&["idle"]).set(pool.idle.into());
-    g.with_label_values(&["max"]).set(pool.max.into());
-    METRICS.pool_waiters.set(pool.waiters.into());
+    METRICS.pool_pending.set(pool.waiters.into());
+    METRICS.pool_max.set(pool.max.into());
+    METRICS.pool_min.set(pool.min.into());
     let mut buf = Vec::new();
     if let Err(e) = prometheus::TextEncoder::new().encode(&METRICS.registry.gather(), &mut buf) {
         tracing::error!(error = %e, "encoding metrics");

@@ -31,6 +31,8 @@ pub struct AppState {
     pub secure_cookie: bool,
     /// The overview's counts, kept by [`crate::jobs::overview`].
     pub overview: Arc<OverviewCache>,
+    /// This instance's pool samples, taken by [`crate::jobs::pool`].
+    pub pool_history: Arc<pathfinder::pool::PoolHistory>,
     /// When a data key counts as overdue for rotation.
     pub key_policy: KeyPolicy,
     /// The host names the console answers to (`Host` header, port left out): a page
@@ -62,10 +64,12 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let (db, overview, key_policy) = (state.db.clone(), state.overview.clone(), state.key_policy);
     let outbox = state.outbox.clone();
+    let pool_history = state.pool_history.clone();
     let audit_key = state.audit_key.clone();
     let context = move || {
         provide_context(db.clone());
         provide_context(overview.clone());
+        provide_context(pool_history.clone());
         provide_context(key_policy);
         provide_context(outbox.clone());
         if let Some(k) = &audit_key {
@@ -80,6 +84,7 @@ pub fn router(state: AppState) -> Router {
         .route("/export/users", get(crate::export::users))
         .route("/export/audit", get(crate::export::audit::download))
         .route("/charts/audit.svg", get(crate::charts::audit))
+        .route("/charts/pool.svg", get(crate::charts::pool))
         .route("/ofrep/v1/evaluate/flags", post(crate::ofrep::evaluate_flags))
         .route("/ofrep/v1/evaluate/flags/{key}", post(crate::ofrep::evaluate_flag))
         .route("/healthz", get(|| async { "ok" }))

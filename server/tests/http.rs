@@ -34,6 +34,7 @@ struct Console {
     app: Router,
     storage: Arc<Store>,
     overview: Arc<pathfinder::stats::OverviewCache>,
+    pool_history: Arc<pathfinder::pool::PoolHistory>,
     dir: tempfile::TempDir,
 }
 
@@ -109,6 +110,7 @@ impl Console {
             metrics_token: metrics_token.map(Arc::from),
             secure_cookie,
             overview: Arc::default(),
+            pool_history: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
             session_policy: pathfinder_server::auth::SessionPolicy {
@@ -126,7 +128,13 @@ impl Console {
             },
             audit_key: Some(pathfinder::audit::AuditKey(Arc::from(&b"an http test audit key, 32 chars+"[..]))),
         };
-        Console { overview: state.overview.clone(), app: router(state), storage, dir }
+        Console {
+            overview: state.overview.clone(),
+            pool_history: state.pool_history.clone(),
+            app: router(state),
+            storage,
+            dir,
+        }
     }
 
     async fn send(&self, method: Method, path: &str, cookie: Option<&str>, origin: Option<&str>, body: &str) -> Reply {
@@ -1685,9 +1693,14 @@ async fn metrics_need_the_bearer_token_and_carry_no_user_names() {
     for metric in [
         "pathfinder_http_request_duration_seconds_bucket{method=\"GET\",route=\"/users\",status=\"200\"",
         "pathfinder_http_requests_in_flight",
-        "pathfinder_db_pool_connections{state=\"max\"} 4",
-        "pathfinder_db_pool_waiters",
-        "pathfinder_db_pool_acquire_seconds_count",
+        "pathfinder_db_connections{state=\"active\"}",
+        "pathfinder_db_connections{state=\"idle\"}",
+        "pathfinder_db_connections_max 4",
+        "pathfinder_db_connections_min 0",
+        "pathfinder_db_connections_pending 0",
+        "pathfinder_db_connections_acquire_seconds_count",
+        "pathfinder_db_connections_usage_seconds_count",
+        "pathfinder_db_connections_timeout_total",
         "pathfinder_logins_total{outcome=\"success\"}",
         "pathfinder_logins_total{outcome=\"failure\"}",
         "pathfinder_http_request_duration_seconds_count{method=\"other\",route=\"/healthz\"",
@@ -2100,4 +2113,41 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
     assert!(!body.contains("api_ann"));
     let rows = s.recent_audit(500).unwrap();
     assert!(rows.iter().all(|r| r.request_path.as_deref().is_none_or(|p| !p.starts_with("/ofrep/"))));
+}
+
+#[tokio::test]
+async fn the_pool_page_shows_this_instances_samples_and_draws_them() {
+    let c = Console::new();
+    let sre = c.token("sre_sam").await;
+    // Before the sampler's first run the page says so and the chart says why it is empty.
+    let page = c.send(Method::GET, "/pool", Some(&sre), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No sample yet"), "{}", page.body);
+    let db = Db::new(c.storage.clone());
+    let mut before = Default::default();
+    for _ in 0..3 {
+        c.send(Method::GET, "/users", Some(&c.token("root").await), None, "").await;
+        pathfinder_server::jobs::pool::sample(&db, &c.pool_history, &mut before).await;
+    }
+    let samples = c.pool_history.samples(false);
+    assert_eq!(samples.len(), 3);
+    assert!(samples.iter().all(|s| s.open >= s.active && s.open == s.active + s.idle), "{samples:?}");
+    let (_, _, acquired) = c.pool_history.since_start();
+    assert!(acquired > 0, "the pool's acquisitions are counted");
+    let page = c.send(Method::GET, "/pool", Some(&sre), None, "").await;
+    assert!(page.body.contains("data-test-id=\"pool-open\""), "{}", page.body);
+    // SQLite's own view: its files and cache.
+    for row in ["Database file", "Write-ahead log", "Page cache", "wal"] {
+        assert!(page.body.contains(row), "{row} in {}", page.body);
+    }
+    let chart = c.send(Method::GET, "/charts/pool.svg?range=hour&series=connections", Some(&sre), None, "").await;
+    assert_eq!(chart.status, StatusCode::OK);
+    assert_eq!(chart.headers[header::CONTENT_TYPE], "image/svg+xml");
+    assert!(chart.body.starts_with("<svg") && chart.body.contains("Connections over the last hour"));
+    // Both axes are labelled (plotters writes each text on its own line).
+    assert!(chart.body.contains("\nUTC\n") && chart.body.contains("\nConnections\n"), "{}", chart.body);
+    // Compliance reviewers read the audit log, not the machine.
+    let comp = c.token("comp_cy").await;
+    assert_eq!(c.send(Method::GET, "/pool", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(c.send(Method::GET, "/charts/pool.svg", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
 }

@@ -3,4 +3,5 @@
 pub mod checkpoints;
 pub mod expiry;
 pub mod overview;
+pub mod pool;
 pub mod stats;

@@ -17,6 +17,7 @@ pub mod search;
 pub mod sql;
 
 mod bulk;
+mod database_view;
 mod encryption;
 mod flags;
 mod invitations;
@@ -169,5 +170,9 @@ impl Storage for Store {
 
     fn pool_stats(&self) -> PoolStats {
         self.database().pool_stats()
+    }
+
+    fn database_view(&self) -> AppResult<pathfinder::pool::DatabaseView> {
+        database_view::of(self)
     }
 }

@@ -64,6 +64,9 @@ impl Database for OracleDb {
         self.waiters.fetch_add(1, Ordering::Relaxed);
         let got = self.pool.get();
         self.waiters.fetch_sub(1, Ordering::Relaxed);
+        if got.is_err() && started.elapsed() >= ACQUIRE_TIMEOUT {
+            metrics::count_pool_timeout();
+        }
         let conn = got.map_err(map_err)?;
         metrics::observe_pool_acquire(started.elapsed());
         if conn.is_new_connection() {
@@ -75,7 +78,7 @@ impl Database for OracleDb {
             Work::Maintenance => None,
         };
         conn.set_call_timeout(limit).map_err(map_err)?;
-        Ok(Box::new(OracleConn(conn)))
+        Ok(Box::new(OracleConn(conn, Instant::now())))
     }
 
     fn pool_stats(&self) -> PoolStats {
@@ -86,12 +89,21 @@ impl Database for OracleDb {
             in_use,
             idle: open.saturating_sub(in_use),
             max: POOL_MAX,
+            min: POOL_MIN,
             waiters: self.waiters.load(Ordering::Relaxed),
         }
     }
 }
 
-struct OracleConn(oracle::Connection);
+/// A pooled connection and when it was taken (its usage time is observed when it
+/// goes back).
+struct OracleConn(oracle::Connection, Instant);
+
+impl Drop for OracleConn {
+    fn drop(&mut self) {
+        metrics::observe_pool_usage(self.1.elapsed());
+    }
+}
 
 fn bind(v: &Value) -> Box<dyn ToSql + '_> {
     match v {

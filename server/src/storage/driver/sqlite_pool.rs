@@ -26,6 +26,7 @@ struct State {
 pub struct PooledConn<'a> {
     pool: &'a Pool,
     conn: Option<Connection>,
+    taken: Instant,
 }
 
 impl Pool {
@@ -60,6 +61,7 @@ impl Pool {
             }
             let now = Instant::now();
             if now >= deadline {
+                metrics::count_pool_timeout();
                 return Err(AppError::unavailable("timed out waiting for a SQLite connection"));
             }
             state.waiters += 1;
@@ -68,7 +70,7 @@ impl Pool {
             state.waiters -= 1;
         };
         metrics::observe_pool_acquire(started.elapsed());
-        Ok(PooledConn { pool: self, conn: Some(conn) })
+        Ok(PooledConn { pool: self, conn: Some(conn), taken: Instant::now() })
     }
 
     pub fn stats(&self) -> PoolStats {
@@ -77,7 +79,7 @@ impl Pool {
             Err(poisoned) => poisoned.into_inner(),
         };
         let idle = state.idle.len() as u32;
-        PoolStats { open: state.open, in_use: state.open - idle, idle, max: self.max, waiters: state.waiters }
+        PoolStats { open: state.open, in_use: state.open - idle, idle, max: self.max, min: 0, waiters: state.waiters }
     }
 }
 
@@ -96,6 +98,7 @@ impl std::ops::DerefMut for PooledConn<'_> {
 
 impl Drop for PooledConn<'_> {
     fn drop(&mut self) {
+        metrics::observe_pool_usage(self.taken.elapsed());
         if let (Some(conn), Ok(mut state)) = (self.conn.take(), self.pool.state.lock()) {
             // A connection left inside a transaction (a panic midway) is closed, not reused.
             if conn.is_autocommit() {

@@ -1,0 +1,62 @@
+//! The Pool page (SREs and administrators): this instance's connection pool now,
+//! its acquire and usage times, charts of the last hour and day drawn by the server
+//! from samples it keeps itself, and the database's own view.
+
+use crate::api::get_pool;
+use crate::components::ErrorNote;
+use leptos::prelude::*;
+use pathfinder::pool::Percentiles;
+
+fn ms(p: Percentiles) -> String {
+    format!("{:.2} / {:.2} / {:.2} ms", p.p50, p.p95, p.p99)
+}
+
+#[component]
+pub fn PoolPage() -> impl IntoView {
+    let page = crate::codec::resource(|| (), |_| get_pool());
+    view! {
+        <h1>"Connection pool"</h1>
+        <p class="hint">"This console instance's pool (each instance has its own; Prometheus sums them: "
+            <code>"pathfinder_db_connections{state}"</code>", "<code>"_pending"</code>", "<code>"_acquire_seconds"</code>
+            ", "<code>"_usage_seconds"</code>", "<code>"_timeout_total"</code>"). Sampled every 10 s; kept an hour at 10 s and a day at 5 minutes."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) => {
+                        let now = p.now.map(|s| view! {
+                            <tr><th>"Open"</th><td data-test-id="pool-open">{s.open}</td></tr>
+                            <tr><th>"Active / idle"</th><td>{format!("{} / {}", s.active, s.idle)}</td></tr>
+                            <tr><th>"Waiting"</th><td>{s.pending}</td></tr>
+                            <tr><th>"Acquire timeouts"</th><td>{s.timeouts}</td></tr>
+                            <tr><th>"Last 10 s: acquire p50 / p95 / p99"</th><td>{ms(s.acquire)}</td></tr>
+                        });
+                        let database = p.database.rows.iter().map(|(k, v)| view! {
+                            <tr><th>{k.clone()}</th><td>{v.clone()}</td></tr>
+                        }).collect_view();
+                        view! {
+                            <table class="facts" data-test-id="pool-now">
+                                <tr><th>"Backend"</th><td>{p.backend.clone()}</td></tr>
+                                <tr><th>"Max / min"</th><td>{format!("{} / {}", p.max, p.min)}</td></tr>
+                                {now}
+                                <tr><th>"Since start: acquire p50 / p95 / p99"</th><td>{ms(p.acquire)}</td></tr>
+                                <tr><th>"Since start: held p50 / p95 / p99"</th><td>{ms(p.usage)}</td></tr>
+                                <tr><th>"Connections handed out"</th><td>{p.acquired}</td></tr>
+                            </table>
+                            {p.now.is_none().then(|| view! { <p class="hint">"No sample yet: the first comes 10 s after the start."</p> })}
+                            <h2>"The database's view"</h2>
+                            <table class="facts" data-test-id="pool-database">{database}</table>
+                            {p.database.note.clone().map(|n| view! { <p class="hint" data-test-id="pool-database-note">{n}</p> })}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
+        <h2>"The last hour"</h2>
+        <img class="chart" data-test-id="pool-chart" src="/charts/pool.svg?range=hour&series=connections" alt="Connections over the last hour"/>
+        <img class="chart" src="/charts/pool.svg?range=hour&series=acquire" alt="Acquire time over the last hour"/>
+        <h2>"The last 24 hours"</h2>
+        <img class="chart" src="/charts/pool.svg?range=day&series=connections" alt="Connections over the last day"/>
+        <img class="chart" src="/charts/pool.svg?range=day&series=acquire" alt="Acquire time over the last day"/>
+    }
+}

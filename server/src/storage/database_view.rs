@@ -1,0 +1,78 @@
+//! The database's own view beside the pool's (the Pool page): SQLite's files and
+//! page cache; Oracle's sessions by status, when the account may read `V$SESSION`.
+
+use super::driver::ReadRow;
+use super::{Backend, Store};
+use crate::sql;
+use pathfinder::pool::DatabaseView;
+use pathfinder::AppResult;
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / 1_048_576.0)
+}
+
+pub fn of(store: &Store) -> AppResult<DatabaseView> {
+    match &store.db {
+        Backend::Sqlite(db) => sqlite(store, db.path()),
+        #[cfg(feature = "oracle")]
+        Backend::Oracle(_) => oracle(store),
+    }
+}
+
+fn sqlite(store: &Store, path: &std::path::Path) -> AppResult<DatabaseView> {
+    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+    let mut wal = path.as_os_str().to_owned();
+    wal.push("-wal");
+    let wal = size(std::path::Path::new(&wal));
+    let (page_size, pages, free, cache, autocheckpoint, mode) = store.read(|c| {
+        let int = |c: &mut super::driver::Conn, s| c.query_int(s, &[]);
+        Ok((
+            int(c, sql!(sqlite: "PRAGMA page_size"))?,
+            int(c, sql!(sqlite: "PRAGMA page_count"))?,
+            int(c, sql!(sqlite: "PRAGMA freelist_count"))?,
+            int(c, sql!(sqlite: "PRAGMA cache_size"))?,
+            int(c, sql!(sqlite: "PRAGMA wal_autocheckpoint"))?,
+            c.query_opt(sql!(sqlite: "PRAGMA journal_mode"), &[])?.map(|r| r.text(0)).transpose()?.unwrap_or_default(),
+        ))
+    })?;
+    let page = page_size.max(1) as u64;
+    // A negative cache_size is in KiB; a positive one in pages.
+    let cache = if cache < 0 { cache.unsigned_abs() * 1024 } else { cache as u64 * page };
+    Ok(DatabaseView {
+        rows: vec![
+            ("Database file".into(), mib(size(path))),
+            ("Pages".into(), format!("{pages} of {page} bytes, {free} free")),
+            ("Journal".into(), mode),
+            ("Write-ahead log".into(), format!("{} ({} frames)", mib(wal), wal / (page + 24))),
+            ("Checkpoint".into(), format!("automatic, when the log passes {autocheckpoint} pages")),
+            ("Page cache".into(), format!("up to {} per connection", mib(cache))),
+        ],
+        note: None,
+    })
+}
+
+#[cfg(feature = "oracle")]
+fn oracle(store: &Store) -> AppResult<DatabaseView> {
+    let sessions = store.read(|c| {
+        c.query_map(sql!(oracle: "SELECT status, COUNT(*) FROM v$session GROUP BY status ORDER BY status"), &[], |r| {
+            Ok((r.text(0)?, r.int(1)?))
+        })
+    });
+    Ok(match sessions {
+        Ok(rows) => DatabaseView {
+            rows: rows.into_iter().map(|(status, n)| (format!("Sessions {status}"), n.to_string())).collect(),
+            note: None,
+        },
+        Err(e) => {
+            tracing::info!(error = %e, "V$SESSION is not readable");
+            DatabaseView {
+                rows: Vec::new(),
+                note: Some(
+                    "This account may not read V$SESSION, so the database's own view of its sessions is not shown: \
+                     grant it SELECT_CATALOG_ROLE (on Autonomous Database, ADMIN may)."
+                        .into(),
+                ),
+            }
+        }
+    })
+}

@@ -7,12 +7,21 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Acquire or usage time percentiles, in milliseconds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]
+/// Acquire or usage time percentiles, in whole microseconds (integers keep float
+/// parsing and formatting out of the browser's code).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Percentiles {
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
+    pub p50: u64,
+    pub p95: u64,
+    pub p99: u64,
+}
+
+impl Percentiles {
+    /// "p50 / p95 / p99 ms" with two decimals.
+    pub fn as_ms(&self) -> String {
+        let ms = |us: u64| format!("{}.{:02}", us / 1000, us % 1000 / 10);
+        format!("{} / {} / {} ms", ms(self.p50), ms(self.p95), ms(self.p99))
+    }
 }
 
 /// The pool at one instant, with the acquire and usage times since the sample
@@ -172,7 +181,7 @@ mod history {
                 let s = PoolSample {
                     at_ms: i as i64,
                     active: if spike { 9 } else { 1 },
-                    acquire: Percentiles { p50: 0.1, p95: if spike { 40.0 } else { 0.2 }, p99: 0.3 },
+                    acquire: Percentiles { p50: 100, p95: if spike { 40_000 } else { 200 }, p99: 300 },
                     ..Default::default()
                 };
                 h.push(s, Default::default());
@@ -182,7 +191,7 @@ mod history {
             assert_eq!(recent[0].at_ms, 2 * COARSE_EVERY as i64, "the oldest went first");
             let coarse = h.samples(true);
             assert_eq!(coarse.len(), (RECENT + 2 * COARSE_EVERY) / COARSE_EVERY);
-            let spiked = coarse.iter().filter(|s| s.active == 9 && s.acquire.p95 == 40.0).count();
+            let spiked = coarse.iter().filter(|s| s.active == 9 && s.acquire.p95 == 40_000).count();
             assert_eq!(spiked, 1, "{coarse:?}");
         }
     }
@@ -190,7 +199,12 @@ mod history {
 
 #[cfg(test)]
 mod tests {
-    use super::quantile;
+    use super::{quantile, Percentiles};
+
+    #[test]
+    fn percentiles_read_in_milliseconds() {
+        assert_eq!(Percentiles { p50: 45, p95: 1_250, p99: 30_000 }.as_ms(), "0.04 / 1.25 / 30.00 ms");
+    }
 
     #[test]
     fn quantiles_interpolate_inside_a_bucket_like_prometheus() {

@@ -663,3 +663,24 @@ test('an administrator manages a group: one member, everyone a users filter matc
   assert.equal(sql(`SELECT COUNT(*) FROM pf_users WHERE username = '${one}' AND feature_group_id IS NULL`), '1');
   await page.close();
 });
+
+test('the Pool page shows the pool now and its charts as SVG images with labelled axes', async () => {
+  const page = await signedInPage();
+  await page.goto(`${base}/pool`);
+  await page.waitForSelector('[data-test-id=pool-now]');
+  assert.match(await page.textContent('[data-test-id=pool-now]'), /sqlite/);
+  assert.match(await page.textContent('[data-test-id=pool-database]'), /Write-ahead log/);
+  // The sampler takes its first sample at the start: the page has one by now.
+  assert.match(await page.textContent('[data-test-id=pool-open]'), /^\d+$/);
+  const src = await page.getAttribute('[data-test-id=pool-chart]', 'src');
+  const [type, svg] = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return [r.headers.get('content-type'), await r.text()];
+  }, src);
+  assert.equal(type, 'image/svg+xml');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /\nConnections\n/, 'the y axis is labelled');
+  assert.match(svg, /\nUTC\n/, 'the x axis is labelled');
+  await page.waitForFunction(() => document.querySelector('[data-test-id=pool-chart]')?.naturalWidth > 0);
+  await page.close();
+});

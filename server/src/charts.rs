@@ -155,9 +155,9 @@ pub fn draw_pool(
         };
         let series: Vec<(&str, RGBColor, Box<dyn Fn(&pathfinder::pool::PoolSample) -> f64>)> = if acquire {
             vec![
-                ("p50", OK, Box::new(|s| s.acquire.p50)),
-                ("p95", CLIENT_ERROR, Box::new(|s| s.acquire.p95)),
-                ("p99", SERVER_ERROR, Box::new(|s| s.acquire.p99)),
+                ("p50", OK, Box::new(|s| s.acquire.p50 as f64 / 1000.0)),
+                ("p95", CLIENT_ERROR, Box::new(|s| s.acquire.p95 as f64 / 1000.0)),
+                ("p99", SERVER_ERROR, Box::new(|s| s.acquire.p99 as f64 / 1000.0)),
             ]
         } else {
             vec![
@@ -254,7 +254,7 @@ mod tests {
                 active: (i % 4) as u32,
                 idle: 4 - (i % 4) as u32,
                 pending: u32::from(i == 20),
-                acquire: Percentiles { p50: 0.05, p95: 0.2, p99: 1.5 },
+                acquire: Percentiles { p50: 50, p95: 200, p99: 1_500 },
                 ..Default::default()
             })
             .collect();

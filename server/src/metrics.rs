@@ -120,10 +120,25 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
     for outcome in LOGIN_OUTCOMES {
         m.logins.with_label_values(&[outcome]);
     }
+    for (reason, outcome) in EVALUATION_OUTCOMES {
+        m.flag_evaluations.with_label_values(&[reason, outcome]);
+    }
     m
 });
 
 pub const LOGIN_OUTCOMES: [&str; 3] = ["success", "failure", "locked"];
+
+/// The evaluation API's reasons and outcomes, shown from the start (as above).
+const EVALUATION_OUTCOMES: [(&str, &str); 8] = [
+    ("STATIC", "success"),
+    ("TARGETING_MATCH", "success"),
+    ("ERROR", "unauthorized"),
+    ("ERROR", "forbidden"),
+    ("ERROR", "rate_limited"),
+    ("ERROR", "invalid_context"),
+    ("ERROR", "flag_not_found"),
+    ("ERROR", "error"),
+];
 
 /// Pool times from 50 µs (a free SQLite connection) to 30 s.
 const POOL_BUCKETS: [f64; 12] = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1.0, 30.0];

@@ -2151,3 +2151,28 @@ async fn the_pool_page_shows_this_instances_samples_and_draws_them() {
     assert_eq!(c.send(Method::GET, "/pool", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
     assert_eq!(c.send(Method::GET, "/charts/pool.svg", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console_exports() {
+    let c = Console::new();
+    pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview).await.unwrap();
+    c.send(Method::GET, "/users", Some(&c.token("root").await), None, "").await;
+    let scrape = c.scrape().await;
+    let exported: std::collections::HashSet<&str> =
+        scrape.lines().filter(|l| !l.starts_with('#')).filter_map(|l| l.split(['{', ' ']).next()).collect();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for file in ["deploy/grafana/pathfinder.json", "deploy/prometheus/alerts.yml"] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let named: std::collections::BTreeSet<&str> = text
+            .match_indices("pathfinder_")
+            .map(|(at, _)| {
+                let rest = &text[at..];
+                &rest[..rest.find(|ch: char| !(ch.is_ascii_alphanumeric() || ch == '_')).unwrap_or(rest.len())]
+            })
+            .collect();
+        assert!(named.len() >= 5, "{file}: {named:?}");
+        for name in named {
+            assert!(exported.contains(name), "{file} names {name}, which /metrics does not export:\n{scrape}");
+        }
+    }
+}

@@ -5,11 +5,6 @@
 use crate::api::get_pool;
 use crate::components::ErrorNote;
 use leptos::prelude::*;
-use pathfinder::pool::Percentiles;
-
-fn ms(p: Percentiles) -> String {
-    format!("{:.2} / {:.2} / {:.2} ms", p.p50, p.p95, p.p99)
-}
 
 #[component]
 pub fn PoolPage() -> impl IntoView {
@@ -29,7 +24,7 @@ pub fn PoolPage() -> impl IntoView {
                             <tr><th>"Active / idle"</th><td>{format!("{} / {}", s.active, s.idle)}</td></tr>
                             <tr><th>"Waiting"</th><td>{s.pending}</td></tr>
                             <tr><th>"Acquire timeouts"</th><td>{s.timeouts}</td></tr>
-                            <tr><th>"Last 10 s: acquire p50 / p95 / p99"</th><td>{ms(s.acquire)}</td></tr>
+                            <tr><th>"Last 10 s: acquire p50 / p95 / p99"</th><td>{s.acquire.as_ms()}</td></tr>
                         });
                         let database = p.database.rows.iter().map(|(k, v)| view! {
                             <tr><th>{k.clone()}</th><td>{v.clone()}</td></tr>
@@ -39,8 +34,8 @@ pub fn PoolPage() -> impl IntoView {
                                 <tr><th>"Backend"</th><td>{p.backend.clone()}</td></tr>
                                 <tr><th>"Max / min"</th><td>{format!("{} / {}", p.max, p.min)}</td></tr>
                                 {now}
-                                <tr><th>"Since start: acquire p50 / p95 / p99"</th><td>{ms(p.acquire)}</td></tr>
-                                <tr><th>"Since start: held p50 / p95 / p99"</th><td>{ms(p.usage)}</td></tr>
+                                <tr><th>"Since start: acquire p50 / p95 / p99"</th><td>{p.acquire.as_ms()}</td></tr>
+                                <tr><th>"Since start: held p50 / p95 / p99"</th><td>{p.usage.as_ms()}</td></tr>
                                 <tr><th>"Connections handed out"</th><td>{p.acquired}</td></tr>
                             </table>
                             {p.now.is_none().then(|| view! { <p class="hint">"No sample yet: the first comes 10 s after the start."</p> })}

@@ -14,10 +14,10 @@ fn since(now: &[(f64, u64)], before: &[(f64, u64)]) -> Vec<(f64, u64)> {
     now.iter().enumerate().map(|(i, &(bound, n))| (bound, n.saturating_sub(before.get(i).map_or(0, |b| b.1)))).collect()
 }
 
-/// Percentiles in milliseconds (zero when nothing was observed).
+/// Percentiles in microseconds (zero when nothing was observed).
 fn percentiles(buckets: &[(f64, u64)]) -> Percentiles {
-    let ms = |q| quantile(buckets, q).map_or(0.0, |s| s * 1000.0);
-    Percentiles { p50: ms(0.5), p95: ms(0.95), p99: ms(0.99) }
+    let us = |q| quantile(buckets, q).map_or(0, |s| (s * 1e6).round() as u64);
+    Percentiles { p50: us(0.5), p95: us(0.95), p99: us(0.99) }
 }
 
 /// Takes one sample, given the histograms of the sample before.
@@ -68,7 +68,7 @@ mod tests {
         let d = since(&now, &before);
         assert_eq!(d, [(0.001, 0), (0.01, 20), (f64::INFINITY, 20)]);
         let p = percentiles(&d);
-        assert!(p.p50 > 1.0 && p.p50 < 10.0, "{p:?}");
+        assert!(p.p50 > 1_000 && p.p50 < 10_000, "{p:?}");
         assert_eq!(percentiles(&since(&now, &now)), Percentiles::default());
     }
 }

@@ -20,7 +20,9 @@ impl Db {
         F: FnOnce(&dyn Storage) -> AppResult<T> + Send + 'static,
     {
         let storage = self.0.clone();
-        tokio::task::spawn_blocking(move || f(storage.as_ref())).await.map_err(AppError::internal)?
+        // The request's span goes along: a slow operation's log line names its request.
+        let span = tracing::Span::current();
+        tokio::task::spawn_blocking(move || span.in_scope(|| f(storage.as_ref()))).await.map_err(AppError::internal)?
     }
 
     /// Starts `f` on the blocking pool and returns at once: background work that a

@@ -12,6 +12,7 @@ pub mod filter;
 pub mod flags;
 pub mod ids;
 pub mod pool;
+pub mod queries;
 pub mod role;
 pub mod username;
 pub mod validation;

@@ -812,6 +812,8 @@ pub trait Storage:
     fn pool_stats(&self) -> PoolStats;
     /// The database's own view of its connections or files (the Pool page).
     fn database_view(&self) -> AppResult<crate::pool::DatabaseView>;
+    /// This process's storage operations by name, and its slowest recent calls.
+    fn operations(&self) -> crate::queries::QueriesPage;
 
     fn overview(&self, now: Timestamp) -> AppResult<Overview> {
         Ok(Overview {

@@ -1273,6 +1273,17 @@ pub async fn get_pool() -> Result<pathfinder::pool::PoolPage, AppError> {
     .await
 }
 
+/// This instance's storage operations by name with their times, and its slowest
+/// calls of the last hour (administrators and SREs).
+#[server(prefix = "/api", endpoint = "queries")]
+pub async fn get_queries() -> Result<pathfinder::queries::QueriesPage, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/queries")?;
+        ssr::db()?.call(|s| Ok(s.operations())).await
+    })
+    .await
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::policy::{access_for, Access};

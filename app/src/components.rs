@@ -17,6 +17,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/flags", "Flags"),
     ("/audit", "Audit"),
     ("/pool", "Pool"),
+    ("/queries", "Queries"),
 ];
 
 /// "Confirm it is you": the password (and code) again, for the dangerous actions of

@@ -57,6 +57,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
                 <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
+                <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -288,5 +289,18 @@ impl LazyRoute for PoolRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::PoolPage/></Shell> }.into_any()
+    }
+}
+
+struct QueriesRoute;
+
+#[lazy_route]
+impl LazyRoute for QueriesRoute {
+    fn data() -> Self {
+        QueriesRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::QueriesPage/></Shell> }.into_any()
     }
 }

@@ -121,6 +121,10 @@ pub enum Command {
         /// (the OFREP API; a burst of as many), before 429 with Retry-After.
         #[arg(long, env = "PF_OFREP_RATE", default_value_t = 2000, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
         ofrep_rate: u32,
+        /// Storage operations that take longer than this (milliseconds) are logged
+        /// as warnings with their request id; 0 logs none.
+        #[arg(long, env = "PF_SLOW_QUERY_MS", default_value_t = 250)]
+        slow_query_ms: u64,
         #[command(flatten)]
         keys: KeyPolicyArgs,
         /// Host names the console answers to, comma-separated (the name users and
@@ -319,6 +323,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             stats_refresh_minutes,
             audit_checkpoint_seconds,
             ofrep_rate,
+            slow_query_ms,
             keys,
             allowed_hosts,
             session_hours,
@@ -329,6 +334,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             public_url,
             outbox,
         } => {
+            crate::metrics::set_slow_query_ms(slow_query_ms);
             if migrate {
                 migrate_and_seal(s)?;
             }

@@ -22,6 +22,7 @@ pub struct Metrics {
     pub pool_acquire: Histogram,
     pub pool_usage: Histogram,
     pub pool_timeouts: IntCounter,
+    pub operations: HistogramVec,
     pub logins: IntCounterVec,
     pub users: IntGaugeVec,
     pub sessions_active: IntGauge,
@@ -62,6 +63,15 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
                 .buckets(POOL_BUCKETS.to_vec()),
         )
         .expect("static metric definition"),
+        operations: HistogramVec::new(
+            HistogramOpts::new(
+                "db_operation_seconds",
+                "Storage operations by module and function (never their arguments), connection in hand",
+            )
+            .buckets(POOL_BUCKETS.to_vec()),
+            &["module", "operation"],
+        )
+        .expect("static metric definition"),
         pool_timeouts: IntCounter::new(
             "db_connections_timeout_total",
             "Requests for a database connection that timed out waiting",
@@ -96,7 +106,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         .expect("static metric definition"),
         registry,
     };
-    let collectors: [Box<dyn prometheus::core::Collector>; 15] = [
+    let collectors: [Box<dyn prometheus::core::Collector>; 16] = [
+        Box::new(m.operations.clone()),
         Box::new(m.flag_evaluations.clone()),
         Box::new(m.users.clone()),
         Box::new(m.sessions_active.clone()),
@@ -215,4 +226,98 @@ pub fn render(pool: PoolStats) -> String {
         tracing::error!(error = %e, "encoding metrics");
     }
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+/// Calls slower than this are logged (`PF_SLOW_QUERY_MS`; 0: none).
+static SLOW_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(250);
+
+pub fn set_slow_query_ms(ms: u64) {
+    SLOW_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The slowest calls of the last hour, at most [`SLOWEST`]; `floor` is the quickest
+/// of them once full, so a quicker call returns without taking the lock.
+struct Slowest {
+    calls: std::sync::Mutex<Vec<pathfinder::queries::SlowCall>>,
+    floor: std::sync::atomic::AtomicU64,
+}
+
+const SLOWEST: usize = 20;
+static SLOW_CALLS: LazyLock<Slowest> =
+    LazyLock::new(|| Slowest { calls: Default::default(), floor: Default::default() });
+
+impl Slowest {
+    /// Drops calls older than an hour, keeps the slowest, and sets the floor.
+    fn tidy(&self, calls: &mut Vec<pathfinder::queries::SlowCall>, now_ms: i64) {
+        calls.retain(|c| now_ms - c.at_ms < 3_600_000);
+        calls.sort_by(|a, b| b.micros.cmp(&a.micros));
+        calls.truncate(SLOWEST);
+        let floor = if calls.len() < SLOWEST { 0 } else { calls.last().map_or(0, |c| c.micros) };
+        self.floor.store(floor, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// One storage operation done: timed by its name, logged when slow, kept when
+/// among the slowest of the hour.
+pub fn observe_operation(module: &'static str, operation: &'static str, took: Duration) {
+    use std::sync::atomic::Ordering;
+    METRICS.operations.with_label_values(&[module, operation]).observe(took.as_secs_f64());
+    let micros = took.as_micros() as u64;
+    let slow = SLOW_MS.load(Ordering::Relaxed);
+    if slow > 0 && micros >= slow * 1000 {
+        tracing::warn!(module, operation, ms = micros / 1000, "slow storage operation");
+    }
+    if micros > SLOW_CALLS.floor.load(Ordering::Relaxed) {
+        if let Ok(mut calls) = SLOW_CALLS.calls.lock() {
+            let now_ms = chrono::Utc::now().timestamp_millis();
+            calls.push(pathfinder::queries::SlowCall {
+                module: module.into(),
+                operation: operation.into(),
+                micros,
+                at_ms: now_ms,
+            });
+            SLOW_CALLS.tidy(&mut calls, now_ms);
+        }
+    }
+}
+
+/// Every operation timed so far, the most total time first, and the slowest calls.
+pub fn operations() -> pathfinder::queries::QueriesPage {
+    use prometheus::core::Collector;
+    let mut operations: Vec<(f64, pathfinder::queries::OperationStats)> = METRICS
+        .operations
+        .collect()
+        .iter()
+        .flat_map(|family| family.get_metric())
+        .map(|m| {
+            let label = |name: &str| {
+                m.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_string()).unwrap_or_default()
+            };
+            let h = m.get_histogram();
+            let mut buckets: Vec<(f64, u64)> =
+                h.get_bucket().iter().map(|b| (b.upper_bound(), b.cumulative_count())).collect();
+            buckets.push((f64::INFINITY, h.get_sample_count()));
+            let us = |q| pathfinder::pool::quantile(&buckets, q).map_or(0, |s| (s * 1e6).round() as u64);
+            let stats = pathfinder::queries::OperationStats {
+                module: label("module"),
+                operation: label("operation"),
+                count: h.get_sample_count(),
+                times: pathfinder::pool::Percentiles { p50: us(0.5), p95: us(0.95), p99: us(0.99) },
+            };
+            (h.get_sample_sum(), stats)
+        })
+        .collect();
+    operations.sort_by(|a, b| b.0.total_cmp(&a.0));
+    let slowest = match SLOW_CALLS.calls.lock() {
+        Ok(mut calls) => {
+            SLOW_CALLS.tidy(&mut calls, chrono::Utc::now().timestamp_millis());
+            calls.clone()
+        }
+        Err(_) => Vec::new(),
+    };
+    pathfinder::queries::QueriesPage {
+        operations: operations.into_iter().map(|(_, s)| s).collect(),
+        slowest,
+        slow_ms: SLOW_MS.load(std::sync::atomic::Ordering::Relaxed),
+    }
 }

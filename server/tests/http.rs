@@ -2125,8 +2125,9 @@ async fn the_pool_page_shows_this_instances_samples_and_draws_them() {
     assert!(page.body.contains("No sample yet"), "{}", page.body);
     let db = Db::new(c.storage.clone());
     let mut before = Default::default();
+    let root = c.token("root").await;
     for _ in 0..3 {
-        c.send(Method::GET, "/users", Some(&c.token("root").await), None, "").await;
+        c.send(Method::GET, "/users", Some(&root), None, "").await;
         pathfinder_server::jobs::pool::sample(&db, &c.pool_history, &mut before).await;
     }
     let samples = c.pool_history.samples(false);
@@ -2175,4 +2176,27 @@ async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console
             assert!(exported.contains(name), "{file} names {name}, which /metrics does not export:\n{scrape}");
         }
     }
+}
+
+#[tokio::test]
+async fn storage_operations_are_timed_by_name_on_the_queries_page_and_in_metrics() {
+    let c = Console::new();
+    let root = c.token("root").await;
+    c.send(Method::GET, "/users?q=ro", Some(&root), None, "").await;
+    let scrape = c.scrape().await;
+    let line = scrape
+        .lines()
+        .find(|l| l.starts_with("pathfinder_db_operation_seconds_count{module=\"users\",operation=\"search_users\"}"))
+        .unwrap_or_else(|| panic!("no search_users timing in\n{scrape}"));
+    assert!(!line.ends_with(" 0"), "{line}");
+    // Names only: no argument (the search text) in any label.
+    assert!(!scrape.lines().any(|l| l.starts_with("pathfinder_db_operation") && l.contains("\"ro\"")));
+    let sre = c.token("sre_sam").await;
+    let page = c.send(Method::GET, "/queries", Some(&sre), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in ["users::search_users", "data-test-id=\"slowest\"", "PF_SLOW_QUERY_MS"] {
+        assert!(page.body.contains(text), "{text} in {}", page.body);
+    }
+    let comp = c.token("comp_cy").await;
+    assert_eq!(c.send(Method::GET, "/queries", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
 }

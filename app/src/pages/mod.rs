@@ -23,7 +23,7 @@ pub use invite::InvitePage;
 pub use keys::KeysPage;
 pub use login::Login;
 pub use overview::OverviewPage;
-pub use pool::PoolPage;
+pub use pool::{PoolPage, QueriesPage};
 pub use sessions::SessionsPage;
 pub use user_detail::UserDetailPage;
 pub use users::UsersPage;

@@ -1,6 +1,8 @@
-//! The Pool page (SREs and administrators): this instance's connection pool now,
-//! its acquire and usage times, charts of the last hour and day drawn by the server
-//! from samples it keeps itself, and the database's own view.
+//! The operations pages (SREs and administrators). Pool: this instance's
+//! connection pool now, its acquire and usage times, charts of the last hour and
+//! day drawn by the server from samples it keeps itself, and the database's own
+//! view. Queries: its storage operations by name with their times, and the slowest
+//! calls of the hour.
 
 use crate::api::get_pool;
 use crate::components::ErrorNote;
@@ -53,5 +55,53 @@ pub fn PoolPage() -> impl IntoView {
         <h2>"The last 24 hours"</h2>
         <img class="chart" src="/charts/pool.svg?range=day&series=connections" alt="Connections over the last day"/>
         <img class="chart" src="/charts/pool.svg?range=day&series=acquire" alt="Acquire time over the last day"/>
+    }
+}
+
+#[component]
+pub fn QueriesPage() -> impl IntoView {
+    let page = crate::codec::resource(|| (), |_| crate::api::get_queries());
+    view! {
+        <h1>"Storage operations"</h1>
+        <p class="hint">"This console instance's storage operations since it started, named by their module and function (never their arguments), the most total time first; timed with the connection in hand (waiting for one is on the Pool page). Also in "<code>"pathfinder_db_operation_seconds{module,operation}"</code>"."</p>
+        <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorNote error=e/> }.into_any(),
+                    Ok(p) => {
+                        let rows = p.operations.iter().map(|o| view! {
+                            <tr>
+                                <td><code>{format!("{}::{}", o.module, o.operation)}</code></td>
+                                <td>{o.count}</td>
+                                <td>{o.times.as_ms()}</td>
+                            </tr>
+                        }).collect_view();
+                        let slowest = p.slowest.iter().map(|c| view! {
+                            <tr>
+                                <td><code>{format!("{}::{}", c.module, c.operation)}</code></td>
+                                <td>{format!("{}.{:03} ms", c.micros / 1000, c.micros % 1000)}</td>
+                                <td>{chrono::DateTime::from_timestamp_millis(c.at_ms).map(|t| super::when(&t)).unwrap_or_default()}</td>
+                            </tr>
+                        }).collect_view();
+                        let threshold = match p.slow_ms {
+                            0 => "Slow calls are not logged (PF_SLOW_QUERY_MS=0).".to_string(),
+                            ms => format!("Calls over {ms} ms are logged as warnings with their request id (PF_SLOW_QUERY_MS)."),
+                        };
+                        view! {
+                            <table class="list" data-test-id="operations">
+                                <thead><tr><th>"Operation"</th><th>"Calls"</th><th>"p50 / p95 / p99"</th></tr></thead>
+                                <tbody>{rows}</tbody>
+                            </table>
+                            <h2>"The slowest calls of the last hour"</h2>
+                            <p class="hint">{threshold}</p>
+                            <table class="list" data-test-id="slowest">
+                                <thead><tr><th>"Operation"</th><th>"Took"</th><th>"At"</th></tr></thead>
+                                <tbody>{slowest}</tbody>
+                            </table>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Suspense>
     }
 }

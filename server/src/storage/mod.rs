@@ -111,39 +111,48 @@ impl Store {
         Ok(Conn::new(self.database().connect(work, write)?, self.dialect()))
     }
 
-    /// Runs a read on the request path.
-    fn read<T>(&self, f: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
-        f(&mut self.conn(Work::Request, false)?)
+    /// Runs a read on the request path, timed as the operation `f` is written in.
+    fn read<T, F: FnOnce(&mut Conn) -> AppResult<T>>(&self, f: F) -> AppResult<T> {
+        let mut c = self.conn(Work::Request, false)?;
+        timed::<F, T>(|| f(&mut c))
     }
 
-    /// Runs `f` in one transaction on the request path.
-    fn write<T>(&self, f: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
-        self.conn(Work::Request, true)?.transaction(f)
+    /// Runs `f` in one transaction on the request path, timed as the operation `f`
+    /// is written in.
+    fn write<T, F: FnOnce(&mut Conn) -> AppResult<T>>(&self, f: F) -> AppResult<T> {
+        let mut c = self.conn(Work::Request, true)?;
+        timed::<F, T>(|| c.transaction(f))
     }
 
     /// Runs `f` and writes `audit` in one transaction: if the audit row cannot be
     /// written, nothing `f` did stays.
-    fn write_audited<T>(&self, audit: &AuditEntry, f: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
-        self.write(|c| {
-            let out = f(c)?;
-            audit::insert(c, audit)?;
-            Ok(out)
+    fn write_audited<T, F: FnOnce(&mut Conn) -> AppResult<T>>(&self, audit: &AuditEntry, f: F) -> AppResult<T> {
+        let mut c = self.conn(Work::Request, true)?;
+        timed::<F, T>(|| {
+            c.transaction(|c| {
+                let out = f(c)?;
+                audit::insert(c, audit)?;
+                Ok(out)
+            })
         })
     }
 
     /// Like [`Store::write_audited`], with the audit row's message made by the change
     /// itself (what it did: counts, before and after).
-    fn write_audited_with<T>(
+    fn write_audited_with<T, F: FnOnce(&mut Conn) -> AppResult<(T, String)>>(
         &self,
         audit: &AuditEntry,
-        f: impl FnOnce(&mut Conn) -> AppResult<(T, String)>,
+        f: F,
     ) -> AppResult<T> {
-        self.write(|c| {
-            let (out, said) = f(c)?;
-            let mut entry = audit.clone();
-            entry.error_message = Some(said);
-            audit::insert(c, &entry)?;
-            Ok(out)
+        let mut c = self.conn(Work::Request, true)?;
+        timed::<F, T>(|| {
+            c.transaction(|c| {
+                let (out, said) = f(c)?;
+                let mut entry = audit.clone();
+                entry.error_message = Some(said);
+                audit::insert(c, &entry)?;
+                Ok(out)
+            })
         })
     }
 
@@ -154,6 +163,16 @@ impl Store {
         }
         error
     }
+}
+
+/// Runs `run`, timed under the name of the operation whose closure `F` is (its
+/// module and function: [`pathfinder::queries::operation_of`]).
+fn timed<F, T>(run: impl FnOnce() -> AppResult<T>) -> AppResult<T> {
+    let (module, operation) = pathfinder::queries::operation_of(std::any::type_name::<F>());
+    let started = std::time::Instant::now();
+    let out = run();
+    crate::metrics::observe_operation(module, operation, started.elapsed());
+    out
 }
 
 impl Storage for Store {
@@ -174,5 +193,9 @@ impl Storage for Store {
 
     fn database_view(&self) -> AppResult<pathfinder::pool::DatabaseView> {
         database_view::of(self)
+    }
+
+    fn operations(&self) -> pathfinder::queries::QueriesPage {
+        crate::metrics::operations()
     }
 }

@@ -664,7 +664,7 @@ test('an administrator manages a group: one member, everyone a users filter matc
   await page.close();
 });
 
-test('the Pool page shows the pool now and its charts as SVG images with labelled axes', async () => {
+test('the Pool page shows the pool now and its charts as SVG images with labelled axes; the Queries page its operations', async () => {
   const page = await signedInPage();
   await page.goto(`${base}/pool`);
   await page.waitForSelector('[data-test-id=pool-now]');
@@ -682,5 +682,12 @@ test('the Pool page shows the pool now and its charts as SVG images with labelle
   assert.match(svg, /\nConnections\n/, 'the y axis is labelled');
   assert.match(svg, /\nUTC\n/, 'the x axis is labelled');
   await page.waitForFunction(() => document.querySelector('[data-test-id=pool-chart]')?.naturalWidth > 0);
+  // The storage operations by name, from the nav: the page hydrated whole, so the
+  // router moves on without reloading.
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  await page.click('nav >> text=Queries');
+  await page.waitForURL(`${base}/queries`);
+  await page.waitForSelector('[data-test-id=operations] tbody tr');
+  assert.match(await page.textContent('[data-test-id=operations]'), /users::search_users|sessions::|users::/);
   await page.close();
 });

@@ -33,6 +33,20 @@ fn failed(e: impl std::fmt::Display) -> AppError {
     AppError::internal(format!("drawing a chart: {e}"))
 }
 
+/// The series' legend, in the upper left on a light ground.
+fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+) -> Result<(), AppError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK.mix(0.2))
+        .label_font(("sans-serif", 12))
+        .draw()
+        .map_err(failed)
+}
+
 /// Stacked bars per bucket: 2xx (and others), 4xx, 5xx.
 pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
     let mut svg = String::new();
@@ -92,14 +106,7 @@ pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
                 .label(name)
                 .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.2))
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(failed)?;
+        legend(&mut chart)?;
         root.present().map_err(failed)?;
     }
     Ok(svg)
@@ -207,14 +214,7 @@ pub fn draw_pool(
                 .label(*name)
                 .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], color.stroke_width(2)));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.8))
-            .border_style(BLACK.mix(0.2))
-            .label_font(("sans-serif", 12))
-            .draw()
-            .map_err(failed)?;
+        legend(&mut chart)?;
         root.present().map_err(failed)?;
     }
     Ok(svg)

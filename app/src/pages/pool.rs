@@ -32,17 +32,19 @@ pub fn PoolPage() -> impl IntoView {
                             <tr><th>{k.clone()}</th><td>{v.clone()}</td></tr>
                         }).collect_view();
                         view! {
-                            <table class="facts" data-test-id="pool-now">
+                            // Rows inside an explicit tbody: the browser adds one otherwise, and
+                            // hydration would not find the rows where the server put them.
+                            <table class="facts" data-test-id="pool-now"><tbody>
                                 <tr><th>"Backend"</th><td>{p.backend.clone()}</td></tr>
                                 <tr><th>"Max / min"</th><td>{format!("{} / {}", p.max, p.min)}</td></tr>
                                 {now}
                                 <tr><th>"Since start: acquire p50 / p95 / p99"</th><td>{p.acquire.as_ms()}</td></tr>
                                 <tr><th>"Since start: held p50 / p95 / p99"</th><td>{p.usage.as_ms()}</td></tr>
                                 <tr><th>"Connections handed out"</th><td>{p.acquired}</td></tr>
-                            </table>
+                            </tbody></table>
                             {p.now.is_none().then(|| view! { <p class="hint">"No sample yet: the first comes 10 s after the start."</p> })}
                             <h2>"The database's view"</h2>
-                            <table class="facts" data-test-id="pool-database">{database}</table>
+                            <table class="facts" data-test-id="pool-database"><tbody>{database}</tbody></table>
                             {p.database.note.clone().map(|n| view! { <p class="hint" data-test-id="pool-database-note">{n}</p> })}
                         }.into_any()
                     }

@@ -17,6 +17,12 @@ pub struct Percentiles {
 }
 
 impl Percentiles {
+    /// Of a histogram as [`quantile`] takes it (zero when nothing was observed).
+    pub fn of(buckets: &[(f64, u64)]) -> Percentiles {
+        let us = |q| quantile(buckets, q).map_or(0, |s| (s * 1e6).round() as u64);
+        Percentiles { p50: us(0.5), p95: us(0.95), p99: us(0.99) }
+    }
+
     /// "p50 / p95 / p99 ms" with two decimals.
     pub fn as_ms(&self) -> String {
         let ms = |us: u64| format!("{}.{:02}", us / 1000, us % 1000 / 10);

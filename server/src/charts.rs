@@ -33,6 +33,20 @@ fn failed(e: impl std::fmt::Display) -> AppError {
     AppError::internal(format!("drawing a chart: {e}"))
 }
 
+/// A chart with nothing to draw: one line, centred, saying why.
+fn notice(text: &str) -> Result<String, AppError> {
+    use plotters::style::text_anchor::{HPos, Pos, VPos};
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let style = ("sans-serif", 16).into_text_style(&root).pos(Pos::new(HPos::Center, VPos::Center));
+        root.draw(&Text::new(text, (SIZE.0 as i32 / 2, SIZE.1 as i32 / 2), style)).map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 /// The series' legend, in the upper left on a light ground.
 fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
     chart: &mut ChartContext<'a, DB, CT>,
@@ -49,18 +63,14 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
 
 /// Stacked bars per bucket: 2xx (and others), 4xx, 5xx.
 pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
+    let (Some(first), Some(last)) = (h.buckets.first(), h.buckets.last()) else {
+        return notice("No events");
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
         let unit = if h.bucket == "hour" { 3_600_000 } else { 86_400_000 };
-        let (Some(first), Some(last)) = (h.buckets.first(), h.buckets.last()) else {
-            root.draw(&Text::new("No events", (SIZE.0 as i32 / 2 - 30, SIZE.1 as i32 / 2), ("sans-serif", 16)))
-                .map_err(failed)?;
-            root.present().map_err(failed)?;
-            drop(root);
-            return Ok(svg);
-        };
         let (x0, x1) = (first.0.timestamp_millis(), last.0.timestamp_millis() + unit);
         let top = h.buckets.iter().map(|(_, n)| n.iter().sum::<i64>()).max().unwrap_or(1).max(1);
         let caption = match (h.among_newest, h.bucket.as_str()) {
@@ -143,23 +153,15 @@ pub fn draw_pool(
     day: bool,
     max: u32,
 ) -> Result<String, AppError> {
+    let what = if acquire { "Acquire time, ms" } else { "Connections" };
+    let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
+        return notice(&format!("{what}: no samples yet (one every 10 s)"));
+    };
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
-        let what = if acquire { "Acquire time, ms" } else { "Connections" };
         let span = if day { "the last 24 hours (5-minute maxima)" } else { "the last hour (10-second samples)" };
-        let (Some(first), Some(last)) = (samples.first(), samples.last()) else {
-            root.draw(&Text::new(
-                format!("{what}: no samples yet (one every 10 s)"),
-                (SIZE.0 as i32 / 2 - 140, SIZE.1 as i32 / 2),
-                ("sans-serif", 16),
-            ))
-            .map_err(failed)?;
-            root.present().map_err(failed)?;
-            drop(root);
-            return Ok(svg);
-        };
         let series: Vec<(&str, RGBColor, Box<dyn Fn(&pathfinder::pool::PoolSample) -> f64>)> = if acquire {
             vec![
                 ("p50", OK, Box::new(|s| s.acquire.p50 as f64 / 1000.0)),

@@ -166,15 +166,18 @@ pub fn count_pool_timeout() {
     METRICS.pool_timeouts.inc();
 }
 
-/// A histogram's cumulative counts by upper bound, `+Inf` last.
-fn cumulative(h: &Histogram) -> Vec<(f64, u64)> {
-    use prometheus::core::Collector;
-    let families = h.collect();
-    let Some(m) = families.first().and_then(|f| f.get_metric().first()) else { return Vec::new() };
-    let h = m.get_histogram();
+/// A collected histogram's cumulative counts by upper bound, `+Inf` last.
+fn buckets(h: &prometheus::proto::Histogram) -> Vec<(f64, u64)> {
     let mut out: Vec<(f64, u64)> = h.get_bucket().iter().map(|b| (b.upper_bound(), b.cumulative_count())).collect();
     out.push((f64::INFINITY, h.get_sample_count()));
     out
+}
+
+/// A histogram's counts now (see [`buckets`]).
+fn cumulative(h: &Histogram) -> Vec<(f64, u64)> {
+    use prometheus::core::Collector;
+    let families = h.collect();
+    families.first().and_then(|f| f.get_metric().first()).map_or_else(Vec::new, |m| buckets(m.get_histogram()))
 }
 
 /// The pool's acquire and usage histograms now (cumulative since the start), and
@@ -294,15 +297,11 @@ pub fn operations() -> pathfinder::queries::QueriesPage {
                 m.get_label().iter().find(|l| l.name() == name).map(|l| l.value().to_string()).unwrap_or_default()
             };
             let h = m.get_histogram();
-            let mut buckets: Vec<(f64, u64)> =
-                h.get_bucket().iter().map(|b| (b.upper_bound(), b.cumulative_count())).collect();
-            buckets.push((f64::INFINITY, h.get_sample_count()));
-            let us = |q| pathfinder::pool::quantile(&buckets, q).map_or(0, |s| (s * 1e6).round() as u64);
             let stats = pathfinder::queries::OperationStats {
                 module: label("module"),
                 operation: label("operation"),
                 count: h.get_sample_count(),
-                times: pathfinder::pool::Percentiles { p50: us(0.5), p95: us(0.95), p99: us(0.99) },
+                times: pathfinder::pool::Percentiles::of(&buckets(h)),
             };
             (h.get_sample_sum(), stats)
         })

@@ -5,19 +5,13 @@
 
 use crate::metrics::pool_histograms;
 use pathfinder::db::Db;
-use pathfinder::pool::{quantile, Percentiles, PoolHistory, PoolSample, SAMPLE_SECONDS};
+use pathfinder::pool::{Percentiles, PoolHistory, PoolSample, SAMPLE_SECONDS};
 use std::sync::Arc;
 use std::time::Duration;
 
 /// Cumulative counts by bound minus an earlier snapshot of the same histogram.
 fn since(now: &[(f64, u64)], before: &[(f64, u64)]) -> Vec<(f64, u64)> {
     now.iter().enumerate().map(|(i, &(bound, n))| (bound, n.saturating_sub(before.get(i).map_or(0, |b| b.1)))).collect()
-}
-
-/// Percentiles in microseconds (zero when nothing was observed).
-fn percentiles(buckets: &[(f64, u64)]) -> Percentiles {
-    let us = |q| quantile(buckets, q).map_or(0, |s| (s * 1e6).round() as u64);
-    Percentiles { p50: us(0.5), p95: us(0.95), p99: us(0.99) }
 }
 
 /// Takes one sample, given the histograms of the sample before.
@@ -37,11 +31,11 @@ pub async fn sample(db: &Db, history: &PoolHistory, before: &mut (Vec<(f64, u64)
         idle: stats.idle,
         pending: stats.waiters,
         timeouts,
-        acquire: percentiles(&since(&acquire, &before.0)),
-        usage: percentiles(&since(&usage, &before.1)),
+        acquire: Percentiles::of(&since(&acquire, &before.0)),
+        usage: Percentiles::of(&since(&usage, &before.1)),
     };
     let acquired = acquire.last().map_or(0, |b| b.1);
-    history.push(s, (percentiles(&acquire), percentiles(&usage), acquired));
+    history.push(s, (Percentiles::of(&acquire), Percentiles::of(&usage), acquired));
     *before = (acquire, usage);
 }
 
@@ -67,8 +61,8 @@ mod tests {
         let now = [(0.001, 10), (0.01, 30), (f64::INFINITY, 30)];
         let d = since(&now, &before);
         assert_eq!(d, [(0.001, 0), (0.01, 20), (f64::INFINITY, 20)]);
-        let p = percentiles(&d);
+        let p = Percentiles::of(&d);
         assert!(p.p50 > 1_000 && p.p50 < 10_000, "{p:?}");
-        assert_eq!(percentiles(&since(&now, &now)), Percentiles::default());
+        assert_eq!(Percentiles::of(&since(&now, &now)), Percentiles::default());
     }
 }

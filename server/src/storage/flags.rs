@@ -259,9 +259,14 @@ fn holder_override(c: &mut Conn, flag: &Flag, who: &str) -> AppResult<Option<Ove
     if user.is_none() && group.is_none() {
         return Err(AppError::invalid(format!("No user or group is named '{who}'.")));
     }
+    override_held(c, &flag.flag_id, user.as_deref(), group.as_deref())
+}
+
+/// The override of a flag that a user or a group (by id) holds, if any.
+fn override_held(c: &mut Conn, flag_id: &str, user: Option<&str>, group: Option<&str>) -> AppResult<Option<Override>> {
     let found = c.query_opt(
         sql!("SELECT override_id FROM pf_user_feature_flags WHERE flag_id = :1 AND (user_id = :2 OR group_id = :3)"),
-        &args![flag.flag_id.as_str(), user.as_deref(), group.as_deref()],
+        &args![flag_id, user, group],
     )?;
     found.map(|r| override_by_id(c, &r.text(0)?)).transpose()
 }
@@ -573,17 +578,7 @@ impl FlagStore for Store {
                     (None, Some(id.clone()))
                 }
             };
-            let existing = c.query_opt(
-                sql!(
-                    "SELECT override_id FROM pf_user_feature_flags WHERE flag_id = :1
-                     AND (user_id = :2 OR group_id = :3)"
-                ),
-                &args![flag.flag_id.as_str(), user.as_deref(), group.as_deref()],
-            )?;
-            let before = match existing {
-                Some(r) => Some(override_by_id(c, &r.text(0)?)?),
-                None => None,
-            };
+            let before = override_held(c, &flag.flag_id, user.as_deref(), group.as_deref())?;
             let id = match &before {
                 Some(o) => {
                     c.execute(

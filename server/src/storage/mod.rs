@@ -120,20 +120,23 @@ impl Store {
     /// Runs `f` in one transaction on the request path, timed as the operation `f`
     /// is written in.
     fn write<T, F: FnOnce(&mut Conn) -> AppResult<T>>(&self, f: F) -> AppResult<T> {
+        self.write_as::<F, T>(f)
+    }
+
+    /// Runs `run` in one transaction on the request path, timed as the operation
+    /// the closure `Op` is written in (the writers below wrap their caller's).
+    fn write_as<Op, T>(&self, run: impl FnOnce(&mut Conn) -> AppResult<T>) -> AppResult<T> {
         let mut c = self.conn(Work::Request, true)?;
-        timed::<F, T>(|| c.transaction(f))
+        timed::<Op, T>(|| c.transaction(run))
     }
 
     /// Runs `f` and writes `audit` in one transaction: if the audit row cannot be
     /// written, nothing `f` did stays.
     fn write_audited<T, F: FnOnce(&mut Conn) -> AppResult<T>>(&self, audit: &AuditEntry, f: F) -> AppResult<T> {
-        let mut c = self.conn(Work::Request, true)?;
-        timed::<F, T>(|| {
-            c.transaction(|c| {
-                let out = f(c)?;
-                audit::insert(c, audit)?;
-                Ok(out)
-            })
+        self.write_as::<F, T>(|c| {
+            let out = f(c)?;
+            audit::insert(c, audit)?;
+            Ok(out)
         })
     }
 
@@ -144,15 +147,12 @@ impl Store {
         audit: &AuditEntry,
         f: F,
     ) -> AppResult<T> {
-        let mut c = self.conn(Work::Request, true)?;
-        timed::<F, T>(|| {
-            c.transaction(|c| {
-                let (out, said) = f(c)?;
-                let mut entry = audit.clone();
-                entry.error_message = Some(said);
-                audit::insert(c, &entry)?;
-                Ok(out)
-            })
+        self.write_as::<F, T>(|c| {
+            let (out, said) = f(c)?;
+            let mut entry = audit.clone();
+            entry.error_message = Some(said);
+            audit::insert(c, &entry)?;
+            Ok(out)
         })
     }
 

@@ -108,6 +108,10 @@ pub struct TableSetInfo {
     pub tables: Vec<TableCount>,
     /// What the set's `career_summary` view holds (absent while the set is incomplete).
     pub career: Option<CareerSummary>,
+    /// The set's size at the latest storage sample, and when that was.
+    pub size_bytes: Option<i64>,
+    #[serde(with = "chrono::serde::ts_milliseconds_option")]
+    pub size_sampled_at: Option<Timestamp>,
 }
 
 /// One row of `pf_user_<username>_career_summary`.
@@ -134,7 +138,7 @@ pub struct UserActivity {
 
 /// The last run of a background job, as the database records it (whichever console
 /// instance ran it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobRun {
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub finished_at: Option<Timestamp>,

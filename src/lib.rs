@@ -14,6 +14,7 @@ pub mod ids;
 pub mod pool;
 pub mod queries;
 pub mod role;
+pub mod usage;
 pub mod username;
 pub mod validation;
 

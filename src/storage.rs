@@ -560,6 +560,8 @@ pub trait AuditStore {
         audit: &AuditEntry,
     ) -> AppResult<()>;
     fn audit_job(&self, id: &str) -> AppResult<AuditJob>;
+    /// The last chain verification that finished (the Diagnostics page, the alerts).
+    fn last_chain_verify(&self) -> AppResult<Option<AuditJob>>;
 }
 
 pub use crate::audit::AuditRow;
@@ -593,6 +595,29 @@ pub trait StatsStore {
     fn last_stats_refresh(&self) -> AppResult<JobRun>;
     /// The user's row of the statistics, if the last refresh saw them.
     fn user_activity(&self, user_id: &UserId) -> AppResult<Option<UserActivity>>;
+}
+
+/// Storage use (sampled in the background; see [`crate::usage`]) and the optimizer's
+/// statistics. Both are jobs every console instance runs; the database's lease in
+/// `pf_console_jobs` decides which instance does each round.
+pub trait UsageStore {
+    /// Measures the database's storage and records the sample (audited), deleting
+    /// samples older than the policy keeps. `None` when not due or another instance
+    /// is sampling.
+    fn sample_storage(
+        &self,
+        when: RefreshWhen,
+        policy: &crate::usage::StoragePolicy,
+        audit: &AuditEntry,
+    ) -> AppResult<Option<JobRun>>;
+    /// The latest sample, the growth over the last week of samples and the jobs' last runs.
+    fn storage_page(&self, policy: &crate::usage::StoragePolicy) -> AppResult<crate::usage::StoragePage>;
+    /// `used`, `limit` and the named tables' totals since `since`: (name, [(ms, bytes)]).
+    fn storage_history(&self, since: Timestamp, tables: &[String]) -> AppResult<Vec<(String, Vec<(i64, i64)>)>>;
+    /// Gathers the optimizer's statistics where they are stale (SQLite `PRAGMA
+    /// optimize`, Oracle `DBMS_STATS.GATHER_SCHEMA_STATS` with `GATHER AUTO`), audited.
+    fn gather_statistics(&self, when: RefreshWhen, audit: &AuditEntry) -> AppResult<Option<JobRun>>;
+    fn last_statistics(&self) -> AppResult<JobRun>;
 }
 
 pub trait UserTableStore {
@@ -803,6 +828,7 @@ pub trait Storage:
     + MfaStore
     + InvitationStore
     + FlagStore
+    + UsageStore
     + Send
     + Sync
 {

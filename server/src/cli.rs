@@ -44,6 +44,47 @@ pub struct KeyPolicyArgs {
     pub key_rotation_days: u32,
 }
 
+/// The storage sampler and its alert thresholds (see `storage/usage.rs`), and the
+/// optimizer statistics' schedule.
+#[derive(clap::Args, Debug, Clone, Copy)]
+pub struct StorageArgs {
+    /// Sample the storage this often (minutes). Every instance runs the job; one of
+    /// them samples each round.
+    #[arg(long, env = "PF_STORAGE_SAMPLE_MINUTES", default_value_t = 15, value_parser = clap::value_parser!(u32).range(1..=1440))]
+    pub storage_sample_minutes: u32,
+    /// Keep storage samples this many days.
+    #[arg(long, env = "PF_STORAGE_HISTORY_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub storage_history_days: u32,
+    /// Storage use at or above this share of the limit (percent) is a warning.
+    #[arg(long, env = "PF_STORAGE_WARNING_PERCENT", default_value_t = 80, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub storage_warning_percent: u8,
+    /// Storage use at or above this share of the limit (percent) is critical.
+    #[arg(long, env = "PF_STORAGE_CRITICAL_PERCENT", default_value_t = 90, value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub storage_critical_percent: u8,
+    /// The storage limit in bytes; by default the backend's own (SQLite: the database
+    /// with the free space of its file system; Oracle: the tablespace quota or size).
+    #[arg(long, env = "PF_STORAGE_LIMIT_BYTES", value_parser = clap::value_parser!(u64).range(1..))]
+    pub storage_limit_bytes: Option<u64>,
+    /// Gather the optimizer statistics this often (hours), where they are stale.
+    #[arg(long, env = "PF_DB_STATISTICS_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub statistics_hours: u64,
+}
+
+impl StorageArgs {
+    pub fn policy(&self) -> AppResult<pathfinder::usage::StoragePolicy> {
+        if self.storage_warning_percent >= self.storage_critical_percent {
+            return Err(AppError::invalid("PF_STORAGE_WARNING_PERCENT must be below PF_STORAGE_CRITICAL_PERCENT."));
+        }
+        Ok(pathfinder::usage::StoragePolicy {
+            warning_percent: self.storage_warning_percent,
+            critical_percent: self.storage_critical_percent,
+            sample_every_minutes: self.storage_sample_minutes,
+            history_days: self.storage_history_days,
+            limit_bytes: self.storage_limit_bytes,
+        })
+    }
+}
+
 /// The sign-in guard (see `auth::guard`): failures within 15 minutes count, and a
 /// streak of locks is forgotten after 12 hours without a failure.
 #[derive(clap::Args, Debug, Clone, Copy)]
@@ -141,6 +182,8 @@ pub enum Command {
         session_idle_minutes: u32,
         #[command(flatten)]
         lockout: LockoutArgs,
+        #[command(flatten)]
+        storage: StorageArgs,
         /// Proxies in front of the console (IP addresses, comma-separated): their
         /// X-Forwarded-For names the client for the audit log, the sign-in throttle
         /// and the loopback-only metrics. Nobody else's header is believed.
@@ -188,6 +231,15 @@ pub enum Command {
     SchemaCheck,
     /// Rebuild the user statistics (pf_mv_user_stats) now; audited.
     RefreshStats,
+    /// Measure the storage now (tables, per-user sets, the limit) and record the
+    /// sample, as the server's job does; audited. Uses the serve command's
+    /// PF_STORAGE_* settings.
+    SampleStorage {
+        #[command(flatten)]
+        storage: StorageArgs,
+    },
+    /// Gather the optimizer statistics now where they are stale; audited.
+    GatherStatistics,
     /// Replace users' data keys and re-encrypt their fields, one transaction per user.
     RotateKeys {
         /// Only this user's key.
@@ -329,6 +381,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             session_hours,
             session_idle_minutes,
             lockout,
+            storage,
             trusted_proxies,
             mfa_required_roles,
             public_url,
@@ -363,6 +416,8 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 session_policy: sessions,
                 lockout: lockout.policy(),
                 throttle: lockout.throttle(),
+                storage_policy: storage.policy()?,
+                statistics_every: std::time::Duration::from_secs(storage.statistics_hours * 3600),
                 ofrep_rate: crate::ofrep::ApiRate::per_second(ofrep_rate),
                 trusted_proxies: trusted_proxies.into(),
                 outbox: pathfinder::mail::Outbox {
@@ -472,6 +527,45 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             let run = s.refresh_user_stats(RefreshWhen::Now, &audit)?;
             let took = run.and_then(|r| r.duration_ms).unwrap_or_default();
             println!("Refreshed the user statistics in {took} ms.");
+        }
+        Command::SampleStorage { storage } => {
+            let audit = RequestMeta::cli("sample-storage").audit(
+                None,
+                crate::jobs::storage::SAMPLE_ACTION,
+                ("storage", None),
+                200,
+            );
+            let policy = storage.policy()?;
+            s.sample_storage(RefreshWhen::Now, &policy, &audit)?;
+            let page = s.storage_page(&policy)?;
+            let took = page.last_sample.duration_ms.unwrap_or_default();
+            let limit = page.limit.map(|l| format!(" of {}", pathfinder::usage::bytes_text(l))).unwrap_or_default();
+            println!(
+                "Sampled the storage in {took} ms: {} used{limit}; {} tables; {} per-user sets, {}.",
+                pathfinder::usage::bytes_text(page.used),
+                page.tables.len(),
+                page.sets_count,
+                pathfinder::usage::bytes_text(page.sets_bytes)
+            );
+            for t in page.tables.iter().take(10) {
+                println!(
+                    "  {}\t{}\t(indexes {})",
+                    t.name,
+                    pathfinder::usage::bytes_text(t.total()),
+                    pathfinder::usage::bytes_text(t.index_bytes)
+                );
+            }
+        }
+        Command::GatherStatistics => {
+            let audit = RequestMeta::cli("gather-statistics").audit(
+                None,
+                crate::jobs::storage::STATISTICS_ACTION,
+                ("statistics", None),
+                200,
+            );
+            let run = s.gather_statistics(RefreshWhen::Now, &audit)?;
+            let took = run.and_then(|r| r.duration_ms).unwrap_or_default();
+            println!("Gathered the optimizer statistics in {took} ms.");
         }
         Command::Generate { users, audit_events, provisioned, seed, end_date } => {
             let end = end_date.unwrap_or_else(|| chrono::Utc::now().date_naive());
@@ -649,6 +743,8 @@ struct ServeOptions {
     session_policy: auth::SessionPolicy,
     lockout: auth::guard::LockoutPolicy,
     throttle: auth::throttle::SignInThrottle,
+    storage_policy: pathfinder::usage::StoragePolicy,
+    statistics_every: std::time::Duration,
     ofrep_rate: crate::ofrep::ApiRate,
     trusted_proxies: Arc<[std::net::IpAddr]>,
     outbox: pathfinder::mail::Outbox,
@@ -666,6 +762,8 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         session_policy,
         lockout,
         throttle,
+        storage_policy,
+        statistics_every,
         ofrep_rate,
         trusted_proxies,
         outbox,
@@ -694,6 +792,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         session_policy,
         lockout,
         throttle: Arc::new(throttle),
+        storage_policy,
         ofrep_rate: Arc::new(ofrep_rate),
         trusted_proxies,
         outbox,
@@ -708,6 +807,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
         crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));
         crate::jobs::pool::spawn(db.clone(), pool_history);
+        crate::jobs::storage::spawn(db.clone(), storage_policy, statistics_every);
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

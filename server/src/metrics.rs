@@ -6,7 +6,8 @@
 
 use pathfinder::storage::PoolStats;
 use prometheus::{
-    Encoder, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    Encoder, Gauge, Histogram, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry,
 };
 use std::sync::LazyLock;
 use std::time::Duration;
@@ -29,6 +30,85 @@ pub struct Metrics {
     pub audit_events_24h: IntGauge,
     pub overview_refresh: Histogram,
     pub flag_evaluations: IntCounterVec,
+    pub storage: StorageGauges,
+    pub audit_write_failures: IntCounter,
+}
+
+/// Database-wide storage, statistics and audit-chain gauges: every instance publishes
+/// the same latest sample, so several instances are aggregated with `max()`.
+pub struct StorageGauges {
+    used: IntGauge,
+    limit: IntGauge,
+    warning: Gauge,
+    critical: Gauge,
+    full_in: Gauge,
+    sampled: IntGauge,
+    interval: IntGauge,
+    tables: IntGaugeVec,
+    sets: IntGauge,
+    statistics: IntGauge,
+    verified: IntGauge,
+    verify_ok: IntGauge,
+}
+
+fn int_gauge(name: &str, help: &str) -> IntGauge {
+    IntGauge::new(name, help).expect("static metric definition")
+}
+
+fn gauge(name: &str, help: &str) -> Gauge {
+    Gauge::new(name, help).expect("static metric definition")
+}
+
+impl StorageGauges {
+    fn new() -> StorageGauges {
+        StorageGauges {
+            used: int_gauge("storage_used_bytes", "Bytes the database takes, at the latest storage sample"),
+            limit: int_gauge("storage_limit_bytes", "The storage limit at the latest sample (0: unknown)"),
+            warning: gauge("storage_warning_ratio", "Share of the limit at which storage use is a warning"),
+            critical: gauge("storage_critical_ratio", "Share of the limit at which storage use is critical"),
+            full_in: gauge(
+                "storage_full_in_seconds",
+                "Seconds until the limit at the last week's growth (-1: not growing or no limit)",
+            ),
+            sampled: int_gauge("storage_sample_timestamp_seconds", "When the latest storage sample was taken (0: never)"),
+            interval: int_gauge("storage_sample_interval_seconds", "How often the storage is sampled"),
+            tables: IntGaugeVec::new(
+                Opts::new("storage_table_bytes", "Bytes of each shared table with its indexes, at the latest sample"),
+                &["table"],
+            )
+            .expect("static metric definition"),
+            sets: int_gauge("storage_user_sets_bytes", "Bytes of all per-user table sets, at the latest sample"),
+            statistics: int_gauge(
+                "db_statistics_timestamp_seconds",
+                "When the optimizer statistics were last gathered successfully (0: never)",
+            ),
+            verified: int_gauge(
+                "audit_verify_timestamp_seconds",
+                "When the last audit chain verification finished (0: never)",
+            ),
+            verify_ok: int_gauge(
+                "audit_verify_ok",
+                "Whether the last audit chain verification found the chain whole (1), broken or failed (0), or none ran (-1)",
+            ),
+        }
+    }
+
+    fn collectors(&self) -> Vec<Box<dyn prometheus::core::Collector>> {
+        vec![
+            Box::new(self.used.clone()),
+            Box::new(self.limit.clone()),
+            Box::new(self.warning.clone()),
+            Box::new(self.critical.clone()),
+            Box::new(self.full_in.clone()),
+            Box::new(self.sampled.clone()),
+            Box::new(self.interval.clone()),
+            Box::new(self.tables.clone()),
+            Box::new(self.sets.clone()),
+            Box::new(self.statistics.clone()),
+            Box::new(self.verified.clone()),
+            Box::new(self.verify_ok.clone()),
+        ]
+    }
 }
 
 pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
@@ -104,9 +184,15 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             &["reason", "outcome"],
         )
         .expect("static metric definition"),
+        storage: StorageGauges::new(),
+        audit_write_failures: IntCounter::new(
+            "audit_write_failures_total",
+            "Audit rows that could not be written (the change they record failed with them)",
+        )
+        .expect("static metric definition"),
         registry,
     };
-    let collectors: [Box<dyn prometheus::core::Collector>; 16] = [
+    let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
         Box::new(m.operations.clone()),
         Box::new(m.flag_evaluations.clone()),
         Box::new(m.users.clone()),
@@ -123,7 +209,9 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         Box::new(m.pool_usage.clone()),
         Box::new(m.pool_timeouts.clone()),
         Box::new(m.logins.clone()),
+        Box::new(m.audit_write_failures.clone()),
     ];
+    collectors.extend(m.storage.collectors());
     for c in collectors {
         m.registry.register(c).expect("each metric registered once");
     }
@@ -190,6 +278,39 @@ pub fn pool_histograms() -> (Vec<(f64, u64)>, Vec<(f64, u64)>, u64) {
 /// TARGETING_MATCH, or ERROR), `outcome` one of a fixed few; never who asked.
 pub fn count_evaluation(reason: &'static str, outcome: &'static str) {
     METRICS.flag_evaluations.with_label_values(&[reason, outcome]).inc();
+}
+
+pub fn count_audit_write_failure() {
+    METRICS.audit_write_failures.inc();
+}
+
+/// Publishes the latest storage sample, the statistics' last run and the last chain
+/// verification (the storage job, every minute on every instance).
+pub fn publish_storage(page: &pathfinder::usage::StoragePage, verify: Option<&pathfinder::audit::AuditJob>) {
+    let g = &METRICS.storage;
+    let seconds = |t: Option<pathfinder::dto::Timestamp>| t.map_or(0, |t| t.timestamp());
+    g.used.set(page.used);
+    g.limit.set(page.limit.unwrap_or(0));
+    g.warning.set(f64::from(page.policy.warning_percent) / 100.0);
+    g.critical.set(f64::from(page.policy.critical_percent) / 100.0);
+    let full_in = page.growth.and_then(|gr| gr.full_at).map(|t| (t - chrono::Utc::now()).num_seconds().max(0));
+    g.full_in.set(full_in.map_or(-1.0, |s| s as f64));
+    g.sampled.set(seconds(page.sampled_at));
+    g.interval.set(i64::from(page.policy.sample_every_minutes) * 60);
+    // Only the latest sample's tables (a dropped table's series goes).
+    g.tables.reset();
+    for t in &page.tables {
+        g.tables.with_label_values(&[t.name.as_str()]).set(t.total());
+    }
+    g.sets.set(page.sets_bytes);
+    let gathered = page.last_statistics.status.as_deref() == Some("ok");
+    g.statistics.set(if gathered { seconds(page.last_statistics.finished_at) } else { g.statistics.get() });
+    g.verified.set(seconds(verify.and_then(|v| v.finished_at)));
+    g.verify_ok.set(match verify.map(|v| v.outcome.as_deref()) {
+        None => -1,
+        Some(Some("ok")) => 1,
+        Some(_) => 0,
+    });
 }
 
 pub fn count_login(outcome: &'static str) {

@@ -35,6 +35,8 @@ pub struct AppState {
     pub pool_history: Arc<pathfinder::pool::PoolHistory>,
     /// When a data key counts as overdue for rotation.
     pub key_policy: KeyPolicy,
+    /// The storage sampler's settings and alert thresholds.
+    pub storage_policy: pathfinder::usage::StoragePolicy,
     /// The host names the console answers to (`Host` header, port left out): a page
     /// on another name that resolves here (DNS rebinding) is refused.
     pub allowed_hosts: Arc<[String]>,
@@ -63,6 +65,7 @@ impl FromRef<AppState> for LeptosOptions {
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let (db, overview, key_policy) = (state.db.clone(), state.overview.clone(), state.key_policy);
+    let storage_policy = state.storage_policy;
     let outbox = state.outbox.clone();
     let pool_history = state.pool_history.clone();
     let audit_key = state.audit_key.clone();
@@ -71,6 +74,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(overview.clone());
         provide_context(pool_history.clone());
         provide_context(key_policy);
+        provide_context(storage_policy);
         provide_context(outbox.clone());
         if let Some(k) = &audit_key {
             provide_context(k.clone());

@@ -7,6 +7,8 @@ mod audit_log;
 mod common;
 #[path = "conformance/flags.rs"]
 mod flags;
+#[path = "conformance/operations.rs"]
+mod operations;
 
 use common::{add_user, audit, new_user};
 use pathfinder::dto::{MfaState, Principal, SensitiveFields, StatusCount};
@@ -74,9 +76,11 @@ fn conformance(h: &Harness) {
     audit_log::search_filters_pages_facets_and_export(s);
     audit_log::the_chain_shows_every_kind_of_tampering(h);
     flags::flags_groups_overrides_and_evaluation(s);
+    operations::storage_samples(h);
+    operations::statistics_and_verification(s);
 }
 
-const VERSION: i64 = 16;
+const VERSION: i64 = 17;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -852,10 +856,11 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP INDEX idx_uff_flag_created");
-    (h.raw)("DROP INDEX idx_users_group_name");
-    (h.raw)("DROP TABLE pf_flag_api_keys");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 16");
+    (h.raw)("ALTER TABLE pf_user_table_sets DROP COLUMN size_bytes");
+    (h.raw)("ALTER TABLE pf_user_table_sets DROP COLUMN size_sampled_at");
+    (h.raw)("DROP TABLE pf_storage_samples");
+    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('storage_sample', 'db_statistics')");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 17");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -871,7 +876,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0016_feature_flags_console"], "{reports:?}");
+    assert_eq!(applied, ["0017_operations"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -112,6 +112,7 @@ impl Console {
             overview: Arc::default(),
             pool_history: Arc::default(),
             key_policy: KeyPolicy { rotation_days: 90 },
+            storage_policy: pathfinder::usage::StoragePolicy::default(),
             allowed_hosts: Arc::from(vec![HOST.to_string()]),
             session_policy: pathfinder_server::auth::SessionPolicy {
                 mfa_required,

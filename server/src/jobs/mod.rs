@@ -5,3 +5,4 @@ pub mod expiry;
 pub mod overview;
 pub mod pool;
 pub mod stats;
+pub mod storage;

@@ -12,8 +12,9 @@ use super::{audit, Store};
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::dto::{JobRun, Timestamp};
-use pathfinder::storage::AuditEntry;
+use pathfinder::storage::{AuditEntry, RefreshWhen};
 use pathfinder::{AppError, AppResult};
+use std::time::Instant;
 
 fn job_run(r: &dyn Row) -> AppResult<JobRun> {
     Ok(JobRun { finished_at: r.opt_time(0)?, duration_ms: r.opt_int(1)?, status: r.opt_text(2)? })
@@ -85,6 +86,43 @@ pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&
 }
 
 impl Store {
+    /// Runs `work` as the job `job` when `when` allows, audited: a scheduled run that
+    /// is not due returns `None` without writing anything; when another instance holds
+    /// the lease, a scheduled run returns `None` and a run asked for now the conflict
+    /// `busy`. Otherwise the lease and the intent row, the work, then its outcome
+    /// (`work`'s note or its failure) with the audit row; the run as recorded.
+    pub(super) fn run_console_job(
+        &self,
+        job: &str,
+        lease: chrono::Duration,
+        when: RefreshWhen,
+        busy: &str,
+        audit_entry: &AuditEntry,
+        work: impl FnOnce() -> AppResult<Option<String>>,
+    ) -> AppResult<Option<JobRun>> {
+        let now = Utc::now();
+        let due_before = match when {
+            RefreshWhen::Now => now,
+            RefreshWhen::Due(every) => now - chrono::Duration::from_std(every).map_err(AppError::internal)?,
+        };
+        if when != RefreshWhen::Now && self.read(|c| last_run(c, job))?.finished_at >= Some(due_before) {
+            return Ok(None); // not due: no write at all
+        }
+        if !self.begin_job(job, now + lease, due_before, audit_entry)? {
+            return match when {
+                RefreshWhen::Now => Err(AppError::Conflict(busy.into())),
+                RefreshWhen::Due(_) => Ok(None),
+            };
+        }
+        let started = Instant::now();
+        let done = work();
+        let millis = started.elapsed().as_millis() as i64;
+        let recorded = self.end_job(job, audit_entry, millis, done.as_ref().map(Clone::clone));
+        done?;
+        recorded?;
+        self.read(|c| last_run(c, job)).map(Some)
+    }
+
     /// Takes the job's lease (see [`claim`]) and writes the run's intent row
     /// (`<action>.begin`) in the same transaction; whether this instance won the job.
     pub(super) fn begin_job(

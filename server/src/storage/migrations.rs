@@ -46,6 +46,7 @@ migrations! {
     14 => "0014_audit_chain",
     15 => "0015_audit_time_walk",
     16 => "0016_feature_flags_console",
+    17 => "0017_operations",
 }
 
 /// The migrations of `dialect`.

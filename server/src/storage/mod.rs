@@ -26,6 +26,7 @@ mod mfa;
 pub mod schema;
 mod sessions;
 pub mod stats;
+mod usage;
 mod user_tables;
 mod users;
 

@@ -9,11 +9,9 @@
 use super::driver::{Dialect, ReadRow, Work};
 use super::{jobs, Store};
 use crate::{args, sql};
-use chrono::Utc;
 use pathfinder::dto::{JobRun, UserActivity};
 use pathfinder::storage::{AuditEntry, RefreshWhen, StatsStore};
-use pathfinder::{AppError, AppResult, UserId};
-use std::time::Instant;
+use pathfinder::{AppResult, UserId};
 
 const JOB: &str = "user_stats";
 /// Longer than any refresh takes.
@@ -97,33 +95,8 @@ impl Store {
 
 impl StatsStore for Store {
     fn refresh_user_stats(&self, when: RefreshWhen, audit_entry: &AuditEntry) -> AppResult<Option<JobRun>> {
-        let now = Utc::now();
-        let due_before = match when {
-            RefreshWhen::Now => now,
-            RefreshWhen::Due(every) => now - chrono::Duration::from_std(every).map_err(AppError::internal)?,
-        };
-        if when != RefreshWhen::Now
-            && jobs::last_run(&mut self.conn(Work::Request, false)?, JOB)?.finished_at >= Some(due_before)
-        {
-            return Ok(None); // not due: no write at all
-        }
-        // 1. The lease and the intent, or nothing.
-        if !self.begin_job(JOB, now + LEASE, due_before, audit_entry)? {
-            return match when {
-                RefreshWhen::Now => Err(AppError::Conflict(
-                    "Another console instance is refreshing the statistics; try again when it is done.".into(),
-                )),
-                RefreshWhen::Due(_) => Ok(None),
-            };
-        }
-        // 2. The refresh; 3. its outcome, recorded with its audit row.
-        let started = Instant::now();
-        let rebuilt = self.rebuild_stats();
-        let millis = started.elapsed().as_millis() as i64;
-        let recorded = self.end_job(JOB, audit_entry, millis, rebuilt.as_ref().map(|()| None));
-        rebuilt?;
-        recorded?;
-        self.read(|c| jobs::last_run(c, JOB)).map(Some)
+        let busy = "Another console instance is refreshing the statistics; try again when it is done.";
+        self.run_console_job(JOB, LEASE, when, busy, audit_entry, || self.rebuild_stats().map(|()| None))
     }
 
     fn last_stats_refresh(&self) -> AppResult<JobRun> {

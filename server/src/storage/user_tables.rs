@@ -199,7 +199,22 @@ impl UserTableStore for Store {
     }
 
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>> {
-        let Some(status) = self.read(|c| registry_status(c, username))? else { return Ok(None) };
+        let row = self.read(|c| {
+            c.query_opt(
+                sql!("SELECT status, size_bytes, size_sampled_at FROM pf_user_table_sets WHERE username = :1"),
+                &args![username],
+            )
+        })?;
+        let Some(row) = row else { return Ok(None) };
+        let (status, size_bytes, size_sampled_at) = (row.text(0)?, row.opt_int(1)?, row.opt_time(2)?);
+        let info = |status, tables, career| TableSetInfo {
+            username: username.to_string(),
+            status,
+            tables,
+            career,
+            size_bytes,
+            size_sampled_at,
+        };
         let mut tables = Vec::new();
         let mut career = None;
         let Some(mut c) = self.set_conn(username, FileAccess::ReadOnly)? else {
@@ -207,7 +222,7 @@ impl UserTableStore for Store {
             let c = self.conn(Work::Request, false)?;
             let missing = template_objects(&c, username)?.into_iter().filter(|(kind, _)| *kind != "index");
             tables.extend(missing.map(|(kind, name)| TableCount { name: label(kind, name), rows: -1 }));
-            return Ok(Some(TableSetInfo { username: username.to_string(), status, tables, career }));
+            return Ok(Some(info(status, tables, career)));
         };
         // One catalog read and one counting statement, not two statements per object.
         let prefix = format!("{}{username}_", pathfinder::username::USER_OBJECT_PREFIX).replace('_', "\\_");
@@ -249,7 +264,7 @@ impl UserTableStore for Store {
             let rows = counts.get(name.as_str()).copied().unwrap_or(-1);
             tables.push(TableCount { name: label(kind, name.clone()), rows });
         }
-        Ok(Some(TableSetInfo { username: username.to_string(), status, tables, career }))
+        Ok(Some(info(status, tables, career)))
     }
 
     /// The rows and their audit row in one transaction (on SQLite the set's file, with

@@ -107,6 +107,25 @@ impl Store {
         super::chain::verify(&mut c, key, &mut progress)
     }
 
+    /// The last chain verification that finished, whoever asked for it.
+    pub(super) fn last_verify(&self) -> AppResult<Option<AuditJob>> {
+        self.read(|c| {
+            let rows = c.query_map(
+                sql!(
+                    sqlite: "SELECT id, kind, started_at, done_units, total_units, finished_at, outcome, result,
+                        lease_until FROM pf_audit_jobs WHERE kind = 'verify' AND finished_at IS NOT NULL
+                        ORDER BY started_at DESC LIMIT 1",
+                    oracle: "SELECT id, kind, started_at, done_units, total_units, finished_at, outcome, result,
+                        lease_until FROM pf_audit_jobs WHERE kind = 'verify' AND finished_at IS NOT NULL
+                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
+                ),
+                &[],
+                job,
+            )?;
+            Ok(rows.into_iter().next())
+        })
+    }
+
     pub(super) fn job(&self, id: &str) -> AppResult<AuditJob> {
         self.read(|c| {
             let rows = c.query_map(

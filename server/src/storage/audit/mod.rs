@@ -49,7 +49,7 @@ fn row_of(e: &AuditEntry) -> AuditRow {
 
 /// Writes `e` inside the caller's transaction, chained and counted.
 pub(super) fn insert(c: &mut Conn, e: &AuditEntry) -> AppResult<()> {
-    append(c, vec![row_of(e)])
+    append(c, vec![row_of(e)]).inspect_err(|_| crate::metrics::count_audit_write_failure())
 }
 
 /// Writes `e` before migration 0014 made the chain (a migration step's own row):
@@ -353,5 +353,9 @@ impl AuditStore for Store {
 
     fn audit_job(&self, id: &str) -> AppResult<AuditJob> {
         self.job(id)
+    }
+
+    fn last_chain_verify(&self) -> AppResult<Option<AuditJob>> {
+        self.last_verify()
     }
 }

@@ -1,0 +1,105 @@
+//! Operations for SREs: storage samples (what they measure, their schedule, lease,
+//! retention and audit rows), the optimizer statistics' gathering, and the last
+//! chain verification the alerts read.
+
+use super::{audit, count, Harness};
+use pathfinder::audit::{AuditFilter, AuditJobKind};
+use pathfinder::storage::{RefreshWhen, Storage, TableRows, Value};
+use pathfinder::usage::StoragePolicy;
+use pathfinder::{AppError, Username};
+
+pub fn storage_samples(h: &Harness) {
+    let s = h.storage.as_ref();
+    let policy = StoragePolicy { history_days: 1, ..StoragePolicy::default() };
+    let empty = s.storage_page(&policy).unwrap();
+    assert_eq!((empty.sampled_at, empty.used), (None, 0), "no sample yet");
+
+    let owner = Username::parse("conf_space").unwrap();
+    s.provision_user_tables(&owner, &audit("user_tables.provision")).unwrap();
+    let t = |x: String| Value::Text(x);
+    let start = Value::Date(chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap());
+    let rows = (0..200)
+        .map(|i| vec![t(format!("e{i}")), t("Auditor ".repeat(20)), t(format!("Firm {i}")), start.clone()])
+        .collect::<Vec<_>>();
+    let experiences = TableRows {
+        table: "pf_user_conf_space_experiences".into(),
+        columns: &["id", "title", "company", "start_date"],
+        rows,
+    };
+    s.fill_user_tables(&owner, &[experiences], &audit("user_tables.fill")).unwrap();
+    // A sample older than the history kept, which the next sample deletes.
+    (h.raw)(&format!(
+        "INSERT INTO pf_storage_samples (sampled_at, object_kind, object_name, bytes, index_bytes)
+         VALUES ({}, 'database', 'used', 1, 0)",
+        h.long_ago
+    ));
+
+    let begins = count(s, "storage.sample.begin");
+    let run = s.sample_storage(RefreshWhen::Now, &policy, &audit("storage.sample")).unwrap().expect("a run");
+    assert_eq!(run.status.as_deref(), Some("ok"));
+    assert_eq!((count(s, "storage.sample.begin"), count(s, "storage.sample")), (begins + 1, begins + 1));
+    let page = s.storage_page(&policy).unwrap();
+    assert!(page.sampled_at.is_some());
+    assert_eq!(page.last_sample, run);
+    let table = |name: &str| page.tables.iter().find(|t| t.name == name).unwrap_or_else(|| panic!("{name}: {page:?}"));
+    // Rows and indexes each count for their table (pf_users has both).
+    assert!(table("pf_users").bytes > 0 && table("pf_users").index_bytes > 0);
+    assert!(table("pf_audit_log").total() > 0);
+    assert!(page.tables.windows(2).all(|w| w[0].total() >= w[1].total()), "largest first");
+    assert!(page.tables.iter().all(|t| !t.name.starts_with("pf_user_conf_space")), "a set is not a shared table");
+    let sets_sum: i64 = page.tables.iter().map(|t| t.total()).sum::<i64>() + page.sets_bytes;
+    assert!(page.used >= sets_sum, "the whole holds its parts: {} < {sets_sum}", page.used);
+    assert!(page.limit.is_some_and(|l| l >= page.used), "{:?}", page.limit);
+    let largest = page.largest_sets.iter().find(|(u, _)| u == "conf_space").expect("the set is listed");
+    assert!(largest.1 > 0);
+    assert!(page.sets_count >= 1 && page.sets_bytes >= largest.1);
+    let set = s.user_table_set(&owner).unwrap().unwrap();
+    assert_eq!(set.size_bytes, Some(largest.1), "the owner's page shows the sampled size");
+    assert_eq!(set.size_sampled_at, page.sampled_at);
+
+    // History: the old sample is gone; the growth chart's series hold this one.
+    let history = s.storage_history(chrono::Utc::now() - chrono::Duration::days(3650), &["pf_users".into()]).unwrap();
+    let used = &history.iter().find(|(n, _)| n == "used").unwrap().1;
+    assert_eq!(used.len(), 1, "the sample past the history kept was deleted: {used:?}");
+    assert_eq!(used[0].1, page.used);
+    assert_eq!(history.iter().find(|(n, _)| n == "pf_users").unwrap().1[0].1, table("pf_users").total());
+
+    // The operator's limit replaces the backend's.
+    let fixed = StoragePolicy { limit_bytes: Some(page.used as u64 * 2), ..policy };
+    s.sample_storage(RefreshWhen::Now, &fixed, &audit("storage.sample")).unwrap();
+    let page = s.storage_page(&fixed).unwrap();
+    assert_eq!(page.limit, fixed.limit_bytes.map(|l| l as i64));
+    assert_eq!(page.level(), "ok");
+
+    // The schedule: not due right after a sample; another instance holding the job
+    // makes a run asked for now a conflict, and writes nothing.
+    let hour = std::time::Duration::from_secs(3600);
+    let audited = s.recent_audit(100_000).unwrap().len();
+    assert_eq!(s.sample_storage(RefreshWhen::Due(hour), &policy, &audit("storage.sample")).unwrap(), None);
+    (h.raw)(&format!(
+        "UPDATE pf_console_jobs SET lease_owner = 'another-instance', lease_until = {} WHERE job_name = 'storage_sample'",
+        h.far_future
+    ));
+    let asked = s.sample_storage(RefreshWhen::Now, &policy, &audit("storage.sample"));
+    assert!(matches!(asked, Err(AppError::Conflict(_))), "{asked:?}");
+    assert_eq!(s.recent_audit(100_000).unwrap().len(), audited, "neither wrote a row");
+    (h.raw)("UPDATE pf_console_jobs SET lease_owner = NULL, lease_until = NULL WHERE job_name = 'storage_sample'");
+    s.drop_user_tables(&owner, &audit("user_tables.drop")).unwrap();
+}
+
+pub fn statistics_and_verification(s: &dyn Storage) {
+    assert_eq!(s.last_statistics().unwrap().finished_at, None);
+    let begins = count(s, "database.statistics.begin");
+    let run = s.gather_statistics(RefreshWhen::Now, &audit("database.statistics")).unwrap().expect("a run");
+    assert_eq!(run.status.as_deref(), Some("ok"));
+    assert_eq!(s.last_statistics().unwrap(), run);
+    assert_eq!(count(s, "database.statistics"), begins + 1);
+    let day = std::time::Duration::from_secs(86_400);
+    assert_eq!(s.gather_statistics(RefreshWhen::Due(day), &audit("database.statistics")).unwrap(), None);
+
+    // The alerts read the last verification that finished.
+    let id = s.start_audit_job(AuditJobKind::Verify, "", &audit("audit.verify.start")).unwrap();
+    s.run_audit_job(&id, AuditJobKind::Verify, &AuditFilter::default(), None, &audit("audit.verify")).unwrap();
+    let last = s.last_chain_verify().unwrap().expect("a finished verification");
+    assert_eq!((last.id.as_str(), last.outcome.as_deref()), (id.as_str(), Some("ok")));
+}

@@ -562,6 +562,15 @@ pub trait AuditStore {
     fn audit_job(&self, id: &str) -> AppResult<AuditJob>;
     /// The last chain verification that finished (the Diagnostics page, the alerts).
     fn last_chain_verify(&self) -> AppResult<Option<AuditJob>>;
+    /// Verifies the chain as the Audit page's job does (`audit` is its row, `.begin`
+    /// before and the outcome after) when none finished within `every` and no other
+    /// instance is verifying; the job, or `None` when not due.
+    fn scheduled_chain_verify(
+        &self,
+        every: std::time::Duration,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<Option<AuditJob>>;
 }
 
 pub use crate::audit::AuditRow;
@@ -571,6 +580,8 @@ pub trait SchemaStore {
     /// `audit` is the template of the row written with each step (once the audit log exists).
     fn migrate(&self, audit: &AuditEntry) -> AppResult<MigrationReport>;
     fn schema_version(&self) -> AppResult<i64>;
+    /// The version this build brings a database to.
+    fn latest_schema_version(&self) -> i64;
     /// Differences between the live schema and the one the migrations define.
     fn schema_check(&self) -> AppResult<Vec<Drift>>;
 }
@@ -618,6 +629,7 @@ pub trait UsageStore {
     /// optimize`, Oracle `DBMS_STATS.GATHER_SCHEMA_STATS` with `GATHER AUTO`), audited.
     fn gather_statistics(&self, when: RefreshWhen, audit: &AuditEntry) -> AppResult<Option<JobRun>>;
     fn last_statistics(&self) -> AppResult<JobRun>;
+    fn last_storage_sample(&self) -> AppResult<JobRun>;
 }
 
 pub trait UserTableStore {
@@ -840,6 +852,8 @@ pub trait Storage:
     fn database_view(&self) -> AppResult<crate::pool::DatabaseView>;
     /// This process's storage operations by name, and its slowest recent calls.
     fn operations(&self) -> crate::queries::QueriesPage;
+    /// The database's version, clock and applied migrations (the Diagnostics page).
+    fn database_facts(&self) -> AppResult<crate::diagnostics::DatabaseFacts>;
 
     fn overview(&self, now: Timestamp) -> AppResult<Overview> {
         Ok(Overview {

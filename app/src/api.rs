@@ -1284,6 +1284,123 @@ pub async fn get_queries() -> Result<pathfinder::queries::QueriesPage, AppError>
     .await
 }
 
+/// The latest storage sample, growth and thresholds (administrators and SREs).
+#[server(prefix = "/api", endpoint = "storage")]
+pub async fn get_storage() -> Result<pathfinder::usage::StoragePage, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/storage")?;
+        let policy = ssr::storage_policy()?;
+        ssr::db()?.call(move |s| s.storage_page(&policy)).await
+    })
+    .await
+}
+
+/// Samples the storage now, audited (another instance sampling is a conflict).
+#[server(prefix = "/api", endpoint = "storage_sample")]
+pub async fn sample_storage_now() -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/storage_sample")?.ok_or(AppError::Unauthenticated)?;
+        let policy = ssr::storage_policy()?;
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), pathfinder::usage::SAMPLE_ACTION, ("storage", None), 200);
+        let now = pathfinder::storage::RefreshWhen::Now;
+        ssr::db()?.call(move |s| s.sample_storage(now, &policy, &audit)).await.map(|_| ())
+    })
+    .await
+}
+
+/// Gathers the optimizer statistics now where they are stale, audited.
+#[server(prefix = "/api", endpoint = "gather_statistics")]
+pub async fn gather_statistics_now() -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/gather_statistics")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(
+            Some(&who.user_id),
+            pathfinder::usage::STATISTICS_ACTION,
+            ("statistics", None),
+            200,
+        );
+        let now = pathfinder::storage::RefreshWhen::Now;
+        ssr::db()?.call(move |s| s.gather_statistics(now, &audit)).await.map(|_| ())
+    })
+    .await
+}
+
+/// This instance and its database: versions, schema, clocks, pool, settings (secrets
+/// as set or unset) and the background jobs' last runs (administrators and SREs).
+#[server(prefix = "/api", endpoint = "diagnostics")]
+pub async fn get_diagnostics() -> Result<pathfinder::diagnostics::Diagnostics, AppError> {
+    use pathfinder::diagnostics::{Diagnostics, JobFact};
+    ssr::answer(async {
+        ssr::authorize("/api/diagnostics")?;
+        let settings = use_context::<std::sync::Arc<[pathfinder::diagnostics::Setting]>>()
+            .ok_or_else(|| AppError::internal("settings missing from the server function context"))?;
+        let asked = chrono::Utc::now();
+        let (database, backend, pool, latest_schema) = ssr::db()?
+            .call(|s| {
+                Ok((s.database_facts()?, s.backend_name().to_string(), s.pool_stats(), s.latest_schema_version()))
+            })
+            .await?;
+        let answered = chrono::Utc::now();
+        let midpoint = asked + (answered - asked) / 2;
+        let (stats, statistics, sample, verify) = ssr::db()?
+            .call(|s| {
+                Ok((s.last_stats_refresh()?, s.last_statistics()?, s.last_storage_sample()?, s.last_chain_verify()?))
+            })
+            .await?;
+        let job = |name: &str, run: pathfinder::dto::JobRun, detail: String| JobFact {
+            name: name.into(),
+            finished_at: run.finished_at,
+            status: run.status,
+            detail,
+        };
+        let took =
+            |run: &pathfinder::dto::JobRun| run.duration_ms.map(|ms| format!("took {ms} ms")).unwrap_or_default();
+        let jobs = vec![
+            job("User statistics refresh", stats.clone(), took(&stats)),
+            job("Optimizer statistics", statistics.clone(), took(&statistics)),
+            job("Storage sample", sample.clone(), took(&sample)),
+            JobFact {
+                name: "Audit chain verification".into(),
+                finished_at: verify.as_ref().and_then(|v| v.finished_at),
+                status: verify.as_ref().and_then(|v| v.outcome.clone()),
+                detail: verify.and_then(|v| v.result).unwrap_or_else(|| "run it from the Audit page".into()),
+            },
+        ];
+        Ok(Diagnostics {
+            console_version: env!("CARGO_PKG_VERSION").into(),
+            build: format!(
+                "{}, {} {}",
+                if cfg!(debug_assertions) { "debug" } else { "release" },
+                std::env::consts::ARCH,
+                std::env::consts::OS
+            ),
+            backend,
+            clock_difference_ms: (database.now - midpoint).num_milliseconds(),
+            database,
+            latest_schema,
+            pool_max: pool.max,
+            pool_min: pool.min,
+            pool_open: pool.open,
+            settings: settings.to_vec(),
+            jobs,
+        })
+    })
+    .await
+}
+
+/// Compares the live schema with the migrations' (administrators and SREs): the
+/// differences, one sentence each.
+#[server(prefix = "/api", endpoint = "schema_check")]
+pub async fn run_schema_check() -> Result<Vec<String>, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/schema_check")?;
+        let drift = ssr::db()?.call(|s| s.schema_check()).await?;
+        Ok(drift.into_iter().map(|d| d.0).collect())
+    })
+    .await
+}
+
 #[cfg(feature = "ssr")]
 pub mod ssr {
     use crate::policy::{access_for, Access};
@@ -1385,6 +1502,11 @@ pub mod ssr {
             );
         }
         result
+    }
+
+    pub fn storage_policy() -> Result<pathfinder::usage::StoragePolicy, AppError> {
+        use_context::<pathfinder::usage::StoragePolicy>()
+            .ok_or_else(|| AppError::internal("storage policy missing from the server function context"))
     }
 
     pub fn db() -> Result<Db, AppError> {

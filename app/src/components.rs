@@ -18,6 +18,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/audit", "Audit"),
     ("/pool", "Pool"),
     ("/queries", "Queries"),
+    ("/storage", "Storage"),
+    ("/diagnostics", "Diagnostics"),
 ];
 
 /// "Confirm it is you": the password (and code) again, for the dangerous actions of

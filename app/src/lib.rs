@@ -58,6 +58,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
                 <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
+                <Route path=path!("/storage") view={Lazy::<StorageRoute>::new()}/>
+                <Route path=path!("/diagnostics") view={Lazy::<DiagnosticsRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -302,5 +304,31 @@ impl LazyRoute for QueriesRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::QueriesPage/></Shell> }.into_any()
+    }
+}
+
+struct StorageRoute;
+
+#[lazy_route]
+impl LazyRoute for StorageRoute {
+    fn data() -> Self {
+        StorageRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::StoragePage/></Shell> }.into_any()
+    }
+}
+
+struct DiagnosticsRoute;
+
+#[lazy_route]
+impl LazyRoute for DiagnosticsRoute {
+    fn data() -> Self {
+        DiagnosticsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::DiagnosticsPage/></Shell> }.into_any()
     }
 }

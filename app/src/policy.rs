@@ -63,6 +63,8 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/audit/:id", Access::Roles(AUDIT_READERS)),
     ("/pool", Access::Roles(OPERATORS)),
     ("/queries", Access::Roles(OPERATORS)),
+    ("/storage", Access::Roles(OPERATORS)),
+    ("/diagnostics", Access::Roles(OPERATORS)),
     ("/flags", Access::Roles(FLAG_READERS)),
     ("/flags/:id", Access::Roles(FLAG_READERS)),
     ("/groups", Access::Roles(FLAG_READERS)),
@@ -72,6 +74,11 @@ pub const POLICY: &[(&str, Access)] = &[
     ("/export/audit", Access::Roles(AUDIT_READERS)),
     ("/api/pool", Access::Roles(OPERATORS)),
     ("/api/queries", Access::Roles(OPERATORS)),
+    ("/api/storage", Access::Roles(OPERATORS)),
+    ("/api/storage_sample", Access::Roles(OPERATORS)),
+    ("/api/gather_statistics", Access::Roles(OPERATORS)),
+    ("/api/diagnostics", Access::Roles(OPERATORS)),
+    ("/api/schema_check", Access::Roles(OPERATORS)),
     ("/api/flags", Access::Roles(FLAG_READERS)),
     ("/api/flag", Access::Roles(FLAG_READERS)),
     ("/api/save_flag", Access::Roles(ADMIN)),
@@ -140,6 +147,7 @@ pub const POLICY: &[(&str, Access)] = &[
     // Drawn by the server (server/src/charts.rs).
     ("/charts/audit.svg", Access::Roles(AUDIT_READERS)),
     ("/charts/pool.svg", Access::Roles(OPERATORS)),
+    ("/charts/storage.svg", Access::Roles(OPERATORS)),
     // Plain HTTP endpoints of the server.
     ("/auth/login", Access::Public),
     ("/auth/logout", Access::Public),

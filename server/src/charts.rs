@@ -7,6 +7,7 @@ use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use pathfinder::audit::{AuditFilter, AuditHistogram, AuditParams};
+use pathfinder::usage::bytes_text;
 use pathfinder::AppError;
 use plotters::prelude::*;
 
@@ -222,6 +223,114 @@ pub fn draw_pool(
     Ok(svg)
 }
 
+/// `GET /charts/storage.svg`: the database's size over the samples kept, with its
+/// limit and thresholds, and the five largest tables.
+pub async fn storage(State(st): State<AppState>) -> Response {
+    let policy = st.storage_policy;
+    let drawn = st.db.call(move |s| {
+        let page = s.storage_page(&policy)?;
+        let largest: Vec<String> = page.tables.iter().take(5).map(|t| t.name.clone()).collect();
+        let since = chrono::Utc::now() - chrono::Duration::days(policy.history_days.into());
+        Ok((s.storage_history(since, &largest)?, policy))
+    });
+    match drawn.await.and_then(|(series, policy)| draw_storage(&series, &policy)) {
+        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=60")], svg)
+            .into_response(),
+        Err(e) => crate::router::error_response(&e),
+    }
+}
+
+/// At most this many points per line: a month of 15-minute samples is 2,880.
+const MOST_POINTS: usize = 400;
+
+/// Lines over time: `used` and each table, in the unit that suits the largest; the
+/// `limit` and its warning and critical shares as dashed lines.
+pub fn draw_storage(
+    series: &[(String, Vec<(i64, i64)>)],
+    policy: &pathfinder::usage::StoragePolicy,
+) -> Result<String, AppError> {
+    let used = series.iter().find(|(n, _)| n == "used").map(|(_, p)| p.as_slice()).unwrap_or_default();
+    let (Some(first), Some(last)) = (used.first(), used.last()) else {
+        return notice("Storage: no samples yet");
+    };
+    let highest = series.iter().filter(|(n, _)| n != "limit").flat_map(|(_, p)| p.iter().map(|p| p.1)).max();
+    let highest = highest.unwrap_or(0).max(1);
+    // The limit's lines when its warning share is in sight; a far limit would flatten
+    // the growth to a line along the bottom, so the caption names it instead.
+    let limit = series.iter().find(|(n, _)| n == "limit").and_then(|(_, p)| p.last()).map(|p| p.1);
+    let near = limit.filter(|l| l * i64::from(policy.warning_percent) / 100 <= highest * 2);
+    let caption = match (limit, near) {
+        (Some(l), None) => format!("Storage over the samples kept (limit {}, off the scale)", bytes_text(l)),
+        _ => "Storage over the samples kept".to_string(),
+    };
+    let highest = highest.max(near.unwrap_or(0));
+    let (unit, scale) = [("TiB", 1i64 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        .into_iter()
+        .find(|(_, s)| highest >= *s)
+        .unwrap_or(("B", 1));
+    let y = |b: i64| b as f64 / scale as f64;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let (x0, x1) = (first.0, last.0.max(first.0 + 1));
+        let mut chart = ChartBuilder::on(&root)
+            .caption(caption, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(56)
+            .build_cartesian_2d(x0..x1, 0.0..y(highest) * 1.1)
+            .map_err(failed)?;
+        let label = |ms: &i64| {
+            let t = chrono::DateTime::from_timestamp_millis(*ms).unwrap_or_default();
+            t.format("%m-%d %H:%M").to_string()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(6)
+            .y_labels(5)
+            .x_label_formatter(&label)
+            .y_label_formatter(&|v| format!("{v:.1}"))
+            .y_desc(unit)
+            .x_desc("UTC")
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(failed)?;
+        if let Some(limit) = near {
+            let lines = [
+                ("limit".to_string(), 100, BLACK.mix(0.6)),
+                (format!("critical {} %", policy.critical_percent), policy.critical_percent, SERVER_ERROR.mix(0.8)),
+                (format!("warning {} %", policy.warning_percent), policy.warning_percent, CLIENT_ERROR.mix(0.8)),
+            ];
+            for (name, percent, color) in lines {
+                let at = y(limit) * f64::from(percent) / 100.0;
+                chart
+                    .draw_series(DashedLineSeries::new([(x0, at), (x1, at)], 6, 4, color.into()))
+                    .map_err(failed)?
+                    .label(name)
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], color));
+            }
+        }
+        let palette = [OK, RGBColor(0x12, 0xb7, 0x6a), RGBColor(0x7a, 0x5a, 0xf8), RGBColor(0x98, 0xa2, 0xb3)];
+        let tables = series.iter().filter(|(n, _)| n != "used" && n != "limit");
+        let lines = std::iter::once(("all".to_string(), used, RGBColor(0x1d, 0x29, 0x39), 3))
+            .chain(tables.zip(palette.iter().cycle()).map(|((n, p), c)| (n.clone(), p.as_slice(), *c, 2)));
+        for (name, points, color, width) in lines {
+            let step = points.len().div_ceil(MOST_POINTS).max(1);
+            let thinned = points.iter().step_by(step).chain(points.last().filter(|_| points.len() % step != 1));
+            chart
+                .draw_series(LineSeries::new(thinned.map(|p| (p.0, y(p.1))), color.stroke_width(width)))
+                .map_err(failed)?
+                .label(name)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], color.stroke_width(2)));
+        }
+        legend(&mut chart)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,5 +382,43 @@ mod tests {
             assert!(svg.contains(text), "{text}");
         }
         assert!(draw_pool(&[], false, false, 4).unwrap().contains("no samples yet"));
+    }
+
+    #[test]
+    fn the_storage_chart_draws_the_whole_its_tables_and_its_thresholds() {
+        let day = 86_400_000;
+        let gib = 1i64 << 30;
+        let points = |base: i64| (0..3_000).map(|i| (1_764_000_000_000 + i * day / 96, base + i * 1_000_000)).collect();
+        let series = vec![
+            ("used".to_string(), points(3 * gib)),
+            ("limit".to_string(), vec![(1_764_000_000_000, 10 * gib)]),
+            ("pf_audit_log".to_string(), points(2 * gib)),
+            ("pf_users".to_string(), points(gib / 2)),
+        ];
+        let svg = draw_storage(&series, &pathfinder::usage::StoragePolicy::default()).unwrap();
+        assert!(svg.starts_with("<svg"));
+        for text in [
+            "Storage over the samples kept",
+            "GiB",
+            "UTC",
+            "all",
+            "pf_audit_log",
+            "pf_users",
+            "limit",
+            "warning 80 %",
+            "critical 90 %",
+        ] {
+            assert!(svg.contains(text), "{text}");
+        }
+        // 3,000 samples drawn as at most 400 points a line (and its last one).
+        let points =
+            |line: &str| line.split("points=\"").nth(1).map_or(0, |p| p.split('"').next().unwrap().split(' ').count());
+        let widest = svg.split("<polyline").skip(1).map(points).max().unwrap();
+        assert!((300..=401).contains(&widest), "{widest}");
+        assert!(draw_storage(&[], &Default::default()).unwrap().contains("no samples yet"));
+        // A limit far above the data is named, not drawn.
+        let far = vec![series[0].clone(), ("limit".to_string(), vec![(1_764_000_000_000, 1000 * gib)])];
+        let svg = draw_storage(&far, &pathfinder::usage::StoragePolicy::default()).unwrap();
+        assert!(svg.contains("limit 1000.0 GiB, off the scale") && !svg.contains("warning 80 %"), "{svg}");
     }
 }

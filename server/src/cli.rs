@@ -155,6 +155,10 @@ pub enum Command {
         /// job; one of them refreshes each round.
         #[arg(long, env = "PF_STATS_REFRESH_MINUTES", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
         stats_refresh_minutes: u64,
+        /// Verify the whole audit chain this often (days), unless someone did from the
+        /// Audit page meanwhile. Every instance runs the job; one of them verifies.
+        #[arg(long, env = "PF_AUDIT_VERIFY_DAYS", default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=90))]
+        audit_verify_days: u64,
         /// Sign the audit chain's head this often (seconds), and at shutdown.
         #[arg(long, env = "PF_AUDIT_CHECKPOINT_SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..=86_400))]
         audit_checkpoint_seconds: u64,
@@ -331,9 +335,11 @@ pub enum AuditCommand {
 }
 
 pub fn main() -> ExitCode {
-    let cli = Cli::parse();
+    use clap::{CommandFactory, FromArgMatches};
+    let matches = Cli::command().get_matches();
+    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.log_format);
-    match run(cli) {
+    match run(cli, settings_in_effect(&matches)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e}");
@@ -356,7 +362,62 @@ fn init_logging(format: LogFormat) {
     }
 }
 
-fn run(cli: Cli) -> AppResult<ExitCode> {
+/// The secrets `serve` reads (each also as `<NAME>_FILE`): shown as set or unset only.
+const SECRETS: [&str; 5] =
+    ["PF_JWT_SECRET", "PF_MASTER_KEY", "PF_MASTER_KEY_PREVIOUS", "PF_AUDIT_KEY", "PF_METRICS_TOKEN"];
+
+/// The subcommand's settings as parsed (the Diagnostics page): each option by its
+/// environment variable (or flag), its value and where it came from; the database
+/// URL without its password; the secrets as set or unset.
+fn settings_in_effect(matches: &clap::ArgMatches) -> Vec<pathfinder::diagnostics::Setting> {
+    use clap::parser::ValueSource;
+    use clap::CommandFactory;
+    let command = Cli::command();
+    let Some((name, sub)) = matches.subcommand() else { return Vec::new() };
+    let Some(subcommand) = command.find_subcommand(name) else { return Vec::new() };
+    let mut settings: Vec<_> = command
+        .get_arguments()
+        .chain(subcommand.get_arguments())
+        .filter_map(|arg| {
+            let id = arg.get_id().as_str();
+            let raw = sub.get_raw(id)?.map(|v| v.to_string_lossy().into_owned()).collect::<Vec<_>>().join(",");
+            let value = if id == "database_url" {
+                DatabaseUrl::parse(&raw).map(|u| u.to_string()).unwrap_or_else(|_| "(not a valid URL)".into())
+            } else {
+                raw
+            };
+            let source = match sub.value_source(id) {
+                Some(ValueSource::EnvVariable) => "environment",
+                Some(ValueSource::CommandLine) => "command line",
+                _ => "default",
+            };
+            let name = arg
+                .get_env()
+                .map(|e| e.to_string_lossy().into_owned())
+                .or_else(|| arg.get_long().map(|l| format!("--{l}")))?;
+            Some(pathfinder::diagnostics::Setting { name, value, source: source.into() })
+        })
+        .collect();
+    for secret in SECRETS {
+        let from_file = std::env::var_os(format!("{secret}_FILE")).is_some();
+        let set = from_file || std::env::var_os(secret).is_some();
+        settings.push(pathfinder::diagnostics::Setting {
+            name: secret.into(),
+            value: if set { "set" } else { "unset" }.into(),
+            source: if from_file {
+                "file"
+            } else if set {
+                "environment"
+            } else {
+                "-"
+            }
+            .into(),
+        });
+    }
+    settings
+}
+
+fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<ExitCode> {
     let url = DatabaseUrl::parse(&cli.database_url)?;
     tracing::debug!(database = %url, "opening database");
     if let Command::NewMasterKey = cli.command {
@@ -374,6 +435,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
             secure_cookie,
             stats_refresh_minutes,
             audit_checkpoint_seconds,
+            audit_verify_days,
             ofrep_rate,
             slow_query_ms,
             keys,
@@ -418,6 +480,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                 throttle: lockout.throttle(),
                 storage_policy: storage.policy()?,
                 statistics_every: std::time::Duration::from_secs(storage.statistics_hours * 3600),
+                verify_every: std::time::Duration::from_secs(audit_verify_days * 86_400),
                 ofrep_rate: crate::ofrep::ApiRate::per_second(ofrep_rate),
                 trusted_proxies: trusted_proxies.into(),
                 outbox: pathfinder::mail::Outbox {
@@ -427,6 +490,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
                     public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
                     https: secure_cookie,
                 },
+                settings: settings.into(),
             };
             serve(db, &url, options)?;
         }
@@ -531,7 +595,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
         Command::SampleStorage { storage } => {
             let audit = RequestMeta::cli("sample-storage").audit(
                 None,
-                crate::jobs::storage::SAMPLE_ACTION,
+                pathfinder::usage::SAMPLE_ACTION,
                 ("storage", None),
                 200,
             );
@@ -559,7 +623,7 @@ fn run(cli: Cli) -> AppResult<ExitCode> {
         Command::GatherStatistics => {
             let audit = RequestMeta::cli("gather-statistics").audit(
                 None,
-                crate::jobs::storage::STATISTICS_ACTION,
+                pathfinder::usage::STATISTICS_ACTION,
                 ("statistics", None),
                 200,
             );
@@ -745,9 +809,11 @@ struct ServeOptions {
     throttle: auth::throttle::SignInThrottle,
     storage_policy: pathfinder::usage::StoragePolicy,
     statistics_every: std::time::Duration,
+    verify_every: std::time::Duration,
     ofrep_rate: crate::ofrep::ApiRate,
     trusted_proxies: Arc<[std::net::IpAddr]>,
     outbox: pathfinder::mail::Outbox,
+    settings: Arc<[pathfinder::diagnostics::Setting]>,
 }
 
 fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
@@ -764,9 +830,11 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         throttle,
         storage_policy,
         statistics_every,
+        verify_every,
         ofrep_rate,
         trusted_proxies,
         outbox,
+        settings,
     } = options;
     let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
     let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
@@ -797,6 +865,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         trusted_proxies,
         outbox,
         audit_key: Some(pathfinder::audit::AuditKey(audit_key.clone())),
+        settings,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
@@ -807,7 +876,13 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
         crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));
         crate::jobs::pool::spawn(db.clone(), pool_history);
-        crate::jobs::storage::spawn(db.clone(), storage_policy, statistics_every);
+        let upkeep = crate::jobs::upkeep::Upkeep {
+            storage: storage_policy,
+            statistics_every,
+            verify_every,
+            audit_key: audit_key.clone(),
+        };
+        crate::jobs::upkeep::spawn(db.clone(), upkeep);
         use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await

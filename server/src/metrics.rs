@@ -49,6 +49,7 @@ pub struct StorageGauges {
     statistics: IntGauge,
     verified: IntGauge,
     verify_ok: IntGauge,
+    verify_interval: IntGauge,
 }
 
 fn int_gauge(name: &str, help: &str) -> IntGauge {
@@ -90,6 +91,7 @@ impl StorageGauges {
                 "audit_verify_ok",
                 "Whether the last audit chain verification found the chain whole (1), broken or failed (0), or none ran (-1)",
             ),
+            verify_interval: int_gauge("audit_verify_interval_seconds", "How often the audit chain is verified"),
         }
     }
 
@@ -107,6 +109,7 @@ impl StorageGauges {
             Box::new(self.statistics.clone()),
             Box::new(self.verified.clone()),
             Box::new(self.verify_ok.clone()),
+            Box::new(self.verify_interval.clone()),
         ]
     }
 }
@@ -285,8 +288,12 @@ pub fn count_audit_write_failure() {
 }
 
 /// Publishes the latest storage sample, the statistics' last run and the last chain
-/// verification (the storage job, every minute on every instance).
-pub fn publish_storage(page: &pathfinder::usage::StoragePage, verify: Option<&pathfinder::audit::AuditJob>) {
+/// verification (the upkeep job, every minute on every instance).
+pub fn publish_upkeep(
+    page: &pathfinder::usage::StoragePage,
+    verify: Option<&pathfinder::audit::AuditJob>,
+    verify_every: Duration,
+) {
     let g = &METRICS.storage;
     let seconds = |t: Option<pathfinder::dto::Timestamp>| t.map_or(0, |t| t.timestamp());
     g.used.set(page.used);
@@ -306,6 +313,7 @@ pub fn publish_storage(page: &pathfinder::usage::StoragePage, verify: Option<&pa
     let gathered = page.last_statistics.status.as_deref() == Some("ok");
     g.statistics.set(if gathered { seconds(page.last_statistics.finished_at) } else { g.statistics.get() });
     g.verified.set(seconds(verify.and_then(|v| v.finished_at)));
+    g.verify_interval.set(verify_every.as_secs() as i64);
     g.verify_ok.set(match verify.map(|v| v.outcome.as_deref()) {
         None => -1,
         Some(Some("ok")) => 1,

@@ -54,6 +54,8 @@ pub struct AppState {
     pub outbox: pathfinder::mail::Outbox,
     /// The key that signs the audit chain's checkpoints (the Audit page's verify).
     pub audit_key: Option<pathfinder::audit::AuditKey>,
+    /// The settings in effect, secrets as set or unset (the Diagnostics page).
+    pub settings: Arc<[pathfinder::diagnostics::Setting]>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -66,6 +68,7 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let (db, overview, key_policy) = (state.db.clone(), state.overview.clone(), state.key_policy);
     let storage_policy = state.storage_policy;
+    let settings = state.settings.clone();
     let outbox = state.outbox.clone();
     let pool_history = state.pool_history.clone();
     let audit_key = state.audit_key.clone();
@@ -75,6 +78,7 @@ pub fn router(state: AppState) -> Router {
         provide_context(pool_history.clone());
         provide_context(key_policy);
         provide_context(storage_policy);
+        provide_context(settings.clone());
         provide_context(outbox.clone());
         if let Some(k) = &audit_key {
             provide_context(k.clone());
@@ -89,6 +93,7 @@ pub fn router(state: AppState) -> Router {
         .route("/export/audit", get(crate::export::audit::download))
         .route("/charts/audit.svg", get(crate::charts::audit))
         .route("/charts/pool.svg", get(crate::charts::pool))
+        .route("/charts/storage.svg", get(crate::charts::storage))
         .route("/ofrep/v1/evaluate/flags", post(crate::ofrep::evaluate_flags))
         .route("/ofrep/v1/evaluate/flags/{key}", post(crate::ofrep::evaluate_flag))
         .route("/healthz", get(|| async { "ok" }))

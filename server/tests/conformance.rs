@@ -859,7 +859,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     (h.raw)("ALTER TABLE pf_user_table_sets DROP COLUMN size_bytes");
     (h.raw)("ALTER TABLE pf_user_table_sets DROP COLUMN size_sampled_at");
     (h.raw)("DROP TABLE pf_storage_samples");
-    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('storage_sample', 'db_statistics')");
+    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('storage_sample', 'db_statistics', 'audit_verify')");
     (h.raw)("DELETE FROM pf_schema_version WHERE version = 17");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();

@@ -128,6 +128,11 @@ impl Console {
                 https: secure_cookie,
             },
             audit_key: Some(pathfinder::audit::AuditKey(Arc::from(&b"an http test audit key, 32 chars+"[..]))),
+            settings: Arc::from(vec![pathfinder::diagnostics::Setting {
+                name: "PF_STORAGE_SAMPLE_MINUTES".into(),
+                value: "15".into(),
+                source: "default".into(),
+            }]),
         };
         Console {
             overview: state.overview.clone(),
@@ -2158,6 +2163,8 @@ async fn the_pool_page_shows_this_instances_samples_and_draws_them() {
 async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console_exports() {
     let c = Console::new();
     pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview).await.unwrap();
+    // The upkeep job's round fills the database-wide gauges (each table's size, too).
+    pathfinder_server::jobs::upkeep::round(&Db::new(c.storage.clone()), &upkeep()).await;
     c.send(Method::GET, "/users", Some(&c.token("root").await), None, "").await;
     let scrape = c.scrape().await;
     let exported: std::collections::HashSet<&str> =
@@ -2176,6 +2183,95 @@ async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console
         for name in named {
             assert!(exported.contains(name), "{file} names {name}, which /metrics does not export:\n{scrape}");
         }
+    }
+}
+
+fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
+    pathfinder_server::jobs::upkeep::Upkeep {
+        storage: pathfinder::usage::StoragePolicy::default(),
+        statistics_every: std::time::Duration::from_secs(86_400),
+        verify_every: std::time::Duration::from_secs(7 * 86_400),
+        audit_key: Arc::from(&b"an http test audit key, 32 chars+"[..]),
+    }
+}
+
+/// The value of an unlabelled metric in a scrape.
+fn metric(scrape: &str, name: &str) -> f64 {
+    let line = scrape.lines().find(|l| l.starts_with(&format!("{name} "))).unwrap_or_else(|| panic!("{name}"));
+    line.rsplit(' ').next().unwrap().parse().unwrap()
+}
+
+#[tokio::test]
+async fn the_upkeep_round_samples_gathers_verifies_and_publishes_once_for_all_instances() {
+    let c = Console::new();
+    let db = Db::new(c.storage.clone());
+    pathfinder_server::jobs::upkeep::round(&db, &upkeep()).await;
+    let actions = |c: &Console| c.storage.recent_audit(1000).unwrap().into_iter().map(|r| r.action).collect::<Vec<_>>();
+    let first = actions(&c);
+    for action in ["storage.sample", "database.statistics", "audit.verify"] {
+        assert_eq!(first.iter().filter(|a| *a == action).count(), 1, "{action} in {first:?}");
+        assert_eq!(first.iter().filter(|a| **a == format!("{action}.begin")).count(), 1, "{action}.begin");
+    }
+    // Another round (or another instance's) finds nothing due.
+    pathfinder_server::jobs::upkeep::round(&db, &upkeep()).await;
+    assert_eq!(actions(&c).len(), first.len());
+    let scrape = c.scrape().await;
+    assert!(metric(&scrape, "pathfinder_storage_used_bytes") > 0.0);
+    assert!(metric(&scrape, "pathfinder_storage_limit_bytes") >= metric(&scrape, "pathfinder_storage_used_bytes"));
+    assert_eq!(metric(&scrape, "pathfinder_storage_warning_ratio"), 0.8);
+    assert_eq!(metric(&scrape, "pathfinder_storage_sample_interval_seconds"), 900.0);
+    assert_eq!(metric(&scrape, "pathfinder_audit_verify_ok"), 1.0);
+    assert!(metric(&scrape, "pathfinder_audit_verify_timestamp_seconds") > 1.7e9);
+    assert!(metric(&scrape, "pathfinder_db_statistics_timestamp_seconds") > 1.7e9);
+    assert_eq!(metric(&scrape, "pathfinder_storage_full_in_seconds"), -1.0, "one sample is no trend");
+    assert!(scrape.contains("pathfinder_storage_table_bytes{table=\"pf_users\"}"), "{scrape}");
+}
+
+#[tokio::test]
+async fn the_storage_and_diagnostics_pages_show_the_sample_the_chart_and_the_settings() {
+    let c = Console::new();
+    let sre = c.token("sre_sam").await;
+    let page = c.send(Method::GET, "/storage", Some(&sre), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("none yet"), "{}", page.body);
+    let chart = c.send(Method::GET, "/charts/storage.svg", Some(&sre), None, "").await;
+    assert!(chart.body.contains("no samples yet"), "{}", chart.body);
+    // A user with a set of their own, whose page shows its sampled size.
+    let owner = common::add_user(c.storage.as_ref(), "space_owner", "active", &[]);
+    let name = pathfinder::Username::parse("space_owner").unwrap();
+    c.storage.provision_user_tables(&name, &common::audit("user_tables.provision")).unwrap();
+    // An SRE asks for a sample: audited under their name.
+    assert_eq!(c.post("/api/storage_sample", Some(&sre), "").await.status, StatusCode::OK);
+    let user_page = c.send(Method::GET, &format!("/users/{}", owner.0), Some(&c.token("root").await), None, "").await;
+    assert!(user_page.body.contains("KiB at the storage sample of"), "{}", user_page.body);
+    let row = c.storage.recent_audit(50).unwrap().into_iter().find(|r| r.action == "storage.sample").unwrap();
+    let row = c.storage.audit_event(&row.id).unwrap().unwrap();
+    assert_eq!(row.username.as_deref(), Some("sre_sam"));
+    let page = c.send(Method::GET, "/storage", Some(&sre), None, "").await;
+    for text in
+        ["data-test-id=\"storage-used\"", "pf_audit_log", "pf_users", "warning at ", "Sample now", "space_owner"]
+    {
+        assert!(page.body.contains(text), "{text} in {}", page.body);
+    }
+    let chart = c.send(Method::GET, "/charts/storage.svg", Some(&sre), None, "").await;
+    assert_eq!(chart.headers[header::CONTENT_TYPE], "image/svg+xml");
+    // Both axes labelled; the whole and its largest tables; the file system's free
+    // space, far above a test database, named in the caption.
+    for text in ["\nUTC\n", "Storage over the samples kept (limit ", "off the scale", "all", "pf_audit_log"] {
+        assert!(chart.body.contains(text), "{text} in {}", chart.body);
+    }
+    assert!(chart.body.contains("\nMiB\n") || chart.body.contains("\nKiB\n"), "{}", chart.body);
+
+    let page = c.send(Method::GET, "/diagnostics", Some(&sre), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    for text in ["SQLite 3.", "0017_operations", "PF_STORAGE_SAMPLE_MINUTES", "Storage sample", "ms</td>"] {
+        assert!(page.body.contains(text), "{text} in {}", page.body);
+    }
+    let drift = c.post("/api/schema_check", Some(&sre), "").await;
+    assert_eq!((drift.status, drift.body.as_str()), (StatusCode::OK, "[]"));
+    let comp = c.token("comp_cy").await;
+    for path in ["/storage", "/diagnostics", "/charts/storage.svg"] {
+        assert_eq!(c.send(Method::GET, path, Some(&comp), None, "").await.status, StatusCode::FORBIDDEN, "{path}");
     }
 }
 

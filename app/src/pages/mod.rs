@@ -3,6 +3,7 @@
 mod account;
 mod accounts;
 mod audit;
+mod diagnostics;
 pub(crate) mod flags;
 mod invitations;
 mod invite;
@@ -11,12 +12,14 @@ mod login;
 mod overview;
 mod pool;
 mod sessions;
+mod storage;
 mod user_detail;
 mod users;
 
 pub use account::AccountPage;
 pub use accounts::AccountsPage;
 pub use audit::{AuditEventPage, AuditPage};
+pub use diagnostics::DiagnosticsPage;
 pub use flags::{FlagDetailPage, FlagsPage, GroupPage, GroupsPage};
 pub use invitations::InvitationsPage;
 pub use invite::InvitePage;
@@ -25,6 +28,7 @@ pub use login::Login;
 pub use overview::OverviewPage;
 pub use pool::{PoolPage, QueriesPage};
 pub use sessions::SessionsPage;
+pub use storage::StoragePage;
 pub use user_detail::UserDetailPage;
 pub use users::UsersPage;
 

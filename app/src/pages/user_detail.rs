@@ -86,8 +86,12 @@ pub fn UserDetailPage() -> impl IntoView {
                                         <dt>"Years of experience"</dt><dd>{c.years_experience_tenths.map(|t| format!("{}.{}", t / 10, t % 10)).unwrap_or_default()}</dd>
                                     </dl>
                                 });
+                                let size = match (set.size_bytes, &set.size_sampled_at) {
+                                    (Some(b), Some(at)) => format!("{} at the storage sample of {}", pathfinder::usage::bytes_text(b), super::when(at)),
+                                    _ => "not sampled yet (the Storage page samples every few minutes)".into(),
+                                };
                                 view! {
-                                    <p>"Status: "<strong>{set.status}</strong></p>
+                                    <p>"Status: "<strong>{set.status}</strong>"; size: "<span data-test-id="set-size">{size}</span></p>
                                     {career}
                                     <table class="list" data-test-id="user-tables">
                                         <thead><tr><th>"Table"</th><th>"Rows"</th></tr></thead>

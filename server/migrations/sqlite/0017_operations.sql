@@ -1,6 +1,7 @@
 -- Operations for SREs (issue 12): the storage sampler's history and each per-user
 -- set's latest size, and the records of the two jobs that every console instance
--- shares (storage samples and optimizer statistics).
+-- shares (storage samples, optimizer statistics, the scheduled audit chain
+-- verification).
 
 -- One row per sample per object: kind 'database' (names 'used', 'limit', 'wal'),
 -- 'table' (a shared table with its indexes and LOBs), 'user_sets' (name 'total')
@@ -23,3 +24,4 @@ ALTER TABLE pf_user_table_sets ADD COLUMN size_sampled_at TIMESTAMP;
 -- Data last: on Oracle a step's DML commits with its version row.
 INSERT INTO pf_console_jobs (job_name) VALUES ('storage_sample');
 INSERT INTO pf_console_jobs (job_name) VALUES ('db_statistics');
+INSERT INTO pf_console_jobs (job_name) VALUES ('audit_verify');

@@ -5,4 +5,4 @@ pub mod expiry;
 pub mod overview;
 pub mod pool;
 pub mod stats;
-pub mod storage;
+pub mod upkeep;

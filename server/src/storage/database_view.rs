@@ -1,11 +1,42 @@
 //! The database's own view beside the pool's (the Pool page): SQLite's files and
 //! page cache; Oracle's sessions by status, when the account may read `V$SESSION`.
+//! And what it says about itself (the Diagnostics page): version, clock, migrations.
 
 use super::driver::ReadRow;
 use super::{Backend, Store};
 use crate::sql;
+use pathfinder::diagnostics::{AppliedMigration, DatabaseFacts};
 use pathfinder::pool::DatabaseView;
 use pathfinder::AppResult;
+
+pub fn facts(store: &Store) -> AppResult<DatabaseFacts> {
+    store.read(|c| {
+        let version = c.query_opt(
+            sql!(
+                sqlite: "SELECT 'SQLite ' || sqlite_version()",
+                oracle: "SELECT product || ' ' || version_full FROM product_component_version
+                    WHERE product LIKE 'Oracle%' FETCH FIRST 1 ROWS ONLY"
+            ),
+            &[],
+        )?;
+        let now = c.query_opt(
+            sql!(
+                sqlite: "SELECT strftime('%Y-%m-%d %H:%M:%f', 'now')",
+                oracle: "SELECT SYS_EXTRACT_UTC(SYSTIMESTAMP) FROM dual"
+            ),
+            &[],
+        )?;
+        let migrations =
+            c.query_map(sql!("SELECT version, name, applied_at FROM pf_schema_version ORDER BY version"), &[], |r| {
+                Ok(AppliedMigration { version: r.int(0)?, name: r.text(1)?, applied_at: r.opt_time(2)? })
+            })?;
+        Ok(DatabaseFacts {
+            version: version.map(|r| r.text(0)).transpose()?.unwrap_or_default(),
+            now: now.map(|r| r.time(0)).transpose()?.unwrap_or_else(chrono::Utc::now),
+            migrations,
+        })
+    })
+}
 
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / 1_048_576.0)

@@ -199,4 +199,8 @@ impl Storage for Store {
     fn operations(&self) -> pathfinder::queries::QueriesPage {
         crate::metrics::operations()
     }
+
+    fn database_facts(&self) -> AppResult<pathfinder::diagnostics::DatabaseFacts> {
+        database_view::facts(self)
+    }
 }

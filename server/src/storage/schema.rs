@@ -337,6 +337,10 @@ impl SchemaStore for Store {
         self.read(current_version)
     }
 
+    fn latest_schema_version(&self) -> i64 {
+        super::migrations::latest_version()
+    }
+
     fn schema_check(&self) -> AppResult<Vec<Drift>> {
         let mut drift = Vec::new();
         let mut c = self.conn(Work::Maintenance, false)?;

@@ -128,6 +128,10 @@ impl UsageStore for Store {
     fn last_statistics(&self) -> AppResult<JobRun> {
         self.read(|c| jobs::last_run(c, STATISTICS_JOB))
     }
+
+    fn last_storage_sample(&self) -> AppResult<JobRun> {
+        self.read(|c| jobs::last_run(c, SAMPLE_JOB))
+    }
 }
 
 /// One object's total bytes per sample since `since`: (ms, bytes), oldest first.

@@ -102,4 +102,16 @@ pub fn statistics_and_verification(s: &dyn Storage) {
     s.run_audit_job(&id, AuditJobKind::Verify, &AuditFilter::default(), None, &audit("audit.verify")).unwrap();
     let last = s.last_chain_verify().unwrap().expect("a finished verification");
     assert_eq!((last.id.as_str(), last.outcome.as_deref()), (id.as_str(), Some("ok")));
+
+    // The schedule counts that one; once it is older than the period, one instance
+    // verifies again, audited like the page's.
+    let hour = std::time::Duration::from_secs(3600);
+    assert_eq!(s.scheduled_chain_verify(hour, None, &audit("audit.verify")).unwrap(), None, "not due");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let begins = count(s, "audit.verify.begin");
+    let soon = std::time::Duration::from_millis(10);
+    let job = s.scheduled_chain_verify(soon, None, &audit("audit.verify")).unwrap().expect("due");
+    assert_eq!(job.outcome.as_deref(), Some("ok"));
+    assert_eq!(count(s, "audit.verify.begin"), begins + 1);
+    assert_eq!(s.last_chain_verify().unwrap().map(|j| j.id), Some(job.id));
 }

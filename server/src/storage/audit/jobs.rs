@@ -107,6 +107,37 @@ impl Store {
         super::chain::verify(&mut c, key, &mut progress)
     }
 
+    /// See [`pathfinder::storage::AuditStore::scheduled_chain_verify`]. The lease of
+    /// `pf_console_jobs` (`audit_verify`) lets one instance run it; a verification
+    /// someone ran from the Audit page counts as the latest.
+    pub(super) fn verify_when_due(
+        &self,
+        every: std::time::Duration,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<Option<AuditJob>> {
+        let now = Utc::now();
+        let due_before = now - chrono::Duration::from_std(every).map_err(AppError::internal)?;
+        if self.last_verify()?.and_then(|j| j.finished_at).is_some_and(|t| t >= due_before) {
+            return Ok(None);
+        }
+        const JOB: &str = "audit_verify";
+        // Longer than a verification of the largest log takes (its own lease, on the
+        // job's row, is renewed as it goes).
+        let lease = TimeDelta::hours(6);
+        if !self.write(|c| super::super::jobs::claim(c, JOB, &self.instance, now + lease, due_before))? {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let begin = AuditEntry { action: format!("{}.begin", audit.action), ..audit.clone() };
+        let run = self
+            .start_job(AuditJobKind::Verify, "the whole chain (scheduled)", &begin)
+            .and_then(|id| self.run_job(&id, AuditJobKind::Verify, &AuditFilter::default(), key, audit).map(|()| id));
+        let millis = started.elapsed().as_millis() as i64;
+        self.write(|c| super::super::jobs::finish(c, JOB, &self.instance, millis, run.as_ref().err()))?;
+        self.job(&run?).map(Some)
+    }
+
     /// The last chain verification that finished, whoever asked for it.
     pub(super) fn last_verify(&self) -> AppResult<Option<AuditJob>> {
         self.read(|c| {

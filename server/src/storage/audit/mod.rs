@@ -358,4 +358,13 @@ impl AuditStore for Store {
     fn last_chain_verify(&self) -> AppResult<Option<AuditJob>> {
         self.last_verify()
     }
+
+    fn scheduled_chain_verify(
+        &self,
+        every: std::time::Duration,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<Option<AuditJob>> {
+        self.verify_when_due(every, key, audit)
+    }
 }

@@ -1,0 +1,72 @@
+//! The database's upkeep: a storage sample, the optimizer's statistics and a
+//! verification of the audit chain, each when it is due; then the latest sample and
+//! verification published as gauges. Every console instance runs this; the
+//! database's leases (`pf_console_jobs`) decide which one does each round, and every
+//! instance publishes the same latest results.
+
+use pathfinder::db::Db;
+use pathfinder::request::RequestMeta;
+use pathfinder::storage::RefreshWhen;
+use pathfinder::usage::{StoragePolicy, SAMPLE_ACTION, STATISTICS_ACTION};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How often an instance asks whether a run is due (reads, and writes only when one
+/// is) and republishes the gauges.
+const CHECK_EVERY: Duration = Duration::from_secs(60);
+
+#[derive(Clone)]
+pub struct Upkeep {
+    pub storage: StoragePolicy,
+    pub statistics_every: Duration,
+    pub verify_every: Duration,
+    /// Checks the chain's signed checkpoints too.
+    pub audit_key: Arc<[u8]>,
+}
+
+/// Publishes the latest sample and the last chain verification to `/metrics`.
+pub async fn publish(db: &Db, upkeep: &Upkeep) {
+    let policy = upkeep.storage;
+    match db.call(move |s| Ok((s.storage_page(&policy)?, s.last_chain_verify()?))).await {
+        Ok((page, verify)) => crate::metrics::publish_upkeep(&page, verify.as_ref(), upkeep.verify_every),
+        Err(e) => tracing::warn!(error = %e, "reading the latest storage sample failed"),
+    }
+}
+
+/// One round: each job if due, then the gauges.
+pub async fn round(db: &Db, upkeep: &Upkeep) {
+    let (policy, sample_every) =
+        (upkeep.storage, Duration::from_secs(u64::from(upkeep.storage.sample_every_minutes) * 60));
+    let audit = RequestMeta::job("storage-sample").audit(None, SAMPLE_ACTION, ("storage", None), 200);
+    match db.call(move |s| s.sample_storage(RefreshWhen::Due(sample_every), &policy, &audit)).await {
+        Ok(Some(run)) => tracing::info!(duration_ms = run.duration_ms, "sampled the storage"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "sampling the storage failed; next check in a minute"),
+    }
+    let every = upkeep.statistics_every;
+    let audit = RequestMeta::job("db-statistics").audit(None, STATISTICS_ACTION, ("statistics", None), 200);
+    match db.call(move |s| s.gather_statistics(RefreshWhen::Due(every), &audit)).await {
+        Ok(Some(run)) => tracing::info!(duration_ms = run.duration_ms, "gathered the optimizer statistics"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "gathering the statistics failed; next check in a minute"),
+    }
+    let (every, key) = (upkeep.verify_every, upkeep.audit_key.clone());
+    let mut audit = RequestMeta::job("audit-verify").audit(None, "audit.verify", ("audit_log", None), 200);
+    audit.error_message = Some("the whole chain (scheduled)".into());
+    match db.call(move |s| s.scheduled_chain_verify(every, Some(&key), &audit)).await {
+        Ok(Some(job)) => tracing::info!(outcome = ?job.outcome, "verified the audit chain"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "verifying the audit chain failed; next check in a minute"),
+    }
+    publish(db, upkeep).await;
+}
+
+/// Runs until the runtime stops; the first round is at start.
+pub fn spawn(db: Db, upkeep: Upkeep) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            round(&db, &upkeep).await;
+            tokio::time::sleep(CHECK_EVERY).await;
+        }
+    })
+}

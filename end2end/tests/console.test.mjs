@@ -40,6 +40,11 @@ function cli(...args) {
   return execFileSync(bin, args, { env, encoding: 'utf8' });
 }
 
+// A query of the test's database, as an operator's sqlite3 would send it.
+function sql(q) {
+  return execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
+}
+
 before(async () => {
   assert.ok(existsSync(bin), `build the release binary first: ${bin}`);
   cli('migrate');
@@ -292,7 +297,7 @@ test('an administrator reveals, changes and re-keys encrypted fields; the key in
   assert.equal(await page.inputValue('[data-test-id=phone_number]'), '+1 555 0142', 'readable after rotation');
 
   // Each reveal is in the audit log (three above).
-  const reads = Number(execFileSync('sqlite3', [join(dir, 'pf.db'), "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'user.sensitive.read'"], { encoding: 'utf8' }).trim());
+  const reads = Number(sql("SELECT COUNT(*) FROM pf_audit_log WHERE action = 'user.sensitive.read'"));
   assert.equal(reads, 3);
   await page.close();
 });
@@ -474,7 +479,6 @@ test('an OpenFeature client evaluates flags through the OFREP API', async () => 
   assert.match(secret, /^pfk_[0-9a-f]{64}$/);
   // Fixtures written beside the running server: three flags, a user's own
   // overrides, a group's override (flag editing in the console is tested on its own).
-  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
   const [a, b] = sql(
     `SELECT u.user_id || '|' || u.username || '|' || g.group_id || '|' || g.group_name FROM pf_users u
      JOIN pf_user_groups g ON g.group_id = u.feature_group_id ORDER BY u.username LIMIT 2`,
@@ -521,7 +525,7 @@ test('an OpenFeature client evaluates flags through the OFREP API', async () => 
 
 test('an administrator creates a flag, overrides it for a user until tomorrow, and sees the value, its reason and the history', async () => {
   const page = await signedInPage();
-  const [userId, username] = execFileSync('sqlite3', [join(dir, 'pf.db'), "SELECT user_id || '|' || username FROM pf_users WHERE username NOT LIKE 'admin%' ORDER BY username DESC LIMIT 1"], { encoding: 'utf8' }).trim().split('|');
+  const [userId, username] = sql("SELECT user_id || '|' || username FROM pf_users WHERE username NOT LIKE 'admin%' ORDER BY username DESC LIMIT 1").split('|');
 
   await page.goto(`${base}/flags`);
   await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
@@ -568,7 +572,6 @@ test('an administrator creates a flag, overrides it for a user until tomorrow, a
 
 test('a client-side OpenFeature provider polls every flag with an ETag and sees a change on the next poll', async () => {
   const secret = cli('api-key', 'create', '--name', 'e2e-web').trim().split('\n').pop();
-  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
   const username = sql("SELECT username FROM pf_users WHERE username NOT LIKE 'admin%' ORDER BY username LIMIT 1");
   const t = '2026-01-01 00:00:00.000000';
   sql(`INSERT INTO pf_feature_flags (flag_id, flag_key, flag_name, flag_type, default_value, created_at, updated_at)
@@ -617,7 +620,6 @@ test('a client-side OpenFeature provider polls every flag with an ETag and sees 
 
 test('an administrator manages a group: one member, everyone a users filter matches, and its overrides', async () => {
   const page = await signedInPage();
-  const sql = (q) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
   await page.goto(`${base}/groups`);
   await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
   await page.fill('form:has(button:text("Create")) input[name=name]', 'e2e_pilots');
@@ -689,5 +691,40 @@ test('the Pool page shows the pool now and its charts as SVG images with labelle
   await page.waitForURL(`${base}/queries`);
   await page.waitForSelector('[data-test-id=operations] tbody tr');
   assert.match(await page.textContent('[data-test-id=operations]'), /users::search_users|sessions::|users::/);
+  await page.close();
+});
+
+test('the Storage page shows the sample and its growth chart as an SVG with labelled axes; a sample on demand is audited; Diagnostics checks the schema', async () => {
+  const page = await signedInPage();
+  await page.goto(`${base}/storage`);
+  await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
+  // The upkeep job samples at the start; a sample asked for now is another, audited.
+  const before = Number(sql(`SELECT COUNT(*) FROM pf_audit_log WHERE action = 'storage.sample'`));
+  await page.click('[data-test-id=sample-now] button');
+  await page.waitForURL(`${base}/storage`);
+  await page.waitForSelector('[data-test-id=storage-tables] tbody tr');
+  assert.equal(Number(sql(`SELECT COUNT(*) FROM pf_audit_log WHERE action = 'storage.sample'`)), before + 1);
+  assert.match(await page.textContent('[data-test-id=storage-used]'), /\d+(\.\d)? (B|KiB|MiB|GiB) of /);
+  assert.match(await page.textContent('[data-test-id=storage-tables]'), /pf_audit_log/);
+  const src = await page.getAttribute('[data-test-id=storage-chart]', 'src');
+  const [type, svg] = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return [r.headers.get('content-type'), await r.text()];
+  }, src);
+  assert.equal(type, 'image/svg+xml');
+  assert.match(svg, /^<svg/);
+  assert.match(svg, /\n(B|KiB|MiB|GiB|TiB)\n/, 'the y axis is labelled with its unit');
+  assert.match(svg, /\nUTC\n/, 'the x axis is labelled');
+  await page.waitForFunction(() => document.querySelector('[data-test-id=storage-chart]')?.naturalWidth > 0);
+  // Diagnostics, from the nav; its schema check runs in the page (hydrated).
+  await page.click('nav >> text=Diagnostics');
+  await page.waitForURL(`${base}/diagnostics`);
+  await page.waitForSelector('[data-test-id=migrations] tbody tr');
+  assert.match(await page.textContent('[data-test-id=database-version]'), /^SQLite 3\./);
+  assert.match(await page.textContent('[data-test-id=settings]'), /PF_STORAGE_WARNING_PERCENT\s*80\s*default/);
+  assert.match(await page.textContent('[data-test-id=settings]'), /PF_JWT_SECRET\s*(set|unset)/);
+  await page.click('[data-test-id=schema-check]');
+  await page.waitForSelector('[data-test-id=schema-check-result]');
+  assert.equal(await page.textContent('[data-test-id=schema-check-result]'), 'The schema matches the migrations.');
   await page.close();
 });

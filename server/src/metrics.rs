@@ -304,10 +304,21 @@ pub fn publish_upkeep(
     g.full_in.set(full_in.map_or(-1.0, |s| s as f64));
     g.sampled.set(seconds(page.sampled_at));
     g.interval.set(i64::from(page.policy.sample_every_minutes) * 60);
-    // Only the latest sample's tables (a dropped table's series goes).
-    g.tables.reset();
+    // The latest sample's tables; a table it no longer has loses its series (set
+    // first, then removed: a scrape in between never sees the others missing).
     for t in &page.tables {
         g.tables.with_label_values(&[t.name.as_str()]).set(t.total());
+    }
+    use prometheus::core::Collector;
+    let exported: Vec<String> = g
+        .tables
+        .collect()
+        .iter()
+        .flat_map(|family| family.get_metric())
+        .filter_map(|m| m.get_label().first().map(|l| l.value().to_string()))
+        .collect();
+    for gone in exported.iter().filter(|name| !page.tables.iter().any(|t| &t.name == *name)) {
+        let _ = g.tables.remove_label_values(&[gone.as_str()]);
     }
     g.sets.set(page.sets_bytes);
     let gathered = page.last_statistics.status.as_deref() == Some("ok");

@@ -40,6 +40,20 @@ function cli(...args) {
   return execFileSync(bin, args, { env, encoding: 'utf8' });
 }
 
+// The SVG a chart image shows (the server drew it), once the browser has drawn it too.
+async function chartOf(page, testId) {
+  const selector = `[data-test-id=${testId}]`;
+  const src = await page.getAttribute(selector, 'src');
+  const [type, svg] = await page.evaluate(async (u) => {
+    const r = await fetch(u);
+    return [r.headers.get('content-type'), await r.text()];
+  }, src);
+  assert.equal(type, 'image/svg+xml');
+  assert.match(svg, /^<svg/);
+  await page.waitForFunction((s) => document.querySelector(s)?.naturalWidth > 0, selector);
+  return svg;
+}
+
 // A query of the test's database, as an operator's sqlite3 would send it.
 function sql(q) {
   return execFileSync('sqlite3', ['-cmd', '.timeout 5000', join(dir, 'pf.db'), q], { encoding: 'utf8' }).trim();
@@ -674,16 +688,9 @@ test('the Pool page shows the pool now and its charts as SVG images with labelle
   assert.match(await page.textContent('[data-test-id=pool-database]'), /Write-ahead log/);
   // The sampler takes its first sample at the start: the page has one by now.
   assert.match(await page.textContent('[data-test-id=pool-open]'), /^\d+$/);
-  const src = await page.getAttribute('[data-test-id=pool-chart]', 'src');
-  const [type, svg] = await page.evaluate(async (u) => {
-    const r = await fetch(u);
-    return [r.headers.get('content-type'), await r.text()];
-  }, src);
-  assert.equal(type, 'image/svg+xml');
-  assert.match(svg, /^<svg/);
+  const svg = await chartOf(page, 'pool-chart');
   assert.match(svg, /\nConnections\n/, 'the y axis is labelled');
   assert.match(svg, /\nUTC\n/, 'the x axis is labelled');
-  await page.waitForFunction(() => document.querySelector('[data-test-id=pool-chart]')?.naturalWidth > 0);
   // The storage operations by name, from the nav: the page hydrated whole, so the
   // router moves on without reloading.
   await page.waitForSelector('body[data-hydrated=true]', { timeout: 20000 });
@@ -706,16 +713,9 @@ test('the Storage page shows the sample and its growth chart as an SVG with labe
   assert.equal(Number(sql(`SELECT COUNT(*) FROM pf_audit_log WHERE action = 'storage.sample'`)), before + 1);
   assert.match(await page.textContent('[data-test-id=storage-used]'), /\d+(\.\d)? (B|KiB|MiB|GiB) of /);
   assert.match(await page.textContent('[data-test-id=storage-tables]'), /pf_audit_log/);
-  const src = await page.getAttribute('[data-test-id=storage-chart]', 'src');
-  const [type, svg] = await page.evaluate(async (u) => {
-    const r = await fetch(u);
-    return [r.headers.get('content-type'), await r.text()];
-  }, src);
-  assert.equal(type, 'image/svg+xml');
-  assert.match(svg, /^<svg/);
+  const svg = await chartOf(page, 'storage-chart');
   assert.match(svg, /\n(B|KiB|MiB|GiB|TiB)\n/, 'the y axis is labelled with its unit');
   assert.match(svg, /\nUTC\n/, 'the x axis is labelled');
-  await page.waitForFunction(() => document.querySelector('[data-test-id=storage-chart]')?.naturalWidth > 0);
   // Diagnostics, from the nav; its schema check runs in the page (hydrated).
   await page.click('nav >> text=Diagnostics');
   await page.waitForURL(`${base}/diagnostics`);

@@ -62,6 +62,48 @@ fn legend<'a, DB: DrawingBackend + 'a, CT: plotters::coord::CoordTranslate>(
         .map_err(failed)
 }
 
+type TimeChart<'a, DB> = ChartContext<
+    'a,
+    DB,
+    plotters::coord::cartesian::Cartesian2d<
+        plotters::coord::types::RangedCoordi64,
+        plotters::coord::types::RangedCoordf64,
+    >,
+>;
+
+/// Lines over time: x in milliseconds since the epoch, labelled in UTC with
+/// `x_format`; y from 0 to `top`, labelled `y_desc` with `y_decimals`. Both axes named.
+fn over_time<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    (x0, x1): (i64, i64),
+    top: f64,
+    (x_format, y_desc, y_decimals): (&'static str, &str, usize),
+) -> Result<TimeChart<'a, DB>, AppError> {
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 14))
+        .margin(8)
+        .x_label_area_size(24)
+        .y_label_area_size(56)
+        .build_cartesian_2d(x0..x1, 0.0..top)
+        .map_err(failed)?;
+    let label =
+        |ms: &i64| chrono::DateTime::from_timestamp_millis(*ms).unwrap_or_default().format(x_format).to_string();
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(6)
+        .y_labels(5)
+        .x_label_formatter(&label)
+        .y_label_formatter(&|v| format!("{v:.y_decimals$}"))
+        .y_desc(y_desc)
+        .x_desc("UTC")
+        .label_style(("sans-serif", 12))
+        .draw()
+        .map_err(failed)?;
+    Ok(chart)
+}
+
 /// Stacked bars per bucket: 2xx (and others), 4xx, 5xx.
 pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
     let (Some(first), Some(last)) = (h.buckets.first(), h.buckets.last()) else {
@@ -179,29 +221,14 @@ pub fn draw_pool(
         let highest = samples.iter().flat_map(|s| series.iter().map(move |(_, _, f)| f(s))).fold(0.0, f64::max);
         let top = if acquire { highest.max(0.1) * 1.1 } else { f64::from(max).max(highest) + 1.0 };
         let (x0, x1) = (first.at_ms, last.at_ms.max(first.at_ms + 1));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(format!("{what} over {span}"), ("sans-serif", 14))
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x0..x1, 0.0..top)
-            .map_err(failed)?;
-        let label = move |ms: &i64| {
-            let t = chrono::DateTime::from_timestamp_millis(*ms).unwrap_or_default();
-            t.format(if day { "%m-%d %H:%M" } else { "%H:%M:%S" }).to_string()
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(6)
-            .y_labels(5)
-            .x_label_formatter(&label)
-            .y_label_formatter(&|v| if acquire { format!("{v:.2}") } else { format!("{v:.0}") })
-            .y_desc(what)
-            .x_desc("UTC")
-            .label_style(("sans-serif", 12))
-            .draw()
-            .map_err(failed)?;
+        let x_format = if day { "%m-%d %H:%M" } else { "%H:%M:%S" };
+        let mut chart = over_time(
+            &root,
+            &format!("{what} over {span}"),
+            (x0, x1),
+            top,
+            (x_format, what, usize::from(acquire) * 2),
+        )?;
         if !acquire {
             chart
                 .draw_series(LineSeries::new([(x0, f64::from(max)), (x1, f64::from(max))], BLACK.mix(0.4)))
@@ -274,29 +301,7 @@ pub fn draw_storage(
         let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
         root.fill(&WHITE).map_err(failed)?;
         let (x0, x1) = (first.0, last.0.max(first.0 + 1));
-        let mut chart = ChartBuilder::on(&root)
-            .caption(caption, ("sans-serif", 14))
-            .margin(8)
-            .x_label_area_size(24)
-            .y_label_area_size(56)
-            .build_cartesian_2d(x0..x1, 0.0..y(highest) * 1.1)
-            .map_err(failed)?;
-        let label = |ms: &i64| {
-            let t = chrono::DateTime::from_timestamp_millis(*ms).unwrap_or_default();
-            t.format("%m-%d %H:%M").to_string()
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(6)
-            .y_labels(5)
-            .x_label_formatter(&label)
-            .y_label_formatter(&|v| format!("{v:.1}"))
-            .y_desc(unit)
-            .x_desc("UTC")
-            .label_style(("sans-serif", 12))
-            .draw()
-            .map_err(failed)?;
+        let mut chart = over_time(&root, &caption, (x0, x1), y(highest) * 1.1, ("%m-%d %H:%M", unit, 1))?;
         if let Some(limit) = near {
             let lines = [
                 ("limit".to_string(), 100, BLACK.mix(0.6)),

@@ -6,6 +6,7 @@
 //! meet on the same traits without depending on each other.
 
 pub mod audit;
+pub mod backup;
 pub mod diagnostics;
 pub mod dto;
 pub mod error;

@@ -632,6 +632,21 @@ pub trait UsageStore {
     fn last_storage_sample(&self) -> AppResult<JobRun>;
 }
 
+/// Backups of the embedded database (see `server/src/storage/backup.rs`); on Oracle
+/// the platform takes them, and these say so in one sentence.
+pub trait BackupStore {
+    /// A full backup into a new folder under `root`: the main file and every per-user
+    /// set (`VACUUM INTO`, each a consistent copy), the key files kept beside the
+    /// database, and a manifest with each file's size and SHA-256, the schema version
+    /// and the audit chain's head. Audited (`.begin`, then its outcome) and recorded;
+    /// a backup that fails midway leaves no folder behind.
+    fn create_backup(&self, root: &std::path::Path, audit: &AuditEntry) -> AppResult<crate::backup::Backup>;
+    /// The newest backups first.
+    fn backups(&self, limit: u32) -> AppResult<Vec<crate::backup::Backup>>;
+    /// Records a verification's outcome on its backup's row, audited with `audit`.
+    fn record_backup_verification(&self, backup_id: &str, ok: bool, note: &str, audit: &AuditEntry) -> AppResult<()>;
+}
+
 pub trait UserTableStore {
     /// Creates the per-user table set (idempotent; finishes a set a crash left half made).
     fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo>;
@@ -841,6 +856,7 @@ pub trait Storage:
     + InvitationStore
     + FlagStore
     + UsageStore
+    + BackupStore
     + Send
     + Sync
 {

@@ -1348,6 +1348,7 @@ pub async fn get_diagnostics() -> Result<pathfinder::diagnostics::Diagnostics, A
                 Ok((s.last_stats_refresh()?, s.last_statistics()?, s.last_storage_sample()?, s.last_chain_verify()?))
             })
             .await?;
+        let newest_backup = ssr::db()?.call(|s| Ok(s.backups(1)?.into_iter().next())).await?;
         let job = |name: &str, run: pathfinder::dto::JobRun, detail: String| JobFact {
             name: name.into(),
             finished_at: run.finished_at,
@@ -1365,6 +1366,31 @@ pub async fn get_diagnostics() -> Result<pathfinder::diagnostics::Diagnostics, A
                 finished_at: verify.as_ref().and_then(|v| v.finished_at),
                 status: verify.as_ref().and_then(|v| v.outcome.clone()),
                 detail: verify.and_then(|v| v.result).unwrap_or_else(|| "run it from the Audit page".into()),
+            },
+            match newest_backup {
+                _ if backend == "oracle" => JobFact {
+                    name: "Backup".into(),
+                    finished_at: None,
+                    status: None,
+                    detail: "taken by the platform (Autonomous Database: automatic backups, point-in-time recovery)"
+                        .into(),
+                },
+                Some(b) => JobFact {
+                    name: "Backup".into(),
+                    finished_at: b.finished_at,
+                    status: Some(b.status),
+                    detail: format!(
+                        "{}; verification: {}",
+                        b.location,
+                        b.verify_status.as_deref().unwrap_or("not verified yet")
+                    ),
+                },
+                None => JobFact {
+                    name: "Backup".into(),
+                    finished_at: None,
+                    status: None,
+                    detail: "none yet: pathfinder-admin backup create".into(),
+                },
             },
         ];
         Ok(Diagnostics {

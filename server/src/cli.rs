@@ -5,6 +5,7 @@
 //! 3 `schema-check` found drift; 4 the database is unreachable or busy.
 
 mod audit;
+mod backup;
 mod keys;
 mod progress;
 
@@ -244,6 +245,12 @@ pub enum Command {
     },
     /// Gather the optimizer statistics now where they are stale; audited.
     GatherStatistics,
+    /// Backups of the embedded database: create, list, verify, restore (on Oracle the
+    /// platform takes them).
+    Backup {
+        #[command(subcommand)]
+        command: backup::BackupCommand,
+    },
     /// Replace users' data keys and re-encrypt their fields, one transaction per user.
     RotateKeys {
         /// Only this user's key.
@@ -423,6 +430,10 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
     if let Command::NewMasterKey = cli.command {
         println!("{}", crate::crypto::MasterKey::generate().to_hex().as_str());
         return Ok(ExitCode::SUCCESS);
+    }
+    // A restore needs no live database (it may be what is being replaced).
+    if let Command::Backup { command: backup::BackupCommand::Restore { folder, to, overwrite } } = &cli.command {
+        return backup::restore(folder, to, *overwrite);
     }
     let keyring = crate::config::keyring(&url)?;
     let db = Db::new(storage::open(&url, keyring.clone())?);
@@ -620,6 +631,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 );
             }
         }
+        Command::Backup { command } => return backup::run(s, &url, command),
         Command::GatherStatistics => {
             let audit = RequestMeta::cli("gather-statistics").audit(
                 None,

@@ -50,6 +50,9 @@ pub struct StorageGauges {
     verified: IntGauge,
     verify_ok: IntGauge,
     verify_interval: IntGauge,
+    backup_managed: IntGauge,
+    backup_success: IntGauge,
+    backup_verify_ok: IntGauge,
 }
 
 fn int_gauge(name: &str, help: &str) -> IntGauge {
@@ -92,6 +95,18 @@ impl StorageGauges {
                 "Whether the last audit chain verification found the chain whole (1), broken or failed (0), or none ran (-1)",
             ),
             verify_interval: int_gauge("audit_verify_interval_seconds", "How often the audit chain is verified"),
+            backup_managed: int_gauge(
+                "backup_managed",
+                "Whether the console takes the backups (1: the embedded SQLite database; 0: Oracle, whose platform does)",
+            ),
+            backup_success: int_gauge(
+                "backup_last_success_timestamp_seconds",
+                "When the last backup that finished well finished (0: none)",
+            ),
+            backup_verify_ok: int_gauge(
+                "backup_last_verify_ok",
+                "Whether the newest verified backup passed (1), failed (0), or none was verified (-1)",
+            ),
         }
     }
 
@@ -110,6 +125,9 @@ impl StorageGauges {
             Box::new(self.verified.clone()),
             Box::new(self.verify_ok.clone()),
             Box::new(self.verify_interval.clone()),
+            Box::new(self.backup_managed.clone()),
+            Box::new(self.backup_success.clone()),
+            Box::new(self.backup_verify_ok.clone()),
         ]
     }
 }
@@ -293,6 +311,7 @@ pub fn publish_upkeep(
     page: &pathfinder::usage::StoragePage,
     verify: Option<&pathfinder::audit::AuditJob>,
     verify_every: Duration,
+    backups: &[pathfinder::backup::Backup],
 ) {
     let g = &METRICS.storage;
     let seconds = |t: Option<pathfinder::dto::Timestamp>| t.map_or(0, |t| t.timestamp());
@@ -325,6 +344,12 @@ pub fn publish_upkeep(
     g.statistics.set(if gathered { seconds(page.last_statistics.finished_at) } else { g.statistics.get() });
     g.verified.set(seconds(verify.and_then(|v| v.finished_at)));
     g.verify_interval.set(verify_every.as_secs() as i64);
+    g.backup_managed.set(i64::from(page.backend == "sqlite"));
+    g.backup_success.set(seconds(backups.iter().find(|b| b.status == "ok").and_then(|b| b.finished_at)));
+    g.backup_verify_ok.set(match backups.iter().find_map(|b| b.verify_status.as_deref()) {
+        None => -1,
+        Some(status) => i64::from(status == "ok"),
+    });
     g.verify_ok.set(match verify.map(|v| v.outcome.as_deref()) {
         None => -1,
         Some(Some("ok")) => 1,

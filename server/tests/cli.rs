@@ -63,6 +63,13 @@ fn every_command_has_help() {
         "audit verify",
         "audit export",
         "audit checkpoint",
+        "sample-storage",
+        "gather-statistics",
+        "backup",
+        "backup create",
+        "backup list",
+        "backup verify",
+        "backup restore",
     ] {
         let mut args: Vec<&str> = cmd.split(' ').collect();
         args.push("--help");
@@ -74,8 +81,8 @@ fn every_command_has_help() {
 #[test]
 fn migrate_provision_check_and_drop() {
     let cli = Cli::new();
-    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 17"));
-    assert!(cli.ok(&["migrate"]).contains("up to date (version 17)"));
+    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 18"));
+    assert!(cli.ok(&["migrate"]).contains("up to date (version 18)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");
     assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));
@@ -466,4 +473,85 @@ fn audit_verify_and_export_from_the_command_line() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("BROKEN at sequence 3 (edited)"), "{said}");
+}
+
+/// A folder's only subfolder (the backup `backup create` made).
+fn only_folder(root: &std::path::Path) -> std::path::PathBuf {
+    let folders: Vec<_> = std::fs::read_dir(root).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    folders[0].clone()
+}
+
+fn sqlite_count(db: &std::path::Path, query: &str) -> i64 {
+    let c = rusqlite::Connection::open(db).unwrap();
+    c.query_row(query, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["generate", "--users", "40", "--audit-events", "200", "--provisioned", "3", "--end-date", "2026-11-25"]);
+    let root = cli.dir.path().join("backups");
+    let said = cli.ok(&["backup", "create", "--to", root.to_str().unwrap()]);
+    assert!(said.contains("Backed up into") && said.contains("schema version 18"), "{said}");
+    let folder = only_folder(&root);
+    // The database, three sets, the key files beside the database, the manifest.
+    assert!(folder.join("pathfinder.db").exists() && folder.join("manifest.json").exists());
+    assert_eq!(std::fs::read_dir(folder.join("user-tables")).unwrap().count(), 3);
+    let beside: Vec<String> = std::fs::read_dir(cli.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    for key in [".master-key", ".audit-key", ".jwt-secret"] {
+        assert_eq!(folder.join(key).exists(), beside.contains(&key.to_string()), "{key}: {beside:?}");
+    }
+    assert!(folder.join(".master-key").exists());
+    assert!(cli.ok(&["backup", "list"]).contains("\tok\t"));
+    let verified = cli.ok(&["backup", "verify"]);
+    assert!(verified.contains("verified") && verified.contains("audit chain whole"), "{verified}");
+    let db = cli.db();
+    let status = |q: &str| sqlite_count(&db, q);
+    assert_eq!(status("SELECT COUNT(*) FROM pf_backups WHERE status = 'ok' AND verify_status = 'ok'"), 1);
+    assert_eq!(status("SELECT COUNT(*) FROM pf_audit_log WHERE action IN ('backup.create.begin', 'backup.create', 'backup.verify')"), 3);
+
+    // Restored elsewhere: the same users, a whole schema, its own audit row.
+    let elsewhere = cli.dir.path().join("restored/pf.db");
+    let restored = cli.ok(&["backup", "restore", folder.to_str().unwrap(), "--to", elsewhere.to_str().unwrap()]);
+    assert!(restored.contains("Restored backup"), "{restored}");
+    let users = "SELECT COUNT(*) FROM pf_users";
+    assert_eq!(sqlite_count(&elsewhere, users), sqlite_count(&db, users));
+    let check = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
+        .args(["schema-check"])
+        .env("PF_DATABASE_URL", format!("sqlite:{}", elsewhere.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert_eq!(sqlite_count(&elsewhere, "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'backup.restore'"), 1);
+
+    // Over a live database: refused without --overwrite, and nothing changes.
+    let before = std::fs::read(&db).unwrap();
+    cli.fails(&["backup", "restore", folder.to_str().unwrap(), "--to", db.to_str().unwrap()], &[], 2, "--overwrite");
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // One byte changed in a set's file: the verification names it, exit 3, recorded.
+    let set = std::fs::read_dir(folder.join("user-tables")).unwrap().next().unwrap().unwrap().path();
+    let mut bytes = std::fs::read(&set).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&set, bytes).unwrap();
+    let out = cli.run(&["backup", "verify", folder.to_str().unwrap()], &[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("corrupted") && stdout.contains("user-tables/"), "{stdout}");
+    assert_eq!(status("SELECT COUNT(*) FROM pf_backups WHERE verify_status = 'failed'"), 1);
+    // A corrupted backup is not restored.
+    let third = cli.dir.path().join("third/pf.db");
+    cli.fails(
+        &["backup", "restore", folder.to_str().unwrap(), "--to", third.to_str().unwrap()],
+        &[],
+        2,
+        "Nothing was restored",
+    );
+    assert!(!third.exists());
 }

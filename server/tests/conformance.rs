@@ -78,9 +78,10 @@ fn conformance(h: &Harness) {
     flags::flags_groups_overrides_and_evaluation(s);
     operations::storage_samples(h);
     operations::statistics_and_verification(s);
+    operations::backups(h);
 }
 
-const VERSION: i64 = 17;
+const VERSION: i64 = 18;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -856,11 +857,8 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("ALTER TABLE pf_user_table_sets DROP COLUMN size_bytes");
-    (h.raw)("ALTER TABLE pf_user_table_sets DROP COLUMN size_sampled_at");
-    (h.raw)("DROP TABLE pf_storage_samples");
-    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('storage_sample', 'db_statistics', 'audit_verify')");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 17");
+    (h.raw)("DROP TABLE pf_backups");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 18");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -876,7 +874,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0017_operations"], "{reports:?}");
+    assert_eq!(applied, ["0018_backups"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -2224,6 +2224,16 @@ async fn the_upkeep_round_samples_gathers_verifies_and_publishes_once_for_all_in
     assert!(metric(&scrape, "pathfinder_audit_verify_timestamp_seconds") > 1.7e9);
     assert!(metric(&scrape, "pathfinder_db_statistics_timestamp_seconds") > 1.7e9);
     assert_eq!(metric(&scrape, "pathfinder_storage_full_in_seconds"), -1.0, "one sample is no trend");
+    // Backups: the console takes them here (SQLite); none yet, then one.
+    assert_eq!(metric(&scrape, "pathfinder_backup_managed"), 1.0);
+    assert_eq!(metric(&scrape, "pathfinder_backup_last_success_timestamp_seconds"), 0.0);
+    let root = tempfile::tempdir().unwrap();
+    pathfinder::storage::BackupStore::create_backup(c.storage.as_ref(), root.path(), &common::audit("backup.create"))
+        .unwrap();
+    pathfinder_server::jobs::upkeep::publish(&db, &upkeep()).await;
+    let scrape = c.scrape().await;
+    assert!(metric(&scrape, "pathfinder_backup_last_success_timestamp_seconds") > 1.7e9);
+    assert_eq!(metric(&scrape, "pathfinder_backup_last_verify_ok"), -1.0, "not verified yet");
     assert!(scrape.contains("pathfinder_storage_table_bytes{table=\"pf_users\"}"), "{scrape}");
 }
 
@@ -2264,7 +2274,14 @@ async fn the_storage_and_diagnostics_pages_show_the_sample_the_chart_and_the_set
 
     let page = c.send(Method::GET, "/diagnostics", Some(&sre), None, "").await;
     assert_eq!(page.status, StatusCode::OK);
-    for text in ["SQLite 3.", "0017_operations", "PF_STORAGE_SAMPLE_MINUTES", "Storage sample", "ms</td>"] {
+    for text in [
+        "SQLite 3.",
+        "0018_backups",
+        "PF_STORAGE_SAMPLE_MINUTES",
+        "Storage sample",
+        "ms</td>",
+        "none yet: pathfinder-admin backup create",
+    ] {
         assert!(page.body.contains(text), "{text} in {}", page.body);
     }
     let drift = c.post("/api/schema_check", Some(&sre), "").await;

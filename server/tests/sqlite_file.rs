@@ -199,7 +199,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0014_audit_chain",
             "0015_audit_time_walk",
             "0016_feature_flags_console",
-            "0017_operations"
+            "0017_operations",
+            "0018_backups"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

@@ -24,11 +24,14 @@ pub struct Upkeep {
     pub audit_key: Arc<[u8]>,
 }
 
-/// Publishes the latest sample and the last chain verification to `/metrics`.
+/// Publishes the latest sample, the last chain verification and the newest backups
+/// to `/metrics`.
 pub async fn publish(db: &Db, upkeep: &Upkeep) {
     let policy = upkeep.storage;
-    match db.call(move |s| Ok((s.storage_page(&policy)?, s.last_chain_verify()?))).await {
-        Ok((page, verify)) => crate::metrics::publish_upkeep(&page, verify.as_ref(), upkeep.verify_every),
+    match db.call(move |s| Ok((s.storage_page(&policy)?, s.last_chain_verify()?, s.backups(20)?))).await {
+        Ok((page, verify, backups)) => {
+            crate::metrics::publish_upkeep(&page, verify.as_ref(), upkeep.verify_every, &backups)
+        }
         Err(e) => tracing::warn!(error = %e, "reading the latest storage sample failed"),
     }
 }

@@ -47,6 +47,7 @@ migrations! {
     15 => "0015_audit_time_walk",
     16 => "0016_feature_flags_console",
     17 => "0017_operations",
+    18 => "0018_backups",
 }
 
 /// The migrations of `dialect`.

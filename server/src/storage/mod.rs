@@ -16,6 +16,7 @@ pub mod schema_model;
 pub mod search;
 pub mod sql;
 
+pub mod backup;
 mod bulk;
 mod database_view;
 mod encryption;

@@ -1,0 +1,115 @@
+//! `backup create | list | verify | restore`: backups of the embedded database (see
+//! `storage/backup.rs`). On Oracle the platform takes the backups, and these say so.
+
+use crate::config::{secret_from_env, DatabaseUrl};
+use crate::storage::backup::{audit_restore, oracle_refusal, restore_backup, verify_backup};
+use pathfinder::request::RequestMeta;
+use pathfinder::storage::Storage;
+use pathfinder::usage::bytes_text;
+use pathfinder::{AppError, AppResult};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(clap::Subcommand, Debug)]
+pub enum BackupCommand {
+    /// Take a full backup now into a new folder under --to (default: `<database>-backups`
+    /// beside the database): the database, every per-user set, the key files kept
+    /// beside it and a manifest with each file's SHA-256; audited.
+    Create {
+        #[arg(long)]
+        to: Option<PathBuf>,
+    },
+    /// The newest backups: started, status, size, files, verification, folder.
+    List,
+    /// Restore a backup into a temporary folder and check it there: every file's size
+    /// and SHA-256, SQLite's integrity check, the schema against the migrations, the
+    /// audit chain. Recorded on the backup and audited; exit 3 when it fails. Without
+    /// FOLDER: the newest backup that finished.
+    Verify { folder: Option<PathBuf> },
+    /// Put a backup in place as the database file --to, after verifying it. A database
+    /// (or key file) already there is refused unless --overwrite; then it is moved
+    /// into `<to>.before-restore-<time>/`, never deleted. Stop every console using it first.
+    Restore {
+        folder: PathBuf,
+        #[arg(long)]
+        to: PathBuf,
+        #[arg(long)]
+        overwrite: bool,
+    },
+}
+
+/// The key that signed the backup's checkpoints: `PF_AUDIT_KEY`, else the backup's own
+/// `.audit-key` (the embedded default keeps it beside the database).
+fn audit_key_of(folder: &Path) -> AppResult<Option<Vec<u8>>> {
+    if let Some(k) = secret_from_env("PF_AUDIT_KEY")? {
+        return Ok(Some(k.into_bytes()));
+    }
+    Ok(std::fs::read_to_string(folder.join(".audit-key")).ok().map(|k| k.trim().as_bytes().to_vec()))
+}
+
+/// `restore` needs no live database: it runs before one is opened.
+pub fn restore(folder: &Path, to: &Path, overwrite: bool) -> AppResult<ExitCode> {
+    let report = restore_backup(folder, to, overwrite, audit_key_of(folder)?.as_deref())?;
+    let audit = RequestMeta::cli("backup restore").audit(None, "backup.restore", ("backup", None), 200);
+    audit_restore(to, &report, &audit)?;
+    println!("Restored backup {} as {} after verifying it: {}", report.backup_id, to.display(), report.note);
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppResult<ExitCode> {
+    let DatabaseUrl::Sqlite(database) = url else { return Err(oracle_refusal()) };
+    let meta = RequestMeta::cli("backup");
+    match command {
+        BackupCommand::Create { to } => {
+            let root = to.unwrap_or_else(|| PathBuf::from(format!("{}-backups", database.display())));
+            let b = s.create_backup(&root, &meta.audit(None, "backup.create", ("backup", None), 200))?;
+            let took = b.finished_at.map(|f| (f - b.started_at).num_milliseconds()).unwrap_or_default();
+            println!(
+                "Backed up into {} in {took} ms: {} files, {}; schema version {}, audit chain head {}.",
+                b.location,
+                b.file_count.unwrap_or_default(),
+                bytes_text(b.total_bytes.unwrap_or_default()),
+                b.schema_version.unwrap_or_default(),
+                b.chain_seq.map_or("-".into(), |s| s.to_string())
+            );
+        }
+        BackupCommand::List => {
+            let time = |t: Option<pathfinder::dto::Timestamp>| {
+                t.map_or("-".into(), |t| t.format("%Y-%m-%d %H:%M").to_string())
+            };
+            for b in s.backups(50)? {
+                println!(
+                    "{}\t{}\t{}\t{} files\tverified {} {}\t{}",
+                    time(Some(b.started_at)),
+                    b.status,
+                    bytes_text(b.total_bytes.unwrap_or_default()),
+                    b.file_count.unwrap_or_default(),
+                    time(b.verified_at),
+                    b.verify_status.unwrap_or_default(),
+                    b.location
+                );
+            }
+        }
+        BackupCommand::Verify { folder } => {
+            let folder = match folder {
+                Some(f) => f,
+                None => s
+                    .backups(50)?
+                    .into_iter()
+                    .find(|b| b.status == "ok")
+                    .map(|b| PathBuf::from(b.location))
+                    .ok_or_else(|| AppError::NotFound("A finished backup to verify".into()))?,
+            };
+            let report = verify_backup(&folder, audit_key_of(&folder)?.as_deref())?;
+            let audit = meta.audit(None, "backup.verify", ("backup", None), 200);
+            s.record_backup_verification(&report.backup_id, report.ok, &report.note, &audit)?;
+            if !report.ok {
+                println!("Backup {} FAILED verification: {}", folder.display(), report.note);
+                return Ok(ExitCode::from(3));
+            }
+            println!("Backup {} verified: {}", folder.display(), report.note);
+        }
+        BackupCommand::Restore { folder, to, overwrite } => return restore(&folder, &to, overwrite),
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -2161,6 +2161,7 @@ async fn the_pool_page_shows_this_instances_samples_and_draws_them() {
 
 #[tokio::test]
 async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console_exports() {
+    let _turn = UPKEEP_GAUGES.lock().await;
     let c = Console::new();
     pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview).await.unwrap();
     // The upkeep job's round fills the database-wide gauges (each table's size, too).
@@ -2186,6 +2187,10 @@ async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console
     }
 }
 
+/// The upkeep gauges are the process's (one registry): the tests that publish and
+/// read them take turns.
+static UPKEEP_GAUGES: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
     pathfinder_server::jobs::upkeep::Upkeep {
         storage: pathfinder::usage::StoragePolicy::default(),
@@ -2203,6 +2208,7 @@ fn metric(scrape: &str, name: &str) -> f64 {
 
 #[tokio::test]
 async fn the_upkeep_round_samples_gathers_verifies_and_publishes_once_for_all_instances() {
+    let _turn = UPKEEP_GAUGES.lock().await;
     let c = Console::new();
     let db = Db::new(c.storage.clone());
     pathfinder_server::jobs::upkeep::round(&db, &upkeep()).await;

@@ -358,7 +358,7 @@ fn checked_copy(folder: &Path, into: &Path, audit_key: Option<&[u8]>) -> AppResu
         return fail(problem);
     }
     let store = Store::open_sqlite(&main)?;
-    let Backend::Sqlite(db) = &store.db else { return Err(AppError::internal("a SQLite copy opened otherwise")) };
+    let db = store.sqlite().ok_or_else(|| AppError::internal("a SQLite copy opened otherwise"))?;
     for f in &manifest.files {
         if f.path.ends_with(".db") {
             let file = placed(&main, &f.path);

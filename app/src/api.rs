@@ -1343,55 +1343,49 @@ pub async fn get_diagnostics() -> Result<pathfinder::diagnostics::Diagnostics, A
             .await?;
         let answered = chrono::Utc::now();
         let midpoint = asked + (answered - asked) / 2;
-        let (stats, statistics, sample, verify) = ssr::db()?
+        let (stats, statistics, sample, verify, newest_backup) = ssr::db()?
             .call(|s| {
-                Ok((s.last_stats_refresh()?, s.last_statistics()?, s.last_storage_sample()?, s.last_chain_verify()?))
+                let newest_backup = s.backups(1)?.into_iter().next();
+                Ok((
+                    s.last_stats_refresh()?,
+                    s.last_statistics()?,
+                    s.last_storage_sample()?,
+                    s.last_chain_verify()?,
+                    newest_backup,
+                ))
             })
             .await?;
-        let newest_backup = ssr::db()?.call(|s| Ok(s.backups(1)?.into_iter().next())).await?;
-        let job = |name: &str, run: pathfinder::dto::JobRun, detail: String| JobFact {
+        let job = |name: &str, run: pathfinder::dto::JobRun| JobFact {
             name: name.into(),
             finished_at: run.finished_at,
             status: run.status,
-            detail,
+            detail: run.duration_ms.map(|ms| format!("took {ms} ms")).unwrap_or_default(),
         };
-        let took =
-            |run: &pathfinder::dto::JobRun| run.duration_ms.map(|ms| format!("took {ms} ms")).unwrap_or_default();
+        let (finished_at, status, detail) = match newest_backup {
+            _ if backend == "oracle" => (
+                None,
+                None,
+                "taken by the platform (Autonomous Database: automatic backups, point-in-time recovery)".into(),
+            ),
+            Some(b) => (
+                b.finished_at,
+                Some(b.status),
+                format!("{}; verification: {}", b.location, b.verify_status.as_deref().unwrap_or("not verified yet")),
+            ),
+            None => (None, None, "none yet: pathfinder-admin backup create".into()),
+        };
+        let backup = JobFact { name: "Backup".into(), finished_at, status, detail };
         let jobs = vec![
-            job("User statistics refresh", stats.clone(), took(&stats)),
-            job("Optimizer statistics", statistics.clone(), took(&statistics)),
-            job("Storage sample", sample.clone(), took(&sample)),
+            job("User statistics refresh", stats),
+            job("Optimizer statistics", statistics),
+            job("Storage sample", sample),
             JobFact {
                 name: "Audit chain verification".into(),
                 finished_at: verify.as_ref().and_then(|v| v.finished_at),
                 status: verify.as_ref().and_then(|v| v.outcome.clone()),
                 detail: verify.and_then(|v| v.result).unwrap_or_else(|| "run it from the Audit page".into()),
             },
-            match newest_backup {
-                _ if backend == "oracle" => JobFact {
-                    name: "Backup".into(),
-                    finished_at: None,
-                    status: None,
-                    detail: "taken by the platform (Autonomous Database: automatic backups, point-in-time recovery)"
-                        .into(),
-                },
-                Some(b) => JobFact {
-                    name: "Backup".into(),
-                    finished_at: b.finished_at,
-                    status: Some(b.status),
-                    detail: format!(
-                        "{}; verification: {}",
-                        b.location,
-                        b.verify_status.as_deref().unwrap_or("not verified yet")
-                    ),
-                },
-                None => JobFact {
-                    name: "Backup".into(),
-                    finished_at: None,
-                    status: None,
-                    detail: "none yet: pathfinder-admin backup create".into(),
-                },
-            },
+            backup,
         ];
         Ok(Diagnostics {
             console_version: env!("CARGO_PKG_VERSION").into(),

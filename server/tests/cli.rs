@@ -482,6 +482,17 @@ fn only_folder(root: &std::path::Path) -> std::path::PathBuf {
     folders[0].clone()
 }
 
+/// The one entry of `dir` whose name starts with `prefix`.
+fn only_folder_named(dir: &std::path::Path, prefix: &str) -> std::path::PathBuf {
+    let found: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .collect();
+    assert_eq!(found.len(), 1, "{found:?}");
+    found[0].clone()
+}
+
 fn sqlite_count(db: &std::path::Path, query: &str) -> i64 {
     let c = rusqlite::Connection::open(db).unwrap();
     c.query_row(query, [], |r| r.get(0)).unwrap()
@@ -528,6 +539,14 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
         .unwrap();
     assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
     assert_eq!(sqlite_count(&elsewhere, "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'backup.restore'"), 1);
+
+    // Again over that copy, told to: what was there is moved aside whole, not deleted.
+    let args = ["backup", "restore", folder.to_str().unwrap(), "--to", elsewhere.to_str().unwrap(), "--overwrite"];
+    assert!(cli.ok(&args).contains("Restored backup"));
+    let aside = only_folder_named(elsewhere.parent().unwrap(), "pf.db.before-restore-");
+    assert!(aside.join("pf.db").exists());
+    assert_eq!(std::fs::read_dir(aside.join("pf.db-user-tables")).unwrap().count(), 3, "the sets' folder moved whole");
+    assert_eq!(sqlite_count(&elsewhere, users), sqlite_count(&db, users));
 
     // Over a live database: refused without --overwrite, and nothing changes.
     let before = std::fs::read(&db).unwrap();

@@ -8,8 +8,8 @@
 //! chain's head. Verifying restores the files into a temporary folder and checks
 //! them there; restoring verifies first and only then puts the files in place.
 
-use super::driver::sqlite::{FileAccess, SqliteDb};
-use super::driver::{Conn, Dialect, ReadRow, Row};
+use super::driver::sqlite::{log_of, sets_folder_of, SqliteDb};
+use super::driver::{ReadRow, Row};
 use super::migrations::{failure_audit, intent_audit};
 use super::{Backend, Store};
 use crate::{args, sql};
@@ -68,20 +68,11 @@ fn io<'a>(what: &'static str, path: &'a Path) -> impl FnOnce(std::io::Error) -> 
     move |e| AppError::invalid(format!("Could not {what} {}: {e}.", path.display()))
 }
 
-fn sha256_of(path: &Path) -> AppResult<(u64, String)> {
+/// Reads `from` to its end, writing what it reads to `into`: (bytes, SHA-256).
+fn hashed(from: &Path, into: &mut dyn std::io::Write) -> AppResult<(u64, String)> {
     use sha2::Digest;
-    let mut file = std::fs::File::open(path).map_err(io("read", path))?;
-    let mut hasher = sha2::Sha256::new();
-    let bytes = std::io::copy(&mut file, &mut hasher).map_err(io("read", path))?;
-    Ok((bytes, hex::encode(hasher.finalize())))
-}
-
-/// Copies `from` to `to` and hashes what it copied: (bytes, SHA-256).
-fn copy_hashed(from: &Path, to: &Path) -> AppResult<(u64, String)> {
-    use sha2::Digest;
-    use std::io::{Read, Write};
+    use std::io::Read;
     let mut src = std::fs::File::open(from).map_err(io("read", from))?;
-    let mut dest = std::fs::File::create(to).map_err(io("write", to))?;
     let (mut hasher, mut buf, mut bytes) = (sha2::Sha256::new(), vec![0u8; 1 << 20], 0u64);
     loop {
         let n = src.read(&mut buf).map_err(io("read", from))?;
@@ -89,11 +80,22 @@ fn copy_hashed(from: &Path, to: &Path) -> AppResult<(u64, String)> {
             break;
         }
         hasher.update(&buf[..n]);
-        dest.write_all(&buf[..n]).map_err(io("write", to))?;
+        into.write_all(&buf[..n]).map_err(io("write a copy of", from))?;
         bytes += n as u64;
     }
-    dest.sync_all().map_err(io("write", to))?;
     Ok((bytes, hex::encode(hasher.finalize())))
+}
+
+fn sha256_of(path: &Path) -> AppResult<(u64, String)> {
+    hashed(path, &mut std::io::sink())
+}
+
+/// Copies `from` to `to` (flushed to disk) and hashes what it copied.
+fn copy_hashed(from: &Path, to: &Path) -> AppResult<(u64, String)> {
+    let mut dest = std::fs::File::create(to).map_err(io("write", to))?;
+    let copied = hashed(from, &mut dest)?;
+    dest.sync_all().map_err(io("write", to))?;
+    Ok(copied)
 }
 
 /// The backup's files copied to where a database at `main` has them, each checked
@@ -140,8 +142,7 @@ fn backup_row(r: &dyn Row) -> AppResult<Backup> {
 
 /// `src` copied, consistent and compacted, to `dest` (a new file).
 fn vacuum_into(db: &SqliteDb, src: &Path, dest: &Path) -> AppResult<()> {
-    let c = db.open_file(src, FileAccess::ReadOnly)?.ok_or_else(|| AppError::NotFound(src.display().to_string()))?;
-    Conn::new(c, Dialect::Sqlite).execute(sql!(sqlite: "VACUUM INTO :1"), &args![dest.to_string_lossy().as_ref()])?;
+    db.read_file(src)?.execute(sql!(sqlite: "VACUUM INTO :1"), &args![dest.to_string_lossy().as_ref()])?;
     Ok(())
 }
 
@@ -168,8 +169,7 @@ impl Store {
         let main = folder.join(MAIN_FILE);
         vacuum_into(db, db.path(), &main)?;
         // The sets the copy's registry names: the copy and its sets agree.
-        let mut copy = db.open_file(&main, FileAccess::ReadOnly)?.map(|c| Conn::new(c, Dialect::Sqlite));
-        let copy = copy.as_mut().ok_or_else(|| AppError::internal("the backup's copy is gone"))?;
+        let copy = &mut db.read_file(&main)?;
         let usernames = copy.query_map(sql!(sqlite: "SELECT username FROM pf_user_table_sets"), &[], |r| r.text(0))?;
         let schema_version = copy.query_int(sql!(sqlite: "SELECT MAX(version) FROM pf_schema_version"), &[])?;
         let head = copy.query_opt(sql!(sqlite: "SELECT last_seq, last_hash FROM pf_audit_chain_head"), &[])?;
@@ -187,11 +187,9 @@ impl Store {
             }
         }
         let beside = db.path().parent().unwrap_or(Path::new("."));
-        for key in KEY_FILES {
-            if beside.join(key).exists() {
-                std::fs::copy(beside.join(key), folder.join(key)).map_err(io("copy", &beside.join(key)))?;
-                files.push(key.to_string());
-            }
+        for key in KEY_FILES.iter().filter(|k| beside.join(k).exists()) {
+            std::fs::copy(beside.join(key), folder.join(key)).map_err(io("copy", &beside.join(key)))?;
+            files.push(key.to_string());
         }
         let files = files
             .into_iter()
@@ -248,14 +246,11 @@ impl BackupStore for Store {
         }
         // 3. The outcome, with its audit row.
         let millis = started.elapsed().as_millis() as u64;
+        let total = |m: &Manifest| m.files.iter().map(|f| f.bytes as i64).sum::<i64>();
         let row = match &made {
             Ok(m) => AuditEntry {
                 execution_time_ms: millis,
-                error_message: Some(format!(
-                    "{} files, {} bytes",
-                    m.files.len(),
-                    m.files.iter().map(|f| f.bytes).sum::<u64>()
-                )),
+                error_message: Some(format!("{} files, {} bytes", m.files.len(), total(m))),
                 ..audit_entry.clone()
             },
             Err(e) => failure_audit(&audit_entry, e),
@@ -266,14 +261,7 @@ impl BackupStore for Store {
                     "UPDATE pf_backups SET finished_at = :1, status = 'ok', total_bytes = :2, file_count = :3,
                         schema_version = :4, chain_seq = :5 WHERE backup_id = :6"
                 ),
-                &args![
-                    Utc::now(),
-                    m.files.iter().map(|f| f.bytes as i64).sum::<i64>(),
-                    m.files.len() as i64,
-                    m.schema_version,
-                    m.chain_seq,
-                    id.as_str()
-                ],
+                &args![Utc::now(), total(m), m.files.len() as i64, m.schema_version, m.chain_seq, id.as_str()],
             ),
             Err(e) => c.execute(
                 sql!("UPDATE pf_backups SET finished_at = :1, status = 'failed', error_text = :2 WHERE backup_id = :3"),
@@ -341,7 +329,7 @@ fn placed(main: &Path, file: &str) -> PathBuf {
     let beside = main.parent().unwrap_or(Path::new("."));
     match file.strip_prefix(&format!("{SETS_FOLDER}/")) {
         _ if file == MAIN_FILE => main.to_path_buf(),
-        Some(set) => PathBuf::from(format!("{}-user-tables", main.display())).join(set),
+        Some(set) => sets_folder_of(main).join(set),
         None => beside.join(file),
     }
 }
@@ -361,10 +349,8 @@ fn checked_copy(folder: &Path, into: &Path, audit_key: Option<&[u8]>) -> AppResu
     let db = store.sqlite().ok_or_else(|| AppError::internal("a SQLite copy opened otherwise"))?;
     for f in &manifest.files {
         if f.path.ends_with(".db") {
-            let file = placed(&main, &f.path);
-            let c = db.open_file(&file, FileAccess::ReadOnly)?.ok_or_else(|| AppError::internal("copied file gone"))?;
-            let said =
-                Conn::new(c, Dialect::Sqlite).query_map(sql!(sqlite: "PRAGMA integrity_check"), &[], |r| r.text(0))?;
+            let mut c = db.read_file(&placed(&main, &f.path))?;
+            let said = c.query_map(sql!(sqlite: "PRAGMA integrity_check"), &[], |r| r.text(0))?;
             if said != ["ok"] {
                 return fail(format!("{} fails SQLite's integrity check: {}.", f.path, said.join("; ")));
             }
@@ -452,11 +438,11 @@ pub fn restore_backup(folder: &Path, to: &Path, overwrite: bool, audit_key: Opti
     if !occupied.is_empty() {
         let aside = PathBuf::from(format!("{}.before-restore-{}", to.display(), Utc::now().format("%Y%m%dT%H%M%SZ")));
         std::fs::create_dir_all(&aside).map_err(io("create", &aside))?;
-        let mut old: Vec<PathBuf> = occupied.iter().map(|p| p.to_path_buf()).collect();
-        for suffix in ["-wal", "-shm"] {
-            old.push(PathBuf::from(format!("{}{suffix}", to.display())));
-        }
-        old.push(PathBuf::from(format!("{}-user-tables", to.display())));
+        // The database, its log and its keys one by one; its sets' folder whole.
+        let sets = sets_folder_of(to);
+        let mut old: Vec<PathBuf> =
+            occupied.iter().filter(|p| !p.starts_with(&sets)).map(|p| p.to_path_buf()).collect();
+        old.extend([log_of(to), PathBuf::from(format!("{}-shm", to.display())), sets]);
         for p in old.iter().filter(|p| p.exists()) {
             let name = p.file_name().unwrap_or_default();
             std::fs::rename(p, aside.join(name)).map_err(io("move aside", p))?;

@@ -51,10 +51,8 @@ pub fn of(store: &Store) -> AppResult<DatabaseView> {
 }
 
 fn sqlite(store: &Store, path: &std::path::Path) -> AppResult<DatabaseView> {
-    let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    let wal = size(std::path::Path::new(&wal));
+    use super::driver::sqlite::{file_size, log_of};
+    let wal = file_size(&log_of(path));
     let (page_size, pages, free, cache, autocheckpoint, mode) = store.read(|c| {
         let int = |c: &mut super::driver::Conn, s| c.query_int(s, &[]);
         Ok((
@@ -71,7 +69,7 @@ fn sqlite(store: &Store, path: &std::path::Path) -> AppResult<DatabaseView> {
     let cache = if cache < 0 { cache.unsigned_abs() * 1024 } else { cache as u64 * page };
     Ok(DatabaseView {
         rows: vec![
-            ("Database file".into(), mib(size(path))),
+            ("Database file".into(), mib(file_size(path))),
             ("Pages".into(), format!("{pages} of {page} bytes, {free} free")),
             ("Journal".into(), mode),
             ("Write-ahead log".into(), format!("{} ({} frames)", mib(wal), wal / (page + 24))),

@@ -8,7 +8,7 @@
 //! limit, and records them in `pf_storage_samples` (the largest sets only; each
 //! set's size also goes to its registry row, for its owner's page).
 
-use super::driver::sqlite::FileAccess;
+use super::driver::sqlite::{file_size, log_of};
 use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{created_object, user_table_statements};
 use super::{jobs, Backend, Store};
@@ -17,7 +17,7 @@ use chrono::Utc;
 use pathfinder::dto::{JobRun, Timestamp};
 use pathfinder::storage::{AuditEntry, RefreshWhen, Storage, UsageStore};
 use pathfinder::usage::{growth, Measured, ObjectSize, StoragePage, StoragePolicy};
-use pathfinder::{AppError, AppResult, Username};
+use pathfinder::{AppResult, Username};
 use std::collections::HashMap;
 use std::path::Path;
 
@@ -174,15 +174,9 @@ fn record(c: &mut Conn, at: Timestamp, m: &Measured, keep_since: Timestamp) -> A
     Ok(())
 }
 
-fn file_size(path: &Path) -> i64 {
-    std::fs::metadata(path).map_or(0, |m| m.len() as i64)
-}
-
-/// `path` and its write-ahead log.
+/// `path` and its write-ahead log, in bytes.
 fn with_log(path: &Path) -> i64 {
-    let mut wal = path.as_os_str().to_owned();
-    wal.push("-wal");
-    file_size(path) + file_size(Path::new(&wal))
+    (file_size(path) + file_size(&log_of(path))) as i64
 }
 
 impl Store {
@@ -193,17 +187,14 @@ impl Store {
             self.read(|c| c.query_map(sql!("SELECT username FROM pf_user_table_sets"), &[], |r| r.text(0)))?;
         let mut m = match &self.db {
             Backend::Sqlite(db) => {
-                let mut c = db
-                    .open_file(db.path(), FileAccess::ReadOnly)?
-                    .map(|c| Conn::new(c, Dialect::Sqlite))
-                    .ok_or_else(|| AppError::internal("the database file is gone"))?;
+                let mut c = db.read_file(db.path())?;
                 let mut m = Measured { tables: sqlite_tables(&mut c)?, ..Default::default() };
                 for u in usernames {
                     let file = Username::parse(&u).ok().and_then(|name| self.user_tables_file(&name));
                     m.sets.push((u, file.map_or(0, |f| with_log(&f))));
                 }
                 let main_and_log = with_log(db.path());
-                m.wal = Some(main_and_log - file_size(db.path()));
+                m.wal = Some(file_size(&log_of(db.path())) as i64);
                 m.used = main_and_log + m.sets.iter().map(|s| s.1).sum::<i64>();
                 m.limit = free_space(db.path()).map(|free| m.used + free);
                 m

@@ -67,7 +67,7 @@ impl Store {
     /// The file that holds `username`'s set (SQLite only).
     pub fn user_tables_file(&self, username: &Username) -> Option<PathBuf> {
         let main = self.sqlite()?.path();
-        Some(PathBuf::from(format!("{}-user-tables", main.display())).join(format!("{username}.db")))
+        Some(super::driver::sqlite::sets_folder_of(main).join(format!("{username}.db")))
     }
 
     /// A connection that sees `username`'s set: on Oracle any connection; on SQLite

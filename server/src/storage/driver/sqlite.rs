@@ -3,7 +3,7 @@
 //! rusqlite's statement cache.
 
 use super::sqlite_pool::{Pool, PooledConn};
-use super::{Connection, Database, Dialect, Field, Row, Value, Work, TEXT_TIME_FORMAT};
+use super::{Conn, Connection, Database, Dialect, Field, Row, Value, Work, TEXT_TIME_FORMAT};
 use pathfinder::storage::PoolStats;
 use pathfinder::{AppError, AppResult};
 use rusqlite::functions::FunctionFlags;
@@ -27,6 +27,24 @@ pub const FOLD_FUNCTION: &str = "pathfinder_fold";
 /// What `pf_users_search_short` indexes for a user's four fields
 /// ([`crate::storage::search::short_grams`]).
 pub const SHORT_GRAMS_FUNCTION: &str = "pathfinder_short_grams";
+
+/// The write-ahead log beside a database file: `<file>-wal`.
+pub fn log_of(file: &Path) -> PathBuf {
+    let mut log = file.as_os_str().to_owned();
+    log.push("-wal");
+    PathBuf::from(log)
+}
+
+/// The folder of the per-user sets beside a main database file:
+/// `<file>-user-tables/` (see `storage/user_tables.rs`).
+pub fn sets_folder_of(main: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-user-tables", main.display()))
+}
+
+/// A file's size in bytes; 0 when there is none.
+pub fn file_size(path: &Path) -> u64 {
+    std::fs::metadata(path).map_or(0, |m| m.len())
+}
 
 pub struct SqliteDb {
     path: PathBuf,
@@ -100,6 +118,12 @@ impl SqliteDb {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A read-only connection of its own (not the pool's) to the file at `path`.
+    pub fn read_file(&self, path: &Path) -> AppResult<Conn<'_>> {
+        let c = self.open_file(path, FileAccess::ReadOnly)?;
+        c.map(|c| Conn::new(c, Dialect::Sqlite)).ok_or_else(|| AppError::NotFound(path.display().to_string()))
     }
 
     /// This process's turn to write (taken before a connection, so that waiting

@@ -430,6 +430,10 @@ pub struct ChainReport {
     pub checkpoints_checked: bool,
     /// Events written outside the chain (by another tool; `migrate` chains them).
     pub unchained: u64,
+    /// Where the walk began: the sequence of the last event retention removed (its
+    /// signed cut), 0 when the chain is whole from its first event.
+    #[serde(default)]
+    pub starts_after: i64,
     /// The first break, if any.
     pub problem: Option<ChainBreak>,
 }
@@ -516,6 +520,10 @@ impl ChainReport {
     /// The report in a sentence or two, for people.
     pub fn summary(&self) -> String {
         let mut s = match &self.problem {
+            None if self.starts_after > 0 => format!(
+                "The chain is intact: {} events checked, from the retention cut after sequence {} to sequence {}",
+                self.checked, self.starts_after, self.last_seq
+            ),
             None => format!("The chain is intact: {} events checked, to sequence {}", self.checked, self.last_seq),
             Some(p) => format!("BROKEN at sequence {} ({}): {}", p.seq, p.kind.as_str(), p.detail),
         };

@@ -15,6 +15,7 @@ pub mod flags;
 pub mod ids;
 pub mod pool;
 pub mod queries;
+pub mod retention;
 pub mod role;
 pub mod usage;
 pub mod username;

@@ -647,6 +647,44 @@ pub trait BackupStore {
     fn record_backup_verification(&self, backup_id: &str, ok: bool, note: &str, audit: &AuditEntry) -> AppResult<()>;
 }
 
+/// What a retention run is asked to do.
+pub struct RetentionRequest<'a> {
+    /// Count what would go, changing nothing.
+    pub dry_run: bool,
+    pub when: RefreshWhen,
+    /// The run's clock: each policy's cutoff is this minus its days (a resumed run
+    /// keeps its own).
+    pub now: Timestamp,
+    /// Signs the audit chain's cut; without it the audit log keeps its events.
+    pub audit_key: Option<&'a [u8]>,
+}
+
+/// Retention policies and runs (see `server/src/storage/retention.rs`).
+pub trait RetentionStore {
+    /// The policies and the last real run.
+    fn retention_page(&self) -> AppResult<crate::retention::RetentionPage>;
+    /// Adds a policy (`id` none) or changes one, validated and audited with before and after.
+    fn save_retention_policy(
+        &self,
+        id: Option<&str>,
+        edit: &crate::retention::PolicyEdit,
+        audit: &AuditEntry,
+    ) -> AppResult<crate::retention::RetentionPolicy>;
+    fn delete_retention_policy(&self, id: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// Runs every policy, or dry counts what a run would do. A real run takes the
+    /// `retention` lease (`None` when a scheduled run is not due or another instance
+    /// runs; a run asked for now gets a conflict), resumes a run that stopped midway,
+    /// and writes `.begin` and its summary as audit rows. `progress` is called after
+    /// each step; when it returns false the run stops where it is, as a crash would
+    /// leave it (the next run resumes it once the lease has run out).
+    fn run_retention(
+        &self,
+        req: &RetentionRequest,
+        audit: &AuditEntry,
+        progress: &mut dyn FnMut(&crate::retention::RetentionSummary) -> bool,
+    ) -> AppResult<Option<crate::retention::RetentionSummary>>;
+}
+
 pub trait UserTableStore {
     /// Creates the per-user table set (idempotent; finishes a set a crash left half made).
     fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo>;
@@ -857,6 +895,7 @@ pub trait Storage:
     + FlagStore
     + UsageStore
     + BackupStore
+    + RetentionStore
     + Send
     + Sync
 {

@@ -1326,6 +1326,105 @@ pub async fn gather_statistics_now() -> Result<(), AppError> {
     .await
 }
 
+/// The retention policies and the last run (administrators).
+#[server(prefix = "/api", endpoint = "retention")]
+pub async fn get_retention() -> Result<pathfinder::retention::RetentionPage, AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/retention")?;
+        ssr::db()?.call(|s| s.retention_page()).await
+    })
+    .await
+}
+
+/// Adds a retention policy (`id` empty) or changes one; validated and audited.
+#[server(prefix = "/api", endpoint = "save_retention")]
+pub async fn save_retention_policy(
+    #[server(default)] id: String,
+    table_pattern: String,
+    retention_days: String,
+    #[server(default)] archive: Option<String>,
+    #[server(default)] delete: Option<String>,
+) -> Result<pathfinder::retention::RetentionPolicy, AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/save_retention")?.ok_or(AppError::Unauthenticated)?;
+        let days =
+            retention_days.trim().parse::<i64>().map_err(|_| AppError::invalid("Days is a whole number of days."))?;
+        let edit = pathfinder::retention::PolicyEdit {
+            table_pattern,
+            retention_days: days,
+            archive_enabled: archive.is_some(),
+            delete_enabled: delete.is_some(),
+        };
+        let (action, entity) = match id.as_str() {
+            "" => ("retention.policy.create", None),
+            id => ("retention.policy.update", Some(id)),
+        };
+        let audit = ssr::request_meta()?.audit(Some(&who.user_id), action, ("retention_policy", entity), 200);
+        let id = (!id.is_empty()).then_some(id);
+        ssr::db()?.call(move |s| s.save_retention_policy(id.as_deref(), &edit, &audit)).await
+    })
+    .await
+}
+
+/// Removes a retention policy, audited.
+#[server(prefix = "/api", endpoint = "delete_retention")]
+pub async fn delete_retention_policy(id: String) -> Result<(), AppError> {
+    ssr::answer(async {
+        let who = ssr::authorize("/api/delete_retention")?.ok_or(AppError::Unauthenticated)?;
+        let audit = ssr::request_meta()?.audit(
+            Some(&who.user_id),
+            "retention.policy.delete",
+            ("retention_policy", Some(&id)),
+            200,
+        );
+        ssr::db()?.call(move |s| s.delete_retention_policy(&id, &audit)).await
+    })
+    .await
+}
+
+/// A dry run's summary (what a run would archive and delete, nothing changed); or
+/// a real run started in the background (`None`: the page shows its progress).
+#[server(prefix = "/api", endpoint = "run_retention")]
+pub async fn run_retention_now(
+    #[server(default)] dry_run: Option<String>,
+) -> Result<Option<pathfinder::retention::RetentionSummary>, AppError> {
+    use pathfinder::storage::{RefreshWhen, RetentionRequest};
+    ssr::answer(async {
+        let who = ssr::authorize("/api/run_retention")?.ok_or(AppError::Unauthenticated)?;
+        let audit =
+            ssr::request_meta()?.audit(Some(&who.user_id), pathfinder::retention::RUN_ACTION, ("retention", None), 200);
+        let key = use_context::<pathfinder::audit::AuditKey>().map(|k| k.0);
+        let dry = dry_run.is_some();
+        let run = move |s: &dyn pathfinder::storage::Storage| {
+            let req = RetentionRequest {
+                dry_run: dry,
+                when: RefreshWhen::Now,
+                now: chrono::Utc::now(),
+                audit_key: key.as_deref(),
+            };
+            s.run_retention(&req, &audit, &mut |_| true)
+        };
+        let db = ssr::db()?;
+        if dry {
+            return db.call(run).await;
+        }
+        db.detach("retention run", move |s| run(s).map(|_| ()));
+        Ok(None)
+    })
+    .await
+}
+
+/// The backups the console took, newest first, and whether the platform takes them
+/// instead (Oracle).
+#[server(prefix = "/api", endpoint = "backups")]
+pub async fn get_backups() -> Result<(bool, Vec<pathfinder::backup::Backup>), AppError> {
+    ssr::answer(async {
+        ssr::authorize("/api/backups")?;
+        ssr::db()?.call(|s| Ok((s.backend_name() == "oracle", s.backups(50)?))).await
+    })
+    .await
+}
+
 /// This instance and its database: versions, schema, clocks, pool, settings (secrets
 /// as set or unset) and the background jobs' last runs (administrators and SREs).
 #[server(prefix = "/api", endpoint = "diagnostics")]

@@ -20,6 +20,8 @@ const SECTIONS: &[(&str, &str)] = &[
     ("/queries", "Queries"),
     ("/storage", "Storage"),
     ("/diagnostics", "Diagnostics"),
+    ("/backups", "Backups"),
+    ("/retention", "Retention"),
 ];
 
 /// "Confirm it is you": the password (and code) again, for the dangerous actions of

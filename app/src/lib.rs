@@ -60,6 +60,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
                 <Route path=path!("/storage") view={Lazy::<StorageRoute>::new()}/>
                 <Route path=path!("/diagnostics") view={Lazy::<DiagnosticsRoute>::new()}/>
+                <Route path=path!("/backups") view={Lazy::<BackupsRoute>::new()}/>
+                <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
@@ -341,5 +343,31 @@ impl LazyRoute for DiagnosticsRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <Shell><pages::DiagnosticsPage/></Shell> }.into_any()
+    }
+}
+
+struct BackupsRoute;
+
+#[lazy_route]
+impl LazyRoute for BackupsRoute {
+    fn data() -> Self {
+        BackupsRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::BackupsPage/></Shell> }.into_any()
+    }
+}
+
+struct RetentionRoute;
+
+#[lazy_route]
+impl LazyRoute for RetentionRoute {
+    fn data() -> Self {
+        RetentionRoute
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <Shell><pages::RetentionPage/></Shell> }.into_any()
     }
 }

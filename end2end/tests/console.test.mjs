@@ -138,7 +138,7 @@ test('sign in shows the overview', async () => {
   const page = await signedInPage();
   await page.waitForSelector('[data-test-id=overview]');
   assert.equal(await page.textContent('[data-test-id=backend]'), 'sqlite');
-  assert.equal(await page.textContent('[data-test-id=schema-version]'), '18');
+  assert.equal(await page.textContent('[data-test-id=schema-version]'), '19');
   assert.ok(Number(await page.textContent('[data-test-id=users-total]')) >= 301);
   // The counts are refreshed in the background: this sign-in shows up within seconds.
   for (let i = 0; Number(await page.textContent('[data-test-id=active-sessions]')) < 1; i++) {

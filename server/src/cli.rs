@@ -8,6 +8,7 @@ mod audit;
 mod backup;
 mod keys;
 mod progress;
+mod retention;
 
 use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
 use crate::router::{router, AppState};
@@ -69,6 +70,10 @@ pub struct StorageArgs {
     /// Gather the optimizer statistics this often (hours), where they are stale.
     #[arg(long, env = "PF_DB_STATISTICS_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
     pub statistics_hours: u64,
+    /// Run the retention policies this often (hours); a run that stopped midway is
+    /// resumed then.
+    #[arg(long, env = "PF_RETENTION_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(1..=720))]
+    pub retention_hours: u64,
 }
 
 impl StorageArgs {
@@ -250,6 +255,12 @@ pub enum Command {
     Backup {
         #[command(subcommand)]
         command: backup::BackupCommand,
+    },
+    /// Retention policies and runs: list, set, remove, run (--dry-run says what a run
+    /// would do).
+    Retention {
+        #[command(subcommand)]
+        command: retention::RetentionCommand,
     },
     /// Replace users' data keys and re-encrypt their fields, one transaction per user.
     RotateKeys {
@@ -492,6 +503,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 storage_policy: storage.policy()?,
                 statistics_every: std::time::Duration::from_secs(storage.statistics_hours * 3600),
                 verify_every: std::time::Duration::from_secs(audit_verify_days * 86_400),
+                retention_every: std::time::Duration::from_secs(storage.retention_hours * 3600),
                 ofrep_rate: crate::ofrep::ApiRate::per_second(ofrep_rate),
                 trusted_proxies: trusted_proxies.into(),
                 outbox: pathfinder::mail::Outbox {
@@ -632,6 +644,9 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             }
         }
         Command::Backup { command } => return backup::run(s, &url, command),
+        Command::Retention { command } => {
+            return retention::run(s, crate::config::audit_key(&url)?.as_deref(), command);
+        }
         Command::GatherStatistics => {
             let audit = RequestMeta::cli("gather-statistics").audit(
                 None,
@@ -822,6 +837,7 @@ struct ServeOptions {
     storage_policy: pathfinder::usage::StoragePolicy,
     statistics_every: std::time::Duration,
     verify_every: std::time::Duration,
+    retention_every: std::time::Duration,
     ofrep_rate: crate::ofrep::ApiRate,
     trusted_proxies: Arc<[std::net::IpAddr]>,
     outbox: pathfinder::mail::Outbox,
@@ -843,6 +859,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         storage_policy,
         statistics_every,
         verify_every,
+        retention_every,
         ofrep_rate,
         trusted_proxies,
         outbox,
@@ -892,6 +909,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
             storage: storage_policy,
             statistics_every,
             verify_every,
+            retention_every,
             audit_key: audit_key.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);

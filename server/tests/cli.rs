@@ -81,7 +81,7 @@ fn every_command_has_help() {
 #[test]
 fn migrate_provision_check_and_drop() {
     let cli = Cli::new();
-    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 18"));
+    assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 19"));
     assert!(cli.ok(&["migrate"]).contains("up to date (version 18)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");

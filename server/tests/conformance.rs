@@ -9,6 +9,8 @@ mod common;
 mod flags;
 #[path = "conformance/operations.rs"]
 mod operations;
+#[path = "conformance/retention.rs"]
+mod retention;
 
 use common::{add_user, audit, new_user};
 use pathfinder::dto::{MfaState, Principal, SensitiveFields, StatusCount};
@@ -79,9 +81,11 @@ fn conformance(h: &Harness) {
     operations::storage_samples(h);
     operations::statistics_and_verification(s);
     operations::backups(h);
+    // Last: it removes whatever the checks before it wrote (a year ahead, all is old).
+    retention::retention_runs(h);
 }
 
-const VERSION: i64 = 18;
+const VERSION: i64 = 19;
 
 fn actions(s: &dyn Storage) -> Vec<String> {
     s.recent_audit(100_000).unwrap().into_iter().map(|a| a.action).collect()
@@ -857,8 +861,11 @@ fn overview_counts(s: &dyn Storage) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP TABLE pf_backups");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 18");
+    (h.raw)("DROP TABLE pf_audit_chain_cuts");
+    (h.raw)("DROP TABLE pf_retention_runs");
+    (h.raw)("DROP INDEX idx_retention_pattern");
+    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name = 'retention'");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 19");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -874,7 +881,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0018_backups"], "{reports:?}");
+    assert_eq!(applied, ["0019_retention"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -2196,6 +2196,7 @@ fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
         storage: pathfinder::usage::StoragePolicy::default(),
         statistics_every: std::time::Duration::from_secs(86_400),
         verify_every: std::time::Duration::from_secs(7 * 86_400),
+        retention_every: std::time::Duration::from_secs(86_400),
         audit_key: Arc::from(&b"an http test audit key, 32 chars+"[..]),
     }
 }
@@ -2282,7 +2283,7 @@ async fn the_storage_and_diagnostics_pages_show_the_sample_the_chart_and_the_set
     assert_eq!(page.status, StatusCode::OK);
     for text in [
         "SQLite 3.",
-        "0018_backups",
+        "0019_retention",
         "PF_STORAGE_SAMPLE_MINUTES",
         "Storage sample",
         "ms</td>",

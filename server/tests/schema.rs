@@ -220,6 +220,10 @@ fn oracle_statements() -> Vec<(String, String)> {
         let tables = ["pf_user_x_experiences", "pf_user_x_skills"];
         out.push(("counts".into(), pathfinder_server::storage::counts_statement(Dialect::Oracle, &tables)));
         out.push(("career".into(), pathfinder_server::storage::career_statement(&user)));
+        for (table, column, _) in pathfinder::retention::USER_TABLES {
+            let retention = pathfinder_server::storage::retention_set_statements(&user, table, column);
+            out.extend(retention.into_iter().map(|s| ("retention".to_string(), s)));
+        }
     }
     for stmt in sql::STATEMENTS.iter() {
         if let Some(text) = stmt.oracle {

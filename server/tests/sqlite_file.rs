@@ -200,7 +200,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0015_audit_time_walk",
             "0016_feature_flags_console",
             "0017_operations",
-            "0018_backups"
+            "0018_backups",
+            "0019_retention"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

@@ -1,12 +1,13 @@
-//! The database's upkeep: a storage sample, the optimizer's statistics and a
-//! verification of the audit chain, each when it is due; then the latest sample and
+//! The database's upkeep: a storage sample, the optimizer's statistics, a
+//! verification of the audit chain and a retention run, each when it is due; then the latest sample and
 //! verification published as gauges. Every console instance runs this; the
 //! database's leases (`pf_console_jobs`) decide which one does each round, and every
 //! instance publishes the same latest results.
 
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::RefreshWhen;
+use pathfinder::retention::RUN_ACTION;
+use pathfinder::storage::{RefreshWhen, RetentionRequest};
 use pathfinder::usage::{StoragePolicy, SAMPLE_ACTION, STATISTICS_ACTION};
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +21,7 @@ pub struct Upkeep {
     pub storage: StoragePolicy,
     pub statistics_every: Duration,
     pub verify_every: Duration,
+    pub retention_every: Duration,
     /// Checks the chain's signed checkpoints too.
     pub audit_key: Arc<[u8]>,
 }
@@ -60,6 +62,24 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(Some(job)) => tracing::info!(outcome = ?job.outcome, "verified the audit chain"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "verifying the audit chain failed; next check in a minute"),
+    }
+    let (every, key) = (upkeep.retention_every, upkeep.audit_key.clone());
+    let audit = RequestMeta::job("retention").audit(None, RUN_ACTION, ("retention", None), 200);
+    let run = move |s: &dyn pathfinder::storage::Storage| {
+        let req = RetentionRequest {
+            dry_run: false,
+            when: RefreshWhen::Due(every),
+            now: chrono::Utc::now(),
+            audit_key: Some(&key),
+        };
+        s.run_retention(&req, &audit, &mut |_| true)
+    };
+    match db.call(move |s| run(s)).await {
+        Ok(Some(summary)) => {
+            tracing::info!(archived = summary.archived(), deleted = summary.deleted(), "ran the retention policies")
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the retention run failed; it resumes when next due"),
     }
     publish(db, upkeep).await;
 }

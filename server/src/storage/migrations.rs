@@ -48,6 +48,7 @@ migrations! {
     16 => "0016_feature_flags_console",
     17 => "0017_operations",
     18 => "0018_backups",
+    19 => "0019_retention",
 }
 
 /// The migrations of `dialect`.

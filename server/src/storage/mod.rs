@@ -24,6 +24,7 @@ mod flags;
 mod invitations;
 mod jobs;
 mod mfa;
+mod retention;
 pub mod schema;
 mod sessions;
 pub mod stats;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 
 pub use bulk::insert_sql;
 pub use migrations::failure_audit;
+pub use retention::{partition_statements, retention_set_statements};
 pub use user_tables::{career_statement, counts_statement, drop_statement};
 
 /// The storage of one database, whichever the driver.

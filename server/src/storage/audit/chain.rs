@@ -153,6 +153,54 @@ pub fn sign(c: &mut Conn, key: &[u8], now: Timestamp) -> AppResult<Option<i64>> 
     Ok(Some(seq))
 }
 
+/// Where retention removed the chain's oldest events: the last removed event's
+/// sequence and hash (the next event links to it), signed like a checkpoint.
+struct Cut {
+    seq: i64,
+    hash: String,
+    cut_at: Timestamp,
+    mac: String,
+}
+
+/// The MAC of a cut: a checkpoint's over `cut:<hash>`, so that neither can pass
+/// for the other.
+fn cut_mac(key: &[u8], seq: i64, hash: &str, cut_at: Timestamp) -> String {
+    checkpoint_mac(key, seq, &format!("cut:{hash}"), cut_at)
+}
+
+fn newest_cut(c: &mut Conn) -> AppResult<Option<Cut>> {
+    let row = c.query_opt(
+        sql!(
+            sqlite: "SELECT chain_seq, chain_hash, cut_at, mac FROM pf_audit_chain_cuts ORDER BY chain_seq DESC LIMIT 1",
+            oracle: "SELECT chain_seq, chain_hash, cut_at, mac FROM pf_audit_chain_cuts
+                ORDER BY chain_seq DESC FETCH FIRST 1 ROWS ONLY"
+        ),
+        &[],
+    )?;
+    row.map(|r| Ok(Cut { seq: r.int(0)?, hash: r.text(1)?, cut_at: r.time(2)?, mac: r.text(3)? })).transpose()
+}
+
+/// The sequence the chain starts after (0 when whole from its first event).
+pub fn starts_after(c: &mut Conn) -> AppResult<i64> {
+    Ok(newest_cut(c)?.map_or(0, |cut| cut.seq))
+}
+
+/// Records, signed, that the events up to `seq` go, in the transaction that
+/// deletes them: verification then starts after it. Only the newest cut is kept.
+pub fn cut(c: &mut Conn, key: &[u8], seq: i64, now: Timestamp) -> AppResult<()> {
+    let hash = c.query_opt(sql!("SELECT chain_hash FROM pf_audit_log WHERE chain_seq = :1"), &args![seq])?;
+    let Some(hash) = hash.map(|r| r.text(0)).transpose()? else {
+        return Err(pathfinder::AppError::internal(format!("no audit event at sequence {seq} to cut the chain at")));
+    };
+    let now = super::micros(now);
+    c.execute(
+        sql!("INSERT INTO pf_audit_chain_cuts (chain_seq, chain_hash, cut_at, mac) VALUES (:1, :2, :3, :4)"),
+        &args![seq, hash.as_str(), now, cut_mac(key, seq, &hash, now)],
+    )?;
+    c.execute(sql!("DELETE FROM pf_audit_chain_cuts WHERE chain_seq < :1"), &args![seq])?;
+    Ok(())
+}
+
 /// Rows per query of a walk.
 const WALK_BATCH: i64 = 20_000;
 /// How far ahead a broken row's rightful successor is looked for.
@@ -236,8 +284,23 @@ pub fn verify(c: &mut Conn, key: Option<&[u8]>, progress: &mut dyn FnMut(u64, u6
             .unwrap_or(0),
         ..ChainReport::default()
     };
-    let mut marks_ahead = marks.iter().peekable();
     let (mut seq, mut previous, mut stopped) = (0i64, GENESIS.to_string(), false);
+    if let Some(cut) = newest_cut(c)? {
+        if let Some(k) = key {
+            if cut_mac(k, cut.seq, &cut.hash, cut.cut_at) != cut.mac {
+                report.problem = Some(ChainBreak {
+                    seq: cut.seq,
+                    kind: BreakKind::Checkpoint,
+                    detail: format!("The retention cut at sequence {} is not signed with the audit key.", cut.seq),
+                });
+                return Ok(report);
+            }
+        }
+        (seq, previous, report.starts_after) = (cut.seq, cut.hash, cut.seq);
+    }
+    let total = total.saturating_sub(u64::try_from(seq).unwrap_or(0));
+    let start = seq;
+    let mut marks_ahead = marks.iter().filter(move |m| m.seq > start).peekable();
     'walk: loop {
         let rows = rows_from(c, seq, WALK_BATCH)?;
         if rows.is_empty() {

@@ -116,14 +116,24 @@ pub fn status_class(status: Option<i64>) -> i64 {
 
 /// Adds the rows to the hourly and daily counts.
 fn count(c: &mut Conn, rows: &[AuditRow]) -> AppResult<()> {
+    add_counts(c, rows.iter().map(|r| (r.created_at, r.action.as_str(), r.response_status)), 1)
+}
+
+/// Adds `sign` (1 for written events, -1 for removed ones) per event, given as
+/// (time, action, status), to the hourly and daily counts.
+pub(crate) fn add_counts<'r>(
+    c: &mut Conn,
+    events: impl Iterator<Item = (Timestamp, &'r str, Option<i64>)>,
+    sign: i64,
+) -> AppResult<()> {
     let mut hours: BTreeMap<(Timestamp, &str, i64), i64> = BTreeMap::new();
     let mut days: BTreeMap<(Timestamp, &str, i64), i64> = BTreeMap::new();
-    for r in rows {
-        let class = status_class(r.response_status);
-        let hour = r.created_at.duration_trunc(TimeDelta::hours(1)).unwrap_or(r.created_at);
-        let day = r.created_at.duration_trunc(TimeDelta::days(1)).unwrap_or(r.created_at);
-        *hours.entry((hour, r.action.as_str(), class)).or_default() += 1;
-        *days.entry((day, r.action.as_str(), class)).or_default() += 1;
+    for (at, action, status) in events {
+        let class = status_class(status);
+        let hour = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);
+        let day = at.duration_trunc(TimeDelta::days(1)).unwrap_or(at);
+        *hours.entry((hour, action, class)).or_default() += sign;
+        *days.entry((day, action, class)).or_default() += sign;
     }
     let as_rows = |m: BTreeMap<(Timestamp, &str, i64), i64>| -> Vec<Vec<Value>> {
         m.into_iter().map(|((t, a, k), n)| args![t, a, k, n].to_vec()).collect()

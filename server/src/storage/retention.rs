@@ -1,0 +1,897 @@
+//! Retention: the policies of `pf_data_retention_policies` and the runs that apply
+//! them (see `pathfinder::retention` for what a policy may name).
+//!
+//! A run holds the `retention` lease of `pf_console_jobs`, so two never overlap,
+//! whichever instance starts them. It keeps its clock and position in
+//! `pf_retention_runs`, written in the same transaction as each batch it changes
+//! (a per-user set's file is attached to the main database for it), so a run that
+//! stops midway is resumed by the next from where it got to, with the same
+//! cutoffs. A dry run walks the same steps, counting instead of changing.
+//!
+//! - Shared tables lose their due rows in batches of [`BATCH`].
+//! - `pf_user_analytics` keeps whole UTC days; on Oracle it drops the daily
+//!   partitions entirely before the cutoff (found in `USER_TAB_PARTITIONS` by their
+//!   `HIGH_VALUE`) and deletes only what the first, range partition holds.
+//! - `pf_audit_log` loses its oldest events in chain order, while they are older
+//!   than the cutoff, with their hourly and daily counts; each batch goes in one
+//!   transaction with a signed cut after it, where verification then starts. Only
+//!   events older than the last verification that found the chain whole may go,
+//!   and only with the audit key.
+//! - Per-user tables are visited set by set in username order, each set's archive
+//!   and delete in one transaction.
+
+use super::audit::{self, chain};
+use super::driver::sqlite::FileAccess;
+use super::driver::{Conn, Dialect, ReadRow, Row, Work};
+use super::{jobs, Store};
+use crate::{args, sql};
+use chrono::{DurationRound, TimeDelta, Utc};
+use pathfinder::dto::Timestamp;
+use pathfinder::retention::{
+    PolicyEdit, RetentionPage, RetentionPolicy, RetentionRun, RetentionSummary, TableOutcome, MAX_DAYS, SHARED_TABLES,
+    USER_TABLES,
+};
+use pathfinder::storage::{AuditEntry, RefreshWhen, RetentionRequest, RetentionStore};
+use pathfinder::{new_id, AppError, AppResult, Username};
+use std::collections::HashMap;
+use wildmatch::WildMatch;
+
+const JOB: &str = "retention";
+/// Renewed with every step, so only a run whose instance died loses it.
+const LEASE: TimeDelta = TimeDelta::minutes(10);
+/// Rows per transaction in a shared table.
+const BATCH: i64 = 1_000;
+/// Usernames read per query of the registry.
+const SETS_PAGE: i64 = 500;
+
+/// What a policy's pattern reaches: a shared table, or one table of every set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    Shared { table: &'static str, column: &'static str },
+    Sets { table: &'static str, column: &'static str, archive: bool },
+}
+
+impl Target {
+    fn label(self) -> String {
+        match self {
+            Target::Shared { table, .. } => table.to_string(),
+            Target::Sets { table, .. } => format!("pf_user_*_{table}"),
+        }
+    }
+
+    fn of_label(label: &str) -> Option<Target> {
+        targets_of(label, &WildMatch::new(label)).into_iter().find(|t| t.label() == label)
+    }
+}
+
+/// The tables `pattern` reaches. `pf_audit_log` only by its own name: no wildcard
+/// deletes the audit log by accident.
+fn targets(pattern: &str) -> Vec<Target> {
+    targets_of(pattern, &WildMatch::new(pattern))
+}
+
+fn targets_of(pattern: &str, glob: &WildMatch) -> Vec<Target> {
+    let shared = SHARED_TABLES
+        .iter()
+        .filter(|(t, _)| if *t == "pf_audit_log" { pattern == *t } else { glob.matches(t) })
+        .map(|&(table, column)| Target::Shared { table, column });
+    let sets = USER_TABLES
+        .iter()
+        .filter(|(t, _, _)| {
+            glob.matches(&format!("pf_user_*_{t}"))
+                || (pattern.starts_with("pf_user_") && pattern.ends_with(&format!("_{t}")))
+        })
+        .map(|&(table, column, archive)| Target::Sets { table, column, archive });
+    shared.chain(sets).collect()
+}
+
+/// A set's table name, as a pattern is matched against it.
+fn set_table(username: &str, table: &str) -> String {
+    format!("{}{username}_{table}", pathfinder::username::USER_OBJECT_PREFIX)
+}
+
+/// The statements a run sends to one set's table (`column` holds a row's age, `:1`
+/// the cutoff): count the due rows, count those not yet archived, archive them,
+/// delete them. The same text for both dialects.
+pub fn retention_set_statements(username: &Username, table: &str, column: &str) -> [String; 4] {
+    let t = set_table(username.as_str(), table);
+    let not_archived = format!("NOT EXISTS (SELECT 1 FROM {t}_archive a WHERE a.id = s.id)");
+    [
+        format!("SELECT COUNT(*) FROM {t} WHERE {column} < :1"),
+        format!("SELECT COUNT(*) FROM {t} s WHERE s.{column} < :1 AND {not_archived}"),
+        format!("INSERT INTO {t}_archive SELECT * FROM {t} s WHERE s.{column} < :1 AND {not_archived}"),
+        format!("DELETE FROM {t} WHERE {column} < :1"),
+    ]
+}
+
+/// Oracle: count a partition's rows, drop it (the primary key's global index kept usable).
+pub fn partition_statements(name: &str) -> [String; 2] {
+    [
+        format!("SELECT COUNT(*) FROM pf_user_analytics PARTITION ({name})"),
+        format!("ALTER TABLE pf_user_analytics DROP PARTITION {name} UPDATE GLOBAL INDEXES"),
+    ]
+}
+
+fn policy(r: &dyn Row) -> AppResult<RetentionPolicy> {
+    Ok(RetentionPolicy {
+        id: r.text(0)?,
+        table_pattern: r.text(1)?,
+        retention_days: r.int(2)?,
+        archive_enabled: r.opt_int(3)?.unwrap_or(0) == 1,
+        delete_enabled: r.opt_int(4)?.unwrap_or(1) == 1,
+        last_run: r.opt_time(5)?,
+        created_at: r.opt_time(6)?,
+    })
+}
+
+fn policies(c: &mut Conn) -> AppResult<Vec<RetentionPolicy>> {
+    c.query_map(
+        sql!(
+            "SELECT id, table_pattern, retention_days, archive_enabled, delete_enabled, last_run, created_at
+             FROM pf_data_retention_policies ORDER BY table_pattern"
+        ),
+        &[],
+        policy,
+    )
+}
+
+/// Usernames of ready sets after `after` (empty: from the first), in order, a page
+/// at a time. (Empty text is bound as NULL, hence the second test.)
+fn set_names(c: &mut Conn, after: &str) -> AppResult<Vec<String>> {
+    c.query_map(
+        sql!(
+            sqlite: "SELECT username FROM pf_user_table_sets WHERE status = 'ready' AND (username > :1 OR :2 IS NULL)
+                ORDER BY username LIMIT :3",
+            oracle: "SELECT username FROM pf_user_table_sets WHERE status = 'ready' AND (username > :1 OR :2 IS NULL)
+                ORDER BY username FETCH FIRST :3 ROWS ONLY"
+        ),
+        &args![after, after, SETS_PAGE],
+        |r| r.text(0),
+    )
+}
+
+/// When the last verification that found the chain whole started: events written
+/// before it are verified.
+fn verified_before(c: &mut Conn) -> AppResult<Option<Timestamp>> {
+    let row =
+        c.query_opt(sql!("SELECT MAX(started_at) FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'"), &[])?;
+    Ok(row.map(|r| r.opt_time(0)).transpose()?.flatten())
+}
+
+/// A policy's cutoff: `as_of` minus its days; whole UTC days for analytics (its
+/// partitions are days).
+fn cutoff(target: Target, as_of: Timestamp, days: i64) -> Timestamp {
+    let at = as_of - TimeDelta::days(days);
+    match target {
+        Target::Shared { table: "pf_user_analytics", .. } => at.duration_trunc(TimeDelta::days(1)).unwrap_or(at),
+        _ => at,
+    }
+}
+
+fn invalid(text: impl Into<String>) -> AppError {
+    AppError::invalid(text.into())
+}
+
+/// Checks an edit against the rules; the pattern as stored (lower case).
+fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -> AppResult<String> {
+    let pattern = edit.table_pattern.trim().to_ascii_lowercase();
+    if pattern.is_empty()
+        || pattern.len() > 255
+        || !pattern.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '*')
+    {
+        return Err(invalid(
+            "A table pattern is a table name (letters, digits and _, at most 255), with * for any run of characters.",
+        ));
+    }
+    if !(1..=MAX_DAYS).contains(&edit.retention_days) {
+        return Err(invalid(format!("Keep rows for 1 to {MAX_DAYS} days.")));
+    }
+    if !edit.archive_enabled && !edit.delete_enabled {
+        return Err(invalid("A policy archives, deletes or both: turn one of them on."));
+    }
+    let found = targets(&pattern);
+    if found.is_empty() {
+        let names: Vec<String> = SHARED_TABLES
+            .iter()
+            .map(|(t, _)| t.to_string())
+            .chain(USER_TABLES.iter().map(|(t, _, _)| format!("pf_user_*_{t}")))
+            .collect();
+        return Err(invalid(format!(
+            "The pattern {pattern} matches no table that retention handles ({}).",
+            names.join(", ")
+        )));
+    }
+    let glob = WildMatch::new(&pattern);
+    let one_user =
+        found.iter().all(|t| matches!(t, Target::Sets { table, .. } if !glob.matches(&format!("pf_user_*_{table}"))));
+    if one_user {
+        let mut any = false;
+        let mut after = String::new();
+        'pages: loop {
+            let page = set_names(c, &after)?;
+            for u in &page {
+                if found.iter().any(|t| matches!(t, Target::Sets { table, .. } if glob.matches(&set_table(u, table)))) {
+                    any = true;
+                    break 'pages;
+                }
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == SETS_PAGE => after = last.clone(),
+                _ => break,
+            }
+        }
+        if !any {
+            return Err(invalid(format!(
+                "The pattern {pattern} matches no user's tables: no such set is provisioned."
+            )));
+        }
+    }
+    if edit.archive_enabled {
+        if let Some(t) = found.iter().find(|t| !matches!(t, Target::Sets { archive: true, .. })) {
+            return Err(invalid(format!(
+                "{} has no archive table (pf_user_*_experiences has one): turn archiving off, or narrow the pattern.",
+                t.label()
+            )));
+        }
+    }
+    if found.iter().any(|t| matches!(t, Target::Shared { table: "pf_audit_log", .. })) {
+        let cut = now - TimeDelta::days(edit.retention_days);
+        let verified = verified_before(c)?;
+        let unverified_due = c.query_int(
+            sql!(
+                sqlite: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_audit_log WHERE created_at >= :1 AND created_at < :2 LIMIT 1)",
+                oracle: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_audit_log WHERE created_at >= :1 AND created_at < :2
+                    FETCH FIRST 1 ROWS ONLY)"
+            ),
+            &args![verified.unwrap_or_else(super::driver::earliest_time), cut],
+        )?;
+        if unverified_due > 0 {
+            let when = verified.map_or("never".to_string(), |t| format!("at {}", t.format("%Y-%m-%d %H:%M UTC")));
+            return Err(invalid(format!(
+                "Audit events older than {} days include ones written after the chain was last verified whole \
+                 ({when}): verify the chain on the Audit page first, or keep more days.",
+                edit.retention_days
+            )));
+        }
+    }
+    let taken = c.query_int(
+        sql!("SELECT COUNT(*) FROM pf_data_retention_policies WHERE table_pattern = :1 AND id <> :2"),
+        &args![pattern.as_str(), id.unwrap_or("")],
+    )?;
+    if taken > 0 {
+        return Err(AppError::Conflict(format!("A policy for {pattern} exists already: change that one.")));
+    }
+    Ok(pattern)
+}
+
+fn describe(p: &RetentionPolicy) -> String {
+    let what = match (p.archive_enabled, p.delete_enabled) {
+        (true, true) => "archive and delete",
+        (true, false) => "archive",
+        _ => "delete",
+    };
+    format!("{}: {what} after {} days", p.table_pattern, p.retention_days)
+}
+
+/// The outcome of one step of a table.
+struct Step {
+    archived: u64,
+    deleted: u64,
+    units: u64,
+    done: bool,
+    after: Option<String>,
+    note: Option<String>,
+}
+
+impl Step {
+    fn done(deleted: u64) -> Step {
+        Step { archived: 0, deleted, units: 0, done: true, after: None, note: None }
+    }
+}
+
+/// What a run needs besides its summary.
+struct Run<'a> {
+    dry: bool,
+    key: Option<&'a [u8]>,
+    policies: HashMap<String, RetentionPolicy>,
+    run_id: String,
+}
+
+impl Store {
+    /// The tables each policy reaches, with their cutoffs: a new run's summary.
+    fn plan(&self, as_of: Timestamp, dry: bool) -> AppResult<(RetentionSummary, Vec<RetentionPolicy>)> {
+        // To the millisecond, as the kept position has it: a resumed run's cutoffs are the same.
+        let as_of = as_of.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(as_of);
+        let all = self.read(policies)?;
+        let tables = all
+            .iter()
+            .flat_map(|p| {
+                targets(&p.table_pattern).into_iter().map(|t| TableOutcome {
+                    policy_id: p.id.clone(),
+                    table: t.label(),
+                    cutoff: Some(cutoff(t, as_of, p.retention_days)),
+                    ..TableOutcome::default()
+                })
+            })
+            .collect();
+        Ok((RetentionSummary { dry_run: dry, as_of: Some(as_of), tables, ..RetentionSummary::default() }, all))
+    }
+
+    /// Writes the run's position, and renews its lease (a real run only).
+    fn save_progress(&self, c: &mut Conn, run: &Run, summary: &RetentionSummary) -> AppResult<()> {
+        if run.dry {
+            return Ok(());
+        }
+        let text = serde_json::to_string(summary).map_err(AppError::internal)?;
+        c.execute(
+            sql!("UPDATE pf_retention_runs SET progress = :1 WHERE run_id = :2"),
+            &args![text, run.run_id.as_str()],
+        )?;
+        if !jobs::renew(c, JOB, &self.instance, Utc::now() + LEASE)? {
+            return Err(AppError::Conflict("This retention run lost its lease to another instance.".into()));
+        }
+        Ok(())
+    }
+
+    /// Runs `step` on `conn` in one transaction with the run's new position (a dry
+    /// run: no transaction is needed, nothing is written), and applies it to `summary`.
+    fn take_step(
+        &self,
+        c: &mut Conn,
+        run: &Run,
+        summary: &mut RetentionSummary,
+        i: usize,
+        step: impl FnOnce(&mut Conn) -> AppResult<Step>,
+    ) -> AppResult<()> {
+        let next = c.transaction(|c| {
+            let s = step(c)?;
+            let mut next = summary.clone();
+            let t = &mut next.tables[i];
+            t.archived += s.archived;
+            t.deleted += s.deleted;
+            t.units += s.units;
+            t.done = s.done;
+            if s.after.is_some() {
+                t.after = s.after;
+            }
+            if s.note.is_some() {
+                t.note = s.note;
+            }
+            self.save_progress(c, run, &next)?;
+            Ok(next)
+        })?;
+        *summary = next;
+        Ok(())
+    }
+
+    /// Takes one step of table `i`: a batch, a partition or a set.
+    fn step_table(&self, run: &Run, summary: &mut RetentionSummary, i: usize) -> AppResult<()> {
+        let t = summary.tables[i].clone();
+        let Some(policy) = run.policies.get(&t.policy_id) else {
+            let mut c = self.conn(Work::Maintenance, !run.dry)?;
+            return self.take_step(&mut c, run, summary, i, |_| {
+                Ok(Step { note: Some("its policy was removed".into()), ..Step::done(0) })
+            });
+        };
+        let target = Target::of_label(&t.table).ok_or_else(|| AppError::internal(format!("no target {}", t.table)))?;
+        let cut = t.cutoff.unwrap_or_else(Utc::now);
+        let delete = policy.delete_enabled;
+        match target {
+            Target::Sets { table, column, archive } => {
+                self.step_set(run, summary, i, policy, (table, column, archive && policy.archive_enabled))
+            }
+            Target::Shared { table: "pf_audit_log", .. } => self.step_audit(run, summary, i),
+            Target::Shared { table: "pf_user_analytics", .. }
+                if self.dialect() == Dialect::Oracle && t.after.is_none() =>
+            {
+                self.step_partitions(run, summary, i, cut)
+            }
+            Target::Shared { table, .. } => {
+                let mut c = self.conn(Work::Maintenance, !run.dry)?;
+                self.take_step(&mut c, run, summary, i, |c| {
+                    if !delete {
+                        return Ok(Step::done(0));
+                    }
+                    if run.dry {
+                        return Ok(Step::done(count_due(c, table, cut)? as u64));
+                    }
+                    let n = delete_due(c, table, cut)?;
+                    Ok(Step { deleted: n, done: (n as i64) < BATCH, ..Step::done(0) })
+                })
+            }
+        }
+    }
+
+    /// The next set whose table the policy matches: its archive and delete.
+    fn step_set(
+        &self,
+        run: &Run,
+        summary: &mut RetentionSummary,
+        i: usize,
+        policy: &RetentionPolicy,
+        (table, column, archive): (&'static str, &'static str, bool),
+    ) -> AppResult<()> {
+        let t = summary.tables[i].clone();
+        let cut = t.cutoff.unwrap_or_else(Utc::now);
+        let glob = WildMatch::new(&policy.table_pattern);
+        let mut after = t.after.clone().unwrap_or_default();
+        let next = loop {
+            let page = self.read(|c| set_names(c, &after))?;
+            if let Some(u) = page.iter().find(|u| glob.matches(&set_table(u, table))) {
+                break Some(u.clone());
+            }
+            match page.last() {
+                Some(last) if page.len() as i64 == SETS_PAGE => after = last.clone(),
+                _ => break None,
+            }
+        };
+        let Some(name) = next else {
+            let mut c = self.conn(Work::Maintenance, !run.dry)?;
+            return self.take_step(&mut c, run, summary, i, |_| Ok(Step::done(0)));
+        };
+        let username = Username::parse(&name).map_err(|e| AppError::internal(format!("set {name}: {e}")))?;
+        let [count_due, count_unarchived, archive_rows, delete_rows] =
+            retention_set_statements(&username, table, column);
+        let bound = |v: Timestamp| -> super::driver::Value {
+            if column == "end_date" {
+                v.date_naive().into()
+            } else {
+                v.into()
+            }
+        };
+        let access = if run.dry { FileAccess::ReadOnly } else { FileAccess::WithMain };
+        let Some(mut c) = self.set_conn(&username, access)? else {
+            // The file went between the registry's read and now (the set was dropped).
+            let mut c = self.conn(Work::Maintenance, !run.dry)?;
+            return self.take_step(&mut c, run, summary, i, |_| {
+                Ok(Step { done: false, after: Some(name.clone()), ..Step::done(0) })
+            });
+        };
+        let step = |c: &mut Conn| -> AppResult<Step> {
+            let (mut archived, mut deleted) = (0u64, 0u64);
+            if run.dry {
+                if archive {
+                    archived = c.query_int(&count_unarchived, &[bound(cut)])? as u64;
+                }
+                if policy.delete_enabled {
+                    deleted = c.query_int(&count_due, &[bound(cut)])? as u64;
+                }
+            } else {
+                if archive {
+                    archived = c.execute(&archive_rows, &[bound(cut)])?;
+                }
+                if policy.delete_enabled {
+                    deleted = c.execute(&delete_rows, &[bound(cut)])?;
+                }
+            }
+            Ok(Step { archived, deleted, units: 1, done: false, after: Some(name.clone()), note: None })
+        };
+        if run.dry {
+            // A read-only file: no transaction, nothing to write.
+            let s = step(&mut c)?;
+            let t = &mut summary.tables[i];
+            (t.archived, t.deleted, t.units, t.after) =
+                (t.archived + s.archived, t.deleted + s.deleted, t.units + 1, s.after);
+            return Ok(());
+        }
+        self.take_step(&mut c, run, summary, i, step)
+    }
+
+    /// Oracle's analytics: the next daily partition wholly before the cutoff,
+    /// dropped (its rows counted first); when none is left, the rows the range
+    /// partition holds go by batches.
+    fn step_partitions(&self, run: &Run, summary: &mut RetentionSummary, i: usize, cut: Timestamp) -> AppResult<()> {
+        let mut c = self.conn(Work::Maintenance, !run.dry)?;
+        let partitions = c.query_map(
+            sql!(
+                oracle: "SELECT partition_name, high_value, partition_position FROM user_tab_partitions
+                    WHERE table_name = 'PF_USER_ANALYTICS' ORDER BY partition_position"
+            ),
+            &[],
+            |r| Ok((r.text(0)?, r.text(1)?, r.int(2)?)),
+        )?;
+        let due: Vec<String> = partitions
+            .into_iter()
+            .filter(|(_, high, position)| *position > 1 && high_bound(high).is_some_and(|d| d <= cut.date_naive()))
+            .map(|(name, _, _)| name)
+            .filter(|name| name.chars().all(|ch| ch.is_ascii_alphanumeric() || "_$#".contains(ch)))
+            .collect();
+        if run.dry {
+            let rows = count_due(&mut c, "pf_user_analytics", cut)? as u64;
+            return self
+                .take_step(&mut c, run, summary, i, |_| Ok(Step { units: due.len() as u64, ..Step::done(rows) }));
+        }
+        let Some(name) = due.first() else {
+            // The rest goes by rows (`after` marks that the partitions are done).
+            return self.take_step(&mut c, run, summary, i, |_| {
+                Ok(Step { done: false, after: Some("partitions dropped".into()), ..Step::done(0) })
+            });
+        };
+        let [count, drop] = partition_statements(name);
+        let rows = c.query_int(&count, &[])? as u64;
+        c.execute(&drop, &[])?; // DDL: commits by itself
+        self.take_step(&mut c, run, summary, i, |_| Ok(Step { deleted: rows, units: 1, done: false, ..Step::done(0) }))
+    }
+
+    /// The audit log: its oldest events, a batch at a time in chain order while they
+    /// are older than the cutoff, each batch deleted in one transaction with the
+    /// signed cut after it (so the chain verifies at every moment). The cutoff is
+    /// first brought back to the last verification that found the chain whole.
+    fn step_audit(&self, run: &Run, summary: &mut RetentionSummary, i: usize) -> AppResult<()> {
+        let mut c = self.conn(Work::Maintenance, !run.dry)?;
+        let Some(key) = run.key else {
+            return self.take_step(&mut c, run, summary, i, |_| {
+                Ok(Step {
+                    note: Some("skipped: the cut needs the audit key (PF_AUDIT_KEY) to be signed".into()),
+                    ..Step::done(0)
+                })
+            });
+        };
+        if summary.tables[i].after.is_none() {
+            // First step: the cutoff as far as verification allows, from the chain's start.
+            let t = &mut summary.tables[i];
+            let asked = t.cutoff.unwrap_or_else(Utc::now);
+            let verified = verified_before(&mut c)?;
+            t.cutoff = Some(verified.map_or(super::driver::earliest_time(), |v| v.min(asked)));
+            t.note = match verified {
+                None => Some("kept all: the chain was never verified whole".into()),
+                Some(v) if v < asked => Some(format!(
+                    "kept events written after the last whole verification at {}",
+                    v.format("%Y-%m-%d %H:%M UTC")
+                )),
+                Some(_) => None,
+            };
+            t.after = Some(chain::starts_after(&mut c)?.to_string());
+        }
+        let t = summary.tables[i].clone();
+        let cut = t.cutoff.unwrap_or_else(super::driver::earliest_time);
+        let after: i64 = t.after.as_deref().unwrap_or("0").parse().map_err(AppError::internal)?;
+        self.take_step(&mut c, run, summary, i, |c| {
+            let batch = c.query_map(
+                sql!(
+                    sqlite: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
+                        WHERE chain_seq > :1 ORDER BY chain_seq LIMIT :2",
+                    oracle: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
+                        WHERE chain_seq > :1 ORDER BY chain_seq FETCH FIRST :2 ROWS ONLY"
+                ),
+                &args![after, BATCH],
+                |r| Ok((r.int(0)?, r.time(1)?, r.text(2)?, r.opt_int(3)?)),
+            )?;
+            let due: Vec<_> = batch.iter().take_while(|(_, at, _, _)| *at < cut).collect();
+            let done = due.len() < batch.len() || (batch.len() as i64) < BATCH;
+            let Some(last) = due.last() else {
+                return Ok(Step::done(0));
+            };
+            let mut gone = due.len() as u64;
+            if !run.dry {
+                chain::cut(c, key, last.0, Utc::now())?;
+                gone = c.execute(
+                    sql!("DELETE FROM pf_audit_log WHERE chain_seq > :1 AND chain_seq <= :2"),
+                    &args![after, last.0],
+                )?;
+                audit::add_counts(c, due.iter().map(|(_, at, action, status)| (*at, action.as_str(), *status)), -1)?;
+                if done {
+                    // Hours and days whose every event went.
+                    c.execute(
+                        sql!("DELETE FROM pf_audit_counts WHERE hour_start <= :1 AND events <= 0"),
+                        &args![last.1],
+                    )?;
+                    c.execute(
+                        sql!("DELETE FROM pf_audit_counts_daily WHERE day_start <= :1 AND events <= 0"),
+                        &args![last.1],
+                    )?;
+                }
+            }
+            Ok(Step { deleted: gone, done, after: Some(last.0.to_string()), ..Step::done(0) })
+        })
+    }
+
+    /// Runs the steps of every table not done yet; false when `progress` said stop.
+    fn run_steps(
+        &self,
+        run: &Run,
+        summary: &mut RetentionSummary,
+        progress: &mut dyn FnMut(&RetentionSummary) -> bool,
+    ) -> AppResult<bool> {
+        for i in 0..summary.tables.len() {
+            while !summary.tables[i].done {
+                self.step_table(run, summary, i)?;
+                if !progress(summary) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    /// A real run under the lease: resumes the unfinished run or starts one, steps
+    /// to its end (or until told to stop) and records it.
+    fn run_leased(
+        &self,
+        req: &RetentionRequest,
+        audit: &AuditEntry,
+        progress: &mut dyn FnMut(&RetentionSummary) -> bool,
+    ) -> AppResult<RetentionSummary> {
+        let unfinished = self.read(|c| {
+            let row = c.query_opt(
+                sql!(
+                    sqlite: "SELECT run_id, progress FROM pf_retention_runs WHERE finished_at IS NULL
+                        ORDER BY started_at DESC LIMIT 1",
+                    oracle: "SELECT run_id, progress FROM pf_retention_runs WHERE finished_at IS NULL
+                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
+                ),
+                &[],
+            )?;
+            row.map(|r| Ok::<_, AppError>((r.text(0)?, r.text(1)?))).transpose()
+        })?;
+        let all = self.read(policies)?;
+        let (run_id, mut summary) = match unfinished {
+            Some((id, text)) => {
+                let mut s: RetentionSummary = serde_json::from_str(&text).map_err(AppError::internal)?;
+                s.resumed = true;
+                (id, s)
+            }
+            None => {
+                let (s, _) = self.plan(req.now, false)?;
+                let id = new_id();
+                let text = serde_json::to_string(&s).map_err(AppError::internal)?;
+                self.write(|c| {
+                    c.execute(
+                        sql!(
+                            "INSERT INTO pf_retention_runs (run_id, started_at, started_by, progress) VALUES (:1, :2, :3, :4)"
+                        ),
+                        &args![id.as_str(), req.now, audit.actor.as_ref().map(|a| a.as_str()), text],
+                    )
+                })?;
+                (id, s)
+            }
+        };
+        let run = Run {
+            dry: false,
+            key: req.audit_key,
+            policies: all.into_iter().map(|p| (p.id.clone(), p)).collect(),
+            run_id,
+        };
+        if !self.run_steps(&run, &mut summary, progress)? {
+            return Ok(summary);
+        }
+        summary.finished = true;
+        let text = serde_json::to_string(&summary).map_err(AppError::internal)?;
+        let now = Utc::now();
+        self.write(|c| {
+            c.execute(
+                sql!("UPDATE pf_retention_runs SET finished_at = :1, outcome = 'ok', progress = :2 WHERE run_id = :3"),
+                &args![now, text, run.run_id.as_str()],
+            )?;
+            for id in run.policies.keys() {
+                c.execute(
+                    sql!("UPDATE pf_data_retention_policies SET last_run = :1 WHERE id = :2"),
+                    &args![now, id.as_str()],
+                )?;
+            }
+            Ok(())
+        })?;
+        Ok(summary)
+    }
+}
+
+/// The date a partition's `HIGH_VALUE` names (`TIMESTAMP' 2025-01-02 00:00:00'`):
+/// its rows are all before it.
+fn high_bound(text: &str) -> Option<chrono::NaiveDate> {
+    let start = text.find(|ch: char| ch.is_ascii_digit())?;
+    chrono::NaiveDate::parse_from_str(text.get(start..start + 10)?, "%Y-%m-%d").ok()
+}
+
+fn count_due(c: &mut Conn, table: &str, cut: Timestamp) -> AppResult<i64> {
+    let stmt = match table {
+        "pf_user_analytics" => sql!("SELECT COUNT(*) FROM pf_user_analytics WHERE event_timestamp < :1"),
+        "pf_user_sessions" => sql!("SELECT COUNT(*) FROM pf_user_sessions WHERE expires_at < :1"),
+        _ => return Err(AppError::internal(format!("no retention count for {table}"))),
+    };
+    c.query_int(stmt, &args![cut])
+}
+
+/// Deletes up to [`BATCH`] due rows; how many went.
+fn delete_due(c: &mut Conn, table: &str, cut: Timestamp) -> AppResult<u64> {
+    let stmt = match table {
+        "pf_user_analytics" => sql!(
+            sqlite: "DELETE FROM pf_user_analytics WHERE analytics_id IN
+                (SELECT analytics_id FROM pf_user_analytics WHERE event_timestamp < :1 LIMIT :2)",
+            oracle: "DELETE FROM pf_user_analytics WHERE event_timestamp < :1 AND ROWNUM <= :2"
+        ),
+        "pf_user_sessions" => sql!(
+            sqlite: "DELETE FROM pf_user_sessions WHERE session_id IN
+                (SELECT session_id FROM pf_user_sessions WHERE expires_at < :1 LIMIT :2)",
+            oracle: "DELETE FROM pf_user_sessions WHERE expires_at < :1 AND ROWNUM <= :2"
+        ),
+        _ => return Err(AppError::internal(format!("no retention delete for {table}"))),
+    };
+    c.execute(stmt, &args![cut, BATCH])
+}
+
+impl RetentionStore for Store {
+    fn retention_page(&self) -> AppResult<RetentionPage> {
+        self.read(|c| {
+            let policies = policies(c)?;
+            let last = c.query_opt(
+                sql!(
+                    sqlite: "SELECT run_id, started_at, finished_at, outcome, progress FROM pf_retention_runs
+                        ORDER BY started_at DESC LIMIT 1",
+                    oracle: "SELECT run_id, started_at, finished_at, outcome, progress FROM pf_retention_runs
+                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
+                ),
+                &[],
+            )?;
+            let last_run = last
+                .map(|r| {
+                    Ok::<_, AppError>(RetentionRun {
+                        run_id: r.text(0)?,
+                        started_at: r.time(1)?,
+                        finished_at: r.opt_time(2)?,
+                        outcome: r.opt_text(3)?,
+                        summary: serde_json::from_str(&r.text(4)?).map_err(AppError::internal)?,
+                    })
+                })
+                .transpose()?;
+            Ok(RetentionPage { policies, last_run })
+        })
+    }
+
+    fn save_retention_policy(
+        &self,
+        id: Option<&str>,
+        edit: &PolicyEdit,
+        audit: &AuditEntry,
+    ) -> AppResult<RetentionPolicy> {
+        let id = id.map(str::to_string);
+        self.write_audited_with(audit, |c| {
+            let pattern = validate(c, edit, id.as_deref(), Utc::now())?;
+            let before = match &id {
+                Some(id) => Some(
+                    policies(c)?
+                        .into_iter()
+                        .find(|p| &p.id == id)
+                        .ok_or_else(|| AppError::NotFound("The retention policy".into()))?,
+                ),
+                None => None,
+            };
+            let saved_id = id.clone().unwrap_or_else(new_id);
+            let (archive, delete) = (i64::from(edit.archive_enabled), i64::from(edit.delete_enabled));
+            if before.is_some() {
+                c.execute(
+                    sql!(
+                        "UPDATE pf_data_retention_policies SET table_pattern = :1, retention_days = :2,
+                         archive_enabled = :3, delete_enabled = :4 WHERE id = :5"
+                    ),
+                    &args![pattern.as_str(), edit.retention_days, archive, delete, saved_id.as_str()],
+                )?;
+            } else {
+                c.execute(
+                    sql!(
+                        "INSERT INTO pf_data_retention_policies (id, table_pattern, retention_days, archive_enabled,
+                         delete_enabled, created_at) VALUES (:1, :2, :3, :4, :5, :6)"
+                    ),
+                    &args![saved_id.as_str(), pattern.as_str(), edit.retention_days, archive, delete, Utc::now()],
+                )?;
+            }
+            let saved = policies(c)?
+                .into_iter()
+                .find(|p| p.id == saved_id)
+                .ok_or_else(|| AppError::internal("the saved policy is gone"))?;
+            let said = match &before {
+                Some(b) => format!("{} -> {}", describe(b), describe(&saved)),
+                None => describe(&saved),
+            };
+            Ok((saved, said))
+        })
+    }
+
+    fn delete_retention_policy(&self, id: &str, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited_with(audit, |c| {
+            let p = policies(c)?
+                .into_iter()
+                .find(|p| p.id == id)
+                .ok_or_else(|| AppError::NotFound("The retention policy".into()))?;
+            c.execute(sql!("DELETE FROM pf_data_retention_policies WHERE id = :1"), &args![id])?;
+            Ok(((), format!("removed {}", describe(&p))))
+        })
+    }
+
+    fn run_retention(
+        &self,
+        req: &RetentionRequest,
+        audit: &AuditEntry,
+        progress: &mut dyn FnMut(&RetentionSummary) -> bool,
+    ) -> AppResult<Option<RetentionSummary>> {
+        if req.dry_run {
+            let (mut summary, all) = self.plan(req.now, true)?;
+            let run = Run {
+                dry: true,
+                key: req.audit_key,
+                policies: all.into_iter().map(|p| (p.id.clone(), p)).collect(),
+                run_id: String::new(),
+            };
+            summary.finished = self.run_steps(&run, &mut summary, progress)?;
+            return Ok(Some(summary));
+        }
+        let now = Utc::now();
+        let due_before = match req.when {
+            RefreshWhen::Now => now,
+            RefreshWhen::Due(every) => now - TimeDelta::from_std(every).map_err(AppError::internal)?,
+        };
+        if req.when != RefreshWhen::Now && self.read(|c| jobs::last_run(c, JOB))?.finished_at >= Some(due_before) {
+            return Ok(None);
+        }
+        if !self.begin_job(JOB, now + LEASE, due_before, audit)? {
+            return match req.when {
+                RefreshWhen::Now => {
+                    Err(AppError::Conflict("A retention run is under way on another console instance.".into()))
+                }
+                RefreshWhen::Due(_) => Ok(None),
+            };
+        }
+        let started = std::time::Instant::now();
+        let done = self.run_leased(req, audit, progress);
+        if matches!(&done, Ok(s) if !s.finished) {
+            // Told to stop: left as a crash leaves it, for the next run to resume.
+            return done.map(Some);
+        }
+        if done.is_err() {
+            let failed = self.write(|c| {
+                c.execute(
+                    sql!("UPDATE pf_retention_runs SET finished_at = :1, outcome = 'failed' WHERE finished_at IS NULL"),
+                    &args![Utc::now()],
+                )
+            });
+            if let Err(e) = failed {
+                tracing::error!(error = %e, "could not record a failed retention run");
+            }
+        }
+        let millis = started.elapsed().as_millis() as i64;
+        let recorded = self.end_job(JOB, audit, millis, done.as_ref().map(|s| Some(s.text())));
+        let summary = done?;
+        recorded?;
+        Ok(Some(summary))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patterns_reach_the_tables_retention_handles() {
+        let labels = |p: &str| targets(p).into_iter().map(Target::label).collect::<Vec<_>>();
+        assert_eq!(labels("pf_user_analytics"), ["pf_user_analytics"]);
+        assert_eq!(labels("pf_user_*_experiences"), ["pf_user_*_experiences"]);
+        assert_eq!(labels("pf_user_alice_chat_messages"), ["pf_user_*_chat_messages"]);
+        assert_eq!(
+            labels("pf_user_*"),
+            ["pf_user_analytics", "pf_user_sessions", "pf_user_*_experiences", "pf_user_*_chat_messages"]
+        );
+        // The audit log only by its own name.
+        assert_eq!(labels("pf_audit_log"), ["pf_audit_log"]);
+        assert!(!labels("*").contains(&"pf_audit_log".to_string()));
+        assert!(labels("pf_user_*_skills").is_empty());
+        assert!(labels("pf_user_*_experiences_archive").is_empty());
+        for t in targets("*") {
+            assert_eq!(Target::of_label(&t.label()), Some(t));
+        }
+    }
+
+    #[test]
+    fn a_partition_bound_is_read_from_its_high_value() {
+        assert_eq!(high_bound("TIMESTAMP' 2025-01-02 00:00:00'"), chrono::NaiveDate::from_ymd_opt(2025, 1, 2));
+        assert_eq!(high_bound("MAXVALUE"), None);
+    }
+
+    #[test]
+    fn generated_statements_pass_the_oracle_lint() {
+        let u = Username::parse("alice").unwrap();
+        let mut all: Vec<String> = retention_set_statements(&u, "experiences", "end_date").to_vec();
+        all.extend(partition_statements("SYS_P1234"));
+        for s in all {
+            assert_eq!(super::super::oracle_lint::lint(&s), vec![], "{s}");
+        }
+    }
+}

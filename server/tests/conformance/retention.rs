@@ -1,0 +1,222 @@
+//! Retention: policies refused when they would do harm or nothing; a dry run that
+//! counts what the real run then does; a run stopped midway and resumed from its
+//! position under the same lease rules; the per-user archive filled; the audit
+//! chain still verifying from its signed cut after its oldest events went.
+
+use super::{audit, count, Harness};
+use pathfinder::audit::{AuditFilter, AuditJobKind};
+use pathfinder::retention::{PolicyEdit, RetentionSummary};
+use pathfinder::storage::{AuditEntry, RefreshWhen, RetentionRequest, Storage, TableRows, Value};
+use pathfinder::{AppError, Username};
+
+const KEY: &[u8] = b"a test audit key of 32 characters!!";
+
+fn edit(pattern: &str, days: i64, archive: bool, delete: bool) -> PolicyEdit {
+    PolicyEdit { table_pattern: pattern.into(), retention_days: days, archive_enabled: archive, delete_enabled: delete }
+}
+
+/// What each table's run did, comparable between a dry run and a real one.
+fn per_table(s: &RetentionSummary) -> Vec<(String, u64, u64, u64)> {
+    s.tables.iter().map(|t| (t.table.clone(), t.archived, t.deleted, t.units)).collect()
+}
+
+/// A run now, told to stop (as a killed one stops) once `stop` says so.
+fn run(
+    s: &dyn Storage,
+    dry: bool,
+    now: chrono::DateTime<chrono::Utc>,
+    stop: impl Fn(&RetentionSummary) -> bool,
+) -> Result<Option<RetentionSummary>, AppError> {
+    let req = RetentionRequest { dry_run: dry, when: RefreshWhen::Now, now, audit_key: Some(KEY) };
+    s.run_retention(&req, &audit("retention.run"), &mut |summary| !stop(summary))
+}
+
+fn table(s: &RetentionSummary, table: &str) -> pathfinder::retention::TableOutcome {
+    s.tables.iter().find(|t| t.table == table).cloned().unwrap()
+}
+
+fn never(_: &RetentionSummary) -> bool {
+    false
+}
+
+fn fill(s: &dyn Storage, owner: &Username) {
+    s.provision_user_tables(owner, &audit("user_tables.provision")).unwrap();
+    let t = |x: &str| Value::Text(x.to_string());
+    let day = |y: i32| Value::Date(chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap());
+    let name = |table: &str| format!("pf_user_{owner}_{table}");
+    let experiences = TableRows {
+        table: name("experiences"),
+        columns: &["id", "title", "company", "start_date", "end_date"],
+        rows: vec![
+            vec![t("r1"), t("Junior auditor"), t("KPMG"), day(2010), day(2012)],
+            vec![t("r2"), t("Senior auditor"), t("KPMG"), day(2012), day(2016)],
+            vec![t("r3"), t("Controller"), t("Shopify"), day(2016), Value::Null],
+        ],
+    };
+    let conversations = TableRows {
+        table: name("chat_conversations"),
+        columns: &["id", "title"],
+        rows: vec![vec![t("c1"), t("Plans")]],
+    };
+    let messages = TableRows {
+        table: name("chat_messages"),
+        columns: &["id", "conversation_id", "role", "content"],
+        rows: (0..4).map(|i| vec![t(&format!("m{i}")), t("c1"), t("user"), t("hello")]).collect(),
+    };
+    s.fill_user_tables(owner, &[experiences, conversations, messages], &audit("user_tables.fill")).unwrap();
+}
+
+fn rows_of(s: &dyn Storage, owner: &Username, table: &str) -> i64 {
+    let set = s.user_table_set(owner).unwrap().unwrap();
+    set.tables.iter().find(|t| t.name == format!("pf_user_{owner}_{table}")).map_or(-1, |t| t.rows)
+}
+
+pub fn retention_runs(h: &Harness) {
+    let s = h.storage.as_ref();
+    let owner = Username::parse("conf_keeper").unwrap();
+    fill(s, &owner);
+    let user = super::add_user(s, "conf_ret_events", "active", &[]);
+    let at = |n: i64| Value::Time(chrono::Utc::now() - chrono::Duration::days(2) + chrono::Duration::seconds(n));
+    let events = TableRows {
+        table: "pf_user_analytics".into(),
+        columns: &["analytics_id", "user_id", "event_type", "event_timestamp"],
+        rows: (0..1_200)
+            .map(|n| {
+                vec![
+                    Value::Text(format!("01JRETENTION{n:014}")),
+                    Value::Text(user.0.clone()),
+                    Value::Text("view".into()),
+                    at(n),
+                ]
+            })
+            .collect(),
+    };
+    s.insert_batch(&[events], &AuditEntry { entity_id: Some("retention".into()), ..audit("data.import") }).unwrap();
+
+    // Refused, each with a sentence, and nothing written.
+    let before = s.recent_audit(1).unwrap();
+    for (bad, why) in [
+        (edit("pf_user_*_skills", 30, false, true), "matches no table"),
+        (edit("pf_user_nobody_experiences", 30, false, true), "no user's tables"),
+        (edit("pf_user_analytics", 0, false, true), "1 to"),
+        (edit("pf_user_analytics", 30, false, false), "turn one of them on"),
+        (edit("pf_user_*_chat_messages", 30, true, true), "has no archive table"),
+        (edit("pf_user_*", 30, true, true), "has no archive table"),
+        (edit("pf_user_analytics; drop table x", 30, false, true), "table name"),
+    ] {
+        match s.save_retention_policy(None, &bad, &audit("retention.policy.create")) {
+            Err(AppError::Invalid(said)) => assert!(said.contains(why), "{said}"),
+            other => panic!("{bad:?} was not refused: {other:?}"),
+        }
+    }
+    assert_eq!(s.recent_audit(1).unwrap(), before, "refusals write nothing");
+    assert!(s.retention_page().unwrap().policies.is_empty());
+
+    let save = |e: PolicyEdit| s.save_retention_policy(None, &e, &audit("retention.policy.create")).unwrap();
+    let analytics = save(edit("PF_USER_ANALYTICS", 365, false, true));
+    assert_eq!(analytics.table_pattern, "pf_user_analytics", "kept in lower case");
+    save(edit("pf_user_sessions", 365, false, true));
+    save(edit("pf_audit_log", 365, false, true));
+    save(edit("pf_user_*_experiences", 365, true, true));
+    save(edit("pf_user_conf_keeper_chat_messages", 365, false, true));
+    assert!(matches!(
+        s.save_retention_policy(None, &edit("pf_user_sessions", 30, false, true), &audit("retention.policy.create")),
+        Err(AppError::Conflict(_))
+    ));
+    let changed = s
+        .save_retention_policy(
+            Some(&analytics.id),
+            &edit("pf_user_analytics", 400, false, true),
+            &audit("retention.policy.update"),
+        )
+        .unwrap();
+    assert_eq!(changed.retention_days, 400);
+    let said = s.recent_audit(1).unwrap().remove(0);
+    assert_eq!(said.action, "retention.policy.update");
+    assert_eq!(
+        said.error_message.as_deref(),
+        Some("pf_user_analytics: delete after 365 days -> pf_user_analytics: delete after 400 days")
+    );
+    s.save_retention_policy(
+        Some(&analytics.id),
+        &edit("pf_user_analytics", 365, false, true),
+        &audit("retention.policy.update"),
+    )
+    .unwrap();
+    assert_eq!(count(s, "retention.policy.create"), 5);
+
+    // The chain verified whole now: events written before this may go.
+    let job = s.start_audit_job(AuditJobKind::Verify, "the whole chain", &audit("audit.verify.begin")).unwrap();
+    s.run_audit_job(&job, AuditJobKind::Verify, &AuditFilter::default(), Some(KEY), &audit("audit.verify")).unwrap();
+    s.append_audit(&audit("retention.after.verify")).unwrap();
+
+    // A year and more ahead, everything written today is due.
+    let ahead = chrono::Utc::now() + chrono::Duration::days(400);
+    let dry = run(s, true, ahead, never).unwrap().expect("a dry run");
+    assert!(dry.finished && dry.dry_run);
+    let planned = per_table(&dry);
+    assert_eq!(table(&dry, "pf_user_*_experiences").archived, 2, "the two that ended; the current one stays");
+    assert_eq!(table(&dry, "pf_user_*_experiences").deleted, 2);
+    assert_eq!(table(&dry, "pf_user_*_chat_messages").deleted, 4);
+    assert!(table(&dry, "pf_user_analytics").deleted >= 1_200);
+    let audit_plan = table(&dry, "pf_audit_log");
+    // Up to the first event that is not old (the checks before wrote some dated ahead).
+    assert!(audit_plan.deleted > 100, "{audit_plan:?}");
+    assert!(audit_plan.note.as_deref().unwrap_or_default().contains("last whole verification"), "{audit_plan:?}");
+    assert_eq!(rows_of(s, &owner, "experiences"), 3, "a dry run changes nothing");
+    assert_eq!(rows_of(s, &owner, "experiences_archive"), 0);
+
+    // A run that stops midway (as a killed one would) holds its lease until it runs
+    // out; the next resumes it with its own clock and ends with the dry run's numbers.
+    let midway = |s: &RetentionSummary| table(s, "pf_user_analytics").deleted > 0;
+    let stopped = run(s, false, ahead, midway).unwrap().expect("a run");
+    assert!(!stopped.finished);
+    let analytics = table(&stopped, "pf_user_analytics");
+    assert!(!analytics.done && analytics.deleted == 1_000, "stopped after a batch: {analytics:?}");
+    assert!(table(&stopped, "pf_user_*_experiences").done);
+    assert!(matches!(run(s, false, ahead, never), Err(AppError::Conflict(_))), "one run at a time");
+    (h.raw)(&format!("UPDATE pf_console_jobs SET lease_until = {} WHERE job_name = 'retention'", h.long_ago));
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let done = run(s, false, later, never).unwrap().expect("the resumed run");
+    assert!(done.finished && done.resumed && !done.dry_run);
+    assert_eq!(done.as_of, dry.as_of, "the resumed run keeps the stopped run's clock");
+    assert_eq!(per_table(&done), planned, "the real run did what the dry run said");
+    assert_eq!(rows_of(s, &owner, "experiences"), 1);
+    assert_eq!(rows_of(s, &owner, "experiences_archive"), 2, "archived once, though resumed");
+    assert_eq!(rows_of(s, &owner, "chat_messages"), 0);
+    assert_eq!((count(s, "retention.run.begin"), count(s, "retention.run")), (2, 1));
+    let summary_row = s.recent_audit(50).unwrap().into_iter().find(|r| r.action == "retention.run").unwrap();
+    assert!(summary_row.error_message.unwrap().starts_with("Retention, resumed: archived 2 rows"));
+    let page = s.retention_page().unwrap();
+    assert!(page.policies.iter().all(|p| p.last_run.is_some()));
+    let last = page.last_run.unwrap();
+    assert_eq!((last.outcome.as_deref(), last.summary.finished), (Some("ok"), true));
+
+    // The chain verifies from its signed cut, with the key and without.
+    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    assert_eq!(report.problem, None, "{}", report.summary());
+    assert!(report.starts_after > 0 && report.summary().contains("retention cut"), "{}", report.summary());
+    assert_eq!(s.verify_audit_chain(None, &mut |_, _| true).unwrap().problem, None);
+    assert!(
+        s.recent_audit(100_000).unwrap().iter().any(|r| r.action == "retention.after.verify"),
+        "unverified events stay"
+    );
+    // A forged cut shows.
+    let mac = (h.raw_text)("SELECT mac FROM pf_audit_chain_cuts").unwrap();
+    (h.raw)(&format!("UPDATE pf_audit_chain_cuts SET mac = '{}'", "0".repeat(64)));
+    let forged = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    assert_eq!(forged.problem.map(|p| p.kind), Some(pathfinder::audit::BreakKind::Checkpoint));
+    (h.raw)(&format!("UPDATE pf_audit_chain_cuts SET mac = '{mac}'"));
+
+    // Nothing is left to do: a second run changes nothing.
+    let again = run(s, false, ahead, never).unwrap().expect("a run");
+    assert!(again.finished && !again.resumed);
+    assert_eq!((again.archived(), again.deleted()), (0, 0), "{}", again.text());
+
+    // Policies are removed, audited.
+    for p in s.retention_page().unwrap().policies {
+        s.delete_retention_policy(&p.id, &audit("retention.policy.delete")).unwrap();
+    }
+    assert_eq!(count(s, "retention.policy.delete"), 5);
+    assert!(matches!(s.delete_retention_policy("nope", &audit("retention.policy.delete")), Err(AppError::NotFound(_))));
+}

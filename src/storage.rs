@@ -640,7 +640,24 @@ pub trait BackupStore {
     /// database, and a manifest with each file's size and SHA-256, the schema version
     /// and the audit chain's head. Audited (`.begin`, then its outcome) and recorded;
     /// a backup that fails midway leaves no folder behind.
-    fn create_backup(&self, root: &std::path::Path, audit: &AuditEntry) -> AppResult<crate::backup::Backup>;
+    fn create_backup(
+        &self,
+        root: &std::path::Path,
+        kind: crate::backup::BackupKind,
+        audit: &AuditEntry,
+    ) -> AppResult<crate::backup::Backup>;
+    /// The backup the schedule says is due (a full one when the newest is older than
+    /// `full_every`, else an incremental one when the newest backup is older than
+    /// `incremental_every`), under the `backup` lease so one instance takes it; then
+    /// the backups past `keep_days` expire (their folders removed, each audited). A
+    /// full backup is verified right after (see `backup verify`), recorded.
+    /// `None` when nothing was due or another instance holds the lease.
+    fn scheduled_backup(
+        &self,
+        schedule: &crate::backup::BackupSchedule,
+        audit_key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<Option<crate::backup::Backup>>;
     /// The newest backups first.
     fn backups(&self, limit: u32) -> AppResult<Vec<crate::backup::Backup>>;
     /// Records a verification's outcome on its backup's row, audited with `audit`.

@@ -76,6 +76,39 @@ pub struct StorageArgs {
     pub retention_hours: u64,
 }
 
+/// The embedded database's scheduled backups (see `storage/backup.rs`); on Oracle the
+/// platform takes them and these do nothing.
+#[derive(clap::Args, Debug, Clone)]
+pub struct BackupArgs {
+    /// Where scheduled backups go (default: `<database>-backups` beside the database).
+    #[arg(long, env = "PF_BACKUP_DIR")]
+    pub backup_dir: Option<std::path::PathBuf>,
+    /// A full backup this often (hours), verified after it is taken; 0 turns the
+    /// scheduled backups off.
+    #[arg(long, env = "PF_BACKUP_FULL_HOURS", default_value_t = 24, value_parser = clap::value_parser!(u64).range(0..=720))]
+    pub backup_full_hours: u64,
+    /// An incremental backup (the sets changed since the full one) this often in
+    /// between (hours); 0 for none. The embedded database's recovery point.
+    #[arg(long, env = "PF_BACKUP_INCREMENTAL_HOURS", default_value_t = 4, value_parser = clap::value_parser!(u64).range(0..=720))]
+    pub backup_incremental_hours: u64,
+    /// Keep backups this many days (a full one as long as a kept incremental needs it).
+    #[arg(long, env = "PF_BACKUP_KEEP_DAYS", default_value_t = 30, value_parser = clap::value_parser!(u32).range(1..=3650))]
+    pub backup_keep_days: u32,
+}
+
+impl BackupArgs {
+    /// The schedule, for the embedded database unless turned off.
+    pub fn schedule(&self, url: &DatabaseUrl) -> Option<pathfinder::backup::BackupSchedule> {
+        let DatabaseUrl::Sqlite(database) = url else { return None };
+        (self.backup_full_hours > 0).then(|| pathfinder::backup::BackupSchedule {
+            root: self.backup_dir.clone().unwrap_or_else(|| backup::default_root(database)),
+            full_every: std::time::Duration::from_secs(self.backup_full_hours * 3600),
+            incremental_every: std::time::Duration::from_secs(self.backup_incremental_hours * 3600),
+            keep_days: self.backup_keep_days,
+        })
+    }
+}
+
 impl StorageArgs {
     pub fn policy(&self) -> AppResult<pathfinder::usage::StoragePolicy> {
         if self.storage_warning_percent >= self.storage_critical_percent {
@@ -194,6 +227,8 @@ pub enum Command {
         lockout: LockoutArgs,
         #[command(flatten)]
         storage: StorageArgs,
+        #[command(flatten)]
+        backups: BackupArgs,
         /// Proxies in front of the console (IP addresses, comma-separated): their
         /// X-Forwarded-For names the client for the audit log, the sign-in throttle
         /// and the loopback-only metrics. Nobody else's header is believed.
@@ -466,6 +501,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             session_idle_minutes,
             lockout,
             storage,
+            backups,
             trusted_proxies,
             mfa_required_roles,
             public_url,
@@ -504,6 +540,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 statistics_every: std::time::Duration::from_secs(storage.statistics_hours * 3600),
                 verify_every: std::time::Duration::from_secs(audit_verify_days * 86_400),
                 retention_every: std::time::Duration::from_secs(storage.retention_hours * 3600),
+                backups: backups.schedule(&url),
                 ofrep_rate: crate::ofrep::ApiRate::per_second(ofrep_rate),
                 trusted_proxies: trusted_proxies.into(),
                 outbox: pathfinder::mail::Outbox {
@@ -838,6 +875,7 @@ struct ServeOptions {
     statistics_every: std::time::Duration,
     verify_every: std::time::Duration,
     retention_every: std::time::Duration,
+    backups: Option<pathfinder::backup::BackupSchedule>,
     ofrep_rate: crate::ofrep::ApiRate,
     trusted_proxies: Arc<[std::net::IpAddr]>,
     outbox: pathfinder::mail::Outbox,
@@ -860,6 +898,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
         statistics_every,
         verify_every,
         retention_every,
+        backups,
         ofrep_rate,
         trusted_proxies,
         outbox,
@@ -910,6 +949,7 @@ fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
             statistics_every,
             verify_every,
             retention_every,
+            backups,
             audit_key: audit_key.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);

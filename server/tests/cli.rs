@@ -82,7 +82,7 @@ fn every_command_has_help() {
 fn migrate_provision_check_and_drop() {
     let cli = Cli::new();
     assert!(cli.ok(&["migrate"]).contains("Migrated from version 0 to 19"));
-    assert!(cli.ok(&["migrate"]).contains("up to date (version 18)"));
+    assert!(cli.ok(&["migrate"]).contains("up to date (version 19)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"));
     assert!(cli.ok(&["provision-user", "alice"]).contains("is ready (11 objects)"), "idempotent");
     assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));
@@ -484,10 +484,18 @@ fn only_folder(root: &std::path::Path) -> std::path::PathBuf {
 
 /// The one entry of `dir` whose name starts with `prefix`.
 fn only_folder_named(dir: &std::path::Path, prefix: &str) -> std::path::PathBuf {
+    only_folder_where(dir, |name| name.starts_with(prefix))
+}
+
+fn only_folder_ending(dir: &std::path::Path, suffix: &str) -> std::path::PathBuf {
+    only_folder_where(dir, |name| name.ends_with(suffix))
+}
+
+fn only_folder_where(dir: &std::path::Path, is: impl Fn(&str) -> bool) -> std::path::PathBuf {
     let found: Vec<_> = std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with(prefix))
+        .filter(|p| is(&p.file_name().unwrap().to_string_lossy()))
         .collect();
     assert_eq!(found.len(), 1, "{found:?}");
     found[0].clone()
@@ -505,7 +513,7 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
     cli.ok(&["generate", "--users", "40", "--audit-events", "200", "--provisioned", "3", "--end-date", "2026-11-25"]);
     let root = cli.dir.path().join("backups");
     let said = cli.ok(&["backup", "create", "--to", root.to_str().unwrap()]);
-    assert!(said.contains("Backed up into") && said.contains("schema version 18"), "{said}");
+    assert!(said.contains("Backed up (full) into") && said.contains("schema version 19"), "{said}");
     let folder = only_folder(&root);
     // The database, three sets, the key files beside the database, the manifest.
     assert!(folder.join("pathfinder.db").exists() && folder.join("manifest.json").exists());
@@ -514,10 +522,11 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    for key in [".master-key", ".audit-key", ".jwt-secret"] {
+    for key in [".audit-key", ".jwt-secret"] {
         assert_eq!(folder.join(key).exists(), beside.contains(&key.to_string()), "{key}: {beside:?}");
     }
-    assert!(folder.join(".master-key").exists());
+    // Never the master key (crypto-shredding): the restore says where it must come from.
+    assert!(beside.contains(&".master-key".to_string()) && !folder.join(".master-key").exists());
     assert!(cli.ok(&["backup", "list"]).contains("\tok\t"));
     let verified = cli.ok(&["backup", "verify"]);
     assert!(verified.contains("verified") && verified.contains("audit chain whole"), "{verified}");
@@ -529,7 +538,8 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
     // Restored elsewhere: the same users, a whole schema, its own audit row.
     let elsewhere = cli.dir.path().join("restored/pf.db");
     let restored = cli.ok(&["backup", "restore", folder.to_str().unwrap(), "--to", elsewhere.to_str().unwrap()]);
-    assert!(restored.contains("Restored backup"), "{restored}");
+    assert!(restored.contains("Restored backup") && restored.contains("never hold the master keys"), "{restored}");
+    assert!(!elsewhere.with_file_name(".master-key").exists(), "no stray master key made beside the copy");
     let users = "SELECT COUNT(*) FROM pf_users";
     assert_eq!(sqlite_count(&elsewhere, users), sqlite_count(&db, users));
     let check = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
@@ -573,4 +583,86 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
         "Nothing was restored",
     );
     assert!(!third.exists());
+}
+
+/// `retention`: a policy refused with a sentence and exit 2; the dry run's numbers
+/// are what the run then does, the archive filled; the policies show the run.
+#[test]
+fn retention_dry_runs_then_runs_what_it_said() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["generate", "--users", "30", "--audit-events", "100", "--provisioned", "3", "--end-date", "2025-06-01"]);
+    cli.fails(&["retention", "set", "pf_user_*_skills", "--days", "30"], &[], 2, "matches no table");
+    cli.fails(&["retention", "set", "pf_user_analytics", "--days", "30", "--archive"], &[], 2, "has no archive table");
+    assert!(cli.ok(&["retention", "set", "pf_user_*_experiences", "--days", "30", "--archive"]).contains("Saved"));
+    assert!(cli.ok(&["retention", "set", "pf_user_analytics", "--days", "30"]).contains("Saved"));
+    let dry = cli.ok(&["retention", "run", "--dry-run"]);
+    assert!(dry.starts_with("Retention (dry run): would archive "), "{dry}");
+    let said = cli.ok(&["retention", "run"]);
+    assert_eq!(
+        dry.replace("would archive", "archived").replace("would delete", "deleted").replace(" (dry run)", ""),
+        said,
+        "the run did what the dry run said"
+    );
+    let conn = rusqlite::Connection::open(cli.db()).unwrap();
+    let archived: i64 = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'retention.run' AND error_message LIKE 'Retention:%'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(archived, 1, "one summary row");
+    let (first_archived, analytics_left): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT COUNT(*) FROM pf_data_retention_policies WHERE last_run IS NOT NULL),
+                    (SELECT COUNT(*) FROM pf_user_analytics WHERE event_timestamp < '2025-06-01')",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((first_archived, analytics_left), (2, 0));
+    assert!(!said.contains("archived 0 rows"), "generated experiences that ended long ago were archived: {said}");
+    assert!(cli.ok(&["retention", "policies"]).contains("Last run"));
+}
+
+/// An incremental backup holds the database and the sets changed since the full
+/// backup; it verifies and restores with the full backup's copies of the others.
+#[test]
+fn an_incremental_backup_restores_with_its_full_backup() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["generate", "--users", "30", "--audit-events", "50", "--provisioned", "3", "--end-date", "2026-11-25"]);
+    let root = cli.dir.path().join("backups");
+    let to = root.to_str().unwrap();
+    cli.ok(&["backup", "create", "--to", to]);
+    // One more set after the full backup; the three before are unchanged.
+    cli.ok(&["provision-user", "late_one"]);
+    std::thread::sleep(std::time::Duration::from_millis(1_100)); // another folder name
+    let said = cli.ok(&["backup", "create", "--to", to, "--incremental"]);
+    assert!(said.contains("Backed up (incremental)"), "{said}");
+    let folder = only_folder_ending(&root, "-incremental");
+    let copied: Vec<_> =
+        std::fs::read_dir(folder.join("user-tables")).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(copied, ["late_one.db"], "only the set that changed");
+    let verified = cli.ok(&["backup", "verify", folder.to_str().unwrap()]);
+    assert!(verified.contains("verified") && verified.contains("audit chain whole"), "{verified}");
+    let elsewhere = cli.dir.path().join("restored/pf.db");
+    cli.ok(&["backup", "restore", folder.to_str().unwrap(), "--to", elsewhere.to_str().unwrap()]);
+    assert_eq!(std::fs::read_dir(elsewhere.with_file_name("pf.db-user-tables")).unwrap().count(), 4, "all four sets");
+    let check = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
+        .args(["schema-check"])
+        .env("PF_DATABASE_URL", format!("sqlite:{}", elsewhere.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    // Without its full backup, it is not restored.
+    std::fs::remove_dir_all(only_folder_ending(&root, "-full")).unwrap();
+    let third = cli.dir.path().join("third/pf.db");
+    cli.fails(
+        &["backup", "restore", folder.to_str().unwrap(), "--to", third.to_str().unwrap()],
+        &[],
+        2,
+        "from its full backup) is missing",
+    );
 }

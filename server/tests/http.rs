@@ -11,7 +11,8 @@ use jsonwebtoken::{encode, EncodingKey, Header};
 use pathfinder::db::Db;
 use pathfinder::dto::SensitiveFields;
 use pathfinder::storage::{
-    AuditStore, EncryptionStore, KeyPolicy, MfaStore, NewUser, SessionStore, Storage, UserStore, UserTableStore,
+    AuditStore, EncryptionStore, KeyPolicy, MfaStore, NewUser, RetentionStore, SessionStore, Storage, UserStore,
+    UserTableStore,
 };
 use pathfinder::{Role, UserId, Username};
 use pathfinder_app::policy::{Access, POLICY};
@@ -1555,7 +1556,19 @@ async fn every_route_and_server_function_follows_the_policy() {
         let k = s.create_api_key("walk", &hash, &prefix, &a("k")).unwrap();
         (g.group_id, o.override_id, k.key_id)
     };
+    let walk_policy = {
+        let edit = pathfinder::retention::PolicyEdit {
+            table_pattern: "pf_user_analytics".into(),
+            retention_days: 90,
+            archive_enabled: false,
+            delete_enabled: true,
+        };
+        c.storage.save_retention_policy(None, &edit, &common::audit("retention.policy.create")).unwrap().id
+    };
     let body_for = |path: &str| match path {
+        "/api/save_retention" => "table_pattern=pf_user_sessions&retention_days=30&delete=on".to_string(),
+        "/api/delete_retention" => format!("id={walk_policy}"),
+        "/api/run_retention" => "dry_run=on".to_string(),
         "/api/flags" | "/api/flag_groups" | "/api/api_keys" => "q=".to_string(),
         "/api/flag" => "key=walk.flag".to_string(),
         "/api/flag_group" => format!("group_id={walk_group}"),
@@ -2197,6 +2210,7 @@ fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
         statistics_every: std::time::Duration::from_secs(86_400),
         verify_every: std::time::Duration::from_secs(7 * 86_400),
         retention_every: std::time::Duration::from_secs(86_400),
+        backups: None,
         audit_key: Arc::from(&b"an http test audit key, 32 chars+"[..]),
     }
 }
@@ -2215,7 +2229,7 @@ async fn the_upkeep_round_samples_gathers_verifies_and_publishes_once_for_all_in
     pathfinder_server::jobs::upkeep::round(&db, &upkeep()).await;
     let actions = |c: &Console| c.storage.recent_audit(1000).unwrap().into_iter().map(|r| r.action).collect::<Vec<_>>();
     let first = actions(&c);
-    for action in ["storage.sample", "database.statistics", "audit.verify"] {
+    for action in ["storage.sample", "database.statistics", "audit.verify", "retention.run"] {
         assert_eq!(first.iter().filter(|a| *a == action).count(), 1, "{action} in {first:?}");
         assert_eq!(first.iter().filter(|a| **a == format!("{action}.begin")).count(), 1, "{action}.begin");
     }
@@ -2235,8 +2249,13 @@ async fn the_upkeep_round_samples_gathers_verifies_and_publishes_once_for_all_in
     assert_eq!(metric(&scrape, "pathfinder_backup_managed"), 1.0);
     assert_eq!(metric(&scrape, "pathfinder_backup_last_success_timestamp_seconds"), 0.0);
     let root = tempfile::tempdir().unwrap();
-    pathfinder::storage::BackupStore::create_backup(c.storage.as_ref(), root.path(), &common::audit("backup.create"))
-        .unwrap();
+    pathfinder::storage::BackupStore::create_backup(
+        c.storage.as_ref(),
+        root.path(),
+        pathfinder::backup::BackupKind::Full,
+        &common::audit("backup.create"),
+    )
+    .unwrap();
     pathfinder_server::jobs::upkeep::publish(&db, &upkeep()).await;
     let scrape = c.scrape().await;
     assert!(metric(&scrape, "pathfinder_backup_last_success_timestamp_seconds") > 1.7e9);
@@ -2320,4 +2339,82 @@ async fn storage_operations_are_timed_by_name_on_the_queries_page_and_in_metrics
     }
     let comp = c.token("comp_cy").await;
     assert_eq!(c.send(Method::GET, "/queries", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn the_retention_page_edits_policies_and_dry_runs_for_administrators_only() {
+    let c = Console::new();
+    let root = c.token("root").await;
+    let page = c.send(Method::GET, "/retention", Some(&root), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("New policy") && page.body.contains("No run yet"), "{}", page.body);
+    // Saved from the form, audited under the administrator's name.
+    let saved =
+        c.post("/api/save_retention", Some(&root), "table_pattern=pf_user_sessions&retention_days=30&delete=on").await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "retention.policy.create");
+    assert_eq!(c.storage.audit_event(&row.id).unwrap().unwrap().username.as_deref(), Some("root"));
+    assert_eq!(row.error_message.as_deref(), Some("pf_user_sessions: delete after 30 days"));
+    // Bad input: a sentence, nothing saved.
+    for body in [
+        "table_pattern=pf_user_*_skills&retention_days=30&delete=on",
+        "table_pattern=pf_user_sessions&retention_days=thirty&delete=on",
+        "table_pattern=pf_user_analytics&retention_days=30",
+    ] {
+        let r = c.post("/api/save_retention", Some(&root), body).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{body}: {}", r.body);
+    }
+    assert_eq!(c.storage.retention_page().unwrap().policies.len(), 1);
+    let page = c.send(Method::GET, "/retention", Some(&root), None, "").await;
+    assert!(page.body.contains("data-test-id=\"retention-policy\"") && page.body.contains("pf_user_sessions"));
+    // A dry run answers with what a run would do, and changes nothing.
+    let before = c.storage.recent_audit(1).unwrap();
+    let dry = c.post("/api/run_retention", Some(&root), "dry_run=on").await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.body);
+    let summary: Option<pathfinder::retention::RetentionSummary> = serde_json::from_str(&dry.body).unwrap();
+    let summary = summary.expect("a dry run's summary");
+    assert!(summary.dry_run && summary.finished);
+    assert_eq!(summary.tables.iter().map(|t| t.table.as_str()).collect::<Vec<_>>(), ["pf_user_sessions"]);
+    assert_eq!(c.storage.recent_audit(1).unwrap(), before, "a dry run writes nothing");
+    // Only administrators.
+    for who in ["sre_sam", "comp_cy"] {
+        let token = c.token(who).await;
+        assert_eq!(c.send(Method::GET, "/retention", Some(&token), None, "").await.status, StatusCode::FORBIDDEN);
+        assert_eq!(c.post("/api/run_retention", Some(&token), "dry_run=on").await.status, StatusCode::FORBIDDEN);
+    }
+}
+
+#[tokio::test]
+async fn the_backups_page_lists_each_backup_with_its_age_size_and_verification() {
+    let c = Console::new();
+    let sre = c.token("sre_sam").await;
+    let page = c.send(Method::GET, "/backups", Some(&sre), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("No backup yet"), "{}", page.body);
+    let root = tempfile::tempdir().unwrap();
+    let s = c.storage.as_ref();
+    let b = pathfinder::storage::BackupStore::create_backup(
+        s,
+        root.path(),
+        pathfinder::backup::BackupKind::Full,
+        &common::audit("backup.create"),
+    )
+    .unwrap();
+    let page = c.send(Method::GET, "/backups", Some(&sre), None, "").await;
+    for text in ["data-test-id=\"backup-row\"", "not verified yet", "0 min", "KiB", b.location.as_str()] {
+        assert!(page.body.contains(text), "{text} in {}", page.body);
+    }
+    pathfinder::storage::BackupStore::record_backup_verification(
+        s,
+        &b.backup_id,
+        true,
+        "checked",
+        &common::audit("backup.verify"),
+    )
+    .unwrap();
+    let page = c.send(Method::GET, "/backups", Some(&sre), None, "").await;
+    assert!(page.body.contains("ok ("), "{}", page.body);
+    let comp = c.token("comp_cy").await;
+    assert_eq!(c.send(Method::GET, "/backups", Some(&comp), None, "").await.status, StatusCode::FORBIDDEN);
 }

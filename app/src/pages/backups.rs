@@ -1,6 +1,6 @@
 //! The Backups page (administrators and SREs): the backups the console took of the
-//! embedded database, newest first, with their age, size and verification; on
-//! Oracle, what the platform does instead.
+//! embedded database (scheduled or by `backup create`), newest first, with their
+//! age, size and verification; on Oracle, what the platform does instead.
 
 use super::when;
 use crate::api::get_backups;
@@ -29,10 +29,13 @@ pub fn BackupsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok((true, _)) => view! {
                         <p data-test-id="backups-platform">
-                            "On Oracle the platform takes the backups: Autonomous Database backs up automatically \
-                             (daily incremental backups kept 60 days by default) and restores to any point in that \
-                             window from the Oracle Cloud console or its API. The seed asks for a 5-minute RPO and \
-                             a 1-hour RTO; see README, Backups."
+                            "On Oracle the platform takes the backups: Autonomous Database backs up continuously \
+                             (full, cumulative and incremental backups, kept 60 days by default, 1 to 60 on ECPU) \
+                             and restores to any time in that window from the OCI console or API. Oracle's \
+                             objectives: from backups, RPO under 10 seconds and RTO 1 hour plus 1 hour per 5 TB; with \
+                             a local Autonomous Data Guard standby, RPO 0 and RTO 2 minutes. The seed asks for RPO 5 \
+                             minutes and RTO 1 hour. The database shows its backups to no SQL view a console user can \
+                             read, so this page lists none; see README, Backups."
                         </p>
                     }
                     .into_any(),
@@ -50,7 +53,7 @@ pub fn BackupsPage() -> impl IntoView {
                                 <tr data-test-id="backup-row">
                                     <td>{when(&b.started_at)}</td>
                                     <td>{age(&b.started_at)}</td>
-                                    <td>{b.kind.clone()}</td>
+                                    <td>{b.kind.clone()}{b.base_id.as_ref().map(|_| " (with its full backup)")}</td>
                                     <td>{b.status.clone()}</td>
                                     <td>{b.total_bytes.map(bytes_text).unwrap_or_default()}</td>
                                     <td>{b.file_count.unwrap_or_default()}</td>

@@ -3,6 +3,7 @@
 
 use crate::config::{secret_from_env, DatabaseUrl};
 use crate::storage::backup::{audit_restore, oracle_refusal, restore_backup, verify_backup};
+use pathfinder::backup::BackupKind;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
 use pathfinder::usage::bytes_text;
@@ -18,6 +19,10 @@ pub enum BackupCommand {
     Create {
         #[arg(long)]
         to: Option<PathBuf>,
+        /// Copy only the sets changed since the newest full backup under --to (with
+        /// the database and keys); restoring it needs that full backup beside it.
+        #[arg(long)]
+        incremental: bool,
     },
     /// The newest backups: started, status, size, files, verification, folder.
     List,
@@ -47,12 +52,24 @@ fn audit_key_of(folder: &Path) -> AppResult<Option<Vec<u8>>> {
     Ok(std::fs::read_to_string(folder.join(".audit-key")).ok().map(|k| k.trim().as_bytes().to_vec()))
 }
 
+/// Where backups go unless told: `<database>-backups` beside the database.
+pub fn default_root(database: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-backups", database.display()))
+}
+
 /// `restore` needs no live database: it runs before one is opened.
 pub fn restore(folder: &Path, to: &Path, overwrite: bool) -> AppResult<ExitCode> {
     let report = restore_backup(folder, to, overwrite, audit_key_of(folder)?.as_deref())?;
     let audit = RequestMeta::cli("backup restore").audit(None, "backup.restore", ("backup", None), 200);
     audit_restore(to, &report, &audit)?;
     println!("Restored backup {} as {} after verifying it: {}", report.backup_id, to.display(), report.note);
+    if !to.with_file_name(".master-key").exists() {
+        println!(
+            "Backups never hold the master keys: put the kept .master-key (and .master-key.previous) beside {} \
+             before starting a console on it, or set PF_MASTER_KEY; without them its encrypted fields stay unreadable.",
+            to.display()
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
 
@@ -60,12 +77,14 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
     let DatabaseUrl::Sqlite(database) = url else { return Err(oracle_refusal()) };
     let meta = RequestMeta::cli("backup");
     match command {
-        BackupCommand::Create { to } => {
-            let root = to.unwrap_or_else(|| PathBuf::from(format!("{}-backups", database.display())));
-            let b = s.create_backup(&root, &meta.audit(None, "backup.create", ("backup", None), 200))?;
+        BackupCommand::Create { to, incremental } => {
+            let root = to.unwrap_or_else(|| default_root(database));
+            let kind = if incremental { BackupKind::Incremental } else { BackupKind::Full };
+            let b = s.create_backup(&root, kind, &meta.audit(None, "backup.create", ("backup", None), 200))?;
             let took = b.finished_at.map(|f| (f - b.started_at).num_milliseconds()).unwrap_or_default();
             println!(
-                "Backed up into {} in {took} ms: {} files, {}; schema version {}, audit chain head {}.",
+                "Backed up ({}) into {} in {took} ms: {} files, {}; schema version {}, audit chain head {}.",
+                b.kind,
                 b.location,
                 b.file_count.unwrap_or_default(),
                 bytes_text(b.total_bytes.unwrap_or_default()),

@@ -1,5 +1,6 @@
 //! The database's upkeep: a storage sample, the optimizer's statistics, a
-//! verification of the audit chain and a retention run, each when it is due; then the latest sample and
+//! verification of the audit chain, a retention run and (embedded database) a
+//! backup, each when it is due; then the latest sample and
 //! verification published as gauges. Every console instance runs this; the
 //! database's leases (`pf_console_jobs`) decide which one does each round, and every
 //! instance publishes the same latest results.
@@ -22,6 +23,8 @@ pub struct Upkeep {
     pub statistics_every: Duration,
     pub verify_every: Duration,
     pub retention_every: Duration,
+    /// The embedded database's backups (none on Oracle, or when turned off).
+    pub backups: Option<pathfinder::backup::BackupSchedule>,
     /// Checks the chain's signed checkpoints too.
     pub audit_key: Arc<[u8]>,
 }
@@ -80,6 +83,15 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "the retention run failed; it resumes when next due"),
+    }
+    if let Some(schedule) = upkeep.backups.clone() {
+        let key = upkeep.audit_key.clone();
+        let audit = RequestMeta::job("backup").audit(None, "backup.create", ("backup", None), 200);
+        match db.call(move |s| s.scheduled_backup(&schedule, Some(&key), &audit)).await {
+            Ok(Some(b)) => tracing::info!(kind = b.kind, location = b.location, "took a scheduled backup"),
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "the scheduled backup failed; next check in a minute"),
+        }
     }
     publish(db, upkeep).await;
 }

@@ -1,12 +1,19 @@
 //! Backups of the embedded database (SQLite); on Oracle the platform takes them.
 //!
-//! A backup is a folder `<root>/<UTC time>-full/`: `pathfinder.db` and
+//! A backup is a folder `<root>/<UTC time>-<kind>/`: `pathfinder.db` and
 //! `user-tables/<username>.db`, each written by `VACUUM INTO` (a consistent copy of
-//! its file, compacted), the key files kept beside the database (without them the
-//! copy's encrypted fields and checkpoints could not be read), and `manifest.json`,
+//! its file, compacted), the audit key and session secret kept beside the database
+//! (never the master keys: see [`KEY_FILES`]), and `manifest.json`,
 //! written last: each file's size and SHA-256, the schema version and the audit
 //! chain's head. Verifying restores the files into a temporary folder and checks
 //! them there; restoring verifies first and only then puts the files in place.
+//!
+//! An incremental backup copies the database and the keys, and of the sets only
+//! those whose file changed (size or modification time) since the newest full
+//! backup; its manifest names that backup's copies of the others (`in_base`), so
+//! verifying or restoring it reads both folders. The schedule (daily full,
+//! 4-hourly incremental, 30 days kept) runs in the upkeep round under the `backup`
+//! lease.
 
 use super::driver::sqlite::{log_of, sets_folder_of, SqliteDb};
 use super::driver::{ReadRow, Row};
@@ -14,7 +21,7 @@ use super::migrations::{failure_audit, intent_audit};
 use super::{Backend, Store};
 use crate::{args, sql};
 use chrono::Utc;
-use pathfinder::backup::Backup;
+use pathfinder::backup::{Backup, BackupKind, BackupSchedule};
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::{AuditEntry, AuditStore, BackupStore, SchemaStore};
 use pathfinder::{new_id, AppError, AppResult, Username};
@@ -24,13 +31,28 @@ use std::path::{Path, PathBuf};
 pub const MANIFEST: &str = "manifest.json";
 const MAIN_FILE: &str = "pathfinder.db";
 const SETS_FOLDER: &str = "user-tables";
-/// The secrets the embedded default keeps beside its database.
-const KEY_FILES: [&str; 4] = [".master-key", ".master-key.previous", ".audit-key", ".jwt-secret"];
+/// The secrets the embedded default keeps beside its database that a backup holds:
+/// the audit key (its checkpoints verify) and the session secret. Never the master
+/// keys: a copy that carried them would undo crypto-shredding (README, Field
+/// encryption); a restore takes them from where they are kept apart.
+const KEY_FILES: [&str; 2] = [".audit-key", ".jwt-secret"];
+
+/// A backup's database opened without master keys (none is made beside it): its
+/// checks and its restore's audit row decrypt nothing.
+fn open_without_keys(main: &Path) -> AppResult<Store> {
+    Store::open(&crate::config::DatabaseUrl::Sqlite(main.to_path_buf()), crate::crypto::Keyring::new(None, Vec::new()))
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Manifest {
     pub format: u32,
     pub backup_id: String,
+    /// `full` or `incremental`.
+    #[serde(default = "full")]
+    pub kind: String,
+    /// An incremental backup's full backup: its folder, beside this one.
+    #[serde(default)]
+    pub base: Option<String>,
     pub created_at: Timestamp,
     pub schema_version: i64,
     pub chain_seq: Option<i64>,
@@ -44,6 +66,32 @@ pub struct ManifestFile {
     pub path: String,
     pub bytes: u64,
     pub sha256: String,
+    /// The copy is the base backup's (an unchanged set in an incremental backup).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub in_base: bool,
+    /// The live set file's size and modification time when it was copied: an
+    /// incremental backup copies it again only when they differ.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<(u64, u64)>,
+}
+
+fn full() -> String {
+    "full".into()
+}
+
+/// A live file's size and modification time (nanoseconds since 1970).
+fn stamp(path: &Path) -> Option<(u64, u64)> {
+    let meta = std::fs::metadata(path).ok()?;
+    let modified = meta.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some((meta.len(), modified.as_nanos() as u64))
+}
+
+/// The folder that holds `f`'s copy: the backup's own, or its base's.
+fn holder(folder: &Path, manifest: &Manifest, f: &ManifestFile) -> PathBuf {
+    match (&manifest.base, f.in_base) {
+        (Some(base), true) => folder.parent().unwrap_or(Path::new(".")).join(base),
+        _ => folder.to_path_buf(),
+    }
 }
 
 /// What a verification found.
@@ -102,9 +150,10 @@ fn copy_hashed(from: &Path, to: &Path) -> AppResult<(u64, String)> {
 /// against the manifest as it is copied; the first problem, if any.
 fn copy_checked(folder: &Path, manifest: &Manifest, main: &Path) -> AppResult<Option<String>> {
     for f in &manifest.files {
-        let path = folder.join(&f.path);
+        let path = holder(folder, manifest, f).join(&f.path);
         if !path.exists() {
-            return Ok(Some(format!("{} is missing.", f.path)));
+            let whose = if f.in_base { " (from its full backup)" } else { "" };
+            return Ok(Some(format!("{}{whose} is missing.", f.path)));
         }
         let to = placed(main, &f.path);
         if let Some(dir) = to.parent() {
@@ -137,6 +186,7 @@ fn backup_row(r: &dyn Row) -> AppResult<Backup> {
         verified_at: r.opt_time(11)?,
         verify_status: r.opt_text(12)?,
         verify_note: r.opt_text(13)?,
+        base_id: r.opt_text(14)?,
     })
 }
 
@@ -152,7 +202,7 @@ impl Store {
             c.query_map(
                 sql!(
                     "SELECT backup_id, kind, location, started_at, finished_at, status, total_bytes, file_count,
-                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note
+                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note, base_id
                      FROM pf_backups WHERE backup_id = :1"
                 ),
                 &args![id],
@@ -163,8 +213,16 @@ impl Store {
     }
 
     /// Copies the database, its sets and its keys into `folder` and writes the
-    /// manifest last.
-    fn copy_into(&self, db: &SqliteDb, folder: &Path, id: &str) -> AppResult<Manifest> {
+    /// manifest last. With a `base` (an incremental backup: the full backup's folder
+    /// name and manifest), a set whose live file is as it was then is not copied:
+    /// the manifest names the base's copy.
+    fn copy_into(
+        &self,
+        db: &SqliteDb,
+        folder: &Path,
+        id: &str,
+        base: Option<(&str, &Manifest)>,
+    ) -> AppResult<Manifest> {
         std::fs::create_dir_all(folder.join(SETS_FOLDER)).map_err(io("create", folder))?;
         let main = folder.join(MAIN_FILE);
         vacuum_into(db, db.path(), &main)?;
@@ -177,30 +235,35 @@ impl Store {
             Some(r) => (r.opt_int(0)?, r.opt_text(1)?),
             None => (None, None),
         };
-        let mut files = vec![MAIN_FILE.to_string()];
+        let hashed_here = |path: String, source: Option<(u64, u64)>| -> AppResult<ManifestFile> {
+            let (bytes, sha256) = sha256_of(&folder.join(&path))?;
+            Ok(ManifestFile { path, bytes, sha256, in_base: false, source })
+        };
+        let mut files = vec![hashed_here(MAIN_FILE.to_string(), None)?];
         for u in usernames {
             let Some(src) = Username::parse(&u).ok().and_then(|name| self.user_tables_file(&name)) else { continue };
-            if src.exists() {
-                let path = format!("{SETS_FOLDER}/{u}.db");
-                vacuum_into(db, &src, &folder.join(&path))?;
-                files.push(path);
+            // Taken before the copy: a set changed during it is copied again next time.
+            let Some(source) = stamp(&src) else { continue };
+            let path = format!("{SETS_FOLDER}/{u}.db");
+            let unchanged = base.and_then(|(_, m)| m.files.iter().find(|f| f.path == path && f.source == Some(source)));
+            match unchanged {
+                Some(f) => files.push(ManifestFile { in_base: true, ..f.clone() }),
+                None => {
+                    vacuum_into(db, &src, &folder.join(&path))?;
+                    files.push(hashed_here(path, Some(source))?);
+                }
             }
         }
         let beside = db.path().parent().unwrap_or(Path::new("."));
         for key in KEY_FILES.iter().filter(|k| beside.join(k).exists()) {
             std::fs::copy(beside.join(key), folder.join(key)).map_err(io("copy", &beside.join(key)))?;
-            files.push(key.to_string());
+            files.push(hashed_here(key.to_string(), None)?);
         }
-        let files = files
-            .into_iter()
-            .map(|path| {
-                let (bytes, sha256) = sha256_of(&folder.join(&path))?;
-                Ok(ManifestFile { path, bytes, sha256 })
-            })
-            .collect::<AppResult<Vec<_>>>()?;
         let manifest = Manifest {
             format: 1,
             backup_id: id.to_string(),
+            kind: if base.is_some() { "incremental" } else { "full" }.into(),
+            base: base.map(|(name, _)| name.to_string()),
             created_at: Utc::now(),
             schema_version,
             chain_seq,
@@ -213,46 +276,131 @@ impl Store {
         std::fs::rename(&written, folder.join(MANIFEST)).map_err(io("write", &written))?;
         Ok(manifest)
     }
+
+    /// The newest full backup an incremental one under `root` can build on: its
+    /// folder's name, its id and its manifest.
+    fn incremental_base(&self, root: &Path) -> AppResult<Option<(String, String, Manifest)>> {
+        let newest = self.read(|c| {
+            c.query_opt(
+                sql!(
+                    sqlite: "SELECT backup_id, location FROM pf_backups WHERE kind = 'full' AND status = 'ok'
+                        ORDER BY started_at DESC LIMIT 1",
+                    oracle: "SELECT backup_id, location FROM pf_backups WHERE kind = 'full' AND status = 'ok'
+                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
+                ),
+                &[],
+            )
+        })?;
+        let Some(row) = newest else { return Ok(None) };
+        let (id, location) = (row.text(0)?, PathBuf::from(row.text(1)?));
+        let beside = location.parent().is_some_and(|p| p == root);
+        let (Some(name), true) = (location.file_name().and_then(|n| n.to_str()), beside) else { return Ok(None) };
+        Ok(read_manifest(&location).ok().map(|m| (name.to_string(), id, m)))
+    }
+
+    /// Marks the backups past their keeping time expired and removes their folders,
+    /// each audited; a full backup that a kept incremental one builds on stays.
+    fn expire_backups(&self, keep_days: u32, audit_entry: &AuditEntry) -> AppResult<u32> {
+        let cutoff = Utc::now() - chrono::TimeDelta::days(i64::from(keep_days));
+        let due = self.read(|c| {
+            c.query_map(
+                sql!(
+                    "SELECT b.backup_id, b.location FROM pf_backups b WHERE b.status = 'ok' AND b.started_at < :1
+                     AND NOT EXISTS (SELECT 1 FROM pf_backups i WHERE i.base_id = b.backup_id
+                        AND i.status = 'ok' AND i.started_at >= :2)"
+                ),
+                &args![cutoff, cutoff],
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )
+        })?;
+        let mut expired = 0;
+        for (id, location) in due {
+            let row = AuditEntry {
+                entity_id: Some(id.clone()),
+                error_message: Some(format!("older than {keep_days} days: {location} removed")),
+                ..audit_entry.clone()
+            };
+            // The row first (another instance may be at it too): only its winner removes.
+            let won = self.write_audited(&row, |c| {
+                c.execute(
+                    sql!("UPDATE pf_backups SET status = 'expired' WHERE backup_id = :1 AND status = 'ok'"),
+                    &args![id.as_str()],
+                )
+            });
+            match won {
+                Ok(1) => {}
+                Ok(_) => continue,
+                Err(e) => return Err(e),
+            }
+            if let Err(e) = std::fs::remove_dir_all(&location) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, location, "an expired backup's folder could not be removed");
+                }
+            }
+            expired += 1;
+        }
+        Ok(expired)
+    }
 }
 
 impl BackupStore for Store {
-    fn create_backup(&self, root: &Path, audit_entry: &AuditEntry) -> AppResult<Backup> {
+    fn create_backup(&self, root: &Path, kind: BackupKind, audit_entry: &AuditEntry) -> AppResult<Backup> {
         let db = match &self.db {
             Backend::Sqlite(db) => db,
             #[cfg(feature = "oracle")]
             Backend::Oracle(_) => return Err(oracle_refusal()),
         };
+        // An incremental backup without a full one to build on is a full one.
+        let base = match kind {
+            BackupKind::Incremental => self.incremental_base(root)?,
+            BackupKind::Full => None,
+        };
+        let kind = if base.is_some() { BackupKind::Incremental } else { BackupKind::Full };
         let (id, now) = (new_id(), Utc::now());
-        let folder = root.join(format!("{}-full", now.format("%Y%m%dT%H%M%SZ")));
+        let folder = root.join(format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), kind.as_str()));
         if folder.exists() {
             return Err(AppError::Conflict(format!("{} already exists; try again in a second.", folder.display())));
         }
         let audit_entry = AuditEntry { entity_id: Some(id.clone()), ..audit_entry.clone() };
         // 1. The intent, or nothing.
+        let base_id = base.as_ref().map(|(_, id, _)| id.clone());
         self.write_audited(&intent_audit(&audit_entry), |c| {
             c.execute(
                 sql!(
-                    "INSERT INTO pf_backups (backup_id, kind, location, started_at, status)
-                     VALUES (:1, 'full', :2, :3, 'running')"
+                    "INSERT INTO pf_backups (backup_id, kind, location, started_at, status, base_id)
+                     VALUES (:1, :2, :3, :4, 'running', :5)"
                 ),
-                &args![id.as_str(), folder.to_string_lossy().as_ref(), now],
+                &args![id.as_str(), kind.as_str(), folder.to_string_lossy().as_ref(), now, base_id],
             )
         })?;
         // 2. The copy; a failed one leaves no folder.
         let started = std::time::Instant::now();
-        let made = self.copy_into(db, &folder, &id);
+        let made = self.copy_into(db, &folder, &id, base.as_ref().map(|(name, _, m)| (name.as_str(), m)));
         if made.is_err() {
             let _ = std::fs::remove_dir_all(&folder);
         }
-        // 3. The outcome, with its audit row.
+        // 3. The outcome, with its audit row. Its size is what it holds itself.
         let millis = started.elapsed().as_millis() as u64;
-        let total = |m: &Manifest| m.files.iter().map(|f| f.bytes as i64).sum::<i64>();
+        let own = |m: &Manifest| m.files.iter().filter(|f| !f.in_base).map(|f| f.bytes as i64).sum::<i64>();
         let row = match &made {
-            Ok(m) => AuditEntry {
-                execution_time_ms: millis,
-                error_message: Some(format!("{} files, {} bytes", m.files.len(), total(m))),
-                ..audit_entry.clone()
-            },
+            Ok(m) => {
+                let shared = m.files.iter().filter(|f| f.in_base).count();
+                let shared = match &m.base {
+                    Some(base) => format!(" ({shared} unchanged sets kept in {base})"),
+                    None => String::new(),
+                };
+                AuditEntry {
+                    execution_time_ms: millis,
+                    error_message: Some(format!(
+                        "{} {}: {} files, {} bytes{shared}",
+                        kind.as_str(),
+                        id,
+                        m.files.len(),
+                        own(m)
+                    )),
+                    ..audit_entry.clone()
+                }
+            }
             Err(e) => failure_audit(&audit_entry, e),
         };
         self.write_audited(&row, |c| match &made {
@@ -261,7 +409,7 @@ impl BackupStore for Store {
                     "UPDATE pf_backups SET finished_at = :1, status = 'ok', total_bytes = :2, file_count = :3,
                         schema_version = :4, chain_seq = :5 WHERE backup_id = :6"
                 ),
-                &args![Utc::now(), total(m), m.files.len() as i64, m.schema_version, m.chain_seq, id.as_str()],
+                &args![Utc::now(), own(m), m.files.len() as i64, m.schema_version, m.chain_seq, id.as_str()],
             ),
             Err(e) => c.execute(
                 sql!("UPDATE pf_backups SET finished_at = :1, status = 'failed', error_text = :2 WHERE backup_id = :3"),
@@ -272,15 +420,74 @@ impl BackupStore for Store {
         self.backup(&id)
     }
 
+    fn scheduled_backup(
+        &self,
+        schedule: &BackupSchedule,
+        audit_key: Option<&[u8]>,
+        audit_entry: &AuditEntry,
+    ) -> AppResult<Option<Backup>> {
+        if self.sqlite().is_none() {
+            return Ok(None); // the platform's
+        }
+        const JOB: &str = "backup";
+        let now = Utc::now();
+        let ago = |d: std::time::Duration| chrono::TimeDelta::from_std(d).map(|d| now - d).map_err(AppError::internal);
+        let newest = |kind: &'static str| {
+            self.read(|c| {
+                let t = c.query_opt(
+                    sql!("SELECT MAX(started_at) FROM pf_backups WHERE status IN ('ok', 'expired') AND (kind = :1 OR :2 = 'any')"),
+                    &args![kind, kind],
+                )?;
+                Ok(t.map(|r| r.opt_time(0)).transpose()?.flatten())
+            })
+        };
+        let kind = if newest("full")?.is_none_or(|t| t < ago(schedule.full_every).unwrap_or(now)) {
+            Some(BackupKind::Full)
+        } else if !schedule.incremental_every.is_zero()
+            && newest("any")?.is_none_or(|t| t < ago(schedule.incremental_every).unwrap_or(now))
+        {
+            Some(BackupKind::Incremental)
+        } else {
+            None
+        };
+        let expire = AuditEntry { action: "backup.expire".into(), ..audit_entry.clone() };
+        let Some(kind) = kind else {
+            self.expire_backups(schedule.keep_days, &expire)?;
+            return Ok(None);
+        };
+        // Longer than a backup of the largest database takes.
+        if !self.write(|c| super::jobs::claim(c, JOB, &self.instance, now + chrono::TimeDelta::hours(6), now))? {
+            return Ok(None);
+        }
+        let started = std::time::Instant::now();
+        let made = self.create_backup(&schedule.root, kind, audit_entry).and_then(|b| {
+            if b.kind != "full" {
+                return Ok(b);
+            }
+            let report = verify_backup(Path::new(&b.location), audit_key)?;
+            let verify = AuditEntry { action: "backup.verify".into(), ..audit_entry.clone() };
+            self.record_backup_verification(&b.backup_id, report.ok, &report.note, &verify)?;
+            self.backup(&b.backup_id)
+        });
+        let expired = made.as_ref().ok().map(|_| self.expire_backups(schedule.keep_days, &expire));
+        let millis = started.elapsed().as_millis() as i64;
+        let failed = made.as_ref().err().or(expired.as_ref().and_then(|e| e.as_ref().err()));
+        self.write(|c| super::jobs::finish(c, JOB, &self.instance, millis, failed))?;
+        if let Some(Err(e)) = expired {
+            return Err(e);
+        }
+        made.map(Some)
+    }
+
     fn backups(&self, limit: u32) -> AppResult<Vec<Backup>> {
         self.read(|c| {
             c.query_map(
                 sql!(
                     sqlite: "SELECT backup_id, kind, location, started_at, finished_at, status, total_bytes, file_count,
-                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note
+                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note, base_id
                      FROM pf_backups ORDER BY started_at DESC LIMIT :1",
                     oracle: "SELECT backup_id, kind, location, started_at, finished_at, status, total_bytes, file_count,
-                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note
+                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note, base_id
                      FROM pf_backups ORDER BY started_at DESC FETCH FIRST :1 ROWS ONLY"
                 ),
                 &args![i64::from(limit)],
@@ -345,7 +552,7 @@ fn checked_copy(folder: &Path, into: &Path, audit_key: Option<&[u8]>) -> AppResu
     if let Some(problem) = copy_checked(folder, &manifest, &main)? {
         return fail(problem);
     }
-    let store = Store::open_sqlite(&main)?;
+    let store = open_without_keys(&main)?;
     let db = store.sqlite().ok_or_else(|| AppError::internal("a SQLite copy opened otherwise"))?;
     for f in &manifest.files {
         if f.path.ends_with(".db") {
@@ -464,7 +671,7 @@ pub fn restore_backup(folder: &Path, to: &Path, overwrite: bool, audit_key: Opti
 
 /// Records a restore in the restored database's own audit log.
 pub fn audit_restore(to: &Path, report: &VerifyReport, audit: &AuditEntry) -> AppResult<()> {
-    let store = Store::open_sqlite(to)?;
+    let store = open_without_keys(to)?;
     store.append_audit(&AuditEntry {
         entity_id: Some(report.backup_id.clone()),
         error_message: Some(report.note.clone()),

@@ -32,6 +32,17 @@ pub struct Backup {
     pub base_id: Option<String>,
 }
 
+/// The Backups page: the console's backups, or on Oracle none (the platform's).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackupsView {
+    pub platform_takes_them: bool,
+    /// When the server answered: ages count from it (the browser has no clock of
+    /// its own to ask in wasm).
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub asked_at: Timestamp,
+    pub backups: Vec<Backup>,
+}
+
 /// What a backup copies.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum BackupKind {

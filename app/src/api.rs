@@ -1417,10 +1417,18 @@ pub async fn run_retention_now(
 /// The backups the console took, newest first, and whether the platform takes them
 /// instead (Oracle).
 #[server(prefix = "/api", endpoint = "backups")]
-pub async fn get_backups() -> Result<(bool, Vec<pathfinder::backup::Backup>), AppError> {
+pub async fn get_backups() -> Result<pathfinder::backup::BackupsView, AppError> {
     ssr::answer(async {
         ssr::authorize("/api/backups")?;
-        ssr::db()?.call(|s| Ok((s.backend_name() == "oracle", s.backups(50)?))).await
+        ssr::db()?
+            .call(|s| {
+                Ok(pathfinder::backup::BackupsView {
+                    platform_takes_them: s.backend_name() == "oracle",
+                    asked_at: chrono::Utc::now(),
+                    backups: s.backups(50)?,
+                })
+            })
+            .await
     })
     .await
 }

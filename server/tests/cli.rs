@@ -638,7 +638,6 @@ fn an_incremental_backup_restores_with_its_full_backup() {
     cli.ok(&["backup", "create", "--to", to]);
     // One more set after the full backup; the three before are unchanged.
     cli.ok(&["provision-user", "late_one"]);
-    std::thread::sleep(std::time::Duration::from_millis(1_100)); // another folder name
     let said = cli.ok(&["backup", "create", "--to", to, "--incremental"]);
     assert!(said.contains("Backed up (incremental)"), "{said}");
     let folder = only_folder_ending(&root, "-incremental");

@@ -8,9 +8,9 @@ use crate::components::ErrorNote;
 use leptos::prelude::*;
 use pathfinder::usage::bytes_text;
 
-/// "3 h", "2 d": how long ago.
-fn age(t: &chrono::DateTime<chrono::Utc>) -> String {
-    let minutes = (chrono::Utc::now() - *t).num_minutes().max(0);
+/// "3 h", "2 d": how long before `now`.
+fn age(t: &chrono::DateTime<chrono::Utc>, now: &chrono::DateTime<chrono::Utc>) -> String {
+    let minutes = (*now - *t).num_minutes().max(0);
     match minutes {
         m if m < 120 => format!("{m} min"),
         m if m < 48 * 60 => format!("{} h", m / 60),
@@ -27,7 +27,7 @@ pub fn BackupsPage() -> impl IntoView {
             {move || Suspend::new(async move {
                 match page.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok((true, _)) => view! {
+                    Ok(v) if v.platform_takes_them => view! {
                         <p data-test-id="backups-platform">
                             "On Oracle the platform takes the backups: Autonomous Database backs up continuously \
                              (full, cumulative and incremental backups, kept 60 days by default, 1 to 60 on ECPU) \
@@ -39,12 +39,13 @@ pub fn BackupsPage() -> impl IntoView {
                         </p>
                     }
                     .into_any(),
-                    Ok((false, backups)) if backups.is_empty() => view! {
+                    Ok(v) if v.backups.is_empty() => view! {
                         <p data-test-id="backups-none">"No backup yet: run pathfinder-admin backup create (see README, Backups)."</p>
                     }
                     .into_any(),
-                    Ok((false, backups)) => {
-                        let rows = backups.into_iter().map(|b| {
+                    Ok(v) => {
+                        let now = v.asked_at;
+                        let rows = v.backups.into_iter().map(|b| {
                             let verified = match (&b.verify_status, &b.verified_at) {
                                 (Some(status), Some(at)) => format!("{status} ({})", when(at)),
                                 _ => "not verified yet".into(),
@@ -52,7 +53,7 @@ pub fn BackupsPage() -> impl IntoView {
                             view! {
                                 <tr data-test-id="backup-row">
                                     <td>{when(&b.started_at)}</td>
-                                    <td>{age(&b.started_at)}</td>
+                                    <td>{age(&b.started_at, &now)}</td>
                                     <td>{b.kind.clone()}{b.base_id.as_ref().map(|_| " (with its full backup)")}</td>
                                     <td>{b.status.clone()}</td>
                                     <td>{b.total_bytes.map(bytes_text).unwrap_or_default()}</td>

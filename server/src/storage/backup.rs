@@ -357,9 +357,10 @@ impl BackupStore for Store {
         };
         let kind = if base.is_some() { BackupKind::Incremental } else { BackupKind::Full };
         let (id, now) = (new_id(), Utc::now());
-        let folder = root.join(format!("{}-{}", now.format("%Y%m%dT%H%M%SZ"), kind.as_str()));
+        // To the millisecond: a scheduled backup and one from the command line may start in the same second.
+        let folder = root.join(format!("{}-{}", now.format("%Y%m%dT%H%M%S%.3fZ"), kind.as_str()));
         if folder.exists() {
-            return Err(AppError::Conflict(format!("{} already exists; try again in a second.", folder.display())));
+            return Err(AppError::Conflict(format!("{} already exists; try again.", folder.display())));
         }
         let audit_entry = AuditEntry { entity_id: Some(id.clone()), ..audit_entry.clone() };
         // 1. The intent, or nothing.

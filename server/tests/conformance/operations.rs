@@ -159,7 +159,6 @@ pub fn backups(h: &Harness) {
         rows: vec![vec![Value::Text("s1".into()), Value::Text("IFRS".into())]],
     };
     s.fill_user_tables(&changed, &[rows], &audit("user_tables.fill")).unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1_100)); // another folder name
     let inc = s.create_backup(root.path(), BackupKind::Incremental, &audit("backup.create")).unwrap();
     assert_eq!((inc.kind.as_str(), inc.base_id.as_deref()), ("incremental", Some(b.backup_id.as_str())));
     let manifest = read_manifest(std::path::Path::new(&inc.location)).unwrap();

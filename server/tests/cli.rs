@@ -483,6 +483,16 @@ fn only_folder(root: &std::path::Path) -> std::path::PathBuf {
 }
 
 /// The one entry of `dir` whose name starts with `prefix`.
+/// `schema-check` passes on the database at `path` (a restored copy).
+fn assert_schema_matches(path: &std::path::Path) {
+    let check = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
+        .args(["schema-check"])
+        .env("PF_DATABASE_URL", format!("sqlite:{}", path.display()))
+        .output()
+        .unwrap();
+    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+}
+
 fn only_folder_named(dir: &std::path::Path, prefix: &str) -> std::path::PathBuf {
     only_folder_where(dir, |name| name.starts_with(prefix))
 }
@@ -542,12 +552,7 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
     assert!(!elsewhere.with_file_name(".master-key").exists(), "no stray master key made beside the copy");
     let users = "SELECT COUNT(*) FROM pf_users";
     assert_eq!(sqlite_count(&elsewhere, users), sqlite_count(&db, users));
-    let check = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
-        .args(["schema-check"])
-        .env("PF_DATABASE_URL", format!("sqlite:{}", elsewhere.display()))
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert_schema_matches(&elsewhere);
     assert_eq!(sqlite_count(&elsewhere, "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'backup.restore'"), 1);
 
     // Again over that copy, told to: what was there is moved aside whole, not deleted.
@@ -604,24 +609,12 @@ fn retention_dry_runs_then_runs_what_it_said() {
         said,
         "the run did what the dry run said"
     );
-    let conn = rusqlite::Connection::open(cli.db()).unwrap();
-    let archived: i64 = conn
-        .query_row(
-            "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'retention.run' AND error_message LIKE 'Retention:%'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(archived, 1, "one summary row");
-    let (first_archived, analytics_left): (i64, i64) = conn
-        .query_row(
-            "SELECT (SELECT COUNT(*) FROM pf_data_retention_policies WHERE last_run IS NOT NULL),
-                    (SELECT COUNT(*) FROM pf_user_analytics WHERE event_timestamp < '2025-06-01')",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .unwrap();
-    assert_eq!((first_archived, analytics_left), (2, 0));
+    let db = cli.db();
+    let summaries = "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'retention.run' AND error_message LIKE 'Retention:%'";
+    assert_eq!(sqlite_count(&db, summaries), 1, "one summary row");
+    assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM pf_data_retention_policies WHERE last_run IS NOT NULL"), 2);
+    let old_events = "SELECT COUNT(*) FROM pf_user_analytics WHERE event_timestamp < '2025-06-01'";
+    assert_eq!(sqlite_count(&db, old_events), 0);
     assert!(!said.contains("archived 0 rows"), "generated experiences that ended long ago were archived: {said}");
     assert!(cli.ok(&["retention", "policies"]).contains("Last run"));
 }
@@ -649,12 +642,7 @@ fn an_incremental_backup_restores_with_its_full_backup() {
     let elsewhere = cli.dir.path().join("restored/pf.db");
     cli.ok(&["backup", "restore", folder.to_str().unwrap(), "--to", elsewhere.to_str().unwrap()]);
     assert_eq!(std::fs::read_dir(elsewhere.with_file_name("pf.db-user-tables")).unwrap().count(), 4, "all four sets");
-    let check = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
-        .args(["schema-check"])
-        .env("PF_DATABASE_URL", format!("sqlite:{}", elsewhere.display()))
-        .output()
-        .unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
+    assert_schema_matches(&elsewhere);
     // Without its full backup, it is not restored.
     std::fs::remove_dir_all(only_folder_ending(&root, "-full")).unwrap();
     let third = cli.dir.path().join("third/pf.db");

@@ -59,7 +59,8 @@ pub struct TableOutcome {
     pub cutoff: Option<Timestamp>,
     pub archived: u64,
     pub deleted: u64,
-    /// Sets visited (per-user tables), partitions dropped (Oracle analytics).
+    /// Sets visited (per-user tables), partitions dropped (Oracle analytics), newer
+    /// events kept below the audit chain's cut (written out of time order).
     pub units: u64,
     /// Why less was done than the policy says (a kept unverified audit tail, a
     /// missing audit key), in a sentence.

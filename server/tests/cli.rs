@@ -610,7 +610,8 @@ fn retention_dry_runs_then_runs_what_it_said() {
         "the run did what the dry run said"
     );
     let db = cli.db();
-    let summaries = "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'retention.run' AND error_message LIKE 'Retention:%'";
+    let summaries =
+        "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'retention.run' AND error_message LIKE 'Retention:%'";
     assert_eq!(sqlite_count(&db, summaries), 1, "one summary row");
     assert_eq!(sqlite_count(&db, "SELECT COUNT(*) FROM pf_data_retention_policies WHERE last_run IS NOT NULL"), 2);
     let old_events = "SELECT COUNT(*) FROM pf_user_analytics WHERE event_timestamp < '2025-06-01'";

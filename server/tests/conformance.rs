@@ -864,6 +864,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     (h.raw)("DROP TABLE pf_audit_chain_cuts");
     (h.raw)("DROP TABLE pf_retention_runs");
     (h.raw)("DROP INDEX idx_retention_pattern");
+    (h.raw)("ALTER TABLE pf_audit_jobs DROP COLUMN verified_seq");
     (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('retention', 'backup')");
     (h.raw)("DELETE FROM pf_schema_version WHERE version = 19");
     let steps = count(h.storage.as_ref(), "schema.migrate");

@@ -24,6 +24,10 @@ CREATE TABLE pf_retention_runs (
 );
 CREATE INDEX idx_retention_runs_started ON pf_retention_runs(started_at);
 
+-- The sequence a verification found the chain whole up to: retention deletes no
+-- event past the last one (never the unverified tail).
+ALTER TABLE pf_audit_jobs ADD COLUMN verified_seq NUMBER(19);
+
 CREATE UNIQUE INDEX idx_retention_pattern ON pf_data_retention_policies(table_pattern);
 
 -- Scheduled backups: incremental ones (kind), each naming the full backup whose

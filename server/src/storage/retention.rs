@@ -15,8 +15,8 @@
 //! - `pf_audit_log` loses its oldest events in chain order, while they are older
 //!   than the cutoff, with their hourly and daily counts; each batch goes in one
 //!   transaction with a signed cut after it, where verification then starts. Only
-//!   events older than the last verification that found the chain whole may go,
-//!   and only with the audit key.
+//!   events up to where the last verification found the chain whole may go, and
+//!   only with the audit key.
 //! - Per-user tables are visited set by set in username order, each set's archive
 //!   and delete in one transaction.
 
@@ -41,6 +41,11 @@ const JOB: &str = "retention";
 const LEASE: TimeDelta = TimeDelta::minutes(10);
 /// Rows per transaction in a shared table.
 const BATCH: i64 = 1_000;
+/// How many newer events in a row the audit log's walk looks past for older ones
+/// (written out of time order) before it ends.
+const YOUNG_RUN: u64 = 10_000;
+/// A run's position is saved at least this often while it passes sets with nothing due.
+const SAVE_EVERY: u64 = 500;
 /// Usernames read per query of the registry.
 const SETS_PAGE: i64 = 500;
 
@@ -150,12 +155,19 @@ fn set_names(c: &mut Conn, after: &str) -> AppResult<Vec<String>> {
     )
 }
 
-/// When the last verification that found the chain whole started: events written
-/// before it are verified.
-fn verified_before(c: &mut Conn) -> AppResult<Option<Timestamp>> {
-    let row =
-        c.query_opt(sql!("SELECT MAX(started_at) FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'"), &[])?;
-    Ok(row.map(|r| r.opt_time(0)).transpose()?.flatten())
+/// How far the last verification that found the chain whole got (its sequence),
+/// and when it started: no event after that sequence is deleted.
+fn verified_through(c: &mut Conn) -> AppResult<Option<(i64, Timestamp)>> {
+    let row = c.query_opt(
+        sql!(
+            sqlite: "SELECT verified_seq, started_at FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'
+                AND verified_seq IS NOT NULL ORDER BY started_at DESC LIMIT 1",
+            oracle: "SELECT verified_seq, started_at FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'
+                AND verified_seq IS NOT NULL ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
+        ),
+        &[],
+    )?;
+    row.map(|r| Ok((r.int(0)?, r.time(1)?))).transpose()
 }
 
 /// A policy's cutoff: `as_of` minus its days; whole UTC days for analytics (its
@@ -236,17 +248,18 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
     }
     if found.iter().any(|t| matches!(t, Target::Shared { table: "pf_audit_log", .. })) {
         let cut = now - TimeDelta::days(edit.retention_days);
-        let verified = verified_before(c)?;
+        let verified = verified_through(c)?;
+        // The tail after the verified sequence is short; SQLite is kept off the time index.
         let unverified_due = c.query_int(
             sql!(
-                sqlite: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_audit_log WHERE created_at >= :1 AND created_at < :2 LIMIT 1)",
-                oracle: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_audit_log WHERE created_at >= :1 AND created_at < :2
+                sqlite: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_audit_log WHERE chain_seq > :1 AND +created_at < :2 LIMIT 1)",
+                oracle: "SELECT COUNT(*) FROM (SELECT 1 FROM pf_audit_log WHERE chain_seq > :1 AND created_at < :2
                     FETCH FIRST 1 ROWS ONLY)"
             ),
-            &args![verified.unwrap_or_else(super::driver::earliest_time), cut],
+            &args![verified.map_or(0, |(seq, _)| seq), cut],
         )?;
         if unverified_due > 0 {
-            let when = verified.map_or("never".to_string(), |t| format!("at {}", t.format("%Y-%m-%d %H:%M UTC")));
+            let when = verified.map_or("never".to_string(), |(_, t)| format!("at {}", t.format("%Y-%m-%d %H:%M UTC")));
             return Err(invalid(format!(
                 "Audit events older than {} days include ones written after the chain was last verified whole \
                  ({when}): verify the chain on the Audit page first, or keep more days.",
@@ -439,42 +452,47 @@ impl Store {
                 v.into()
             }
         };
-        let access = if run.dry { FileAccess::ReadOnly } else { FileAccess::WithMain };
-        let Some(mut c) = self.set_conn(&username, access)? else {
-            // The file went between the registry's read and now (the set was dropped).
-            let mut c = self.conn(Work::Maintenance, !run.dry)?;
-            return self.take_step(&mut c, run, summary, i, |_| {
-                Ok(Step { done: false, after: Some(name.clone()), ..Step::done(0) })
-            });
-        };
-        let step = |c: &mut Conn| -> AppResult<Step> {
-            let (mut archived, mut deleted) = (0u64, 0u64);
-            if run.dry {
-                if archive {
-                    archived = c.query_int(&count_unarchived, &[bound(cut)])? as u64;
-                }
-                if policy.delete_enabled {
-                    deleted = c.query_int(&count_due, &[bound(cut)])? as u64;
-                }
-            } else {
-                if archive {
-                    archived = c.execute(&archive_rows, &[bound(cut)])?;
-                }
-                if policy.delete_enabled {
-                    deleted = c.execute(&delete_rows, &[bound(cut)])?;
-                }
+        // Counted first on a read-only connection: a set with nothing due is passed
+        // without a write (its position is saved with the next set that changes, or
+        // every SAVE_EVERY sets; a resumed run counts those again, which is cheap).
+        let counted = match self.set_conn(&username, FileAccess::ReadOnly)? {
+            None => None, // dropped since the registry was read
+            Some(mut c) => {
+                let archived = if archive { c.query_int(&count_unarchived, &[bound(cut)])? as u64 } else { 0 };
+                let deleted = if policy.delete_enabled { c.query_int(&count_due, &[bound(cut)])? as u64 } else { 0 };
+                Some((archived, deleted))
             }
-            Ok(Step { archived, deleted, units: 1, done: false, after: Some(name.clone()), note: None })
         };
-        if run.dry {
-            // A read-only file: no transaction, nothing to write.
-            let s = step(&mut c)?;
-            let t = &mut summary.tables[i];
-            (t.archived, t.deleted, t.units, t.after) =
-                (t.archived + s.archived, t.deleted + s.deleted, t.units + 1, s.after);
-            return Ok(());
+        let passed = |t: &mut TableOutcome| {
+            t.after = Some(name.clone());
+            t.units += u64::from(counted.is_some());
+        };
+        match counted {
+            Some((archived, deleted)) if run.dry => {
+                let t = &mut summary.tables[i];
+                (t.archived, t.deleted) = (t.archived + archived, t.deleted + deleted);
+                passed(t);
+                return Ok(());
+            }
+            Some((0, 0)) | None => {
+                passed(&mut summary.tables[i]);
+                if run.dry || summary.tables[i].units % SAVE_EVERY != 0 {
+                    return Ok(());
+                }
+                let mut c = self.conn(Work::Maintenance, true)?;
+                return self.take_step(&mut c, run, summary, i, |_| Ok(Step { done: false, ..Step::done(0) }));
+            }
+            Some(_) => {}
         }
-        self.take_step(&mut c, run, summary, i, step)
+        let Some(mut c) = self.set_conn(&username, FileAccess::WithMain)? else {
+            passed(&mut summary.tables[i]);
+            return Ok(());
+        };
+        self.take_step(&mut c, run, summary, i, |c| {
+            let archived = if archive { c.execute(&archive_rows, &[bound(cut)])? } else { 0 };
+            let deleted = if policy.delete_enabled { c.execute(&delete_rows, &[bound(cut)])? } else { 0 };
+            Ok(Step { archived, deleted, units: 1, done: false, after: Some(name.clone()), note: None })
+        })
     }
 
     /// Oracle's analytics: the next daily partition wholly before the cutoff,
@@ -513,10 +531,10 @@ impl Store {
         self.take_step(&mut c, run, summary, i, |_| Ok(Step { deleted: rows, units: 1, done: false, ..Step::done(0) }))
     }
 
-    /// The audit log: its oldest events, a batch at a time in chain order while they
-    /// are older than the cutoff, each batch deleted in one transaction with the
-    /// signed cut after it (so the chain verifies at every moment). The cutoff is
-    /// first brought back to the last verification that found the chain whole.
+    /// The audit log: its events older than the cutoff, a batch at a time in chain
+    /// order, each batch deleted in one transaction with the signed cut after its
+    /// last (so the chain verifies at every moment), never past the sequence the
+    /// last verification that found the chain whole reached.
     fn step_audit(&self, run: &Run, summary: &mut RetentionSummary, i: usize) -> AppResult<()> {
         let mut c = self.conn(Work::Maintenance, !run.dry)?;
         let Some(key) = run.key else {
@@ -527,62 +545,110 @@ impl Store {
                 })
             });
         };
-        if summary.tables[i].after.is_none() {
-            // First step: the cutoff as far as verification allows, from the chain's start.
-            let t = &mut summary.tables[i];
-            let asked = t.cutoff.unwrap_or_else(Utc::now);
-            let verified = verified_before(&mut c)?;
-            t.cutoff = Some(verified.map_or(super::driver::earliest_time(), |v| v.min(asked)));
-            t.note = match verified {
-                None => Some("kept all: the chain was never verified whole".into()),
-                Some(v) if v < asked => Some(format!(
-                    "kept events written after the last whole verification at {}",
-                    v.format("%Y-%m-%d %H:%M UTC")
-                )),
-                Some(_) => None,
-            };
-            t.after = Some(chain::starts_after(&mut c)?.to_string());
+        let first = summary.tables[i].after.is_none();
+        if first {
+            summary.tables[i].after = Some(chain::starts_after(&mut c)?.to_string());
         }
+        // Never past the last whole verification (a newer one may have come since the run began).
+        let Some((limit, verified_at)) = verified_through(&mut c)? else {
+            return self.take_step(&mut c, run, summary, i, |_| {
+                Ok(Step { note: Some("kept all: the chain was never verified whole".into()), ..Step::done(0) })
+            });
+        };
         let t = summary.tables[i].clone();
         let cut = t.cutoff.unwrap_or_else(super::driver::earliest_time);
         let after: i64 = t.after.as_deref().unwrap_or("0").parse().map_err(AppError::internal)?;
         self.take_step(&mut c, run, summary, i, |c| {
-            let batch = c.query_map(
-                sql!(
-                    sqlite: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
-                        WHERE chain_seq > :1 ORDER BY chain_seq LIMIT :2",
-                    oracle: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
-                        WHERE chain_seq > :1 ORDER BY chain_seq FETCH FIRST :2 ROWS ONLY"
-                ),
-                &args![after, BATCH],
-                |r| Ok((r.int(0)?, r.time(1)?, r.text(2)?, r.opt_int(3)?)),
-            )?;
-            let due: Vec<_> = batch.iter().take_while(|(_, at, _, _)| *at < cut).collect();
-            let done = due.len() < batch.len() || (batch.len() as i64) < BATCH;
-            let Some(last) = due.last() else {
-                return Ok(Step::done(0));
-            };
-            let mut gone = due.len() as u64;
-            if !run.dry {
-                chain::cut(c, key, last.0, Utc::now())?;
-                gone = c.execute(
-                    sql!("DELETE FROM pf_audit_log WHERE chain_seq > :1 AND chain_seq <= :2"),
-                    &args![after, last.0],
+            // The next batch with events due, looking past up to YOUNG_RUN newer ones.
+            let (mut from, mut skipped) = (after, 0u64);
+            let batch = loop {
+                let batch = c.query_map(
+                    sql!(
+                        sqlite: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
+                            WHERE chain_seq > :1 AND chain_seq <= :2 ORDER BY chain_seq LIMIT :3",
+                        oracle: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
+                            WHERE chain_seq > :1 AND chain_seq <= :2 ORDER BY chain_seq FETCH FIRST :3 ROWS ONLY"
+                    ),
+                    &args![from, limit, BATCH],
+                    |r| Ok((r.int(0)?, r.time(1)?, r.text(2)?, r.opt_int(3)?)),
                 )?;
-                audit::add_counts(c, due.iter().map(|(_, at, action, status)| (*at, action.as_str(), *status)), -1)?;
-                if done {
-                    // Hours and days whose every event went.
-                    c.execute(
-                        sql!("DELETE FROM pf_audit_counts WHERE hour_start <= :1 AND events <= 0"),
-                        &args![last.1],
+                let full = batch.len() as i64 == BATCH;
+                match batch.last() {
+                    Some(last) if full && skipped < YOUNG_RUN && batch.iter().all(|(_, at, _, _)| *at >= cut) => {
+                        (from, skipped) = (last.0, skipped + batch.len() as u64);
+                    }
+                    _ => break batch,
+                }
+            };
+            // Events leave in chain order; one written out of time order (newer, but
+            // chained before older ones, as an import's are) stays where it is, below
+            // the cut. The walk ends where nothing more is due.
+            let due: Vec<_> = batch.iter().filter(|(_, at, _, _)| *at < cut).collect();
+            let done = due.is_empty() || (batch.len() as i64) < BATCH;
+            let mut step = Step { done, after: t.after.clone(), note: t.note.clone(), ..Step::done(0) };
+            if first {
+                // Events an earlier run kept below its cut, due by now.
+                step.deleted = if run.dry {
+                    c.query_int(
+                        sql!("SELECT COUNT(*) FROM pf_audit_log WHERE chain_seq <= :1 AND created_at < :2"),
+                        &args![after, cut],
+                    )? as u64
+                } else {
+                    let below = c.query_map(
+                        sql!(
+                            "SELECT created_at, action, response_status FROM pf_audit_log
+                             WHERE chain_seq <= :1 AND created_at < :2"
+                        ),
+                        &args![after, cut],
+                        |r| Ok((r.time(0)?, r.text(1)?, r.opt_int(2)?)),
                     )?;
+                    audit::add_counts(c, below.iter().map(|(at, action, status)| (*at, action.as_str(), *status)), -1)?;
                     c.execute(
-                        sql!("DELETE FROM pf_audit_counts_daily WHERE day_start <= :1 AND events <= 0"),
-                        &args![last.1],
+                        sql!("DELETE FROM pf_audit_log WHERE chain_seq <= :1 AND created_at < :2"),
+                        &args![after, cut],
+                    )?
+                };
+            }
+            if let Some(last) = due.last() {
+                let kept = skipped + batch.iter().filter(|(seq, at, _, _)| *seq < last.0 && *at >= cut).count() as u64;
+                step.units = kept;
+                step.deleted += due.len() as u64;
+                step.after = Some(last.0.to_string());
+                if !run.dry {
+                    chain::cut(c, key, last.0, Utc::now())?;
+                    step.deleted -= due.len() as u64;
+                    step.deleted += c.execute(
+                        sql!("DELETE FROM pf_audit_log WHERE chain_seq > :1 AND chain_seq <= :2 AND created_at < :3"),
+                        &args![after, last.0, cut],
                     )?;
+                    let events = due.iter().map(|(_, at, action, status)| (*at, action.as_str(), *status));
+                    audit::add_counts(c, events, -1)?;
                 }
             }
-            Ok(Step { deleted: gone, done, after: Some(last.0.to_string()), ..Step::done(0) })
+            if done && batch.last().is_some_and(|(seq, _, _, _)| *seq == limit) && !due.is_empty() {
+                step.note = Some(format!(
+                    "stopped at sequence {limit}, where the last whole verification ({}) ended: newer events wait for the next",
+                    verified_at.format("%Y-%m-%d %H:%M UTC")
+                ));
+            }
+            if done {
+                let kept = t.units + step.units;
+                if kept > 0 {
+                    let said = format!(
+                        "{kept} newer events written out of time order sit before the cut: kept, no longer covered by verification"
+                    );
+                    step.note = Some(match &step.note {
+                        Some(n) => format!("{n}; {said}"),
+                        None => said,
+                    });
+                }
+                if !run.dry {
+                    // Hours and days whose every event went.
+                    c.execute(sql!("DELETE FROM pf_audit_counts WHERE hour_start < :1 AND events <= 0"), &args![cut])?;
+                    c.execute(sql!("DELETE FROM pf_audit_counts_daily WHERE day_start < :1 AND events <= 0"), &args![cut])?;
+                }
+            }
+            Ok(step)
         })
     }
 

@@ -116,7 +116,6 @@ pub fn retention_runs(h: &Harness) {
     let analytics = save(edit("PF_USER_ANALYTICS", 365, false, true));
     assert_eq!(analytics.table_pattern, "pf_user_analytics", "kept in lower case");
     save(edit("pf_user_sessions", 365, false, true));
-    save(edit("pf_audit_log", 365, false, true));
     save(edit("pf_user_*_experiences", 365, true, true));
     save(edit("pf_user_conf_keeper_chat_messages", 365, false, true));
     assert!(matches!(
@@ -143,12 +142,26 @@ pub fn retention_runs(h: &Harness) {
         &audit("retention.policy.update"),
     )
     .unwrap();
-    assert_eq!(count(s, "retention.policy.create"), 5);
+    assert_eq!(count(s, "retention.policy.create"), 4);
 
-    // The chain verified whole now: events written before this may go.
+    // The console's newer events, then an import of older history: chained out of
+    // time order, and the older event not yet verified.
+    let raw_event = |id: &str, action: &str, at: &str| {
+        (h.raw)(&format!("INSERT INTO pf_audit_log (id, action, created_at) VALUES ('{id}', '{action}', {at})"))
+    };
+    raw_event("01JRETENTIONNEWER000000001", "retention.probe.newer", h.far_future);
+    s.chain_pending(None, 100).unwrap();
+    raw_event("01JRETENTIONOLDER000000001", "retention.probe.older", h.long_ago);
+    s.chain_pending(None, 100).unwrap();
+    match s.save_retention_policy(None, &edit("pf_audit_log", 365, false, true), &audit("retention.policy.create")) {
+        Err(AppError::Invalid(said)) => assert!(said.contains("verify the chain"), "{said}"),
+        other => panic!("the unverified tail was not protected: {other:?}"),
+    }
+    // The chain verified whole now: events up to here may go, none after.
     let job = s.start_audit_job(AuditJobKind::Verify, "the whole chain", &audit("audit.verify.begin")).unwrap();
     s.run_audit_job(&job, AuditJobKind::Verify, &AuditFilter::default(), Some(KEY), &audit("audit.verify")).unwrap();
     s.append_audit(&audit("retention.after.verify")).unwrap();
+    save(edit("pf_audit_log", 365, false, true));
 
     // A year and more ahead, everything written today is due.
     let ahead = chrono::Utc::now() + chrono::Duration::days(400);
@@ -160,9 +173,12 @@ pub fn retention_runs(h: &Harness) {
     assert_eq!(table(&dry, "pf_user_*_chat_messages").deleted, 4);
     assert!(table(&dry, "pf_user_analytics").deleted >= 1_200);
     let audit_plan = table(&dry, "pf_audit_log");
-    // Up to the first event that is not old (the checks before wrote some dated ahead).
     assert!(audit_plan.deleted > 100, "{audit_plan:?}");
-    assert!(audit_plan.note.as_deref().unwrap_or_default().contains("last whole verification"), "{audit_plan:?}");
+    let note = audit_plan.note.clone().unwrap_or_default();
+    assert!(note.contains("where the last whole verification"), "{audit_plan:?}");
+    // The newer event chained before the imported older one stays below the cut.
+    assert_eq!(audit_plan.units, 1, "{audit_plan:?}");
+    assert!(note.contains("1 newer events written out of time order"), "{audit_plan:?}");
     assert_eq!(rows_of(s, &owner, "experiences"), 3, "a dry run changes nothing");
     assert_eq!(rows_of(s, &owner, "experiences_archive"), 0);
 

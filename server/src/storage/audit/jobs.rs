@@ -67,18 +67,20 @@ impl Store {
         audit: &AuditEntry,
     ) -> AppResult<()> {
         let started = std::time::Instant::now();
+        // A verification that found the chain whole records how far it got.
         let outcome = match kind {
-            AuditJobKind::Verify => self
-                .verify_chain_with_progress(id, key)
-                .map(|r| (if r.problem.is_some() { "broken" } else { "ok" }, r.summary())),
+            AuditJobKind::Verify => self.verify_chain_with_progress(id, key).map(|r| match r.problem {
+                Some(_) => ("broken", r.summary(), None),
+                None => ("ok", r.summary(), Some(r.last_seq)),
+            }),
             AuditJobKind::Count => {
                 let mut c = self.conn(super::super::driver::Work::Maintenance, false)?;
-                super::search::count_exact(&mut c, filter).map(|n| ("ok", format!("Exactly {n} events match.")))
+                super::search::count_exact(&mut c, filter).map(|n| ("ok", format!("Exactly {n} events match."), None))
             }
         };
-        let (state, said) = match &outcome {
-            Ok((state, said)) => (*state, said.clone()),
-            Err(e) => ("failed", format!("The job failed: {e}")),
+        let (state, said, verified) = match &outcome {
+            Ok((state, said, verified)) => (*state, said.clone(), *verified),
+            Err(e) => ("failed", format!("The job failed: {e}"), None),
         };
         let row = AuditEntry {
             execution_time_ms: started.elapsed().as_millis() as u64,
@@ -88,8 +90,11 @@ impl Store {
         };
         self.write_audited(&row, |c| {
             c.execute(
-                sql!("UPDATE pf_audit_jobs SET finished_at = :1, outcome = :2, result = :3, lease_until = NULL WHERE id = :4"),
-                &args![Utc::now(), state, pathfinder::storage::truncate(&said, 4000), id],
+                sql!(
+                    "UPDATE pf_audit_jobs SET finished_at = :1, outcome = :2, result = :3, verified_seq = :4,
+                     lease_until = NULL WHERE id = :5"
+                ),
+                &args![Utc::now(), state, pathfinder::storage::truncate(&said, 4000), verified, id],
             )
         })?;
         outcome.map(|_| ())

@@ -2,7 +2,7 @@
 //! `storage/backup.rs`). On Oracle the platform takes the backups, and these say so.
 
 use crate::config::{secret_from_env, DatabaseUrl};
-use crate::storage::backup::{audit_restore, oracle_refusal, restore_backup, verify_backup};
+use crate::storage::backup::{audit_restore, oracle_refusal, restore_backup, verify_and_record};
 use pathfinder::backup::BackupKind;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
@@ -14,8 +14,9 @@ use std::process::ExitCode;
 #[derive(clap::Subcommand, Debug)]
 pub enum BackupCommand {
     /// Take a full backup now into a new folder under --to (default: `<database>-backups`
-    /// beside the database): the database, every per-user set, the key files kept
-    /// beside it and a manifest with each file's SHA-256; audited.
+    /// beside the database): the database, every per-user set, the audit key and
+    /// session secret kept beside it (never the master keys) and a manifest with each
+    /// file's SHA-256; audited.
     Create {
         #[arg(long)]
         to: Option<PathBuf>,
@@ -119,9 +120,8 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
                     .map(|b| PathBuf::from(b.location))
                     .ok_or_else(|| AppError::NotFound("A finished backup to verify".into()))?,
             };
-            let report = verify_backup(&folder, audit_key_of(&folder)?.as_deref())?;
             let audit = meta.audit(None, "backup.verify", ("backup", None), 200);
-            s.record_backup_verification(&report.backup_id, report.ok, &report.note, &audit)?;
+            let report = verify_and_record(s, &folder, audit_key_of(&folder)?.as_deref(), &audit)?;
             if !report.ok {
                 println!("Backup {} FAILED verification: {}", folder.display(), report.note);
                 return Ok(ExitCode::from(3));

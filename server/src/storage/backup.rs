@@ -465,9 +465,8 @@ impl BackupStore for Store {
             if b.kind != "full" {
                 return Ok(b);
             }
-            let report = verify_backup(Path::new(&b.location), audit_key)?;
             let verify = AuditEntry { action: "backup.verify".into(), ..audit_entry.clone() };
-            self.record_backup_verification(&b.backup_id, report.ok, &report.note, &verify)?;
+            verify_and_record(self, Path::new(&b.location), audit_key, &verify)?;
             self.backup(&b.backup_id)
         });
         let expired = made.as_ref().ok().map(|_| self.expire_backups(schedule.keep_days, &expire));
@@ -601,6 +600,19 @@ fn checked_copy(folder: &Path, into: &Path, audit_key: Option<&[u8]>) -> AppResu
             }
         ),
     })
+}
+
+/// Verifies the backup in `folder` (see [`verify_backup`]) and records the outcome
+/// on its row, audited with `audit`.
+pub fn verify_and_record(
+    s: &dyn BackupStore,
+    folder: &Path,
+    audit_key: Option<&[u8]>,
+    audit: &AuditEntry,
+) -> AppResult<VerifyReport> {
+    let report = verify_backup(folder, audit_key)?;
+    s.record_backup_verification(&report.backup_id, report.ok, &report.note, audit)?;
+    Ok(report)
 }
 
 /// Restores the backup in a temporary folder and checks it there (see [`checked_copy`]).

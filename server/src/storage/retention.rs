@@ -140,6 +140,10 @@ fn policies(c: &mut Conn) -> AppResult<Vec<RetentionPolicy>> {
     )
 }
 
+fn policy_by_id(c: &mut Conn, id: &str) -> AppResult<RetentionPolicy> {
+    policies(c)?.into_iter().find(|p| p.id == id).ok_or_else(|| AppError::NotFound("The retention policy".into()))
+}
+
 /// Usernames of ready sets after `after` (empty: from the first), in order, a page
 /// at a time. (Empty text is bound as NULL, hence the second test.)
 fn set_names(c: &mut Conn, after: &str) -> AppResult<Vec<String>> {
@@ -153,6 +157,22 @@ fn set_names(c: &mut Conn, after: &str) -> AppResult<Vec<String>> {
         &args![after, after, SETS_PAGE],
         |r| r.text(0),
     )
+}
+
+/// The first ready set after `after` (in username order) whose username `wanted`
+/// accepts, reading the registry a page at a time.
+fn next_set(c: &mut Conn, after: &str, wanted: impl Fn(&str) -> bool) -> AppResult<Option<String>> {
+    let mut after = after.to_string();
+    loop {
+        let page = set_names(c, &after)?;
+        if let Some(u) = page.iter().find(|u| wanted(u)) {
+            return Ok(Some(u.clone()));
+        }
+        match page.last() {
+            Some(last) if page.len() as i64 == SETS_PAGE => after = last.clone(),
+            _ => return Ok(None),
+        }
+    }
 }
 
 /// How far the last verification that found the chain whole got (its sequence),
@@ -180,10 +200,6 @@ fn cutoff(target: Target, as_of: Timestamp, days: i64) -> Timestamp {
     }
 }
 
-fn invalid(text: impl Into<String>) -> AppError {
-    AppError::invalid(text.into())
-}
-
 /// Checks an edit against the rules; the pattern as stored (lower case).
 fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -> AppResult<String> {
     let pattern = edit.table_pattern.trim().to_ascii_lowercase();
@@ -191,15 +207,15 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
         || pattern.len() > 255
         || !pattern.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '*')
     {
-        return Err(invalid(
+        return Err(AppError::invalid(
             "A table pattern is a table name (letters, digits and _, at most 255), with * for any run of characters.",
         ));
     }
     if !(1..=MAX_DAYS).contains(&edit.retention_days) {
-        return Err(invalid(format!("Keep rows for 1 to {MAX_DAYS} days.")));
+        return Err(AppError::invalid(format!("Keep rows for 1 to {MAX_DAYS} days.")));
     }
     if !edit.archive_enabled && !edit.delete_enabled {
-        return Err(invalid("A policy archives, deletes or both: turn one of them on."));
+        return Err(AppError::invalid("A policy archives, deletes or both: turn one of them on."));
     }
     let found = targets(&pattern);
     if found.is_empty() {
@@ -208,7 +224,7 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
             .map(|(t, _)| t.to_string())
             .chain(USER_TABLES.iter().map(|(t, _, _)| format!("pf_user_*_{t}")))
             .collect();
-        return Err(invalid(format!(
+        return Err(AppError::invalid(format!(
             "The pattern {pattern} matches no table that retention handles ({}).",
             names.join(", ")
         )));
@@ -217,30 +233,18 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
     let one_user =
         found.iter().all(|t| matches!(t, Target::Sets { table, .. } if !glob.matches(&format!("pf_user_*_{table}"))));
     if one_user {
-        let mut any = false;
-        let mut after = String::new();
-        'pages: loop {
-            let page = set_names(c, &after)?;
-            for u in &page {
-                if found.iter().any(|t| matches!(t, Target::Sets { table, .. } if glob.matches(&set_table(u, table)))) {
-                    any = true;
-                    break 'pages;
-                }
-            }
-            match page.last() {
-                Some(last) if page.len() as i64 == SETS_PAGE => after = last.clone(),
-                _ => break,
-            }
-        }
-        if !any {
-            return Err(invalid(format!(
+        let matched = |u: &str| {
+            found.iter().any(|t| matches!(t, Target::Sets { table, .. } if glob.matches(&set_table(u, table))))
+        };
+        if next_set(c, "", matched)?.is_none() {
+            return Err(AppError::invalid(format!(
                 "The pattern {pattern} matches no user's tables: no such set is provisioned."
             )));
         }
     }
     if edit.archive_enabled {
         if let Some(t) = found.iter().find(|t| !matches!(t, Target::Sets { archive: true, .. })) {
-            return Err(invalid(format!(
+            return Err(AppError::invalid(format!(
                 "{} has no archive table (pf_user_*_experiences has one): turn archiving off, or narrow the pattern.",
                 t.label()
             )));
@@ -260,7 +264,7 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
         )?;
         if unverified_due > 0 {
             let when = verified.map_or("never".to_string(), |(_, t)| format!("at {}", t.format("%Y-%m-%d %H:%M UTC")));
-            return Err(invalid(format!(
+            return Err(AppError::invalid(format!(
                 "Audit events older than {} days include ones written after the chain was last verified whole \
                  ({when}): verify the chain on the Audit page first, or keep more days.",
                 edit.retention_days
@@ -310,26 +314,31 @@ struct Run<'a> {
     run_id: String,
 }
 
-impl Store {
-    /// The tables each policy reaches, with their cutoffs: a new run's summary.
-    fn plan(&self, as_of: Timestamp, dry: bool) -> AppResult<(RetentionSummary, Vec<RetentionPolicy>)> {
-        // To the millisecond, as the kept position has it: a resumed run's cutoffs are the same.
-        let as_of = as_of.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(as_of);
-        let all = self.read(policies)?;
-        let tables = all
-            .iter()
-            .flat_map(|p| {
-                targets(&p.table_pattern).into_iter().map(|t| TableOutcome {
-                    policy_id: p.id.clone(),
-                    table: t.label(),
-                    cutoff: Some(cutoff(t, as_of, p.retention_days)),
-                    ..TableOutcome::default()
-                })
-            })
-            .collect();
-        Ok((RetentionSummary { dry_run: dry, as_of: Some(as_of), tables, ..RetentionSummary::default() }, all))
+impl<'a> Run<'a> {
+    fn new(dry: bool, key: Option<&'a [u8]>, all: &[RetentionPolicy], run_id: String) -> Run<'a> {
+        Run { dry, key, policies: all.iter().map(|p| (p.id.clone(), p.clone())).collect(), run_id }
     }
+}
 
+/// The tables each policy reaches, with their cutoffs: a new run's summary.
+fn plan(all: &[RetentionPolicy], as_of: Timestamp, dry: bool) -> RetentionSummary {
+    // To the millisecond, as the kept position has it: a resumed run's cutoffs are the same.
+    let as_of = as_of.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(as_of);
+    let tables = all
+        .iter()
+        .flat_map(|p| {
+            targets(&p.table_pattern).into_iter().map(|t| TableOutcome {
+                policy_id: p.id.clone(),
+                table: t.label(),
+                cutoff: Some(cutoff(t, as_of, p.retention_days)),
+                ..TableOutcome::default()
+            })
+        })
+        .collect();
+    RetentionSummary { dry_run: dry, as_of: Some(as_of), tables, ..RetentionSummary::default() }
+}
+
+impl Store {
     /// Writes the run's position, and renews its lease (a real run only).
     fn save_progress(&self, c: &mut Conn, run: &Run, summary: &RetentionSummary) -> AppResult<()> {
         if run.dry {
@@ -427,17 +436,8 @@ impl Store {
         let t = summary.tables[i].clone();
         let cut = t.cutoff.unwrap_or_else(Utc::now);
         let glob = WildMatch::new(&policy.table_pattern);
-        let mut after = t.after.clone().unwrap_or_default();
-        let next = loop {
-            let page = self.read(|c| set_names(c, &after))?;
-            if let Some(u) = page.iter().find(|u| glob.matches(&set_table(u, table))) {
-                break Some(u.clone());
-            }
-            match page.last() {
-                Some(last) if page.len() as i64 == SETS_PAGE => after = last.clone(),
-                _ => break None,
-            }
-        };
+        let after = t.after.clone().unwrap_or_default();
+        let next = self.read(|c| next_set(c, &after, |u| glob.matches(&set_table(u, table))))?;
         let Some(name) = next else {
             let mut c = self.conn(Work::Maintenance, !run.dry)?;
             return self.take_step(&mut c, run, summary, i, |_| Ok(Step::done(0)));
@@ -476,7 +476,7 @@ impl Store {
             }
             Some((0, 0)) | None => {
                 passed(&mut summary.tables[i]);
-                if run.dry || summary.tables[i].units % SAVE_EVERY != 0 {
+                if run.dry || !summary.tables[i].units.is_multiple_of(SAVE_EVERY) {
                     return Ok(());
                 }
                 let mut c = self.conn(Work::Maintenance, true)?;
@@ -698,7 +698,7 @@ impl Store {
                 (id, s)
             }
             None => {
-                let (s, _) = self.plan(req.now, false)?;
+                let s = plan(&all, req.now, false);
                 let id = new_id();
                 let text = serde_json::to_string(&s).map_err(AppError::internal)?;
                 self.write(|c| {
@@ -712,12 +712,7 @@ impl Store {
                 (id, s)
             }
         };
-        let run = Run {
-            dry: false,
-            key: req.audit_key,
-            policies: all.into_iter().map(|p| (p.id.clone(), p)).collect(),
-            run_id,
-        };
+        let run = Run::new(false, req.audit_key, &all, run_id);
         if !self.run_steps(&run, &mut summary, progress)? {
             return Ok(summary);
         }
@@ -812,15 +807,7 @@ impl RetentionStore for Store {
         let id = id.map(str::to_string);
         self.write_audited_with(audit, |c| {
             let pattern = validate(c, edit, id.as_deref(), Utc::now())?;
-            let before = match &id {
-                Some(id) => Some(
-                    policies(c)?
-                        .into_iter()
-                        .find(|p| &p.id == id)
-                        .ok_or_else(|| AppError::NotFound("The retention policy".into()))?,
-                ),
-                None => None,
-            };
+            let before = id.as_deref().map(|id| policy_by_id(c, id)).transpose()?;
             let saved_id = id.clone().unwrap_or_else(new_id);
             let (archive, delete) = (i64::from(edit.archive_enabled), i64::from(edit.delete_enabled));
             if before.is_some() {
@@ -840,10 +827,7 @@ impl RetentionStore for Store {
                     &args![saved_id.as_str(), pattern.as_str(), edit.retention_days, archive, delete, Utc::now()],
                 )?;
             }
-            let saved = policies(c)?
-                .into_iter()
-                .find(|p| p.id == saved_id)
-                .ok_or_else(|| AppError::internal("the saved policy is gone"))?;
+            let saved = policy_by_id(c, &saved_id)?;
             let said = match &before {
                 Some(b) => format!("{} -> {}", describe(b), describe(&saved)),
                 None => describe(&saved),
@@ -854,10 +838,7 @@ impl RetentionStore for Store {
 
     fn delete_retention_policy(&self, id: &str, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited_with(audit, |c| {
-            let p = policies(c)?
-                .into_iter()
-                .find(|p| p.id == id)
-                .ok_or_else(|| AppError::NotFound("The retention policy".into()))?;
+            let p = policy_by_id(c, id)?;
             c.execute(sql!("DELETE FROM pf_data_retention_policies WHERE id = :1"), &args![id])?;
             Ok(((), format!("removed {}", describe(&p))))
         })
@@ -870,13 +851,9 @@ impl RetentionStore for Store {
         progress: &mut dyn FnMut(&RetentionSummary) -> bool,
     ) -> AppResult<Option<RetentionSummary>> {
         if req.dry_run {
-            let (mut summary, all) = self.plan(req.now, true)?;
-            let run = Run {
-                dry: true,
-                key: req.audit_key,
-                policies: all.into_iter().map(|p| (p.id.clone(), p)).collect(),
-                run_id: String::new(),
-            };
+            let all = self.read(policies)?;
+            let mut summary = plan(&all, req.now, true);
+            let run = Run::new(true, req.audit_key, &all, String::new());
             summary.finished = self.run_steps(&run, &mut summary, progress)?;
             return Ok(Some(summary));
         }

@@ -234,6 +234,12 @@ fn parse_time(value: &str, name: &str) -> Result<Option<Timestamp>, AppError> {
 }
 
 impl AuditFilter {
+    /// The newest `n` events about one entity (a flag's history on its page).
+    pub fn newest_about(entity_id: &str, n: u32, now: Timestamp) -> Result<AuditFilter, AppError> {
+        let all = AuditFilter::from_params(&AuditParams::default(), now)?;
+        Ok(AuditFilter { entity_id: Some(entity_id.to_string()), page_size: n, ..all })
+    }
+
     /// Checks every parameter; `now` resolves the relative ranges.
     pub fn from_params(p: &AuditParams, now: Timestamp) -> Result<AuditFilter, AppError> {
         let (from, to) = match p.range.trim() {
@@ -360,7 +366,9 @@ pub struct AuditRow {
     pub request_path: Option<String>,
     pub response_status: Option<i64>,
     pub execution_time_ms: Option<i64>,
-    pub error_message: Option<String>,
+    /// What the change did (before and after), or why it failed: the seed's
+    /// `error_message` column.
+    pub detail: Option<String>,
     #[serde(with = "chrono::serde::ts_microseconds")]
     pub created_at: Timestamp,
     /// Its place in the hash chain, and its hash (NULL when written by another tool).
@@ -371,6 +379,18 @@ pub struct AuditRow {
 impl AuditRow {
     pub fn cursor(&self) -> AuditCursor {
         AuditCursor { created_at: self.created_at, id: self.id.clone() }
+    }
+
+    /// Who acted when no user did: the console itself (a background job, by its
+    /// name), a command run on the server, or nobody known (a request before
+    /// sign-in, a row another tool wrote).
+    pub fn unnamed_actor(&self) -> String {
+        let what = self.request_path.as_deref().unwrap_or_default();
+        match self.request_method.as_deref() {
+            Some("JOB") => format!("the system ({what})"),
+            Some("CLI") => format!("the command line ({what})"),
+            _ => "anonymous".into(),
+        }
     }
 }
 

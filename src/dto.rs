@@ -147,20 +147,25 @@ pub struct JobRun {
     pub status: Option<String>,
 }
 
+/// The head of a user's page: who they are. Each section below it (sessions,
+/// keys, tables, flags, audit) loads its own.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserDetail {
     pub profile: UserProfile,
-    pub sessions: Vec<SessionInfo>,
-    pub tables: Option<TableSetInfo>,
     /// `None` until the statistics have been refreshed with this user in them.
     pub activity: Option<UserActivity>,
     /// When the statistics were last refreshed.
     pub stats_refresh: JobRun,
-    /// The user's data key, if they have one.
-    pub key: Option<KeyInfo>,
-    pub sign_in: SignInState,
     pub sso_links: Vec<SsoLink>,
     pub preferences: Preferences,
+}
+
+/// The sessions section of a user's page: their sessions, newest first, and their
+/// console sign-in's guard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserSessions {
+    pub sessions: Vec<SessionInfo>,
+    pub sign_in: SignInState,
 }
 
 /// One console account's defence against password guessing (see `auth::guard`).

@@ -1,7 +1,7 @@
 //! Feature flags: types and values checked against them, and the one resolution
 //! rule that every evaluation uses (the console's "why this value", the OFREP API).
 
-use crate::dto::Timestamp;
+use crate::dto::{Page, Timestamp};
 use crate::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value as Json;
@@ -248,6 +248,19 @@ pub enum Target {
     Group(String),
 }
 
+impl Target {
+    /// The holder an override form names: a user (username or id) or a group, one
+    /// of the two.
+    pub fn from_form(user: &str, group_id: &str) -> AppResult<Target> {
+        match (user.trim(), group_id.trim()) {
+            ("", "") => Err(AppError::invalid("Name a user or choose a group for the override.")),
+            (u, "") => Ok(Target::User(u.to_string())),
+            ("", g) => Ok(Target::Group(g.to_string())),
+            _ => Err(AppError::invalid("An override is for one user or one group, not both.")),
+        }
+    }
+}
+
 /// An override as lists show it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Override {
@@ -314,13 +327,6 @@ impl OverrideFilter {
     }
 }
 
-/// A flag's overrides page: the overrides and the cursor of the next page.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct OverridePage {
-    pub items: Vec<Override>,
-    pub next: Option<String>,
-}
-
 /// What an administrator writes for an override: a value, a reason, an expiry.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct OverrideEdit {
@@ -367,6 +373,14 @@ pub struct Evaluation {
     pub error: Option<String>,
 }
 
+impl Evaluation {
+    /// Whether the value is the flag's default (no override decides it, and it is
+    /// readable).
+    pub fn is_default(&self) -> bool {
+        self.source == Source::Default && self.error.is_none()
+    }
+}
+
 /// A key of the evaluation API, as the console lists it (never the secret).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ApiKey {
@@ -409,30 +423,15 @@ impl FlagQuery {
         }
         Ok(FlagQuery { text: text.to_string(), flag_type, system_wide, sort: sort.to_string() })
     }
-
-    /// `flags` (those the text matched) filtered and in the asked order.
-    pub fn apply(&self, mut flags: Vec<Flag>) -> Vec<Flag> {
-        flags.retain(|f| {
-            self.flag_type.is_none_or(|t| f.flag_type == t) && self.system_wide.is_none_or(|s| f.system_wide == s)
-        });
-        match self.sort.as_str() {
-            "name" => flags.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.key.cmp(&b.key))),
-            "type" => flags.sort_by(|a, b| a.flag_type.as_str().cmp(b.flag_type.as_str()).then(a.key.cmp(&b.key))),
-            "updated" => flags.sort_by(|a, b| b.updated_at.cmp(&a.updated_at).then(a.key.cmp(&b.key))),
-            _ => flags.sort_by(|a, b| a.key.cmp(&b.key)),
-        }
-        flags
-    }
 }
 
 /// What a group's page shows: the group, how many members, a page of them (by
-/// username) with the next page's cursor, and its overrides.
+/// username), and its overrides.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GroupPage {
     pub group: Group,
     pub size: i64,
-    pub members: Vec<crate::dto::UserSummary>,
-    pub next: Option<String>,
+    pub members: Page<crate::dto::UserSummary>,
     pub overrides: Vec<Override>,
 }
 
@@ -441,7 +440,7 @@ pub struct GroupPage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FlagPage {
     pub flag: Flag,
-    pub overrides: OverridePage,
+    pub overrides: Page<Override>,
     pub override_count: i64,
     pub history: Vec<crate::audit::AuditRow>,
 }

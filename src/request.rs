@@ -1,6 +1,6 @@
 //! What the server knows about the request at hand, for logs and audit rows.
 
-use crate::storage::AuditEntry;
+use crate::storage::{Action, AuditEntry};
 use crate::UserId;
 use std::time::Instant;
 
@@ -33,21 +33,21 @@ impl RequestMeta {
         RequestMeta { method: "JOB".into(), user_agent, ..RequestMeta::cli(name) }
     }
 
-    /// An audit entry for `action` on an entity, by `actor`, answered with `status`
+    /// An audit entry for `action` on an entity, by `actor`, with the action's status
     /// (storage cuts each field to its column's width).
-    pub fn audit(&self, actor: Option<&UserId>, action: &str, entity: (&str, Option<&str>), status: u16) -> AuditEntry {
+    pub fn audit(&self, actor: Option<&UserId>, action: Action, entity: (&str, Option<&str>)) -> AuditEntry {
         AuditEntry {
             actor: actor.cloned(),
-            action: action.into(),
+            action: action.name.into(),
             entity_type: Some(entity.0.into()),
             entity_id: entity.1.map(Into::into),
             ip_address: self.ip.clone(),
             user_agent: self.user_agent.clone(),
             request_method: Some(self.method.clone()),
             request_path: Some(self.path.clone()),
-            response_status: status,
+            response_status: action.status,
             execution_time_ms: self.started.elapsed().as_millis() as u64,
-            error_message: None,
+            detail: None,
         }
     }
 }

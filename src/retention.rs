@@ -47,6 +47,22 @@ pub struct PolicyEdit {
     pub delete_enabled: bool,
 }
 
+impl PolicyEdit {
+    /// A policy from the page's form: the days as typed (a whole number).
+    pub fn from_form(
+        table_pattern: String,
+        retention_days: &str,
+        archive_enabled: bool,
+        delete_enabled: bool,
+    ) -> Result<PolicyEdit, crate::AppError> {
+        let retention_days = retention_days
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| crate::AppError::invalid("Days is a whole number of days."))?;
+        Ok(PolicyEdit { table_pattern, retention_days, archive_enabled, delete_enabled })
+    }
+}
+
 /// What a run did (or, dry, would do) to one table, or to one kind of per-user
 /// table across every set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -133,6 +149,3 @@ pub struct RetentionRun {
     pub outcome: Option<String>,
     pub summary: RetentionSummary,
 }
-
-/// The action of a retention run's audit rows.
-pub const RUN_ACTION: &str = "retention.run";

@@ -9,11 +9,6 @@
 use crate::dto::{JobRun, Timestamp};
 use serde::{Deserialize, Serialize};
 
-/// The audit actions of the storage sample and the statistics gathering, whoever
-/// asks for them (the schedule, the page, the command line).
-pub const SAMPLE_ACTION: &str = "storage.sample";
-pub const STATISTICS_ACTION: &str = "database.statistics";
-
 /// The operator's storage settings (`PF_STORAGE_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct StoragePolicy {

@@ -1,28 +1,11 @@
-//! Pieces every page uses: the shell with its navigation, and error display.
+//! Pieces every page uses: the shell with its navigation, error display, the frame
+//! of a keyset-paged list, the confirmation form and time formats.
 
-use crate::api::me;
-use crate::policy::may_see;
+use crate::policy::{nav, Section};
+use crate::sessions::api::me;
 use leptos::prelude::*;
 use leptos_router::components::A;
 use pathfinder::AppError;
-
-/// Sections of the console that are built, in nav order.
-const SECTIONS: &[(&str, &str)] = &[
-    ("/", "Overview"),
-    ("/users", "Users"),
-    ("/accounts", "Console accounts"),
-    ("/sessions", "Sessions"),
-    ("/invitations", "Invitations"),
-    ("/keys", "Keys"),
-    ("/flags", "Flags"),
-    ("/audit", "Audit"),
-    ("/pool", "Pool"),
-    ("/queries", "Queries"),
-    ("/storage", "Storage"),
-    ("/diagnostics", "Diagnostics"),
-    ("/backups", "Backups"),
-    ("/retention", "Retention"),
-];
 
 /// "Confirm it is you": the password (and code) again, for the dangerous actions of
 /// the next few minutes; posts to `/auth/confirm`, which comes back here and says
@@ -49,7 +32,6 @@ pub fn ConfirmPanel() -> impl IntoView {
     }
 }
 
-/// The page frame: header, navigation filtered by the user's roles, sign-out.
 /// Marks the body `data-hydrated` once the page that calls it is hydrated, which
 /// lets tests (and people) tell. Called by each page's frame rather than by the
 /// app: a page whose code loads later (a lazy route) is hydrated after the app.
@@ -61,10 +43,18 @@ pub fn mark_hydrated() {
     });
 }
 
+/// The page frame: the product's name, the navigation (the sections a holder of the
+/// user's roles may open, each a menu), the signed-in user and sign-out.
 #[component]
 pub fn Shell(children: Children) -> impl IntoView {
     mark_hydrated();
     let who = crate::codec::resource(|| (), |_| me());
+    // A menu opened and followed closes when the page changes, as a menu does.
+    let location = leptos_router::hooks::use_location();
+    let closed_on_navigation = move || {
+        location.pathname.track();
+        false
+    };
     view! {
         <header class="topbar">
             <a class="brand" href="/">"Pathfinder Admin"</a>
@@ -74,14 +64,31 @@ pub fn Shell(children: Children) -> impl IntoView {
                         Ok(Some(p)) => {
                             // Until they set up the second factor their role requires,
                             // their account page is all they may open.
-                            let links = SECTIONS
+                            let roles: &[pathfinder::Role] = if p.mfa_pending { &[] } else { &p.roles };
+                            let sections = Section::ALL
                                 .iter()
-                                .filter(|(path, _)| !p.mfa_pending && may_see(path, &p.roles))
-                                .map(|(path, label)| view! { <A href=*path>{*label}</A> })
+                                .map(|s| (*s, nav(*s, roles)))
+                                .filter(|(_, links)| !links.is_empty())
+                                .map(|(section, links)| {
+                                    let links = links
+                                        .into_iter()
+                                        .map(|(path, label)| view! { <A href=path>{label}</A> })
+                                        .collect_view();
+                                    match section {
+                                        Section::Top => view! { <span class="top-links">{links}</span> }.into_any(),
+                                        s => view! {
+                                            <details class="menu" prop:open=closed_on_navigation data-test-id=format!("menu-{}", s.label().to_lowercase())>
+                                                <summary>{s.label()}</summary>
+                                                <div class="menu-items">{links}</div>
+                                            </details>
+                                        }
+                                        .into_any(),
+                                    }
+                                })
                                 .collect_view();
                             let roles = p.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", ");
                             view! {
-                                <nav data-test-id="nav">{links}</nav>
+                                <nav data-test-id="nav">{sections}</nav>
                                 <div class="whoami">
                                     <a href="/account" data-test-id="whoami">{p.username.clone()}</a>
                                     <span class="roles">{roles}</span>
@@ -113,36 +120,66 @@ pub fn ErrorNote(error: AppError) -> impl IntoView {
     }
 }
 
-/// A picker of the feature-flag groups (and "no group", the empty value), with
-/// `current` chosen. Until the list is in, it holds `current` alone, so a form sent
-/// meanwhile changes nothing; a list that fails to load says so.
-#[component]
-pub fn GroupSelect(name: &'static str, #[prop(optional)] current: Option<String>) -> impl IntoView {
-    let groups = crate::codec::resource(|| (), |_| crate::api::groups());
-    let waiting = current.clone().unwrap_or_default();
-    view! {
-        <Suspense fallback=move || view! { <select name=name><option value=waiting.clone()>"Loading…"</option></select> }>
-            {move || {
-                let current = current.clone();
-                Suspend::new(async move {
-                    match groups.await {
-                        Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                        Ok(groups) => {
-                            let options = groups.into_iter().map(|g| {
-                                let selected = current.as_deref() == Some(g.group_id.as_str());
-                                view! { <option value=g.group_id selected=selected>{g.group_name}</option> }
-                            });
-                            view! {
-                                <select name=name aria-label="Group" data-test-id=format!("group-select-{name}")>
-                                    <option value="">"no group"</option>
-                                    {options.collect_view()}
-                                </select>
-                            }
-                            .into_any()
-                        }
-                    }
-                })
-            }}
-        </Suspense>
+/// The error of an action's last answer, if it failed.
+pub fn error_of<T>(v: Option<Result<T, AppError>>) -> Option<AnyView> {
+    match v {
+        Some(Err(e)) => Some(view! { <ErrorNote error=e/> }.into_any()),
+        _ => None,
     }
+}
+
+/// Whether the signed-in user may call the server function `F`: what a page offers
+/// them (the server function asks the policy again).
+pub async fn may_call<F: leptos::server_fn::ServerFn>(
+    who: crate::codec::Resource<Result<Option<pathfinder::dto::Principal>, AppError>>,
+) -> bool {
+    matches!(who.await, Ok(Some(p)) if crate::policy::may_see(F::PATH, &p.roles))
+}
+
+/// The frame of a keyset-paged list, the same on every page that pages. While the
+/// next page loads, either way, the rows shown stay on screen (a `Transition`, not a
+/// `Suspense`: no empty flash) and the frame says `aria-busy="true"`. Its `children`
+/// put the page they show in `data-page` (see [`page_key`]) on the list, which is
+/// what tests wait for.
+#[component]
+pub fn Paged(children: ChildrenFn) -> impl IntoView {
+    let (busy, set_busy) = signal(false);
+    view! {
+        <div class="paged" aria-busy=move || busy.get().to_string()>
+            <Transition fallback=|| view! { <p>"Loading…"</p> } set_pending=set_busy>
+                {children()}
+            </Transition>
+        </div>
+    }
+}
+
+/// A page's name for `data-page`: its cursor and direction (`after:…`, `before:…`),
+/// or `first`.
+pub fn page_key(after: &str, before: &str) -> String {
+    match (after, before) {
+        ("", "") => "first".into(),
+        (a, "") => format!("after:{a}"),
+        (_, b) => format!("before:{b}"),
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+        resp.set_status(axum::http::StatusCode::NOT_FOUND);
+    }
+    view! { <h1>"Page not found"</h1> <p>"There is no such page in the console."</p> }
+}
+
+/// Formats an optional UTC timestamp, saying `none` when absent.
+pub fn when_or(t: &Option<chrono::DateTime<chrono::Utc>>, none: &str) -> String {
+    t.as_ref().map(when).unwrap_or_else(|| none.to_string())
+}
+
+/// Formats a UTC timestamp for tables.
+pub fn when(t: &chrono::DateTime<chrono::Utc>) -> String {
+    // By hand: chrono's format strings would add their parser to the wasm bundle.
+    use chrono::{Datelike, Timelike};
+    format!("{:04}-{:02}-{:02} {:02}:{:02} UTC", t.year(), t.month(), t.day(), t.hour(), t.minute())
 }

@@ -1,17 +1,53 @@
 //! Pathfinder Admin's user interface: the shell, routes and pages (rendered on the
 //! server, then hydrated in the browser), and the server functions they call.
+//!
+//! One folder per capability (`users/`, `audit/`, `flags/`, …): its server functions
+//! (`api.rs`, written as `server.rs` says), its pages, and a `mod.rs` that declares
+//! its rows of the policy table and its places in the navigation. A new capability
+//! is a folder, a line in [`CAPABILITIES`] and its routes below.
 
-pub mod api;
 mod codec;
 mod components;
-mod pages;
 pub mod policy;
+#[cfg(feature = "ssr")]
+pub mod server;
 
-use components::Shell;
+pub mod accounts;
+pub mod audit;
+pub mod backups;
+pub mod flags;
+pub mod invitations;
+pub mod keys;
+pub mod mfa;
+pub mod operations;
+pub mod overview;
+pub mod retention;
+pub mod sessions;
+pub mod user_tables;
+pub mod users;
+
+use components::{NotFound, Shell};
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
+
+/// Every capability, in the order the navigation lists their pages.
+pub const CAPABILITIES: &[&policy::Capability] = &[
+    &overview::CAPABILITY,
+    &users::CAPABILITY,
+    &accounts::CAPABILITY,
+    &sessions::CAPABILITY,
+    &invitations::CAPABILITY,
+    &mfa::CAPABILITY,
+    &user_tables::CAPABILITY,
+    &flags::CAPABILITY,
+    &audit::CAPABILITY,
+    &keys::CAPABILITY,
+    &retention::CAPABILITY,
+    &operations::CAPABILITY,
+    &backups::CAPABILITY,
+];
 
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -40,33 +76,93 @@ pub fn App() -> impl IntoView {
         <Stylesheet id="leptos" href="/pkg/pathfinder.css"/>
         <Title text="Pathfinder Admin"/>
         <Router>
-            <Routes fallback=|| view! { <Shell><pages::NotFound/></Shell> }>
-                <Route path=path!("/login") view=pages::Login/>
-                <Route path=path!("/") view=|| view! { <Shell><pages::OverviewPage/></Shell> }/>
+            <Routes fallback=|| view! { <Shell><NotFound/></Shell> }>
+                // The first page a browser loads: in the first module.
+                <Route path=path!("/login") view=sessions::LoginPage/>
+                <Route path=path!("/") view=|| view! { <Shell><overview::OverviewPage/></Shell> }/>
+                // The others load their code when first visited.
                 <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                 <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()}/>
-                <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
-                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
                 <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
-                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
-                <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()}/>
+                <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                 <Route path=path!("/flags") view={Lazy::<FlagsRoute>::new()}/>
                 <Route path=path!("/flags/:id") view={Lazy::<FlagDetailRoute>::new()}/>
                 <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
                 <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()}/>
+                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
+                <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()}/>
+                <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
+                <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
                 <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
                 <Route path=path!("/storage") view={Lazy::<StorageRoute>::new()}/>
                 <Route path=path!("/diagnostics") view={Lazy::<DiagnosticsRoute>::new()}/>
                 <Route path=path!("/backups") view={Lazy::<BackupsRoute>::new()}/>
-                <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 // Rendered whole before it is sent, so a used link's page is a 410.
                 <Route path=path!("/invite/:token") view={Lazy::<InviteRoute>::new()} ssr=SsrMode::Async/>
             </Routes>
         </Router>
     }
+}
+
+/// A page whose code loads when first visited (cargo-leptos `--split`): the bundle
+/// a browser fetches to sign in and see the overview stays small while pages are
+/// added. Each page loads its own data. `in Shell` puts it in the console's frame.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident $(in $frame:ident)?),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                $route
+            }
+
+            fn view(_this: Self) -> AnyView {
+                lazy_pages!(@view $page $($frame)?)
+            }
+        }
+    )*};
+    (@view $page:ident Shell) => { view! { <Shell><$page/></Shell> }.into_any() };
+    (@view $page:ident) => { view! { <$page/> }.into_any() };
+}
+
+use accounts::AccountsPage;
+use audit::{AuditEventPage, AuditPage};
+use backups::BackupsPage;
+use flags::{FlagDetailPage, FlagsPage, GroupPage, GroupsPage};
+use invitations::{InvitationsPage, InvitePage};
+use keys::KeysPage;
+use mfa::AccountPage;
+use operations::{DiagnosticsPage, PoolPage, QueriesPage, StoragePage};
+use retention::RetentionPage;
+use sessions::SessionsPage;
+use users::{UserDetailPage, UsersPage};
+
+lazy_pages! {
+    UsersRoute => UsersPage in Shell,
+    UserDetailRoute => UserDetailPage in Shell,
+    AccountsRoute => AccountsPage in Shell,
+    SessionsRoute => SessionsPage in Shell,
+    InvitationsRoute => InvitationsPage in Shell,
+    AccountRoute => AccountPage in Shell,
+    FlagsRoute => FlagsPage in Shell,
+    FlagDetailRoute => FlagDetailPage in Shell,
+    GroupsRoute => GroupsPage in Shell,
+    GroupRoute => GroupPage in Shell,
+    AuditRoute => AuditPage in Shell,
+    AuditEventRoute => AuditEventPage in Shell,
+    KeysRoute => KeysPage in Shell,
+    RetentionRoute => RetentionPage in Shell,
+    PoolRoute => PoolPage in Shell,
+    QueriesRoute => QueriesPage in Shell,
+    StorageRoute => StoragePage in Shell,
+    DiagnosticsRoute => DiagnosticsPage in Shell,
+    BackupsRoute => BackupsPage in Shell,
+    // The invitee is not signed in: no console frame.
+    InviteRoute => InvitePage,
 }
 
 /// The page's Content-Security-Policy: scripts only from this origin with this
@@ -89,140 +185,6 @@ fn content_security_policy() {
     }
 }
 
-// Pages past the first load their code when first visited (cargo-leptos --split):
-// the bundle a browser fetches to sign in and see the overview stays small while
-// pages are added. Each page loads its own data.
-
-struct UsersRoute;
-
-#[lazy_route]
-impl LazyRoute for UsersRoute {
-    fn data() -> Self {
-        UsersRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::UsersPage/></Shell> }.into_any()
-    }
-}
-
-struct UserDetailRoute;
-
-#[lazy_route]
-impl LazyRoute for UserDetailRoute {
-    fn data() -> Self {
-        UserDetailRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::UserDetailPage/></Shell> }.into_any()
-    }
-}
-
-struct KeysRoute;
-
-#[lazy_route]
-impl LazyRoute for KeysRoute {
-    fn data() -> Self {
-        KeysRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::KeysPage/></Shell> }.into_any()
-    }
-}
-
-struct AccountRoute;
-
-#[lazy_route]
-impl LazyRoute for AccountRoute {
-    fn data() -> Self {
-        AccountRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::AccountPage/></Shell> }.into_any()
-    }
-}
-
-struct AccountsRoute;
-
-#[lazy_route]
-impl LazyRoute for AccountsRoute {
-    fn data() -> Self {
-        AccountsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::AccountsPage/></Shell> }.into_any()
-    }
-}
-
-struct SessionsRoute;
-
-#[lazy_route]
-impl LazyRoute for SessionsRoute {
-    fn data() -> Self {
-        SessionsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::SessionsPage/></Shell> }.into_any()
-    }
-}
-
-struct InvitationsRoute;
-
-#[lazy_route]
-impl LazyRoute for InvitationsRoute {
-    fn data() -> Self {
-        InvitationsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::InvitationsPage/></Shell> }.into_any()
-    }
-}
-
-struct AuditRoute;
-
-#[lazy_route]
-impl LazyRoute for AuditRoute {
-    fn data() -> Self {
-        AuditRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::AuditPage/></Shell> }.into_any()
-    }
-}
-
-struct AuditEventRoute;
-
-#[lazy_route]
-impl LazyRoute for AuditEventRoute {
-    fn data() -> Self {
-        AuditEventRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::AuditEventPage/></Shell> }.into_any()
-    }
-}
-
-struct InviteRoute;
-
-#[lazy_route]
-impl LazyRoute for InviteRoute {
-    fn data() -> Self {
-        InviteRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <pages::InvitePage/> }.into_any()
-    }
-}
-
 /// Room for the splitter to move each page's strings out of the first module.
 /// cargo-leptos's splitter (`wasm_split_cli_support` 0.2.3) repacks the constant data
 /// per module and, when the result is longer than the linker's segment (strings the
@@ -240,134 +202,4 @@ pub fn hydrate() {
     console_error_panic_hook::set_once();
     // Waits for the code of a lazily loaded page before hydrating it.
     leptos::mount::hydrate_lazy(App);
-}
-
-struct FlagsRoute;
-
-#[lazy_route]
-impl LazyRoute for FlagsRoute {
-    fn data() -> Self {
-        FlagsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::FlagsPage/></Shell> }.into_any()
-    }
-}
-
-struct FlagDetailRoute;
-
-#[lazy_route]
-impl LazyRoute for FlagDetailRoute {
-    fn data() -> Self {
-        FlagDetailRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::FlagDetailPage/></Shell> }.into_any()
-    }
-}
-
-struct GroupsRoute;
-
-#[lazy_route]
-impl LazyRoute for GroupsRoute {
-    fn data() -> Self {
-        GroupsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::GroupsPage/></Shell> }.into_any()
-    }
-}
-
-struct GroupRoute;
-
-#[lazy_route]
-impl LazyRoute for GroupRoute {
-    fn data() -> Self {
-        GroupRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::GroupPage/></Shell> }.into_any()
-    }
-}
-
-struct PoolRoute;
-
-#[lazy_route]
-impl LazyRoute for PoolRoute {
-    fn data() -> Self {
-        PoolRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::PoolPage/></Shell> }.into_any()
-    }
-}
-
-struct QueriesRoute;
-
-#[lazy_route]
-impl LazyRoute for QueriesRoute {
-    fn data() -> Self {
-        QueriesRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::QueriesPage/></Shell> }.into_any()
-    }
-}
-
-struct StorageRoute;
-
-#[lazy_route]
-impl LazyRoute for StorageRoute {
-    fn data() -> Self {
-        StorageRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::StoragePage/></Shell> }.into_any()
-    }
-}
-
-struct DiagnosticsRoute;
-
-#[lazy_route]
-impl LazyRoute for DiagnosticsRoute {
-    fn data() -> Self {
-        DiagnosticsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::DiagnosticsPage/></Shell> }.into_any()
-    }
-}
-
-struct BackupsRoute;
-
-#[lazy_route]
-impl LazyRoute for BackupsRoute {
-    fn data() -> Self {
-        BackupsRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::BackupsPage/></Shell> }.into_any()
-    }
-}
-
-struct RetentionRoute;
-
-#[lazy_route]
-impl LazyRoute for RetentionRoute {
-    fn data() -> Self {
-        RetentionRoute
-    }
-
-    fn view(_this: Self) -> AnyView {
-        view! { <Shell><pages::RetentionPage/></Shell> }.into_any()
-    }
 }

@@ -1,8 +1,15 @@
 //! Who may reach what: every page route, server function and HTTP endpoint of the
-//! console, in one table. The server's access layer consults it for every request
-//! and refuses any path it does not list (deny by default); server functions consult
-//! it again for their own path, since during SSR they run without an HTTP hop.
+//! console. Each capability declares its own rows in its `mod.rs` (one
+//! [`Capability`]); [`rules`] assembles them with the paths no capability owns, in
+//! the order of `crate::CAPABILITIES`. The server's access layer consults the table
+//! for every request and refuses any path it does not list (deny by default); server
+//! functions consult it again for their own path, since during SSR they run without
+//! an HTTP hop.
+//!
+//! A page row also says where the navigation lists it, or why it does not: a test
+//! (`server/tests/http/shell.rs`) ties every route to a row and a navigation decision.
 
+use leptos::server_fn::ServerFn;
 use pathfinder::{AppError, Role};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,130 +54,107 @@ pub fn second_factor_first() -> AppError {
     AppError::invalid("Set up two-factor sign-in first (your account page).")
 }
 
-/// Path patterns: `:name` matches one segment, a trailing `*` matches the rest.
-pub const POLICY: &[(&str, Access)] = &[
-    // Pages.
-    ("/login", Access::Public),
-    ("/", Access::Roles(ANY_ROLE)),
-    ("/users", Access::Roles(ADMIN)),
-    ("/users/:id", Access::Roles(ADMIN)),
-    ("/keys", Access::Roles(KEY_READERS)),
-    ("/account", Access::Account),
-    ("/accounts", Access::Roles(ADMIN)),
-    ("/sessions", Access::Roles(ADMIN)),
-    ("/invitations", Access::Roles(ADMIN)),
-    ("/audit", Access::Roles(AUDIT_READERS)),
-    ("/audit/:id", Access::Roles(AUDIT_READERS)),
-    ("/pool", Access::Roles(OPERATORS)),
-    ("/queries", Access::Roles(OPERATORS)),
-    ("/storage", Access::Roles(OPERATORS)),
-    ("/diagnostics", Access::Roles(OPERATORS)),
-    ("/backups", Access::Roles(OPERATORS)),
-    ("/retention", Access::Roles(ADMIN)),
-    ("/flags", Access::Roles(FLAG_READERS)),
-    ("/flags/:id", Access::Roles(FLAG_READERS)),
-    ("/groups", Access::Roles(FLAG_READERS)),
-    ("/groups/:id", Access::Roles(FLAG_READERS)),
-    // Streamed by the server (server/src/export/).
-    ("/export/users", Access::Roles(ADMIN)),
-    ("/export/audit", Access::Roles(AUDIT_READERS)),
-    ("/api/pool", Access::Roles(OPERATORS)),
-    ("/api/queries", Access::Roles(OPERATORS)),
-    ("/api/storage", Access::Roles(OPERATORS)),
-    ("/api/storage_sample", Access::Roles(OPERATORS)),
-    ("/api/gather_statistics", Access::Roles(OPERATORS)),
-    ("/api/diagnostics", Access::Roles(OPERATORS)),
-    ("/api/backups", Access::Roles(OPERATORS)),
-    ("/api/retention", Access::Roles(ADMIN)),
-    ("/api/save_retention", Access::Roles(ADMIN)),
-    ("/api/delete_retention", Access::Roles(ADMIN)),
-    ("/api/run_retention", Access::Roles(ADMIN)),
-    ("/api/schema_check", Access::Roles(OPERATORS)),
-    ("/api/flags", Access::Roles(FLAG_READERS)),
-    ("/api/flag", Access::Roles(FLAG_READERS)),
-    ("/api/save_flag", Access::Roles(ADMIN)),
-    ("/api/delete_flag", Access::Roles(ADMIN)),
-    ("/api/set_override", Access::Roles(ADMIN)),
-    ("/api/delete_override", Access::Roles(ADMIN)),
-    ("/api/evaluate_flag", Access::Roles(FLAG_READERS)),
-    ("/api/user_flags", Access::Roles(ADMIN)),
-    ("/api/flag_groups", Access::Roles(FLAG_READERS)),
-    ("/api/flag_group", Access::Roles(FLAG_READERS)),
-    ("/api/add_group_member", Access::Roles(ADMIN)),
-    ("/api/user_overrides", Access::Roles(ADMIN)),
-    ("/api/save_group", Access::Roles(ADMIN)),
-    ("/api/delete_group", Access::Roles(ADMIN)),
-    ("/api/api_keys", Access::Roles(ADMIN)),
-    ("/api/create_api_key", Access::Roles(ADMIN)),
-    ("/api/revoke_api_key", Access::Roles(ADMIN)),
-    // The flag evaluation API for other services (server/src/ofrep.rs): an API key.
-    ("/ofrep/v1/evaluate/flags", Access::ApiKey),
-    ("/ofrep/v1/evaluate/flags/:key", Access::ApiKey),
-    // An invitation's page: the link's token is the key.
-    ("/invite/:token", Access::Public),
-    // Server functions (see api.rs).
-    ("/api/me", Access::Public),
-    ("/api/overview", Access::Roles(ANY_ROLE)),
-    ("/api/users", Access::Roles(ADMIN)),
-    ("/api/user_detail", Access::Roles(ADMIN)),
-    ("/api/set_user_status", Access::Roles(ADMIN)),
-    ("/api/create_user", Access::Roles(ADMIN)),
-    ("/api/bulk_preview", Access::Roles(ADMIN)),
-    ("/api/bulk_apply", Access::Roles(ADMIN)),
-    ("/api/groups", Access::Roles(ADMIN)),
-    ("/api/set_user_group", Access::Roles(ADMIN)),
-    ("/api/update_profile", Access::Roles(ADMIN)),
-    ("/api/set_preferences", Access::Roles(ADMIN)),
-    ("/api/reveal_sensitive", Access::Roles(ADMIN)),
-    ("/api/set_sensitive", Access::Roles(ADMIN)),
-    ("/api/rotate_user_key", Access::Roles(ADMIN)),
-    ("/api/unlock_sign_in", Access::Roles(ADMIN)),
-    ("/api/delete_user", Access::Roles(ADMIN)),
-    ("/api/key_inventory", Access::Roles(KEY_READERS)),
-    ("/api/start_key_rotation", Access::Roles(ADMIN)),
-    ("/api/mfa_state", Access::Account),
-    ("/api/start_mfa_setup", Access::Account),
-    ("/api/confirm_mfa_setup", Access::Account),
-    ("/api/reset_mfa", Access::Roles(ADMIN)),
-    ("/api/console_accounts", Access::Roles(ADMIN)),
-    ("/api/revoke_session", Access::Roles(ADMIN)),
-    ("/api/invitations", Access::Roles(ADMIN)),
-    ("/api/create_invitation", Access::Roles(ADMIN)),
-    ("/api/resend_invitation", Access::Roles(ADMIN)),
-    ("/api/withdraw_invitation", Access::Roles(ADMIN)),
-    ("/api/invitation_preview", Access::Public),
-    ("/api/set_primary_sso", Access::Roles(ADMIN)),
-    ("/api/unlink_sso", Access::Roles(ADMIN)),
-    ("/api/provision_user_tables", Access::Roles(ADMIN)),
-    ("/api/drop_user_tables", Access::Roles(ADMIN)),
-    ("/api/count_sessions", Access::Roles(ADMIN)),
-    ("/api/revoke_sessions", Access::Roles(ADMIN)),
-    ("/api/set_console_roles", Access::Roles(ADMIN)),
-    ("/api/audit_search", Access::Roles(AUDIT_READERS)),
-    ("/api/audit_event", Access::Roles(AUDIT_READERS)),
-    ("/api/audit_facets", Access::Roles(AUDIT_READERS)),
-    ("/api/start_audit_job", Access::Roles(AUDIT_READERS)),
-    ("/api/audit_job", Access::Roles(AUDIT_READERS)),
-    // Drawn by the server (server/src/charts.rs).
-    ("/charts/audit.svg", Access::Roles(AUDIT_READERS)),
-    ("/charts/pool.svg", Access::Roles(OPERATORS)),
-    ("/charts/storage.svg", Access::Roles(OPERATORS)),
-    // Plain HTTP endpoints of the server.
-    ("/auth/login", Access::Public),
-    ("/auth/logout", Access::Public),
-    ("/auth/confirm", Access::Account),
-    ("/auth/accept_invitation", Access::Public),
-    ("/healthz", Access::Public),
-    ("/readyz", Access::Public),
-    // Guarded by its own bearer token when one is configured.
-    ("/metrics", Access::Public),
-    ("/pkg/*", Access::Public),
-    ("/favicon.ico", Access::Public),
-];
+/// The navigation's sections, in the order the top bar shows them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Section {
+    /// Links of their own beside the product's name (the overview).
+    Top,
+    People,
+    Flags,
+    Compliance,
+    Operations,
+}
+
+impl Section {
+    pub const ALL: [Section; 5] =
+        [Section::Top, Section::People, Section::Flags, Section::Compliance, Section::Operations];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Section::Top => "",
+            Section::People => "People",
+            Section::Flags => "Flags",
+            Section::Compliance => "Compliance",
+            Section::Operations => "Operations",
+        }
+    }
+}
+
+/// What a path is, as far as the navigation goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A page the navigation lists in `section` as `label`.
+    Listed { section: Section, label: &'static str },
+    /// A page the navigation leaves out, and why.
+    Unlisted(&'static str),
+    /// A server function or another HTTP endpoint: not a page.
+    Endpoint,
+}
+
+/// One path of the console and who may reach it. Patterns: `:name` matches one
+/// segment, a trailing `*` matches the rest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rule {
+    pub path: &'static str,
+    pub access: Access,
+    pub kind: Kind,
+}
+
+/// A page listed in the navigation.
+pub const fn page(path: &'static str, access: Access, section: Section, label: &'static str) -> Rule {
+    Rule { path, access, kind: Kind::Listed { section, label } }
+}
+
+/// A page the navigation leaves out, with the reason (one user's page is reached
+/// from the list, for one).
+pub const fn unlisted(path: &'static str, access: Access, why: &'static str) -> Rule {
+    Rule { path, access, kind: Kind::Unlisted(why) }
+}
+
+/// A server function's row, its path taken from its own type: a misspelt one does
+/// not compile.
+pub const fn api<F: ServerFn>(access: Access) -> Rule {
+    Rule { path: F::PATH, access, kind: Kind::Endpoint }
+}
+
+/// An endpoint of the server's own (export, chart, sign-in form, OFREP).
+pub const fn endpoint(path: &'static str, access: Access) -> Rule {
+    Rule { path, access, kind: Kind::Endpoint }
+}
+
+/// The path of a server function, for a plain form's `action` (it works before
+/// the page's code has loaded).
+pub const fn path_of<F: ServerFn>() -> &'static str {
+    F::PATH
+}
+
+/// A capability's part of the table.
+pub struct Capability {
+    pub name: &'static str,
+    pub rules: &'static [Rule],
+}
+
+/// The paths no capability owns: the static bundle, health and metrics.
+const SHARED: Capability = Capability {
+    name: "shared",
+    rules: &[
+        endpoint("/healthz", Access::Public),
+        endpoint("/readyz", Access::Public),
+        // Guarded by its own bearer token when one is configured.
+        endpoint("/metrics", Access::Public),
+        endpoint("/pkg/*", Access::Public),
+        endpoint("/favicon.ico", Access::Public),
+    ],
+};
+
+/// Every row: the capabilities' in their order, then the shared paths.
+pub fn rules() -> impl Iterator<Item = &'static Rule> {
+    crate::CAPABILITIES.iter().copied().chain([&SHARED]).flat_map(|c| c.rules.iter())
+}
 
 /// The first rule whose pattern matches `path`: the pattern and its access.
 pub fn rule_for(path: &str) -> Option<(&'static str, Access)> {
-    POLICY.iter().find(|(pattern, _)| matches(pattern, path)).copied()
+    rules().find(|r| matches(r.path, path)).map(|r| (r.path, r.access))
 }
 
 /// The access rule for `path`, or `None` when the console has no such path.
@@ -194,7 +178,8 @@ fn matches(pattern: &str, path: &str) -> bool {
     }
 }
 
-/// Whether the nav may show a link to `path` to a holder of `roles`.
+/// Whether a holder of `roles` may reach `path`: what a page offers them (the
+/// server asks the policy again).
 pub fn may_see(path: &str, roles: &[Role]) -> bool {
     match access_for(path) {
         Some(Access::Public) => true,
@@ -202,6 +187,16 @@ pub fn may_see(path: &str, roles: &[Role]) -> bool {
         Some(Access::Account) => !roles.is_empty(),
         Some(Access::ApiKey) | None => false,
     }
+}
+
+/// The navigation's entries of `section` a holder of `roles` may open: (path, label).
+pub fn nav(section: Section, roles: &[Role]) -> Vec<(&'static str, &'static str)> {
+    rules()
+        .filter_map(|r| match r.kind {
+            Kind::Listed { section: s, label } if s == section && may_see(r.path, roles) => Some((r.path, label)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -216,5 +211,28 @@ mod tests {
         assert_eq!(access_for("/pkg/pathfinder.wasm"), Some(Access::Public));
         assert_eq!(access_for("/api/unknown"), None);
         assert_eq!(access_for("/"), Some(Access::Roles(ANY_ROLE)));
+    }
+
+    #[test]
+    fn every_path_has_one_row_and_every_unlisted_page_a_reason() {
+        let mut seen = std::collections::BTreeSet::new();
+        for r in rules() {
+            assert!(seen.insert(r.path), "{} has two rows", r.path);
+            if let Kind::Unlisted(why) = r.kind {
+                assert!(why.len() > 10, "{}: say why the navigation leaves it out", r.path);
+            }
+        }
+    }
+
+    #[test]
+    fn each_role_sees_the_sections_its_work_needs() {
+        let labels = |roles: &[Role]| -> Vec<&str> {
+            Section::ALL.iter().flat_map(|s| nav(*s, roles)).map(|(_, l)| l).collect()
+        };
+        let sre = labels(&[Role::Sre]);
+        assert!(sre.contains(&"Pool") && sre.contains(&"Flags") && !sre.contains(&"Audit log"), "{sre:?}");
+        let compliance = labels(&[Role::Compliance]);
+        assert!(compliance.contains(&"Audit log") && !compliance.contains(&"Users"), "{compliance:?}");
+        assert!(labels(&[Role::Admin]).len() >= 15);
     }
 }

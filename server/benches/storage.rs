@@ -8,7 +8,7 @@
 
 use pathfinder::filter::UserFilter;
 use pathfinder::storage::{
-    AuditEntry, AuditStore, EncryptionStore, SessionStore, StatsStore, Storage, UserStore, UserTableStore, Value,
+    AuditEntry, AuditStore, KeyStore, SessionStore, StatsStore, Storage, UserStore, UserTableStore, Value,
 };
 use pathfinder::{UserId, Username};
 use pathfinder_server::generate::{self, Plan};
@@ -137,8 +137,11 @@ fn main() {
             let dir = tempfile::tempdir().unwrap();
             let path = dir.path().join("bench.db");
             let s = Store::open_sqlite(&path).unwrap();
-            pathfinder::storage::SchemaStore::migrate(&s, &AuditEntry::new("schema.migrate", "schema", "bench"))
-                .unwrap();
+            pathfinder::storage::SchemaStore::migrate(
+                &s,
+                &AuditEntry::new(pathfinder::storage::SCHEMA_MIGRATE, "schema", "bench"),
+            )
+            .unwrap();
             let plan = Plan {
                 seed: 42,
                 users: 10_000,
@@ -348,7 +351,7 @@ fn main() {
     // A state change with its audit row, committed (synchronous=FULL: includes the fsync).
     let target = UserId(c.query_row("SELECT user_id FROM pf_users WHERE rowid = 2", [], |r| r.get(0)).unwrap());
     let mut flip = false;
-    let audit = AuditEntry::new("user.status.bench", "user", target.as_str());
+    let audit = AuditEntry::new(pathfinder::storage::Action::new("user.status.bench"), "user", target.as_str());
     let storage = time(|| {
         flip = !flip;
         s.set_account_status(&target, if flip { "suspended" } else { "active" }, &audit).unwrap();
@@ -380,8 +383,8 @@ fn main() {
         gender: Some("female".into()),
         nationality: Some("Canadian".into()),
     };
-    let write_audit = AuditEntry::new("user.sensitive.update", "user", keyed.as_str());
-    let read_audit = AuditEntry::new("user.sensitive.read", "user", keyed.as_str());
+    let write_audit = AuditEntry::new(pathfinder::storage::SENSITIVE_UPDATE, "user", keyed.as_str());
+    let read_audit = AuditEntry::new(pathfinder::storage::SENSITIVE_READ, "user", keyed.as_str());
     let storage = time(|| s.set_sensitive_fields(&keyed, &fields, &write_audit).unwrap());
     let raw = time(|| {
         let tx = raw_conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
@@ -431,9 +434,9 @@ fn main() {
         row("crypto alone: unwrap the data key + open 4 fields", &open, None);
     }
     // The plaintext the floor wrote is the product's kind of write: seal it again.
-    s.seal_all_plaintext(&AuditEntry::new("fields.seal", "user", "bench")).unwrap();
+    s.seal_all_plaintext(&AuditEntry::new(pathfinder::storage::FIELDS_SEAL, "user", "bench")).unwrap();
     let storage = time(|| {
-        s.rotate_user_key(&keyed, &AuditEntry::new("key.rotate", "user", keyed.as_str())).unwrap();
+        s.rotate_user_key(&keyed, &AuditEntry::new(pathfinder::storage::KEY_ROTATE, "user", keyed.as_str())).unwrap();
     });
     row("rotate one user's data key (re-encrypt, committed)", &storage, None);
 
@@ -442,9 +445,13 @@ fn main() {
     let mut took = Vec::new();
     for _ in 0..5 {
         let t = Instant::now();
-        s.provision_user_tables(&fresh, &AuditEntry::new("user_tables.provision", "user_tables", "bench")).unwrap();
+        s.provision_user_tables(
+            &fresh,
+            &AuditEntry::new(pathfinder::storage::TABLES_PROVISION, "user_tables", "bench"),
+        )
+        .unwrap();
         took.push(t.elapsed());
-        s.drop_user_tables(&fresh, &AuditEntry::new("user_tables.drop", "user_tables", "bench")).unwrap();
+        s.drop_user_tables(&fresh, &AuditEntry::new(pathfinder::storage::TABLES_DROP, "user_tables", "bench")).unwrap();
     }
     took.sort();
     row("provision one more table set", &took, None);

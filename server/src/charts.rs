@@ -2,11 +2,7 @@
 //! SVG `<text>` whose widths plotters estimates, so they are few and short). The
 //! browser gets an image: no chart code in the wasm bundle.
 
-use crate::router::AppState;
-use axum::extract::{Query, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
-use pathfinder::audit::{AuditFilter, AuditHistogram, AuditParams};
+use pathfinder::audit::AuditHistogram;
 use pathfinder::usage::bytes_text;
 use pathfinder::AppError;
 use plotters::prelude::*;
@@ -15,20 +11,6 @@ const SIZE: (u32, u32) = (960, 240);
 const OK: RGBColor = RGBColor(0x93, 0xb4, 0xff);
 const CLIENT_ERROR: RGBColor = RGBColor(0xf7, 0x90, 0x09);
 const SERVER_ERROR: RGBColor = RGBColor(0xd9, 0x2d, 0x20);
-
-/// `GET /charts/audit.svg?<the Audit page's filter>`: its events over time, by outcome.
-pub async fn audit(State(st): State<AppState>, Query(params): Query<AuditParams>) -> Response {
-    let drawn = async {
-        let filter = AuditFilter::from_params(&params.first_page(), chrono::Utc::now())?;
-        let histogram = st.db.call(move |s| s.audit_histogram(&filter)).await?;
-        draw_histogram(&histogram)
-    };
-    match drawn.await {
-        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=60")], svg)
-            .into_response(),
-        Err(e) => crate::router::error_response(&e),
-    }
-}
 
 fn failed(e: impl std::fmt::Display) -> AppError {
     AppError::internal(format!("drawing a chart: {e}"))
@@ -165,29 +147,6 @@ pub fn draw_histogram(h: &AuditHistogram) -> Result<String, AppError> {
     Ok(svg)
 }
 
-/// Which pool chart: the last hour (10 s samples) or day (5 min), and what of it.
-#[derive(serde::Deserialize, Default)]
-pub struct PoolChart {
-    #[serde(default)]
-    range: String,
-    #[serde(default)]
-    series: String,
-}
-
-/// `GET /charts/pool.svg?range=hour|day&series=connections|acquire`: this
-/// instance's pool from its own samples (no Prometheus needed).
-pub async fn pool(State(st): State<AppState>, Query(q): Query<PoolChart>) -> Response {
-    let day = q.range == "day";
-    let samples = st.pool_history.samples(day);
-    let max = st.db.call(|s| Ok(s.pool_stats().max)).await.unwrap_or_default();
-    match draw_pool(&samples, q.series == "acquire", day, max) {
-        Ok(svg) => {
-            ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "no-store")], svg).into_response()
-        }
-        Err(e) => crate::router::error_response(&e),
-    }
-}
-
 /// Lines over time: connections active, idle and waiting under the pool's
 /// maximum; or acquire time p50/p95/p99 in milliseconds.
 pub fn draw_pool(
@@ -248,23 +207,6 @@ pub fn draw_pool(
         root.present().map_err(failed)?;
     }
     Ok(svg)
-}
-
-/// `GET /charts/storage.svg`: the database's size over the samples kept, with its
-/// limit and thresholds, and the five largest tables.
-pub async fn storage(State(st): State<AppState>) -> Response {
-    let policy = st.storage_policy;
-    let drawn = st.db.call(move |s| {
-        let page = s.storage_page(&policy)?;
-        let largest: Vec<String> = page.tables.iter().take(5).map(|t| t.name.clone()).collect();
-        let since = chrono::Utc::now() - chrono::Duration::days(policy.history_days.into());
-        Ok((s.storage_history(since, &largest)?, policy))
-    });
-    match drawn.await.and_then(|(series, policy)| draw_storage(&series, &policy)) {
-        Ok(svg) => ([(header::CONTENT_TYPE, "image/svg+xml"), (header::CACHE_CONTROL, "private, max-age=60")], svg)
-            .into_response(),
-        Err(e) => crate::router::error_response(&e),
-    }
 }
 
 /// At most this many points per line: a month of 15-minute samples is 2,880.

@@ -10,12 +10,17 @@ mod keys;
 mod progress;
 mod retention;
 
+use crate::config::ServeConfig;
 use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
-use crate::router::{router, AppState};
+use crate::http::{router, AppState};
 use crate::{auth, generate, storage};
 use clap::{Parser, Subcommand, ValueEnum};
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
+use pathfinder::storage::{
+    Action, API_KEY_CREATE, API_KEY_REVOKE, DB_STATISTICS, FIELDS_SEAL, SCHEMA_MIGRATE, STATS_REFRESH, STORAGE_SAMPLE,
+    TABLES_DROP, TABLES_PROVISION, USER_CREATE, USER_DELETE,
+};
 use pathfinder::storage::{AuditEntry, KeyPolicy, NewUser, RefreshWhen, Storage};
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use std::net::SocketAddr;
@@ -146,9 +151,9 @@ pub struct LockoutArgs {
 }
 
 impl LockoutArgs {
-    fn throttle(self) -> auth::throttle::SignInThrottle {
+    fn sign_in_rate(self) -> auth::throttle::SignInRate {
         let every = std::time::Duration::from_secs(60) / self.sign_in_per_minute.max(1);
-        auth::throttle::SignInThrottle::new(self.sign_in_burst, every, 100_000)
+        auth::throttle::SignInRate { burst: self.sign_in_burst, every, ..Default::default() }
     }
 
     fn policy(self) -> auth::guard::LockoutPolicy {
@@ -525,24 +530,20 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 idle: chrono::Duration::minutes(i64::from(session_idle_minutes)),
                 mfa_required: roles_list(&mfa_required_roles)?,
             };
-            let options = ServeOptions {
+            let config = ServeConfig {
                 listen,
                 site_root,
+                jwt_secret: jwt_secret(&url)?,
+                metrics_token: secret_from_env("PF_METRICS_TOKEN")?,
                 secure_cookie,
-                stats_every,
-                checkpoints: (audit_key.into(), std::time::Duration::from_secs(audit_checkpoint_seconds)),
-                key_policy: keys.policy(),
-                allowed_hosts: hosts,
+                allowed_hosts: hosts.to_vec(),
+                trusted_proxies,
                 session_policy: sessions,
                 lockout: lockout.policy(),
-                throttle: lockout.throttle(),
+                sign_in_rate: lockout.sign_in_rate(),
+                ofrep_rate,
+                key_policy: keys.policy(),
                 storage_policy: storage.policy()?,
-                statistics_every: std::time::Duration::from_secs(storage.statistics_hours * 3600),
-                verify_every: std::time::Duration::from_secs(audit_verify_days * 86_400),
-                retention_every: std::time::Duration::from_secs(storage.retention_hours * 3600),
-                backups: backups.schedule(&url),
-                ofrep_rate: crate::ofrep::ApiRate::per_second(ofrep_rate),
-                trusted_proxies: trusted_proxies.into(),
                 outbox: pathfinder::mail::Outbox {
                     mailer: Arc::new(pathfinder::mail::OutboxMailer {
                         path: outbox.unwrap_or_else(|| default_outbox(&url)),
@@ -550,9 +551,18 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                     public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
                     https: secure_cookie,
                 },
-                settings: settings.into(),
+                audit_key: Some(audit_key.into()),
+                settings,
             };
-            serve(db, &url, options)?;
+            let jobs = Jobs {
+                stats_every,
+                checkpoint_every: std::time::Duration::from_secs(audit_checkpoint_seconds),
+                statistics_every: std::time::Duration::from_secs(storage.statistics_hours * 3600),
+                verify_every: std::time::Duration::from_secs(audit_verify_days * 86_400),
+                retention_every: std::time::Duration::from_secs(storage.retention_hours * 3600),
+                backups: backups.schedule(&url),
+            };
+            serve(db, &config, jobs)?;
         }
         Command::Migrate => migrate_and_seal(s)?,
         Command::ApiKey { command } => api_keys(s, command)?,
@@ -589,7 +599,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 )));
             }
             let meta = RequestMeta::cli(&format!("delete-user {username}"));
-            s.delete_user(&id, &meta.audit(None, "user.delete", ("user", Some(id.as_str())), 200))?;
+            s.delete_user(&id, &meta.audit(None, USER_DELETE, ("user", Some(id.as_str()))))?;
             println!("Deleted '{username}'; their data key is destroyed.");
         }
         Command::CreateAdmin { username, email, password_file, if_no_admin } => {
@@ -613,12 +623,12 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 feature_group_id: None,
             };
             let meta = RequestMeta::cli("create-admin");
-            s.create_user(&user, &meta.audit(None, "user.create", ("user", Some(user.user_id.as_str())), 201))?;
+            s.create_user(&user, &meta.audit(None, USER_CREATE, ("user", Some(user.user_id.as_str()))))?;
             println!("Created administrator '{username}'. Sign in at http://127.0.0.1:3000/login");
         }
         Command::ProvisionUser { username } => {
             let username = Username::parse(&username)?;
-            let audit = table_set_audit(s, "provision-user", "user_tables.provision", &username)?;
+            let audit = table_set_audit(s, "provision-user", TABLES_PROVISION, &username)?;
             let set = s.provision_user_tables(&username, &audit)?;
             println!("Table set of '{}' is {} ({} objects).", set.username, set.status, set.tables.len());
         }
@@ -629,7 +639,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                     "Dropping deletes every table of '{username}' and its rows: run again with --yes to confirm."
                 )));
             }
-            let audit = table_set_audit(s, "drop-user-tables", "user_tables.drop", &username)?;
+            let audit = table_set_audit(s, "drop-user-tables", TABLES_DROP, &username)?;
             s.drop_user_tables(&username, &audit)?;
             println!("Dropped the table set of '{username}'.");
         }
@@ -646,19 +656,13 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             }
         }
         Command::RefreshStats => {
-            let audit =
-                RequestMeta::cli("refresh-stats").audit(None, crate::jobs::stats::ACTION, ("statistics", None), 200);
+            let audit = RequestMeta::cli("refresh-stats").audit(None, STATS_REFRESH, ("statistics", None));
             let run = s.refresh_user_stats(RefreshWhen::Now, &audit)?;
             let took = run.and_then(|r| r.duration_ms).unwrap_or_default();
             println!("Refreshed the user statistics in {took} ms.");
         }
         Command::SampleStorage { storage } => {
-            let audit = RequestMeta::cli("sample-storage").audit(
-                None,
-                pathfinder::usage::SAMPLE_ACTION,
-                ("storage", None),
-                200,
-            );
+            let audit = RequestMeta::cli("sample-storage").audit(None, STORAGE_SAMPLE, ("storage", None));
             let policy = storage.policy()?;
             s.sample_storage(RefreshWhen::Now, &policy, &audit)?;
             let page = s.storage_page(&policy)?;
@@ -685,12 +689,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             return retention::run(s, crate::config::audit_key(&url)?.as_deref(), command);
         }
         Command::GatherStatistics => {
-            let audit = RequestMeta::cli("gather-statistics").audit(
-                None,
-                pathfinder::usage::STATISTICS_ACTION,
-                ("statistics", None),
-                200,
-            );
+            let audit = RequestMeta::cli("gather-statistics").audit(None, DB_STATISTICS, ("statistics", None));
             let run = s.gather_statistics(RefreshWhen::Now, &audit)?;
             let took = run.and_then(|r| r.duration_ms).unwrap_or_default();
             println!("Gathered the optimizer statistics in {took} ms.");
@@ -732,14 +731,14 @@ fn generate_data(s: &dyn Storage, plan: &generate::Plan) -> AppResult<ExitCode> 
 
 /// The audit entry of a table-set command: the entity is the owner's user id (when
 /// the name belongs to a user) and the path names the set, so no long name is cut.
-fn table_set_audit(s: &dyn Storage, command: &str, action: &str, username: &Username) -> AppResult<AuditEntry> {
+fn table_set_audit(s: &dyn Storage, command: &str, action: Action, username: &Username) -> AppResult<AuditEntry> {
     let owner = s.user_id_by_username(username)?;
     let meta = RequestMeta::cli(&format!("{command} {username}"));
-    Ok(meta.audit(None, action, ("user_tables", owner.as_ref().map(|u| u.as_str())), 200))
+    Ok(meta.audit(None, action, ("user_tables", owner.as_ref().map(|u| u.as_str()))))
 }
 
 fn cli_audit(command: &str) -> AuditEntry {
-    RequestMeta::cli(command).audit(None, "schema.migrate", ("schema", None), 200)
+    RequestMeta::cli(command).audit(None, SCHEMA_MIGRATE, ("schema", None))
 }
 
 /// The host names to answer to: those configured, else loopback and the listen address.
@@ -760,7 +759,7 @@ fn host_names(configured: &[String], listen: SocketAddr) -> Arc<[String]> {
 /// Applies the migrations, then encrypts any plaintext found in sensitive columns.
 fn migrate_and_seal(s: &dyn Storage) -> AppResult<()> {
     report_migration(s.migrate(&cli_audit("migrate"))?);
-    let audit = RequestMeta::cli("migrate").audit(None, "fields.seal", ("user", None), 200);
+    let audit = RequestMeta::cli("migrate").audit(None, FIELDS_SEAL, ("user", None));
     let (sealed, failed) = s.seal_all_plaintext(&audit)?;
     if sealed > 0 {
         println!("Encrypted the plaintext sensitive fields of {sealed} users.");
@@ -858,98 +857,37 @@ fn roles_list(text: &str) -> AppResult<Vec<pathfinder::Role>> {
         .collect()
 }
 
-/// How `serve` runs, from its flags.
-struct ServeOptions {
-    listen: SocketAddr,
-    site_root: String,
-    secure_cookie: bool,
+/// The schedule of `serve`'s background jobs, from its flags.
+struct Jobs {
     stats_every: std::time::Duration,
-    /// The audit key and how often it signs the chain's head.
-    checkpoints: (Arc<[u8]>, std::time::Duration),
-    key_policy: KeyPolicy,
-    allowed_hosts: Arc<[String]>,
-    session_policy: auth::SessionPolicy,
-    lockout: auth::guard::LockoutPolicy,
-    throttle: auth::throttle::SignInThrottle,
-    storage_policy: pathfinder::usage::StoragePolicy,
+    /// How often the audit key signs the chain's head.
+    checkpoint_every: std::time::Duration,
     statistics_every: std::time::Duration,
     verify_every: std::time::Duration,
     retention_every: std::time::Duration,
     backups: Option<pathfinder::backup::BackupSchedule>,
-    ofrep_rate: crate::ofrep::ApiRate,
-    trusted_proxies: Arc<[std::net::IpAddr]>,
-    outbox: pathfinder::mail::Outbox,
-    settings: Arc<[pathfinder::diagnostics::Setting]>,
 }
 
-fn serve(db: Db, url: &DatabaseUrl, options: ServeOptions) -> AppResult<()> {
-    let ServeOptions {
-        listen,
-        site_root,
-        secure_cookie,
-        stats_every,
-        checkpoints,
-        key_policy,
-        allowed_hosts,
-        session_policy,
-        lockout,
-        throttle,
-        storage_policy,
-        statistics_every,
-        verify_every,
-        retention_every,
-        backups,
-        ofrep_rate,
-        trusted_proxies,
-        outbox,
-        settings,
-    } = options;
-    let keys = Arc::new(auth::TokenKeys::new(&jwt_secret(url)?)?);
-    let metrics_token = secret_from_env("PF_METRICS_TOKEN")?.map(Arc::from);
-    let leptos_options = leptos::config::LeptosOptions::builder()
-        .output_name("pathfinder")
-        .site_root(site_root)
-        .site_pkg_dir("pkg")
-        .site_addr(listen)
-        .build();
-    let overview = Arc::new(pathfinder::stats::OverviewCache::default());
-    let pool_history = Arc::new(pathfinder::pool::PoolHistory::default());
-    let (audit_key, sign_every) = checkpoints;
-    let state = AppState {
-        leptos_options,
-        db: db.clone(),
-        keys,
-        metrics_token,
-        secure_cookie,
-        overview: overview.clone(),
-        pool_history: pool_history.clone(),
-        key_policy,
-        allowed_hosts,
-        session_policy,
-        lockout,
-        throttle: Arc::new(throttle),
-        storage_policy,
-        ofrep_rate: Arc::new(ofrep_rate),
-        trusted_proxies,
-        outbox,
-        audit_key: Some(pathfinder::audit::AuditKey(audit_key.clone())),
-        settings,
-    };
+fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
+    let state = AppState::new(config, db.clone())?;
+    let (overview, pool_history) = (state.overview.clone(), state.pool_history.clone());
+    let audit_key: Arc<[u8]> = config.audit_key.clone().unwrap_or_else(|| Arc::from(&b""[..]));
+    let (listen, storage_policy) = (config.listen, config.storage_policy);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
         // Counts first, so no request ever waits for them.
         crate::jobs::overview::refresh(&db, &overview).await?;
         crate::jobs::overview::spawn(db.clone(), overview.clone());
-        crate::jobs::stats::spawn(db.clone(), overview, stats_every);
-        crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), sign_every);
+        crate::jobs::stats::spawn(db.clone(), overview, jobs.stats_every);
+        crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), jobs.checkpoint_every);
         crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));
         crate::jobs::pool::spawn(db.clone(), pool_history);
         let upkeep = crate::jobs::upkeep::Upkeep {
             storage: storage_policy,
-            statistics_every,
-            verify_every,
-            retention_every,
-            backups,
+            statistics_every: jobs.statistics_every,
+            verify_every: jobs.verify_every,
+            retention_every: jobs.retention_every,
+            backups: jobs.backups,
             audit_key: audit_key.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
@@ -980,12 +918,7 @@ fn api_keys(s: &dyn Storage, command: ApiKeyCommand) -> AppResult<()> {
     match command {
         ApiKeyCommand::Create { name } => {
             let (secret, hash, prefix) = pathfinder::secret::new_api_key();
-            let key = s.create_api_key(
-                &name,
-                &hash,
-                &prefix,
-                &meta.audit(None, "flag.api_key.create", ("api_key", None), 201),
-            )?;
+            let key = s.create_api_key(&name, &hash, &prefix, &meta.audit(None, API_KEY_CREATE, ("api_key", None)))?;
             println!("Created API key {} for {}. Its secret, shown only now:\n{secret}", key.key_id, key.name);
         }
         ApiKeyCommand::List => {
@@ -1005,7 +938,7 @@ fn api_keys(s: &dyn Storage, command: ApiKeyCommand) -> AppResult<()> {
             }
         }
         ApiKeyCommand::Revoke { key_id } => {
-            s.revoke_api_key(&key_id, &meta.audit(None, "flag.api_key.revoke", ("api_key", Some(&key_id)), 200))?;
+            s.revoke_api_key(&key_id, &meta.audit(None, API_KEY_REVOKE, ("api_key", Some(&key_id))))?;
             println!("Revoked API key {key_id}.");
         }
     }

@@ -255,3 +255,37 @@ mod tests {
         assert_eq!(DatabaseUrl::parse(DEFAULT_DATABASE_URL).unwrap().backend(), "sqlite");
     }
 }
+
+/// How `serve` serves: the settings of its HTTP surface, from the command line and
+/// environment (`cli.rs`) or from a test. [`crate::http::AppState::new`] builds the
+/// running state from them.
+#[derive(Clone)]
+pub struct ServeConfig {
+    pub listen: std::net::SocketAddr,
+    /// Where the compiled site (`pkg/`) is.
+    pub site_root: String,
+    /// Signs the session tokens (at least 32 bytes).
+    pub jwt_secret: Vec<u8>,
+    /// Bearer token `/metrics` requires, when set.
+    pub metrics_token: Option<String>,
+    /// Served over HTTPS: `Secure` `__Host-` cookies, HSTS, HTTPS origins only.
+    pub secure_cookie: bool,
+    /// The host names the console answers to (`Host` header, port left out).
+    pub allowed_hosts: Vec<String>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    pub session_policy: crate::auth::SessionPolicy,
+    pub lockout: crate::auth::guard::LockoutPolicy,
+    /// Sign-in attempts per client address (each instance's own buckets).
+    pub sign_in_rate: crate::auth::throttle::SignInRate,
+    /// Flag evaluations per second per API key (each instance's own).
+    pub ofrep_rate: u32,
+    pub key_policy: pathfinder::storage::KeyPolicy,
+    pub storage_policy: pathfinder::usage::StoragePolicy,
+    /// Where invitation mail goes, and the console's public address for its links.
+    pub outbox: pathfinder::mail::Outbox,
+    /// Signs the audit chain's checkpoints (the Audit page's verification checks them).
+    pub audit_key: Option<std::sync::Arc<[u8]>>,
+    /// The settings in effect, secrets as set or unset (the Diagnostics page).
+    pub settings: Vec<pathfinder::diagnostics::Setting>,
+}

@@ -1,5 +1,5 @@
 //! Pathfinder Admin's server: configuration, storage backends, authentication,
-//! metrics, the HTTP router and the command line. `main.rs` only calls [`cli::main`].
+//! metrics, the HTTP surface and the command line. `main.rs` only calls [`cli::main`].
 
 pub mod auth;
 pub mod charts;
@@ -9,8 +9,7 @@ pub mod crash;
 pub mod crypto;
 pub mod export;
 pub mod generate;
+pub mod http;
 pub mod jobs;
 pub mod metrics;
-pub mod ofrep;
-pub mod router;
 pub mod storage;

@@ -384,10 +384,10 @@ fn the_embedded_master_key_rotates_and_serve_refuses_to_start_without_it() {
     let id = pathfinder::UserId(one(&format!("SELECT user_id FROM pf_users WHERE username = '{name}'")));
     let read = || {
         let s = pathfinder_server::storage::Store::open_sqlite(&cli.db()).unwrap();
-        pathfinder::storage::EncryptionStore::read_sensitive_fields(
+        pathfinder::storage::KeyStore::read_sensitive_fields(
             &s,
             &id,
-            &AuditEntry::new("user.sensitive.read", "user", id.0.clone()),
+            &AuditEntry::new(pathfinder::storage::SENSITIVE_READ, "user", id.0.clone()),
         )
     };
     let fields = read().unwrap();

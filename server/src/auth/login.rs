@@ -12,6 +12,9 @@ use pathfinder::request::RequestMeta;
 use pathfinder::storage::{
     truncate, DeviceFailure, LoginFailure, LoginRecord, LoginStart, LoginSuccess, NewSession, SecondFactor,
 };
+use pathfinder::storage::{
+    Action, LOGIN_FAILURE, LOGIN_LOCKED, LOGIN_SUCCESS, LOGOUT, SESSION_CONFIRM, SESSION_CONFIRM_FAILURE,
+};
 use pathfinder::{AppError, AppResult, SessionId, Username};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
@@ -176,8 +179,8 @@ pub async fn sign_in(
     let (username, pw) = (attempt.username, attempt.password);
     // No password can be this long (they are refused when set): no hashing for it.
     if pw.len() > password::MAX_PASSWORD_BYTES {
-        let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
-        audit.error_message = Some(format!("a password over {} bytes", password::MAX_PASSWORD_BYTES));
+        let mut audit = meta.audit(None, LOGIN_FAILURE, ("user", None));
+        audit.detail = Some(format!("a password over {} bytes", password::MAX_PASSWORD_BYTES));
         db.call(move |s| s.append_audit(&audit)).await?;
         metrics::count_login("failure");
         return Err(AppError::BadCredentials);
@@ -191,10 +194,10 @@ pub async fn sign_in(
         LoginStart::Ready(record) => record,
         _ => {
             check_password(turn, None, pw.to_string()).await?;
-            let mut audit = meta.audit(None, "login.failure", ("user", None), 401);
+            let mut audit = meta.audit(None, LOGIN_FAILURE, ("user", None));
             // What was typed is never kept (it may be a password typed into the wrong
             // box): a keyed tag lets reviewers tell attempts with the same name apart.
-            audit.error_message = Some(match &name {
+            audit.detail = Some(match &name {
                 Some(n) => format!("unknown username (tag {})", keys.name_tag(n.as_str())),
                 None => "a username that breaks the username rule".into(),
             });
@@ -208,9 +211,8 @@ pub async fn sign_in(
     // Only console accounts sign in here: anyone else gets the wrong-password answer
     // after the same work, and nothing of theirs changes (no counters, no session).
     if !record.console_role {
-        let mut audit =
-            meta.audit(Some(&record.user_id), "login.failure", ("user", Some(record.user_id.as_str())), 401);
-        audit.error_message = Some("not a console account (no console role)".into());
+        let mut audit = meta.audit(Some(&record.user_id), LOGIN_FAILURE, ("user", Some(record.user_id.as_str())));
+        audit.detail = Some("not a console account (no console role)".into());
         db.call(move |s| s.append_audit(&audit)).await?;
         metrics::count_login("failure");
         return Err(AppError::BadCredentials);
@@ -218,7 +220,7 @@ pub async fn sign_in(
     let user_id = record.user_id.clone();
     let now = Utc::now();
     let Checked { locked, trusted, factor } =
-        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "login.failure", &mut lease).await?;
+        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, LOGIN_FAILURE, &mut lease).await?;
 
     let device = match (trusted, attempt.device) {
         (Some(_), Some(cookie)) => cookie.to_string(),
@@ -242,15 +244,15 @@ pub async fn sign_in(
         ip_address: meta.ip.clone(),
         user_agent: meta.user_agent.as_deref().map(|ua| truncate(ua, 500)),
     };
-    let mut audit = meta.audit(Some(&user_id), "login.success", ("session", Some(session_id.as_str())), 303);
+    let mut audit = meta.audit(Some(&user_id), LOGIN_SUCCESS, ("session", Some(session_id.as_str())));
     if locked {
-        audit.error_message = Some("from a trusted browser while the account is locked for others".into());
+        audit.detail = Some("from a trusted browser while the account is locked for others".into());
     }
     match db.call(move |s| s.record_login_success(&session, &success, &audit)).await {
         // The code was used by another attempt meanwhile (its lease had run out).
         Err(AppError::Conflict(_)) => {
-            let mut audit = meta.audit(Some(&user_id), "login.failure", ("user", Some(user_id.as_str())), 401);
-            audit.error_message = Some("two-factor code used already".into());
+            let mut audit = meta.audit(Some(&user_id), LOGIN_FAILURE, ("user", Some(user_id.as_str())));
+            audit.detail = Some("two-factor code used already".into());
             let failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
             db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
             lease.settled();
@@ -319,7 +321,7 @@ async fn settle(
     device_hash: Option<String>,
     password_ok: bool,
     now: chrono::DateTime<Utc>,
-    failure_action: &'static str,
+    failure_action: Action,
     lease: &mut Lease,
 ) -> AppResult<Checked> {
     let user_id = record.user_id.clone();
@@ -336,7 +338,7 @@ async fn settle(
     }
     let mut failure = LoginFailure { user_id: Some(user_id.clone()), ..LoginFailure::default() };
     let (action, reason) = if locked && trusted.is_none() {
-        ("login.locked", "account temporarily locked after failed sign-ins".to_string())
+        (LOGIN_LOCKED, "account temporarily locked after failed sign-ins".to_string())
     } else if ok {
         (failure_action, format!("account is {}", record.account_status))
     } else if let (Some(n), Some(hash)) = (trusted, device_hash) {
@@ -359,11 +361,11 @@ async fn settle(
         };
         (failure_action, reason)
     };
-    let mut audit = meta.audit(Some(&user_id), action, entity, 401);
-    audit.error_message = Some(reason);
+    let mut audit = meta.audit(Some(&user_id), action, entity);
+    audit.detail = Some(reason);
     db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
     lease.settled();
-    metrics::count_login(if action == "login.locked" { "locked" } else { "failure" });
+    metrics::count_login(if action == LOGIN_LOCKED { "locked" } else { "failure" });
     Err(AppError::BadCredentials)
 }
 
@@ -397,16 +399,16 @@ pub async fn confirm(
     let password_ok = check_password(turn, Some(record.password_hash.clone()), attempt.password.to_string()).await?;
     let now = Utc::now();
     let checked =
-        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, "session.confirm", &mut lease)
+        settle(db, lockout, meta, &record, attempt, device_hash, password_ok, now, SESSION_CONFIRM_FAILURE, &mut lease)
             .await?;
-    let audit = meta.audit(Some(&who.user_id), "session.confirm", ("session", Some(who.session_id.as_str())), 303);
+    let audit = meta.audit(Some(&who.user_id), SESSION_CONFIRM, ("session", Some(who.session_id.as_str())));
     let (sid, id) = (who.session_id.clone(), who.user_id.clone());
     match db.call(move |s| s.confirm_session(&sid, &id, now, checked.factor.as_ref(), &audit)).await {
         // The code was used meanwhile: refused, and the lease let go.
         Err(AppError::Conflict(_)) => {
             let mut audit =
-                meta.audit(Some(&who.user_id), "session.confirm", ("user", Some(who.user_id.as_str())), 401);
-            audit.error_message = Some("two-factor code used already".into());
+                meta.audit(Some(&who.user_id), SESSION_CONFIRM_FAILURE, ("user", Some(who.user_id.as_str())));
+            audit.detail = Some("two-factor code used already".into());
             let failure = LoginFailure { user_id: Some(who.user_id.clone()), ..LoginFailure::default() };
             db.call(move |s| s.record_login_failure(&failure, &audit)).await?;
             lease.settled();
@@ -495,7 +497,7 @@ mod activity {
 
 /// Ends the session: it is refused from the next request on.
 pub async fn sign_out(db: &Db, meta: &RequestMeta, who: &Principal) -> AppResult<()> {
-    let audit = meta.audit(Some(&who.user_id), "logout", ("session", Some(who.session_id.as_str())), 303);
+    let audit = meta.audit(Some(&who.user_id), LOGOUT, ("session", Some(who.session_id.as_str())));
     let sid = who.session_id.clone();
     db.call(move |s| s.revoke_session(&sid, "signed out", &audit)).await
 }

@@ -5,7 +5,7 @@
 //! and then the row (by session id and token hash), so revocation and suspension
 //! take effect on the next request.
 
-pub mod access;
+pub mod cookies;
 pub mod guard;
 pub mod login;
 pub mod password;
@@ -31,35 +31,5 @@ impl Default for SessionPolicy {
             idle: chrono::Duration::minutes(30),
             mfa_required: vec![pathfinder::Role::Admin],
         }
-    }
-}
-
-/// The cookie that carries the session token over plain HTTP (loopback).
-pub const SESSION_COOKIE: &str = "pf_session";
-/// Its name over HTTPS (`PF_SECURE_COOKIE`): the `__Host-` prefix makes browsers keep
-/// it only if it is Secure, for this host alone and the whole path, so no subdomain
-/// or plain-HTTP page can plant or overwrite it.
-pub const SECURE_SESSION_COOKIE: &str = "__Host-pf_session";
-
-/// The device cookie: a browser that signed in to an account before (see `guard`).
-pub const DEVICE_COOKIE: &str = "pf_device";
-pub const SECURE_DEVICE_COOKIE: &str = "__Host-pf_device";
-/// How long a device cookie lives: as long as the device stays trusted unused.
-pub const DEVICE_COOKIE_SECS: i64 = guard::DEVICE_TRUST.num_seconds();
-
-pub fn device_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        SECURE_DEVICE_COOKIE
-    } else {
-        DEVICE_COOKIE
-    }
-}
-
-/// The session cookie's name for the way the console is served.
-pub fn session_cookie_name(secure: bool) -> &'static str {
-    if secure {
-        SECURE_SESSION_COOKIE
-    } else {
-        SESSION_COOKIE
     }
 }

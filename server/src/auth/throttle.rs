@@ -1,5 +1,6 @@
 //! Sign-in attempts per client address, decided before any password work: a token
-//! bucket per address (`governor`'s GCRA), in memory and bounded.
+//! bucket per address (`governor`'s GCRA), in memory and bounded; and flag
+//! evaluations per API key, likewise.
 //!
 //! Each instance keeps its own buckets, so N instances let an address through N
 //! times as often: the throttle guards each instance's CPU (its password checks),
@@ -7,7 +8,7 @@
 
 use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
-use governor::state::keyed::HashMapStateStore;
+use governor::state::keyed::{DefaultKeyedStateStore, HashMapStateStore};
 use governor::{Quota, RateLimiter};
 use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
@@ -40,7 +41,27 @@ pub struct SignInThrottle {
 /// be forgotten.
 const OVERFLOW: IpAddr = IpAddr::V6(Ipv6Addr::UNSPECIFIED);
 
+/// How often one address may try to sign in: `burst` attempts at once, then one
+/// more every `every`; at most `max_addresses` remembered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInRate {
+    pub burst: u32,
+    pub every: Duration,
+    pub max_addresses: usize,
+}
+
+impl Default for SignInRate {
+    /// Ten at once, then ten a minute (`PF_SIGN_IN_BURST`, `PF_SIGN_IN_PER_MINUTE`).
+    fn default() -> Self {
+        SignInRate { burst: 10, every: Duration::from_secs(6), max_addresses: 100_000 }
+    }
+}
+
 impl SignInThrottle {
+    pub fn with_rate(rate: SignInRate) -> Self {
+        SignInThrottle::new(rate.burst, rate.every, rate.max_addresses)
+    }
+
     /// `burst` attempts at once, then one more every `every`; at most `max_addresses` remembered.
     pub fn new(burst: u32, every: Duration, max_addresses: usize) -> Self {
         let burst = burst.max(2);
@@ -108,6 +129,32 @@ fn bucket_of(ip: IpAddr) -> IpAddr {
                 IpAddr::V6(Ipv6Addr::new(s[0], s[1], s[2], s[3], 0, 0, 0, 0))
             }
         },
+    }
+}
+
+/// Evaluations per second per API key on one instance (`PF_OFREP_RATE`); a burst of
+/// as many. N instances allow N times as much: it protects each instance's CPU.
+pub struct ApiRate {
+    limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
+}
+
+impl ApiRate {
+    pub fn per_second(n: u32) -> Self {
+        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        ApiRate { limiter: RateLimiter::keyed(Quota::per_second(n)) }
+    }
+
+    /// `Err(wait)` when the key has used its share.
+    pub fn check(&self, key_id: &str) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&key_id.to_string())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+impl Default for ApiRate {
+    fn default() -> Self {
+        ApiRate::per_second(2_000)
     }
 }
 

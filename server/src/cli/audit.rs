@@ -2,11 +2,12 @@
 //! Audit page's filter, streamed to a file or stdout) and `audit checkpoint`.
 
 use super::progress::{stop_on_signal, Progress};
-use crate::export::audit::{Sink, EXPORT_DONE};
+use crate::export::audit::Sink;
 use crate::export::Format;
 use pathfinder::audit::{AuditFilter, AuditParams};
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
+use pathfinder::storage::AUDIT_EXPORT_DONE;
 use pathfinder::{AppError, AppResult};
 use std::io::Write;
 use std::process::ExitCode;
@@ -148,21 +149,21 @@ pub fn export(s: &dyn Storage, args: &FilterArgs, format: &str, output: Option<&
     });
     let secs = bar.finish();
     let flushed = sink.into_inner().and_then(|mut w| w.flush().map_err(AppError::internal));
-    let mut done = meta.audit(None, EXPORT_DONE, ("audit_log", None), 200);
+    let mut done = meta.audit(None, AUDIT_EXPORT_DONE, ("audit_log", None));
     let result = match (written, failed.map_or(flushed, Err)) {
         (Ok(n), Ok(())) if !stop.load(Ordering::SeqCst) => {
-            done.error_message = Some(format!("{n} events"));
+            done.detail = Some(format!("{n} events"));
             eprintln!("Exported {n} events in {secs:.1} s ({:.0} events/s).", n as f64 / secs.max(1e-9));
             Ok(())
         }
         (Ok(n), Ok(())) => {
             done.response_status = 499;
-            done.error_message = Some(format!("interrupted after {n} events"));
+            done.detail = Some(format!("interrupted after {n} events"));
             Err(AppError::invalid(format!("Interrupted after {n} events; the file is incomplete.")))
         }
         (Err(e), _) | (_, Err(e)) => {
             done.response_status = e.status();
-            done.error_message = Some(format!("failed: {e}"));
+            done.detail = Some(format!("failed: {e}"));
             Err(e)
         }
     };

@@ -2,10 +2,11 @@
 //! `storage/backup.rs`). On Oracle the platform takes the backups, and these say so.
 
 use crate::config::{secret_from_env, DatabaseUrl};
-use crate::storage::backup::{audit_restore, oracle_refusal, restore_backup, verify_and_record};
+use crate::storage::backups::{audit_restore, oracle_refusal, restore_backup, verify_and_record};
 use pathfinder::backup::BackupKind;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
+use pathfinder::storage::{BACKUP_CREATE, BACKUP_RESTORE, BACKUP_VERIFY};
 use pathfinder::usage::bytes_text;
 use pathfinder::{AppError, AppResult};
 use std::path::{Path, PathBuf};
@@ -61,7 +62,7 @@ pub fn default_root(database: &Path) -> PathBuf {
 /// `restore` needs no live database: it runs before one is opened.
 pub fn restore(folder: &Path, to: &Path, overwrite: bool) -> AppResult<ExitCode> {
     let report = restore_backup(folder, to, overwrite, audit_key_of(folder)?.as_deref())?;
-    let audit = RequestMeta::cli("backup restore").audit(None, "backup.restore", ("backup", None), 200);
+    let audit = RequestMeta::cli("backup restore").audit(None, BACKUP_RESTORE, ("backup", None));
     audit_restore(to, &report, &audit)?;
     println!("Restored backup {} as {} after verifying it: {}", report.backup_id, to.display(), report.note);
     if !to.with_file_name(".master-key").exists() {
@@ -81,7 +82,7 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
         BackupCommand::Create { to, incremental } => {
             let root = to.unwrap_or_else(|| default_root(database));
             let kind = if incremental { BackupKind::Incremental } else { BackupKind::Full };
-            let b = s.create_backup(&root, kind, &meta.audit(None, "backup.create", ("backup", None), 200))?;
+            let b = s.create_backup(&root, kind, &meta.audit(None, BACKUP_CREATE, ("backup", None)))?;
             let took = b.finished_at.map(|f| (f - b.started_at).num_milliseconds()).unwrap_or_default();
             println!(
                 "Backed up ({}) into {} in {took} ms: {} files, {}; schema version {}, audit chain head {}.",
@@ -120,7 +121,7 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
                     .map(|b| PathBuf::from(b.location))
                     .ok_or_else(|| AppError::NotFound("A finished backup to verify".into()))?,
             };
-            let audit = meta.audit(None, "backup.verify", ("backup", None), 200);
+            let audit = meta.audit(None, BACKUP_VERIFY, ("backup", None));
             let report = verify_and_record(s, &folder, audit_key_of(&folder)?.as_deref(), &audit)?;
             if !report.ok {
                 println!("Backup {} FAILED verification: {}", folder.display(), report.note);

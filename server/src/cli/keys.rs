@@ -7,12 +7,10 @@ use crate::crypto::{Keyring, MasterKey};
 use crate::storage::Store;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{walk_batches, BatchStep, KeyPolicy, RotationScope, Storage};
+use pathfinder::storage::{KEY_ROTATE, KEY_ROTATION_RUN, MASTER_KEY_REWRAP};
 use pathfinder::{AppError, AppResult, Username};
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
-
-/// The audit action of a rotation run (each user's rotation is `key.rotate`).
-pub const ROTATION_RUN: &str = "key.rotation_run";
 
 pub enum Which {
     User(Username),
@@ -49,14 +47,14 @@ pub fn rotate(s: &dyn Storage, which: Which) -> AppResult<ExitCode> {
         Which::User(name) => {
             let id = s.user_id_by_username(&name)?.ok_or_else(|| AppError::NotFound(format!("User '{name}'")))?;
             let meta = RequestMeta::cli(&format!("rotate-keys --user {name}"));
-            let key = s.rotate_user_key(&id, &meta.audit(None, "key.rotate", ("user", Some(id.as_str())), 200))?;
+            let key = s.rotate_user_key(&id, &meta.audit(None, KEY_ROTATE, ("user", Some(id.as_str()))))?;
             println!("Rotated the data key of '{name}': now version {}.", key.rotation_count);
             return Ok(ExitCode::SUCCESS);
         }
         Which::All => RotationScope::All,
         Which::Overdue(policy) => RotationScope::Overdue { rotation_days: policy.rotation_days },
     };
-    let audit = RequestMeta::cli("rotate-keys").audit(None, ROTATION_RUN, ("encryption_keys", None), 200);
+    let audit = RequestMeta::cli("rotate-keys").audit(None, KEY_ROTATION_RUN, ("encryption_keys", None));
     let stop = stop_on_signal()?;
     let mut bar = Progress::new("rotate-keys", "keys")?;
     let run = s.rotate_keys(scope, &audit, &mut |done, total| {
@@ -135,7 +133,7 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
 }
 
 fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> AppResult<u64> {
-    let audit = meta.audit(None, "key.master.rewrap", ("encryption_keys", None), 200);
+    let audit = meta.audit(None, MASTER_KEY_REWRAP, ("encryption_keys", None));
     let total = s.keys_by_master_key()?.iter().map(|k| k.count).sum::<i64>() as u64;
     let mut bar = Progress::new("rotate-master-key", "keys")?;
     let mut scanned = 0;

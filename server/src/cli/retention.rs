@@ -3,8 +3,9 @@
 
 use super::progress::stop_on_signal;
 use pathfinder::request::RequestMeta;
-use pathfinder::retention::{PolicyEdit, RetentionSummary, RUN_ACTION};
+use pathfinder::retention::{PolicyEdit, RetentionSummary};
 use pathfinder::storage::{RefreshWhen, RetentionRequest, Storage};
+use pathfinder::storage::{RETENTION_POLICY_CREATE, RETENTION_POLICY_DELETE, RETENTION_POLICY_UPDATE, RETENTION_RUN};
 use pathfinder::AppResult;
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -62,7 +63,7 @@ pub fn run(s: &dyn Storage, audit_key: Option<&[u8]>, command: RetentionCommand)
         }
         RetentionCommand::Set { pattern, days, archive, keep } => {
             let id = policy_id(&pattern)?;
-            let action = if id.is_some() { "retention.policy.update" } else { "retention.policy.create" };
+            let action = if id.is_some() { RETENTION_POLICY_UPDATE } else { RETENTION_POLICY_CREATE };
             let edit = PolicyEdit {
                 table_pattern: pattern,
                 retention_days: days,
@@ -72,7 +73,7 @@ pub fn run(s: &dyn Storage, audit_key: Option<&[u8]>, command: RetentionCommand)
             let saved = s.save_retention_policy(
                 id.as_deref(),
                 &edit,
-                &meta.audit(None, action, ("retention_policy", id.as_deref()), 200),
+                &meta.audit(None, action, ("retention_policy", id.as_deref())),
             )?;
             println!("Saved the policy for {}: {} days.", saved.table_pattern, saved.retention_days);
         }
@@ -82,14 +83,14 @@ pub fn run(s: &dyn Storage, audit_key: Option<&[u8]>, command: RetentionCommand)
             };
             s.delete_retention_policy(
                 &id,
-                &meta.audit(None, "retention.policy.delete", ("retention_policy", Some(id.as_str())), 200),
+                &meta.audit(None, RETENTION_POLICY_DELETE, ("retention_policy", Some(id.as_str()))),
             )?;
             println!("Removed the policy for {pattern}.");
         }
         RetentionCommand::Run { dry_run } => {
             let stop = stop_on_signal()?;
             let req = RetentionRequest { dry_run, when: RefreshWhen::Now, now: chrono::Utc::now(), audit_key };
-            let audit = meta.audit(None, RUN_ACTION, ("retention", None), 200);
+            let audit = meta.audit(None, RETENTION_RUN, ("retention", None));
             let summary = s.run_retention(&req, &audit, &mut |_: &RetentionSummary| !stop.load(Ordering::Relaxed))?;
             let Some(summary) = summary else { return Ok(ExitCode::SUCCESS) };
             println!("{}", summary.text());

@@ -18,6 +18,7 @@ mod users;
 use chrono::{DateTime, NaiveDate, Utc};
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{Storage, TableRows, Value};
+use pathfinder::storage::{DATA_GENERATE, FIELDS_SEAL, TABLES_PROVISION};
 use pathfinder::{AppError, AppResult, Username};
 use rng::Rng;
 use std::collections::HashSet;
@@ -25,8 +26,6 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
 
-/// The audit action of one committed batch.
-pub const BATCH_ACTION: &str = "data.generate";
 const USERS_PER_BATCH: u64 = 5_000;
 const EVENTS_PER_BATCH: u64 = 50_000;
 
@@ -248,7 +247,7 @@ pub fn run(
 ) -> AppResult<Outcome> {
     let world = Arc::new(World::new(plan));
     let run_name = plan.run_name();
-    let done: HashSet<String> = s.audited_entities(BATCH_ACTION, &run_name)?.into_iter().collect();
+    let done: HashSet<String> = s.audited_entities(DATA_GENERATE.name, &run_name)?.into_iter().collect();
     let all = plan.batches();
     let total: u64 = all.iter().map(|b| world.units(*b)).sum();
     let mut units: u64 = all.iter().filter(|b| done.contains(&b.name())).map(|b| world.units(*b)).sum();
@@ -290,7 +289,7 @@ fn seal(s: &dyn Storage, run_name: &str) -> AppResult<()> {
     let meta = RequestMeta::cli(run_name);
     // 5,000 users a transaction (not `migrate`'s 500): nobody else writes during
     // a load, and at a million users the commits were half of the pass.
-    let audit = meta.audit(None, "fields.seal", ("user", None), 200);
+    let audit = meta.audit(None, FIELDS_SEAL, ("user", None));
     let failed = pathfinder::storage::walk_batches(|after| s.seal_plaintext(after, 5_000, &audit), |_| {})?.failed;
     if failed > 0 {
         return Err(AppError::Conflict(format!("{failed} generated users could not be sealed (see the log).")));
@@ -336,12 +335,12 @@ fn load(
             outcome.interrupted = true;
             break;
         }
-        let audit = meta.audit(None, BATCH_ACTION, ("dataset", Some(&batch.name())), 201);
+        let audit = meta.audit(None, DATA_GENERATE, ("dataset", Some(&batch.name())));
         let written = match batch {
             Batch::TableSet(i) => {
                 let p = world.person(world.provisioned_user(i));
                 let username = Username::parse(&p.username)?;
-                let provision = meta.audit(None, "user_tables.provision", ("user_tables", Some(&p.user_id)), 200);
+                let provision = meta.audit(None, TABLES_PROVISION, ("user_tables", Some(&p.user_id)));
                 let set = s.provision_user_tables(&username, &provision)?;
                 if set.tables.iter().any(|t| t.name.ends_with("_experiences") && t.rows > 0) {
                     // Filled before a crash took the batch's audit row: write only that.

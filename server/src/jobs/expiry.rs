@@ -5,16 +5,16 @@
 
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
+use pathfinder::storage::OVERRIDE_EXPIRED;
 use std::time::Duration;
 
-pub const ACTION: &str = "flag.override.expired";
 const BATCH: u32 = 500;
 
 /// Removes what has expired, a batch per transaction, until none is left.
 pub async fn sweep(db: &Db) -> u64 {
     let mut removed = 0;
     loop {
-        let audit = RequestMeta::job("flag-expiry").audit(None, ACTION, ("feature_flag", None), 200);
+        let audit = RequestMeta::job("flag-expiry").audit(None, OVERRIDE_EXPIRED, ("feature_flag", None));
         match db.call(move |s| s.expire_overrides(chrono::Utc::now(), BATCH, &audit)).await {
             Ok(n) => {
                 removed += n;

@@ -6,11 +6,9 @@ use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::stats::OverviewCache;
 use pathfinder::storage::RefreshWhen;
+use pathfinder::storage::STATS_REFRESH;
 use std::sync::Arc;
 use std::time::Duration;
-
-/// The audit action of a statistics refresh, whoever asks for it.
-pub const ACTION: &str = "user_stats.refresh";
 
 /// How often an instance asks whether a refresh is due (a read, and a write only
 /// when one is).
@@ -20,7 +18,7 @@ const CHECK_EVERY: Duration = Duration::from_secs(60);
 pub fn spawn(db: Db, overview: Arc<OverviewCache>, every: Duration) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            let audit = RequestMeta::job("stats-refresh").audit(None, ACTION, ("statistics", None), 200);
+            let audit = RequestMeta::job("stats-refresh").audit(None, STATS_REFRESH, ("statistics", None));
             match db.call(move |s| s.refresh_user_stats(RefreshWhen::Due(every), &audit)).await {
                 Ok(Some(run)) => {
                     tracing::info!(duration_ms = run.duration_ms, "refreshed the user statistics");

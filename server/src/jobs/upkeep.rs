@@ -7,9 +7,9 @@
 
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
-use pathfinder::retention::RUN_ACTION;
 use pathfinder::storage::{RefreshWhen, RetentionRequest};
-use pathfinder::usage::{StoragePolicy, SAMPLE_ACTION, STATISTICS_ACTION};
+use pathfinder::storage::{AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, RETENTION_RUN, STORAGE_SAMPLE};
+use pathfinder::usage::StoragePolicy;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -45,29 +45,29 @@ pub async fn publish(db: &Db, upkeep: &Upkeep) {
 pub async fn round(db: &Db, upkeep: &Upkeep) {
     let (policy, sample_every) =
         (upkeep.storage, Duration::from_secs(u64::from(upkeep.storage.sample_every_minutes) * 60));
-    let audit = RequestMeta::job("storage-sample").audit(None, SAMPLE_ACTION, ("storage", None), 200);
+    let audit = RequestMeta::job("storage-sample").audit(None, STORAGE_SAMPLE, ("storage", None));
     match db.call(move |s| s.sample_storage(RefreshWhen::Due(sample_every), &policy, &audit)).await {
         Ok(Some(run)) => tracing::info!(duration_ms = run.duration_ms, "sampled the storage"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "sampling the storage failed; next check in a minute"),
     }
     let every = upkeep.statistics_every;
-    let audit = RequestMeta::job("db-statistics").audit(None, STATISTICS_ACTION, ("statistics", None), 200);
+    let audit = RequestMeta::job("db-statistics").audit(None, DB_STATISTICS, ("statistics", None));
     match db.call(move |s| s.gather_statistics(RefreshWhen::Due(every), &audit)).await {
         Ok(Some(run)) => tracing::info!(duration_ms = run.duration_ms, "gathered the optimizer statistics"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "gathering the statistics failed; next check in a minute"),
     }
     let (every, key) = (upkeep.verify_every, upkeep.audit_key.clone());
-    let mut audit = RequestMeta::job("audit-verify").audit(None, "audit.verify", ("audit_log", None), 200);
-    audit.error_message = Some("the whole chain (scheduled)".into());
+    let mut audit = RequestMeta::job("audit-verify").audit(None, AUDIT_VERIFY, ("audit_log", None));
+    audit.detail = Some("the whole chain (scheduled)".into());
     match db.call(move |s| s.scheduled_chain_verify(every, Some(&key), &audit)).await {
         Ok(Some(job)) => tracing::info!(outcome = ?job.outcome, "verified the audit chain"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "verifying the audit chain failed; next check in a minute"),
     }
     let (every, key) = (upkeep.retention_every, upkeep.audit_key.clone());
-    let audit = RequestMeta::job("retention").audit(None, RUN_ACTION, ("retention", None), 200);
+    let audit = RequestMeta::job("retention").audit(None, RETENTION_RUN, ("retention", None));
     let run = move |s: &dyn pathfinder::storage::Storage| {
         let req = RetentionRequest {
             dry_run: false,
@@ -86,7 +86,7 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
     }
     if let Some(schedule) = upkeep.backups.clone() {
         let key = upkeep.audit_key.clone();
-        let audit = RequestMeta::job("backup").audit(None, "backup.create", ("backup", None), 200);
+        let audit = RequestMeta::job("backup").audit(None, BACKUP_CREATE, ("backup", None));
         match db.call(move |s| s.scheduled_backup(&schedule, Some(&key), &audit)).await {
             Ok(Some(b)) => tracing::info!(kind = b.kind, location = b.location, "took a scheduled backup"),
             Ok(None) => {}

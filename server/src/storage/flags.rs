@@ -9,13 +9,17 @@ use super::driver::{Conn, ReadRow, Row, Value};
 use super::users::{group_named, user_named};
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{Timestamp, UserSummary};
+use pathfinder::audit::AuditFilter;
+use pathfinder::dto::{Page, Timestamp, UserSummary};
 use pathfinder::flags::{
-    resolve, ApiKey, Candidate, Candidates, Evaluation, Flag, FlagEdit, FlagType, Group, GroupEdit, Override,
-    OverrideEdit, OverrideFilter, OverridePage, Target,
+    resolve, ApiKey, Candidate, Candidates, Evaluation, Flag, FlagEdit, FlagPage, FlagQuery, FlagType, Group,
+    GroupEdit, GroupPage, Override, OverrideEdit, OverrideFilter, Target,
 };
-use pathfinder::storage::{AuditEntry, FlagStore};
-use pathfinder::{new_id, AppError, AppResult};
+use pathfinder::storage::{AuditEntry, AuditStore, FlagStore, UserStore};
+use pathfinder::{new_id, AppError, AppResult, UserId, Username};
+
+/// How many of a flag's newest changes its page shows.
+const FLAG_HISTORY: u32 = 20;
 use serde_json::json;
 
 fn flag_row(r: &dyn Row) -> AppResult<Flag> {
@@ -111,7 +115,7 @@ fn audit_change(
     let mut entry = audit.clone();
     entry.entity_type = Some(entity.0.to_string());
     entry.entity_id = Some(entity.1.to_string());
-    entry.error_message = Some(json!({ "before": before, "after": after }).to_string());
+    entry.detail = Some(json!({ "before": before, "after": after }).to_string());
     super::audit::insert(c, &entry)
 }
 
@@ -372,19 +376,40 @@ fn api_key_row(r: &dyn Row) -> AppResult<ApiKey> {
 }
 
 impl FlagStore for Store {
-    fn flags(&self, text: &str) -> AppResult<Vec<Flag>> {
-        let pattern = format!("%{}%", pathfinder::filter::escape_like(&text.trim().to_lowercase()));
+    fn flags(&self, query: &FlagQuery) -> AppResult<Vec<Flag>> {
+        let pattern = format!("%{}%", pathfinder::filter::escape_like(&query.text.trim().to_lowercase()));
+        let flag_type = query.flag_type.map(|t| t.as_str());
+        let system_wide = query.system_wide.map(yes);
+        // Sorted here (an unknown order is refused when the query is parsed): by key,
+        // or by name, type or last change, then by key.
+        let by = match query.sort.as_str() {
+            "name" | "type" | "updated" => query.sort.as_str(),
+            _ => "key",
+        };
         self.read(|c| {
             c.query_map(
                 sql!(
                     "SELECT flag_id, flag_key, flag_name, description, flag_type, default_value, allowed_values,
                      is_system_wide, requires_restart, created_at, updated_at FROM pf_feature_flags
-                     WHERE flag_key LIKE :1 ESCAPE '\\' OR LOWER(flag_name) LIKE :2 ESCAPE '\\' ORDER BY flag_key"
+                     WHERE (flag_key LIKE :1 ESCAPE '\\' OR LOWER(flag_name) LIKE :2 ESCAPE '\\')
+                     AND (:3 IS NULL OR COALESCE(flag_type, 'boolean') = :4)
+                     AND (:5 IS NULL OR COALESCE(is_system_wide, 'N') = :6)
+                     ORDER BY CASE :7 WHEN 'name' THEN LOWER(flag_name) WHEN 'type' THEN flag_type END,
+                     CASE :8 WHEN 'updated' THEN updated_at END DESC, flag_key"
                 ),
-                &args![pattern.as_str(), pattern.as_str()],
+                &args![pattern.as_str(), pattern.as_str(), flag_type, flag_type, system_wide, system_wide, by, by],
                 flag_row,
             )
         })
+    }
+
+    fn flag_page(&self, key: &str, filter: &OverrideFilter, now: Timestamp, limit: u32) -> AppResult<FlagPage> {
+        let flag = self.flag(key)?;
+        let overrides = self.overrides_of_flag(key, filter, now, limit)?;
+        let override_count = self.override_count(key)?;
+        let history = AuditFilter::newest_about(&flag.flag_id, FLAG_HISTORY, now)?;
+        let history = self.search_audit(&history)?.events;
+        Ok(FlagPage { flag, overrides, override_count, history })
     }
 
     fn flag(&self, key: &str) -> AppResult<Flag> {
@@ -465,6 +490,30 @@ impl FlagStore for Store {
                 sql!("SELECT COUNT(*) FROM pf_user_feature_flags WHERE flag_id = :1"),
                 &args![flag.flag_id.as_str()],
             )
+        })
+    }
+
+    fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()> {
+        self.write_audited_with(audit, |c| {
+            Store::lock_owner(c, user_id.as_str())?;
+            let before = c
+                .query_opt(
+                    sql!(
+                        "SELECT g.group_name, u.feature_group_id FROM pf_users u
+                         LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id WHERE u.user_id = :1"
+                    ),
+                    &args![user_id],
+                )?
+                .ok_or_else(|| AppError::NotFound("That user".into()))?;
+            // A group deleted meanwhile leaves its id behind: say so rather than "none".
+            let before = before.opt_text(0)?.or(before.opt_text(1)?.map(|id| format!("(deleted group {id})")));
+            let after = group_named(c, group_id)?;
+            c.execute(
+                sql!("UPDATE pf_users SET feature_group_id = :1, updated_at = :2 WHERE user_id = :3"),
+                &args![group_id.map(str::to_string), chrono::Utc::now(), user_id],
+            )?;
+            let name = |g: Option<String>| g.unwrap_or_else(|| "none".into());
+            Ok(((), format!("group: {} -> {}", name(before), name(after))))
         })
     }
 
@@ -558,6 +607,27 @@ impl FlagStore for Store {
         })
     }
 
+    fn group_page(&self, group_id: &str, after: Option<&str>, limit: u32) -> AppResult<GroupPage> {
+        Ok(GroupPage {
+            group: self.group(group_id)?,
+            size: self.group_size(group_id)?,
+            members: self.group_members(group_id, after, limit)?,
+            overrides: self.overrides_held(&Target::Group(group_id.to_string()))?,
+        })
+    }
+
+    fn add_group_member(&self, group_id: &str, username: &str, audit: &AuditEntry) -> AppResult<()> {
+        let name = username.trim();
+        let id = Username::parse(name)
+            .ok()
+            .map(|u| self.user_id_by_username(&u))
+            .transpose()?
+            .flatten()
+            .ok_or_else(|| AppError::invalid(format!("No user is named '{name}'.")))?;
+        let audit = AuditEntry { entity_id: Some(id.0.clone()), ..audit.clone() };
+        self.set_user_group(&id, Some(group_id), &audit)
+    }
+
     fn group_size(&self, group_id: &str) -> AppResult<i64> {
         self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_users WHERE feature_group_id = :1"), &args![group_id]))
     }
@@ -645,7 +715,7 @@ impl FlagStore for Store {
         filter: &OverrideFilter,
         now: Timestamp,
         limit: u32,
-    ) -> AppResult<OverridePage> {
+    ) -> AppResult<Page<Override>> {
         self.read(|c| {
             let flag = flag_by_key(c, key)?;
             let mut items = match &filter.holder {
@@ -658,7 +728,7 @@ impl FlagStore for Store {
                 items.truncate(limit as usize);
                 items.last().map(|o| o.override_id.clone())
             });
-            Ok(OverridePage { items, next: next.flatten() })
+            Ok(Page { items, next_cursor: next.flatten() })
         })
     }
 
@@ -682,8 +752,8 @@ impl FlagStore for Store {
         })
     }
 
-    fn group_members(&self, group_id: &str, after: Option<&str>, limit: u32) -> AppResult<Vec<UserSummary>> {
-        self.read(|c| {
+    fn group_members(&self, group_id: &str, after: Option<&str>, limit: u32) -> AppResult<Page<UserSummary>> {
+        let mut members = self.read(|c| {
             group_by_id(c, group_id)?;
             // idx_users_group_name (feature_group_id, username): a page is one index
             // range. The first starts above a space, below any username (an empty
@@ -697,10 +767,15 @@ impl FlagStore for Store {
                         last_login FROM pf_users WHERE feature_group_id = :1 AND username > :2
                         ORDER BY username FETCH FIRST :3 ROWS ONLY"
                 ),
-                &args![group_id, after.unwrap_or(" "), i64::from(limit)],
+                &args![group_id, after.unwrap_or(" "), i64::from(limit) + 1],
                 super::users::summary,
             )
-        })
+        })?;
+        let next_cursor = (members.len() > limit as usize).then(|| {
+            members.truncate(limit as usize);
+            members.last().map(|m| m.username.clone())
+        });
+        Ok(Page { items: members, next_cursor: next_cursor.flatten() })
     }
 
     fn evaluate(&self, key: &str, user: Option<&str>, now: Timestamp) -> AppResult<Evaluation> {
@@ -714,6 +789,15 @@ impl FlagStore for Store {
                 None => Ok(e),
             }
         })
+    }
+
+    fn evaluate_for(&self, key: &str, username: &str, now: Timestamp) -> AppResult<Evaluation> {
+        let name = username.trim().to_lowercase();
+        let known = Username::parse(&name).ok().map(|u| self.user_id_by_username(&u)).transpose()?.flatten();
+        if known.is_none() {
+            return Err(AppError::invalid(format!("No user is named '{name}'.")));
+        }
+        self.evaluate(key, Some(&name), now)
     }
 
     fn evaluate_all(&self, user: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>> {

@@ -153,7 +153,7 @@ impl Store {
     ) -> AppResult<()> {
         let error = outcome.as_ref().err().copied();
         let row = match outcome {
-            Ok(note) => AuditEntry { execution_time_ms: millis as u64, error_message: note, ..audit_entry.clone() },
+            Ok(note) => AuditEntry { execution_time_ms: millis as u64, detail: note, ..audit_entry.clone() },
             Err(e) => failure_audit(audit_entry, e),
         };
         self.write(|c| {

@@ -5,7 +5,7 @@ use super::sessions::{ensure_login_state, use_second_factor};
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::{MfaState, Timestamp};
-use pathfinder::storage::{AuditEntry, MfaStore, SecondFactor};
+use pathfinder::storage::{AuditEntry, KeyStore, MfaStore, SecondFactor};
 use pathfinder::{AppError, AppResult, SessionId, UserId};
 
 impl MfaStore for Store {
@@ -43,6 +43,23 @@ impl MfaStore for Store {
                 &rows,
             )
         })
+    }
+
+    fn confirm_mfa_setup(
+        &self,
+        user_id: &UserId,
+        code: &str,
+        now: u64,
+        recovery_hashes: &[String],
+        audit: &AuditEntry,
+    ) -> AppResult<()> {
+        let secret = self
+            .mfa_secret(user_id)?
+            .ok_or_else(|| AppError::Conflict("Start the setup first: there is no secret to confirm.".into()))?;
+        let step = pathfinder::mfa::check_code(&secret, code, now, None)?.ok_or_else(|| {
+            AppError::invalid("That code is not the current one: check the time on your phone and try the next code.")
+        })?;
+        self.enable_mfa(user_id, step, recovery_hashes, audit)
     }
 
     fn reset_mfa(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {

@@ -111,7 +111,7 @@ pub fn intent_audit(audit: &AuditEntry) -> AuditEntry {
 
 /// The audit row of an operation that failed after its intent was committed.
 pub fn failure_audit(audit: &AuditEntry, error: &AppError) -> AuditEntry {
-    AuditEntry { response_status: error.status(), error_message: Some(error.to_string()), ..audit.clone() }
+    AuditEntry { response_status: error.status(), detail: Some(error.to_string()), ..audit.clone() }
 }
 
 /// Whether `stmt` is a trigger whose body (`BEGIN … END`) is still open: its `;`

@@ -16,19 +16,20 @@ pub mod schema_model;
 pub mod search;
 pub mod sql;
 
-pub mod backup;
+mod accounts;
+pub mod backups;
 mod bulk;
 mod database_view;
-mod encryption;
 mod flags;
 mod invitations;
 mod jobs;
+mod keys;
 mod mfa;
+mod operations;
 mod retention;
 pub mod schema;
 mod sessions;
 pub mod stats;
-mod usage;
 mod user_tables;
 mod users;
 
@@ -154,7 +155,7 @@ impl Store {
         self.write_as::<F, T>(|c| {
             let (out, said) = f(c)?;
             let mut entry = audit.clone();
-            entry.error_message = Some(said);
+            entry.detail = Some(said);
             audit::insert(c, &entry)?;
             Ok(out)
         })

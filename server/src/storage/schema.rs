@@ -18,7 +18,7 @@ use super::sql::Stmt;
 use super::user_tables::object_exists;
 use super::{audit, Store};
 use crate::{args, sql};
-use pathfinder::storage::{AuditEntry, AuditStore, Drift, MigrationReport, SchemaStore};
+use pathfinder::storage::{AuditEntry, AuditStore, Drift, MigrationReport, SchemaStore, SCHEMA_MIGRATE};
 use pathfinder::{AppError, AppResult, Username};
 
 /// Our bootstrap table: one row per applied migration (our extension to the seed).
@@ -295,7 +295,7 @@ pub fn expected_schema(dialect: Dialect) -> AppResult<Schema> {
             Schema::from_statements(&statements, Dialect::Oracle)
         }
         Dialect::Sqlite => {
-            sqlite_expected(|c| apply_migrations(c, &AuditEntry::new("schema.check", "schema", "expected")).map(|_| ()))
+            sqlite_expected(|c| apply_migrations(c, &AuditEntry::new(SCHEMA_MIGRATE, "schema", "expected")).map(|_| ()))
         }
     }
 }

@@ -1,10 +1,10 @@
 //! `pf_user_sessions` and `pf_console_login_state`: sign-in, lookup, revocation.
 
+use super::accounts::roles_of;
 use super::driver::{Conn, ReadRow};
-use super::users::roles_of;
 use super::Store;
 use crate::{args, sql};
-use pathfinder::dto::{Principal, SessionInfo, SignInState, Timestamp};
+use pathfinder::dto::{Principal, SessionInfo, SignInState, Timestamp, UserSessions};
 use pathfinder::storage::{
     AuditEntry, DeviceFailure, LoginFailure, LoginGuard, LoginRecord, LoginStart, LoginSuccess, NewSession,
     SecondFactor, SessionFilter, SessionStore, Value,
@@ -278,6 +278,10 @@ impl SessionStore for Store {
                 },
             )
         })
+    }
+
+    fn user_sessions(&self, user_id: &UserId) -> AppResult<UserSessions> {
+        Ok(UserSessions { sessions: self.list_sessions(user_id)?, sign_in: self.sign_in_state(user_id)? })
     }
 
     fn count_active_sessions(&self, now: Timestamp) -> AppResult<i64> {

@@ -24,7 +24,7 @@ use super::{audit, bulk, Store};
 use crate::{args, sql};
 use pathfinder::dto::{CareerSummary, TableCount, TableSetInfo};
 use pathfinder::storage::{AuditEntry, TableRows, UserTableStore};
-use pathfinder::{AppError, AppResult, Username};
+use pathfinder::{AppError, AppResult, UserId, Username};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
@@ -138,6 +138,23 @@ pub fn career_statement(username: &Username) -> String {
     )
 }
 
+impl Store {
+    fn username_of(&self, user_id: &UserId) -> AppResult<String> {
+        self.read(|c| {
+            c.query_opt(sql!("SELECT username FROM pf_users WHERE user_id = :1"), &args![user_id])?
+                .ok_or_else(|| AppError::NotFound("That user".into()))?
+                .text(0)
+        })
+    }
+
+    /// The username a user's table set is named after.
+    fn owner_of(&self, user_id: &UserId) -> AppResult<Username> {
+        let name = self.username_of(user_id)?;
+        Username::parse(&name)
+            .map_err(|_| AppError::invalid(format!("{name:?} breaks the username rule, so it can have no table set.")))
+    }
+}
+
 impl UserTableStore for Store {
     fn provision_user_tables(&self, username: &Username, audit: &AuditEntry) -> AppResult<TableSetInfo> {
         // 1. The intent: the registry row and the `.begin` audit row.
@@ -196,6 +213,29 @@ impl UserTableStore for Store {
             })
         })()
         .map_err(|e| self.audit_failure(audit, e))
+    }
+
+    fn tables_of(&self, user_id: &UserId) -> AppResult<Option<TableSetInfo>> {
+        match Username::parse(&self.username_of(user_id)?) {
+            Ok(owner) => self.user_table_set(&owner),
+            // A legacy name that breaks the rule can have no table set.
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn provision_tables_of(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<TableSetInfo> {
+        let owner = self.owner_of(user_id)?;
+        self.provision_user_tables(&owner, audit)
+    }
+
+    fn drop_tables_of(&self, user_id: &UserId, typed: &str, audit: &AuditEntry) -> AppResult<()> {
+        let owner = self.owner_of(user_id)?;
+        if typed.trim() != owner.as_str() {
+            return Err(AppError::invalid(format!(
+                "Type the username ({owner}) to confirm: the tables and their rows are dropped."
+            )));
+        }
+        self.drop_user_tables(&owner, audit)
     }
 
     fn user_table_set(&self, username: &Username) -> AppResult<Option<TableSetInfo>> {

@@ -1,17 +1,21 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
-use super::driver::{Conn, Dialect, ReadRow, Row};
+use super::accounts::{keep_an_active_admin, lock_admins, roles_of};
+use super::driver::{Conn, ReadRow, Row};
 use super::search::{self, UsersAccess};
 use super::sessions::end_sessions_of;
 use super::Store;
 use crate::{args, sql};
 use pathfinder::dto::{
-    ConsoleAccount, GroupRef, Page, Preferences, ProfileEdit, SensitiveFields, SsoLink, StatusCount, UserProfile,
-    UserSummary,
+    BulkOutcome, GroupRef, Page, Preferences, ProfileEdit, SensitiveFields, SsoLink, StatusCount, UserDetail,
+    UserProfile, UserSummary,
 };
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
-use pathfinder::storage::{AuditEntry, NewUser, UserStore};
-use pathfinder::{AppError, AppResult, Role, UserId, Username};
+use pathfinder::storage::{
+    AuditEntry, BulkChange, FlagStore, NewUser, SessionFilter, SessionStore, StatsStore, UserStore, UserTableStore,
+    BULK_MAX, TABLES_DROP,
+};
+use pathfinder::{AppError, AppResult, UserId, Username};
 
 /// A row that starts with [`search::SUMMARY_COLUMNS`].
 pub(super) fn summary(r: &dyn Row) -> AppResult<UserSummary> {
@@ -25,16 +29,6 @@ pub(super) fn summary(r: &dyn Row) -> AppResult<UserSummary> {
         created_at: r.opt_time(6)?,
         last_login: r.opt_time(7)?,
     })
-}
-
-pub(super) fn roles_of(c: &mut Conn, user_id: &str) -> AppResult<Vec<Role>> {
-    let names = c.query_map(
-        sql!("SELECT role FROM pf_console_roles WHERE user_id = :1 ORDER BY role"),
-        &args![user_id],
-        |r| r.text(0),
-    )?;
-    // A role this build does not know is ignored rather than trusted.
-    Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
 }
 
 pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
@@ -172,39 +166,6 @@ pub(super) fn group_named(c: &mut Conn, group_id: Option<&str>) -> AppResult<Opt
         .map(Some)
 }
 
-/// Administrators who can sign in (status active).
-fn active_admins(c: &mut Conn) -> AppResult<i64> {
-    c.query_int(
-        sql!(
-            "SELECT COUNT(*) FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
-             WHERE r.role = 'admin' AND COALESCE(u.account_status, 'active') = 'active'"
-        ),
-        &[],
-    )
-}
-
-/// Takes the administrators' turn for a change that could leave none active, and
-/// says whether `user_id` is one. Oracle locks every admin role row, so two such
-/// changes at once (two admins suspending each other) queue, and the second sees the
-/// first; SQLite has one writer at a time anyway.
-fn lock_admins(c: &mut Conn, user_id: &UserId) -> AppResult<bool> {
-    if c.dialect() == Dialect::Oracle {
-        c.query(sql!(oracle: "SELECT user_id FROM pf_console_roles WHERE role = 'admin' FOR UPDATE"), &[])?;
-    }
-    Ok(roles_of(c, user_id.as_str())?.contains(&Role::Admin))
-}
-
-/// After a change to an administrator, inside its transaction: refused (and so
-/// undone) when no active administrator would be left.
-fn keep_an_active_admin(c: &mut Conn, changed_an_admin: bool) -> AppResult<()> {
-    if changed_an_admin && active_admins(c)? == 0 {
-        return Err(AppError::Conflict(
-            "That is the last active administrator: make someone else an administrator first.".into(),
-        ));
-    }
-    Ok(())
-}
-
 /// Walk or candidates: the index that can propose the filter's rows counts them,
 /// stopping at the limit.
 fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {
@@ -270,6 +231,16 @@ impl UserStore for Store {
         })
     }
 
+    fn user_page(&self, user_id: &UserId) -> AppResult<UserDetail> {
+        Ok(UserDetail {
+            profile: self.user_profile(user_id)?,
+            activity: self.user_activity(user_id)?,
+            stats_refresh: self.last_stats_refresh()?,
+            sso_links: self.sso_links(user_id)?,
+            preferences: self.preferences(user_id)?,
+        })
+    }
+
     fn user_id_by_username(&self, username: &Username) -> AppResult<Option<UserId>> {
         Ok(self.read(|c| user_id_of(c, username))?.map(UserId))
     }
@@ -307,93 +278,6 @@ impl UserStore for Store {
                 &[],
                 |r| Ok(StatusCount { status: r.text(0)?, count: r.int(1)? }),
             )
-        })
-    }
-
-    fn set_console_roles(
-        &self,
-        user_id: &UserId,
-        roles: &[Role],
-        audit: &AuditEntry,
-    ) -> AppResult<(Vec<Role>, Vec<Role>)> {
-        // In the order the database lists them (by name).
-        let mut after = roles.to_vec();
-        after.sort_by_key(|r| r.as_str());
-        after.dedup();
-        let now = chrono::Utc::now();
-        self.write_audited_with(audit, |c| {
-            let was_admin = lock_admins(c, user_id)?;
-            if c.query_opt(sql!("SELECT 1 FROM pf_users WHERE user_id = :1"), &args![user_id])?.is_none() {
-                return Err(AppError::NotFound("That user".into()));
-            }
-            let before = roles_of(c, user_id.as_str())?;
-            for gone in before.iter().filter(|r| !after.contains(r)) {
-                c.execute(
-                    sql!("DELETE FROM pf_console_roles WHERE user_id = :1 AND role = :2"),
-                    &args![user_id, gone.as_str()],
-                )?;
-            }
-            for new in after.iter().filter(|r| !before.contains(r)) {
-                c.execute(
-                    sql!(
-                        "INSERT INTO pf_console_roles (user_id, role, granted_by, granted_at)
-                         VALUES (:1, :2, :3, :4)"
-                    ),
-                    &args![user_id, new.as_str(), audit.actor.as_ref().map(|a| a.0.clone()), now],
-                )?;
-            }
-            keep_an_active_admin(c, was_admin && !after.contains(&Role::Admin))?;
-            if after.is_empty() {
-                end_sessions_of(c, user_id, audit, "roles removed", now)?;
-            }
-            let names = |roles: &[Role]| match roles {
-                [] => "none".to_string(),
-                _ => roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(", "),
-            };
-            let said = format!("roles: {} -> {}", names(&before), names(&after));
-            Ok(((before, after.clone()), said))
-        })
-    }
-
-    fn list_groups(&self) -> AppResult<Vec<GroupRef>> {
-        self.read(|c| {
-            c.query_map(
-                sql!(
-                    sqlite: "SELECT group_id, group_name FROM pf_user_groups ORDER BY group_name LIMIT :1",
-                    oracle: "SELECT group_id, group_name FROM pf_user_groups ORDER BY group_name FETCH FIRST :1 ROWS ONLY"
-                ),
-                &args![1000_i64],
-                |r| Ok(GroupRef { group_id: r.text(0)?, group_name: r.text(1)? }),
-            )
-        })
-    }
-
-    fn find_group(&self, group_id: &str) -> AppResult<Option<GroupRef>> {
-        let name = self.read(|c| group_name(c, group_id))?;
-        Ok(name.map(|group_name| GroupRef { group_id: group_id.to_string(), group_name }))
-    }
-
-    fn set_user_group(&self, user_id: &UserId, group_id: Option<&str>, audit: &AuditEntry) -> AppResult<()> {
-        self.write_audited_with(audit, |c| {
-            Store::lock_owner(c, user_id.as_str())?;
-            let before = c
-                .query_opt(
-                    sql!(
-                        "SELECT g.group_name, u.feature_group_id FROM pf_users u
-                         LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id WHERE u.user_id = :1"
-                    ),
-                    &args![user_id],
-                )?
-                .ok_or_else(|| AppError::NotFound("That user".into()))?;
-            // A group deleted meanwhile leaves its id behind: say so rather than "none".
-            let before = before.opt_text(0)?.or(before.opt_text(1)?.map(|id| format!("(deleted group {id})")));
-            let after = group_named(c, group_id)?;
-            c.execute(
-                sql!("UPDATE pf_users SET feature_group_id = :1, updated_at = :2 WHERE user_id = :3"),
-                &args![group_id.map(str::to_string), chrono::Utc::now(), user_id],
-            )?;
-            let name = |g: Option<String>| g.unwrap_or_else(|| "none".into());
-            Ok(((), format!("group: {} -> {}", name(before), name(after))))
         })
     }
 
@@ -533,50 +417,6 @@ impl UserStore for Store {
         })
     }
 
-    fn console_accounts(&self) -> AppResult<Vec<ConsoleAccount>> {
-        let now = chrono::Utc::now();
-        self.read(|c| {
-            let mut accounts: Vec<ConsoleAccount> = Vec::new();
-            c.query_each(
-                sql!(
-                    sqlite: "SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
-                        u.last_login, l.locked_until, r.role
-                        FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
-                        LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
-                        ORDER BY u.username, r.role LIMIT :1",
-                    oracle: "SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
-                        u.last_login, l.locked_until, r.role
-                        FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
-                        LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
-                        ORDER BY u.username, r.role FETCH FIRST :1 ROWS ONLY"
-                ),
-                &args![5000_i64],
-                |r: &dyn Row| {
-                    let user_id = UserId(r.text(0)?);
-                    let role = r.text(6)?.parse::<Role>().ok();
-                    match accounts.last_mut() {
-                        Some(a) if a.user_id == user_id => a.roles.extend(role),
-                        _ => accounts.push(ConsoleAccount {
-                            user_id,
-                            username: r.text(1)?,
-                            account_status: r.text(2)?,
-                            roles: role.into_iter().collect(),
-                            mfa_enabled: r.opt_text(3)?.as_deref() == Some("Y"),
-                            last_login: r.opt_time(4)?,
-                            locked: r.opt_time(5)?.is_some_and(|t| t > now),
-                        }),
-                    }
-                    Ok(())
-                },
-            )?;
-            Ok(accounts)
-        })
-    }
-
-    fn count_admins(&self) -> AppResult<i64> {
-        self.read(active_admins)
-    }
-
     fn delete_user(&self, user_id: &UserId, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited_with(audit, |c| {
             let sets =
@@ -604,5 +444,79 @@ impl UserStore for Store {
             went.insert(0, "pf_users 1".into());
             Ok(((), format!("removed: {}; data key destroyed", went.join(", "))))
         })
+    }
+
+    fn delete_user_and_tables(&self, user_id: &UserId, typed: &str, audit: &AuditEntry) -> AppResult<()> {
+        let name = self.user_profile(user_id)?.summary.username;
+        if typed.trim() != name {
+            return Err(AppError::invalid(format!("Type the username ({name}) to confirm the deletion.")));
+        }
+        // Their table set goes first, in its own audited (crash-safe) steps: Oracle
+        // cannot drop tables inside the deletion's transaction.
+        if let Ok(owner) = Username::parse(&name) {
+            if self.user_table_set(&owner)?.is_some() {
+                let drop = AuditEntry {
+                    action: TABLES_DROP.name.into(),
+                    entity_type: Some("user_tables".into()),
+                    ..audit.clone()
+                };
+                self.drop_user_tables(&owner, &drop)?;
+            }
+        }
+        self.delete_user(user_id, audit)
+    }
+
+    fn bulk_preview(&self, filter: &UserFilter, actor: Option<&UserId>) -> AppResult<usize> {
+        Ok(bulk_targets(self, filter)?.into_iter().filter(|id| Some(id) != actor).count())
+    }
+
+    fn bulk_apply(&self, filter: &UserFilter, change: &BulkChange, audit: &AuditEntry) -> AppResult<BulkOutcome> {
+        if let BulkChange::Group(Some(group)) = change {
+            // Refused up front, not once per user.
+            self.group(group).map_err(|_| {
+                AppError::invalid("That group does not exist (it may have been deleted): choose another.")
+            })?;
+        }
+        let mut outcome = BulkOutcome::default();
+        for id in bulk_targets(self, filter)?.into_iter().filter(|id| Some(id) != audit.actor.as_ref()) {
+            let row = AuditEntry { entity_type: Some("user".into()), entity_id: Some(id.0.clone()), ..audit.clone() };
+            let done = match change {
+                BulkChange::Status(status) => self.set_account_status(&id, status, &row),
+                BulkChange::Group(group) => self.set_user_group(&id, group.as_deref(), &row),
+                BulkChange::RevokeSessions => {
+                    let only_theirs = SessionFilter { user_id: Some(id.clone()), ..Default::default() };
+                    self.revoke_sessions(&only_theirs, "revoked (bulk)", &row).map(|_| ())
+                }
+            };
+            match done {
+                Ok(()) => outcome.changed += 1,
+                Err(e) => {
+                    tracing::warn!(user = %id, error = %e, "a bulk change left a user unchanged");
+                    outcome.failed += 1;
+                }
+            }
+        }
+        Ok(outcome)
+    }
+}
+
+/// The ids of the users `filter` matches (every page, in order), at most
+/// [`BULK_MAX`]: taken first, so a change that moves users out of the filter (a new
+/// status) cannot make the walk skip anyone.
+fn bulk_targets(s: &Store, filter: &UserFilter) -> AppResult<Vec<UserId>> {
+    let mut filter = UserFilter { limit: pathfinder::filter::PAGE_SIZE_MAX, after: None, ..filter.clone() };
+    let mut ids = Vec::new();
+    loop {
+        let page = s.search_users(&filter)?;
+        ids.extend(page.items.into_iter().map(|u| u.user_id));
+        if ids.len() > BULK_MAX {
+            return Err(AppError::invalid(format!(
+                "The filter matches more than {BULK_MAX} users: narrow it for a bulk action."
+            )));
+        }
+        match page.next_cursor {
+            Some(c) => filter.after = Some(c),
+            None => return Ok(ids),
+        }
     }
 }

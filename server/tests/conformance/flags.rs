@@ -1,12 +1,17 @@
 //! Feature flags: validation, the resolution order with every source, expiry at its
 //! instant, membership changes, cascades on delete, and history rows.
 
-use super::{add_user, audit};
+use crate::common::{add_user, audit, new_user};
+use crate::{count, Harness};
 use chrono::{TimeDelta, Utc};
-use pathfinder::flags::{FlagEdit, GroupEdit, OverrideEdit, OverrideFilter, OverridePage, Source, Target};
+use pathfinder::dto::Page;
+use pathfinder::flags::{FlagEdit, FlagQuery, GroupEdit, Override, OverrideEdit, OverrideFilter, Source, Target};
+use pathfinder::storage::NewUser;
 use pathfinder::storage::Storage;
-use pathfinder::AppError;
+use pathfinder::{AppError, UserId};
 use serde_json::json;
+
+checks!(flags_groups_overrides_and_evaluation, users_join_groups);
 
 fn flag_edit(key: &str, t: &str, default: &str, allowed: &str) -> FlagEdit {
     FlagEdit {
@@ -26,7 +31,7 @@ fn over(value: &str) -> OverrideEdit {
 /// The newest audit row of `action`: its entity id and its message as JSON.
 fn last(s: &dyn Storage, action: &str) -> (Option<String>, serde_json::Value) {
     let row = s.recent_audit(200).unwrap().into_iter().find(|r| r.action == action).expect("an audit row");
-    let message = row.error_message.as_deref().map(|m| serde_json::from_str(m).unwrap()).unwrap_or_default();
+    let message = row.detail.as_deref().map(|m| serde_json::from_str(m).unwrap()).unwrap_or_default();
     (row.entity_id, message)
 }
 
@@ -34,14 +39,18 @@ fn invalid<T>(r: Result<T, AppError>) -> bool {
     matches!(r, Err(AppError::Invalid(_)))
 }
 
-pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
+fn flags_groups_overrides_and_evaluation(h: &Harness) {
+    let s = h.s();
     // Flags: the key rule, types, allowed values, a default among them.
     assert!(invalid(s.create_flag(&flag_edit("Bad Key", "boolean", "false", ""), &audit("flag.create"))));
     assert!(invalid(s.create_flag(&flag_edit("conf.x", "colour", "red", ""), &audit("flag.create"))));
     assert!(invalid(s.create_flag(&flag_edit("conf.x", "boolean", "maybe", ""), &audit("flag.create"))));
     let refused = s.create_flag(&flag_edit("conf.x", "string", "blue", "[\"red\", \"green\"]"), &audit("flag.create"));
     assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("allowed values")), "{refused:?}");
-    assert!(s.flags("conf.").unwrap().is_empty(), "nothing refused was written");
+    assert!(
+        s.flags(&FlagQuery::from_query("conf.", "", "", "").unwrap()).unwrap().is_empty(),
+        "nothing refused was written"
+    );
 
     let colour = s
         .create_flag(&flag_edit("conf.colour", "string", "red", "[\"red\", \"green\"]"), &audit("flag.create"))
@@ -67,7 +76,7 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     let other = s.save_group(None, &group("conf_other", true, 0), &audit("group.create")).unwrap();
     assert!(!s.group(&everyone.group_id).unwrap().is_default, "the default moved to conf_other");
     let gave_up = s.recent_audit(200).unwrap().into_iter().find(|r| r.entity_id.as_deref() == Some(&everyone.group_id));
-    let said: serde_json::Value = serde_json::from_str(gave_up.unwrap().error_message.as_deref().unwrap()).unwrap();
+    let said: serde_json::Value = serde_json::from_str(gave_up.unwrap().detail.as_deref().unwrap()).unwrap();
     assert_eq!((said["before"]["default"].clone(), said["after"]["default"].clone()), (json!(true), json!(false)));
     s.save_group(Some(&everyone.group_id), &group("conf_everyone", true, 0), &audit("group.update")).unwrap();
     assert!(!s.group(&other.group_id).unwrap().is_default);
@@ -163,8 +172,8 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     let bobs = s.set_override("conf.colour", &Target::User("flag_bob".into()), &bobs, &audit("x")).unwrap();
     let names = |holders: &str, state: &str, holder: &str, at| {
         let filter = OverrideFilter::from_query(holders, state, holder, "").unwrap();
-        let page: OverridePage = s.overrides_of_flag("conf.colour", &filter, at, 10).unwrap();
-        assert_eq!(page.next, None);
+        let page: Page<Override> = s.overrides_of_flag("conf.colour", &filter, at, 10).unwrap();
+        assert_eq!(page.next_cursor, None);
         page.items.into_iter().map(|o| o.target_name).collect::<Vec<_>>()
     };
     assert_eq!(names("", "", "", now), ["conf_everyone", "conf_testers", "flag_alice", "flag_bob"]);
@@ -184,7 +193,7 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     loop {
         let page = s.overrides_of_flag("conf.colour", &filter, now, 1).unwrap();
         seen.extend(page.items.into_iter().map(|o| o.target_name));
-        match page.next {
+        match page.next_cursor {
             Some(after) => filter.after = Some(after),
             None => break,
         }
@@ -207,8 +216,11 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     s.set_user_group(&bob, Some(&testers.group_id), &audit("user.group")).unwrap();
     s.set_user_group(&alice, Some(&testers.group_id), &audit("user.group")).unwrap();
     let first = s.group_members(&testers.group_id, None, 1).unwrap();
-    let rest = s.group_members(&testers.group_id, Some(&first[0].username), 10).unwrap();
-    let all: Vec<String> = first.into_iter().chain(rest).map(|u| u.username).collect();
+    let after = first.next_cursor.clone().expect("a second page");
+    assert_eq!(after, first.items[0].username, "the next page starts after the last username shown");
+    let rest = s.group_members(&testers.group_id, Some(&after), 10).unwrap();
+    assert_eq!(rest.next_cursor, None);
+    let all: Vec<String> = first.items.into_iter().chain(rest.items).map(|u| u.username).collect();
     assert_eq!(all, ["flag_alice", "flag_bob"]);
     assert_eq!(s.group_size(&testers.group_id).unwrap(), 2);
     s.set_user_group(&bob, None, &audit("user.group")).unwrap();
@@ -225,4 +237,55 @@ pub fn flags_groups_overrides_and_evaluation(s: &dyn Storage) {
     for g in [&everyone, &other] {
         s.delete_group(&g.group_id, &audit("group.delete")).unwrap();
     }
+}
+
+fn users_join_groups(h: &Harness) {
+    let s = h.storage.as_ref();
+    for name in ["conf_bulk_c", "conf_bulk_a", "conf_bulk_b"] {
+        let edit = GroupEdit { name: name.into(), ..GroupEdit::default() };
+        s.save_group(None, &edit, &audit("group.create")).unwrap();
+    }
+    // One owner of groups: by priority, then by name.
+    let groups = s.groups().unwrap();
+    let names: Vec<&str> = groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["conf_bulk_a", "conf_bulk_b", "conf_bulk_c"]);
+    let (a, b) = (groups[0].group_id.clone(), groups[1].group_id.clone());
+    assert_eq!(s.group(&a).unwrap(), groups[0]);
+    assert!(matches!(s.group("01JNOSUCHGROUP000000000000"), Err(AppError::NotFound(_))));
+
+    // Created in a group; an unknown group is refused and makes nobody.
+    let u = NewUser { feature_group_id: Some(a.clone()), ..new_user("conf_grouped", "G", "R", "active", &[]) };
+    s.create_user(&u, &audit("user.create")).unwrap();
+    let in_a = s.user_profile(&u.user_id).unwrap().group.unwrap();
+    assert_eq!((in_a.group_id.as_str(), in_a.group_name.as_str()), (a.as_str(), "conf_bulk_a"));
+    let stray = NewUser {
+        feature_group_id: Some("01JNOSUCHGROUP000000000000".into()),
+        ..new_user("conf_stray", "G", "R", "active", &[])
+    };
+    assert!(matches!(s.create_user(&stray, &audit("user.create")), Err(AppError::Invalid(_))));
+    assert_eq!(s.user_id_by_username(&stray.username).unwrap(), None);
+
+    // Moved, audited with names; an unknown group changes nothing and writes no row.
+    // error_message is a CLOB on Oracle: compared through DBMS_LOB there.
+    let said = |text: &str| {
+        let sql = format!(
+            "SELECT COUNT(*) FROM pf_audit_log WHERE action = 'conf.group' AND {}",
+            match s.backend_name() {
+                "oracle" => format!("DBMS_LOB.COMPARE(error_message, TO_CLOB('{text}')) = 0"),
+                _ => format!("error_message = '{text}'"),
+            }
+        );
+        (h.raw_text)(&sql).as_deref() == Some("1")
+    };
+    s.set_user_group(&u.user_id, Some(&b), &audit("conf.group")).unwrap();
+    assert!(said("group: conf_bulk_a -> conf_bulk_b"));
+    let rows = count(s, "conf.group");
+    let refused = s.set_user_group(&u.user_id, Some("01JNOSUCHGROUP000000000000"), &audit("conf.group"));
+    assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
+    assert_eq!(count(s, "conf.group"), rows);
+    assert_eq!(s.user_profile(&u.user_id).unwrap().group.map(|g| g.group_name).as_deref(), Some("conf_bulk_b"));
+    s.set_user_group(&u.user_id, None, &audit("conf.group")).unwrap();
+    assert!(said("group: conf_bulk_b -> none"));
+    assert_eq!(s.user_profile(&u.user_id).unwrap().group, None);
+    assert!(matches!(s.set_user_group(&UserId::new(), Some(&a), &audit("conf.group")), Err(AppError::NotFound(_))));
 }

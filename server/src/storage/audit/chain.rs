@@ -38,7 +38,7 @@ pub fn chained_row(r: &dyn Row) -> AppResult<AuditRow> {
         request_path: r.opt_text(8)?,
         response_status: r.opt_int(9)?,
         execution_time_ms: r.opt_int(10)?,
-        error_message: r.opt_text(11)?,
+        detail: r.opt_text(11)?,
         created_at: r.time(12)?,
         chain_seq: r.opt_int(13)?,
         chain_hash: r.opt_text(14)?,
@@ -75,7 +75,7 @@ pub fn canonical(seq: i64, r: &AuditRow) -> Vec<u8> {
     push(r.request_path.as_deref());
     push(number(r.response_status).as_deref());
     push(number(r.execution_time_ms).as_deref());
-    push(r.error_message.as_deref());
+    push(r.detail.as_deref());
     push(Some(&r.created_at.format(TEXT_TIME_FORMAT).to_string()));
     out
 }

@@ -84,7 +84,7 @@ impl Store {
         };
         let row = AuditEntry {
             execution_time_ms: started.elapsed().as_millis() as u64,
-            error_message: Some(said.clone()),
+            detail: Some(said.clone()),
             response_status: if state == "failed" { 500 } else { 200 },
             ..audit.clone()
         };

@@ -40,7 +40,7 @@ fn row_of(e: &AuditEntry) -> AuditRow {
         request_path: e.request_path,
         response_status: Some(i64::from(e.response_status)),
         execution_time_ms: Some(e.execution_time_ms as i64),
-        error_message: e.error_message,
+        detail: e.detail,
         created_at: micros(chrono::Utc::now()),
         chain_seq: None,
         chain_hash: None,
@@ -81,7 +81,7 @@ fn values(r: &AuditRow) -> Vec<Value> {
         r.request_path.as_deref(),
         r.response_status,
         r.execution_time_ms,
-        r.error_message.as_deref(),
+        r.detail.as_deref(),
         r.created_at,
         r.chain_seq,
         r.chain_hash.as_deref(),
@@ -221,7 +221,7 @@ pub(super) fn rows_of_table(t: &TableRows) -> AppResult<Vec<AuditRow>> {
                 request_path: text(&r[path]),
                 response_status: int(&r[status]),
                 execution_time_ms: int(&r[ms]),
-                error_message: text(&r[error]),
+                detail: text(&r[error]),
                 created_at: micros(created_at),
                 chain_seq: None,
                 chain_hash: None,
@@ -309,6 +309,20 @@ impl AuditStore for Store {
 
     fn search_audit(&self, filter: &AuditFilter) -> AppResult<AuditPage> {
         self.read(|c| search::page(c, filter))
+    }
+
+    fn audited_search(&self, filter: &AuditFilter, audit: &AuditEntry) -> AppResult<AuditPage> {
+        let page = self.search_audit(filter)?;
+        let said =
+            format!("{}; {} events on the page", audit.detail.as_deref().unwrap_or("all events"), page.events.len());
+        self.append_audit(&AuditEntry { detail: Some(said), ..audit.clone() })?;
+        Ok(page)
+    }
+
+    fn audited_event(&self, id: &str, audit: &AuditEntry) -> AppResult<AuditRow> {
+        let event = self.audit_event(id)?.ok_or_else(|| AppError::NotFound("The event".into()))?;
+        self.append_audit(audit)?;
+        Ok(event)
     }
 
     fn audit_facets(&self, filter: &AuditFilter) -> AppResult<AuditFacets> {

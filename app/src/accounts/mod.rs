@@ -1,0 +1,19 @@
+//! Console accounts: who holds which console role, with their second factor, last
+//! sign-in and lock; roles are granted on a user's page.
+
+pub mod api;
+mod page;
+
+pub use page::{AccountsPage, RolesForm};
+
+use crate::policy::{api, page, Access, Capability, Section, ADMIN};
+use api::*;
+
+pub const CAPABILITY: Capability = Capability {
+    name: "accounts",
+    rules: &[
+        page("/accounts", Access::Roles(ADMIN), Section::People, "Console accounts"),
+        api::<GetConsoleAccounts>(Access::Roles(ADMIN)),
+        api::<SetConsoleRoles>(Access::Roles(ADMIN)),
+    ],
+};

@@ -1,0 +1,172 @@
+//! Streamed downloads: the users list of a filter and the audit log's events of a
+//! filter, as CSV or NDJSON. Page by page (keyset), so memory stays flat and the
+//! first bytes leave at once; a client that hangs up stops the walk at the next
+//! page. Each is audited before its first byte.
+
+use super::{AppState, HttpError};
+use crate::export::audit::{begin, Sink};
+use crate::export::{encode_users, Format};
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Extension;
+use pathfinder::audit::{AuditFilter, AuditParams};
+use pathfinder::dto::Principal;
+use pathfinder::filter::UserFilter;
+use pathfinder::request::RequestMeta;
+use pathfinder::storage::{AUDIT_EXPORT_DONE, USERS_EXPORT};
+use pathfinder::AppError;
+use serde::Deserialize;
+
+type Chunks = tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>;
+
+#[derive(Deserialize)]
+pub struct UsersQuery {
+    #[serde(default)]
+    q: String,
+    #[serde(default, rename = "match")]
+    mode: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    sort: String,
+    #[serde(default)]
+    dir: String,
+    #[serde(default)]
+    format: String,
+}
+
+/// `GET /export/users?q=&match=&status=&sort=&dir=&format=csv|ndjson` (admins). The
+/// export is audited (`users.export`, with its filter) before the first byte.
+pub async fn users(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    Query(q): Query<UsersQuery>,
+) -> Result<Response, HttpError> {
+    let format = Format::parse(&q.format)?;
+    let mut filter = UserFilter::from_query(&q.q, &q.mode, &q.status, &q.sort, &q.dir, "")?;
+    let who = who.ok_or(AppError::Unauthenticated)?;
+    let audit = meta.audit(Some(&who.user_id), USERS_EXPORT, ("user", None)).with_detail(format!(
+        "q={:?} match={:?} status={:?} format={}",
+        q.q,
+        q.mode,
+        q.status,
+        format.as_str()
+    ));
+    st.db.call(move |s| s.append_audit(&audit)).await?;
+    filter.limit = pathfinder::filter::PAGE_SIZE_MAX;
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let db = st.db.clone();
+    tokio::spawn(async move {
+        let mut header = true;
+        loop {
+            let page_filter = filter.clone();
+            let page = db.call(move |s| s.search_users(&page_filter)).await;
+            let chunk = page.and_then(|p| encode_users(format, &p.items, header).map(|bytes| (bytes, p.next_cursor)));
+            header = false;
+            let (bytes, next) = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            // The client hung up: no more queries.
+            if tx.send(Ok(bytes)).await.is_err() {
+                return;
+            }
+            match next {
+                Some(cursor) => filter.after = Some(cursor),
+                None => return,
+            }
+        }
+    });
+    Ok(attachment(format, "users", rx))
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(flatten)]
+    params: AuditParams,
+    #[serde(default)]
+    format: String,
+}
+
+/// Events per chunk sent to the client.
+const CHUNK_ROWS: usize = 1_000;
+
+/// `GET /export/audit?<the Audit page's filter>&format=csv|ndjson` (compliance,
+/// admin). Audited before the first byte (`audit.export`, with the filter) and at
+/// its end (`audit.export.done`, with the count, or how far it got). A client
+/// that hangs up stops the query within one batch.
+pub async fn audit(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    Query(q): Query<AuditQuery>,
+) -> Result<Response, HttpError> {
+    let format = Format::parse(&q.format)?;
+    let filter = AuditFilter::from_params(&q.params.first_page(), chrono::Utc::now())?;
+    let who = who.ok_or(AppError::Unauthenticated)?;
+    let (check, params, start_meta, user) = (filter.clone(), q.params.clone(), meta.clone(), who.user_id.clone());
+    st.db.call(move |s| begin(s, &check, &params, format, Some(&user), &start_meta)).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(4);
+    let mut done = meta.audit(Some(&who.user_id), AUDIT_EXPORT_DONE, ("audit_log", None));
+    st.db.detach("audit export", move |s| {
+        let mut sink = Sink::new(format, Vec::new())?;
+        let (mut in_chunk, mut gone, mut failed) = (0usize, false, None);
+        let n = s.export_audit(&filter, &mut |row| {
+            if let Err(e) = sink.write(row) {
+                failed = Some(e);
+                return false;
+            }
+            in_chunk += 1;
+            if in_chunk >= CHUNK_ROWS {
+                in_chunk = 0;
+                let full = std::mem::replace(&mut sink, Sink::continuing(format, Vec::new()));
+                match full.into_inner() {
+                    Ok(bytes) => gone = tx.blocking_send(Ok(bytes)).is_err(),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            !gone && failed.is_none()
+        });
+        let outcome = match (n, failed) {
+            (Err(e), _) | (Ok(_), Some(e)) => {
+                let _ = tx.blocking_send(Err(std::io::Error::other(e.to_string())));
+                done.response_status = e.status();
+                format!("failed after some rows: {e}")
+            }
+            (Ok(n), None) if gone => {
+                done.response_status = 499;
+                format!("{n} events sent before the client went away")
+            }
+            (Ok(n), None) => {
+                let _ = tx.blocking_send(sink.into_inner().map_err(|e| std::io::Error::other(e.to_string())));
+                format!("{n} events")
+            }
+        };
+        done.detail = Some(outcome);
+        s.append_audit(&done)
+    });
+    Ok(attachment(format, "audit", rx))
+}
+
+/// The streamed answer of an export: chunks from `rx`, as a download named
+/// `<stem>.<format>`.
+fn attachment(format: Format, stem: &str, rx: Chunks) -> Response {
+    let kind = match format {
+        Format::Csv => "text/csv; charset=utf-8",
+        Format::Ndjson => "application/x-ndjson",
+    };
+    (
+        [
+            (header::CONTENT_TYPE, kind.to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.{}\"", format.as_str())),
+        ],
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
+    )
+        .into_response()
+}

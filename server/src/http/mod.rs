@@ -1,0 +1,66 @@
+//! The HTTP surface: Leptos pages and server functions, sign-in and sign-out,
+//! exports, charts, the flag evaluation API, health, readiness and metrics, all
+//! behind the access layer. This module is the wiring; each file beside it is one
+//! kind of handler, and nothing below `http` imports it back.
+
+pub mod access;
+mod charts;
+mod error;
+mod export;
+mod ofrep;
+mod ops;
+mod session;
+mod state;
+
+pub use error::HttpError;
+pub use state::AppState;
+
+use axum::routing::{get, post};
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use pathfinder_app::{shell, App};
+
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = server_function_context(&state);
+    Router::new()
+        .route("/auth/login", post(session::sign_in))
+        .route("/auth/logout", post(session::sign_out))
+        .route("/auth/confirm", post(session::confirm))
+        .route("/auth/accept_invitation", post(session::accept_invitation))
+        .route("/export/users", get(export::users))
+        .route("/export/audit", get(export::audit))
+        .route("/charts/audit.svg", get(charts::audit))
+        .route("/charts/pool.svg", get(charts::pool))
+        .route("/charts/storage.svg", get(charts::storage))
+        .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_flags))
+        .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_flag))
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(ops::ready))
+        .route("/metrics", get(ops::metrics))
+        .leptos_routes_with_context(&state, routes, context.clone(), {
+            let options = state.leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), access::layer))
+        .with_state(state)
+}
+
+/// What server functions find in their context (`pathfinder_app::server::context`).
+fn server_function_context(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
+    let state = state.clone();
+    move || {
+        provide_context(state.db.clone());
+        provide_context(state.overview.clone());
+        provide_context(state.pool_history.clone());
+        provide_context(state.key_policy);
+        provide_context(state.storage_policy);
+        provide_context(state.settings.clone());
+        provide_context(state.outbox.clone());
+        if let Some(k) = &state.audit_key {
+            provide_context(k.clone());
+        }
+    }
+}

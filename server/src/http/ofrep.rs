@@ -1,0 +1,213 @@
+//! The evaluation API: the OpenFeature Remote Evaluation Protocol (OFREP,
+//! open-feature/protocol `service/openapi.yaml`), for other services. One flag
+//! (`POST /ofrep/v1/evaluate/flags/{key}`, server-side providers) or all of them
+//! (`POST /ofrep/v1/evaluate/flags`, client-side providers, with an `ETag`).
+//!
+//! Callers present an API key (`X-API-Key` or `Authorization: Bearer`); cookies are
+//! never read and no Origin is needed (the policy table's `ApiKey`). Evaluations are
+//! read from the database each time, so a change applies to the next one on every
+//! instance; they are not audited one by one (only counted, by reason and outcome).
+
+use super::AppState;
+use crate::auth::throttle::ApiRate;
+use crate::metrics::count_evaluation;
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use pathfinder::flags::{ApiKey, Evaluation};
+use pathfinder::storage::Storage;
+use pathfinder::AppError;
+use serde_json::{json, Value as Json};
+use sha2::{Digest, Sha256};
+
+fn answer(status: StatusCode, body: Json) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+}
+
+fn refused(status: StatusCode, outcome: &'static str, details: &str) -> Response {
+    count_evaluation("ERROR", outcome);
+    answer(status, json!({ "errorDetails": details }))
+}
+
+/// The key the caller presents (`X-API-Key` or `Authorization: Bearer`).
+fn presented(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get("x-api-key")
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| crate::auth::token::bearer(headers))
+        .map(str::trim)
+        .filter(|k| !k.is_empty())
+}
+
+/// Whether the key found for the caller's secret may evaluate now.
+fn admitted(key: Option<ApiKey>, rate: &ApiRate) -> Result<(), Response> {
+    let key = match key {
+        None => return Err(refused(StatusCode::UNAUTHORIZED, "unauthorized", "That API key is not known.")),
+        Some(k) if k.revoked_at.is_some() => {
+            return Err(refused(StatusCode::FORBIDDEN, "forbidden", "That API key was revoked."));
+        }
+        Some(k) => k,
+    };
+    rate.check(&key.key_id).map_err(|wait| {
+        count_evaluation("ERROR", "rate_limited");
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut r =
+            answer(StatusCode::TOO_MANY_REQUESTS, json!({ "errorDetails": "Too many evaluations; retry later." }));
+        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        r
+    })
+}
+
+/// Checks the caller's key and rate, then the body's targeting key (a single
+/// evaluation's error names its flag, the bulk's does not), and runs `evaluate`
+/// for it; otherwise the answer to send. The key and the evaluation are read in
+/// one trip to the blocking pool: half the thread hand-offs of two.
+async fn for_caller<T: Send + 'static>(
+    st: &AppState,
+    headers: &HeaderMap,
+    body: &[u8],
+    flag: Option<&str>,
+    evaluate: impl FnOnce(&dyn Storage, String) -> Result<T, Response> + Send + 'static,
+) -> Result<T, Response> {
+    let Some(secret) = presented(headers) else {
+        return Err(refused(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "An API key is required (X-API-Key or Authorization: Bearer).",
+        ));
+    };
+    let hash = pathfinder::secret::token_hash(secret);
+    // Parsed now, said only to a caller whose key is good.
+    let user = targeting_key(body).map_err(|(code, details)| {
+        let mut error = json!({ "errorCode": code, "errorDetails": details });
+        if let Some(k) = flag {
+            error["key"] = json!(k);
+        }
+        error
+    });
+    let rate = st.ofrep_rate.clone();
+    let outcome = st
+        .db
+        .call(move |s| {
+            let key = s.api_key_by_hash(&hash, chrono::Utc::now())?;
+            Ok(admitted(key, &rate).and_then(|()| {
+                let user = user.map_err(|error| {
+                    count_evaluation("ERROR", "invalid_context");
+                    answer(StatusCode::BAD_REQUEST, error)
+                })?;
+                evaluate(s, user)
+            }))
+        })
+        .await;
+    outcome.unwrap_or_else(|e| Err(failure(&e)))
+}
+
+/// A failure on our side: logged with its reference, said without detail.
+fn failure(e: &AppError) -> Response {
+    count_evaluation("ERROR", "error");
+    answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "errorDetails": e.to_string() }))
+}
+
+/// The request's targeting key, or the protocol's error code and a sentence.
+fn targeting_key(body: &[u8]) -> Result<String, (&'static str, &'static str)> {
+    let parsed: Json = serde_json::from_slice(body).map_err(|_| ("PARSE_ERROR", "The body is not valid JSON."))?;
+    let Some(context) = parsed.get("context").and_then(Json::as_object) else {
+        return Err(("INVALID_CONTEXT", "The body needs a \"context\" object."));
+    };
+    match context.get("targetingKey") {
+        None | Some(Json::Null) => Err(("TARGETING_KEY_MISSING", "The context needs a \"targetingKey\".")),
+        Some(Json::String(k)) if k.trim().is_empty() => {
+            Err(("TARGETING_KEY_MISSING", "The context needs a \"targetingKey\"."))
+        }
+        Some(Json::String(k)) if k.len() > 200 => Err(("INVALID_CONTEXT", "The targetingKey is too long.")),
+        Some(Json::String(k)) => Ok(k.trim().to_string()),
+        Some(_) => Err(("INVALID_CONTEXT", "The targetingKey is a user id or a username, as a string.")),
+    }
+}
+
+/// One evaluation as the protocol's success body.
+fn success(e: &Evaluation) -> Json {
+    json!({
+        "key": e.key,
+        "value": e.value,
+        "reason": e.source.ofrep_reason(),
+        "variant": e.source.variant(),
+        "metadata": { "flagType": e.flag_type.as_str(), "source": e.source.describe() },
+    })
+}
+
+/// `POST /ofrep/v1/evaluate/flags/{key}`
+pub async fn evaluate_flag(
+    State(st): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let asked = key.clone();
+    let evaluated = for_caller(&st, &headers, &body, Some(&key), move |s, user| {
+        match s.evaluate(&asked, Some(&user), chrono::Utc::now()) {
+            Ok(e) => Ok(e),
+            Err(AppError::NotFound(_)) => {
+                count_evaluation("ERROR", "flag_not_found");
+                let details = format!("No flag has the key '{asked}'.");
+                Err(answer(
+                    StatusCode::NOT_FOUND,
+                    json!({ "key": asked, "errorCode": "FLAG_NOT_FOUND", "errorDetails": details }),
+                ))
+            }
+            Err(e) => Err(failure(&e)),
+        }
+    })
+    .await;
+    match evaluated {
+        Ok(e) => {
+            count_evaluation(e.source.ofrep_reason(), "success");
+            answer(StatusCode::OK, success(&e))
+        }
+        Err(r) => r,
+    }
+}
+
+/// `POST /ofrep/v1/evaluate/flags`: every flag, with an `ETag` of the answer; the
+/// same `If-None-Match` gets 304 and no body.
+pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
+    let evaluated = for_caller(&st, &headers, &body, None, |s, user| {
+        s.evaluate_all(Some(&user), chrono::Utc::now()).map_err(|e| failure(&e))
+    })
+    .await;
+    let all = match evaluated {
+        Ok(all) => all,
+        Err(r) => return r,
+    };
+    let flags: Vec<Json> = all
+        .iter()
+        .map(|e| match &e.error {
+            None => {
+                count_evaluation(e.source.ofrep_reason(), "success");
+                success(e)
+            }
+            Some(why) => {
+                count_evaluation("ERROR", "error");
+                json!({ "key": e.key, "errorCode": "GENERAL", "errorDetails": why })
+            }
+        })
+        .collect();
+    let text = json!({ "flags": flags, "metadata": {} }).to_string();
+    let etag = format!("\"{}\"", hex::encode(&Sha256::digest(text.as_bytes())[..16]));
+    let unchanged = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim().trim_start_matches("W/") == etag));
+    let mut r = if unchanged {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else {
+        (StatusCode::OK, [(header::CONTENT_TYPE, "application/json")], text).into_response()
+    };
+    if let Ok(v) = HeaderValue::from_str(&etag) {
+        r.headers_mut().insert(header::ETAG, v);
+    }
+    r
+}

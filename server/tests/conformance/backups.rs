@@ -1,0 +1,91 @@
+//! Backups of the embedded database: taken, verified, restored, scheduled and expired; on Oracle, the platform's.
+
+use crate::common::audit;
+use crate::{count, Harness};
+use pathfinder::backup::{BackupKind, BackupSchedule};
+use pathfinder::storage::{TableRows, Value};
+use pathfinder::{AppError, Username};
+use pathfinder_server::storage::backups::{read_manifest, verify_backup};
+
+checks!(backups);
+
+/// Backups: the embedded database takes them (recorded, audited, verification
+/// recorded); Oracle's platform takes its own, and the console says so.
+fn backups(h: &Harness) {
+    let s = h.storage.as_ref();
+    let root = tempfile::tempdir().unwrap();
+    let schedule = BackupSchedule {
+        root: root.path().to_path_buf(),
+        full_every: std::time::Duration::from_secs(24 * 3600),
+        incremental_every: std::time::Duration::from_secs(4 * 3600),
+        keep_days: 30,
+    };
+    let (kept, changed) = (Username::parse("conf_inc_kept").unwrap(), Username::parse("conf_inc_changed").unwrap());
+    for u in [&kept, &changed] {
+        s.provision_user_tables(u, &audit("user_tables.provision")).unwrap();
+    }
+    let made = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create"));
+    if s.backend_name() == "oracle" {
+        assert!(matches!(made, Err(AppError::Invalid(_))), "{made:?}");
+        assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None, "the platform's");
+        assert!(std::fs::read_dir(root.path()).unwrap().next().is_none(), "nothing written");
+        return;
+    }
+    let b = made.unwrap();
+    assert_eq!((b.status.as_str(), b.kind.as_str()), ("ok", "full"));
+    assert!(b.total_bytes.unwrap() > 0 && b.file_count.unwrap() >= 1 && b.chain_seq.is_some());
+    assert!(std::path::Path::new(&b.location).join("manifest.json").exists());
+    assert_eq!(s.backups(10).unwrap().first().map(|x| x.backup_id.clone()), Some(b.backup_id.clone()));
+    assert_eq!((count(s, "backup.create.begin"), count(s, "backup.create")), (1, 1));
+    s.record_backup_verification(&b.backup_id, true, "checked", &audit("backup.verify")).unwrap();
+    let v = s.backups(1).unwrap().remove(0);
+    assert_eq!((v.verify_status.as_deref(), v.verify_note.as_deref()), (Some("ok"), Some("checked")));
+    assert!(v.verified_at.is_some());
+
+    // An incremental backup copies the sets changed since the full one, and names
+    // the full backup's copies of the others; it verifies from both folders.
+    let rows = TableRows {
+        table: "pf_user_conf_inc_changed_skills".into(),
+        columns: &["id", "skill_name"],
+        rows: vec![vec![Value::Text("s1".into()), Value::Text("IFRS".into())]],
+    };
+    s.fill_user_tables(&changed, &[rows], &audit("user_tables.fill")).unwrap();
+    let inc = s.create_backup(root.path(), BackupKind::Incremental, &audit("backup.create")).unwrap();
+    assert_eq!((inc.kind.as_str(), inc.base_id.as_deref()), ("incremental", Some(b.backup_id.as_str())));
+    let manifest = read_manifest(std::path::Path::new(&inc.location)).unwrap();
+    let file = |name: &str| manifest.files.iter().find(|f| f.path == format!("user-tables/{name}.db")).unwrap();
+    assert!(file("conf_inc_kept").in_base, "unchanged: the full backup's copy");
+    assert!(!file("conf_inc_changed").in_base, "changed: copied again");
+    assert!(!std::path::Path::new(&inc.location).join("user-tables/conf_inc_kept.db").exists());
+    // Every file, from both folders, matches the manifest and passes the integrity
+    // check; the schema matches the migrations and the chain is whole.
+    let report = verify_backup(std::path::Path::new(&inc.location), None).unwrap();
+    assert!(report.ok, "{}", report.note);
+    assert!(
+        report.note.contains("matches the migrations") && report.note.contains("audit chain whole"),
+        "{}",
+        report.note
+    );
+    assert!(inc.total_bytes.unwrap() < b.total_bytes.unwrap() + 4096 * 4, "{inc:?} / {b:?}");
+
+    // The schedule: nothing due now; once both are older than the keeping time, a
+    // new full backup (verified), and the old two expire, their folders removed.
+    assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None);
+    (h.raw)(&format!("UPDATE pf_backups SET started_at = {}", h.long_ago));
+    let fresh = s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap().expect("a full backup");
+    assert_eq!(fresh.kind.as_str(), "full");
+    assert_eq!(fresh.verify_status.as_deref(), Some("ok"), "verified: {:?}", fresh.verify_note);
+    assert!(fresh.verified_at.is_some() && fresh.verify_note.clone().unwrap().contains("matches the migrations"));
+    let old: Vec<_> = s.backups(10).unwrap().into_iter().filter(|x| x.backup_id != fresh.backup_id).collect();
+    assert!(old.iter().all(|x| x.status == "expired"), "{old:?}");
+    assert!(old.iter().all(|x| !std::path::Path::new(&x.location).exists()));
+    assert_eq!(count(s, "backup.expire"), 2);
+    assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None, "nothing due");
+
+    // A copy whose schema drifted from the migrations (another tool dropped an
+    // index) fails its verification and says so.
+    (h.raw)("DROP INDEX idx_users_status_name");
+    let drifted = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
+    let report = verify_backup(std::path::Path::new(&drifted.location), None).unwrap();
+    assert!(!report.ok && report.note.contains("schema differs from the migrations"), "{}", report.note);
+}

@@ -1,0 +1,86 @@
+//! Migrations and the schema check.
+
+use crate::common::audit;
+use crate::{count, Harness, VERSION};
+use std::sync::Arc;
+
+checks!(migrate_is_idempotent, concurrent_migrations_apply_each_step_once, schema_check_reports_changed_definitions);
+
+fn migrate_is_idempotent(h: &Harness) {
+    let s = h.s();
+    let again = s.migrate(&audit("schema.migrate")).expect("second migrate");
+    assert!(again.applied.is_empty(), "nothing left to apply: {:?}", again.applied);
+    assert_eq!(s.schema_version().unwrap(), VERSION);
+    assert_eq!(s.schema_check().unwrap(), vec![], "a fresh database has no drift");
+}
+
+/// Two instances migrating at once (`serve --migrate` on two machines): each step is
+/// applied once, by one of them, with one version row and one audit row.
+fn concurrent_migrations_apply_each_step_once(h: &Harness) {
+    // Make the last step pending again, with real work left in it.
+    (h.raw)("DROP TABLE pf_audit_chain_cuts");
+    (h.raw)("DROP TABLE pf_retention_runs");
+    (h.raw)("DROP INDEX idx_retention_pattern");
+    (h.raw)("ALTER TABLE pf_audit_jobs DROP COLUMN verified_seq");
+    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('retention', 'backup')");
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 19");
+    let steps = count(h.storage.as_ref(), "schema.migrate");
+    let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
+    let barrier = Arc::new(std::sync::Barrier::new(2));
+    let runs: Vec<_> = instances
+        .into_iter()
+        .map(|s| {
+            let barrier = barrier.clone();
+            std::thread::spawn(move || {
+                barrier.wait();
+                s.migrate(&audit("schema.migrate"))
+            })
+        })
+        .collect();
+    let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
+    let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
+    assert_eq!(applied, ["0019_retention"], "{reports:?}");
+    let s = h.storage.as_ref();
+    assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
+    assert_eq!(s.schema_version().unwrap(), VERSION);
+    assert_eq!(s.schema_check().unwrap(), vec![]);
+}
+
+/// Drift beyond missing objects: indexes (columns, uniqueness, expressions), CHECK
+/// and foreign-key constraints, defaults and NOT NULL, on both backends.
+fn schema_check_reports_changed_definitions(h: &Harness) {
+    let s = h.storage.as_ref();
+    let drift = || -> Vec<String> { s.schema_check().unwrap().into_iter().map(|d| d.0).collect() };
+    (h.raw)("DROP INDEX idx_sso_provider");
+    (h.raw)("CREATE INDEX idx_sso_provider ON pf_sso_accounts(provider, user_id)");
+    (h.raw)("DROP INDEX idx_invitation_expires");
+    (h.raw)("CREATE UNIQUE INDEX idx_invitation_expires ON pf_user_invitations(expires_at)");
+    (h.raw)("DROP INDEX idx_users_status_name");
+    (h.raw)("CREATE INDEX idx_users_status_name ON pf_users(account_status, username)");
+    (h.raw)("DROP TABLE pf_console_login_state");
+    (h.raw)(
+        "CREATE TABLE pf_console_login_state (
+            user_id VARCHAR2(26) PRIMARY KEY,
+            failed_attempts NUMBER(5) DEFAULT 1,
+            last_failed_at TIMESTAMP,
+            locked_until TIMESTAMP CHECK (locked_until IS NOT NULL OR failed_attempts < 5),
+            FOREIGN KEY (user_id) REFERENCES pf_users(user_id)
+        )",
+    );
+    let got = drift();
+    for want in [
+        "index idx_sso_provider is ON pf_sso_accounts(provider, user_id), expected ON pf_sso_accounts(provider)",
+        "index idx_invitation_expires is UNIQUE ON pf_user_invitations(expires_at), expected ON pf_user_invitations(expires_at)",
+        "table pf_console_login_state: column failed_attempts is NUMBER(5) DEFAULT 1, expected NUMBER(5) NOT NULL DEFAULT 0",
+        "table pf_console_login_state: unexpected CHECK (locked_until is not null or failed_attempts < 5)",
+        "table pf_console_login_state: missing FOREIGN KEY (user_id) REFERENCES pf_users(user_id) ON DELETE CASCADE",
+        "table pf_console_login_state: unexpected FOREIGN KEY (user_id) REFERENCES pf_users(user_id) ON DELETE NO ACTION",
+    ] {
+        assert!(got.iter().any(|d| d == want), "expected drift {want:?} in {got:#?}");
+    }
+    assert!(
+        got.iter()
+            .any(|d| d.starts_with("index idx_users_status_name is ON pf_users(account_status, username), expected")),
+        "{got:#?}"
+    );
+}

@@ -1,0 +1,83 @@
+//! Per-user table sets.
+
+use crate::common::audit;
+use crate::{count, Harness};
+use pathfinder::storage::{TableRows, Value};
+use pathfinder::{AppError, Username};
+
+checks!(user_table_sets, filling_needs_a_ready_set);
+
+fn user_table_sets(h: &Harness) {
+    let s = h.s();
+    let alice = Username::parse("conf_alice").unwrap();
+    assert!(s.user_table_set(&alice).unwrap().is_none());
+    let set = s.provision_user_tables(&alice, &audit("user_tables.provision")).unwrap();
+    assert_eq!(set.status, "ready");
+    assert_eq!(set.tables.len(), 11, "{:?}", set.tables);
+    for t in &set.tables {
+        // The career summary aggregates: one row even over no experiences.
+        let want = if t.name.contains("career_summary") { 1 } else { 0 };
+        assert_eq!(t.rows, want, "{}", t.name);
+    }
+    assert_eq!(set.career.as_ref().map(|c| c.total_positions), Some(0));
+    assert!(set.tables.iter().any(|t| t.name == "pf_user_conf_alice_pert_responses"));
+
+    // Provisioning a ready set again changes nothing, and is audited like the first
+    // time: its intent and its outcome.
+    let (begins, outcomes) = (count(s, "user_tables.provision.begin"), count(s, "user_tables.provision"));
+    let again = s.provision_user_tables(&alice, &audit("user_tables.provision")).unwrap();
+    assert_eq!(again, set, "provisioning is idempotent");
+    assert_eq!(count(s, "user_tables.provision.begin"), begins + 1);
+    assert_eq!(count(s, "user_tables.provision"), outcomes + 1, "every .begin has its outcome");
+    assert_eq!(s.schema_check().unwrap(), vec![], "a provisioned set is no drift");
+
+    // Filling the set refreshes what its career summary says.
+    let t = |x: &str| Value::Text(x.to_string());
+    let day = |y: i32| Value::Date(chrono::NaiveDate::from_ymd_opt(y, 1, 1).unwrap());
+    let experiences = TableRows {
+        table: "pf_user_conf_alice_experiences".into(),
+        columns: &["id", "title", "company", "start_date", "end_date"],
+        rows: vec![
+            vec![t("e1"), t("Junior auditor"), t("KPMG"), day(2015), day(2018)],
+            vec![t("e2"), t("Senior auditor"), t("KPMG"), day(2018), day(2021)],
+            vec![t("e3"), t("Controller"), t("Shopify"), day(2021), day(2025)],
+        ],
+    };
+    s.fill_user_tables(&alice, &[experiences], &audit("user_tables.fill")).unwrap();
+    let filled = s.user_table_set(&alice).unwrap().unwrap();
+    let career = filled.career.expect("a career summary");
+    assert_eq!((career.total_positions, career.total_companies), (3, 2));
+    assert_eq!(career.career_start_date.as_deref(), Some("2015-01-01"));
+    assert_eq!(career.years_experience_tenths, Some(100), "ten years");
+
+    s.drop_user_tables(&alice, &audit("user_tables.drop")).unwrap();
+    assert!(s.user_table_set(&alice).unwrap().is_none());
+    assert!(matches!(s.drop_user_tables(&alice, &audit("user_tables.drop")), Err(AppError::NotFound(_))));
+    assert_eq!(s.schema_check().unwrap(), vec![], "dropping leaves nothing behind");
+}
+
+/// Rows go only into a set that is ready: not one never provisioned, not one that
+/// a crash left half made or half dropped.
+fn filling_needs_a_ready_set(h: &Harness) {
+    let s = h.storage.as_ref();
+    let bob = Username::parse("conf_fill_bob").unwrap();
+    let skills = || TableRows {
+        table: "pf_user_conf_fill_bob_skills".into(),
+        columns: &["id", "skill_name"],
+        rows: vec![vec![Value::Text("s1".into()), Value::Text("IFRS".into())]],
+    };
+    let before = s.recent_audit(100_000).unwrap().len();
+    assert!(matches!(s.fill_user_tables(&bob, &[skills()], &audit("user_tables.fill")), Err(AppError::Conflict(_))));
+    s.provision_user_tables(&bob, &audit("user_tables.provision")).unwrap();
+    for status in ["provisioning", "dropping"] {
+        (h.raw)(&format!("UPDATE pf_user_table_sets SET status = '{status}' WHERE username = 'conf_fill_bob'"));
+        let refused = s.fill_user_tables(&bob, &[skills()], &audit("user_tables.fill"));
+        assert!(matches!(refused, Err(AppError::Conflict(_))), "{status}: {refused:?}");
+    }
+    (h.raw)("UPDATE pf_user_table_sets SET status = 'ready' WHERE username = 'conf_fill_bob'");
+    assert_eq!(s.recent_audit(100_000).unwrap().len(), before + 2, "refused fills write no audit row");
+    s.fill_user_tables(&bob, &[skills()], &audit("user_tables.fill")).unwrap();
+    let set = s.user_table_set(&bob).unwrap().unwrap();
+    assert_eq!(set.tables.iter().find(|t| t.name == "pf_user_conf_fill_bob_skills").unwrap().rows, 1);
+    s.drop_user_tables(&bob, &audit("user_tables.drop")).unwrap();
+}

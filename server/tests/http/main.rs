@@ -1,0 +1,20 @@
+//! The HTTP surface in-process, a file per capability: sign-in, tokens, sessions,
+//! roles, the cross-site check, audit rows, metrics and error hygiene.
+
+#[path = "../common/mod.rs"]
+mod common;
+mod harness;
+
+mod accounts;
+mod audit;
+mod backups;
+mod flags;
+mod invitations;
+mod keys;
+mod mfa;
+mod operations;
+mod retention;
+mod sessions;
+mod shell;
+mod user_tables;
+mod users;

@@ -1,0 +1,176 @@
+//! The audit log (`pf_audit_log`): the row a change writes, and the searches,
+//! exports, chain and jobs over it.
+
+use super::BatchStep;
+use crate::audit::{AuditFacets, AuditFilter, AuditHistogram, AuditJob, AuditJobKind, AuditPage, ChainReport};
+use crate::dto::Timestamp;
+use crate::{AppResult, UserId};
+
+/// An audited event: its name, and the status its row records whether the console,
+/// the CLI or a job writes it. Each capability names its own in
+/// `src/storage/<capability>.rs`, so an action is spelt once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Action {
+    pub name: &'static str,
+    pub status: u16,
+}
+
+impl Action {
+    /// An action whose row records 200 (it was done).
+    pub const fn new(name: &'static str) -> Action {
+        Action { name, status: 200 }
+    }
+
+    /// An action whose row records another status (a sign-in's redirect, a refusal).
+    pub const fn with_status(name: &'static str, status: u16) -> Action {
+        Action { name, status }
+    }
+
+    /// The name of the row that records the intent of work that cannot share its
+    /// outcome's transaction (`<action>.begin`).
+    pub fn begin(self) -> String {
+        format!("{}.begin", self.name)
+    }
+}
+
+/// Every action the audit log's own reading writes.
+pub const AUDIT_SEARCH: Action = Action::new("audit.search");
+pub const AUDIT_EVENT_VIEW: Action = Action::new("audit.event.view");
+pub const AUDIT_VERIFY: Action = Action::new("audit.verify");
+pub const AUDIT_COUNT: Action = Action::new("audit.count");
+pub const AUDIT_EXPORT: Action = Action::new("audit.export");
+pub const AUDIT_EXPORT_DONE: Action = Action::new("audit.export.done");
+
+/// One row of `pf_audit_log`, as the caller describes the event.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AuditEntry {
+    pub actor: Option<UserId>,
+    pub action: String,
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
+    pub ip_address: Option<String>,
+    pub user_agent: Option<String>,
+    pub request_method: Option<String>,
+    pub request_path: Option<String>,
+    pub response_status: u16,
+    pub execution_time_ms: u64,
+    /// What the change did (counts, before and after as JSON), or why it failed:
+    /// stored in the seed's `error_message` column.
+    pub detail: Option<String>,
+}
+
+impl AuditEntry {
+    /// The entry cut to the widths of `pf_audit_log`'s columns (Oracle refuses longer
+    /// values, SQLite would keep them): both backends store the same thing.
+    pub fn clamped(&self) -> AuditEntry {
+        let cut = |s: &Option<String>, max: usize| s.as_deref().map(|v| truncate(v, max));
+        AuditEntry {
+            actor: self.actor.clone(),
+            action: truncate(&self.action, 50),
+            entity_type: cut(&self.entity_type, 50),
+            entity_id: cut(&self.entity_id, 36),
+            ip_address: cut(&self.ip_address, 45),
+            user_agent: cut(&self.user_agent, 500),
+            request_method: cut(&self.request_method, 10),
+            request_path: cut(&self.request_path, 500),
+            response_status: self.response_status.min(999),
+            execution_time_ms: self.execution_time_ms.min(9_999_999_999),
+            detail: self.detail.clone(),
+        }
+    }
+
+    /// An entry for `action` on `entity_type` `entity_id`, with the action's status.
+    pub fn new(action: Action, entity_type: &str, entity_id: impl Into<String>) -> Self {
+        AuditEntry {
+            action: action.name.to_string(),
+            entity_type: Some(entity_type.to_string()),
+            entity_id: Some(entity_id.into()),
+            response_status: action.status,
+            ..Default::default()
+        }
+    }
+
+    /// The entry with its detail (what the change did).
+    pub fn with_detail(self, detail: impl Into<String>) -> Self {
+        AuditEntry { detail: Some(detail.into()), ..self }
+    }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary.
+pub fn truncate(s: &str, max: usize) -> String {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s[..end].to_string()
+}
+
+/// `pf_audit_log`: every row joins a hash chain and the kept hourly and daily counts
+/// in the transaction that writes it (see `server/src/storage/audit/`).
+pub trait AuditStore {
+    /// Writes an audit row on its own: for events that change nothing else (a refused request).
+    fn append_audit(&self, audit: &AuditEntry) -> AppResult<()>;
+    fn count_audit_since(&self, since: Timestamp) -> AppResult<i64>;
+    fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>>;
+    /// One event with its actor's username.
+    fn audit_event(&self, id: &str) -> AppResult<Option<AuditRow>>;
+    /// One page of the events `filter` matches.
+    fn search_audit(&self, filter: &AuditFilter) -> AppResult<AuditPage>;
+    /// [`AuditStore::search_audit`] for a reader: the read's own row (`audit`, with
+    /// the filter and how many events the page holds) is written before the page
+    /// is answered; if it cannot be, nothing is.
+    fn audited_search(&self, filter: &AuditFilter, audit: &AuditEntry) -> AppResult<AuditPage>;
+    /// One event for a reader, likewise audited (`NotFound` for no such event).
+    fn audited_event(&self, id: &str, audit: &AuditEntry) -> AppResult<AuditRow>;
+    /// How many events `filter` matches, by action, outcome and actor.
+    fn audit_facets(&self, filter: &AuditFilter) -> AppResult<AuditFacets>;
+    /// Events of `filter` over time by outcome (the Audit page's chart).
+    fn audit_histogram(&self, filter: &AuditFilter) -> AppResult<AuditHistogram>;
+    /// Exactly how many events `filter` matches, however many (reads them all:
+    /// background work, never the page's request).
+    fn count_audit(&self, filter: &AuditFilter) -> AppResult<i64>;
+    /// Every event `filter` matches, in its order, handed to `each` until it returns
+    /// false; how many it took.
+    fn export_audit(&self, filter: &AuditFilter, each: &mut dyn FnMut(&AuditRow) -> bool) -> AppResult<u64>;
+    /// Chains up to `limit` events written outside the chain (before migration 0014,
+    /// or by another tool), oldest first after `after`; one transaction.
+    fn chain_pending(&self, after: Option<&str>, limit: u32) -> AppResult<BatchStep>;
+    /// Signs the chain's head with `key` (HMAC-SHA256) unless a checkpoint already
+    /// covers it; the sequence number signed.
+    fn sign_checkpoint(&self, key: &[u8], now: Timestamp) -> AppResult<Option<i64>>;
+    /// Walks the chain from its start and reports the first break. Without `key`
+    /// checkpoints are not checked. `progress(checked, total)` after each batch; the
+    /// walk stops when it returns false.
+    fn verify_audit_chain(
+        &self,
+        key: Option<&[u8]>,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> AppResult<ChainReport>;
+    /// Records a background job of the Audit page (with `audit`, who asked for what);
+    /// its id.
+    fn start_audit_job(&self, kind: AuditJobKind, filter_text: &str, audit: &AuditEntry) -> AppResult<String>;
+    /// Runs a job begun with `start_audit_job` to its end: its progress, result and
+    /// outcome row (`audit`) are in the database.
+    fn run_audit_job(
+        &self,
+        id: &str,
+        kind: AuditJobKind,
+        filter: &AuditFilter,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<()>;
+    fn audit_job(&self, id: &str) -> AppResult<AuditJob>;
+    /// The last chain verification that finished (the Diagnostics page, the alerts).
+    fn last_chain_verify(&self) -> AppResult<Option<AuditJob>>;
+    /// Verifies the chain as the Audit page's job does (`audit` is its row, `.begin`
+    /// before and the outcome after) when none finished within `every` and no other
+    /// instance is verifying; the job, or `None` when not due.
+    fn scheduled_chain_verify(
+        &self,
+        every: std::time::Duration,
+        key: Option<&[u8]>,
+        audit: &AuditEntry,
+    ) -> AppResult<Option<AuditJob>>;
+}
+
+pub use crate::audit::AuditRow;

@@ -34,7 +34,8 @@ use std::sync::Arc;
     about = "Pathfinder Admin: the admin and operations console of Pathfinder"
 )]
 pub struct Cli {
-    /// Database: sqlite:<path> (embedded, the default) or oracle://user:password@host:port/service.
+    /// Database: sqlite:<path> (embedded, the default) or oracle://user:password@host:port/service;
+    /// or the first line of the file PF_DATABASE_URL_FILE names.
     #[arg(long, env = "PF_DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true, hide_env_values = true)]
     pub database_url: String,
     /// Log format.
@@ -395,19 +396,39 @@ pub enum AuditCommand {
 pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
     let matches = Cli::command().get_matches();
-    let cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.log_format);
-    match run(cli, settings_in_effect(&matches)) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::from(match e {
-                AppError::Invalid(_) | AppError::NotFound(_) | AppError::Conflict(_) => 2,
-                AppError::Unavailable(_) => 4,
-                _ => 1,
-            })
+    // The URL carries the Oracle password: it may come from a file instead.
+    if matches.value_source("database_url") == Some(clap::parser::ValueSource::DefaultValue) {
+        match secret_from_env("PF_DATABASE_URL") {
+            Ok(Some(url)) => cli.database_url = url.trim().to_string(),
+            Ok(None) => {}
+            Err(e) => return failed(e),
         }
     }
+    match run(cli, settings_in_effect(&matches)) {
+        Ok(code) => code,
+        Err(e) => failed(e),
+    }
+}
+
+/// A command that failed before it changed anything: the error's sentence and its
+/// exit code (2 for bad input or a conflict, 4 for a database that is unreachable or
+/// busy, 1 otherwise).
+pub(crate) fn failed(e: AppError) -> ExitCode {
+    eprintln!("error: {e}");
+    ExitCode::from(match e {
+        AppError::Invalid(_) | AppError::NotFound(_) | AppError::Conflict(_) => 2,
+        AppError::Unavailable(_) => 4,
+        _ => 1,
+    })
+}
+
+/// A command that failed after committing part of its work (`done`): exit 1, never 2
+/// (which says nothing changed); running it again finishes the work.
+pub(crate) fn failed_midway(e: AppError, done: &str) -> ExitCode {
+    eprintln!("error: {e} ({done} before it stopped; run it again to finish)");
+    ExitCode::from(1)
 }
 
 fn init_logging(format: LogFormat) {
@@ -541,7 +562,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 session_policy: sessions,
                 lockout: lockout.policy(),
                 sign_in_rate: lockout.sign_in_rate(),
-                ofrep_rate,
+                ofrep_rate: auth::throttle::EvaluationRate::per_second(ofrep_rate),
                 key_policy: keys.policy(),
                 storage_policy: storage.policy()?,
                 outbox: pathfinder::mail::Outbox {

@@ -278,8 +278,8 @@ pub struct ServeConfig {
     pub lockout: crate::auth::guard::LockoutPolicy,
     /// Sign-in attempts per client address (each instance's own buckets).
     pub sign_in_rate: crate::auth::throttle::SignInRate,
-    /// Flag evaluations per second per API key (each instance's own).
-    pub ofrep_rate: u32,
+    /// Flag evaluations per API key (each instance's own buckets).
+    pub ofrep_rate: crate::auth::throttle::EvaluationRate,
     pub key_policy: pathfinder::storage::KeyPolicy,
     pub storage_policy: pathfinder::usage::StoragePolicy,
     /// Where invitation mail goes, and the console's public address for its links.
@@ -288,4 +288,29 @@ pub struct ServeConfig {
     pub audit_key: Option<std::sync::Arc<[u8]>>,
     /// The settings in effect, secrets as set or unset (the Diagnostics page).
     pub settings: Vec<pathfinder::diagnostics::Setting>,
+}
+
+impl ServeConfig {
+    /// `serve`'s defaults (those of its flags), with the session secret and the
+    /// outbox given: what a test starts from.
+    pub fn with_defaults(jwt_secret: Vec<u8>, outbox: pathfinder::mail::Outbox) -> ServeConfig {
+        ServeConfig {
+            listen: std::net::SocketAddr::from(([127, 0, 0, 1], 3000)),
+            site_root: "target/site".into(),
+            jwt_secret,
+            metrics_token: None,
+            secure_cookie: false,
+            allowed_hosts: vec!["localhost".into(), "127.0.0.1".into(), "[::1]".into()],
+            trusted_proxies: vec![],
+            session_policy: crate::auth::SessionPolicy::default(),
+            lockout: crate::auth::guard::LockoutPolicy::default(),
+            sign_in_rate: crate::auth::throttle::SignInRate::default(),
+            ofrep_rate: crate::auth::throttle::EvaluationRate::per_second(2_000),
+            key_policy: pathfinder::storage::KeyPolicy { rotation_days: 90 },
+            storage_policy: pathfinder::usage::StoragePolicy::default(),
+            outbox,
+            audit_key: None,
+            settings: vec![],
+        }
+    }
 }

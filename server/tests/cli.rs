@@ -43,38 +43,30 @@ impl Cli {
     }
 }
 
+/// Every command and subcommand, read from the command line's own definition (so
+/// none can be left out), answers `--help`.
 #[test]
 fn every_command_has_help() {
+    use clap::CommandFactory;
+    fn walk(prefix: &[String], cmd: &clap::Command, out: &mut Vec<Vec<String>>) {
+        for sub in cmd.get_subcommands().filter(|s| s.get_name() != "help") {
+            let path: Vec<String> = prefix.iter().cloned().chain([sub.get_name().to_string()]).collect();
+            walk(&path, sub, out);
+            out.push(path);
+        }
+    }
+    let mut commands = Vec::new();
+    walk(&[], &pathfinder_server::cli::Cli::command(), &mut commands);
+    let names: Vec<String> = commands.iter().map(|c| c.join(" ")).collect();
+    for expected in ["serve", "retention run", "api-key revoke", "backup restore", "audit export"] {
+        assert!(names.contains(&expected.to_string()), "{expected} in {names:?}");
+    }
     let cli = Cli::new();
-    for cmd in [
-        "serve",
-        "migrate",
-        "create-admin",
-        "provision-user",
-        "drop-user-tables",
-        "schema-check",
-        "refresh-stats",
-        "generate",
-        "rotate-keys",
-        "rotate-master-key",
-        "new-master-key",
-        "delete-user",
-        "audit",
-        "audit verify",
-        "audit export",
-        "audit checkpoint",
-        "sample-storage",
-        "gather-statistics",
-        "backup",
-        "backup create",
-        "backup list",
-        "backup verify",
-        "backup restore",
-    ] {
-        let mut args: Vec<&str> = cmd.split(' ').collect();
+    for cmd in &commands {
+        let mut args: Vec<&str> = cmd.iter().map(String::as_str).collect();
         args.push("--help");
         let out = cli.ok(&args);
-        assert!(out.contains("Usage: pathfinder-admin"), "{cmd}: {out}");
+        assert!(out.contains("Usage: pathfinder-admin"), "{}: {out}", cmd.join(" "));
     }
 }
 
@@ -139,6 +131,9 @@ fn create_admin_takes_the_password_from_a_file_or_the_environment_only() {
     std::fs::write(&file, "another long password\n").unwrap();
     let pw = file.to_str().unwrap();
     cli.ok(&["create-admin", "--username", "boss2", "--email", "b2@example.com", "--password-file", pw]);
+    // The file's password (its line, without the newline) signs in; nothing else does.
+    assert!(signs_in(&cli, "boss2", "another long password"));
+    assert!(!signs_in(&cli, "boss2", "another long password\n"));
     assert!(cli
         .ok(&[
             "create-admin",
@@ -154,6 +149,43 @@ fn create_admin_takes_the_password_from_a_file_or_the_environment_only() {
     // The password is never an argument.
     let out = cli.run(&["create-admin", "--username", "x", "--email", "x@example.com", "--password", "p"], &[]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Whether `user` signs in with `password` to a console served (in-process) from
+/// the test's database: the sign-in form answers with a session cookie.
+fn signs_in(cli: &Cli, user: &str, password: &str) -> bool {
+    use axum::http::{header, Request, StatusCode};
+    use tower::ServiceExt;
+    let storage = pathfinder_server::storage::Store::open_sqlite(&cli.db()).unwrap();
+    let outbox = pathfinder::mail::Outbox {
+        mailer: std::sync::Arc::new(pathfinder::mail::OutboxMailer { path: cli.dir.path().join("outbox.txt") }),
+        public_url: None,
+        https: false,
+    };
+    let config = pathfinder_server::config::ServeConfig {
+        session_policy: pathfinder_server::auth::SessionPolicy { mfa_required: vec![], ..Default::default() },
+        ..pathfinder_server::config::ServeConfig::with_defaults(
+            b"a cli test session secret, 32+ bytes".to_vec(),
+            outbox,
+        )
+    };
+    let state =
+        pathfinder_server::http::AppState::new(&config, pathfinder::db::Db::new(std::sync::Arc::new(storage))).unwrap();
+    let form = url_encoded(&[("username", user), ("password", password)]);
+    let req = Request::post("/auth/login")
+        .header(header::HOST, "localhost")
+        .header(header::ORIGIN, "http://localhost")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(axum::body::Body::from(form))
+        .unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let resp = rt.block_on(pathfinder_server::http::router(state).oneshot(req)).unwrap();
+    assert_eq!(resp.status(), StatusCode::SEE_OTHER);
+    resp.headers().get(header::LOCATION).is_some_and(|l| l == "/")
+}
+
+fn url_encoded(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
 #[test]
@@ -176,6 +208,19 @@ fn unusable_database_urls_fail_with_one_sentence() {
     };
     assert!(expected.iter().any(|e| stderr.contains(e)), "{stderr}");
     assert_eq!(stderr.lines().count(), 1, "one sentence: {stderr}");
+
+    // The URL (which carries the Oracle password) may come from a file.
+    let from_file = cli.dir.path().join("from-file.db");
+    let url_file = cli.dir.path().join("database-url");
+    std::fs::write(&url_file, format!("sqlite:{}\n", from_file.display())).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
+        .arg("migrate")
+        .env_remove("PF_DATABASE_URL")
+        .env("PF_DATABASE_URL_FILE", &url_file)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(from_file.exists(), "migrated the database the file names");
 }
 
 #[test]
@@ -521,6 +566,10 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
     let cli = Cli::new();
     cli.ok(&["migrate"]);
     cli.ok(&["generate", "--users", "40", "--audit-events", "200", "--provisioned", "3", "--end-date", "2026-11-25"]);
+    // The secrets a served console keeps beside its database: the audit key (made by
+    // the checkpoint, which it signs) and the session secret (as `serve` leaves it).
+    assert!(cli.ok(&["audit", "checkpoint"]).contains("Signed"), "a signed checkpoint");
+    std::fs::write(cli.dir.path().join(".jwt-secret"), "a session secret of thirty-two bytes+\n").unwrap();
     let root = cli.dir.path().join("backups");
     let said = cli.ok(&["backup", "create", "--to", root.to_str().unwrap()]);
     assert!(said.contains("Backed up (full) into") && said.contains("schema version 19"), "{said}");
@@ -533,13 +582,18 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     for key in [".audit-key", ".jwt-secret"] {
-        assert_eq!(folder.join(key).exists(), beside.contains(&key.to_string()), "{key}: {beside:?}");
+        assert!(beside.contains(&key.to_string()), "{key} is kept beside the database: {beside:?}");
+        let (kept, copied) =
+            (std::fs::read(cli.dir.path().join(key)).unwrap(), std::fs::read(folder.join(key)).unwrap());
+        assert_eq!(copied, kept, "{key}: the backup holds the same secret");
     }
     // Never the master key (crypto-shredding): the restore says where it must come from.
     assert!(beside.contains(&".master-key".to_string()) && !folder.join(".master-key").exists());
     assert!(cli.ok(&["backup", "list"]).contains("\tok\t"));
+    // Verified with the backup's own audit key: the chain and its signed checkpoints.
     let verified = cli.ok(&["backup", "verify"]);
     assert!(verified.contains("verified") && verified.contains("audit chain whole"), "{verified}");
+    assert!(verified.contains(", 1 signed checkpoints)"), "the checkpoint is checked: {verified}");
     let db = cli.db();
     let status = |q: &str| sqlite_count(&db, q);
     assert_eq!(status("SELECT COUNT(*) FROM pf_backups WHERE status = 'ok' AND verify_status = 'ok'"), 1);
@@ -567,6 +621,15 @@ fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting()
     let before = std::fs::read(&db).unwrap();
     cli.fails(&["backup", "restore", folder.to_str().unwrap(), "--to", db.to_str().unwrap()], &[], 2, "--overwrite");
     assert_eq!(std::fs::read(&db).unwrap(), before);
+
+    // Checked with another key than the one that signed its checkpoints (given in
+    // PF_AUDIT_KEY, which comes before the backup's own), the verification fails:
+    // the checkpoint no longer vouches for the chain.
+    let wrong = [("PF_AUDIT_KEY", "another audit key of thirty-two bytes or more")];
+    let out = cli.run(&["backup", "verify", folder.to_str().unwrap()], &wrong);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{stdout}");
+    assert!(stdout.contains("audit chain is broken") && stdout.contains("Checkpoint"), "{stdout}");
 
     // One byte changed in a set's file: the verification names it, exit 3, recorded.
     let set = std::fs::read_dir(folder.join("user-tables")).unwrap().next().unwrap().unwrap().path();

@@ -34,9 +34,16 @@ fn the_file_passes_integrity_check_in_the_sqlite3_shell_and_python() {
     assert!(ok && out.trim() == "ok", "sqlite3 {}: {out}", version.trim());
     let (ok, out) = shell(&main, "SELECT COUNT(*) FROM pf_users WHERE account_status IS NOT NULL");
     assert!(ok && out.trim().parse::<u32>().unwrap() >= 400, "{out}");
-    // The trigram index reads in that SQLite too.
+    // The trigram index reads in that SQLite too, and finds what a scan finds.
     let (ok, out) = shell(&main, "SELECT COUNT(*) FROM pf_users_search WHERE pf_users_search MATCH '\"son\"'");
-    assert!(ok && out.trim().parse::<u32>().is_ok(), "{out}");
+    assert!(ok, "{out}");
+    let (_, scanned) = shell(
+        &main,
+        "SELECT COUNT(*) FROM pf_users WHERE username LIKE '%son%' OR email LIKE '%son%' \
+         OR first_name LIKE '%son%' OR last_name LIKE '%son%'",
+    );
+    let (matched, scanned): (u32, u32) = (out.trim().parse().unwrap(), scanned.trim().parse().unwrap());
+    assert!(scanned > 0 && matched == scanned, "the index finds {matched}, a scan {scanned}");
     for set in std::fs::read_dir(dir.path().join("pf.db-user-tables")).unwrap() {
         let (ok, out) = shell(&set.unwrap().path(), "PRAGMA integrity_check");
         assert!(ok && out.trim() == "ok", "{out}");

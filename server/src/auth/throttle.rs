@@ -132,16 +132,36 @@ fn bucket_of(ip: IpAddr) -> IpAddr {
     }
 }
 
-/// Evaluations per second per API key on one instance (`PF_OFREP_RATE`); a burst of
-/// as many. N instances allow N times as much: it protects each instance's CPU.
+/// Flag evaluations one API key may ask of one instance: `burst` at once, then one
+/// more every `every`. `PF_OFREP_RATE` n is n a second with a burst of as many. N
+/// instances allow N times as much: it protects each instance's CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvaluationRate {
+    pub burst: u32,
+    pub every: Duration,
+}
+
+impl EvaluationRate {
+    pub fn per_second(n: u32) -> Self {
+        EvaluationRate { burst: n.max(1), every: Duration::from_secs(1) / n.max(1) }
+    }
+}
+
+/// Each API key's bucket of [`EvaluationRate`] (this instance's).
 pub struct ApiRate {
     limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
 }
 
 impl ApiRate {
+    pub fn new(rate: EvaluationRate) -> Self {
+        let quota = Quota::with_period(rate.every.max(Duration::from_nanos(1)))
+            .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
+            .allow_burst(NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN));
+        ApiRate { limiter: RateLimiter::keyed(quota) }
+    }
+
     pub fn per_second(n: u32) -> Self {
-        let n = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
-        ApiRate { limiter: RateLimiter::keyed(Quota::per_second(n)) }
+        ApiRate::new(EvaluationRate::per_second(n))
     }
 
     /// `Err(wait)` when the key has used its share.
@@ -187,5 +207,18 @@ mod tests {
             t.check(ip(&format!("198.51.100.{i}")));
         }
         assert!(t.addresses() <= 4, "the bound and the shared bucket: {}", t.addresses());
+    }
+
+    #[test]
+    fn a_key_gets_its_burst_then_waits_its_turn() {
+        let rate = ApiRate::new(EvaluationRate { burst: 3, every: Duration::from_secs(3600) });
+        for _ in 0..3 {
+            assert!(rate.check("a").is_ok());
+        }
+        let wait = rate.check("a").unwrap_err();
+        assert!(wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600), "{wait:?}");
+        assert!(rate.check("b").is_ok(), "another key has its own bucket");
+        let second = EvaluationRate::per_second(50);
+        assert_eq!((second.burst, second.every), (50, Duration::from_millis(20)));
     }
 }

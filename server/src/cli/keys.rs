@@ -87,7 +87,10 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
         if secret_from_env("PF_MASTER_KEY_PREVIOUS")?.is_none() {
             tracing::warn!("PF_MASTER_KEY_PREVIOUS is not set: keys under any other master key cannot be re-wrapped");
         }
-        let n = rewrap_all(s, &meta)?;
+        let n = match rewrap_all(s, &meta) {
+            Ok(n) => n,
+            Err(code) => return Ok(code),
+        };
         println!("Re-wrapped {n} data keys under the current master key. Remove PF_MASTER_KEY_PREVIOUS once the backups taken before now have expired.");
         return Ok(ExitCode::SUCCESS);
     }
@@ -103,7 +106,10 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
         let stale: i64 =
             s.keys_by_master_key()?.iter().filter(|k| Some(&k.status) != current.as_ref()).map(|k| k.count).sum();
         if stale > 0 {
-            let n = rewrap_all(s, &meta)?;
+            let n = match rewrap_all(s, &meta) {
+                Ok(n) => n,
+                Err(code) => return Ok(code),
+            };
             println!("Re-wrapped {n} data keys that were still under the previous master key.");
             return Ok(ExitCode::SUCCESS);
         }
@@ -119,7 +125,10 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
     let mut known = crate::config::keyring(url)?;
     known = Keyring::new(Some(next), known.all());
     let store = Store::open(url, known)?;
-    let n = rewrap_all(&store, &meta)?;
+    let n = match rewrap_all(&store, &meta) {
+        Ok(n) => n,
+        Err(code) => return Ok(code),
+    };
     files.promote_next().map_err(|e| AppError::internal(format!("renaming the master key files: {e}")))?;
     println!(
         "Re-wrapped {n} data keys under a new master key ({}). Restart every console instance now, then run \
@@ -132,25 +141,33 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
     Ok(ExitCode::SUCCESS)
 }
 
-fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> AppResult<u64> {
+/// Re-wraps every data key under the current master key, 1,000 a transaction: how
+/// many it re-wrapped, or how it ended when it could not finish (after committing
+/// some batches: the run is partly done, exit 1).
+fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> Result<u64, ExitCode> {
     let audit = meta.audit(None, MASTER_KEY_REWRAP, ("encryption_keys", None));
-    let total = s.keys_by_master_key()?.iter().map(|k| k.count).sum::<i64>() as u64;
-    let mut bar = Progress::new("rotate-master-key", "keys")?;
-    let mut scanned = 0;
+    let total = s.keys_by_master_key().map_err(super::failed)?.iter().map(|k| k.count).sum::<i64>() as u64;
+    let mut bar = Progress::new("rotate-master-key", "keys").map_err(super::failed)?;
+    let (mut scanned, mut changed) = (0, 0);
     let all = walk_batches(
         |after| s.rewrap_keys(after, 1000, &audit),
         |batch| {
             scanned += batch.scanned;
+            changed += batch.changed;
             bar.update(scanned, total.max(scanned), "");
         },
     );
     bar.finish();
-    let BatchStep { changed, failed, .. } = all?;
-    if failed > 0 {
-        return Err(AppError::Conflict(format!(
-            "Re-wrapped {changed} data keys; {failed} could not be unwrapped (see the log for their users) and are \
-             still under their old master key: keep it until they are repaired or their users deleted."
-        )));
+    match all {
+        Err(e) if changed > 0 => Err(super::failed_midway(e, &format!("{changed} data keys were re-wrapped"))),
+        Err(e) => Err(super::failed(e)),
+        Ok(BatchStep { changed, failed: 0, .. }) => Ok(changed),
+        Ok(BatchStep { changed, failed, .. }) => Err(super::failed_midway(
+            AppError::Conflict(format!(
+                "{failed} data keys could not be unwrapped (see the log for their users) and are still under their \
+                 old master key: keep it until they are repaired or their users deleted"
+            )),
+            &format!("{changed} data keys were re-wrapped"),
+        )),
     }
-    Ok(changed)
 }

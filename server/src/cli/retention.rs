@@ -91,7 +91,19 @@ pub fn run(s: &dyn Storage, audit_key: Option<&[u8]>, command: RetentionCommand)
             let stop = stop_on_signal()?;
             let req = RetentionRequest { dry_run, when: RefreshWhen::Now, now: chrono::Utc::now(), audit_key };
             let audit = meta.audit(None, RETENTION_RUN, ("retention", None));
-            let summary = s.run_retention(&req, &audit, &mut |_: &RetentionSummary| !stop.load(Ordering::Relaxed))?;
+            let mut changed = 0u64;
+            let ran = s.run_retention(&req, &audit, &mut |so_far: &RetentionSummary| {
+                changed = so_far.tables.iter().map(|t| t.archived + t.deleted).sum();
+                !stop.load(Ordering::Relaxed)
+            });
+            // A run that fails after committing some batches (its lease lost, say) is
+            // partly done: the next run resumes it.
+            let summary = match ran {
+                Err(e) if changed > 0 && !dry_run => {
+                    return Ok(super::failed_midway(e, &format!("{changed} rows were archived or deleted")))
+                }
+                other => other?,
+            };
             let Some(summary) = summary else { return Ok(ExitCode::SUCCESS) };
             println!("{}", summary.text());
             if !summary.finished {

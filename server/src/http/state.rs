@@ -75,7 +75,7 @@ impl AppState {
             session_policy: config.session_policy.clone(),
             lockout: config.lockout,
             throttle: Arc::new(SignInThrottle::with_rate(config.sign_in_rate)),
-            ofrep_rate: Arc::new(ApiRate::per_second(config.ofrep_rate)),
+            ofrep_rate: Arc::new(ApiRate::new(config.ofrep_rate)),
             trusted_proxies: config.trusted_proxies.clone().into(),
             outbox: config.outbox.clone(),
             audit_key: config.audit_key.clone().map(pathfinder::audit::AuditKey),

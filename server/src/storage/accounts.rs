@@ -58,18 +58,11 @@ impl AccountStore for Store {
         self.read(|c| {
             let mut accounts: Vec<ConsoleAccount> = Vec::new();
             c.query_each(
-                sql!(
-                    sqlite: "SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
+                sql!("SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
                         u.last_login, l.locked_until, r.role
                         FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
                         LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
-                        ORDER BY u.username, r.role LIMIT :1",
-                    oracle: "SELECT u.user_id, u.username, COALESCE(u.account_status, 'active'), u.mfa_enabled,
-                        u.last_login, l.locked_until, r.role
-                        FROM pf_console_roles r JOIN pf_users u ON u.user_id = r.user_id
-                        LEFT JOIN pf_console_login_state l ON l.user_id = u.user_id
-                        ORDER BY u.username, r.role FETCH FIRST :1 ROWS ONLY"
-                ),
+                        ORDER BY u.username, r.role", limit ":1"),
                 &args![5000_i64],
                 |r: &dyn Row| {
                     let user_id = UserId(r.text(0)?);

@@ -282,12 +282,8 @@ impl Store {
     fn incremental_base(&self, root: &Path) -> AppResult<Option<(String, String, Manifest)>> {
         let newest = self.read(|c| {
             c.query_opt(
-                sql!(
-                    sqlite: "SELECT backup_id, location FROM pf_backups WHERE kind = 'full' AND status = 'ok'
-                        ORDER BY started_at DESC LIMIT 1",
-                    oracle: "SELECT backup_id, location FROM pf_backups WHERE kind = 'full' AND status = 'ok'
-                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
-                ),
+                sql!("SELECT backup_id, location FROM pf_backups WHERE kind = 'full' AND status = 'ok'
+                        ORDER BY started_at DESC", limit "1"),
                 &[],
             )
         })?;
@@ -482,14 +478,9 @@ impl BackupStore for Store {
     fn backups(&self, limit: u32) -> AppResult<Vec<Backup>> {
         self.read(|c| {
             c.query_map(
-                sql!(
-                    sqlite: "SELECT backup_id, kind, location, started_at, finished_at, status, total_bytes, file_count,
+                sql!("SELECT backup_id, kind, location, started_at, finished_at, status, total_bytes, file_count,
                         schema_version, chain_seq, error_text, verified_at, verify_status, verify_note, base_id
-                     FROM pf_backups ORDER BY started_at DESC LIMIT :1",
-                    oracle: "SELECT backup_id, kind, location, started_at, finished_at, status, total_bytes, file_count,
-                        schema_version, chain_seq, error_text, verified_at, verify_status, verify_note, base_id
-                     FROM pf_backups ORDER BY started_at DESC FETCH FIRST :1 ROWS ONLY"
-                ),
+                     FROM pf_backups ORDER BY started_at DESC", limit ":1"),
                 &args![i64::from(limit)],
                 backup_row,
             )

@@ -296,20 +296,12 @@ fn override_walk(
     let id = flag.flag_id.as_str();
     if filter.groups_only() {
         return c.query_map(
-            sql!(
-                sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+            sql!("SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
                     o.created_by, o.created_at, g.group_name, o.flag_id
                     FROM pf_user_feature_flags o JOIN pf_user_groups g ON g.group_id = o.group_id
                     WHERE o.flag_id = :2 AND o.group_id IS NOT NULL AND o.created_at >= :3
                     AND (o.created_at > :4 OR o.override_id > :5)
-                    ORDER BY o.created_at, o.override_id LIMIT :6",
-                oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                    o.created_by, o.created_at, g.group_name, o.flag_id
-                    FROM pf_user_feature_flags o JOIN pf_user_groups g ON g.group_id = o.group_id
-                    WHERE o.flag_id = :2 AND o.group_id IS NOT NULL AND o.created_at >= :3
-                    AND (o.created_at > :4 OR o.override_id > :5)
-                    ORDER BY o.created_at, o.override_id FETCH FIRST :6 ROWS ONLY"
-            ),
+                    ORDER BY o.created_at, o.override_id", limit ":6"),
             &args![key, id, start, start, after.as_str(), rows],
             override_row,
         );
@@ -317,22 +309,13 @@ fn override_walk(
     if filter.state.as_deref() == Some("expired") {
         // Past their expiry: only those the job has not removed yet (idx_uff_expires).
         return c.query_map(
-            sql!(
-                sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+            sql!("SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
                     o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
                     FROM pf_user_feature_flags o
                     LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
                     WHERE o.expires_at <= :2 AND o.flag_id = :3 AND o.created_at >= :4
                     AND (o.created_at > :5 OR o.override_id > :6)
-                    ORDER BY o.created_at, o.override_id LIMIT :7",
-                oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                    o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
-                    FROM pf_user_feature_flags o
-                    LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
-                    WHERE o.expires_at <= :2 AND o.flag_id = :3 AND o.created_at >= :4
-                    AND (o.created_at > :5 OR o.override_id > :6)
-                    ORDER BY o.created_at, o.override_id FETCH FIRST :7 ROWS ONLY"
-            ),
+                    ORDER BY o.created_at, o.override_id", limit ":7"),
             &args![key, now, id, start, start, after.as_str(), rows],
             override_row,
         );
@@ -342,22 +325,13 @@ fn override_walk(
     let users_only = yes(filter.users_only());
     let active_only = yes(filter.state.as_deref() == Some("active"));
     c.query_map(
-        sql!(
-            sqlite: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
+        sql!("SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
                 o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
                 FROM pf_user_feature_flags o
                 LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
                 WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
                 AND (:6 = 'N' OR o.user_id IS NOT NULL) AND (:7 = 'N' OR o.expires_at IS NULL OR o.expires_at > :8)
-                ORDER BY o.created_at, o.override_id LIMIT :9",
-            oracle: "SELECT o.override_id, o.user_id, o.group_id, :1, o.override_value, o.reason, o.expires_at,
-                o.created_by, o.created_at, COALESCE(u.username, g.group_name), o.flag_id
-                FROM pf_user_feature_flags o
-                LEFT JOIN pf_users u ON u.user_id = o.user_id LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
-                WHERE o.flag_id = :2 AND o.created_at >= :3 AND (o.created_at > :4 OR o.override_id > :5)
-                AND (:6 = 'N' OR o.user_id IS NOT NULL) AND (:7 = 'N' OR o.expires_at IS NULL OR o.expires_at > :8)
-                ORDER BY o.created_at, o.override_id FETCH FIRST :9 ROWS ONLY"
-        ),
+                ORDER BY o.created_at, o.override_id", limit ":9"),
         &args![key, id, start, start, after.as_str(), users_only, active_only, now, rows],
         override_row,
     )
@@ -759,14 +733,9 @@ impl FlagStore for Store {
             // range. The first starts above a space, below any username (an empty
             // string would be NULL on Oracle).
             c.query_map(
-                sql!(
-                    sqlite: "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
+                sql!("SELECT user_id, username, email, first_name, last_name, account_status, created_at,
                         last_login FROM pf_users WHERE feature_group_id = :1 AND username > :2
-                        ORDER BY username LIMIT :3",
-                    oracle: "SELECT user_id, username, email, first_name, last_name, account_status, created_at,
-                        last_login FROM pf_users WHERE feature_group_id = :1 AND username > :2
-                        ORDER BY username FETCH FIRST :3 ROWS ONLY"
-                ),
+                        ORDER BY username", limit ":3"),
                 &args![group_id, after.unwrap_or(" "), i64::from(limit) + 1],
                 super::users::summary,
             )
@@ -807,12 +776,8 @@ impl FlagStore for Store {
     fn expire_overrides(&self, now: Timestamp, limit: u32, audit: &AuditEntry) -> AppResult<u64> {
         self.write(|c| {
             let due = c.query_map(
-                sql!(
-                    sqlite: "SELECT override_id FROM pf_user_feature_flags WHERE expires_at <= :1
-                        ORDER BY expires_at LIMIT :2",
-                    oracle: "SELECT override_id FROM pf_user_feature_flags WHERE expires_at <= :1
-                        ORDER BY expires_at FETCH FIRST :2 ROWS ONLY"
-                ),
+                sql!("SELECT override_id FROM pf_user_feature_flags WHERE expires_at <= :1
+                        ORDER BY expires_at", limit ":2"),
                 &args![now, i64::from(limit)],
                 |r| r.text(0),
             )?;

@@ -87,18 +87,11 @@ impl InvitationStore for Store {
         self.read(|c| {
             let mut out = Vec::new();
             c.query_each(
-                sql!(
-                    sqlite: "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at,
+                sql!("SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at,
                         i.accepted_at, i.declined_at, i.reminder_sent_at, g.group_name
                         FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
                         LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
-                        ORDER BY i.created_at DESC, i.invitation_id DESC LIMIT 200",
-                    oracle: "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at,
-                        i.accepted_at, i.declined_at, i.reminder_sent_at, g.group_name
-                        FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
-                        LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
-                        ORDER BY i.created_at DESC, i.invitation_id DESC FETCH FIRST 200 ROWS ONLY"
-                ),
+                        ORDER BY i.created_at DESC, i.invitation_id DESC", limit "200"),
                 &[],
                 |r: &dyn Row| {
                     out.push(info(r, now)?);

@@ -428,19 +428,18 @@ impl KeyStore for Store {
         let current = self.keyring.current()?.id().to_string();
         self.write(|c| {
             let rows = c.query(
-                sql!(
-                    sqlite: "SELECT user_id, key_encrypted, key_salt, rotation_count, master_key_id FROM pf_encryption_keys
-                             WHERE (:1 IS NULL OR user_id > :2) ORDER BY user_id LIMIT :3",
-                    oracle: "SELECT user_id, key_encrypted, key_salt, rotation_count, master_key_id FROM pf_encryption_keys
-                             WHERE (:1 IS NULL OR user_id > :2) ORDER BY user_id FETCH FIRST :3 ROWS ONLY"
-                ),
+                sql!("SELECT user_id, key_encrypted, key_salt, rotation_count, master_key_id FROM pf_encryption_keys
+                             WHERE (:1 IS NULL OR user_id > :2) ORDER BY user_id", limit ":3"),
                 &args![after, after, i64::from(limit)],
             )?;
             let (mut changed, mut failed) = (0, 0);
             for r in &rows {
                 let user_id = r.text(0)?;
-                let wrapped =
-                    WrappedKey { key_encrypted: r.text(1)?, key_salt: r.text(2)?, master_key_id: r.opt_text(4)?.unwrap_or_default() };
+                let wrapped = WrappedKey {
+                    key_encrypted: r.text(1)?,
+                    key_salt: r.text(2)?,
+                    master_key_id: r.opt_text(4)?.unwrap_or_default(),
+                };
                 if wrapped.master_key_id == current {
                     continue;
                 }
@@ -482,20 +481,12 @@ impl KeyStore for Store {
     fn seal_plaintext(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep> {
         self.write(|c| {
             let ids = c.query_map(
-                sql!(
-                    sqlite: "SELECT u.user_id FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
+                sql!("SELECT u.user_id FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
                              AND (u.phone_number IS NOT NULL OR u.date_of_birth IS NOT NULL OR u.gender IS NOT NULL
                                   OR u.nationality IS NOT NULL OR u.mfa_secret IS NOT NULL
                                   OR EXISTS (SELECT 1 FROM pf_sso_accounts s WHERE s.user_id = u.user_id
                                              AND (s.access_token IS NOT NULL OR s.refresh_token IS NOT NULL)))
-                             ORDER BY u.user_id LIMIT :3",
-                    oracle: "SELECT u.user_id FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
-                             AND (u.phone_number IS NOT NULL OR u.date_of_birth IS NOT NULL OR u.gender IS NOT NULL
-                                  OR u.nationality IS NOT NULL OR u.mfa_secret IS NOT NULL
-                                  OR EXISTS (SELECT 1 FROM pf_sso_accounts s WHERE s.user_id = u.user_id
-                                             AND (s.access_token IS NOT NULL OR s.refresh_token IS NOT NULL)))
-                             ORDER BY u.user_id FETCH FIRST :3 ROWS ONLY"
-                ),
+                             ORDER BY u.user_id", limit ":3"),
                 &args![after, after, i64::from(limit)],
                 |r| r.text(0),
             )?;
@@ -561,18 +552,11 @@ impl KeyStore for Store {
                 &args![cut],
             )?;
             let mut keys = c.query_map(
-                sql!(
-                    sqlite: "SELECT k.user_id, u.username, k.algorithm, k.rotation_count, k.master_key_id, k.created_at,
+                sql!("SELECT k.user_id, u.username, k.algorithm, k.rotation_count, k.master_key_id, k.created_at,
                              k.last_rotated FROM pf_encryption_keys k JOIN pf_users u ON u.user_id = k.user_id
                              WHERE (:1 IS NULL OR COALESCE(k.last_rotated, k.created_at) > :2
                                     OR (COALESCE(k.last_rotated, k.created_at) = :3 AND k.user_id > :4))
-                             ORDER BY COALESCE(k.last_rotated, k.created_at), k.user_id LIMIT :5",
-                    oracle: "SELECT k.user_id, u.username, k.algorithm, k.rotation_count, k.master_key_id, k.created_at,
-                             k.last_rotated FROM pf_encryption_keys k JOIN pf_users u ON u.user_id = k.user_id
-                             WHERE (:1 IS NULL OR COALESCE(k.last_rotated, k.created_at) > :2
-                                    OR (COALESCE(k.last_rotated, k.created_at) = :3 AND k.user_id > :4))
-                             ORDER BY COALESCE(k.last_rotated, k.created_at), k.user_id FETCH FIRST :5 ROWS ONLY"
-                ),
+                             ORDER BY COALESCE(k.last_rotated, k.created_at), k.user_id", limit ":5"),
                 &args![after_t, after_t, after_t, after_id, i64::from(limit) + 1],
                 |r| key_info(r, cut),
             )?;
@@ -618,14 +602,9 @@ impl Store {
         };
         let ids = self.read(|c| {
             c.query_map(
-                sql!(
-                    sqlite: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
+                sql!("SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
                              AND (COALESCE(last_rotated, created_at) IS NULL OR COALESCE(last_rotated, created_at) < :3)
-                             ORDER BY user_id LIMIT :4",
-                    oracle: "SELECT user_id FROM pf_encryption_keys WHERE (:1 IS NULL OR user_id > :2)
-                             AND (COALESCE(last_rotated, created_at) IS NULL OR COALESCE(last_rotated, created_at) < :3)
-                             ORDER BY user_id FETCH FIRST :4 ROWS ONLY"
-                ),
+                             ORDER BY user_id", limit ":4"),
                 &args![after, after, before, i64::from(ROTATION_PAGE)],
                 |r| r.text(0),
             )

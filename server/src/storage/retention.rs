@@ -148,12 +148,8 @@ fn policy_by_id(c: &mut Conn, id: &str) -> AppResult<RetentionPolicy> {
 /// at a time. (Empty text is bound as NULL, hence the second test.)
 fn set_names(c: &mut Conn, after: &str) -> AppResult<Vec<String>> {
     c.query_map(
-        sql!(
-            sqlite: "SELECT username FROM pf_user_table_sets WHERE status = 'ready' AND (username > :1 OR :2 IS NULL)
-                ORDER BY username LIMIT :3",
-            oracle: "SELECT username FROM pf_user_table_sets WHERE status = 'ready' AND (username > :1 OR :2 IS NULL)
-                ORDER BY username FETCH FIRST :3 ROWS ONLY"
-        ),
+        sql!("SELECT username FROM pf_user_table_sets WHERE status = 'ready' AND (username > :1 OR :2 IS NULL)
+                ORDER BY username", limit ":3"),
         &args![after, after, SETS_PAGE],
         |r| r.text(0),
     )
@@ -179,12 +175,8 @@ fn next_set(c: &mut Conn, after: &str, wanted: impl Fn(&str) -> bool) -> AppResu
 /// and when it started: no event after that sequence is deleted.
 fn verified_through(c: &mut Conn) -> AppResult<Option<(i64, Timestamp)>> {
     let row = c.query_opt(
-        sql!(
-            sqlite: "SELECT verified_seq, started_at FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'
-                AND verified_seq IS NOT NULL ORDER BY started_at DESC LIMIT 1",
-            oracle: "SELECT verified_seq, started_at FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'
-                AND verified_seq IS NOT NULL ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
-        ),
+        sql!("SELECT verified_seq, started_at FROM pf_audit_jobs WHERE kind = 'verify' AND outcome = 'ok'
+                AND verified_seq IS NOT NULL ORDER BY started_at DESC", limit "1"),
         &[],
     )?;
     row.map(|r| Ok((r.int(0)?, r.time(1)?))).transpose()
@@ -563,12 +555,8 @@ impl Store {
             let (mut from, mut skipped) = (after, 0u64);
             let batch = loop {
                 let batch = c.query_map(
-                    sql!(
-                        sqlite: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
-                            WHERE chain_seq > :1 AND chain_seq <= :2 ORDER BY chain_seq LIMIT :3",
-                        oracle: "SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
-                            WHERE chain_seq > :1 AND chain_seq <= :2 ORDER BY chain_seq FETCH FIRST :3 ROWS ONLY"
-                    ),
+                    sql!("SELECT chain_seq, created_at, action, response_status FROM pf_audit_log
+                            WHERE chain_seq > :1 AND chain_seq <= :2 ORDER BY chain_seq", limit ":3"),
                     &args![from, limit, BATCH],
                     |r| Ok((r.int(0)?, r.time(1)?, r.text(2)?, r.opt_int(3)?)),
                 )?;
@@ -680,12 +668,8 @@ impl Store {
     ) -> AppResult<RetentionSummary> {
         let unfinished = self.read(|c| {
             let row = c.query_opt(
-                sql!(
-                    sqlite: "SELECT run_id, progress FROM pf_retention_runs WHERE finished_at IS NULL
-                        ORDER BY started_at DESC LIMIT 1",
-                    oracle: "SELECT run_id, progress FROM pf_retention_runs WHERE finished_at IS NULL
-                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
-                ),
+                sql!("SELECT run_id, progress FROM pf_retention_runs WHERE finished_at IS NULL
+                        ORDER BY started_at DESC", limit "1"),
                 &[],
             )?;
             row.map(|r| Ok::<_, AppError>((r.text(0)?, r.text(1)?))).transpose()
@@ -775,12 +759,8 @@ impl RetentionStore for Store {
         self.read(|c| {
             let policies = policies(c)?;
             let last = c.query_opt(
-                sql!(
-                    sqlite: "SELECT run_id, started_at, finished_at, outcome, progress FROM pf_retention_runs
-                        ORDER BY started_at DESC LIMIT 1",
-                    oracle: "SELECT run_id, started_at, finished_at, outcome, progress FROM pf_retention_runs
-                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
-                ),
+                sql!("SELECT run_id, started_at, finished_at, outcome, progress FROM pf_retention_runs
+                        ORDER BY started_at DESC", limit "1"),
                 &[],
             )?;
             let last_run = last

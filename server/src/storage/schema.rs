@@ -318,14 +318,7 @@ impl SchemaStore for Store {
         // Events from before the chain existed (or written by another tool) join it.
         let unchained = |c: &mut Conn| -> AppResult<bool> {
             Ok(object_exists(c, "pf_audit_chain_head")?
-                && c.query_opt(
-                    sql!(
-                        sqlite: "SELECT 1 FROM pf_audit_log WHERE chain_seq IS NULL LIMIT 1",
-                        oracle: "SELECT 1 FROM pf_audit_log WHERE chain_seq IS NULL FETCH FIRST 1 ROWS ONLY"
-                    ),
-                    &[],
-                )?
-                .is_some())
+                && c.query_opt(sql!("SELECT 1 FROM pf_audit_log WHERE chain_seq IS NULL", limit "1"), &[])?.is_some())
         };
         if self.read(unchained)? {
             pathfinder::storage::walk_batches(|after| self.chain_pending(after, 5_000), |_| {})?;

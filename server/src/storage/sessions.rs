@@ -251,16 +251,10 @@ impl SessionStore for Store {
     fn list_sessions(&self, user_id: &UserId) -> AppResult<Vec<SessionInfo>> {
         self.read(|c| {
             c.query_map(
-                sql!(
-                    sqlite: "SELECT s.session_id, s.created_at, s.expires_at, s.last_activity, s.ip_address, s.user_agent,
+                sql!("SELECT s.session_id, s.created_at, s.expires_at, s.last_activity, s.ip_address, s.user_agent,
                         s.is_active, s.ended_at, e.username, s.end_reason
                         FROM pf_user_sessions s LEFT JOIN pf_users e ON e.user_id = s.ended_by
-                        WHERE s.user_id = :1 ORDER BY s.created_at DESC LIMIT 100",
-                    oracle: "SELECT s.session_id, s.created_at, s.expires_at, s.last_activity, s.ip_address, s.user_agent,
-                        s.is_active, s.ended_at, e.username, s.end_reason
-                        FROM pf_user_sessions s LEFT JOIN pf_users e ON e.user_id = s.ended_by
-                        WHERE s.user_id = :1 ORDER BY s.created_at DESC FETCH FIRST 100 ROWS ONLY"
-                ),
+                        WHERE s.user_id = :1 ORDER BY s.created_at DESC", limit "100"),
                 &args![user_id],
                 |r| {
                     Ok(SessionInfo {

@@ -44,12 +44,23 @@ pub struct Stmt {
 #[linkme::distributed_slice]
 pub static STATEMENTS: [Stmt];
 
-/// `sql!("…")`: the same text for both dialects. `sql!(sqlite: "…", oracle: "…")`:
-/// each its own; either may be left out when that dialect has no such statement.
+/// `sql!("…")`: the same text for both dialects. `sql!("… ORDER BY x", limit ":3")`:
+/// the same text with a row limit at its end, in each dialect's words (`LIMIT :3`,
+/// `FETCH FIRST :3 ROWS ONLY`), and a tail after it when the limit closes a
+/// subquery (`sql!("… (SELECT …", limit "1", ")")`). `sql!(sqlite: "…", oracle:
+/// "…")`: each its own; either may be left out when that dialect has no such
+/// statement.
 #[macro_export]
 macro_rules! sql {
     ($both:literal) => {
         $crate::sql!(@stmt Some($both), Some($both))
+    };
+    ($both:literal, limit $n:literal $(, $tail:literal)? $(,)?) => {
+        $crate::sql!(
+            @stmt
+            Some(concat!($both, " LIMIT ", $n $(, $tail)?)),
+            Some(concat!($both, " FETCH FIRST ", $n, " ROWS ONLY" $(, $tail)?))
+        )
     };
     (sqlite: $s:literal, oracle: $o:literal $(,)?) => {
         $crate::sql!(@stmt Some($s), Some($o))

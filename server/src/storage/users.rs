@@ -362,15 +362,9 @@ impl UserStore for Store {
     fn sso_links(&self, user_id: &UserId) -> AppResult<Vec<SsoLink>> {
         self.read(|c| {
             c.query_map(
-                sql!(
-                    sqlite: "SELECT sso_account_id, provider, provider_user_id, email, linked_at, last_sync_at, is_primary
+                sql!("SELECT sso_account_id, provider, provider_user_id, email, linked_at, last_sync_at, is_primary
                         FROM pf_sso_accounts WHERE user_id = :1
-                        ORDER BY CASE WHEN is_primary = 'Y' THEN 0 ELSE 1 END, provider, sso_account_id LIMIT 100",
-                    oracle: "SELECT sso_account_id, provider, provider_user_id, email, linked_at, last_sync_at, is_primary
-                        FROM pf_sso_accounts WHERE user_id = :1
-                        ORDER BY CASE WHEN is_primary = 'Y' THEN 0 ELSE 1 END, provider, sso_account_id
-                        FETCH FIRST 100 ROWS ONLY"
-                ),
+                        ORDER BY CASE WHEN is_primary = 'Y' THEN 0 ELSE 1 END, provider, sso_account_id", limit "100"),
                 &args![user_id],
                 |r| {
                     Ok(SsoLink {

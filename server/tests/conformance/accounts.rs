@@ -62,12 +62,18 @@ fn the_last_active_admin_stays(h: &Harness) {
     let ann = add_user(s, "adm_ann", "active", &[Role::Admin]);
     let bob = add_user(s, "adm_bob", "active", &[Role::Admin]);
     let suspend = |s: &dyn Storage, id: &UserId| s.set_account_status(id, "suspended", &audit("user.status.suspended"));
-    // At the same moment, each suspends the other: one wins, one is refused.
+    // At the same moment (both instances open, then released together), each
+    // suspends the other: one wins, one is refused.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
     let results: Vec<_> = [ann.clone(), bob.clone()]
         .into_iter()
         .map(|target| {
             let other = (h.another_instance)();
-            std::thread::spawn(move || suspend(other.as_ref(), &target))
+            let start = start.clone();
+            std::thread::spawn(move || {
+                start.wait();
+                suspend(other.as_ref(), &target)
+            })
         })
         .collect::<Vec<_>>()
         .into_iter()

@@ -12,6 +12,7 @@ use std::collections::BTreeMap;
 
 checks!(
     search_filters_pages_facets_and_export,
+    facets_of_many_events_say_more_than_and_sample_the_actors,
     the_chain_shows_every_kind_of_tampering,
     audit_rows_fit_their_columns,
     a_change_whose_audit_row_fails_changes_nothing,
@@ -74,6 +75,62 @@ fn probe_events(s: &dyn Storage, alice: &UserId, bob: &UserId) {
         ]);
     }
     s.insert_batch(&[t], &audit("probe.batch")).unwrap();
+}
+
+/// The ten largest counts, the larger first (ties by name): how facets list them.
+fn top_ten(m: BTreeMap<String, i64>) -> Vec<(String, i64)> {
+    let mut v: Vec<(String, i64)> = m.into_iter().collect();
+    v.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v.truncate(10);
+    v
+}
+
+/// An event's actor as the facets name it: the username, or `anonymous`.
+fn actor_name(s: &dyn Storage, r: &AuditRow) -> String {
+    match &r.user_id {
+        Some(id) => s.user_profile(&UserId(id.clone())).map(|p| p.summary.username).unwrap_or_else(|_| id.clone()),
+        None => "anonymous".into(),
+    }
+}
+
+/// Past [`COUNT_CAP`] events a filter's count says "more than", and its actors are
+/// those of its newest [`ACTOR_SAMPLE`] events, said so.
+fn facets_of_many_events_say_more_than_and_sample_the_actors(h: &Harness) {
+    let s = h.s();
+    let (older, newer) = (add_user(s, "many_older", "active", &[]), add_user(s, "many_newer", "active", &[]));
+    let cap = pathfinder::audit::COUNT_CAP as usize;
+    let sample = pathfinder::audit::ACTOR_SAMPLE as usize;
+    let start = chrono::Utc::now() - chrono::Duration::hours(1);
+    let mut t = TableRows::new("pf_audit_log", pathfinder_server::generate::AUDIT_COLUMNS);
+    for i in 0..cap + 50 {
+        // The newest `sample` events are the newer user's.
+        let actor = if i >= cap + 50 - sample { &newer } else { &older };
+        t.push(vec![
+            Value::Text(pathfinder::new_id()),
+            Value::Text(actor.0.clone()),
+            Value::Text("many.view".into()),
+            Value::Null,
+            Value::Null,
+            Value::Text("10.8.0.1".into()),
+            Value::Null,
+            Value::Text("GET".into()),
+            Value::Text("/many".into()),
+            Value::Int(200),
+            Value::Int(1),
+            Value::Null,
+            Value::Time(start + chrono::Duration::milliseconds(i as i64)),
+        ]);
+    }
+    s.insert_batch(&[t], &audit("many.batch")).unwrap();
+    while s.chain_pending(None, 5_000).unwrap().next.is_some() {}
+    // Narrowed by path: counted from the events, not the kept hourly counts.
+    let f = filter(|p| p.path = "/many".into());
+    let facets = s.audit_facets(&f).unwrap();
+    assert!(!facets.from_kept_counts);
+    assert_eq!(facets.total, Some(Count::MoreThan(cap as i64)));
+    assert_eq!(facets.actors_among_newest, Some(sample as u32));
+    assert_eq!(facets.actors, [("many_newer".to_string(), sample as i64)]);
+    assert_eq!(s.count_audit(&f).unwrap(), (cap + 50) as i64, "the exact count, in the background");
 }
 
 fn all_rows(s: &dyn Storage) -> Vec<AuditRow> {
@@ -244,13 +301,18 @@ fn search_filters_pages_facets_and_export(h: &Harness) {
         let facets = s.audit_facets(&f).unwrap();
         let total = facets.total.unwrap();
         assert_eq!(total, Count::Exact(want.len() as i64), "{name}: count");
-        let mut by_action: BTreeMap<String, i64> = BTreeMap::new();
+        // Each facet is the top ten of a plain grouping of what the filter finds.
+        let (mut actions, mut outcomes, mut actors) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
         for r in rows.iter().filter(|r| want.contains(&r.id)) {
-            *by_action.entry(r.action.clone()).or_default() += 1;
+            *actions.entry(r.action.clone()).or_default() += 1;
+            let class = r.response_status.map(|s| s / 100).unwrap_or(0);
+            *outcomes.entry(if class == 0 { "none".to_string() } else { format!("{class}xx") }).or_default() += 1;
+            *actors.entry(actor_name(s, r)).or_default() += 1;
         }
-        for (action, n) in &facets.actions {
-            assert_eq!(by_action.get(action), Some(n), "{name}: facet {action}");
-        }
+        assert_eq!(facets.actions, top_ten(actions), "{name}: actions");
+        assert_eq!(facets.outcomes, top_ten(outcomes), "{name}: outcomes");
+        assert_eq!(facets.actors, top_ten(actors), "{name}: actors");
+        assert_eq!(facets.actors_among_newest, None, "{name}: every event's actor counted");
     }
     // Ties page cleanly with pages of one... of 50 (the smallest size) is too big
     // for ten rows: page through the ties with the cursor by hand.

@@ -189,4 +189,10 @@ fn empty_text_is_stored_as_absent(h: &Harness) {
         ]],
     };
     s.insert_batch(&[prefs], &AuditEntry { entity_id: Some("prefs".into()), ..audit("data.import") }).unwrap();
+    // Read back: the empty document is absent, the other kept as written.
+    let stored = s.preferences(&id).unwrap();
+    assert_eq!(stored.ui, None, "the empty document is no document");
+    assert_eq!(stored.privacy.as_deref(), Some("{\"public\": false}"));
+    let null = "SELECT COUNT(*) FROM pf_user_preferences WHERE preference_id = '01JEMPTYPREFS0000000000001' AND ui_preferences IS NULL";
+    assert_eq!((h.raw_text)(null).as_deref(), Some("1"), "stored as NULL");
 }

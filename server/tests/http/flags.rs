@@ -99,23 +99,32 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
     assert_eq!(r.status, StatusCode::FORBIDDEN);
     assert!(s.api_keys().unwrap()[0].last_used_at.is_some(), "its last use was kept");
 
-    // Each key has its share of evaluations per second (50 here): then 429 with
-    // Retry-After, and another key is not held up.
+    // Each key has its share: a console that allows 3 evaluations, then one an hour,
+    // answers exactly 3, then 429 with the wait in Retry-After; another key is not
+    // held up.
+    let strict = Console::configured(|c| {
+        c.ofrep_rate = EvaluationRate { burst: 3, every: std::time::Duration::from_secs(3600) };
+    });
+    let t = strict.storage.as_ref();
+    t.create_flag(&flag("banner", "string", "plain"), &a("flag.create")).unwrap();
+    common::add_user(t, "api_ann", "active", &[]);
     let (busy, hash, prefix) = pathfinder::secret::new_api_key();
-    s.create_api_key("busy", &hash, &prefix, &a("flag.api_key.create")).unwrap();
-    let mut limited = None;
-    for _ in 0..80 {
-        let r = ofrep(&c, &one("banner"), Some(&busy), &[], ann_context).await;
-        if r.status == StatusCode::TOO_MANY_REQUESTS {
-            limited = Some(r);
-            break;
-        }
+    t.create_api_key("busy", &hash, &prefix, &a("flag.api_key.create")).unwrap();
+    let mut answers = vec![];
+    for _ in 0..5 {
+        answers.push(ofrep(&strict, &one("banner"), Some(&busy), &[], ann_context).await);
     }
-    let limited = limited.expect("the 51st call within a second is refused");
-    assert!(limited.headers[header::RETRY_AFTER].to_str().unwrap().parse::<u64>().unwrap() >= 1);
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    assert_eq!(statuses, [200, 200, 200, 429, 429], "the burst, then refused");
+    let wait: u64 = answers[3].headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!((3500..=3600).contains(&wait), "Retry-After {wait}");
     let (calm, hash, prefix) = pathfinder::secret::new_api_key();
-    s.create_api_key("calm", &hash, &prefix, &a("flag.api_key.create")).unwrap();
-    assert_eq!(ofrep(&c, &one("banner"), Some(&calm), &[], ann_context).await.status, StatusCode::OK);
+    t.create_api_key("calm", &hash, &prefix, &a("flag.api_key.create")).unwrap();
+    assert_eq!(ofrep(&strict, &one("banner"), Some(&calm), &[], ann_context).await.status, StatusCode::OK);
+    assert!(strict
+        .scrape()
+        .await
+        .contains("pathfinder_flag_evaluations_total{outcome=\"rate_limited\",reason=\"ERROR\"}"));
 
     // Counted by reason and outcome, never by user; not audited per call.
     let body = c.scrape().await;
@@ -123,7 +132,6 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
         "pathfinder_flag_evaluations_total{outcome=\"success\",reason=\"TARGETING_MATCH\"}",
         "pathfinder_flag_evaluations_total{outcome=\"success\",reason=\"STATIC\"}",
         "pathfinder_flag_evaluations_total{outcome=\"flag_not_found\",reason=\"ERROR\"}",
-        "pathfinder_flag_evaluations_total{outcome=\"rate_limited\",reason=\"ERROR\"}",
     ] {
         assert!(body.contains(series), "{series}");
     }

@@ -16,7 +16,7 @@ pub use pathfinder::storage::{
 pub use pathfinder::{Role, UserId, Username};
 pub use pathfinder_server::auth::guard::LockoutPolicy;
 pub use pathfinder_server::auth::password;
-pub use pathfinder_server::auth::throttle::SignInRate;
+pub use pathfinder_server::auth::throttle::{EvaluationRate, SignInRate};
 pub use pathfinder_server::auth::token::{Claims, AUDIENCE, ISSUER};
 pub use pathfinder_server::config::ServeConfig;
 pub use pathfinder_server::http::{router, AppState};
@@ -81,60 +81,42 @@ pub struct Reply {
 }
 
 impl Console {
+    /// A console with the tests' settings: a metrics token, roomy rates (requests
+    /// here come from no address: one bucket), no second factor required.
     pub fn new() -> Self {
-        Self::with_metrics_token(Some(METRICS_TOKEN))
+        Self::configured(|_| {})
     }
 
-    pub fn with_metrics_token(metrics_token: Option<&str>) -> Self {
-        Self::build(metrics_token, false)
-    }
-
-    pub fn build(metrics_token: Option<&str>, secure_cookie: bool) -> Self {
-        // Requests here come from no address (one bucket): roomy, but for the
-        // throttle's own test.
-        Self::build_with(metrics_token, secure_cookie, roomy(), vec![], vec![])
-    }
-
-    pub fn build_with(
-        metrics_token: Option<&str>,
-        secure_cookie: bool,
-        sign_in_rate: SignInRate,
-        trusted_proxies: Vec<std::net::IpAddr>,
-        mfa_required: Vec<Role>,
-    ) -> Self {
+    /// [`Console::new`] with its settings changed by `adjust` first.
+    pub fn configured(adjust: impl FnOnce(&mut ServeConfig)) -> Self {
         let (storage, dir) = common::sqlite();
         for (name, role) in [("root", Role::Admin), ("sre_sam", Role::Sre), ("comp_cy", Role::Compliance)] {
             add_console_user(&storage, name, role);
         }
-        let config = ServeConfig {
-            listen: "127.0.0.1:3000".parse().unwrap(),
-            site_root: "target/site".into(),
-            jwt_secret: SECRET.to_vec(),
-            metrics_token: metrics_token.map(String::from),
-            secure_cookie,
+        let outbox = pathfinder::mail::Outbox {
+            mailer: Arc::new(pathfinder::mail::OutboxMailer { path: dir.path().join("outbox.txt") }),
+            public_url: None,
+            https: false,
+        };
+        let mut config = ServeConfig {
+            metrics_token: Some(METRICS_TOKEN.to_string()),
             allowed_hosts: vec![HOST.to_string()],
-            trusted_proxies,
             session_policy: pathfinder_server::auth::SessionPolicy {
-                mfa_required,
+                mfa_required: vec![],
                 ..pathfinder_server::auth::SessionPolicy::default()
             },
-            lockout: LockoutPolicy::default(),
-            sign_in_rate,
-            ofrep_rate: 50,
-            key_policy: KeyPolicy { rotation_days: 90 },
-            storage_policy: pathfinder::usage::StoragePolicy::default(),
-            outbox: pathfinder::mail::Outbox {
-                mailer: Arc::new(pathfinder::mail::OutboxMailer { path: dir.path().join("outbox.txt") }),
-                public_url: None,
-                https: secure_cookie,
-            },
+            sign_in_rate: roomy(),
+            ofrep_rate: EvaluationRate { burst: 10_000, every: std::time::Duration::from_millis(1) },
             audit_key: Some(Arc::from(&b"an http test audit key, 32 chars+"[..])),
             settings: vec![pathfinder::diagnostics::Setting {
                 name: "PF_STORAGE_SAMPLE_MINUTES".into(),
                 value: "15".into(),
                 source: "default".into(),
             }],
+            ..ServeConfig::with_defaults(SECRET.to_vec(), outbox)
         };
+        adjust(&mut config);
+        config.outbox.https = config.secure_cookie;
         let state = AppState::new(&config, Db::new(storage.clone())).unwrap();
         Console {
             overview: state.overview.clone(),
@@ -153,7 +135,7 @@ impl Console {
         origin: Option<&str>,
         body: &str,
     ) -> Reply {
-        let mut req = Request::builder().method(method).uri(path).header(header::HOST, HOST);
+        let mut req = Request::builder().method(method.clone()).uri(path).header(header::HOST, HOST);
         if let Some(token) = cookie {
             req = req.header(header::COOKIE, format!("theme=dark; pf_session={token}"));
         }
@@ -164,33 +146,19 @@ impl Console {
             req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
         }
         let req = req.body(Body::from(body.to_string())).unwrap();
-        // A server-rendered page whose stream stalls (rarely, with many tests' runtimes
-        // in one process; a leptos SSR race, see the issue 8 note) is sent once more,
-        // and said so on stderr; a second stall fails the test with its path.
-        let (parts, body) = req.into_parts();
-        let again = |body: Body| {
-            let mut req = Request::from_parts(parts.clone(), body);
-            *req.extensions_mut() = Default::default();
-            req
+        // Never sent again: a response that does not complete fails the test, so a
+        // stalled server-rendered stream cannot hide behind a retry.
+        let answer = async {
+            let resp = self.app.clone().oneshot(req).await.unwrap();
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let bytes = resp.into_body().collect().await.unwrap().to_bytes();
+            Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
         };
-        let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
-        // Only a page (GET) is sent again: a change is never repeated.
-        let attempts = if parts.method == Method::GET { 2 } else { 1 };
-        for attempt in 1..=attempts {
-            let req = again(Body::from(bytes.clone()));
-            let answer = async {
-                let resp = self.app.clone().oneshot(req).await.unwrap();
-                let status = resp.status();
-                let headers = resp.headers().clone();
-                let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-                Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
-            };
-            match tokio::time::timeout(std::time::Duration::from_secs(15), answer).await {
-                Ok(reply) => return reply,
-                Err(_) => eprintln!("{path}: no complete response within 15 s (attempt {attempt})"),
-            }
+        match tokio::time::timeout(std::time::Duration::from_secs(15), answer).await {
+            Ok(reply) => reply,
+            Err(_) => panic!("{method} {path}: no complete response within 15 s (a stalled stream)"),
         }
-        panic!("{path}: the response stalled ({attempts} attempts)")
     }
 
     /// A same-site POST (what our own pages send).

@@ -7,7 +7,7 @@ use crate::harness::*;
 /// once, and a wrong code counts like a wrong password.
 #[tokio::test]
 async fn admins_set_up_totp_before_anything_else_and_codes_are_not_replayed() {
-    let c = Console::build_with(None, false, roomy(), vec![], vec![Role::Admin]);
+    let c = Console::configured(|c| c.session_policy.mfa_required = vec![Role::Admin]);
     let token = c.token("root").await;
     let page = c.send(Method::GET, "/users", Some(&token), None, "").await;
     assert_eq!((page.status, page.headers[header::LOCATION].to_str().unwrap()), (StatusCode::SEE_OTHER, "/account"));
@@ -63,7 +63,7 @@ async fn admins_set_up_totp_before_anything_else_and_codes_are_not_replayed() {
 /// sign-in of their own, never their own.
 #[tokio::test]
 async fn admins_reset_anothers_totp_with_a_fresh_sign_in_never_their_own() {
-    let c = Console::build_with(None, false, roomy(), vec![], vec![]);
+    let c = Console::new();
     let root = c.user_id("root");
     let secret = pathfinder::mfa::new_secret();
     c.storage.start_mfa_setup(&root, &secret, &common::audit("mfa.setup.start")).unwrap();

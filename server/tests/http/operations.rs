@@ -226,7 +226,7 @@ async fn metrics_need_the_bearer_token_and_carry_no_user_names() {
 /// Without a token, metrics answer only scrapes from this machine.
 #[tokio::test]
 async fn metrics_without_a_token_answer_only_on_loopback() {
-    let c = Console::with_metrics_token(None);
+    let c = Console::configured(|c| c.metrics_token = None);
     let scrape = |peer: &str| {
         let mut req = Request::builder().uri("/metrics").header(header::HOST, HOST).body(Body::empty()).unwrap();
         let addr: std::net::SocketAddr = peer.parse().unwrap();

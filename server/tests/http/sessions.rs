@@ -127,7 +127,7 @@ async fn idle_sessions_end_and_requests_keep_them_alive() {
 /// Secure, the plain name is not accepted, and every answer carries HSTS.
 #[tokio::test]
 async fn over_https_the_cookie_is_host_only_and_hsts_is_sent() {
-    let c = Console::build(Some(METRICS_TOKEN), true);
+    let c = Console::configured(|c| c.secure_cookie = true);
     let login = login_request("https").body(Body::from(login_form("root", PASSWORD))).unwrap();
     let resp = c.app.clone().oneshot(login).await.unwrap();
     let cookie = resp.headers()[header::SET_COOKIE].to_str().unwrap().to_string();
@@ -152,7 +152,11 @@ async fn over_https_the_cookie_is_host_only_and_hsts_is_sent() {
 #[tokio::test]
 async fn a_flood_from_one_address_does_not_keep_another_out() {
     let proxy: std::net::IpAddr = "10.0.0.5".parse().unwrap();
-    let c = Arc::new(Console::build_with(None, false, SignInRate::default(), vec![proxy], vec![]));
+    let c = Arc::new(Console::configured(|c| {
+        c.metrics_token = None;
+        c.sign_in_rate = SignInRate::default();
+        c.trusted_proxies = vec![proxy];
+    }));
     let attempt = |peer: &str, forwarded: Option<&str>, user: &str, pw: &str| {
         let mut req = login_request("http");
         if let Some(f) = forwarded {
@@ -279,8 +283,10 @@ async fn the_lockout_cannot_be_turned_against_the_holder() {
     let (r, _) = c.login_from("root", PASSWORD, Some("a forged device cookie")).await;
     assert_eq!(r.headers[header::LOCATION], "/login?error=credentials");
 
-    // Every later lock lasts longer, up to the cap.
+    // Every later lock lasts twice the one before, up to the cap: 10, 20, 40, then
+    // 60 minutes (the first lasted 5).
     let cap = LockoutPolicy::default().max_lock;
+    let mut lasted = vec![];
     for _ in 0..8 {
         rusqlite::Connection::open(c.dir.path().join("pf.db"))
             .unwrap()
@@ -291,8 +297,14 @@ async fn the_lockout_cannot_be_turned_against_the_holder() {
         }
         let g = c.storage.sign_in_state(&root).unwrap().guard;
         let lasts = g.locked_until.unwrap() - g.last_failed_at.unwrap();
-        assert!(lasts <= cap, "lock {} lasts {lasts}", g.lockouts);
+        lasted.push(lasts.num_minutes());
     }
+    assert_eq!(
+        lasted,
+        [10, 20, 40, 60, 60, 60, 60, 60],
+        "each lock twice the last, up to {} minutes",
+        cap.num_minutes()
+    );
     assert_eq!(c.storage.sign_in_state(&root).unwrap().guard.lockouts, 9);
 
     // A stolen device cookie allows as many guesses as a locked account does: then

@@ -127,10 +127,19 @@ async fn bulk_actions_change_everyone_the_filter_matches() {
     assert_eq!(c.storage.user_profile(&other).unwrap().summary.account_status, "active", "outside the filter");
     let bad = c.post("/api/bulk_apply", Some(&token), &format!("{filter}&action=status&value=frozen")).await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST);
-    // Everyone active, the caller too: the caller is left out.
+    // Everyone active, the caller too: their sessions end, the caller's stays.
+    let others = [c.token("sre_sam").await, c.token("comp_cy").await];
+    for t in &others {
+        assert_eq!(c.post("/api/overview", Some(t), "").await.status, StatusCode::OK);
+    }
+    let active = c.storage.users_by_status().unwrap().into_iter().find(|s| s.status == "active").unwrap().count;
     let all = "q=&mode=&status=active&action=revoke_sessions&value=";
     let r = c.post("/api/bulk_apply", Some(&token), all).await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body, format!(r#"{{"changed":{},"failed":0}}"#, active - 1), "everyone active but the caller");
+    for t in &others {
+        assert_eq!(c.post("/api/overview", Some(t), "").await.status, StatusCode::UNAUTHORIZED, "their session ended");
+    }
     assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::OK, "the caller's session stays");
 
     // Groups: everyone the filter matches into one, then one user out again on their

@@ -170,11 +170,8 @@ fn cut_mac(key: &[u8], seq: i64, hash: &str, cut_at: Timestamp) -> String {
 
 fn newest_cut(c: &mut Conn) -> AppResult<Option<Cut>> {
     let row = c.query_opt(
-        sql!(
-            sqlite: "SELECT chain_seq, chain_hash, cut_at, mac FROM pf_audit_chain_cuts ORDER BY chain_seq DESC LIMIT 1",
-            oracle: "SELECT chain_seq, chain_hash, cut_at, mac FROM pf_audit_chain_cuts
-                ORDER BY chain_seq DESC FETCH FIRST 1 ROWS ONLY"
-        ),
+        sql!("SELECT chain_seq, chain_hash, cut_at, mac FROM pf_audit_chain_cuts
+                ORDER BY chain_seq DESC", limit "1"),
         &[],
     )?;
     row.map(|r| Ok(Cut { seq: r.int(0)?, hash: r.text(1)?, cut_at: r.time(2)?, mac: r.text(3)? })).transpose()
@@ -223,14 +220,9 @@ fn checkpoints(c: &mut Conn) -> AppResult<Vec<Checkpoint>> {
 
 fn rows_from(c: &mut Conn, after_seq: i64, limit: i64) -> AppResult<Vec<AuditRow>> {
     c.query_map(
-        sql!(
-            sqlite: "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
+        sql!("SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
                 request_path, response_status, execution_time_ms, error_message, created_at, chain_seq, chain_hash
-                FROM pf_audit_log WHERE chain_seq > :1 ORDER BY chain_seq LIMIT :2",
-            oracle: "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
-                request_path, response_status, execution_time_ms, error_message, created_at, chain_seq, chain_hash
-                FROM pf_audit_log WHERE chain_seq > :1 ORDER BY chain_seq FETCH FIRST :2 ROWS ONLY"
-        ),
+                FROM pf_audit_log WHERE chain_seq > :1 ORDER BY chain_seq", limit ":2"),
         &args![after_seq, limit],
         chained_row,
     )

@@ -147,14 +147,9 @@ impl Store {
     pub(super) fn last_verify(&self) -> AppResult<Option<AuditJob>> {
         self.read(|c| {
             let rows = c.query_map(
-                sql!(
-                    sqlite: "SELECT id, kind, started_at, done_units, total_units, finished_at, outcome, result,
+                sql!("SELECT id, kind, started_at, done_units, total_units, finished_at, outcome, result,
                         lease_until FROM pf_audit_jobs WHERE kind = 'verify' AND finished_at IS NOT NULL
-                        ORDER BY started_at DESC LIMIT 1",
-                    oracle: "SELECT id, kind, started_at, done_units, total_units, finished_at, outcome, result,
-                        lease_until FROM pf_audit_jobs WHERE kind = 'verify' AND finished_at IS NOT NULL
-                        ORDER BY started_at DESC FETCH FIRST 1 ROWS ONLY"
-                ),
+                        ORDER BY started_at DESC", limit "1"),
                 &[],
                 job,
             )?;

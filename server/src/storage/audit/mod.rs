@@ -277,14 +277,9 @@ impl AuditStore for Store {
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>> {
         self.read(|c| {
             c.query_map(
-                sql!(
-                    sqlite: "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
+                sql!("SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
                         request_path, response_status, execution_time_ms, error_message, created_at, chain_seq,
-                        chain_hash FROM pf_audit_log ORDER BY created_at DESC, id DESC LIMIT :1",
-                    oracle: "SELECT id, user_id, action, entity_type, entity_id, ip_address, user_agent, request_method,
-                        request_path, response_status, execution_time_ms, error_message, created_at, chain_seq,
-                        chain_hash FROM pf_audit_log ORDER BY created_at DESC, id DESC FETCH FIRST :1 ROWS ONLY"
-                ),
+                        chain_hash FROM pf_audit_log ORDER BY created_at DESC, id DESC", limit ":1"),
                 &args![i64::from(limit)],
                 chained_row,
             )

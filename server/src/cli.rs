@@ -6,6 +6,7 @@
 
 mod audit;
 mod backup;
+mod exit;
 mod keys;
 mod progress;
 mod retention;
@@ -15,6 +16,7 @@ use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
 use crate::http::{router, AppState};
 use crate::{auth, generate, storage};
 use clap::{Parser, Subcommand, ValueEnum};
+use exit::failed;
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{
@@ -410,25 +412,6 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => failed(e),
     }
-}
-
-/// A command that failed before it changed anything: the error's sentence and its
-/// exit code (2 for bad input or a conflict, 4 for a database that is unreachable or
-/// busy, 1 otherwise).
-pub(crate) fn failed(e: AppError) -> ExitCode {
-    eprintln!("error: {e}");
-    ExitCode::from(match e {
-        AppError::Invalid(_) | AppError::NotFound(_) | AppError::Conflict(_) => 2,
-        AppError::Unavailable(_) => 4,
-        _ => 1,
-    })
-}
-
-/// A command that failed after committing part of its work (`done`): exit 1, never 2
-/// (which says nothing changed); running it again finishes the work.
-pub(crate) fn failed_midway(e: AppError, done: &str) -> ExitCode {
-    eprintln!("error: {e} ({done} before it stopped; run it again to finish)");
-    ExitCode::from(1)
 }
 
 fn init_logging(format: LogFormat) {

@@ -146,8 +146,8 @@ pub fn rotate_master(s: &dyn Storage, url: &DatabaseUrl) -> AppResult<ExitCode> 
 /// some batches: the run is partly done, exit 1).
 fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> Result<u64, ExitCode> {
     let audit = meta.audit(None, MASTER_KEY_REWRAP, ("encryption_keys", None));
-    let total = s.keys_by_master_key().map_err(super::failed)?.iter().map(|k| k.count).sum::<i64>() as u64;
-    let mut bar = Progress::new("rotate-master-key", "keys").map_err(super::failed)?;
+    let total = s.keys_by_master_key().map_err(super::exit::failed)?.iter().map(|k| k.count).sum::<i64>() as u64;
+    let mut bar = Progress::new("rotate-master-key", "keys").map_err(super::exit::failed)?;
     let (mut scanned, mut changed) = (0, 0);
     let all = walk_batches(
         |after| s.rewrap_keys(after, 1000, &audit),
@@ -159,10 +159,10 @@ fn rewrap_all(s: &dyn Storage, meta: &RequestMeta) -> Result<u64, ExitCode> {
     );
     bar.finish();
     match all {
-        Err(e) if changed > 0 => Err(super::failed_midway(e, &format!("{changed} data keys were re-wrapped"))),
-        Err(e) => Err(super::failed(e)),
+        Err(e) if changed > 0 => Err(super::exit::failed_midway(e, &format!("{changed} data keys were re-wrapped"))),
+        Err(e) => Err(super::exit::failed(e)),
         Ok(BatchStep { changed, failed: 0, .. }) => Ok(changed),
-        Ok(BatchStep { changed, failed, .. }) => Err(super::failed_midway(
+        Ok(BatchStep { changed, failed, .. }) => Err(super::exit::failed_midway(
             AppError::Conflict(format!(
                 "{failed} data keys could not be unwrapped (see the log for their users) and are still under their \
                  old master key: keep it until they are repaired or their users deleted"

@@ -100,7 +100,7 @@ pub fn run(s: &dyn Storage, audit_key: Option<&[u8]>, command: RetentionCommand)
             // partly done: the next run resumes it.
             let summary = match ran {
                 Err(e) if changed > 0 && !dry_run => {
-                    return Ok(super::failed_midway(e, &format!("{changed} rows were archived or deleted")))
+                    return Ok(super::exit::failed_midway(e, &format!("{changed} rows were archived or deleted")))
                 }
                 other => other?,
             };

@@ -4,7 +4,7 @@
 
 use super::rng::Rng;
 use super::users::ip;
-use super::{int, null, opt, text, time, World};
+use super::world::{int, null, opt, text, time, World};
 use chrono::Duration;
 use pathfinder::storage::TableRows;
 
@@ -64,7 +64,7 @@ const SERVER_ERRORS: &[(u16, &str)] = &[
 ];
 
 /// The events are the seed's columns of `pf_audit_log` (the storage chains and counts them).
-pub const AUDIT_COLUMNS: &[&str] = &crate::storage::audit::SEED_COLUMNS;
+pub const AUDIT_COLUMNS: &[&str] = &crate::storage::audit::append::SEED_COLUMNS;
 
 /// Audit events `range` of `w.audit_events`, in time order (ids are time-ordered too,
 /// so the log's indexes on id and created_at are appended to, not split).

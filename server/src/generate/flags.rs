@@ -4,62 +4,9 @@
 //! flag has the 100,000 overrides its page is measured with; some have expired.
 
 use super::rng::Rng;
-use super::{int, null, text, time, World};
+use super::world::{int, null, text, time, GenFlag, GenGroup, Kind, World};
 use chrono::{DateTime, Duration, Utc};
 use pathfinder::storage::TableRows;
-
-/// A flag's type and the values the generator gives it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Kind {
-    Boolean,
-    Variant,
-    Number,
-    Json,
-}
-
-const VARIANTS: &[&str] = &["control", "a", "b"];
-
-impl Kind {
-    fn type_name(self) -> &'static str {
-        match self {
-            Kind::Boolean => "boolean",
-            Kind::Variant => "string",
-            Kind::Number => "number",
-            Kind::Json => "json",
-        }
-    }
-
-    /// A stored value of this kind (as `value_of` reads it).
-    fn value(self, r: &mut Rng) -> String {
-        match self {
-            Kind::Boolean => (if r.chance(0.7) { "true" } else { "false" }).into(),
-            Kind::Variant => r.pick(VARIANTS).to_string(),
-            Kind::Number => (10 * (1 + r.below(20))).to_string(),
-            Kind::Json => format!(r#"{{"limit":{},"mode":"{}"}}"#, 5 * (1 + r.below(10)), r.pick(VARIANTS)),
-        }
-    }
-
-    fn default_value(self) -> &'static str {
-        match self {
-            Kind::Boolean => "false",
-            Kind::Variant => "control",
-            Kind::Number => "50",
-            Kind::Json => r#"{"limit":10,"mode":"control"}"#,
-        }
-    }
-}
-
-pub struct GenFlag {
-    pub id: String,
-    pub key: String,
-    pub kind: Kind,
-}
-
-pub struct GenGroup {
-    pub id: String,
-    pub name: String,
-    pub priority: i64,
-}
 
 pub const FLAG_COUNT: usize = 300;
 

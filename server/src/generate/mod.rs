@@ -14,10 +14,11 @@ mod names;
 mod rng;
 mod tables;
 mod users;
+mod world;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{Storage, TableRows, Value};
+use pathfinder::storage::{Storage, TableRows};
 use pathfinder::storage::{DATA_GENERATE, FIELDS_SEAL, TABLES_PROVISION};
 use pathfinder::{AppError, AppResult, Username};
 use rng::Rng;
@@ -25,6 +26,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
+use world::{b64, int, text, time, World};
 
 const USERS_PER_BATCH: u64 = 5_000;
 const EVENTS_PER_BATCH: u64 = 50_000;
@@ -91,19 +93,6 @@ impl Batch {
     }
 }
 
-/// What the rows are made from: the plan plus the ids every batch refers to.
-pub struct World {
-    seed: u64,
-    users: u64,
-    audit_events: u64,
-    provisioned: u64,
-    end: DateTime<Utc>,
-    groups: Vec<flags::GenGroup>,
-    flags: Vec<flags::GenFlag>,
-    /// Nobody knows a password for it: generated people cannot sign in.
-    password_hash: String,
-}
-
 impl World {
     fn new(plan: &Plan) -> World {
         let end = plan.end.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
@@ -120,11 +109,6 @@ impl World {
             // A well-formed Argon2id string whose hash is random bytes: no password matches it.
             password_hash: format!("$argon2id$v=19$m=19456,t=2,p=1${}${}", b64(&r.hex(16)), b64(&r.hex(32))),
         }
-    }
-
-    /// The user whose tables the `i`-th provisioned set is: spread over all users.
-    fn provisioned_user(&self, i: u64) -> u64 {
-        i * (self.users / self.provisioned.max(1)).max(1)
     }
 
     fn rows(&self, batch: Batch) -> Vec<TableRows> {
@@ -156,21 +140,6 @@ impl World {
     }
 }
 
-/// Base64 without padding of the bytes a hex string spells (PHC strings use it).
-fn b64(hex: &str) -> String {
-    const ABC: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let bytes: Vec<u8> =
-        (0..hex.len() / 2).filter_map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()).collect();
-    let mut out = String::new();
-    for chunk in bytes.chunks(3) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, b)| acc | u32::from(*b) << (16 - 8 * i));
-        for i in 0..=chunk.len() {
-            out.push(ABC[(n >> (18 - 6 * i) & 63) as usize] as char);
-        }
-    }
-    out
-}
-
 fn reference_rows(w: &World) -> Vec<TableRows> {
     let mut r = Rng::new(w.seed, "reference", 0);
     let at = w.end - chrono::Duration::days(3 * 365);
@@ -192,29 +161,6 @@ fn reference_rows(w: &World) -> Vec<TableRows> {
     }
     rows.push(skills);
     rows
-}
-
-// Short constructors keep the row lists readable.
-fn text(s: impl AsRef<str>) -> Value {
-    Value::Text(s.as_ref().to_string())
-}
-fn opt(s: Option<String>) -> Value {
-    s.map_or(Value::Null, Value::Text)
-}
-fn int(i: i64) -> Value {
-    Value::Int(i)
-}
-fn real(r: f64) -> Value {
-    Value::Real(r)
-}
-fn time(t: DateTime<Utc>) -> Value {
-    Value::Time(t)
-}
-fn date(d: NaiveDate) -> Value {
-    Value::Date(d)
-}
-fn null() -> Value {
-    Value::Null
 }
 
 /// The rows of one batch of each kind: what a load sends, for the tests that check

@@ -2,7 +2,7 @@
 
 use super::rng::Rng;
 use super::users::Person;
-use super::{date, int, real, text, time, World};
+use super::world::{date, int, real, text, time, World};
 use chrono::Duration;
 use pathfinder::storage::TableRows;
 
@@ -53,7 +53,7 @@ pub fn user_tables_batch(w: &World, p: &Person, k: u64) -> Vec<TableRows> {
             text(r.pick(super::names::COMPANIES)),
             text(*r.pick(&["Toronto", "Vancouver", "Montréal", "Remote", "London"])),
             date(start),
-            if e == 2 { super::null() } else { date(end) },
+            if e == 2 { super::world::null() } else { date(end) },
             int(i64::from(e == 2)),
             text("Owned month-end close and the audit file."),
             text(*r.pick(&["accounting", "banking", "technology", "healthcare"])),

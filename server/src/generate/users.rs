@@ -4,7 +4,7 @@
 
 use super::names::*;
 use super::rng::Rng;
-use super::{date, int, null, opt, real, text, time, World};
+use super::world::{date, int, null, opt, real, text, time, World};
 use chrono::{DateTime, Duration, Utc};
 use pathfinder::storage::{TableRows, Value};
 

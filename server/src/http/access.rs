@@ -2,7 +2,7 @@
 //! mutating methods, session authentication, and the policy table of
 //! `pathfinder_app::policy` (deny by default).
 
-use super::AppState;
+use super::state::AppState;
 use crate::auth::{cookies, login};
 use crate::metrics::METRICS;
 use axum::extract::{ConnectInfo, Request, State};

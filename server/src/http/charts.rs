@@ -1,6 +1,7 @@
 //! The charts' endpoints: the data of each, drawn by [`crate::charts`] as SVG.
 
-use super::{AppState, HttpError};
+use super::error::HttpError;
+use super::state::AppState;
 use crate::charts::{draw_histogram, draw_pool, draw_storage};
 use axum::extract::{Query, State};
 use axum::http::header;

@@ -3,7 +3,8 @@
 //! first bytes leave at once; a client that hangs up stops the walk at the next
 //! page. Each is audited before its first byte.
 
-use super::{AppState, HttpError};
+use super::error::HttpError;
+use super::state::AppState;
 use crate::export::audit::{begin, Sink};
 use crate::export::{encode_users, Format};
 use axum::body::Body;

@@ -8,7 +8,7 @@
 //! read from the database each time, so a change applies to the next one on every
 //! instance; they are not audited one by one (only counted, by reason and outcome).
 
-use super::AppState;
+use super::state::AppState;
 use crate::auth::throttle::ApiRate;
 use crate::metrics::count_evaluation;
 use axum::body::Bytes;

@@ -1,6 +1,6 @@
 //! Health, readiness and metrics.
 
-use super::AppState;
+use super::state::AppState;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};

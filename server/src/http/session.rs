@@ -2,7 +2,8 @@
 //! for the dangerous actions of the next minutes, and accepting an invitation. Plain
 //! form posts that answer with a redirect, so they work before any page's code loads.
 
-use super::{AppState, HttpError};
+use super::error::HttpError;
+use super::state::AppState;
 use crate::auth::throttle::Verdict;
 use crate::auth::{cookies, login};
 use axum::extract::State;

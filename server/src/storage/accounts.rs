@@ -2,22 +2,12 @@
 //! the last active administrator kept.
 
 use super::driver::{Conn, Dialect, ReadRow, Row};
-use super::sessions::end_sessions_of;
-use super::Store;
+use super::rows::{end_sessions_of, roles_of};
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::dto::ConsoleAccount;
 use pathfinder::storage::{fresh_sign_in_needed, AccountStore, AuditEntry};
 use pathfinder::{AppError, AppResult, Role, UserId};
-
-pub(super) fn roles_of(c: &mut Conn, user_id: &str) -> AppResult<Vec<Role>> {
-    let names = c.query_map(
-        sql!("SELECT role FROM pf_console_roles WHERE user_id = :1 ORDER BY role"),
-        &args![user_id],
-        |r| r.text(0),
-    )?;
-    // A role this build does not know is ignored rather than trusted.
-    Ok(names.iter().filter_map(|n| n.parse().ok()).collect())
-}
 
 /// Administrators who can sign in (status active).
 pub(super) fn active_admins(c: &mut Conn) -> AppResult<i64> {

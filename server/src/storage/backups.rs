@@ -18,7 +18,7 @@
 use super::driver::sqlite::{log_of, sets_folder_of, SqliteDb};
 use super::driver::{Dialect, ReadRow, Row};
 use super::migrations::{failure_audit, intent_audit};
-use super::{Backend, Store};
+use super::store::{Backend, Store};
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::backup::{Backup, BackupKind, BackupSchedule};

@@ -1,8 +1,9 @@
 //! Bulk loads: each batch is one transaction of array inserts plus its audit row.
 
+use super::audit;
 use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{created_object, migrations, split_statements};
-use super::{audit, Store};
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::storage::{AuditEntry, BulkStore, TableRows};
 use pathfinder::AppResult;
@@ -19,7 +20,7 @@ pub(super) fn insert_rows(c: &mut Conn, batch: &[TableRows]) -> AppResult<()> {
     for t in batch.iter().filter(|t| !t.rows.is_empty()) {
         if t.table == "pf_audit_log" {
             // Loaded events join the chain and the counts like every other.
-            audit::append(c, audit::rows_of_table(t)?)?;
+            audit::append::append(c, audit::append::rows_of_table(t)?)?;
         } else {
             c.insert_many(&insert_sql(t), &t.rows)?;
         }
@@ -36,7 +37,7 @@ impl BulkStore for Store {
         c.set_bulk_load(true)?;
         let result = c.transaction(|c| {
             insert_rows(c, batch)?;
-            audit::insert(c, audit)
+            audit::append::insert(c, audit)
         });
         c.set_bulk_load(false)?;
         result

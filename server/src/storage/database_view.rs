@@ -1,12 +1,14 @@
 //! The database's own view beside the pool's (the Pool page): SQLite's files and
 //! page cache; Oracle's sessions by status, when the account may read `V$SESSION`.
-//! And what it says about itself (the Diagnostics page): version, clock, migrations.
+//! And what it says about itself (the Diagnostics page): version, clock, migrations;
+//! with what the console asks of the backend itself (`Storage`).
 
-use super::driver::ReadRow;
-use super::{Backend, Store};
+use super::driver::{Dialect, ReadRow};
+use super::store::{Backend, Store};
 use crate::sql;
 use pathfinder::diagnostics::{AppliedMigration, DatabaseFacts};
 use pathfinder::pool::DatabaseView;
+use pathfinder::storage::{PoolStats, Storage};
 use pathfinder::AppResult;
 
 pub fn facts(store: &Store) -> AppResult<DatabaseFacts> {
@@ -104,4 +106,33 @@ fn oracle(store: &Store) -> AppResult<DatabaseView> {
             }
         }
     })
+}
+
+impl Storage for Store {
+    fn backend_name(&self) -> &'static str {
+        match self.dialect() {
+            Dialect::Sqlite => "sqlite",
+            Dialect::Oracle => "oracle",
+        }
+    }
+
+    fn ping(&self) -> AppResult<()> {
+        self.read(|c| c.query_int(crate::sql!(sqlite: "SELECT 1", oracle: "SELECT 1 FROM dual"), &[]).map(|_| ()))
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        self.database().pool_stats()
+    }
+
+    fn database_view(&self) -> AppResult<pathfinder::pool::DatabaseView> {
+        of(self)
+    }
+
+    fn operations(&self) -> pathfinder::queries::QueriesPage {
+        crate::metrics::operations()
+    }
+
+    fn database_facts(&self) -> AppResult<pathfinder::diagnostics::DatabaseFacts> {
+        facts(self)
+    }
 }

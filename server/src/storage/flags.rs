@@ -6,8 +6,8 @@
 
 use super::driver::earliest_time;
 use super::driver::{Conn, ReadRow, Row, Value};
-use super::users::{group_named, user_named};
-use super::Store;
+use super::rows::{group_named, user_named};
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::audit::AuditFilter;
 use pathfinder::dto::{Page, Timestamp, UserSummary};
@@ -116,7 +116,7 @@ fn audit_change(
     entry.entity_type = Some(entity.0.to_string());
     entry.entity_id = Some(entity.1.to_string());
     entry.detail = Some(json!({ "before": before, "after": after }).to_string());
-    super::audit::insert(c, &entry)
+    super::audit::append::insert(c, &entry)
 }
 
 const FLAG: &str = "feature_flag";
@@ -737,7 +737,7 @@ impl FlagStore for Store {
                         last_login FROM pf_users WHERE feature_group_id = :1 AND username > :2
                         ORDER BY username", limit ":3"),
                 &args![group_id, after.unwrap_or(" "), i64::from(limit) + 1],
-                super::users::summary,
+                super::rows::summary,
             )
         })?;
         let next_cursor = (members.len() > limit as usize).then(|| {

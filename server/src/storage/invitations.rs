@@ -2,8 +2,9 @@
 //! the console). The token is stored as its SHA-256 only.
 
 use super::driver::{Conn, ReadRow, Row};
-use super::users::{group_name, group_named, insert_user};
-use super::Store;
+use super::rows::{group_name, group_named};
+use super::store::Store;
+use super::users::insert_user;
 use crate::{args, sql};
 use pathfinder::dto::{InvitationInfo, Timestamp};
 use pathfinder::storage::{AuditEntry, InvitationStore, NewInvitation, NewUser};

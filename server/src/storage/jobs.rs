@@ -6,9 +6,10 @@
 //! how long it took and how it ended. An instance that dies mid-run only holds the
 //! job until its lease runs out.
 
+use super::audit;
 use super::driver::{Conn, ReadRow, Row};
 use super::migrations::{failure_audit, intent_audit};
-use super::{audit, Store};
+use super::store::Store;
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::dto::{JobRun, Timestamp};
@@ -135,7 +136,7 @@ impl Store {
         self.write(|c| {
             let won = claim(c, job, &self.instance, until, due_before)?;
             if won {
-                audit::insert(c, &intent_audit(audit_entry))?;
+                audit::append::insert(c, &intent_audit(audit_entry))?;
             }
             Ok(won)
         })
@@ -158,7 +159,7 @@ impl Store {
         };
         self.write(|c| {
             finish(c, job, &self.instance, millis, error)?;
-            audit::insert(c, &row)
+            audit::append::insert(c, &row)
         })
     }
 }

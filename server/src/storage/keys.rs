@@ -9,7 +9,8 @@
 
 use super::driver::{Conn, ReadRow, Row};
 use super::sql::Stmt;
-use super::{audit, jobs, Store};
+use super::store::Store;
+use super::{audit, jobs};
 use crate::crypto::{DataKey, FieldRef, WrappedKey, ALGORITHM};
 use crate::{args, crash, sql};
 use chrono::Utc;
@@ -471,7 +472,7 @@ impl KeyStore for Store {
             if changed > 0 {
                 crash::point("key.rewrap.batch_written");
                 let last = rows.last().map(|r| r.text(0)).transpose()?;
-                audit::insert(c, &AuditEntry { entity_id: last, ..audit.clone() })?;
+                audit::append::insert(c, &AuditEntry { entity_id: last, ..audit.clone() })?;
             }
             Ok(BatchStep { scanned: rows.len() as u64, changed, failed, next })
         })
@@ -505,7 +506,7 @@ impl KeyStore for Store {
                 }
             }
             if changed > 0 {
-                audit::insert(c, &AuditEntry { entity_id: ids.last().cloned(), ..audit.clone() })?;
+                audit::append::insert(c, &AuditEntry { entity_id: ids.last().cloned(), ..audit.clone() })?;
             }
             let next = match ids.last() {
                 Some(last) if ids.len() as u32 == limit => Some(last.clone()),

@@ -2,7 +2,7 @@
 //! `pf_users.mfa_enabled`, the last accepted step and the recovery codes.
 
 use super::sessions::{ensure_login_state, use_second_factor};
-use super::Store;
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::dto::{MfaState, Timestamp};
 use pathfinder::storage::{AuditEntry, KeyStore, MfaStore, SecondFactor};

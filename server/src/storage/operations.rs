@@ -10,8 +10,9 @@
 
 use super::driver::sqlite::{file_size, log_of};
 use super::driver::{Conn, Dialect, ReadRow, Work};
+use super::jobs;
 use super::migrations::{created_object, user_table_statements};
-use super::{jobs, Backend, Store};
+use super::store::{Backend, Store};
 use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::diagnostics::{Diagnostics, JobFact, Setting};

@@ -23,7 +23,8 @@
 use super::audit::{self, chain};
 use super::driver::sqlite::FileAccess;
 use super::driver::{Conn, Dialect, ReadRow, Row, Work};
-use super::{jobs, Store};
+use super::jobs;
+use super::store::Store;
 use crate::{args, sql};
 use chrono::{DurationRound, TimeDelta, Utc};
 use pathfinder::dto::Timestamp;
@@ -590,7 +591,7 @@ impl Store {
                         &args![after, cut],
                         |r| Ok((r.time(0)?, r.text(1)?, r.opt_int(2)?)),
                     )?;
-                    audit::add_counts(c, below.iter().map(|(at, action, status)| (*at, action.as_str(), *status)), -1)?;
+                    audit::append::add_counts(c, below.iter().map(|(at, action, status)| (*at, action.as_str(), *status)), -1)?;
                     c.execute(
                         sql!("DELETE FROM pf_audit_log WHERE chain_seq <= :1 AND created_at < :2"),
                         &args![after, cut],
@@ -610,7 +611,7 @@ impl Store {
                         &args![after, last.0, cut],
                     )?;
                     let events = due.iter().map(|(_, at, action, status)| (*at, action.as_str(), *status));
-                    audit::add_counts(c, events, -1)?;
+                    audit::append::add_counts(c, events, -1)?;
                 }
             }
             if done && batch.last().is_some_and(|(seq, _, _, _)| *seq == limit) && !due.is_empty() {

@@ -8,6 +8,7 @@
 //! of a step is skipped when what it makes already exists, so a step a crash cut
 //! short is finished by the next run.
 
+use super::audit;
 use super::driver::sqlite::SqliteDb;
 use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{
@@ -15,8 +16,8 @@ use super::migrations::{
 };
 use super::schema_model::{compare, OracleCatalog, Schema};
 use super::sql::Stmt;
+use super::store::Store;
 use super::user_tables::object_exists;
-use super::{audit, Store};
 use crate::{args, sql};
 use pathfinder::storage::{AuditEntry, AuditStore, Drift, MigrationReport, SchemaStore, SCHEMA_MIGRATE};
 use pathfinder::{AppError, AppResult, Username};
@@ -124,9 +125,9 @@ fn apply_migrations(c: &mut Conn, audit: &AuditEntry) -> AppResult<MigrationRepo
                 &args![m.version, m.name, chrono::Utc::now()],
             )?;
             if object_exists(c, "pf_audit_chain_head")? {
-                audit::insert(c, &step_audit(audit, m))?;
+                audit::append::insert(c, &step_audit(audit, m))?;
             } else if object_exists(c, "pf_audit_log")? {
-                audit::insert_unchained(c, &step_audit(audit, m))?;
+                audit::append::insert_unchained(c, &step_audit(audit, m))?;
             }
             Ok(true)
         })?;

@@ -15,12 +15,17 @@
 //! that walking the sort order's index fills a page quickly. Either way the search's
 //! own LIKE decides, so every path returns the same rows.
 
-use super::driver::sqlite::FOLD_FUNCTION;
-use super::driver::{Dialect, Value};
-use super::sql::{limit_clause, Binds};
+use super::sql::{limit_clause, Binds, Dialect};
 use pathfinder::dto::{Page, UserSummary};
 use pathfinder::filter::{Cursor, SearchMode, UserFilter, UserSort, TRIGRAM_MIN_CHARS};
+use pathfinder::storage::Value;
 use pathfinder::AppResult;
+
+/// The console's case folding (Unicode, as Oracle's `LOWER`), under a name of our
+/// own: SQLite's built-in `lower()` folds ASCII only, and replacing it would make
+/// every other tool compute the schema's `LOWER(...)` indexes differently (and call
+/// them corrupt). A tool without this function refuses the writes that need it.
+pub const FOLD_FUNCTION: &str = "pathfinder_fold";
 
 /// Up to this many candidates, sorting them beats walking an index: with more,
 /// matches are common enough that a walk fills a page within a few thousand rows.

@@ -1,8 +1,8 @@
 //! `pf_user_sessions` and `pf_console_login_state`: sign-in, lookup, revocation.
 
-use super::accounts::roles_of;
 use super::driver::{Conn, ReadRow};
-use super::Store;
+use super::rows::roles_of;
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::dto::{Principal, SessionInfo, SignInState, Timestamp, UserSessions};
 use pathfinder::storage::{
@@ -428,22 +428,4 @@ fn filter_args(f: &SessionFilter) -> Vec<Value> {
     let user = f.user_id.as_ref().map(|u| u.0.clone());
     let ip = f.ip_address.clone();
     args![user.clone(), user, f.started_before, f.started_before, ip.clone(), ip, i64::from(f.inactive_users)].to_vec()
-}
-
-/// Ends the user's active sessions now, in the caller's transaction: by the audit
-/// row's actor, for `reason` (their history shows both).
-pub(super) fn end_sessions_of(
-    c: &mut Conn,
-    user_id: &UserId,
-    audit: &AuditEntry,
-    reason: &str,
-    now: Timestamp,
-) -> AppResult<u64> {
-    c.execute(
-        sql!(
-            "UPDATE pf_user_sessions SET is_active = 'N', ended_at = :1, ended_by = :2, end_reason = :3
-             WHERE user_id = :4 AND is_active = 'Y'"
-        ),
-        &args![now, audit.actor.as_ref().map(|a| a.0.clone()), reason, user_id],
-    )
 }

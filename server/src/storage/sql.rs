@@ -7,8 +7,15 @@
 //! position (one value per occurrence) and SQLite numbers named parameters by first
 //! appearance, so one text and one parameter list serve both.
 
-use super::driver::{Dialect, Value};
+use pathfinder::storage::Value;
 use pathfinder::{AppError, AppResult};
+
+/// The two SQL dialects, where their statements differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Oracle,
+}
 
 /// The values of a statement built from parts (the searches), each given its
 /// placeholder as it is written into the text, so that they stay in order.

@@ -7,7 +7,8 @@
 //! runs in slices (see [`Store::rebuild_stats`]).
 
 use super::driver::{Dialect, ReadRow, Work};
-use super::{jobs, Store};
+use super::jobs;
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::dto::{JobRun, UserActivity};
 use pathfinder::storage::{AuditEntry, RefreshWhen, StatsStore};

@@ -19,8 +19,9 @@ use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{
     check_owned, created_object, intent_audit, user_table_statements, USER_TABLES_TEMPLATE_VERSION,
 };
-use super::users::user_id_of;
-use super::{audit, bulk, Store};
+use super::rows::user_id_of;
+use super::store::Store;
+use super::{audit, bulk};
 use crate::{args, sql};
 use pathfinder::dto::{CareerSummary, TableCount, TableSetInfo};
 use pathfinder::storage::{AuditEntry, TableRows, UserTableStore};
@@ -321,7 +322,7 @@ impl UserTableStore for Store {
                 return Err(not_ready());
             }
             bulk::insert_rows(c, rows)?;
-            audit::insert(c, audit)
+            audit::append::insert(c, audit)
         })?;
         drop(c);
         self.refresh_career_summary(username).map_err(|e| {

@@ -1,10 +1,10 @@
 //! `pf_users` and `pf_console_roles`: create, search (keyset pages), profile, status.
 
-use super::accounts::{keep_an_active_admin, lock_admins, roles_of};
-use super::driver::{Conn, ReadRow, Row};
+use super::accounts::{keep_an_active_admin, lock_admins};
+use super::driver::{Conn, ReadRow};
+use super::rows::{end_sessions_of, group_named, roles_of, summary, user_id_of};
 use super::search::{self, UsersAccess};
-use super::sessions::end_sessions_of;
-use super::Store;
+use super::store::Store;
 use crate::{args, sql};
 use pathfinder::dto::{
     BulkOutcome, GroupRef, Page, Preferences, ProfileEdit, SensitiveFields, SsoLink, StatusCount, UserDetail,
@@ -16,26 +16,6 @@ use pathfinder::storage::{
     BULK_MAX, TABLES_DROP,
 };
 use pathfinder::{AppError, AppResult, UserId, Username};
-
-/// A row that starts with [`search::SUMMARY_COLUMNS`].
-pub(super) fn summary(r: &dyn Row) -> AppResult<UserSummary> {
-    Ok(UserSummary {
-        user_id: UserId(r.text(0)?),
-        username: r.text(1)?,
-        email: r.text(2)?,
-        first_name: r.opt_text(3)?,
-        last_name: r.opt_text(4)?,
-        account_status: r.opt_text(5)?.unwrap_or_else(|| "active".into()),
-        created_at: r.opt_time(6)?,
-        last_login: r.opt_time(7)?,
-    })
-}
-
-pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
-    c.query_opt(sql!("SELECT user_id FROM pf_users WHERE username = :1"), &args![username])?
-        .map(|r| r.text(0))
-        .transpose()
-}
 
 /// Every shared table that holds a user's rows, children before parents: deleting a
 /// user removes them all (the cascades would take most, not the CPA PERT tables,
@@ -141,31 +121,6 @@ pub(super) fn insert_user(
 
 /// The name of the group, if there is one with that id (the seed has no foreign key
 /// on `pf_users.feature_group_id`).
-/// The id of the user `who` names: a username (any case) or a user id.
-pub(super) fn user_named(c: &mut Conn, who: &str) -> AppResult<Option<String>> {
-    c.query_opt(
-        sql!("SELECT user_id FROM pf_users WHERE username = :1 OR user_id = :2"),
-        &args![who.to_lowercase().as_str(), who],
-    )?
-    .map(|r| r.text(0))
-    .transpose()
-}
-
-pub(super) fn group_name(c: &mut Conn, group_id: &str) -> AppResult<Option<String>> {
-    c.query_opt(sql!("SELECT group_name FROM pf_user_groups WHERE group_id = :1"), &args![group_id])?
-        .map(|r| r.text(0))
-        .transpose()
-}
-
-/// The group's name, refused with a sentence when there is no such group. None for
-/// no group.
-pub(super) fn group_named(c: &mut Conn, group_id: Option<&str>) -> AppResult<Option<String>> {
-    let Some(id) = group_id else { return Ok(None) };
-    group_name(c, id)?
-        .ok_or_else(|| AppError::invalid("That group does not exist (it may have been deleted): choose another."))
-        .map(Some)
-}
-
 /// Walk or candidates: the index that can propose the filter's rows counts them,
 /// stopping at the limit.
 fn users_access(c: &mut Conn, filter: &UserFilter) -> AppResult<UsersAccess> {

@@ -10,7 +10,7 @@ pub use http_body_util::BodyExt;
 pub use pathfinder::db::Db;
 pub use pathfinder::dto::SensitiveFields;
 pub use pathfinder::storage::{
-    AuditStore, FlagStore, KeyPolicy, KeyStore, MfaStore, NewUser, RetentionStore, SessionStore, Storage, UserStore,
+    AuditStore, FlagStore, KeyStore, MfaStore, NewUser, RetentionStore, SessionStore, Storage, UserStore,
     UserTableStore,
 };
 pub use pathfinder::{Role, UserId, Username};

@@ -140,7 +140,7 @@ pub fn checkpoint_mac(key: &[u8], seq: i64, hash: &str, signed_at: Timestamp) ->
 /// signed. Not audited itself: a checkpoint is a statement about the log, and an
 /// audit row of it would move the head it just signed.
 pub fn sign(c: &mut Conn, key: &[u8], now: Timestamp) -> AppResult<Option<i64>> {
-    let now = super::micros(now);
+    let now = crate::storage::driver::micros(now);
     let (seq, hash) = take_head(c)?;
     let newest = c.query_int(sql!("SELECT COALESCE(MAX(chain_seq), 0) FROM pf_audit_checkpoints"), &[])?;
     if seq == 0 || newest >= seq {
@@ -189,7 +189,7 @@ pub fn cut(c: &mut Conn, key: &[u8], seq: i64, now: Timestamp) -> AppResult<()> 
     let Some(hash) = hash.map(|r| r.text(0)).transpose()? else {
         return Err(pathfinder::AppError::internal(format!("no audit event at sequence {seq} to cut the chain at")));
     };
-    let now = super::micros(now);
+    let now = crate::storage::driver::micros(now);
     c.execute(
         sql!("INSERT INTO pf_audit_chain_cuts (chain_seq, chain_hash, cut_at, mac) VALUES (:1, :2, :3, :4)"),
         &args![seq, hash.as_str(), now, cut_mac(key, seq, &hash, now)],

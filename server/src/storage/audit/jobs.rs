@@ -5,7 +5,7 @@
 //! instance went away.
 
 use super::super::driver::{Conn, ReadRow, Row};
-use super::super::Store;
+use super::super::store::Store;
 use crate::{args, sql};
 use chrono::{TimeDelta, Utc};
 use pathfinder::audit::{AuditFilter, AuditJob, AuditJobKind};

@@ -13,7 +13,8 @@
 use super::super::driver::{Conn, Dialect, ReadRow, Row, Value};
 use super::super::search::prefix_end;
 use super::super::sql::{limit_clause, Binds};
-use super::{chain, status_class};
+use super::append::status_class;
+use super::chain;
 use pathfinder::audit::{
     AuditFacets, AuditFilter, AuditHistogram, AuditPage, AuditRow, Count, PageFrom, StatusMatch, TextMatch,
     ACTOR_SAMPLE, COUNT_CAP,
@@ -31,7 +32,7 @@ pub fn named_row(r: &dyn Row) -> AppResult<AuditRow> {
 
 /// The user an actor names (a username, or an id as is): an unknown name is an error.
 fn actor_id(c: &mut Conn, actor: &str) -> AppResult<String> {
-    match super::super::users::user_named(c, actor)? {
+    match super::super::rows::user_named(c, actor)? {
         Some(id) => Ok(id),
         // An id of a user since deleted still names their events.
         None if actor.len() == 26 && actor.bytes().all(|b| b.is_ascii_alphanumeric()) => Ok(actor.to_string()),

@@ -10,19 +10,13 @@ mod sqlite_pool;
 #[cfg(feature = "oracle")]
 pub mod oracle;
 
+pub use super::sql::Dialect;
 use super::sql::SqlText;
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::PoolStats;
 pub use pathfinder::storage::Value;
 use pathfinder::{AppError, AppResult};
 use std::borrow::Cow;
-
-/// The two SQL dialects, where their statements differ.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Dialect {
-    Sqlite,
-    Oracle,
-}
 
 /// How long a call may run. Oracle gives each call on the request path a short
 /// timeout; maintenance (migrations, index builds, refreshes, statistics, loads)
@@ -361,4 +355,10 @@ mod tests {
         assert_eq!(r.opt_date(0).unwrap(), chrono::NaiveDate::from_ymd_opt(2026, 1, 2));
         assert!(r.text(9).is_err(), "no such column");
     }
+}
+
+/// Time as both backends keep it: to the microsecond.
+pub fn micros(t: Timestamp) -> Timestamp {
+    use chrono::{DurationRound, TimeDelta};
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
 }

@@ -4,6 +4,7 @@
 
 use super::sqlite_pool::{Pool, PooledConn};
 use super::{Conn, Connection, Database, Dialect, Field, Row, Value, Work, TEXT_TIME_FORMAT};
+use crate::storage::search::{short_grams, FOLD_FUNCTION};
 use pathfinder::storage::PoolStats;
 use pathfinder::{AppError, AppResult};
 use rusqlite::functions::FunctionFlags;
@@ -17,12 +18,6 @@ const POOL_MAX: u32 = 4;
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(5);
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 const STATEMENT_CACHE: usize = 64;
-
-/// The console's case folding (Unicode, as Oracle's `LOWER`), under a name of our
-/// own: SQLite's built-in `lower()` folds ASCII only, and replacing it would make
-/// every other tool compute the schema's `LOWER(...)` indexes differently (and call
-/// them corrupt). A tool without this function refuses the writes that need it.
-pub const FOLD_FUNCTION: &str = "pathfinder_fold";
 
 /// What `pf_users_search_short` indexes for a user's four fields
 /// ([`crate::storage::search::short_grams`]).
@@ -191,7 +186,7 @@ pub fn configure(conn: &rusqlite::Connection) -> rusqlite::Result<()> {
         |ctx| {
             let fields: Vec<Option<String>> = (0..4).map(|i| text_of(ctx.get_raw(i))).collect();
             let fields: Vec<Option<&str>> = fields.iter().map(Option::as_deref).collect();
-            Ok(crate::storage::search::short_grams(&fields))
+            Ok(short_grams(&fields))
         },
     )?;
     Ok(())

@@ -133,3 +133,17 @@ pub trait UserStore {
     /// logged, the others go on.
     fn bulk_apply(&self, filter: &UserFilter, change: &BulkChange, audit: &AuditEntry) -> AppResult<BulkOutcome>;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_account_status_has_its_action_and_nothing_else_has_one() {
+        for status in crate::filter::ACCOUNT_STATUSES {
+            assert_eq!(user_status(status).map(|a| a.name.to_string()), Some(format!("user.status.{status}")));
+        }
+        assert_eq!(user_status("banana"), None);
+        assert_eq!(user_status(""), None);
+    }
+}

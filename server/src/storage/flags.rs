@@ -368,8 +368,8 @@ impl FlagStore for Store {
                      WHERE (flag_key LIKE :1 ESCAPE '\\' OR LOWER(flag_name) LIKE :2 ESCAPE '\\')
                      AND (:3 IS NULL OR COALESCE(flag_type, 'boolean') = :4)
                      AND (:5 IS NULL OR COALESCE(is_system_wide, 'N') = :6)
-                     ORDER BY CASE :7 WHEN 'name' THEN LOWER(flag_name) WHEN 'type' THEN flag_type END,
-                     CASE :8 WHEN 'updated' THEN updated_at END DESC, flag_key"
+                     ORDER BY CASE :7 WHEN 'name' THEN LOWER(flag_name) WHEN 'type' THEN COALESCE(flag_type, 'boolean') END,
+                     CASE :8 WHEN 'updated' THEN updated_at END DESC NULLS LAST, flag_key"
                 ),
                 &args![pattern.as_str(), pattern.as_str(), flag_type, flag_type, system_wide, system_wide, by, by],
                 flag_row,

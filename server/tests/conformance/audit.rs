@@ -16,6 +16,7 @@ checks!(
     the_chain_shows_every_kind_of_tampering,
     audit_rows_fit_their_columns,
     a_change_whose_audit_row_fails_changes_nothing,
+    audited_reads_write_their_row_or_answer_nothing,
 );
 
 const KEY: &[u8] = b"a test audit key of 32 characters!!";
@@ -529,4 +530,40 @@ fn a_change_whose_audit_row_fails_changes_nothing(h: &Harness) {
     assert_eq!(rows, 0, "the rows went with their audit row");
     s.drop_user_tables(&owner, &audit("user_tables.drop")).unwrap();
     assert_eq!(s.recent_audit(100_000).unwrap().len(), before + 1 + 4, "only the successful changes are audited");
+}
+
+/// A reader's search and a reader's look at one event are audited in the same
+/// request: the row says what was asked and how many events the page held; if the
+/// row cannot be written, nothing is answered.
+fn audited_reads_write_their_row_or_answer_nothing(h: &Harness) {
+    let s = h.s();
+    let reader = add_user(s, "audit_reader", "active", &[]);
+    for i in 0..3 {
+        s.append_audit(&AuditEntry { entity_id: Some(format!("e{i}")), ..audit("read.probe") }).unwrap();
+    }
+    let probes = filter(|p| p.action = "read.probe".into());
+    let asked =
+        AuditEntry { actor: Some(reader.clone()), detail: Some("action read.probe".into()), ..audit("audit.search") };
+    let page = s.audited_search(&probes, &asked).unwrap();
+    assert_eq!(page.events.len(), 3);
+    assert_eq!(page, s.search_audit(&probes).unwrap(), "the page is the search's");
+    let row = s.recent_audit(1).unwrap().remove(0);
+    assert_eq!((row.action.as_str(), row.user_id.as_ref()), ("audit.search", Some(&reader.0)));
+    assert_eq!(row.detail.as_deref(), Some("action read.probe; 3 events on the page"));
+
+    let event = &page.events[0];
+    let looked =
+        AuditEntry { actor: Some(reader.clone()), entity_id: Some(event.id.clone()), ..audit("audit.event.view") };
+    let got = s.audited_event(&event.id, &looked).unwrap();
+    assert_eq!((got.id.as_str(), got.action.as_str()), (event.id.as_str(), "read.probe"));
+    let row = s.recent_audit(1).unwrap().remove(0);
+    assert_eq!((row.action.as_str(), row.entity_id.as_deref()), ("audit.event.view", Some(event.id.as_str())));
+
+    // No such event: NotFound, and no row; a row that cannot be written: no answer.
+    let before = s.recent_audit(100_000).unwrap().len();
+    assert!(matches!(s.audited_event("no-such-event", &looked), Err(AppError::NotFound(_))));
+    let broken = AuditEntry { action: String::new(), ..asked.clone() };
+    assert!(s.audited_search(&probes, &broken).is_err(), "no row, no page");
+    assert!(s.audited_event(&event.id, &broken).is_err(), "no row, no event");
+    assert_eq!(s.recent_audit(100_000).unwrap().len(), before);
 }

@@ -29,6 +29,8 @@ fn backups(h: &Harness) {
         assert!(matches!(made, Err(AppError::Invalid(_))), "{made:?}");
         assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None, "the platform's");
         assert!(std::fs::read_dir(root.path()).unwrap().next().is_none(), "nothing written");
+        let page = s.backups_page(5).unwrap();
+        assert!(page.platform_takes_them && page.backups.is_empty(), "{page:?}");
         return;
     }
     let b = made.unwrap();
@@ -88,4 +90,10 @@ fn backups(h: &Harness) {
     let drifted = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
     let report = verify_backup(std::path::Path::new(&drifted.location), None).unwrap();
     assert!(!report.ok && report.note.contains("schema differs from the migrations"), "{}", report.note);
+
+    // The Backups page: the newest first, as many as asked, taken here.
+    let page = s.backups_page(2).unwrap();
+    assert!(!page.platform_takes_them);
+    let ids: Vec<&str> = page.backups.iter().map(|b| b.backup_id.as_str()).collect();
+    assert_eq!(ids, [drifted.backup_id.as_str(), fresh.backup_id.as_str()]);
 }

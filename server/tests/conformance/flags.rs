@@ -11,7 +11,12 @@ use pathfinder::storage::Storage;
 use pathfinder::{AppError, UserId};
 use serde_json::json;
 
-checks!(flags_groups_overrides_and_evaluation, users_join_groups);
+checks!(
+    flags_groups_overrides_and_evaluation,
+    users_join_groups,
+    flag_lists_filter_and_sort_in_one_place,
+    flag_and_group_pages
+);
 
 fn flag_edit(key: &str, t: &str, default: &str, allowed: &str) -> FlagEdit {
     FlagEdit {
@@ -288,4 +293,120 @@ fn users_join_groups(h: &Harness) {
     assert!(said("group: conf_bulk_b -> none"));
     assert_eq!(s.user_profile(&u.user_id).unwrap().group, None);
     assert!(matches!(s.set_user_group(&UserId::new(), Some(&a), &audit("conf.group")), Err(AppError::NotFound(_))));
+}
+
+/// The flags list, filtered and sorted by the database, against the same filter and
+/// order applied here to every flag.
+fn flag_lists_filter_and_sort_in_one_place(h: &Harness) {
+    let s = h.s();
+    let specs = [
+        ("list.gamma", "Zeta switch", "boolean", "true", true),
+        ("list.alpha", "beta Limits", "json", "{}", false),
+        ("list.delta", "Alpha colour", "string", "red", false),
+        ("list.beta", "alpha count", "number", "3", true),
+        ("list.epsilon", "Zeta switch", "boolean", "false", false),
+        ("other.omega", "Omega list", "number", "1.5", false),
+    ];
+    for (key, name, t, default, system) in specs {
+        let edit = FlagEdit { name: name.into(), system_wide: system, ..flag_edit(key, t, default, "") };
+        s.create_flag(&edit, &audit("flag.create")).unwrap();
+    }
+    // A later change moves a flag to the top of "updated".
+    let beta = s.flag("list.beta").unwrap();
+    let edit = FlagEdit {
+        name: beta.name.clone(),
+        system_wide: true,
+        description: "changed".into(),
+        ..flag_edit("list.beta", "number", "4", "")
+    };
+    s.update_flag("list.beta", &edit, &audit("flag.update")).unwrap();
+
+    let every = s.flags(&FlagQuery::default()).unwrap();
+    assert_eq!(every.len(), specs.len());
+    for text in ["", "list", "ALPHA", "zeta", "nothing"] {
+        for t in ["", "boolean", "json"] {
+            for system in ["", "yes", "no"] {
+                for sort in ["", "key", "name", "type", "updated"] {
+                    let query = FlagQuery::from_query(text, t, system, sort).unwrap();
+                    let got: Vec<String> = s.flags(&query).unwrap().into_iter().map(|f| f.key).collect();
+                    let needle = text.to_lowercase();
+                    let mut want: Vec<_> = every
+                        .iter()
+                        .filter(|f| f.key.contains(&needle) || f.name.to_lowercase().contains(&needle))
+                        .filter(|f| t.is_empty() || f.flag_type.as_str() == t)
+                        .filter(|f| system.is_empty() || f.system_wide == (system == "yes"))
+                        .collect();
+                    want.sort_by(|a, b| match sort {
+                        "name" => (a.name.to_lowercase(), &a.key).cmp(&(b.name.to_lowercase(), &b.key)),
+                        "type" => (a.flag_type.as_str(), &a.key).cmp(&(b.flag_type.as_str(), &b.key)),
+                        "updated" => (b.updated_at, &a.key).cmp(&(a.updated_at, &b.key)),
+                        _ => a.key.cmp(&b.key),
+                    });
+                    let want: Vec<String> = want.into_iter().map(|f| f.key.clone()).collect();
+                    assert_eq!(got, want, "text {text:?}, type {t:?}, system-wide {system:?}, sort {sort:?}");
+                }
+            }
+        }
+    }
+    let newest = s.flags(&FlagQuery::from_query("", "", "", "updated").unwrap()).unwrap();
+    assert_eq!(newest[0].key, "list.beta", "the flag changed last comes first");
+    assert!(invalid(FlagQuery::from_query("", "", "", "colour")));
+    assert!(invalid(FlagQuery::from_query("", "", "maybe", "")));
+}
+
+/// A flag's page and a group's page, each one read of what the page shows; a
+/// member added and a flag evaluated by username, refused for nobody.
+fn flag_and_group_pages(h: &Harness) {
+    let s = h.s();
+    let flag = s.create_flag(&flag_edit("pages.banner", "string", "off", ""), &audit("flag.create")).unwrap();
+    let edit = GroupEdit { name: "pages_group".into(), description: "d".into(), is_default: false, priority: 5 };
+    let group = s.save_group(None, &edit, &audit("group.create")).unwrap();
+    let names = ["pages_ann", "pages_bob", "pages_cy"];
+    for name in names {
+        add_user(s, name, "active", &[]);
+    }
+    // Members by username, refused for nobody (and nothing written).
+    let before = s.recent_audit(1000).unwrap().len();
+    for nobody in ["pages_nobody", "Not A Name", ""] {
+        assert!(invalid(s.add_group_member(&group.group_id, nobody, &audit("user.group"))), "{nobody:?}");
+    }
+    assert_eq!(s.recent_audit(1000).unwrap().len(), before);
+    for name in names {
+        s.add_group_member(&group.group_id, &format!(" {name} "), &audit("user.group")).unwrap();
+    }
+    assert_eq!(count(s, "user.group"), 3);
+    let nowhere = s.add_group_member("no-such-group", "pages_ann", &audit("user.group"));
+    assert!(nowhere.is_err(), "a group that does not exist: {nowhere:?}");
+
+    s.set_override("pages.banner", &Target::Group(group.group_id.clone()), &over("group"), &audit("flag.override.set"))
+        .unwrap();
+    s.set_override("pages.banner", &Target::User("pages_cy".into()), &over("mine"), &audit("flag.override.set"))
+        .unwrap();
+
+    let page = s.group_page(&group.group_id, None, 2).unwrap();
+    assert_eq!((page.group.clone(), page.size), (s.group(&group.group_id).unwrap(), 3));
+    let first: Vec<&str> = page.members.items.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(first, ["pages_ann", "pages_bob"]);
+    let after = page.members.next_cursor.clone().expect("a next page");
+    let rest = s.group_page(&group.group_id, Some(&after), 2).unwrap();
+    let rest: Vec<&str> = rest.members.items.iter().map(|u| u.username.as_str()).collect();
+    assert_eq!(rest, ["pages_cy"]);
+    assert_eq!(page.overrides.iter().map(|o| o.value.as_str()).collect::<Vec<_>>(), ["group"]);
+    assert!(matches!(s.group_page("no-such-group", None, 2), Err(AppError::NotFound(_))));
+
+    let now = Utc::now();
+    let fp = s.flag_page("pages.banner", &OverrideFilter::default(), now, 1).unwrap();
+    assert_eq!(fp.flag, flag);
+    assert_eq!((fp.override_count, fp.overrides.items.len()), (2, 1));
+    assert!(fp.overrides.next_cursor.is_some(), "one override per page, two in all");
+    let history: Vec<&str> = fp.history.iter().map(|r| r.action.as_str()).collect();
+    assert_eq!(history, ["flag.override.set", "flag.override.set", "flag.create"], "newest first");
+    assert!(fp.history.iter().all(|r| r.entity_id.as_deref() == Some(flag.flag_id.as_str())));
+    assert!(matches!(s.flag_page("pages.none", &OverrideFilter::default(), now, 1), Err(AppError::NotFound(_))));
+
+    let value = |name: &str| s.evaluate_for("pages.banner", name, now).map(|e| (e.value, e.source));
+    assert!(matches!(value("pages_cy").unwrap(), (v, Source::User { .. }) if v == json!("mine")));
+    assert!(matches!(value(" PAGES_ANN ").unwrap(), (v, Source::Group { .. }) if v == json!("group")));
+    assert!(invalid(value("pages_nobody")), "nobody is named so");
+    assert!(matches!(s.evaluate_for("pages.none", "pages_ann", now), Err(AppError::NotFound(_))));
 }

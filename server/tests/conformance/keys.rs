@@ -380,6 +380,10 @@ fn rotation_runs_take_turns_and_rotate_only_what_is_due(h: &Harness) {
     }
     let overdue = s.key_inventory(90, None, 1).unwrap().overdue as u64;
     assert!(overdue >= 3);
+    // What a run would rotate, as the Keys page asks before it starts one.
+    assert_eq!(s.rotation_due(RotationScope::Overdue { rotation_days: 90 }).unwrap(), overdue);
+    assert_eq!(s.rotation_due(RotationScope::All).unwrap(), s.key_inventory(90, None, 1).unwrap().total as u64);
+    assert!(s.rotation_due(RotationScope::All).unwrap() > overdue, "enc_carol's key is not due");
     let version = |id: &UserId| s.key_of(id, 90).unwrap().unwrap().rotation_count;
     let before: Vec<i64> = ids.iter().map(version).collect();
     let untouched = s.user_id_by_username(&Username::parse("enc_carol").unwrap()).unwrap().unwrap();
@@ -399,6 +403,7 @@ fn rotation_runs_take_turns_and_rotate_only_what_is_due(h: &Harness) {
     let other = (h.another_instance)();
     let refused = other.rotate_keys(scope, &audit("key.rotation_run"), &mut |_, _| true);
     assert!(matches!(refused, Err(AppError::Conflict(_))), "{refused:?}");
+    assert!(matches!(other.rotation_due(scope), Err(AppError::Conflict(_))), "asked while a run holds the lease");
     (h.raw)("UPDATE pf_console_jobs SET lease_owner = NULL, lease_until = NULL WHERE job_name = 'key_rotation'");
     let runs = count(s, "key.rotation_run");
     let mut seen = Vec::new();

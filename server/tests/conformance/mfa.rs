@@ -7,7 +7,7 @@ use pathfinder::dto::MfaState;
 use pathfinder::storage::{LoginSuccess, NewSession, SecondFactor};
 use pathfinder::{AppError, Role, SessionId};
 
-checks!(second_factor_lifecycle);
+checks!(second_factor_lifecycle, setup_is_confirmed_by_the_current_code);
 
 /// TOTP setup, sign-in with a code (each step and each recovery code used once,
 /// decided in the database), a session's confirmation, and a reset.
@@ -73,4 +73,38 @@ fn second_factor_lifecycle(h: &Harness) {
     assert_eq!(s.mfa_secret(&id).unwrap(), None);
     let rec = ready(s.begin_login("mfa_user", None, later, later + chrono::Duration::seconds(30)).unwrap());
     assert_eq!((rec.mfa_enabled, rec.totp_last_step), (false, None));
+}
+
+/// The setup is confirmed by the app's current code (refused otherwise, and before
+/// a setup), turning TOTP on with the recovery codes; the step is used up.
+fn setup_is_confirmed_by_the_current_code(h: &Harness) {
+    let s = h.s();
+    let id = add_user(s, "mfa_confirm", "active", &[Role::Admin]);
+    let secret = pathfinder::mfa::new_secret();
+    let secret = secret.as_str();
+    let now = 1_800_000_000u64;
+    let code = pathfinder::mfa::current_code(secret, now).unwrap();
+    let hashes = vec!["3".repeat(64)];
+    let before = s.recent_audit(1000).unwrap().len();
+    let early = s.confirm_mfa_setup(&id, &code, now, &hashes, &audit("mfa.enable"));
+    assert!(matches!(early, Err(AppError::Conflict(_))), "no setup yet: {early:?}");
+
+    s.start_mfa_setup(&id, secret, &audit("mfa.setup.start")).unwrap();
+    let stale = pathfinder::mfa::current_code(secret, now - 300).unwrap();
+    for wrong in [stale.as_str(), "000000", "abc", ""] {
+        if wrong == code {
+            continue;
+        }
+        let refused = s.confirm_mfa_setup(&id, wrong, now, &hashes, &audit("mfa.enable"));
+        assert!(matches!(refused, Err(AppError::Invalid(_))), "{wrong:?}: {refused:?}");
+    }
+    assert_eq!(s.recent_audit(1000).unwrap().len(), before + 1, "only the setup's row");
+    assert!(!s.mfa_state(&id).unwrap().enabled);
+
+    s.confirm_mfa_setup(&id, &code, now, &hashes, &audit("mfa.enable")).unwrap();
+    assert_eq!(s.mfa_state(&id).unwrap(), MfaState { enabled: true, setup_started: false, recovery_codes_left: 1 });
+    let t = chrono::Utc::now();
+    let rec = ready(s.begin_login("mfa_confirm", None, t, t + chrono::Duration::seconds(30)).unwrap());
+    assert_eq!(rec.totp_last_step, Some(now as i64 / 30), "the confirming code's step is used up");
+    assert!(matches!(s.confirm_mfa_setup(&id, &code, now, &hashes, &audit("mfa.enable")), Err(AppError::Conflict(_))));
 }

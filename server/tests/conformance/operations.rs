@@ -3,13 +3,15 @@
 //! chain verification the alerts read.
 
 use crate::common::audit;
-use crate::{count, Harness};
+use crate::{count, Harness, VERSION};
 use pathfinder::audit::{AuditFilter, AuditJobKind};
+use pathfinder::diagnostics::Setting;
+use pathfinder::pool::{PoolHistory, PoolSample};
 use pathfinder::storage::{RefreshWhen, TableRows, Value};
 use pathfinder::usage::StoragePolicy;
 use pathfinder::{AppError, Username};
 
-checks!(storage_samples, statistics_and_verification);
+checks!(storage_samples, statistics_and_verification, pool_and_diagnostics_pages);
 
 fn storage_samples(h: &Harness) {
     let s = h.storage.as_ref();
@@ -67,6 +69,15 @@ fn storage_samples(h: &Harness) {
     assert_eq!(used[0].1, page.used);
     assert_eq!(history.iter().find(|(n, _)| n == "pf_users").unwrap().1[0].1, table("pf_users").total());
 
+    // The chart's lines: the whole, and the largest tables of the latest sample.
+    let series = s.storage_series(&policy, 2).unwrap();
+    let names: Vec<&str> = series.iter().map(|(n, _)| n.as_str()).collect();
+    for line in ["used", page.tables[0].name.as_str(), page.tables[1].name.as_str()] {
+        assert!(names.contains(&line), "{line} in {names:?}");
+    }
+    assert!(!names.contains(&page.tables[2].name.as_str()), "only the largest two: {names:?}");
+    assert!(series.iter().all(|(_, points)| points.len() <= 1), "within the history kept: {series:?}");
+
     // The operator's limit replaces the backend's.
     let fixed = StoragePolicy { limit_bytes: Some(page.used as u64 * 2), ..policy };
     s.sample_storage(RefreshWhen::Now, &fixed, &audit("storage.sample")).unwrap();
@@ -118,4 +129,35 @@ fn statistics_and_verification(h: &Harness) {
     assert_eq!(job.outcome.as_deref(), Some("ok"));
     assert_eq!(count(s, "audit.verify.begin"), begins + 1);
     assert_eq!(s.last_chain_verify().unwrap().map(|j| j.id), Some(job.id));
+}
+
+/// The pool page (this instance's samples and the database's view) and the
+/// diagnostics page (versions, schema, settings as given, the jobs' last runs).
+fn pool_and_diagnostics_pages(h: &Harness) {
+    let s = h.s();
+    let history = PoolHistory::default();
+    let empty = s.pool_page(&history).unwrap();
+    assert_eq!((empty.backend.as_str(), empty.samples, empty.now), (s.backend_name(), 0, None));
+    assert!(empty.max >= empty.min && empty.max >= 1, "{empty:?}");
+    assert_eq!(empty.database, s.database_view().unwrap(), "the database's own view");
+    let sample = PoolSample { at_ms: 1_000, open: 2, active: 1, idle: 1, ..Default::default() };
+    history.push(sample, Default::default());
+    let page = s.pool_page(&history).unwrap();
+    assert_eq!((page.samples, page.now), (1, Some(sample)));
+
+    let settings = [Setting { name: "PF_POOL_MAX".into(), value: "8".into(), source: "environment".into() }];
+    let d = s.diagnostics(&settings).unwrap();
+    assert_eq!(d.settings, settings);
+    assert_eq!((d.latest_schema, d.schema_version()), (VERSION, VERSION));
+    assert_eq!(d.backend, s.backend_name());
+    assert!(d.clock_difference_ms.abs() < 60_000, "the clocks agree: {} ms", d.clock_difference_ms);
+    let job = |name: &str| d.jobs.iter().find(|j| j.name == name).unwrap_or_else(|| panic!("{name}: {:?}", d.jobs));
+    assert_eq!(job("Optimizer statistics").finished_at, None, "not run yet");
+    s.gather_statistics(RefreshWhen::Now, &audit("database.statistics")).unwrap();
+    let d = s.diagnostics(&[]).unwrap();
+    let ran = d.jobs.iter().find(|j| j.name == "Optimizer statistics").unwrap();
+    assert_eq!((ran.finished_at, ran.status.as_deref()), (s.last_statistics().unwrap().finished_at, Some("ok")));
+    let backup = d.jobs.iter().find(|j| j.name == "Backup").unwrap();
+    let expected = if s.backend_name() == "oracle" { "taken by the platform" } else { "none yet" };
+    assert!(backup.detail.starts_with(expected), "{backup:?}");
 }

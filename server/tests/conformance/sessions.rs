@@ -40,6 +40,10 @@ fn sessions_lifecycle(h: &Harness) {
     assert_eq!(profile.total_logins, 1);
     assert!(profile.summary.last_login.is_some());
     assert_eq!(s.list_sessions(&id).unwrap().len(), 1);
+    // The sessions section of their page: the sessions and the sign-in's guard.
+    let section = s.user_sessions(&id).unwrap();
+    assert_eq!(section.sessions, s.list_sessions(&id).unwrap());
+    assert_eq!(section.sign_in, s.sign_in_state(&id).unwrap());
 
     s.set_account_status(&id, "suspended", &audit("user.suspend")).unwrap();
     assert!(

@@ -1,11 +1,11 @@
 //! Per-user table sets.
 
-use crate::common::audit;
+use crate::common::{add_user, audit};
 use crate::{count, Harness};
 use pathfinder::storage::{TableRows, Value};
-use pathfinder::{AppError, Username};
+use pathfinder::{AppError, UserId, Username};
 
-checks!(user_table_sets, filling_needs_a_ready_set);
+checks!(user_table_sets, filling_needs_a_ready_set, table_sets_by_user_id);
 
 fn user_table_sets(h: &Harness) {
     let s = h.s();
@@ -80,4 +80,46 @@ fn filling_needs_a_ready_set(h: &Harness) {
     let set = s.user_table_set(&bob).unwrap().unwrap();
     assert_eq!(set.tables.iter().find(|t| t.name == "pf_user_conf_fill_bob_skills").unwrap().rows, 1);
     s.drop_user_tables(&bob, &audit("user_tables.drop")).unwrap();
+}
+
+/// A user's page reaches their table set by their id: provisioned, read and dropped
+/// (the drop needs their username typed); a legacy name outside the username rule
+/// has none, and cannot be given one.
+fn table_sets_by_user_id(h: &Harness) {
+    let s = h.s();
+    let id = add_user(s, "byid_owner", "active", &[]);
+    assert_eq!(s.tables_of(&id).unwrap(), None);
+    let set = s.provision_tables_of(&id, &audit("user_tables.provision")).unwrap();
+    assert_eq!(set.status, "ready");
+    let owner = Username::parse("byid_owner").unwrap();
+    assert_eq!(s.tables_of(&id).unwrap(), s.user_table_set(&owner).unwrap());
+    assert_eq!(s.tables_of(&id).unwrap().map(|t| t.tables.len()), Some(11));
+
+    let before = s.recent_audit(1000).unwrap().len();
+    for typed in ["", "byid", "BYID_OWNER!"] {
+        let refused = s.drop_tables_of(&id, typed, &audit("user_tables.drop"));
+        assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("byid_owner")), "{refused:?}");
+    }
+    assert_eq!(s.recent_audit(1000).unwrap().len(), before, "a refused drop writes nothing");
+    assert!(s.tables_of(&id).unwrap().is_some());
+    s.drop_tables_of(&id, "byid_owner", &audit("user_tables.drop")).unwrap();
+    assert_eq!(s.tables_of(&id).unwrap(), None);
+    assert_eq!(count(s, "user_tables.drop"), 1);
+
+    assert!(matches!(s.tables_of(&UserId::new()), Err(AppError::NotFound(_))));
+    // A legacy name (written by another tool) breaks the rule: no set, and none made.
+    let legacy = TableRows {
+        table: "pf_users".into(),
+        columns: &["user_id", "username", "email", "password_hash"],
+        rows: vec![vec![
+            Value::Text("01JLEGACYNAME0000000000001".into()),
+            Value::Text("Legacy Name".into()),
+            Value::Text("legacy@example.com".into()),
+            Value::Text(crate::common::NO_LOGIN_HASH.into()),
+        ]],
+    };
+    s.insert_batch(&[legacy], &audit("data.import")).unwrap();
+    let legacy = UserId("01JLEGACYNAME0000000000001".into());
+    assert_eq!(s.tables_of(&legacy).unwrap(), None);
+    assert!(matches!(s.provision_tables_of(&legacy, &audit("user_tables.provision")), Err(AppError::Invalid(_))));
 }

@@ -2,9 +2,14 @@
 
 use crate::common::{add_user, audit, new_user};
 use crate::sessions::success;
-use crate::Harness;
+use crate::{count, Harness};
+use pathfinder::dto::{BulkOutcome, Preferences};
 use pathfinder::filter::{UserFilter, UserSort};
-use pathfinder::storage::{AuditEntry, NewSession, NewUser, Storage, TableRows, Value};
+use pathfinder::flags::GroupEdit;
+use pathfinder::storage::{
+    AuditEntry, BulkChange, NewSession, NewUser, Storage, TableRows, Value, BULK_MAX, TABLES_DROP, USER_DELETE,
+    USER_GROUP_BULK, USER_STATUS_BULK,
+};
 use pathfinder::{AppError, Role, SessionId, UserId, Username};
 use std::collections::BTreeSet;
 
@@ -12,7 +17,10 @@ checks!(
     users_create_and_conflict,
     users_search_and_keyset_pages,
     null_creation_times_page,
-    empty_text_is_stored_as_absent
+    empty_text_is_stored_as_absent,
+    bulk_changes_leave_the_caller_out,
+    bulk_changes_past_the_limit_are_refused,
+    user_page_and_deletion_with_tables
 );
 
 fn users_create_and_conflict(h: &Harness) {
@@ -195,4 +203,137 @@ fn empty_text_is_stored_as_absent(h: &Harness) {
     assert_eq!(stored.privacy.as_deref(), Some("{\"public\": false}"));
     let null = "SELECT COUNT(*) FROM pf_user_preferences WHERE preference_id = '01JEMPTYPREFS0000000000001' AND ui_preferences IS NULL";
     assert_eq!((h.raw_text)(null).as_deref(), Some("1"), "stored as NULL");
+}
+
+fn session_of(s: &dyn Storage, id: &UserId, token: &str) {
+    let now = chrono::Utc::now();
+    let session = NewSession {
+        session_id: SessionId::new(),
+        user_id: id.clone(),
+        token_hash: token.repeat(64),
+        created_at: now,
+        expires_at: now + chrono::Duration::hours(1),
+        ip_address: None,
+        user_agent: None,
+    };
+    s.record_login_success(&session, &success(token), &audit("login.success")).unwrap();
+}
+
+/// A bulk change: previewed and applied to every user the filter matches but the
+/// caller, each with an audit row of their own; a group that does not exist is
+/// refused before anyone changes.
+fn bulk_changes_leave_the_caller_out(h: &Harness) {
+    let s = h.s();
+    let admin = add_user(s, "bulkc_admin", "active", &[Role::Admin]);
+    let members: BTreeSet<UserId> = (0..5).map(|i| add_user(s, &format!("bulkc_{i}"), "active", &[])).collect();
+    add_user(s, "bystander", "active", &[]);
+    let filter = UserFilter::from_query("bulkc_", "", "", "", "", "").unwrap();
+    assert_eq!(s.bulk_preview(&filter, Some(&admin)).unwrap(), 5, "the caller is left out");
+    assert_eq!(s.bulk_preview(&filter, None).unwrap(), 6);
+    let by_admin = |action: &str| AuditEntry { actor: Some(admin.clone()), ..audit(action) };
+    let status = |id: &UserId| s.user_profile(id).unwrap().summary.account_status;
+
+    let suspend = BulkChange::Status("suspended".into());
+    let done = s.bulk_apply(&filter, &suspend, &by_admin(USER_STATUS_BULK.name)).unwrap();
+    assert_eq!(done, BulkOutcome { changed: 5, failed: 0 });
+    assert!(members.iter().all(|id| status(id) == "suspended"));
+    assert_eq!(status(&admin), "active", "the caller keeps their status");
+    let rows: BTreeSet<UserId> = s
+        .recent_audit(100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == USER_STATUS_BULK.name)
+        .map(|r| UserId(r.entity_id.expect("the user is the entity")))
+        .collect();
+    assert_eq!(rows, members, "one audit row per user changed");
+
+    // A group that does not exist: refused before anyone changes.
+    let before = s.recent_audit(1000).unwrap().len();
+    let nowhere = BulkChange::Group(Some("no-such-group".into()));
+    let refused = s.bulk_apply(&filter, &nowhere, &by_admin(USER_GROUP_BULK.name));
+    assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
+    assert_eq!(s.recent_audit(1000).unwrap().len(), before, "nothing written");
+
+    let edit = GroupEdit { name: "bulkc_group".into(), description: String::new(), is_default: false, priority: 1 };
+    let group = s.save_group(None, &edit, &audit("group.create")).unwrap();
+    let join = BulkChange::Group(Some(group.group_id.clone()));
+    assert_eq!(s.bulk_apply(&filter, &join, &by_admin(USER_GROUP_BULK.name)).unwrap().changed, 5);
+    assert_eq!(s.group_size(&group.group_id).unwrap(), 5);
+    assert_eq!(count(s, USER_GROUP_BULK.name), 5);
+
+    // Ending sessions: every member's, and the caller's stays.
+    for (i, id) in members.iter().chain([&admin]).enumerate() {
+        session_of(s, id, &format!("{}", i + 1));
+    }
+    let revoke = s.bulk_apply(&filter, &BulkChange::RevokeSessions, &by_admin("session.revoke_many")).unwrap();
+    assert_eq!(revoke, BulkOutcome { changed: 5, failed: 0 });
+    let active = |id: &UserId| s.list_sessions(id).unwrap().iter().filter(|x| x.is_active).count();
+    assert!(members.iter().all(|id| active(id) == 0), "their sessions ended");
+    assert_eq!(active(&admin), 1, "the caller's session stays");
+}
+
+/// Past [`BULK_MAX`] matches, a bulk change is refused (narrow the filter), and
+/// nothing changes.
+fn bulk_changes_past_the_limit_are_refused(h: &Harness) {
+    let s = h.s();
+    let t = |x: String| Value::Text(x);
+    let rows = (0..=BULK_MAX)
+        .map(|i| {
+            vec![
+                t(format!("01JBULKMAX{i:016}")),
+                t(format!("bulkmax_{i:05}")),
+                t(format!("bulkmax_{i:05}@example.com")),
+                t(crate::common::NO_LOGIN_HASH.into()),
+                t("active".into()),
+            ]
+        })
+        .collect();
+    let users = TableRows {
+        table: "pf_users".into(),
+        columns: &["user_id", "username", "email", "password_hash", "account_status"],
+        rows,
+    };
+    s.insert_batch(&[users], &audit("data.import")).unwrap();
+    let all = UserFilter::from_query("bulkmax_", "", "", "", "", "").unwrap();
+    let refused = s.bulk_preview(&all, None);
+    assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("narrow")), "{refused:?}");
+    let before = s.recent_audit(10).unwrap();
+    let refused = s.bulk_apply(&all, &BulkChange::Status("suspended".into()), &audit(USER_STATUS_BULK.name));
+    assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
+    assert_eq!(s.recent_audit(10).unwrap(), before, "nothing written");
+    let suspended = UserFilter::from_query("bulkmax_", "", "suspended", "", "", "").unwrap();
+    assert!(s.search_users(&suspended).unwrap().items.is_empty(), "nobody changed");
+    // One fewer is within the limit.
+    let fewer = UserFilter::from_query("bulkmax_0", "", "", "", "", "").unwrap();
+    assert_eq!(s.bulk_preview(&fewer, None).unwrap(), BULK_MAX);
+}
+
+/// A user's page gathers their profile, preferences and links; deleting them from
+/// it needs their username typed, and takes their table set first.
+fn user_page_and_deletion_with_tables(h: &Harness) {
+    let s = h.s();
+    let id = add_user(s, "page_owner", "active", &[]);
+    let prefs = Preferences { ui: Some("{\"theme\":\"dark\"}".into()), ..Default::default() };
+    s.set_preferences(&id, &prefs, &audit("user.preferences")).unwrap();
+    let page = s.user_page(&id).unwrap();
+    assert_eq!(page.profile, s.user_profile(&id).unwrap());
+    assert_eq!(page.preferences.ui.as_deref(), Some("{\"theme\":\"dark\"}"));
+    assert!(page.sso_links.is_empty());
+    assert!(matches!(s.user_page(&UserId::new()), Err(AppError::NotFound(_))));
+
+    let owner = Username::parse("page_owner").unwrap();
+    s.provision_user_tables(&owner, &audit("user_tables.provision")).unwrap();
+    let before = s.recent_audit(1000).unwrap().len();
+    for typed in ["", "page_owne", "someone_else"] {
+        let refused = s.delete_user_and_tables(&id, typed, &audit(USER_DELETE.name));
+        assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("page_owner")), "{refused:?}");
+    }
+    assert_eq!(s.recent_audit(1000).unwrap().len(), before, "a refused deletion writes nothing");
+    assert!(s.user_table_set(&owner).unwrap().is_some(), "the tables stay");
+
+    s.delete_user_and_tables(&id, " page_owner ", &audit(USER_DELETE.name)).unwrap();
+    assert!(matches!(s.user_profile(&id), Err(AppError::NotFound(_))));
+    assert!(s.user_table_set(&owner).unwrap().is_none(), "the tables went first");
+    assert_eq!(count(s, TABLES_DROP.name), 1);
+    assert_eq!(count(s, USER_DELETE.name), 1);
 }

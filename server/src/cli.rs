@@ -425,7 +425,7 @@ fn init_logging(format: LogFormat) {
 }
 
 /// The secrets `serve` reads (each also as `<NAME>_FILE`): shown as set or unset only.
-const SECRETS: [&str; 5] =
+pub const SECRETS: [&str; 5] =
     ["PF_JWT_SECRET", "PF_MASTER_KEY", "PF_MASTER_KEY_PREVIOUS", "PF_AUDIT_KEY", "PF_METRICS_TOKEN"];
 
 /// The subcommand's settings as parsed (the Diagnostics page): each option by its

@@ -70,6 +70,43 @@ fn every_command_has_help() {
     }
 }
 
+/// The README's table of variables names every variable an option reads and every
+/// secret (with its `_FILE` form), and nothing else.
+#[test]
+fn the_readme_lists_every_variable_and_its_file_form() {
+    use clap::CommandFactory;
+    fn walk(cmd: &clap::Command, out: &mut std::collections::BTreeSet<String>) {
+        for arg in cmd.get_arguments() {
+            out.extend(arg.get_env().map(|e| e.to_string_lossy().into_owned()));
+        }
+        cmd.get_subcommands().for_each(|sub| walk(sub, out));
+    }
+    let mut variables = std::collections::BTreeSet::new();
+    walk(&pathfinder_server::cli::Cli::command(), &mut variables);
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md")).unwrap();
+    // The table's first column: `PF_A`, `PF_B` / `_FILE` …
+    let rows: Vec<&str> =
+        readme.lines().filter(|l| l.starts_with("| `PF_")).map(|l| l.split('|').nth(1).unwrap_or_default()).collect();
+    let listed: std::collections::BTreeSet<String> = rows
+        .iter()
+        .flat_map(|cell| cell.split(['`', ',', ' ', '/']))
+        .filter(|w| w.starts_with("PF_") || w.starts_with("LEPTOS_"))
+        .map(String::from)
+        .collect();
+    for secret in pathfinder_server::cli::SECRETS.into_iter().chain(["PF_DATABASE_URL", "PF_ADMIN_PASSWORD"]) {
+        variables.insert(secret.to_string());
+        let row = rows.iter().find(|r| r.contains(&format!("`{secret}`"))).unwrap_or_else(|| panic!("{secret}"));
+        assert!(row.contains("`_FILE`"), "{secret} can come from a file: say so in its row ({row})");
+    }
+    variables.insert("PF_ORACLE_TEST_URL".into());
+    let missing: Vec<_> = variables.difference(&listed).collect();
+    let extra: Vec<_> = listed.difference(&variables).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "the README's table lacks {missing:?}; it lists {extra:?}, which nothing reads"
+    );
+}
+
 #[test]
 fn migrate_provision_check_and_drop() {
     let cli = Cli::new();

@@ -1,4 +1,5 @@
-//! The shape of `server/src`: no import circle between its files.
+//! The shape of the code: a capability has one name in every layer, and there is
+//! no import circle between the files of `server/src`.
 //!
 //! A file imports another when it names an item of that file's module, by a `use`
 //! or a path (`crate::…`, `super::…`, a child module's name), in code or inside a
@@ -14,6 +15,29 @@ use syn::visit::Visit;
 
 /// A module's path from the crate root: `["storage", "audit"]` is `storage/audit/mod.rs`.
 type Module = Vec<String>;
+
+/// Every capability of the console (`app/src/<name>/`) has its storage interface,
+/// its storage flows, its conformance checks and its HTTP tests under the same name.
+#[test]
+fn a_capability_has_one_name_in_every_layer() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut missing = Vec::new();
+    for capability in pathfinder_app::CAPABILITIES {
+        // The Overview page shows what the statistics capability keeps.
+        let storage = if capability.name == "overview" { "stats" } else { capability.name };
+        let one_of = |paths: &[String]| paths.iter().any(|p| root.join(p).exists());
+        let layers = [
+            vec![format!("app/src/{}/mod.rs", capability.name)],
+            vec![format!("src/storage/{storage}.rs")],
+            vec![format!("server/src/storage/{storage}.rs"), format!("server/src/storage/{storage}/mod.rs")],
+            vec![format!("server/tests/conformance/{storage}.rs")],
+            vec![format!("server/tests/http/{}.rs", capability.name)],
+        ];
+        missing.extend(layers.into_iter().filter(|paths| !one_of(paths)).map(|paths| paths[0].clone()));
+    }
+    assert!(missing.is_empty(), "capabilities without a layer of their own: {missing:?}");
+    assert!(pathfinder_app::CAPABILITIES.len() >= 13, "the capabilities are listed");
+}
 
 #[test]
 fn no_import_circle_between_files_of_server_src() {

@@ -97,7 +97,7 @@ pub fn verify(s: &dyn Storage, key: Option<&[u8]>) -> AppResult<ExitCode> {
     }
     if stop.load(Ordering::SeqCst) {
         println!("Interrupted: the rest of the chain was not checked.");
-        return Ok(ExitCode::from(1));
+        return Ok(ExitCode::from(130));
     }
     match report.problem {
         None => {

@@ -41,6 +41,7 @@ mod audit;
 mod backups;
 mod bulk;
 mod flags;
+mod invitations;
 mod keys;
 mod mfa;
 mod operations;

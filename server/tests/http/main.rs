@@ -13,6 +13,7 @@ mod invitations;
 mod keys;
 mod mfa;
 mod operations;
+mod overview;
 mod retention;
 mod sessions;
 mod shell;

@@ -144,13 +144,18 @@ pub async fn may_call<F: leptos::server_fn::ServerFn>(
 #[component]
 pub fn Paged(children: ChildrenFn) -> impl IntoView {
     let (busy, set_busy) = signal(false);
-    view! {
-        <div class="paged" aria-busy=move || busy.get().to_string()>
-            <Transition fallback=|| view! { <p>"Loading…"</p> } set_pending=set_busy>
-                {children()}
-            </Transition>
-        </div>
-    }
+    let fallback = || view! { <p>"Loading…"</p> };
+    // Only the browser loads a next page. On the server the pending state's effect
+    // would outlive the request it belongs to (leptos runs it after the request's
+    // reactive state is gone, and it panics reading it).
+    #[cfg(feature = "hydrate")]
+    let list = view! { <Transition fallback set_pending=set_busy>{children()}</Transition> };
+    #[cfg(not(feature = "hydrate"))]
+    let list = {
+        let _ = set_busy;
+        view! { <Transition fallback>{children()}</Transition> }
+    };
+    view! { <div class="paged" aria-busy=move || busy.get().to_string()>{list}</div> }
 }
 
 /// A page's name for `data-page`: its cursor and direction (`after:…`, `before:…`),

@@ -80,19 +80,22 @@ pub fn App() -> impl IntoView {
                 // The first page a browser loads: in the first module.
                 <Route path=path!("/login") view=sessions::LoginPage/>
                 <Route path=path!("/") view=|| view! { <Shell><overview::OverviewPage/></Shell> }/>
-                // The others load their code when first visited.
+                // The others load their code when first visited. A page whose answer
+                // says something went wrong (404 for something not there, 400 for a
+                // refused filter) is rendered whole before it is sent: a streamed
+                // page's status leaves before its data.
                 <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
-                <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()}/>
+                <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
                 <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
                 <Route path=path!("/account") view={Lazy::<AccountRoute>::new()}/>
                 <Route path=path!("/flags") view={Lazy::<FlagsRoute>::new()}/>
-                <Route path=path!("/flags/:id") view={Lazy::<FlagDetailRoute>::new()}/>
+                <Route path=path!("/flags/:id") view={Lazy::<FlagDetailRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/groups") view={Lazy::<GroupsRoute>::new()}/>
-                <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()}/>
-                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()}/>
-                <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()}/>
+                <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>

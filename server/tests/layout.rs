@@ -343,3 +343,27 @@ fn describe(circles: &[Vec<Module>]) -> String {
     let circle = |c: &Vec<Module>| format!("[{}]", c.iter().map(name).collect::<Vec<_>>().join(", "));
     circles.iter().map(circle).collect::<Vec<_>>().join("; ")
 }
+
+/// Listing the app's routes stalls whatever pages the process renders meanwhile
+/// (see `pathfinder_server::http::routes`): one place lists them, once.
+#[test]
+fn the_routes_are_listed_in_one_place() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut callers = Vec::new();
+    let mut pending = vec![root.join("app"), root.join("server"), root.join("src")];
+    while let Some(dir) = pending.pop() {
+        for entry in std::fs::read_dir(&dir).expect("a readable folder") {
+            let path = entry.expect("a directory entry").path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") && path.file_name().is_some_and(|n| n != "layout.rs")
+            {
+                let text = std::fs::read_to_string(&path).expect("a readable file");
+                if text.contains("generate_route_list") {
+                    callers.push(path.strip_prefix(&root).expect("under the root").display().to_string());
+                }
+            }
+        }
+    }
+    assert_eq!(callers, ["server/src/http/mod.rs"]);
+}

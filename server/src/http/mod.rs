@@ -18,11 +18,12 @@ pub use state::AppState;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use pathfinder_app::{shell, App};
+use std::sync::OnceLock;
 
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = routes();
     let context = server_function_context(&state);
     Router::new()
         .route("/auth/login", post(session::sign_in))
@@ -46,6 +47,21 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
         .layer(axum::middleware::from_fn_with_state(state.clone(), access::layer))
         .with_state(state)
+}
+
+/// The app's routes, listed once per process.
+///
+/// `generate_route_list` renders the app once with leptos' *process-wide* "suppress
+/// resource loads" flag set (`leptos_server::SuppressResourceLoad`, a global
+/// `AtomicBool`). A resource that any other render in the process creates meanwhile
+/// reads that flag when its future is first polled and waits on `pending()` for good:
+/// its `<Suspense>` never resolves and its page's stream never ends (one page in a few
+/// hundred, whenever a router was built while pages were being rendered, as the HTTP
+/// tests do with a router per test). Listed once, before any router exists, no render
+/// can overlap it; whoever needs the list (a test) takes this one.
+pub fn routes() -> Vec<AxumRouteListing> {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App)).clone()
 }
 
 /// What server functions find in their context (`pathfinder_app::server::context`).

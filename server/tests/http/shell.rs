@@ -213,16 +213,14 @@ async fn every_route_and_server_function_follows_the_policy() {
     }
 }
 
-/// A refused plain-form post comes back to its page with the error's code only, and
-/// a page shows no text from its URL: a link cannot make the console say anything.
 /// Every route of the app has a row in the policy table and either a place in the
 /// navigation or a stated reason it has none; every page row has its route.
 #[tokio::test]
 async fn every_route_has_a_policy_row_and_a_place_in_the_navigation_or_a_reason() {
-    let routes: std::collections::BTreeSet<String> = leptos_axum::generate_route_list(pathfinder_app::App)
-        .into_iter()
-        .map(|r| r.path().replace('{', ":").replace('}', ""))
-        .collect();
+    // The router's own list: listing the routes again would stall pages that other
+    // tests render meanwhile (see `pathfinder_server::http::routes`).
+    let routes: std::collections::BTreeSet<String> =
+        pathfinder_server::http::routes().into_iter().map(|r| r.path().replace('{', ":").replace('}', "")).collect();
     assert!(routes.len() >= 20, "{routes:?}");
     let pages: std::collections::BTreeMap<&str, Kind> =
         rules().filter(|r| r.kind != Kind::Endpoint).map(|r| (r.path, r.kind)).collect();
@@ -238,6 +236,8 @@ async fn every_route_has_a_policy_row_and_a_place_in_the_navigation_or_a_reason(
     }
 }
 
+/// A refused plain-form post comes back to its page with the error's code only, and
+/// a page shows no text from its URL: a link cannot make the console say anything.
 #[tokio::test]
 async fn errors_travel_by_code_never_by_text_in_the_url() {
     let c = Console::new();
@@ -374,4 +374,40 @@ async fn database_errors_reach_the_browser_only_as_a_reference() {
     }
     let bad = c.post("/api/users", Some(&token), "q=&mode=&status=bogus&sort=&dir=&after=").await;
     assert!(bad.body.contains("Unknown status"), "{}", bad.body);
+}
+
+/// Pages render to their end while other routers are built in the same process.
+/// Listing the routes renders the app with leptos' process-wide "suppress resource
+/// loads" flag set, and a resource another render creates meanwhile never loads (its
+/// page's stream never ends): the routes are listed once per process, so building a
+/// router never sets the flag again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_render_whole_while_other_routers_are_built() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let user = c.user_id("sre_sam");
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let builder = std::thread::spawn({
+        let stop = stop.clone();
+        move || {
+            let mut built = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                drop(Console::new());
+                built += 1;
+            }
+            built
+        }
+    });
+    for i in 0..60 {
+        let (path, status) = match i % 2 {
+            0 => (format!("/users/{}", user.0), StatusCode::OK),
+            _ => ("/groups/no-such-group".to_string(), StatusCode::NOT_FOUND),
+        };
+        // `send` fails the test when a response does not complete.
+        let page = c.send(Method::GET, &path, Some(&token), None, "").await;
+        assert_eq!(page.status, status, "{path}");
+        assert!(page.body.contains("</html>") && page.body.contains("__RESOLVED_RESOURCES"), "{path}: {}", page.body);
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert!(builder.join().unwrap() > 0, "routers were built meanwhile");
 }

@@ -77,7 +77,7 @@ pub fn Shell(children: Children) -> impl IntoView {
                                     match section {
                                         Section::Top => view! { <span class="top-links">{links}</span> }.into_any(),
                                         s => view! {
-                                            <details class="menu" prop:open=closed_on_navigation data-test-id=format!("menu-{}", s.label().to_lowercase())>
+                                            <details class="menu" prop:open=closed_on_navigation data-test-id=s.test_id()>
                                                 <summary>{s.label()}</summary>
                                                 <div class="menu-items">{links}</div>
                                             </details>

@@ -78,6 +78,18 @@ impl Section {
             Section::Operations => "Operations",
         }
     }
+
+    /// The menu's `data-test-id` (written out: lower-casing would bring Unicode's
+    /// case tables into the first page's code).
+    pub fn test_id(self) -> &'static str {
+        match self {
+            Section::Top => "menu-top",
+            Section::People => "menu-people",
+            Section::Flags => "menu-flags",
+            Section::Compliance => "menu-compliance",
+            Section::Operations => "menu-operations",
+        }
+    }
 }
 
 /// What a path is, as far as the navigation goes.

@@ -193,19 +193,25 @@ fn matches(pattern: &str, path: &str) -> bool {
 /// Whether a holder of `roles` may reach `path`: what a page offers them (the
 /// server asks the policy again).
 pub fn may_see(path: &str, roles: &[Role]) -> bool {
-    match access_for(path) {
-        Some(Access::Public) => true,
-        Some(Access::Roles(allowed)) => roles.iter().any(|r| allowed.contains(r)),
-        Some(Access::Account) => !roles.is_empty(),
-        Some(Access::ApiKey) | None => false,
+    access_for(path).is_some_and(|access| admits(access, roles))
+}
+
+/// Whether `access` admits a holder of `roles` (in a browser: never by API key).
+fn admits(access: Access, roles: &[Role]) -> bool {
+    match access {
+        Access::Public => true,
+        Access::Roles(allowed) => roles.iter().any(|r| allowed.contains(r)),
+        Access::Account => !roles.is_empty(),
+        Access::ApiKey => false,
     }
 }
 
 /// The navigation's entries of `section` a holder of `roles` may open: (path, label).
+/// Each page's own row decides (no lookup by path: every page renders this).
 pub fn nav(section: Section, roles: &[Role]) -> Vec<(&'static str, &'static str)> {
     rules()
         .filter_map(|r| match r.kind {
-            Kind::Listed { section: s, label } if s == section && may_see(r.path, roles) => Some((r.path, label)),
+            Kind::Listed { section: s, label } if s == section && admits(r.access, roles) => Some((r.path, label)),
             _ => None,
         })
         .collect()

@@ -24,7 +24,6 @@ export const HYDRATED = { timeout: 20000 };
  * is tested over HTTP, server/tests/http/mfa.rs).
  */
 export function startConsole() {
-  const port = 3100 + Math.floor(Math.random() * 800);
   const dir = mkdtempSync(join(tmpdir(), 'pf-e2e-'));
   const env = {
     ...process.env,
@@ -37,7 +36,9 @@ export function startConsole() {
     RUST_LOG: 'warn',
   };
   const c = {
-    base: `http://127.0.0.1:${port}`,
+    // Set once the server says where it listens (the kernel picks the port: two
+    // test files picking the same one would share a console).
+    base: null,
     env,
     dir,
     browser: null,
@@ -68,15 +69,22 @@ export function startConsole() {
     c.cli('migrate');
     c.cli('create-admin', '--username', ADMIN.username, '--email', 'admin@example.com');
     c.cli('generate', '--users', '300', '--audit-events', '3000', '--provisioned', '1', '--seed', '7');
-    c.server = spawn(bin, ['serve', '--listen', `127.0.0.1:${port}`, '--site-root', join(root, 'target', 'site')], {
+    c.server = spawn(bin, ['serve', '--listen', '127.0.0.1:0', '--site-root', join(root, 'target', 'site')], {
       env,
-      stdio: 'inherit',
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     let exited = null;
     c.server.on('exit', (code) => { exited = code; });
+    let said = '';
+    c.server.stdout.on('data', (chunk) => {
+      process.stdout.write(chunk);
+      said += chunk;
+      const bound = said.match(/serving at (http:\/\/127\.0\.0\.1:\d+)/);
+      if (bound && !c.base) c.base = bound[1];
+    });
     for (let i = 0; ; i++) {
       try {
-        if ((await fetch(`${c.base}/readyz`, { signal: AbortSignal.timeout(2000) })).ok) break;
+        if (c.base && (await fetch(`${c.base}/readyz`, { signal: AbortSignal.timeout(2000) })).ok) break;
       } catch {}
       if (exited !== null) throw new Error(`the server exited (${exited}) before it was ready`);
       if (i > 300) throw new Error('server did not become ready in 30 s');

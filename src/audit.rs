@@ -454,6 +454,14 @@ pub struct ChainReport {
     /// signed cut), 0 when the chain is whole from its first event.
     #[serde(default)]
     pub starts_after: i64,
+    /// Events still in the table at or below that cut (written out of time order,
+    /// kept until they are due): no link reaches them, so nothing verifies them.
+    #[serde(default)]
+    pub below_cut: u64,
+    /// What the outside witness (`crate::witness`) said, in a sentence; `None`
+    /// when no witness was given.
+    #[serde(default)]
+    pub witness: Option<String>,
     /// The first break, if any.
     pub problem: Option<ChainBreak>,
 }
@@ -507,11 +515,6 @@ pub struct AuditJob {
     pub running: bool,
 }
 
-/// The key that signs the chain's checkpoints (never in the database), as the
-/// server hands it to the code that verifies.
-#[derive(Clone)]
-pub struct AuditKey(pub std::sync::Arc<[u8]>);
-
 /// What a background job of the Audit page does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum AuditJobKind {
@@ -556,6 +559,20 @@ impl ChainReport {
         }
         if self.unchained > 0 {
             s.push_str(&format!(" {} events are outside the chain (written by another tool).", self.unchained));
+        }
+        if self.below_cut > 0 {
+            s.push_str(&format!(
+                " {} events stand below the retention cut, outside verification (written out of time order; \
+                 retention removes them when they are due).",
+                self.below_cut
+            ));
+        }
+        match &self.witness {
+            Some(w) => s.push_str(&format!(" {w}")),
+            None => s.push_str(
+                " No outside witness was given: a cut of the newest events together with their checkpoints \
+                 would not show.",
+            ),
         }
         s
     }

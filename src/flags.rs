@@ -72,6 +72,11 @@ fn shorten(s: &str) -> String {
 
 /// The longest stored value (`VARCHAR2(500)`).
 pub const MAX_VALUE_BYTES: usize = 500;
+/// A flag's or a group's description, at most.
+pub const MAX_DESCRIPTION_BYTES: usize = 2_000;
+/// A flag's allowed values: how many, and their JSON's length.
+pub const MAX_ALLOWED_VALUES: usize = 100;
+pub const MAX_ALLOWED_BYTES: usize = 10_000;
 
 /// A flag's allowed values, when it lists them: a JSON array of values of its type.
 pub fn allowed_values(t: FlagType, text: &str) -> AppResult<Option<Vec<Json>>> {
@@ -84,6 +89,9 @@ pub fn allowed_values(t: FlagType, text: &str) -> AppResult<Option<Vec<Json>>> {
     };
     if values.is_empty() {
         return Err(AppError::invalid("List at least one allowed value, or leave the field empty to allow any."));
+    }
+    if values.len() > MAX_ALLOWED_VALUES {
+        return Err(AppError::invalid(format!("A flag allows at most {MAX_ALLOWED_VALUES} values.")));
     }
     for v in &values {
         t.value_of(&t.text_of(v))
@@ -161,9 +169,14 @@ impl FlagEdit {
     /// type, a default among them.
     pub fn checked(&self) -> AppResult<(String, FlagType, Option<Vec<Json>>)> {
         let key = checked_key(self.key.trim())?;
-        let name = self.name.trim();
+        let name = crate::validation::shown_text("name", &self.name, 800)?;
         if name.is_empty() || name.chars().count() > 200 {
             return Err(AppError::invalid("A flag's name is 1 to 200 characters."));
+        }
+        // Each field its own limit: the body's 1 MiB let `/flags` grow to 2 MB.
+        crate::validation::shown_text("description", &self.description, MAX_DESCRIPTION_BYTES)?;
+        if self.allowed_values.len() > MAX_ALLOWED_BYTES {
+            return Err(AppError::invalid(format!("Allowed values take at most {MAX_ALLOWED_BYTES} bytes.")));
         }
         let t = FlagType::parse(self.flag_type.trim())?;
         let allowed = allowed_values(t, &self.allowed_values)?;
@@ -224,14 +237,15 @@ pub struct GroupEdit {
 
 impl GroupEdit {
     pub fn checked(&self) -> AppResult<String> {
-        let name = self.name.trim();
+        let name = crate::validation::shown_text("name", &self.name, 400)?;
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("A group's name is 1 to 100 characters."));
         }
+        crate::validation::shown_text("description", &self.description, MAX_DESCRIPTION_BYTES)?;
         if !(-9999..=9999).contains(&self.priority) {
             return Err(AppError::invalid("A group's priority is a whole number from -9999 to 9999."));
         }
-        Ok(name.to_string())
+        Ok(name)
     }
 
     pub fn to_json(&self) -> Json {
@@ -339,18 +353,15 @@ impl OverrideEdit {
     /// The reason (required, at most 500 characters) and the value checked
     /// against the flag; an expiry must lie ahead.
     pub fn checked(&self, flag: &Flag, now: Timestamp) -> AppResult<String> {
-        let reason = self.reason.trim();
+        let reason = crate::validation::shown_text("reason", &self.reason, 500)?;
         if reason.is_empty() {
             return Err(AppError::invalid("Say why: an override needs a reason."));
-        }
-        if reason.len() > 500 {
-            return Err(AppError::invalid("A reason has at most 500 bytes."));
         }
         checked_value(flag.flag_type, flag.allowed().as_deref(), &self.value)?;
         if self.expires_at.is_some_and(|t| t <= now) {
             return Err(AppError::invalid("An expiry must lie in the future."));
         }
-        Ok(reason.to_string())
+        Ok(reason)
     }
 
     pub fn to_json(&self) -> Json {
@@ -453,15 +464,21 @@ pub struct NewApiKey {
 }
 
 /// An override's expiry as a form gives it (`YYYY-MM-DDTHH:MM`, UTC), or none.
+/// Years are those both databases store (to 9999): a later one was accepted, kept
+/// as text and then taken by the expiry job for an expired one.
 pub fn expiry_of(text: &str) -> AppResult<Option<Timestamp>> {
+    use chrono::Datelike;
     let text = text.trim();
     if text.is_empty() {
         return Ok(None);
     }
-    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
+    let t = chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
-        .map(|t| Some(t.and_utc()))
-        .map_err(|_| AppError::invalid("An expiry is a date and time in UTC, such as 2026-12-31T18:00."))
+        .map_err(|_| AppError::invalid("An expiry is a date and time in UTC, such as 2026-12-31T18:00."))?;
+    if !(1..=9999).contains(&t.year()) {
+        return Err(AppError::invalid("An expiry's year is from 1 to 9999."));
+    }
+    Ok(Some(t.and_utc()))
 }
 
 /// An override as evaluation sees it.
@@ -581,6 +598,49 @@ mod tests {
 
     fn at(h: u32) -> Timestamp {
         chrono::Utc.with_ymd_and_hms(2026, 11, 25, h, 0, 0).unwrap()
+    }
+
+    /// Issue 24's low findings: a year past 9999, fields without their own limit,
+    /// and hidden characters in text others read.
+    #[test]
+    fn expiries_limits_and_hidden_characters_are_refused() {
+        assert!(expiry_of("+10000-01-01T00:00").is_err());
+        assert!(expiry_of("9999-12-31T23:59").unwrap().is_some());
+        let flag = FlagEdit {
+            key: "k".into(),
+            name: "Name".into(),
+            flag_type: "boolean".into(),
+            default_value: "false".into(),
+            ..FlagEdit::default()
+        };
+        assert!(flag.checked().is_ok());
+        let long = FlagEdit { description: "d".repeat(MAX_DESCRIPTION_BYTES + 1), ..flag.clone() };
+        assert!(long.checked().is_err(), "a description has a limit of its own");
+        let many: Vec<String> = (0..=MAX_ALLOWED_VALUES).map(|i| format!("\"v{i}\"")).collect();
+        let values = FlagEdit {
+            flag_type: "string".into(),
+            default_value: "v0".into(),
+            allowed_values: format!("[{}]", many.join(",")),
+            ..flag.clone()
+        };
+        assert!(values.checked().is_err(), "allowed values have a limit of their own");
+        let group = GroupEdit { name: "g".into(), description: "a\u{202E}b".into(), ..GroupEdit::default() };
+        assert!(group.checked().is_err());
+        let reason = OverrideEdit { value: "true".into(), reason: "why\u{1b}[2J".into(), expires_at: None };
+        let f = Flag {
+            flag_id: "f".into(),
+            key: "k".into(),
+            name: "k".into(),
+            description: None,
+            flag_type: FlagType::Boolean,
+            default_value: "false".into(),
+            allowed_values: None,
+            system_wide: false,
+            requires_restart: false,
+            created_at: None,
+            updated_at: None,
+        };
+        assert!(reason.checked(&f, at(1)).is_err());
     }
 
     fn over(v: &str, group: Option<(&str, i64)>, expires: Option<Timestamp>) -> Option<Candidate> {

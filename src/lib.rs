@@ -35,6 +35,8 @@ pub mod secret;
 pub mod stats;
 #[cfg(feature = "server")]
 pub mod storage;
+#[cfg(feature = "server")]
+pub mod witness;
 
 pub use error::{AppError, AppResult};
 pub use ids::{new_id, SessionId, UserId};

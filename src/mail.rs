@@ -31,10 +31,12 @@ impl Mailer for OutboxMailer {
 }
 
 /// What server functions need to send invitations: the sender and the address the
-/// console is reached at (`PF_PUBLIC_URL`; else the scheme and `Host` of the request).
+/// console is reached at (`PF_PUBLIC_URL`; else the first allowed host name at the
+/// port it listens on). Links never take a request's `Host` header: it is the
+/// caller's to choose, port and all.
 #[derive(Clone)]
 pub struct Outbox {
     pub mailer: std::sync::Arc<dyn Mailer>,
-    pub public_url: Option<String>,
-    pub https: bool,
+    /// Without a trailing `/`.
+    pub public_url: String,
 }

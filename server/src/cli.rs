@@ -24,6 +24,7 @@ use pathfinder::storage::{
     TABLES_DROP, TABLES_PROVISION, USER_CREATE, USER_DELETE,
 };
 use pathfinder::storage::{AuditEntry, KeyPolicy, NewUser, RefreshWhen, Storage};
+use pathfinder::witness::ChainTrust;
 use pathfinder::{AppError, AppResult, Role, UserId, Username};
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -43,6 +44,10 @@ pub struct Cli {
     /// Log format.
     #[arg(long, env = "PF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Human, global = true)]
     pub log_format: LogFormat,
+    /// The audit chain's outside witness: a file, outside the database, that keeps the
+    /// newest checkpoint seen (default: `.audit-witness` beside the embedded database).
+    #[arg(long, env = "PF_AUDIT_WITNESS", global = true)]
+    pub audit_witness: Option<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -247,7 +252,8 @@ pub enum Command {
         #[arg(long, env = "PF_MFA_REQUIRED_ROLES", default_value = "admin")]
         mfa_required_roles: String,
         /// The address people reach the console at (for links in mail), e.g.
-        /// https://console.example.com; by default the scheme and Host of the request.
+        /// https://console.example.com; by default the first allowed host name at the
+        /// port the console listens on (never a request's Host header).
         #[arg(long, env = "PF_PUBLIC_URL")]
         public_url: Option<String>,
         /// Where invitation mail is written (the embedded sender): `outbox.txt` beside
@@ -397,6 +403,14 @@ pub enum AuditCommand {
 
 pub fn main() -> ExitCode {
     use clap::{CommandFactory, FromArgMatches};
+    // Everything the console writes (the database and its -wal and -shm, the
+    // per-user files, backups, keys, the outbox) is its owner's alone: files 0600,
+    // folders 0700, whatever the shell's umask.
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file-creation mask.
+    unsafe {
+        libc::umask(0o077);
+    }
     let matches = Cli::command().get_matches();
     let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     init_logging(cli.log_format);
@@ -488,9 +502,15 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
     }
     // A restore needs no live database (it may be what is being replaced).
     if let Command::Backup { command: backup::BackupCommand::Restore { folder, to, overwrite } } = &cli.command {
-        return backup::restore(folder, to, *overwrite);
+        let witness = crate::config::audit_witness(cli.audit_witness.as_deref(), &DatabaseUrl::Sqlite(to.clone()));
+        return backup::restore(folder, to, *overwrite, witness.as_ref());
     }
-    let keyring = crate::config::keyring(&url)?;
+    let witness = crate::config::audit_witness(cli.audit_witness.as_deref(), &url);
+    // A verification reads keys and never makes them (it may run on a copy).
+    let keyring = match &cli.command {
+        Command::Audit { command: AuditCommand::Verify } => crate::config::existing_keyring(&url)?,
+        _ => crate::config::keyring(&url)?,
+    };
     let db = Db::new(storage::open(&url, keyring.clone())?);
     let s = db.storage();
     match cli.command {
@@ -552,10 +572,17 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                     mailer: Arc::new(pathfinder::mail::OutboxMailer {
                         path: outbox.unwrap_or_else(|| default_outbox(&url)),
                     }),
-                    public_url: public_url.map(|u| u.trim_end_matches('/').to_string()),
-                    https: secure_cookie,
+                    public_url: public_url
+                        .map(|u| u.trim_end_matches('/').to_string())
+                        .unwrap_or_else(|| default_public_url(&hosts, listen, secure_cookie)),
                 },
                 audit_key: Some(audit_key.into()),
+                audit_witness: Some(witness.ok_or_else(|| {
+                    AppError::invalid(
+                        "Set PF_AUDIT_WITNESS to a file outside the database (beside the audit key): with Oracle \
+                         it is where each instance keeps the newest audit checkpoint it saw.",
+                    )
+                })?),
                 settings,
             };
             let jobs = Jobs {
@@ -571,13 +598,20 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
         Command::Migrate => migrate_and_seal(s)?,
         Command::ApiKey { command } => api_keys(s, command)?,
         Command::Audit { command } => {
-            let key = crate::config::audit_key(&url)?;
+            let key = match command {
+                AuditCommand::Verify => crate::config::existing_audit_key(&url)?,
+                _ => crate::config::audit_key(&url)?,
+            };
             return match command {
-                AuditCommand::Verify => audit::verify(s, key.as_deref()),
+                AuditCommand::Verify => {
+                    audit::verify(s, &ChainTrust { key: key.map(Arc::from), witness: witness.clone() })
+                }
                 AuditCommand::Export { format, output, filter } => {
                     audit::export(s, &filter, &format, output.as_deref()).map(|()| ExitCode::SUCCESS)
                 }
-                AuditCommand::Checkpoint => audit::checkpoint(s, key.as_deref()).map(|()| ExitCode::SUCCESS),
+                AuditCommand::Checkpoint => {
+                    audit::checkpoint(s, key.as_deref(), witness.as_ref()).map(|()| ExitCode::SUCCESS)
+                }
             };
         }
         Command::RotateKeys { user, all, overdue, keys } => {
@@ -746,6 +780,13 @@ fn cli_audit(command: &str) -> AuditEntry {
 }
 
 /// The host names to answer to: those configured, else loopback and the listen address.
+/// The address links in mail use without `PF_PUBLIC_URL`: the first allowed host
+/// name at the listening port.
+fn default_public_url(hosts: &[String], listen: SocketAddr, https: bool) -> String {
+    let host = hosts.first().map_or("localhost", String::as_str);
+    format!("{}://{host}:{}", if https { "https" } else { "http" }, listen.port())
+}
+
 fn host_names(configured: &[String], listen: SocketAddr) -> Arc<[String]> {
     let mut names: Vec<String> = configured.iter().map(|h| h.trim().to_string()).filter(|h| !h.is_empty()).collect();
     if names.is_empty() {
@@ -876,6 +917,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     let state = AppState::new(config, db.clone())?;
     let (overview, pool_history) = (state.overview.clone(), state.pool_history.clone());
     let audit_key: Arc<[u8]> = config.audit_key.clone().unwrap_or_else(|| Arc::from(&b""[..]));
+    let witness = config.audit_witness.clone();
     let (listen, storage_policy) = (config.listen, config.storage_policy);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
@@ -883,7 +925,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
         crate::jobs::overview::refresh(&db, &overview).await?;
         crate::jobs::overview::spawn(db.clone(), overview.clone());
         crate::jobs::stats::spawn(db.clone(), overview, jobs.stats_every);
-        crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), jobs.checkpoint_every);
+        crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), witness.clone(), jobs.checkpoint_every);
         crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));
         crate::jobs::pool::spawn(db.clone(), pool_history);
         let upkeep = crate::jobs::upkeep::Upkeep {
@@ -893,26 +935,22 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
             retention_every: jobs.retention_every,
             backups: jobs.backups,
             audit_key: audit_key.clone(),
+            witness: witness.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
-        use axum::serve::ListenerExt;
         let listener = tokio::net::TcpListener::bind(listen)
             .await
-            .map_err(|e| AppError::invalid(format!("Cannot listen on {listen}: {e}.")))?
-            // Streamed pages go out in several writes: without TCP_NODELAY the second
-            // waits for the client's delayed ACK (40 ms on Linux).
-            .tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::debug!(error = %e, "TCP_NODELAY not set");
-                }
-            });
-        println!("Pathfinder Admin is serving at http://{listen}");
-        let served = axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
+            .map_err(|e| AppError::invalid(format!("Cannot listen on {listen}: {e}.")))?;
+        let limits = crate::http::listener::Limits::for_this_process();
+        tracing::info!(max_connections = limits.max_connections, "listening");
+        // The address bound (port 0 lets the kernel choose: scripts read it here).
+        let bound = listener.local_addr().unwrap_or(listen);
+        println!("Pathfinder Admin is serving at http://{bound}");
+        let served = crate::http::listener::serve(listener, router(state), limits, shutdown_signal())
             .await
             .map_err(AppError::internal);
         // The last events of this run are vouched for before it ends.
-        crate::jobs::checkpoints::sign(&db, &audit_key).await;
+        crate::jobs::checkpoints::sign(&db, &audit_key, witness.as_ref()).await;
         served
     })
 }

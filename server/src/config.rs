@@ -109,6 +109,26 @@ pub fn keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
     Ok(Keyring::new(current, previous))
 }
 
+/// The master keys as [`keyring`] finds them, making none: for work that may run on
+/// a copy of a database and must leave its folder as it was (a verification).
+pub fn existing_keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
+    let mut keys: Vec<MasterKey> =
+        secret_from_env("PF_MASTER_KEY_PREVIOUS")?.map(|k| MasterKey::parse(&k)).transpose()?.into_iter().collect();
+    let current = match (secret_from_env("PF_MASTER_KEY")?, url) {
+        (Some(k), _) => Some(MasterKey::parse(&k)?),
+        (None, DatabaseUrl::Sqlite(path)) => {
+            let files = MasterKeyFiles::beside(path);
+            keys.extend(files.others()?);
+            match std::fs::read_to_string(&files.current) {
+                Ok(text) => Some(read_master_key(&text, &files.current)?),
+                Err(_) => None,
+            }
+        }
+        (None, DatabaseUrl::Oracle(_)) => None,
+    };
+    Ok(Keyring::new(current, keys))
+}
+
 /// The embedded default's master key files beside the database: `.master-key`, and
 /// during and after a master-key rotation `.master-key.next` and `.master-key.previous`.
 pub struct MasterKeyFiles {
@@ -176,6 +196,30 @@ pub fn audit_key(url: &DatabaseUrl) -> Result<Option<Vec<u8>>, AppError> {
     }
     let DatabaseUrl::Sqlite(path) = url else { return Ok(None) };
     Ok(Some(secret_beside(&path.with_file_name(".audit-key"), random_secret)?.into_bytes()))
+}
+
+/// The audit key as [`audit_key`] finds it, making none (a verification on a copy
+/// without its `.audit-key` says it could not check checkpoints).
+pub fn existing_audit_key(url: &DatabaseUrl) -> Result<Option<Vec<u8>>, AppError> {
+    match url {
+        DatabaseUrl::Sqlite(path) if secret_from_env("PF_AUDIT_KEY")?.is_none() => {
+            Ok(std::fs::read_to_string(path.with_file_name(".audit-key")).ok().map(|k| k.trim().as_bytes().to_vec()))
+        }
+        _ => audit_key(url),
+    }
+}
+
+/// The audit chain's outside witness (`pathfinder::witness`): the file given
+/// (`PF_AUDIT_WITNESS`), else `.audit-witness` beside the embedded database, where
+/// its keys are. Oracle has no default (`serve` asks for one).
+pub fn audit_witness(given: Option<&Path>, url: &DatabaseUrl) -> Option<pathfinder::witness::Witness> {
+    match (given, url) {
+        (Some(path), _) => Some(pathfinder::witness::Witness::at(path)),
+        (None, DatabaseUrl::Sqlite(path)) => {
+            Some(pathfinder::witness::Witness::at(path.with_file_name(".audit-witness")))
+        }
+        (None, DatabaseUrl::Oracle(_)) => None,
+    }
 }
 
 /// 32 random bytes in hex: a new secret kept beside the database.
@@ -286,6 +330,8 @@ pub struct ServeConfig {
     pub outbox: pathfinder::mail::Outbox,
     /// Signs the audit chain's checkpoints (the Audit page's verification checks them).
     pub audit_key: Option<std::sync::Arc<[u8]>>,
+    /// Where the newest checkpoint seen is kept outside the database (`pathfinder::witness`).
+    pub audit_witness: Option<pathfinder::witness::Witness>,
     /// The settings in effect, secrets as set or unset (the Diagnostics page).
     pub settings: Vec<pathfinder::diagnostics::Setting>,
 }
@@ -310,6 +356,7 @@ impl ServeConfig {
             storage_policy: pathfinder::usage::StoragePolicy::default(),
             outbox,
             audit_key: None,
+            audit_witness: None,
             settings: vec![],
         }
     }

@@ -32,6 +32,8 @@ pub struct Metrics {
     pub flag_evaluations: IntCounterVec,
     pub storage: StorageGauges,
     pub audit_write_failures: IntCounter,
+    pub audit_checkpoint_seq: IntGauge,
+    pub audit_witness_seq: IntGauge,
 }
 
 /// Database-wide storage, statistics and audit-chain gauges: every instance publishes
@@ -211,6 +213,15 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "Audit rows that could not be written (the change they record failed with them)",
         )
         .expect("static metric definition"),
+        audit_checkpoint_seq: int_gauge(
+            "audit_checkpoint_seq",
+            "The sequence of the newest signed audit checkpoint this instance saw in the database (0: none yet); \
+             Prometheus keeps what it was, so a chain cut shows as a drop",
+        ),
+        audit_witness_seq: int_gauge(
+            "audit_witness_seq",
+            "The newest checkpoint sequence in this instance's witness outside the database (0: none)",
+        ),
         registry,
     };
     let mut collectors: Vec<Box<dyn prometheus::core::Collector>> = vec![
@@ -219,6 +230,8 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         Box::new(m.users.clone()),
         Box::new(m.sessions_active.clone()),
         Box::new(m.audit_events_24h.clone()),
+        Box::new(m.audit_checkpoint_seq.clone()),
+        Box::new(m.audit_witness_seq.clone()),
         Box::new(m.overview_refresh.clone()),
         Box::new(m.request_duration.clone()),
         Box::new(m.requests_in_flight.clone()),

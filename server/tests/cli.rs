@@ -196,8 +196,7 @@ fn signs_in(cli: &Cli, user: &str, password: &str) -> bool {
     let storage = pathfinder_server::storage::Store::open_sqlite(&cli.db()).unwrap();
     let outbox = pathfinder::mail::Outbox {
         mailer: std::sync::Arc::new(pathfinder::mail::OutboxMailer { path: cli.dir.path().join("outbox.txt") }),
-        public_url: None,
-        https: false,
+        public_url: "http://localhost:3000".into(),
     };
     let config = pathfinder_server::config::ServeConfig {
         session_policy: pathfinder_server::auth::SessionPolicy { mfa_required: vec![], ..Default::default() },
@@ -555,6 +554,127 @@ fn audit_verify_and_export_from_the_command_line() {
     let said = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(3), "{said}");
     assert!(said.contains("BROKEN at sequence 3 (edited)"), "{said}");
+}
+
+/// The tail-cut attack of issue 24: with write access to the database, delete the
+/// newest events, the checkpoints after the cut, and move the unsigned head back.
+/// The checkpoints inside the database then vouch for nothing cut; the witness
+/// outside it (`.audit-witness` beside the keys) does, and `audit verify` reports
+/// the truncation with what the witness saw. A restore from a backup is said as one.
+#[test]
+fn a_tail_cut_with_its_checkpoints_is_caught_by_the_witness() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["provision-user", "alice"]);
+    cli.ok(&["audit", "checkpoint"]);
+    cli.ok(&["provision-user", "bob"]);
+    cli.ok(&["provision-user", "carol"]);
+    assert!(cli.ok(&["audit", "checkpoint"]).contains("Signed a checkpoint"));
+    let witness = cli.dir.path().join(".audit-witness");
+    assert!(std::fs::read_to_string(&witness).unwrap().contains("checkpoint "), "the witness holds the checkpoint");
+    let out = cli.ok(&["audit", "verify"]);
+    assert!(out.contains("The audit chain is intact") && out.contains("newest checkpoint"), "{out}");
+
+    let c = rusqlite::Connection::open(cli.db()).unwrap();
+    let head: i64 = c.query_row("SELECT last_seq FROM pf_audit_chain_head", [], |r| r.get(0)).unwrap();
+    let keep = head - 3;
+    let kept_hash: String =
+        c.query_row("SELECT chain_hash FROM pf_audit_log WHERE chain_seq = ?1", [keep], |r| r.get(0)).unwrap();
+    c.execute("DELETE FROM pf_audit_log WHERE chain_seq > ?1", [keep]).unwrap();
+    c.execute("DELETE FROM pf_audit_checkpoints WHERE chain_seq > ?1", [keep]).unwrap();
+    c.execute("UPDATE pf_audit_chain_head SET last_seq = ?1, last_hash = ?2", rusqlite::params![keep, kept_hash])
+        .unwrap();
+    // What the checkpoints inside the database cannot see:
+    let unwitnessed = cli.run(&["audit", "verify"], &[("PF_AUDIT_WITNESS", "/nonexistent/none")]);
+    assert_eq!(unwitnessed.status.code(), Some(0), "{}", String::from_utf8_lossy(&unwitnessed.stdout));
+    // What the witness sees:
+    let out = cli.run(&["audit", "verify"], &[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains(&format!("BROKEN at sequence {} (truncated)", keep + 1)), "{said}");
+    assert!(said.contains(&format!("outside witness saw a checkpoint at sequence {head}")), "{said}");
+    // And the next checkpoint does not paper over it: the witness keeps the higher one.
+    cli.fails(&["audit", "checkpoint"], &[], 2, "saw a newer checkpoint");
+    assert_eq!(cli.run(&["audit", "verify"], &[]).status.code(), Some(3));
+    // A forged witness line (no audit key behind it) is caught too.
+    let text = std::fs::read_to_string(&witness).unwrap();
+    let forged: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("checkpoint ") {
+                format!("{} {}", l.rsplit_once(' ').unwrap().0, "00".repeat(32))
+            } else {
+                l.into()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&witness, forged + "\n").unwrap();
+    let out = cli.run(&["audit", "verify"], &[]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.code() == Some(3) && said.contains("witness file was altered"), "{said}");
+}
+
+/// `audit verify` on a copy without its keys writes nothing beside it and says what
+/// it could not check (it made `.audit-key` and `.master-key`, then reported the
+/// chain broken at its checkpoint).
+#[test]
+fn verifying_a_copy_without_its_keys_makes_no_keys() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["provision-user", "alice"]);
+    cli.ok(&["audit", "checkpoint"]);
+    let copy = tempfile::tempdir().unwrap();
+    let db = copy.path().join("copy.db");
+    rusqlite::Connection::open(cli.db()).unwrap().execute("VACUUM INTO ?1", [db.display().to_string()]).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"))
+        .args(["audit", "verify"])
+        .env("PF_DATABASE_URL", format!("sqlite:{}", db.display()))
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{said}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(said.contains("Checkpoints were not checked"), "{said}");
+    let mut left: Vec<String> = std::fs::read_dir(copy.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert!(left.iter().all(|f| f.starts_with("copy.db")), "a verification wrote {left:?}");
+}
+
+/// Everything the console writes is its owner's alone, whatever the shell's umask:
+/// the database, its -wal and -shm, the per-user files, backups and keys 0600, their
+/// folders 0700 (they were 0644, readable by anyone on the host).
+#[cfg(unix)]
+#[test]
+fn what_the_console_writes_only_its_owner_reads() {
+    use std::os::unix::fs::PermissionsExt;
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["provision-user", "alice"]);
+    let backups = cli.dir.path().join("backups");
+    cli.ok(&["backup", "create", "--to", backups.to_str().unwrap()]);
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            out.push(p.clone());
+            if p.is_dir() {
+                walk(&p, out);
+            }
+        }
+    }
+    let mut made = Vec::new();
+    walk(cli.dir.path(), &mut made);
+    let names: Vec<String> = made.iter().map(|p| p.file_name().unwrap().to_string_lossy().into_owned()).collect();
+    for expected in ["cli.db", ".master-key", "alice.db", "manifest.json"] {
+        assert!(names.iter().any(|n| n == expected), "{expected} in {names:?}");
+    }
+    for p in made {
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        let want = if p.is_dir() { 0o700 } else { 0o600 };
+        assert_eq!(mode, want, "{} is {mode:o}", p.display());
+    }
 }
 
 /// A folder's only subfolder (the backup `backup create` made).

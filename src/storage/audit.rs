@@ -138,12 +138,15 @@ pub trait AuditStore {
     /// Signs the chain's head with `key` (HMAC-SHA256) unless a checkpoint already
     /// covers it; the sequence number signed.
     fn sign_checkpoint(&self, key: &[u8], now: Timestamp) -> AppResult<Option<i64>>;
-    /// Walks the chain from its start and reports the first break. Without `key`
-    /// checkpoints are not checked. `progress(checked, total)` after each batch; the
-    /// walk stops when it returns false.
+    /// The newest signed checkpoint, whoever signed it (for the outside witness).
+    fn newest_checkpoint(&self) -> AppResult<Option<crate::witness::WitnessMark>>;
+    /// Walks the chain from its start and reports the first break. Without the
+    /// trust's key checkpoints are not checked; with its witness, a chain cut or
+    /// rewritten past the newest checkpoint the witness saw is reported.
+    /// `progress(checked, total)` after each batch; the walk stops when it returns false.
     fn verify_audit_chain(
         &self,
-        key: Option<&[u8]>,
+        trust: &crate::witness::ChainTrust,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> AppResult<ChainReport>;
     /// Records a background job of the Audit page (with `audit`, who asked for what);
@@ -156,7 +159,7 @@ pub trait AuditStore {
         id: &str,
         kind: AuditJobKind,
         filter: &AuditFilter,
-        key: Option<&[u8]>,
+        trust: &crate::witness::ChainTrust,
         audit: &AuditEntry,
     ) -> AppResult<()>;
     fn audit_job(&self, id: &str) -> AppResult<AuditJob>;
@@ -168,7 +171,7 @@ pub trait AuditStore {
     fn scheduled_chain_verify(
         &self,
         every: std::time::Duration,
-        key: Option<&[u8]>,
+        trust: &crate::witness::ChainTrust,
         audit: &AuditEntry,
     ) -> AppResult<Option<AuditJob>>;
 }

@@ -33,12 +33,14 @@ pub trait InvitationStore {
     /// Withdraws a pending invitation (its link answers 410 from then on).
     fn withdraw_invitation(&self, invitation_id: &str, audit: &AuditEntry) -> AppResult<()>;
     /// A new token and expiry for a pending invitation (the old link stops working),
-    /// `reminder_sent_at` now. Returns its email.
+    /// `reminder_sent_at` now. Returns its email. A new link is a new credential:
+    /// an administrator's invitation needs `confirmed_lately`, as creating one does.
     fn renew_invitation(
         &self,
         invitation_id: &str,
         token_hash: &str,
         expires_at: Timestamp,
+        confirmed_lately: bool,
         audit: &AuditEntry,
     ) -> AppResult<String>;
     /// In one transaction: the invitation used up, the account made with its email

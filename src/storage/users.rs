@@ -98,7 +98,17 @@ pub trait UserStore {
     /// A user's page: their profile, preferences, SSO links and statistics.
     fn user_page(&self, user_id: &UserId) -> AppResult<UserDetail>;
     fn user_id_by_username(&self, username: &Username) -> AppResult<Option<UserId>>;
-    fn set_account_status(&self, user_id: &UserId, status: &str, audit: &AuditEntry) -> AppResult<()>;
+    /// Sets the account's status. Every status but `active` ends the account's
+    /// sessions. Locking out an administrator (any status but `active`) needs the
+    /// caller's password within the last few minutes (`confirmed_lately`), as
+    /// granting the role does.
+    fn set_account_status(
+        &self,
+        user_id: &UserId,
+        status: &str,
+        confirmed_lately: bool,
+        audit: &AuditEntry,
+    ) -> AppResult<()>;
     fn users_by_status(&self) -> AppResult<Vec<StatusCount>>;
     /// Replaces the user's editable profile fields; the audit row lists each change
     /// as before -> after.
@@ -131,7 +141,15 @@ pub trait UserStore {
     /// that moves them out of the filter (a new status) cannot make the walk skip
     /// anyone; at most [`BULK_MAX`]. A user the change fails for is counted and
     /// logged, the others go on.
-    fn bulk_apply(&self, filter: &UserFilter, change: &BulkChange, audit: &AuditEntry) -> AppResult<BulkOutcome>;
+    /// `confirmed_lately` as for [`UserStore::set_account_status`]: without it an
+    /// administrator among the users is left as they are (counted as failed).
+    fn bulk_apply(
+        &self,
+        filter: &UserFilter,
+        change: &BulkChange,
+        confirmed_lately: bool,
+        audit: &AuditEntry,
+    ) -> AppResult<BulkOutcome>;
 }
 
 #[cfg(test)]

@@ -43,7 +43,7 @@ pub async fn audit_event(id: String) -> Result<AuditRow, AppError> {
 /// background; the job's id, to follow with `audit_job`.
 #[server(prefix = "/api", endpoint = "start_audit_job")]
 pub async fn start_audit_job(kind: String, params: AuditParams) -> Result<String, AppError> {
-    use pathfinder::audit::{AuditJobKind, AuditKey};
+    use pathfinder::audit::AuditJobKind;
     use pathfinder::storage::{AUDIT_COUNT, AUDIT_VERIFY};
     crate::server::serve::<StartAuditJob, _>(async |c| {
         let kind = AuditJobKind::parse(&kind)?;
@@ -53,11 +53,11 @@ pub async fn start_audit_job(kind: String, params: AuditParams) -> Result<String
             AuditJobKind::Count => (AUDIT_COUNT, params.describe()),
         };
         let audit = c.audit(action, ("audit_log", None)).with_detail(described.clone());
-        let key = crate::server::context::<AuditKey>().ok().map(|k| k.0);
+        let trust = crate::server::context::<pathfinder::witness::ChainTrust>().unwrap_or_default();
         let begin = pathfinder::storage::AuditEntry { action: action.begin(), ..audit.clone() };
         let id = c.db.call(move |s| s.start_audit_job(kind, &described, &begin)).await?;
         let job = id.clone();
-        c.db.detach("audit job", move |s| s.run_audit_job(&job, kind, &filter, key.as_deref(), &audit));
+        c.db.detach("audit job", move |s| s.run_audit_job(&job, kind, &filter, &trust, &audit));
         Ok(id)
     })
     .await

@@ -70,7 +70,8 @@ pub async fn resend_invitation(invitation_id: String) -> Result<InvitationLink, 
         let expires = chrono::Utc::now() + chrono::Duration::days(INVITATION_DAYS);
         let audit = c.audit(INVITATION_RESEND, ("invitation", Some(&invitation_id)));
         let id = invitation_id.clone();
-        let email = c.db.call(move |s| s.renew_invitation(&id, &hash, expires, &audit)).await?;
+        let confirmed = c.signed_in_lately();
+        let email = c.db.call(move |s| s.renew_invitation(&id, &hash, expires, confirmed, &audit)).await?;
         let link = mail::send(&email, &token)?;
         Ok(InvitationLink { invitation_id, link })
     })
@@ -101,16 +102,7 @@ mod mail {
     /// Mails the link of `token` to `to`; the link, absolute.
     pub fn send(to: &str, token: &str) -> Result<String, AppError> {
         let outbox = crate::server::context::<pathfinder::mail::Outbox>()?;
-        let base = match &outbox.public_url {
-            Some(url) => url.clone(),
-            None => {
-                let host = leptos::prelude::use_context::<axum::http::request::Parts>()
-                    .and_then(|p| p.headers.get(axum::http::header::HOST)?.to_str().ok().map(str::to_string))
-                    .unwrap_or_else(|| "localhost".into());
-                format!("{}://{host}", if outbox.https { "https" } else { "http" })
-            }
-        };
-        let link = format!("{base}/invite/{token}");
+        let link = format!("{}/invite/{token}", outbox.public_url);
         let body = format!(
             "You are invited to Pathfinder. Choose a username and a password here (the link works for {} days, once):\n\n{link}",
             super::INVITATION_DAYS

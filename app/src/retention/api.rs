@@ -57,7 +57,7 @@ pub async fn run_retention_now(
     use pathfinder::storage::{RefreshWhen, RetentionRequest, RETENTION_RUN};
     crate::server::serve::<RunRetentionNow, _>(async |c| {
         let audit = c.audit(RETENTION_RUN, ("retention", None));
-        let key = crate::server::context::<pathfinder::audit::AuditKey>().ok().map(|k| k.0);
+        let key = crate::server::context::<pathfinder::witness::ChainTrust>().ok().and_then(|t| t.key);
         let dry_run = dry_run.is_some();
         let run = move |s: &dyn pathfinder::storage::Storage| {
             let req = RetentionRequest {

@@ -42,7 +42,8 @@ pub async fn set_user_status(user_id: String, status: String) -> Result<(), AppE
             .ok_or_else(|| AppError::invalid(format!("Unknown account status '{status}'.")))?;
         let id = pathfinder::UserId(user_id);
         let audit = c.audit(action, ("user", Some(id.as_str())));
-        c.db.call(move |s| s.set_account_status(&id, &status, &audit)).await?;
+        let confirmed = c.signed_in_lately();
+        c.db.call(move |s| s.set_account_status(&id, &status, confirmed, &audit)).await?;
         crate::server::context::<std::sync::Arc<pathfinder::stats::OverviewCache>>()?.changed();
         Ok(())
     })
@@ -122,7 +123,8 @@ pub async fn bulk_apply(
             },
             ("user", None),
         );
-        let outcome = c.db.call(move |s| s.bulk_apply(&filter, &change, &audit)).await?;
+        let confirmed = c.signed_in_lately();
+        let outcome = c.db.call(move |s| s.bulk_apply(&filter, &change, confirmed, &audit)).await?;
         crate::server::context::<std::sync::Arc<pathfinder::stats::OverviewCache>>()?.changed();
         Ok(outcome)
     })

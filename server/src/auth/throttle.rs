@@ -147,9 +147,19 @@ impl EvaluationRate {
     }
 }
 
-/// Each API key's bucket of [`EvaluationRate`] (this instance's).
+/// Each API key's bucket of [`EvaluationRate`] (this instance's), charged by the
+/// evaluation: a bulk call of 300 flags costs 300, not one.
 pub struct ApiRate {
-    limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock>,
+    limiter: RateLimiter<String, DefaultKeyedStateStore<String>, DefaultClock, StateInformationMiddleware>,
+    rate: EvaluationRate,
+}
+
+/// What a key has left after a charge, for the `RateLimit` header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Left {
+    pub remaining: u32,
+    /// Until the bucket is full again.
+    pub full_in: Duration,
 }
 
 impl ApiRate {
@@ -157,18 +167,33 @@ impl ApiRate {
         let quota = Quota::with_period(rate.every.max(Duration::from_nanos(1)))
             .unwrap_or_else(|| Quota::per_second(NonZeroU32::MIN))
             .allow_burst(NonZeroU32::new(rate.burst).unwrap_or(NonZeroU32::MIN));
-        ApiRate { limiter: RateLimiter::keyed(quota) }
+        ApiRate { limiter: RateLimiter::keyed(quota).with_middleware::<StateInformationMiddleware>(), rate }
     }
 
     pub fn per_second(n: u32) -> Self {
         ApiRate::new(EvaluationRate::per_second(n))
     }
 
-    /// `Err(wait)` when the key has used its share.
-    pub fn check(&self, key_id: &str) -> Result<(), Duration> {
-        self.limiter
-            .check_key(&key_id.to_string())
-            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    /// Charges `n` evaluations to the key: what it has left, or `Err(wait)` when it
+    /// has not that many now (nothing is charged then).
+    pub fn charge(&self, key_id: &str, n: u32) -> Result<Left, Duration> {
+        let cells = NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN);
+        match self.limiter.check_key_n(&key_id.to_string(), cells) {
+            Ok(Ok(state)) => {
+                let remaining = state.remaining_burst_capacity();
+                Ok(Left { remaining, full_in: self.rate.every * self.rate.burst.saturating_sub(remaining) })
+            }
+            Ok(Err(not_until)) => Err(not_until.wait_time_from(DefaultClock::default().now())),
+            // More than the whole burst: never, at this rate.
+            Err(_) => Err(self.rate.every * n),
+        }
+    }
+
+    /// The `RateLimit-Policy` field (draft-ietf-httpapi-ratelimit-headers): the
+    /// burst, over the window in which it fills again.
+    pub fn policy(&self) -> String {
+        let window = (self.rate.every * self.rate.burst).as_secs_f64().ceil().max(1.0) as u64;
+        format!("\"evaluations\";q={};w={window}", self.rate.burst)
     }
 }
 
@@ -213,11 +238,11 @@ mod tests {
     fn a_key_gets_its_burst_then_waits_its_turn() {
         let rate = ApiRate::new(EvaluationRate { burst: 3, every: Duration::from_secs(3600) });
         for _ in 0..3 {
-            assert!(rate.check("a").is_ok());
+            assert!(rate.charge("a", 1).is_ok());
         }
-        let wait = rate.check("a").unwrap_err();
+        let wait = rate.charge("a", 1).unwrap_err();
         assert!(wait > Duration::from_secs(3500) && wait <= Duration::from_secs(3600), "{wait:?}");
-        assert!(rate.check("b").is_ok(), "another key has its own bucket");
+        assert!(rate.charge("b", 1).is_ok(), "another key has its own bucket");
         let second = EvaluationRate::per_second(50);
         assert_eq!((second.burst, second.every), (50, Duration::from_millis(20)));
     }

@@ -8,6 +8,7 @@ use pathfinder::audit::{AuditFilter, AuditParams};
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
 use pathfinder::storage::AUDIT_EXPORT_DONE;
+use pathfinder::witness::{ChainTrust, Witness};
 use pathfinder::{AppError, AppResult};
 use std::io::Write;
 use std::process::ExitCode;
@@ -76,10 +77,10 @@ impl FilterArgs {
 }
 
 /// Walks the chain; prints what it found. Exit 3 when it is broken.
-pub fn verify(s: &dyn Storage, key: Option<&[u8]>) -> AppResult<ExitCode> {
+pub fn verify(s: &dyn Storage, trust: &ChainTrust) -> AppResult<ExitCode> {
     let stop = stop_on_signal()?;
     let mut bar = Progress::new("audit verify", "events")?;
-    let report = s.verify_audit_chain(key, &mut |done, total| {
+    let report = s.verify_audit_chain(trust, &mut |done, total| {
         bar.update(done, total, "");
         !stop.load(Ordering::SeqCst)
     })?;
@@ -91,6 +92,20 @@ pub fn verify(s: &dyn Storage, key: Option<&[u8]>) -> AppResult<ExitCode> {
     );
     if !report.checkpoints_checked {
         println!("Checkpoints were not checked: give the audit key (PF_AUDIT_KEY or PF_AUDIT_KEY_FILE).");
+    }
+    if report.below_cut > 0 {
+        println!(
+            "{} events stand below the retention cut, outside verification (written out of time order; retention \
+             removes them when they are due).",
+            report.below_cut
+        );
+    }
+    match (&report.witness, &trust.witness) {
+        (Some(said), Some(w)) => println!("Witness {}: {said}", w.path.display()),
+        _ => println!(
+            "No outside witness (PF_AUDIT_WITNESS): events cut from the end together with their checkpoints would \
+             not show."
+        ),
     }
     if report.unchained > 0 {
         println!("{} events are outside the chain (written by another tool); `migrate` chains them.", report.unchained);
@@ -171,12 +186,21 @@ pub fn export(s: &dyn Storage, args: &FilterArgs, format: &str, output: Option<&
     result
 }
 
-/// Signs the chain's head now.
-pub fn checkpoint(s: &dyn Storage, key: Option<&[u8]>) -> AppResult<()> {
+/// Signs the chain's head now, and hands the newest checkpoint to the witness.
+pub fn checkpoint(s: &dyn Storage, key: Option<&[u8]>, witness: Option<&Witness>) -> AppResult<()> {
     let key = key.ok_or_else(|| AppError::invalid("Set PF_AUDIT_KEY (or PF_AUDIT_KEY_FILE) to sign checkpoints."))?;
     match s.sign_checkpoint(key, chrono::Utc::now())? {
         Some(seq) => println!("Signed a checkpoint at sequence {seq}."),
         None => println!("The newest checkpoint already covers the chain's head."),
+    }
+    if let (Some(w), Some(mark)) = (witness, s.newest_checkpoint()?) {
+        let before = w.record(&mark)?;
+        if before.newest.is_some_and(|m| m.seq > mark.seq) {
+            return Err(AppError::Conflict(format!(
+                "The witness {} saw a newer checkpoint than the database holds: verify the chain (`audit verify`).",
+                w.path.display()
+            )));
+        }
     }
     Ok(())
 }

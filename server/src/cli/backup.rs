@@ -8,6 +8,7 @@ use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
 use pathfinder::storage::{BACKUP_CREATE, BACKUP_RESTORE, BACKUP_VERIFY};
 use pathfinder::usage::bytes_text;
+use pathfinder::witness::Witness;
 use pathfinder::{AppError, AppResult};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -60,8 +61,12 @@ pub fn default_root(database: &Path) -> PathBuf {
 }
 
 /// `restore` needs no live database: it runs before one is opened.
-pub fn restore(folder: &Path, to: &Path, overwrite: bool) -> AppResult<ExitCode> {
+pub fn restore(folder: &Path, to: &Path, overwrite: bool, witness: Option<&Witness>) -> AppResult<ExitCode> {
     let report = restore_backup(folder, to, overwrite, audit_key_of(folder)?.as_deref())?;
+    // The restored chain is older than what the witness saw: said once, as a restore.
+    if let Some(w) = witness {
+        w.restored(chrono::Utc::now())?;
+    }
     let audit = RequestMeta::cli("backup restore").audit(None, BACKUP_RESTORE, ("backup", None));
     audit_restore(to, &report, &audit)?;
     println!("Restored backup {} as {} after verifying it: {}", report.backup_id, to.display(), report.note);
@@ -129,7 +134,10 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
             }
             println!("Backup {} verified: {}", folder.display(), report.note);
         }
-        BackupCommand::Restore { folder, to, overwrite } => return restore(&folder, &to, overwrite),
+        BackupCommand::Restore { folder, to, overwrite } => {
+            let witness = crate::config::audit_witness(None, &DatabaseUrl::Sqlite(to.clone()));
+            return restore(&folder, &to, overwrite, witness.as_ref());
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ pub mod access;
 mod charts;
 mod error;
 mod export;
+pub mod listener;
 mod ofrep;
 mod ops;
 mod session;
@@ -75,8 +76,6 @@ fn server_function_context(state: &AppState) -> impl Fn() + Clone + Send + Sync 
         provide_context(state.storage_policy);
         provide_context(state.settings.clone());
         provide_context(state.outbox.clone());
-        if let Some(k) = &state.audit_key {
-            provide_context(k.clone());
-        }
+        provide_context(state.chain_trust.clone());
     }
 }

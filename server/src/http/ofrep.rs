@@ -9,7 +9,7 @@
 //! instance; they are not audited one by one (only counted, by reason and outcome).
 
 use super::state::AppState;
-use crate::auth::throttle::ApiRate;
+use crate::auth::throttle::{ApiRate, Left};
 use crate::metrics::count_evaluation;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
@@ -20,6 +20,7 @@ use pathfinder::storage::Storage;
 use pathfinder::AppError;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
+use std::time::Duration;
 
 fn answer(status: StatusCode, body: Json) -> Response {
     (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
@@ -40,8 +41,38 @@ fn presented(headers: &HeaderMap) -> Option<&str> {
         .filter(|k| !k.is_empty())
 }
 
+/// A caller admitted: their key, and what it has left after this call's first
+/// evaluation (a bulk call is charged the rest when it knows how many).
+struct Charge {
+    key_id: String,
+    left: Left,
+}
+
+/// 429 with `Retry-After` and the `RateLimit` fields.
+fn too_many(rate: &ApiRate, wait: Duration) -> Response {
+    count_evaluation("ERROR", "rate_limited");
+    let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+    let mut r = answer(StatusCode::TOO_MANY_REQUESTS, json!({ "errorDetails": "Too many evaluations; retry later." }));
+    if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    with_rate(r, rate, Left { remaining: 0, full_in: wait })
+}
+
+/// The answer with `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers):
+/// the key's evaluations left and the seconds until its bucket is full.
+fn with_rate(mut r: Response, rate: &ApiRate, left: Left) -> Response {
+    let now = format!("\"evaluations\";r={};t={}", left.remaining, left.full_in.as_secs_f64().ceil() as u64);
+    for (name, value) in [("ratelimit-policy", rate.policy()), ("ratelimit", now)] {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            r.headers_mut().insert(name, v);
+        }
+    }
+    r
+}
+
 /// Whether the key found for the caller's secret may evaluate now.
-fn admitted(key: Option<ApiKey>, rate: &ApiRate) -> Result<(), Response> {
+fn admitted(key: Option<ApiKey>, rate: &ApiRate) -> Result<Charge, Response> {
     let key = match key {
         None => return Err(refused(StatusCode::UNAUTHORIZED, "unauthorized", "That API key is not known.")),
         Some(k) if k.revoked_at.is_some() => {
@@ -49,16 +80,10 @@ fn admitted(key: Option<ApiKey>, rate: &ApiRate) -> Result<(), Response> {
         }
         Some(k) => k,
     };
-    rate.check(&key.key_id).map_err(|wait| {
-        count_evaluation("ERROR", "rate_limited");
-        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-        let mut r =
-            answer(StatusCode::TOO_MANY_REQUESTS, json!({ "errorDetails": "Too many evaluations; retry later." }));
-        if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
-            r.headers_mut().insert(header::RETRY_AFTER, v);
-        }
-        r
-    })
+    match rate.charge(&key.key_id, 1) {
+        Ok(left) => Ok(Charge { key_id: key.key_id, left }),
+        Err(wait) => Err(too_many(rate, wait)),
+    }
 }
 
 /// Checks the caller's key and rate, then the body's targeting key (a single
@@ -71,7 +96,7 @@ async fn for_caller<T: Send + 'static>(
     body: &[u8],
     flag: Option<&str>,
     evaluate: impl FnOnce(&dyn Storage, String) -> Result<T, Response> + Send + 'static,
-) -> Result<T, Response> {
+) -> Result<(T, Charge), Response> {
     let Some(secret) = presented(headers) else {
         return Err(refused(
             StatusCode::UNAUTHORIZED,
@@ -93,12 +118,12 @@ async fn for_caller<T: Send + 'static>(
         .db
         .call(move |s| {
             let key = s.api_key_by_hash(&hash, chrono::Utc::now())?;
-            Ok(admitted(key, &rate).and_then(|()| {
+            Ok(admitted(key, &rate).and_then(|charge| {
                 let user = user.map_err(|error| {
                     count_evaluation("ERROR", "invalid_context");
                     answer(StatusCode::BAD_REQUEST, error)
                 })?;
-                evaluate(s, user)
+                evaluate(s, user).map(|t| (t, charge))
             }))
         })
         .await;
@@ -163,9 +188,9 @@ pub async fn evaluate_flag(
     })
     .await;
     match evaluated {
-        Ok(e) => {
+        Ok((e, charge)) => {
             count_evaluation(e.source.ofrep_reason(), "success");
-            answer(StatusCode::OK, success(&e))
+            with_rate(answer(StatusCode::OK, success(&e)), &st.ofrep_rate, charge.left)
         }
         Err(r) => r,
     }
@@ -178,9 +203,18 @@ pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body
         s.evaluate_all(Some(&user), chrono::Utc::now()).map_err(|e| failure(&e))
     })
     .await;
-    let all = match evaluated {
-        Ok(all) => all,
+    let (all, charge) = match evaluated {
+        Ok(done) => done,
         Err(r) => return r,
+    };
+    // The first evaluation was charged on admission; the rest now.
+    let rest = u32::try_from(all.len().saturating_sub(1)).unwrap_or(u32::MAX);
+    let left = match rest {
+        0 => charge.left,
+        n => match st.ofrep_rate.charge(&charge.key_id, n) {
+            Ok(left) => left,
+            Err(wait) => return too_many(&st.ofrep_rate, wait),
+        },
     };
     let flags: Vec<Json> = all
         .iter()
@@ -209,5 +243,5 @@ pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body
     if let Ok(v) = HeaderValue::from_str(&etag) {
         r.headers_mut().insert(header::ETAG, v);
     }
-    r
+    with_rate(r, &st.ofrep_rate, left)
 }

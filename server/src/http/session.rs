@@ -98,6 +98,14 @@ pub struct Confirmation {
 
 /// The signed-in user confirms their password (and code): back to the page they
 /// came from, which says how it went (`?confirm=ok` or `failed`).
+/// A path of this console, without its query: never another site. Browsers read
+/// `/\host` as `//host`, and drop tabs and newlines, so only plain path characters pass.
+fn own_path(next: &str) -> Option<&str> {
+    let path = next.split(['?', '#']).next()?;
+    let plain = path.bytes().all(|b| b.is_ascii_alphanumeric() || b"/-._~%".contains(&b));
+    (path.starts_with('/') && !path.starts_with("//") && plain).then_some(path)
+}
+
 pub async fn confirm(
     State(st): State<AppState>,
     Extension(meta): Extension<RequestMeta>,
@@ -106,9 +114,7 @@ pub async fn confirm(
     Form(c): Form<Confirmation>,
 ) -> Response {
     let Some(who) = who else { return see_other("/login") };
-    // Only a path of this console: never another site.
-    let next = if c.next.starts_with('/') && !c.next.starts_with("//") { c.next.clone() } else { "/account".into() };
-    let next = next.split('?').next().unwrap_or("/account").to_string();
+    let next = own_path(&c.next).unwrap_or("/account").to_string();
     let calm = match throttle(&st, &meta) {
         Ok(calm) => calm,
         Err(refused) => return refused,

@@ -46,8 +46,8 @@ pub struct AppState {
     pub trusted_proxies: Arc<[std::net::IpAddr]>,
     /// Where invitation mail goes, and the console's public address for its links.
     pub outbox: pathfinder::mail::Outbox,
-    /// The key that signs the audit chain's checkpoints (the Audit page's verify).
-    pub audit_key: Option<pathfinder::audit::AuditKey>,
+    /// The audit key and witness (the Audit page's verification, retention's cuts).
+    pub chain_trust: pathfinder::witness::ChainTrust,
     /// The settings in effect, secrets as set or unset (the Diagnostics page).
     pub settings: Arc<[pathfinder::diagnostics::Setting]>,
 }
@@ -78,7 +78,10 @@ impl AppState {
             ofrep_rate: Arc::new(ApiRate::new(config.ofrep_rate)),
             trusted_proxies: config.trusted_proxies.clone().into(),
             outbox: config.outbox.clone(),
-            audit_key: config.audit_key.clone().map(pathfinder::audit::AuditKey),
+            chain_trust: pathfinder::witness::ChainTrust {
+                key: config.audit_key.clone(),
+                witness: config.audit_witness.clone(),
+            },
             settings: config.settings.clone().into(),
         })
     }

@@ -25,8 +25,10 @@ pub struct Upkeep {
     pub retention_every: Duration,
     /// The embedded database's backups (none on Oracle, or when turned off).
     pub backups: Option<pathfinder::backup::BackupSchedule>,
-    /// Checks the chain's signed checkpoints too.
+    /// Signs retention's cuts and checks the chain's signed checkpoints.
     pub audit_key: Arc<[u8]>,
+    /// Holds the newest checkpoint seen, for the scheduled verification.
+    pub witness: Option<pathfinder::witness::Witness>,
 }
 
 /// Publishes the latest sample, the last chain verification and the newest backups
@@ -58,10 +60,12 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "gathering the statistics failed; next check in a minute"),
     }
-    let (every, key) = (upkeep.verify_every, upkeep.audit_key.clone());
+    let every = upkeep.verify_every;
+    let trust =
+        pathfinder::witness::ChainTrust { key: Some(upkeep.audit_key.clone()), witness: upkeep.witness.clone() };
     let mut audit = RequestMeta::job("audit-verify").audit(None, AUDIT_VERIFY, ("audit_log", None));
     audit.detail = Some("the whole chain (scheduled)".into());
-    match db.call(move |s| s.scheduled_chain_verify(every, Some(&key), &audit)).await {
+    match db.call(move |s| s.scheduled_chain_verify(every, &trust, &audit)).await {
         Ok(Some(job)) => tracing::info!(outcome = ?job.outcome, "verified the audit chain"),
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "verifying the audit chain failed; next check in a minute"),

@@ -101,6 +101,11 @@ impl AccountStore for Store {
             if after.contains(&Role::Admin) && !before.contains(&Role::Admin) && !confirmed_lately {
                 return Err(fresh_sign_in_needed("Granting the admin role"));
             }
+            // Taking it away locks another administrator out of the console's
+            // administration: it needs what granting needs.
+            if before.contains(&Role::Admin) && !after.contains(&Role::Admin) && !confirmed_lately {
+                return Err(fresh_sign_in_needed("Taking the admin role away"));
+            }
             for gone in before.iter().filter(|r| !after.contains(r)) {
                 c.execute(
                     sql!("DELETE FROM pf_console_roles WHERE user_id = :1 AND role = :2"),

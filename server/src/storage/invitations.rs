@@ -7,7 +7,7 @@ use super::store::Store;
 use super::users::insert_user;
 use crate::{args, sql};
 use pathfinder::dto::{InvitationInfo, Timestamp};
-use pathfinder::storage::{AuditEntry, InvitationStore, NewInvitation, NewUser};
+use pathfinder::storage::{fresh_sign_in_needed, AuditEntry, InvitationStore, NewInvitation, NewUser};
 use pathfinder::{AppError, AppResult};
 
 /// Reads an invitation from the columns `invitation_id, email, role, <inviter>,
@@ -50,6 +50,16 @@ fn pending_or_gone(c: &mut Conn, invitation_id: &str, now: Timestamp) -> AppResu
         "pending" => Ok(()),
         state => Err(AppError::Conflict(format!("That invitation is {state}."))),
     }
+}
+
+/// Whether `inviter` may send invitations now: an active administrator.
+fn may_invite(c: &mut Conn, inviter: Option<&pathfinder::UserId>) -> AppResult<bool> {
+    let Some(inviter) = inviter else { return Ok(false) };
+    let active = c.query_opt(
+        sql!("SELECT 1 FROM pf_users WHERE user_id = :1 AND COALESCE(account_status, 'active') = 'active'"),
+        &args![inviter],
+    )?;
+    Ok(active.is_some() && super::rows::roles_of(c, inviter.as_str())?.contains(&pathfinder::Role::Admin))
 }
 
 impl InvitationStore for Store {
@@ -138,11 +148,19 @@ impl InvitationStore for Store {
         invitation_id: &str,
         token_hash: &str,
         expires_at: Timestamp,
+        confirmed_lately: bool,
         audit: &AuditEntry,
     ) -> AppResult<String> {
         let now = chrono::Utc::now();
         self.write_audited(audit, |c| {
             pending_or_gone(c, invitation_id, now)?;
+            let role = c.query_opt(
+                sql!("SELECT role FROM pf_user_invitations WHERE invitation_id = :1"),
+                &args![invitation_id],
+            )?;
+            if role.map(|r| r.opt_text(0)).transpose()?.flatten().as_deref() == Some("admin") && !confirmed_lately {
+                return Err(fresh_sign_in_needed("Sending an administrator's invitation again"));
+            }
             c.execute(
                 sql!(
                     "UPDATE pf_user_invitations SET invitation_token = :1, expires_at = :2, reminder_sent_at = :3
@@ -183,6 +201,14 @@ impl InvitationStore for Store {
             }
             let role = row.opt_text(2)?.and_then(|r| r.parse::<pathfinder::Role>().ok());
             let inviter = row.opt_text(3)?.map(pathfinder::UserId);
+            // An invitation is only as good as its sender's right to send it now:
+            // one whose inviter was suspended or lost the admin role makes nobody.
+            if !may_invite(c, inviter.as_ref())? {
+                return Err(AppError::Gone(
+                    "The person who sent this invitation can no longer invite: ask an administrator for a new one."
+                        .into(),
+                ));
+            }
             let account = NewUser {
                 email: row.text(1)?,
                 roles: role.into_iter().collect(),

@@ -4,6 +4,7 @@
 //! Each capability's file (`users.rs`, `audit/`, …) adds its flows to [`Store`].
 
 use super::audit::append;
+use super::driver::share::Share;
 use super::driver::sqlite::SqliteDb;
 use super::driver::{Conn, Database, Dialect, Work};
 use super::migrations::failure_audit;
@@ -20,6 +21,8 @@ pub struct Store {
     pub(super) instance: String,
     /// The master keys that wrap users' data keys (field encryption).
     pub(super) keyring: Keyring,
+    /// Long work's share of the pool: requests always find the rest.
+    pub(super) maintenance: Arc<Share>,
 }
 
 pub enum Backend {
@@ -48,7 +51,12 @@ impl Store {
                      Client) or use a sqlite: database URL.",
                 )),
             };
-        Ok(Store { db, instance: pathfinder::new_id(), keyring })
+        let maintenance = Share::of_pool(match &db {
+            Backend::Sqlite(db) => db.pool_stats().max,
+            #[cfg(feature = "oracle")]
+            Backend::Oracle(db) => db.pool_stats().max,
+        });
+        Ok(Store { db, instance: pathfinder::new_id(), keyring, maintenance })
     }
 
     /// The embedded database at `path`, with the master key kept beside it (made if absent).
@@ -80,7 +88,12 @@ impl Store {
 
     /// A pooled connection.
     pub(super) fn conn(&self, work: Work, write: bool) -> AppResult<Conn<'_>> {
-        Ok(Conn::new(self.database().connect(work, write)?, self.dialect()))
+        // Its turn first: long work never holds a connection while it waits.
+        let turn = match work {
+            Work::Maintenance => Some(self.maintenance.take()?),
+            Work::Request => None,
+        };
+        Ok(Conn::new(self.database().connect(work, write)?, self.dialect()).holding(turn))
     }
 
     /// Runs a read on the request path, timed as the operation `f` is written in.
@@ -109,11 +122,15 @@ impl Store {
         audit: &AuditEntry,
         f: F,
     ) -> AppResult<T> {
-        self.write_as::<F, T>(|c| {
+        let mut at = Stage::Change;
+        let out = self.write_as::<F, T>(|c| {
             let out = f(c)?;
+            at = Stage::AuditRow;
             append::insert(c, audit)?;
+            at = Stage::Commit;
             Ok(out)
-        })
+        });
+        counted(out, at)
     }
 
     /// Like [`Store::write_audited`], with the audit row's message made by the change
@@ -123,13 +140,17 @@ impl Store {
         audit: &AuditEntry,
         f: F,
     ) -> AppResult<T> {
-        self.write_as::<F, T>(|c| {
+        let mut at = Stage::Change;
+        let out = self.write_as::<F, T>(|c| {
             let (out, said) = f(c)?;
             let mut entry = audit.clone();
             entry.detail = Some(said);
+            at = Stage::AuditRow;
             append::insert(c, &entry)?;
+            at = Stage::Commit;
             Ok(out)
-        })
+        });
+        counted(out, at)
     }
 
     /// Records that an operation whose intent was audited failed midway; returns the error.
@@ -139,6 +160,25 @@ impl Store {
         }
         error
     }
+}
+
+/// Where an audited write was when it failed.
+#[derive(PartialEq)]
+enum Stage {
+    Change,
+    AuditRow,
+    Commit,
+}
+
+/// An audited write that failed on the database's side (a full disk, a lost
+/// connection, a failed commit: not a refusal of the caller's input) lost its audit
+/// row with its change: counted for `PathfinderAuditWritesFailing`, wherever in the
+/// transaction it failed (the row's own insert counts itself).
+fn counted<T>(out: AppResult<T>, at: Stage) -> AppResult<T> {
+    if at != Stage::AuditRow && matches!(&out, Err(AppError::Internal(_) | AppError::Unavailable(_))) {
+        crate::metrics::count_audit_write_failure();
+    }
+    out
 }
 
 /// Runs `run`, timed under the name of the operation whose closure `F` is (its

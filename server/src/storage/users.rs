@@ -12,8 +12,8 @@ use pathfinder::dto::{
 };
 use pathfinder::filter::{UserFilter, ACCOUNT_STATUSES};
 use pathfinder::storage::{
-    AuditEntry, BulkChange, FlagStore, NewUser, SessionFilter, SessionStore, StatsStore, UserStore, UserTableStore,
-    BULK_MAX, TABLES_DROP,
+    fresh_sign_in_needed, AuditEntry, BulkChange, FlagStore, NewUser, SessionFilter, SessionStore, StatsStore,
+    UserStore, UserTableStore, BULK_MAX, TABLES_DROP,
 };
 use pathfinder::{AppError, AppResult, UserId, Username};
 
@@ -200,7 +200,13 @@ impl UserStore for Store {
         Ok(self.read(|c| user_id_of(c, username))?.map(UserId))
     }
 
-    fn set_account_status(&self, user_id: &UserId, status: &str, audit: &AuditEntry) -> AppResult<()> {
+    fn set_account_status(
+        &self,
+        user_id: &UserId,
+        status: &str,
+        confirmed_lately: bool,
+        audit: &AuditEntry,
+    ) -> AppResult<()> {
         if !ACCOUNT_STATUSES.contains(&status) {
             return Err(AppError::invalid(format!("Unknown account status '{status}'.")));
         }
@@ -213,10 +219,12 @@ impl UserStore for Store {
             if changed == 0 {
                 return Err(AppError::NotFound("That user".into()));
             }
-            // A soft delete (the status `deleted`) ends the account's sessions now,
-            // with the reason in their history. Other statuses refuse them while they
-            // last (see `session_principal`); they can be ended by filter.
-            if status == "deleted" {
+            if was_admin && status != "active" && !confirmed_lately {
+                return Err(fresh_sign_in_needed("Locking an administrator out"));
+            }
+            // A status that cannot sign in ends the account's sessions now, with the
+            // reason in their history: set active again, the old cookie is dead.
+            if status != "active" {
                 end_sessions_of(c, user_id, audit, &format!("account {status}"), chrono::Utc::now())?;
             }
             keep_an_active_admin(c, was_admin)
@@ -419,7 +427,13 @@ impl UserStore for Store {
         Ok(bulk_targets(self, filter)?.into_iter().filter(|id| Some(id) != actor).count())
     }
 
-    fn bulk_apply(&self, filter: &UserFilter, change: &BulkChange, audit: &AuditEntry) -> AppResult<BulkOutcome> {
+    fn bulk_apply(
+        &self,
+        filter: &UserFilter,
+        change: &BulkChange,
+        confirmed_lately: bool,
+        audit: &AuditEntry,
+    ) -> AppResult<BulkOutcome> {
         if let BulkChange::Group(Some(group)) = change {
             // Refused up front, not once per user.
             self.group(group).map_err(|_| {
@@ -430,7 +444,7 @@ impl UserStore for Store {
         for id in bulk_targets(self, filter)?.into_iter().filter(|id| Some(id) != audit.actor.as_ref()) {
             let row = AuditEntry { entity_type: Some("user".into()), entity_id: Some(id.0.clone()), ..audit.clone() };
             let done = match change {
-                BulkChange::Status(status) => self.set_account_status(&id, status, &row),
+                BulkChange::Status(status) => self.set_account_status(&id, status, confirmed_lately, &row),
                 BulkChange::Group(group) => self.set_user_group(&id, group.as_deref(), &row),
                 BulkChange::RevokeSessions => {
                     let only_theirs = SessionFilter { user_id: Some(id.clone()), ..Default::default() };

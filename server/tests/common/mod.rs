@@ -65,3 +65,9 @@ pub fn cli(database_url: &str, args: &[&str], env: &[(&str, String)]) -> std::pr
     }
     cmd.output().expect("run pathfinder-admin")
 }
+
+/// What a verification trusts: `key`, and no outside witness.
+#[allow(dead_code)]
+pub fn trust(key: Option<&[u8]>) -> pathfinder::witness::ChainTrust {
+    pathfinder::witness::ChainTrust { key: key.map(std::sync::Arc::from), witness: None }
+}

@@ -5,7 +5,35 @@ use crate::Harness;
 use pathfinder::storage::Storage;
 use pathfinder::{AppError, Role, UserId};
 
-checks!(console_roles_change_with_the_last_admin_kept, the_last_active_admin_stays);
+checks!(
+    console_roles_change_with_the_last_admin_kept,
+    the_last_active_admin_stays,
+    locking_an_administrator_out_needs_a_fresh_sign_in
+);
+
+/// Suspending, deleting or deactivating an administrator, or taking their admin role
+/// away, needs the caller's password within the last minutes, as granting it does;
+/// refused, nothing changes. Anyone else's status needs no more than before.
+fn locking_an_administrator_out_needs_a_fresh_sign_in(h: &Harness) {
+    let s = h.s();
+    add_user(s, "lock_spare_admin", "active", &[Role::Admin]);
+    let target = add_user(s, "lock_target_admin", "active", &[Role::Admin]);
+    for status in ["suspended", "deleted", "deactivated", "pending"] {
+        let refused = s.set_account_status(&target, status, false, &audit("user.status"));
+        assert!(
+            matches!(&refused, Err(AppError::Invalid(m)) if m.contains("Confirm it is you")),
+            "{status}: {refused:?}"
+        );
+        assert_eq!(s.user_profile(&target).unwrap().summary.account_status, "active");
+    }
+    let refused = s.set_console_roles(&target, &[Role::Sre], false, &audit("user.roles"));
+    assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("Confirm it is you")), "{refused:?}");
+    assert_eq!(s.user_profile(&target).unwrap().roles, vec![Role::Admin], "roles unchanged");
+    s.set_console_roles(&target, &[Role::Admin, Role::Sre], false, &audit("user.roles")).unwrap();
+    s.set_account_status(&target, "suspended", true, &audit("user.status")).unwrap();
+    let sre = add_user(s, "lock_plain_sre", "active", &[Role::Sre]);
+    s.set_account_status(&sre, "suspended", false, &audit("user.status")).unwrap();
+}
 
 /// Roles are replaced in one audited step; the last active admin keeps theirs.
 fn console_roles_change_with_the_last_admin_kept(h: &Harness) {
@@ -61,7 +89,8 @@ fn the_last_active_admin_stays(h: &Harness) {
     assert_eq!(s.count_admins().unwrap(), 0, "inactive admins do not count");
     let ann = add_user(s, "adm_ann", "active", &[Role::Admin]);
     let bob = add_user(s, "adm_bob", "active", &[Role::Admin]);
-    let suspend = |s: &dyn Storage, id: &UserId| s.set_account_status(id, "suspended", &audit("user.status.suspended"));
+    let suspend =
+        |s: &dyn Storage, id: &UserId| s.set_account_status(id, "suspended", true, &audit("user.status.suspended"));
     // At the same moment (both instances open, then released together), each
     // suspends the other: one wins, one is refused.
     let start = std::sync::Arc::new(std::sync::Barrier::new(2));

@@ -2,7 +2,7 @@
 //! on the timestamp, facets against a plain grouping, export against the search,
 //! and the hash chain's verification after each kind of tampering.
 
-use crate::common::{add_user, audit, new_user};
+use crate::common::{add_user, audit, new_user, trust};
 use crate::Harness;
 use pathfinder::audit::{AuditFilter, AuditParams, AuditRow, BreakKind, Count, PageFrom, StatusMatch, TextMatch};
 use pathfinder::storage::{AuditEntry, Storage, TableRows, Value};
@@ -366,13 +366,13 @@ fn tampered(h: &Harness, tamper: &[String], undo: &[String], key: Option<&[u8]>,
     for sql in tamper {
         (h.raw)(sql);
     }
-    let report = s.verify_audit_chain(key, &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(key), &mut |_, _| true).unwrap();
     let problem = report.problem.unwrap_or_else(|| panic!("{kind:?} was not detected after {tamper:?}"));
     assert_eq!((problem.kind, problem.seq), (kind, seq), "{}", problem.detail);
     for sql in undo {
         (h.raw)(sql);
     }
-    let report = s.verify_audit_chain(key, &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(key), &mut |_, _| true).unwrap();
     assert_eq!(report.problem, None, "whole again after undoing {kind:?}");
 }
 
@@ -381,14 +381,14 @@ fn the_chain_shows_every_kind_of_tampering(h: &Harness) {
     for i in 0..20 {
         s.append_audit(&audit(&format!("chain.probe.{i}"))).unwrap();
     }
-    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!(report.problem, None, "an untouched log verifies");
     assert_eq!(report.unchained, 0, "migrate chained the rows of the steps before the chain");
     let head = report.last_seq;
     assert!(head > 20);
     assert_eq!(s.sign_checkpoint(KEY, chrono::Utc::now()).unwrap(), Some(head));
     assert_eq!(s.sign_checkpoint(KEY, chrono::Utc::now()).unwrap(), None, "nothing new to sign");
-    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!((report.problem, report.checkpoints), (None, 1));
 
     let k = head - 10;
@@ -450,6 +450,41 @@ fn the_chain_shows_every_kind_of_tampering(h: &Harness) {
         BreakKind::Truncated,
         seq3 + 1,
     );
+    // The whole attack (issue 24): the newest rows, the checkpoints after the cut and
+    // the head. The checkpoints inside the database cannot tell; the witness outside
+    // it, holding the newest checkpoint an instance saw, can.
+    let dir = tempfile::tempdir().unwrap();
+    let witness = pathfinder::witness::Witness::at(dir.path().join(".audit-witness"));
+    witness.record(&s.newest_checkpoint().unwrap().expect("a checkpoint")).unwrap();
+    let witnessed = pathfinder::witness::ChainTrust { witness: Some(witness), ..trust(Some(KEY)) };
+    for sql in [
+        format!("{keep} > {seq3}"),
+        format!("CREATE TABLE pf_marks_kept AS SELECT * FROM pf_audit_checkpoints WHERE chain_seq > {seq3}"),
+        format!("DELETE FROM pf_audit_log WHERE chain_seq > {seq3}"),
+        format!("DELETE FROM pf_audit_checkpoints WHERE chain_seq > {seq3}"),
+        format!("UPDATE pf_audit_chain_head SET last_seq = {seq3}, last_hash = '{hash3}'"),
+    ] {
+        (h.raw)(&sql);
+    }
+    let blind = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
+    assert_eq!(blind.problem, None, "without a witness the cut does not show (why the witness exists)");
+    assert!(blind.summary().contains("No outside witness"), "{}", blind.summary());
+    let seen = s.verify_audit_chain(&witnessed, &mut |_, _| true).unwrap();
+    let problem = seen.problem.expect("the witness saw the cut");
+    assert_eq!((problem.kind, problem.seq), (BreakKind::Truncated, seq3 + 1), "{}", problem.detail);
+    assert!(problem.detail.contains(&format!("witness saw a checkpoint at sequence {head}")), "{}", problem.detail);
+    for sql in [
+        "INSERT INTO pf_audit_log SELECT * FROM pf_audit_kept".to_string(),
+        "DROP TABLE pf_audit_kept".into(),
+        "INSERT INTO pf_audit_checkpoints SELECT * FROM pf_marks_kept".into(),
+        "DROP TABLE pf_marks_kept".into(),
+        format!("UPDATE pf_audit_chain_head SET last_seq = {head}, last_hash = '{hash}'"),
+    ] {
+        (h.raw)(&sql);
+    }
+    let whole = s.verify_audit_chain(&witnessed, &mut |_, _| true).unwrap();
+    assert_eq!(whole.problem, None, "whole again");
+    assert!(whole.summary().contains("newest checkpoint"), "{}", whole.summary());
     // Without the key, the head still tells when it was left alone.
     tampered(
         h,
@@ -475,13 +510,13 @@ fn the_chain_shows_every_kind_of_tampering(h: &Harness) {
         pathfinder::new_id(),
         h.long_ago
     ));
-    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!((report.unchained, report.problem), (1, None));
     s.migrate(&audit("schema.migrate")).unwrap();
-    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!((report.unchained, report.problem), (0, None), "migrate chained it");
     // A walk stopped midway reports no break.
-    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| false).unwrap();
+    let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| false).unwrap();
     assert_eq!(report.problem, None);
     let _ = Some(KEY).map(|k| AuditEntry { action: String::from_utf8_lossy(k).into(), ..Default::default() });
 }
@@ -510,7 +545,7 @@ fn a_change_whose_audit_row_fails_changes_nothing(h: &Harness) {
     assert!(matches!(s.user_profile(&u.user_id), Err(AppError::NotFound(_))), "no user was made");
 
     let id = add_user(s, "audit_target", "active", &[]);
-    assert!(s.set_account_status(&id, "suspended", &broken).is_err());
+    assert!(s.set_account_status(&id, "suspended", true, &broken).is_err());
     assert_eq!(s.user_profile(&id).unwrap().summary.account_status, "active");
     let guard = LoginGuard { failed_attempts: 1, last_failed_at: Some(chrono::Utc::now()), ..LoginGuard::default() };
     let failure = LoginFailure { user_id: Some(id.clone()), guard: Some(guard), device: None };

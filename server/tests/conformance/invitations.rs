@@ -9,7 +9,48 @@ use pathfinder::flags::GroupEdit;
 use pathfinder::storage::NewInvitation;
 use pathfinder::{AppError, Role, UserId};
 
-checks!(invitations_are_accepted_once, invitations_that_are_over_say_why);
+checks!(
+    invitations_are_accepted_once,
+    invitations_that_are_over_say_why,
+    an_admin_invitation_needs_what_creating_one_needs
+);
+
+/// Sending an administrator's invitation again is issuing a new credential: it needs
+/// a fresh sign-in, as creating one does. And an invitation is refused at
+/// acceptance once its sender may no longer invite (suspended, or the admin role
+/// taken away): nobody is made.
+fn an_admin_invitation_needs_what_creating_one_needs(h: &Harness) {
+    let s = h.s();
+    add_user(s, "inv_spare_admin", "active", &[Role::Admin]);
+    let admin2 = add_user(s, "inv_admin3", "active", &[Role::Admin]);
+    let boss = invitation(&admin2, "boss@example.com", "p", "admin");
+    s.create_invitation(&boss, &audit("invitation.create")).unwrap();
+    let later = Utc::now() + TimeDelta::days(7);
+    let stale = s.renew_invitation(&boss.invitation_id, &"q".repeat(64), later, false, &audit("invitation.resend"));
+    assert!(matches!(&stale, Err(AppError::Invalid(m)) if m.contains("Confirm it is you")), "{stale:?}");
+    assert!(s.invitation_by_token(&"q".repeat(64), Utc::now()).unwrap().is_none(), "no new link was made");
+    s.renew_invitation(&boss.invitation_id, &"q".repeat(64), later, true, &audit("invitation.resend")).unwrap();
+
+    // admin2 loses every role: the link they sent makes nobody.
+    s.set_console_roles(&admin2, &[], true, &audit("user.roles")).unwrap();
+    let person = new_user("would_be_boss", "Would", "Be", "active", &[]);
+    gone(
+        s.accept_invitation(&"q".repeat(64), &person, Utc::now(), &audit("invitation.accept")),
+        "can no longer invite",
+    );
+    assert!(matches!(s.user_profile(&person.user_id), Err(AppError::NotFound(_))), "nobody was made");
+    assert_eq!(s.invitation_by_token(&"q".repeat(64), Utc::now()).unwrap().unwrap().state, "pending");
+    // A suspended inviter likewise; given back the role and active, the link works.
+    s.set_console_roles(&admin2, &[Role::Admin], true, &audit("user.roles")).unwrap();
+    s.set_account_status(&admin2, "suspended", true, &audit("user.status")).unwrap();
+    gone(
+        s.accept_invitation(&"q".repeat(64), &person, Utc::now(), &audit("invitation.accept")),
+        "can no longer invite",
+    );
+    s.set_account_status(&admin2, "active", true, &audit("user.status")).unwrap();
+    s.accept_invitation(&"q".repeat(64), &person, Utc::now(), &audit("invitation.accept")).unwrap();
+    assert_eq!(s.user_profile(&person.user_id).unwrap().roles, vec![Role::Admin]);
+}
 
 fn invitation(inviter: &UserId, email: &str, token: &str, role: &str) -> NewInvitation {
     NewInvitation {
@@ -59,7 +100,8 @@ fn invitations_are_accepted_once(h: &Harness) {
 
     // Sent again: a new token; the old one names nothing.
     let later = Utc::now() + TimeDelta::days(14);
-    let email = s.renew_invitation(&ivy.invitation_id, &"b".repeat(64), later, &audit("invitation.resend")).unwrap();
+    let email =
+        s.renew_invitation(&ivy.invitation_id, &"b".repeat(64), later, false, &audit("invitation.resend")).unwrap();
     assert_eq!(email, "ivy@example.com");
     assert_eq!(s.invitation_by_token(&"a".repeat(64), Utc::now()).unwrap(), None);
     let renewed = s.invitation_by_token(&"b".repeat(64), Utc::now()).unwrap().expect("the new token");
@@ -81,7 +123,7 @@ fn invitations_are_accepted_once(h: &Harness) {
     let again = new_user("ivy_again", "Ivy", "Again", "active", &[]);
     gone(s.accept_invitation(&"b".repeat(64), &again, Utc::now(), &audit("invitation.accept")), "used already");
     assert!(matches!(s.user_profile(&again.user_id), Err(AppError::NotFound(_))));
-    let resend = s.renew_invitation(&ivy.invitation_id, &"c".repeat(64), later, &audit("invitation.resend"));
+    let resend = s.renew_invitation(&ivy.invitation_id, &"c".repeat(64), later, true, &audit("invitation.resend"));
     assert!(matches!(resend, Err(AppError::Conflict(_))), "{resend:?}");
     assert_eq!(count(s, "invitation.accept"), 1);
 }

@@ -2,7 +2,7 @@
 //! retention and audit rows), the optimizer statistics' gathering, and the last
 //! chain verification the alerts read.
 
-use crate::common::audit;
+use crate::common::{add_user, audit};
 use crate::{count, Harness, VERSION};
 use pathfinder::audit::{AuditFilter, AuditJobKind};
 use pathfinder::diagnostics::Setting;
@@ -11,7 +11,53 @@ use pathfinder::storage::{RefreshWhen, TableRows, Value};
 use pathfinder::usage::StoragePolicy;
 use pathfinder::{AppError, Username};
 
-checks!(storage_samples, statistics_and_verification, pool_and_diagnostics_pages);
+checks!(
+    storage_samples,
+    statistics_and_verification,
+    pool_and_diagnostics_pages,
+    long_work_leaves_connections_for_requests
+);
+
+/// Long work (here: exports held open mid-stream, as a slow download or a long
+/// verification holds them) takes at most half the pool; the request path still
+/// gets a connection at once. Before, as many exports or verifications as the pool
+/// had connections took them all, and pages answered 503 until they ended.
+fn long_work_leaves_connections_for_requests(h: &Harness) {
+    use std::sync::mpsc;
+    let s = h.storage.clone();
+    add_user(s.as_ref(), "share_someone", "active", &[]);
+    let max = s.pool_stats().max as usize;
+    let share = (max / 2).max(1);
+    let (entered, entries) = mpsc::channel::<()>();
+    let gate = std::sync::Arc::new(std::sync::Mutex::new(()));
+    let held = gate.lock().unwrap();
+    let workers: Vec<_> = (0..max)
+        .map(|_| {
+            let (s, entered, gate) = (s.clone(), entered.clone(), gate.clone());
+            std::thread::spawn(move || {
+                s.export_audit(&pathfinder::audit::AuditFilter::default(), &mut |_| {
+                    let _ = entered.send(());
+                    drop(gate.lock());
+                    false
+                })
+            })
+        })
+        .collect();
+    for _ in 0..share {
+        entries.recv_timeout(std::time::Duration::from_secs(30)).expect("long work started");
+    }
+    assert!(
+        entries.recv_timeout(std::time::Duration::from_millis(300)).is_err(),
+        "more than half of the pool's {max} connections went to long work"
+    );
+    let started = std::time::Instant::now();
+    assert!(s.count_admins().is_ok(), "a request found a connection while long work held its share");
+    assert!(started.elapsed() < std::time::Duration::from_secs(2), "a request waited {:?}", started.elapsed());
+    drop(held);
+    for w in workers {
+        assert!(w.join().unwrap().is_ok());
+    }
+}
 
 fn storage_samples(h: &Harness) {
     let s = h.storage.as_ref();
@@ -114,21 +160,53 @@ fn statistics_and_verification(h: &Harness) {
 
     // The alerts read the last verification that finished.
     let id = s.start_audit_job(AuditJobKind::Verify, "", &audit("audit.verify.start")).unwrap();
-    s.run_audit_job(&id, AuditJobKind::Verify, &AuditFilter::default(), None, &audit("audit.verify")).unwrap();
+    s.run_audit_job(
+        &id,
+        AuditJobKind::Verify,
+        &AuditFilter::default(),
+        &pathfinder::witness::ChainTrust::default(),
+        &audit("audit.verify"),
+    )
+    .unwrap();
     let last = s.last_chain_verify().unwrap().expect("a finished verification");
     assert_eq!((last.id.as_str(), last.outcome.as_deref()), (id.as_str(), Some("ok")));
 
     // The schedule counts that one; once it is older than the period, one instance
     // verifies again, audited like the page's.
     let hour = std::time::Duration::from_secs(3600);
-    assert_eq!(s.scheduled_chain_verify(hour, None, &audit("audit.verify")).unwrap(), None, "not due");
+    assert_eq!(
+        s.scheduled_chain_verify(hour, &pathfinder::witness::ChainTrust::default(), &audit("audit.verify")).unwrap(),
+        None,
+        "not due"
+    );
     std::thread::sleep(std::time::Duration::from_millis(20));
     let begins = count(s, "audit.verify.begin");
     let soon = std::time::Duration::from_millis(10);
-    let job = s.scheduled_chain_verify(soon, None, &audit("audit.verify")).unwrap().expect("due");
+    let job = s
+        .scheduled_chain_verify(soon, &pathfinder::witness::ChainTrust::default(), &audit("audit.verify"))
+        .unwrap()
+        .expect("due");
     assert_eq!(job.outcome.as_deref(), Some("ok"));
     assert_eq!(count(s, "audit.verify.begin"), begins + 1);
-    assert_eq!(s.last_chain_verify().unwrap().map(|j| j.id), Some(job.id));
+    assert_eq!(s.last_chain_verify().unwrap().map(|j| j.id), Some(job.id.clone()));
+
+    // One verification at a time across instances: asked for while another runs,
+    // the running one's id comes back and nothing new starts; asked to run while
+    // another instance holds the lease, nothing runs twice.
+    let running = s.start_audit_job(AuditJobKind::Verify, "", &audit("audit.verify.begin")).unwrap();
+    let asked = s.start_audit_job(AuditJobKind::Verify, "", &audit("audit.verify.begin")).unwrap();
+    assert_eq!(asked, running, "one verification, followed by both");
+    (h.raw)(&format!(
+        "UPDATE pf_console_jobs SET lease_owner = 'another-instance', lease_until = {} WHERE job_name = 'audit_verify'",
+        h.far_future
+    ));
+    let none = pathfinder::witness::ChainTrust::default();
+    s.run_audit_job(&running, AuditJobKind::Verify, &AuditFilter::default(), &none, &audit("audit.verify")).unwrap();
+    assert_eq!(s.audit_job(&running).unwrap().finished_at, None, "not run here: another instance holds the lease");
+    (h.raw)("UPDATE pf_console_jobs SET lease_owner = NULL, lease_until = NULL WHERE job_name = 'audit_verify'");
+    let again = running;
+    s.run_audit_job(&again, AuditJobKind::Verify, &AuditFilter::default(), &none, &audit("audit.verify")).unwrap();
+    assert_eq!(s.audit_job(&again).unwrap().outcome.as_deref(), Some("ok"), "the lease was given back");
 }
 
 /// The pool page (this instance's samples and the database's view) and the

@@ -3,7 +3,7 @@
 //! position under the same lease rules; the per-user archive filled; the audit
 //! chain still verifying from its signed cut after its oldest events went.
 
-use crate::common::audit;
+use crate::common::{audit, trust};
 use crate::{count, Harness};
 use pathfinder::audit::{AuditFilter, AuditJobKind};
 use pathfinder::retention::{PolicyEdit, RetentionSummary};
@@ -162,7 +162,8 @@ fn retention_runs(h: &Harness) {
     }
     // The chain verified whole now: events up to here may go, none after.
     let job = s.start_audit_job(AuditJobKind::Verify, "the whole chain", &audit("audit.verify.begin")).unwrap();
-    s.run_audit_job(&job, AuditJobKind::Verify, &AuditFilter::default(), Some(KEY), &audit("audit.verify")).unwrap();
+    s.run_audit_job(&job, AuditJobKind::Verify, &AuditFilter::default(), &trust(Some(KEY)), &audit("audit.verify"))
+        .unwrap();
     s.append_audit(&audit("retention.after.verify")).unwrap();
     save(edit("pf_audit_log", 365, false, true));
 
@@ -215,10 +216,13 @@ fn retention_runs(h: &Harness) {
     assert_eq!((last.outcome.as_deref(), last.summary.finished), (Some("ok"), true));
 
     // The chain verifies from its signed cut, with the key and without.
-    let report = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!(report.problem, None, "{}", report.summary());
     assert!(report.starts_after > 0 && report.summary().contains("retention cut"), "{}", report.summary());
-    assert_eq!(s.verify_audit_chain(None, &mut |_, _| true).unwrap().problem, None);
+    assert_eq!(
+        s.verify_audit_chain(&pathfinder::witness::ChainTrust::default(), &mut |_, _| true).unwrap().problem,
+        None
+    );
     assert!(
         s.recent_audit(100_000).unwrap().iter().any(|r| r.action == "retention.after.verify"),
         "unverified events stay"
@@ -226,7 +230,7 @@ fn retention_runs(h: &Harness) {
     // A forged cut shows.
     let mac = (h.raw_text)("SELECT mac FROM pf_audit_chain_cuts").unwrap();
     (h.raw)(&format!("UPDATE pf_audit_chain_cuts SET mac = '{}'", "0".repeat(64)));
-    let forged = s.verify_audit_chain(Some(KEY), &mut |_, _| true).unwrap();
+    let forged = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!(forged.problem.map(|p| p.kind), Some(pathfinder::audit::BreakKind::Checkpoint));
     (h.raw)(&format!("UPDATE pf_audit_chain_cuts SET mac = '{mac}'"));
 

@@ -8,7 +8,42 @@ use pathfinder::storage::{
 };
 use pathfinder::{AppError, Role, SessionId, UserId};
 
-checks!(sessions_lifecycle, login_failures_and_lockout, sessions_end_by_filter);
+checks!(
+    sessions_lifecycle,
+    statuses_that_cannot_sign_in_end_sessions,
+    login_failures_and_lockout,
+    sessions_end_by_filter
+);
+
+/// Suspended, deactivated, pending or deleted: the account's sessions end then, so
+/// that setting it active again does not bring an old cookie back to life.
+fn statuses_that_cannot_sign_in_end_sessions(h: &Harness) {
+    let s = h.s();
+    let id = add_user(s, "sess_status_user", "active", &[Role::Sre]);
+    let now = chrono::Utc::now();
+    let idle = now - chrono::Duration::minutes(30);
+    for (i, status) in ["suspended", "deactivated", "pending", "deleted"].into_iter().enumerate() {
+        let sid = SessionId::new();
+        let token = format!("{i}").repeat(64);
+        let session = NewSession {
+            session_id: sid.clone(),
+            user_id: id.clone(),
+            token_hash: token.clone(),
+            created_at: now,
+            expires_at: now + chrono::Duration::hours(1),
+            ip_address: None,
+            user_agent: None,
+        };
+        s.record_login_success(&session, &success("a"), &audit("login.success")).unwrap();
+        assert!(s.session_principal(&sid, &token, now, idle).unwrap().is_some());
+        s.set_account_status(&id, status, true, &audit("user.status")).unwrap();
+        assert!(s.session_principal(&sid, &token, now, idle).unwrap().is_none(), "{status}: no session");
+        s.set_account_status(&id, "active", true, &audit("user.status.active")).unwrap();
+        assert!(s.session_principal(&sid, &token, now, idle).unwrap().is_none(), "{status}, then active: still ended");
+        let ended = s.list_sessions(&id).unwrap().into_iter().find(|x| x.session_id == sid).unwrap();
+        assert_eq!(ended.end_reason.as_deref(), Some(format!("account {status}").as_str()));
+    }
+}
 
 fn sessions_lifecycle(h: &Harness) {
     let s = h.s();
@@ -45,14 +80,7 @@ fn sessions_lifecycle(h: &Harness) {
     assert_eq!(section.sessions, s.list_sessions(&id).unwrap());
     assert_eq!(section.sign_in, s.sign_in_state(&id).unwrap());
 
-    s.set_account_status(&id, "suspended", &audit("user.suspend")).unwrap();
-    assert!(
-        s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().is_none(),
-        "suspended users have no session"
-    );
-    s.set_account_status(&id, "active", &audit("user.activate")).unwrap();
-    assert!(s.session_principal(&sid, &"a".repeat(64), now, idle).unwrap().is_some());
-    assert!(matches!(s.set_account_status(&id, "banana", &audit("x")), Err(AppError::Invalid(_))));
+    assert!(matches!(s.set_account_status(&id, "banana", true, &audit("x")), Err(AppError::Invalid(_))));
     // Idle: unused since before the cutoff, refused; a use recorded, live again. A
     // use is written only when the last one is older than the given bound.
     let later = now + chrono::Duration::minutes(40);

@@ -234,7 +234,7 @@ fn bulk_changes_leave_the_caller_out(h: &Harness) {
     let status = |id: &UserId| s.user_profile(id).unwrap().summary.account_status;
 
     let suspend = BulkChange::Status("suspended".into());
-    let done = s.bulk_apply(&filter, &suspend, &by_admin(USER_STATUS_BULK.name)).unwrap();
+    let done = s.bulk_apply(&filter, &suspend, true, &by_admin(USER_STATUS_BULK.name)).unwrap();
     assert_eq!(done, BulkOutcome { changed: 5, failed: 0 });
     assert!(members.iter().all(|id| status(id) == "suspended"));
     assert_eq!(status(&admin), "active", "the caller keeps their status");
@@ -250,14 +250,14 @@ fn bulk_changes_leave_the_caller_out(h: &Harness) {
     // A group that does not exist: refused before anyone changes.
     let before = s.recent_audit(1000).unwrap().len();
     let nowhere = BulkChange::Group(Some("no-such-group".into()));
-    let refused = s.bulk_apply(&filter, &nowhere, &by_admin(USER_GROUP_BULK.name));
+    let refused = s.bulk_apply(&filter, &nowhere, true, &by_admin(USER_GROUP_BULK.name));
     assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
     assert_eq!(s.recent_audit(1000).unwrap().len(), before, "nothing written");
 
     let edit = GroupEdit { name: "bulkc_group".into(), description: String::new(), is_default: false, priority: 1 };
     let group = s.save_group(None, &edit, &audit("group.create")).unwrap();
     let join = BulkChange::Group(Some(group.group_id.clone()));
-    assert_eq!(s.bulk_apply(&filter, &join, &by_admin(USER_GROUP_BULK.name)).unwrap().changed, 5);
+    assert_eq!(s.bulk_apply(&filter, &join, true, &by_admin(USER_GROUP_BULK.name)).unwrap().changed, 5);
     assert_eq!(s.group_size(&group.group_id).unwrap(), 5);
     assert_eq!(count(s, USER_GROUP_BULK.name), 5);
 
@@ -265,7 +265,7 @@ fn bulk_changes_leave_the_caller_out(h: &Harness) {
     for (i, id) in members.iter().chain([&admin]).enumerate() {
         session_of(s, id, &format!("{}", i + 1));
     }
-    let revoke = s.bulk_apply(&filter, &BulkChange::RevokeSessions, &by_admin("session.revoke_many")).unwrap();
+    let revoke = s.bulk_apply(&filter, &BulkChange::RevokeSessions, true, &by_admin("session.revoke_many")).unwrap();
     assert_eq!(revoke, BulkOutcome { changed: 5, failed: 0 });
     let active = |id: &UserId| s.list_sessions(id).unwrap().iter().filter(|x| x.is_active).count();
     assert!(members.iter().all(|id| active(id) == 0), "their sessions ended");
@@ -298,7 +298,7 @@ fn bulk_changes_past_the_limit_are_refused(h: &Harness) {
     let refused = s.bulk_preview(&all, None);
     assert!(matches!(&refused, Err(AppError::Invalid(m)) if m.contains("narrow")), "{refused:?}");
     let before = s.recent_audit(10).unwrap();
-    let refused = s.bulk_apply(&all, &BulkChange::Status("suspended".into()), &audit(USER_STATUS_BULK.name));
+    let refused = s.bulk_apply(&all, &BulkChange::Status("suspended".into()), true, &audit(USER_STATUS_BULK.name));
     assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
     assert_eq!(s.recent_audit(10).unwrap(), before, "nothing written");
     let suspended = UserFilter::from_query("bulkmax_", "", "suspended", "", "", "").unwrap();

@@ -125,6 +125,28 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
         .scrape()
         .await
         .contains("pathfinder_flag_evaluations_total{outcome=\"rate_limited\",reason=\"ERROR\"}"));
+    // Each answer says the key's share (RateLimit-Policy) and what is left (RateLimit).
+    assert_eq!(answers[0].headers["ratelimit-policy"], "\"evaluations\";q=3;w=10800");
+    assert_eq!(answers[0].headers["ratelimit"], "\"evaluations\";r=2;t=3600");
+    assert_eq!(answers[2].headers["ratelimit"], "\"evaluations\";r=0;t=10800");
+    assert!(answers[3].headers["ratelimit"].to_str().unwrap().starts_with("\"evaluations\";r=0;"));
+    // A bulk call is charged by the evaluation: three flags cost three, so the key
+    // has nothing left for the single one after it (it was charged one before).
+    for k in ["second", "third"] {
+        t.create_flag(&flag(k, "string", "x"), &a("flag.create")).unwrap();
+    }
+    let (bulky, hash, prefix) = pathfinder::secret::new_api_key();
+    t.create_api_key("bulky", &hash, &prefix, &a("flag.api_key.create")).unwrap();
+    let all = ofrep(&strict, "/ofrep/v1/evaluate/flags", Some(&bulky), &[], ann_context).await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    assert_eq!(all.headers["ratelimit"], "\"evaluations\";r=0;t=10800");
+    let after = ofrep(&strict, &one("banner"), Some(&bulky), &[], ann_context).await;
+    assert_eq!(after.status, StatusCode::TOO_MANY_REQUESTS, "a bulk of three evaluations cost one");
+    let (more, hash, prefix) = pathfinder::secret::new_api_key();
+    t.create_api_key("more", &hash, &prefix, &a("flag.api_key.create")).unwrap();
+    t.create_flag(&flag("fourth", "string", "x"), &a("flag.create")).unwrap();
+    let over = ofrep(&strict, "/ofrep/v1/evaluate/flags", Some(&more), &[], ann_context).await;
+    assert_eq!(over.status, StatusCode::TOO_MANY_REQUESTS, "four flags are more than the burst of three");
 
     // Counted by reason and outcome, never by user; not audited per call.
     let body = c.scrape().await;

@@ -31,6 +31,8 @@ pub const PASSWORD: &str = "a long test password";
 pub const METRICS_TOKEN: &str = "scrape-me";
 
 pub const HOST: &str = "console.test";
+/// The console's public address in mail (`PF_PUBLIC_URL`).
+pub const PUBLIC_URL: &str = "https://console.example.org";
 
 pub static HASH: LazyLock<String> = LazyLock::new(|| password::hash(PASSWORD).unwrap());
 
@@ -95,8 +97,7 @@ impl Console {
         }
         let outbox = pathfinder::mail::Outbox {
             mailer: Arc::new(pathfinder::mail::OutboxMailer { path: dir.path().join("outbox.txt") }),
-            public_url: None,
-            https: false,
+            public_url: PUBLIC_URL.into(),
         };
         let mut config = ServeConfig {
             metrics_token: Some(METRICS_TOKEN.to_string()),
@@ -116,7 +117,6 @@ impl Console {
             ..ServeConfig::with_defaults(SECRET.to_vec(), outbox)
         };
         adjust(&mut config);
-        config.outbox.https = config.secure_cookie;
         let state = AppState::new(&config, Db::new(storage.clone())).unwrap();
         Console {
             overview: state.overview.clone(),
@@ -135,7 +135,24 @@ impl Console {
         origin: Option<&str>,
         body: &str,
     ) -> Reply {
-        let mut req = Request::builder().method(method.clone()).uri(path).header(header::HOST, HOST);
+        self.send_to(HOST, method, path, cookie, origin, body).await
+    }
+
+    /// A same-site POST to `host` (a `Host` header of the caller's choosing).
+    pub async fn post_to(&self, host: &str, path: &str, cookie: Option<&str>, body: &str) -> Reply {
+        self.send_to(host, Method::POST, path, cookie, Some(&format!("http://{host}")), body).await
+    }
+
+    async fn send_to(
+        &self,
+        host: &str,
+        method: Method,
+        path: &str,
+        cookie: Option<&str>,
+        origin: Option<&str>,
+        body: &str,
+    ) -> Reply {
+        let mut req = Request::builder().method(method.clone()).uri(path).header(header::HOST, host);
         if let Some(token) = cookie {
             req = req.header(header::COOKIE, format!("theme=dark; pf_session={token}"));
         }
@@ -289,6 +306,7 @@ pub fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
         retention_every: std::time::Duration::from_secs(86_400),
         backups: None,
         audit_key: Arc::from(&b"an http test audit key, 32 chars+"[..]),
+        witness: None,
     }
 }
 

@@ -24,6 +24,13 @@ async fn invitations_are_sent_accepted_once_and_refused_when_over() {
     let r = invite("ivy%40example.com", "sre&group_id=01JGROUPPILOTS000000000000").await;
     assert_eq!(r.status, StatusCode::OK, "{}", r.body);
     let link: pathfinder::dto::InvitationLink = serde_json::from_str(&r.body).unwrap();
+    assert!(link.link.starts_with(&format!("{PUBLIC_URL}/invite/")), "the configured address: {}", link.link);
+    // A Host header of the caller's choosing never makes the link.
+    let hostile = format!("{HOST}:666");
+    let r = c.post_to(&hostile, "/api/create_invitation", Some(&token), "email=hoster%40example.com&role=user").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert!(!r.body.contains(":666") && r.body.contains(PUBLIC_URL), "{}", r.body);
+    sqlite_exec(&c, "DELETE FROM pf_user_invitations WHERE email = 'hoster@example.com'");
     let secret = link.link.rsplit('/').next().unwrap().to_string();
     let outbox = std::fs::read_to_string(c.dir.path().join("outbox.txt")).unwrap();
     assert!(outbox.contains("To: ivy@example.com") && outbox.contains(&link.link), "{outbox}");

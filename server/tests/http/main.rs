@@ -11,6 +11,7 @@ mod backups;
 mod flags;
 mod invitations;
 mod keys;
+mod listener;
 mod mfa;
 mod operations;
 mod overview;

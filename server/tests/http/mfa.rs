@@ -90,6 +90,14 @@ async fn admins_reset_anothers_totp_with_a_fresh_sign_in_never_their_own() {
     assert_eq!(c.storage.sign_in_state(&other).unwrap().guard.failed_attempts, 1);
     let away = c.post("/auth/confirm", Some(&token), "password=x&code=&next=//evil.example/").await;
     assert_eq!(away.headers[header::LOCATION].to_str().unwrap(), "/account?confirm=failed", "never another site");
+    // Browsers read `/\\host` as `//host` and drop tabs and newlines in a URL.
+    for next in ["/%5Cevil.example", "/%5C%5Cevil.example", "/%09/evil.example", "https://evil.example/"] {
+        let away = c
+            .post("/auth/confirm", Some(&token), &format!("password={}&code=&next={next}", PASSWORD.replace(' ', "+")))
+            .await;
+        let to = away.headers[header::LOCATION].to_str().unwrap();
+        assert_eq!(to, "/account?confirm=ok", "{next}: went to {to}");
+    }
     let r = c.post("/auth/confirm", Some(&token), &confirm(PASSWORD)).await;
     assert_eq!(r.headers[header::LOCATION].to_str().unwrap(), format!("/users/{}?confirm=ok", root.0));
     assert_eq!(c.actions()[0], "session.confirm");

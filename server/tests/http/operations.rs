@@ -243,3 +243,30 @@ async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console
         }
     }
 }
+
+/// An audited write that fails in the database (here a change refused as a full
+/// disk refuses it) counts in `pathfinder_audit_write_failures_total`, which
+/// `PathfinderAuditWritesFailing` watches. Before, only a failed insert of the audit
+/// row itself counted: on a full disk 1,292 writes failed and the counter stayed 0.
+#[tokio::test]
+async fn audited_writes_that_fail_in_the_database_are_counted() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let failures = |scrape: &str| -> f64 {
+        scrape
+            .lines()
+            .find_map(|l| l.strip_prefix("pathfinder_audit_write_failures_total "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0)
+    };
+    let before = failures(&c.scrape().await);
+    sqlite_exec(
+        &c,
+        "CREATE TRIGGER disk_full BEFORE UPDATE ON pf_users BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END",
+    );
+    let sam = c.user_id("sre_sam");
+    let r = c.post("/api/set_user_status", Some(&token), &format!("user_id={}&status=suspended", sam.0)).await;
+    assert!(r.status.is_server_error(), "{} {}", r.status, r.body);
+    assert!(failures(&c.scrape().await) > before, "the failed write was not counted");
+    assert_eq!(c.storage.user_profile(&sam).unwrap().summary.account_status, "active", "nothing changed");
+}

@@ -381,10 +381,10 @@ async fn sign_out_and_suspension_take_effect_on_the_next_request() {
     let token = c.token("root").await;
     let id = c.storage.user_id_by_username(&Username::parse("root").unwrap()).unwrap().unwrap();
     // The last active administrator cannot be suspended: make another one first.
-    let refused = c.storage.set_account_status(&id, "suspended", &common::audit("user.suspend"));
+    let refused = c.storage.set_account_status(&id, "suspended", true, &common::audit("user.suspend"));
     assert!(matches!(refused, Err(pathfinder::AppError::Conflict(_))), "{refused:?}");
     common::add_user(c.storage.as_ref(), "second_admin", "active", &[Role::Admin]);
-    c.storage.set_account_status(&id, "suspended", &common::audit("user.suspend")).unwrap();
+    c.storage.set_account_status(&id, "suspended", true, &common::audit("user.suspend")).unwrap();
     assert_eq!(c.post("/api/overview", Some(&token), "").await.status, StatusCode::UNAUTHORIZED);
 }
 

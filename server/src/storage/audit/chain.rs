@@ -13,6 +13,7 @@ use crate::{args, sql};
 use hmac::{Mac, SimpleHmac};
 use pathfinder::audit::{AuditRow, BreakKind, ChainBreak, ChainReport};
 use pathfinder::dto::Timestamp;
+use pathfinder::witness::{WitnessMark, WitnessState};
 use pathfinder::AppResult;
 use sha2::{Digest, Sha256};
 
@@ -264,9 +265,26 @@ fn diagnose(c: &mut Conn, seq: i64, previous: &str, row: &AuditRow) -> AppResult
     })
 }
 
+/// The newest signed checkpoint (what an instance's witness records).
+pub fn newest_checkpoint(c: &mut Conn) -> AppResult<Option<WitnessMark>> {
+    let row = c.query_opt(
+        sql!("SELECT chain_seq, chain_hash, signed_at, mac FROM pf_audit_checkpoints ORDER BY chain_seq DESC", limit "1"),
+        &[],
+    )?;
+    row.map(|r| Ok(WitnessMark { seq: r.int(0)?, hash: r.text(1)?, signed_at: r.time(2)?, mac: r.text(3)? }))
+        .transpose()
+}
+
 /// Walks the chain from the start; `progress(checked, total)` after each batch, and
-/// when it returns false the walk stops (the report says how far it got).
-pub fn verify(c: &mut Conn, key: Option<&[u8]>, progress: &mut dyn FnMut(u64, u64) -> bool) -> AppResult<ChainReport> {
+/// when it returns false the walk stops (the report says how far it got). With
+/// `witness` (what the outside witness holds), a chain that ends before the newest
+/// checkpoint it saw, or differs there, is reported as cut or rewritten.
+pub fn verify(
+    c: &mut Conn,
+    key: Option<&[u8]>,
+    witness: Option<&WitnessState>,
+    progress: &mut dyn FnMut(u64, u64) -> bool,
+) -> AppResult<ChainReport> {
     let head_seq = read_head(c)?;
     let total = u64::try_from(head_seq).unwrap_or(0);
     let marks = checkpoints(c)?;
@@ -289,6 +307,24 @@ pub fn verify(c: &mut Conn, key: Option<&[u8]>, progress: &mut dyn FnMut(u64, u6
             }
         }
         (seq, previous, report.starts_after) = (cut.seq, cut.hash, cut.seq);
+        report.below_cut = u64::try_from(
+            c.query_int(sql!("SELECT COUNT(*) FROM pf_audit_log WHERE chain_seq <= :1"), &args![cut.seq])?,
+        )
+        .unwrap_or(0);
+    }
+    let seen = witness.and_then(|w| w.newest.as_ref());
+    if let (Some(mark), Some(k)) = (seen, key) {
+        if checkpoint_mac(k, mark.seq, &mark.hash, mark.signed_at) != mark.mac {
+            report.problem = Some(ChainBreak {
+                seq: mark.seq,
+                kind: BreakKind::Checkpoint,
+                detail: format!(
+                    "The witness's checkpoint at sequence {} is not signed with the audit key: the witness file was altered.",
+                    mark.seq
+                ),
+            });
+            return Ok(report);
+        }
     }
     let total = total.saturating_sub(u64::try_from(seq).unwrap_or(0));
     let start = seq;
@@ -317,6 +353,18 @@ pub fn verify(c: &mut Conn, key: Option<&[u8]>, progress: &mut dyn FnMut(u64, u6
                 report.problem = Some(diagnose(c, at, &previous, row)?);
                 break 'walk;
             }
+            if let Some(mark) = seen.filter(|m| m.seq == at && m.hash != hash) {
+                report.problem = Some(ChainBreak {
+                    seq: at,
+                    kind: BreakKind::Broken,
+                    detail: format!(
+                        "The chain was rewritten up to sequence {at}: its hash differs from the checkpoint the \
+                         witness saw (signed at {}).",
+                        mark.signed_at.format("%Y-%m-%d %H:%M:%S UTC")
+                    ),
+                });
+                break 'walk;
+            }
             while let Some(mark) = marks_ahead.next_if(|m| m.seq <= at) {
                 if let Some(problem) = check_mark(mark, key, (mark.seq == at).then_some(&hash)) {
                     report.problem = Some(problem);
@@ -334,6 +382,22 @@ pub fn verify(c: &mut Conn, key: Option<&[u8]>, progress: &mut dyn FnMut(u64, u6
         }
     }
     report.last_seq = seq;
+    if let Some(w) = witness {
+        report.witness = Some(witness_says(w, seq));
+        if let Some(mark) = seen.filter(|m| report.problem.is_none() && !stopped && m.seq > seq) {
+            report.problem = Some(ChainBreak {
+                seq: seq + 1,
+                kind: BreakKind::Truncated,
+                detail: format!(
+                    "The log ends at sequence {seq}, but the outside witness saw a checkpoint at sequence {} \
+                     (signed at {}): the newest {} events were deleted, with the checkpoints after them.",
+                    mark.seq,
+                    mark.signed_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                    mark.seq - seq
+                ),
+            });
+        }
+    }
     if report.problem.is_none() && !stopped && head_seq > seq {
         report.problem = Some(ChainBreak {
             seq: seq + 1,
@@ -364,6 +428,26 @@ pub fn verify(c: &mut Conn, key: Option<&[u8]>, progress: &mut dyn FnMut(u64, u6
         }
     }
     Ok(report)
+}
+
+/// The witness's part of a report, in a sentence.
+fn witness_says(w: &WitnessState, last_seq: i64) -> String {
+    let restored = w.restored.map(|(at, before)| {
+        format!(
+            " The database was restored from a backup at {} (the witness had seen sequence {before} before it).",
+            at.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    });
+    let seen = match &w.newest {
+        Some(m) if m.seq <= last_seq => format!(
+            "The outside witness's newest checkpoint (sequence {}, signed at {}) is in the chain.",
+            m.seq,
+            m.signed_at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        Some(m) => format!("The outside witness saw sequence {}.", m.seq),
+        None => "The outside witness has seen no checkpoint yet.".to_string(),
+    };
+    seen + &restored.unwrap_or_default()
 }
 
 /// A checkpoint's signature, and the hash it vouches for when the walk is there.

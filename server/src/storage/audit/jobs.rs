@@ -10,10 +10,15 @@ use crate::{args, sql};
 use chrono::{TimeDelta, Utc};
 use pathfinder::audit::{AuditFilter, AuditJob, AuditJobKind};
 use pathfinder::storage::AuditEntry;
+use pathfinder::witness::ChainTrust;
 use pathfinder::{new_id, AppError, AppResult};
 
 /// How long a job counts as running after its last sign of life.
 const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// The lease of `pf_console_jobs` that lets one verification run at a time across
+/// instances (the scheduled one and those started from the Audit page alike);
+/// renewed with each step, so an instance that died frees it within this time.
+const VERIFY_JOB: &str = "audit_verify";
 /// A count is one query: no sign of life until it ends.
 const COUNT_LEASE: TimeDelta = TimeDelta::minutes(30);
 
@@ -34,10 +39,22 @@ fn job(r: &dyn Row) -> AppResult<AuditJob> {
 
 impl Store {
     /// Records a new job and its audit row (who asked for what) in one transaction.
+    /// A verification asked for while another runs (on any instance) is that one:
+    /// its id comes back, and nothing new starts.
     pub(super) fn start_job(&self, kind: AuditJobKind, filter_text: &str, audit: &AuditEntry) -> AppResult<String> {
         let id = new_id();
         let lease = if kind == AuditJobKind::Count { COUNT_LEASE } else { LEASE };
         self.write_audited(audit, |c| {
+            if kind == AuditJobKind::Verify {
+                let running = c.query_opt(
+                    sql!("SELECT id FROM pf_audit_jobs WHERE kind = 'verify' AND finished_at IS NULL
+                            AND lease_until > :1 ORDER BY started_at DESC", limit "1"),
+                    &args![Utc::now()],
+                )?;
+                if let Some(r) = running {
+                    return r.text(0);
+                }
+            }
             c.execute(
                 sql!(
                     "INSERT INTO pf_audit_jobs (id, kind, requested_by, filter_text, started_at, lease_until)
@@ -51,9 +68,9 @@ impl Store {
                     Utc::now(),
                     Utc::now() + lease
                 ],
-            )
-        })?;
-        Ok(id)
+            )?;
+            Ok(id)
+        })
     }
 
     /// Runs the job begun with [`Store::start_job`] to its end and records how it ended,
@@ -63,13 +80,39 @@ impl Store {
         id: &str,
         kind: AuditJobKind,
         filter: &AuditFilter,
-        key: Option<&[u8]>,
+        trust: &ChainTrust,
+        audit: &AuditEntry,
+    ) -> AppResult<()> {
+        if kind != AuditJobKind::Verify {
+            return self.run_claimed(id, kind, filter, trust, audit);
+        }
+        // One verification at a time across instances: each holds connections and
+        // reads the whole log. When another runs, `start_job` handed out its id, and
+        // its own instance runs it.
+        let started = std::time::Instant::now();
+        let until = Utc::now() + LEASE;
+        if !self.write(|c| super::super::jobs::claim(c, VERIFY_JOB, &self.instance, until, Utc::now() + LEASE))? {
+            return Ok(());
+        }
+        let run = self.run_claimed(id, kind, filter, trust, audit);
+        let millis = started.elapsed().as_millis() as i64;
+        self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, run.as_ref().err()))?;
+        run
+    }
+
+    /// [`Store::run_job`] once a verification holds the lease.
+    fn run_claimed(
+        &self,
+        id: &str,
+        kind: AuditJobKind,
+        filter: &AuditFilter,
+        trust: &ChainTrust,
         audit: &AuditEntry,
     ) -> AppResult<()> {
         let started = std::time::Instant::now();
         // A verification that found the chain whole records how far it got.
         let outcome = match kind {
-            AuditJobKind::Verify => self.verify_chain_with_progress(id, key).map(|r| match r.problem {
+            AuditJobKind::Verify => self.verify_chain_with_progress(id, trust).map(|r| match r.problem {
                 Some(_) => ("broken", r.summary(), None),
                 None => ("ok", r.summary(), Some(r.last_seq)),
             }),
@@ -100,16 +143,20 @@ impl Store {
         outcome.map(|_| ())
     }
 
-    fn verify_chain_with_progress(&self, id: &str, key: Option<&[u8]>) -> AppResult<pathfinder::audit::ChainReport> {
+    fn verify_chain_with_progress(&self, id: &str, trust: &ChainTrust) -> AppResult<pathfinder::audit::ChainReport> {
+        let seen = trust.seen()?;
         let mut c = self.conn(super::super::driver::Work::Maintenance, false)?;
         let mut progress = |done: u64, total: u64| {
-            let step = self.write(|w| progress(w, id, done, total));
+            let step = self.write(|w| {
+                super::super::jobs::renew(w, VERIFY_JOB, &self.instance, Utc::now() + LEASE)?;
+                progress(w, id, done, total)
+            });
             if let Err(e) = &step {
                 tracing::warn!(error = %e, "could not record a verification's progress");
             }
             true
         };
-        super::chain::verify(&mut c, key, &mut progress)
+        super::chain::verify(&mut c, trust.key(), seen.as_ref(), &mut progress)
     }
 
     /// See [`pathfinder::storage::AuditStore::scheduled_chain_verify`]. The lease of
@@ -118,7 +165,7 @@ impl Store {
     pub(super) fn verify_when_due(
         &self,
         every: std::time::Duration,
-        key: Option<&[u8]>,
+        trust: &ChainTrust,
         audit: &AuditEntry,
     ) -> AppResult<Option<AuditJob>> {
         let now = Utc::now();
@@ -126,20 +173,17 @@ impl Store {
         if self.last_verify()?.and_then(|j| j.finished_at).is_some_and(|t| t >= due_before) {
             return Ok(None);
         }
-        const JOB: &str = "audit_verify";
-        // Longer than a verification of the largest log takes (its own lease, on the
-        // job's row, is renewed as it goes).
-        let lease = TimeDelta::hours(6);
-        if !self.write(|c| super::super::jobs::claim(c, JOB, &self.instance, now + lease, due_before))? {
+        // The lease is renewed with each step of the walk.
+        if !self.write(|c| super::super::jobs::claim(c, VERIFY_JOB, &self.instance, now + LEASE, due_before))? {
             return Ok(None);
         }
         let started = std::time::Instant::now();
         let begin = AuditEntry { action: format!("{}.begin", audit.action), ..audit.clone() };
-        let run = self
-            .start_job(AuditJobKind::Verify, "the whole chain (scheduled)", &begin)
-            .and_then(|id| self.run_job(&id, AuditJobKind::Verify, &AuditFilter::default(), key, audit).map(|()| id));
+        let run = self.start_job(AuditJobKind::Verify, "the whole chain (scheduled)", &begin).and_then(|id| {
+            self.run_claimed(&id, AuditJobKind::Verify, &AuditFilter::default(), trust, audit).map(|()| id)
+        });
         let millis = started.elapsed().as_millis() as i64;
-        self.write(|c| super::super::jobs::finish(c, JOB, &self.instance, millis, run.as_ref().err()))?;
+        self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, run.as_ref().err()))?;
         self.job(&run?).map(Some)
     }
 

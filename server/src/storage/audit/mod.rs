@@ -16,11 +16,12 @@ use pathfinder::audit::{
 };
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::{AuditEntry, AuditStore, BatchStep};
+use pathfinder::witness::{ChainTrust, WitnessMark};
 use pathfinder::{AppError, AppResult};
 
 impl AuditStore for Store {
     fn append_audit(&self, audit: &AuditEntry) -> AppResult<()> {
-        self.write(|c| append::insert(c, audit))
+        self.write_audited(audit, |_| Ok(()))
     }
 
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64> {
@@ -99,13 +100,18 @@ impl AuditStore for Store {
         self.write(|c| chain::sign(c, key, now))
     }
 
+    fn newest_checkpoint(&self) -> AppResult<Option<WitnessMark>> {
+        self.read(chain::newest_checkpoint)
+    }
+
     fn verify_audit_chain(
         &self,
-        key: Option<&[u8]>,
+        trust: &ChainTrust,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> AppResult<ChainReport> {
+        let seen = trust.seen()?;
         let mut c = self.conn(Work::Maintenance, false)?;
-        chain::verify(&mut c, key, progress)
+        chain::verify(&mut c, trust.key(), seen.as_ref(), progress)
     }
 
     fn start_audit_job(&self, kind: AuditJobKind, filter_text: &str, audit: &AuditEntry) -> AppResult<String> {
@@ -117,10 +123,10 @@ impl AuditStore for Store {
         id: &str,
         kind: AuditJobKind,
         filter: &AuditFilter,
-        key: Option<&[u8]>,
+        trust: &ChainTrust,
         audit: &AuditEntry,
     ) -> AppResult<()> {
-        self.run_job(id, kind, filter, key, audit)
+        self.run_job(id, kind, filter, trust, audit)
     }
 
     fn audit_job(&self, id: &str) -> AppResult<AuditJob> {
@@ -134,9 +140,9 @@ impl AuditStore for Store {
     fn scheduled_chain_verify(
         &self,
         every: std::time::Duration,
-        key: Option<&[u8]>,
+        trust: &ChainTrust,
         audit: &AuditEntry,
     ) -> AppResult<Option<AuditJob>> {
-        self.verify_when_due(every, key, audit)
+        self.verify_when_due(every, trust, audit)
     }
 }

@@ -4,6 +4,7 @@
 //! drivers map their own errors to [`AppError`] and keep their own statement caches;
 //! they know no capability. Every storage operation is written once, over [`Conn`].
 
+pub mod share;
 pub mod sqlite;
 mod sqlite_pool;
 
@@ -60,11 +61,18 @@ pub trait Database: Send + Sync {
 pub struct Conn<'a> {
     inner: Box<dyn Connection + 'a>,
     dialect: Dialect,
+    /// Long work's turn (`share.rs`), given back with the connection.
+    _turn: Option<share::Turn>,
 }
 
 impl<'a> Conn<'a> {
     pub fn new(inner: Box<dyn Connection + 'a>, dialect: Dialect) -> Self {
-        Conn { inner, dialect }
+        Conn { inner, dialect, _turn: None }
+    }
+
+    /// This connection, holding `turn` until it goes back to the pool.
+    pub fn holding(self, turn: Option<share::Turn>) -> Self {
+        Conn { _turn: turn, ..self }
     }
 
     pub fn dialect(&self) -> Dialect {

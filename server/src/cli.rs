@@ -572,9 +572,8 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                     mailer: Arc::new(pathfinder::mail::OutboxMailer {
                         path: outbox.unwrap_or_else(|| default_outbox(&url)),
                     }),
-                    public_url: public_url
-                        .map(|u| u.trim_end_matches('/').to_string())
-                        .unwrap_or_else(|| default_public_url(&hosts, listen, secure_cookie)),
+                    // Empty until `serve` knows the port it listens on (see there).
+                    public_url: public_url.map(|u| u.trim_end_matches('/').to_string()).unwrap_or_default(),
                 },
                 audit_key: Some(audit_key.into()),
                 audit_witness: Some(witness.ok_or_else(|| {
@@ -914,11 +913,21 @@ struct Jobs {
 }
 
 fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
-    let state = AppState::new(config, db.clone())?;
+    let listen = config.listen;
+    // Bound first: links in mail name the port the console listens on (with port 0,
+    // the one the kernel chose).
+    let listener = std::net::TcpListener::bind(listen)
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| AppError::invalid(format!("Cannot listen on {listen}: {e}.")))?;
+    let bound = listener.local_addr().unwrap_or(listen);
+    let mut state = AppState::new(config, db.clone())?;
+    if state.outbox.public_url.is_empty() {
+        state.outbox.public_url = default_public_url(&config.allowed_hosts, bound, config.secure_cookie);
+    }
     let (overview, pool_history) = (state.overview.clone(), state.pool_history.clone());
     let audit_key: Arc<[u8]> = config.audit_key.clone().unwrap_or_else(|| Arc::from(&b""[..]));
     let witness = config.audit_witness.clone();
-    let (listen, storage_policy) = (config.listen, config.storage_policy);
+    let storage_policy = config.storage_policy;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
         // Counts first, so no request ever waits for them.
@@ -938,13 +947,10 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
             witness: witness.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
-            .map_err(|e| AppError::invalid(format!("Cannot listen on {listen}: {e}.")))?;
+        let listener = tokio::net::TcpListener::from_std(listener).map_err(AppError::internal)?;
         let limits = crate::http::listener::Limits::for_this_process();
         tracing::info!(max_connections = limits.max_connections, "listening");
-        // The address bound (port 0 lets the kernel choose: scripts read it here).
-        let bound = listener.local_addr().unwrap_or(listen);
+        // Scripts and tests that listen on port 0 read the port here.
         println!("Pathfinder Admin is serving at http://{bound}");
         let served = crate::http::listener::serve(listener, router(state), limits, shutdown_signal())
             .await

@@ -812,7 +812,8 @@ impl FlagStore for Store {
     }
 
     fn create_api_key(&self, name: &str, secret_hash: &str, prefix: &str, audit: &AuditEntry) -> AppResult<ApiKey> {
-        let name = name.trim();
+        let name = pathfinder::validation::shown_text("key's name", name, 400)?;
+        let name = name.as_str();
         if name.is_empty() || name.chars().count() > 100 {
             return Err(AppError::invalid("Name the key (1 to 100 characters): which service uses it."));
         }

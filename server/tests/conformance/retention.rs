@@ -219,6 +219,15 @@ fn retention_runs(h: &Harness) {
     let report = s.verify_audit_chain(&trust(Some(KEY)), &mut |_, _| true).unwrap();
     assert_eq!(report.problem, None, "{}", report.summary());
     assert!(report.starts_after > 0 && report.summary().contains("retention cut"), "{}", report.summary());
+    // Events kept below the cut (written out of time order) are counted as standing
+    // outside verification, never passed over in silence.
+    let below: i64 =
+        (h.raw_text)(&format!("SELECT COUNT(*) FROM pf_audit_log WHERE chain_seq <= {}", report.starts_after))
+            .unwrap()
+            .parse()
+            .unwrap();
+    assert_eq!(report.below_cut, below as u64);
+    assert_eq!(report.summary().contains("below the retention cut"), below > 0, "{}", report.summary());
     assert_eq!(
         s.verify_audit_chain(&pathfinder::witness::ChainTrust::default(), &mut |_, _| true).unwrap().problem,
         None

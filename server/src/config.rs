@@ -95,6 +95,24 @@ pub fn secret_from_env(name: &str) -> Result<Option<String>, AppError> {
 /// secret). Oracle has no default: `serve` refuses to start without the key once
 /// encrypted data exists.
 pub fn keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
+    keyring_with(url, |files| files.current().map(Some))
+}
+
+/// The master keys as [`keyring`] finds them, making none: for work that may run on
+/// a copy of a database and must leave its folder as it was (a verification).
+pub fn existing_keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
+    keyring_with(url, |files| match std::fs::read_to_string(&files.current) {
+        Ok(text) => read_master_key(&text, &files.current).map(Some),
+        Err(_) => Ok(None),
+    })
+}
+
+/// The keyring from the environment, else from the files beside an embedded
+/// database, its current key as `current` finds it.
+fn keyring_with(
+    url: &DatabaseUrl,
+    current: impl FnOnce(&MasterKeyFiles) -> Result<Option<MasterKey>, AppError>,
+) -> Result<Keyring, AppError> {
     let mut previous: Vec<MasterKey> =
         secret_from_env("PF_MASTER_KEY_PREVIOUS")?.map(|k| MasterKey::parse(&k)).transpose()?.into_iter().collect();
     let current = match (secret_from_env("PF_MASTER_KEY")?, url) {
@@ -102,31 +120,11 @@ pub fn keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
         (None, DatabaseUrl::Sqlite(path)) => {
             let files = MasterKeyFiles::beside(path);
             previous.extend(files.others()?);
-            Some(files.current()?)
+            current(&files)?
         }
         (None, DatabaseUrl::Oracle(_)) => None,
     };
     Ok(Keyring::new(current, previous))
-}
-
-/// The master keys as [`keyring`] finds them, making none: for work that may run on
-/// a copy of a database and must leave its folder as it was (a verification).
-pub fn existing_keyring(url: &DatabaseUrl) -> Result<Keyring, AppError> {
-    let mut keys: Vec<MasterKey> =
-        secret_from_env("PF_MASTER_KEY_PREVIOUS")?.map(|k| MasterKey::parse(&k)).transpose()?.into_iter().collect();
-    let current = match (secret_from_env("PF_MASTER_KEY")?, url) {
-        (Some(k), _) => Some(MasterKey::parse(&k)?),
-        (None, DatabaseUrl::Sqlite(path)) => {
-            let files = MasterKeyFiles::beside(path);
-            keys.extend(files.others()?);
-            match std::fs::read_to_string(&files.current) {
-                Ok(text) => Some(read_master_key(&text, &files.current)?),
-                Err(_) => None,
-            }
-        }
-        (None, DatabaseUrl::Oracle(_)) => None,
-    };
-    Ok(Keyring::new(current, keys))
 }
 
 /// The embedded default's master key files beside the database: `.master-key`, and

@@ -718,6 +718,54 @@ fn sqlite_count(db: &std::path::Path, query: &str) -> i64 {
     c.query_row(query, [], |r| r.get(0)).unwrap()
 }
 
+/// `generate` writes every table of a provisioned user's set (issue 25: the two
+/// summaries, skills progression, PERT drafts and the archive stayed empty), and the
+/// first provisioned user is heavy: thousands of chat messages.
+#[test]
+fn generate_fills_every_per_user_table_with_a_heavy_user_among_them() {
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["generate", "--users", "40", "--audit-events", "100", "--provisioned", "4", "--end-date", "2026-11-25"]);
+    let sets = cli.dir.path().join("cli.db-user-tables");
+    let mut files: Vec<_> = std::fs::read_dir(&sets).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert_eq!(files.len(), 4, "{files:?}");
+    let mut most_messages = 0;
+    for file in &files {
+        let c = rusqlite::Connection::open(file).unwrap();
+        let mut tables: Vec<String> = c
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        tables.retain(|t| !t.starts_with("sqlite_"));
+        assert_eq!(tables.len(), 10, "{}: {tables:?}", file.display());
+        for t in &tables {
+            let n: i64 = c.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0)).unwrap();
+            assert!(n > 0, "{t} is empty in {}", file.display());
+            if t.ends_with("_chat_messages") {
+                most_messages = most_messages.max(n);
+            }
+        }
+        // The drafts point at the set's own experiences; messages at their chats.
+        let orphans: i64 = c
+            .query_row(
+                &format!(
+                    "SELECT COUNT(*) FROM {p}_pert_responses WHERE experience_id NOT IN (SELECT id FROM {p}_experiences)",
+                    p = tables.iter().find(|t| t.ends_with("_pert_responses")).unwrap().trim_end_matches("_pert_responses")
+                ),
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(orphans, 0);
+    }
+    assert!(most_messages >= 1_000, "a heavy user has thousands of messages: {most_messages}");
+    assert!(cli.ok(&["schema-check"]).contains("matches the migrations"));
+}
+
 #[test]
 fn a_backup_verifies_restores_elsewhere_and_refuses_corruption_and_overwriting() {
     let cli = Cli::new();

@@ -123,6 +123,10 @@ pub struct CareerSummary {
     pub career_start_date: Option<String>,
     /// Years of experience in tenths (whole numbers: no float code in the browser's bundle).
     pub years_experience_tenths: Option<i64>,
+    /// When Oracle's materialized view was last refreshed (the statistics job
+    /// refreshes those whose experiences changed); `None` for SQLite's view, always current.
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
+    pub as_of: Option<Timestamp>,
 }
 
 /// A user's row of `pf_mv_user_stats`: their activity as of the last refresh.

@@ -31,6 +31,7 @@ pub fn UserTablesSection(user_id: String) -> impl IntoView {
                                     <dt>"Companies"</dt><dd>{c.total_companies}</dd>
                                     <dt>"Career start"</dt><dd>{c.career_start_date.unwrap_or_default()}</dd>
                                     <dt>"Years of experience"</dt><dd>{c.years_experience_tenths.map(|t| format!("{}.{}", t / 10, t % 10)).unwrap_or_default()}</dd>
+                                    <dt>"As of"</dt><dd data-test-id="career-as-of">{c.as_of.as_ref().map(when).unwrap_or_else(|| "now (always current)".into())}</dd>
                                 </dl>
                             });
                             let size = match (set.size_bytes, &set.size_sampled_at) {

@@ -33,7 +33,7 @@ impl Store {
         if self.dialect() == Dialect::Oracle {
             let mut c = self.conn(Work::Maintenance, true)?;
             c.execute(sql!(oracle: "BEGIN DBMS_MVIEW.REFRESH('PF_MV_USER_STATS', 'C'); END;"), &[])?;
-            return Ok(());
+            return refresh_stale_career_summaries(&mut c);
         }
         let first = self.read(|c| {
             let row = c.query_opt(sql!(sqlite: "SELECT MIN(user_id) FROM pf_users"), &[])?;
@@ -92,6 +92,26 @@ impl Store {
             }
         }
     }
+}
+
+/// Oracle: each per-user `career_summary` whose experiences changed since its last
+/// refresh (the product writes them, and nothing else refreshes it). Oracle tracks
+/// that in `USER_MVIEWS.STALENESS`; one that Oracle cannot judge (`UNKNOWN`,
+/// `NEEDS_COMPILE`) is refreshed too. Each refresh commits by itself.
+fn refresh_stale_career_summaries(c: &mut super::driver::Conn) -> AppResult<()> {
+    let stale = c.query_map(
+        sql!(oracle: "SELECT mview_name FROM user_mviews
+            WHERE mview_name LIKE 'PF\\_USER\\_%\\_CAREER\\_SUMMARY' ESCAPE '\\' AND staleness <> 'FRESH'"),
+        &[],
+        |r| r.text(0),
+    )?;
+    for name in &stale {
+        c.execute(sql!(oracle: "BEGIN DBMS_MVIEW.REFRESH(:1, 'C'); END;"), &args![name.as_str()])?;
+    }
+    if !stale.is_empty() {
+        tracing::info!(sets = stale.len(), "refreshed the career summaries the product changed");
+    }
+    Ok(())
 }
 
 impl StatsStore for Store {

@@ -298,6 +298,17 @@ impl UserTableStore for Store {
                     total_companies: r.int(1)?,
                     career_start_date: r.opt_date(2)?.map(|d| d.to_string()),
                     years_experience_tenths: r.opt_real(3)?.map(|y| (y * 10.0).round() as i64),
+                    as_of: match c.dialect() {
+                        Dialect::Oracle => c
+                            .query_opt(
+                                sql!(oracle: "SELECT last_refresh_date FROM user_mviews WHERE mview_name = :1"),
+                                &args![summary.to_uppercase()],
+                            )?
+                            .map(|r| r.opt_time(0))
+                            .transpose()?
+                            .flatten(),
+                        Dialect::Sqlite => None,
+                    },
                 });
             }
         }

@@ -58,6 +58,10 @@ pub struct Harness {
     pub storage: Arc<dyn Storage>,
     pub another_instance: Box<dyn Fn() -> Arc<dyn Storage>>,
     pub raw: Box<dyn Fn(&str)>,
+    /// Like `raw`, in a user's table set (SQLite keeps each set in a file of its own).
+    pub raw_in_set: Box<dyn Fn(&str, &str)>,
+    /// Whether the backend is Oracle.
+    pub oracle: bool,
     /// A time far ahead, as a literal of the backend's SQL.
     pub far_future: &'static str,
     /// A time long ago, likewise.
@@ -102,6 +106,7 @@ fn sqlite() -> Harness {
     let path = dir.path().join("pf.db");
     let url = DatabaseUrl::Sqlite(path.clone());
     let (again, with, read, raw, cli) = (path.clone(), url.clone(), path.clone(), path.clone(), path.clone());
+    let set = path.clone();
     Harness {
         storage: s,
         another_instance: Box::new(move || {
@@ -111,6 +116,11 @@ fn sqlite() -> Harness {
             // As another tool would: the file, without the console's functions.
             rusqlite::Connection::open(&raw).unwrap().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
         }),
+        raw_in_set: Box::new(move |username, sql| {
+            let file = format!("{}-user-tables/{username}.db", set.display());
+            rusqlite::Connection::open(file).unwrap().execute_batch(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        }),
+        oracle: false,
         far_future: "'2999-01-01 00:00:00.000000'",
         long_ago: "'2000-01-01 00:00:00.000000'",
         date: |d| format!("'{d}'"),
@@ -156,7 +166,7 @@ fn oracle(url: &str) -> Harness {
     let keyring = Keyring::new(Some(master), vec![]);
     let s = pathfinder_server::storage::open(&parsed, keyring.clone()).expect("connect to Oracle");
     s.migrate(&common::audit("schema.migrate")).expect("migrate Oracle");
-    let (again, with, o2) = (parsed.clone(), parsed.clone(), o.clone());
+    let (again, with, o2, o3) = (parsed.clone(), parsed.clone(), o.clone(), o.clone());
     let k2 = keyring.clone();
     let url = url.to_string();
     Harness {
@@ -167,6 +177,12 @@ fn oracle(url: &str) -> Harness {
             c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
             c.commit().unwrap();
         }),
+        raw_in_set: Box::new(move |_, sql| {
+            let c = oracle::Connection::connect(&o3.user, &o3.password, &o3.connect_string).unwrap();
+            c.execute(sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
+            c.commit().unwrap();
+        }),
+        oracle: true,
         far_future: "TIMESTAMP '2999-01-01 00:00:00'",
         long_ago: "TIMESTAMP '2000-01-01 00:00:00'",
         date: |d| format!("DATE '{d}'"),

@@ -5,7 +5,36 @@ use crate::{count, Harness};
 use pathfinder::storage::{TableRows, Value};
 use pathfinder::{AppError, UserId, Username};
 
-checks!(user_table_sets, filling_needs_a_ready_set, table_sets_by_user_id);
+checks!(
+    user_table_sets,
+    filling_needs_a_ready_set,
+    table_sets_by_user_id,
+    the_products_writes_show_in_the_career_summary_after_the_statistics_refresh
+);
+
+/// The product writes a set's experiences itself; on Oracle its `career_summary` is
+/// a materialized view that only a refresh brings up to date: the statistics refresh
+/// does, for the sets that changed, and the page says as of when (SQLite's view is
+/// always current).
+fn the_products_writes_show_in_the_career_summary_after_the_statistics_refresh(h: &Harness) {
+    use pathfinder::storage::RefreshWhen;
+    let s = h.s();
+    let bob = Username::parse("conf_career_bob").unwrap();
+    s.provision_user_tables(&bob, &audit("user_tables.provision")).unwrap();
+    (h.raw_in_set)(
+        "conf_career_bob",
+        &format!(
+            "INSERT INTO pf_user_conf_career_bob_experiences (id, title, company, start_date, end_date) \
+             VALUES ('p1', 'Analyst', 'RBC', {}, {})",
+            (h.date)("2020-01-01"),
+            (h.date)("2022-01-01")
+        ),
+    );
+    s.refresh_user_stats(RefreshWhen::Now, &audit("stats.refresh")).unwrap();
+    let career = s.user_table_set(&bob).unwrap().unwrap().career.expect("a career summary");
+    assert_eq!((career.total_positions, career.years_experience_tenths), (1, Some(20)));
+    assert_eq!(career.as_of.is_some(), h.oracle, "as of its refresh on Oracle; always current on SQLite");
+}
 
 fn user_table_sets(h: &Harness) {
     let s = h.s();

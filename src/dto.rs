@@ -316,6 +316,7 @@ impl InvitationInfo {
             "pending" => return None,
             "accepted" => "That invitation was used already: sign in instead.",
             "withdrawn" => "That invitation was withdrawn.",
+            "void" => "The person who sent this invitation can no longer invite: ask an administrator for a new one.",
             _ => "That invitation has expired: ask for a new one.",
         };
         Some(crate::AppError::Gone(said.into()))

@@ -48,7 +48,9 @@ pub fn InvitationsPage() -> impl IntoView {
                         let rows = items
                             .into_iter()
                             .map(|i| {
-                                let pending = i.state == "pending";
+                                // A void one (its sender may no longer invite) can be sent again by the
+                                // caller, who then stands behind it, or withdrawn.
+                                let pending = i.state == "pending" || i.state == "void";
                                 let (id, id2) = (i.invitation_id.clone(), i.invitation_id.clone());
                                 view! {
                                     <tr>

@@ -36,6 +36,16 @@ fn info(r: &dyn Row, now: Timestamp) -> AppResult<InvitationInfo> {
     })
 }
 
+/// [`info`] of a row that also says (column 10) whether its sender may still invite:
+/// a pending invitation whose sender may not is `void` (acceptance refuses it).
+fn info_with_sender(r: &dyn Row, now: Timestamp) -> AppResult<InvitationInfo> {
+    let mut i = info(r, now)?;
+    if i.state == "pending" && r.int(10)? == 0 {
+        i.state = "void".into();
+    }
+    Ok(i)
+}
+
 fn pending_or_gone(c: &mut Conn, invitation_id: &str, now: Timestamp) -> AppResult<()> {
     let row = c.query_opt(
         sql!(
@@ -99,13 +109,15 @@ impl InvitationStore for Store {
             let mut out = Vec::new();
             c.query_each(
                 sql!("SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at,
-                        i.accepted_at, i.declined_at, i.reminder_sent_at, g.group_name
+                        i.accepted_at, i.declined_at, i.reminder_sent_at, g.group_name,
+                        CASE WHEN COALESCE(u.account_status, 'active') = 'active' AND EXISTS (SELECT 1 FROM pf_console_roles r
+                        WHERE r.user_id = i.invited_by AND r.role = 'admin') THEN 1 ELSE 0 END AS sender_may_invite
                         FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
                         LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
                         ORDER BY i.created_at DESC, i.invitation_id DESC", limit "200"),
                 &[],
                 |r: &dyn Row| {
-                    out.push(info(r, now)?);
+                    out.push(info_with_sender(r, now)?);
                     Ok(())
                 },
             )?;
@@ -118,14 +130,16 @@ impl InvitationStore for Store {
             let row = c.query_opt(
                 sql!(
                     "SELECT i.invitation_id, i.email, i.role, u.username, i.created_at, i.expires_at, i.accepted_at,
-                     i.declined_at, i.reminder_sent_at, g.group_name
+                     i.declined_at, i.reminder_sent_at, g.group_name,
+                     CASE WHEN COALESCE(u.account_status, 'active') = 'active' AND EXISTS (SELECT 1 FROM pf_console_roles r
+                     WHERE r.user_id = i.invited_by AND r.role = 'admin') THEN 1 ELSE 0 END AS sender_may_invite
                      FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
                      LEFT JOIN pf_user_groups g ON g.group_id = i.feature_group_id
                      WHERE i.invitation_token = :1"
                 ),
                 &args![token_hash],
             )?;
-            row.map(|r| info(&r, now)).transpose()
+            row.map(|r| info_with_sender(&r, now)).transpose()
         })
     }
 
@@ -163,10 +177,11 @@ impl InvitationStore for Store {
             }
             c.execute(
                 sql!(
-                    "UPDATE pf_user_invitations SET invitation_token = :1, expires_at = :2, reminder_sent_at = :3
-                     WHERE invitation_id = :4"
+                    "UPDATE pf_user_invitations SET invitation_token = :1, expires_at = :2, reminder_sent_at = :3,
+                     invited_by = COALESCE(:4, invited_by) WHERE invitation_id = :5"
                 ),
-                &args![token_hash, expires_at, now, invitation_id],
+                // Who sends it again issues the new link: they stand behind it now.
+                &args![token_hash, expires_at, now, audit.actor.as_ref(), invitation_id],
             )?;
             let email = c.query_opt(
                 sql!("SELECT email FROM pf_user_invitations WHERE invitation_id = :1"),

@@ -39,7 +39,11 @@ fn an_admin_invitation_needs_what_creating_one_needs(h: &Harness) {
         "can no longer invite",
     );
     assert!(matches!(s.user_profile(&person.user_id), Err(AppError::NotFound(_))), "nobody was made");
-    assert_eq!(s.invitation_by_token(&"q".repeat(64), Utc::now()).unwrap().unwrap().state, "pending");
+    // Its link's page and the list say so before anyone fills the form.
+    let void = s.invitation_by_token(&"q".repeat(64), Utc::now()).unwrap().unwrap();
+    assert_eq!(void.state, "void");
+    gone(void.gone().map_or(Ok(()), Err), "can no longer invite");
+    assert!(s.list_invitations(Utc::now()).unwrap().iter().any(|i| i.email == "boss@example.com" && i.state == "void"));
     // A suspended inviter likewise; given back the role and active, the link works.
     s.set_console_roles(&admin2, &[Role::Admin], true, &audit("user.roles")).unwrap();
     s.set_account_status(&admin2, "suspended", true, &audit("user.status")).unwrap();
@@ -48,7 +52,15 @@ fn an_admin_invitation_needs_what_creating_one_needs(h: &Harness) {
         "can no longer invite",
     );
     s.set_account_status(&admin2, "active", true, &audit("user.status")).unwrap();
-    s.accept_invitation(&"q".repeat(64), &person, Utc::now(), &audit("invitation.accept")).unwrap();
+    assert_eq!(s.invitation_by_token(&"q".repeat(64), Utc::now()).unwrap().unwrap().state, "pending");
+    // Sent again by another administrator, a void invitation is theirs and good.
+    s.set_console_roles(&admin2, &[], true, &audit("user.roles")).unwrap();
+    let spare = s.user_id_by_username(&pathfinder::Username::parse("inv_spare_admin").unwrap()).unwrap().unwrap();
+    let by_spare = pathfinder::storage::AuditEntry { actor: Some(spare), ..audit("invitation.resend") };
+    s.renew_invitation(&boss.invitation_id, &"r".repeat(64), later, true, &by_spare).unwrap();
+    let renewed = s.invitation_by_token(&"r".repeat(64), Utc::now()).unwrap().unwrap();
+    assert_eq!((renewed.state.as_str(), renewed.invited_by.as_deref()), ("pending", Some("inv_spare_admin")));
+    s.accept_invitation(&"r".repeat(64), &person, Utc::now(), &audit("invitation.accept")).unwrap();
     assert_eq!(s.user_profile(&person.user_id).unwrap().roles, vec![Role::Admin]);
 }
 

@@ -302,7 +302,8 @@ pub struct InvitationInfo {
     pub expires_at: Timestamp,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub reminder_sent_at: Option<Timestamp>,
-    /// `pending`, `accepted`, `expired` or `withdrawn`.
+    /// `pending`, `accepted`, `expired`, `withdrawn`, or `void` (pending, but its sender
+    /// may no longer invite).
     pub state: String,
     /// The feature-flag group the account joins on acceptance.
     pub group_name: Option<String>,
@@ -316,10 +317,17 @@ impl InvitationInfo {
             "pending" => return None,
             "accepted" => "That invitation was used already: sign in instead.",
             "withdrawn" => "That invitation was withdrawn.",
-            "void" => "The person who sent this invitation can no longer invite: ask an administrator for a new one.",
+            "void" => return Some(InvitationInfo::sender_cannot_invite()),
             _ => "That invitation has expired: ask for a new one.",
         };
         Some(crate::AppError::Gone(said.into()))
+    }
+
+    /// The 410 of an invitation whose sender may no longer invite.
+    pub fn sender_cannot_invite() -> crate::AppError {
+        crate::AppError::Gone(
+            "The person who sent this invitation can no longer invite: ask an administrator for a new one.".into(),
+        )
     }
 
     /// The 410 of a link that names no invitation.

@@ -4,6 +4,7 @@
 use super::progress::{stop_on_signal, Progress};
 use crate::export::audit::Sink;
 use crate::export::Format;
+use crate::jobs::checkpoints::Handed;
 use pathfinder::audit::{AuditFilter, AuditParams};
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::Storage;
@@ -194,12 +195,21 @@ pub fn checkpoint(s: &dyn Storage, key: Option<&[u8]>, witness: Option<&Witness>
         None => println!("The newest checkpoint already covers the chain's head."),
     }
     if let (Some(w), Some(mark)) = (witness, s.newest_checkpoint()?) {
-        let before = w.record(&mark)?;
-        if before.newest.is_some_and(|m| m.seq > mark.seq) {
-            return Err(AppError::Conflict(format!(
-                "The witness {} saw a newer checkpoint than the database holds: verify the chain (`audit verify`).",
-                w.path.display()
-            )));
+        match crate::jobs::checkpoints::hand_over(key, Some(w), &mark)? {
+            Handed::Behind(_) => {
+                return Err(AppError::Conflict(format!(
+                    "The witness {} saw a newer checkpoint than the database holds: verify the chain (`audit verify`).",
+                    w.path.display()
+                )))
+            }
+            Handed::Forged => {
+                return Err(AppError::invalid(format!(
+                    "The newest checkpoint (sequence {}) is not signed with the audit key: it was not witnessed; \
+                     verify the chain (`audit verify`).",
+                    mark.seq
+                )))
+            }
+            Handed::Recorded | Handed::Known => {}
         }
     }
     Ok(())

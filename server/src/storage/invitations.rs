@@ -37,7 +37,9 @@ fn info(r: &dyn Row, now: Timestamp) -> AppResult<InvitationInfo> {
 }
 
 /// [`info`] of a row that also says (column 10) whether its sender may still invite:
-/// a pending invitation whose sender may not is `void` (acceptance refuses it).
+/// a pending invitation whose sender may not is `void` (acceptance refuses it). The
+/// rule, `sender_may_invite` (an active administrator), is spelled alike in each
+/// statement that reads it: `sql!` takes whole literals only.
 fn info_with_sender(r: &dyn Row, now: Timestamp) -> AppResult<InvitationInfo> {
     let mut i = info(r, now)?;
     if i.state == "pending" && r.int(10)? == 0 {
@@ -60,16 +62,6 @@ fn pending_or_gone(c: &mut Conn, invitation_id: &str, now: Timestamp) -> AppResu
         "pending" => Ok(()),
         state => Err(AppError::Conflict(format!("That invitation is {state}."))),
     }
-}
-
-/// Whether `inviter` may send invitations now: an active administrator.
-fn may_invite(c: &mut Conn, inviter: Option<&pathfinder::UserId>) -> AppResult<bool> {
-    let Some(inviter) = inviter else { return Ok(false) };
-    let active = c.query_opt(
-        sql!("SELECT 1 FROM pf_users WHERE user_id = :1 AND COALESCE(account_status, 'active') = 'active'"),
-        &args![inviter],
-    )?;
-    Ok(active.is_some() && super::rows::roles_of(c, inviter.as_str())?.contains(&pathfinder::Role::Admin))
 }
 
 impl InvitationStore for Store {
@@ -204,8 +196,11 @@ impl InvitationStore for Store {
             let row = c.query_opt(
                 sql!(
                     "SELECT i.invitation_id, i.email, i.role, i.invited_by, i.created_at, i.expires_at, i.accepted_at,
-                     i.declined_at, i.reminder_sent_at, NULL AS group_name, i.feature_group_id
-                     FROM pf_user_invitations i WHERE i.invitation_token = :1"
+                     i.declined_at, i.reminder_sent_at, NULL AS group_name, i.feature_group_id,
+                     CASE WHEN COALESCE(u.account_status, 'active') = 'active' AND EXISTS (SELECT 1 FROM pf_console_roles r
+                     WHERE r.user_id = i.invited_by AND r.role = 'admin') THEN 1 ELSE 0 END AS sender_may_invite
+                     FROM pf_user_invitations i LEFT JOIN pf_users u ON u.user_id = i.invited_by
+                     WHERE i.invitation_token = :1"
                 ),
                 &args![token_hash],
             )?;
@@ -218,11 +213,8 @@ impl InvitationStore for Store {
             let inviter = row.opt_text(3)?.map(pathfinder::UserId);
             // An invitation is only as good as its sender's right to send it now:
             // one whose inviter was suspended or lost the admin role makes nobody.
-            if !may_invite(c, inviter.as_ref())? {
-                return Err(AppError::Gone(
-                    "The person who sent this invitation can no longer invite: ask an administrator for a new one."
-                        .into(),
-                ));
+            if row.int(11)? == 0 {
+                return Err(InvitationInfo::sender_cannot_invite());
             }
             let account = NewUser {
                 email: row.text(1)?,

@@ -35,7 +35,7 @@ mod store;
 mod user_tables;
 mod users;
 
-pub use audit::chain::checkpoint_mac;
+pub use audit::chain::signed_by;
 pub use bulk::insert_sql;
 pub use migrations::failure_audit;
 pub use retention::{partition_statements, retention_set_statements};

@@ -31,6 +31,16 @@ pub enum Backend {
     Oracle(super::driver::oracle::OracleDb),
 }
 
+impl Backend {
+    fn database(&self) -> &dyn Database {
+        match self {
+            Backend::Sqlite(db) => db,
+            #[cfg(feature = "oracle")]
+            Backend::Oracle(db) => db,
+        }
+    }
+}
+
 /// Opens the backend the URL names. Fails with one sentence that says what to do.
 pub fn open(url: &DatabaseUrl, keyring: Keyring) -> AppResult<Arc<dyn Storage>> {
     Ok(Arc::new(Store::open(url, keyring)?))
@@ -51,11 +61,7 @@ impl Store {
                      Client) or use a sqlite: database URL.",
                 )),
             };
-        let maintenance = Share::of_pool(match &db {
-            Backend::Sqlite(db) => db.pool_stats().max,
-            #[cfg(feature = "oracle")]
-            Backend::Oracle(db) => db.pool_stats().max,
-        });
+        let maintenance = Share::of_pool(db.database().pool_stats().max);
         Ok(Store { db, instance: pathfinder::new_id(), keyring, maintenance })
     }
 
@@ -66,11 +72,7 @@ impl Store {
     }
 
     pub(super) fn database(&self) -> &dyn Database {
-        match &self.db {
-            Backend::Sqlite(db) => db,
-            #[cfg(feature = "oracle")]
-            Backend::Oracle(db) => db,
-        }
+        self.db.database()
     }
 
     pub fn dialect(&self) -> Dialect {
@@ -122,15 +124,7 @@ impl Store {
         audit: &AuditEntry,
         f: F,
     ) -> AppResult<T> {
-        let mut at = Stage::Change;
-        let out = self.write_as::<F, T>(|c| {
-            let out = f(c)?;
-            at = Stage::AuditRow;
-            append::insert(c, audit)?;
-            at = Stage::Commit;
-            Ok(out)
-        });
-        counted(out, at)
+        self.audited::<F, T>(audit, |c| f(c).map(|out| (out, None)))
     }
 
     /// Like [`Store::write_audited`], with the audit row's message made by the change
@@ -140,13 +134,25 @@ impl Store {
         audit: &AuditEntry,
         f: F,
     ) -> AppResult<T> {
+        self.audited::<F, T>(audit, |c| f(c).map(|(out, said)| (out, Some(said))))
+    }
+
+    /// Both writers above: the change, then its audit row (with the change's own
+    /// message when it gives one), one transaction, timed as `Op`; a failure on the
+    /// database's side counted wherever it struck.
+    fn audited<Op, T>(
+        &self,
+        audit: &AuditEntry,
+        f: impl FnOnce(&mut Conn) -> AppResult<(T, Option<String>)>,
+    ) -> AppResult<T> {
         let mut at = Stage::Change;
-        let out = self.write_as::<F, T>(|c| {
+        let out = self.write_as::<Op, T>(|c| {
             let (out, said) = f(c)?;
-            let mut entry = audit.clone();
-            entry.detail = Some(said);
             at = Stage::AuditRow;
-            append::insert(c, &entry)?;
+            match said {
+                Some(said) => append::insert(c, &AuditEntry { detail: Some(said), ..audit.clone() })?,
+                None => append::insert(c, audit)?,
+            }
             at = Stage::Commit;
             Ok(out)
         });

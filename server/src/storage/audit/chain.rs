@@ -204,18 +204,22 @@ const WALK_BATCH: i64 = 20_000;
 /// How far ahead a broken row's rightful successor is looked for.
 const LOOK_AHEAD: i64 = 1_000;
 
-struct Checkpoint {
-    seq: i64,
-    hash: String,
-    signed_at: Timestamp,
-    mac: String,
+/// A checkpoint read with `chain_seq, chain_hash, signed_at, mac` (the witness keeps
+/// the same four).
+fn checkpoint(r: &dyn Row) -> AppResult<WitnessMark> {
+    Ok(WitnessMark { seq: r.int(0)?, hash: r.text(1)?, signed_at: r.time(2)?, mac: r.text(3)? })
 }
 
-fn checkpoints(c: &mut Conn) -> AppResult<Vec<Checkpoint>> {
+/// Whether `key` signed `mark` (read from the database or from the witness).
+pub fn signed_by(key: &[u8], mark: &WitnessMark) -> bool {
+    checkpoint_mac(key, mark.seq, &mark.hash, mark.signed_at) == mark.mac
+}
+
+fn checkpoints(c: &mut Conn) -> AppResult<Vec<WitnessMark>> {
     c.query_map(
         sql!("SELECT chain_seq, chain_hash, signed_at, mac FROM pf_audit_checkpoints ORDER BY chain_seq"),
         &[],
-        |r| Ok(Checkpoint { seq: r.int(0)?, hash: r.text(1)?, signed_at: r.time(2)?, mac: r.text(3)? }),
+        checkpoint,
     )
 }
 
@@ -267,12 +271,12 @@ fn diagnose(c: &mut Conn, seq: i64, previous: &str, row: &AuditRow) -> AppResult
 
 /// The newest signed checkpoint (what an instance's witness records).
 pub fn newest_checkpoint(c: &mut Conn) -> AppResult<Option<WitnessMark>> {
-    let row = c.query_opt(
+    let newest = c.query_map(
         sql!("SELECT chain_seq, chain_hash, signed_at, mac FROM pf_audit_checkpoints ORDER BY chain_seq DESC", limit "1"),
         &[],
+        checkpoint,
     )?;
-    row.map(|r| Ok(WitnessMark { seq: r.int(0)?, hash: r.text(1)?, signed_at: r.time(2)?, mac: r.text(3)? }))
-        .transpose()
+    Ok(newest.into_iter().next())
 }
 
 /// Walks the chain from the start; `progress(checked, total)` after each batch, and
@@ -314,7 +318,7 @@ pub fn verify(
     }
     let seen = witness.and_then(|w| w.newest.as_ref());
     if let (Some(mark), Some(k)) = (seen, key) {
-        if checkpoint_mac(k, mark.seq, &mark.hash, mark.signed_at) != mark.mac {
+        if !signed_by(k, mark) {
             report.problem = Some(ChainBreak {
                 seq: mark.seq,
                 kind: BreakKind::Checkpoint,
@@ -451,9 +455,9 @@ fn witness_says(w: &WitnessState, last_seq: i64) -> String {
 }
 
 /// A checkpoint's signature, and the hash it vouches for when the walk is there.
-fn check_mark(mark: &Checkpoint, key: Option<&[u8]>, hash_here: Option<&String>) -> Option<ChainBreak> {
+fn check_mark(mark: &WitnessMark, key: Option<&[u8]>, hash_here: Option<&String>) -> Option<ChainBreak> {
     let key = key?;
-    if checkpoint_mac(key, mark.seq, &mark.hash, mark.signed_at) != mark.mac {
+    if !signed_by(key, mark) {
         return Some(ChainBreak {
             seq: mark.seq,
             kind: BreakKind::Checkpoint,

@@ -89,15 +89,26 @@ impl Store {
         // One verification at a time across instances: each holds connections and
         // reads the whole log. When another runs, `start_job` handed out its id, and
         // its own instance runs it.
-        let started = std::time::Instant::now();
+        self.holding_verify_lease(Utc::now() + LEASE, || self.run_claimed(id, kind, filter, trust, audit)).map(|_| ())
+    }
+
+    /// Runs `run` holding the verification lease of `pf_console_jobs` (free, and its
+    /// last run finished before `due_before`), and records how it ended; `None` when
+    /// another instance holds it. `run` renews it as it goes.
+    fn holding_verify_lease<T>(
+        &self,
+        due_before: chrono::DateTime<Utc>,
+        run: impl FnOnce() -> AppResult<T>,
+    ) -> AppResult<Option<T>> {
         let until = Utc::now() + LEASE;
-        if !self.write(|c| super::super::jobs::claim(c, VERIFY_JOB, &self.instance, until, Utc::now() + LEASE))? {
-            return Ok(());
+        if !self.write(|c| super::super::jobs::claim(c, VERIFY_JOB, &self.instance, until, due_before))? {
+            return Ok(None);
         }
-        let run = self.run_claimed(id, kind, filter, trust, audit);
+        let started = std::time::Instant::now();
+        let out = run();
         let millis = started.elapsed().as_millis() as i64;
-        self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, run.as_ref().err()))?;
-        run
+        self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, out.as_ref().err()))?;
+        out.map(Some)
     }
 
     /// [`Store::run_job`] once a verification holds the lease.
@@ -173,18 +184,12 @@ impl Store {
         if self.last_verify()?.and_then(|j| j.finished_at).is_some_and(|t| t >= due_before) {
             return Ok(None);
         }
-        // The lease is renewed with each step of the walk.
-        if !self.write(|c| super::super::jobs::claim(c, VERIFY_JOB, &self.instance, now + LEASE, due_before))? {
-            return Ok(None);
-        }
-        let started = std::time::Instant::now();
         let begin = AuditEntry { action: format!("{}.begin", audit.action), ..audit.clone() };
-        let run = self.start_job(AuditJobKind::Verify, "the whole chain (scheduled)", &begin).and_then(|id| {
+        let run = self.holding_verify_lease(due_before, || {
+            let id = self.start_job(AuditJobKind::Verify, "the whole chain (scheduled)", &begin)?;
             self.run_claimed(&id, AuditJobKind::Verify, &AuditFilter::default(), trust, audit).map(|()| id)
-        });
-        let millis = started.elapsed().as_millis() as i64;
-        self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, run.as_ref().err()))?;
-        self.job(&run?).map(Some)
+        })?;
+        run.map(|id| self.job(&id)).transpose()
     }
 
     /// The last chain verification that finished, whoever asked for it.

@@ -2,7 +2,7 @@
 //! career summary, each table's rows, provision and drop.
 
 use super::api::{get_user_tables, DropUserTables, ProvisionUserTables};
-use crate::components::{when, ErrorNote};
+use crate::components::{when, when_or, ErrorNote};
 use crate::policy::path_of;
 use leptos::prelude::*;
 
@@ -31,7 +31,7 @@ pub fn UserTablesSection(user_id: String) -> impl IntoView {
                                     <dt>"Companies"</dt><dd>{c.total_companies}</dd>
                                     <dt>"Career start"</dt><dd>{c.career_start_date.unwrap_or_default()}</dd>
                                     <dt>"Years of experience"</dt><dd>{c.years_experience_tenths.map(|t| format!("{}.{}", t / 10, t % 10)).unwrap_or_default()}</dd>
-                                    <dt>"As of"</dt><dd data-test-id="career-as-of">{c.as_of.as_ref().map(when).unwrap_or_else(|| "now (always current)".into())}</dd>
+                                    <dt>"As of"</dt><dd data-test-id="career-as-of">{when_or(&c.as_of, "now (always current)")}</dd>
                                 </dl>
                             });
                             let size = match (set.size_bytes, &set.size_sampled_at) {

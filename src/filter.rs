@@ -124,6 +124,23 @@ impl UserFilter {
         Ok(Some(c))
     }
 
+    /// The filter in words, for the audit row of a search: what was asked, and
+    /// which page (a search read page by page is one row a page).
+    pub fn describe(&self) -> String {
+        let mut said = match &self.q {
+            Some(q) => format!("{} {q:?}", self.mode.as_str()),
+            None => "everyone".to_string(),
+        };
+        if let Some(status) = &self.status {
+            said.push_str(&format!(", status {status}"));
+        }
+        said.push_str(&format!(", by {}{}", self.sort.as_str(), if self.descending { " descending" } else { "" }));
+        if self.after.is_some() {
+            said.push_str(", a later page");
+        }
+        said
+    }
+
     pub fn page_size(&self) -> u32 {
         match self.limit {
             0 => PAGE_SIZE_DEFAULT,

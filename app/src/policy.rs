@@ -110,28 +110,39 @@ pub struct Rule {
     pub path: &'static str,
     pub access: Access,
     pub kind: Kind,
+    /// A server function that answers with data about people: each call writes its
+    /// read row before answering ([`crate::server::Caller::read`]); `serve` refuses
+    /// to answer one that did not, and the policy walk checks every such row.
+    pub reads_people: bool,
 }
 
 /// A page listed in the navigation.
 pub const fn page(path: &'static str, access: Access, section: Section, label: &'static str) -> Rule {
-    Rule { path, access, kind: Kind::Listed { section, label } }
+    Rule { path, access, kind: Kind::Listed { section, label }, reads_people: false }
 }
 
 /// A page the navigation leaves out, with the reason (one user's page is reached
 /// from the list, for one).
 pub const fn unlisted(path: &'static str, access: Access, why: &'static str) -> Rule {
-    Rule { path, access, kind: Kind::Unlisted(why) }
+    Rule { path, access, kind: Kind::Unlisted(why), reads_people: false }
 }
 
 /// A server function's row, its path taken from its own type: a misspelt one does
-/// not compile.
+/// not compile. It answers with no data about people (the policy walk holds it to
+/// that); one that does is a [`reads`] row.
 pub const fn api<F: ServerFn>(access: Access) -> Rule {
-    Rule { path: F::PATH, access, kind: Kind::Endpoint }
+    Rule { path: F::PATH, access, kind: Kind::Endpoint, reads_people: false }
+}
+
+/// A server function's row that answers with data about people: every call is
+/// audited as a read.
+pub const fn reads<F: ServerFn>(access: Access) -> Rule {
+    Rule { path: F::PATH, access, kind: Kind::Endpoint, reads_people: true }
 }
 
 /// An endpoint of the server's own (export, chart, sign-in form, OFREP).
 pub const fn endpoint(path: &'static str, access: Access) -> Rule {
-    Rule { path, access, kind: Kind::Endpoint }
+    Rule { path, access, kind: Kind::Endpoint, reads_people: false }
 }
 
 /// The path of a server function, for a plain form's `action` (it works before
@@ -167,6 +178,11 @@ pub fn rules() -> impl Iterator<Item = &'static Rule> {
 /// The first rule whose pattern matches `path`: the pattern and its access.
 pub fn rule_for(path: &str) -> Option<(&'static str, Access)> {
     rules().find(|r| matches(r.path, path)).map(|r| (r.path, r.access))
+}
+
+/// Whether the server function at `path` answers with data about people.
+pub fn reads_people(path: &str) -> bool {
+    rules().any(|r| r.reads_people && matches(r.path, path))
 }
 
 /// The access rule for `path`, or `None` when the console has no such path.

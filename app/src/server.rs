@@ -5,7 +5,9 @@
 //!    body a [`Caller`]: the principal and the request's metadata together.
 //! 2. **Parse** the fields into what storage takes (`from_query`, `validated`),
 //!    refusing bad input with `AppError::Invalid` before anything changes.
-//! 3. Make **one storage call** (`caller.db.call(…)`). Where a page needs several
+//! 3. Make **one storage call** (`caller.db.call(…)`, or `caller.read(…)` for a
+//!    function that answers with data about people: the call and its read row,
+//!    written before the data leaves). Where a page needs several
 //!    reads, storage offers one page-shaped read (`user_page`, `flag_page`, …); the
 //!    function does not compose them, loop over pages or trim them.
 //! 4. **Answer**: the value, or the error with its status (see [`serve`]).
@@ -22,18 +24,58 @@ use leptos::server_fn::ServerFn;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{fresh_sign_in_needed, Action, AuditEntry, FRESH_SIGN_IN_MINUTES};
+use pathfinder::storage::{fresh_sign_in_needed, Action, AuditEntry, Returned, Storage, FRESH_SIGN_IN_MINUTES};
 use pathfinder::AppError;
 use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Who calls a server function, about which request, and the storage to call.
 pub struct Caller {
     pub who: Principal,
     pub meta: RequestMeta,
     pub db: Db,
+    /// Set once the body has read through [`Caller::read`].
+    read: Arc<AtomicBool>,
 }
 
 impl Caller {
+    /// Reads data about people (one storage call) and writes the read's audit row
+    /// before answering: `action` on `entity` (a person: `("user", Some(id))`; a list:
+    /// its kind and `None`, with `what` saying which filter). If the row cannot be
+    /// written nothing is answered (503 with a reference).
+    pub async fn read<T, F>(
+        &self,
+        action: Action,
+        entity: (&str, Option<String>),
+        what: &str,
+        read: F,
+    ) -> Result<T, AppError>
+    where
+        T: Returned + Send + 'static,
+        F: FnOnce(&dyn Storage) -> Result<T, AppError> + Send + 'static,
+    {
+        self.read.store(true, Ordering::Relaxed);
+        read_audited(&self.db, self.audit(action, (entity.0, entity.1.as_deref())), what, read).await
+    }
+
+    /// Like [`Caller::read`], for a read whose storage call writes the row itself,
+    /// in the read's own transaction (revealing encrypted or self-written fields).
+    pub async fn read_with_row<T, F>(
+        &self,
+        action: Action,
+        entity: (&str, Option<String>),
+        read: F,
+    ) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Storage, &AuditEntry) -> Result<T, AppError> + Send + 'static,
+    {
+        self.read.store(true, Ordering::Relaxed);
+        let row = self.audit(action, (entity.0, entity.1.as_deref()));
+        self.db.call(move |s| read(s, &row)).await
+    }
+
     /// The audit row of `action` on an entity, by the caller, for this request.
     pub fn audit(&self, action: Action, entity: (&str, Option<&str>)) -> AuditEntry {
         self.meta.audit(Some(&self.who.user_id), action, entity)
@@ -64,24 +106,47 @@ impl Caller {
 /// admits, and answers with the status that goes with its error (a server function
 /// answers 500 for every error otherwise). A plain form post is redirected back to
 /// its page instead, error and all.
+///
+/// A function whose policy row says it answers with data about people must have
+/// read through [`Caller::read`]: if it answers without its read row, the answer is
+/// withheld (a 500), so a function that forgets fails closed and its tests fail.
 pub async fn serve<F: ServerFn, T>(body: impl AsyncFnOnce(Caller) -> Result<T, AppError>) -> Result<T, AppError> {
     answer(async {
         let who = authorize(F::PATH)?.ok_or(AppError::Unauthenticated)?;
-        body(Caller { who, meta: request_meta()?, db: context::<Db>()? }).await
+        let read = Arc::new(AtomicBool::new(false));
+        let out = body(Caller { who, meta: request_meta()?, db: context::<Db>()?, read: read.clone() }).await?;
+        if crate::policy::reads_people(F::PATH) && !read.load(Ordering::Relaxed) {
+            return Err(AppError::internal(format!(
+                "{} answered with data about people without its read row",
+                F::PATH
+            )));
+        }
+        Ok(out)
     })
     .await
 }
 
 /// Like [`serve`], for a server function anyone may call: the body gets the
-/// principal if there is one.
+/// principal if there is one, the request's metadata and the storage.
 pub async fn serve_anyone<F: ServerFn, T>(
-    body: impl AsyncFnOnce(Option<Principal>, Db) -> Result<T, AppError>,
+    body: impl AsyncFnOnce(Option<Principal>, RequestMeta, Db) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     answer(async {
         let who = authorize(F::PATH)?;
-        body(who, context::<Db>()?).await
+        body(who, request_meta()?, context::<Db>()?).await
     })
     .await
+}
+
+/// Runs `read` and writes its read row (`row`, with `what` was asked) before the
+/// data may leave: [`pathfinder::storage::audited_read`] on the blocking pool.
+pub async fn read_audited<T, F>(db: &Db, row: AuditEntry, what: &str, read: F) -> Result<T, AppError>
+where
+    T: Returned + Send + 'static,
+    F: FnOnce(&dyn Storage) -> Result<T, AppError> + Send + 'static,
+{
+    let row = if what.is_empty() { row } else { row.with_detail(what) };
+    db.call(move |s| pathfinder::storage::audited_read(s, &row, read)).await
 }
 
 /// The principal the server's access layer attached to this request.

@@ -32,6 +32,7 @@ pub struct Metrics {
     pub flag_evaluations: IntCounterVec,
     pub storage: StorageGauges,
     pub audit_write_failures: IntCounter,
+    pub audit_read_batch: Histogram,
     pub audit_checkpoint_seq: IntGauge,
     pub audit_witness_seq: IntGauge,
 }
@@ -213,6 +214,14 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
             "Audit rows that could not be written (the change they record failed with them)",
         )
         .expect("static metric definition"),
+        audit_read_batch: Histogram::with_opts(
+            HistogramOpts::new(
+                "audit_read_batch_rows",
+                "Read rows (reads of personal data) committed together under one step of the audit chain's head",
+            )
+            .buckets(vec![1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 512.0]),
+        )
+        .expect("static metric definition"),
         audit_checkpoint_seq: int_gauge(
             "audit_checkpoint_seq",
             "The sequence of the newest signed audit checkpoint this instance saw in the database (0: none yet); \
@@ -244,6 +253,7 @@ pub static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         Box::new(m.pool_timeouts.clone()),
         Box::new(m.logins.clone()),
         Box::new(m.audit_write_failures.clone()),
+        Box::new(m.audit_read_batch.clone()),
     ];
     collectors.extend(m.storage.collectors());
     for c in collectors {
@@ -316,6 +326,11 @@ pub fn count_evaluation(reason: &'static str, outcome: &'static str) {
 
 pub fn count_audit_write_failure() {
     METRICS.audit_write_failures.inc();
+}
+
+/// How many read rows one transaction committed (`storage::audit::reads`).
+pub fn observe_read_batch(rows: usize) {
+    METRICS.audit_read_batch.observe(rows as f64);
 }
 
 /// Publishes the latest storage sample, the statistics' last run and the last chain

@@ -5,6 +5,8 @@ use crate::dto::ConsoleAccount;
 use crate::{AppResult, Role, UserId};
 
 pub const USER_ROLES: Action = Action::new("user.roles");
+/// The console accounts read, audited.
+pub const ACCOUNTS_READ: Action = Action::new("accounts.read");
 
 pub trait AccountStore {
     /// Everyone holding a console role, by username (at most 5,000 role rows).

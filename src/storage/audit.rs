@@ -40,6 +40,26 @@ pub const AUDIT_VERIFY: Action = Action::new("audit.verify");
 pub const AUDIT_COUNT: Action = Action::new("audit.count");
 pub const AUDIT_EXPORT: Action = Action::new("audit.export");
 pub const AUDIT_EXPORT_DONE: Action = Action::new("audit.export.done");
+/// The counts of a search's events by action, outcome and actor.
+pub const AUDIT_FACETS: Action = Action::new("audit.facets");
+
+impl Returned for AuditFacets {
+    fn rows(&self) -> usize {
+        self.actors.len()
+    }
+}
+
+impl Returned for crate::audit::AuditPage {
+    fn rows(&self) -> usize {
+        self.events.len()
+    }
+}
+
+impl Returned for AuditRow {
+    fn rows(&self) -> usize {
+        1
+    }
+}
 
 /// One row of `pf_audit_log`, as the caller describes the event.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -110,18 +130,16 @@ pub fn truncate(s: &str, max: usize) -> String {
 pub trait AuditStore {
     /// Writes an audit row on its own: for events that change nothing else (a refused request).
     fn append_audit(&self, audit: &AuditEntry) -> AppResult<()>;
+    /// Writes the row of a read of personal data, committed with other readers' rows
+    /// of this instance under one step of the chain; returns once it is committed.
+    /// Call it through [`audited_read`], which answers nothing when it fails.
+    fn record_read(&self, read: &AuditEntry) -> AppResult<()>;
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64>;
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>>;
     /// One event with its actor's username.
     fn audit_event(&self, id: &str) -> AppResult<Option<AuditRow>>;
     /// One page of the events `filter` matches.
     fn search_audit(&self, filter: &AuditFilter) -> AppResult<AuditPage>;
-    /// [`AuditStore::search_audit`] for a reader: the read's own row (`audit`, with
-    /// the filter and how many events the page holds) is written before the page
-    /// is answered; if it cannot be, nothing is.
-    fn audited_search(&self, filter: &AuditFilter, audit: &AuditEntry) -> AppResult<AuditPage>;
-    /// One event for a reader, likewise audited (`NotFound` for no such event).
-    fn audited_event(&self, id: &str, audit: &AuditEntry) -> AppResult<AuditRow>;
     /// How many events `filter` matches, by action, outcome and actor.
     fn audit_facets(&self, filter: &AuditFilter) -> AppResult<AuditFacets>;
     /// Events of `filter` over time by outcome (the Audit page's chart).
@@ -177,3 +195,52 @@ pub trait AuditStore {
 }
 
 pub use crate::audit::AuditRow;
+
+/// How many rows a read of personal data returned, for its audit row.
+pub trait Returned {
+    fn rows(&self) -> usize;
+}
+
+impl<T> Returned for Vec<T> {
+    fn rows(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<T: Returned> Returned for Option<T> {
+    fn rows(&self) -> usize {
+        self.as_ref().map_or(0, Returned::rows)
+    }
+}
+
+impl<T> Returned for crate::dto::Page<T> {
+    fn rows(&self) -> usize {
+        self.items.len()
+    }
+}
+
+/// Runs `read` and records it (`read_row`, with how many rows it returned) before
+/// its data may leave: the one way personal data is read for a person at the
+/// console. If the row cannot be written the data is not returned: the caller gets
+/// `Unavailable` with the failure's reference (a 503), as Vault refuses a request
+/// its audit device cannot log.
+pub fn audited_read<T: Returned>(
+    s: &dyn super::Storage,
+    read_row: &AuditEntry,
+    read: impl FnOnce(&dyn super::Storage) -> AppResult<T>,
+) -> AppResult<T> {
+    let data = read(s)?;
+    let what = read_row.detail.as_deref().unwrap_or("");
+    let rows = data.rows();
+    let said = match what {
+        "" => format!("{rows} returned"),
+        _ => format!("{what}; {rows} returned"),
+    };
+    match s.record_read(&AuditEntry { detail: Some(said), ..read_row.clone() }) {
+        Ok(()) => Ok(data),
+        Err(crate::AppError::Internal(reference) | crate::AppError::Unavailable(reference)) => {
+            Err(crate::AppError::Unavailable(reference))
+        }
+        Err(other) => Err(crate::AppError::unavailable(other)),
+    }
+}

@@ -15,6 +15,31 @@ pub const OVERRIDE_SET: Action = Action::new("flag.override.set");
 pub const OVERRIDE_DELETE: Action = Action::new("flag.override.delete");
 /// An override removed by the expiry job when its time ran out.
 pub const OVERRIDE_EXPIRED: Action = Action::new("flag.override.expired");
+/// Reads of who holds what, each audited: a user's flags, their overrides, one
+/// flag's value for them; a flag's page (its holders) and a group's (its members).
+pub const USER_FLAGS_READ: Action = Action::new("user.flags.read");
+pub const USER_OVERRIDES_READ: Action = Action::new("user.overrides.read");
+pub const USER_FLAG_READ: Action = Action::new("user.flag.read");
+pub const FLAG_READ: Action = Action::new("flag.read");
+pub const GROUP_READ: Action = Action::new("group.read");
+
+impl super::Returned for crate::flags::Evaluation {
+    fn rows(&self) -> usize {
+        1
+    }
+}
+
+impl super::Returned for crate::flags::FlagPage {
+    fn rows(&self) -> usize {
+        self.overrides.items.len()
+    }
+}
+
+impl super::Returned for crate::flags::GroupPage {
+    fn rows(&self) -> usize {
+        self.members.items.len() + self.overrides.len()
+    }
+}
 pub const GROUP_CREATE: Action = Action::new("group.create");
 pub const GROUP_UPDATE: Action = Action::new("group.update");
 pub const GROUP_DELETE: Action = Action::new("group.delete");

@@ -7,6 +7,15 @@ use crate::{AppResult, UserId};
 pub const INVITATION_CREATE: Action = Action::new("invitation.create");
 pub const INVITATION_RESEND: Action = Action::new("invitation.resend");
 pub const INVITATION_WITHDRAW: Action = Action::new("invitation.withdraw");
+/// The invitations read, and one read by the holder of its link; audited.
+pub const INVITATIONS_READ: Action = Action::new("invitations.read");
+pub const INVITATION_READ: Action = Action::new("invitation.read");
+
+impl super::Returned for InvitationInfo {
+    fn rows(&self) -> usize {
+        1
+    }
+}
 /// The invitee made their account: its answer is the redirect to sign in.
 pub const INVITATION_ACCEPT: Action = Action::with_status("invitation.accept", 303);
 

@@ -12,6 +12,21 @@ pub const MASTER_KEY_REWRAP: Action = Action::new("key.master.rewrap");
 pub const FIELDS_SEAL: Action = Action::new("fields.seal");
 pub const SENSITIVE_READ: Action = Action::new("user.sensitive.read");
 pub const SENSITIVE_UPDATE: Action = Action::new("user.sensitive.update");
+/// Reads of data keys, audited: one user's, and a page of the inventory.
+pub const USER_KEY_READ: Action = Action::new("user.key.read");
+pub const KEY_INVENTORY_READ: Action = Action::new("keys.inventory.read");
+
+impl super::Returned for KeyInfo {
+    fn rows(&self) -> usize {
+        1
+    }
+}
+
+impl super::Returned for KeyInventory {
+    fn rows(&self) -> usize {
+        self.keys.items.len()
+    }
+}
 
 /// The key-rotation policy (`PF_KEY_ROTATION_DAYS`): a data key not rotated for this
 /// many days is overdue.

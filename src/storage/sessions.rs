@@ -18,6 +18,14 @@ pub const SESSION_CONFIRM_FAILURE: Action = Action::with_status("session.confirm
 pub const SESSION_REVOKE: Action = Action::new("session.revoke");
 pub const SESSION_REVOKE_MANY: Action = Action::new("session.revoke_many");
 pub const USER_UNLOCK: Action = Action::new("user.unlock");
+/// A user's sessions read (their page's section), audited.
+pub const USER_SESSIONS_READ: Action = Action::new("user.sessions.read");
+
+impl super::Returned for UserSessions {
+    fn rows(&self) -> usize {
+        self.sessions.len()
+    }
+}
 
 /// How recent a sign-in (or a confirmation of the password) must be for the actions
 /// that could lock someone out or hand over an account.

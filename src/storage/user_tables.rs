@@ -8,6 +8,14 @@ pub const TABLES_PROVISION: Action = Action::new("user_tables.provision");
 pub const TABLES_DROP: Action = Action::new("user_tables.drop");
 /// Oracle's per-user career summary refreshed after a fill.
 pub const CAREER_SUMMARY_REFRESH: Action = Action::new("user_tables.career_summary");
+/// A user's table set and its counts read (their page's section), audited.
+pub const USER_TABLES_READ: Action = Action::new("user.tables.read");
+
+impl super::Returned for TableSetInfo {
+    fn rows(&self) -> usize {
+        1
+    }
+}
 
 pub trait UserTableStore {
     /// Creates the per-user table set (idempotent; finishes a set a crash left half made).

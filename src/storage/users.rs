@@ -17,6 +17,15 @@ pub const USER_DELETE: Action = Action::new("user.delete");
 /// A status set by a bulk change (one row per user).
 pub const USER_STATUS_BULK: Action = Action::new("user.status.bulk");
 pub const USERS_EXPORT: Action = Action::new("users.export");
+/// Reads of people, each audited (`audited_read`): a user's page, and a search of users.
+pub const USER_READ: Action = Action::new("user.read");
+pub const USERS_SEARCH: Action = Action::new("users.search");
+
+impl super::Returned for UserDetail {
+    fn rows(&self) -> usize {
+        1
+    }
+}
 
 /// The action of setting a user's status to `status` (`user.status.<status>`), or
 /// `None` for a status that does not exist.

@@ -8,7 +8,11 @@ use pathfinder::AppError;
 /// Everyone holding a console role: roles, second factor, last sign-in, lock.
 #[server(prefix = "/api", endpoint = "console_accounts")]
 pub async fn get_console_accounts() -> Result<Vec<ConsoleAccount>, AppError> {
-    crate::server::serve::<GetConsoleAccounts, _>(async |c| c.db.call(|s| s.console_accounts()).await).await
+    use pathfinder::storage::ACCOUNTS_READ;
+    crate::server::serve::<GetConsoleAccounts, _>(async |c| {
+        c.read(ACCOUNTS_READ, ("console_accounts", None), "", |s| s.console_accounts()).await
+    })
+    .await
 }
 
 /// Sets a user's console roles (admins; never their own; granting admin only

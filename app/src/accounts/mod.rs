@@ -6,14 +6,14 @@ mod page;
 
 pub use page::{AccountsPage, RolesForm};
 
-use crate::policy::{api, page, Access, Capability, Section, ADMIN};
+use crate::policy::{api, page, reads, Access, Capability, Section, ADMIN};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
     name: "accounts",
     rules: &[
         page("/accounts", Access::Roles(ADMIN), Section::People, "Console accounts"),
-        api::<GetConsoleAccounts>(Access::Roles(ADMIN)),
+        reads::<GetConsoleAccounts>(Access::Roles(ADMIN)),
         api::<SetConsoleRoles>(Access::Roles(ADMIN)),
     ],
 };

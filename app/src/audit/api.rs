@@ -12,8 +12,7 @@ pub async fn audit_search(params: AuditParams) -> Result<AuditPage, AppError> {
     use pathfinder::storage::AUDIT_SEARCH;
     crate::server::serve::<AuditSearch, _>(async |c| {
         let filter = pathfinder::audit::AuditFilter::from_params(&params, chrono::Utc::now())?;
-        let audit = c.audit(AUDIT_SEARCH, ("audit_log", None)).with_detail(params.describe());
-        c.db.call(move |s| s.audited_search(&filter, &audit)).await
+        c.read(AUDIT_SEARCH, ("audit_log", None), &params.describe(), move |s| s.search_audit(&filter)).await
     })
     .await
 }
@@ -22,8 +21,9 @@ pub async fn audit_search(params: AuditParams) -> Result<AuditPage, AppError> {
 #[server(prefix = "/api", endpoint = "audit_facets")]
 pub async fn get_audit_facets(params: AuditParams) -> Result<AuditFacets, AppError> {
     crate::server::serve::<GetAuditFacets, _>(async |c| {
+        use pathfinder::storage::AUDIT_FACETS;
         let filter = pathfinder::audit::AuditFilter::from_params(&params.first_page(), chrono::Utc::now())?;
-        c.db.call(move |s| s.audit_facets(&filter)).await
+        c.read(AUDIT_FACETS, ("audit_log", None), &params.describe(), move |s| s.audit_facets(&filter)).await
     })
     .await
 }
@@ -33,8 +33,11 @@ pub async fn get_audit_facets(params: AuditParams) -> Result<AuditFacets, AppErr
 pub async fn audit_event(id: String) -> Result<AuditRow, AppError> {
     use pathfinder::storage::AUDIT_EVENT_VIEW;
     crate::server::serve::<AuditEvent, _>(async |c| {
-        let audit = c.audit(AUDIT_EVENT_VIEW, ("audit_event", Some(&id)));
-        c.db.call(move |s| s.audited_event(&id, &audit)).await
+        let entity = ("audit_event", Some(id.clone()));
+        c.read(AUDIT_EVENT_VIEW, entity, "", move |s| {
+            s.audit_event(&id)?.ok_or_else(|| AppError::NotFound("The event".into()))
+        })
+        .await
     })
     .await
 }

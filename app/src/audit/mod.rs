@@ -9,7 +9,7 @@ mod page;
 pub use event::AuditEventPage;
 pub use page::{AuditPage, Timeline};
 
-use crate::policy::{api, endpoint, page, unlisted, Access, Capability, Section, AUDIT_READERS};
+use crate::policy::{api, endpoint, page, reads, unlisted, Access, Capability, Section, AUDIT_READERS};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
@@ -17,9 +17,9 @@ pub const CAPABILITY: Capability = Capability {
     rules: &[
         page("/audit", Access::Roles(AUDIT_READERS), Section::Compliance, "Audit log"),
         unlisted("/audit/:id", Access::Roles(AUDIT_READERS), "one event's page, reached from the log's rows"),
-        api::<AuditSearch>(Access::Roles(AUDIT_READERS)),
-        api::<GetAuditFacets>(Access::Roles(AUDIT_READERS)),
-        api::<AuditEvent>(Access::Roles(AUDIT_READERS)),
+        reads::<AuditSearch>(Access::Roles(AUDIT_READERS)),
+        reads::<GetAuditFacets>(Access::Roles(AUDIT_READERS)),
+        reads::<AuditEvent>(Access::Roles(AUDIT_READERS)),
         api::<StartAuditJob>(Access::Roles(AUDIT_READERS)),
         api::<GetAuditJob>(Access::Roles(AUDIT_READERS)),
         // Streamed and drawn by the server (server/src/http/).

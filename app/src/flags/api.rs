@@ -38,8 +38,11 @@ pub async fn get_flag(
     #[server(default)] after: String,
 ) -> Result<FlagPage, AppError> {
     crate::server::serve::<GetFlag, _>(async |c| {
+        use pathfinder::storage::FLAG_READ;
         let filter = pathfinder::flags::OverrideFilter::from_query(&holders, &state, &holder, &after)?;
-        c.db.call(move |s| s.flag_page(&key, &filter, chrono::Utc::now(), OVERRIDES_PAGE)).await
+        let what = format!("holders {holders:?}, state {state:?}, holder {holder:?}");
+        let entity = ("flag", Some(key.clone()));
+        c.read(FLAG_READ, entity, &what, move |s| s.flag_page(&key, &filter, chrono::Utc::now(), OVERRIDES_PAGE)).await
     })
     .await
 }
@@ -128,7 +131,9 @@ pub async fn delete_override(override_id: String) -> Result<(), AppError> {
 #[server(prefix = "/api", endpoint = "evaluate_flag")]
 pub async fn evaluate_flag(key: String, user: String) -> Result<Evaluation, AppError> {
     crate::server::serve::<EvaluateFlag, _>(async |c| {
-        c.db.call(move |s| s.evaluate_for(&key, &user, chrono::Utc::now())).await
+        use pathfinder::storage::USER_FLAG_READ;
+        let what = format!("flag {key} for {user}");
+        c.read(USER_FLAG_READ, ("user", None), &what, move |s| s.evaluate_for(&key, &user, chrono::Utc::now())).await
     })
     .await
 }
@@ -137,7 +142,9 @@ pub async fn evaluate_flag(key: String, user: String) -> Result<Evaluation, AppE
 #[server(prefix = "/api", endpoint = "user_flags")]
 pub async fn get_user_flags(user_id: String) -> Result<Vec<Evaluation>, AppError> {
     crate::server::serve::<GetUserFlags, _>(async |c| {
-        c.db.call(move |s| s.evaluate_all(Some(&user_id), chrono::Utc::now())).await
+        use pathfinder::storage::USER_FLAGS_READ;
+        let entity = ("user", Some(user_id.clone()));
+        c.read(USER_FLAGS_READ, entity, "", move |s| s.evaluate_all(Some(&user_id), chrono::Utc::now())).await
     })
     .await
 }
@@ -146,7 +153,10 @@ pub async fn get_user_flags(user_id: String) -> Result<Vec<Evaluation>, AppError
 #[server(prefix = "/api", endpoint = "user_overrides")]
 pub async fn get_user_overrides(user_id: String) -> Result<Vec<Override>, AppError> {
     crate::server::serve::<GetUserOverrides, _>(async |c| {
-        c.db.call(move |s| s.overrides_held(&pathfinder::flags::Target::User(user_id))).await
+        use pathfinder::storage::USER_OVERRIDES_READ;
+        let entity = ("user", Some(user_id.clone()));
+        c.read(USER_OVERRIDES_READ, entity, "", move |s| s.overrides_held(&pathfinder::flags::Target::User(user_id)))
+            .await
     })
     .await
 }
@@ -162,7 +172,13 @@ pub async fn get_flag_groups() -> Result<Vec<Group>, AppError> {
 #[server(prefix = "/api", endpoint = "flag_group")]
 pub async fn get_flag_group(group_id: String, #[server(default)] after: String) -> Result<GroupPage, AppError> {
     crate::server::serve::<GetFlagGroup, _>(async |c| {
-        c.db.call(move |s| s.group_page(&group_id, Some(after.as_str()).filter(|a| !a.is_empty()), MEMBERS_PAGE)).await
+        use pathfinder::storage::GROUP_READ;
+        let entity = ("group", Some(group_id.clone()));
+        let what = if after.is_empty() { "members from the first" } else { "members, a later page" };
+        c.read(GROUP_READ, entity, what, move |s| {
+            s.group_page(&group_id, Some(after.as_str()).filter(|a| !a.is_empty()), MEMBERS_PAGE)
+        })
+        .await
     })
     .await
 }

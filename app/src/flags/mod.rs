@@ -14,7 +14,7 @@ pub use groups::{GroupPage, GroupSelect, GroupsPage};
 pub use list::FlagsPage;
 pub use user::UserFlags;
 
-use crate::policy::{api, endpoint, page, unlisted, Access, Capability, Section, ADMIN, FLAG_READERS};
+use crate::policy::{api, endpoint, page, reads, unlisted, Access, Capability, Section, ADMIN, FLAG_READERS};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
@@ -25,16 +25,16 @@ pub const CAPABILITY: Capability = Capability {
         page("/groups", Access::Roles(FLAG_READERS), Section::Flags, "Groups"),
         unlisted("/groups/:id", Access::Roles(FLAG_READERS), "one group's page, reached from the groups list"),
         api::<GetFlags>(Access::Roles(FLAG_READERS)),
-        api::<GetFlag>(Access::Roles(FLAG_READERS)),
+        reads::<GetFlag>(Access::Roles(FLAG_READERS)),
         api::<SaveFlag>(Access::Roles(ADMIN)),
         api::<DeleteFlag>(Access::Roles(ADMIN)),
         api::<SetOverride>(Access::Roles(ADMIN)),
         api::<DeleteOverride>(Access::Roles(ADMIN)),
-        api::<EvaluateFlag>(Access::Roles(FLAG_READERS)),
-        api::<GetUserFlags>(Access::Roles(ADMIN)),
-        api::<GetUserOverrides>(Access::Roles(ADMIN)),
+        reads::<EvaluateFlag>(Access::Roles(FLAG_READERS)),
+        reads::<GetUserFlags>(Access::Roles(ADMIN)),
+        reads::<GetUserOverrides>(Access::Roles(ADMIN)),
         api::<GetFlagGroups>(Access::Roles(FLAG_READERS)),
-        api::<GetFlagGroup>(Access::Roles(FLAG_READERS)),
+        reads::<GetFlagGroup>(Access::Roles(FLAG_READERS)),
         api::<SaveGroup>(Access::Roles(ADMIN)),
         api::<DeleteGroup>(Access::Roles(ADMIN)),
         api::<SetUserGroup>(Access::Roles(ADMIN)),

@@ -11,8 +11,11 @@ pub const INVITATION_DAYS: i64 = 7;
 /// The invitations, newest first (admins).
 #[server(prefix = "/api", endpoint = "invitations")]
 pub async fn get_invitations() -> Result<Vec<InvitationInfo>, AppError> {
-    crate::server::serve::<GetInvitations, _>(async |c| c.db.call(|s| s.list_invitations(chrono::Utc::now())).await)
-        .await
+    use pathfinder::storage::INVITATIONS_READ;
+    crate::server::serve::<GetInvitations, _>(async |c| {
+        c.read(INVITATIONS_READ, ("invitations", None), "", |s| s.list_invitations(chrono::Utc::now())).await
+    })
+    .await
 }
 
 /// Invites someone by email (admins): with a console role or none (`user`) and
@@ -82,10 +85,16 @@ pub async fn resend_invitation(invitation_id: String) -> Result<InvitationLink, 
 /// and role, or why it can no longer be used (410).
 #[server(prefix = "/api", endpoint = "invitation_preview")]
 pub async fn invitation_preview(token: String) -> Result<InvitationInfo, AppError> {
-    crate::server::serve_anyone::<InvitationPreview, _>(async |_, db| {
+    use pathfinder::storage::INVITATION_READ;
+    crate::server::serve_anyone::<InvitationPreview, _>(async |_, meta, db| {
         let hash = pathfinder::secret::token_hash(&token);
-        let found = db.call(move |s| s.invitation_by_token(&hash, chrono::Utc::now())).await?;
-        let invitation = found.ok_or_else(InvitationInfo::unknown)?;
+        // Its holder reads it (no console user): the row names the link's hash. An
+        // unknown link is refused before any row (a guess writes nothing).
+        let row = meta.audit(None, INVITATION_READ, ("invitation", None)).with_detail(format!("link {}", &hash[..12]));
+        let invitation = crate::server::read_audited(&db, row, "", move |s| {
+            s.invitation_by_token(&hash, chrono::Utc::now())?.ok_or_else(InvitationInfo::unknown)
+        })
+        .await?;
         match invitation.gone() {
             Some(gone) => Err(gone),
             None => Ok(InvitationInfo { invited_by: None, ..invitation }),

@@ -9,7 +9,7 @@ mod page;
 pub use invite::InvitePage;
 pub use page::InvitationsPage;
 
-use crate::policy::{api, endpoint, page, unlisted, Access, Capability, Section, ADMIN};
+use crate::policy::{api, endpoint, page, reads, unlisted, Access, Capability, Section, ADMIN};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
@@ -18,11 +18,11 @@ pub const CAPABILITY: Capability = Capability {
         page("/invitations", Access::Roles(ADMIN), Section::People, "Invitations"),
         // The link's token is the key.
         unlisted("/invite/:token", Access::Public, "the invitee's page, reached from the link in their mail"),
-        api::<GetInvitations>(Access::Roles(ADMIN)),
+        reads::<GetInvitations>(Access::Roles(ADMIN)),
         api::<CreateInvitation>(Access::Roles(ADMIN)),
         api::<ResendInvitation>(Access::Roles(ADMIN)),
         api::<WithdrawInvitation>(Access::Roles(ADMIN)),
-        api::<InvitationPreview>(Access::Public),
+        reads::<InvitationPreview>(Access::Public),
         endpoint("/auth/accept_invitation", Access::Public),
     ],
 };

@@ -12,7 +12,12 @@ pub async fn get_key_inventory(after: String) -> Result<KeyInventory, AppError> 
         // A page of the inventory.
         const KEYS: u32 = 100;
         let days = crate::server::context::<pathfinder::storage::KeyPolicy>()?.rotation_days;
-        c.db.call(move |s| s.key_inventory(days, Some(after.as_str()), KEYS)).await
+        use pathfinder::storage::KEY_INVENTORY_READ;
+        let what = if after.is_empty() { "the first page" } else { "a later page" };
+        c.read(KEY_INVENTORY_READ, ("encryption_keys", None), what, move |s| {
+            s.key_inventory(days, Some(after.as_str()), KEYS)
+        })
+        .await
     })
     .await
 }
@@ -49,8 +54,9 @@ pub async fn start_key_rotation(scope: String) -> Result<String, AppError> {
 pub async fn get_user_key(user_id: String) -> Result<Option<KeyInfo>, AppError> {
     crate::server::serve::<GetUserKey, _>(async |c| {
         let days = crate::server::context::<pathfinder::storage::KeyPolicy>()?.rotation_days;
-        let id = pathfinder::UserId(user_id);
-        c.db.call(move |s| s.key_of(&id, days)).await
+        use pathfinder::storage::USER_KEY_READ;
+        let entity = ("user", Some(user_id.clone()));
+        c.read(USER_KEY_READ, entity, "", move |s| s.key_of(&pathfinder::UserId(user_id), days)).await
     })
     .await
 }
@@ -73,9 +79,11 @@ pub async fn rotate_user_key(user_id: String) -> Result<(), AppError> {
 pub async fn reveal_sensitive(user_id: String) -> Result<SensitiveFields, AppError> {
     use pathfinder::storage::SENSITIVE_READ;
     crate::server::serve::<RevealSensitive, _>(async |c| {
-        let id = pathfinder::UserId(user_id);
-        let audit = c.audit(SENSITIVE_READ, ("user", Some(id.as_str())));
-        c.db.call(move |s| s.read_sensitive_fields(&id, &audit)).await
+        let entity = ("user", Some(user_id.clone()));
+        c.read_with_row(SENSITIVE_READ, entity, move |s, row| {
+            s.read_sensitive_fields(&pathfinder::UserId(user_id), row)
+        })
+        .await
     })
     .await
 }

@@ -8,15 +8,16 @@ use pathfinder::AppError;
 /// The signed-in user, or `None`.
 #[server(prefix = "/api", endpoint = "me")]
 pub async fn me() -> Result<Option<Principal>, AppError> {
-    crate::server::serve_anyone::<Me, _>(async |who, _| Ok(who)).await
+    crate::server::serve_anyone::<Me, _>(async |who, _, _| Ok(who)).await
 }
 
 /// A user's sessions and their console sign-in's guard (their page's section).
 #[server(prefix = "/api", endpoint = "user_sessions")]
 pub async fn get_user_sessions(user_id: String) -> Result<UserSessions, AppError> {
     crate::server::serve::<GetUserSessions, _>(async |c| {
-        let id = pathfinder::UserId(user_id);
-        c.db.call(move |s| s.user_sessions(&id)).await
+        use pathfinder::storage::USER_SESSIONS_READ;
+        let entity = ("user", Some(user_id.clone()));
+        c.read(USER_SESSIONS_READ, entity, "", move |s| s.user_sessions(&pathfinder::UserId(user_id))).await
     })
     .await
 }

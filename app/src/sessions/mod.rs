@@ -11,7 +11,7 @@ pub use login::LoginPage;
 pub use page::SessionsPage;
 pub use section::UserSessionsSection;
 
-use crate::policy::{api, endpoint, page, unlisted, Access, Capability, Section, ADMIN};
+use crate::policy::{api, endpoint, page, reads, unlisted, Access, Capability, Section, ADMIN};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
@@ -20,7 +20,7 @@ pub const CAPABILITY: Capability = Capability {
         unlisted("/login", Access::Public, "the sign-in page: the console sends there whoever is not signed in"),
         page("/sessions", Access::Roles(ADMIN), Section::People, "Sessions"),
         api::<Me>(Access::Public),
-        api::<GetUserSessions>(Access::Roles(ADMIN)),
+        reads::<GetUserSessions>(Access::Roles(ADMIN)),
         api::<RevokeSession>(Access::Roles(ADMIN)),
         api::<CountSessions>(Access::Roles(ADMIN)),
         api::<RevokeSessions>(Access::Roles(ADMIN)),

@@ -9,8 +9,9 @@ use pathfinder::AppError;
 #[server(prefix = "/api", endpoint = "user_tables")]
 pub async fn get_user_tables(user_id: String) -> Result<Option<TableSetInfo>, AppError> {
     crate::server::serve::<GetUserTables, _>(async |c| {
-        let id = pathfinder::UserId(user_id);
-        c.db.call(move |s| s.tables_of(&id)).await
+        use pathfinder::storage::USER_TABLES_READ;
+        let entity = ("user", Some(user_id.clone()));
+        c.read(USER_TABLES_READ, entity, "", move |s| s.tables_of(&pathfinder::UserId(user_id))).await
     })
     .await
 }

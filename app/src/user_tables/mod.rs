@@ -5,13 +5,13 @@ mod section;
 
 pub use section::UserTablesSection;
 
-use crate::policy::{api, Access, Capability, ADMIN};
+use crate::policy::{api, reads, Access, Capability, ADMIN};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
     name: "user_tables",
     rules: &[
-        api::<GetUserTables>(Access::Roles(ADMIN)),
+        reads::<GetUserTables>(Access::Roles(ADMIN)),
         api::<ProvisionUserTables>(Access::Roles(ADMIN)),
         api::<DropUserTables>(Access::Roles(ADMIN)),
     ],

@@ -15,8 +15,9 @@ pub async fn list_users(
     after: String,
 ) -> Result<Page<UserSummary>, AppError> {
     crate::server::serve::<ListUsers, _>(async |c| {
+        use pathfinder::storage::USERS_SEARCH;
         let filter = pathfinder::filter::UserFilter::from_query(&q, &mode, &status, &sort, &dir, &after)?;
-        c.db.call(move |s| s.search_users(&filter)).await
+        c.read(USERS_SEARCH, ("users", None), &filter.describe(), move |s| s.search_users(&filter)).await
     })
     .await
 }
@@ -25,8 +26,8 @@ pub async fn list_users(
 #[server(prefix = "/api", endpoint = "user_detail")]
 pub async fn get_user_detail(user_id: String) -> Result<UserDetail, AppError> {
     crate::server::serve::<GetUserDetail, _>(async |c| {
-        let id = pathfinder::UserId(user_id);
-        c.db.call(move |s| s.user_page(&id)).await
+        use pathfinder::storage::USER_READ;
+        c.read(USER_READ, ("user", Some(user_id.clone())), "", move |s| s.user_page(&pathfinder::UserId(user_id))).await
     })
     .await
 }

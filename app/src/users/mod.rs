@@ -9,7 +9,7 @@ mod list;
 pub use detail::UserDetailPage;
 pub use list::UsersPage;
 
-use crate::policy::{api, endpoint, page, unlisted, Access, Capability, Section, ADMIN};
+use crate::policy::{api, endpoint, page, reads, unlisted, Access, Capability, Section, ADMIN};
 use api::*;
 
 pub const CAPABILITY: Capability = Capability {
@@ -21,8 +21,8 @@ pub const CAPABILITY: Capability = Capability {
             Access::Roles(ADMIN),
             "one user's page, reached from the users list and every link to a user",
         ),
-        api::<ListUsers>(Access::Roles(ADMIN)),
-        api::<GetUserDetail>(Access::Roles(ADMIN)),
+        reads::<ListUsers>(Access::Roles(ADMIN)),
+        reads::<GetUserDetail>(Access::Roles(ADMIN)),
         api::<SetUserStatus>(Access::Roles(ADMIN)),
         api::<CreateUser>(Access::Roles(ADMIN)),
         api::<BulkPreview>(Access::Roles(ADMIN)),

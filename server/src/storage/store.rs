@@ -23,6 +23,8 @@ pub struct Store {
     pub(super) keyring: Keyring,
     /// Long work's share of the pool: requests always find the rest.
     pub(super) maintenance: Arc<Share>,
+    /// This instance's read rows, committed in groups (`audit::reads`).
+    pub(super) reads: super::audit::reads::ReadLog,
 }
 
 pub enum Backend {
@@ -62,7 +64,7 @@ impl Store {
                 )),
             };
         let maintenance = Share::of_pool(db.database().pool_stats().max);
-        Ok(Store { db, instance: pathfinder::new_id(), keyring, maintenance })
+        Ok(Store { db, instance: pathfinder::new_id(), keyring, maintenance, reads: Default::default() })
     }
 
     /// The embedded database at `path`, with the master key kept beside it (made if absent).

@@ -5,7 +5,7 @@
 use crate::common::{add_user, audit, new_user, trust};
 use crate::Harness;
 use pathfinder::audit::{AuditFilter, AuditParams, AuditRow, BreakKind, Count, PageFrom, StatusMatch, TextMatch};
-use pathfinder::storage::{AuditEntry, Storage, TableRows, Value};
+use pathfinder::storage::{audited_read, AuditEntry, Storage, TableRows, Value};
 use pathfinder::storage::{LoginFailure, LoginGuard};
 use pathfinder::{AppError, UserId, Username};
 use std::collections::BTreeMap;
@@ -17,6 +17,7 @@ checks!(
     audit_rows_fit_their_columns,
     a_change_whose_audit_row_fails_changes_nothing,
     audited_reads_write_their_row_or_answer_nothing,
+    concurrent_reads_each_keep_their_row_in_a_verified_chain,
 );
 
 const KEY: &[u8] = b"a test audit key of 32 characters!!";
@@ -567,9 +568,9 @@ fn a_change_whose_audit_row_fails_changes_nothing(h: &Harness) {
     assert_eq!(s.recent_audit(100_000).unwrap().len(), before + 1 + 4, "only the successful changes are audited");
 }
 
-/// A reader's search and a reader's look at one event are audited in the same
-/// request: the row says what was asked and how many events the page held; if the
-/// row cannot be written, nothing is answered.
+/// A read of personal data (here a reader's search and a look at one event) writes
+/// its row before answering: the row says who asked what and how many rows came
+/// back; if the row cannot be written, nothing is answered (Unavailable, a 503).
 fn audited_reads_write_their_row_or_answer_nothing(h: &Harness) {
     let s = h.s();
     let reader = add_user(s, "audit_reader", "active", &[]);
@@ -579,26 +580,63 @@ fn audited_reads_write_their_row_or_answer_nothing(h: &Harness) {
     let probes = filter(|p| p.action = "read.probe".into());
     let asked =
         AuditEntry { actor: Some(reader.clone()), detail: Some("action read.probe".into()), ..audit("audit.search") };
-    let page = s.audited_search(&probes, &asked).unwrap();
+    let page = audited_read(s, &asked, |s| s.search_audit(&probes)).unwrap();
     assert_eq!(page.events.len(), 3);
     assert_eq!(page, s.search_audit(&probes).unwrap(), "the page is the search's");
     let row = s.recent_audit(1).unwrap().remove(0);
     assert_eq!((row.action.as_str(), row.user_id.as_ref()), ("audit.search", Some(&reader.0)));
-    assert_eq!(row.detail.as_deref(), Some("action read.probe; 3 events on the page"));
+    assert_eq!(row.detail.as_deref(), Some("action read.probe; 3 returned"));
 
     let event = &page.events[0];
     let looked =
         AuditEntry { actor: Some(reader.clone()), entity_id: Some(event.id.clone()), ..audit("audit.event.view") };
-    let got = s.audited_event(&event.id, &looked).unwrap();
+    let got = audited_read(s, &looked, |s| s.audit_event(&event.id)).unwrap().unwrap();
     assert_eq!((got.id.as_str(), got.action.as_str()), (event.id.as_str(), "read.probe"));
     let row = s.recent_audit(1).unwrap().remove(0);
     assert_eq!((row.action.as_str(), row.entity_id.as_deref()), ("audit.event.view", Some(event.id.as_str())));
+    assert_eq!(row.detail.as_deref(), Some("1 returned"));
 
-    // No such event: NotFound, and no row; a row that cannot be written: no answer.
+    // A read that fails writes no row; a row that cannot be written: no answer.
     let before = s.recent_audit(100_000).unwrap().len();
-    assert!(matches!(s.audited_event("no-such-event", &looked), Err(AppError::NotFound(_))));
+    let failed: Result<Vec<()>, _> = audited_read(s, &looked, |_| Err(AppError::NotFound("The event".into())));
+    assert!(matches!(failed, Err(AppError::NotFound(_))));
     let broken = AuditEntry { action: String::new(), ..asked.clone() };
-    assert!(s.audited_search(&probes, &broken).is_err(), "no row, no page");
-    assert!(s.audited_event(&event.id, &broken).is_err(), "no row, no event");
+    let refused = audited_read(s, &broken, |s| s.search_audit(&probes));
+    assert!(matches!(refused, Err(AppError::Unavailable(_))), "no row, no page: {refused:?}");
     assert_eq!(s.recent_audit(100_000).unwrap().len(), before);
+}
+
+/// Reads from many threads at once commit their rows in groups (one step of the
+/// chain's head a group): every read's row is there, each once, and the chain verifies.
+fn concurrent_reads_each_keep_their_row_in_a_verified_chain(h: &Harness) {
+    let s = h.storage.clone();
+    let reader = add_user(s.as_ref(), "busy_reader", "active", &[]);
+    let before = s.recent_audit(100_000).unwrap().len();
+    let (threads, each) = (8, 25);
+    std::thread::scope(|scope| {
+        for t in 0..threads {
+            let (s, reader) = (s.clone(), reader.clone());
+            scope.spawn(move || {
+                for i in 0..each {
+                    let row = AuditEntry {
+                        actor: Some(reader.clone()),
+                        entity_id: Some(format!("t{t}-{i}")),
+                        ..audit("user.read")
+                    };
+                    let got = audited_read(s.as_ref(), &row, |_| Ok(vec![t, i])).unwrap();
+                    assert_eq!(got, vec![t, i]);
+                }
+            });
+        }
+    });
+    let rows = s.recent_audit(100_000).unwrap();
+    assert_eq!(rows.len(), before + threads * each);
+    let mut seen: Vec<String> =
+        rows.iter().filter(|r| r.action == "user.read").filter_map(|r| r.entity_id.clone()).collect();
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), threads * each, "each read's row once");
+    let report = s.verify_audit_chain(&trust(None), &mut |_, _| true).unwrap();
+    assert!(report.problem.is_none(), "{report:?}");
+    assert_eq!(report.unchained, 0, "{report:?}");
 }

@@ -146,7 +146,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/audit_job" => format!("id={job}"),
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };
-    let mut walked = 0;
+    let (mut walked, mut named_people) = (0, 0);
     for rule in rules() {
         let (pattern, Access::Roles(allowed)) = (rule.path, rule.access) else { continue };
         let id = match pattern {
@@ -175,10 +175,29 @@ async fn every_route_and_server_function_follows_the_policy() {
             assert_eq!(anon.status, StatusCode::SEE_OTHER, "{pattern} without a session");
         }
         for (role, token) in &tokens {
+            let before = newest_seq(&c);
             let r = call(Some(token.clone())).await;
             if allowed.contains(role) {
                 assert_eq!(r.status, StatusCode::OK, "{role} on {pattern}: {}", r.body);
                 assert!(!r.body.contains("data-test-id=\"error\""), "{role} on {pattern} shows an error: {}", r.body);
+                // Data about people leaves with its read row, written by this request,
+                // in the chain: a function declared to read people always writes it,
+                // and any answer that names one of the walk's people must have.
+                let caller = c.user_id(caller_name(*role));
+                let rows = rows_of_request(&c, before, &path, &caller.0);
+                if rule.reads_people {
+                    assert!(rows > 0, "{role} on {pattern}: a read of people without its read row");
+                }
+                // (A page names its reader in its top bar: that is not a read of people.)
+                let others = PEOPLE.iter().filter(|p| **p != caller_name(*role));
+                if let Some(person) = others.into_iter().find(|p| r.body.contains(**p)) {
+                    named_people += 1;
+                    assert!(
+                        rows > 0,
+                        "{role} on {pattern} answered with {person} and wrote no audit row: declare it with \
+                         policy::reads and read through Caller::read"
+                    );
+                }
             } else {
                 assert_eq!(r.status, StatusCode::FORBIDDEN, "{role} on {pattern}");
             }
@@ -186,6 +205,8 @@ async fn every_route_and_server_function_follows_the_policy() {
         walked += 1;
     }
     assert!(walked >= 6);
+    eprintln!("{named_people} answers named the walk's people");
+    assert!(named_people >= 10, "the walk's people appear in few answers ({named_people}): is the check blind?");
     // SREs read flags and groups without the forms that edit them.
     let read_group = {
         use pathfinder::storage::FlagStore;
@@ -211,6 +232,36 @@ async fn every_route_and_server_function_follows_the_policy() {
             "{path}"
         );
     }
+}
+
+/// People whose names (in their usernames and emails) mark an answer as data about
+/// people: the walk's, and two of the console's accounts (the admin who walks is
+/// named by every answer that says who did what).
+const PEOPLE: [&str; 5] = ["walk_target", "walk_holder", "walk_victim", "sre_sam", "comp_cy"];
+
+fn caller_name(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "root",
+        Role::Sre => "sre_sam",
+        Role::Compliance => "comp_cy",
+    }
+}
+
+/// The chain's newest sequence number.
+fn newest_seq(c: &Console) -> i64 {
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    db.query_row("SELECT COALESCE(MAX(chain_seq), 0) FROM pf_audit_log", [], |r| r.get(0)).unwrap()
+}
+
+/// The audit rows written after `after` for a request to `path` by `actor`.
+fn rows_of_request(c: &Console, after: i64, path: &str, actor: &str) -> i64 {
+    let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
+    db.query_row(
+        "SELECT COUNT(*) FROM pf_audit_log WHERE chain_seq > ?1 AND request_path = ?2 AND user_id = ?3",
+        rusqlite::params![after, path, actor],
+        |r| r.get(0),
+    )
+    .unwrap()
 }
 
 /// Every route of the app has a row in the policy table and either a place in the

@@ -248,3 +248,53 @@ async fn an_admin_changes_a_status_with_its_audit_row() {
     assert_eq!(status_of(&root), "active");
     assert_eq!(c.actions().len(), before);
 }
+
+/// Reading a person is audited before the data leaves: the user's page and the
+/// search each write their read row (who, whom or which filter, how many rows,
+/// the request); when the row cannot be written the answer is a 503 with a
+/// reference and none of the person's data, the page included.
+#[tokio::test]
+async fn reads_of_people_are_audited_and_fail_closed() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let root = c.user_id("root");
+    let ada = common::add_user(c.storage.as_ref(), "ada_read", "active", &[]);
+    let r = c.post("/api/user_detail", Some(&token), &format!("user_id={}", ada.0)).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.body.contains("ada_read@"), "{}", r.body);
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "user.read");
+    assert_eq!((row.entity_type.as_deref(), row.entity_id.as_deref()), (Some("user"), Some(ada.0.as_str())));
+    assert_eq!(
+        (row.user_id.as_deref(), row.request_path.as_deref()),
+        (Some(root.0.as_str()), Some("/api/user_detail"))
+    );
+    assert_eq!(row.detail.as_deref(), Some("1 returned"));
+
+    let r = c.post("/api/users", Some(&token), "q=ada_&mode=prefix&status=&sort=&dir=&after=").await;
+    assert_eq!(r.status, StatusCode::OK);
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(
+        (row.action.as_str(), row.entity_type.as_deref(), row.entity_id.as_deref()),
+        ("users.search", Some("users"), None)
+    );
+    assert_eq!(row.detail.as_deref(), Some("prefix \"ada_\", by username; 1 returned"));
+
+    // The log refuses reads' rows (as a full disk or a lost database would).
+    sqlite_exec(
+        &c,
+        "CREATE TRIGGER refuse_reads BEFORE INSERT ON pf_audit_log WHEN NEW.action LIKE '%.read' OR NEW.action = 'users.search'
+         BEGIN SELECT RAISE(ABORT, 'the log is full'); END;",
+    );
+    let before = c.storage.recent_audit(100_000).unwrap().len();
+    let r = c.post("/api/user_detail", Some(&token), &format!("user_id={}", ada.0)).await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(r.body.contains("Unavailable") && !r.body.contains("ada_read@"), "a reference, no data: {}", r.body);
+    let r = c.post("/api/users", Some(&token), "q=ada_&mode=prefix&status=&sort=&dir=&after=").await;
+    assert_eq!(r.status, StatusCode::SERVICE_UNAVAILABLE, "{}", r.body);
+    assert!(!r.body.contains("ada_read"), "{}", r.body);
+    let page = c.send(Method::GET, &format!("/users/{}", ada.0), Some(&token), None, "").await;
+    assert!(!page.body.contains("ada_read@"), "the page shows none of it: {}", page.body);
+    assert_eq!(c.storage.recent_audit(100_000).unwrap().len(), before, "nothing was written");
+    sqlite_exec(&c, "DROP TRIGGER refuse_reads");
+}

@@ -13,7 +13,7 @@ use pathfinder::{new_id, AppError, AppResult};
 use std::collections::BTreeMap;
 
 /// The row an entry becomes, written now.
-fn row_of(e: &AuditEntry) -> AuditRow {
+pub(crate) fn row_of(e: &AuditEntry) -> AuditRow {
     let e = e.clamped();
     AuditRow {
         id: new_id(),

@@ -5,6 +5,7 @@
 pub mod append;
 pub mod chain;
 mod jobs;
+pub mod reads;
 pub mod search;
 
 use super::driver::Work;
@@ -17,11 +18,15 @@ use pathfinder::audit::{
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::{AuditEntry, AuditStore, BatchStep};
 use pathfinder::witness::{ChainTrust, WitnessMark};
-use pathfinder::{AppError, AppResult};
+use pathfinder::AppResult;
 
 impl AuditStore for Store {
     fn append_audit(&self, audit: &AuditEntry) -> AppResult<()> {
         self.write_audited(audit, |_| Ok(()))
+    }
+
+    fn record_read(&self, read: &AuditEntry) -> AppResult<()> {
+        self.record_read_row(read)
     }
 
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64> {
@@ -58,20 +63,6 @@ impl AuditStore for Store {
 
     fn search_audit(&self, filter: &AuditFilter) -> AppResult<AuditPage> {
         self.read(|c| search::page(c, filter))
-    }
-
-    fn audited_search(&self, filter: &AuditFilter, audit: &AuditEntry) -> AppResult<AuditPage> {
-        let page = self.search_audit(filter)?;
-        let said =
-            format!("{}; {} events on the page", audit.detail.as_deref().unwrap_or("all events"), page.events.len());
-        self.append_audit(&AuditEntry { detail: Some(said), ..audit.clone() })?;
-        Ok(page)
-    }
-
-    fn audited_event(&self, id: &str, audit: &AuditEntry) -> AppResult<AuditRow> {
-        let event = self.audit_event(id)?.ok_or_else(|| AppError::NotFound("The event".into()))?;
-        self.append_audit(audit)?;
-        Ok(event)
     }
 
     fn audit_facets(&self, filter: &AuditFilter) -> AppResult<AuditFacets> {

@@ -15,6 +15,7 @@ pub mod server;
 pub mod accounts;
 pub mod audit;
 pub mod backups;
+pub mod career;
 pub mod flags;
 pub mod invitations;
 pub mod keys;
@@ -41,6 +42,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &invitations::CAPABILITY,
     &mfa::CAPABILITY,
     &user_tables::CAPABILITY,
+    &career::CAPABILITY,
     &flags::CAPABILITY,
     &audit::CAPABILITY,
     &keys::CAPABILITY,
@@ -86,6 +88,7 @@ pub fn App() -> impl IntoView {
                 // page's status leaves before its data.
                 <Route path=path!("/users") view={Lazy::<UsersRoute>::new()}/>
                 <Route path=path!("/users/:id") view={Lazy::<UserDetailRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/users/:id/career") view={Lazy::<CareerRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/accounts") view={Lazy::<AccountsRoute>::new()}/>
                 <Route path=path!("/sessions") view={Lazy::<SessionsRoute>::new()}/>
                 <Route path=path!("/invitations") view={Lazy::<InvitationsRoute>::new()}/>
@@ -135,6 +138,7 @@ macro_rules! lazy_pages {
 use accounts::AccountsPage;
 use audit::{AuditEventPage, AuditPage};
 use backups::BackupsPage;
+use career::CareerDataPage;
 use flags::{FlagDetailPage, FlagsPage, GroupPage, GroupsPage};
 use invitations::{InvitationsPage, InvitePage};
 use keys::KeysPage;
@@ -147,6 +151,7 @@ use users::{UserDetailPage, UsersPage};
 lazy_pages! {
     UsersRoute => UsersPage in Shell,
     UserDetailRoute => UserDetailPage in Shell,
+    CareerRoute => CareerDataPage in Shell,
     AccountsRoute => AccountsPage in Shell,
     SessionsRoute => SessionsPage in Shell,
     InvitationsRoute => InvitationsPage in Shell,

@@ -43,7 +43,7 @@ test('an administrator reveals, changes and re-keys encrypted fields; the key in
   assert.equal(await page.inputValue('[data-test-id=phone_number]'), '+1 555 0142', 'readable after rotation');
 
   // Each reveal is in the audit log (three above).
-  const reads = Number(c.sql("SELECT COUNT(*) FROM pf_audit_log WHERE action = 'user.sensitive.read'"));
+  const reads = Number(c.sql("SELECT COUNT(*) FROM pf_audit_log WHERE action = 'read.user.sensitive'"));
   assert.equal(reads, 3);
   await page.close();
 });

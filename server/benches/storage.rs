@@ -409,7 +409,7 @@ fn main() {
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
             .unwrap();
-        raw_audit(&tx, "user.sensitive.read", keyed.as_str());
+        raw_audit(&tx, "read.user.sensitive", keyed.as_str());
         tx.commit().unwrap();
     });
     row("sensitive fields: audited decrypting read; floor: plaintext", &storage, Some(&raw));

@@ -220,6 +220,16 @@ fn oracle_statements() -> Vec<(String, String)> {
         let tables = ["pf_user_x_experiences", "pf_user_x_skills"];
         out.push(("counts".into(), pathfinder_server::storage::counts_statement(Dialect::Oracle, &tables)));
         out.push(("career".into(), pathfinder_server::storage::career_statement(&user)));
+        for section in pathfinder::storage::CareerSection::ALL {
+            use pathfinder_server::storage::{career_count_statement, career_page_statement, career_reveal_statement};
+            for after in [false, true] {
+                out.push(("career page".into(), career_page_statement(Dialect::Oracle, &user, section, after)));
+            }
+            out.push(("career count".into(), career_count_statement(&user, section)));
+            if section.has_self_written() {
+                out.push(("career reveal".into(), career_reveal_statement(&user, section)));
+            }
+        }
         for (table, column, _) in pathfinder::retention::USER_TABLES {
             let retention = pathfinder_server::storage::retention_set_statements(&user, table, column);
             out.extend(retention.into_iter().map(|s| ("retention".to_string(), s)));

@@ -6,7 +6,7 @@ use crate::{AppResult, Role, UserId};
 
 pub const USER_ROLES: Action = Action::new("user.roles");
 /// The console accounts read, audited.
-pub const ACCOUNTS_READ: Action = Action::new("accounts.read");
+pub const ACCOUNTS_READ: Action = Action::new("read.accounts");
 
 pub trait AccountStore {
     /// Everyone holding a console role, by username (at most 5,000 role rows).

@@ -17,11 +17,11 @@ pub const OVERRIDE_DELETE: Action = Action::new("flag.override.delete");
 pub const OVERRIDE_EXPIRED: Action = Action::new("flag.override.expired");
 /// Reads of who holds what, each audited: a user's flags, their overrides, one
 /// flag's value for them; a flag's page (its holders) and a group's (its members).
-pub const USER_FLAGS_READ: Action = Action::new("user.flags.read");
-pub const USER_OVERRIDES_READ: Action = Action::new("user.overrides.read");
-pub const USER_FLAG_READ: Action = Action::new("user.flag.read");
-pub const FLAG_READ: Action = Action::new("flag.read");
-pub const GROUP_READ: Action = Action::new("group.read");
+pub const USER_FLAGS_READ: Action = Action::new("read.user.flags");
+pub const USER_OVERRIDES_READ: Action = Action::new("read.user.overrides");
+pub const USER_FLAG_READ: Action = Action::new("read.user.flag");
+pub const FLAG_READ: Action = Action::new("read.flag");
+pub const GROUP_READ: Action = Action::new("read.group");
 
 impl super::Returned for crate::flags::Evaluation {
     fn rows(&self) -> usize {

@@ -8,8 +8,8 @@ pub const INVITATION_CREATE: Action = Action::new("invitation.create");
 pub const INVITATION_RESEND: Action = Action::new("invitation.resend");
 pub const INVITATION_WITHDRAW: Action = Action::new("invitation.withdraw");
 /// The invitations read, and one read by the holder of its link; audited.
-pub const INVITATIONS_READ: Action = Action::new("invitations.read");
-pub const INVITATION_READ: Action = Action::new("invitation.read");
+pub const INVITATIONS_READ: Action = Action::new("read.invitations");
+pub const INVITATION_READ: Action = Action::new("read.invitation");
 
 impl super::Returned for InvitationInfo {
     fn rows(&self) -> usize {

@@ -10,11 +10,11 @@ pub const KEY_ROTATE: Action = Action::new("key.rotate");
 pub const KEY_ROTATION_RUN: Action = Action::new("key.rotation_run");
 pub const MASTER_KEY_REWRAP: Action = Action::new("key.master.rewrap");
 pub const FIELDS_SEAL: Action = Action::new("fields.seal");
-pub const SENSITIVE_READ: Action = Action::new("user.sensitive.read");
+pub const SENSITIVE_READ: Action = Action::new("read.user.sensitive");
 pub const SENSITIVE_UPDATE: Action = Action::new("user.sensitive.update");
 /// Reads of data keys, audited: one user's, and a page of the inventory.
-pub const USER_KEY_READ: Action = Action::new("user.key.read");
-pub const KEY_INVENTORY_READ: Action = Action::new("keys.inventory.read");
+pub const USER_KEY_READ: Action = Action::new("read.user.key");
+pub const KEY_INVENTORY_READ: Action = Action::new("read.keys");
 
 impl super::Returned for KeyInfo {
     fn rows(&self) -> usize {

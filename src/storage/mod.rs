@@ -15,6 +15,7 @@ mod accounts;
 mod audit;
 mod backups;
 mod bulk;
+mod career;
 mod flags;
 mod invitations;
 mod jobs;
@@ -32,6 +33,7 @@ pub use accounts::*;
 pub use audit::*;
 pub use backups::*;
 pub use bulk::*;
+pub use career::*;
 pub use flags::*;
 pub use invitations::*;
 pub use jobs::*;
@@ -69,6 +71,7 @@ pub trait Storage:
     + SchemaStore
     + StatsStore
     + UserTableStore
+    + CareerStore
     + BulkStore
     + KeyStore
     + MfaStore

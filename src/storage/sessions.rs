@@ -19,7 +19,7 @@ pub const SESSION_REVOKE: Action = Action::new("session.revoke");
 pub const SESSION_REVOKE_MANY: Action = Action::new("session.revoke_many");
 pub const USER_UNLOCK: Action = Action::new("user.unlock");
 /// A user's sessions read (their page's section), audited.
-pub const USER_SESSIONS_READ: Action = Action::new("user.sessions.read");
+pub const USER_SESSIONS_READ: Action = Action::new("read.user.sessions");
 
 impl super::Returned for UserSessions {
     fn rows(&self) -> usize {

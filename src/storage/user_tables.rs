@@ -9,7 +9,7 @@ pub const TABLES_DROP: Action = Action::new("user_tables.drop");
 /// Oracle's per-user career summary refreshed after a fill.
 pub const CAREER_SUMMARY_REFRESH: Action = Action::new("user_tables.career_summary");
 /// A user's table set and its counts read (their page's section), audited.
-pub const USER_TABLES_READ: Action = Action::new("user.tables.read");
+pub const USER_TABLES_READ: Action = Action::new("read.user.tables");
 
 impl super::Returned for TableSetInfo {
     fn rows(&self) -> usize {

@@ -18,8 +18,8 @@ pub const USER_DELETE: Action = Action::new("user.delete");
 pub const USER_STATUS_BULK: Action = Action::new("user.status.bulk");
 pub const USERS_EXPORT: Action = Action::new("users.export");
 /// Reads of people, each audited (`audited_read`): a user's page, and a search of users.
-pub const USER_READ: Action = Action::new("user.read");
-pub const USERS_SEARCH: Action = Action::new("users.search");
+pub const USER_READ: Action = Action::new("read.user");
+pub const USERS_SEARCH: Action = Action::new("read.users");
 
 impl super::Returned for UserDetail {
     fn rows(&self) -> usize {

@@ -343,6 +343,13 @@ pub fn Timeline(user_id: String) -> impl IntoView {
                 }
             })}
         </Suspense>
-        <p><a href=format!("/audit?involving={user_id}") data-test-id="timeline-link">"The whole timeline, with filters →"</a></p>
+        <p>
+            <a href=format!("/audit?involving={user_id}") data-test-id="timeline-link">"The whole timeline, with filters →"</a>
+            " · "
+            // Every read of this person's data (actions `read.…` about them).
+            <a href=format!("/audit?entity_type=user&entity_id={user_id}&action=read.") data-test-id="who-looked">
+                "Who looked at this person →"
+            </a>
+        </p>
     }
 }

@@ -74,7 +74,7 @@ pub async fn rotate_user_key(user_id: String) -> Result<(), AppError> {
 }
 
 /// A user's sensitive fields in the clear. Each call writes its audit row
-/// (`user.sensitive.read`) in the same transaction as the read.
+/// (`read.user.sensitive`) in the same transaction as the read.
 #[server(prefix = "/api", endpoint = "reveal_sensitive")]
 pub async fn reveal_sensitive(user_id: String) -> Result<SensitiveFields, AppError> {
     use pathfinder::storage::SENSITIVE_READ;

@@ -41,6 +41,7 @@ pub fn UserTablesSection(user_id: String) -> impl IntoView {
                             view! {
                                 <p>"Status: "<strong>{set.status}</strong>"; size: "<span data-test-id="set-size">{size}</span></p>
                                 {career}
+                                <p><a href=format!("/users/{user_id}/career") data-test-id="career-link">"Their career data, table by table →"</a></p>
                                 <table class="list" data-test-id="user-tables">
                                     <thead><tr><th>"Table"</th><th>"Rows"</th></tr></thead>
                                     <tbody>{set.tables.into_iter().map(|t| view! { <tr><td><code>{t.name}</code></td><td>{t.rows}</td></tr> }).collect_view()}</tbody>

@@ -19,6 +19,7 @@ pub mod sql;
 mod accounts;
 pub mod backups;
 mod bulk;
+mod career;
 mod database_view;
 mod flags;
 mod invitations;
@@ -37,6 +38,10 @@ mod users;
 
 pub use audit::chain::signed_by;
 pub use bulk::insert_sql;
+pub use career::{
+    count_statement as career_count_statement, page_statement as career_page_statement,
+    reveal_statement as career_reveal_statement,
+};
 pub use migrations::failure_audit;
 pub use retention::{partition_statements, retention_set_statements};
 pub use store::{open, Store};

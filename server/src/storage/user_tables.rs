@@ -29,7 +29,7 @@ use pathfinder::{AppError, AppResult, UserId, Username};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
-fn registry_status(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
+pub(super) fn registry_status(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
     let row = c.query_opt(sql!("SELECT status FROM pf_user_table_sets WHERE username = :1"), &args![username])?;
     row.map(|r| r.text(0)).transpose()
 }
@@ -140,7 +140,7 @@ pub fn career_statement(username: &Username) -> String {
 }
 
 impl Store {
-    fn username_of(&self, user_id: &UserId) -> AppResult<String> {
+    pub(super) fn username_of(&self, user_id: &UserId) -> AppResult<String> {
         self.read(|c| {
             c.query_opt(sql!("SELECT username FROM pf_users WHERE user_id = :1"), &args![user_id])?
                 .ok_or_else(|| AppError::NotFound("That user".into()))?

@@ -621,7 +621,7 @@ fn concurrent_reads_each_keep_their_row_in_a_verified_chain(h: &Harness) {
                     let row = AuditEntry {
                         actor: Some(reader.clone()),
                         entity_id: Some(format!("t{t}-{i}")),
-                        ..audit("user.read")
+                        ..audit("read.user")
                     };
                     let got = audited_read(s.as_ref(), &row, |_| Ok(vec![t, i])).unwrap();
                     assert_eq!(got, vec![t, i]);
@@ -632,7 +632,7 @@ fn concurrent_reads_each_keep_their_row_in_a_verified_chain(h: &Harness) {
     let rows = s.recent_audit(100_000).unwrap();
     assert_eq!(rows.len(), before + threads * each);
     let mut seen: Vec<String> =
-        rows.iter().filter(|r| r.action == "user.read").filter_map(|r| r.entity_id.clone()).collect();
+        rows.iter().filter(|r| r.action == "read.user").filter_map(|r| r.entity_id.clone()).collect();
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), threads * each, "each read's row once");

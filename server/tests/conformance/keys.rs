@@ -53,10 +53,10 @@ fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
     s.set_sensitive_fields(&bob, &fb, &audit("user.sensitive.update")).unwrap();
 
     // Round trip, and every read in the clear is audited.
-    let reads = count(s, "user.sensitive.read");
-    assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa);
-    assert_eq!(s.read_sensitive_fields(&bob, &audit("user.sensitive.read")).unwrap(), fb);
-    assert_eq!(count(s, "user.sensitive.read"), reads + 2);
+    let reads = count(s, "read.user.sensitive");
+    assert_eq!(s.read_sensitive_fields(&alice, &audit("read.user.sensitive")).unwrap(), fa);
+    assert_eq!(s.read_sensitive_fields(&bob, &audit("read.user.sensitive")).unwrap(), fb);
+    assert_eq!(count(s, "read.user.sensitive"), reads + 2);
     let profile = s.user_profile(&alice).unwrap();
     assert_eq!(profile.sensitive_present, ["phone number", "date of birth", "gender", "nationality"]);
     assert_eq!(s.user_profile(&bob).unwrap().sensitive_present, ["phone number", "date of birth", "nationality"]);
@@ -90,12 +90,12 @@ fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
         Err(AppError::NotFound(_))
     ));
     assert_eq!(s.recent_audit(100_000).unwrap().len(), rows);
-    assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa);
+    assert_eq!(s.read_sensitive_fields(&alice, &audit("read.user.sensitive")).unwrap(), fa);
 
     // MFA secret and SSO tokens: same envelope, readable by the server only.
     s.set_mfa_secret(&alice, Some("JBSWY3DPEHPK3PXP"), &audit("user.mfa.set")).unwrap();
     assert_eq!(s.mfa_secret(&alice).unwrap().as_deref(), Some("JBSWY3DPEHPK3PXP"));
-    assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa, "other fields kept");
+    assert_eq!(s.read_sensitive_fields(&alice, &audit("read.user.sensitive")).unwrap(), fa, "other fields kept");
     add_sso_link(s, "01JENCSSO00000000000000001", &alice);
     let long_token = "t".repeat(2000);
     s.set_sso_tokens("01JENCSSO00000000000000001", Some(&long_token), Some("refresh-1"), &audit("sso.tokens.set"))
@@ -118,19 +118,19 @@ fn field_encryption_round_trips_and_refuses_tampering(h: &Harness) {
         "UPDATE pf_users SET gender_enc = REPLACE(gender_enc, 'pf1:0:', 'pf1:1:') WHERE username = 'enc_alice'";
     for damage in [flip, moved_column, moved_row, relabelled] {
         (h.raw)(damage);
-        let read = s.read_sensitive_fields(&alice, &audit("user.sensitive.read"));
+        let read = s.read_sensitive_fields(&alice, &audit("read.user.sensitive"));
         assert!(undecryptable(read.clone()), "{damage}: {read:?}");
         // A damaged value can be overwritten: what is replaced is not decrypted.
         s.set_sensitive_fields(&alice, &fa, &audit("user.sensitive.update")).unwrap();
-        assert_eq!(s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap(), fa);
+        assert_eq!(s.read_sensitive_fields(&alice, &audit("read.user.sensitive")).unwrap(), fa);
     }
     (h.raw)(relabelled);
-    let said = s.read_sensitive_fields(&alice, &audit("user.sensitive.read")).unwrap_err().to_string();
+    let said = s.read_sensitive_fields(&alice, &audit("read.user.sensitive")).unwrap_err().to_string();
     assert!(said.contains("key version 1") && said.contains("version 0"), "{said}");
     s.set_sensitive_fields(&alice, &fa, &audit("user.sensitive.update")).unwrap();
     // A wrapped key copied to another user's row does not unwrap there.
     (h.raw)("UPDATE pf_encryption_keys SET key_encrypted = (SELECT key_encrypted FROM pf_encryption_keys WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_alice')), key_salt = (SELECT key_salt FROM pf_encryption_keys WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_alice')) WHERE user_id = (SELECT user_id FROM pf_users WHERE username = 'enc_bob')");
-    assert!(undecryptable(s.read_sensitive_fields(&bob, &audit("user.sensitive.read"))));
+    assert!(undecryptable(s.read_sensitive_fields(&bob, &audit("read.user.sensitive"))));
 }
 
 /// Two users with encrypted fields, as the other checks find them: enc_alice, and
@@ -163,7 +163,7 @@ fn key_rotation_re_encrypts_every_field(h: &Harness) {
     assert_eq!((k1.rotation_count, k2.rotation_count), (1, 2));
     assert!(k2.last_rotated.is_some() && !k2.overdue);
     assert_eq!(count(s, "key.rotate"), rotations + 2);
-    assert_eq!(s.read_sensitive_fields(&carol, &audit("user.sensitive.read")).unwrap(), f);
+    assert_eq!(s.read_sensitive_fields(&carol, &audit("read.user.sensitive")).unwrap(), f);
     assert_eq!(s.mfa_secret(&carol).unwrap().as_deref(), Some("MFASECRET"));
     assert_eq!(s.sso_tokens("01JENCSSO00000000000000002").unwrap(), (Some("access-2".into()), None));
     let stored = (h.raw_text)("SELECT mfa_secret_enc FROM pf_users WHERE username = 'enc_carol'").unwrap();
@@ -228,14 +228,14 @@ fn master_key_rotation_rewraps_every_key(h: &Harness) {
     let keys = keys - 1;
 
     let only_new = (h.open_with)(Keyring::new(Some(new.clone()), vec![]));
-    assert_eq!(only_new.read_sensitive_fields(&dave, &audit("user.sensitive.read")).unwrap(), f);
+    assert_eq!(only_new.read_sensitive_fields(&dave, &audit("read.user.sensitive")).unwrap(), f);
     let only_old = (h.open_with)(Keyring::new(Some(old.clone()), vec![]));
-    let refused = only_old.read_sensitive_fields(&dave, &audit("user.sensitive.read")).unwrap_err().to_string();
+    let refused = only_old.read_sensitive_fields(&dave, &audit("read.user.sensitive")).unwrap_err().to_string();
     assert!(refused.contains(new.id()), "says which master key is missing: {refused}");
 
     let back = (h.open_with)(Keyring::new(Some(old.clone()), vec![new]));
     assert_eq!(rewrap_all(back.as_ref(), 1000), (keys as u64, 0));
-    assert_eq!(s.read_sensitive_fields(&dave, &audit("user.sensitive.read")).unwrap(), f);
+    assert_eq!(s.read_sensitive_fields(&dave, &audit("read.user.sensitive")).unwrap(), f);
 }
 
 /// (re-wrapped, failed)
@@ -315,7 +315,7 @@ fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
     let env_old = [("PF_MASTER_KEY", old.to_hex().to_string())];
     let readable = |s: &dyn Storage| {
         for (id, f) in &users {
-            assert_eq!(&s.read_sensitive_fields(id, &audit("user.sensitive.read")).unwrap(), f);
+            assert_eq!(&s.read_sensitive_fields(id, &audit("read.user.sensitive")).unwrap(), f);
         }
     };
     for point in ["key.rotate.unwrapped", "key.rotate.fields_written", "key.rotate.key_written", "key.rotate.committed"]
@@ -435,7 +435,7 @@ fn plaintext_written_later_is_folded_in_never_lost(h: &Harness) {
     product_writes(
         "UPDATE pf_users SET phone_number = '+1 555 0199', mfa_secret = 'PRODUCTSECRET' WHERE user_id = '{id}'",
     );
-    let read = |s: &dyn Storage| s.read_sensitive_fields(&fay, &audit("user.sensitive.read")).unwrap();
+    let read = |s: &dyn Storage| s.read_sensitive_fields(&fay, &audit("read.user.sensitive")).unwrap();
     assert_eq!(read(s).phone_number.as_deref(), Some("+1 555 0199"), "the newer plaintext is what is read");
     // Changing another field keeps both; the seed columns are cleared, the values encrypted.
     s.set_sensitive_fields(

@@ -40,6 +40,7 @@ mod accounts;
 mod audit;
 mod backups;
 mod bulk;
+mod career;
 mod flags;
 mod invitations;
 mod keys;

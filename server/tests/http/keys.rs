@@ -10,7 +10,7 @@ async fn sensitive_fields_are_revealed_to_admins_only_and_every_read_is_audited(
     let admin = c.token("root").await;
     let root = c.storage.user_id_by_username(&Username::parse("root").unwrap()).unwrap().unwrap();
     let pat = common::add_user(c.storage.as_ref(), "pat", "active", &[]);
-    let reads = || c.actions().iter().filter(|a| *a == "user.sensitive.read").count();
+    let reads = || c.actions().iter().filter(|a| *a == "read.user.sensitive").count();
 
     let set = format!("user_id={pat}&phone_number=%2B1+555+0177&date_of_birth=1991-04-05&gender=&nationality=Dutch");
     let r = c.post("/api/set_sensitive", Some(&admin), &set).await;
@@ -39,7 +39,7 @@ async fn sensitive_fields_are_revealed_to_admins_only_and_every_read_is_audited(
     assert_eq!((got.date_of_birth.as_deref(), got.nationality.as_deref()), (Some("1991-04-05"), Some("Dutch")));
     assert_eq!(reads(), 1);
     let row = c.storage.recent_audit(1).unwrap().remove(0);
-    assert_eq!(row.action, "user.sensitive.read");
+    assert_eq!(row.action, "read.user.sensitive");
     assert_eq!((row.user_id.as_deref(), row.entity_id.as_deref()), (Some(root.as_str()), Some(pat.as_str())));
     c.post("/api/reveal_sensitive", Some(&admin), &format!("user_id={pat}")).await;
     assert_eq!(reads(), 2, "every read, not only the first");

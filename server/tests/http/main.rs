@@ -8,6 +8,7 @@ mod harness;
 mod accounts;
 mod audit;
 mod backups;
+mod career;
 mod flags;
 mod invitations;
 mod keys;

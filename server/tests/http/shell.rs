@@ -71,6 +71,22 @@ async fn every_route_and_server_function_follows_the_policy() {
         let k = s.create_api_key("walk", &hash, &prefix, &a("k")).unwrap();
         (g.group_id, doomed.group_id, o.override_id, k.key_id)
     };
+    // A person with career data: a conversation with one message to reveal.
+    let writer = {
+        use pathfinder::storage::{TableRows, Value};
+        let s = c.storage.as_ref();
+        let id = common::add_user(s, "walk_writer", "active", &[]);
+        let owner = pathfinder::Username::parse("walk_writer").unwrap();
+        s.provision_user_tables(&owner, &common::audit("user_tables.provision")).unwrap();
+        let t = |x: &str| Value::Text(x.into());
+        let mut conversations = TableRows::new("pf_user_walk_writer_chat_conversations", &["id", "title"]);
+        conversations.push(vec![t("c1"), t("Plans")]);
+        let mut messages =
+            TableRows::new("pf_user_walk_writer_chat_messages", &["id", "conversation_id", "role", "content"]);
+        messages.push(vec![t("m1"), t("c1"), t("user"), t("what walk_writer wrote")]);
+        s.fill_user_tables(&owner, &[conversations, messages], &common::audit("user_tables.fill")).unwrap();
+        id
+    };
     let walk_policy = {
         let edit = pathfinder::retention::PolicyEdit {
             table_pattern: "pf_user_analytics".into(),
@@ -138,6 +154,8 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         "/api/delete_user" => format!("user_id={}&confirm=walk_victim", victim.0),
         "/api/key_inventory" => "after=".to_string(),
+        "/api/career_page" => format!("user_id={}&section=chat_messages&conversation=c1", writer.0),
+        "/api/reveal_career" => format!("user_id={}&section=chat_messages&row_id=m1&reason=walk", writer.0),
         "/api/set_user_group" => format!("user_id={}&group_id=", target.0),
         "/api/start_key_rotation" => "scope=overdue".to_string(),
         "/api/audit_search" | "/api/audit_facets" => "params[range]=30d&params[actor]=walk_target".to_string(),
@@ -237,7 +255,7 @@ async fn every_route_and_server_function_follows_the_policy() {
 /// People whose names (in their usernames and emails) mark an answer as data about
 /// people: the walk's, and two of the console's accounts (the admin who walks is
 /// named by every answer that says who did what).
-const PEOPLE: [&str; 5] = ["walk_target", "walk_holder", "walk_victim", "sre_sam", "comp_cy"];
+const PEOPLE: [&str; 6] = ["walk_target", "walk_holder", "walk_victim", "walk_writer", "sre_sam", "comp_cy"];
 
 fn caller_name(role: Role) -> &'static str {
     match role {

@@ -263,7 +263,7 @@ async fn reads_of_people_are_audited_and_fail_closed() {
     assert_eq!(r.status, StatusCode::OK);
     assert!(r.body.contains("ada_read@"), "{}", r.body);
     let row = c.storage.recent_audit(1).unwrap().remove(0);
-    assert_eq!(row.action, "user.read");
+    assert_eq!(row.action, "read.user");
     assert_eq!((row.entity_type.as_deref(), row.entity_id.as_deref()), (Some("user"), Some(ada.0.as_str())));
     assert_eq!(
         (row.user_id.as_deref(), row.request_path.as_deref()),
@@ -276,14 +276,14 @@ async fn reads_of_people_are_audited_and_fail_closed() {
     let row = c.storage.recent_audit(1).unwrap().remove(0);
     assert_eq!(
         (row.action.as_str(), row.entity_type.as_deref(), row.entity_id.as_deref()),
-        ("users.search", Some("users"), None)
+        ("read.users", Some("users"), None)
     );
     assert_eq!(row.detail.as_deref(), Some("prefix \"ada_\", by username; 1 returned"));
 
     // The log refuses reads' rows (as a full disk or a lost database would).
     sqlite_exec(
         &c,
-        "CREATE TRIGGER refuse_reads BEFORE INSERT ON pf_audit_log WHEN NEW.action LIKE '%.read' OR NEW.action = 'users.search'
+        "CREATE TRIGGER refuse_reads BEFORE INSERT ON pf_audit_log WHEN NEW.action LIKE 'read.%'
          BEGIN SELECT RAISE(ABORT, 'the log is full'); END;",
     );
     let before = c.storage.recent_audit(100_000).unwrap().len();

@@ -26,7 +26,7 @@ impl AuditStore for Store {
     }
 
     fn record_read(&self, read: &AuditEntry) -> AppResult<()> {
-        self.record_read_row(read)
+        self.reads.commit(append::row_of(read), |rows| self.write(|c| append::append(c, rows)))
     }
 
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64> {

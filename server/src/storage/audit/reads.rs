@@ -13,11 +13,8 @@
 //! SQLite). Nothing here outlives a request: a stopped instance loses no committed
 //! row and answered no read whose row was not committed.
 
-use super::append;
-use crate::storage::store::Store;
 use pathfinder::audit::AuditRow;
-use pathfinder::storage::AuditEntry;
-use pathfinder::AppResult;
+use pathfinder::{AppError, AppResult};
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex};
 
@@ -42,25 +39,26 @@ struct Queue {
     done: HashMap<u64, AppResult<()>>,
 }
 
-impl Store {
-    /// Writes `read`'s audit row in this instance's next batch and waits until the
-    /// batch has committed (or failed: then the caller must not answer the read).
-    pub(crate) fn record_read_row(&self, read: &AuditEntry) -> AppResult<()> {
+impl ReadLog {
+    /// Queues `row` for this instance's next batch and returns once the batch that
+    /// holds it has committed (or failed: then the caller must not answer the read).
+    /// A reader who finds nobody writing writes the batch with `write_batch` (one
+    /// transaction, one step of the chain's head).
+    pub fn commit(&self, row: AuditRow, write_batch: impl Fn(Vec<AuditRow>) -> AppResult<()>) -> AppResult<()> {
         // A row the table would refuse fails its own read here, never its batch's.
-        if read.action.trim().is_empty() {
-            return Err(pathfinder::AppError::internal("a read row without its action"));
+        if row.action.trim().is_empty() {
+            return Err(AppError::internal("a read row without its action"));
         }
-        let log = &self.reads;
-        let mut q = log.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let ticket = q.next_ticket;
         q.next_ticket += 1;
-        q.waiting.push((ticket, append::row_of(read)));
+        q.waiting.push((ticket, row));
         loop {
             if let Some(outcome) = q.done.remove(&ticket) {
                 return outcome;
             }
             if q.writing {
-                q = log.written.wait(q).unwrap_or_else(|e| e.into_inner());
+                q = self.written.wait(q).unwrap_or_else(|e| e.into_inner());
                 continue;
             }
             // Nobody is writing: this reader writes what is queued.
@@ -69,23 +67,36 @@ impl Store {
             let batch: Vec<(u64, AuditRow)> = q.waiting.drain(..take).collect();
             drop(q);
             let (tickets, rows): (Vec<u64>, Vec<AuditRow>) = batch.into_iter().unzip();
-            let outcome = self.write_read_rows(rows);
-            q = log.state.lock().unwrap_or_else(|e| e.into_inner());
-            for t in tickets {
-                q.done.insert(t, outcome.clone());
+            let mut writing = Writing { log: self, tickets, outcome: None };
+            crate::metrics::observe_read_batch(rows.len());
+            let outcome = write_batch(rows);
+            if matches!(&outcome, Err(AppError::Internal(_) | AppError::Unavailable(_))) {
+                crate::metrics::count_audit_write_failure();
             }
-            q.writing = false;
-            log.written.notify_all();
+            writing.outcome = Some(outcome);
+            drop(writing);
+            q = self.state.lock().unwrap_or_else(|e| e.into_inner());
         }
     }
+}
 
-    /// One batch of read rows: chained after the head in one transaction.
-    fn write_read_rows(&self, rows: Vec<AuditRow>) -> AppResult<()> {
-        crate::metrics::observe_read_batch(rows.len());
-        let out = self.write(|c| append::append(c, rows));
-        if matches!(&out, Err(pathfinder::AppError::Internal(_) | pathfinder::AppError::Unavailable(_))) {
-            crate::metrics::count_audit_write_failure();
+/// A batch being written: when it ends, however it ends (a panic too), its readers
+/// get its outcome and another reader may write.
+struct Writing<'a> {
+    log: &'a ReadLog,
+    tickets: Vec<u64>,
+    outcome: Option<AppResult<()>>,
+}
+
+impl Drop for Writing<'_> {
+    fn drop(&mut self) {
+        let outcome =
+            self.outcome.take().unwrap_or_else(|| Err(AppError::internal("writing a batch of read rows panicked")));
+        let mut q = self.log.state.lock().unwrap_or_else(|e| e.into_inner());
+        for t in self.tickets.drain(..) {
+            q.done.insert(t, outcome.clone());
         }
-        out
+        q.writing = false;
+        self.log.written.notify_all();
     }
 }

@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod backup;
+pub mod career;
 pub mod diagnostics;
 pub mod dto;
 pub mod error;

@@ -24,6 +24,7 @@ pub mod operations;
 pub mod overview;
 pub mod retention;
 pub mod sessions;
+pub mod subject_access;
 pub mod user_tables;
 pub mod users;
 
@@ -49,6 +50,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &retention::CAPABILITY,
     &operations::CAPABILITY,
     &backups::CAPABILITY,
+    &subject_access::CAPABILITY,
 ];
 
 /// The HTML document around the app.

@@ -10,6 +10,7 @@ mod exit;
 mod keys;
 mod progress;
 mod retention;
+mod subject_access;
 
 use crate::config::ServeConfig;
 use crate::config::{secret_from_env, DatabaseUrl, DEFAULT_DATABASE_URL};
@@ -339,6 +340,12 @@ pub enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// One person: `user export USERNAME --output FILE` writes everything the
+    /// database holds about them into one zip (subject access); audited.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
     /// The audit log: verify its hash chain, export it, sign a checkpoint.
     Audit {
         #[command(subcommand)]
@@ -381,6 +388,19 @@ pub enum ApiKeyCommand {
     List,
     /// Revoke a key by its id: its next call is refused.
     Revoke { key_id: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Everything about one person (a soft-deleted one too) into one zip of JSON
+    /// files with a README: their profile decrypted, sessions, links, invitations,
+    /// flags, analytics, every per-user table, CPA PERT rows, audit rows.
+    Export {
+        username: String,
+        /// The zip to write (refused if it exists).
+        #[arg(long)]
+        output: std::path::PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -596,6 +616,9 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
         }
         Command::Migrate => migrate_and_seal(s)?,
         Command::ApiKey { command } => api_keys(s, command)?,
+        Command::User { command: UserCommand::Export { username, output } } => {
+            return subject_access::export(s, &username, &output)
+        }
         Command::Audit { command } => {
             let key = match command {
                 AuditCommand::Verify => crate::config::existing_audit_key(&url)?,

@@ -922,3 +922,98 @@ fn an_incremental_backup_restores_with_its_full_backup() {
         "from its full backup) is missing",
     );
 }
+
+/// `user export` against the database it came from: every file holds exactly the
+/// rows the database has of that person (each shared table by the export's own
+/// filter, every per-user table whole), the profile's sensitive fields decrypted,
+/// no password hash, token or ciphertext anywhere; an unknown person and an existing
+/// file are refused with a sentence, and nothing is written.
+#[test]
+fn user_export_holds_every_row_of_the_person_and_no_credential() {
+    use std::io::Read;
+    let cli = Cli::new();
+    cli.ok(&["migrate"]);
+    cli.ok(&["generate", "--users", "40", "--audit-events", "400", "--provisioned", "1", "--end-date", "2026-11-25"]);
+    let db = rusqlite::Connection::open(cli.db()).unwrap();
+    let (id, name): (String, String) = db
+        .query_row(
+            "SELECT u.user_id, u.username FROM pf_user_table_sets s JOIN pf_users u ON u.username = s.username",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let email: String = db.query_row("SELECT email FROM pf_users WHERE user_id = ?1", [&id], |r| r.get(0)).unwrap();
+    let out = cli.dir.path().join("export.zip");
+    let said = cli.ok(&["user", "export", &name, "--output", out.to_str().unwrap()]);
+    assert!(said.contains("rows/s"), "{said}");
+
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(&out).unwrap()).unwrap();
+    let names: Vec<String> = (0..zip.len()).map(|i| zip.by_index(i).unwrap().name().to_string()).collect();
+    let mut text = |file: &str| {
+        let mut s = String::new();
+        zip.by_name(file).unwrap_or_else(|e| panic!("{file}: {e}")).read_to_string(&mut s).unwrap();
+        s
+    };
+    let rows = |json: &str| serde_json::from_str::<Vec<serde_json::Value>>(json).unwrap();
+    let readme = text("README.txt");
+    // Each shared table: the database's count of the person's rows.
+    for part in pathfinder_server::storage::SUBJECT_PARTS {
+        let second = match part.table {
+            "pf_user_invitations" => email.clone(),
+            _ => id.clone(),
+        };
+        let sql = format!("SELECT COUNT(*) FROM {} WHERE {}", part.table, part.filter);
+        let params: Vec<&dyn rusqlite::ToSql> = if part.filter.contains(":2") { vec![&id, &second] } else { vec![&id] };
+        let want: usize =
+            db.query_row(&sql.replace(":1", "?1").replace(":2", "?2"), params.as_slice(), |r| r.get(0)).unwrap();
+        let got = rows(&text(part.file)).len();
+        // The export's own outcome row is written after its audit file.
+        let want = if part.file == "audit_log.json" { want - 1 } else { want };
+        assert_eq!(got, want, "{}", part.file);
+        assert!(readme.contains(&format!("- {} ({want} rows)", part.file)), "{readme}");
+    }
+    // Each per-user table, whole.
+    let set = rusqlite::Connection::open(cli.dir.path().join(format!("cli.db-user-tables/{name}.db"))).unwrap();
+    let tables: Vec<String> = set
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(tables.len(), 10);
+    for t in &tables {
+        let want: usize = set.query_row(&format!("SELECT COUNT(*) FROM {t}"), [], |r| r.get(0)).unwrap();
+        let file = format!("tables/{}.json", t.trim_start_matches(&format!("pf_user_{name}_")));
+        assert_eq!(rows(&text(&file)).len(), want, "{file}");
+    }
+    // The profile decrypted; nothing secret anywhere.
+    let profile = rows(&text("profile.json")).remove(0);
+    assert_eq!(profile["user_id"], id.as_str());
+    let stored: Option<String> =
+        db.query_row("SELECT phone_number_enc FROM pf_users WHERE user_id = ?1", [&id], |r| r.get(0)).unwrap();
+    if stored.is_some() {
+        let phone = profile["phone_number"].as_str().expect("the phone number decrypted");
+        assert!(phone.chars().any(|c| c.is_ascii_digit()), "{phone}");
+    }
+    for file in &names {
+        let body = text(file);
+        for word in ["password_hash", "\"token", "_token\"", "mfa_secret", "_enc\"", "$argon2"] {
+            assert!(!body.contains(word), "{word} in {file}");
+        }
+    }
+    let audit = db
+        .query_row(
+            "SELECT error_message FROM pf_audit_log WHERE action = 'read.user.export' AND entity_id = ?1",
+            [&id],
+            |r| r.get::<_, String>(0),
+        )
+        .unwrap();
+    assert!(audit.contains("profile.json 1"), "{audit}");
+
+    // Refused: an unknown person, an existing file. Nothing new is written.
+    let nowhere = cli.dir.path().join("n.zip");
+    cli.fails(&["user", "export", "nobody_here", "--output", nowhere.to_str().unwrap()], &[], 2, "was not found");
+    assert!(!nowhere.exists());
+    cli.fails(&["user", "export", &name, "--output", out.to_str().unwrap()], &[], 2, "exists");
+}

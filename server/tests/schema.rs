@@ -220,7 +220,7 @@ fn oracle_statements() -> Vec<(String, String)> {
         let tables = ["pf_user_x_experiences", "pf_user_x_skills"];
         out.push(("counts".into(), pathfinder_server::storage::counts_statement(Dialect::Oracle, &tables)));
         out.push(("career".into(), pathfinder_server::storage::career_statement(&user)));
-        for section in pathfinder::storage::CareerSection::ALL {
+        for section in pathfinder::career::CareerSection::ALL {
             use pathfinder_server::storage::{career_count_statement, career_page_statement, career_reveal_statement};
             for after in [false, true] {
                 out.push(("career page".into(), career_page_statement(Dialect::Oracle, &user, section, after)));

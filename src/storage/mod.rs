@@ -26,6 +26,7 @@ mod retention;
 mod schema;
 mod sessions;
 mod stats;
+mod subject_access;
 mod user_tables;
 mod users;
 
@@ -44,6 +45,7 @@ pub use retention::*;
 pub use schema::*;
 pub use sessions::*;
 pub use stats::*;
+pub use subject_access::*;
 pub use user_tables::*;
 pub use users::*;
 
@@ -72,6 +74,7 @@ pub trait Storage:
     + StatsStore
     + UserTableStore
     + CareerStore
+    + SubjectAccessStore
     + BulkStore
     + KeyStore
     + MfaStore

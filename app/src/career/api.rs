@@ -2,7 +2,7 @@
 //! text revealed with a reason.
 
 use leptos::prelude::*;
-use pathfinder::storage::{CareerPage, Revealed};
+use pathfinder::career::{CareerPage, Revealed};
 use pathfinder::AppError;
 
 /// A page of one section of a user's career data (`None`: they have no table set).
@@ -13,7 +13,8 @@ pub async fn get_career_page(
     #[server(default)] conversation: String,
     #[server(default)] after: String,
 ) -> Result<Option<CareerPage>, AppError> {
-    use pathfinder::storage::{CareerQuery, CAREER_READ};
+    use pathfinder::career::CareerQuery;
+    use pathfinder::storage::CAREER_READ;
     crate::server::serve::<GetCareerPage, _>(async |c| {
         let query = CareerQuery::from_query(&section, &conversation, &after)?;
         let entity = ("user", Some(user_id.clone()));
@@ -32,7 +33,8 @@ pub async fn reveal_career(
     row_id: String,
     reason: String,
 ) -> Result<Revealed, AppError> {
-    use pathfinder::storage::{reveal_reason, CareerSection, CAREER_REVEAL};
+    use pathfinder::career::{reveal_reason, CareerSection};
+    use pathfinder::storage::CAREER_REVEAL;
     crate::server::serve::<RevealCareer, _>(async |c| {
         let section = CareerSection::parse(&section)?;
         let reason = reveal_reason(&reason)?;

@@ -5,7 +5,7 @@ use super::api::{get_career_page, reveal_career};
 use crate::components::{page_key, ErrorNote, Paged};
 use leptos::prelude::*;
 use leptos_router::hooks::{use_params_map, use_query_map};
-use pathfinder::storage::{CareerCell, CareerPage, CareerRow, CareerSection};
+use pathfinder::career::{CareerCell, CareerPage, CareerRow, CareerSection};
 
 #[component]
 pub fn CareerDataPage() -> impl IntoView {

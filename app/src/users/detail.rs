@@ -23,6 +23,7 @@ const SECTIONS: &[(&str, &str)] = &[
     ("tables", "Per-user tables"),
     ("flags", "Feature flags"),
     ("timeline", "Audit timeline"),
+    ("export", "Export"),
     ("delete", "Delete"),
 ];
 
@@ -92,6 +93,7 @@ pub fn UserDetailPage() -> impl IntoView {
                             </section>
                             <section id="flags"><h2>"Feature flags"</h2><crate::flags::UserFlags user_id=id.clone()/></section>
                             <section id="timeline"><h2>"Audit timeline"</h2><crate::audit::Timeline user_id=id.clone()/></section>
+                            <section id="export"><h2>"Export"</h2><crate::subject_access::ExportPersonForm user_id=id.clone()/></section>
                             <section id="delete"><h2>"Delete"</h2><DeleteForm user_id=id.clone()/></section>
                         }
                         .into_any();

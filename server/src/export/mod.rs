@@ -3,6 +3,7 @@
 //! the CLI's `audit export` write through them.
 
 pub mod audit;
+pub mod person;
 
 use pathfinder::dto::UserSummary;
 use pathfinder::AppError;

@@ -155,6 +155,64 @@ pub async fn audit(
     Ok(attachment(format, "audit", rx))
 }
 
+/// `POST /export/person/:id` (admins, within five minutes of their password):
+/// everything about one person as a zip (`export::person`), audited before the
+/// first row is read and after the last. The archive is written to a temporary
+/// file (unlinked at once), then sent from it in chunks: memory stays flat.
+pub async fn person(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, HttpError> {
+    use pathfinder::storage::{fresh_sign_in_needed, FRESH_SIGN_IN_MINUTES, SUBJECT_EXPORT};
+    use std::io::{Read, Seek};
+    let who = who.ok_or(AppError::Unauthenticated)?;
+    let fresh = chrono::Utc::now() - chrono::Duration::minutes(FRESH_SIGN_IN_MINUTES);
+    if !who.confirmed_at.is_some_and(|t| t > fresh) {
+        return Err(fresh_sign_in_needed("exporting everything about a person").into());
+    }
+    let audit = meta.audit(Some(&who.user_id), SUBJECT_EXPORT, ("user", Some(&id)));
+    let (file, person) = st
+        .db
+        .call(move |s| {
+            let file = tempfile::tempfile().map_err(AppError::internal)?;
+            let (mut file, counts) = crate::export::person::write_archive(s, &pathfinder::UserId(id), file, &audit)?;
+            file.rewind().map_err(AppError::internal)?;
+            Ok((file, counts.person))
+        })
+        .await?;
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || {
+        let mut file = file;
+        loop {
+            let mut chunk = vec![0; 64 * 1024];
+            match file.read(&mut chunk) {
+                Ok(0) => return,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    // The client hung up: stop reading.
+                    if tx.blocking_send(Ok(chunk)).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    let _ = tx.blocking_send(Err(e));
+                    return;
+                }
+            }
+        }
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "application/zip".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"pathfinder-{person}.zip\"")),
+        ],
+        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
+    )
+        .into_response())
+}
+
 /// The streamed answer of an export: chunks from `rx`, as a download named
 /// `<stem>.<format>`.
 fn attachment(format: Format, stem: &str, rx: Chunks) -> Response {

@@ -12,10 +12,10 @@ use super::driver::{Conn, Dialect, ReadRow, Row, Value, Work};
 use super::store::Store;
 use super::user_tables::registry_status;
 use crate::args;
-use pathfinder::storage::{
-    AuditEntry, CareerCell, CareerCursor, CareerPage, CareerQuery, CareerRow, CareerSection, CareerStore, ColumnKind,
-    Revealed, CAREER_PAGE,
+use pathfinder::career::{
+    CareerCell, CareerCursor, CareerPage, CareerQuery, CareerRow, CareerSection, ColumnKind, Revealed, CAREER_PAGE,
 };
+use pathfinder::storage::{AuditEntry, CareerStore};
 use pathfinder::{AppError, AppResult, UserId, Username};
 
 /// The table of `section` in `username`'s set.

@@ -304,6 +304,16 @@ fn parse_inventory_cursor(raw: &str) -> AppResult<(Timestamp, String)> {
     Ok((t, id.to_string()))
 }
 
+impl Store {
+    /// The user's sensitive fields in the clear, by column name, with no audit row
+    /// of their own: for a read that is audited as a whole (a subject-access export).
+    pub(super) fn sensitive_in_clear(&self, user_id: &UserId) -> AppResult<Vec<(&'static str, Option<String>)>> {
+        let v = self.read(|c| self.read_fields(c, &users_table(), user_id.as_str(), user_id.as_str()))?;
+        // The first four: the MFA secret is a credential, never exported.
+        Ok(USER_COLUMNS[..4].iter().copied().zip(v.into_iter().chain(std::iter::repeat(None))).collect())
+    }
+}
+
 impl KeyStore for Store {
     fn set_sensitive_fields(&self, user_id: &UserId, fields: &SensitiveFields, audit: &AuditEntry) -> AppResult<()> {
         let f = fields.validated()?;

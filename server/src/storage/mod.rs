@@ -33,6 +33,7 @@ pub mod schema;
 mod sessions;
 pub mod stats;
 mod store;
+mod subject_access;
 mod user_tables;
 mod users;
 
@@ -45,4 +46,5 @@ pub use career::{
 pub use migrations::failure_audit;
 pub use retention::{partition_statements, retention_set_statements};
 pub use store::{open, Store};
+pub use subject_access::{select_statement as subject_select_statement, SHARED as SUBJECT_PARTS};
 pub use user_tables::{career_statement, counts_statement, drop_statement};

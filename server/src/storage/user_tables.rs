@@ -54,7 +54,7 @@ pub(super) fn object_exists(c: &mut Conn, name: &str) -> AppResult<bool> {
 }
 
 /// The set's objects as the template names them: (kind, name).
-fn template_objects(c: &Conn, username: &Username) -> AppResult<Vec<(&'static str, String)>> {
+pub(super) fn template_objects(c: &Conn, username: &Username) -> AppResult<Vec<(&'static str, String)>> {
     let statements = user_table_statements(c.dialect(), username);
     statements
         .iter()

@@ -3,7 +3,8 @@
 
 use crate::common::{add_user, audit};
 use crate::Harness;
-use pathfinder::storage::{AuditEntry, CareerCell, CareerQuery, CareerSection, Storage, TableRows, Value, CAREER_PAGE};
+use pathfinder::career::{CareerCell, CareerCursor, CareerQuery, CareerSection, CAREER_PAGE};
+use pathfinder::storage::{AuditEntry, Storage, TableRows, Value};
 use pathfinder::{AppError, UserId, Username};
 
 checks! {
@@ -108,7 +109,7 @@ fn career_data_comes_in_keyset_pages_with_what_people_wrote_hidden(h: &Harness) 
     assert_eq!(s.career_page(&bob, &query("experiences", "", "")).unwrap(), None);
     assert!(CareerQuery::from_query("experiences", "", "zz").is_err());
     assert!(CareerQuery::from_query("pf_users", "", "").is_err(), "only the sections' tables");
-    let broken_key = pathfinder::storage::CareerCursor { key: "not a date".into(), id: "e01".into() }.encode();
+    let broken_key = CareerCursor { key: "not a date".into(), id: "e01".into() }.encode();
     let refused = s.career_page(&ann, &query("experiences", "", &broken_key));
     assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
 }

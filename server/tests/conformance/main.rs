@@ -50,6 +50,7 @@ mod retention;
 mod schema;
 mod sessions;
 mod stats;
+mod subject_access;
 mod user_tables;
 mod users;
 

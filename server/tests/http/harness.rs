@@ -80,6 +80,8 @@ pub struct Reply {
     pub status: StatusCode,
     pub headers: axum::http::HeaderMap,
     pub body: String,
+    /// The body as it came (a download's bytes).
+    pub bytes: Vec<u8>,
 }
 
 impl Console {
@@ -170,7 +172,7 @@ impl Console {
             let status = resp.status();
             let headers = resp.headers().clone();
             let bytes = resp.into_body().collect().await.unwrap().to_bytes();
-            Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+            Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned(), bytes: bytes.to_vec() }
         };
         match tokio::time::timeout(std::time::Duration::from_secs(15), answer).await {
             Ok(reply) => reply,
@@ -231,7 +233,7 @@ impl Console {
             .filter_map(|v| v.to_str().ok()?.strip_prefix("pf_device="))
             .map(|v| v.split(';').next().unwrap_or_default().to_string())
             .next();
-        (Reply { status, headers, body: String::new() }, set)
+        (Reply { status, headers, body: String::new(), bytes: Vec::new() }, set)
     }
 
     /// Another administrator, with the test password.
@@ -287,7 +289,7 @@ pub async fn ofrep(c: &Console, path: &str, key: Option<&str>, extra: &[(&str, &
     let resp = c.app.clone().oneshot(req.body(Body::from(body.to_string())).unwrap()).await.unwrap();
     let (status, headers) = (resp.status(), resp.headers().clone());
     let body = String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap();
-    Reply { status, headers, body }
+    Reply { bytes: body.clone().into_bytes(), status, headers, body }
 }
 
 pub fn json_of(r: &Reply) -> serde_json::Value {

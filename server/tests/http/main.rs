@@ -19,5 +19,6 @@ mod overview;
 mod retention;
 mod sessions;
 mod shell;
+mod subject_access;
 mod user_tables;
 mod users;

@@ -100,7 +100,7 @@ test("a user's page is in sections to jump to, and shows the flags that are not 
   assert.ok(own >= 1 && own < flags, `${own} of ${flags}`);
   await textOf(page, '[data-test-id=user-name]', username);
   const jumps = await page.locator('[data-test-id=user-sections] a').evaluateAll((as) => as.map((a) => a.getAttribute('href')));
-  assert.deepEqual(jumps, ['#profile', '#activity', '#sessions', '#keys', '#tables', '#flags', '#timeline', '#delete']);
+  assert.deepEqual(jumps, ['#profile', '#activity', '#sessions', '#keys', '#tables', '#flags', '#timeline', '#export', '#delete']);
   for (const anchor of jumps) assert.equal(await page.locator(anchor).count(), 1, `${anchor} is a section`);
   await textOf(page, '[data-test-id=user-flags-count]', new RegExp(`^${own} of ${flags} flags have a value of their own`));
   assert.equal(await page.locator('[data-test-id=user-flags] tbody tr').count(), own);

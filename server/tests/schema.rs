@@ -235,6 +235,19 @@ fn oracle_statements() -> Vec<(String, String)> {
             out.extend(retention.into_iter().map(|s| ("retention".to_string(), s)));
         }
     }
+    // A subject-access export's reads: each shared table's rows of a person, and a
+    // per-user table whole (the columns come from the catalog at run time).
+    let columns = ["user_id".to_string(), "created_at".to_string()];
+    for part in pathfinder_server::storage::SUBJECT_PARTS {
+        out.push((
+            part.file.into(),
+            pathfinder_server::storage::subject_select_statement(part.table, &columns, part.filter),
+        ));
+    }
+    out.push((
+        "export".into(),
+        pathfinder_server::storage::subject_select_statement("pf_user_alice_skills", &columns, "1 = 1"),
+    ));
     for stmt in sql::STATEMENTS.iter() {
         if let Some(text) = stmt.oracle {
             out.push((stmt.at.to_string(), text.to_string()));

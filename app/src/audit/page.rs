@@ -106,7 +106,11 @@ pub fn AuditPage() -> impl IntoView {
         </form>
         {move || (!p().involving.is_empty()).then(|| view! {
             <p class="info" data-test-id="audit-timeline">"The timeline of one user: events by them and about them. "
-                <a href=format!("/users/{}", p().involving)>"Their page"</a></p>
+                <a href=format!("/users/{}", p().involving)>"Their page"</a>" · "
+                <a href=format!("/audit?entity_type=user&entity_id={}&action=read.", p().involving) data-test-id="who-looked">
+                    "Who looked at this person"
+                </a>
+            </p>
         })}
         <Suspense fallback=|| view! { <p>"Counting…"</p> }>
             {move || Suspend::new(async move {

@@ -203,3 +203,27 @@ async fn when_the_audit_log_cannot_be_written_nothing_changes() {
     db.execute_batch("DROP TRIGGER audit_down").unwrap();
     assert_eq!(c.login("root", PASSWORD).await.headers[header::LOCATION], "/");
 }
+
+/// Who looked at a person: an administrator reads someone's page; a compliance
+/// reviewer, from that person's timeline, follows one link to every read of their
+/// data (the reads' rows, and none of the changes).
+#[tokio::test]
+async fn compliance_reviewers_see_who_looked_at_a_person_from_their_timeline() {
+    let c = Console::new();
+    let admin = c.token("root").await;
+    let reviewer = c.token("comp_cy").await;
+    let ida = common::add_user(c.storage.as_ref(), "ida_looked_at", "active", &[]);
+    c.post("/api/set_user_status", Some(&admin), &format!("user_id={}&status=suspended", ida.0)).await;
+    let page = c.send(Method::GET, &format!("/users/{}", ida.0), Some(&admin), None, "").await;
+    assert_eq!(page.status, StatusCode::OK);
+
+    let timeline = c.send(Method::GET, &format!("/audit?involving={}", ida.0), Some(&reviewer), None, "").await;
+    let link = format!("/audit?entity_type=user&amp;entity_id={}&amp;action=read.", ida.0);
+    assert!(timeline.body.contains(&link), "{}", timeline.body);
+    let looked = c.send(Method::GET, &link.replace("&amp;", "&"), Some(&reviewer), None, "").await;
+    assert_eq!(looked.status, StatusCode::OK);
+    for read in ["read.user", "read.user.sessions", "read.user.flags"] {
+        assert!(looked.body.contains(&format!(">{read}<")), "{read}: {}", looked.body);
+    }
+    assert!(!looked.body.contains("user.status.suspended"), "changes are not reads");
+}

@@ -3,6 +3,7 @@
 //! themselves hidden, and one row's text revealed. Storage's side is
 //! `storage::CareerStore`.
 
+use crate::filter::{bad_cursor, hex_of, text_of_hex};
 use crate::{AppError, AppResult};
 use serde::{Deserialize, Serialize};
 
@@ -289,26 +290,14 @@ pub struct CareerCursor {
 impl CareerCursor {
     /// `<hex of key>.<hex of id>`: opaque, safe in a URL.
     pub fn encode(&self) -> String {
-        let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
-        format!("{}.{}", hex(&self.key), hex(&self.id))
+        format!("{}.{}", hex_of(&self.key), hex_of(&self.id))
     }
 
     pub fn decode(s: &str) -> AppResult<CareerCursor> {
-        let bad = || AppError::invalid("The page cursor is not valid; start again from the first page.");
-        let unhex = |h: &str| -> AppResult<String> {
-            if h.len() % 2 != 0 || h.len() > 600 || !h.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(bad());
-            }
-            let bytes = (0..h.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&h[i..i + 2], 16).map_err(|_| bad()))
-                .collect::<AppResult<Vec<u8>>>()?;
-            String::from_utf8(bytes).map_err(|_| bad())
-        };
-        let (key, id) = s.split_once('.').ok_or_else(bad)?;
-        let (key, id) = (unhex(key)?, unhex(id)?);
+        let (key, id) = s.split_once('.').filter(|_| s.len() <= 1_200).ok_or_else(bad_cursor)?;
+        let (key, id) = (text_of_hex(key).ok_or_else(bad_cursor)?, text_of_hex(id).ok_or_else(bad_cursor)?);
         if id.is_empty() || id.len() > 36 {
-            return Err(bad());
+            return Err(bad_cursor());
         }
         Ok(CareerCursor { key, id })
     }

@@ -183,6 +183,26 @@ pub fn encode_component(s: &str) -> String {
 /// The shortest search text a trigram index can look up.
 pub const TRIGRAM_MIN_CHARS: usize = 3;
 
+/// Text as hexadecimal (a cursor's part: opaque, safe in a URL).
+pub fn hex_of(text: &str) -> String {
+    text.bytes().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The text [`hex_of`] made, or `None` for anything else.
+pub fn text_of_hex(hex: &str) -> Option<String> {
+    if hex.len() % 2 != 0 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let bytes =
+        (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).ok()).collect::<Option<Vec<u8>>>()?;
+    String::from_utf8(bytes).ok()
+}
+
+/// The message of a cursor that is not one of ours.
+pub fn bad_cursor() -> AppError {
+    AppError::invalid("The page cursor is not valid; start again from the first page.")
+}
+
 /// Keyset position: the sort order it was made for, and the sort key and id of the
 /// last row of the previous page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -199,13 +219,12 @@ const CURSOR_TIME_FORMAT: &str = "%Y-%m-%d %H:%M:%S%.f";
 impl Cursor {
     /// `<sort>-<a|d>.<id>.<hex of key>`: opaque to users, safe in a URL.
     pub fn encode(&self) -> String {
-        let hex: String = self.key.bytes().map(|b| format!("{b:02x}")).collect();
         let dir = if self.descending { 'd' } else { 'a' };
-        format!("{}-{dir}.{}.{hex}", self.sort.as_str(), self.id)
+        format!("{}-{dir}.{}.{}", self.sort.as_str(), self.id, hex_of(&self.key))
     }
 
     pub fn decode(s: &str) -> Result<Self, AppError> {
-        let bad = || AppError::invalid("The page cursor is not valid; start again from the first page.");
+        let bad = bad_cursor;
         let mut parts = s.splitn(3, '.');
         let (order, id, hex) =
             (parts.next().unwrap_or(""), parts.next().ok_or_else(bad)?, parts.next().ok_or_else(bad)?);
@@ -219,14 +238,7 @@ impl Cursor {
         if id.len() != 26 || !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
             return Err(bad());
         }
-        if !hex.bytes().all(|b| b.is_ascii_hexdigit()) || hex.len() % 2 != 0 {
-            return Err(bad());
-        }
-        let bytes = (0..hex.len())
-            .step_by(2)
-            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).map_err(|_| bad()))
-            .collect::<Result<Vec<u8>, _>>()?;
-        let key = String::from_utf8(bytes).map_err(|_| bad())?;
+        let key = text_of_hex(hex).ok_or_else(bad)?;
         if sort == UserSort::CreatedAt && chrono::NaiveDateTime::parse_from_str(&key, CURSOR_TIME_FORMAT).is_err() {
             return Err(bad());
         }

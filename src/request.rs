@@ -12,6 +12,40 @@ pub struct RequestMeta {
     pub method: String,
     pub path: String,
     pub started: Instant,
+    /// The request's reads of people whose rows are not written yet (see [`ReadLedger`]).
+    pub reads: ReadLedger,
+}
+
+/// The rows of a request's reads of people, written together in one transaction by
+/// the server's access layer before the answer leaves (`http::access`): a page
+/// whose sections each read someone costs one commit, not one a section. Once the
+/// layer has taken them (the answer is about to leave), a read that comes later (a
+/// streamed page's late section) must write its own row first.
+#[derive(Debug, Clone, Default)]
+pub struct ReadLedger(std::sync::Arc<std::sync::Mutex<Option<Vec<AuditEntry>>>>);
+
+impl ReadLedger {
+    /// A ledger that takes rows until [`ReadLedger::take`].
+    pub fn open() -> Self {
+        ReadLedger(std::sync::Arc::new(std::sync::Mutex::new(Some(Vec::new()))))
+    }
+
+    /// Keeps `row` for the answer's commit; gives it back when the ledger is closed
+    /// (or was never open: a command, a job), for the caller to write itself.
+    pub fn defer(&self, row: AuditEntry) -> Option<AuditEntry> {
+        match self.0.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            Some(rows) => {
+                rows.push(row);
+                None
+            }
+            None => Some(row),
+        }
+    }
+
+    /// Closes the ledger and returns its rows.
+    pub fn take(&self) -> Vec<AuditEntry> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take().unwrap_or_default()
+    }
 }
 
 impl RequestMeta {
@@ -24,6 +58,7 @@ impl RequestMeta {
             method: "CLI".into(),
             path: command.into(),
             started: Instant::now(),
+            reads: ReadLedger::default(),
         }
     }
 

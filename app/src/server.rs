@@ -24,7 +24,9 @@ use leptos::server_fn::ServerFn;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{fresh_sign_in_needed, Action, AuditEntry, Returned, Storage, FRESH_SIGN_IN_MINUTES};
+use pathfinder::storage::{
+    fresh_sign_in_needed, read_row_failed, read_row_of, Action, AuditEntry, Returned, Storage, FRESH_SIGN_IN_MINUTES,
+};
 use pathfinder::AppError;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -40,10 +42,11 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Reads data about people (one storage call) and writes the read's audit row
-    /// before answering: `action` on `entity` (a person: `("user", Some(id))`; a list:
-    /// its kind and `None`, with `what` saying which filter). If the row cannot be
-    /// written nothing is answered (503 with a reference).
+    /// Reads data about people (one storage call) and has the read's audit row
+    /// written before the answer leaves: `action` on `entity` (a person: `("user",
+    /// Some(id))`; a list: its kind and `None`, with `what` saying which filter). The
+    /// request's rows are written together by the access layer (`ReadLedger`); if
+    /// they cannot be, nothing is answered (503 with a reference).
     pub async fn read<T, F>(
         &self,
         action: Action,
@@ -56,7 +59,15 @@ impl Caller {
         F: FnOnce(&dyn Storage) -> Result<T, AppError> + Send + 'static,
     {
         self.read.store(true, Ordering::Relaxed);
-        read_audited(&self.db, self.audit(action, (entity.0, entity.1.as_deref())), what, read).await
+        let asked = self.audit(action, (entity.0, entity.1.as_deref()));
+        let asked = if what.is_empty() { asked } else { asked.with_detail(what) };
+        let data = self.db.call(read).await?;
+        // Written with the request's other reads before the answer leaves (the
+        // access layer), or now when that has begun.
+        if let Some(row) = self.meta.reads.defer(read_row_of(&asked, data.rows())) {
+            self.db.call(move |s| s.record_read(&row)).await.map_err(read_row_failed)?;
+        }
+        Ok(data)
     }
 
     /// Like [`Caller::read`], for a read whose storage call writes the row itself,

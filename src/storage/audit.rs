@@ -133,7 +133,12 @@ pub trait AuditStore {
     /// Writes the row of a read of personal data, committed with other readers' rows
     /// of this instance under one step of the chain; returns once it is committed.
     /// Call it through [`audited_read`], which answers nothing when it fails.
-    fn record_read(&self, read: &AuditEntry) -> AppResult<()>;
+    fn record_read(&self, read: &AuditEntry) -> AppResult<()> {
+        self.record_reads(std::slice::from_ref(read))
+    }
+    /// Writes the rows of one request's reads (`request::ReadLedger`) in this
+    /// instance's next batch, together; returns once they are committed.
+    fn record_reads(&self, reads: &[AuditEntry]) -> AppResult<()>;
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64>;
     fn recent_audit(&self, limit: u32) -> AppResult<Vec<AuditRow>>;
     /// One event with its actor's username.
@@ -230,17 +235,26 @@ pub fn audited_read<T: Returned>(
     read: impl FnOnce(&dyn super::Storage) -> AppResult<T>,
 ) -> AppResult<T> {
     let data = read(s)?;
-    let what = read_row.detail.as_deref().unwrap_or("");
-    let rows = data.rows();
-    let said = match what {
+    s.record_read(&read_row_of(read_row, data.rows())).map_err(read_row_failed)?;
+    Ok(data)
+}
+
+/// The row of a read that returned `rows` rows: what was asked (its detail) and how many.
+pub fn read_row_of(row: &AuditEntry, rows: usize) -> AuditEntry {
+    let said = match row.detail.as_deref().unwrap_or("") {
         "" => format!("{rows} returned"),
-        _ => format!("{what}; {rows} returned"),
+        what => format!("{what}; {rows} returned"),
     };
-    match s.record_read(&AuditEntry { detail: Some(said), ..read_row.clone() }) {
-        Ok(()) => Ok(data),
-        Err(crate::AppError::Internal(reference) | crate::AppError::Unavailable(reference)) => {
-            Err(crate::AppError::Unavailable(reference))
+    AuditEntry { detail: Some(said), ..row.clone() }
+}
+
+/// What a reader is told when the rows of their reads cannot be written: the
+/// database is unavailable, with the failure's reference (a 503).
+pub fn read_row_failed(e: crate::AppError) -> crate::AppError {
+    match e {
+        crate::AppError::Internal(reference) | crate::AppError::Unavailable(reference) => {
+            crate::AppError::Unavailable(reference)
         }
-        Err(other) => Err(crate::AppError::unavailable(other)),
+        other => crate::AppError::unavailable(other),
     }
 }

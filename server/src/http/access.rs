@@ -16,6 +16,30 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 use tracing::Instrument;
 
+/// Writes the rows of the request's reads of people (its `ReadLedger`) in one
+/// transaction before its answer leaves; if they cannot be written, the answer is
+/// a 503 with the failure's reference instead, and none of the data leaves.
+async fn with_reads_written(
+    db: &pathfinder::db::Db,
+    reads: &pathfinder::request::ReadLedger,
+    path: &str,
+    resp: Response,
+) -> Response {
+    let rows = reads.take();
+    if rows.is_empty() {
+        return resp;
+    }
+    let Err(e) = db.call(move |s| s.record_reads(&rows)).await else { return resp };
+    let e = pathfinder::storage::read_row_failed(e);
+    if path.starts_with("/api/") {
+        // As a server function answers an error (the page's code reads it).
+        let body = serde_json::to_string(&e).unwrap_or_default();
+        (StatusCode::SERVICE_UNAVAILABLE, [(header::CONTENT_TYPE, "application/json")], body).into_response()
+    } else {
+        super::error::HttpError(e).into_response()
+    }
+}
+
 pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let path = req.uri().path().to_string();
@@ -36,16 +60,20 @@ pub async fn layer(State(state): State<AppState>, mut req: Request, next: Next) 
         method: method.to_string(),
         path: path.clone(),
         started,
+        reads: pathfinder::request::ReadLedger::open(),
     };
     let span = tracing::info_span!("request", id = %meta.request_id, %method, route);
     let in_flight = InFlight::start();
     let request_id = meta.request_id.clone();
+    let reads = meta.reads.clone();
     let mut resp = async move {
+        let db = state.db.clone();
         let resp = decide(&state, &mut req, meta, &path, rule.map(|(_, access)| access)).await;
         let resp = match resp {
             Ok(()) => error_code_only(client_mistake_status(next.run(req).await).await),
             Err(r) => r,
         };
+        let resp = with_reads_written(&db, &reads, &path, resp).await;
         tracing::info!(status = resp.status().as_u16(), ms = started.elapsed().as_millis() as u64, "{path}");
         resp
     }

@@ -25,8 +25,8 @@ impl AuditStore for Store {
         self.write_audited(audit, |_| Ok(()))
     }
 
-    fn record_read(&self, read: &AuditEntry) -> AppResult<()> {
-        self.reads.commit(append::row_of(read), |rows| self.write(|c| append::append(c, rows)))
+    fn record_reads(&self, reads: &[AuditEntry]) -> AppResult<()> {
+        self.reads.commit(reads.iter().map(append::row_of).collect(), |rows| self.write(|c| append::append(c, rows)))
     }
 
     fn count_audit_since(&self, since: Timestamp) -> AppResult<i64> {

@@ -30,8 +30,8 @@ pub struct ReadLog {
 
 #[derive(Default)]
 struct Queue {
-    /// Rows waiting for a commit, with their tickets.
-    waiting: Vec<(u64, AuditRow)>,
+    /// Rows waiting for a commit, a ticket's together (one request's reads).
+    waiting: Vec<(u64, Vec<AuditRow>)>,
     /// Whether a reader is writing a batch now.
     writing: bool,
     next_ticket: u64,
@@ -40,19 +40,19 @@ struct Queue {
 }
 
 impl ReadLog {
-    /// Queues `row` for this instance's next batch and returns once the batch that
-    /// holds it has committed (or failed: then the caller must not answer the read).
-    /// A reader who finds nobody writing writes the batch with `write_batch` (one
-    /// transaction, one step of the chain's head).
-    pub fn commit(&self, row: AuditRow, write_batch: impl Fn(Vec<AuditRow>) -> AppResult<()>) -> AppResult<()> {
-        // A row the table would refuse fails its own read here, never its batch's.
-        if row.action.trim().is_empty() {
+    /// Queues `rows` (one request's) for this instance's next batch and returns once
+    /// the batch that holds them has committed (or failed: then the caller must not
+    /// answer the reads). A reader who finds nobody writing writes the batch with
+    /// `write_batch` (one transaction, one step of the chain's head).
+    pub fn commit(&self, rows: Vec<AuditRow>, write_batch: impl Fn(Vec<AuditRow>) -> AppResult<()>) -> AppResult<()> {
+        // A row the table would refuse fails its own reads here, never its batch's.
+        if rows.iter().any(|r| r.action.trim().is_empty()) {
             return Err(AppError::internal("a read row without its action"));
         }
         let mut q = self.state.lock().unwrap_or_else(|e| e.into_inner());
         let ticket = q.next_ticket;
         q.next_ticket += 1;
-        q.waiting.push((ticket, row));
+        q.waiting.push((ticket, rows));
         loop {
             if let Some(outcome) = q.done.remove(&ticket) {
                 return outcome;
@@ -63,10 +63,16 @@ impl ReadLog {
             }
             // Nobody is writing: this reader writes what is queued.
             q.writing = true;
-            let take = q.waiting.len().min(BATCH_MAX);
-            let batch: Vec<(u64, AuditRow)> = q.waiting.drain(..take).collect();
+            // Whole tickets, up to about BATCH_MAX rows (at least one ticket).
+            let (mut take, mut rows_in) = (0, 0);
+            while take < q.waiting.len() && (take == 0 || rows_in + q.waiting[take].1.len() <= BATCH_MAX) {
+                rows_in += q.waiting[take].1.len();
+                take += 1;
+            }
+            let batch: Vec<(u64, Vec<AuditRow>)> = q.waiting.drain(..take).collect();
             drop(q);
-            let (tickets, rows): (Vec<u64>, Vec<AuditRow>) = batch.into_iter().unzip();
+            let (tickets, rows): (Vec<u64>, Vec<Vec<AuditRow>>) = batch.into_iter().unzip();
+            let rows: Vec<AuditRow> = rows.into_iter().flatten().collect();
             let mut writing = Writing { log: self, tickets, outcome: None };
             crate::metrics::observe_read_batch(rows.len());
             let outcome = write_batch(rows);

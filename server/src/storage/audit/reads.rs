@@ -1,12 +1,13 @@
 //! The rows that reads of personal data write, committed in groups.
 //!
 //! Every audit row takes the chain's head, so one transaction per read would make
-//! the head the console's bottleneck under many readers. Readers of one instance
-//! instead queue their rows here; whoever finds no commit under way writes
-//! everything queued (its own row among it) in one transaction, one step of the
-//! head, and tells each waiting reader how it went. A reader returns only once its
-//! row is committed, and its data only if that succeeded (`audited_read`), so no
-//! read goes unrecorded however the batch ends.
+//! the head the console's bottleneck under many readers. A request's rows (its
+//! `ReadLedger`, written by the access layer before the answer leaves) and single
+//! reads (`audited_read`) queue here instead; whoever finds no commit under way
+//! writes everything queued (its own rows among it) in one transaction, one step of
+//! the head, and tells each waiting caller how it went. A caller returns only once
+//! its rows are committed, and the data leaves only if that succeeded, so no read
+//! goes unrecorded however the batch ends.
 //!
 //! With several instances each batches its own readers; the batches take the head
 //! in turn, as any two writers do (the head's row lock on Oracle, the one writer on

@@ -24,9 +24,7 @@ use leptos::server_fn::ServerFn;
 use pathfinder::db::Db;
 use pathfinder::dto::Principal;
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{
-    fresh_sign_in_needed, read_row_failed, read_row_of, Action, AuditEntry, Returned, Storage, FRESH_SIGN_IN_MINUTES,
-};
+use pathfinder::storage::{fresh_sign_in_needed, read_row_failed, read_row_of, Action, AuditEntry, Returned, Storage};
 use pathfinder::AppError;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -60,14 +58,7 @@ impl Caller {
     {
         self.read.store(true, Ordering::Relaxed);
         let asked = self.audit(action, (entity.0, entity.1.as_deref()));
-        let asked = if what.is_empty() { asked } else { asked.with_detail(what) };
-        let data = self.db.call(read).await?;
-        // Written with the request's other reads before the answer leaves (the
-        // access layer), or now when that has begun.
-        if let Some(row) = self.meta.reads.defer(read_row_of(&asked, data.rows())) {
-            self.db.call(move |s| s.record_read(&row)).await.map_err(read_row_failed)?;
-        }
-        Ok(data)
+        read_people(&self.db, &self.meta, asked, what, read).await
     }
 
     /// Like [`Caller::read`], for a read whose storage call writes the row itself,
@@ -95,8 +86,7 @@ impl Caller {
     /// Dangerous actions need the caller to have signed in (or confirmed their
     /// password) within the last few minutes.
     pub fn signed_in_lately(&self) -> bool {
-        let fresh = chrono::Utc::now() - chrono::Duration::minutes(FRESH_SIGN_IN_MINUTES);
-        self.who.confirmed_at.is_some_and(|t| t > fresh)
+        pathfinder::storage::signed_in_lately(&self.who)
     }
 
     /// `Ok` when [`Caller::signed_in_lately`], else the sentence that says what to do.
@@ -149,15 +139,27 @@ pub async fn serve_anyone<F: ServerFn, T>(
     .await
 }
 
-/// Runs `read` and writes its read row (`row`, with `what` was asked) before the
-/// data may leave: [`pathfinder::storage::audited_read`] on the blocking pool.
-pub async fn read_audited<T, F>(db: &Db, row: AuditEntry, what: &str, read: F) -> Result<T, AppError>
+/// Runs `read` (one storage call) for the request `meta`, and has its row (`asked`,
+/// with `what` was asked and how many rows came back) written before the answer
+/// leaves: kept in the request's `ReadLedger` for the access layer to write with
+/// its other reads, or written now when the answer has begun leaving.
+pub async fn read_people<T, F>(
+    db: &Db,
+    meta: &RequestMeta,
+    asked: AuditEntry,
+    what: &str,
+    read: F,
+) -> Result<T, AppError>
 where
     T: Returned + Send + 'static,
     F: FnOnce(&dyn Storage) -> Result<T, AppError> + Send + 'static,
 {
-    let row = if what.is_empty() { row } else { row.with_detail(what) };
-    db.call(move |s| pathfinder::storage::audited_read(s, &row, read)).await
+    let asked = if what.is_empty() { asked } else { asked.with_detail(what) };
+    let data = db.call(read).await?;
+    if let Some(row) = meta.reads.defer(read_row_of(&asked, data.rows())) {
+        db.call(move |s| s.record_read(&row)).await.map_err(read_row_failed)?;
+    }
+    Ok(data)
 }
 
 /// The principal the server's access layer attached to this request.

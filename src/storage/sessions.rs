@@ -31,6 +31,13 @@ impl super::Returned for UserSessions {
 /// that could lock someone out or hand over an account.
 pub const FRESH_SIGN_IN_MINUTES: i64 = 5;
 
+/// Whether `who` signed in (or confirmed their password) within the last
+/// [`FRESH_SIGN_IN_MINUTES`]: what dangerous actions need.
+pub fn signed_in_lately(who: &Principal) -> bool {
+    let fresh = chrono::Utc::now() - chrono::Duration::minutes(FRESH_SIGN_IN_MINUTES);
+    who.confirmed_at.is_some_and(|t| t > fresh)
+}
+
 /// What such an action (`what`) says to a caller who has not signed in lately.
 pub fn fresh_sign_in_needed(what: &str) -> crate::AppError {
     crate::AppError::invalid(format!(

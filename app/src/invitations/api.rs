@@ -91,7 +91,7 @@ pub async fn invitation_preview(token: String) -> Result<InvitationInfo, AppErro
         // Its holder reads it (no console user): the row names the link's hash. An
         // unknown link is refused before any row (a guess writes nothing).
         let row = meta.audit(None, INVITATION_READ, ("invitation", None)).with_detail(format!("link {}", &hash[..12]));
-        let invitation = crate::server::read_audited(&db, row, "", move |s| {
+        let invitation = crate::server::read_people(&db, &meta, row, "", move |s| {
             s.invitation_by_token(&hash, chrono::Utc::now())?.ok_or_else(InvitationInfo::unknown)
         })
         .await?;

@@ -165,11 +165,10 @@ pub async fn person(
     Extension(who): Extension<Option<Principal>>,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Result<Response, HttpError> {
-    use pathfinder::storage::{fresh_sign_in_needed, FRESH_SIGN_IN_MINUTES, SUBJECT_EXPORT};
+    use pathfinder::storage::{fresh_sign_in_needed, signed_in_lately, SUBJECT_EXPORT};
     use std::io::{Read, Seek};
     let who = who.ok_or(AppError::Unauthenticated)?;
-    let fresh = chrono::Utc::now() - chrono::Duration::minutes(FRESH_SIGN_IN_MINUTES);
-    if !who.confirmed_at.is_some_and(|t| t > fresh) {
+    if !signed_in_lately(&who) {
         return Err(fresh_sign_in_needed("exporting everything about a person").into());
     }
     let audit = meta.audit(Some(&who.user_id), SUBJECT_EXPORT, ("user", Some(&id)));
@@ -203,14 +202,7 @@ pub async fn person(
             }
         }
     });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/zip".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"pathfinder-{person}.zip\"")),
-        ],
-        Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
-    )
-        .into_response())
+    Ok(download("application/zip", &format!("pathfinder-{person}.zip"), rx))
 }
 
 /// The streamed answer of an export: chunks from `rx`, as a download named
@@ -220,10 +212,15 @@ fn attachment(format: Format, stem: &str, rx: Chunks) -> Response {
         Format::Csv => "text/csv; charset=utf-8",
         Format::Ndjson => "application/x-ndjson",
     };
+    download(kind, &format!("{stem}.{}", format.as_str()), rx)
+}
+
+/// Chunks from `rx` as a download of type `kind` named `filename`.
+fn download(kind: &str, filename: &str, rx: Chunks) -> Response {
     (
         [
             (header::CONTENT_TYPE, kind.to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{stem}.{}\"", format.as_str())),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
         Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx)),
     )

@@ -12,7 +12,7 @@ use super::driver::{Conn, Field, ReadRow, Row, Value, Work};
 use super::store::Store;
 use super::user_tables::{registry_status, template_objects};
 use crate::{args, sql};
-use pathfinder::storage::{never_exported, AuditEntry, ExportCounts, PersonSink, SubjectAccessStore};
+use pathfinder::storage::{never_exported, AuditEntry, AuditStore, ExportCounts, PersonSink, SubjectAccessStore};
 use pathfinder::{AppError, AppResult, UserId, Username};
 use serde_json::{Map, Value as Json};
 
@@ -144,13 +144,13 @@ impl SubjectAccessStore for Store {
             .ok_or_else(|| AppError::NotFound("That person".into()))?;
         // The intent first: if it cannot be written, nothing leaves.
         let begin = AuditEntry { action: format!("{}.begin", audit.action), ..audit.clone() };
-        self.write_audited(&begin, |_| Ok(()))?;
+        self.append_audit(&begin)?;
         let out = self.export_rows(user_id, &username, &email, sink);
         let outcome = match &out {
             Ok(counts) => AuditEntry { detail: Some(counts.describe()), ..audit.clone() },
             Err(e) => AuditEntry { response_status: 500, detail: Some(format!("failed: {e}")), ..audit.clone() },
         };
-        self.write_audited(&outcome, |_| Ok(()))?;
+        self.append_audit(&outcome)?;
         out
     }
 }

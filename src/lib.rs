@@ -14,6 +14,7 @@ pub mod error;
 pub mod filter;
 pub mod flags;
 pub mod ids;
+pub mod pert;
 pub mod pool;
 pub mod queries;
 pub mod retention;

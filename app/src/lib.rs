@@ -22,6 +22,7 @@ pub mod keys;
 pub mod mfa;
 pub mod operations;
 pub mod overview;
+pub mod pert;
 pub mod retention;
 pub mod sessions;
 pub mod subject_access;
@@ -46,6 +47,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &career::CAPABILITY,
     &flags::CAPABILITY,
     &audit::CAPABILITY,
+    &pert::CAPABILITY,
     &keys::CAPABILITY,
     &retention::CAPABILITY,
     &operations::CAPABILITY,
@@ -101,6 +103,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/pert") view={Lazy::<PertReportsRoute>::new()}/>
+                <Route path=path!("/pert/:id") view={Lazy::<PertReportRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
@@ -146,6 +150,7 @@ use invitations::{InvitationsPage, InvitePage};
 use keys::KeysPage;
 use mfa::AccountPage;
 use operations::{DiagnosticsPage, PoolPage, QueriesPage, StoragePage};
+use pert::{PertReportPage, PertReportsPage};
 use retention::RetentionPage;
 use sessions::SessionsPage;
 use users::{UserDetailPage, UsersPage};
@@ -164,6 +169,8 @@ lazy_pages! {
     GroupRoute => GroupPage in Shell,
     AuditRoute => AuditPage in Shell,
     AuditEventRoute => AuditEventPage in Shell,
+    PertReportsRoute => PertReportsPage in Shell,
+    PertReportRoute => PertReportPage in Shell,
     KeysRoute => KeysPage in Shell,
     RetentionRoute => RetentionPage in Shell,
     PoolRoute => PoolPage in Shell,

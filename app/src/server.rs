@@ -156,6 +156,10 @@ where
 {
     let asked = if what.is_empty() { asked } else { asked.with_detail(what) };
     let data = db.call(read).await?;
+    let asked = match data.person() {
+        Some(id) => AuditEntry { entity_type: Some("user".into()), entity_id: Some(id), ..asked },
+        None => asked,
+    };
     if let Some(row) = meta.reads.defer(read_row_of(&asked, data.rows())) {
         db.call(move |s| s.record_read(&row)).await.map_err(read_row_failed)?;
     }

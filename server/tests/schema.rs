@@ -324,6 +324,28 @@ fn oracle_statements() -> Vec<(String, String)> {
         }
         out.extend(audit_search::tally_sqls(&filter).into_iter().map(|s| ("audit facets".to_string(), s)));
     }
+    // The CPA PERT reports list (storage/pert.rs): no filter, and every filter.
+    let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    for params in [
+        pathfinder::pert::PertParams::default(),
+        pathfinder::pert::PertParams {
+            status: "pending".into(),
+            route: "EVR".into(),
+            from: "2025-01-01".into(),
+            to: "2025-12-31".into(),
+            deadline: "30".into(),
+            employer: "kpmg".into(),
+            user: "alice".into(),
+            after: pathfinder::pert::cursor_after("01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+        },
+        pathfinder::pert::PertParams { deadline: "past".into(), ..Default::default() },
+    ] {
+        let filter = pathfinder::pert::PertFilter::from_params(&params).unwrap();
+        out.push((
+            "pert reports".into(),
+            pathfinder_server::storage::pert::reports_query(&filter, today, Dialect::Oracle).0,
+        ));
+    }
     let plan = pathfinder_server::generate::Plan {
         seed: 1,
         users: 20,

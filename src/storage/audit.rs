@@ -204,6 +204,12 @@ pub use crate::audit::AuditRow;
 /// How many rows a read of personal data returned, for its audit row.
 pub trait Returned {
     fn rows(&self) -> usize;
+    /// The one person the data is about, when the read asked for something else
+    /// (a report by its id): the row then names them, so "who looked at this
+    /// person" finds it.
+    fn person(&self) -> Option<String> {
+        None
+    }
 }
 
 impl<T> Returned for Vec<T> {
@@ -215,6 +221,9 @@ impl<T> Returned for Vec<T> {
 impl<T: Returned> Returned for Option<T> {
     fn rows(&self) -> usize {
         self.as_ref().map_or(0, Returned::rows)
+    }
+    fn person(&self) -> Option<String> {
+        self.as_ref().and_then(Returned::person)
     }
 }
 

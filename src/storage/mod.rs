@@ -22,6 +22,7 @@ mod jobs;
 mod keys;
 mod mfa;
 mod operations;
+mod pert;
 mod retention;
 mod schema;
 mod sessions;
@@ -41,6 +42,7 @@ pub use jobs::*;
 pub use keys::*;
 pub use mfa::*;
 pub use operations::*;
+pub use pert::*;
 pub use retention::*;
 pub use schema::*;
 pub use sessions::*;
@@ -74,6 +76,7 @@ pub trait Storage:
     + StatsStore
     + UserTableStore
     + CareerStore
+    + PertStore
     + SubjectAccessStore
     + BulkStore
     + KeyStore

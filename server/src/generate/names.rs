@@ -258,8 +258,9 @@ pub const SKILLS: &[(&str, &str)] = &[
     ("Ethics", "governance"),
 ];
 
-/// CPA competency areas (sub-competency ids as the CPA PERT tables key them).
+/// The technical sub-competencies of the CPA competency map, as
+/// `pf_ref_cpa_competencies` (migration 0020) keys them.
 pub const SUB_COMPETENCIES: &[&str] = &[
-    "FR1.1", "FR1.2", "FR1.3", "FR1.4", "MA2.1", "MA2.2", "MA2.3", "AA3.1", "AA3.2", "AA3.3", "FN4.1", "FN4.2",
-    "TX5.1", "TX5.2", "SG6.1", "SG6.2", "ETH0.1", "ETH0.2",
+    "FR1", "FR2", "FR3", "FR4", "SG1", "SG2", "SG3", "MA1", "MA2", "MA3", "MA4", "AA1", "AA2", "AA3", "FN1", "FN2",
+    "FN3", "TX1", "TX2", "TX3",
 ];

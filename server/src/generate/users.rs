@@ -6,6 +6,7 @@ use super::names::*;
 use super::rng::Rng;
 use super::world::{date, int, null, opt, real, text, time, World};
 use chrono::{DateTime, Duration, Utc};
+use pathfinder::pert::{PertAction, PertStatus, ROUTES};
 use pathfinder::storage::{TableRows, Value};
 
 /// Who user `k` is: enough to refer to them from other rows.
@@ -157,6 +158,8 @@ const EXPERIENCE_COLUMNS: &[&str] = &[
     "complexity_level",
     "word_count",
     "approval_status",
+    "version",
+    "previous_version_id",
     "created_at",
 ];
 const BREAKDOWN_COLUMNS: &[&str] = &[
@@ -187,13 +190,28 @@ const SUBMISSION_COLUMNS: &[&str] = &[
     "report_id",
     "user_id",
     "submission_type",
+    "submission_deadline",
     "submission_status",
+    "reviewer_id",
+    "reviewer_comments",
+    "submitted_payload",
     "experience_count",
     "total_word_count",
+    "submission_checksum",
     "submitted_at",
 ];
-const HISTORY_COLUMNS: &[&str] =
-    &["id", "submission_id", "report_id", "user_id", "action", "action_date", "previous_status", "new_status"];
+const HISTORY_COLUMNS: &[&str] = &[
+    "id",
+    "submission_id",
+    "report_id",
+    "user_id",
+    "action",
+    "action_date",
+    "action_by",
+    "action_details",
+    "previous_status",
+    "new_status",
+];
 
 /// All rows of users `range`, table by table (parents before children).
 pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
@@ -383,8 +401,10 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
                 ]);
             }
         }
-        if r.chance(0.01) {
-            cpa.add(&mut r, &p, now);
+        if r.chance(0.05) {
+            // Reviewers are among the first thousand people (the console's users).
+            let reviewer = w.person(r.below(1_000.min(w.users))).user_id;
+            cpa.add(&mut r, &p, &reviewer, now);
         }
     }
     let mut out = vec![users, login, sessions, sso, invitations, prefs, overrides, analytics];
@@ -409,7 +429,11 @@ pub fn ip(r: &mut Rng) -> String {
     }
 }
 
-/// A CPA candidate's reports, experiences and their paper trail.
+/// A CPA candidate's reports, experiences and their paper trail. Each submission
+/// goes through the review state machine (`pathfinder::pert`), step by step, with
+/// who acted; its payload is canonical JSON and its checksum that payload's SHA-256
+/// (`storage::pert::payload_checksum`). A few reports break a needs-attention rule
+/// on purpose, as real data does.
 #[derive(Default)]
 struct Cpa {
     reports: Vec<Vec<Value>>,
@@ -421,110 +445,261 @@ struct Cpa {
     history: Vec<Vec<Value>>,
 }
 
+/// The paths a generated submission takes through the state machine.
+const PERT_PATHS: &[(f64, &[PertAction])] = &[
+    (0.15, &[PertAction::Created]),
+    (0.15, &[PertAction::Created, PertAction::Submitted]),
+    (0.08, &[PertAction::Created, PertAction::Submitted, PertAction::Reviewed]),
+    (0.30, &[PertAction::Created, PertAction::Submitted, PertAction::Reviewed, PertAction::Accepted]),
+    (0.12, &[PertAction::Created, PertAction::Submitted, PertAction::Accepted]),
+    (
+        0.08,
+        &[PertAction::Created, PertAction::Submitted, PertAction::Revised, PertAction::Submitted, PertAction::Accepted],
+    ),
+    (0.04, &[PertAction::Created, PertAction::Submitted, PertAction::Revised]),
+    (0.04, &[PertAction::Created, PertAction::Submitted, PertAction::Reviewed, PertAction::Rejected]),
+    (0.04, &[PertAction::Created, PertAction::Submitted, PertAction::Withdrawn]),
+];
+
 impl Cpa {
-    fn add(&mut self, r: &mut Rng, p: &Person, now: DateTime<Utc>) {
-        let start = (p.created_at + Duration::days(r.below(60) as i64)).date_naive();
-        let end = start + Duration::days(180);
-        let created = p.created_at + Duration::days(1);
+    /// Two to six consecutive reports of half a year each, with one employer.
+    fn add(&mut self, r: &mut Rng, p: &Person, reviewer: &str, now: DateTime<Utc>) {
+        let employer = *r.pick(COMPANIES);
+        let position = *r.pick(TITLES);
+        let mut start = (p.created_at + Duration::days(r.below(60) as i64)).date_naive();
+        let mut levels: std::collections::HashMap<&'static str, i64> = Default::default();
+        for n in 0..2 + r.below(5) {
+            let end = start + Duration::days(180);
+            let created = start.and_hms_opt(9, 0, 0).map_or(now, |t| t.and_utc()).min(now);
+            self.report(r, p, reviewer, (start, end), created, n, (employer, position), &mut levels, now);
+            start = end + Duration::days(1);
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn report(
+        &mut self,
+        r: &mut Rng,
+        p: &Person,
+        reviewer: &str,
+        (start, end): (chrono::NaiveDate, chrono::NaiveDate),
+        created: DateTime<Utc>,
+        version: u64,
+        (employer, position): (&str, &str),
+        levels: &mut std::collections::HashMap<&'static str, i64>,
+        now: DateTime<Utc>,
+    ) {
         let report = r.ulid(created);
-        let status = *r.pick(&["draft", "draft", "submitted", "approved"]);
+        let deadline = end + Duration::days(30);
+        // A report whose period has not ended yet is still a draft.
+        let path = if end.and_hms_opt(0, 0, 0).map_or(true, |t| t.and_utc() > now) {
+            &[PertAction::Created][..]
+        } else {
+            let mut u = r.unit();
+            PERT_PATHS
+                .iter()
+                .find(|(p, _)| {
+                    u -= p;
+                    u < 0.0
+                })
+                .map_or(&[PertAction::Created][..], |(_, path)| path)
+        };
+        let mut status = None;
+        let mut steps = Vec::new();
+        for action in path {
+            status = action.from(status);
+            steps.push((*action, status.map_or("draft", PertStatus::as_str)));
+        }
+        let status = status.map_or("draft", PertStatus::as_str);
+        let hours_worked = if r.chance(0.01) { 10.0 } else { 400.0 + r.below(600) as f64 };
+        let route = *r.pick(&ROUTES);
         self.reports.push(vec![
             text(&report),
             text(&p.user_id),
             date(start),
             date(end),
-            date(end + Duration::days(30)),
-            text(*r.pick(&["EVR", "PPR"])),
+            date(deadline),
+            text(route),
             text(status),
-            text(r.pick(COMPANIES)),
-            text(r.pick(TITLES)),
-            real(400.0 + r.below(600) as f64),
-            int(1),
+            text(employer),
+            text(position),
+            real(hours_worked),
+            int(1 + version as i64),
             time(created),
         ]);
         let mut words = 0;
-        for e in 0..3 {
+        let mut payload = Vec::new();
+        let count = 3 + r.below(3) as i64;
+        for e in 0..count {
+            let sub = *r.pick(SUB_COMPETENCIES);
+            let s = start + Duration::days(e * 150 / count);
+            // Now and then an experience runs past its report's period.
+            let finish = if r.chance(0.02) { end + Duration::days(20) } else { (s + Duration::days(40)).min(end) };
+            let level = (levels.get(sub).copied().unwrap_or(0) + r.below(2) as i64).min(2);
+            let word_count = 150 + r.below(350) as i64;
+            words += word_count;
+            // One experience in ten was revised: its first version stays, superseded.
+            let previous = r.chance(0.1).then(|| {
+                let old = r.ulid(created);
+                self.experiences.push(Cpa::experience(
+                    r,
+                    &old,
+                    &report,
+                    sub,
+                    (s, finish),
+                    level,
+                    word_count - 40,
+                    1,
+                    None,
+                    created,
+                ));
+                old
+            });
             let id = r.ulid(created);
-            let s = start + Duration::days(e * 50);
-            let count = 150 + r.below(350) as i64;
-            words += count;
-            self.experiences.push(vec![
-                text(&id),
-                text(&report),
-                text(r.pick(SUB_COMPETENCIES)),
-                text(format!("Quarter-end close, part {}", e + 1)),
-                date(s),
-                date(s + Duration::days(40)),
-                int(r.below(3) as i64),
-                text("Reconcile intercompany balances under a tight deadline."),
-                text("Built a reconciliation workbook and reviewed variances with the controller."),
-                text("Closed two days early with no audit adjustments."),
-                text("Start reconciliations before the period ends."),
-                real(20.0 + r.below(80) as f64),
-                text(*r.pick(&["routine", "moderate", "complex"])),
-                int(count),
-                text(*r.pick(&["pending", "approved", "needs_revision"])),
-                time(created),
-            ]);
-            self.breakdown.push(vec![
-                text(r.ulid(created)),
-                text(&id),
-                text(*r.pick(&["planning", "execution", "review", "documentation", "analysis"])),
-                text("Prepared the schedules and walked the reviewer through them."),
-                date(s),
-                date(s + Duration::days(10)),
-                real(5.0 + r.below(30) as f64),
-                time(created),
-            ]);
-            for d in 0..2 {
+            let v = if previous.is_some() { 2 } else { 1 };
+            self.experiences.push(Cpa::experience(
+                r,
+                &id,
+                &report,
+                sub,
+                (s, finish),
+                level,
+                word_count,
+                v,
+                previous,
+                created,
+            ));
+            payload.push(format!(r#"{{"id":"{id}","sub_competency_id":"{sub}","word_count":{word_count}}}"#));
+            for _ in 0..1 + r.below(2) {
+                let a = s + Duration::days(r.below(20) as i64);
+                self.breakdown.push(vec![
+                    text(r.ulid(created)),
+                    text(&id),
+                    text(*r.pick(&[
+                        "planning",
+                        "execution",
+                        "review",
+                        "documentation",
+                        "analysis",
+                        "presentation",
+                        "training",
+                    ])),
+                    text("Prepared the schedules and walked the reviewer through them."),
+                    date(a),
+                    date(a + Duration::days(10)),
+                    real(5.0 + r.below(30) as f64),
+                    time(created),
+                ]);
+            }
+            // Hours logged day by day; a few fall outside the report's period.
+            let first_day = if r.chance(0.01) { start - Duration::days(10) } else { s };
+            for d in 0..3 + r.below(6) as i64 {
                 self.time.push(vec![
                     text(r.ulid(created)),
                     text(&id),
                     text(&p.user_id),
-                    date(s + Duration::days(d)),
+                    date(first_day + Duration::days(d)),
                     real(1.0 + r.below(8) as f64),
                     text("client work"),
                     time(created),
                 ]);
             }
+            if level > levels.get(sub).copied().unwrap_or(0) || !levels.contains_key(sub) {
+                self.milestones.push(vec![
+                    text(r.ulid(created)),
+                    text(&p.user_id),
+                    text(sub),
+                    date(finish),
+                    levels.get(sub).map_or(Value::Null, |l| int(*l)),
+                    int(level),
+                    int(1),
+                    real(20.0 + r.below(80) as f64),
+                    time(created),
+                ]);
+                levels.insert(sub, level);
+            }
         }
-        self.milestones.push(vec![
-            text(r.ulid(created)),
+        let payload = format!(r#"{{"experiences":[{}],"report_id":"{report}","route":"{route}"}}"#, payload.join(","));
+        // Rarely, a payload changed after its checksum was taken, or counts that
+        // disagree with the experiences.
+        let checksum = crate::storage::pert::payload_checksum(&payload);
+        let checksum = if r.chance(0.005) { crate::storage::pert::payload_checksum("tampered") } else { checksum };
+        let stated = if r.chance(0.01) { count + 1 } else { count };
+        let submission = r.ulid(created);
+        let submitted = (created + Duration::days(185 + r.below(40) as i64)).min(now);
+        let reviewed = steps.iter().any(|(a, _)| PertAction::REVIEWS.contains(a));
+        self.submissions.push(vec![
+            text(&submission),
+            text(&report),
             text(&p.user_id),
-            text(r.pick(SUB_COMPETENCIES)),
-            date(end),
-            int(0),
-            int(1 + r.below(2) as i64),
-            int(3),
-            real(60.0 + r.below(100) as f64),
-            time(created),
+            text("final"),
+            date(deadline),
+            text(status),
+            opt(reviewed.then(|| reviewer.to_string())),
+            opt(reviewed.then(|| "Clear and well supported.".to_string())),
+            text(&payload),
+            int(stated),
+            int(words),
+            text(checksum),
+            time(submitted),
         ]);
-        if status != "draft" {
-            let submission = r.ulid(created);
-            let at = (created + Duration::days(200)).min(now);
-            self.submissions.push(vec![
+        let mut previous = None;
+        for (i, (action, to)) in steps.into_iter().enumerate() {
+            let at = if i == 0 { created } else { (submitted + Duration::days(3 * i as i64)).min(now) };
+            let by = if PertAction::REVIEWS.contains(&action) { reviewer } else { &p.user_id };
+            self.history.push(vec![
+                text(r.ulid(at)),
                 text(&submission),
                 text(&report),
                 text(&p.user_id),
-                text("final"),
-                text(if status == "approved" { "accepted" } else { "pending" }),
-                int(3),
-                int(words),
+                text(action.as_str()),
                 time(at),
+                text(by),
+                opt(PertAction::REVIEWS.contains(&action).then(|| "Reviewed against the PER rubric.".to_string())),
+                opt(previous),
+                text(to),
             ]);
-            for (action, from, to) in [("created", "draft", "draft"), ("submitted", "draft", "submitted")] {
-                self.history.push(vec![
-                    text(r.ulid(at)),
-                    text(&submission),
-                    text(&report),
-                    text(&p.user_id),
-                    text(action),
-                    time(at),
-                    text(from),
-                    text(to),
-                ]);
-            }
+            previous = Some(to.to_string());
         }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn experience(
+        r: &mut Rng,
+        id: &str,
+        report: &str,
+        sub: &str,
+        (s, e): (chrono::NaiveDate, chrono::NaiveDate),
+        level: i64,
+        word_count: i64,
+        version: i64,
+        previous: Option<String>,
+        created: DateTime<Utc>,
+    ) -> Vec<Value> {
+        vec![
+            text(id),
+            text(report),
+            text(sub),
+            text(format!(
+                "{} — {}",
+                r.pick(&["Quarter-end close", "Budget cycle", "Audit fieldwork", "Tax filing"]),
+                sub
+            )),
+            date(s),
+            date(e),
+            int(level),
+            text("Reconcile intercompany balances under a tight deadline."),
+            text("Built a reconciliation workbook and reviewed variances with the controller."),
+            text("Closed two days early with no audit adjustments."),
+            text("Start reconciliations before the period ends."),
+            real(20.0 + r.below(80) as f64),
+            text(*r.pick(&["routine", "moderate", "complex"])),
+            int(word_count),
+            text(*r.pick(&["pending", "approved", "needs_revision"])),
+            int(version),
+            opt(previous),
+            time(created),
+        ]
     }
 
     fn into_tables(self) -> Vec<TableRows> {

@@ -49,6 +49,7 @@ migrations! {
     17 => "0017_operations",
     18 => "0018_backups",
     19 => "0019_retention",
+    20 => "0020_cpa_pert_oversight",
 }
 
 /// The migrations of `dialect`.

@@ -27,6 +27,7 @@ mod jobs;
 mod keys;
 mod mfa;
 mod operations;
+pub mod pert;
 mod retention;
 mod rows;
 pub mod schema;

@@ -46,6 +46,7 @@ mod invitations;
 mod keys;
 mod mfa;
 mod operations;
+mod pert;
 mod retention;
 mod schema;
 mod sessions;

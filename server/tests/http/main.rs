@@ -16,6 +16,7 @@ mod listener;
 mod mfa;
 mod operations;
 mod overview;
+mod pert;
 mod retention;
 mod sessions;
 mod shell;

@@ -87,6 +87,50 @@ async fn every_route_and_server_function_follows_the_policy() {
         s.fill_user_tables(&owner, &[conversations, messages], &common::audit("user_tables.fill")).unwrap();
         id
     };
+    // A CPA PERT report of walk_writer's, with an experience and submissions enough
+    // for every allowed caller to record a review of its own.
+    let reviews = std::cell::Cell::new(0);
+    {
+        use pathfinder::storage::{BulkStore, TableRows, Value};
+        let t = |x: &str| Value::Text(x.into());
+        let day = Value::Date(chrono::NaiveDate::from_ymd_opt(2025, 1, 1).unwrap());
+        let mut reports =
+            TableRows::new("pf_cpa_pert_reports", &["id", "user_id", "report_period_start", "report_period_end"]);
+        reports.push(vec![t("WALKPERT"), Value::from(&writer), day.clone(), day.clone()]);
+        let mut experiences = TableRows::new(
+            "pf_cpa_pert_experiences",
+            &[
+                "id",
+                "report_id",
+                "sub_competency_id",
+                "experience_title",
+                "experience_start_date",
+                "experience_end_date",
+                "challenge",
+                "actions",
+                "results",
+                "lessons_learned",
+            ],
+        );
+        experiences.push(vec![
+            t("WALKEXP"),
+            t("WALKPERT"),
+            t("FR1"),
+            t("Walk"),
+            day.clone(),
+            day,
+            t("c"),
+            t("a"),
+            t("r"),
+            t("l"),
+        ]);
+        let mut submissions =
+            TableRows::new("pf_cpa_pert_submissions", &["id", "report_id", "user_id", "submission_status"]);
+        for i in 0..8 {
+            submissions.push(vec![t(&format!("WALKSUB{i}")), t("WALKPERT"), Value::from(&writer), t("pending")]);
+        }
+        c.storage.insert_batch(&[reports, experiences, submissions], &common::audit("data.load")).unwrap();
+    }
     let walk_policy = {
         let edit = pathfinder::retention::PolicyEdit {
             table_pattern: "pf_user_analytics".into(),
@@ -162,6 +206,12 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/audit_event" => format!("id={event}"),
         "/api/start_audit_job" => "kind=count&params[actor]=walk_target".to_string(),
         "/api/audit_job" => format!("id={job}"),
+        "/api/pert_report" => "report_id=WALKPERT".to_string(),
+        "/api/reveal_pert_narrative" => "experience_id=WALKEXP&reason=walk".to_string(),
+        "/api/record_pert_review" => {
+            reviews.set(reviews.get() + 1);
+            format!("submission_id=WALKSUB{}&action=reviewed&comment=walk", reviews.get())
+        }
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
     };
     let (mut walked, mut named_people) = (0, 0);
@@ -171,6 +221,7 @@ async fn every_route_and_server_function_follows_the_policy() {
             p if p.starts_with("/audit/") => event.as_str(),
             p if p.starts_with("/flags/") => "walk.flag",
             p if p.starts_with("/groups/") => walk_group.as_str(),
+            p if p.starts_with("/pert/") => "WALKPERT",
             _ => target.0.as_str(),
         };
         let path = pattern.replace(":id", id);

@@ -1,0 +1,69 @@
+-- CPA PERT oversight (issue 26): the competency map the PERT tables' sub_competency_id
+-- names, and the indexes the console's reports list, a report's page and a
+-- review read by.
+--
+-- The competency map (reference data of our design; the seed has no table for it).
+-- Technical sub-areas as the CPA Practical Experience Requirements (CPA PER,
+-- section 2.6.1) name them and as the Practical Experience Reporting Tool codes
+-- them (area prefix and number in the PER's order: "Financial reporting needs and
+-- systems (FR1)", pert.cpa-services.org/Student/TrialAssessment). The enabling
+-- competencies as the CPA PER lists them (2015-2020 wording); PERT gives them no
+-- codes, so EC1-EC5 are ours, in the PER's order. Sources: CPA PER 2.6.1
+-- (1library.net/article/competency-development-practical-experience-requirements.z1d0gwke),
+-- CPABC "CPA Practical Experience: What You Need to Know" (2015), "CPA practical
+-- experience competency requirements" (vdocuments.site).
+CREATE TABLE pf_ref_cpa_competencies (
+    competency_id VARCHAR2(10) PRIMARY KEY,
+    kind VARCHAR2(20) NOT NULL CHECK (kind IN ('area','sub_area','enabling')),
+    area_id VARCHAR2(10),
+    name VARCHAR2(200) NOT NULL,
+    sort_order NUMBER(3) NOT NULL
+);
+
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FR', 'area', NULL, 'Financial Reporting', 1);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FR1', 'sub_area', 'FR', 'Financial reporting needs and systems', 2);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FR2', 'sub_area', 'FR', 'Accounting policies and transactions', 3);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FR3', 'sub_area', 'FR', 'Financial report preparation', 4);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FR4', 'sub_area', 'FR', 'Financial statement analysis', 5);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('SG', 'area', NULL, 'Strategy and Governance', 6);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('SG1', 'sub_area', 'SG', 'Governance, mission, vision, values, and mandate', 7);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('SG2', 'sub_area', 'SG', 'Strategy development/implementation', 8);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('SG3', 'sub_area', 'SG', 'Enterprise risk management', 9);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('MA', 'area', NULL, 'Management Accounting', 10);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('MA1', 'sub_area', 'MA', 'Management reporting needs and systems', 11);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('MA2', 'sub_area', 'MA', 'Planning, budgeting, and forecasting', 12);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('MA3', 'sub_area', 'MA', 'Cost/revenue/profitability management', 13);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('MA4', 'sub_area', 'MA', 'Organizational/individual performance measurement', 14);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('AA', 'area', NULL, 'Audit and Assurance', 15);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('AA1', 'sub_area', 'AA', 'Internal control', 16);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('AA2', 'sub_area', 'AA', 'Internal audit or external assurance requirements (basis and risk assessment)', 17);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('AA3', 'sub_area', 'AA', 'Internal audit projects or external assurance engagements (risk response and reporting)', 18);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FN', 'area', NULL, 'Finance', 19);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FN1', 'sub_area', 'FN', 'Financial planning and analysis', 20);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FN2', 'sub_area', 'FN', 'Treasury management', 21);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('FN3', 'sub_area', 'FN', 'Capital budgeting/valuation/corporate finance', 22);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('TX', 'area', NULL, 'Taxation', 23);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('TX1', 'sub_area', 'TX', 'Income tax legislation and research', 24);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('TX2', 'sub_area', 'TX', 'Tax compliance: corporate or personal', 25);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('TX3', 'sub_area', 'TX', 'Tax planning: corporate or personal', 26);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('EC1', 'enabling', NULL, 'Professional and ethical behaviour', 27);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('EC2', 'enabling', NULL, 'Problem-solving and decision-making', 28);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('EC3', 'enabling', NULL, 'Communication', 29);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('EC4', 'enabling', NULL, 'Self-management', 30);
+INSERT INTO pf_ref_cpa_competencies (competency_id, kind, area_id, name, sort_order) VALUES ('EC5', 'enabling', NULL, 'Teamwork and leadership', 31);
+
+-- The reports list: newest first (ids are ULIDs) within a status, a candidate, a
+-- deadline or an employer (any case).
+CREATE INDEX idx_cpa_reports_status ON pf_cpa_pert_reports(status, id);
+CREATE INDEX idx_cpa_reports_user ON pf_cpa_pert_reports(user_id, id);
+CREATE INDEX idx_cpa_reports_deadline ON pf_cpa_pert_reports(submission_deadline, id);
+CREATE INDEX idx_cpa_reports_employer ON pf_cpa_pert_reports(LOWER(employer_name), id);
+-- A report's page, and a person's data (export, erasure) by user.
+CREATE INDEX idx_cpa_experiences_report ON pf_cpa_pert_experiences(report_id);
+CREATE INDEX idx_cpa_breakdown_experience ON pf_cpa_experience_breakdown(experience_id);
+CREATE INDEX idx_cpa_time_user ON pf_cpa_experience_time_tracking(user_id);
+CREATE INDEX idx_cpa_milestones_user ON pf_cpa_progress_milestones(user_id, sub_competency_id, milestone_date);
+CREATE INDEX idx_cpa_submissions_report ON pf_cpa_pert_submissions(report_id);
+CREATE INDEX idx_cpa_submissions_user ON pf_cpa_pert_submissions(user_id);
+CREATE INDEX idx_cpa_history_submission ON pf_cpa_submission_history(submission_id, action_date);
+CREATE INDEX idx_cpa_history_user ON pf_cpa_submission_history(user_id);

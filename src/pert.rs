@@ -209,6 +209,84 @@ pub fn review_comment(raw: &str) -> AppResult<String> {
 /// A report's route to the experience requirement.
 pub const ROUTES: [&str; 2] = ["EVR", "PPR"];
 
+/// A needs-attention check: something a reviewer would otherwise look for by hand,
+/// each a filter of the reports list with its count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum PertCheck {
+    HoursOver,
+    TrackedOutside,
+    ExperienceOutside,
+    Overdue,
+    CountsDiffer,
+    Checksum,
+}
+
+impl PertCheck {
+    pub const ALL: [PertCheck; 6] = [
+        PertCheck::HoursOver,
+        PertCheck::TrackedOutside,
+        PertCheck::ExperienceOutside,
+        PertCheck::Overdue,
+        PertCheck::CountsDiffer,
+        PertCheck::Checksum,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PertCheck::HoursOver => "hours_over",
+            PertCheck::TrackedOutside => "tracked_outside",
+            PertCheck::ExperienceOutside => "experience_outside",
+            PertCheck::Overdue => "overdue",
+            PertCheck::CountsDiffer => "counts_differ",
+            PertCheck::Checksum => "checksum",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PertCheck::HoursOver => "More hours tracked than worked",
+            PertCheck::TrackedOutside => "Hours tracked outside the period",
+            PertCheck::ExperienceOutside => "Experiences outside the period",
+            PertCheck::Overdue => "Past the deadline, not submitted",
+            PertCheck::CountsDiffer => "Counts differ from the experiences",
+            PertCheck::Checksum => "Checksum does not match",
+        }
+    }
+
+    /// The rule behind the check, in one sentence.
+    pub fn rule(self) -> &'static str {
+        match self {
+            PertCheck::HoursOver => {
+                "The hours logged day by day against the report's experiences add up to more than the report's hours worked."
+            }
+            PertCheck::TrackedOutside => "An experience has hours logged on a day outside the report's period.",
+            PertCheck::ExperienceOutside => "An experience starts before the report's period or ends after it.",
+            PertCheck::Overdue => "A submission's deadline has passed and it is still a draft or waiting to be sent.",
+            PertCheck::CountsDiffer => {
+                "A final submission's experience count or word count differs from the report's current experiences \
+                 (an experience a later version revises is not counted)."
+            }
+            PertCheck::Checksum => {
+                "A submission's checksum is not the SHA-256 of its payload as stored: the payload changed after it was \
+                 signed off, or the checksum is wrong."
+            }
+        }
+    }
+
+    pub fn parse(s: &str) -> AppResult<PertCheck> {
+        PertCheck::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| AppError::invalid(format!("Unknown check {s:?}.")))
+    }
+
+    /// Whether the console keeps this check's findings (the others are read from
+    /// an index at view time: the overdue check depends on today).
+    pub fn is_kept(self) -> bool {
+        self != PertCheck::Overdue
+    }
+}
+
 /// The reports' deadline filter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Deadline {
@@ -233,6 +311,8 @@ pub struct PertParams {
     pub employer: String,
     /// A username or a user id.
     pub user: String,
+    /// A needs-attention check's name.
+    pub check: String,
     pub after: String,
 }
 
@@ -247,6 +327,7 @@ pub struct PertFilter {
     /// Lower case.
     pub employer: Option<String>,
     pub user: Option<String>,
+    pub check: Option<PertCheck>,
     /// The id of the last report of the page before (ids sort as they were made).
     pub after: Option<String>,
 }
@@ -312,6 +393,7 @@ impl PertFilter {
             deadline,
             employer,
             user,
+            check: text(&p.check).map(|c| PertCheck::parse(&c)).transpose()?,
             after,
         })
     }
@@ -341,6 +423,9 @@ impl PertFilter {
         }
         if let Some(u) = &self.user {
             parts.push(format!("user={u}"));
+        }
+        if let Some(c) = self.check {
+            parts.push(format!("check={}", c.as_str()));
         }
         if parts.is_empty() {
             "all reports".into()
@@ -379,6 +464,10 @@ pub struct ReportPage {
     pub next: Option<String>,
     /// Every status with its number of reports (over all reports).
     pub counts: Vec<(String, i64)>,
+    /// Every check with the number of reports it finds (over all reports).
+    pub checks: Vec<(String, i64)>,
+    /// Reports changed since they were last checked (their findings may be stale).
+    pub waiting: i64,
 }
 
 /// An experience's activity (`pf_cpa_experience_breakdown`).
@@ -468,6 +557,8 @@ pub struct SubmissionView {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ReportDetail {
     pub report: ReportSummary,
+    /// The kept checks that find this report, with what they saw.
+    pub findings: Vec<(String, String)>,
     pub experiences: Vec<ExperienceView>,
     pub milestones: Vec<MilestoneView>,
     pub submissions: Vec<SubmissionView>,

@@ -72,8 +72,25 @@ fn both_dialects_build_the_same_schema() {
             // A partial index of the events with a message (a CLOB on Oracle).
             || name == "idx_audit_messages"
     };
+    // The triggers that mark CPA PERT reports to check again (migration 0020): one
+    // per table and event on SQLite, one per table on Oracle.
+    let dirty_triggers = |s: &Schema| -> BTreeMap<String, usize> {
+        let mut by_table = BTreeMap::new();
+        for name in s.objects.keys().filter_map(|n| n.strip_prefix("pf_cpa_dirty_")) {
+            let table = name.trim_end_matches("_insert").trim_end_matches("_update").trim_end_matches("_delete");
+            *by_table.entry(table.to_string()).or_insert(0) += 1;
+        }
+        by_table
+    };
+    let (sqlite_dirty, oracle_dirty) = (dirty_triggers(&sqlite), dirty_triggers(&oracle));
+    assert_eq!(sqlite_dirty.keys().collect::<Vec<_>>(), oracle_dirty.keys().collect::<Vec<_>>());
+    assert!(sqlite_dirty.values().all(|n| *n == 3) && oracle_dirty.values().all(|n| *n == 1));
     let kinds = |s: &Schema| -> BTreeMap<String, String> {
-        s.objects.iter().filter(|(n, _)| !sqlite_only(n)).map(|(n, o)| (n.clone(), o.kind().to_string())).collect()
+        s.objects
+            .iter()
+            .filter(|(n, _)| !sqlite_only(n) && !n.starts_with("pf_cpa_dirty_"))
+            .map(|(n, o)| (n.clone(), o.kind().to_string()))
+            .collect()
     };
     let (mut sk, ok) = (kinds(&sqlite), kinds(&oracle));
     // pf_mv_user_stats and the career summaries: Oracle's materialized views are a
@@ -336,9 +353,10 @@ fn oracle_statements() -> Vec<(String, String)> {
             deadline: "30".into(),
             employer: "kpmg".into(),
             user: "alice".into(),
+            check: "hours_over".into(),
             after: pathfinder::pert::cursor_after("01HZZZZZZZZZZZZZZZZZZZZZZZ"),
         },
-        pathfinder::pert::PertParams { deadline: "past".into(), ..Default::default() },
+        pathfinder::pert::PertParams { deadline: "past".into(), check: "overdue".into(), ..Default::default() },
     ] {
         let filter = pathfinder::pert::PertFilter::from_params(&params).unwrap();
         out.push((
@@ -367,6 +385,7 @@ const ORACLE_PARSER_EXCEPTIONS: &[(&str, fn(&str) -> bool)] = &[
     ("PL/SQL block", |s| s.starts_with("BEGIN") || s.starts_with("DECLARE")),
     ("DROP TABLE … CASCADE CONSTRAINTS PURGE", |s| s.ends_with("CASCADE CONSTRAINTS PURGE")),
     ("ALTER SESSION", |s| s.starts_with("ALTER SESSION")),
+    ("CREATE TRIGGER (a PL/SQL body)", |s| s.starts_with("CREATE TRIGGER")),
 ];
 
 #[test]

@@ -194,6 +194,20 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
          DELETE FROM pf_schema_version WHERE version >= 9;",
     )
     .unwrap();
+    // And what 0020 made (the CPA PERT oversight's tables, indexes and triggers).
+    let made: Vec<(String, String)> = c
+        .prepare(
+            "SELECT type, name FROM sqlite_master WHERE name IN ('pf_ref_cpa_competencies', 'pf_cpa_report_checks',
+             'pf_cpa_reports_dirty') OR (type = 'index' AND name LIKE 'idx_cpa_%') OR name LIKE 'pf_cpa_dirty_%'",
+        )
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    for (kind, name) in made {
+        c.execute_batch(&format!("DROP {kind} IF EXISTS {name}")).unwrap();
+    }
     let applied = s.migrate(&common::audit("schema.migrate")).unwrap().applied;
     assert_eq!(
         applied,
@@ -208,7 +222,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0016_feature_flags_console",
             "0017_operations",
             "0018_backups",
-            "0019_retention"
+            "0019_retention",
+            "0020_cpa_pert_oversight"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

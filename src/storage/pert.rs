@@ -16,6 +16,8 @@ pub const PERT_REPORT_READ: Action = Action::new("read.pert.report");
 pub const PERT_NARRATIVE_REVEAL: Action = Action::new("read.pert.narrative");
 /// A review recorded: the submission's status before and after.
 pub const PERT_REVIEW: Action = Action::new("pert.review");
+/// Reports changed since their last check checked again (the needs-attention findings).
+pub const PERT_CHECKS_REFRESH: Action = Action::new("pert.checks.refresh");
 
 impl Returned for ReportPage {
     fn rows(&self) -> usize {
@@ -57,4 +59,9 @@ pub trait PertStore {
         comment: &str,
         audit: &AuditEntry,
     ) -> AppResult<ReviewOutcome>;
+    /// Runs the kept needs-attention checks again on up to `limit` reports changed
+    /// since their last check (the triggers of migration 0020 mark them), oldest
+    /// mark first, in batches each written with an `audit` row. A report marked
+    /// again meanwhile stays marked. Returns how many reports it checked.
+    fn check_pert_reports(&self, limit: u32, audit: &AuditEntry) -> AppResult<u32>;
 }

@@ -17,12 +17,13 @@ pub async fn get_pert_reports(
     #[server(default)] deadline: String,
     #[server(default)] employer: String,
     #[server(default)] user: String,
+    #[server(default)] check: String,
     #[server(default)] after: String,
 ) -> Result<ReportPage, AppError> {
     use pathfinder::pert::{PertFilter, PertParams};
     use pathfinder::storage::PERT_REPORTS_READ;
     crate::server::serve::<GetPertReports, _>(async |c| {
-        let params = PertParams { status, route, from, to, deadline, employer, user, after };
+        let params = PertParams { status, route, from, to, deadline, employer, user, check, after };
         let filter = PertFilter::from_params(&params)?;
         let what = filter.describe();
         let today = chrono::Utc::now().date_naive();

@@ -6,24 +6,24 @@ use crate::components::{page_key, ErrorNote, Paged};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use pathfinder::filter::encode_component as encode;
-use pathfinder::pert::{PertStatus, ReportSummary};
+use pathfinder::pert::{PertCheck, PertStatus, ReportSummary};
 
 /// The filter's fields, in the query string's order.
-const FIELDS: [&str; 7] = ["status", "route", "from", "to", "deadline", "employer", "user"];
+const FIELDS: [&str; 8] = ["status", "route", "from", "to", "deadline", "employer", "user", "check"];
 
 #[component]
 pub fn PertReportsPage() -> impl IntoView {
     let query = use_query_map();
     let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
     let args = move || (FIELDS.map(param), param("after"));
-    let page = crate::codec::resource(args, |([status, route, from, to, deadline, employer, user], after)| {
-        get_pert_reports(status, route, from, to, deadline, employer, user, after)
+    let page = crate::codec::resource(args, |([status, route, from, to, deadline, employer, user, check], after)| {
+        get_pert_reports(status, route, from, to, deadline, employer, user, check, after)
     });
-    // The current filter as a query string, with `status` replaced (the counts' links).
-    let with_status = move |status: &str| {
+    // The current filter as a query string, with one field replaced (the counts' links).
+    let with = move |field: &str, value: &str| {
         FIELDS
             .iter()
-            .map(|k| format!("{k}={}", encode(&if *k == "status" { status.to_string() } else { param(k) })))
+            .map(|k| format!("{k}={}", encode(&if *k == field { value.to_string() } else { param(k) })))
             .collect::<Vec<_>>()
             .join("&")
     };
@@ -64,10 +64,27 @@ pub fn PertReportsPage() -> impl IntoView {
                         Ok(p) => {
                             let counts = p.counts.iter().map(|(status, n)| {
                                 let label = PertStatus::parse(status).map(|s| s.label()).unwrap_or("Other");
-                                view! { <li><a href=format!("/pert?{}", with_status(status))>{label}": "<strong>{*n}</strong></a></li> }
+                                view! { <li><a href=format!("/pert?{}", with("status", status))>{label}": "<strong>{*n}</strong></a></li> }
                             }).collect_view();
+                            let checks = p.checks.iter().filter_map(|(name, n)| {
+                                let check = PertCheck::parse(name).ok()?;
+                                let here = (param("check") == check.as_str()).then_some("page");
+                                Some(view! {
+                                    <li title=check.rule() data-check=check.as_str()>
+                                        <a href=format!("/pert?{}", with("check", check.as_str())) aria-current=here>
+                                            {check.label()}": "<strong data-test-id="check-count">{*n}</strong>
+                                        </a>
+                                        <br/><small>{check.rule()}</small>
+                                    </li>
+                                })
+                            }).collect_view();
+                            let waiting = (p.waiting > 0).then(|| view! {
+                                <p class="info" data-test-id="checks-waiting">
+                                    {format!("{} reports changed since their last check: their findings come within a minute.", p.waiting)}
+                                </p>
+                            });
                             let next = p.next.map(|after| {
-                                let href = format!("/pert?{}&after={after}", with_status(&param("status")));
+                                let href = format!("/pert?{}&after={after}", with("", ""));
                                 view! { <a href=href data-test-id="next-page">"Next page →"</a> }
                             });
                             let rows = if p.rows.is_empty() {
@@ -77,6 +94,11 @@ pub fn PertReportsPage() -> impl IntoView {
                             };
                             view! {
                                 <ul class="counts" data-test-id="pert-counts">{counts}</ul>
+                                <details class="card" data-test-id="needs-attention" open=!param("check").is_empty()>
+                                    <summary>"Needs attention"</summary>
+                                    <ul class="checks">{checks}</ul>
+                                    {waiting}
+                                </details>
                                 <table class="list" data-test-id="pert-reports" data-page=shown>
                                     <thead><tr>
                                         <th>"Report"</th><th>"Candidate"</th><th>"Period"</th><th>"Deadline"</th>

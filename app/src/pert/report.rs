@@ -7,7 +7,9 @@ use super::api::{get_pert_report, record_pert_review, reveal_pert_narrative};
 use crate::components::{when_or, ErrorNote, NotFound};
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
-use pathfinder::pert::{ExperienceView, MilestoneView, PertAction, PertStatus, ReportDetail, SubmissionView};
+use pathfinder::pert::{
+    ExperienceView, MilestoneView, PertAction, PertCheck, PertStatus, ReportDetail, SubmissionView,
+};
 
 fn status_label(s: &str) -> String {
     PertStatus::parse(s).map(|s| s.label().to_string()).unwrap_or_else(|_| s.to_string())
@@ -48,6 +50,17 @@ fn Report(detail: ReportDetail, set_version: WriteSignal<u32>) -> impl IntoView 
     let tracked: f64 = detail.experiences.iter().map(|e| e.tracked_hours).sum();
     let outside: i64 = detail.experiences.iter().map(|e| e.tracked_days_outside).sum();
     let over = r.hours_worked.is_some_and(|h| tracked > h);
+    let findings = (!detail.findings.is_empty()).then(|| {
+        let items = detail
+            .findings
+            .iter()
+            .map(|(name, what)| {
+                let label = PertCheck::parse(name).map(|c| c.label()).unwrap_or("Other");
+                view! { <li data-check=name.clone()><strong>{label}</strong>": "{what.clone()}</li> }
+            })
+            .collect_view();
+        view! { <div class="card warn" data-test-id="report-findings"><h2>"Needs attention"</h2><ul>{items}</ul></div> }
+    });
     let experiences = detail
         .experiences
         .into_iter()
@@ -74,6 +87,7 @@ fn Report(detail: ReportDetail, set_version: WriteSignal<u32>) -> impl IntoView 
             </dd>
             <dt>"Version"</dt><dd>{r.version.unwrap_or(1)}</dd>
         </dl>
+        {findings}
         <h2>"Experiences"</h2>
         <p class="info">
             "What the candidate wrote (challenge, actions, results, lessons learned) is hidden. "

@@ -67,3 +67,61 @@ CREATE INDEX idx_cpa_submissions_report ON pf_cpa_pert_submissions(report_id);
 CREATE INDEX idx_cpa_submissions_user ON pf_cpa_pert_submissions(user_id);
 CREATE INDEX idx_cpa_history_submission ON pf_cpa_submission_history(submission_id, action_date);
 CREATE INDEX idx_cpa_history_user ON pf_cpa_submission_history(user_id);
+
+-- Needs attention: the reports a check finds, kept current. The product writes
+-- these tables without telling the console, so triggers on the four tables the
+-- checks read mark each report they touch (pf_cpa_reports_dirty, a fresh mark
+-- each time), and the console checks marked reports again (each upkeep round,
+-- and at the end of `generate`), deleting a mark only if it is still the one it
+-- read. The counts then come from pf_cpa_report_checks' index, never a scan.
+CREATE TABLE pf_cpa_report_checks (
+    report_id VARCHAR2(26) NOT NULL,
+    check_name VARCHAR2(30) NOT NULL,
+    detail VARCHAR2(500),
+    found_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (report_id, check_name)
+);
+CREATE INDEX idx_cpa_report_checks_name ON pf_cpa_report_checks(check_name, report_id);
+
+CREATE TABLE pf_cpa_reports_dirty (
+    report_id VARCHAR2(26) PRIMARY KEY,
+    mark VARCHAR2(32) NOT NULL,
+    marked_at TIMESTAMP NOT NULL
+);
+
+-- Submissions past their deadline by status (the overdue check and its count).
+CREATE INDEX idx_cpa_submissions_due ON pf_cpa_pert_submissions(submission_status, submission_deadline, report_id);
+
+-- Oracle: a trigger per table for every event.
+CREATE TRIGGER pf_cpa_dirty_reports AFTER INSERT OR UPDATE OR DELETE ON pf_cpa_pert_reports FOR EACH ROW
+BEGIN
+    MERGE INTO pf_cpa_reports_dirty d
+    USING (SELECT NVL(:NEW.id, :OLD.id) AS report_id FROM dual) s ON (d.report_id = s.report_id)
+    WHEN MATCHED THEN UPDATE SET d.mark = RAWTOHEX(SYS_GUID()), d.marked_at = SYSTIMESTAMP
+    WHEN NOT MATCHED THEN INSERT (report_id, mark, marked_at) VALUES (s.report_id, RAWTOHEX(SYS_GUID()), SYSTIMESTAMP)
+    WHERE s.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_experiences AFTER INSERT OR UPDATE OR DELETE ON pf_cpa_pert_experiences FOR EACH ROW
+BEGIN
+    MERGE INTO pf_cpa_reports_dirty d
+    USING (SELECT NVL(:NEW.report_id, :OLD.report_id) AS report_id FROM dual) s ON (d.report_id = s.report_id)
+    WHEN MATCHED THEN UPDATE SET d.mark = RAWTOHEX(SYS_GUID()), d.marked_at = SYSTIMESTAMP
+    WHEN NOT MATCHED THEN INSERT (report_id, mark, marked_at) VALUES (s.report_id, RAWTOHEX(SYS_GUID()), SYSTIMESTAMP)
+    WHERE s.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_time AFTER INSERT OR UPDATE OR DELETE ON pf_cpa_experience_time_tracking FOR EACH ROW
+BEGIN
+    MERGE INTO pf_cpa_reports_dirty d
+    USING (SELECT (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = NVL(:NEW.experience_id, :OLD.experience_id)) AS report_id FROM dual) s ON (d.report_id = s.report_id)
+    WHEN MATCHED THEN UPDATE SET d.mark = RAWTOHEX(SYS_GUID()), d.marked_at = SYSTIMESTAMP
+    WHEN NOT MATCHED THEN INSERT (report_id, mark, marked_at) VALUES (s.report_id, RAWTOHEX(SYS_GUID()), SYSTIMESTAMP)
+    WHERE s.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_submissions AFTER INSERT OR UPDATE OR DELETE ON pf_cpa_pert_submissions FOR EACH ROW
+BEGIN
+    MERGE INTO pf_cpa_reports_dirty d
+    USING (SELECT NVL(:NEW.report_id, :OLD.report_id) AS report_id FROM dual) s ON (d.report_id = s.report_id)
+    WHEN MATCHED THEN UPDATE SET d.mark = RAWTOHEX(SYS_GUID()), d.marked_at = SYSTIMESTAMP
+    WHEN NOT MATCHED THEN INSERT (report_id, mark, marked_at) VALUES (s.report_id, RAWTOHEX(SYS_GUID()), SYSTIMESTAMP)
+    WHERE s.report_id IS NOT NULL;
+END;

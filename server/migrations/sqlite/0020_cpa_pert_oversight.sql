@@ -67,3 +67,77 @@ CREATE INDEX idx_cpa_submissions_report ON pf_cpa_pert_submissions(report_id);
 CREATE INDEX idx_cpa_submissions_user ON pf_cpa_pert_submissions(user_id);
 CREATE INDEX idx_cpa_history_submission ON pf_cpa_submission_history(submission_id, action_date);
 CREATE INDEX idx_cpa_history_user ON pf_cpa_submission_history(user_id);
+
+-- Needs attention: the reports a check finds, kept current. The product writes
+-- these tables without telling the console, so triggers on the four tables the
+-- checks read mark each report they touch (pf_cpa_reports_dirty, a fresh mark
+-- each time), and the console checks marked reports again (each upkeep round,
+-- and at the end of `generate`), deleting a mark only if it is still the one it
+-- read. The counts then come from pf_cpa_report_checks' index, never a scan.
+CREATE TABLE pf_cpa_report_checks (
+    report_id VARCHAR2(26) NOT NULL,
+    check_name VARCHAR2(30) NOT NULL,
+    detail VARCHAR2(500),
+    found_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (report_id, check_name)
+);
+CREATE INDEX idx_cpa_report_checks_name ON pf_cpa_report_checks(check_name, report_id);
+
+CREATE TABLE pf_cpa_reports_dirty (
+    report_id VARCHAR2(26) PRIMARY KEY,
+    mark VARCHAR2(32) NOT NULL,
+    marked_at TIMESTAMP NOT NULL
+);
+
+-- Submissions past their deadline by status (the overdue check and its count).
+CREATE INDEX idx_cpa_submissions_due ON pf_cpa_pert_submissions(submission_status, submission_deadline, report_id);
+
+-- SQLite: a trigger per table and event.
+CREATE TRIGGER pf_cpa_dirty_reports_insert AFTER INSERT ON pf_cpa_pert_reports BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT NEW.id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_reports_update AFTER UPDATE ON pf_cpa_pert_reports BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT NEW.id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_reports_delete AFTER DELETE ON pf_cpa_pert_reports BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT OLD.id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE OLD.id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_experiences_insert AFTER INSERT ON pf_cpa_pert_experiences BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT NEW.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_experiences_update AFTER UPDATE ON pf_cpa_pert_experiences BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT NEW.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_experiences_delete AFTER DELETE ON pf_cpa_pert_experiences BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT OLD.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE OLD.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_time_insert AFTER INSERT ON pf_cpa_experience_time_tracking BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = NEW.experience_id), lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = NEW.experience_id) IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_time_update AFTER UPDATE ON pf_cpa_experience_time_tracking BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = NEW.experience_id), lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = NEW.experience_id) IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_time_delete AFTER DELETE ON pf_cpa_experience_time_tracking BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = OLD.experience_id), lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = OLD.experience_id) IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_submissions_insert AFTER INSERT ON pf_cpa_pert_submissions BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT NEW.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_submissions_update AFTER UPDATE ON pf_cpa_pert_submissions BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT NEW.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.report_id IS NOT NULL;
+END;
+CREATE TRIGGER pf_cpa_dirty_submissions_delete AFTER DELETE ON pf_cpa_pert_submissions BEGIN
+    INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
+    SELECT OLD.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE OLD.report_id IS NOT NULL;
+END;

@@ -19,7 +19,7 @@ mod world;
 use chrono::NaiveDate;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{Storage, TableRows};
-use pathfinder::storage::{DATA_GENERATE, FIELDS_SEAL, TABLES_PROVISION};
+use pathfinder::storage::{DATA_GENERATE, FIELDS_SEAL, PERT_CHECKS_REFRESH, TABLES_PROVISION};
 use pathfinder::{AppError, AppResult, Username};
 use rng::Rng;
 use std::collections::HashSet;
@@ -221,6 +221,9 @@ pub fn run(
     restored?;
     if !outcome.interrupted {
         seal(s, run_name.as_str())?;
+        // The loaded CPA PERT reports were marked for the needs-attention checks.
+        let audit = RequestMeta::cli(run_name.as_str()).audit(None, PERT_CHECKS_REFRESH, ("pert_report", None));
+        while s.check_pert_reports(10_000, &audit)? > 0 {}
         if outcome.written > 0 {
             s.analyze()?;
         }

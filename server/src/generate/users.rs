@@ -644,8 +644,12 @@ impl Cpa {
             time(submitted),
         ]);
         let mut previous = None;
+        let n = steps.len() as i64;
         for (i, (action, to)) in steps.into_iter().enumerate() {
-            let at = if i == 0 { created } else { (submitted + Duration::days(3 * i as i64)).min(now) };
+            // Steps in order, each later than the one before, none after now.
+            let i = i as i64;
+            let at =
+                if i == 0 { created } else { (submitted + Duration::days(3 * i)).min(now - Duration::minutes(n - i)) };
             let by = if PertAction::REVIEWS.contains(&action) { reviewer } else { &p.user_id };
             self.history.push(vec![
                 text(r.ulid(at)),

@@ -8,7 +8,9 @@
 use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{RefreshWhen, RetentionRequest};
-use pathfinder::storage::{AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, RETENTION_RUN, STORAGE_SAMPLE};
+use pathfinder::storage::{
+    AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, PERT_CHECKS_REFRESH, RETENTION_RUN, STORAGE_SAMPLE,
+};
 use pathfinder::usage::StoragePolicy;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +18,11 @@ use std::time::Duration;
 /// How often an instance asks whether a run is due (reads, and writes only when one
 /// is) and republishes the gauges.
 const CHECK_EVERY: Duration = Duration::from_secs(60);
+
+/// The most CPA PERT reports a round checks again (about a second's work): a burst
+/// of the product's writes is worked through over a few rounds. Any instance may
+/// do it: checking a report twice writes the same findings.
+const PERT_CHECKS_PER_ROUND: u32 = 5_000;
 
 #[derive(Clone)]
 pub struct Upkeep {
@@ -87,6 +94,13 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "the retention run failed; it resumes when next due"),
+    }
+    // Reports the product (or a review) changed since their needs-attention checks.
+    let audit = RequestMeta::job("pert-checks").audit(None, PERT_CHECKS_REFRESH, ("pert_report", None));
+    match db.call(move |s| s.check_pert_reports(PERT_CHECKS_PER_ROUND, &audit)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(reports = n, "checked changed CPA PERT reports"),
+        Err(e) => tracing::warn!(error = %e, "checking CPA PERT reports failed; next check in a minute"),
     }
     if let Some(schedule) = upkeep.backups.clone() {
         let key = upkeep.audit_key.clone();

@@ -118,9 +118,13 @@ pub fn failure_audit(audit: &AuditEntry, error: &AppError) -> AuditEntry {
 /// Whether `stmt` is a trigger whose body (`BEGIN … END`) is still open: its `;`
 /// separate the body's statements, not the script's.
 fn inside_trigger_body(stmt: &str) -> bool {
-    let words: Vec<String> = stmt.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
     let last = stmt.rsplit(|c: char| c.is_whitespace() || c == ';').next().unwrap_or("");
-    words == ["CREATE", "TRIGGER"] && !last.eq_ignore_ascii_case("END")
+    is_trigger(stmt) && !last.eq_ignore_ascii_case("END")
+}
+
+fn is_trigger(stmt: &str) -> bool {
+    let words: Vec<String> = stmt.split_whitespace().take(2).map(str::to_ascii_uppercase).collect();
+    words == ["CREATE", "TRIGGER"]
 }
 
 /// Splits a script into statements at `;` outside quotes, comments and trigger
@@ -154,7 +158,10 @@ pub fn split_statements(script: &str) -> Vec<String> {
             ';' if inside_trigger_body(cur.trim()) => cur.push(c),
             ';' => {
                 let stmt = cur.trim();
-                if !stmt.is_empty() {
+                if is_trigger(stmt) {
+                    // A trigger's body is PL/SQL on Oracle, which ends with `END;`.
+                    out.push(format!("{stmt};"));
+                } else if !stmt.is_empty() {
                     out.push(stmt.to_string());
                 }
                 cur.clear();
@@ -312,7 +319,8 @@ mod tests {
         assert_eq!(
             split_statements(t),
             vec![
-                "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  DELETE FROM b;\nEND",
+                // A trigger keeps its `END;` (PL/SQL on Oracle; SQLite takes it too).
+                "CREATE TRIGGER t AFTER INSERT ON a BEGIN\n  UPDATE a SET x = 1;\n  DELETE FROM b;\nEND;",
                 "DROP TABLE c"
             ]
         );

@@ -86,10 +86,13 @@ pub fn lint(sql: &str) -> Vec<Finding> {
     // Significant tokens with their parenthesis depth; placeholders need adjacency,
     // so they are found on the raw stream.
     let mut placeholders = Vec::new();
+    // A trigger's body names the row it fires for as :NEW and :OLD.
+    let trigger = sql.split_whitespace().take(2).map(str::to_ascii_uppercase).eq(["CREATE", "TRIGGER"]);
     for (i, t) in raw.iter().enumerate() {
         if *t == Token::Colon {
             match raw.get(i + 1) {
                 Some(Token::Number(n, _)) => placeholders.push(n.clone()),
+                Some(Token::Word(w)) if trigger && ["NEW", "OLD"].contains(&w.value.to_ascii_uppercase().as_str()) => {}
                 Some(Token::Word(w)) if w.quote_style.is_none() => {
                     say("named-placeholder", format!(":{} — number the placeholders :1, :2, …", w.value))
                 }
@@ -109,7 +112,7 @@ pub fn lint(sql: &str) -> Vec<Finding> {
         }
         toks.push(Tok { token: t, depth: d });
     }
-    let plsql = toks.first().is_some_and(|t| t.is_word("BEGIN") || t.is_word("DECLARE"));
+    let plsql = trigger || toks.first().is_some_and(|t| t.is_word("BEGIN") || t.is_word("DECLARE"));
     let next_word = |i: usize| toks.get(i + 1).and_then(Tok::word);
 
     // Statement shape.
@@ -176,7 +179,8 @@ pub fn lint(sql: &str) -> Vec<Finding> {
             "TRUE" | "FALSE" if !plsql => {
                 say("boolean-literal", format!("{w}: no boolean literals in SQL before 23ai"))
             }
-            "INSERT" if next_word(i).is_some_and(|n| n == "OR" || n == "IGNORE") => {
+            // (A trigger fires `AFTER INSERT OR UPDATE`.)
+            "INSERT" if !trigger && next_word(i).is_some_and(|n| n == "OR" || n == "IGNORE") => {
                 say("insert-or", "INSERT OR … / INSERT IGNORE: use MERGE".into())
             }
             "REPLACE" if next_word(i).as_deref() == Some("INTO") => say("insert-or", "REPLACE INTO: use MERGE".into()),

@@ -17,8 +17,8 @@ use chrono::NaiveDate;
 use pathfinder::career::Revealed;
 use pathfinder::pert::{
     cursor_after, refused_transition, Activity, Deadline, ExperienceView, HistoryEntry, MilestoneView, PertAction,
-    PertFilter, PertStatus, ReportDetail, ReportPage, ReportSummary, ReviewOutcome, SubmissionView, NARRATIVE,
-    PERT_PAGE,
+    PertCheck, PertFilter, PertStatus, ReportDetail, ReportPage, ReportSummary, ReviewOutcome, SubmissionView,
+    NARRATIVE, PERT_PAGE,
 };
 use pathfinder::storage::{AuditEntry, PertStore};
 use pathfinder::{AppError, AppResult};
@@ -57,6 +57,18 @@ fn summary(r: &dyn Row) -> AppResult<ReportSummary> {
 pub fn reports_query(f: &PertFilter, today: NaiveDate, dialect: Dialect) -> (String, Vec<Value>) {
     let mut b = Binds::default();
     let mut conditions = Vec::new();
+    // A kept check walks its findings' index; the overdue one asks the submissions'.
+    // (First: placeholders are numbered in the order the text has them.)
+    let mut from = "pf_cpa_pert_reports r".to_string();
+    match f.check {
+        Some(PertCheck::Overdue) | None => {}
+        Some(check) => {
+            from = format!(
+                "pf_cpa_report_checks k JOIN pf_cpa_pert_reports r ON r.id = k.report_id AND k.check_name = {}",
+                b.next(check.as_str())
+            )
+        }
+    }
     if let Some(s) = f.status {
         conditions.push(format!("r.status = {}", b.next(s.as_str())));
     }
@@ -93,10 +105,17 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, dialect: Dialect) -> (Str
     if let Some(after) = &f.after {
         conditions.push(format!("r.id < {}", b.next(after.clone())));
     }
+    if f.check == Some(PertCheck::Overdue) {
+        conditions.push(format!(
+            "r.id IN (SELECT s.report_id FROM pf_cpa_pert_submissions s WHERE s.submission_status IN ('draft', 'pending') \
+             AND s.submission_deadline < {})",
+            b.next(today)
+        ));
+    }
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
     let limit = limit_clause(dialect, &b.next(i64::from(PERT_PAGE) + 1));
     let sql = format!(
-        "SELECT {REPORT_COLUMNS} FROM pf_cpa_pert_reports r LEFT JOIN pf_users u ON u.user_id = r.user_id{filter} \
+        "SELECT {REPORT_COLUMNS} FROM {from} LEFT JOIN pf_users u ON u.user_id = r.user_id{filter} \
          ORDER BY r.id DESC {limit}"
     );
     (sql, b.0)
@@ -290,7 +309,30 @@ impl PertStore for Store {
                 })
                 .collect();
             counts.extend(counted.into_iter().filter(|(k, _)| PertStatus::parse(k).is_err()));
-            Ok(ReportPage { rows, next: next.flatten(), counts })
+            let kept = c.query_map(
+                sql!("SELECT check_name, COUNT(*) FROM pf_cpa_report_checks GROUP BY check_name"),
+                &[],
+                |r| Ok((r.text(0)?, r.int(1)?)),
+            )?;
+            let overdue = c.query_int(
+                sql!(
+                    "SELECT COUNT(DISTINCT report_id) FROM pf_cpa_pert_submissions
+                     WHERE submission_status IN ('draft', 'pending') AND submission_deadline < :1"
+                ),
+                &args![today],
+            )?;
+            let checks = PertCheck::ALL
+                .iter()
+                .map(|check| {
+                    let n = match check {
+                        PertCheck::Overdue => overdue,
+                        _ => kept.iter().find(|(k, _)| k == check.as_str()).map_or(0, |(_, n)| *n),
+                    };
+                    (check.as_str().to_string(), n)
+                })
+                .collect();
+            let waiting = c.query_int(sql!("SELECT COUNT(*) FROM pf_cpa_reports_dirty"), &[])?;
+            Ok(ReportPage { rows, next: next.flatten(), counts, checks, waiting })
         })
     }
 
@@ -298,7 +340,15 @@ impl PertStore for Store {
         self.read(|c| {
             c.transaction(|c| {
                 let Some(report) = report_by_id(c, report_id)? else { return Ok(None) };
+                let findings = c.query_map(
+                    sql!(
+                        "SELECT check_name, detail FROM pf_cpa_report_checks WHERE report_id = :1 ORDER BY check_name"
+                    ),
+                    &args![report_id],
+                    |r| Ok((r.text(0)?, r.opt_text(1)?.unwrap_or_default())),
+                )?;
                 Ok(Some(ReportDetail {
+                    findings,
                     experiences: experiences(c, &report)?,
                     milestones: milestones(c, &report.user_id)?,
                     submissions: submissions(c, &report.id)?,
@@ -406,4 +456,120 @@ impl PertStore for Store {
             Ok((ReviewOutcome { submission_id: submission_id.into(), previous_status: from, new_status: to.as_str().into() }, said))
         })
     }
+
+    fn check_pert_reports(&self, limit: u32, audit: &AuditEntry) -> AppResult<u32> {
+        let marked = self.read(|c| {
+            c.query_map(
+                sql!("SELECT report_id, mark FROM pf_cpa_reports_dirty ORDER BY marked_at, report_id", limit ":1"),
+                &args![i64::from(limit)],
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )
+        })?;
+        let now = chrono::Utc::now();
+        let mut checked = 0;
+        for batch in marked.chunks(CHECK_BATCH) {
+            self.write_audited_with(audit, |c| {
+                let mut found = 0;
+                for (report_id, mark) in batch {
+                    c.execute(sql!("DELETE FROM pf_cpa_report_checks WHERE report_id = :1"), &args![report_id])?;
+                    for (check, detail) in findings(c, report_id)? {
+                        found += 1;
+                        c.execute(
+                            sql!(
+                                "INSERT INTO pf_cpa_report_checks (report_id, check_name, detail, found_at)
+                                 VALUES (:1, :2, :3, :4)"
+                            ),
+                            &args![report_id, check.as_str(), detail, now],
+                        )?;
+                    }
+                    // Marked again since it was read: it waits for the next round.
+                    c.execute(
+                        sql!("DELETE FROM pf_cpa_reports_dirty WHERE report_id = :1 AND mark = :2"),
+                        &args![report_id, mark],
+                    )?;
+                }
+                Ok(((), format!("{} reports checked, {found} findings", batch.len())))
+            })?;
+            checked += batch.len() as u32;
+        }
+        Ok(checked)
+    }
+}
+
+/// How many reports one transaction checks.
+const CHECK_BATCH: usize = 500;
+
+/// What the kept checks find in one report (nothing when it is gone).
+fn findings(c: &mut Conn, report_id: &str) -> AppResult<Vec<(PertCheck, String)>> {
+    let Some(r) = c.query_opt(
+        sql!(
+            "SELECT r.hours_worked,
+             (SELECT SUM(t.hours_logged) FROM pf_cpa_experience_time_tracking t
+              JOIN pf_cpa_pert_experiences e ON e.id = t.experience_id WHERE e.report_id = r.id),
+             (SELECT COUNT(*) FROM pf_cpa_experience_time_tracking t
+              JOIN pf_cpa_pert_experiences e ON e.id = t.experience_id
+              WHERE e.report_id = r.id AND (t.activity_date < r.report_period_start OR t.activity_date > r.report_period_end)),
+             (SELECT COUNT(*) FROM pf_cpa_pert_experiences e WHERE e.report_id = r.id
+              AND (e.experience_start_date < r.report_period_start OR e.experience_end_date > r.report_period_end)),
+             (SELECT COUNT(*) FROM pf_cpa_pert_experiences e WHERE e.report_id = r.id AND NOT EXISTS
+              (SELECT 1 FROM pf_cpa_pert_experiences n WHERE n.report_id = e.report_id AND n.previous_version_id = e.id)),
+             (SELECT SUM(e.word_count) FROM pf_cpa_pert_experiences e WHERE e.report_id = r.id AND NOT EXISTS
+              (SELECT 1 FROM pf_cpa_pert_experiences n WHERE n.report_id = e.report_id AND n.previous_version_id = e.id))
+             FROM pf_cpa_pert_reports r WHERE r.id = :1"
+        ),
+        &args![report_id],
+    )?
+    else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::new();
+    let (worked, tracked) = (r.opt_real(0)?, r.opt_real(1)?.unwrap_or(0.0));
+    if let Some(worked) = worked.filter(|w| tracked > *w) {
+        out.push((PertCheck::HoursOver, format!("{tracked} hours tracked, {worked} worked")));
+    }
+    let days_outside = r.opt_int(2)?.unwrap_or(0);
+    if days_outside > 0 {
+        out.push((PertCheck::TrackedOutside, format!("{days_outside} days logged outside the period")));
+    }
+    let outside = r.opt_int(3)?.unwrap_or(0);
+    if outside > 0 {
+        out.push((PertCheck::ExperienceOutside, format!("{outside} experiences outside the period")));
+    }
+    let (current, words) = (r.opt_int(4)?.unwrap_or(0), r.opt_int(5)?.unwrap_or(0));
+    let submissions = c.query_map(
+        sql!(
+            "SELECT id, submission_type, experience_count, total_word_count, submitted_payload, submission_checksum
+             FROM pf_cpa_pert_submissions WHERE report_id = :1 ORDER BY id"
+        ),
+        &args![report_id],
+        |r| Ok((r.text(0)?, r.opt_text(1)?, r.opt_int(2)?, r.opt_int(3)?, r.opt_text(4)?, r.opt_text(5)?)),
+    )?;
+    let mut differ = Vec::new();
+    let mut unsigned = Vec::new();
+    for (id, kind, count, total, payload, checksum) in submissions {
+        let count_off = count.is_some_and(|n| n != current);
+        let words_off = total.is_some_and(|n| n != words);
+        if kind.as_deref() == Some("final") && (count_off || words_off) {
+            differ.push(format!(
+                "{id}: {} experiences and {} words stated, {current} and {words} found",
+                count.map_or("?".into(), |n| n.to_string()),
+                total.map_or("?".into(), |n| n.to_string())
+            ));
+        }
+        if let (Some(payload), Some(checksum)) = (payload, checksum) {
+            if !payload_checksum(&payload).eq_ignore_ascii_case(checksum.trim()) {
+                unsigned.push(id);
+            }
+        }
+    }
+    if !differ.is_empty() {
+        out.push((PertCheck::CountsDiffer, differ.join("; ")));
+    }
+    if !unsigned.is_empty() {
+        out.push((PertCheck::Checksum, format!("submission {}", unsigned.join(", "))));
+    }
+    for (_, detail) in &mut out {
+        detail.truncate(detail.floor_char_boundary(500));
+    }
+    Ok(out)
 }

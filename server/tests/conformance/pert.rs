@@ -16,6 +16,8 @@ checks! {
     a_review_follows_the_state_machine_on_every_edge,
     the_candidate_cannot_review_their_own_submission,
     two_reviewers_cannot_both_move_a_submission_from_the_same_state,
+    every_check_finds_what_its_rule_says_and_follows_the_products_writes,
+    every_write_marks_its_report_afresh,
 }
 
 fn day(s: &str) -> NaiveDate {
@@ -469,4 +471,146 @@ fn two_reviewers_cannot_both_move_a_submission_from_the_same_state(h: &Harness) 
         let won = results.iter().find_map(|r| r.as_ref().ok()).unwrap();
         assert_eq!(page.submissions[0].status, won.new_status);
     }
+}
+
+/// The kept checks of `id`, by name.
+fn found(s: &dyn Storage, id: &str) -> Vec<String> {
+    s.pert_report(id).unwrap().unwrap().findings.into_iter().map(|(name, _)| name).collect()
+}
+
+fn reports_with(s: &dyn Storage, check: &str, today: &str) -> Vec<String> {
+    ids(s, &filter(|p| p.check = check.into()), today)
+}
+
+fn check_count(s: &dyn Storage, check: &str, today: &str) -> i64 {
+    let page = s.pert_reports(&PertFilter::default(), day(today)).unwrap();
+    page.checks.iter().find(|(k, _)| k == check).unwrap().1
+}
+
+fn every_check_finds_what_its_rule_says_and_follows_the_products_writes(h: &Harness) {
+    let s = h.s();
+    let ivy = add_user(s, "pert_ivy", "active", &[]);
+    let refresh = || while s.check_pert_reports(1_000, &audit("pert.checks.refresh")).unwrap() > 0 {};
+    refresh();
+    let before: Vec<i64> = ["hours_over", "tracked_outside", "experience_outside", "counts_differ", "checksum"]
+        .iter()
+        .map(|c| check_count(s, c, "2026-01-01"))
+        .collect();
+    // A clean report, and one that breaks every kept rule.
+    for id in ["PERTC1", "PERTC2"] {
+        report(s, id, &ivy, ("2025-01-01", "2025-06-30"), "2025-07-30", "EVR", PertStatus::Accepted, "Ivy LLP");
+    }
+    let (date, real) = (|d: &str| Value::Date(day(d)), Value::Real);
+    let mut experiences = TableRows::new(
+        "pf_cpa_pert_experiences",
+        &[
+            "id",
+            "report_id",
+            "sub_competency_id",
+            "experience_title",
+            "experience_start_date",
+            "experience_end_date",
+            "challenge",
+            "actions",
+            "results",
+            "lessons_learned",
+            "word_count",
+            "previous_version_id",
+        ],
+    );
+    let mut time = TableRows::new(
+        "pf_cpa_experience_time_tracking",
+        &["id", "experience_id", "user_id", "activity_date", "hours_logged"],
+    );
+    for (report, end, logged_on, hours) in
+        [("PERTC1", "2025-03-01", "2025-02-01", 8.0), ("PERTC2", "2025-07-15", "2024-12-30", 24.0)]
+    {
+        for (e, previous) in [("A", None), ("B", Some(format!("{report}A")))] {
+            experiences.push(vec![
+                t(&format!("{report}{e}")),
+                t(report),
+                t("FR1"),
+                t("x"),
+                date("2025-02-01"),
+                date(end),
+                t("c"),
+                t("a"),
+                t("r"),
+                t("l"),
+                Value::Int(100),
+                previous.map_or(Value::Null, Value::Text),
+            ]);
+        }
+        time.push(vec![
+            t(&format!("{report}T")),
+            t(&format!("{report}B")),
+            Value::from(&ivy),
+            date(logged_on),
+            real(hours),
+        ]);
+    }
+    s.insert_batch(&[experiences, time], &audit("data.load")).unwrap();
+    // The submissions as the product would write them: C1's counts and checksum
+    // right (one current experience: B revises A), C2's wrong.
+    let payload = r#"{"experiences":["B"]}"#;
+    let sum = pathfinder_server::storage::pert::payload_checksum(payload);
+    (h.raw)(&format!(
+        "UPDATE pf_cpa_pert_submissions SET experience_count = 1, total_word_count = 100, submitted_payload = '{payload}', \
+         submission_checksum = '{sum}' WHERE id = 'PERTC1-s'"
+    ));
+    (h.raw)(&format!(
+        "UPDATE pf_cpa_pert_submissions SET experience_count = 2, total_word_count = 100, submitted_payload = '{payload}', \
+         submission_checksum = '{}' WHERE id = 'PERTC2-s'",
+        pathfinder_server::storage::pert::payload_checksum("another payload")
+    ));
+    (h.raw)("UPDATE pf_cpa_pert_reports SET hours_worked = 10 WHERE id = 'PERTC2'");
+    let page = s.pert_reports(&PertFilter::default(), day("2026-01-01")).unwrap();
+    assert!(page.waiting >= 2, "the writes marked both reports: {}", page.waiting);
+    refresh();
+    assert!(found(s, "PERTC1").is_empty(), "{:?}", s.pert_report("PERTC1").unwrap().unwrap().findings);
+    assert_eq!(
+        found(s, "PERTC2"),
+        ["checksum", "counts_differ", "experience_outside", "hours_over", "tracked_outside"]
+    );
+    for (check, was) in
+        ["hours_over", "tracked_outside", "experience_outside", "counts_differ", "checksum"].iter().zip(before)
+    {
+        assert_eq!(check_count(s, check, "2026-01-01"), was + 1, "{check}");
+        assert!(reports_with(s, check, "2026-01-01").contains(&"PERTC2".to_string()), "{check} filters");
+        assert!(!reports_with(s, check, "2026-01-01").contains(&"PERTC1".to_string()), "{check} filters");
+    }
+    // The product mends the hours: the next check closes that finding.
+    (h.raw)("UPDATE pf_cpa_pert_reports SET hours_worked = 100 WHERE id = 'PERTC2'");
+    refresh();
+    assert!(!found(s, "PERTC2").contains(&"hours_over".to_string()));
+    // A report deleted takes its findings with it.
+    (h.raw)("DELETE FROM pf_cpa_pert_reports WHERE id = 'PERTC2'");
+    refresh();
+    assert!(!reports_with(s, "checksum", "2026-01-01").contains(&"PERTC2".to_string()));
+
+    // Overdue: a draft or pending submission past its deadline, read from the index.
+    report(s, "PERTC3", &ivy, ("2025-01-01", "2025-06-30"), "2025-07-30", "EVR", PertStatus::Pending, "Ivy LLP");
+    (h.raw)(&format!(
+        "UPDATE pf_cpa_pert_submissions SET submission_deadline = {} WHERE id = 'PERTC3-s'",
+        (h.date)("2025-07-30")
+    ));
+    let early = check_count(s, "overdue", "2025-07-30");
+    assert!(reports_with(s, "overdue", "2025-07-31").contains(&"PERTC3".to_string()));
+    assert!(!reports_with(s, "overdue", "2025-07-30").contains(&"PERTC3".to_string()), "due today is not late");
+    assert_eq!(check_count(s, "overdue", "2025-07-31"), early + 1);
+    s.record_pert_review("PERTC3-s", PertAction::Accepted, "ok", &by(&add_user(s, "pert_jon", "active", &[]))).unwrap();
+    assert!(!reports_with(s, "overdue", "2025-07-31").contains(&"PERTC3".to_string()), "accepted is not overdue");
+}
+
+/// Every write to a checked table marks its report with a new mark: a check deletes
+/// only the mark it read, so a write it did not see leaves the report marked.
+fn every_write_marks_its_report_afresh(h: &Harness) {
+    let s = h.s();
+    let kim = add_user(s, "pert_kim", "active", &[]);
+    while s.check_pert_reports(1_000, &audit("pert.checks.refresh")).unwrap() > 0 {}
+    report(s, "PERTM1", &kim, ("2025-01-01", "2025-06-30"), "2025-07-30", "EVR", PertStatus::Draft, "Kim LLP");
+    let mark = (h.raw_text)("SELECT mark FROM pf_cpa_reports_dirty WHERE report_id = 'PERTM1'").expect("marked");
+    (h.raw)("UPDATE pf_cpa_pert_reports SET hours_worked = 1 WHERE id = 'PERTM1'");
+    let again = (h.raw_text)("SELECT mark FROM pf_cpa_reports_dirty WHERE report_id = 'PERTM1'").expect("marked");
+    assert_ne!(mark, again, "each write marks afresh");
 }

@@ -18,12 +18,36 @@ fn migrate_is_idempotent(h: &Harness) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    (h.raw)("DROP TABLE pf_audit_chain_cuts");
-    (h.raw)("DROP TABLE pf_retention_runs");
-    (h.raw)("DROP INDEX idx_retention_pattern");
-    (h.raw)("ALTER TABLE pf_audit_jobs DROP COLUMN verified_seq");
-    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name IN ('retention', 'backup')");
-    (h.raw)("DELETE FROM pf_schema_version WHERE version = 19");
+    for table in ["pf_ref_cpa_competencies", "pf_cpa_report_checks", "pf_cpa_reports_dirty"] {
+        (h.raw)(&format!("DROP TABLE {table}"));
+    }
+    for index in [
+        "reports_status",
+        "reports_user",
+        "reports_deadline",
+        "reports_employer",
+        "experiences_report",
+        "breakdown_experience",
+        "time_user",
+        "milestones_user",
+        "submissions_report",
+        "submissions_user",
+        "history_submission",
+        "history_user",
+        "submissions_due",
+    ] {
+        (h.raw)(&format!("DROP INDEX idx_cpa_{index}"));
+    }
+    for table in ["reports", "experiences", "time", "submissions"] {
+        if h.oracle {
+            (h.raw)(&format!("DROP TRIGGER pf_cpa_dirty_{table}"));
+        } else {
+            for event in ["insert", "update", "delete"] {
+                (h.raw)(&format!("DROP TRIGGER pf_cpa_dirty_{table}_{event}"));
+            }
+        }
+    }
+    (h.raw)("DELETE FROM pf_schema_version WHERE version = 20");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();
     let barrier = Arc::new(std::sync::Barrier::new(2));
@@ -39,7 +63,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0019_retention"], "{reports:?}");
+    assert_eq!(applied, ["0020_cpa_pert_oversight"], "{reports:?}");
     let s = h.storage.as_ref();
     assert_eq!(count(s, "schema.migrate"), steps + 1, "one audit row for the step");
     assert_eq!(s.schema_version().unwrap(), VERSION);

@@ -361,7 +361,7 @@ fn oracle_statements() -> Vec<(String, String)> {
         let filter = pathfinder::pert::PertFilter::from_params(&params).unwrap();
         out.push((
             "pert reports".into(),
-            pathfinder_server::storage::pert::reports_query(&filter, today, Dialect::Oracle).0,
+            pathfinder_server::storage::pert::reports_query(&filter, today, 50, Dialect::Oracle).0,
         ));
     }
     let plan = pathfinder_server::generate::Plan {

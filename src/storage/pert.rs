@@ -4,7 +4,7 @@
 
 use super::{Action, AuditEntry, Returned};
 use crate::career::Revealed;
-use crate::pert::{PertAction, PertFilter, ReportDetail, ReportPage, ReviewOutcome};
+use crate::pert::{PertAction, PertFilter, ReportDetail, ReportPage, ReportSummary, ReviewOutcome};
 use crate::AppResult;
 use chrono::NaiveDate;
 
@@ -14,6 +14,8 @@ pub const PERT_REPORTS_READ: Action = Action::new("read.pert.reports");
 pub const PERT_REPORT_READ: Action = Action::new("read.pert.report");
 /// An experience's narrative revealed, with the reason in the row.
 pub const PERT_NARRATIVE_REVEAL: Action = Action::new("read.pert.narrative");
+/// The reports a filter selects exported (the row holds the filter and format).
+pub const PERT_REPORTS_EXPORT: Action = Action::new("read.pert.export");
 /// A review recorded: the submission's status before and after.
 pub const PERT_REVIEW: Action = Action::new("pert.review");
 /// Reports changed since their last check checked again (the needs-attention findings).
@@ -39,6 +41,14 @@ pub trait PertStore {
     /// A page of the reports `filter` selects (newest first), with every status's
     /// count. `today` is the deadline filter's day (UTC).
     fn pert_reports(&self, filter: &PertFilter, today: NaiveDate) -> AppResult<ReportPage>;
+    /// Up to `limit` of the reports `filter` selects, newest first, and the cursor
+    /// of the rest (an export's pages: no counts).
+    fn pert_report_rows(
+        &self,
+        filter: &PertFilter,
+        today: NaiveDate,
+        limit: u32,
+    ) -> AppResult<(Vec<ReportSummary>, Option<String>)>;
     /// A report with its experiences (narratives as their lengths), the candidate's
     /// milestones and the submissions with their history; `None` when there is none.
     fn pert_report(&self, report_id: &str) -> AppResult<Option<ReportDetail>>;

@@ -55,6 +55,11 @@ pub fn PertReportsPage() -> impl IntoView {
             <input type="search" name="user" placeholder="Username or user id" value=move || param("user") data-test-id="pert-user"/>
             <button type="submit" data-test-id="pert-apply">"Filter"</button>
         </form>
+        <p class="exports">
+            "Export this list: "
+            <a href=move || format!("/export/pert?{}&format=csv", with("", "")) data-test-id="export-csv" rel="external">"CSV"</a>" · "
+            <a href=move || format!("/export/pert?{}&format=ndjson", with("", "")) data-test-id="export-ndjson" rel="external">"NDJSON"</a>
+        </p>
         <Paged>
             {move || {
                 let shown = page_key(&param("after"), "");

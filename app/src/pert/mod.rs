@@ -10,7 +10,7 @@ mod report;
 pub use list::PertReportsPage;
 pub use report::PertReportPage;
 
-use crate::policy::{api, page, reads, unlisted, Access, Capability, Section};
+use crate::policy::{api, endpoint, page, reads, unlisted, Access, Capability, Section};
 use api::*;
 use pathfinder::Role;
 
@@ -27,5 +27,7 @@ pub const CAPABILITY: Capability = Capability {
         reads::<GetPertReport>(Access::Roles(REVIEWERS)),
         reads::<RevealPertNarrative>(Access::Roles(REVIEWERS)),
         api::<RecordPertReview>(Access::Roles(REVIEWERS)),
+        // Its read row is written before the first byte.
+        endpoint("/export/pert", Access::Roles(REVIEWERS)),
     ],
 };

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod person;
+pub mod pert;
 
 use pathfinder::dto::UserSummary;
 use pathfinder::AppError;
@@ -58,23 +59,34 @@ fn cells(u: &UserSummary) -> [String; 8] {
 }
 
 pub fn encode_users(format: Format, users: &[UserSummary], header: bool) -> Result<Vec<u8>, AppError> {
+    encode_table(format, &COLUMNS, users.iter().map(cells), header)
+}
+
+/// Rows of text cells under `columns`: CSV (formulas kept as text, the header when
+/// `header`) or one JSON object a line.
+pub fn encode_table<const N: usize>(
+    format: Format,
+    columns: &[&str; N],
+    rows: impl Iterator<Item = [String; N]>,
+    header: bool,
+) -> Result<Vec<u8>, AppError> {
     match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             if header {
-                w.write_record(COLUMNS).map_err(AppError::internal)?;
+                w.write_record(columns).map_err(AppError::internal)?;
             }
-            for u in users {
-                w.write_record(cells(u).iter().map(|c| neutral(c).into_owned())).map_err(AppError::internal)?;
+            for row in rows {
+                w.write_record(row.iter().map(|c| neutral(c).into_owned())).map_err(AppError::internal)?;
             }
             w.into_inner().map_err(AppError::internal)
         }
         Format::Ndjson => {
             let mut out = Vec::new();
-            for u in users {
-                let row: serde_json::Map<String, serde_json::Value> =
-                    COLUMNS.iter().zip(cells(u)).map(|(k, v)| (k.to_string(), v.into())).collect();
-                serde_json::to_writer(&mut out, &row).map_err(AppError::internal)?;
+            for row in rows {
+                let object: serde_json::Map<String, serde_json::Value> =
+                    columns.iter().zip(row).map(|(k, v)| (k.to_string(), v.into())).collect();
+                serde_json::to_writer(&mut out, &object).map_err(AppError::internal)?;
                 out.push(b'\n');
             }
             Ok(out)

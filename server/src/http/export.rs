@@ -6,6 +6,7 @@
 use super::error::HttpError;
 use super::state::AppState;
 use crate::export::audit::{begin, Sink};
+use crate::export::pert::encode_reports;
 use crate::export::{encode_users, Format};
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -15,8 +16,9 @@ use axum::Extension;
 use pathfinder::audit::{AuditFilter, AuditParams};
 use pathfinder::dto::Principal;
 use pathfinder::filter::UserFilter;
+use pathfinder::pert::{PertFilter, PertParams};
 use pathfinder::request::RequestMeta;
-use pathfinder::storage::{AUDIT_EXPORT_DONE, USERS_EXPORT};
+use pathfinder::storage::{AUDIT_EXPORT_DONE, PERT_REPORTS_EXPORT, USERS_EXPORT};
 use pathfinder::AppError;
 use serde::Deserialize;
 
@@ -85,6 +87,64 @@ pub async fn users(
         }
     });
     Ok(attachment(format, "users", rx))
+}
+
+#[derive(Deserialize)]
+pub struct PertQuery {
+    #[serde(flatten)]
+    params: PertParams,
+    #[serde(default)]
+    format: String,
+}
+
+/// Reports an export query reads at a time.
+const PERT_EXPORT_PAGE: u32 = 500;
+
+/// `GET /export/pert?<the reports list's filter>&format=csv|ndjson` (compliance,
+/// admin): every report the filter selects, newest first. Its read row (the filter,
+/// the format) is written before the first byte.
+pub async fn pert(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    Query(q): Query<PertQuery>,
+) -> Result<Response, HttpError> {
+    let format = Format::parse(&q.format)?;
+    let mut filter = PertFilter::from_params(&PertParams { after: String::new(), ..q.params })?;
+    let who = who.ok_or(AppError::Unauthenticated)?;
+    let audit = meta.audit(Some(&who.user_id), PERT_REPORTS_EXPORT, ("pert_reports", None)).with_detail(format!(
+        "{}; format={}",
+        filter.describe(),
+        format.as_str()
+    ));
+    st.db.call(move |s| s.append_audit(&audit)).await?;
+    let today = chrono::Utc::now().date_naive();
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let db = st.db.clone();
+    tokio::spawn(async move {
+        let mut header = true;
+        loop {
+            let page_filter = filter.clone();
+            let page = db.call(move |s| s.pert_report_rows(&page_filter, today, PERT_EXPORT_PAGE)).await;
+            let chunk = page.and_then(|(rows, next)| encode_reports(format, &rows, header).map(|bytes| (bytes, next)));
+            header = false;
+            let (bytes, next) = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            if tx.send(Ok(bytes)).await.is_err() {
+                return;
+            }
+            match next.map(|cursor| pathfinder::filter::text_of_hex(&cursor)) {
+                Some(after @ Some(_)) => filter.after = after,
+                _ => return,
+            }
+        }
+    });
+    Ok(attachment(format, "cpa-pert-reports", rx))
 }
 
 #[derive(Deserialize)]

@@ -32,6 +32,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/confirm", post(session::confirm))
         .route("/auth/accept_invitation", post(session::accept_invitation))
         .route("/export/users", get(export::users))
+        .route("/export/pert", get(export::pert))
         .route("/export/audit", get(export::audit))
         .route("/export/person/{id}", post(export::person))
         .route("/charts/audit.svg", get(charts::audit))

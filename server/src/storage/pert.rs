@@ -53,8 +53,8 @@ fn summary(r: &dyn Row) -> AppResult<ReportSummary> {
 }
 
 /// The reports list's statement and values: the filter's conditions, newest first
-/// (ids are ULIDs), one row more than a page (to know there is a next).
-pub fn reports_query(f: &PertFilter, today: NaiveDate, dialect: Dialect) -> (String, Vec<Value>) {
+/// (ids are ULIDs), one row more than `limit` (to know there is a next).
+pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dialect) -> (String, Vec<Value>) {
     let mut b = Binds::default();
     let mut conditions = Vec::new();
     // A kept check walks its findings' index; the overdue one asks the submissions'.
@@ -113,12 +113,28 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, dialect: Dialect) -> (Str
         ));
     }
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
-    let limit = limit_clause(dialect, &b.next(i64::from(PERT_PAGE) + 1));
+    let limit = limit_clause(dialect, &b.next(i64::from(limit) + 1));
     let sql = format!(
         "SELECT {REPORT_COLUMNS} FROM {from} LEFT JOIN pf_users u ON u.user_id = r.user_id{filter} \
          ORDER BY r.id DESC {limit}"
     );
     (sql, b.0)
+}
+
+/// A page of the reports list: up to `limit` rows and the next page's cursor.
+fn report_rows(
+    c: &mut Conn,
+    filter: &PertFilter,
+    today: NaiveDate,
+    limit: u32,
+) -> AppResult<(Vec<ReportSummary>, Option<String>)> {
+    let (statement, values) = reports_query(filter, today, limit, c.dialect());
+    let mut rows = c.query_map(&statement, &values, summary)?;
+    let next = (rows.len() > limit as usize).then(|| {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| cursor_after(&r.id))
+    });
+    Ok((rows, next.flatten()))
 }
 
 fn report_by_id(c: &mut Conn, report_id: &str) -> AppResult<Option<ReportSummary>> {
@@ -289,14 +305,18 @@ fn submissions(c: &mut Conn, report_id: &str) -> AppResult<Vec<SubmissionView>> 
 }
 
 impl PertStore for Store {
+    fn pert_report_rows(
+        &self,
+        filter: &PertFilter,
+        today: NaiveDate,
+        limit: u32,
+    ) -> AppResult<(Vec<ReportSummary>, Option<String>)> {
+        self.read(|c| report_rows(c, filter, today, limit))
+    }
+
     fn pert_reports(&self, filter: &PertFilter, today: NaiveDate) -> AppResult<ReportPage> {
-        let (statement, values) = reports_query(filter, today, self.dialect());
         self.read(|c| {
-            let mut rows = c.query_map(&statement, &values, summary)?;
-            let next = (rows.len() > PERT_PAGE as usize).then(|| {
-                rows.truncate(PERT_PAGE as usize);
-                rows.last().map(|r| cursor_after(&r.id))
-            });
+            let (rows, next) = report_rows(c, filter, today, PERT_PAGE)?;
             let counted =
                 c.query_map(sql!("SELECT status, COUNT(*) FROM pf_cpa_pert_reports GROUP BY status"), &[], |r| {
                     Ok((r.opt_text(0)?.unwrap_or_else(|| PertStatus::Draft.as_str().into()), r.int(1)?))
@@ -332,7 +352,7 @@ impl PertStore for Store {
                 })
                 .collect();
             let waiting = c.query_int(sql!("SELECT COUNT(*) FROM pf_cpa_reports_dirty"), &[])?;
-            Ok(ReportPage { rows, next: next.flatten(), counts, checks, waiting })
+            Ok(ReportPage { rows, next, counts, checks, waiting })
         })
     }
 

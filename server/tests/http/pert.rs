@@ -120,10 +120,27 @@ async fn reviewers_read_reports_reveal_narratives_and_record_reviews_and_sres_ge
     let again = c.post("/api/record_pert_review", Some(&cy), "submission_id=PERTH1S&action=rejected&comment=No").await;
     assert_eq!(again.status, StatusCode::CONFLICT, "nothing after accepted: {}", again.body);
 
+    // The filtered list as CSV, its read row written before the first byte.
+    let csv = c.send(Method::GET, "/export/pert?employer=idaho&format=csv", Some(&cy), None, "").await;
+    assert_eq!(csv.status, StatusCode::OK);
+    let lines: Vec<&str> = csv.body.lines().collect();
+    assert_eq!(lines[0], "report_id,user_id,username,period_start,period_end,submission_deadline,route,status,employer,position,hours_worked,version");
+    assert_eq!(lines.len(), 2, "{}", csv.body);
+    assert!(lines[1].starts_with(&format!(
+        "PERTH1,{},ida_pert,2025-01-01,2025-06-30,2025-07-30,EVR,accepted,Idaho Audit LLP",
+        ida.0
+    )));
+    let row = c.storage.recent_audit(1).unwrap().remove(0);
+    assert_eq!(row.action, "read.pert.export");
+    assert_eq!(row.detail.as_deref(), Some("employer=idaho; format=csv"));
+    let ndjson = c.send(Method::GET, "/export/pert?check=nonsense&format=ndjson", Some(&cy), None, "").await;
+    assert_eq!(ndjson.status, StatusCode::BAD_REQUEST, "a refused filter exports nothing");
+
     let sam = c.token("sre_sam").await;
     for (method, path, body) in [
         (Method::GET, "/pert", ""),
         (Method::GET, "/pert/PERTH1", ""),
+        (Method::GET, "/export/pert?format=csv", ""),
         (Method::POST, "/api/pert_reports", ""),
         (Method::POST, "/api/reveal_pert_narrative", "experience_id=PERTH1E1&reason=curious"),
         (Method::POST, "/api/record_pert_review", "submission_id=PERTH1S&action=reviewed&comment=x"),

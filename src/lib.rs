@@ -17,6 +17,7 @@ pub mod ids;
 pub mod pert;
 pub mod pool;
 pub mod queries;
+pub mod reference;
 pub mod retention;
 pub mod role;
 pub mod usage;

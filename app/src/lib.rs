@@ -23,6 +23,7 @@ pub mod mfa;
 pub mod operations;
 pub mod overview;
 pub mod pert;
+pub mod reference;
 pub mod retention;
 pub mod sessions;
 pub mod subject_access;
@@ -48,6 +49,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &flags::CAPABILITY,
     &audit::CAPABILITY,
     &pert::CAPABILITY,
+    &reference::CAPABILITY,
     &keys::CAPABILITY,
     &retention::CAPABILITY,
     &operations::CAPABILITY,
@@ -105,6 +107,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/pert") view={Lazy::<PertReportsRoute>::new()}/>
                 <Route path=path!("/pert/:id") view={Lazy::<PertReportRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/reference/skills") view={Lazy::<SkillsRoute>::new()}/>
+                <Route path=path!("/reference/career-paths") view={Lazy::<CareerPathsRoute>::new()}/>
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
@@ -151,6 +155,7 @@ use keys::KeysPage;
 use mfa::AccountPage;
 use operations::{DiagnosticsPage, PoolPage, QueriesPage, StoragePage};
 use pert::{PertReportPage, PertReportsPage};
+use reference::{CareerPathsPage, SkillsPage};
 use retention::RetentionPage;
 use sessions::SessionsPage;
 use users::{UserDetailPage, UsersPage};
@@ -171,6 +176,8 @@ lazy_pages! {
     AuditEventRoute => AuditEventPage in Shell,
     PertReportsRoute => PertReportsPage in Shell,
     PertReportRoute => PertReportPage in Shell,
+    SkillsRoute => SkillsPage in Shell,
+    CareerPathsRoute => CareerPathsPage in Shell,
     KeysRoute => KeysPage in Shell,
     RetentionRoute => RetentionPage in Shell,
     PoolRoute => PoolPage in Shell,

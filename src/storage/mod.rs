@@ -23,6 +23,7 @@ mod keys;
 mod mfa;
 mod operations;
 mod pert;
+mod reference;
 mod retention;
 mod schema;
 mod sessions;
@@ -43,6 +44,7 @@ pub use keys::*;
 pub use mfa::*;
 pub use operations::*;
 pub use pert::*;
+pub use reference::*;
 pub use retention::*;
 pub use schema::*;
 pub use sessions::*;
@@ -77,6 +79,7 @@ pub trait Storage:
     + UserTableStore
     + CareerStore
     + PertStore
+    + ReferenceStore
     + SubjectAccessStore
     + BulkStore
     + KeyStore

@@ -26,7 +26,7 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::sync_channel;
 use std::sync::Arc;
-use world::{b64, int, text, time, World};
+use world::{b64, int, real, text, time, World};
 
 const USERS_PER_BATCH: u64 = 5_000;
 const EVENTS_PER_BATCH: u64 = 50_000;
@@ -148,9 +148,12 @@ fn reference_rows(w: &World) -> Vec<TableRows> {
         "pf_ref_skills_catalog",
         &["skill_id", "skill_name", "skill_category", "market_demand_score", "is_active", "created_at", "updated_at"],
     );
+    let mut skill_ids = Vec::new();
     for (name, category) in names::SKILLS {
+        let id = r.ulid(at);
+        skill_ids.push(id.clone());
         skills.push(vec![
-            text(r.ulid(at)),
+            text(id),
             text(name),
             text(category),
             int(r.below(101) as i64),
@@ -160,7 +163,65 @@ fn reference_rows(w: &World) -> Vec<TableRows> {
         ]);
     }
     rows.push(skills);
+    rows.push(career_paths(&mut r, &skill_ids, at));
     rows
+}
+
+/// A few hundred career paths: each from one role to another in an industry, with
+/// three to six skills of the catalog and the steps between.
+fn career_paths(r: &mut Rng, skill_ids: &[String], at: chrono::DateTime<chrono::Utc>) -> TableRows {
+    let mut paths = TableRows::new(
+        "pf_ref_career_paths",
+        &[
+            "path_id",
+            "path_name",
+            "industry",
+            "from_role",
+            "to_role",
+            "typical_years",
+            "required_skills",
+            "steps",
+            "description",
+            "is_active",
+            "created_at",
+            "updated_at",
+        ],
+    );
+    let titles = names::TITLES;
+    for (i, industry) in names::INDUSTRIES.iter().enumerate() {
+        for (f, from) in titles.iter().enumerate() {
+            // Two destinations from each role in each industry.
+            for step in [1 + i % 3, 4 + i % 5] {
+                let to = titles[(f + step) % titles.len()];
+                if to == *from {
+                    continue;
+                }
+                let mut required: Vec<String> = Vec::new();
+                for _ in 0..3 + r.below(4) {
+                    let id = r.pick(skill_ids);
+                    if !required.iter().any(|x| x.contains(id.as_str())) {
+                        required.push(format!(r#"{{"skill_id":"{id}","level":{}}}"#, 1 + r.below(5)));
+                    }
+                }
+                let years = 1.0 + r.below(80) as f64 / 10.0;
+                paths.push(vec![
+                    text(r.ulid(at)),
+                    text(format!("{from} to {to} in {industry}")),
+                    text(*industry),
+                    text(*from),
+                    text(to),
+                    real(years),
+                    text(format!("[{}]", required.join(","))),
+                    text(format!(r#"["Lead work as a {from}","Take on {to} responsibilities","Become {to}"]"#)),
+                    text(format!("How people in {industry} move from {from} to {to}.")),
+                    text(if r.chance(0.05) { "N" } else { "Y" }),
+                    time(at),
+                    time(at),
+                ]);
+            }
+        }
+    }
+    paths
 }
 
 /// The rows of one batch of each kind: what a load sends, for the tests that check

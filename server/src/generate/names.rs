@@ -230,6 +230,20 @@ pub const ANALYTICS_EVENTS: &[&str] = &[
     "export_pdf",
 ];
 
+/// Industries of the career paths.
+pub const INDUSTRIES: &[&str] = &[
+    "Public Accounting",
+    "Banking",
+    "Insurance",
+    "Technology",
+    "Healthcare",
+    "Government",
+    "Manufacturing",
+    "Retail",
+    "Energy",
+    "Non-profit",
+];
+
 pub const SKILLS: &[(&str, &str)] = &[
     ("Financial Reporting", "accounting"),
     ("IFRS", "accounting"),

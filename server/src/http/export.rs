@@ -286,3 +286,17 @@ fn download(kind: &str, filename: &str, rx: Chunks) -> Response {
     )
         .into_response()
 }
+
+/// `GET /export/skills` (every console role): the skills catalog as CSV, in the
+/// columns its import reads, so a file goes out and comes back in unchanged.
+pub async fn skills(State(st): State<AppState>) -> Result<Response, HttpError> {
+    let csv = st.db.call(|s| s.export_skills_csv()).await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"skills.csv\"".to_string()),
+        ],
+        csv,
+    )
+        .into_response())
+}

@@ -33,6 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/accept_invitation", post(session::accept_invitation))
         .route("/export/users", get(export::users))
         .route("/export/pert", get(export::pert))
+        .route("/export/skills", get(export::skills))
         .route("/export/audit", get(export::audit))
         .route("/export/person/{id}", post(export::person))
         .route("/charts/audit.svg", get(charts::audit))

@@ -103,22 +103,6 @@ fn group_json(g: &Group) -> serde_json::Value {
     .to_json()
 }
 
-/// Writes `audit` about `entity` (its type and id) in the caller's transaction,
-/// its message what the entity was and what it became.
-fn audit_change(
-    c: &mut Conn,
-    audit: &AuditEntry,
-    entity: (&str, &str),
-    before: Option<serde_json::Value>,
-    after: Option<serde_json::Value>,
-) -> AppResult<()> {
-    let mut entry = audit.clone();
-    entry.entity_type = Some(entity.0.to_string());
-    entry.entity_id = Some(entity.1.to_string());
-    entry.detail = Some(json!({ "before": before, "after": after }).to_string());
-    super::audit::append::insert(c, &entry)
-}
-
 const FLAG: &str = "feature_flag";
 const GROUP: &str = "user_group";
 
@@ -408,7 +392,7 @@ impl FlagStore for Store {
                 &[args![id.as_str(), key.as_str()].to_vec(), edited(edit, t), args![now, now].to_vec()].concat(),
             )?;
             let flag = flag_by_key(c, &key)?;
-            audit_change(c, audit, (FLAG, &id), None, Some(flag.as_edit().to_json()))?;
+            super::audit::append::change(c, audit, (FLAG, &id), None, Some(flag.as_edit().to_json()))?;
             Ok(flag)
         })
     }
@@ -437,7 +421,7 @@ impl FlagStore for Store {
             )?;
             let after = flag_by_key(c, key)?;
             let (was, is) = (before.as_edit().to_json(), after.as_edit().to_json());
-            audit_change(c, audit, (FLAG, &after.flag_id), Some(was), Some(is))?;
+            super::audit::append::change(c, audit, (FLAG, &after.flag_id), Some(was), Some(is))?;
             Ok(after)
         })
     }
@@ -452,7 +436,7 @@ impl FlagStore for Store {
             c.execute(sql!("DELETE FROM pf_feature_flags WHERE flag_id = :1"), &args![before.flag_id.as_str()])?;
             let mut was = before.as_edit().to_json();
             was["overrides_deleted"] = json!(overrides);
-            audit_change(c, audit, (FLAG, &before.flag_id), Some(was), None)?;
+            super::audit::append::change(c, audit, (FLAG, &before.flag_id), Some(was), None)?;
             Ok(overrides)
         })
     }
@@ -534,7 +518,13 @@ impl FlagStore for Store {
                         &args![other.as_str()],
                     )?;
                     let is = group_by_id(c, &other)?;
-                    audit_change(c, audit, (GROUP, &other), Some(group_json(&was)), Some(group_json(&is)))?;
+                    super::audit::append::change(
+                        c,
+                        audit,
+                        (GROUP, &other),
+                        Some(group_json(&was)),
+                        Some(group_json(&is)),
+                    )?;
                 }
             }
             let now = chrono::Utc::now();
@@ -557,7 +547,13 @@ impl FlagStore for Store {
                 )?;
             }
             let after = group_by_id(c, &id)?;
-            audit_change(c, audit, (GROUP, &id), before.as_ref().map(group_json), Some(group_json(&after)))?;
+            super::audit::append::change(
+                c,
+                audit,
+                (GROUP, &id),
+                before.as_ref().map(group_json),
+                Some(group_json(&after)),
+            )?;
             Ok(after)
         })
     }
@@ -576,7 +572,7 @@ impl FlagStore for Store {
                 "name": before.name, "default": before.is_default, "priority": before.priority,
                 "members_left": members, "overrides_deleted": overrides,
             });
-            audit_change(c, audit, (GROUP, group_id), Some(was), None)?;
+            super::audit::append::change(c, audit, (GROUP, group_id), Some(was), None)?;
             Ok((members, overrides))
         })
     }
@@ -664,7 +660,7 @@ impl FlagStore for Store {
                 }
             };
             let after = override_by_id(c, &id)?;
-            audit_change(
+            super::audit::append::change(
                 c,
                 audit,
                 (FLAG, &flag.flag_id),
@@ -679,7 +675,7 @@ impl FlagStore for Store {
         self.write(|c| {
             let before = override_by_id(c, override_id)?;
             c.execute(sql!("DELETE FROM pf_user_feature_flags WHERE override_id = :1"), &args![override_id])?;
-            audit_change(c, audit, (FLAG, &before.flag_id), Some(override_json(&before)), None)
+            super::audit::append::change(c, audit, (FLAG, &before.flag_id), Some(override_json(&before)), None)
         })
     }
 
@@ -790,7 +786,13 @@ impl FlagStore for Store {
                     &args![id.as_str(), now],
                 )?;
                 if gone == 1 {
-                    audit_change(c, audit, (FLAG, &before.flag_id), Some(override_json(&before)), None)?;
+                    super::audit::append::change(
+                        c,
+                        audit,
+                        (FLAG, &before.flag_id),
+                        Some(override_json(&before)),
+                        None,
+                    )?;
                     removed += 1;
                 }
             }

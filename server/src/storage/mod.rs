@@ -28,6 +28,7 @@ mod keys;
 mod mfa;
 mod operations;
 pub mod pert;
+mod reference;
 mod retention;
 mod rows;
 pub mod schema;

@@ -588,8 +588,6 @@ fn findings(c: &mut Conn, report_id: &str) -> AppResult<Vec<(PertCheck, String)>
     if !unsigned.is_empty() {
         out.push((PertCheck::Checksum, format!("submission {}", unsigned.join(", "))));
     }
-    for (_, detail) in &mut out {
-        detail.truncate(detail.floor_char_boundary(500));
-    }
-    Ok(out)
+    // The column's width, cut at a character.
+    Ok(out.into_iter().map(|(check, detail)| (check, pathfinder::storage::truncate(&detail, 500))).collect())
 }

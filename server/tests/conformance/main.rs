@@ -47,6 +47,7 @@ mod keys;
 mod mfa;
 mod operations;
 mod pert;
+mod reference;
 mod retention;
 mod schema;
 mod sessions;

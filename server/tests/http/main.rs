@@ -17,6 +17,7 @@ mod mfa;
 mod operations;
 mod overview;
 mod pert;
+mod reference;
 mod retention;
 mod sessions;
 mod shell;

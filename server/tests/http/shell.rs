@@ -131,6 +131,16 @@ async fn every_route_and_server_function_follows_the_policy() {
         }
         c.storage.insert_batch(&[reports, experiences, submissions], &common::audit("data.load")).unwrap();
     }
+    // A skill and a career path to retire or restore.
+    let (walk_skill, walk_path) = {
+        use pathfinder::reference::{PathEdit, SkillEdit};
+        use pathfinder::storage::ReferenceStore;
+        let skill = SkillEdit { name: "Walk base skill".into(), ..Default::default() };
+        let skill = c.storage.save_skill(None, &skill, &common::audit("reference.skill.create")).unwrap();
+        let path = PathEdit { name: "Walk base path".into(), to_role: "Walker".into(), ..Default::default() };
+        let path = c.storage.save_career_path(None, &path, &common::audit("reference.path.create")).unwrap();
+        (skill.id, path.id)
+    };
     let walk_policy = {
         let edit = pathfinder::retention::PolicyEdit {
             table_pattern: "pf_user_analytics".into(),
@@ -140,7 +150,8 @@ async fn every_route_and_server_function_follows_the_policy() {
         };
         c.storage.save_retention_policy(None, &edit, &common::audit("retention.policy.create")).unwrap().id
     };
-    let body_for = |path: &str| match path {
+    let body_for = |path: &str| {
+        match path {
         "/api/save_retention" => "table_pattern=pf_user_sessions&retention_days=30&delete=on".to_string(),
         "/api/delete_retention" => format!("id={walk_policy}"),
         "/api/run_retention" => "dry_run=on".to_string(),
@@ -207,12 +218,19 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/start_audit_job" => "kind=count&params[actor]=walk_target".to_string(),
         "/api/audit_job" => format!("id={job}"),
         "/api/pert_report" => "report_id=WALKPERT".to_string(),
+        "/api/skills" | "/api/career_paths" => "text=".to_string(),
+        "/api/save_skill" => "edit[name]=Walk+skill&edit[category]=&edit[description]=&edit[aliases]=&edit[market_demand]=".to_string(),
+        "/api/set_skill_active" => format!("skill_id={walk_skill}&active=true"),
+        "/api/set_career_path_active" => format!("path_id={walk_path}&active=true"),
+        "/api/save_career_path" => "edit[name]=Walk+path&edit[industry]=&edit[from_role]=&edit[to_role]=Walker&edit[typical_years]=&edit[steps]=&edit[description]=".to_string(),
+        "/api/import_skills" => "csv=skill_id%2Cskill_name%2Cskill_category%2Cdescription%2Caliases%2Cmarket_demand_score%2Cis_active%0A&dry_run=true".to_string(),
         "/api/reveal_pert_narrative" => "experience_id=WALKEXP&reason=walk".to_string(),
         "/api/record_pert_review" => {
             reviews.set(reviews.get() + 1);
             format!("submission_id=WALKSUB{}&action=reviewed&comment=walk", reviews.get())
         }
         _ => "q=&mode=&status=&sort=&dir=&after=".to_string(),
+    }
     };
     let (mut walked, mut named_people) = (0, 0);
     for rule in rules() {

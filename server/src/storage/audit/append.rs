@@ -252,3 +252,19 @@ pub(super) fn chain_pending(c: &mut Conn, after: Option<&str>, limit: u32) -> Ap
     count(c, &rows)?;
     Ok(BatchStep { scanned, changed: scanned, failed: 0, next })
 }
+
+/// Writes `audit` about `entity` (its type and id) in the caller's transaction,
+/// its message what the entity was and what it became.
+pub(crate) fn change(
+    c: &mut Conn,
+    audit: &AuditEntry,
+    entity: (&str, &str),
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+) -> AppResult<()> {
+    let mut entry = audit.clone();
+    entry.entity_type = Some(entity.0.to_string());
+    entry.entity_id = Some(entity.1.to_string());
+    entry.detail = Some(serde_json::json!({ "before": before, "after": after }).to_string());
+    insert(c, &entry)
+}

@@ -198,7 +198,7 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
     let made: Vec<(String, String)> = c
         .prepare(
             "SELECT type, name FROM sqlite_master WHERE name IN ('pf_ref_cpa_competencies', 'pf_cpa_report_checks',
-             'pf_cpa_reports_dirty') OR (type = 'index' AND name LIKE 'idx_cpa_%') OR name LIKE 'pf_cpa_dirty_%'",
+             'pf_cpa_reports_dirty', 'pf_cpa_counts', 'pf_cpa_due_counts') OR (type = 'index' AND name LIKE 'idx_cpa_%') OR name LIKE 'pf_cpa_dirty_%'",
         )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))

@@ -89,12 +89,50 @@ CREATE TABLE pf_cpa_reports_dirty (
     marked_at TIMESTAMP NOT NULL
 );
 
+-- The lists' counts, kept current so that no page counts 200,000 reports: by
+-- report status (the triggers on pf_cpa_pert_reports below), by kept check (the
+-- console's checks, in the transaction that writes the findings), and submissions
+-- by status and deadline day (the triggers on pf_cpa_pert_submissions), whose sum
+-- before today is the overdue count.
+CREATE TABLE pf_cpa_counts (
+    kind VARCHAR2(10) NOT NULL CHECK (kind IN ('status','check')),
+    name VARCHAR2(30) NOT NULL,
+    n NUMBER(12) NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+INSERT INTO pf_cpa_counts (kind, name, n)
+SELECT 'status', COALESCE(status, 'draft'), COUNT(*) FROM pf_cpa_pert_reports GROUP BY COALESCE(status, 'draft');
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'hours_over', 0 FROM dual;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'tracked_outside', 0 FROM dual;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'experience_outside', 0 FROM dual;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'counts_differ', 0 FROM dual;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'checksum', 0 FROM dual;
+
+CREATE TABLE pf_cpa_due_counts (
+    submission_status VARCHAR2(20) NOT NULL,
+    due DATE NOT NULL,
+    n NUMBER(12) NOT NULL,
+    PRIMARY KEY (submission_status, due)
+);
+INSERT INTO pf_cpa_due_counts (submission_status, due, n)
+SELECT COALESCE(submission_status, 'pending'), submission_deadline, COUNT(*) FROM pf_cpa_pert_submissions
+WHERE submission_deadline IS NOT NULL GROUP BY COALESCE(submission_status, 'pending'), submission_deadline;
+
 -- Submissions past their deadline by status (the overdue check and its count).
 CREATE INDEX idx_cpa_submissions_due ON pf_cpa_pert_submissions(submission_status, submission_deadline, report_id);
 
 -- Oracle: a trigger per table for every event.
 CREATE TRIGGER pf_cpa_dirty_reports AFTER INSERT OR UPDATE OR DELETE ON pf_cpa_pert_reports FOR EACH ROW
 BEGIN
+    IF DELETING OR UPDATING THEN
+        UPDATE pf_cpa_counts SET n = n - 1 WHERE kind = 'status' AND name = NVL(:OLD.status, 'draft');
+    END IF;
+    IF INSERTING OR UPDATING THEN
+        MERGE INTO pf_cpa_counts k USING (SELECT NVL(:NEW.status, 'draft') AS name FROM dual) s
+        ON (k.kind = 'status' AND k.name = s.name)
+        WHEN MATCHED THEN UPDATE SET k.n = k.n + 1
+        WHEN NOT MATCHED THEN INSERT (kind, name, n) VALUES ('status', s.name, 1);
+    END IF;
     MERGE INTO pf_cpa_reports_dirty d
     USING (SELECT NVL(:NEW.id, :OLD.id) AS report_id FROM dual) s ON (d.report_id = s.report_id)
     WHEN MATCHED THEN UPDATE SET d.mark = RAWTOHEX(SYS_GUID()), d.marked_at = SYSTIMESTAMP
@@ -119,6 +157,17 @@ BEGIN
 END;
 CREATE TRIGGER pf_cpa_dirty_submissions AFTER INSERT OR UPDATE OR DELETE ON pf_cpa_pert_submissions FOR EACH ROW
 BEGIN
+    IF (DELETING OR UPDATING) AND :OLD.submission_deadline IS NOT NULL THEN
+        UPDATE pf_cpa_due_counts SET n = n - 1
+        WHERE submission_status = NVL(:OLD.submission_status, 'pending') AND due = :OLD.submission_deadline;
+    END IF;
+    IF (INSERTING OR UPDATING) AND :NEW.submission_deadline IS NOT NULL THEN
+        MERGE INTO pf_cpa_due_counts k
+        USING (SELECT NVL(:NEW.submission_status, 'pending') AS st, :NEW.submission_deadline AS due FROM dual) s
+        ON (k.submission_status = s.st AND k.due = s.due)
+        WHEN MATCHED THEN UPDATE SET k.n = k.n + 1
+        WHEN NOT MATCHED THEN INSERT (submission_status, due, n) VALUES (s.st, s.due, 1);
+    END IF;
     MERGE INTO pf_cpa_reports_dirty d
     USING (SELECT NVL(:NEW.report_id, :OLD.report_id) AS report_id FROM dual) s ON (d.report_id = s.report_id)
     WHEN MATCHED THEN UPDATE SET d.mark = RAWTOHEX(SYS_GUID()), d.marked_at = SYSTIMESTAMP

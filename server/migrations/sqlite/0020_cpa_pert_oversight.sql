@@ -89,19 +89,54 @@ CREATE TABLE pf_cpa_reports_dirty (
     marked_at TIMESTAMP NOT NULL
 );
 
+-- The lists' counts, kept current so that no page counts 200,000 reports: by
+-- report status (the triggers on pf_cpa_pert_reports below), by kept check (the
+-- console's checks, in the transaction that writes the findings), and submissions
+-- by status and deadline day (the triggers on pf_cpa_pert_submissions), whose sum
+-- before today is the overdue count.
+CREATE TABLE pf_cpa_counts (
+    kind VARCHAR2(10) NOT NULL CHECK (kind IN ('status','check')),
+    name VARCHAR2(30) NOT NULL,
+    n NUMBER(12) NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+INSERT INTO pf_cpa_counts (kind, name, n)
+SELECT 'status', COALESCE(status, 'draft'), COUNT(*) FROM pf_cpa_pert_reports GROUP BY COALESCE(status, 'draft');
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'hours_over', 0;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'tracked_outside', 0;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'experience_outside', 0;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'counts_differ', 0;
+INSERT INTO pf_cpa_counts (kind, name, n) SELECT 'check', 'checksum', 0;
+
+CREATE TABLE pf_cpa_due_counts (
+    submission_status VARCHAR2(20) NOT NULL,
+    due DATE NOT NULL,
+    n NUMBER(12) NOT NULL,
+    PRIMARY KEY (submission_status, due)
+);
+INSERT INTO pf_cpa_due_counts (submission_status, due, n)
+SELECT COALESCE(submission_status, 'pending'), submission_deadline, COUNT(*) FROM pf_cpa_pert_submissions
+WHERE submission_deadline IS NOT NULL GROUP BY COALESCE(submission_status, 'pending'), submission_deadline;
+
 -- Submissions past their deadline by status (the overdue check and its count).
 CREATE INDEX idx_cpa_submissions_due ON pf_cpa_pert_submissions(submission_status, submission_deadline, report_id);
 
 -- SQLite: a trigger per table and event.
 CREATE TRIGGER pf_cpa_dirty_reports_insert AFTER INSERT ON pf_cpa_pert_reports BEGIN
+    INSERT OR IGNORE INTO pf_cpa_counts (kind, name, n) VALUES ('status', COALESCE(NEW.status, 'draft'), 0);
+    UPDATE pf_cpa_counts SET n = n + 1 WHERE kind = 'status' AND name = COALESCE(NEW.status, 'draft');
     INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
     SELECT NEW.id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.id IS NOT NULL;
 END;
 CREATE TRIGGER pf_cpa_dirty_reports_update AFTER UPDATE ON pf_cpa_pert_reports BEGIN
+    UPDATE pf_cpa_counts SET n = n - 1 WHERE kind = 'status' AND name = COALESCE(OLD.status, 'draft');
+    INSERT OR IGNORE INTO pf_cpa_counts (kind, name, n) VALUES ('status', COALESCE(NEW.status, 'draft'), 0);
+    UPDATE pf_cpa_counts SET n = n + 1 WHERE kind = 'status' AND name = COALESCE(NEW.status, 'draft');
     INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
     SELECT NEW.id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.id IS NOT NULL;
 END;
 CREATE TRIGGER pf_cpa_dirty_reports_delete AFTER DELETE ON pf_cpa_pert_reports BEGIN
+    UPDATE pf_cpa_counts SET n = n - 1 WHERE kind = 'status' AND name = COALESCE(OLD.status, 'draft');
     INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
     SELECT OLD.id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE OLD.id IS NOT NULL;
 END;
@@ -130,14 +165,26 @@ CREATE TRIGGER pf_cpa_dirty_time_delete AFTER DELETE ON pf_cpa_experience_time_t
     SELECT (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = OLD.experience_id), lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE (SELECT e.report_id FROM pf_cpa_pert_experiences e WHERE e.id = OLD.experience_id) IS NOT NULL;
 END;
 CREATE TRIGGER pf_cpa_dirty_submissions_insert AFTER INSERT ON pf_cpa_pert_submissions BEGIN
+    INSERT OR IGNORE INTO pf_cpa_due_counts (submission_status, due, n)
+    SELECT COALESCE(NEW.submission_status, 'pending'), NEW.submission_deadline, 0 WHERE NEW.submission_deadline IS NOT NULL;
+    UPDATE pf_cpa_due_counts SET n = n + 1
+    WHERE submission_status = COALESCE(NEW.submission_status, 'pending') AND due = NEW.submission_deadline;
     INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
     SELECT NEW.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.report_id IS NOT NULL;
 END;
 CREATE TRIGGER pf_cpa_dirty_submissions_update AFTER UPDATE ON pf_cpa_pert_submissions BEGIN
+    UPDATE pf_cpa_due_counts SET n = n - 1
+    WHERE submission_status = COALESCE(OLD.submission_status, 'pending') AND due = OLD.submission_deadline;
+    INSERT OR IGNORE INTO pf_cpa_due_counts (submission_status, due, n)
+    SELECT COALESCE(NEW.submission_status, 'pending'), NEW.submission_deadline, 0 WHERE NEW.submission_deadline IS NOT NULL;
+    UPDATE pf_cpa_due_counts SET n = n + 1
+    WHERE submission_status = COALESCE(NEW.submission_status, 'pending') AND due = NEW.submission_deadline;
     INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
     SELECT NEW.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE NEW.report_id IS NOT NULL;
 END;
 CREATE TRIGGER pf_cpa_dirty_submissions_delete AFTER DELETE ON pf_cpa_pert_submissions BEGIN
+    UPDATE pf_cpa_due_counts SET n = n - 1
+    WHERE submission_status = COALESCE(OLD.submission_status, 'pending') AND due = OLD.submission_deadline;
     INSERT OR REPLACE INTO pf_cpa_reports_dirty (report_id, mark, marked_at)
     SELECT OLD.report_id, lower(hex(randomblob(16))), CURRENT_TIMESTAMP WHERE OLD.report_id IS NOT NULL;
 END;

@@ -469,6 +469,10 @@ impl Cpa {
         let mut start = (p.created_at + Duration::days(r.below(60) as i64)).date_naive();
         let mut levels: std::collections::HashMap<&'static str, i64> = Default::default();
         for n in 0..2 + r.below(5) {
+            // No report for a period that has not begun.
+            if start > now.date_naive() {
+                break;
+            }
             let end = start + Duration::days(180);
             let created = start.and_hms_opt(9, 0, 0).map_or(now, |t| t.and_utc()).min(now);
             self.report(r, p, reviewer, (start, end), created, n, (employer, position), &mut levels, now);

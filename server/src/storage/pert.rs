@@ -60,29 +60,41 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
     // A kept check walks its findings' index; the overdue one asks the submissions'.
     // (First: placeholders are numbered in the order the text has them.)
     let mut from = "pf_cpa_pert_reports r".to_string();
+    // The keyset's column: the report's id, or its finding's (the same value, in the
+    // order of the findings' index).
+    let mut key = "r.id";
     match f.check {
         Some(PertCheck::Overdue) | None => {}
         Some(check) => {
             from = format!(
                 "pf_cpa_report_checks k JOIN pf_cpa_pert_reports r ON r.id = k.report_id AND k.check_name = {}",
                 b.next(check.as_str())
-            )
+            );
+            key = "k.report_id";
         }
     }
+    // A filter that keeps many reports reads best walking the keyset's order and
+    // testing each: on SQLite `+` keeps its column's index out of the plan (the
+    // planner would otherwise take the range and sort all of it). A narrow deadline
+    // window, a status and a candidate keep their indexes.
+    let walk = |column: &str| match dialect {
+        Dialect::Sqlite => format!("+{column}"),
+        Dialect::Oracle => column.to_string(),
+    };
     if let Some(s) = f.status {
         conditions.push(format!("r.status = {}", b.next(s.as_str())));
     }
     if let Some(route) = f.route {
-        conditions.push(format!("r.route_type = {}", b.next(route)));
+        conditions.push(format!("{} = {}", walk("r.route_type"), b.next(route)));
     }
     if let Some(from) = f.from {
-        conditions.push(format!("r.report_period_end >= {}", b.next(from)));
+        conditions.push(format!("{} >= {}", walk("r.report_period_end"), b.next(from)));
     }
     if let Some(to) = f.to {
-        conditions.push(format!("r.report_period_start <= {}", b.next(to)));
+        conditions.push(format!("{} <= {}", walk("r.report_period_start"), b.next(to)));
     }
     match f.deadline {
-        Some(Deadline::Past) => conditions.push(format!("r.submission_deadline < {}", b.next(today))),
+        Some(Deadline::Past) => conditions.push(format!("{} < {}", walk("r.submission_deadline"), b.next(today))),
         Some(Deadline::Within(days)) => {
             let (from, upto) = (b.next(today), b.next(today + chrono::Duration::days(i64::from(days))));
             conditions.push(format!("r.submission_deadline >= {from} AND r.submission_deadline <= {upto}"));
@@ -90,10 +102,12 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
         None => {}
     }
     if let Some(employer) = &f.employer {
-        // A prefix, as a range on the lower-case index.
-        conditions.push(format!("LOWER(r.employer_name) >= {}", b.next(employer.clone())));
+        // A prefix. Most employers hold many reports: walked (a rare one's range
+        // would be quicker; BENCHMARKS.md has the figures).
+        let lower = walk("LOWER(r.employer_name)");
+        conditions.push(format!("{lower} >= {}", b.next(employer.clone())));
         if let Some(end) = prefix_end(employer) {
-            conditions.push(format!("LOWER(r.employer_name) < {}", b.next(end)));
+            conditions.push(format!("{lower} < {}", b.next(end)));
         }
     }
     if let Some(user) = &f.user {
@@ -103,12 +117,12 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
         ));
     }
     if let Some(after) = &f.after {
-        conditions.push(format!("r.id < {}", b.next(after.clone())));
+        conditions.push(format!("{key} < {}", b.next(after.clone())));
     }
     if f.check == Some(PertCheck::Overdue) {
         conditions.push(format!(
-            "r.id IN (SELECT s.report_id FROM pf_cpa_pert_submissions s WHERE s.submission_status IN ('draft', 'pending') \
-             AND s.submission_deadline < {})",
+            "EXISTS (SELECT 1 FROM pf_cpa_pert_submissions s WHERE s.report_id = r.id \
+             AND s.submission_status IN ('draft', 'pending') AND s.submission_deadline < {})",
             b.next(today)
         ));
     }
@@ -116,7 +130,7 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
     let limit = limit_clause(dialect, &b.next(i64::from(limit) + 1));
     let sql = format!(
         "SELECT {REPORT_COLUMNS} FROM {from} LEFT JOIN pf_users u ON u.user_id = r.user_id{filter} \
-         ORDER BY r.id DESC {limit}"
+         ORDER BY {key} DESC {limit}"
     );
     (sql, b.0)
 }
@@ -317,10 +331,12 @@ impl PertStore for Store {
     fn pert_reports(&self, filter: &PertFilter, today: NaiveDate) -> AppResult<ReportPage> {
         self.read(|c| {
             let (rows, next) = report_rows(c, filter, today, PERT_PAGE)?;
-            let counted =
-                c.query_map(sql!("SELECT status, COUNT(*) FROM pf_cpa_pert_reports GROUP BY status"), &[], |r| {
-                    Ok((r.opt_text(0)?.unwrap_or_else(|| PertStatus::Draft.as_str().into()), r.int(1)?))
-                })?;
+            // Kept current by the triggers of migration 0020 and by the checks.
+            let kept = c.query_map(sql!("SELECT kind, name, n FROM pf_cpa_counts"), &[], |r| {
+                Ok((r.text(0)?, r.text(1)?, r.int(2)?))
+            })?;
+            let counted: Vec<(String, i64)> =
+                kept.iter().filter(|(k, _, n)| k == "status" && *n > 0).map(|(_, s, n)| (s.clone(), *n)).collect();
             // Every status, in the state machine's order, then any word it does not know.
             let mut counts: Vec<(String, i64)> = PertStatus::ALL
                 .iter()
@@ -329,15 +345,11 @@ impl PertStore for Store {
                 })
                 .collect();
             counts.extend(counted.into_iter().filter(|(k, _)| PertStatus::parse(k).is_err()));
-            let kept = c.query_map(
-                sql!("SELECT check_name, COUNT(*) FROM pf_cpa_report_checks GROUP BY check_name"),
-                &[],
-                |r| Ok((r.text(0)?, r.int(1)?)),
-            )?;
+            // Overdue submissions: their counts by status and deadline day, before today.
             let overdue = c.query_int(
                 sql!(
-                    "SELECT COUNT(DISTINCT report_id) FROM pf_cpa_pert_submissions
-                     WHERE submission_status IN ('draft', 'pending') AND submission_deadline < :1"
+                    "SELECT COALESCE(SUM(n), 0) FROM pf_cpa_due_counts
+                     WHERE submission_status IN ('draft', 'pending') AND due < :1"
                 ),
                 &args![today],
             )?;
@@ -346,7 +358,10 @@ impl PertStore for Store {
                 .map(|check| {
                     let n = match check {
                         PertCheck::Overdue => overdue,
-                        _ => kept.iter().find(|(k, _)| k == check.as_str()).map_or(0, |(_, n)| *n),
+                        _ => kept
+                            .iter()
+                            .find(|(k, name, _)| k == "check" && name == check.as_str())
+                            .map_or(0, |(_, _, n)| *n),
                     };
                     (check.as_str().to_string(), n)
                 })
@@ -491,8 +506,25 @@ impl PertStore for Store {
             self.write_audited_with(audit, |c| {
                 let mut found = 0;
                 for (report_id, mark) in batch {
+                    let had = c.query_map(
+                        sql!("SELECT check_name FROM pf_cpa_report_checks WHERE report_id = :1"),
+                        &args![report_id],
+                        |r| r.text(0),
+                    )?;
+                    let now_found = findings(c, report_id)?;
+                    // The kept counts move by what changed, in this transaction.
+                    for check in PertCheck::ALL.iter().filter(|c| c.is_kept()) {
+                        let was = had.iter().any(|h| h == check.as_str());
+                        let is = now_found.iter().any(|(f, _)| f == check);
+                        if was != is {
+                            c.execute(
+                                sql!("UPDATE pf_cpa_counts SET n = n + :1 WHERE kind = 'check' AND name = :2"),
+                                &args![if is { 1i64 } else { -1 }, check.as_str()],
+                            )?;
+                        }
+                    }
                     c.execute(sql!("DELETE FROM pf_cpa_report_checks WHERE report_id = :1"), &args![report_id])?;
-                    for (check, detail) in findings(c, report_id)? {
+                    for (check, detail) in now_found {
                         found += 1;
                         c.execute(
                             sql!(

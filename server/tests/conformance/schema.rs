@@ -18,7 +18,13 @@ fn migrate_is_idempotent(h: &Harness) {
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     // Make the last step pending again, with real work left in it.
-    for table in ["pf_ref_cpa_competencies", "pf_cpa_report_checks", "pf_cpa_reports_dirty"] {
+    for table in [
+        "pf_ref_cpa_competencies",
+        "pf_cpa_report_checks",
+        "pf_cpa_reports_dirty",
+        "pf_cpa_counts",
+        "pf_cpa_due_counts",
+    ] {
         (h.raw)(&format!("DROP TABLE {table}"));
     }
     for index in [

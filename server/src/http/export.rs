@@ -60,31 +60,10 @@ pub async fn users(
     ));
     st.db.call(move |s| s.append_audit(&audit)).await?;
     filter.limit = pathfinder::filter::PAGE_SIZE_MAX;
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    let db = st.db.clone();
-    tokio::spawn(async move {
-        let mut header = true;
-        loop {
-            let page_filter = filter.clone();
-            let page = db.call(move |s| s.search_users(&page_filter)).await;
-            let chunk = page.and_then(|p| encode_users(format, &p.items, header).map(|bytes| (bytes, p.next_cursor)));
-            header = false;
-            let (bytes, next) = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                    return;
-                }
-            };
-            // The client hung up: no more queries.
-            if tx.send(Ok(bytes)).await.is_err() {
-                return;
-            }
-            match next {
-                Some(cursor) => filter.after = Some(cursor),
-                None => return,
-            }
-        }
+    let rx = stream_pages(st.db.clone(), filter, move |s, filter, header| {
+        let page = s.search_users(filter)?;
+        let bytes = encode_users(format, &page.items, header)?;
+        Ok((bytes, page.next_cursor.map(|after| UserFilter { after: Some(after), ..filter.clone() })))
     });
     Ok(attachment(format, "users", rx))
 }
@@ -110,7 +89,7 @@ pub async fn pert(
     Query(q): Query<PertQuery>,
 ) -> Result<Response, HttpError> {
     let format = Format::parse(&q.format)?;
-    let mut filter = PertFilter::from_params(&PertParams { after: String::new(), ..q.params })?;
+    let filter = PertFilter::from_params(&PertParams { after: String::new(), ..q.params })?;
     let who = who.ok_or(AppError::Unauthenticated)?;
     let audit = meta.audit(Some(&who.user_id), PERT_REPORTS_EXPORT, ("pert_reports", None)).with_detail(format!(
         "{}; format={}",
@@ -119,30 +98,11 @@ pub async fn pert(
     ));
     st.db.call(move |s| s.append_audit(&audit)).await?;
     let today = chrono::Utc::now().date_naive();
-    let (tx, rx) = tokio::sync::mpsc::channel(2);
-    let db = st.db.clone();
-    tokio::spawn(async move {
-        let mut header = true;
-        loop {
-            let page_filter = filter.clone();
-            let page = db.call(move |s| s.pert_report_rows(&page_filter, today, PERT_EXPORT_PAGE)).await;
-            let chunk = page.and_then(|(rows, next)| encode_reports(format, &rows, header).map(|bytes| (bytes, next)));
-            header = false;
-            let (bytes, next) = match chunk {
-                Ok(c) => c,
-                Err(e) => {
-                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                    return;
-                }
-            };
-            if tx.send(Ok(bytes)).await.is_err() {
-                return;
-            }
-            match next.map(|cursor| pathfinder::filter::text_of_hex(&cursor)) {
-                Some(after @ Some(_)) => filter.after = after,
-                _ => return,
-            }
-        }
+    let rx = stream_pages(st.db.clone(), filter, move |s, filter, header| {
+        let (rows, next) = s.pert_report_rows(filter, today, PERT_EXPORT_PAGE)?;
+        let bytes = encode_reports(format, &rows, header)?;
+        let after = next.and_then(|cursor| pathfinder::filter::text_of_hex(&cursor));
+        Ok((bytes, after.map(|after| PertFilter { after: Some(after), ..filter.clone() })))
     });
     Ok(attachment(format, "cpa-pert-reports", rx))
 }
@@ -267,6 +227,45 @@ pub async fn person(
 
 /// The streamed answer of an export: chunks from `rx`, as a download named
 /// `<stem>.<format>`.
+/// A download's chunks, a page at a time: `page` reads and encodes the page `at`
+/// names (with the header on the first) and says where the next starts. It stops
+/// after the last page, at an error (the stream's), or when the client hangs up
+/// (no more queries).
+fn stream_pages<At: Send + 'static>(
+    db: pathfinder::db::Db,
+    first: At,
+    page: impl Fn(&dyn pathfinder::storage::Storage, &At, bool) -> Result<(Vec<u8>, Option<At>), AppError>
+        + Send
+        + Sync
+        + 'static,
+) -> Chunks {
+    let (tx, rx) = tokio::sync::mpsc::channel(2);
+    let page = std::sync::Arc::new(page);
+    tokio::spawn(async move {
+        let (mut at, mut header) = (first, true);
+        loop {
+            let read = page.clone();
+            let chunk = db.call(move |s| read(s, &at, header)).await;
+            header = false;
+            let (bytes, next) = match chunk {
+                Ok(c) => c,
+                Err(e) => {
+                    let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    return;
+                }
+            };
+            if tx.send(Ok(bytes)).await.is_err() {
+                return;
+            }
+            match next {
+                Some(next) => at = next,
+                None => return,
+            }
+        }
+    });
+    rx
+}
+
 fn attachment(format: Format, stem: &str, rx: Chunks) -> Response {
     let kind = match format {
         Format::Csv => "text/csv; charset=utf-8",

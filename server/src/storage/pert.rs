@@ -119,10 +119,12 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
     if let Some(after) = &f.after {
         conditions.push(format!("{key} < {}", b.next(after.clone())));
     }
+    // Overdue: the few submissions the due index holds, their reports sorted (a walk
+    // would pass every report still in its period first).
     if f.check == Some(PertCheck::Overdue) {
         conditions.push(format!(
-            "EXISTS (SELECT 1 FROM pf_cpa_pert_submissions s WHERE s.report_id = r.id \
-             AND s.submission_status IN ('draft', 'pending') AND s.submission_deadline < {})",
+            "{key} IN (SELECT s.report_id FROM pf_cpa_pert_submissions s \
+             WHERE s.submission_status IN ('draft', 'pending') AND s.submission_deadline < {})",
             b.next(today)
         ));
     }

@@ -68,7 +68,7 @@ test('the navigation groups the pages in a few sections that fit a 1280 px scree
     // A section opens as a menu of its pages, which lead there and close the menu.
     await page.click('[data-test-id=menu-people] summary');
     const items = await page.locator('[data-test-id=menu-people] .menu-items a').allTextContents();
-    assert.deepEqual(items, ['Users', 'Console accounts', 'Sessions', 'Invitations']);
+    assert.deepEqual(items, ['Users', 'Console accounts', 'Sessions', 'Invitations', 'Skills catalog', 'Career paths']);
     const link = await box(page, '[data-test-id=menu-people] .menu-items a >> text="Invitations"');
     assert.ok(link && link.x + link.width <= width, `the menu is on the screen at ${width} px`);
     await page.click('[data-test-id=menu-people] .menu-items a >> text="Invitations"');
@@ -92,8 +92,8 @@ test('each role sees the sections its work needs', async () => {
     await page.close();
     return links;
   };
-  assert.deepEqual(await seen(sre), ['Overview', 'Flags', 'Groups', 'Pool', 'Queries', 'Storage', 'Diagnostics', 'Backups']);
-  assert.deepEqual(await seen(reviewer), ['Overview', 'Audit log', 'CPA PERT', 'Encryption keys']);
+  assert.deepEqual(await seen(sre), ['Overview', 'Skills catalog', 'Career paths', 'Flags', 'Groups', 'Pool', 'Queries', 'Storage', 'Diagnostics', 'Backups']);
+  assert.deepEqual(await seen(reviewer), ['Overview', 'Skills catalog', 'Career paths', 'Audit log', 'CPA PERT', 'Encryption keys']);
   const admin = await seen(ADMIN);
-  assert.equal(admin.length, 16);
+  assert.equal(admin.length, 18);
 });

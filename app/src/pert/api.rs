@@ -73,11 +73,11 @@ pub async fn record_pert_review(
     action: String,
     comment: String,
 ) -> Result<ReviewOutcome, AppError> {
-    use pathfinder::pert::{review_comment, PertAction};
+    use pathfinder::pert::PertAction;
     use pathfinder::storage::PERT_REVIEW;
+    // Storage checks the comment (required, trimmed, bounded) with the rest of the review.
     crate::server::serve::<RecordPertReview, _>(async |c| {
         let action = PertAction::parse_review(&action)?;
-        let comment = review_comment(&comment)?;
         let audit = c.audit(PERT_REVIEW, ("pert_submission", Some(&submission_id)));
         c.db.call(move |s| s.record_pert_review(&submission_id, action, &comment, &audit)).await
     })

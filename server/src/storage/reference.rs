@@ -416,10 +416,8 @@ impl ReferenceStore for Store {
 
     fn export_skills_csv(&self) -> AppResult<String> {
         let skills = self.read(all_skills)?;
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(SKILL_CSV_COLUMNS).map_err(AppError::internal)?;
-        for s in skills {
-            let cells = [
+        let rows = skills.into_iter().map(|s| {
+            [
                 s.id,
                 s.name,
                 s.category.unwrap_or_default(),
@@ -427,10 +425,10 @@ impl ReferenceStore for Store {
                 s.aliases.join("; "),
                 s.market_demand.map(|n| n.to_string()).unwrap_or_default(),
                 yes(s.active).to_string(),
-            ];
-            w.write_record(cells.iter().map(|c| crate::export::neutral(c).into_owned())).map_err(AppError::internal)?;
-        }
-        String::from_utf8(w.into_inner().map_err(AppError::internal)?).map_err(AppError::internal)
+            ]
+        });
+        let bytes = crate::export::encode_table(crate::export::Format::Csv, &SKILL_CSV_COLUMNS, rows, true)?;
+        String::from_utf8(bytes).map_err(AppError::internal)
     }
 
     fn import_skills_csv(&self, text: &str, dry_run: bool, audit: &AuditEntry) -> AppResult<ImportReport> {
@@ -506,13 +504,11 @@ impl ReferenceStore for Store {
         // alias must stay one skill's, and no two lines may be about one skill.
         let mut after: Vec<Skill> = catalog.clone();
         let mut first_line: std::collections::HashMap<String, u64> = Default::default();
-        let mut needed_by: std::collections::HashMap<String, Vec<String>> = Default::default();
-        for t in targets.iter().flatten() {
-            if !needed_by.contains_key(t) {
-                let paths = self.read(|c| paths_requiring(c, t))?;
-                needed_by.insert(t.clone(), paths);
-            }
-        }
+        // The active paths that require each skill a line retires, in one read.
+        let retiring: Vec<&String> =
+            planned.iter().zip(&targets).filter(|(p, _)| !p.active).filter_map(|(_, t)| t.as_ref()).collect();
+        let needed_by: std::collections::HashMap<String, Vec<String>> = self
+            .read(|c| retiring.iter().map(|t| Ok(((*t).clone(), paths_requiring(c, t)?))).collect::<AppResult<_>>())?;
         for (i, p) in planned.iter().enumerate() {
             let name = p.skill.as_ref().map(|v| v.name.clone()).unwrap_or_default();
             let mut refused = p.refused.clone();

@@ -328,8 +328,77 @@ pub struct PertFilter {
     pub employer: Option<String>,
     pub user: Option<String>,
     pub check: Option<PertCheck>,
-    /// The id of the last report of the page before (ids sort as they were made).
-    pub after: Option<String>,
+    /// Where the page before ended, in the filter's [`PertOrder`].
+    pub after: Option<PertCursor>,
+}
+
+/// The order a reports list is read in. A filter that keeps many reports is read in
+/// the order of the index that finds them, so a page reads about as many reports
+/// as it shows: a list of deadlines passed would otherwise pass every report still
+/// in its period before the first it keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PertOrder {
+    /// Newest first (ids are ULIDs, which sort as they were made).
+    Newest,
+    /// Deadlines passed, the latest first.
+    DeadlineLatest,
+    /// Deadlines to come, the soonest first.
+    DeadlineSoonest,
+    /// Periods, the latest start first.
+    PeriodLatest,
+}
+
+impl PertOrder {
+    /// The day a report is ordered by (and its id after it), if the order has one.
+    pub fn day_of(self, r: &ReportSummary) -> Option<NaiveDate> {
+        match self {
+            PertOrder::Newest => None,
+            PertOrder::DeadlineLatest | PertOrder::DeadlineSoonest => r.deadline,
+            PertOrder::PeriodLatest => Some(r.period_start),
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PertOrder::Newest => "newest first",
+            PertOrder::DeadlineLatest => "latest deadline first",
+            PertOrder::DeadlineSoonest => "soonest deadline first",
+            PertOrder::PeriodLatest => "latest period first",
+        }
+    }
+}
+
+/// A page's end in its list's order: the report's day (for a dated order) and id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PertCursor {
+    pub day: Option<NaiveDate>,
+    pub id: String,
+}
+
+impl PertCursor {
+    /// The cursor of the page after the one that ended with `r`.
+    pub fn after(order: PertOrder, r: &ReportSummary) -> PertCursor {
+        PertCursor { day: order.day_of(r), id: r.id.clone() }
+    }
+
+    /// `<hex of id>`, or `<day>.<hex of id>`: opaque, safe in a URL.
+    pub fn encode(&self) -> String {
+        match self.day {
+            None => hex_of(&self.id),
+            Some(day) => format!("{day}.{}", hex_of(&self.id)),
+        }
+    }
+
+    pub fn decode(s: &str) -> AppResult<PertCursor> {
+        let (day, id) = match s.split_once('.') {
+            None => (None, s),
+            Some((day, id)) => {
+                (Some(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad_cursor())?), id)
+            }
+        };
+        let id = text_of_hex(id).filter(|id| !id.is_empty() && id.len() <= 36).ok_or_else(bad_cursor)?;
+        Ok(PertCursor { day, id })
+    }
 }
 
 /// The most days ahead a deadline filter looks.
@@ -381,11 +450,8 @@ impl PertFilter {
         if user.as_ref().is_some_and(|u| u.len() > 64) {
             return Err(AppError::invalid("A username or user id is at most 64 bytes."));
         }
-        let after = match text(&p.after) {
-            None => None,
-            Some(a) => Some(text_of_hex(&a).filter(|id| id.len() <= 36).ok_or_else(bad_cursor)?),
-        };
-        Ok(PertFilter {
+        let after = text(&p.after).map(|a| PertCursor::decode(&a)).transpose()?;
+        let filter = PertFilter {
             status: text(&p.status).map(|s| PertStatus::parse(&s)).transpose()?,
             route,
             from,
@@ -395,7 +461,27 @@ impl PertFilter {
             user,
             check: text(&p.check).map(|c| PertCheck::parse(&c)).transpose()?,
             after,
-        })
+        };
+        // A cursor is read in the order it was made in.
+        match &filter.after {
+            Some(c) if c.day.is_some() != (filter.order() != PertOrder::Newest) => Err(bad_cursor()),
+            _ => Ok(filter),
+        }
+    }
+
+    /// The order this filter's list is read in. A candidate's reports and a check's
+    /// findings are few: newest first. Otherwise a deadline filter reads by deadline
+    /// and a period filter by period.
+    pub fn order(&self) -> PertOrder {
+        if self.user.is_some() || self.check.is_some() {
+            return PertOrder::Newest;
+        }
+        match self.deadline {
+            Some(Deadline::Past) => PertOrder::DeadlineLatest,
+            Some(Deadline::Within(_)) => PertOrder::DeadlineSoonest,
+            None if self.from.is_some() || self.to.is_some() => PertOrder::PeriodLatest,
+            None => PertOrder::Newest,
+        }
     }
 
     /// What the filter asks, for the read's audit row.
@@ -433,11 +519,6 @@ impl PertFilter {
             parts.join(" ")
         }
     }
-}
-
-/// The cursor of the page after the one that ended with `id`.
-pub fn cursor_after(id: &str) -> String {
-    hex_of(id)
 }
 
 /// A report in the list and at the top of its page.
@@ -635,5 +716,55 @@ mod tests {
         assert_eq!(f.route, Some("EVR"));
         assert_eq!(f.employer.as_deref(), Some("kpmg"));
         assert_eq!(f.describe(), "status=pending route=EVR deadline=past employer=kpmg");
+    }
+
+    /// Each filter's order, and a cursor read back only in the order it was made in.
+    #[test]
+    fn each_filter_reads_in_its_order_and_cursors_keep_it() {
+        let order = |f: fn(&mut PertParams)| {
+            let mut p = PertParams::default();
+            f(&mut p);
+            PertFilter::from_params(&p).unwrap().order()
+        };
+        assert_eq!(order(|_| {}), PertOrder::Newest);
+        assert_eq!(order(|p| p.deadline = "past".into()), PertOrder::DeadlineLatest);
+        assert_eq!(order(|p| p.deadline = "30".into()), PertOrder::DeadlineSoonest);
+        assert_eq!(order(|p| p.to = "2025-03-31".into()), PertOrder::PeriodLatest);
+        assert_eq!(order(|p| p.from = "2025-01-01".into()), PertOrder::PeriodLatest);
+        assert_eq!(
+            order(|p| {
+                p.from = "2025-01-01".into();
+                p.deadline = "past".into();
+            }),
+            PertOrder::DeadlineLatest
+        );
+        // A candidate's reports and a check's findings are few: newest first.
+        assert_eq!(
+            order(|p| {
+                p.user = "alice".into();
+                p.deadline = "past".into();
+            }),
+            PertOrder::Newest
+        );
+        assert_eq!(
+            order(|p| {
+                p.check = "overdue".into();
+                p.from = "2025-01-01".into();
+            }),
+            PertOrder::Newest
+        );
+        let dated = PertCursor { day: NaiveDate::from_ymd_opt(2025, 3, 31), id: "01J0000000000000000000000A".into() };
+        let plain = PertCursor { day: None, id: "01J0000000000000000000000A".into() };
+        for c in [&dated, &plain] {
+            assert_eq!(&PertCursor::decode(&c.encode()).unwrap(), c);
+        }
+        let with = |deadline: &str, after: &PertCursor| {
+            PertFilter::from_params(&PertParams { deadline: deadline.into(), after: after.encode(), ..Default::default() })
+        };
+        assert_eq!(with("past", &dated).unwrap().after, Some(dated.clone()));
+        assert!(with("past", &plain).is_err(), "a newest-first cursor in a deadline list");
+        assert!(with("", &dated).is_err(), "a dated cursor in a newest-first list");
+        assert!(PertCursor::decode("2025-02-30.3031").is_err());
+        assert!(PertCursor::decode("2025-01-01.").is_err());
     }
 }

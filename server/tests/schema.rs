@@ -343,6 +343,8 @@ fn oracle_statements() -> Vec<(String, String)> {
     }
     // The CPA PERT reports list (storage/pert.rs): no filter, and every filter.
     let today = chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap();
+    let plain = pathfinder::pert::PertCursor { day: None, id: "01HZZZZZZZZZZZZZZZZZZZZZZZ".into() };
+    let dated = pathfinder::pert::PertCursor { day: Some(today), ..plain.clone() };
     for params in [
         pathfinder::pert::PertParams::default(),
         pathfinder::pert::PertParams {
@@ -354,9 +356,19 @@ fn oracle_statements() -> Vec<(String, String)> {
             employer: "kpmg".into(),
             user: "alice".into(),
             check: "hours_over".into(),
-            after: pathfinder::pert::cursor_after("01HZZZZZZZZZZZZZZZZZZZZZZZ"),
+            after: plain.encode(),
         },
         pathfinder::pert::PertParams { deadline: "past".into(), check: "overdue".into(), ..Default::default() },
+        // Each dated order, from its first page and from a cursor.
+        pathfinder::pert::PertParams { deadline: "past".into(), status: "accepted".into(), ..Default::default() },
+        pathfinder::pert::PertParams { deadline: "30".into(), after: dated.encode(), ..Default::default() },
+        pathfinder::pert::PertParams {
+            from: "2025-01-01".into(),
+            to: "2025-03-31".into(),
+            route: "PPR".into(),
+            after: dated.encode(),
+            ..Default::default()
+        },
     ] {
         let filter = pathfinder::pert::PertFilter::from_params(&params).unwrap();
         out.push((

@@ -194,7 +194,7 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
          DELETE FROM pf_schema_version WHERE version >= 9;",
     )
     .unwrap();
-    // And what 0020 made (the CPA PERT oversight's tables, indexes and triggers).
+    // And what 0020 and 0021 made (the CPA PERT oversight's tables, indexes and triggers).
     let made: Vec<(String, String)> = c
         .prepare(
             "SELECT type, name FROM sqlite_master WHERE name IN ('pf_ref_cpa_competencies', 'pf_cpa_report_checks',
@@ -223,7 +223,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0017_operations",
             "0018_backups",
             "0019_retention",
-            "0020_cpa_pert_oversight"
+            "0020_cpa_pert_oversight",
+            "0021_cpa_pert_periods"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

@@ -4,7 +4,7 @@
 
 use super::{Action, AuditEntry, Returned};
 use crate::career::Revealed;
-use crate::pert::{PertAction, PertFilter, ReportDetail, ReportPage, ReportSummary, ReviewOutcome};
+use crate::pert::{PertAction, PertCursor, PertFilter, ReportDetail, ReportPage, ReportSummary, ReviewOutcome};
 use crate::AppResult;
 use chrono::NaiveDate;
 
@@ -38,17 +38,17 @@ impl Returned for ReportDetail {
 
 /// CPA PERT reports for compliance reviewers and administrators.
 pub trait PertStore {
-    /// A page of the reports `filter` selects (newest first), with every status's
-    /// count. `today` is the deadline filter's day (UTC).
+    /// A page of the reports `filter` selects (in its [`PertFilter::order`]), with
+    /// every status's count. `today` is the deadline filter's day (UTC).
     fn pert_reports(&self, filter: &PertFilter, today: NaiveDate) -> AppResult<ReportPage>;
-    /// Up to `limit` of the reports `filter` selects, newest first, and the cursor
-    /// of the rest (an export's pages: no counts).
+    /// Up to `limit` of the reports `filter` selects, in its order, and where the
+    /// rest start (an export's pages: no counts).
     fn pert_report_rows(
         &self,
         filter: &PertFilter,
         today: NaiveDate,
         limit: u32,
-    ) -> AppResult<(Vec<ReportSummary>, Option<String>)>;
+    ) -> AppResult<(Vec<ReportSummary>, Option<PertCursor>)>;
     /// A report with its experiences (narratives as their lengths), the candidate's
     /// milestones and the submissions with their history; `None` when there is none.
     fn pert_report(&self, report_id: &str) -> AppResult<Option<ReportDetail>>;

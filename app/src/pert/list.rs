@@ -1,12 +1,13 @@
 //! The reports list: filters in the query string (every view is a link), the
-//! counts by status, keyset pages newest first.
+//! counts by status, keyset pages in the filter's order (newest first, or by
+//! deadline or period when the filter asks for one).
 
 use super::api::get_pert_reports;
 use crate::components::{page_key, ErrorNote, Paged};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 use pathfinder::filter::encode_component as encode;
-use pathfinder::pert::{PertCheck, PertStatus, ReportSummary};
+use pathfinder::pert::{PertCheck, PertFilter, PertParams, PertStatus, ReportSummary};
 
 /// The filter's fields, in the query string's order.
 const FIELDS: [&str; 8] = ["status", "route", "from", "to", "deadline", "employer", "user", "check"];
@@ -26,6 +27,12 @@ pub fn PertReportsPage() -> impl IntoView {
             .map(|k| format!("{k}={}", encode(&if *k == field { value.to_string() } else { param(k) })))
             .collect::<Vec<_>>()
             .join("&")
+    };
+    // The order the list comes in, said over it.
+    let order = move || {
+        let [status, route, from, to, deadline, employer, user, check] = FIELDS.map(param);
+        let params = PertParams { status, route, from, to, deadline, employer, user, check, after: String::new() };
+        PertFilter::from_params(&params).map_or("", |f| f.order().label())
     };
     view! {
         <h1>"CPA PERT reports"</h1>
@@ -105,6 +112,7 @@ pub fn PertReportsPage() -> impl IntoView {
                                     {waiting}
                                 </details>
                                 <table class="list" data-test-id="pert-reports" data-page=shown>
+                                    <caption data-test-id="pert-order">{format!("Sorted {}", order())}</caption>
                                     <thead><tr>
                                         <th>"Report"</th><th>"Candidate"</th><th>"Period"</th><th>"Deadline"</th>
                                         <th>"Route"</th><th>"Status"</th><th>"Employer"</th><th>"Position"</th>

@@ -101,8 +101,7 @@ pub async fn pert(
     let rx = stream_pages(st.db.clone(), filter, move |s, filter, header| {
         let (rows, next) = s.pert_report_rows(filter, today, PERT_EXPORT_PAGE)?;
         let bytes = encode_reports(format, &rows, header)?;
-        let after = next.and_then(|cursor| pathfinder::filter::text_of_hex(&cursor));
-        Ok((bytes, after.map(|after| PertFilter { after: Some(after), ..filter.clone() })))
+        Ok((bytes, next.map(|after| PertFilter { after: Some(after), ..filter.clone() })))
     });
     Ok(attachment(format, "cpa-pert-reports", rx))
 }

@@ -50,6 +50,7 @@ migrations! {
     18 => "0018_backups",
     19 => "0019_retention",
     20 => "0020_cpa_pert_oversight",
+    21 => "0021_cpa_pert_periods",
 }
 
 /// The migrations of `dialect`.

@@ -16,8 +16,8 @@ use crate::{args, sql};
 use chrono::NaiveDate;
 use pathfinder::career::Revealed;
 use pathfinder::pert::{
-    cursor_after, refused_transition, Activity, Deadline, ExperienceView, HistoryEntry, MilestoneView, PertAction,
-    PertCheck, PertFilter, PertStatus, ReportDetail, ReportPage, ReportSummary, ReviewOutcome, SubmissionView,
+    refused_transition, Activity, Deadline, ExperienceView, HistoryEntry, MilestoneView, PertAction,
+    PertCheck, PertCursor, PertFilter, PertOrder, PertStatus, ReportDetail, ReportPage, ReportSummary, ReviewOutcome, SubmissionView,
     NARRATIVE, PERT_PAGE,
 };
 use pathfinder::storage::{AuditEntry, PertStore};
@@ -52,17 +52,18 @@ fn summary(r: &dyn Row) -> AppResult<ReportSummary> {
     })
 }
 
-/// The reports list's statement and values: the filter's conditions, newest first
-/// (ids are ULIDs), one row more than `limit` (to know there is a next).
+/// The reports list's statement and values: the filter's conditions in its
+/// [`PertFilter::order`], one row more than `limit` (to know there is a next).
 pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dialect) -> (String, Vec<Value>) {
     let mut b = Binds::default();
     let mut conditions = Vec::new();
+    let order = f.order();
     // A kept check walks its findings' index; the overdue one asks the submissions'.
     // (First: placeholders are numbered in the order the text has them.)
     let mut from = "pf_cpa_pert_reports r".to_string();
-    // The keyset's column: the report's id, or its finding's (the same value, in the
-    // order of the findings' index).
-    let mut key = "r.id";
+    // The newest-first keyset's column: the report's id, or its finding's (the same
+    // value, in the order of the findings' index).
+    let mut id = "r.id";
     match f.check {
         Some(PertCheck::Overdue) | None => {}
         Some(check) => {
@@ -70,34 +71,56 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
                 "pf_cpa_report_checks k JOIN pf_cpa_pert_reports r ON r.id = k.report_id AND k.check_name = {}",
                 b.next(check.as_str())
             );
-            key = "k.report_id";
+            id = "k.report_id";
         }
     }
-    // A filter that keeps many reports reads best walking the keyset's order and
-    // testing each: on SQLite `+` keeps its column's index out of the plan (the
-    // planner would otherwise take the range and sort all of it). A narrow deadline
-    // window, a status and a candidate keep their indexes.
+    // The order's index finds the rows; every other condition is tested on the way
+    // (on SQLite `+` keeps its column's index out of the plan: the planner would
+    // otherwise take a wide range and sort all of it). A status and a candidate
+    // keep their indexes in the newest-first order.
     let walk = |column: &str| match dialect {
         Dialect::Sqlite => format!("+{column}"),
         Dialect::Oracle => column.to_string(),
     };
+    let (deadline, start) = ("r.submission_deadline", "r.report_period_start");
+    let walked = |column: &'static str| if order == PertOrder::Newest { column.to_string() } else { walk(column) };
     if let Some(s) = f.status {
-        conditions.push(format!("r.status = {}", b.next(s.as_str())));
+        conditions.push(format!("{} = {}", walked("r.status"), b.next(s.as_str())));
     }
     if let Some(route) = f.route {
         conditions.push(format!("{} = {}", walk("r.route_type"), b.next(route)));
     }
+    let (deadline_of, start_of) = match order {
+        PertOrder::DeadlineLatest | PertOrder::DeadlineSoonest => (deadline.to_string(), walk(start)),
+        PertOrder::PeriodLatest => (walk(deadline), start.to_string()),
+        PertOrder::Newest => (walk(deadline), walk(start)),
+    };
     if let Some(from) = f.from {
         conditions.push(format!("{} >= {}", walk("r.report_period_end"), b.next(from)));
+        if order == PertOrder::PeriodLatest {
+            // A period that overlaps one starting `from` starts at most the longest
+            // period before it (idx_cpa_reports_length answers the longest).
+            let earliest = match dialect {
+                Dialect::Sqlite => format!(
+                    "date({}, '-' || (SELECT CAST(MAX(julianday(report_period_end) - julianday(report_period_start)) AS INTEGER) FROM pf_cpa_pert_reports) || ' days')",
+                    b.next(from)
+                ),
+                Dialect::Oracle => format!(
+                    "{} - (SELECT MAX(report_period_end - report_period_start) FROM pf_cpa_pert_reports)",
+                    b.next(from)
+                ),
+            };
+            conditions.push(format!("{start_of} >= {earliest}"));
+        }
     }
     if let Some(to) = f.to {
-        conditions.push(format!("{} <= {}", walk("r.report_period_start"), b.next(to)));
+        conditions.push(format!("{start_of} <= {}", b.next(to)));
     }
     match f.deadline {
-        Some(Deadline::Past) => conditions.push(format!("{} < {}", walk("r.submission_deadline"), b.next(today))),
+        Some(Deadline::Past) => conditions.push(format!("{deadline_of} < {}", b.next(today))),
         Some(Deadline::Within(days)) => {
             let (from, upto) = (b.next(today), b.next(today + chrono::Duration::days(i64::from(days))));
-            conditions.push(format!("r.submission_deadline >= {from} AND r.submission_deadline <= {upto}"));
+            conditions.push(format!("{deadline_of} >= {from} AND {deadline_of} <= {upto}"));
         }
         None => {}
     }
@@ -116,39 +139,59 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
             "r.user_id IN (SELECT user_id FROM pf_users WHERE LOWER(username) = {name} UNION SELECT user_id FROM pf_users WHERE user_id = {id})"
         ));
     }
+    // The keyset: after the page before, in the order's direction (written out: Oracle
+    // compares no row values; the first half gives the index its range).
+    let (day, direction) = match order {
+        PertOrder::Newest => (None, "DESC"),
+        PertOrder::DeadlineLatest => (Some(deadline), "DESC"),
+        PertOrder::DeadlineSoonest => (Some(deadline), "ASC"),
+        PertOrder::PeriodLatest => (Some(start), "DESC"),
+    };
+    let beyond = if direction == "DESC" { "<" } else { ">" };
     if let Some(after) = &f.after {
-        conditions.push(format!("{key} < {}", b.next(after.clone())));
+        match (day, after.day) {
+            (Some(day), Some(at)) => {
+                let (at, at_again, after_id) = (b.next(at), b.next(at), b.next(after.id.clone()));
+                conditions.push(format!(
+                    "{day} {beyond}= {at} AND ({day} {beyond} {at_again} OR r.id {beyond} {after_id})"
+                ));
+            }
+            _ => conditions.push(format!("{id} {beyond} {}", b.next(after.id.clone()))),
+        }
     }
     // Overdue: the few submissions the due index holds, their reports sorted (a walk
     // would pass every report still in its period first).
     if f.check == Some(PertCheck::Overdue) {
         conditions.push(format!(
-            "{key} IN (SELECT s.report_id FROM pf_cpa_pert_submissions s \
+            "{id} IN (SELECT s.report_id FROM pf_cpa_pert_submissions s \
              WHERE s.submission_status IN ('draft', 'pending') AND s.submission_deadline < {})",
             b.next(today)
         ));
     }
     let filter = if conditions.is_empty() { String::new() } else { format!(" WHERE {}", conditions.join(" AND ")) };
+    let sort = match day {
+        Some(day) => format!("{day} {direction}, r.id {direction}"),
+        None => format!("{id} {direction}"),
+    };
     let limit = limit_clause(dialect, &b.next(i64::from(limit) + 1));
     let sql = format!(
-        "SELECT {REPORT_COLUMNS} FROM {from} LEFT JOIN pf_users u ON u.user_id = r.user_id{filter} \
-         ORDER BY {key} DESC {limit}"
+        "SELECT {REPORT_COLUMNS} FROM {from} LEFT JOIN pf_users u ON u.user_id = r.user_id{filter} ORDER BY {sort} {limit}"
     );
     (sql, b.0)
 }
 
-/// A page of the reports list: up to `limit` rows and the next page's cursor.
+/// A page of the reports list: up to `limit` rows and where the next page starts.
 fn report_rows(
     c: &mut Conn,
     filter: &PertFilter,
     today: NaiveDate,
     limit: u32,
-) -> AppResult<(Vec<ReportSummary>, Option<String>)> {
+) -> AppResult<(Vec<ReportSummary>, Option<PertCursor>)> {
     let (statement, values) = reports_query(filter, today, limit, c.dialect());
     let mut rows = c.query_map(&statement, &values, summary)?;
     let next = (rows.len() > limit as usize).then(|| {
         rows.truncate(limit as usize);
-        rows.last().map(|r| cursor_after(&r.id))
+        rows.last().map(|r| PertCursor::after(filter.order(), r))
     });
     Ok((rows, next.flatten()))
 }
@@ -326,7 +369,7 @@ impl PertStore for Store {
         filter: &PertFilter,
         today: NaiveDate,
         limit: u32,
-    ) -> AppResult<(Vec<ReportSummary>, Option<String>)> {
+    ) -> AppResult<(Vec<ReportSummary>, Option<PertCursor>)> {
         self.read(|c| report_rows(c, filter, today, limit))
     }
 
@@ -369,7 +412,7 @@ impl PertStore for Store {
                 })
                 .collect();
             let waiting = c.query_int(sql!("SELECT COUNT(*) FROM pf_cpa_reports_dirty"), &[])?;
-            Ok(ReportPage { rows, next, counts, checks, waiting })
+            Ok(ReportPage { rows, next: next.map(|c| c.encode()), counts, checks, waiting })
         })
     }
 

@@ -91,7 +91,7 @@ impl Harness {
 }
 
 /// The schema version this build migrates to.
-pub const VERSION: i64 = 20;
+pub const VERSION: i64 = 21;
 
 /// The audit actions written so far, newest first.
 pub fn actions(s: &dyn Storage) -> Vec<String> {

@@ -11,6 +11,7 @@ use pathfinder::{AppError, UserId};
 
 checks! {
     the_reports_list_filters_by_every_field_and_pages_newest_first,
+    deadline_and_period_lists_page_in_their_order_through_ties,
     a_report_page_holds_its_experiences_milestones_and_submissions,
     a_narrative_reveal_writes_its_row_naming_the_candidate,
     a_review_follows_the_state_machine_on_every_edge,
@@ -179,6 +180,62 @@ fn the_reports_list_filters_by_every_field_and_pages_newest_first(h: &Harness) {
     assert_eq!(counts.len(), PertStatus::ALL.len(), "{counts:?}");
     let drafts = counts.iter().find(|(k, _)| k == "draft").unwrap().1;
     assert!(drafts >= n as i64 + 1, "{counts:?}");
+}
+
+/// A deadline or period list is read in its own order: every report once, in order,
+/// across pages that end inside a run of equal days; a long period that started
+/// long before the filter's start is still found.
+fn deadline_and_period_lists_page_in_their_order_through_ties(h: &Harness) {
+    let s = h.s();
+    let dee = add_user(s, "pert_dee", "active", &[]);
+    // (id, period, deadline): three share a deadline, two a start.
+    let made = [
+        ("PERTK1", ("2025-01-01", "2025-03-31"), "2025-04-30"),
+        ("PERTK2", ("2025-01-01", "2025-06-30"), "2025-07-30"),
+        ("PERTK3", ("2025-04-01", "2025-06-30"), "2025-07-30"),
+        ("PERTK4", ("2025-07-01", "2025-09-30"), "2025-07-30"),
+        ("PERTK5", ("2025-10-01", "2025-12-31"), "2026-01-30"),
+        ("PERTK6", ("2019-01-01", "2025-08-31"), "2025-09-30"),
+        ("PERTK7", ("2026-01-01", "2026-03-31"), "2026-04-30"),
+    ];
+    for (id, period, deadline) in made {
+        report(s, id, &dee, period, deadline, "EVR", PertStatus::Accepted, "Keyset Dated Co");
+    }
+    let walk = |f: fn(&mut PertParams), today: &str| -> Vec<String> {
+        let mut f = filter(|p| {
+            p.employer = "keyset dated".into();
+            f(p)
+        });
+        let mut seen = Vec::new();
+        loop {
+            let (rows, next) = s.pert_report_rows(&f, day(today), 2).unwrap();
+            seen.extend(rows.into_iter().map(|r| r.id));
+            match next {
+                Some(after) => f.after = Some(after),
+                None => return seen,
+            }
+        }
+    };
+    // Deadlines passed by 2026-02-01, the latest first (ties: the latest id first).
+    let passed = walk(|p| p.deadline = "past".into(), "2026-02-01");
+    assert_eq!(passed, ["PERTK5", "PERTK6", "PERTK4", "PERTK3", "PERTK2", "PERTK1"]);
+    // Due within 100 days of 2025-07-01, the soonest first (ties: the earliest id first).
+    let soon = walk(|p| p.deadline = "100".into(), "2025-07-01");
+    assert_eq!(soon, ["PERTK2", "PERTK3", "PERTK4", "PERTK6"]);
+    // Periods overlapping 2025-06-01..2025-07-31, the latest start first: PERTK6
+    // started six years before.
+    let overlapping = walk(
+        |p| {
+            p.from = "2025-06-01".into();
+            p.to = "2025-07-31".into();
+        },
+        "2026-02-01",
+    );
+    assert_eq!(overlapping, ["PERTK4", "PERTK3", "PERTK2", "PERTK6"]);
+    let since = walk(|p| p.from = "2025-09-01".into(), "2026-02-01");
+    assert_eq!(since, ["PERTK7", "PERTK5", "PERTK4"]);
+    let until = walk(|p| p.to = "2025-03-31".into(), "2026-02-01");
+    assert_eq!(until, ["PERTK2", "PERTK1", "PERTK6"]);
 }
 
 fn a_report_page_holds_its_experiences_milestones_and_submissions(h: &Harness) {

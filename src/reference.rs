@@ -276,6 +276,21 @@ impl ImportReport {
 pub const SKILL_CSV_COLUMNS: [&str; 7] =
     ["skill_id", "skill_name", "skill_category", "description", "aliases", "market_demand_score", "is_active"];
 
+/// The career paths CSV's columns, for export and import alike. A path's required
+/// skills are one a line (`skill name: level`), as are its steps.
+pub const PATH_CSV_COLUMNS: [&str; 10] = [
+    "path_id",
+    "path_name",
+    "industry",
+    "from_role",
+    "to_role",
+    "typical_years",
+    "required_skills",
+    "steps",
+    "description",
+    "is_active",
+];
+
 /// The largest CSV an import takes.
 pub const IMPORT_MAX_BYTES: usize = 2 * 1024 * 1024;
 

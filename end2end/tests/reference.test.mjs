@@ -16,7 +16,7 @@ test('an administrator imports a skills CSV after mending the line it refused', 
   const header = 'skill_id,skill_name,skill_category,description,aliases,market_demand_score,is_active';
   // Line 3 takes Excel's name as an alias: refused, and with it the whole file.
   const bad = `${header}\n,E2E Reconciliation,accounting,,Recs,60,Y\n,E2E Modelling,finance,,excel,70,Y\n${excel},Excel,tools,Spreadsheets,,90,Y\n`;
-  await page.click('[data-test-id=import-skills] summary');
+  await page.click('[data-test-id=import] summary');
   await page.fill('[data-test-id=import-csv]', bad);
   await page.click('[data-test-id=import-check]');
   await page.waitForSelector('[data-test-id=import-report] tr[data-line="3"][data-outcome=refused]');

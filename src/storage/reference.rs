@@ -1,6 +1,6 @@
 //! Reference data (`pf_ref_skills_catalog`, `pf_ref_career_paths`): administrators
 //! create, edit and retire skills and career paths, each change audited with its
-//! before and after; a skills CSV goes out and comes back in through a dry run.
+//! before and after; each goes out as CSV and comes back in through a dry run.
 
 use super::{Action, AuditEntry};
 use crate::reference::{CareerPath, ImportReport, PathEdit, PathQuery, Skill, SkillEdit, SkillQuery};
@@ -16,6 +16,8 @@ pub const PATH_RETIRE: Action = Action::new("reference.path.retire");
 pub const PATH_RESTORE: Action = Action::new("reference.path.restore");
 /// A skills import applied: the counts (each skill's own row holds its change).
 pub const SKILLS_IMPORT: Action = Action::new("reference.skills.import");
+/// A career paths import applied: the counts (each path's own row holds its change).
+pub const PATHS_IMPORT: Action = Action::new("reference.paths.import");
 
 /// The most rows a reference list shows (the catalog is hundreds, not millions).
 pub const REFERENCE_LIST_MAX: u32 = 1_000;
@@ -45,4 +47,9 @@ pub trait ReferenceStore {
     /// transaction: each skill's change audited with its before and after (as
     /// `audit`'s actor), and the import's counts in `audit`.
     fn import_skills_csv(&self, csv: &str, dry_run: bool, audit: &AuditEntry) -> AppResult<ImportReport>;
+    /// The paths as CSV (`reference::PATH_CSV_COLUMNS`), their skills by name.
+    fn export_career_paths_csv(&self) -> AppResult<String>;
+    /// A career paths CSV, as [`ReferenceStore::import_skills_csv`] does skills: a
+    /// name names one path, and an active path requires active skills only.
+    fn import_career_paths_csv(&self, csv: &str, dry_run: bool, audit: &AuditEntry) -> AppResult<ImportReport>;
 }

@@ -1,5 +1,5 @@
 //! Reference data's server functions: the lists, edits, retire and restore, and the
-//! skills import (dry run or real).
+//! skills and career paths imports (dry run or real).
 
 use leptos::prelude::*;
 use pathfinder::reference::{CareerPath, ImportReport, PathEdit, Skill, SkillEdit};
@@ -91,6 +91,18 @@ pub async fn import_skills(csv: String, #[server(default)] dry_run: bool) -> Res
     crate::server::serve::<ImportSkills, _>(async |c| {
         let audit = c.audit(SKILLS_IMPORT, ("skill", None));
         c.db.call(move |s| s.import_skills_csv(&csv, dry_run, &audit)).await
+    })
+    .await
+}
+
+/// Checks a career paths CSV line by line and, unless `dry_run` and only if no line
+/// is refused, applies it (admins).
+#[server(prefix = "/api", endpoint = "import_career_paths")]
+pub async fn import_career_paths(csv: String, #[server(default)] dry_run: bool) -> Result<ImportReport, AppError> {
+    use pathfinder::storage::PATHS_IMPORT;
+    crate::server::serve::<ImportCareerPaths, _>(async |c| {
+        let audit = c.audit(PATHS_IMPORT, ("career_path", None));
+        c.db.call(move |s| s.import_career_paths_csv(&csv, dry_run, &audit)).await
     })
     .await
 }

@@ -1,10 +1,11 @@
 //! Reference data: the skills catalog (`/reference/skills`) and the career paths
 //! built on it (`/reference/career-paths`). Administrators create, edit, retire and
-//! restore (nothing is deleted) and import the catalog from CSV after a dry run;
+//! restore (nothing is deleted) and import either from CSV after a dry run;
 //! compliance reviewers and SREs read. Each change's before and after is in the
 //! audit log, one click from its row.
 
 pub mod api;
+mod import;
 mod paths;
 mod skills;
 
@@ -26,7 +27,9 @@ pub const CAPABILITY: Capability = Capability {
         api::<SaveCareerPath>(Access::Roles(ADMIN)),
         api::<SetCareerPathActive>(Access::Roles(ADMIN)),
         api::<ImportSkills>(Access::Roles(ADMIN)),
+        api::<ImportCareerPaths>(Access::Roles(ADMIN)),
         endpoint("/export/skills", Access::Roles(ANY_ROLE)),
+        endpoint("/export/career-paths", Access::Roles(ANY_ROLE)),
     ],
 };
 

@@ -1,8 +1,10 @@
 //! Career paths: search and filters, each path with its skills (linked to their
 //! catalog entries) and steps; administrators edit them as fields (skills and
-//! levels in rows, steps one a line), retire and restore them.
+//! levels in rows, steps one a line), retire and restore them, and import them as
+//! CSV (the export's columns).
 
 use super::api::{get_career_paths, get_skills, save_career_path, set_career_path_active};
+use super::import::{ImportCard, Imported};
 use super::may_edit;
 use crate::components::{error_of, ErrorNote};
 use crate::sessions::api::me;
@@ -34,6 +36,13 @@ pub fn CareerPathsPage() -> impl IntoView {
             </select>
             <button type="submit">"Filter"</button>
         </form>
+        <p class="exports">"Export the paths: "<a href="/export/career-paths" rel="external" data-test-id="export-paths">"CSV"</a></p>
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let editor = who.await.map(|w| may_edit(&w)).unwrap_or(false);
+                editor.then(|| view! { <ImportCard what=Imported::CareerPaths set_version/> })
+            })}
+        </Suspense>
         <Transition fallback=|| view! { <p>"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let editor = who.await.map(|w| may_edit(&w)).unwrap_or(false);

@@ -2,13 +2,14 @@
 //! retire or restore, its history in the audit log, and the CSV import (a dry run
 //! first: every line's outcome) and export.
 
-use super::api::{get_skills, import_skills, save_skill, set_skill_active};
+use super::api::{get_skills, save_skill, set_skill_active};
+use super::import::{ImportCard, Imported};
 use super::may_edit;
 use crate::components::{error_of, ErrorNote};
 use crate::sessions::api::me;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use pathfinder::reference::{ImportReport, Skill, SkillEdit};
+use pathfinder::reference::{Skill, SkillEdit};
 
 #[component]
 pub fn SkillsPage() -> impl IntoView {
@@ -39,7 +40,7 @@ pub fn SkillsPage() -> impl IntoView {
                 let editor = who.await.map(|w| may_edit(&w)).unwrap_or(false);
                 editor.then(|| view! {
                     <SkillForm skill=None set_version/>
-                    <ImportCard set_version/>
+                    <ImportCard what=Imported::Skills set_version/>
                 })
             })}
         </Suspense>
@@ -155,69 +156,3 @@ fn SkillForm(skill: Option<Skill>, set_version: WriteSignal<u32>) -> AnyView {
     .into_any()
 }
 
-/// Paste a CSV (the export's columns), check it, then import it.
-#[component]
-fn ImportCard(set_version: WriteSignal<u32>) -> AnyView {
-    let (csv, set_csv) = signal(String::new());
-    let run = Action::new(move |dry_run: &bool| import_skills(csv.get_untracked(), *dry_run));
-    Effect::new(move |_| {
-        if let Some(Ok(r)) = run.value().get() {
-            if r.written {
-                set_version.update(|v| *v += 1);
-            }
-        }
-    });
-    view! {
-        <details class="card" data-test-id="import-skills">
-            <summary>"Import from CSV"</summary>
-            <p class="info">
-                "The export's columns: skill_id (empty for a new skill), skill_name, skill_category, description, "
-                "aliases (separated by ;), market_demand_score, is_active (Y or N). A line without an id is matched "
-                "by name. Nothing is written while any line is refused."
-            </p>
-            <textarea rows="8" cols="100" prop:value=csv on:input=move |e| set_csv.set(event_target_value(&e)) data-test-id="import-csv"></textarea>
-            <p>
-                <button type="button" data-test-id="import-check" on:click=move |_| { run.dispatch(true); }>"Check (dry run)"</button>
-                " "
-                <button type="button" data-test-id="import-run" on:click=move |_| { run.dispatch(false); }>"Import"</button>
-            </p>
-            {move || run.value().get().map(|r| match r {
-                Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                Ok(report) => view! { <ImportReportView report/> }.into_any(),
-            })}
-        </details>
-    }
-    .into_any()
-}
-
-#[component]
-fn ImportReportView(report: ImportReport) -> AnyView {
-    let summary = format!(
-        "{} added, {} changed, {} unchanged, {} refused — {}",
-        report.count("added"),
-        report.count("changed"),
-        report.count("unchanged"),
-        report.count("refused"),
-        if report.written { "imported." } else { "nothing was written." }
-    );
-    let rows = report
-        .lines
-        .into_iter()
-        .map(|l| {
-            let outcome = l.outcome.clone();
-            view! {
-                <tr data-line=l.line data-outcome=outcome>
-                    <td>{l.line}</td><td>{l.name}</td><td>{l.outcome}</td><td>{l.reason.unwrap_or_default()}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    view! {
-        <p data-test-id="import-summary" data-written=report.written.to_string()>{summary}</p>
-        <table class="list" data-test-id="import-report">
-            <thead><tr><th>"Line"</th><th>"Skill"</th><th>"Outcome"</th><th>"Why"</th></tr></thead>
-            <tbody>{rows}</tbody>
-        </table>
-    }
-    .into_any()
-}

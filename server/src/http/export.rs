@@ -285,16 +285,26 @@ fn download(kind: &str, filename: &str, rx: Chunks) -> Response {
         .into_response()
 }
 
-/// `GET /export/skills` (every console role): the skills catalog as CSV, in the
-/// columns its import reads, so a file goes out and comes back in unchanged.
+/// `GET /export/skills` and `GET /export/career-paths` (every console role): the
+/// table as CSV, in the columns its import reads, so a file goes out and comes back
+/// in unchanged.
 pub async fn skills(State(st): State<AppState>) -> Result<Response, HttpError> {
     let csv = st.db.call(|s| s.export_skills_csv()).await?;
-    Ok((
+    Ok(csv_attachment("skills.csv", csv))
+}
+
+pub async fn career_paths(State(st): State<AppState>) -> Result<Response, HttpError> {
+    let csv = st.db.call(|s| s.export_career_paths_csv()).await?;
+    Ok(csv_attachment("career-paths.csv", csv))
+}
+
+fn csv_attachment(filename: &str, csv: String) -> Response {
+    (
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"skills.csv\"".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
         csv,
     )
-        .into_response())
+        .into_response()
 }

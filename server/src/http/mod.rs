@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .route("/export/users", get(export::users))
         .route("/export/pert", get(export::pert))
         .route("/export/skills", get(export::skills))
+        .route("/export/career-paths", get(export::career_paths))
         .route("/export/audit", get(export::audit))
         .route("/export/person/{id}", post(export::person))
         .route("/charts/audit.svg", get(charts::audit))

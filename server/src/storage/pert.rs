@@ -77,15 +77,14 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
     // The order's index finds the rows; every other condition is tested on the way
     // (on SQLite `+` keeps its column's index out of the plan: the planner would
     // otherwise take a wide range and sort all of it). A status and a candidate
-    // keep their indexes in the newest-first order.
+    // keep their indexes (a status has one for each order).
     let walk = |column: &str| match dialect {
         Dialect::Sqlite => format!("+{column}"),
         Dialect::Oracle => column.to_string(),
     };
     let (deadline, start) = ("r.submission_deadline", "r.report_period_start");
-    let walked = |column: &'static str| if order == PertOrder::Newest { column.to_string() } else { walk(column) };
     if let Some(s) = f.status {
-        conditions.push(format!("{} = {}", walked("r.status"), b.next(s.as_str())));
+        conditions.push(format!("r.status = {}", b.next(s.as_str())));
     }
     if let Some(route) = f.route {
         conditions.push(format!("{} = {}", walk("r.route_type"), b.next(route)));

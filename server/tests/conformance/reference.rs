@@ -1,7 +1,7 @@
 //! Reference data: skills and career paths edited with their before and after,
-//! retired (never deleted) by the rules, and the skills CSV: a dry run that says
-//! what the real run does, nothing written while a line is refused, and an export
-//! that comes back in unchanged.
+//! retired (never deleted) by the rules, and the skills and career paths CSVs: a
+//! dry run that says what the real run does, nothing written while a line is
+//! refused, and an export that comes back in unchanged.
 
 use crate::common::audit;
 use crate::Harness;
@@ -13,6 +13,7 @@ checks! {
     skills_are_edited_with_before_and_after_and_a_name_names_one_skill,
     retiring_follows_the_paths_that_require_a_skill,
     a_skills_import_dry_run_says_what_the_real_run_does,
+    a_career_paths_import_checks_names_and_skills_and_round_trips,
 }
 
 fn skill(name: &str, aliases: &str) -> SkillEdit {
@@ -140,4 +141,82 @@ fn a_skills_import_dry_run_says_what_the_real_run_does(h: &Harness) {
     assert_eq!(s.export_skills_csv().unwrap(), out);
     // Not this CSV: refused as a whole.
     assert!(matches!(s.import_skills_csv("name\nx\n", true, &audit("i")), Err(AppError::Invalid(_))));
+}
+
+fn a_career_paths_import_checks_names_and_skills_and_round_trips(h: &Harness) {
+    let s = h.s();
+    let sql = s.save_skill(None, &skill("ConfPath SQL", ""), &audit("reference.skill.create")).unwrap();
+    s.save_skill(None, &skill("ConfPath Tax", ""), &audit("reference.skill.create")).unwrap();
+    let old = s.save_skill(None, &skill("ConfPath Old", ""), &audit("reference.skill.create")).unwrap();
+    s.set_skill_active(&old.id, false, &audit("reference.skill.retire")).unwrap();
+    let analyst = PathEdit {
+        name: "ConfPath Analyst".into(),
+        to_role: "Analyst".into(),
+        skill_ids: vec![sql.id.clone()],
+        levels: vec!["3".into()],
+        ..Default::default()
+    };
+    let analyst = s.save_career_path(None, &analyst, &audit("reference.path.create")).unwrap();
+    let header = "path_id,path_name,industry,from_role,to_role,typical_years,required_skills,steps,description,is_active";
+    // Line numbers count the file's lines: line 2's record spans lines 2 to 4.
+    let bad = format!(
+        "{header}\n\
+         ,ConfPath Auditor,Finance,,Auditor,2.5,\"confpath sql: 4\nConfPath Tax: 2\",\"Junior\nSenior\",'=1+1,Y\n\
+         {},ConfPath Analyst,,,Analyst,,ConfPath SQL: 3,,,Y\n\
+         ,confpath analyst,,,Analyst,,,,,Y\n\
+         ,ConfPath Missing,,,Nobody,,No Such Skill: 2,,,Y\n\
+         ,ConfPath Retired Req,,,Clerk,,ConfPath Old: 1,,,Y\n\
+         ,ConfPath Retired Ok,,,Clerk,,ConfPath Old: 1,,,N\n\
+         ,ConfPath Level,,,Clerk,,ConfPath SQL: 9,,,Y\n",
+        analyst.id
+    );
+    let before = s.export_career_paths_csv().unwrap();
+    let check = s.import_career_paths_csv(&bad, true, &audit("reference.paths.import")).unwrap();
+    let outcomes: Vec<(u64, &str)> = check.lines.iter().map(|l| (l.line, l.outcome.as_str())).collect();
+    assert_eq!(
+        outcomes,
+        [(2, "added"), (5, "unchanged"), (6, "refused"), (7, "refused"), (8, "refused"), (9, "added"), (10, "refused")]
+    );
+    let reason = |i: usize| check.lines[i].reason.clone().unwrap();
+    assert!(reason(2).contains("Line 5"), "one path, two lines: {}", reason(2));
+    assert!(reason(3).contains("No skill of the catalog is named \"No Such Skill\""), "{}", reason(3));
+    assert!(reason(4).contains("retired"), "an active path requires active skills: {}", reason(4));
+    assert!(reason(6).contains("1 to 5"), "{}", reason(6));
+    let real = s.import_career_paths_csv(&bad, false, &audit("reference.paths.import")).unwrap();
+    assert_eq!((real.lines.clone(), real.written), (check.lines.clone(), false));
+    assert_eq!(s.export_career_paths_csv().unwrap(), before, "nothing written");
+    // The refused lines left out: written, one row a path and the counts.
+    let good: String = bad
+        .lines()
+        .filter(|l| !["confpath analyst", "Missing", "Retired Req", "Level"].iter().any(|b| l.contains(b)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let done = s.import_career_paths_csv(&good, false, &audit("reference.paths.import")).unwrap();
+    assert!(done.written, "{:?}", done.lines);
+    assert_eq!(s.recent_audit(1).unwrap()[0].detail.as_deref(), Some("2 added, 0 changed, 1 unchanged"));
+    let paths = s.career_paths(&PathQuery { text: "confpath".into(), ..Default::default() }).unwrap();
+    let auditor = paths.iter().find(|p| p.name == "ConfPath Auditor").unwrap();
+    let required: Vec<(Option<&str>, i64)> = auditor.required.iter().map(|r| (r.name.as_deref(), r.level)).collect();
+    assert_eq!(required, [(Some("ConfPath SQL"), 4), (Some("ConfPath Tax"), 2)]);
+    assert_eq!(auditor.steps, ["Junior", "Senior"]);
+    assert_eq!(auditor.description.as_deref(), Some("=1+1"), "the formula guard removed");
+    assert!(!paths.iter().find(|p| p.name == "ConfPath Retired Ok").unwrap().active);
+    // What goes out comes back in unchanged (every path, the guard kept).
+    let out = s.export_career_paths_csv().unwrap();
+    assert!(out.contains("'=1+1"), "{out}");
+    let again = s.import_career_paths_csv(&out, false, &audit("reference.paths.import")).unwrap();
+    assert!(
+        again.lines.iter().all(|l| l.outcome == "unchanged"),
+        "{:?}",
+        again.lines.iter().find(|l| l.outcome != "unchanged")
+    );
+    assert_eq!(s.export_career_paths_csv().unwrap(), out);
+    // A changed line is audited with its before and after.
+    let renamed = out.replace("ConfPath Auditor,Finance", "ConfPath Auditor,Public practice");
+    let changed = s.import_career_paths_csv(&renamed, false, &audit("reference.paths.import")).unwrap();
+    assert_eq!(changed.count("changed"), 1);
+    let row = &s.recent_audit(2).unwrap()[1];
+    assert_eq!((row.action.as_str(), row.entity_id.as_deref()), ("reference.path.update", Some(auditor.id.as_str())));
+    assert!(row.detail.as_deref().unwrap().contains("Public practice"));
+    assert!(matches!(s.import_career_paths_csv("path_id\nx\n", true, &audit("i")), Err(AppError::Invalid(_))));
 }

@@ -34,6 +34,8 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         "reports_employer",
         "reports_period",
         "reports_length",
+        "reports_status_deadline",
+        "reports_status_period",
         "experiences_report",
         "breakdown_experience",
         "time_user",

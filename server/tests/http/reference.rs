@@ -36,6 +36,7 @@ async fn admins_curate_reference_data_and_every_role_reads_it() {
             ),
             ("/api/set_skill_active", format!("skill_id={}&active=false", skill.id)),
             ("/api/import_skills", "csv=skill_id&dry_run=true".to_string()),
+            ("/api/import_career_paths", "csv=path_id&dry_run=true".to_string()),
         ] {
             assert_eq!(c.post(path, Some(&token), &body).await.status, StatusCode::FORBIDDEN, "{who} {path}");
         }
@@ -70,4 +71,21 @@ async fn admins_curate_reference_data_and_every_role_reads_it() {
     let actions = c.actions();
     assert_eq!(actions.first().map(String::as_str), Some("reference.skills.import"), "the newest row: {actions:?}");
     assert_eq!(actions.get(1).map(String::as_str), Some("reference.skill.create"), "the skill's own row");
+
+    // The paths go out as CSV to every role, and an edited file comes back in.
+    let sre = c.token("sre_sam").await;
+    let out = c.send(Method::GET, "/export/career-paths", Some(&sre), None, "").await;
+    assert_eq!(out.status, StatusCode::OK);
+    assert!(out.body.starts_with(
+        "path_id,path_name,industry,from_role,to_role,typical_years,required_skills,steps,description,is_active\n"
+    ));
+    assert!(out.body.contains("HttpRef path,Tech,,Auditor,2.5,HttpRef Audit: 4,\"Junior\nSenior\",,Y"), "{}", out.body);
+    let edited = out.body.replace("HttpRef path,Tech", "HttpRef path,Finance");
+    let body = format!("csv={}&dry_run=false", pathfinder::filter::encode_component(&edited));
+    let done = c.post("/api/import_career_paths", Some(&root), &body).await;
+    let report: pathfinder::reference::ImportReport = serde_json::from_str(&done.body).unwrap();
+    assert!(report.written && report.count("changed") == 1, "{report:?}");
+    let actions = c.actions();
+    assert_eq!(actions.first().map(String::as_str), Some("reference.paths.import"));
+    assert_eq!(actions.get(1).map(String::as_str), Some("reference.path.update"));
 }

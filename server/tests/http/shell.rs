@@ -224,6 +224,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/set_career_path_active" => format!("path_id={walk_path}&active=true"),
         "/api/save_career_path" => "edit[name]=Walk+path&edit[industry]=&edit[from_role]=&edit[to_role]=Walker&edit[typical_years]=&edit[steps]=&edit[description]=".to_string(),
         "/api/import_skills" => "csv=skill_id%2Cskill_name%2Cskill_category%2Cdescription%2Caliases%2Cmarket_demand_score%2Cis_active%0A&dry_run=true".to_string(),
+        "/api/import_career_paths" => format!("csv={}&dry_run=true", pathfinder::filter::encode_component(&pathfinder::reference::PATH_CSV_COLUMNS.join(","))),
         "/api/reveal_pert_narrative" => "experience_id=WALKEXP&reason=walk".to_string(),
         "/api/record_pert_review" => {
             reviews.set(reviews.get() + 1);

@@ -1,8 +1,9 @@
 //! Reference data: the skills catalog and the career paths. Every change writes its
 //! before and after in the audit log (the skill's or path's id as the entity), in
-//! its own transaction; nothing is ever deleted, only retired. The skills CSV is
-//! checked line by line against the catalog as the import would leave it, and
-//! written (one transaction) only when no line is refused.
+//! its own transaction; nothing is ever deleted, only retired. Both go out and come
+//! back in as CSV (`import`).
+
+mod import;
 
 use super::audit::append;
 use super::driver::{Conn, ReadRow, Row};
@@ -10,8 +11,8 @@ use super::store::Store;
 use crate::{args, sql};
 use pathfinder::filter::escape_like;
 use pathfinder::reference::{
-    active_filter, CareerPath, ImportLine, ImportReport, PathEdit, PathQuery, RequiredSkill, Skill, SkillEdit,
-    SkillQuery, ValidSkill, IMPORT_MAX_BYTES, SKILL_CSV_COLUMNS,
+    active_filter, CareerPath, ImportReport, PathEdit, PathQuery, RequiredSkill, Skill, SkillEdit, SkillQuery,
+    ValidPath, ValidSkill,
 };
 use pathfinder::storage::{
     AuditEntry, ReferenceStore, PATH_CREATE, PATH_RESTORE, PATH_RETIRE, PATH_UPDATE, SKILL_CREATE, SKILL_RESTORE,
@@ -184,6 +185,72 @@ fn path_by_id(c: &mut Conn, id: &str, catalog: &[Skill]) -> AppResult<Option<Car
     row.map(|r| path_row(&r, catalog)).transpose()
 }
 
+/// Every path, by name.
+fn all_paths(c: &mut Conn, catalog: &[Skill]) -> AppResult<Vec<CareerPath>> {
+    c.query_map(
+        sql!(
+            "SELECT path_id, path_name, industry, from_role, to_role, typical_years, required_skills, steps, description,
+             is_active, updated_at FROM pf_ref_career_paths ORDER BY LOWER(path_name), path_id"
+        ),
+        &[],
+        |r| path_row(r, catalog),
+    )
+}
+
+/// Writes a path's row: a new one (`creating`) or over the one of `id`.
+fn write_path(c: &mut Conn, id: &str, v: &ValidPath, active: bool, creating: bool) -> AppResult<()> {
+    let required =
+        json!(v.required.iter().map(|(id, level)| json!({ "skill_id": id, "level": level })).collect::<Vec<_>>())
+            .to_string();
+    let steps = json!(v.steps).to_string();
+    let now = chrono::Utc::now();
+    if creating {
+        c.execute(
+            sql!(
+                "INSERT INTO pf_ref_career_paths (path_id, path_name, industry, from_role, to_role, typical_years,
+                 required_skills, steps, description, is_active, created_at, updated_at)
+                 VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10, :11, :12)"
+            ),
+            &args![
+                id,
+                &v.name,
+                v.industry.clone(),
+                v.from_role.clone(),
+                &v.to_role,
+                v.typical_years,
+                required,
+                steps,
+                v.description.clone(),
+                yes(active),
+                now,
+                now
+            ],
+        )?;
+    } else {
+        c.execute(
+            sql!(
+                "UPDATE pf_ref_career_paths SET path_name = :1, industry = :2, from_role = :3, to_role = :4,
+                 typical_years = :5, required_skills = :6, steps = :7, description = :8, is_active = :9, updated_at = :10
+                 WHERE path_id = :11"
+            ),
+            &args![
+                &v.name,
+                v.industry.clone(),
+                v.from_role.clone(),
+                &v.to_role,
+                v.typical_years,
+                required,
+                steps,
+                v.description.clone(),
+                yes(active),
+                now,
+                id
+            ],
+        )?;
+    }
+    Ok(())
+}
+
 fn path_json(p: &CareerPath) -> serde_json::Value {
     json!({
         "name": p.name,
@@ -210,15 +277,6 @@ fn required_in_catalog(required: &[(String, i64)], catalog: &[Skill]) -> AppResu
         }
     }
     Ok(())
-}
-
-/// A cell the export kept as text (a leading `'` before a formula's first
-/// character) back as it was.
-fn unneutral(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => cell,
-    }
 }
 
 impl ReferenceStore for Store {
@@ -334,54 +392,8 @@ impl ReferenceStore for Store {
             if taken.map(|r| r.text(0)).transpose()?.is_some_and(|other| Some(other.as_str()) != path_id) {
                 return Err(AppError::Conflict(format!("Another career path is named {:?}.", v.name)));
             }
-            let required =
-                json!(v.required.iter().map(|(id, level)| json!({ "skill_id": id, "level": level })).collect::<Vec<_>>())
-                    .to_string();
-            let steps = json!(v.steps).to_string();
-            let now = chrono::Utc::now();
             let id = path_id.map_or_else(pathfinder::new_id, str::to_string);
-            if before.is_none() {
-                c.execute(
-                    sql!(
-                        "INSERT INTO pf_ref_career_paths (path_id, path_name, industry, from_role, to_role, typical_years,
-                         required_skills, steps, description, is_active, created_at, updated_at)
-                         VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, 'Y', :10, :11)"
-                    ),
-                    &args![
-                        &id,
-                        &v.name,
-                        v.industry.clone(),
-                        v.from_role.clone(),
-                        &v.to_role,
-                        v.typical_years,
-                        required,
-                        steps,
-                        v.description.clone(),
-                        now,
-                        now
-                    ],
-                )?;
-            } else {
-                c.execute(
-                    sql!(
-                        "UPDATE pf_ref_career_paths SET path_name = :1, industry = :2, from_role = :3, to_role = :4,
-                         typical_years = :5, required_skills = :6, steps = :7, description = :8, updated_at = :9
-                         WHERE path_id = :10"
-                    ),
-                    &args![
-                        &v.name,
-                        v.industry.clone(),
-                        v.from_role.clone(),
-                        &v.to_role,
-                        v.typical_years,
-                        required,
-                        steps,
-                        v.description.clone(),
-                        now,
-                        &id
-                    ],
-                )?;
-            }
+            write_path(c, &id, &v, before.as_ref().map_or(true, |b| b.active), before.is_none())?;
             let after =
                 path_by_id(c, &id, &catalog)?.ok_or_else(|| AppError::internal("the path just written is gone"))?;
             let entry =
@@ -415,185 +427,18 @@ impl ReferenceStore for Store {
     }
 
     fn export_skills_csv(&self) -> AppResult<String> {
-        let skills = self.read(all_skills)?;
-        let rows = skills.into_iter().map(|s| {
-            [
-                s.id,
-                s.name,
-                s.category.unwrap_or_default(),
-                s.description.unwrap_or_default(),
-                s.aliases.join("; "),
-                s.market_demand.map(|n| n.to_string()).unwrap_or_default(),
-                yes(s.active).to_string(),
-            ]
-        });
-        let bytes = crate::export::encode_table(crate::export::Format::Csv, &SKILL_CSV_COLUMNS, rows, true)?;
-        String::from_utf8(bytes).map_err(AppError::internal)
+        import::export_skills(self)
     }
 
     fn import_skills_csv(&self, text: &str, dry_run: bool, audit: &AuditEntry) -> AppResult<ImportReport> {
-        if text.len() > IMPORT_MAX_BYTES {
-            return Err(AppError::invalid(format!("A file is at most {} MB.", IMPORT_MAX_BYTES / 1024 / 1024)));
-        }
-        let mut reader = csv::ReaderBuilder::new().has_headers(true).from_reader(text.as_bytes());
-        let header: Vec<String> = reader
-            .headers()
-            .map_err(|e| AppError::invalid(format!("Not a CSV file: {e}")))?
-            .iter()
-            .map(str::to_string)
-            .collect();
-        if header != SKILL_CSV_COLUMNS {
-            return Err(AppError::invalid(format!(
-                "The first line must be the columns {}.",
-                SKILL_CSV_COLUMNS.join(",")
-            )));
-        }
-        // Each line: its number, what it says, and what the catalog had.
-        struct Planned {
-            line: u64,
-            id: Option<String>,
-            skill: Option<ValidSkill>,
-            active: bool,
-            refused: Option<String>,
-        }
-        let mut planned = Vec::new();
-        for record in reader.records() {
-            let record =
-                record.map_err(|e| AppError::invalid(format!("The file is not CSV this import reads: {e}")))?;
-            let line = record.position().map_or(0, |p| p.line());
-            let cell = |i: usize| unneutral(record.get(i).unwrap_or("")).to_string();
-            let edit = SkillEdit {
-                name: cell(1),
-                category: cell(2),
-                description: cell(3),
-                aliases: cell(4),
-                market_demand: cell(5),
-            };
-            let active = match cell(6).trim() {
-                "" | "Y" | "y" => Ok(true),
-                "N" | "n" => Ok(false),
-                other => Err(format!("is_active is Y or N, not {other:?}")),
-            };
-            let (skill, refused) = match (edit.validated(), active.clone()) {
-                (Ok(v), Ok(_)) => (Some(v), None),
-                (Err(e), _) => (None, Some(e.to_string())),
-                (_, Err(why)) => (None, Some(why)),
-            };
-            let id = Some(cell(0).trim().to_string()).filter(|i| !i.is_empty());
-            planned.push(Planned { line, id, skill, active: active.unwrap_or(true), refused });
-        }
-        let catalog = self.read(all_skills)?;
-        // Which skill of the catalog each line is: by id, else by name.
-        let mut lines = Vec::new();
-        let mut targets: Vec<Option<String>> = Vec::new();
-        for p in &mut planned {
-            let target = match (&p.id, &p.skill) {
-                (Some(id), _) => match catalog.iter().find(|s| &s.id == id) {
-                    Some(s) => Some(s.id.clone()),
-                    None => {
-                        p.refused.get_or_insert(format!("No skill of the catalog has the id {id:?}."));
-                        None
-                    }
-                },
-                (None, Some(v)) => catalog.iter().find(|s| s.name.eq_ignore_ascii_case(&v.name)).map(|s| s.id.clone()),
-                (None, None) => None,
-            };
-            targets.push(target);
-        }
-        // The catalog as the lines so far leave it (in the file's order): a name or
-        // alias must stay one skill's, and no two lines may be about one skill.
-        let mut after: Vec<Skill> = catalog.clone();
-        let mut first_line: std::collections::HashMap<String, u64> = Default::default();
-        // The active paths that require each skill a line retires, in one read.
-        let retiring: Vec<&String> =
-            planned.iter().zip(&targets).filter(|(p, _)| !p.active).filter_map(|(_, t)| t.as_ref()).collect();
-        let needed_by: std::collections::HashMap<String, Vec<String>> = self
-            .read(|c| retiring.iter().map(|t| Ok(((*t).clone(), paths_requiring(c, t)?))).collect::<AppResult<_>>())?;
-        for (i, p) in planned.iter().enumerate() {
-            let name = p.skill.as_ref().map(|v| v.name.clone()).unwrap_or_default();
-            let mut refused = p.refused.clone();
-            if let (Some(v), None) = (&p.skill, &refused) {
-                let id = targets[i].clone().unwrap_or_else(|| format!("new line {}", p.line));
-                let key = targets[i].clone().unwrap_or_else(|| v.name.to_lowercase());
-                if let Some(line) = first_line.get(&key) {
-                    refused = Some(format!("Line {line} is about this skill too."));
-                } else if let Some(why) = name_clash(v, Some(&id), &after) {
-                    refused = Some(format!("{why}: a name or alias names one skill."));
-                } else if !p.active && needed_by.get(&id).is_some_and(|paths| !paths.is_empty()) {
-                    refused = Some(format!(
-                        "It is required by the active career paths {}: it cannot be retired.",
-                        needed_by[&id].join(", ")
-                    ));
-                }
-                first_line.insert(key, p.line);
-                if refused.is_none() {
-                    let next = Skill {
-                        id: id.clone(),
-                        name: v.name.clone(),
-                        category: v.category.clone(),
-                        description: v.description.clone(),
-                        aliases: v.aliases.clone(),
-                        market_demand: v.market_demand,
-                        active: p.active,
-                        updated_at: None,
-                    };
-                    match after.iter_mut().find(|s| s.id == id) {
-                        Some(s) => *s = next,
-                        None => after.push(next),
-                    }
-                }
-            }
-            let outcome = match (&refused, &targets[i]) {
-                (Some(_), _) => "refused",
-                (None, None) => "added",
-                (None, Some(id)) => {
-                    let was = catalog.iter().find(|s| &s.id == id).map(skill_json);
-                    let now = after.iter().find(|s| &s.id == id).map(skill_json);
-                    if was == now {
-                        "unchanged"
-                    } else {
-                        "changed"
-                    }
-                }
-            };
-            lines.push(ImportLine { line: p.line, name, outcome: outcome.into(), reason: refused });
-        }
-        let refused = lines.iter().any(|l| l.outcome == "refused");
-        let mut report = ImportReport { lines, written: false };
-        if dry_run || refused {
-            return Ok(report);
-        }
-        let summary = format!(
-            "{} added, {} changed, {} unchanged",
-            report.count("added"),
-            report.count("changed"),
-            report.count("unchanged")
-        );
-        self.write(|c| {
-            // The catalog must still be what was checked.
-            if all_skills(c)?.iter().map(skill_json).ne(catalog.iter().map(skill_json)) {
-                return Err(AppError::Conflict("The catalog changed during the import: run it again.".into()));
-            }
-            for (i, (p, l)) in planned.iter().zip(&report.lines).enumerate() {
-                let Some(v) = &p.skill else { continue };
-                let (id, creating) = match (&targets[i], l.outcome.as_str()) {
-                    (_, "unchanged") => continue,
-                    (Some(id), _) => (id.clone(), false),
-                    (None, _) => (pathfinder::new_id(), true),
-                };
-                let before = if creating { None } else { skill_by_id(c, &id)? };
-                write_skill(c, &id, v, p.active, creating)?;
-                let written =
-                    skill_by_id(c, &id)?.ok_or_else(|| AppError::internal("the skill just written is gone"))?;
-                let entry = AuditEntry {
-                    action: if creating { SKILL_CREATE } else { SKILL_UPDATE }.name.into(),
-                    ..audit.clone()
-                };
-                append::change(c, &entry, (SKILL, &id), before.as_ref().map(skill_json), Some(skill_json(&written)))?;
-            }
-            append::insert(c, &audit.clone().with_detail(summary.clone()))
-        })?;
-        report.written = true;
-        Ok(report)
+        import::import_skills(self, text, dry_run, audit)
+    }
+
+    fn export_career_paths_csv(&self) -> AppResult<String> {
+        import::export_paths(self)
+    }
+
+    fn import_career_paths_csv(&self, text: &str, dry_run: bool, audit: &AuditEntry) -> AppResult<ImportReport> {
+        import::import_paths(self, text, dry_run, audit)
     }
 }

@@ -392,9 +392,7 @@ impl PertCursor {
     pub fn decode(s: &str) -> AppResult<PertCursor> {
         let (day, id) = match s.split_once('.') {
             None => (None, s),
-            Some((day, id)) => {
-                (Some(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad_cursor())?), id)
-            }
+            Some((day, id)) => (Some(NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| bad_cursor())?), id),
         };
         let id = text_of_hex(id).filter(|id| !id.is_empty() && id.len() <= 36).ok_or_else(bad_cursor)?;
         Ok(PertCursor { day, id })
@@ -759,7 +757,11 @@ mod tests {
             assert_eq!(&PertCursor::decode(&c.encode()).unwrap(), c);
         }
         let with = |deadline: &str, after: &PertCursor| {
-            PertFilter::from_params(&PertParams { deadline: deadline.into(), after: after.encode(), ..Default::default() })
+            PertFilter::from_params(&PertParams {
+                deadline: deadline.into(),
+                after: after.encode(),
+                ..Default::default()
+            })
         };
         assert_eq!(with("past", &dated).unwrap().after, Some(dated.clone()));
         assert!(with("past", &plain).is_err(), "a newest-first cursor in a deadline list");

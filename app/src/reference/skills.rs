@@ -155,4 +155,3 @@ fn SkillForm(skill: Option<Skill>, set_version: WriteSignal<u32>) -> AnyView {
     }
     .into_any()
 }
-

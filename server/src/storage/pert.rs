@@ -16,9 +16,9 @@ use crate::{args, sql};
 use chrono::NaiveDate;
 use pathfinder::career::Revealed;
 use pathfinder::pert::{
-    refused_transition, Activity, Deadline, ExperienceView, HistoryEntry, MilestoneView, PertAction,
-    PertCheck, PertCursor, PertFilter, PertOrder, PertStatus, ReportDetail, ReportPage, ReportSummary, ReviewOutcome, SubmissionView,
-    NARRATIVE, PERT_PAGE,
+    refused_transition, Activity, Deadline, ExperienceView, HistoryEntry, MilestoneView, PertAction, PertCheck,
+    PertCursor, PertFilter, PertOrder, PertStatus, ReportDetail, ReportPage, ReportSummary, ReviewOutcome,
+    SubmissionView, NARRATIVE, PERT_PAGE,
 };
 use pathfinder::storage::{AuditEntry, PertStore};
 use pathfinder::{AppError, AppResult};
@@ -151,9 +151,8 @@ pub fn reports_query(f: &PertFilter, today: NaiveDate, limit: u32, dialect: Dial
         match (day, after.day) {
             (Some(day), Some(at)) => {
                 let (at, at_again, after_id) = (b.next(at), b.next(at), b.next(after.id.clone()));
-                conditions.push(format!(
-                    "{day} {beyond}= {at} AND ({day} {beyond} {at_again} OR r.id {beyond} {after_id})"
-                ));
+                conditions
+                    .push(format!("{day} {beyond}= {at} AND ({day} {beyond} {at_again} OR r.id {beyond} {after_id})"));
             }
             _ => conditions.push(format!("{id} {beyond} {}", b.next(after.id.clone()))),
         }

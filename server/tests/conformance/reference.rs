@@ -157,7 +157,8 @@ fn a_career_paths_import_checks_names_and_skills_and_round_trips(h: &Harness) {
         ..Default::default()
     };
     let analyst = s.save_career_path(None, &analyst, &audit("reference.path.create")).unwrap();
-    let header = "path_id,path_name,industry,from_role,to_role,typical_years,required_skills,steps,description,is_active";
+    let header =
+        "path_id,path_name,industry,from_role,to_role,typical_years,required_skills,steps,description,is_active";
     // Line numbers count the file's lines: line 2's record spans lines 2 to 4.
     let bad = format!(
         "{header}\n\

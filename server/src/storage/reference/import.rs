@@ -5,7 +5,7 @@
 //! refused: one transaction, each row's change with its before and after, and the
 //! counts in the import's own row.
 
-use super::{
+use super::rows::{
     all_paths, all_skills, name_clash, path_by_id, path_json, paths_requiring, required_in_catalog, skill_by_id,
     skill_json, write_path, write_skill, yes, PATH, SKILL,
 };
@@ -118,7 +118,12 @@ fn read_lines<V: Named, T: Kept>(
             let name = value.as_ref().map(|v| v.name().to_string()).unwrap_or_default();
             rows.iter().find(|r| !name.is_empty() && r.name().eq_ignore_ascii_case(&name)).map(|r| r.id().to_string())
         };
-        lines.push(Line { line: record.position().map_or(0, |p| p.line()), target, value, active: active.unwrap_or(true) });
+        lines.push(Line {
+            line: record.position().map_or(0, |p| p.line()),
+            target,
+            value,
+            active: active.unwrap_or(true),
+        });
     }
     Ok(lines)
 }
@@ -193,8 +198,12 @@ fn apply<V, T: Kept>(
     if dry_run || report.count("refused") > 0 {
         return Ok(());
     }
-    let counts =
-        format!("{} added, {} changed, {} unchanged", report.count("added"), report.count("changed"), report.count("unchanged"));
+    let counts = format!(
+        "{} added, {} changed, {} unchanged",
+        report.count("added"),
+        report.count("changed"),
+        report.count("unchanged")
+    );
     store.write(|c| {
         if !same(c)? {
             return Err(AppError::Conflict("It changed during the import: run the import again.".into()));
@@ -236,14 +245,19 @@ pub(super) fn export_skills(store: &Store) -> AppResult<String> {
 pub(super) fn import_skills(store: &Store, text: &str, dry_run: bool, audit: &AuditEntry) -> AppResult<ImportReport> {
     let catalog = store.read(all_skills)?;
     let lines = read_lines(text, (&SKILL_CSV_COLUMNS, "skill"), &catalog, |cell| {
-        let edit =
-            SkillEdit { name: cell(1), category: cell(2), description: cell(3), aliases: cell(4), market_demand: cell(5) };
+        let edit = SkillEdit {
+            name: cell(1),
+            category: cell(2),
+            description: cell(3),
+            aliases: cell(4),
+            market_demand: cell(5),
+        };
         edit.validated().map_err(|e| e.to_string())
     })?;
     // The active paths that require each skill a line retires, in one read.
     let retiring: Vec<&String> = lines.iter().filter(|l| !l.active).filter_map(|l| l.target.as_ref()).collect();
-    let needed_by: HashMap<String, Vec<String>> =
-        store.read(|c| retiring.iter().map(|t| Ok(((*t).clone(), paths_requiring(c, t)?))).collect::<AppResult<_>>())?;
+    let needed_by: HashMap<String, Vec<String>> = store
+        .read(|c| retiring.iter().map(|t| Ok(((*t).clone(), paths_requiring(c, t)?))).collect::<AppResult<_>>())?;
     let check = |l: &Line<ValidSkill>, v: &ValidSkill, id: &str, after: &[Skill]| match name_clash(v, Some(id), after) {
         Some(why) => Some(format!("{why}: a name or alias names one skill.")),
         None => needed_by.get(id).filter(|paths| !l.active && !paths.is_empty()).map(|paths| {

@@ -13,6 +13,7 @@ pub mod policy;
 pub mod server;
 
 pub mod accounts;
+pub mod analytics;
 pub mod audit;
 pub mod backups;
 pub mod career;
@@ -39,6 +40,7 @@ use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 /// Every capability, in the order the navigation lists their pages.
 pub const CAPABILITIES: &[&policy::Capability] = &[
     &overview::CAPABILITY,
+    &analytics::CAPABILITY,
     &users::CAPABILITY,
     &accounts::CAPABILITY,
     &sessions::CAPABILITY,
@@ -105,6 +107,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/groups/:id") view={Lazy::<GroupRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/audit") view={Lazy::<AuditRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/audit/:id") view={Lazy::<AuditEventRoute>::new()} ssr=SsrMode::Async/>
+                <Route path=path!("/analytics") view={Lazy::<AnalyticsRoute>::new()}/>
                 <Route path=path!("/pert") view={Lazy::<PertReportsRoute>::new()}/>
                 <Route path=path!("/pert/:id") view={Lazy::<PertReportRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/reference/skills") view={Lazy::<SkillsRoute>::new()}/>
@@ -146,6 +149,7 @@ macro_rules! lazy_pages {
 }
 
 use accounts::AccountsPage;
+use analytics::AnalyticsPage;
 use audit::{AuditEventPage, AuditPage};
 use backups::BackupsPage;
 use career::CareerDataPage;
@@ -174,6 +178,7 @@ lazy_pages! {
     GroupRoute => GroupPage in Shell,
     AuditRoute => AuditPage in Shell,
     AuditEventRoute => AuditEventPage in Shell,
+    AnalyticsRoute => AnalyticsPage in Shell,
     PertReportsRoute => PertReportsPage in Shell,
     PertReportRoute => PertReportPage in Shell,
     SkillsRoute => SkillsPage in Shell,

@@ -92,8 +92,8 @@ test('each role sees the sections its work needs', async () => {
     await page.close();
     return links;
   };
-  assert.deepEqual(await seen(sre), ['Overview', 'Skills catalog', 'Career paths', 'Flags', 'Groups', 'Pool', 'Queries', 'Storage', 'Diagnostics', 'Backups']);
+  assert.deepEqual(await seen(sre), ['Overview', 'Analytics', 'Skills catalog', 'Career paths', 'Flags', 'Groups', 'Pool', 'Queries', 'Storage', 'Diagnostics', 'Backups']);
   assert.deepEqual(await seen(reviewer), ['Overview', 'Skills catalog', 'Career paths', 'Audit log', 'CPA PERT', 'Encryption keys']);
   const admin = await seen(ADMIN);
-  assert.equal(admin.length, 18);
+  assert.equal(admin.length, 19);
 });

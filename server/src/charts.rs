@@ -278,9 +278,168 @@ pub fn draw_storage(
     Ok(svg)
 }
 
+/// Colours of the analytics' lines, in turn.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(0x1d, 0x4e, 0xd8),
+    RGBColor(0xf7, 0x90, 0x09),
+    RGBColor(0x12, 0xb7, 0x6a),
+    RGBColor(0xd9, 0x2d, 0x20),
+    RGBColor(0x7a, 0x5a, 0xf8),
+    RGBColor(0x0e, 0x93, 0x84),
+    RGBColor(0xdd, 0x25, 0x90),
+    RGBColor(0x98, 0xa2, 0xb3),
+    RGBColor(0x86, 0x4c, 0x0e),
+    RGBColor(0x1d, 0x29, 0x39),
+];
+
+/// One of the Analytics page's charts over its range: lines by day (UTC) for the
+/// active users, the events of each type and the sessions; bars for the top pages
+/// and referrers.
+pub fn draw_analytics(
+    view: &pathfinder::analytics::AnalyticsView,
+    chart: pathfinder::analytics::AnalyticsChart,
+) -> Result<String, AppError> {
+    use pathfinder::analytics::AnalyticsChart as C;
+    let at = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc().timestamp_millis();
+    let lines: Vec<(String, Vec<(i64, i64)>)> = match chart {
+        C::Active => vec![
+            ("daily".to_string(), view.days.iter().map(|d| (at(d.day), d.daily_active)).collect()),
+            ("weekly".to_string(), view.days.iter().map(|d| (at(d.day), d.weekly_active)).collect()),
+            ("monthly".to_string(), view.days.iter().map(|d| (at(d.day), d.monthly_active)).collect()),
+        ],
+        C::Events => view
+            .event_types
+            .iter()
+            .enumerate()
+            .map(|(k, t)| (t.clone(), view.days.iter().map(|d| (at(d.day), d.events[k])).collect()))
+            .collect(),
+        C::Sessions => vec![("sessions".to_string(), view.days.iter().map(|d| (at(d.day), d.sessions)).collect())],
+        C::Pages => return draw_top(chart.title(), &view.top_pages, "Page views"),
+        C::Referrers => return draw_top(chart.title(), &view.top_referrers, "Events"),
+    };
+    let highest = lines.iter().flat_map(|(_, p)| p.iter().map(|p| p.1)).max().unwrap_or(0);
+    if highest == 0 {
+        return notice(&format!("{}: nothing counted from {} to {}", chart.title(), view.from, view.to));
+    }
+    let (x0, x1) = (at(view.from), at(view.to).max(at(view.from) + 86_400_000));
+    let y_desc = if chart == C::Active {
+        "People"
+    } else if chart == C::Sessions {
+        "Sessions"
+    } else {
+        "Events"
+    };
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let caption = format!("{} from {} to {}", chart.title(), view.from, view.to);
+        let mut c = over_time(&root, &caption, (x0, x1), highest as f64 * 1.15, ("%m-%d", y_desc, 0))?;
+        for ((name, points), color) in lines.iter().zip(PALETTE.iter().cycle()) {
+            let color = *color;
+            c.draw_series(LineSeries::new(points.iter().map(|p| (p.0, p.1 as f64)), color.stroke_width(2)))
+                .map_err(failed)?
+                .label(name.as_str())
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 10, y)], color.stroke_width(2)));
+        }
+        legend(&mut c)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
+/// Horizontal bars, the largest on top, each named at its left.
+fn draw_top(title: &str, rows: &[(String, i64)], x_desc: &str) -> Result<String, AppError> {
+    let Some(highest) = rows.iter().map(|r| r.1).max().filter(|h| *h > 0) else {
+        return notice(&format!("{title}: nothing counted in this range"));
+    };
+    let n = rows.len() as i32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        root.fill(&WHITE).map_err(failed)?;
+        let mut c = ChartBuilder::on(&root)
+            .caption(title, ("sans-serif", 14))
+            .margin(8)
+            .x_label_area_size(24)
+            .y_label_area_size(200)
+            .build_cartesian_2d(0f64..highest as f64 * 1.1, (0..n).into_segmented())
+            .map_err(failed)?;
+        // Row 0 at the top: the largest first.
+        let name = |v: &SegmentValue<i32>| match v {
+            SegmentValue::CenterOf(i) => rows.get((n - 1 - i) as usize).map(|r| r.0.clone()).unwrap_or_default(),
+            _ => String::new(),
+        };
+        c.configure_mesh()
+            .disable_y_mesh()
+            .y_labels(rows.len())
+            .y_label_formatter(&name)
+            .x_labels(5)
+            .x_label_formatter(&|v| format!("{v:.0}"))
+            .x_desc(x_desc)
+            .label_style(("sans-serif", 12))
+            .draw()
+            .map_err(failed)?;
+        c.draw_series(rows.iter().enumerate().map(|(i, (_, v))| {
+            let row = n - 1 - i as i32;
+            let mut bar = Rectangle::new(
+                [(0.0, SegmentValue::Exact(row)), (*v as f64, SegmentValue::Exact(row + 1))],
+                OK.filled(),
+            );
+            bar.set_margin(3, 3, 0, 0);
+            bar
+        }))
+        .map_err(failed)?;
+        root.present().map_err(failed)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_analytics_charts_draw_lines_bars_and_labelled_axes() {
+        use pathfinder::analytics::{AnalyticsChart, AnalyticsDay, AnalyticsView};
+        let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 1, d).unwrap();
+        let view = AnalyticsView {
+            from: day(1),
+            to: day(3),
+            event_types: vec!["page_view".into(), "job_search".into()],
+            days: (1..=3)
+                .map(|d| AnalyticsDay {
+                    day: day(d),
+                    daily_active: 10 * i64::from(d),
+                    weekly_active: 20 * i64::from(d),
+                    monthly_active: 30 * i64::from(d),
+                    sessions: 5,
+                    events: vec![7, 3],
+                })
+                .collect(),
+            top_pages: vec![("/jobs".into(), 40), ("/".into(), 12)],
+            top_referrers: vec![],
+            counted_until: None,
+            events_counted: 30,
+        };
+        let active = draw_analytics(&view, AnalyticsChart::Active).unwrap();
+        for text in
+            ["Active users from 2026-01-01 to 2026-01-03", "\nUTC\n", "\nPeople\n", "daily", "weekly", "monthly"]
+        {
+            assert!(active.contains(text), "{text}");
+        }
+        // Each line in its colour, and its legend swatch.
+        for color in ["#1D4ED8", "#F79009", "#12B76A"] {
+            assert_eq!(active.matches(&format!("stroke=\"{color}\"")).count(), 2, "{color}: {active}");
+        }
+        let events = draw_analytics(&view, AnalyticsChart::Events).unwrap();
+        assert!(events.contains("page_view") && events.contains("job_search") && events.contains("\nEvents\n"));
+        let pages = draw_analytics(&view, AnalyticsChart::Pages).unwrap();
+        assert!(pages.contains("/jobs") && pages.contains("\nPage views\n"), "{pages}");
+        assert_eq!(pages.matches(&format!("fill=\"{}\"", "#93B4FF")).count(), 2, "a bar a page");
+        let none = draw_analytics(&view, AnalyticsChart::Referrers).unwrap();
+        assert!(none.contains("nothing counted"));
+    }
 
     #[test]
     fn a_histogram_draws_bars_labels_and_a_legend() {

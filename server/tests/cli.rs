@@ -339,6 +339,8 @@ fn table_rows_digest(db: &std::path::Path) -> Vec<u8> {
             .filter(|c| t != "pf_audit_log" || !c.starts_with("chain_"))
             // When the needs-attention checks ran, not what they found.
             .filter(|c| t != "pf_cpa_report_checks" || c != "found_at")
+            // When the analytics summaries were counted, not what they say.
+            .filter(|c| t != "pf_analytics_progress" || c != "updated_at")
             .map(|c| if c.ends_with("_enc") { format!("{c} IS NULL") } else { c })
             .collect();
         let mut stmt = conn.prepare(&format!("SELECT {} FROM {t}{filter} ORDER BY 1", columns.join(", "))).unwrap();

@@ -12,6 +12,7 @@
 //! returns.
 
 mod accounts;
+mod analytics;
 mod audit;
 mod backups;
 mod bulk;
@@ -33,6 +34,7 @@ mod user_tables;
 mod users;
 
 pub use accounts::*;
+pub use analytics::*;
 pub use audit::*;
 pub use backups::*;
 pub use bulk::*;
@@ -89,6 +91,7 @@ pub trait Storage:
     + OperationsStore
     + BackupStore
     + RetentionStore
+    + AnalyticsStore
     + Send
     + Sync
 {

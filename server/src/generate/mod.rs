@@ -19,7 +19,7 @@ mod world;
 use chrono::NaiveDate;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{Storage, TableRows};
-use pathfinder::storage::{DATA_GENERATE, FIELDS_SEAL, PERT_CHECKS_REFRESH, TABLES_PROVISION};
+use pathfinder::storage::{ANALYTICS_SUMMARIZE, DATA_GENERATE, FIELDS_SEAL, PERT_CHECKS_REFRESH, TABLES_PROVISION};
 use pathfinder::{AppError, AppResult, Username};
 use rng::Rng;
 use std::collections::HashSet;
@@ -285,6 +285,9 @@ pub fn run(
         // The loaded CPA PERT reports were marked for the needs-attention checks.
         let audit = RequestMeta::cli(run_name.as_str()).audit(None, PERT_CHECKS_REFRESH, ("pert_report", None));
         while s.check_pert_reports(10_000, &audit)? > 0 {}
+        // And its analytics events counted into the summaries, up to now.
+        let audit = RequestMeta::cli(run_name.as_str()).audit(None, ANALYTICS_SUMMARIZE, ("analytics", None));
+        while s.summarize_analytics(chrono::Utc::now(), 1_000_000, &audit)? > 0 {}
         if outcome.written > 0 {
             s.analyze()?;
         }

@@ -230,6 +230,31 @@ pub const ANALYTICS_EVENTS: &[&str] = &[
     "export_pdf",
 ];
 
+/// The product's pages a `page_view` is of.
+pub const PAGES: &[&str] = &[
+    "/",
+    "/dashboard",
+    "/jobs",
+    "/jobs/search",
+    "/profile",
+    "/skills",
+    "/career-paths",
+    "/chat",
+    "/pert",
+    "/settings",
+];
+
+/// Where sessions come from, when they come from somewhere.
+pub const REFERRERS: &[&str] = &[
+    "https://www.google.com/",
+    "https://www.linkedin.com/feed/",
+    "https://www.bing.com/search?q=cpa+career",
+    "https://www.cpacanada.ca/en/become-a-cpa",
+    "https://mail.google.com/mail/u/0/",
+    "https://t.co/pathfinder",
+    "https://duckduckgo.com/",
+];
+
 /// Industries of the career paths.
 pub const INDUSTRIES: &[&str] = &[
     "Public Accounting",

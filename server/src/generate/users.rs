@@ -126,8 +126,18 @@ const INVITATION_COLUMNS: &[&str] = &[
 ];
 const PREFERENCE_COLUMNS: &[&str] =
     &["preference_id", "user_id", "notification_preferences", "ui_preferences", "created_at", "updated_at"];
-const ANALYTICS_COLUMNS: &[&str] =
-    &["analytics_id", "user_id", "event_type", "event_data", "ip_address", "user_agent", "page_url", "event_timestamp"];
+const ANALYTICS_COLUMNS: &[&str] = &[
+    "analytics_id",
+    "user_id",
+    "event_type",
+    "event_data",
+    "session_id",
+    "ip_address",
+    "user_agent",
+    "referrer",
+    "page_url",
+    "event_timestamp",
+];
 const REPORT_COLUMNS: &[&str] = &[
     "id",
     "user_id",
@@ -386,19 +396,31 @@ pub fn users_batch(w: &World, range: std::ops::Range<u64>) -> Vec<TableRows> {
             overrides.push(row);
         }
         if let Some(seen) = last_activity {
-            for _ in 0..r.skewed(6) {
-                let at = seen - Duration::seconds(r.below(30 * 86_400) as i64);
-                let event = r.pick(ANALYTICS_EVENTS);
-                analytics.push(vec![
-                    text(r.ulid(at)),
-                    text(&p.user_id),
-                    text(*event),
-                    text(format!(r#"{{"duration_ms":{}}}"#, r.below(60_000))),
-                    text(ip(&mut r)),
-                    text(r.pick(USER_AGENTS)),
-                    text(format!("https://app.pathfinder.example/{event}")),
-                    time(at),
-                ]);
+            // Sessions of a few events each over the last four months of activity, the
+            // latest at `seen`; some arrive from another site. About ten events a person.
+            let span = (seen - p.created_at).num_seconds().clamp(1, 120 * 86_400) as u64;
+            for session in 0..1 + r.skewed(13) {
+                let start = if session == 0 { seen } else { seen - Duration::seconds(r.below(span) as i64) };
+                let session_id = r.ulid(start);
+                let (address, agent) = (ip(&mut r), r.pick(USER_AGENTS));
+                let referrer = r.chance(0.4).then(|| r.pick(REFERRERS).to_string());
+                for step in 0..1 + r.below(5) {
+                    let at = (start - Duration::seconds(r.below(1_800) as i64 * i64::from(step > 0))).max(p.created_at);
+                    let event = r.pick(ANALYTICS_EVENTS);
+                    let page = if *event == "page_view" { r.pick(PAGES).to_string() } else { format!("/{event}") };
+                    analytics.push(vec![
+                        text(r.ulid(at)),
+                        text(&p.user_id),
+                        text(*event),
+                        text(format!(r#"{{"duration_ms":{}}}"#, r.below(60_000))),
+                        text(&session_id),
+                        text(&address),
+                        text(agent),
+                        referrer.clone().filter(|_| step == 0).map(text).unwrap_or(Value::Null),
+                        text(format!("https://app.pathfinder.example{page}")),
+                        time(at),
+                    ]);
+                }
             }
         }
         if r.chance(0.05) {

@@ -2,7 +2,7 @@
 
 use super::error::HttpError;
 use super::state::AppState;
-use crate::charts::{draw_histogram, draw_pool, draw_storage};
+use crate::charts::{draw_analytics, draw_histogram, draw_pool, draw_storage};
 use axum::extract::{Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
@@ -45,4 +45,31 @@ pub async fn storage(State(st): State<AppState>) -> Result<Response, HttpError> 
     let policy = st.storage_policy;
     let series = st.db.call(move |s| s.storage_series(&policy, 5)).await?;
     Ok(svg(draw_storage(&series, &policy)?, Some(60)))
+}
+
+/// Which analytics chart, over which range (as the Analytics page's query string).
+#[derive(serde::Deserialize, Default)]
+pub struct AnalyticsChartQuery {
+    #[serde(default)]
+    chart: String,
+    #[serde(default)]
+    range: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+}
+
+/// `GET /charts/analytics.svg?chart=active|events|sessions|pages|referrers&range=…`:
+/// one of the Analytics page's charts, from the summaries.
+pub async fn analytics(
+    State(st): State<AppState>,
+    Query(q): Query<AnalyticsChartQuery>,
+) -> Result<Response, HttpError> {
+    use pathfinder::analytics::{AnalyticsChart, AnalyticsParams};
+    let chart = AnalyticsChart::parse(&q.chart)?;
+    let (from, to) =
+        AnalyticsParams { range: q.range, from: q.from, to: q.to }.days(chrono::Utc::now().date_naive())?;
+    let view = st.db.call(move |s| s.analytics(from, to)).await?;
+    Ok(svg(draw_analytics(&view, chart)?, Some(60)))
 }

@@ -40,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/charts/audit.svg", get(charts::audit))
         .route("/charts/pool.svg", get(charts::pool))
         .route("/charts/storage.svg", get(charts::storage))
+        .route("/charts/analytics.svg", get(charts::analytics))
         .route("/ofrep/v1/evaluate/flags", post(ofrep::evaluate_flags))
         .route("/ofrep/v1/evaluate/flags/{key}", post(ofrep::evaluate_flag))
         .route("/healthz", get(|| async { "ok" }))

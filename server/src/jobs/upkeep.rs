@@ -1,6 +1,7 @@
 //! The database's upkeep: a storage sample, the optimizer's statistics, a
-//! verification of the audit chain, a retention run and (embedded database) a
-//! backup, each when it is due; then the latest sample and
+//! verification of the audit chain, a retention run, the CPA PERT checks, the
+//! analytics summaries and (embedded database) a backup, each when it is due; then
+//! the latest sample and
 //! verification published as gauges. Every console instance runs this; the
 //! database's leases (`pf_console_jobs`) decide which one does each round, and every
 //! instance publishes the same latest results.
@@ -9,7 +10,7 @@ use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{RefreshWhen, RetentionRequest};
 use pathfinder::storage::{
-    AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, PERT_CHECKS_REFRESH, RETENTION_RUN, STORAGE_SAMPLE,
+    ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, PERT_CHECKS_REFRESH, RETENTION_RUN, STORAGE_SAMPLE,
 };
 use pathfinder::usage::StoragePolicy;
 use std::sync::Arc;
@@ -23,6 +24,15 @@ const CHECK_EVERY: Duration = Duration::from_secs(60);
 /// of the product's writes is worked through over a few rounds. Any instance may
 /// do it: checking a report twice writes the same findings.
 const PERT_CHECKS_PER_ROUND: u32 = 5_000;
+
+/// The most analytics events a round counts (a few seconds' work); a backlog, such
+/// as a generated history, is worked through over the rounds. Any instance may do
+/// it: a batch is counted once, by whoever moves the position first.
+const ANALYTICS_PER_ROUND: u32 = 200_000;
+
+/// Events younger than this are left for the next round: the product may still be
+/// writing events of that time.
+const ANALYTICS_LAG: chrono::TimeDelta = chrono::TimeDelta::minutes(2);
 
 #[derive(Clone)]
 pub struct Upkeep {
@@ -101,6 +111,13 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(0) => {}
         Ok(n) => tracing::info!(reports = n, "checked changed CPA PERT reports"),
         Err(e) => tracing::warn!(error = %e, "checking CPA PERT reports failed; next check in a minute"),
+    }
+    let audit = RequestMeta::job("analytics").audit(None, ANALYTICS_SUMMARIZE, ("analytics", None));
+    let until = chrono::Utc::now() - ANALYTICS_LAG;
+    match db.call(move |s| s.summarize_analytics(until, ANALYTICS_PER_ROUND, &audit)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(events = n, "counted analytics events into the summaries"),
+        Err(e) => tracing::warn!(error = %e, "counting analytics events failed; next round in a minute"),
     }
     if let Some(schedule) = upkeep.backups.clone() {
         let key = upkeep.audit_key.clone();

@@ -51,6 +51,7 @@ migrations! {
     19 => "0019_retention",
     20 => "0020_cpa_pert_oversight",
     21 => "0021_cpa_pert_periods",
+    22 => "0022_analytics",
 }
 
 /// The migrations of `dialect`.

@@ -17,6 +17,7 @@ pub mod search;
 pub mod sql;
 
 mod accounts;
+mod analytics;
 pub mod backups;
 mod bulk;
 mod career;

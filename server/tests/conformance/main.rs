@@ -37,6 +37,7 @@ macro_rules! checks {
 }
 
 mod accounts;
+mod analytics;
 mod audit;
 mod backups;
 mod bulk;
@@ -91,7 +92,7 @@ impl Harness {
 }
 
 /// The schema version this build migrates to.
-pub const VERSION: i64 = 21;
+pub const VERSION: i64 = 22;
 
 /// The audit actions written so far, newest first.
 pub fn actions(s: &dyn Storage) -> Vec<String> {

@@ -17,16 +17,24 @@ fn migrate_is_idempotent(h: &Harness) {
 /// Two instances migrating at once (`serve --migrate` on two machines): each step is
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
-    // Make the last two steps pending again, with real work left in them.
+    // Make the last three steps pending again, with real work left in them.
     for table in [
         "pf_ref_cpa_competencies",
         "pf_cpa_report_checks",
         "pf_cpa_reports_dirty",
         "pf_cpa_counts",
         "pf_cpa_due_counts",
+        "pf_analytics_daily",
+        "pf_analytics_top_daily",
+        "pf_analytics_sessions_daily",
+        "pf_analytics_sessions_seen",
+        "pf_analytics_user_days",
+        "pf_analytics_active_changes",
+        "pf_analytics_progress",
     ] {
         (h.raw)(&format!("DROP TABLE {table}"));
     }
+    (h.raw)("DROP INDEX idx_analytics_time_id");
     for index in [
         "reports_status",
         "reports_user",
@@ -73,9 +81,9 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0020_cpa_pert_oversight", "0021_cpa_pert_periods"], "{reports:?}");
+    assert_eq!(applied, ["0020_cpa_pert_oversight", "0021_cpa_pert_periods", "0022_analytics"], "{reports:?}");
     let s = h.storage.as_ref();
-    assert_eq!(count(s, "schema.migrate"), steps + 2, "one audit row a step");
+    assert_eq!(count(s, "schema.migrate"), steps + 3, "one audit row a step");
     assert_eq!(s.schema_version().unwrap(), VERSION);
     assert_eq!(s.schema_check().unwrap(), vec![]);
 }

@@ -6,6 +6,7 @@ mod common;
 mod harness;
 
 mod accounts;
+mod analytics;
 mod audit;
 mod backups;
 mod career;

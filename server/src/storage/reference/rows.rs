@@ -191,27 +191,29 @@ pub(super) fn write_path(c: &mut Conn, id: &str, v: &ValidPath, active: bool, cr
             .to_string();
     let steps = json!(v.steps).to_string();
     let now = chrono::Utc::now();
+    // The same values for both: a new row's creation time after them.
+    let values = args![
+        &v.name,
+        v.industry.clone(),
+        v.from_role.clone(),
+        &v.to_role,
+        v.typical_years,
+        required,
+        steps,
+        v.description.clone(),
+        yes(active),
+        now,
+        id,
+        now
+    ];
     if creating {
         c.execute(
             sql!(
-                "INSERT INTO pf_ref_career_paths (path_id, path_name, industry, from_role, to_role, typical_years,
-                 required_skills, steps, description, is_active, created_at, updated_at)
+                "INSERT INTO pf_ref_career_paths (path_name, industry, from_role, to_role, typical_years,
+                 required_skills, steps, description, is_active, updated_at, path_id, created_at)
                  VALUES (:1, :2, :3, :4, :5, :6, :7, :8, :9, :10, :11, :12)"
             ),
-            &args![
-                id,
-                &v.name,
-                v.industry.clone(),
-                v.from_role.clone(),
-                &v.to_role,
-                v.typical_years,
-                required,
-                steps,
-                v.description.clone(),
-                yes(active),
-                now,
-                now
-            ],
+            &values,
         )?;
     } else {
         c.execute(
@@ -220,19 +222,7 @@ pub(super) fn write_path(c: &mut Conn, id: &str, v: &ValidPath, active: bool, cr
                  typical_years = :5, required_skills = :6, steps = :7, description = :8, is_active = :9, updated_at = :10
                  WHERE path_id = :11"
             ),
-            &args![
-                &v.name,
-                v.industry.clone(),
-                v.from_role.clone(),
-                &v.to_role,
-                v.typical_years,
-                required,
-                steps,
-                v.description.clone(),
-                yes(active),
-                now,
-                id
-            ],
+            &values[..11],
         )?;
     }
     Ok(())

@@ -140,6 +140,23 @@ pub struct UserActivity {
     pub last_activity: Option<Timestamp>,
 }
 
+/// A person's own events lately (`pf_user_analytics`): how many each day of the
+/// last 30 (days without any left out), and the last ones with their pages.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct UserEvents {
+    pub per_day: Vec<(chrono::NaiveDate, i64)>,
+    pub last: Vec<UserEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserEvent {
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub at: Timestamp,
+    pub event_type: String,
+    /// The page's path.
+    pub page: Option<String>,
+}
+
 /// The last run of a background job, as the database records it (whichever console
 /// instance ran it).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -160,6 +177,9 @@ pub struct UserDetail {
     pub activity: Option<UserActivity>,
     /// When the statistics were last refreshed.
     pub stats_refresh: JobRun,
+    /// Their own events over the last 30 days (read from the events, not the statistics).
+    #[serde(default)]
+    pub events: UserEvents,
     pub sso_links: Vec<SsoLink>,
     pub preferences: Preferences,
 }

@@ -4,7 +4,7 @@
 
 use super::{Action, AuditEntry};
 use crate::analytics::AnalyticsView;
-use crate::dto::Timestamp;
+use crate::dto::{Timestamp, UserEvents};
 use crate::AppResult;
 use chrono::NaiveDate;
 
@@ -22,4 +22,10 @@ pub trait AnalyticsStore {
     /// from where the batch began (the loser's batch is `Conflict`, nothing
     /// written). Returns the events counted.
     fn summarize_analytics(&self, until: Timestamp, limit: u32, audit: &AuditEntry) -> AppResult<u64>;
+    /// One person's events per day from `from` to `to` (inclusive) and their last
+    /// ten (the user's page, whose read row covers it).
+    fn user_events(&self, user_id: &crate::UserId, from: NaiveDate, to: NaiveDate) -> AppResult<UserEvents>;
 }
+
+/// How many of a person's last events their page lists.
+pub const USER_LAST_EVENTS: u32 = 10;

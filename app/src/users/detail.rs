@@ -73,12 +73,13 @@ pub fn UserDetailPage() -> impl IntoView {
                                 </dl>
                             }.into_any(),
                         };
+                        let events = view! { <UserEventsView events=d.events.clone()/> };
                         let jump = SECTIONS
                             .iter()
                             .map(|(anchor, title)| view! { <a href=format!("#{anchor}")>{*title}</a> })
                             .collect_view();
                         let sections = view! {
-                            <section id="activity"><h2>"Activity"</h2>{activity}</section>
+                            <section id="activity"><h2>"Activity"</h2>{activity}{events}</section>
                             <section id="sessions">
                                 <h2>"Sessions"</h2>
                                 <crate::sessions::UserSessionsSection user_id=id.clone() console_account=console_account/>
@@ -287,5 +288,51 @@ fn DeleteForm(user_id: String) -> impl IntoView {
             <label>"Type the username to confirm "<input type="text" name="confirm" autocomplete="off"/></label>
             <button type="submit" class="danger">"Delete user, their rows and tables, and destroy their key"</button>
         </form>
+    }
+}
+
+/// A person's own events: a row a day over the last 30 days (with a bar against the
+/// busiest), and the last pages they saw.
+#[component]
+fn UserEventsView(events: pathfinder::dto::UserEvents) -> impl IntoView {
+    let most = events.per_day.iter().map(|(_, n)| *n).max().unwrap_or(0);
+    let days = if events.per_day.is_empty() {
+        view! { <p data-test-id="no-events">"No events in the last 30 days."</p> }.into_any()
+    } else {
+        let rows = events
+            .per_day
+            .into_iter()
+            .map(|(day, n)| {
+                view! {
+                    <tr><td>{day.to_string()}</td><td class="number">{n}</td>
+                    <td><meter min="0" max=most value=n></meter></td></tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="list" data-test-id="user-events-per-day">
+                <thead><tr><th>"Day (UTC)"</th><th>"Events"</th><th></th></tr></thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
+    let last = events
+        .last
+        .into_iter()
+        .map(|e| {
+            view! {
+                <tr><td>{when(&e.at)}</td><td>{e.event_type}</td><td>{e.page.unwrap_or_default()}</td></tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <h3>"Events per day, the last 30 days"</h3>
+        {days}
+        <h3>"Last pages seen"</h3>
+        <table class="list" data-test-id="user-last-events">
+            <thead><tr><th>"When"</th><th>"Event"</th><th>"Page"</th></tr></thead>
+            <tbody>{last}</tbody>
+        </table>
     }
 }

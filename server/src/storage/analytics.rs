@@ -19,9 +19,9 @@ use super::store::Store;
 use crate::{args, sql};
 use chrono::{Duration, NaiveDate};
 use pathfinder::analytics::{page_path, referrer_host, AnalyticsDay, AnalyticsView, TOP, WINDOWS};
-use pathfinder::dto::Timestamp;
-use pathfinder::storage::{AnalyticsStore, AuditEntry};
-use pathfinder::{AppError, AppResult};
+use pathfinder::dto::{Timestamp, UserEvent, UserEvents};
+use pathfinder::storage::{AnalyticsStore, AuditEntry, USER_LAST_EVENTS};
+use pathfinder::{AppError, AppResult, UserId};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Events counted in one transaction.
@@ -315,6 +315,44 @@ impl AnalyticsStore for Store {
             };
         }
         Ok(counted)
+    }
+
+    fn user_events(&self, user_id: &UserId, from: NaiveDate, to: NaiveDate) -> AppResult<UserEvents> {
+        let midnight = |d: NaiveDate| d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc();
+        self.read(|c| {
+            // idx_analytics_user_date: one person's events in time order.
+            let per_day = c.query_map(
+                sql!(
+                    sqlite: "SELECT substr(event_timestamp, 1, 10), COUNT(*) FROM pf_user_analytics
+                        WHERE user_id = :1 AND event_timestamp >= :2 AND event_timestamp < :3
+                        GROUP BY substr(event_timestamp, 1, 10) ORDER BY 1",
+                    oracle: "SELECT TO_CHAR(event_timestamp, 'YYYY-MM-DD'), COUNT(*) FROM pf_user_analytics
+                        WHERE user_id = :1 AND event_timestamp >= :2 AND event_timestamp < :3
+                        GROUP BY TO_CHAR(event_timestamp, 'YYYY-MM-DD') ORDER BY 1"
+                ),
+                &args![user_id, midnight(from), midnight(to + Duration::days(1))],
+                |r| {
+                    let day = NaiveDate::parse_from_str(&r.text(0)?, "%Y-%m-%d").map_err(AppError::internal)?;
+                    Ok((day, r.int(1)?))
+                },
+            )?;
+            let last = c.query_map(
+                sql!(
+                    "SELECT event_timestamp, event_type, page_url FROM pf_user_analytics
+                     WHERE user_id = :1 ORDER BY event_timestamp DESC",
+                    limit ":2"
+                ),
+                &args![user_id, i64::from(USER_LAST_EVENTS)],
+                |r| {
+                    Ok(UserEvent {
+                        at: r.time(0)?,
+                        event_type: r.text(1)?,
+                        page: r.opt_text(2)?.as_deref().and_then(page_path),
+                    })
+                },
+            )?;
+            Ok(UserEvents { per_day, last })
+        })
     }
 
     fn analytics(&self, from: NaiveDate, to: NaiveDate) -> AppResult<AnalyticsView> {

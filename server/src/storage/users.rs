@@ -191,6 +191,15 @@ impl UserStore for Store {
             profile: self.user_profile(user_id)?,
             activity: self.user_activity(user_id)?,
             stats_refresh: self.last_stats_refresh()?,
+            events: {
+                let today = chrono::Utc::now().date_naive();
+                pathfinder::storage::AnalyticsStore::user_events(
+                    self,
+                    user_id,
+                    today - chrono::Duration::days(29),
+                    today,
+                )?
+            },
             sso_links: self.sso_links(user_id)?,
             preferences: self.preferences(user_id)?,
         })

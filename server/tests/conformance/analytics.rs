@@ -14,6 +14,7 @@ use std::collections::{BTreeMap, BTreeSet};
 checks! {
     the_summaries_say_what_the_events_say_however_they_are_batched,
     two_instances_count_each_event_once,
+    a_persons_page_has_their_events_per_day_and_last_pages,
 }
 
 /// An event: who, what, when (day of 2031 and minute), session, page and referrer.
@@ -211,4 +212,26 @@ fn two_instances_count_each_event_once(h: &Harness) {
     assert_matches(&view, &expected(&events, 100..=119));
     let total: i64 = view.days.iter().map(|d| d.events.iter().sum::<i64>()).sum();
     assert_eq!(total, 600);
+}
+
+fn a_persons_page_has_their_events_per_day_and_last_pages(h: &Harness) {
+    let s = h.s();
+    let users: Vec<UserId> = (0..2).map(|i| add_user(s, &format!("an_own{i}"), "active", &[])).collect();
+    let events: Vec<Event> = (0..14)
+        .map(|i| {
+            (usize::from(i == 13), "page_view", (i / 3, i64::from(i)), 1, if i % 2 == 0 { "/jobs" } else { "/" }, None)
+        })
+        .collect();
+    load(s, &users, &events, "OWN");
+    let own = s.user_events(&users[0], day(1), day(30)).unwrap();
+    // Days 1 to 4 of theirs (day 0's events are before the range; the last is another's).
+    assert_eq!(own.per_day, [(day(1), 3), (day(2), 3), (day(3), 3), (day(4), 1)]);
+    assert_eq!(own.last.len(), 10);
+    assert_eq!(own.last[0].page.as_deref(), Some("/jobs"), "the newest first, its page's path");
+    assert_eq!(own.last[0].at, Utc.from_utc_datetime(&day(4).and_hms_opt(0, 12, 0).unwrap()));
+    // And on their page, which its read row covers.
+    let page = s.user_page(&users[1]).unwrap();
+    assert!(page.events.per_day.is_empty(), "none in the last 30 days: their event is in 2031");
+    assert_eq!(s.user_events(&users[0], day(2), day(3)).unwrap().per_day, [(day(2), 3), (day(3), 3)]);
+    assert_eq!(page.events.last.len(), 1, "their last event, whenever it was");
 }

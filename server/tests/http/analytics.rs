@@ -65,6 +65,14 @@ async fn administrators_and_sres_read_analytics_counted_by_the_upkeep_round() {
     assert_eq!(view.top_pages[0], ("/jobs".to_string(), 2));
     assert_eq!(view.days.iter().map(|d| d.sessions).sum::<i64>(), 2);
 
+    // A person's own events on their page: a row a day, the last pages seen.
+    let own = c.send(Method::GET, &format!("/users/{}", user.0), Some(&admin), None, "").await;
+    assert_eq!(own.status, StatusCode::OK);
+    for text in ["data-test-id=\"user-events-per-day\"", "data-test-id=\"user-last-events\"", "/jobs/search"] {
+        assert!(own.body.contains(text), "{text}");
+    }
+    assert!(own.body.contains(&(today - chrono::Duration::days(3)).to_string()), "the day of two events");
+
     // A clear error for a range it cannot read; nothing for compliance reviewers.
     let bad = c
         .send(Method::GET, "/charts/analytics.svg?chart=active&from=2026-02-01&to=2026-01-01", Some(&admin), None, "")

@@ -86,6 +86,25 @@ fn events_after(
     }
 }
 
+/// What the job has counted: up to which event's time, how many, and when it last
+/// counted some.
+pub(super) struct Counted {
+    pub until: Option<Timestamp>,
+    pub events: i64,
+    pub at: Option<Timestamp>,
+}
+
+pub(super) fn counted(c: &mut Conn) -> AppResult<Counted> {
+    let row = c.query_opt(
+        sql!("SELECT event_timestamp, events_counted, updated_at FROM pf_analytics_progress WHERE id = 1"),
+        &[],
+    )?;
+    match row {
+        Some(r) => Ok(Counted { until: r.opt_time(0)?, events: r.int(1)?, at: r.opt_time(2)? }),
+        None => Ok(Counted { until: None, events: 0, at: None }),
+    }
+}
+
 fn position(c: &mut Conn) -> AppResult<Option<(Timestamp, String)>> {
     let row = c.query_opt(
         sql!(
@@ -437,14 +456,7 @@ impl AnalyticsStore for Store {
                 )
             };
             let (top_pages, top_referrers) = (top("page")?, top("referrer")?);
-            let progress = c.query_opt(
-                sql!("SELECT event_timestamp, events_counted FROM pf_analytics_progress WHERE id = 1"),
-                &[],
-            )?;
-            let (counted_until, events_counted) = match progress {
-                Some(r) => (r.opt_time(0)?, r.int(1)?),
-                None => (None, 0),
-            };
+            let Counted { until: counted_until, events: events_counted, .. } = counted(c)?;
             Ok(AnalyticsView { from, to, event_types, days, top_pages, top_referrers, counted_until, events_counted })
         })
     }

@@ -176,6 +176,7 @@ impl OperationsStore for Store {
             detail: run.duration_ms.map(|ms| format!("took {ms} ms")).unwrap_or_default(),
         };
         let verify = self.last_chain_verify()?;
+        let analytics = self.read(super::analytics::counted)?;
         let (finished_at, status, detail) = match self.backups(1)?.into_iter().next() {
             _ if oracle => (
                 None,
@@ -217,6 +218,17 @@ impl OperationsStore for Store {
                     detail: verify.and_then(|v| v.result).unwrap_or_else(|| "run it from the Audit page".into()),
                 },
                 JobFact { name: "Backup".into(), finished_at, status, detail },
+                JobFact {
+                    name: "Analytics summaries".into(),
+                    finished_at: analytics.at,
+                    status: analytics.at.map(|_| "ok".to_string()),
+                    detail: match analytics.until {
+                        Some(t) => {
+                            format!("{} events counted, up to {}", analytics.events, t.format("%Y-%m-%d %H:%M UTC"))
+                        }
+                        None => "no events counted yet (each upkeep round counts new ones)".into(),
+                    },
+                },
             ],
         })
     }

@@ -42,6 +42,9 @@ async fn administrators_and_sres_read_analytics_counted_by_the_upkeep_round() {
     pathfinder_server::jobs::upkeep::round(&Db::new(c.storage.clone()), &upkeep()).await;
     let row = c.storage.recent_audit(50).unwrap().into_iter().find(|r| r.action == "analytics.summarize");
     assert!(row.is_some_and(|r| r.detail.unwrap_or_default().starts_with("4 events counted")), "the round's row");
+    let diagnostics = c.send(Method::GET, "/diagnostics", Some(&admin), None, "").await;
+    assert!(diagnostics.body.contains("Analytics summaries"), "the job on Diagnostics");
+    assert!(diagnostics.body.contains("4 events counted, up to"), "{}", diagnostics.body);
 
     for who in ["root", "sre_sam"] {
         let token = c.token(who).await;

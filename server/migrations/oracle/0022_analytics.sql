@@ -17,6 +17,8 @@ CREATE TABLE pf_analytics_top_daily (
     events NUMBER(19) NOT NULL,
     PRIMARY KEY (day_start, kind, value)
 );
+-- A range's top pages or referrers read from this index alone.
+CREATE INDEX idx_analytics_top_kind ON pf_analytics_top_daily(kind, day_start, value, events);
 -- Sessions by the day of their first event.
 CREATE TABLE pf_analytics_sessions_daily (
     day_start DATE PRIMARY KEY,

@@ -19,8 +19,8 @@ pub trait AnalyticsStore {
     /// `until` (events still being written are left for the next round), in
     /// batches: each one transaction with the summaries, the new position and its
     /// audit row. Two instances cannot count a batch twice: the position moves only
-    /// from where the batch began (the loser's batch is `Conflict`, nothing
-    /// written). Returns the events counted.
+    /// from where the batch began (the other's batch is written nowhere, and it
+    /// stops, leaving the rest to the one counting). Returns the events counted.
     fn summarize_analytics(&self, until: Timestamp, limit: u32, audit: &AuditEntry) -> AppResult<u64>;
     /// One person's events per day from `from` to `to` (inclusive) and their last
     /// ten (the user's page, whose read row covers it).

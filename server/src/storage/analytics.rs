@@ -329,7 +329,7 @@ impl AnalyticsStore for Store {
             counted += match n {
                 Ok(n) => n as u64,
                 // Another instance is counting: it goes on from there.
-                Err(AppError::Conflict(_)) if counted > 0 => break,
+                Err(AppError::Conflict(_)) => break,
                 Err(e) => return Err(e),
             };
         }

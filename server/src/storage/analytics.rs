@@ -86,33 +86,39 @@ fn events_after(
     }
 }
 
-/// What the job has counted: up to which event's time, how many, and when it last
-/// counted some.
+/// What the job has counted: up to which event (its time and id), how many, and
+/// when it last counted some.
 pub(super) struct Counted {
     pub until: Option<Timestamp>,
+    pub last_id: Option<String>,
     pub events: i64,
     pub at: Option<Timestamp>,
 }
 
 pub(super) fn counted(c: &mut Conn) -> AppResult<Counted> {
     let row = c.query_opt(
-        sql!("SELECT event_timestamp, events_counted, updated_at FROM pf_analytics_progress WHERE id = 1"),
-        &[],
-    )?;
-    match row {
-        Some(r) => Ok(Counted { until: r.opt_time(0)?, events: r.int(1)?, at: r.opt_time(2)? }),
-        None => Ok(Counted { until: None, events: 0, at: None }),
-    }
-}
-
-fn position(c: &mut Conn) -> AppResult<Option<(Timestamp, String)>> {
-    let row = c.query_opt(
         sql!(
-            "SELECT event_timestamp, analytics_id FROM pf_analytics_progress WHERE id = 1 AND analytics_id IS NOT NULL"
+            "SELECT event_timestamp, analytics_id, events_counted, updated_at FROM pf_analytics_progress WHERE id = 1"
         ),
         &[],
     )?;
-    row.map(|r| Ok((r.time(0)?, r.text(1)?))).transpose()
+    match row {
+        Some(r) => {
+            Ok(Counted { until: r.opt_time(0)?, last_id: r.opt_text(1)?, events: r.int(2)?, at: r.opt_time(3)? })
+        }
+        None => Ok(Counted { until: None, last_id: None, events: 0, at: None }),
+    }
+}
+
+/// Where the next batch begins: after the last event counted (none: the first).
+fn position(c: &mut Conn) -> AppResult<Option<(Timestamp, String)>> {
+    let counted = counted(c)?;
+    Ok(counted.until.zip(counted.last_id))
+}
+
+/// A batch another instance counted first: it is written nowhere.
+fn counted_elsewhere() -> AppError {
+    AppError::Conflict("Another instance counted these events first.".into())
 }
 
 /// Adds to the kept counts (each statement an upsert: the key's row, or a new one).
@@ -240,7 +246,9 @@ fn count(c: &mut Conn, events: &[Event]) -> AppResult<()> {
         }
     }
     c.insert_many(sql!("INSERT INTO pf_analytics_sessions_seen (session_id, day_start) VALUES (:1, :2)"), &seen)?;
-    // A person's new days, each against their nearest days before and after.
+    // A person's new days, each against their nearest days before and after (days
+    // further than the longest window change nothing).
+    let reach = Duration::days(WINDOWS.iter().copied().max().map_or(0, i64::from));
     let mut new_days = Vec::new();
     for (user, days) in active {
         let (Some(first), Some(last)) = (days.first(), days.last()) else { continue };
@@ -250,7 +258,7 @@ fn count(c: &mut Conn, events: &[Event]) -> AppResult<()> {
                     "SELECT day_start FROM pf_analytics_user_days
                      WHERE user_id = :1 AND day_start >= :2 AND day_start <= :3"
                 ),
-                &args![user, *first - Duration::days(30), *last + Duration::days(30)],
+                &args![user, *first - reach, *last + reach],
                 |r| r.opt_date(0).map(|d| d.unwrap_or_default()),
             )?
             .into_iter()
@@ -291,9 +299,7 @@ impl AnalyticsStore for Store {
             let n = self.write_audited_with(audit, |c| {
                 let from = position(c)?;
                 let events = events_after(c, from.clone(), until, room)?;
-                let Some(last) = events.last() else {
-                    return Err(AppError::Conflict("Another instance counted these events first.".into()));
-                };
+                let Some(last) = events.last() else { return Err(counted_elsewhere()) };
                 count(c, &events)?;
                 // The position moves only from where this batch began.
                 let moved = c.execute(
@@ -312,7 +318,7 @@ impl AnalyticsStore for Store {
                     ],
                 )?;
                 if moved != 1 {
-                    return Err(AppError::Conflict("Another instance counted these events first.".into()));
+                    return Err(counted_elsewhere());
                 }
                 // Forget what no later event needs.
                 let newest = last.at.date_naive();

@@ -21,6 +21,7 @@ pub mod queries;
 pub mod reference;
 pub mod retention;
 pub mod role;
+pub mod security;
 pub mod usage;
 pub mod username;
 pub mod validation;

@@ -26,6 +26,7 @@ pub mod overview;
 pub mod pert;
 pub mod reference;
 pub mod retention;
+pub mod security;
 pub mod sessions;
 pub mod subject_access;
 pub mod user_tables;
@@ -54,6 +55,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &reference::CAPABILITY,
     &keys::CAPABILITY,
     &retention::CAPABILITY,
+    &security::CAPABILITY,
     &operations::CAPABILITY,
     &backups::CAPABILITY,
     &subject_access::CAPABILITY,
@@ -114,6 +116,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reference/career-paths") view={Lazy::<CareerPathsRoute>::new()}/>
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
+                <Route path=path!("/security") view={Lazy::<SecurityRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
                 <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
                 <Route path=path!("/storage") view={Lazy::<StorageRoute>::new()}/>
@@ -161,6 +164,7 @@ use operations::{DiagnosticsPage, PoolPage, QueriesPage, StoragePage};
 use pert::{PertReportPage, PertReportsPage};
 use reference::{CareerPathsPage, SkillsPage};
 use retention::RetentionPage;
+use security::SecurityPage;
 use sessions::SessionsPage;
 use users::{UserDetailPage, UsersPage};
 
@@ -185,6 +189,7 @@ lazy_pages! {
     CareerPathsRoute => CareerPathsPage in Shell,
     KeysRoute => KeysPage in Shell,
     RetentionRoute => RetentionPage in Shell,
+    SecurityRoute => SecurityPage in Shell,
     PoolRoute => PoolPage in Shell,
     QueriesRoute => QueriesPage in Shell,
     StorageRoute => StoragePage in Shell,

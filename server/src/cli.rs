@@ -10,6 +10,7 @@ mod exit;
 mod keys;
 mod progress;
 mod retention;
+mod security;
 mod subject_access;
 
 use crate::config::ServeConfig;
@@ -243,6 +244,8 @@ pub enum Command {
         storage: StorageArgs,
         #[command(flatten)]
         backups: BackupArgs,
+        #[command(flatten)]
+        security: security::SecurityArgs,
         /// Proxies in front of the console (IP addresses, comma-separated): their
         /// X-Forwarded-For names the client for the audit log, the sign-in throttle
         /// and the loopback-only metrics. Nobody else's header is believed.
@@ -311,6 +314,12 @@ pub enum Command {
     Retention {
         #[command(subcommand)]
         command: retention::RetentionCommand,
+    },
+    /// The security review: run it now and print the open findings (exit 3 when one
+    /// is high).
+    Security {
+        #[command(subcommand)]
+        command: security::SecurityCommand,
     },
     /// Replace users' data keys and re-encrypt their fields, one transaction per user.
     RotateKeys {
@@ -551,6 +560,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             lockout,
             storage,
             backups,
+            security,
             trusted_proxies,
             mfa_required_roles,
             public_url,
@@ -588,6 +598,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 ofrep_rate: auth::throttle::EvaluationRate::per_second(ofrep_rate),
                 key_policy: keys.policy(),
                 storage_policy: storage.policy()?,
+                security_policy: security.policy(),
                 outbox: pathfinder::mail::Outbox {
                     mailer: Arc::new(pathfinder::mail::OutboxMailer {
                         path: outbox.unwrap_or_else(|| default_outbox(&url)),
@@ -611,6 +622,8 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 verify_every: std::time::Duration::from_secs(audit_verify_days * 86_400),
                 retention_every: std::time::Duration::from_secs(storage.retention_hours * 3600),
                 backups: backups.schedule(&url),
+                default_hosts: allowed_hosts.is_empty(),
+                stats_every_minutes: stats_refresh_minutes,
             };
             serve(db, &config, jobs)?;
         }
@@ -745,6 +758,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             }
         }
         Command::Backup { command } => return backup::run(s, &url, command),
+        Command::Security { command } => return security::run(s, command),
         Command::Retention { command } => {
             return retention::run(s, crate::config::audit_key(&url)?.as_deref(), command);
         }
@@ -933,6 +947,50 @@ struct Jobs {
     verify_every: std::time::Duration,
     retention_every: std::time::Duration,
     backups: Option<pathfinder::backup::BackupSchedule>,
+    /// `PF_ALLOWED_HOSTS` was not set (the security review's configuration check).
+    default_hosts: bool,
+    stats_every_minutes: u64,
+}
+
+/// What this instance reports of its configuration for the security review.
+fn instance_facts(config: &ServeConfig, jobs: &Jobs, public_url: &str) -> pathfinder::security::InstanceFacts {
+    let hours = |d: std::time::Duration| u32::try_from(d.as_secs() / 3600).unwrap_or(u32::MAX);
+    pathfinder::security::InstanceFacts {
+        https: public_url.starts_with("https://"),
+        secure_cookie: config.secure_cookie,
+        metrics_token: config.metrics_token.is_some(),
+        beyond_loopback: !config.listen.ip().is_loopback(),
+        default_hosts: jobs.default_hosts,
+        public_proxies: config
+            .trusted_proxies
+            .iter()
+            .filter(|ip| pathfinder::security::is_public_address(**ip))
+            .map(ToString::to_string)
+            .collect(),
+        mfa_required: config.session_policy.mfa_required.clone(),
+        key_rotation_days: config.key_policy.rotation_days,
+        verify_every_days: u32::try_from(jobs.verify_every.as_secs() / 86_400).unwrap_or(u32::MAX),
+        stats_every_minutes: u32::try_from(jobs.stats_every_minutes).unwrap_or(u32::MAX),
+        sample_every_minutes: config.storage_policy.sample_every_minutes,
+        statistics_every_hours: hours(jobs.statistics_every),
+        backup_every_hours: jobs.backups.as_ref().map(|b| {
+            let every =
+                if b.incremental_every.is_zero() { b.full_every } else { b.incremental_every.min(b.full_every) };
+            hours(every).max(1)
+        }),
+    }
+}
+
+/// How this instance is named on the Security page: its host and port (a restart
+/// keeps the name, so its report replaces the one before).
+fn instance_name(bound: SocketAddr) -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/etc/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "console".into());
+    format!("{host}:{}", bound.port())
 }
 
 fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
@@ -951,6 +1009,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     let audit_key: Arc<[u8]> = config.audit_key.clone().unwrap_or_else(|| Arc::from(&b""[..]));
     let witness = config.audit_witness.clone();
     let storage_policy = config.storage_policy;
+    let facts = instance_facts(config, &jobs, &state.outbox.public_url);
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
         // Counts first, so no request ever waits for them.
@@ -968,6 +1027,8 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
             backups: jobs.backups,
             audit_key: audit_key.clone(),
             witness: witness.clone(),
+            security: config.security_policy,
+            instance: Some((instance_name(bound), facts)),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
         let listener = tokio::net::TcpListener::from_std(listener).map_err(AppError::internal)?;

@@ -324,6 +324,8 @@ pub struct ServeConfig {
     pub ofrep_rate: crate::auth::throttle::EvaluationRate,
     pub key_policy: pathfinder::storage::KeyPolicy,
     pub storage_policy: pathfinder::usage::StoragePolicy,
+    /// The security review's thresholds and period (`PF_SECURITY_*`).
+    pub security_policy: pathfinder::security::SecurityPolicy,
     /// Where invitation mail goes, and the console's public address for its links.
     pub outbox: pathfinder::mail::Outbox,
     /// Signs the audit chain's checkpoints (the Audit page's verification checks them).
@@ -352,6 +354,7 @@ impl ServeConfig {
             ofrep_rate: crate::auth::throttle::EvaluationRate::per_second(2_000),
             key_policy: pathfinder::storage::KeyPolicy { rotation_days: 90 },
             storage_policy: pathfinder::usage::StoragePolicy::default(),
+            security_policy: pathfinder::security::SecurityPolicy::default(),
             outbox,
             audit_key: None,
             audit_witness: None,

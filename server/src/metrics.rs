@@ -56,6 +56,7 @@ pub struct StorageGauges {
     backup_managed: IntGauge,
     backup_success: IntGauge,
     backup_verify_ok: IntGauge,
+    security_findings: IntGaugeVec,
 }
 
 fn int_gauge(name: &str, help: &str) -> IntGauge {
@@ -110,6 +111,11 @@ impl StorageGauges {
                 "backup_last_verify_ok",
                 "Whether the newest verified backup passed (1), failed (0), or none was verified (-1)",
             ),
+            security_findings: IntGaugeVec::new(
+                Opts::new("security_findings", "Open findings of the security review, by severity"),
+                &["severity"],
+            )
+            .expect("static metric definition"),
         }
     }
 
@@ -131,6 +137,7 @@ impl StorageGauges {
             Box::new(self.backup_managed.clone()),
             Box::new(self.backup_success.clone()),
             Box::new(self.backup_verify_ok.clone()),
+            Box::new(self.security_findings.clone()),
         ]
     }
 }
@@ -383,6 +390,14 @@ pub fn publish_upkeep(
         Some(Some("ok")) => 1,
         Some(_) => 0,
     });
+}
+
+/// Publishes the security review's open findings by severity (every severity, 0
+/// included, so that an alert on `high` has a series to read).
+pub fn publish_security(open: [u64; 3]) {
+    for (severity, n) in pathfinder::security::Severity::ALL.into_iter().zip(open) {
+        METRICS.storage.security_findings.with_label_values(&[severity.as_str()]).set(n as i64);
+    }
 }
 
 pub fn count_login(outcome: &'static str) {

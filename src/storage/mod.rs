@@ -27,6 +27,7 @@ mod pert;
 mod reference;
 mod retention;
 mod schema;
+mod security;
 mod sessions;
 mod stats;
 mod subject_access;
@@ -49,6 +50,7 @@ pub use pert::*;
 pub use reference::*;
 pub use retention::*;
 pub use schema::*;
+pub use security::*;
 pub use sessions::*;
 pub use stats::*;
 pub use subject_access::*;
@@ -92,6 +94,7 @@ pub trait Storage:
     + BackupStore
     + RetentionStore
     + AnalyticsStore
+    + SecurityStore
     + Send
     + Sync
 {

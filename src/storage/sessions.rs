@@ -9,6 +9,8 @@ use crate::{AppResult, SessionId, UserId};
 /// A sign-in: its answer is the redirect to the console.
 pub const LOGIN_SUCCESS: Action = Action::with_status("login.success", 303);
 pub const LOGIN_FAILURE: Action = Action::with_status("login.failure", 401);
+/// A failed sign-in that locks the account (the security review counts them).
+pub const LOGIN_LOCKOUT: Action = Action::with_status("login.lockout", 401);
 /// A guess at an account while it is locked.
 pub const LOGIN_LOCKED: Action = Action::with_status("login.locked", 401);
 pub const LOGOUT: Action = Action::with_status("logout", 303);

@@ -13,7 +13,7 @@ use pathfinder::storage::{
     truncate, DeviceFailure, LoginFailure, LoginRecord, LoginStart, LoginSuccess, NewSession, SecondFactor,
 };
 use pathfinder::storage::{
-    Action, LOGIN_FAILURE, LOGIN_LOCKED, LOGIN_SUCCESS, LOGOUT, SESSION_CONFIRM, SESSION_CONFIRM_FAILURE,
+    Action, LOGIN_FAILURE, LOGIN_LOCKED, LOGIN_LOCKOUT, LOGIN_SUCCESS, LOGOUT, SESSION_CONFIRM, SESSION_CONFIRM_FAILURE,
 };
 use pathfinder::{AppError, AppResult, SessionId, Username};
 use std::sync::{Arc, LazyLock};
@@ -349,6 +349,7 @@ async fn settle(
     } else {
         let guard = lockout.after_failure(&record.guard, now);
         failure.guard = Some(guard);
+        let locks = guard.locked_until.is_some();
         let reason = match guard.locked_until {
             Some(until) => {
                 format!(
@@ -359,7 +360,7 @@ async fn settle(
             }
             None => format!("{wrong} ({} within the window)", guard.failed_attempts),
         };
-        (failure_action, reason)
+        (if locks && failure_action == LOGIN_FAILURE { LOGIN_LOCKOUT } else { failure_action }, reason)
     };
     let mut audit = meta.audit(Some(&user_id), action, entity);
     audit.detail = Some(reason);

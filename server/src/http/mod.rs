@@ -82,5 +82,6 @@ fn server_function_context(state: &AppState) -> impl Fn() + Clone + Send + Sync 
         provide_context(state.settings.clone());
         provide_context(state.outbox.clone());
         provide_context(state.chain_trust.clone());
+        provide_context(state.security_policy);
     }
 }

@@ -50,6 +50,8 @@ pub struct AppState {
     pub chain_trust: pathfinder::witness::ChainTrust,
     /// The settings in effect, secrets as set or unset (the Diagnostics page).
     pub settings: Arc<[pathfinder::diagnostics::Setting]>,
+    /// The security review's thresholds (the Security page's run).
+    pub security_policy: pathfinder::security::SecurityPolicy,
 }
 
 impl AppState {
@@ -83,6 +85,7 @@ impl AppState {
                 witness: config.audit_witness.clone(),
             },
             settings: config.settings.clone().into(),
+            security_policy: config.security_policy,
         })
     }
 }

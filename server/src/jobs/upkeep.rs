@@ -1,8 +1,8 @@
 //! The database's upkeep: a storage sample, the optimizer's statistics, a
 //! verification of the audit chain, a retention run, the CPA PERT checks, the
-//! analytics summaries and (embedded database) a backup, each when it is due; then
-//! the latest sample and
-//! verification published as gauges. Every console instance runs this; the
+//! analytics summaries, (embedded database) a backup and the security review, each
+//! when it is due; then the latest sample, verification and findings published as
+//! gauges. Every console instance runs this; the
 //! database's leases (`pf_console_jobs`) decide which one does each round, and every
 //! instance publishes the same latest results.
 
@@ -10,7 +10,8 @@ use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{RefreshWhen, RetentionRequest};
 use pathfinder::storage::{
-    ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, PERT_CHECKS_REFRESH, RETENTION_RUN, STORAGE_SAMPLE,
+    ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, PERT_CHECKS_REFRESH, RETENTION_RUN,
+    SECURITY_REVIEW, STORAGE_SAMPLE,
 };
 use pathfinder::usage::StoragePolicy;
 use std::sync::Arc;
@@ -46,15 +47,23 @@ pub struct Upkeep {
     pub audit_key: Arc<[u8]>,
     /// Holds the newest checkpoint seen, for the scheduled verification.
     pub witness: Option<pathfinder::witness::Witness>,
+    /// The security review's thresholds and period.
+    pub security: pathfinder::security::SecurityPolicy,
+    /// This instance's name and configuration, reported hourly for the review.
+    pub instance: Option<(String, pathfinder::security::InstanceFacts)>,
 }
 
 /// Publishes the latest sample, the last chain verification and the newest backups
 /// to `/metrics`.
 pub async fn publish(db: &Db, upkeep: &Upkeep) {
     let policy = upkeep.storage;
-    match db.call(move |s| Ok((s.storage_page(&policy)?, s.last_chain_verify()?, s.backups(20)?))).await {
-        Ok((page, verify, backups)) => {
-            crate::metrics::publish_upkeep(&page, verify.as_ref(), upkeep.verify_every, &backups)
+    let read = move |s: &dyn pathfinder::storage::Storage| {
+        Ok((s.storage_page(&policy)?, s.last_chain_verify()?, s.backups(20)?, s.open_findings()?))
+    };
+    match db.call(move |s| read(s)).await {
+        Ok((page, verify, backups, findings)) => {
+            crate::metrics::publish_upkeep(&page, verify.as_ref(), upkeep.verify_every, &backups);
+            crate::metrics::publish_security(findings);
         }
         Err(e) => tracing::warn!(error = %e, "reading the latest storage sample failed"),
     }
@@ -128,13 +137,34 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
             Err(e) => tracing::warn!(error = %e, "the scheduled backup failed; next check in a minute"),
         }
     }
+    // Last: it looks at what the jobs above did.
+    let policy = upkeep.security;
+    let audit = RequestMeta::job("security-review").audit(None, SECURITY_REVIEW, ("security", None));
+    match db.call(move |s| s.security_review(RefreshWhen::Due(policy.every()), &policy, &audit)).await {
+        Ok(Some(outcome)) => tracing::info!(outcome = outcome.note(), "ran the security review"),
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "the security review failed; next check in a minute"),
+    }
     publish(db, upkeep).await;
+}
+
+/// Reports this instance's configuration for the security review.
+pub async fn report_instance(db: &Db, upkeep: &Upkeep) {
+    let Some((name, facts)) = upkeep.instance.clone() else { return };
+    if let Err(e) = db.call(move |s| s.report_instance(&name, &facts)).await {
+        tracing::warn!(error = %e, "reporting this instance's configuration failed; next try in an hour");
+    }
 }
 
 /// Runs until the runtime stops; the first round is at start.
 pub fn spawn(db: Db, upkeep: Upkeep) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
+        let mut reported: Option<std::time::Instant> = None;
         loop {
+            if reported.is_none_or(|at| at.elapsed() >= pathfinder::security::INSTANCE_REPORT_EVERY) {
+                report_instance(&db, &upkeep).await;
+                reported = Some(std::time::Instant::now());
+            }
             round(&db, &upkeep).await;
             tokio::time::sleep(CHECK_EVERY).await;
         }

@@ -52,6 +52,7 @@ migrations! {
     20 => "0020_cpa_pert_oversight",
     21 => "0021_cpa_pert_periods",
     22 => "0022_analytics",
+    23 => "0023_security_review",
 }
 
 /// The migrations of `dialect`.

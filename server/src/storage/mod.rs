@@ -33,6 +33,7 @@ mod reference;
 mod retention;
 mod rows;
 pub mod schema;
+mod security;
 mod sessions;
 pub mod stats;
 mod store;

@@ -51,6 +51,7 @@ mod pert;
 mod reference;
 mod retention;
 mod schema;
+mod security;
 mod sessions;
 mod stats;
 mod subject_access;
@@ -92,7 +93,7 @@ impl Harness {
 }
 
 /// The schema version this build migrates to.
-pub const VERSION: i64 = 22;
+pub const VERSION: i64 = 23;
 
 /// The audit actions written so far, newest first.
 pub fn actions(s: &dyn Storage) -> Vec<String> {

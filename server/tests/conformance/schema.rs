@@ -17,7 +17,7 @@ fn migrate_is_idempotent(h: &Harness) {
 /// Two instances migrating at once (`serve --migrate` on two machines): each step is
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
-    // Make the last three steps pending again, with real work left in them.
+    // Make the last four steps pending again, with real work left in them.
     for table in [
         "pf_ref_cpa_competencies",
         "pf_cpa_report_checks",
@@ -31,9 +31,12 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         "pf_analytics_user_days",
         "pf_analytics_active_changes",
         "pf_analytics_progress",
+        "pf_security_findings",
+        "pf_console_instances",
     ] {
         (h.raw)(&format!("DROP TABLE {table}"));
     }
+    (h.raw)("DELETE FROM pf_console_jobs WHERE job_name = 'security_review'");
     (h.raw)("DROP INDEX idx_analytics_time_id");
     for index in [
         "reports_status",
@@ -81,9 +84,13 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         .collect();
     let reports: Vec<_> = runs.into_iter().map(|r| r.join().unwrap().expect("both migrations succeed")).collect();
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
-    assert_eq!(applied, ["0020_cpa_pert_oversight", "0021_cpa_pert_periods", "0022_analytics"], "{reports:?}");
+    assert_eq!(
+        applied,
+        ["0020_cpa_pert_oversight", "0021_cpa_pert_periods", "0022_analytics", "0023_security_review"],
+        "{reports:?}"
+    );
     let s = h.storage.as_ref();
-    assert_eq!(count(s, "schema.migrate"), steps + 3, "one audit row a step");
+    assert_eq!(count(s, "schema.migrate"), steps + 4, "one audit row a step");
     assert_eq!(s.schema_version().unwrap(), VERSION);
     assert_eq!(s.schema_check().unwrap(), vec![]);
 }

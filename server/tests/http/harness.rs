@@ -309,6 +309,8 @@ pub fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
         backups: None,
         audit_key: Arc::from(&b"an http test audit key, 32 chars+"[..]),
         witness: None,
+        security: pathfinder::security::SecurityPolicy::default(),
+        instance: None,
     }
 }
 

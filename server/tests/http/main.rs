@@ -20,6 +20,7 @@ mod overview;
 mod pert;
 mod reference;
 mod retention;
+mod security;
 mod sessions;
 mod shell;
 mod subject_access;

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod backup;
 pub mod career;
 pub mod diagnostics;
+pub mod dormant;
 pub mod dto;
 pub mod error;
 pub mod filter;

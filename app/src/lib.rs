@@ -17,6 +17,7 @@ pub mod analytics;
 pub mod audit;
 pub mod backups;
 pub mod career;
+pub mod dormant;
 pub mod flags;
 pub mod invitations;
 pub mod keys;
@@ -45,6 +46,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &users::CAPABILITY,
     &accounts::CAPABILITY,
     &sessions::CAPABILITY,
+    &dormant::CAPABILITY,
     &invitations::CAPABILITY,
     &mfa::CAPABILITY,
     &user_tables::CAPABILITY,
@@ -117,6 +119,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/keys") view={Lazy::<KeysRoute>::new()}/>
                 <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 <Route path=path!("/security") view={Lazy::<SecurityRoute>::new()}/>
+                <Route path=path!("/dormant") view={Lazy::<DormantRoute>::new()}/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
                 <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
                 <Route path=path!("/storage") view={Lazy::<StorageRoute>::new()}/>
@@ -156,6 +159,7 @@ use analytics::AnalyticsPage;
 use audit::{AuditEventPage, AuditPage};
 use backups::BackupsPage;
 use career::CareerDataPage;
+use dormant::DormantPage;
 use flags::{FlagDetailPage, FlagsPage, GroupPage, GroupsPage};
 use invitations::{InvitationsPage, InvitePage};
 use keys::KeysPage;
@@ -190,6 +194,7 @@ lazy_pages! {
     KeysRoute => KeysPage in Shell,
     RetentionRoute => RetentionPage in Shell,
     SecurityRoute => SecurityPage in Shell,
+    DormantRoute => DormantPage in Shell,
     PoolRoute => PoolPage in Shell,
     QueriesRoute => QueriesPage in Shell,
     StorageRoute => StoragePage in Shell,

@@ -195,13 +195,13 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
     )
     .unwrap();
     // And what 0020 to 0023 made (CPA PERT oversight's tables, indexes and triggers, analytics' summaries,
-    // the security review's tables).
+    // the security review's tables, dormant users' counts and jobs).
     let made: Vec<(String, String)> = c
         .prepare(
             "SELECT type, name FROM sqlite_master WHERE name IN ('pf_ref_cpa_competencies', 'pf_cpa_report_checks',
              'pf_cpa_reports_dirty', 'pf_cpa_counts', 'pf_cpa_due_counts') OR (type = 'index' AND name LIKE 'idx_cpa_%') OR name LIKE 'pf_cpa_dirty_%'
              OR (type = 'table' AND name LIKE 'pf_analytics_%') OR name = 'idx_analytics_time_id'
-             OR name IN ('pf_security_findings', 'pf_console_instances')",
+             OR name IN ('pf_security_findings', 'pf_console_instances', 'pf_user_stats_activity', 'pf_dormant_jobs')",
         )
         .unwrap()
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
@@ -229,7 +229,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0020_cpa_pert_oversight",
             "0021_cpa_pert_periods",
             "0022_analytics",
-            "0023_security_review"
+            "0023_security_review",
+            "0024_dormant_users"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

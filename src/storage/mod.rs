@@ -17,6 +17,7 @@ mod audit;
 mod backups;
 mod bulk;
 mod career;
+mod dormant;
 mod flags;
 mod invitations;
 mod jobs;
@@ -40,6 +41,7 @@ pub use audit::*;
 pub use backups::*;
 pub use bulk::*;
 pub use career::*;
+pub use dormant::*;
 pub use flags::*;
 pub use invitations::*;
 pub use jobs::*;
@@ -95,6 +97,7 @@ pub trait Storage:
     + RetentionStore
     + AnalyticsStore
     + SecurityStore
+    + DormantStore
     + Send
     + Sync
 {

@@ -10,8 +10,8 @@ use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{RefreshWhen, RetentionRequest};
 use pathfinder::storage::{
-    ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, PERT_CHECKS_REFRESH, RETENTION_RUN,
-    SECURITY_REVIEW, STORAGE_SAMPLE,
+    ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, DORMANT_DEACTIVATE, PERT_CHECKS_REFRESH,
+    RETENTION_RUN, SECURITY_REVIEW, STORAGE_SAMPLE,
 };
 use pathfinder::usage::StoragePolicy;
 use std::sync::Arc;
@@ -136,6 +136,16 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "the scheduled backup failed; next check in a minute"),
         }
+    }
+    // Deactivations of dormant users whose instance went away, from where they stopped.
+    let orphans = db.call(|s| s.orphaned_deactivations()).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "looking for stopped deactivations failed; next check in a minute");
+        vec![]
+    });
+    for job in orphans {
+        let audit =
+            RequestMeta::job("dormant-deactivation").audit(None, DORMANT_DEACTIVATE, ("dormant_job", Some(&job)));
+        db.detach("dormant deactivation", move |s| s.run_deactivation(&job, &audit).map(|_| ()));
     }
     // Last: it looks at what the jobs above did.
     let policy = upkeep.security;

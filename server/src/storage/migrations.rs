@@ -53,6 +53,7 @@ migrations! {
     21 => "0021_cpa_pert_periods",
     22 => "0022_analytics",
     23 => "0023_security_review",
+    24 => "0024_dormant_users",
 }
 
 /// The migrations of `dialect`.

@@ -22,6 +22,7 @@ pub mod backups;
 mod bulk;
 mod career;
 mod database_view;
+mod dormant;
 mod flags;
 mod invitations;
 mod jobs;

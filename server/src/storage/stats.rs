@@ -117,7 +117,12 @@ fn refresh_stale_career_summaries(c: &mut super::driver::Conn) -> AppResult<()> 
 impl StatsStore for Store {
     fn refresh_user_stats(&self, when: RefreshWhen, audit_entry: &AuditEntry) -> AppResult<Option<JobRun>> {
         let busy = "Another console instance is refreshing the statistics; try again when it is done.";
-        self.run_console_job(JOB, LEASE, when, busy, audit_entry, || self.rebuild_stats().map(|()| None))
+        self.run_console_job(JOB, LEASE, when, busy, audit_entry, || {
+            self.rebuild_stats()?;
+            // The dormant users' count is as of the same refresh.
+            pathfinder::storage::DormantStore::count_dormancy(self)?;
+            Ok(None)
+        })
     }
 
     fn last_stats_refresh(&self) -> AppResult<JobRun> {

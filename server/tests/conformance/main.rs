@@ -42,6 +42,7 @@ mod audit;
 mod backups;
 mod bulk;
 mod career;
+mod dormant;
 mod flags;
 mod invitations;
 mod keys;
@@ -93,7 +94,7 @@ impl Harness {
 }
 
 /// The schema version this build migrates to.
-pub const VERSION: i64 = 23;
+pub const VERSION: i64 = 24;
 
 /// The audit actions written so far, newest first.
 pub fn actions(s: &dyn Storage) -> Vec<String> {

@@ -17,7 +17,7 @@ fn migrate_is_idempotent(h: &Harness) {
 /// Two instances migrating at once (`serve --migrate` on two machines): each step is
 /// applied once, by one of them, with one version row and one audit row.
 fn concurrent_migrations_apply_each_step_once(h: &Harness) {
-    // Make the last four steps pending again, with real work left in them.
+    // Make the last five steps pending again, with real work left in them.
     for table in [
         "pf_ref_cpa_competencies",
         "pf_cpa_report_checks",
@@ -33,6 +33,8 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
         "pf_analytics_progress",
         "pf_security_findings",
         "pf_console_instances",
+        "pf_user_stats_activity",
+        "pf_dormant_jobs",
     ] {
         (h.raw)(&format!("DROP TABLE {table}"));
     }
@@ -86,11 +88,17 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
     let applied: Vec<&String> = reports.iter().flat_map(|r| &r.applied).collect();
     assert_eq!(
         applied,
-        ["0020_cpa_pert_oversight", "0021_cpa_pert_periods", "0022_analytics", "0023_security_review"],
+        [
+            "0020_cpa_pert_oversight",
+            "0021_cpa_pert_periods",
+            "0022_analytics",
+            "0023_security_review",
+            "0024_dormant_users"
+        ],
         "{reports:?}"
     );
     let s = h.storage.as_ref();
-    assert_eq!(count(s, "schema.migrate"), steps + 4, "one audit row a step");
+    assert_eq!(count(s, "schema.migrate"), steps + 5, "one audit row a step");
     assert_eq!(s.schema_version().unwrap(), VERSION);
     assert_eq!(s.schema_check().unwrap(), vec![]);
 }

@@ -10,6 +10,7 @@ mod analytics;
 mod audit;
 mod backups;
 mod career;
+mod dormant;
 mod flags;
 mod invitations;
 mod keys;

@@ -141,6 +141,13 @@ async fn every_route_and_server_function_follows_the_policy() {
         let path = c.storage.save_career_path(None, &path, &common::audit("reference.path.create")).unwrap();
         (skill.id, path.id)
     };
+    // A deactivation of dormant users being stopped, for the walk's stop (and
+    // leaving room for the walk's own deactivation).
+    sqlite_exec(
+        &c,
+        "INSERT INTO pf_dormant_jobs (job_id, dormancy, started_at, expected, stop_requested)
+         VALUES ('WALKDORMANT', 'never', '2020-01-01 00:00:00.000000', 0, 'Y')",
+    );
     let walk_policy = {
         let edit = pathfinder::retention::PolicyEdit {
             table_pattern: "pf_user_analytics".into(),
@@ -225,6 +232,7 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/save_career_path" => "edit[name]=Walk+path&edit[industry]=&edit[from_role]=&edit[to_role]=Walker&edit[typical_years]=&edit[steps]=&edit[description]=".to_string(),
         "/api/import_skills" => "csv=skill_id%2Cskill_name%2Cskill_category%2Cdescription%2Caliases%2Cmarket_demand_score%2Cis_active%0A&dry_run=true".to_string(),
         "/api/import_career_paths" => format!("csv={}&dry_run=true", pathfinder::filter::encode_component(&pathfinder::reference::PATH_CSV_COLUMNS.join(","))),
+        "/api/stop_deactivation" => "job_id=WALKDORMANT".to_string(),
         "/api/reveal_pert_narrative" => "experience_id=WALKEXP&reason=walk".to_string(),
         "/api/record_pert_review" => {
             reviews.set(reviews.get() + 1);

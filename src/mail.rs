@@ -40,3 +40,35 @@ pub struct Outbox {
     /// Without a trailing `/`.
     pub public_url: String,
 }
+
+impl Outbox {
+    /// Sends on a blocking thread: an SMTP server may take its time.
+    pub async fn send(&self, to: &str, subject: &str, body: &str) -> AppResult<()> {
+        let (mailer, to, subject, body) = (self.mailer.clone(), to.to_string(), subject.to_string(), body.to_string());
+        tokio::task::spawn_blocking(move || mailer.send(&to, &subject, &body)).await.map_err(AppError::internal)?
+    }
+
+    /// Tells every active administrator (the security review's new high findings);
+    /// how many were told. A recipient the sender refuses is logged, the others go on.
+    pub async fn tell_admins(&self, db: &crate::db::Db, subject: &str, body: &str) -> AppResult<usize> {
+        let emails = db
+            .call(|s| {
+                let mut emails = vec![];
+                for a in s.console_accounts()? {
+                    if a.account_status == "active" && a.roles.contains(&crate::Role::Admin) {
+                        emails.push(s.user_profile(&a.user_id)?.summary.email);
+                    }
+                }
+                Ok(emails)
+            })
+            .await?;
+        let mut told = 0;
+        for to in &emails {
+            match self.send(to, subject, body).await {
+                Ok(()) => told += 1,
+                Err(e) => tracing::warn!(to = %to, error = %e, "an administrator could not be told"),
+            }
+        }
+        Ok(told)
+    }
+}

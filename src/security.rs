@@ -691,17 +691,33 @@ pub struct FindingRow {
 }
 
 /// What one run changed.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReviewOutcome {
     pub opened: u64,
     pub closed: u64,
     /// Open after the run, by severity (high, medium, low).
     pub open: [u64; 3],
+    /// The high findings this run opened, a line each (administrators are told).
+    pub new_high: Vec<String>,
 }
 
 impl ReviewOutcome {
     pub fn high(&self) -> u64 {
         self.open[0]
+    }
+
+    /// The mail that tells administrators of the new high findings, if any: its
+    /// subject and body, with a link to the Security page at `public_url`.
+    pub fn high_mail(&self, public_url: &str) -> Option<(String, String)> {
+        if self.new_high.is_empty() {
+            return None;
+        }
+        let subject = format!("Pathfinder security review: {} new high finding(s)", self.new_high.len());
+        let body = format!(
+            "The security review found:\n\n{}\n\nEach says how to fix it on the Security page: {public_url}/security",
+            self.new_high.iter().map(|l| format!("- {l}")).collect::<Vec<_>>().join("\n")
+        );
+        Some((subject, body))
     }
 
     /// The run's outcome row says this.

@@ -68,7 +68,7 @@ test('the navigation groups the pages in a few sections that fit a 1280 px scree
     // A section opens as a menu of its pages, which lead there and close the menu.
     await page.click('[data-test-id=menu-people] summary');
     const items = await page.locator('[data-test-id=menu-people] .menu-items a').allTextContents();
-    assert.deepEqual(items, ['Users', 'Console accounts', 'Sessions', 'Invitations', 'Skills catalog', 'Career paths']);
+    assert.deepEqual(items, ['Users', 'Console accounts', 'Sessions', 'Dormant users', 'Invitations', 'Skills catalog', 'Career paths']);
     const link = await box(page, '[data-test-id=menu-people] .menu-items a >> text="Invitations"');
     assert.ok(link && link.x + link.width <= width, `the menu is on the screen at ${width} px`);
     await page.click('[data-test-id=menu-people] .menu-items a >> text="Invitations"');

@@ -91,6 +91,47 @@ pub struct StorageArgs {
     pub retention_hours: u64,
 }
 
+/// Mail over SMTP (`mail.rs`); without a host, mail goes to the outbox file.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SmtpArgs {
+    /// The SMTP server; unset, mail is written to the outbox (PF_OUTBOX).
+    #[arg(long, env = "PF_SMTP_HOST")]
+    pub smtp_host: Option<String>,
+    #[arg(long, env = "PF_SMTP_PORT", default_value_t = 587)]
+    pub smtp_port: u16,
+    /// starttls (when the server offers it), required (STARTTLS or no mail), tls
+    /// (from the first byte, port 465) or none.
+    #[arg(long, env = "PF_SMTP_TLS", value_enum, default_value = "starttls")]
+    pub smtp_tls: crate::mail::SmtpTls,
+    /// Signs in to the server with PF_SMTP_PASSWORD (or PF_SMTP_PASSWORD_FILE).
+    #[arg(long, env = "PF_SMTP_USERNAME")]
+    pub smtp_username: Option<String>,
+    /// The sender's address, e.g. `Pathfinder Admin <console@example.com>`.
+    #[arg(long, env = "PF_SMTP_FROM")]
+    pub smtp_from: Option<String>,
+    /// A certificate authority (PEM) to trust besides the system's.
+    #[arg(long, env = "PF_SMTP_CA_FILE")]
+    pub smtp_ca_file: Option<std::path::PathBuf>,
+}
+
+impl SmtpArgs {
+    /// The SMTP sender, or the outbox at `outbox` without a host.
+    fn mailer(self, outbox: std::path::PathBuf) -> AppResult<Arc<dyn pathfinder::mail::Mailer>> {
+        let Some(host) = self.smtp_host else { return Ok(Arc::new(pathfinder::mail::OutboxMailer { path: outbox })) };
+        let from = self.smtp_from.ok_or_else(|| AppError::invalid("PF_SMTP_HOST is set: set PF_SMTP_FROM too."))?;
+        let settings = crate::mail::SmtpSettings {
+            host,
+            port: self.smtp_port,
+            tls: self.smtp_tls,
+            username: self.smtp_username,
+            password: secret_from_env("PF_SMTP_PASSWORD")?,
+            from,
+            ca_file: self.smtp_ca_file,
+        };
+        Ok(Arc::new(crate::mail::SmtpMailer::new(&settings)?))
+    }
+}
+
 /// The embedded database's scheduled backups (see `storage/backup.rs`); on Oracle the
 /// platform takes them and these do nothing.
 #[derive(clap::Args, Debug, Clone)]
@@ -264,6 +305,8 @@ pub enum Command {
         /// the database by default.
         #[arg(long, env = "PF_OUTBOX")]
         outbox: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        smtp: SmtpArgs,
     },
     /// Apply pending migrations (idempotent; refuses to downgrade).
     Migrate,
@@ -468,8 +511,14 @@ fn init_logging(format: LogFormat) {
 }
 
 /// The secrets `serve` reads (each also as `<NAME>_FILE`): shown as set or unset only.
-pub const SECRETS: [&str; 5] =
-    ["PF_JWT_SECRET", "PF_MASTER_KEY", "PF_MASTER_KEY_PREVIOUS", "PF_AUDIT_KEY", "PF_METRICS_TOKEN"];
+pub const SECRETS: [&str; 6] = [
+    "PF_JWT_SECRET",
+    "PF_MASTER_KEY",
+    "PF_MASTER_KEY_PREVIOUS",
+    "PF_AUDIT_KEY",
+    "PF_METRICS_TOKEN",
+    "PF_SMTP_PASSWORD",
+];
 
 /// The subcommand's settings as parsed (the Diagnostics page): each option by its
 /// environment variable (or flag), its value and where it came from; the database
@@ -565,6 +614,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             mfa_required_roles,
             public_url,
             outbox,
+            smtp,
         } => {
             crate::metrics::set_slow_query_ms(slow_query_ms);
             if migrate {
@@ -600,9 +650,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
                 storage_policy: storage.policy()?,
                 security_policy: security.policy(),
                 outbox: pathfinder::mail::Outbox {
-                    mailer: Arc::new(pathfinder::mail::OutboxMailer {
-                        path: outbox.unwrap_or_else(|| default_outbox(&url)),
-                    }),
+                    mailer: smtp.mailer(outbox.unwrap_or_else(|| default_outbox(&url)))?,
                     // Empty until `serve` knows the port it listens on (see there).
                     public_url: public_url.map(|u| u.trim_end_matches('/').to_string()).unwrap_or_default(),
                 },
@@ -1010,6 +1058,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     let witness = config.audit_witness.clone();
     let storage_policy = config.storage_policy;
     let facts = instance_facts(config, &jobs, &state.outbox.public_url);
+    let outbox = state.outbox.clone();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     runtime.block_on(async move {
         // Counts first, so no request ever waits for them.
@@ -1029,6 +1078,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
             witness: witness.clone(),
             security: config.security_policy,
             instance: Some((instance_name(bound), facts)),
+            outbox: Some(outbox),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
         let listener = tokio::net::TcpListener::from_std(listener).map_err(AppError::internal)?;

@@ -11,5 +11,6 @@ pub mod export;
 pub mod generate;
 pub mod http;
 pub mod jobs;
+pub mod mail;
 pub mod metrics;
 pub mod storage;

@@ -46,7 +46,7 @@ pub async fn create_invitation(
         let audit = c.audit(INVITATION_CREATE, ("invitation", Some(&id)));
         let to = invitation.email.clone();
         c.db.call(move |s| s.create_invitation(&invitation, &audit)).await?;
-        let link = mail::send(&to, &token)?;
+        let link = mail::send(&to, &token).await?;
         Ok(InvitationLink { invitation_id: id, link })
     })
     .await
@@ -75,7 +75,7 @@ pub async fn resend_invitation(invitation_id: String) -> Result<InvitationLink, 
         let id = invitation_id.clone();
         let confirmed = c.signed_in_lately();
         let email = c.db.call(move |s| s.renew_invitation(&id, &hash, expires, confirmed, &audit)).await?;
-        let link = mail::send(&email, &token)?;
+        let link = mail::send(&email, &token).await?;
         Ok(InvitationLink { invitation_id, link })
     })
     .await
@@ -109,14 +109,14 @@ mod mail {
     use pathfinder::AppError;
 
     /// Mails the link of `token` to `to`; the link, absolute.
-    pub fn send(to: &str, token: &str) -> Result<String, AppError> {
+    pub async fn send(to: &str, token: &str) -> Result<String, AppError> {
         let outbox = crate::server::context::<pathfinder::mail::Outbox>()?;
         let link = format!("{}/invite/{token}", outbox.public_url);
         let body = format!(
             "You are invited to Pathfinder. Choose a username and a password here (the link works for {} days, once):\n\n{link}",
             super::INVITATION_DAYS
         );
-        outbox.mailer.send(to, "Your invitation to Pathfinder", &body)?;
+        outbox.send(to, "Your invitation to Pathfinder", &body).await?;
         Ok(link)
     }
 }

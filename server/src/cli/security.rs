@@ -70,6 +70,9 @@ pub fn run(s: &dyn Storage, command: SecurityCommand) -> AppResult<ExitCode> {
     let SecurityCommand::Review { policy } = command;
     let audit = RequestMeta::cli("security-review").audit(None, SECURITY_REVIEW, ("security", None));
     let outcome = s.security_review(RefreshWhen::Now, &policy.policy(), &audit)?.unwrap_or_default();
+    if !outcome.new_high.is_empty() {
+        println!("New high findings (the console's mail tells administrators of them when it runs the review):");
+    }
     let view = s.security_view(PAGE_FINDINGS)?;
     for f in &view.open {
         let (title, fix) = Check::parse(&f.check).map_or((f.check.as_str(), ""), |c| (c.title(), c.fix()));

@@ -51,6 +51,8 @@ pub struct Upkeep {
     pub security: pathfinder::security::SecurityPolicy,
     /// This instance's name and configuration, reported hourly for the review.
     pub instance: Option<(String, pathfinder::security::InstanceFacts)>,
+    /// Tells administrators of the review's new high findings.
+    pub outbox: Option<pathfinder::mail::Outbox>,
 }
 
 /// Publishes the latest sample, the last chain verification and the newest backups
@@ -151,7 +153,17 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
     let policy = upkeep.security;
     let audit = RequestMeta::job("security-review").audit(None, SECURITY_REVIEW, ("security", None));
     match db.call(move |s| s.security_review(RefreshWhen::Due(policy.every()), &policy, &audit)).await {
-        Ok(Some(outcome)) => tracing::info!(outcome = outcome.note(), "ran the security review"),
+        Ok(Some(outcome)) => {
+            tracing::info!(outcome = outcome.note(), "ran the security review");
+            if let (Some(outbox), Some((subject, body))) =
+                (&upkeep.outbox, upkeep.outbox.as_ref().and_then(|o| outcome.high_mail(&o.public_url)))
+            {
+                match outbox.tell_admins(db, &subject, &body).await {
+                    Ok(n) => tracing::info!(administrators = n, "told of new high findings"),
+                    Err(e) => tracing::warn!(error = %e, "telling administrators of new high findings failed"),
+                }
+            }
+        }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "the security review failed; next check in a minute"),
     }

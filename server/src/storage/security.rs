@@ -119,6 +119,9 @@ impl Store {
                 )?;
                 append::insert(c, &row(SECURITY_FINDING_OPEN, &id, (f.check.key(), &f.names, &f.detail)))?;
                 outcome.opened += 1;
+                if f.check.severity() == pathfinder::security::Severity::High {
+                    outcome.new_high.push(format!("{}: {} ({})", f.check.title(), f.names, f.detail));
+                }
             }
             for ((check, _), id) in open {
                 c.execute(
@@ -354,8 +357,9 @@ impl SecurityStore for Store {
             let now = Utc::now();
             let facts = self.security_facts(policy, now)?;
             let kept = self.keep_findings(&review(&facts, policy), now, audit)?;
+            let note = kept.note();
             outcome = Some(kept);
-            Ok(Some(kept.note()))
+            Ok(Some(note))
         })?;
         Ok(ran.and(outcome))
     }

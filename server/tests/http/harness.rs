@@ -311,6 +311,7 @@ pub fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
         witness: None,
         security: pathfinder::security::SecurityPolicy::default(),
         instance: None,
+        outbox: None,
     }
 }
 

@@ -24,6 +24,7 @@ mod retention;
 mod security;
 mod sessions;
 mod shell;
+mod smtp;
 mod subject_access;
 mod user_tables;
 mod users;

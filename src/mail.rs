@@ -48,9 +48,15 @@ impl Outbox {
         tokio::task::spawn_blocking(move || mailer.send(&to, &subject, &body)).await.map_err(AppError::internal)?
     }
 
-    /// Tells every active administrator (the security review's new high findings);
-    /// how many were told. A recipient the sender refuses is logged, the others go on.
-    pub async fn tell_admins(&self, db: &crate::db::Db, subject: &str, body: &str) -> AppResult<usize> {
+    /// Tells every active administrator of the new high findings of a security
+    /// review's run (nothing when it opened none); how many were told. A recipient
+    /// the sender refuses is logged, the others go on.
+    pub async fn tell_admins_of(
+        &self,
+        db: &crate::db::Db,
+        outcome: &crate::security::ReviewOutcome,
+    ) -> AppResult<usize> {
+        let Some((subject, body)) = outcome.high_mail(&self.public_url) else { return Ok(0) };
         let emails = db
             .call(|s| {
                 let mut emails = vec![];
@@ -64,7 +70,7 @@ impl Outbox {
             .await?;
         let mut told = 0;
         for to in &emails {
-            match self.send(to, subject, body).await {
+            match self.send(to, &subject, &body).await {
                 Ok(()) => told += 1,
                 Err(e) => tracing::warn!(to = %to, error = %e, "an administrator could not be told"),
             }

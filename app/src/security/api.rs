@@ -28,10 +28,8 @@ pub async fn run_security_review() -> Result<ReviewOutcome, AppError> {
             ran.ok_or_else(|| AppError::Conflict("Another console instance is running the security review.".into()))?;
         // Administrators hear of new high findings; the run stands if the mail fails.
         let outbox = crate::server::context::<pathfinder::mail::Outbox>()?;
-        if let Some((subject, body)) = outcome.high_mail(&outbox.public_url) {
-            if let Err(e) = outbox.tell_admins(&c.db, &subject, &body).await {
-                tracing::warn!(error = %e, "telling administrators of new high findings failed");
-            }
+        if let Err(e) = outbox.tell_admins_of(&c.db, &outcome).await {
+            tracing::warn!(error = %e, "telling administrators of new high findings failed");
         }
         Ok(outcome)
     })

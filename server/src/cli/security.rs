@@ -70,8 +70,8 @@ pub fn run(s: &dyn Storage, command: SecurityCommand) -> AppResult<ExitCode> {
     let SecurityCommand::Review { policy } = command;
     let audit = RequestMeta::cli("security-review").audit(None, SECURITY_REVIEW, ("security", None));
     let outcome = s.security_review(RefreshWhen::Now, &policy.policy(), &audit)?.unwrap_or_default();
-    if !outcome.new_high.is_empty() {
-        println!("New high findings (the console's mail tells administrators of them when it runs the review):");
+    for line in &outcome.new_high {
+        println!("new high finding: {line}");
     }
     let view = s.security_view(PAGE_FINDINGS)?;
     for f in &view.open {

@@ -155,10 +155,9 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
     match db.call(move |s| s.security_review(RefreshWhen::Due(policy.every()), &policy, &audit)).await {
         Ok(Some(outcome)) => {
             tracing::info!(outcome = outcome.note(), "ran the security review");
-            if let (Some(outbox), Some((subject, body))) =
-                (&upkeep.outbox, upkeep.outbox.as_ref().and_then(|o| outcome.high_mail(&o.public_url)))
-            {
-                match outbox.tell_admins(db, &subject, &body).await {
+            if let Some(outbox) = &upkeep.outbox {
+                match outbox.tell_admins_of(db, &outcome).await {
+                    Ok(0) => {}
                     Ok(n) => tracing::info!(administrators = n, "told of new high findings"),
                     Err(e) => tracing::warn!(error = %e, "telling administrators of new high findings failed"),
                 }

@@ -82,28 +82,17 @@ fn walk(c: &mut Conn, dormancy: Dormancy, after: Option<&str>, limit: u32) -> Ap
         let next = (users.len() as i64 == limit).then(|| users.last().map(|u| u.user_id.clone())).flatten();
         return Ok(Walk { users, next });
     };
-    let mut users = match after.map(cursor_time).transpose()? {
-        None => c.query_map(
-            sql!(
-                "SELECT s.user_id, s.username, s.last_activity, s.total_events, u.account_status
-                 FROM pf_mv_user_stats s JOIN pf_users u ON u.user_id = s.user_id
-                 WHERE s.last_activity < :1 ORDER BY s.last_activity",
-                limit ":2"
-            ),
-            &args![before, limit],
-            dormant_user,
-        )?,
-        Some(from) => c.query_map(
-            sql!(
-                "SELECT s.user_id, s.username, s.last_activity, s.total_events, u.account_status
-                 FROM pf_mv_user_stats s JOIN pf_users u ON u.user_id = s.user_id
-                 WHERE s.last_activity < :1 AND s.last_activity > :2 ORDER BY s.last_activity",
-                limit ":3"
-            ),
-            &args![before, from, limit],
-            dormant_user,
-        )?,
-    };
+    let from = after.map(cursor_time).transpose()?.unwrap_or_else(super::driver::earliest_time);
+    let mut users = c.query_map(
+        sql!(
+            "SELECT s.user_id, s.username, s.last_activity, s.total_events, u.account_status
+             FROM pf_mv_user_stats s JOIN pf_users u ON u.user_id = s.user_id
+             WHERE s.last_activity < :1 AND s.last_activity > :2 ORDER BY s.last_activity",
+            limit ":3"
+        ),
+        &args![before, from, limit],
+        dormant_user,
+    )?;
     if users.len() as i64 != limit {
         return Ok(Walk { users, next: None });
     }
@@ -186,8 +175,9 @@ fn job(c: &mut Conn, job_id: &str) -> AppResult<Option<DeactivationJob>> {
 impl Store {
     /// One batch of the job, in one transaction: the users after its position,
     /// each deactivated unless active again since, a console account, or not
-    /// active; their rows; the new position. `None` when the lease is lost.
-    fn deactivation_batch(&self, job_id: &str, audit: &AuditEntry) -> AppResult<Option<(bool, u64)>> {
+    /// active; their rows; the new position. Whether the job is over; `None` when
+    /// the lease is lost.
+    fn deactivation_batch(&self, job_id: &str, audit: &AuditEntry) -> AppResult<Option<bool>> {
         let now = Utc::now();
         self.write(|c| {
             let row = c.query_opt(
@@ -201,7 +191,7 @@ impl Store {
             let dormancy = dormancy_of(&row.text(0)?)?;
             if row.flag(3)? {
                 finish(c, job_id, "stopped", now)?;
-                return Ok(Some((true, 0)));
+                return Ok(Some(true));
             }
             let after = match dormancy {
                 Dormancy::Never => row.opt_text(2)?,
@@ -244,7 +234,7 @@ impl Store {
             if over {
                 finish(c, job_id, "done", now)?;
             }
-            Ok(Some((over, u64::try_from(changed).unwrap_or_default())))
+            Ok(Some(over))
         })
     }
 }
@@ -361,8 +351,8 @@ impl DormantStore for Store {
         loop {
             match self.deactivation_batch(job_id, audit)? {
                 None => return Ok(None),
-                Some((true, _)) => break,
-                Some((false, _)) => {}
+                Some(true) => break,
+                Some(false) => {}
             }
         }
         self.read(|c| job(c, job_id))

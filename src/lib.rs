@@ -5,6 +5,7 @@
 //! interface, so that the server functions in `app/` and the backends in `server/`
 //! meet on the same traits without depending on each other.
 
+pub mod access_reviews;
 pub mod analytics;
 pub mod audit;
 pub mod backup;

@@ -49,19 +49,37 @@ impl Outbox {
     }
 
     /// Tells every active administrator of the new high findings of a security
-    /// review's run (nothing when it opened none); how many were told. A recipient
-    /// the sender refuses is logged, the others go on.
+    /// review's run (nothing when it opened none); how many were told.
     pub async fn tell_admins_of(
         &self,
         db: &crate::db::Db,
         outcome: &crate::security::ReviewOutcome,
     ) -> AppResult<usize> {
         let Some((subject, body)) = outcome.high_mail(&self.public_url) else { return Ok(0) };
+        self.tell(db, &[crate::Role::Admin], &subject, &body).await
+    }
+
+    /// Tells the reviewers (active administrators and compliance reviewers) that a
+    /// campaign started, or that its deadline is two days away; how many were told.
+    pub async fn tell_reviewers_of(
+        &self,
+        db: &crate::db::Db,
+        campaign: &crate::access_reviews::Campaign,
+        started: bool,
+    ) -> AppResult<usize> {
+        let (subject, body) = crate::access_reviews::reviewer_mail(campaign, started, &self.public_url);
+        self.tell(db, &[crate::Role::Admin, crate::Role::Compliance], &subject, &body).await
+    }
+
+    /// Mails every active console account holding one of `roles`; how many were
+    /// told. A recipient the sender refuses is logged, the others go on.
+    async fn tell(&self, db: &crate::db::Db, roles: &[crate::Role], subject: &str, body: &str) -> AppResult<usize> {
+        let roles = roles.to_vec();
         let emails = db
-            .call(|s| {
+            .call(move |s| {
                 let mut emails = vec![];
                 for a in s.console_accounts()? {
-                    if a.account_status == "active" && a.roles.contains(&crate::Role::Admin) {
+                    if a.account_status == "active" && a.roles.iter().any(|r| roles.contains(r)) {
                         emails.push(s.user_profile(&a.user_id)?.summary.email);
                     }
                 }
@@ -70,9 +88,9 @@ impl Outbox {
             .await?;
         let mut told = 0;
         for to in &emails {
-            match self.send(to, &subject, &body).await {
+            match self.send(to, subject, body).await {
                 Ok(()) => told += 1,
-                Err(e) => tracing::warn!(to = %to, error = %e, "an administrator could not be told"),
+                Err(e) => tracing::warn!(to = %to, error = %e, "a console account could not be told"),
             }
         }
         Ok(told)

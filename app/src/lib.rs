@@ -12,6 +12,7 @@ pub mod policy;
 #[cfg(feature = "ssr")]
 pub mod server;
 
+pub mod access_reviews;
 pub mod accounts;
 pub mod analytics;
 pub mod audit;
@@ -58,6 +59,7 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &keys::CAPABILITY,
     &retention::CAPABILITY,
     &security::CAPABILITY,
+    &access_reviews::CAPABILITY,
     &operations::CAPABILITY,
     &backups::CAPABILITY,
     &subject_access::CAPABILITY,
@@ -120,6 +122,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/retention") view={Lazy::<RetentionRoute>::new()}/>
                 <Route path=path!("/security") view={Lazy::<SecurityRoute>::new()}/>
                 <Route path=path!("/dormant") view={Lazy::<DormantRoute>::new()}/>
+                <Route path=path!("/access-reviews") view={Lazy::<AccessReviewsRoute>::new()}/>
+                <Route path=path!("/access-reviews/:id") view={Lazy::<AccessReviewRoute>::new()} ssr=SsrMode::Async/>
                 <Route path=path!("/pool") view={Lazy::<PoolRoute>::new()}/>
                 <Route path=path!("/queries") view={Lazy::<QueriesRoute>::new()}/>
                 <Route path=path!("/storage") view={Lazy::<StorageRoute>::new()}/>
@@ -154,6 +158,7 @@ macro_rules! lazy_pages {
     (@view $page:ident) => { view! { <$page/> }.into_any() };
 }
 
+use access_reviews::{AccessReviewPage, AccessReviewsPage};
 use accounts::AccountsPage;
 use analytics::AnalyticsPage;
 use audit::{AuditEventPage, AuditPage};
@@ -195,6 +200,8 @@ lazy_pages! {
     RetentionRoute => RetentionPage in Shell,
     SecurityRoute => SecurityPage in Shell,
     DormantRoute => DormantPage in Shell,
+    AccessReviewsRoute => AccessReviewsPage in Shell,
+    AccessReviewRoute => AccessReviewPage in Shell,
     PoolRoute => PoolPage in Shell,
     QueriesRoute => QueriesPage in Shell,
     StorageRoute => StoragePage in Shell,

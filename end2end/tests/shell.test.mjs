@@ -93,7 +93,7 @@ test('each role sees the sections its work needs', async () => {
     return links;
   };
   assert.deepEqual(await seen(sre), ['Overview', 'Analytics', 'Skills catalog', 'Career paths', 'Flags', 'Groups', 'Pool', 'Queries', 'Storage', 'Diagnostics', 'Backups']);
-  assert.deepEqual(await seen(reviewer), ['Overview', 'Skills catalog', 'Career paths', 'Audit log', 'CPA PERT', 'Encryption keys', 'Security review']);
+  assert.deepEqual(await seen(reviewer), ['Overview', 'Skills catalog', 'Career paths', 'Audit log', 'CPA PERT', 'Encryption keys', 'Security review', 'Access reviews']);
   const admin = await seen(ADMIN);
-  assert.equal(admin.length, 21);
+  assert.equal(admin.length, 22);
 });

@@ -4,6 +4,7 @@
 //! Exit codes: 0 done; 1 failed; 2 bad usage or input (nothing changed);
 //! 3 `schema-check` found drift; 4 the database is unreachable or busy.
 
+mod access_reviews;
 mod audit;
 mod backup;
 mod exit;
@@ -358,6 +359,12 @@ pub enum Command {
         #[command(subcommand)]
         command: retention::RetentionCommand,
     },
+    /// Access reviews' signed reports: the public key, a campaign's report, and a
+    /// check of a report against its signature.
+    AccessReview {
+        #[command(subcommand)]
+        command: access_reviews::AccessReviewCommand,
+    },
     /// The security review: run it now and print the open findings (exit 3 when one
     /// is high).
     Security {
@@ -577,6 +584,13 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
     if let Command::NewMasterKey = cli.command {
         println!("{}", crate::crypto::MasterKey::generate().to_hex().as_str());
         return Ok(ExitCode::SUCCESS);
+    }
+    // Checking a report against a public key needs no database and no secret.
+    if let Command::AccessReview {
+        command: access_reviews::AccessReviewCommand::Verify { report, signature, public_key: Some(key) },
+    } = &cli.command
+    {
+        return access_reviews::verify_with_key(report, signature, key);
     }
     // A restore needs no live database (it may be what is being replaced).
     if let Command::Backup { command: backup::BackupCommand::Restore { folder, to, overwrite } } = &cli.command {
@@ -807,6 +821,9 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
         }
         Command::Backup { command } => return backup::run(s, &url, command),
         Command::Security { command } => return security::run(s, command),
+        Command::AccessReview { command } => {
+            return access_reviews::run(s, crate::config::existing_audit_key(&url)?.as_deref(), command);
+        }
         Command::Retention { command } => {
             return retention::run(s, crate::config::audit_key(&url)?.as_deref(), command);
         }

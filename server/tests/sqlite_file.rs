@@ -230,7 +230,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0021_cpa_pert_periods",
             "0022_analytics",
             "0023_security_review",
-            "0024_dormant_users"
+            "0024_dormant_users",
+            "0025_access_reviews"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

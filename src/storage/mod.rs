@@ -11,6 +11,7 @@
 //! `server/tests/conformance/<capability>.rs`): its trait and the types it takes and
 //! returns.
 
+mod access_reviews;
 mod accounts;
 mod analytics;
 mod audit;
@@ -35,6 +36,7 @@ mod subject_access;
 mod user_tables;
 mod users;
 
+pub use access_reviews::*;
 pub use accounts::*;
 pub use analytics::*;
 pub use audit::*;
@@ -98,6 +100,7 @@ pub trait Storage:
     + AnalyticsStore
     + SecurityStore
     + DormantStore
+    + AccessReviewStore
     + Send
     + Sync
 {

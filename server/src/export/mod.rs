@@ -2,6 +2,7 @@
 //! spreadsheet formulas kept as text. The HTTP downloads (`http/export.rs`) and
 //! the CLI's `audit export` write through them.
 
+pub mod access_reviews;
 pub mod audit;
 pub mod person;
 pub mod pert;

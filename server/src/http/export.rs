@@ -5,6 +5,7 @@
 
 use super::error::HttpError;
 use super::state::AppState;
+use crate::export::access_reviews::{report_csv, ReportSigner};
 use crate::export::audit::{begin, Sink};
 use crate::export::pert::encode_reports;
 use crate::export::{encode_users, Format};
@@ -299,12 +300,76 @@ pub async fn career_paths(State(st): State<AppState>) -> Result<Response, HttpEr
 }
 
 fn csv_attachment(filename: &str, csv: String) -> Response {
+    file_attachment("text/csv; charset=utf-8", filename, csv.into_bytes())
+}
+
+/// A download made whole in memory (a few kilobytes).
+fn file_attachment(kind: &str, filename: &str, bytes: Vec<u8>) -> Response {
     (
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_TYPE, kind.to_string()),
             (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
         ],
-        csv,
+        bytes,
     )
         .into_response()
+}
+
+/// The closed campaign's report and the signer, its read row written first.
+async fn access_review_csv(
+    st: &AppState,
+    meta: RequestMeta,
+    who: Option<Principal>,
+    id: String,
+    part: &str,
+) -> Result<(Vec<u8>, std::sync::Arc<ReportSigner>), HttpError> {
+    use pathfinder::storage::ACCESS_REVIEW_REPORT;
+    let who = who.ok_or(AppError::Unauthenticated)?;
+    let signer = st.report_signer.clone().ok_or_else(|| {
+        AppError::Unavailable("Reports are signed with a key made from the audit key: set PF_AUDIT_KEY.".into())
+    })?;
+    let audit = meta.audit(Some(&who.user_id), ACCESS_REVIEW_REPORT, ("access_review", Some(&id)));
+    let part = part.to_string();
+    let csv = st
+        .db
+        .call(move |s| {
+            let view = s.access_review(&id)?.ok_or_else(|| AppError::NotFound("That access review".into()))?;
+            let csv = report_csv(&view)?;
+            s.append_audit(&audit.with_detail(format!("{}: {part}, {} lines", view.campaign.name, view.lines.len())))?;
+            Ok(csv)
+        })
+        .await?;
+    Ok((csv, signer))
+}
+
+/// `GET /export/access-review/:id/report.csv` (compliance, admin): a closed
+/// campaign's report; audited before the bytes leave.
+pub async fn access_review_report(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, HttpError> {
+    let (csv, _) = access_review_csv(&st, meta, who, id.clone(), "report").await?;
+    Ok(file_attachment("text/csv; charset=utf-8", &format!("access-review-{id}.csv"), csv))
+}
+
+/// `GET /export/access-review/:id/report.csv.sig`: the report's detached Ed25519
+/// signature, 64 raw bytes.
+pub async fn access_review_signature(
+    State(st): State<AppState>,
+    Extension(meta): Extension<RequestMeta>,
+    Extension(who): Extension<Option<Principal>>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Result<Response, HttpError> {
+    let (csv, signer) = access_review_csv(&st, meta, who, id.clone(), "signature").await?;
+    let signature = signer.sign(&csv).to_vec();
+    Ok(file_attachment("application/octet-stream", &format!("access-review-{id}.csv.sig"), signature))
+}
+
+/// `GET /export/access-review-key.pem`: the public key that checks every report.
+pub async fn access_review_key(State(st): State<AppState>) -> Result<Response, HttpError> {
+    let signer = st.report_signer.clone().ok_or_else(|| AppError::Unavailable("No audit key is set.".into()))?;
+    let key = signer.public_key()?;
+    Ok(file_attachment("application/x-pem-file", "access-review-key.pem", key.pem.into_bytes()))
 }

@@ -37,6 +37,9 @@ pub fn router(state: AppState) -> Router {
         .route("/export/career-paths", get(export::career_paths))
         .route("/export/audit", get(export::audit))
         .route("/export/person/{id}", post(export::person))
+        .route("/export/access-review/{id}/report.csv", get(export::access_review_report))
+        .route("/export/access-review/{id}/report.csv.sig", get(export::access_review_signature))
+        .route("/export/access-review-key.pem", get(export::access_review_key))
         .route("/charts/audit.svg", get(charts::audit))
         .route("/charts/pool.svg", get(charts::pool))
         .route("/charts/storage.svg", get(charts::storage))
@@ -83,5 +86,7 @@ fn server_function_context(state: &AppState) -> impl Fn() + Clone + Send + Sync 
         provide_context(state.outbox.clone());
         provide_context(state.chain_trust.clone());
         provide_context(state.security_policy);
+        // The access reviews' page shows the key that checks their reports.
+        provide_context(state.report_signer.as_ref().and_then(|s| s.public_key().ok()));
     }
 }

@@ -52,6 +52,8 @@ pub struct AppState {
     pub settings: Arc<[pathfinder::diagnostics::Setting]>,
     /// The security review's thresholds (the Security page's run).
     pub security_policy: pathfinder::security::SecurityPolicy,
+    /// Signs closed access reviews' reports (from the audit key; none without one).
+    pub report_signer: Option<Arc<crate::export::access_reviews::ReportSigner>>,
 }
 
 impl AppState {
@@ -86,6 +88,10 @@ impl AppState {
             },
             settings: config.settings.clone().into(),
             security_policy: config.security_policy,
+            report_signer: config
+                .audit_key
+                .as_deref()
+                .map(|k| Arc::new(crate::export::access_reviews::ReportSigner::from_audit_key(k))),
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The database's upkeep: a storage sample, the optimizer's statistics, a
 //! verification of the audit chain, a retention run, the CPA PERT checks, the
-//! analytics summaries, (embedded database) a backup and the security review, each
+//! analytics summaries, (embedded database) a backup, the access reviews' deadlines
+//! and reminders and the security review, each
 //! when it is due; then the latest sample, verification and findings published as
 //! gauges. Every console instance runs this; the
 //! database's leases (`pf_console_jobs`) decide which one does each round, and every
@@ -10,8 +11,8 @@ use pathfinder::db::Db;
 use pathfinder::request::RequestMeta;
 use pathfinder::storage::{RefreshWhen, RetentionRequest};
 use pathfinder::storage::{
-    ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS, DORMANT_DEACTIVATE, PERT_CHECKS_REFRESH,
-    RETENTION_RUN, SECURITY_REVIEW, STORAGE_SAMPLE,
+    ACCESS_REVIEW_CLOSE, ACCESS_REVIEW_REMIND, ANALYTICS_SUMMARIZE, AUDIT_VERIFY, BACKUP_CREATE, DB_STATISTICS,
+    DORMANT_DEACTIVATE, PERT_CHECKS_REFRESH, RETENTION_RUN, SECURITY_REVIEW, STORAGE_SAMPLE,
 };
 use pathfinder::usage::StoragePolicy;
 use std::sync::Arc;
@@ -149,6 +150,7 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
             RequestMeta::job("dormant-deactivation").audit(None, DORMANT_DEACTIVATE, ("dormant_job", Some(&job)));
         db.detach("dormant deactivation", move |s| s.run_deactivation(&job, &audit).map(|_| ()));
     }
+    access_reviews(db, upkeep).await;
     // Last: it looks at what the jobs above did.
     let policy = upkeep.security;
     let audit = RequestMeta::job("security-review").audit(None, SECURITY_REVIEW, ("security", None));
@@ -167,6 +169,33 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Err(e) => tracing::warn!(error = %e, "the security review failed; next check in a minute"),
     }
     publish(db, upkeep).await;
+}
+
+/// Closes the access reviews past their deadline, and reminds the reviewers of
+/// those due within two days. Any instance may: each close and each reminder is
+/// claimed by one compare-and-set, so reviewers hear once.
+async fn access_reviews(db: &Db, upkeep: &Upkeep) {
+    let now = chrono::Utc::now();
+    let audit = RequestMeta::job("access-reviews").audit(None, ACCESS_REVIEW_CLOSE, ("access_review", None));
+    match db.call(move |s| s.close_overdue_access_reviews(now, &audit)).await {
+        Ok(closed) => {
+            for c in closed {
+                tracing::info!(campaign = %c.name, left_open = c.undecided(), "closed an access review at its deadline");
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "closing access reviews past their deadline failed"),
+    }
+    let audit = RequestMeta::job("access-reviews").audit(None, ACCESS_REVIEW_REMIND, ("access_review", None));
+    let due = match db.call(move |s| s.access_reviews_to_remind(now, &audit)).await {
+        Ok(due) => due,
+        Err(e) => return tracing::warn!(error = %e, "looking for access reviews to remind of failed"),
+    };
+    let Some(outbox) = &upkeep.outbox else { return };
+    for c in due {
+        if let Err(e) = outbox.tell_reviewers_of(db, &c, false).await {
+            tracing::warn!(error = %e, campaign = %c.name, "reminding reviewers of an access review failed");
+        }
+    }
 }
 
 /// Reports this instance's configuration for the security review.

@@ -54,6 +54,7 @@ migrations! {
     22 => "0022_analytics",
     23 => "0023_security_review",
     24 => "0024_dormant_users",
+    25 => "0025_access_reviews",
 }
 
 /// The migrations of `dialect`.

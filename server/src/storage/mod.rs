@@ -16,6 +16,7 @@ pub mod schema_model;
 pub mod search;
 pub mod sql;
 
+mod access_reviews;
 mod accounts;
 mod analytics;
 pub mod backups;

@@ -36,6 +36,7 @@ macro_rules! checks {
     };
 }
 
+mod access_reviews;
 mod accounts;
 mod analytics;
 mod audit;
@@ -94,7 +95,7 @@ impl Harness {
 }
 
 /// The schema version this build migrates to.
-pub const VERSION: i64 = 24;
+pub const VERSION: i64 = 25;
 
 /// The audit actions written so far, newest first.
 pub fn actions(s: &dyn Storage) -> Vec<String> {

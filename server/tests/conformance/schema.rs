@@ -93,12 +93,13 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
             "0021_cpa_pert_periods",
             "0022_analytics",
             "0023_security_review",
-            "0024_dormant_users"
+            "0024_dormant_users",
+            "0025_access_reviews"
         ],
         "{reports:?}"
     );
     let s = h.storage.as_ref();
-    assert_eq!(count(s, "schema.migrate"), steps + 5, "one audit row a step");
+    assert_eq!(count(s, "schema.migrate"), steps + 6, "one audit row a step");
     assert_eq!(s.schema_version().unwrap(), VERSION);
     assert_eq!(s.schema_check().unwrap(), vec![]);
 }

@@ -5,6 +5,7 @@
 mod common;
 mod harness;
 
+mod access_reviews;
 mod accounts;
 mod analytics;
 mod audit;

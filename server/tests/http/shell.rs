@@ -148,6 +148,33 @@ async fn every_route_and_server_function_follows_the_policy() {
         "INSERT INTO pf_dormant_jobs (job_id, dormancy, started_at, expected, stop_requested)
          VALUES ('WALKDORMANT', 'never', '2020-01-01 00:00:00.000000', 0, 'Y')",
     );
+    // Access reviews: a closed campaign (its page, report and signature), and open
+    // ones with a line about walk_target for each call the walk makes to decide.
+    sqlite_exec(
+        &c,
+        &format!(
+            "INSERT INTO pf_access_reviews (review_id, name, started_at, deadline, closed_at, close_reason)
+             VALUES ('WALKREVIEW', 'Walk review', '2026-01-01 00:00:00.000000', '2026-01-08 00:00:00.000000',
+                     '2026-01-02 00:00:00.000000', 'decided');
+             INSERT INTO pf_access_review_lines (line_id, review_id, user_id, username, role, second_factor, decision,
+                     comment_text)
+             VALUES ('WALKRLINE0', 'WALKREVIEW', '{t}', 'walk_target', 'sre', 'N', 'keep', 'walk');",
+            t = target.0
+        ),
+    );
+    for n in 1..=6 {
+        sqlite_exec(
+            &c,
+            &format!(
+                "INSERT INTO pf_access_reviews (review_id, name, started_at, deadline)
+                 VALUES ('WALKOPEN{n}', 'Walk open review', '2026-01-01 00:00:00.000000', '2999-01-01 00:00:00.000000');
+                 INSERT INTO pf_access_review_lines (line_id, review_id, user_id, username, role, second_factor)
+                 VALUES ('WALKRLINE{n}', 'WALKOPEN{n}', '{t}', 'walk_target', 'sre', 'N');",
+                t = target.0
+            ),
+        );
+    }
+    let decisions = std::cell::Cell::new(0);
     let walk_policy = {
         let edit = pathfinder::retention::PolicyEdit {
             table_pattern: "pf_user_analytics".into(),
@@ -233,6 +260,12 @@ async fn every_route_and_server_function_follows_the_policy() {
         "/api/import_skills" => "csv=skill_id%2Cskill_name%2Cskill_category%2Cdescription%2Caliases%2Cmarket_demand_score%2Cis_active%0A&dry_run=true".to_string(),
         "/api/import_career_paths" => format!("csv={}&dry_run=true", pathfinder::filter::encode_component(&pathfinder::reference::PATH_CSV_COLUMNS.join(","))),
         "/api/stop_deactivation" => "job_id=WALKDORMANT".to_string(),
+        "/api/access_review" => "review_id=WALKREVIEW".to_string(),
+        "/api/start_access_review" => "name=Walk&scope=all&days=7".to_string(),
+        "/api/decide_access_line" => {
+            decisions.set(decisions.get() + 1);
+            format!("line_id=WALKRLINE{}&decision=keep&comment=walk", decisions.get())
+        }
         "/api/reveal_pert_narrative" => "experience_id=WALKEXP&reason=walk".to_string(),
         "/api/record_pert_review" => {
             reviews.set(reviews.get() + 1);
@@ -249,6 +282,7 @@ async fn every_route_and_server_function_follows_the_policy() {
             p if p.starts_with("/flags/") => "walk.flag",
             p if p.starts_with("/groups/") => walk_group.as_str(),
             p if p.starts_with("/pert/") => "WALKPERT",
+            p if p.starts_with("/access-reviews/") || p.starts_with("/export/access-review/") => "WALKREVIEW",
             _ => target.0.as_str(),
         };
         let path = pattern.replace(":id", id);

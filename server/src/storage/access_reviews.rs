@@ -108,25 +108,14 @@ fn findings_by_account(c: &mut Conn) -> AppResult<HashMap<String, Vec<String>>> 
     Ok(out)
 }
 
-/// A campaign's audit row about one account.
-fn about(audit: &AuditEntry, action: Action, user_id: &str, detail: String) -> AuditEntry {
+/// A campaign's audit row: about one account (`user`) or the campaign itself
+/// (`access_review`).
+fn row(audit: &AuditEntry, action: Action, (entity, id): (&str, &str), detail: String) -> AuditEntry {
     AuditEntry {
         action: action.name.into(),
         response_status: action.status,
-        entity_type: Some("user".into()),
-        entity_id: Some(user_id.into()),
-        detail: Some(detail),
-        ..audit.clone()
-    }
-}
-
-/// The campaign's own audit row.
-fn on_campaign(audit: &AuditEntry, action: Action, review_id: &str, detail: String) -> AuditEntry {
-    AuditEntry {
-        action: action.name.into(),
-        response_status: action.status,
-        entity_type: Some("access_review".into()),
-        entity_id: Some(review_id.into()),
+        entity_type: Some(entity.into()),
+        entity_id: Some(id.into()),
         detail: Some(detail),
         ..audit.clone()
     }
@@ -166,7 +155,7 @@ fn close(
             1000,
         ),
     };
-    append::insert(c, &on_campaign(audit, ACCESS_REVIEW_CLOSE, &campaign.review_id, detail))?;
+    append::insert(c, &row(audit, ACCESS_REVIEW_CLOSE, ("access_review", &campaign.review_id), detail))?;
     Ok(true)
 }
 
@@ -241,7 +230,7 @@ impl AccessReviewStore for Store {
                 holders.len(),
                 new.deadline.format("%Y-%m-%d %H:%M UTC")
             );
-            append::insert(c, &on_campaign(audit, pathfinder::storage::ACCESS_REVIEW_START, &id, detail))?;
+            append::insert(c, &row(audit, pathfinder::storage::ACCESS_REVIEW_START, ("access_review", &id), detail))?;
             one(c, &id)
         })
     }
@@ -349,7 +338,7 @@ impl AccessReviewStore for Store {
                 (Decision::Revoke, false) => format!("revoked {} from {username} (no longer held)", role.as_str()),
             };
             let detail = pathfinder::storage::truncate(&format!("{}: {what}: {comment}", campaign.name), 1000);
-            append::insert(c, &about(audit, action, &user_id, detail))?;
+            append::insert(c, &row(audit, action, ("user", &user_id), detail))?;
             let left = c.query_int(
                 sql!("SELECT COUNT(*) FROM pf_access_review_lines WHERE review_id = :1 AND decision IS NULL"),
                 &args![&review_id],
@@ -402,7 +391,7 @@ impl AccessReviewStore for Store {
                 if won == 1 {
                     let campaign = one(c, &id)?;
                     let detail = format!("{}: {} lines undecided", campaign.name, campaign.undecided());
-                    append::insert(c, &on_campaign(audit, ACCESS_REVIEW_REMIND, &id, detail))?;
+                    append::insert(c, &row(audit, ACCESS_REVIEW_REMIND, ("access_review", &id), detail))?;
                     claimed.push(campaign);
                 }
             }

@@ -161,3 +161,53 @@ fn openssl_checks(c: &Console, pem: &str, report: &[u8], sig: &[u8], changed: &[
         }
     }
 }
+
+/// The upkeep round reminds the reviewers of a campaign due within two days (once,
+/// however many rounds or instances) and closes one past its deadline, its open
+/// lines reported.
+#[tokio::test]
+async fn the_upkeep_reminds_reviewers_and_closes_at_the_deadline() {
+    let _gauges = UPKEEP_GAUGES.lock().await;
+    let c = Console::new();
+    let comp = c.token("comp_cy").await;
+    let start = form(&[("name", "Due soon"), ("scope", "sre"), ("days", "1")]);
+    let r = c.post("/api/start_access_review", Some(&comp), &start).await;
+    let campaign: Campaign = serde_json::from_str(&r.body).unwrap();
+    let outbox = c.dir.path().join("outbox.txt");
+    let upkeep = pathfinder_server::jobs::upkeep::Upkeep {
+        outbox: Some(pathfinder::mail::Outbox {
+            mailer: std::sync::Arc::new(pathfinder::mail::OutboxMailer { path: outbox.clone() }),
+            public_url: "http://console.test".into(),
+        }),
+        ..upkeep()
+    };
+    let db = Db::new(c.storage.clone());
+    for _ in 0..2 {
+        pathfinder_server::jobs::upkeep::round(&db, &upkeep).await;
+    }
+    let mail = std::fs::read_to_string(&outbox).unwrap();
+    assert_eq!(mail.matches("Access review due").count(), 2, "root and comp_cy, once: {mail}");
+    assert!(mail.contains(&format!("http://console.test/access-reviews/{}", campaign.review_id)), "{mail}");
+
+    // Past its deadline: the next round closes it, the SRE's line left open.
+    sqlite_exec(
+        &c,
+        &format!(
+            "UPDATE pf_access_reviews SET deadline = '2020-01-01 00:00:00.000000' WHERE review_id = '{}'",
+            campaign.review_id
+        ),
+    );
+    let refused = decide(&c, &comp, &view(&c, &comp, &campaign.review_id).await.lines[0].line_id, "keep", "late").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    pathfinder_server::jobs::upkeep::round(&db, &upkeep).await;
+    let closed = view(&c, &comp, &campaign.review_id).await;
+    assert_eq!(closed.campaign.close_reason, Some(pathfinder::access_reviews::CloseReason::Deadline));
+    assert_eq!(closed.campaign.undecided(), 1);
+    let rows = c.storage.recent_audit(200).unwrap();
+    let close = rows.iter().find(|r| r.action == "access_review.close").expect("the close row");
+    assert!(close.detail.as_deref().is_some_and(|d| d.contains("1 lines left open: sre_sam (sre)")), "{close:?}");
+    let report = c
+        .send(Method::GET, &format!("/export/access-review/{}/report.csv", campaign.review_id), Some(&comp), None, "")
+        .await;
+    assert!(report.body.contains(",undecided,"), "{}", report.body);
+}

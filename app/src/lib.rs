@@ -36,7 +36,7 @@ pub mod users;
 
 use components::{NotFound, Shell};
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{lazy_route, path, Lazy, LazyRoute, SsrMode};
 
@@ -73,6 +73,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                // Under the build's name, as the scripts are (the server's `http::assets`).
+                <link rel="stylesheet" id="leptos" href=format!("/{}/pathfinder.css", options.site_pkg_dir)/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -89,7 +91,6 @@ pub fn App() -> impl IntoView {
     #[cfg(feature = "ssr")]
     content_security_policy();
     view! {
-        <Stylesheet id="leptos" href="/pkg/pathfinder.css"/>
         <Title text="Pathfinder Admin"/>
         <Router>
             <Routes fallback=|| view! { <Shell><NotFound/></Shell> }>

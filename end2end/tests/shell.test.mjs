@@ -97,3 +97,27 @@ test('each role sees the sections its work needs', async () => {
   const admin = await seen(ADMIN);
   assert.equal(admin.length, 22);
 });
+
+test('the bundle crosses the wire compressed and within its budget, and a second visit downloads none of it', async () => {
+  const page = await c.browser.newPage();
+  const first = page.waitForResponse((r) => /\/pkg\/[0-9a-f]{16}\/pathfinder\.wasm$/.test(r.url()));
+  await page.goto(`${c.base}/login`);
+  const wasm = await first;
+  assert.equal(wasm.headers()['content-encoding'], 'br');
+  assert.equal(wasm.headers()['cache-control'], 'public, max-age=31536000, immutable');
+  await page.waitForSelector('body[data-hydrated=true]', HYDRATED);
+  const bundle = () => page.evaluate(() => performance.getEntriesByType('resource')
+    .filter((r) => r.name.includes('/pkg/'))
+    .map((r) => ({ name: r.name.replace(/^.*\/pkg\//, ''), wire: r.transferSize, body: r.encodedBodySize })));
+  const cold = await bundle();
+  const sent = cold.find((r) => r.name.endsWith('/pathfinder.wasm'));
+  // The first page's budget (300 KB), counted as it crossed the wire.
+  assert.ok(sent && sent.body > 0 && sent.body <= 300000, JSON.stringify(cold));
+  assert.ok(cold.every((r) => r.wire > 0), 'a cold cache fetches each file');
+  await page.goto(`${c.base}/login`);
+  await page.waitForSelector('body[data-hydrated=true]', HYDRATED);
+  const warm = await bundle();
+  assert.ok(warm.length >= 3, JSON.stringify(warm));
+  assert.deepEqual(warm.filter((r) => r.wire > 0), [], 'every file from the cache');
+  await page.close();
+});

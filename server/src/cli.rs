@@ -392,6 +392,13 @@ pub enum Command {
     RotateMasterKey,
     /// Print a new random master key (64 hex digits) for PF_MASTER_KEY.
     NewMasterKey,
+    /// Write brotli and gzip copies beside each file of the browser bundle
+    /// (`<site root>/pkg`), which `serve` sends to browsers that accept them; the
+    /// release build runs it. No database.
+    CompressAssets {
+        #[arg(long, default_value = "target/site")]
+        site_root: String,
+    },
     /// Delete a user and destroy their data key (crypto-shredding); audited.
     DeleteUser {
         username: String,
@@ -581,6 +588,12 @@ fn settings_in_effect(matches: &clap::ArgMatches) -> Vec<pathfinder::diagnostics
 fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<ExitCode> {
     let url = DatabaseUrl::parse(&cli.database_url)?;
     tracing::debug!(database = %url, "opening database");
+    if let Command::CompressAssets { site_root } = &cli.command {
+        let pkg = std::path::Path::new(site_root).join("pkg");
+        let (before, after) = crate::http::assets::compress_bundle(&pkg)?;
+        println!("Compressed the bundle in {}: {before} bytes, {after} with brotli.", pkg.display());
+        return Ok(ExitCode::SUCCESS);
+    }
     if let Command::NewMasterKey = cli.command {
         println!("{}", crate::crypto::MasterKey::generate().to_hex().as_str());
         return Ok(ExitCode::SUCCESS);
@@ -723,7 +736,7 @@ fn run(cli: Cli, settings: Vec<pathfinder::diagnostics::Setting>) -> AppResult<E
             return keys::rotate(s, which);
         }
         Command::RotateMasterKey => return keys::rotate_master(s, &url),
-        Command::NewMasterKey => {}
+        Command::NewMasterKey | Command::CompressAssets { .. } => {}
         Command::DeleteUser { username, yes } => {
             let username = Username::parse(&username)?;
             let id =

@@ -4,6 +4,7 @@
 //! kind of handler, and nothing below `http` imports it back.
 
 pub mod access;
+pub mod assets;
 mod charts;
 mod error;
 mod export;
@@ -49,6 +50,13 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(ops::ready))
         .route("/metrics", get(ops::metrics))
+        // The bundle under its build's name, compressed, kept by browsers for a year.
+        .nest_service(
+            &format!("/{}", state.leptos_options.site_pkg_dir),
+            tower::ServiceBuilder::new()
+                .map_response(assets::cache_for_a_year)
+                .service(tower_http::services::ServeDir::new(&state.bundle).precompressed_br().precompressed_gzip()),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), {
             let options = state.leptos_options.clone();
             move || shell(options.clone())

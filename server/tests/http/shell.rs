@@ -593,3 +593,56 @@ async fn pages_render_whole_while_other_routers_are_built() {
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     assert!(builder.join().unwrap() > 0, "routers were built meanwhile");
 }
+
+/// The browser's bundle: under its build's name, compressed as the browser accepts
+/// (the copies the release build writes), kept for a year; another build's name is
+/// not found, and is not cached.
+#[tokio::test]
+async fn the_bundle_is_served_compressed_under_its_build_and_kept_for_a_year() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir(&pkg).unwrap();
+    let wasm: Vec<u8> = (0..40_000u32).flat_map(|i| (i % 97).to_le_bytes()).collect();
+    std::fs::write(pkg.join("pathfinder.wasm"), &wasm).unwrap();
+    std::fs::write(pkg.join("pathfinder.css"), "body { margin: 0 }\n".repeat(50)).unwrap();
+    pathfinder_server::http::assets::compress_bundle(&pkg).unwrap();
+    let build = pathfinder_server::http::assets::build_id(&pkg);
+    let root = site.path().to_str().unwrap().to_string();
+    let c = Console::configured(|config| config.site_root = root);
+
+    let login = c.send(Method::GET, "/login", None, None, "").await;
+    assert!(login.body.contains(&format!("/pkg/{build}/pathfinder.css")), "{}", login.body);
+    assert!(login.body.contains(&format!("/pkg/{build}/pathfinder.js")), "the scripts under the build's name");
+    let get = |path: String, accept: &'static str| {
+        let c = &c;
+        async move {
+            let mut req = Request::builder().uri(path).header(header::HOST, HOST);
+            if !accept.is_empty() {
+                req = req.header(header::ACCEPT_ENCODING, accept);
+            }
+            let resp = c.app.clone().oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
+            let (status, headers) = (resp.status(), resp.headers().clone());
+            (status, headers, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
+        }
+    };
+    let wasm_path = format!("/pkg/{build}/pathfinder.wasm");
+    for (accept, encoding, file) in [
+        ("gzip, deflate, br", Some("br"), "pathfinder.wasm.br"),
+        ("gzip", Some("gzip"), "pathfinder.wasm.gz"),
+        ("", None, "pathfinder.wasm"),
+    ] {
+        let (status, headers, body) = get(wasm_path.clone(), accept).await;
+        assert_eq!(status, StatusCode::OK, "{accept}");
+        assert_eq!(headers.get(header::CONTENT_ENCODING).map(|v| v.to_str().unwrap()), encoding, "{accept}");
+        assert_eq!(body, std::fs::read(pkg.join(file)).unwrap(), "{accept}: the file as written");
+        assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
+        assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+    }
+    assert!(std::fs::metadata(pkg.join("pathfinder.wasm.br")).unwrap().len() < wasm.len() as u64 / 4);
+    let (status, headers, _) = get(format!("/pkg/{build}/nothing.wasm"), "br").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(headers.get(header::CACHE_CONTROL).is_none_or(|v| v != "public, max-age=31536000, immutable"));
+    let (status, headers, _) = get("/pkg/0123456789abcdef/pathfinder.wasm".into(), "br").await;
+    assert_ne!(status, StatusCode::OK, "another build's name");
+    assert!(headers.get(header::CACHE_CONTROL).is_none_or(|v| v != "public, max-age=31536000, immutable"));
+}

@@ -110,10 +110,11 @@ test('the bundle crosses the wire compressed and within its budget, and a second
     .filter((r) => r.name.includes('/pkg/'))
     .map((r) => ({ name: r.name.replace(/^.*\/pkg\//, ''), wire: r.transferSize, body: r.encodedBodySize })));
   const cold = await bundle();
-  const sent = cold.find((r) => r.name.endsWith('/pathfinder.wasm'));
-  // The first page's budget (300 KB), counted as it crossed the wire.
-  assert.ok(sent && sent.body > 0 && sent.body <= 300000, JSON.stringify(cold));
-  assert.ok(cold.every((r) => r.wire > 0), 'a cold cache fetches each file');
+  // The first page's budget (300 KB), counted as it crossed the wire (the preload and
+  // the instantiation are two entries of one download: the second is served by the first).
+  const sent = cold.filter((r) => r.name.endsWith('/pathfinder.wasm') && r.wire > 0);
+  assert.equal(sent.length, 1, JSON.stringify(cold));
+  assert.ok(sent[0].body > 0 && sent[0].body <= 300000, JSON.stringify(cold));
   await page.goto(`${c.base}/login`);
   await page.waitForSelector('body[data-hydrated=true]', HYDRATED);
   const warm = await bundle();

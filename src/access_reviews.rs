@@ -20,6 +20,7 @@ pub const REMIND_BEFORE: chrono::TimeDelta = chrono::TimeDelta::days(2);
 pub const LIST_LIMIT: u32 = 100;
 /// The most lines a campaign takes (console accounts are few; this bounds a page).
 pub const MAX_LINES: u32 = 5_000;
+/// In bytes, as the columns are sized on Oracle (`VARCHAR2(n)`).
 const COMMENT_MAX: usize = 1_000;
 const NAME_MAX: usize = 200;
 
@@ -86,8 +87,8 @@ impl NewCampaign {
     /// From the form: a name, a scope (`all` or a role) and the days to decide.
     pub fn parse(name: &str, scope: &str, days: &str, now: Timestamp) -> AppResult<NewCampaign> {
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > NAME_MAX {
-            return Err(AppError::invalid(format!("Name the campaign (at most {NAME_MAX} characters).")));
+        if name.is_empty() || name.len() > NAME_MAX {
+            return Err(AppError::invalid(format!("Name the campaign (at most {NAME_MAX} bytes of UTF-8).")));
         }
         let role = match scope.trim() {
             "" | "all" => None,
@@ -209,8 +210,8 @@ pub fn comment(text: &str) -> AppResult<String> {
     if text.is_empty() {
         return Err(AppError::invalid("Say why in a comment: it goes into the report."));
     }
-    if text.chars().count() > COMMENT_MAX {
-        return Err(AppError::invalid(format!("A comment is at most {COMMENT_MAX} characters.")));
+    if text.len() > COMMENT_MAX {
+        return Err(AppError::invalid(format!("A comment is at most {COMMENT_MAX} bytes of UTF-8.")));
     }
     Ok(text.to_string())
 }
@@ -310,6 +311,9 @@ mod tests {
             assert!(NewCampaign::parse(name, scope, days, now).is_err(), "{name} {scope} {days}");
         }
         assert!(NewCampaign::parse(&"x".repeat(201), "all", "7", now).is_err());
+        // Bytes, as Oracle's columns count them: 101 two-byte letters are too many.
+        assert!(NewCampaign::parse(&"é".repeat(101), "all", "7", now).is_err());
+        assert!(NewCampaign::parse(&"é".repeat(100), "all", "7", now).is_ok());
     }
 
     #[test]
@@ -340,5 +344,6 @@ mod tests {
         assert_eq!(comment("  still on call ").unwrap(), "still on call");
         assert!(comment("  ").is_err());
         assert!(comment(&"x".repeat(1001)).is_err());
+        assert!(comment(&"é".repeat(501)).is_err());
     }
 }

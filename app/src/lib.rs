@@ -65,17 +65,24 @@ pub const CAPABILITIES: &[&policy::Capability] = &[
     &subject_access::CAPABILITY,
 ];
 
+/// Where the pages' links to the bundle start (`/pkg/<build>`, see the server's
+/// `http::assets`): the scripts, the wasm, the split pages' modules (whose loader
+/// fetches relative to itself) and the style sheet. Provided by the server.
+#[derive(Clone, Debug, Default)]
+pub struct BundleRoot(pub String);
+
 /// The HTML document around the app.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let root = use_context::<BundleRoot>().unwrap_or_default().0;
+    let style = format!("{root}/{}/pathfinder.css", options.site_pkg_dir);
     view! {
         <!DOCTYPE html>
         <html lang="en">
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
-                // Under the build's name, as the scripts are (the server's `http::assets`).
-                <link rel="stylesheet" id="leptos" href=format!("/{}/pathfinder.css", options.site_pkg_dir)/>
-                <HydrationScripts options/>
+                <link rel="stylesheet" id="leptos" href=style/>
+                <HydrationScripts options root/>
                 <MetaTags/>
             </head>
             <body>

@@ -100,7 +100,7 @@ test('each role sees the sections its work needs', async () => {
 
 test('the bundle crosses the wire compressed and within its budget, and a second visit downloads none of it', async () => {
   const page = await c.browser.newPage();
-  const first = page.waitForResponse((r) => /\/pkg\/[0-9a-f]{16}\/pathfinder\.wasm$/.test(r.url()));
+  const first = page.waitForResponse((r) => /\/pkg\/[0-9a-f]{16}\/pkg\/pathfinder\.wasm$/.test(r.url()));
   await page.goto(`${c.base}/login`);
   const wasm = await first;
   assert.equal(wasm.headers()['content-encoding'], 'br');
@@ -121,4 +121,11 @@ test('the bundle crosses the wire compressed and within its budget, and a second
   assert.ok(warm.length >= 3, JSON.stringify(warm));
   assert.deepEqual(warm.filter((r) => r.wire > 0), [], 'every file from the cache');
   await page.close();
+  // A lazy page's HTML asks for its own module ahead (the split manifest is read
+  // under the build's path too).
+  const users = await c.signedInPage();
+  await users.goto(`${c.base}/users`);
+  const preloads = await users.locator('link[rel=preload][href*="/pkg/"][href*="split_"], link[rel=modulepreload][href*="__wasm_split"]').count();
+  assert.ok(preloads >= 1, `${preloads} preloads of the page's modules`);
+  await users.close();
 });

@@ -52,7 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(ops::metrics))
         // The bundle under its build's name, compressed, kept by browsers for a year.
         .nest_service(
-            &format!("/{}", state.leptos_options.site_pkg_dir),
+            &format!("{}/{}", state.bundle_root, state.leptos_options.site_pkg_dir),
             tower::ServiceBuilder::new()
                 .map_response(assets::cache_for_a_year)
                 .service(tower_http::services::ServeDir::new(&state.bundle).precompressed_br().precompressed_gzip()),
@@ -96,5 +96,7 @@ fn server_function_context(state: &AppState) -> impl Fn() + Clone + Send + Sync 
         provide_context(state.security_policy);
         // The access reviews' page shows the key that checks their reports.
         provide_context(state.report_signer.as_ref().and_then(|s| s.public_key().ok()));
+        // The pages link to the bundle under the build's name.
+        provide_context(pathfinder_app::BundleRoot(state.bundle_root.clone()));
     }
 }

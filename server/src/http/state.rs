@@ -55,18 +55,21 @@ pub struct AppState {
     /// Signs closed access reviews' reports (from the audit key; none without one).
     pub report_signer: Option<Arc<crate::export::access_reviews::ReportSigner>>,
     /// The folder of the browser's bundle (`<site root>/pkg`), served under
-    /// `/pkg/<build>` (see [`super::assets`]).
+    /// [`AppState::bundle_root`]`/pkg` (see [`super::assets`]).
     pub bundle: std::path::PathBuf,
+    /// `/pkg/<build>`: what the pages' links to the bundle start with.
+    pub bundle_root: String,
 }
 
 impl AppState {
     /// The state `serve` runs with: the CLI and the tests build it the same way.
     pub fn new(config: &ServeConfig, db: Db) -> AppResult<AppState> {
         let bundle = std::path::Path::new(&config.site_root).join("pkg");
+        let bundle_root = format!("/pkg/{}", super::assets::build_id(&bundle)?);
         let leptos_options = LeptosOptions::builder()
             .output_name("pathfinder")
             .site_root(config.site_root.as_str())
-            .site_pkg_dir(format!("pkg/{}", super::assets::build_id(&bundle)))
+            .site_pkg_dir("pkg")
             .site_addr(config.listen)
             .build();
         Ok(AppState {
@@ -97,6 +100,7 @@ impl AppState {
                 .as_deref()
                 .map(|k| Arc::new(crate::export::access_reviews::ReportSigner::from_audit_key(k))),
             bundle,
+            bundle_root,
         })
     }
 }

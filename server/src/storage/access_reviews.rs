@@ -103,7 +103,9 @@ fn findings_by_account(c: &mut Conn) -> AppResult<HashMap<String, Vec<String>>> 
         |r| Ok((r.text(0)?, r.text(1)?)),
     )? {
         let title = pathfinder::security::Check::parse(&check).map_or(check.clone(), |c| c.title().to_string());
-        out.entry(subject).or_default().push(title);
+        // An account's id, or `<id>:<role>` (a recent grant names the role too).
+        let account = subject.split(':').next().unwrap_or_default().to_string();
+        out.entry(account).or_default().push(title);
     }
     Ok(out)
 }
@@ -174,7 +176,7 @@ impl AccessReviewStore for Store {
                      ORDER BY u.username, r.role",
                     limit ":3"
                 ),
-                &args![new.role.map(Role::as_str), new.role.map(Role::as_str), i64::from(MAX_LINES)],
+                &args![new.role.map(Role::as_str), new.role.map(Role::as_str), i64::from(MAX_LINES) + 1],
                 |r| {
                     Ok((
                         r.text(0)?,
@@ -190,12 +192,26 @@ impl AccessReviewStore for Store {
             if holders.is_empty() {
                 return Err(AppError::invalid("No console account is in that scope: there is nothing to review."));
             }
+            if holders.len() > MAX_LINES as usize {
+                return Err(AppError::invalid(format!(
+                    "More than {MAX_LINES} roles are in that scope: review one role at a time."
+                )));
+            }
             c.execute(
                 sql!(
-                    "INSERT INTO pf_access_reviews (review_id, name, scope_role, started_by, started_at, deadline)
-                     VALUES (:1, :2, :3, :4, :5, :6)"
+                    "INSERT INTO pf_access_reviews (review_id, name, scope_role, started_by, started_at, deadline,
+                     reminded_at) VALUES (:1, :2, :3, :4, :5, :6, :7)"
                 ),
-                &args![&id, &new.name, new.role.map(Role::as_str), audit.actor.as_ref().map(|a| a.0.clone()), now, new.deadline],
+                &args![
+                    &id,
+                    &new.name,
+                    new.role.map(Role::as_str),
+                    audit.actor.as_ref().map(|a| a.0.clone()),
+                    now,
+                    new.deadline,
+                    // Due within the reminder's window already: the start's mail says it.
+                    (new.deadline - now <= REMIND_BEFORE).then_some(now)
+                ],
             )?;
             let rows: Vec<Vec<_>> = holders
                 .iter()
@@ -326,7 +342,12 @@ impl AccessReviewStore for Store {
                         &args![&user, role.as_str()],
                     )? > 0;
                     keep_an_active_admin(c, role == Role::Admin && done.role_removed)?;
-                    done.sessions_ended = end_sessions_of(c, &user, audit, "role revoked in an access review", now)?;
+                    // A role taken away meanwhile ended nothing: its sessions are the
+                    // other roles' business.
+                    if done.role_removed {
+                        done.sessions_ended =
+                            end_sessions_of(c, &user, audit, "role revoked in an access review", now)?;
+                    }
                     ACCESS_REVIEW_REVOKE
                 }
             };
@@ -351,51 +372,61 @@ impl AccessReviewStore for Store {
     }
 
     fn close_overdue_access_reviews(&self, now: Timestamp, audit: &AuditEntry) -> AppResult<Vec<Campaign>> {
-        self.write(|c| {
-            let due: Vec<String> = c.query_map(
+        let due = self.read(|c| {
+            c.query_map(
                 sql!(
                     "SELECT review_id FROM pf_access_reviews WHERE closed_at IS NULL AND deadline <= :1
-                     ORDER BY deadline"
+                     ORDER BY deadline, review_id"
                 ),
                 &args![now],
                 |r| r.text(0),
-            )?;
-            let mut closed = Vec::new();
-            for id in due {
+            )
+        })?;
+        // One transaction a campaign: each takes its campaign's row and then the
+        // audit chain's head, in the order a decision takes them (no deadlock).
+        let mut closed = Vec::new();
+        for id in due {
+            let done = self.write(|c| {
                 let campaign = one(c, &id)?;
-                if close(c, &campaign, CloseReason::Deadline, now, audit)? {
-                    closed.push(one(c, &id)?);
-                }
-            }
-            Ok(closed)
-        })
+                Ok(close(c, &campaign, CloseReason::Deadline, now, audit)?.then(|| one(c, &id)).transpose()?)
+            })?;
+            closed.extend(done);
+        }
+        Ok(closed)
     }
 
     fn access_reviews_to_remind(&self, now: Timestamp, audit: &AuditEntry) -> AppResult<Vec<Campaign>> {
-        self.write(|c| {
-            let due: Vec<String> = c.query_map(
+        let due = self.read(|c| {
+            c.query_map(
                 sql!(
                     "SELECT review_id FROM pf_access_reviews
                      WHERE closed_at IS NULL AND reminded_at IS NULL AND deadline > :1 AND deadline <= :2
-                     ORDER BY deadline"
+                     ORDER BY deadline, review_id"
                 ),
                 &args![now, now + REMIND_BEFORE],
                 |r| r.text(0),
-            )?;
-            let mut claimed = Vec::new();
-            for id in due {
+            )
+        })?;
+        let mut claimed = Vec::new();
+        for id in due {
+            let won = self.write(|c| {
                 let won = c.execute(
-                    sql!("UPDATE pf_access_reviews SET reminded_at = :1 WHERE review_id = :2 AND reminded_at IS NULL"),
+                    sql!(
+                        "UPDATE pf_access_reviews SET reminded_at = :1
+                         WHERE review_id = :2 AND reminded_at IS NULL AND closed_at IS NULL"
+                    ),
                     &args![now, &id],
                 )?;
-                if won == 1 {
-                    let campaign = one(c, &id)?;
-                    let detail = format!("{}: {} lines undecided", campaign.name, campaign.undecided());
-                    append::insert(c, &row(audit, ACCESS_REVIEW_REMIND, ("access_review", &id), detail))?;
-                    claimed.push(campaign);
+                if won == 0 {
+                    return Ok(None);
                 }
-            }
-            Ok(claimed)
-        })
+                let campaign = one(c, &id)?;
+                let detail = format!("{}: {} lines undecided", campaign.name, campaign.undecided());
+                append::insert(c, &row(audit, ACCESS_REVIEW_REMIND, ("access_review", &id), detail))?;
+                Ok(Some(campaign))
+            })?;
+            claimed.extend(won);
+        }
+        Ok(claimed)
     }
 }

@@ -211,14 +211,15 @@ fn a_deadline_closes_a_campaign_with_its_open_lines_reported(h: &Harness) {
     assert_eq!(s.user_profile(&admin).unwrap().roles, vec![Role::Admin]);
     assert!(line(s, &c.review_id, "dl_admin", Role::Admin).decision.is_none());
 
-    // Reminders: two days before, once.
+    // Reminders: two days before, once; a campaign that short from the start is not
+    // reminded (its start's mail said the deadline).
     let soon = s.start_access_review(&campaign(None, 1), &by(&comp, "access_review.start")).unwrap();
     let now = Utc::now();
-    let due = s.access_reviews_to_remind(now, &audit("access_review.remind")).unwrap();
-    assert_eq!(due.iter().map(|c| c.review_id.as_str()).collect::<Vec<_>>(), vec![soon.review_id.as_str()]);
-    assert!(s.access_reviews_to_remind(now, &audit("access_review.remind")).unwrap().is_empty(), "once");
+    assert!(s.access_reviews_to_remind(now, &audit("access_review.remind")).unwrap().is_empty());
     let later = s.access_reviews_to_remind(now + TimeDelta::days(13), &audit("access_review.remind")).unwrap();
     assert_eq!(later.iter().map(|c| c.review_id.as_str()).collect::<Vec<_>>(), vec![c.review_id.as_str()]);
+    assert!(s.access_reviews_to_remind(now + TimeDelta::days(13), &audit("access_review.remind")).unwrap().is_empty());
+    assert!(s.access_review(&soon.review_id).unwrap().is_some());
 
     // Nothing is due yet; past the deadline both close, their open lines reported.
     assert!(s.close_overdue_access_reviews(now, &audit("access_review.close")).unwrap().is_empty());
@@ -235,7 +236,7 @@ fn a_deadline_closes_a_campaign_with_its_open_lines_reported(h: &Harness) {
             rows.iter().any(|r| r.detail.as_deref().is_some_and(|d| d.contains("1 lines left open: dl_admin (admin)"))),
             "{rows:?}"
         );
-        assert_eq!(actions_on(s, "access_review.remind").len(), 2);
+        assert_eq!(actions_on(s, "access_review.remind").len(), 1, "once");
     }
     assert!(s
         .close_overdue_access_reviews(now + TimeDelta::days(16), &audit("access_review.close"))

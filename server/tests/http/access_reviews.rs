@@ -170,9 +170,18 @@ async fn the_upkeep_reminds_reviewers_and_closes_at_the_deadline() {
     let _gauges = UPKEEP_GAUGES.lock().await;
     let c = Console::new();
     let comp = c.token("comp_cy").await;
-    let start = form(&[("name", "Due soon"), ("scope", "sre"), ("days", "1")]);
+    let start = form(&[("name", "Due soon"), ("scope", "sre"), ("days", "14")]);
     let r = c.post("/api/start_access_review", Some(&comp), &start).await;
     let campaign: Campaign = serde_json::from_str(&r.body).unwrap();
+    // A day left: within the two days of the reminder.
+    sqlite_exec(
+        &c,
+        &format!(
+            "UPDATE pf_access_reviews SET deadline = strftime('%Y-%m-%d %H:%M:%f000', 'now', '+1 day')
+             WHERE review_id = '{}'",
+            campaign.review_id
+        ),
+    );
     let outbox = c.dir.path().join("outbox.txt");
     let upkeep = pathfinder_server::jobs::upkeep::Upkeep {
         outbox: Some(pathfinder::mail::Outbox {

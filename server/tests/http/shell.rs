@@ -606,13 +606,13 @@ async fn the_bundle_is_served_compressed_under_its_build_and_kept_for_a_year() {
     std::fs::write(pkg.join("pathfinder.wasm"), &wasm).unwrap();
     std::fs::write(pkg.join("pathfinder.css"), "body { margin: 0 }\n".repeat(50)).unwrap();
     pathfinder_server::http::assets::compress_bundle(&pkg).unwrap();
-    let build = pathfinder_server::http::assets::build_id(&pkg);
+    let build = pathfinder_server::http::assets::build_id(&pkg).unwrap();
     let root = site.path().to_str().unwrap().to_string();
     let c = Console::configured(|config| config.site_root = root);
 
     let login = c.send(Method::GET, "/login", None, None, "").await;
-    assert!(login.body.contains(&format!("/pkg/{build}/pathfinder.css")), "{}", login.body);
-    assert!(login.body.contains(&format!("/pkg/{build}/pathfinder.js")), "the scripts under the build's name");
+    assert!(login.body.contains(&format!("/pkg/{build}/pkg/pathfinder.css")), "{}", login.body);
+    assert!(login.body.contains(&format!("/pkg/{build}/pkg/pathfinder.js")), "the scripts under the build's name");
     let get = |path: String, accept: &'static str| {
         let c = &c;
         async move {
@@ -625,7 +625,7 @@ async fn the_bundle_is_served_compressed_under_its_build_and_kept_for_a_year() {
             (status, headers, resp.into_body().collect().await.unwrap().to_bytes().to_vec())
         }
     };
-    let wasm_path = format!("/pkg/{build}/pathfinder.wasm");
+    let wasm_path = format!("/pkg/{build}/pkg/pathfinder.wasm");
     for (accept, encoding, file) in [
         ("gzip, deflate, br", Some("br"), "pathfinder.wasm.br"),
         ("gzip", Some("gzip"), "pathfinder.wasm.gz"),
@@ -637,12 +637,13 @@ async fn the_bundle_is_served_compressed_under_its_build_and_kept_for_a_year() {
         assert_eq!(body, std::fs::read(pkg.join(file)).unwrap(), "{accept}: the file as written");
         assert_eq!(headers[header::CACHE_CONTROL], "public, max-age=31536000, immutable");
         assert_eq!(headers[header::CONTENT_TYPE], "application/wasm");
+        assert_eq!(headers[header::VARY], "accept-encoding", "shared caches key on the encoding");
     }
     assert!(std::fs::metadata(pkg.join("pathfinder.wasm.br")).unwrap().len() < wasm.len() as u64 / 4);
-    let (status, headers, _) = get(format!("/pkg/{build}/nothing.wasm"), "br").await;
+    let (status, headers, _) = get(format!("/pkg/{build}/pkg/nothing.wasm"), "br").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(headers.get(header::CACHE_CONTROL).is_none_or(|v| v != "public, max-age=31536000, immutable"));
-    let (status, headers, _) = get("/pkg/0123456789abcdef/pathfinder.wasm".into(), "br").await;
+    let (status, headers, _) = get("/pkg/0123456789abcdef/pkg/pathfinder.wasm".into(), "br").await;
     assert_ne!(status, StatusCode::OK, "another build's name");
     assert!(headers.get(header::CACHE_CONTROL).is_none_or(|v| v != "public, max-age=31536000, immutable"));
 }

@@ -112,7 +112,7 @@ test('the bundle crosses the wire compressed and within its budget, and a second
   const cold = await bundle();
   // The first page's budget (300 KB), counted as it crossed the wire (the preload and
   // the instantiation are two entries of one download: the second is served by the first).
-  const sent = cold.filter((r) => r.name.endsWith('/pathfinder.wasm') && r.wire > 0);
+  const sent = cold.filter((r) => r.name.endsWith('pathfinder.wasm') && r.wire > 0);
   assert.equal(sent.length, 1, JSON.stringify(cold));
   assert.ok(sent[0].body > 0 && sent[0].body <= 300000, JSON.stringify(cold));
   await page.goto(`${c.base}/login`);

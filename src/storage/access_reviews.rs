@@ -23,6 +23,14 @@ pub const ACCESS_REVIEWS_READ: Action = Action::new("read.access_reviews");
 pub const ACCESS_REVIEW_READ: Action = Action::new("read.access_review");
 pub const ACCESS_REVIEW_REPORT: Action = Action::new("read.access_review.report");
 
+/// A decision's audit action.
+pub fn decision_action(decision: Decision) -> Action {
+    match decision {
+        Decision::Keep => ACCESS_REVIEW_KEEP,
+        Decision::Revoke => ACCESS_REVIEW_REVOKE,
+    }
+}
+
 impl Returned for CampaignView {
     fn rows(&self) -> usize {
         self.lines.len()

@@ -55,14 +55,10 @@ pub async fn start_access_review(name: String, scope: String, days: String) -> R
 #[server(prefix = "/api", endpoint = "decide_access_line")]
 pub async fn decide_access_line(line_id: String, decision: String, comment: String) -> Result<Decided, AppError> {
     use pathfinder::access_reviews::Decision;
-    use pathfinder::storage::{ACCESS_REVIEW_KEEP, ACCESS_REVIEW_REVOKE};
+    use pathfinder::storage::decision_action;
     crate::server::serve::<DecideAccessLine, _>(async |c| {
         let decision = Decision::parse(&decision)?;
-        let action = match decision {
-            Decision::Keep => ACCESS_REVIEW_KEEP,
-            Decision::Revoke => ACCESS_REVIEW_REVOKE,
-        };
-        let audit = c.audit(action, ("access_review_line", Some(&line_id)));
+        let audit = c.audit(decision_action(decision), ("access_review_line", Some(&line_id)));
         let confirmed = c.signed_in_lately();
         c.db.call(move |s| s.decide_access_line(&line_id, decision, &comment, confirmed, &audit)).await
     })

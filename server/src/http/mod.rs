@@ -95,7 +95,7 @@ fn server_function_context(state: &AppState) -> impl Fn() + Clone + Send + Sync 
         provide_context(state.chain_trust.clone());
         provide_context(state.security_policy);
         // The access reviews' page shows the key that checks their reports.
-        provide_context(state.report_signer.as_ref().and_then(|s| s.public_key().ok()));
+        provide_context(state.report_key.clone());
         // The pages link to the bundle under the build's name.
         provide_context(pathfinder_app::BundleRoot(state.bundle_root.clone()));
     }

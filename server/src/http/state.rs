@@ -52,8 +52,10 @@ pub struct AppState {
     pub settings: Arc<[pathfinder::diagnostics::Setting]>,
     /// The security review's thresholds (the Security page's run).
     pub security_policy: pathfinder::security::SecurityPolicy,
-    /// Signs closed access reviews' reports (from the audit key; none without one).
+    /// Signs closed access reviews' reports (from the audit key; none without one),
+    /// and the public key that checks them (made once, shown on every campaign's page).
     pub report_signer: Option<Arc<crate::export::access_reviews::ReportSigner>>,
+    pub report_key: Option<pathfinder::access_reviews::ReportKey>,
     /// The folder of the browser's bundle (`<site root>/pkg`), served under
     /// [`AppState::bundle_root`]`/pkg` (see [`super::assets`]).
     pub bundle: std::path::PathBuf,
@@ -64,6 +66,11 @@ pub struct AppState {
 impl AppState {
     /// The state `serve` runs with: the CLI and the tests build it the same way.
     pub fn new(config: &ServeConfig, db: Db) -> AppResult<AppState> {
+        let report_signer = config
+            .audit_key
+            .as_deref()
+            .map(|k| Arc::new(crate::export::access_reviews::ReportSigner::from_audit_key(k)));
+        let report_key = report_signer.as_ref().map(|s| s.public_key()).transpose()?;
         let bundle = std::path::Path::new(&config.site_root).join("pkg");
         let bundle_root = format!("/pkg/{}", super::assets::build_id(&bundle)?);
         let leptos_options = LeptosOptions::builder()
@@ -95,10 +102,8 @@ impl AppState {
             },
             settings: config.settings.clone().into(),
             security_policy: config.security_policy,
-            report_signer: config
-                .audit_key
-                .as_deref()
-                .map(|k| Arc::new(crate::export::access_reviews::ReportSigner::from_audit_key(k))),
+            report_signer,
+            report_key,
             bundle,
             bundle_root,
         })

@@ -10,7 +10,7 @@
 use super::accounts::{keep_an_active_admin, lock_admins};
 use super::audit::append;
 use super::driver::{Conn, Dialect, ReadRow, Row};
-use super::rows::end_sessions_of;
+use super::rows::{end_sessions_of, username_of};
 use super::store::Store;
 use crate::{args, sql};
 use chrono::Utc;
@@ -19,8 +19,8 @@ use pathfinder::access_reviews::{
 };
 use pathfinder::dto::Timestamp;
 use pathfinder::storage::{
-    fresh_sign_in_needed, AccessReviewStore, Action, AuditEntry, ACCESS_REVIEW_CLOSE, ACCESS_REVIEW_KEEP,
-    ACCESS_REVIEW_REMIND, ACCESS_REVIEW_REVOKE,
+    decision_action, fresh_sign_in_needed, AccessReviewStore, Action, AuditEntry, ACCESS_REVIEW_CLOSE,
+    ACCESS_REVIEW_REMIND,
 };
 use pathfinder::{AppError, AppResult, Role, UserId};
 use std::collections::HashMap;
@@ -314,10 +314,7 @@ impl AccessReviewStore for Store {
                 None => None,
             };
             may_decide(&campaign, &user_id, decided_by.as_deref(), reviewer.as_str(), now)?;
-            let reviewer_name = c
-                .query_opt(sql!("SELECT username FROM pf_users WHERE user_id = :1"), &args![&reviewer])?
-                .map(|r| r.text(0))
-                .transpose()?;
+            let reviewer_name = username_of(c, reviewer.as_str())?;
             let set = c.execute(
                 sql!(
                     "UPDATE pf_access_review_lines SET decision = :1, comment_text = :2, decided_by = :3,
@@ -330,27 +327,23 @@ impl AccessReviewStore for Store {
             }
             let mut done = Decided { role_removed: false, sessions_ended: 0, closed: false };
             let user = UserId(user_id.clone());
-            let action = match decision {
-                Decision::Keep => ACCESS_REVIEW_KEEP,
-                Decision::Revoke => {
-                    let was_admin = lock_admins(c, &user)?;
-                    if role == Role::Admin && was_admin && !confirmed_lately {
-                        return Err(fresh_sign_in_needed("Taking the admin role away"));
-                    }
-                    done.role_removed = c.execute(
-                        sql!("DELETE FROM pf_console_roles WHERE user_id = :1 AND role = :2"),
-                        &args![&user, role.as_str()],
-                    )? > 0;
-                    keep_an_active_admin(c, role == Role::Admin && done.role_removed)?;
-                    // A role taken away meanwhile ended nothing: its sessions are the
-                    // other roles' business.
-                    if done.role_removed {
-                        done.sessions_ended =
-                            end_sessions_of(c, &user, audit, "role revoked in an access review", now)?;
-                    }
-                    ACCESS_REVIEW_REVOKE
+            let action = decision_action(decision);
+            if decision == Decision::Revoke {
+                let was_admin = lock_admins(c, &user)?;
+                if role == Role::Admin && was_admin && !confirmed_lately {
+                    return Err(fresh_sign_in_needed("Taking the admin role away"));
                 }
-            };
+                done.role_removed = c.execute(
+                    sql!("DELETE FROM pf_console_roles WHERE user_id = :1 AND role = :2"),
+                    &args![&user, role.as_str()],
+                )? > 0;
+                keep_an_active_admin(c, role == Role::Admin && done.role_removed)?;
+                // A role taken away meanwhile ended nothing: its sessions are the
+                // other roles' business.
+                if done.role_removed {
+                    done.sessions_ended = end_sessions_of(c, &user, audit, "role revoked in an access review", now)?;
+                }
+            }
             let what = match (decision, done.role_removed) {
                 (Decision::Keep, _) => format!("kept {} for {username}", role.as_str()),
                 (Decision::Revoke, true) => {

@@ -22,6 +22,13 @@ pub(super) fn summary(r: &dyn Row) -> AppResult<UserSummary> {
     })
 }
 
+/// The username of `user_id`, when there is such a user.
+pub(super) fn username_of(c: &mut Conn, user_id: &str) -> AppResult<Option<String>> {
+    c.query_opt(sql!("SELECT username FROM pf_users WHERE user_id = :1"), &args![user_id])?
+        .map(|r| r.text(0))
+        .transpose()
+}
+
 pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<String>> {
     c.query_opt(sql!("SELECT user_id FROM pf_users WHERE username = :1"), &args![username])?
         .map(|r| r.text(0))

@@ -272,11 +272,7 @@ fn per_account(
     for (user, (n, ips)) in counts {
         let count = if addresses { ips.len() as u64 } else { n };
         if count > over {
-            let name = c
-                .query_opt(sql!("SELECT username FROM pf_users WHERE user_id = :1"), &args![&user])?
-                .map(|r| r.text(0))
-                .transpose()?
-                .unwrap_or_else(|| user.clone());
+            let name = super::rows::username_of(c, &user)?.unwrap_or_else(|| user.clone());
             out.push(SignInCount { subject: user, name, count });
         }
     }

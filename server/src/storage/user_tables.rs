@@ -19,7 +19,7 @@ use super::driver::{Conn, Dialect, ReadRow, Work};
 use super::migrations::{
     check_owned, created_object, intent_audit, user_table_statements, USER_TABLES_TEMPLATE_VERSION,
 };
-use super::rows::user_id_of;
+use super::rows::{user_id_of, username_of};
 use super::store::Store;
 use super::{audit, bulk};
 use crate::{args, sql};
@@ -141,11 +141,7 @@ pub fn career_statement(username: &Username) -> String {
 
 impl Store {
     pub(super) fn username_of(&self, user_id: &UserId) -> AppResult<String> {
-        self.read(|c| {
-            c.query_opt(sql!("SELECT username FROM pf_users WHERE user_id = :1"), &args![user_id])?
-                .ok_or_else(|| AppError::NotFound("That user".into()))?
-                .text(0)
-        })
+        self.read(|c| username_of(c, user_id.as_str())?.ok_or_else(|| AppError::NotFound("That user".into())))
     }
 
     /// The username a user's table set is named after.

@@ -64,6 +64,15 @@ pub struct Measured {
     pub sets: Vec<(String, i64)>,
 }
 
+/// The embedded database's write-ahead log after a checkpoint: its frames, those a
+/// reader kept from the database file (they stay until it ends), its size on disk.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogCheckpoint {
+    pub frames: i64,
+    pub behind: i64,
+    pub bytes: u64,
+}
+
 /// The storage samples at one instant, largest first, as the page shows them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StoragePage {

@@ -57,6 +57,8 @@ pub struct StorageGauges {
     backup_success: IntGauge,
     backup_verify_ok: IntGauge,
     security_findings: IntGaugeVec,
+    wal_bytes: IntGauge,
+    wal_behind: IntGauge,
 }
 
 fn int_gauge(name: &str, help: &str) -> IntGauge {
@@ -116,6 +118,14 @@ impl StorageGauges {
                 &["severity"],
             )
             .expect("static metric definition"),
+            wal_bytes: int_gauge(
+                "sqlite_wal_bytes",
+                "The embedded database's write-ahead log on disk after this instance's last checkpoint (0 on Oracle)",
+            ),
+            wal_behind: int_gauge(
+                "sqlite_wal_frames_behind",
+                "Frames of the write-ahead log a reader kept from the last checkpoint: it grows while this stays above 0",
+            ),
         }
     }
 
@@ -138,6 +148,8 @@ impl StorageGauges {
             Box::new(self.backup_success.clone()),
             Box::new(self.backup_verify_ok.clone()),
             Box::new(self.security_findings.clone()),
+            Box::new(self.wal_bytes.clone()),
+            Box::new(self.wal_behind.clone()),
         ]
     }
 }
@@ -390,6 +402,12 @@ pub fn publish_upkeep(
         Some(Some("ok")) => 1,
         Some(_) => 0,
     });
+}
+
+/// Publishes the write-ahead log as this instance's last checkpoint left it.
+pub fn publish_log(log: pathfinder::usage::LogCheckpoint) {
+    METRICS.storage.wal_bytes.set(log.bytes as i64);
+    METRICS.storage.wal_behind.set(log.behind);
 }
 
 /// Publishes the security review's open findings by severity (every severity, 0

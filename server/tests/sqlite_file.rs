@@ -236,3 +236,47 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");
 }
+
+/// A reader that holds an old snapshot (another program with the file open, a
+/// long export) keeps every change since in the write-ahead log, and the log grows:
+/// the checkpoint says how far behind it is, loses nothing, and empties the log once
+/// the reader ends. SQLite's own checkpoints (at commits) never shrink the file.
+#[test]
+fn a_held_write_ahead_log_grows_and_empties_when_its_reader_ends() {
+    use pathfinder::storage::{AuditStore, OperationsStore};
+    let (s, dir) = common::sqlite();
+    let main = dir.path().join("pf.db");
+    let log = pathfinder_server::storage::driver::sqlite::log_of(&main);
+    common::add_user(s.as_ref(), "before_reader", "active", &[]);
+    let first = s.checkpoint_log().unwrap().expect("SQLite has a write-ahead log");
+    assert_eq!((first.behind, first.bytes), (0, 0), "nothing held: emptied");
+
+    let reader = rusqlite::Connection::open(&main).unwrap();
+    reader.execute_batch("BEGIN").unwrap();
+    let seen: i64 = reader.query_row("SELECT COUNT(*) FROM pf_users", [], |r| r.get(0)).unwrap();
+    for i in 0..300 {
+        common::add_user(s.as_ref(), &format!("while_held_{i}"), "active", &[]);
+    }
+    let held = s.checkpoint_log().unwrap().unwrap();
+    assert!(held.behind > 0 && held.behind == held.frames, "{held:?}");
+    assert!(held.bytes > 1_000_000 && held.bytes == std::fs::metadata(&log).unwrap().len(), "{held:?}");
+    for i in 0..100 {
+        common::add_user(s.as_ref(), &format!("still_held_{i}"), "active", &[]);
+    }
+    let grown = s.checkpoint_log().unwrap().unwrap();
+    assert!(grown.bytes > held.bytes && grown.behind > held.behind, "{grown:?} after {held:?}");
+    // The reader still sees its snapshot; the console every change.
+    let still: i64 = reader.query_row("SELECT COUNT(*) FROM pf_users", [], |r| r.get(0)).unwrap();
+    assert_eq!(still, seen);
+    reader.execute_batch("COMMIT").unwrap();
+    drop(reader);
+
+    let emptied = s.checkpoint_log().unwrap().unwrap();
+    assert_eq!((emptied.behind, emptied.bytes), (0, 0), "{emptied:?}");
+    let (ok, said) =
+        shell(&main, "PRAGMA integrity_check; SELECT COUNT(*) FROM pf_users WHERE username LIKE '%held%';");
+    assert!(ok && said.trim() == "ok\n400", "{said}");
+    let report = s.verify_audit_chain(&common::trust(None), &mut |_, _| true).unwrap();
+    assert_eq!(report.problem, None, "the audit chain is whole");
+    assert!(report.checked >= 402, "{report:?}");
+}

@@ -42,4 +42,9 @@ pub trait OperationsStore {
     /// migrations, pool), `settings` as given, and the jobs' last runs.
     fn diagnostics(&self, settings: &[crate::diagnostics::Setting]) -> AppResult<crate::diagnostics::Diagnostics>;
     fn last_storage_sample(&self) -> AppResult<JobRun>;
+    /// Checkpoints the embedded database's write-ahead log, emptying it when no
+    /// reader holds it. Every instance does, each upkeep round: it moves pages
+    /// between two files and changes no data (as SQLite's own checkpoints), so it is
+    /// not audited. `None` on Oracle, which has no such log.
+    fn checkpoint_log(&self) -> AppResult<Option<crate::usage::LogCheckpoint>>;
 }

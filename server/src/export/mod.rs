@@ -36,12 +36,25 @@ impl Format {
 const COLUMNS: [&str; 8] =
     ["user_id", "username", "email", "first_name", "last_name", "account_status", "created_at", "last_login"];
 
+/// What a spreadsheet reads as a formula at the start of a cell.
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
 /// A spreadsheet must not run what a cell says: text that starts like a formula is
-/// kept as text (a leading `'`).
+/// kept as text (a leading `'`), and so is text that starts with `'`s before one, so
+/// that [`restored`] reads every cell back as it was.
 pub fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
-    match cell.chars().next() {
-        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{cell}").into(),
-        _ => cell.into(),
+    if cell.trim_start_matches('\'').starts_with(FORMULA_STARTS) {
+        format!("'{cell}").into()
+    } else {
+        cell.into()
+    }
+}
+
+/// A cell [`neutral`] wrote, back as it was (an import of an export).
+pub fn restored(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
     }
 }
 
@@ -106,5 +119,16 @@ mod tests {
         }
         assert_eq!(neutral("alice"), "alice");
         assert_eq!(neutral(""), "");
+    }
+
+    /// Found by the `csv_cell` fuzz target: `'-x` was exported as it is and imported
+    /// as `-x`.
+    #[test]
+    fn every_cell_reads_back_as_it_was() {
+        for cell in ["'-x", "''=1", "'", "''", "'plain", "=1", "-", "a'=b", "\t'", ""] {
+            let written = neutral(cell);
+            assert!(!written.starts_with(FORMULA_STARTS), "{written:?}");
+            assert_eq!(restored(&written), cell, "{written:?}");
+        }
     }
 }

@@ -9,7 +9,7 @@ mod charts;
 mod error;
 mod export;
 pub mod listener;
-mod ofrep;
+pub mod ofrep;
 mod ops;
 mod session;
 mod state;

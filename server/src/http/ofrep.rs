@@ -137,7 +137,7 @@ fn failure(e: &AppError) -> Response {
 }
 
 /// The request's targeting key, or the protocol's error code and a sentence.
-fn targeting_key(body: &[u8]) -> Result<String, (&'static str, &'static str)> {
+pub fn targeting_key(body: &[u8]) -> Result<String, (&'static str, &'static str)> {
     let parsed: Json = serde_json::from_slice(body).map_err(|_| ("PARSE_ERROR", "The body is not valid JSON."))?;
     let Some(context) = parsed.get("context").and_then(Json::as_object) else {
         return Err(("INVALID_CONTEXT", "The body needs a \"context\" object."));

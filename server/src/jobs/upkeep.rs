@@ -74,6 +74,7 @@ pub async fn publish(db: &Db, upkeep: &Upkeep) {
 
 /// One round: each job if due, then the gauges.
 pub async fn round(db: &Db, upkeep: &Upkeep) {
+    checkpoint_log(db).await;
     let (policy, sample_every) =
         (upkeep.storage, Duration::from_secs(u64::from(upkeep.storage.sample_every_minutes) * 60));
     let audit = RequestMeta::job("storage-sample").audit(None, STORAGE_SAMPLE, ("storage", None));
@@ -169,6 +170,26 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Err(e) => tracing::warn!(error = %e, "the security review failed; next check in a minute"),
     }
     publish(db, upkeep).await;
+}
+
+/// Checkpoints the embedded database's write-ahead log (each instance, each round:
+/// SQLite's own checkpoints never shrink it) and publishes what is left.
+async fn checkpoint_log(db: &Db) {
+    match db.call(|s| s.checkpoint_log()).await {
+        Ok(Some(log)) => {
+            if log.behind > 0 {
+                tracing::info!(
+                    frames = log.frames,
+                    behind = log.behind,
+                    bytes = log.bytes,
+                    "a reader holds the write-ahead log"
+                );
+            }
+            crate::metrics::publish_log(log);
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!(error = %e, "checkpointing the write-ahead log failed; next try in a minute"),
+    }
 }
 
 /// Closes the access reviews past their deadline, and reminds the reviewers of

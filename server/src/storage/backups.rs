@@ -526,8 +526,32 @@ pub fn read_manifest(folder: &Path) -> AppResult<Manifest> {
     let text = std::fs::read_to_string(&path).map_err(|_| {
         AppError::invalid(format!("{} holds no {MANIFEST}: it is not a finished backup.", folder.display()))
     })?;
-    serde_json::from_str(&text)
-        .map_err(|e| AppError::invalid(format!("{} is not a backup manifest: {e}.", path.display())))
+    Manifest::parse(&text).map_err(|e| AppError::invalid(format!("{} is not a backup manifest: {e}", path.display())))
+}
+
+impl Manifest {
+    /// A manifest's text read, or why it is not one (a sentence). Its files are
+    /// inside the backup's folder and its base is a folder beside it: a manifest
+    /// that names anything else (`../`, an absolute path) is refused, so a backup
+    /// copied from elsewhere cannot make `verify` read, or `restore` write, outside
+    /// them (found by the `backup_manifest` fuzz target).
+    pub fn parse(text: &str) -> AppResult<Manifest> {
+        let manifest: Manifest = serde_json::from_str(text).map_err(|e| AppError::invalid(format!("{e}.")))?;
+        if let Some(f) = manifest.files.iter().find(|f| !plain_names(&f.path, 2)) {
+            return Err(AppError::invalid(format!("it names a file outside the backup: {:?}.", f.path)));
+        }
+        if let Some(base) = manifest.base.as_deref().filter(|b| !plain_names(b, 1)) {
+            return Err(AppError::invalid(format!("its base is not a folder beside it: {base:?}.")));
+        }
+        Ok(manifest)
+    }
+}
+
+/// Whether `path` is one to `most` plain names (no root, `.` or `..`).
+fn plain_names(path: &str, most: usize) -> bool {
+    let parts = Path::new(path).components();
+    let count = parts.clone().count();
+    (1..=most).contains(&count) && parts.into_iter().all(|c| matches!(c, std::path::Component::Normal(_)))
 }
 
 /// Where each of the backup's files goes when `main` is the database file.
@@ -691,4 +715,39 @@ pub fn audit_restore(to: &Path, report: &VerifyReport, audit: &AuditEntry) -> Ap
         detail: Some(report.note.clone()),
         ..audit.clone()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(path: &str, base: &str) -> String {
+        serde_json::json!({
+            "format": 1, "backup_id": "b", "kind": "incremental", "base": base,
+            "created_at": "2026-12-02T00:00:00Z", "schema_version": 25, "chain_seq": null, "chain_hash": null,
+            "files": [{ "path": path, "bytes": 1, "sha256": "00" }],
+        })
+        .to_string()
+    }
+
+    /// Found by the `backup_manifest` fuzz target: a base or a file anywhere was read.
+    #[test]
+    fn a_manifest_names_files_inside_its_backup_only() {
+        assert!(Manifest::parse(&manifest("sets/alice.db", "20261201T000000.000Z-full")).is_ok());
+        assert!(Manifest::parse(&manifest(MAIN_FILE, "x")).is_ok());
+        for (path, base) in [
+            ("../pathfinder.db", "x"),
+            ("/etc/passwd", "x"),
+            ("sets/../../x", "x"),
+            ("", "x"),
+            ("a/b/c", "x"),
+            (MAIN_FILE, "../elsewhere"),
+            (MAIN_FILE, "a/b"),
+            (MAIN_FILE, "/tmp"),
+            (MAIN_FILE, ""),
+        ] {
+            let refused = Manifest::parse(&manifest(path, base)).expect_err(path);
+            assert!(matches!(refused, AppError::Invalid(_)), "{path} {base}: {refused}");
+        }
+    }
 }

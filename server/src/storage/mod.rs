@@ -50,7 +50,7 @@ pub use career::{
     reveal_statement as career_reveal_statement,
 };
 pub use migrations::failure_audit;
-pub use retention::{partition_statements, retention_set_statements};
+pub use retention::{partition_statements, pattern_reaches, retention_set_statements};
 pub use store::{open, Store};
 pub use subject_access::{select_statement as subject_select_statement, SHARED as SUBJECT_PARTS};
 pub use user_tables::{career_statement, counts_statement, drop_statement};

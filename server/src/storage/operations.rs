@@ -21,7 +21,7 @@ use pathfinder::pool::{PoolHistory, PoolPage};
 use pathfinder::storage::{
     AuditEntry, AuditStore, BackupStore, OperationsStore, RefreshWhen, SchemaStore, StatsStore, Storage,
 };
-use pathfinder::usage::{growth, Measured, ObjectSize, StoragePage, StoragePolicy};
+use pathfinder::usage::{growth, LogCheckpoint, Measured, ObjectSize, StoragePage, StoragePolicy};
 use pathfinder::{AppResult, Username};
 use std::collections::HashMap;
 use std::path::Path;
@@ -136,6 +136,10 @@ impl OperationsStore for Store {
 
     fn last_storage_sample(&self) -> AppResult<JobRun> {
         self.read(|c| jobs::last_run(c, SAMPLE_JOB))
+    }
+
+    fn checkpoint_log(&self) -> AppResult<Option<LogCheckpoint>> {
+        self.sqlite().map(|db| db.checkpoint()).transpose()
     }
 
     fn storage_series(&self, policy: &StoragePolicy, largest: usize) -> AppResult<Vec<(String, Vec<(i64, i64)>)>> {

@@ -193,9 +193,16 @@ fn cutoff(target: Target, as_of: Timestamp, days: i64) -> Timestamp {
     }
 }
 
-/// Checks an edit against the rules; the pattern as stored (lower case).
-fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -> AppResult<String> {
-    let pattern = edit.table_pattern.trim().to_ascii_lowercase();
+/// A policy's pattern as stored (lower case), and the tables it reaches, or why it
+/// is refused. Pure: the fuzz target `retention_pattern` reads it too.
+pub fn pattern_reaches(raw: &str) -> AppResult<(String, Vec<String>)> {
+    let pattern = stored_pattern(raw)?;
+    let found = reached(&pattern)?;
+    Ok((pattern, found.into_iter().map(Target::label).collect()))
+}
+
+fn stored_pattern(raw: &str) -> AppResult<String> {
+    let pattern = raw.trim().to_ascii_lowercase();
     if pattern.is_empty()
         || pattern.len() > 255
         || !pattern.chars().all(|ch| ch.is_ascii_lowercase() || ch.is_ascii_digit() || ch == '_' || ch == '*')
@@ -204,13 +211,12 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
             "A table pattern is a table name (letters, digits and _, at most 255), with * for any run of characters.",
         ));
     }
-    if !(1..=MAX_DAYS).contains(&edit.retention_days) {
-        return Err(AppError::invalid(format!("Keep rows for 1 to {MAX_DAYS} days.")));
-    }
-    if !edit.archive_enabled && !edit.delete_enabled {
-        return Err(AppError::invalid("A policy archives, deletes or both: turn one of them on."));
-    }
-    let found = targets(&pattern);
+    Ok(pattern)
+}
+
+/// The tables `pattern` reaches, refused when none.
+fn reached(pattern: &str) -> AppResult<Vec<Target>> {
+    let found = targets(pattern);
     if found.is_empty() {
         let names: Vec<String> = SHARED_TABLES
             .iter()
@@ -222,6 +228,19 @@ fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -
             names.join(", ")
         )));
     }
+    Ok(found)
+}
+
+/// Checks an edit against the rules; the pattern as stored (lower case).
+fn validate(c: &mut Conn, edit: &PolicyEdit, id: Option<&str>, now: Timestamp) -> AppResult<String> {
+    let pattern = stored_pattern(&edit.table_pattern)?;
+    if !(1..=MAX_DAYS).contains(&edit.retention_days) {
+        return Err(AppError::invalid(format!("Keep rows for 1 to {MAX_DAYS} days.")));
+    }
+    if !edit.archive_enabled && !edit.delete_enabled {
+        return Err(AppError::invalid("A policy archives, deletes or both: turn one of them on."));
+    }
+    let found = reached(&pattern)?;
     let glob = WildMatch::new(&pattern);
     let one_user =
         found.iter().all(|t| matches!(t, Target::Sets { table, .. } if !glob.matches(&format!("pf_user_*_{table}"))));

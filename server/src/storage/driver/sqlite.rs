@@ -6,6 +6,7 @@ use super::sqlite_pool::{Pool, PooledConn};
 use super::{Conn, Connection, Database, Dialect, Field, Row, Value, Work, TEXT_TIME_FORMAT};
 use crate::storage::search::{short_grams, FOLD_FUNCTION};
 use pathfinder::storage::PoolStats;
+use pathfinder::usage::LogCheckpoint;
 use pathfinder::{AppError, AppResult};
 use rusqlite::functions::FunctionFlags;
 use rusqlite::types::{ToSqlOutput, ValueRef};
@@ -113,6 +114,35 @@ impl SqliteDb {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Copies the write-ahead log into the database file as far as readers let it
+    /// (PASSIVE: never waits), then, if all of it went, empties the file (TRUNCATE,
+    /// without waiting: a reader that came meanwhile keeps it). SQLite checkpoints by
+    /// itself at commits but never shrinks the file, and a reader holding an old
+    /// snapshot keeps every frame written since: `behind` counts them. Our writers
+    /// wait for it (a truncation of a checkpointed log is quick); another process's
+    /// writer makes it give up, as a reader does.
+    pub fn checkpoint(&self) -> AppResult<LogCheckpoint> {
+        let _turn = self.writer_turn();
+        let conn = self.pool.get()?;
+        let checkpoint = |mode: &str| {
+            conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
+                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+            })
+        };
+        let (frames, copied) = checkpoint("PASSIVE").map_err(map_err)?;
+        if frames > 0 && copied == frames {
+            conn.busy_timeout(Duration::ZERO).map_err(map_err)?;
+            let truncated = checkpoint("TRUNCATE");
+            conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
+            truncated.map_err(map_err)?;
+        }
+        Ok(LogCheckpoint {
+            frames: frames.max(0),
+            behind: (frames - copied).max(0),
+            bytes: file_size(&log_of(&self.path)),
+        })
     }
 
     /// A read-only connection of its own (not the pool's) to the file at `path`.
@@ -324,8 +354,10 @@ impl Connection for SqliteConn<'_> {
     }
 }
 
-/// Maps a driver error to the console's error: unique violation → conflict,
-/// busy or locked → unavailable, the rest → internal (logged with a correlation id).
+/// Maps a driver error to the console's error: unique violation → conflict; busy,
+/// locked, and a file that cannot be opened or written (a read-only or full disk, an
+/// I/O error) → unavailable (503: the operator's to fix, retried after); the rest →
+/// internal. Both are logged with a correlation id.
 pub fn map_err(e: rusqlite::Error) -> AppError {
     match e.sqlite_error_code() {
         Some(ErrorCode::ConstraintViolation) => match &e {
@@ -337,7 +369,34 @@ pub fn map_err(e: rusqlite::Error) -> AppError {
             }
             _ => AppError::internal(e),
         },
-        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked | ErrorCode::CannotOpen) => AppError::unavailable(e),
+        Some(
+            ErrorCode::DatabaseBusy
+            | ErrorCode::DatabaseLocked
+            | ErrorCode::CannotOpen
+            | ErrorCode::ReadOnly
+            | ErrorCode::DiskFull
+            | ErrorCode::SystemIoFailure,
+        ) => AppError::unavailable(e),
         _ => AppError::internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file that cannot be written (a read-only disk) is the operator's to fix:
+    /// 503, not a bug of ours (500). SQLite's own read-only mode gives the same code.
+    #[test]
+    fn a_database_that_cannot_be_written_is_unavailable() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        c.execute_batch("CREATE TABLE t (x INTEGER PRIMARY KEY); INSERT INTO t VALUES (1); PRAGMA query_only = 1;")
+            .unwrap();
+        let refused = c.execute("INSERT INTO t VALUES (2)", []).unwrap_err();
+        assert_eq!(refused.sqlite_error_code(), Some(ErrorCode::ReadOnly));
+        assert!(matches!(map_err(refused), AppError::Unavailable(_)));
+        c.execute_batch("PRAGMA query_only = 0").unwrap();
+        let duplicate = c.execute("INSERT INTO t VALUES (1)", []).unwrap_err();
+        assert!(matches!(map_err(duplicate), AppError::Conflict(_)));
     }
 }

@@ -9,7 +9,7 @@ use super::rows::{
     all_paths, all_skills, name_clash, path_by_id, path_json, paths_requiring, required_in_catalog, skill_by_id,
     skill_json, write_path, write_skill, yes, PATH, SKILL,
 };
-use crate::export::{encode_table, Format};
+use crate::export::{encode_table, restored, Format};
 use crate::storage::audit::append;
 use crate::storage::driver::Conn;
 use crate::storage::store::Store;
@@ -100,7 +100,7 @@ fn read_lines<V: Named, T: Kept>(
     let mut lines = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| AppError::invalid(format!("The file is not CSV this import reads: {e}")))?;
-        let cell = |i: usize| unneutral(record.get(i).unwrap_or("")).to_string();
+        let cell = |i: usize| restored(record.get(i).unwrap_or("")).to_string();
         let active = match cell(columns.len() - 1).trim() {
             "" | "Y" | "y" => Ok(true),
             "N" | "n" => Ok(false),
@@ -126,15 +126,6 @@ fn read_lines<V: Named, T: Kept>(
         });
     }
     Ok(lines)
-}
-
-/// A cell the export kept as text (a leading `'` before a formula's first
-/// character) back as it was.
-fn unneutral(cell: &str) -> &str {
-    match cell.strip_prefix('\'') {
-        Some(rest) if rest.starts_with(['=', '+', '-', '@', '\t', '\r']) => rest,
-        _ => cell,
-    }
 }
 
 /// Every line's outcome, in the file's order, against `rows` as the lines before

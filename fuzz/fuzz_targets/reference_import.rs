@@ -54,7 +54,7 @@ fn catalog() -> &'static Catalog {
             to_role: "Engineer".into(),
             typical_years: "3".into(),
             skill_ids: vec![rust.id],
-            levels: vec!["advanced".into()],
+            levels: vec!["4".into()],
             steps: "Learn\nShip".into(),
             description: "-a path".into(),
         };

@@ -23,7 +23,7 @@ use crate::{args, sql};
 use chrono::Utc;
 use pathfinder::backup::{Backup, BackupKind, BackupSchedule};
 use pathfinder::dto::Timestamp;
-use pathfinder::storage::{AuditEntry, AuditStore, BackupStore, SchemaStore};
+use pathfinder::storage::{AuditEntry, AuditStore, BackupStore, SchemaStore, BACKUP_CREATE};
 use pathfinder::{new_id, AppError, AppResult, Username};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
@@ -190,6 +190,10 @@ fn backup_row(r: &dyn Row) -> AppResult<Backup> {
     })
 }
 
+/// A backup `running` longer than any takes (the scheduled one's lease is as long):
+/// its process ended (killed, the machine stopped) before it finished.
+const STOPPED_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(6);
+
 /// `src` copied, consistent and compacted, to `dest` (a new file).
 fn vacuum_into(db: &SqliteDb, src: &Path, dest: &Path) -> AppResult<()> {
     db.read_file(src)?.execute(sql!(sqlite: "VACUUM INTO :1"), &args![dest.to_string_lossy().as_ref()])?;
@@ -212,6 +216,54 @@ impl Store {
         rows.into_iter().next().ok_or_else(|| AppError::NotFound("The backup".into()))
     }
 
+    /// Settles the backups whose process ended before they finished: each is marked
+    /// failed, its half-made folder (it has no manifest) removed, and the outcome its
+    /// process never wrote audited. A compare-and-set each: one instance settles it.
+    fn settle_stopped_backups(&self, audit_entry: &AuditEntry) -> AppResult<u32> {
+        let now = Utc::now();
+        let stopped = self.read(|c| {
+            c.query_map(
+                sql!("SELECT backup_id, location FROM pf_backups WHERE status = 'running' AND started_at < :1"),
+                &args![now - STOPPED_AFTER],
+                |r| Ok((r.text(0)?, r.text(1)?)),
+            )
+        })?;
+        let mut settled = 0;
+        for (id, location) in stopped {
+            let note = format!(
+                "It stopped before it finished (its process ended over {} hours ago); its folder was removed.",
+                STOPPED_AFTER.num_hours()
+            );
+            let row = AuditEntry {
+                action: BACKUP_CREATE.name.into(),
+                entity_id: Some(id.clone()),
+                response_status: 500,
+                detail: Some(format!("{note} {location}")),
+                ..audit_entry.clone()
+            };
+            let won = self.write_audited(&row, |c| {
+                c.execute(
+                    sql!(
+                        "UPDATE pf_backups SET status = 'failed', finished_at = :1, error_text = :2
+                         WHERE backup_id = :3 AND status = 'running'"
+                    ),
+                    &args![now, note.as_str(), id.as_str()],
+                )
+            })?;
+            let folder = Path::new(&location);
+            if won != 1 || folder.join(MANIFEST).exists() {
+                continue;
+            }
+            if let Err(e) = std::fs::remove_dir_all(folder) {
+                if e.kind() != std::io::ErrorKind::NotFound {
+                    tracing::warn!(error = %e, location, "a stopped backup's folder could not be removed");
+                }
+            }
+            settled += 1;
+        }
+        Ok(settled)
+    }
+
     /// Copies the database, its sets and its keys into `folder` and writes the
     /// manifest last. With a `base` (an incremental backup: the full backup's folder
     /// name and manifest), a set whose live file is as it was then is not copied:
@@ -226,6 +278,7 @@ impl Store {
         std::fs::create_dir_all(folder.join(SETS_FOLDER)).map_err(io("create", folder))?;
         let main = folder.join(MAIN_FILE);
         vacuum_into(db, db.path(), &main)?;
+        crate::crash::point("backup.main_copied");
         // The sets the copy's registry names: the copy and its sets agree.
         let copy = &mut db.read_file(&main)?;
         let usernames = copy.query_map(sql!(sqlite: "SELECT username FROM pf_user_table_sets"), &[], |r| r.text(0))?;
@@ -346,6 +399,7 @@ impl BackupStore for Store {
             #[cfg(feature = "oracle")]
             Backend::Oracle(_) => return Err(oracle_refusal()),
         };
+        self.settle_stopped_backups(audit_entry)?;
         // An incremental backup without a full one to build on is a full one.
         let base = match kind {
             BackupKind::Incremental => self.incremental_base(root)?,
@@ -449,6 +503,7 @@ impl BackupStore for Store {
         };
         let expire = AuditEntry { action: "backup.expire".into(), ..audit_entry.clone() };
         let Some(kind) = kind else {
+            self.settle_stopped_backups(audit_entry)?;
             self.expire_backups(schedule.keep_days, &expire)?;
             return Ok(None);
         };

@@ -155,7 +155,11 @@ pub fn lint(sql: &str) -> Vec<Finding> {
             }
             Token::Word(w) if w.value.len() > IDENTIFIER_MAX_BYTES => say(
                 "identifier-length",
-                format!("{}…: over {IDENTIFIER_MAX_BYTES} bytes (ORA-00972)", &w.value[..20.min(w.value.len())]),
+                // The first 20 characters (not bytes: a name may be any Unicode; found by the fuzz target).
+                format!(
+                    "{}…: over {IDENTIFIER_MAX_BYTES} bytes (ORA-00972)",
+                    w.value.chars().take(20).collect::<String>()
+                ),
             ),
             _ => {}
         }
@@ -278,6 +282,8 @@ mod tests {
         let long = format!("SELECT {} FROM t", "x".repeat(129));
         assert_eq!(rules(&long), ["identifier-length"]);
         assert_eq!(rules(&format!("SELECT {} FROM t", "x".repeat(128))), Vec::<&str>::new());
+        // A long name of two-byte characters, cut at a character (the fuzz target's find).
+        assert_eq!(rules(&format!("SELECT x{} FROM t", "é".repeat(70))), ["identifier-length"]);
     }
 
     #[test]

@@ -3,11 +3,11 @@
 use crate::common::audit;
 use crate::{count, Harness};
 use pathfinder::backup::{BackupKind, BackupSchedule};
-use pathfinder::storage::{TableRows, Value};
+use pathfinder::storage::{AuditStore, TableRows, Value};
 use pathfinder::{AppError, Username};
 use pathfinder_server::storage::backups::{read_manifest, verify_backup};
 
-checks!(backups);
+checks!(backups, a_backup_whose_process_ended_is_settled);
 
 /// Backups: the embedded database takes them (recorded, audited, verification
 /// recorded); Oracle's platform takes its own, and the console says so.
@@ -96,4 +96,44 @@ fn backups(h: &Harness) {
     assert!(!page.platform_takes_them);
     let ids: Vec<&str> = page.backups.iter().map(|b| b.backup_id.as_str()).collect();
     assert_eq!(ids, [drifted.backup_id.as_str(), fresh.backup_id.as_str()]);
+}
+
+/// A backup whose process ends midway (SIGKILL, or SIGTERM, whose default is the
+/// same; here an abort after the main file's copy) leaves its row `running` and a
+/// folder without a manifest. While it may still be running nothing touches it;
+/// past any backup's time, the next backup (or scheduled round) marks it failed,
+/// removes the half-made folder and audits the outcome its process never wrote.
+fn a_backup_whose_process_ended_is_settled(h: &Harness) {
+    let s = h.storage.as_ref();
+    if h.oracle {
+        return; // the platform takes Oracle's backups (see `backups`)
+    }
+    let root = tempfile::tempdir().unwrap();
+    let to = root.path().to_string_lossy().to_string();
+    let out = (h.cli)(&["backup", "create", "--to", &to], &[("PF_TEST_CRASH_AT", "backup.main_copied".to_string())]);
+    assert!(!out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stopped = s.backups(1).unwrap().remove(0);
+    let folder = std::path::PathBuf::from(&stopped.location);
+    assert_eq!(stopped.status, "running");
+    assert!(folder.join("pathfinder.db").exists() && !folder.join("manifest.json").exists());
+    let outcomes = count(s, "backup.create");
+
+    // Within a backup's time it may still be running: left alone.
+    let next = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
+    assert_eq!(next.status, "ok");
+    assert!(folder.exists());
+    assert_eq!(s.backups(5).unwrap().iter().find(|b| b.backup_id == stopped.backup_id).unwrap().status, "running");
+
+    (h.raw)(&format!("UPDATE pf_backups SET started_at = {} WHERE backup_id = '{}'", h.long_ago, stopped.backup_id));
+    let later = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
+    assert_eq!(later.status, "ok");
+    let settled = s.backups(5).unwrap().into_iter().find(|b| b.backup_id == stopped.backup_id).unwrap();
+    assert_eq!(settled.status, "failed");
+    assert!(settled.error_text.as_deref().unwrap_or("").contains("stopped before it finished"), "{settled:?}");
+    assert!(!folder.exists(), "the half-made folder is gone");
+    assert!(std::path::Path::new(&next.location).join("manifest.json").exists(), "finished backups stay");
+    // Its outcome, and the two backups' own.
+    assert_eq!(count(s, "backup.create"), outcomes + 3);
+    let report = s.verify_audit_chain(&crate::common::trust(None), &mut |_, _| true).unwrap();
+    assert_eq!(report.problem, None);
 }

@@ -190,9 +190,20 @@ fn backup_row(r: &dyn Row) -> AppResult<Backup> {
     })
 }
 
-/// A backup `running` longer than any takes (the scheduled one's lease is as long):
-/// its process ended (killed, the machine stopped) before it finished.
-const STOPPED_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(6);
+/// A backup `running` whose folder has not changed for this long, and has no
+/// manifest, has stopped: its process ended (killed, the machine stopped). A live one
+/// writes all along (`VACUUM INTO` writes its copy as it goes; a set takes seconds).
+const STOPPED_AFTER: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// When anything in a backup's folder (or its sets' folder) last changed.
+fn last_written(folder: &Path) -> Option<Timestamp> {
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let inside = |dir: &Path| -> Vec<std::time::SystemTime> {
+        std::fs::read_dir(dir).into_iter().flatten().flatten().filter_map(|e| modified(&e.path())).collect()
+    };
+    let all = [modified(folder), modified(&folder.join(SETS_FOLDER))].into_iter().flatten();
+    all.chain(inside(folder)).chain(inside(&folder.join(SETS_FOLDER))).max().map(Timestamp::from)
+}
 
 /// `src` copied, consistent and compacted, to `dest` (a new file).
 fn vacuum_into(db: &SqliteDb, src: &Path, dest: &Path) -> AppResult<()> {
@@ -217,11 +228,13 @@ impl Store {
     }
 
     /// Settles the backups whose process ended before they finished: each is marked
-    /// failed, its half-made folder (it has no manifest) removed, and the outcome its
-    /// process never wrote audited. A compare-and-set each: one instance settles it.
+    /// failed, its half-made folder removed, and the outcome its process never wrote
+    /// audited. A folder with a manifest is a finished backup (a database restored
+    /// from a backup holds that backup's own row as `running`): left alone. A
+    /// compare-and-set each, so one instance settles it and audits it once.
     fn settle_stopped_backups(&self, audit_entry: &AuditEntry) -> AppResult<u32> {
         let now = Utc::now();
-        let stopped = self.read(|c| {
+        let candidates = self.read(|c| {
             c.query_map(
                 sql!("SELECT backup_id, location FROM pf_backups WHERE status = 'running' AND started_at < :1"),
                 &args![now - STOPPED_AFTER],
@@ -229,30 +242,42 @@ impl Store {
             )
         })?;
         let mut settled = 0;
-        for (id, location) in stopped {
+        for (id, location) in candidates {
+            let folder = Path::new(&location);
+            let still_written = last_written(folder).is_some_and(|t| now - t < STOPPED_AFTER);
+            if folder.join(MANIFEST).exists() || still_written {
+                continue;
+            }
             let note = format!(
-                "It stopped before it finished (its process ended over {} hours ago); its folder was removed.",
+                "It stopped before it finished: its process ended (nothing written for over {} hour).",
                 STOPPED_AFTER.num_hours()
             );
             let row = AuditEntry {
                 action: BACKUP_CREATE.name.into(),
                 entity_id: Some(id.clone()),
                 response_status: 500,
-                detail: Some(format!("{note} {location}")),
+                detail: Some(format!("{note} Its folder {location} is removed.")),
                 ..audit_entry.clone()
             };
             let won = self.write_audited(&row, |c| {
-                c.execute(
+                let n = c.execute(
                     sql!(
                         "UPDATE pf_backups SET status = 'failed', finished_at = :1, error_text = :2
                          WHERE backup_id = :3 AND status = 'running'"
                     ),
                     &args![now, note.as_str(), id.as_str()],
-                )
-            })?;
-            let folder = Path::new(&location);
-            if won != 1 || folder.join(MANIFEST).exists() {
-                continue;
+                )?;
+                // Settled by another instance meanwhile: no second audit row.
+                if n == 1 {
+                    Ok(())
+                } else {
+                    Err(AppError::Conflict("settled already".into()))
+                }
+            });
+            match won {
+                Ok(()) => {}
+                Err(AppError::Conflict(_)) => continue,
+                Err(e) => return Err(e),
             }
             if let Err(e) = std::fs::remove_dir_all(folder) {
                 if e.kind() != std::io::ErrorKind::NotFound {
@@ -262,6 +287,14 @@ impl Store {
             settled += 1;
         }
         Ok(settled)
+    }
+
+    /// [`Store::settle_stopped_backups`], where a failure to settle is logged, not
+    /// the failure of the backup or round that tried.
+    fn settle_stopped_backups_logged(&self, audit_entry: &AuditEntry) {
+        if let Err(e) = self.settle_stopped_backups(audit_entry) {
+            tracing::warn!(error = %e, "settling backups whose process ended failed; next try at the next backup");
+        }
     }
 
     /// Copies the database, its sets and its keys into `folder` and writes the
@@ -399,7 +432,7 @@ impl BackupStore for Store {
             #[cfg(feature = "oracle")]
             Backend::Oracle(_) => return Err(oracle_refusal()),
         };
-        self.settle_stopped_backups(audit_entry)?;
+        self.settle_stopped_backups_logged(audit_entry);
         // An incremental backup without a full one to build on is a full one.
         let base = match kind {
             BackupKind::Incremental => self.incremental_base(root)?,
@@ -454,18 +487,29 @@ impl BackupStore for Store {
             }
             Err(e) => failure_audit(&audit_entry, e),
         };
-        self.write_audited(&row, |c| match &made {
-            Ok(m) => c.execute(
-                sql!(
-                    "UPDATE pf_backups SET finished_at = :1, status = 'ok', total_bytes = :2, file_count = :3,
-                        schema_version = :4, chain_seq = :5 WHERE backup_id = :6"
-                ),
-                &args![Utc::now(), own(m), m.files.len() as i64, m.schema_version, m.chain_seq, id.as_str()],
-            ),
-            Err(e) => c.execute(
-                sql!("UPDATE pf_backups SET finished_at = :1, status = 'failed', error_text = :2 WHERE backup_id = :3"),
-                &args![Utc::now(), pathfinder::storage::truncate(&e.to_string(), 500), id.as_str()],
-            ),
+        self.write_audited(&row, |c| {
+            let n = match &made {
+                Ok(m) => c.execute(
+                    sql!(
+                        "UPDATE pf_backups SET finished_at = :1, status = 'ok', total_bytes = :2, file_count = :3,
+                            schema_version = :4, chain_seq = :5 WHERE backup_id = :6 AND status = 'running'"
+                    ),
+                    &args![Utc::now(), own(m), m.files.len() as i64, m.schema_version, m.chain_seq, id.as_str()],
+                )?,
+                Err(e) => c.execute(
+                    sql!(
+                        "UPDATE pf_backups SET finished_at = :1, status = 'failed', error_text = :2
+                         WHERE backup_id = :3 AND status = 'running'"
+                    ),
+                    &args![Utc::now(), pathfinder::storage::truncate(&e.to_string(), 500), id.as_str()],
+                )?,
+            };
+            // Taken for stopped and settled meanwhile (it wrote nothing for an hour).
+            if n == 1 {
+                Ok(())
+            } else {
+                Err(AppError::Conflict("This backup was taken for stopped and settled as failed; run it again.".into()))
+            }
         })?;
         made?;
         self.backup(&id)
@@ -503,7 +547,7 @@ impl BackupStore for Store {
         };
         let expire = AuditEntry { action: "backup.expire".into(), ..audit_entry.clone() };
         let Some(kind) = kind else {
-            self.settle_stopped_backups(audit_entry)?;
+            self.settle_stopped_backups_logged(audit_entry);
             self.expire_backups(schedule.keep_days, &expire)?;
             return Ok(None);
         };
@@ -587,12 +631,13 @@ pub fn read_manifest(folder: &Path) -> AppResult<Manifest> {
 impl Manifest {
     /// A manifest's text read, or why it is not one (a sentence). Its files are
     /// inside the backup's folder and its base is a folder beside it: a manifest
-    /// that names anything else (`../`, an absolute path) is refused, so a backup
-    /// copied from elsewhere cannot make `verify` read, or `restore` write, outside
-    /// them (found by the `backup_manifest` fuzz target).
+    /// that names anything else (`../`, an absolute path, a file no backup holds) is
+    /// refused, so a backup copied from elsewhere cannot make `verify` read, or
+    /// `restore` write, anything but a database's own files (the `backup_manifest`
+    /// fuzz target found paths anywhere).
     pub fn parse(text: &str) -> AppResult<Manifest> {
         let manifest: Manifest = serde_json::from_str(text).map_err(|e| AppError::invalid(format!("{e}.")))?;
-        if let Some(f) = manifest.files.iter().find(|f| !plain_names(&f.path, 2)) {
+        if let Some(f) = manifest.files.iter().find(|f| !backup_file(&f.path)) {
             return Err(AppError::invalid(format!("it names a file outside the backup: {:?}.", f.path)));
         }
         if let Some(base) = manifest.base.as_deref().filter(|b| !plain_names(b, 1)) {
@@ -600,6 +645,12 @@ impl Manifest {
         }
         Ok(manifest)
     }
+}
+
+/// Whether `path` names a file a backup holds: the database, a key file, or a set.
+fn backup_file(path: &str) -> bool {
+    let set = path.strip_prefix(&format!("{SETS_FOLDER}/")).and_then(|f| f.strip_suffix(".db"));
+    path == MAIN_FILE || KEY_FILES.contains(&path) || set.is_some_and(|u| Username::parse(u).is_ok())
 }
 
 /// Whether `path` is one to `most` plain names (no root, `.` or `..`).
@@ -788,9 +839,14 @@ mod tests {
     /// Found by the `backup_manifest` fuzz target: a base or a file anywhere was read.
     #[test]
     fn a_manifest_names_files_inside_its_backup_only() {
-        assert!(Manifest::parse(&manifest("sets/alice.db", "20261201T000000.000Z-full")).is_ok());
+        assert!(Manifest::parse(&manifest("user-tables/alice.db", "20261201T000000.000Z-full")).is_ok());
         assert!(Manifest::parse(&manifest(MAIN_FILE, "x")).is_ok());
+        assert!(Manifest::parse(&manifest(".audit-key", "x")).is_ok());
         for (path, base) in [
+            ("sets/alice.db", "x"),
+            ("notes.txt", "x"),
+            ("user-tables/Not A Name.db", "x"),
+            ("user-tables/alice.txt", "x"),
             ("../pathfinder.db", "x"),
             ("/etc/passwd", "x"),
             ("sets/../../x", "x"),

@@ -100,9 +100,10 @@ fn backups(h: &Harness) {
 
 /// A backup whose process ends midway (SIGKILL, or SIGTERM, whose default is the
 /// same; here an abort after the main file's copy) leaves its row `running` and a
-/// folder without a manifest. While it may still be running nothing touches it;
-/// past any backup's time, the next backup (or scheduled round) marks it failed,
-/// removes the half-made folder and audits the outcome its process never wrote.
+/// folder without a manifest. While its folder is being written nothing touches it;
+/// an hour after the last write, the next backup (or scheduled round) marks it
+/// failed, removes the half-made folder and audits the outcome its process never
+/// wrote.
 fn a_backup_whose_process_ended_is_settled(h: &Harness) {
     let s = h.storage.as_ref();
     if h.oracle {
@@ -124,7 +125,16 @@ fn a_backup_whose_process_ended_is_settled(h: &Harness) {
     assert!(folder.exists());
     assert_eq!(s.backups(5).unwrap().iter().find(|b| b.backup_id == stopped.backup_id).unwrap().status, "running");
 
+    // An hour and more with nothing written: it has stopped.
     (h.raw)(&format!("UPDATE pf_backups SET started_at = {} WHERE backup_id = '{}'", h.long_ago, stopped.backup_id));
+    let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+    let mut paths = vec![folder.clone(), folder.join("user-tables")];
+    for dir in paths.clone() {
+        paths.extend(std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()));
+    }
+    for p in &paths {
+        std::fs::File::open(p).unwrap().set_modified(two_hours_ago).unwrap();
+    }
     let later = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
     assert_eq!(later.status, "ok");
     let settled = s.backups(5).unwrap().into_iter().find(|b| b.backup_id == stopped.backup_id).unwrap();

@@ -117,32 +117,31 @@ impl SqliteDb {
     }
 
     /// Copies the write-ahead log into the database file as far as readers let it
-    /// (PASSIVE: never waits), then, if all of it went, empties the file (TRUNCATE,
-    /// without waiting: a reader that came meanwhile keeps it). SQLite checkpoints by
+    /// (PASSIVE: never waits, and writers go on meanwhile), then, if all of it went,
+    /// empties the file (TRUNCATE, without waiting: a reader that came meanwhile
+    /// keeps it; our own writers wait for the truncation only). SQLite checkpoints by
     /// itself at commits but never shrinks the file, and a reader holding an old
-    /// snapshot keeps every frame written since: `behind` counts them. Our writers
-    /// wait for it (a truncation of a checkpointed log is quick); another process's
-    /// writer makes it give up, as a reader does.
+    /// snapshot keeps every frame written since: `behind` counts them.
     pub fn checkpoint(&self) -> AppResult<LogCheckpoint> {
-        let _turn = self.writer_turn();
         let conn = self.pool.get()?;
         let checkpoint = |mode: &str| {
             conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |r| {
-                Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+                Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
             })
         };
-        let (frames, copied) = checkpoint("PASSIVE").map_err(map_err)?;
+        let (busy, frames, copied) = checkpoint("PASSIVE").map_err(map_err)?;
+        if busy != 0 || frames < 0 {
+            // Another connection is checkpointing: it says how far behind the log is.
+            return Err(AppError::unavailable("another checkpoint of the write-ahead log was running"));
+        }
         if frames > 0 && copied == frames {
+            let _turn = self.writer_turn();
             conn.busy_timeout(Duration::ZERO).map_err(map_err)?;
             let truncated = checkpoint("TRUNCATE");
             conn.busy_timeout(BUSY_TIMEOUT).map_err(map_err)?;
             truncated.map_err(map_err)?;
         }
-        Ok(LogCheckpoint {
-            frames: frames.max(0),
-            behind: (frames - copied).max(0),
-            bytes: file_size(&log_of(&self.path)),
-        })
+        Ok(LogCheckpoint { frames, behind: frames - copied, bytes: file_size(&log_of(&self.path)) })
     }
 
     /// A read-only connection of its own (not the pool's) to the file at `path`.

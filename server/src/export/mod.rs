@@ -43,7 +43,7 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// kept as text (a leading `'`), and so is text that starts with `'`s before one, so
 /// that [`restored`] reads every cell back as it was.
 pub fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.trim_start_matches('\'').starts_with(FORMULA_STARTS) {
+    if formula_after_quotes(cell) {
         format!("'{cell}").into()
     } else {
         cell.into()
@@ -53,9 +53,14 @@ pub fn neutral(cell: &str) -> std::borrow::Cow<'_, str> {
 /// A cell [`neutral`] wrote, back as it was (an import of an export).
 pub fn restored(cell: &str) -> &str {
     match cell.strip_prefix('\'') {
-        Some(rest) if rest.trim_start_matches('\'').starts_with(FORMULA_STARTS) => rest,
+        Some(rest) if formula_after_quotes(rest) => rest,
         _ => cell,
     }
+}
+
+/// Whether `text`, past any leading `'`s, starts like a formula.
+fn formula_after_quotes(text: &str) -> bool {
+    text.trim_start_matches('\'').starts_with(FORMULA_STARTS)
 }
 
 fn cells(u: &UserSummary) -> [String; 8] {

@@ -205,6 +205,27 @@ fn last_written(folder: &Path) -> Option<Timestamp> {
     all.chain(inside(folder)).chain(inside(&folder.join(SETS_FOLDER))).max().map(Timestamp::from)
 }
 
+/// A backup row's compare-and-set: `changed` rows is one, or another instance (or
+/// the settling of a stopped backup) got there first, refused as a conflict so that
+/// the transaction, and its audit row, roll back.
+fn won(changed: u64, lost: &str) -> AppResult<()> {
+    if changed == 1 {
+        Ok(())
+    } else {
+        Err(AppError::Conflict(lost.into()))
+    }
+}
+
+/// Removes a backup's folder; one already gone is fine, another failure is logged
+/// (the row says what happened; a folder left over is only space).
+fn remove_folder(location: &str, whose: &str) {
+    if let Err(e) = std::fs::remove_dir_all(location) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(error = %e, location, "{whose} folder could not be removed");
+        }
+    }
+}
+
 /// `src` copied, consistent and compacted, to `dest` (a new file).
 fn vacuum_into(db: &SqliteDb, src: &Path, dest: &Path) -> AppResult<()> {
     db.read_file(src)?.execute(sql!(sqlite: "VACUUM INTO :1"), &args![dest.to_string_lossy().as_ref()])?;
@@ -259,7 +280,7 @@ impl Store {
                 detail: Some(format!("{note} Its folder {location} is removed.")),
                 ..audit_entry.clone()
             };
-            let won = self.write_audited(&row, |c| {
+            let settling = self.write_audited(&row, |c| {
                 let n = c.execute(
                     sql!(
                         "UPDATE pf_backups SET status = 'failed', finished_at = :1, error_text = :2
@@ -267,23 +288,14 @@ impl Store {
                     ),
                     &args![now, note.as_str(), id.as_str()],
                 )?;
-                // Settled by another instance meanwhile: no second audit row.
-                if n == 1 {
-                    Ok(())
-                } else {
-                    Err(AppError::Conflict("settled already".into()))
-                }
+                won(n, "settled already")
             });
-            match won {
+            match settling {
                 Ok(()) => {}
                 Err(AppError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
             }
-            if let Err(e) = std::fs::remove_dir_all(folder) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(error = %e, location, "a stopped backup's folder could not be removed");
-                }
-            }
+            remove_folder(&location, "a stopped backup's");
             settled += 1;
         }
         Ok(settled)
@@ -402,23 +414,21 @@ impl Store {
                 detail: Some(format!("older than {keep_days} days: {location} removed")),
                 ..audit_entry.clone()
             };
-            // The row first (another instance may be at it too): only its winner removes.
-            let won = self.write_audited(&row, |c| {
-                c.execute(
+            // The row first (another instance may be at it too): only its winner
+            // removes, and only its audit row stays.
+            let expiring = self.write_audited(&row, |c| {
+                let n = c.execute(
                     sql!("UPDATE pf_backups SET status = 'expired' WHERE backup_id = :1 AND status = 'ok'"),
                     &args![id.as_str()],
-                )
+                )?;
+                won(n, "expired already")
             });
-            match won {
-                Ok(1) => {}
-                Ok(_) => continue,
+            match expiring {
+                Ok(()) => {}
+                Err(AppError::Conflict(_)) => continue,
                 Err(e) => return Err(e),
             }
-            if let Err(e) = std::fs::remove_dir_all(&location) {
-                if e.kind() != std::io::ErrorKind::NotFound {
-                    tracing::warn!(error = %e, location, "an expired backup's folder could not be removed");
-                }
-            }
+            remove_folder(&location, "an expired backup's");
             expired += 1;
         }
         Ok(expired)
@@ -505,11 +515,7 @@ impl BackupStore for Store {
                 )?,
             };
             // Taken for stopped and settled meanwhile (it wrote nothing for an hour).
-            if n == 1 {
-                Ok(())
-            } else {
-                Err(AppError::Conflict("This backup was taken for stopped and settled as failed; run it again.".into()))
-            }
+            won(n, "This backup was taken for stopped and settled as failed; run it again.")
         })?;
         made?;
         self.backup(&id)
@@ -640,7 +646,7 @@ impl Manifest {
         if let Some(f) = manifest.files.iter().find(|f| !backup_file(&f.path)) {
             return Err(AppError::invalid(format!("it names a file outside the backup: {:?}.", f.path)));
         }
-        if let Some(base) = manifest.base.as_deref().filter(|b| !plain_names(b, 1)) {
+        if let Some(base) = manifest.base.as_deref().filter(|b| !plain_name(b)) {
             return Err(AppError::invalid(format!("its base is not a folder beside it: {base:?}.")));
         }
         Ok(manifest)
@@ -653,11 +659,10 @@ fn backup_file(path: &str) -> bool {
     path == MAIN_FILE || KEY_FILES.contains(&path) || set.is_some_and(|u| Username::parse(u).is_ok())
 }
 
-/// Whether `path` is one to `most` plain names (no root, `.` or `..`).
-fn plain_names(path: &str, most: usize) -> bool {
-    let parts = Path::new(path).components();
-    let count = parts.clone().count();
-    (1..=most).contains(&count) && parts.into_iter().all(|c| matches!(c, std::path::Component::Normal(_)))
+/// Whether `path` is one plain name (no separator, root, `.` or `..`).
+fn plain_name(path: &str) -> bool {
+    let mut parts = Path::new(path).components();
+    matches!((parts.next(), parts.next()), (Some(std::path::Component::Normal(_)), None))
 }
 
 /// Where each of the backup's files goes when `main` is the database file.

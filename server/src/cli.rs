@@ -977,28 +977,30 @@ fn jwt_secret(url: &DatabaseUrl) -> AppResult<Vec<u8>> {
     Ok(secret.into_bytes())
 }
 
-/// Ctrl-C, or SIGTERM (what service managers and containers send).
-async fn shutdown_signal() {
+/// Ctrl-C, or SIGTERM (what service managers and containers send). Listened for
+/// from the call on (inside the runtime, before any job starts), so a signal during
+/// the first rounds is a graceful stop too, not the default action's abrupt end.
+fn shutdown_signal() -> AppResult<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    {
+    let stops = {
         use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+        let mut interrupt = signal(SignalKind::interrupt()).map_err(AppError::internal)?;
+        let mut terminate = signal(SignalKind::terminate()).map_err(AppError::internal)?;
+        async move {
+            tokio::select! {
+                _ = interrupt.recv() => {}
+                _ = terminate.recv() => {}
             }
         }
-    }
+    };
     #[cfg(not(unix))]
-    {
+    let stops = async {
         let _ = tokio::signal::ctrl_c().await;
-    }
-    tracing::info!("shutting down");
+    };
+    Ok(async move {
+        stops.await;
+        tracing::info!("shutting down");
+    })
 }
 
 /// `admin,sre`, or `none` (or nothing) for no role.
@@ -1089,8 +1091,12 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     let storage_policy = config.storage_policy;
     let facts = instance_facts(config, &jobs, &state.outbox.public_url);
     let outbox = state.outbox.clone();
+    // Raised by the signal handler itself, so a job between two steps sees it at once;
+    // a second signal ends the process without waiting (see `stop_on_signal`).
+    let stopping = progress::stop_on_signal()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
-    runtime.block_on(async move {
+    let served = runtime.block_on(async move {
+        let signalled = shutdown_signal()?;
         // Counts first, so no request ever waits for them.
         crate::jobs::overview::refresh(&db, &overview).await?;
         crate::jobs::overview::spawn(db.clone(), overview.clone());
@@ -1109,6 +1115,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
             security: config.security_policy,
             instance: Some((instance_name(bound), facts)),
             outbox: Some(outbox),
+            stopping: stopping.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
         let listener = tokio::net::TcpListener::from_std(listener).map_err(AppError::internal)?;
@@ -1116,13 +1123,16 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
         tracing::info!(max_connections = limits.max_connections, "listening");
         // Scripts and tests that listen on port 0 read the port here.
         println!("Pathfinder Admin is serving at http://{bound}");
-        let served = crate::http::listener::serve(listener, router(state), limits, shutdown_signal())
-            .await
-            .map_err(AppError::internal);
+        let served =
+            crate::http::listener::serve(listener, router(state), limits, signalled).await.map_err(AppError::internal);
         // The last events of this run are vouched for before it ends.
         crate::jobs::checkpoints::sign(&db, &audit_key, witness.as_ref()).await;
         served
-    })
+    });
+    // A job still in a step stops at its end; one that does not within this is cut
+    // as a crash would cut it (each step is a transaction; its lease runs out).
+    runtime.shutdown_timeout(std::time::Duration::from_secs(20));
+    served
 }
 
 fn api_keys(s: &dyn Storage, command: ApiKeyCommand) -> AppResult<()> {

@@ -16,24 +16,29 @@ pub trait BackupStore {
     /// set (`VACUUM INTO`, each a consistent copy), the key files kept beside the
     /// database, and a manifest with each file's size and SHA-256, the schema version
     /// and the audit chain's head. Audited (`.begin`, then its outcome) and recorded;
-    /// a backup that fails midway leaves no folder behind.
+    /// a backup that fails midway leaves no folder behind. `go_on` is asked between
+    /// files: when it says no (a signal, a shutdown), the backup stops there, failed,
+    /// and its folder is removed.
     fn create_backup(
         &self,
         root: &std::path::Path,
         kind: crate::backup::BackupKind,
         audit: &AuditEntry,
+        go_on: &dyn Fn() -> bool,
     ) -> AppResult<crate::backup::Backup>;
     /// The backup the schedule says is due (a full one when the newest is older than
     /// `full_every`, else an incremental one when the newest backup is older than
     /// `incremental_every`), under the `backup` lease so one instance takes it; then
     /// the backups past `keep_days` expire (their folders removed, each audited). A
     /// full backup is verified right after (see `backup verify`), recorded.
-    /// `None` when nothing was due or another instance holds the lease.
+    /// `None` when nothing was due or another instance holds the lease. `go_on` as
+    /// for [`BackupStore::create_backup`].
     fn scheduled_backup(
         &self,
         schedule: &crate::backup::BackupSchedule,
         audit_key: Option<&[u8]>,
         audit: &AuditEntry,
+        go_on: &dyn Fn() -> bool,
     ) -> AppResult<Option<crate::backup::Backup>>;
     /// The newest backups first.
     fn backups(&self, limit: u32) -> AppResult<Vec<crate::backup::Backup>>;

@@ -7,7 +7,7 @@ use sha2::{Digest, Sha256};
 
 pub const ISSUER: &str = "pathfinder-admin";
 pub const AUDIENCE: &str = "pathfinder-admin-console";
-/// Clock skew tolerated on nbf and exp.
+/// Clock skew tolerated on exp.
 pub const LEEWAY_SECS: u64 = 30;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,7 +39,11 @@ impl TokenKeys {
         validation.set_issuer(&[ISSUER]);
         validation.set_audience(&[AUDIENCE]);
         validation.set_required_spec_claims(&["sub", "iss", "aud", "nbf", "exp"]);
-        validation.validate_nbf = true;
+        // Not `nbf`: our tokens are valid from their issue, and only we sign them. A
+        // clock stepped back (NTP, a restored VM), or an instance behind the one that
+        // signed a token, would otherwise sign out everyone who signed in since; the
+        // session's row in the database is what ends a session.
+        validation.validate_nbf = false;
         validation.validate_exp = true;
         validation.leeway = LEEWAY_SECS;
         let name_key = Sha256::new().chain_update(b"pathfinder audit name tags").chain_update(secret).finalize().into();
@@ -116,9 +120,9 @@ mod tests {
         // Expired beyond the leeway.
         let old = k.issue(&UserId::new(), &SessionId::new(), now - 7200, 600).unwrap();
         assert!(k.verify(&old).is_none());
-        // Not yet valid beyond the leeway.
-        let future = k.issue(&UserId::new(), &SessionId::new(), now + 3600, 600).unwrap();
-        assert!(k.verify(&future).is_none());
+        // Signed by a clock an hour ahead (or before this one stepped back): ours, valid.
+        let ahead = k.issue(&UserId::new(), &SessionId::new(), now + 3600, 600).unwrap();
+        assert!(k.verify(&ahead).is_some());
         // Another key.
         assert!(TokenKeys::new(&[8u8; 32]).unwrap().verify(&t).is_none());
         assert!(TokenKeys::new(b"short").is_err());

@@ -87,7 +87,14 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
         BackupCommand::Create { to, incremental } => {
             let root = to.unwrap_or_else(|| default_root(database));
             let kind = if incremental { BackupKind::Incremental } else { BackupKind::Full };
-            let b = s.create_backup(&root, kind, &meta.audit(None, BACKUP_CREATE, ("backup", None)))?;
+            let stop = super::progress::stop_on_signal()?;
+            let go_on = || !stop.load(std::sync::atomic::Ordering::Relaxed);
+            let made = s.create_backup(&root, kind, &meta.audit(None, BACKUP_CREATE, ("backup", None)), &go_on);
+            if made.is_err() && !go_on() {
+                println!("Stopped: the backup was not finished and its folder was removed; it is recorded as failed.");
+                return Ok(ExitCode::from(130));
+            }
+            let b = made?;
             let took = b.finished_at.map(|f| (f - b.started_at).num_milliseconds()).unwrap_or_default();
             println!(
                 "Backed up ({}) into {} in {took} ms: {} files, {}; schema version {}, audit chain head {}.",

@@ -47,10 +47,14 @@ impl Progress {
     }
 }
 
-/// A flag that Ctrl-C and SIGTERM set.
+/// A flag that Ctrl-C and SIGTERM set: the command stops at its next safe point.
+/// A second one ends the process at once (exit 130), as a crash would: every step
+/// is a transaction, so that loses only the step under way.
 pub fn stop_on_signal() -> AppResult<Arc<AtomicBool>> {
     let stop = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        // Registered first, so the first signal finds the flag still down.
+        signal_hook::flag::register_conditional_shutdown(signal, 130, Arc::clone(&stop)).map_err(AppError::internal)?;
         signal_hook::flag::register(signal, Arc::clone(&stop)).map_err(AppError::internal)?;
     }
     Ok(stop)

@@ -15,6 +15,7 @@ use pathfinder::storage::{
     DORMANT_DEACTIVATE, PERT_CHECKS_REFRESH, RETENTION_RUN, SECURITY_REVIEW, STORAGE_SAMPLE,
 };
 use pathfinder::usage::StoragePolicy;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -54,6 +55,16 @@ pub struct Upkeep {
     pub instance: Option<(String, pathfinder::security::InstanceFacts)>,
     /// Tells administrators of the review's new high findings.
     pub outbox: Option<pathfinder::mail::Outbox>,
+    /// Raised when the server shuts down: a retention run or a backup under way
+    /// stops at its next safe point, so shutting down never waits for one to end.
+    pub stopping: Arc<AtomicBool>,
+}
+
+impl Upkeep {
+    fn go_on(&self) -> impl Fn() -> bool + Send + 'static {
+        let stopping = self.stopping.clone();
+        move || !stopping.load(Ordering::Relaxed)
+    }
 }
 
 /// Publishes the latest sample, the last chain verification and the newest backups
@@ -100,7 +111,7 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "verifying the audit chain failed; next check in a minute"),
     }
-    let (every, key) = (upkeep.retention_every, upkeep.audit_key.clone());
+    let (every, key, go_on) = (upkeep.retention_every, upkeep.audit_key.clone(), upkeep.go_on());
     let audit = RequestMeta::job("retention").audit(None, RETENTION_RUN, ("retention", None));
     let run = move |s: &dyn pathfinder::storage::Storage| {
         let req = RetentionRequest {
@@ -109,7 +120,7 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
             now: chrono::Utc::now(),
             audit_key: Some(&key),
         };
-        s.run_retention(&req, &audit, &mut |_| true)
+        s.run_retention(&req, &audit, &mut |_| go_on())
     };
     match db.call(move |s| run(s)).await {
         Ok(Some(summary)) => {
@@ -117,6 +128,9 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         }
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "the retention run failed; it resumes when next due"),
+    }
+    if upkeep.stopping.load(Ordering::Relaxed) {
+        return; // shutting down: the rest waits for the next round, on this or another instance
     }
     // Reports the product (or a review) changed since their needs-attention checks.
     let audit = RequestMeta::job("pert-checks").audit(None, PERT_CHECKS_REFRESH, ("pert_report", None));
@@ -132,10 +146,10 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(n) => tracing::info!(events = n, "counted analytics events into the summaries"),
         Err(e) => tracing::warn!(error = %e, "counting analytics events failed; next round in a minute"),
     }
-    if let Some(schedule) = upkeep.backups.clone() {
-        let key = upkeep.audit_key.clone();
+    if let Some(schedule) = upkeep.backups.clone().filter(|_| !upkeep.stopping.load(Ordering::Relaxed)) {
+        let (key, go_on) = (upkeep.audit_key.clone(), upkeep.go_on());
         let audit = RequestMeta::job("backup").audit(None, BACKUP_CREATE, ("backup", None));
-        match db.call(move |s| s.scheduled_backup(&schedule, Some(&key), &audit)).await {
+        match db.call(move |s| s.scheduled_backup(&schedule, Some(&key), &audit, &go_on)).await {
             Ok(Some(b)) => tracing::info!(kind = b.kind, location = b.location, "took a scheduled backup"),
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, "the scheduled backup failed; next check in a minute"),

@@ -319,7 +319,14 @@ impl Store {
         folder: &Path,
         id: &str,
         base: Option<(&str, &Manifest)>,
+        go_on: &dyn Fn() -> bool,
     ) -> AppResult<Manifest> {
+        let going_on = || match go_on() {
+            true => Ok(()),
+            false => Err(AppError::Conflict(
+                "The backup was stopped (a signal or a shutdown) before it finished; nothing of it was kept.".into(),
+            )),
+        };
         std::fs::create_dir_all(folder.join(SETS_FOLDER)).map_err(io("create", folder))?;
         let main = folder.join(MAIN_FILE);
         vacuum_into(db, db.path(), &main)?;
@@ -339,6 +346,7 @@ impl Store {
         };
         let mut files = vec![hashed_here(MAIN_FILE.to_string(), None)?];
         for u in usernames {
+            going_on()?;
             let Some(src) = Username::parse(&u).ok().and_then(|name| self.user_tables_file(&name)) else { continue };
             // Taken before the copy: a set changed during it is copied again next time.
             let Some(source) = stamp(&src) else { continue };
@@ -352,6 +360,7 @@ impl Store {
                 }
             }
         }
+        going_on()?;
         let beside = db.path().parent().unwrap_or(Path::new("."));
         for key in KEY_FILES.iter().filter(|k| beside.join(k).exists()) {
             std::fs::copy(beside.join(key), folder.join(key)).map_err(io("copy", &beside.join(key)))?;
@@ -436,7 +445,13 @@ impl Store {
 }
 
 impl BackupStore for Store {
-    fn create_backup(&self, root: &Path, kind: BackupKind, audit_entry: &AuditEntry) -> AppResult<Backup> {
+    fn create_backup(
+        &self,
+        root: &Path,
+        kind: BackupKind,
+        audit_entry: &AuditEntry,
+        go_on: &dyn Fn() -> bool,
+    ) -> AppResult<Backup> {
         let db = match &self.db {
             Backend::Sqlite(db) => db,
             #[cfg(feature = "oracle")]
@@ -469,7 +484,7 @@ impl BackupStore for Store {
         })?;
         // 2. The copy; a failed one leaves no folder.
         let started = std::time::Instant::now();
-        let made = self.copy_into(db, &folder, &id, base.as_ref().map(|(name, _, m)| (name.as_str(), m)));
+        let made = self.copy_into(db, &folder, &id, base.as_ref().map(|(name, _, m)| (name.as_str(), m)), go_on);
         if made.is_err() {
             let _ = std::fs::remove_dir_all(&folder);
         }
@@ -526,6 +541,7 @@ impl BackupStore for Store {
         schedule: &BackupSchedule,
         audit_key: Option<&[u8]>,
         audit_entry: &AuditEntry,
+        go_on: &dyn Fn() -> bool,
     ) -> AppResult<Option<Backup>> {
         if self.sqlite().is_none() {
             return Ok(None); // the platform's
@@ -558,11 +574,12 @@ impl BackupStore for Store {
             return Ok(None);
         };
         // Longer than a backup of the largest database takes.
-        if !self.write(|c| super::jobs::claim(c, JOB, &self.instance, now + chrono::TimeDelta::hours(6), now))? {
+        // Due is what the newest backups say (above), not when the last job ended.
+        if !self.write(|c| super::jobs::claim(c, JOB, &self.instance, now + chrono::TimeDelta::hours(6), None))? {
             return Ok(None);
         }
         let started = std::time::Instant::now();
-        let made = self.create_backup(&schedule.root, kind, audit_entry).and_then(|b| {
+        let made = self.create_backup(&schedule.root, kind, audit_entry, go_on).and_then(|b| {
             if b.kind != "full" {
                 return Ok(b);
             }

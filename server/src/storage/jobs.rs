@@ -42,18 +42,40 @@ pub fn running_since(c: &mut Conn, job: &str) -> AppResult<Option<Timestamp>> {
     Ok(row.map(|r| r.opt_time(0)).transpose()?.flatten())
 }
 
-/// Takes the job's lease until `until`, unless another instance holds it or the job
-/// last finished at or after `due_before`. Whether this instance won it.
-pub fn claim(c: &mut Conn, job: &str, owner: &str, until: Timestamp, due_before: Timestamp) -> AppResult<bool> {
+/// Whether a run that last ended as `run` says is due again, `due_before` being the
+/// time before which its last end must lie. A run stopped midway is due at once.
+pub fn due(run: &JobRun, due_before: Timestamp) -> bool {
+    run.status.as_deref() == Some(STOPPED) || run.finished_at.is_none_or(|t| t < due_before)
+}
+
+/// `last_status` of a run stopped midway (a signal, a shutdown): its work so far is
+/// committed and the next run goes on from there.
+const STOPPED: &str = "stopped";
+
+/// Takes the job's lease until `until`, unless another instance holds it or, with
+/// `due_before`, the job last finished at or after it (see [`due`]). Whether this
+/// instance won it. A run asked for now gives no `due_before`: when the last run
+/// ended does not matter to it (and a clock stepped back would make that end seem
+/// to come after now).
+pub fn claim(c: &mut Conn, job: &str, owner: &str, until: Timestamp, due_before: Option<Timestamp>) -> AppResult<bool> {
     let now = Utc::now();
-    let won = c.execute(
-        sql!(
-            "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
-             WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)
-               AND (last_finished_at IS NULL OR last_finished_at < :6)"
-        ),
-        &args![owner, until, now, job, now, due_before],
-    )?;
+    let won = match due_before {
+        Some(due_before) => c.execute(
+            sql!(
+                "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
+                 WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)
+                   AND (last_finished_at IS NULL OR last_finished_at < :6 OR last_status = :7)"
+            ),
+            &args![owner, until, now, job, now, due_before, STOPPED],
+        )?,
+        None => c.execute(
+            sql!(
+                "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
+                 WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)"
+            ),
+            &args![owner, until, now, job, now],
+        )?,
+    };
     Ok(won == 1)
 }
 
@@ -86,6 +108,19 @@ pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&
     Ok(())
 }
 
+/// Records a run stopped midway and gives the lease back at once, so the next run
+/// (on any instance) need not wait for the lease to run out.
+pub fn stopped(c: &mut Conn, job: &str, owner: &str, millis: i64, note: &str) -> AppResult<()> {
+    c.execute(
+        sql!(
+            "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
+             last_error = :4, lease_owner = NULL, lease_until = NULL WHERE job_name = :5 AND lease_owner = :6"
+        ),
+        &args![Utc::now(), millis, STOPPED, pathfinder::storage::truncate(note, 500), job, owner],
+    )?;
+    Ok(())
+}
+
 impl Store {
     /// Runs `work` as the job `job` when `when` allows, audited: a scheduled run that
     /// is not due returns `None` without writing anything; when another instance holds
@@ -103,11 +138,13 @@ impl Store {
     ) -> AppResult<Option<JobRun>> {
         let now = Utc::now();
         let due_before = match when {
-            RefreshWhen::Now => now,
-            RefreshWhen::Due(every) => now - chrono::Duration::from_std(every).map_err(AppError::internal)?,
+            RefreshWhen::Now => None,
+            RefreshWhen::Due(every) => Some(now - chrono::Duration::from_std(every).map_err(AppError::internal)?),
         };
-        if when != RefreshWhen::Now && self.read(|c| last_run(c, job))?.finished_at >= Some(due_before) {
-            return Ok(None); // not due: no write at all
+        if let Some(before) = due_before {
+            if !due(&self.read(|c| last_run(c, job))?, before) {
+                return Ok(None); // not due: no write at all
+            }
         }
         if !self.begin_job(job, now + lease, due_before, audit_entry)? {
             return match when {
@@ -130,7 +167,7 @@ impl Store {
         &self,
         job: &str,
         until: Timestamp,
-        due_before: Timestamp,
+        due_before: Option<Timestamp>,
         audit_entry: &AuditEntry,
     ) -> AppResult<bool> {
         self.write(|c| {
@@ -139,6 +176,16 @@ impl Store {
                 audit::append::insert(c, &intent_audit(audit_entry))?;
             }
             Ok(won)
+        })
+    }
+
+    /// Records the run begun with [`Store::begin_job`] as stopped midway (see
+    /// [`stopped`]), with its outcome row: `note` says how far it went.
+    pub(super) fn stop_job(&self, job: &str, audit_entry: &AuditEntry, millis: i64, note: String) -> AppResult<()> {
+        let row = AuditEntry { execution_time_ms: millis as u64, detail: Some(note), ..audit_entry.clone() };
+        self.write(|c| {
+            stopped(c, job, &self.instance, millis, row.detail.as_deref().unwrap_or_default())?;
+            audit::append::insert(c, &row)
         })
     }
 

@@ -420,7 +420,7 @@ impl KeyStore for Store {
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> AppResult<RotationRun> {
         let now = Utc::now();
-        if !self.begin_job(ROTATION_JOB, now + ROTATION_LEASE, now, audit)? {
+        if !self.begin_job(ROTATION_JOB, now + ROTATION_LEASE, None, audit)? {
             return Err(AppError::Conflict(
                 "A key rotation is already running (on this or another console instance); it shows on the Keys page."
                     .into(),
@@ -429,9 +429,21 @@ impl KeyStore for Store {
         let started = std::time::Instant::now();
         let walked = self.rotate_each(scope, audit, progress);
         let millis = started.elapsed().as_millis() as i64;
-        let note =
-            |run: &RotationRun| (run.failed > 0).then(|| format!("{} of the keys could not be rotated", run.failed));
-        self.end_job(ROTATION_JOB, audit, millis, walked.as_ref().map(note))?;
+        let failures = |run: &RotationRun| format!("{} of the keys could not be rotated", run.failed);
+        match &walked {
+            // Told to stop: each key went in its own transaction, so the run can stop
+            // anywhere; the next goes on with the keys not rotated yet.
+            Ok(run) if run.interrupted => {
+                let mut note = format!("Stopped midway after rotating {} keys; run again to go on.", run.rotated);
+                if run.failed > 0 {
+                    note = format!("{note} {}.", failures(run));
+                }
+                self.stop_job(ROTATION_JOB, audit, millis, note)?;
+            }
+            _ => {
+                self.end_job(ROTATION_JOB, audit, millis, walked.as_ref().map(|r| (r.failed > 0).then(|| failures(r))))?
+            }
+        }
         walked
     }
 
@@ -657,6 +669,7 @@ impl Store {
                     }
                 }
                 done += 1;
+                crash::point("key.rotation.key_done");
                 if !progress(done, total.max(done)) {
                     run.interrupted = true;
                     return Ok(run);

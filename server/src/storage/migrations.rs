@@ -55,6 +55,7 @@ migrations! {
     23 => "0023_security_review",
     24 => "0024_dormant_users",
     25 => "0025_access_reviews",
+    26 => "0026_stopped_jobs",
 }
 
 /// The migrations of `dialect`.

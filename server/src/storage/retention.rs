@@ -670,6 +670,7 @@ impl Store {
         for i in 0..summary.tables.len() {
             while !summary.tables[i].done {
                 self.step_table(run, summary, i)?;
+                crate::crash::point("retention.step_committed");
                 if !progress(summary) {
                     return Ok(false);
                 }
@@ -859,11 +860,13 @@ impl RetentionStore for Store {
         }
         let now = Utc::now();
         let due_before = match req.when {
-            RefreshWhen::Now => now,
-            RefreshWhen::Due(every) => now - TimeDelta::from_std(every).map_err(AppError::internal)?,
+            RefreshWhen::Now => None,
+            RefreshWhen::Due(every) => Some(now - TimeDelta::from_std(every).map_err(AppError::internal)?),
         };
-        if req.when != RefreshWhen::Now && self.read(|c| jobs::last_run(c, JOB))?.finished_at >= Some(due_before) {
-            return Ok(None);
+        if let Some(before) = due_before {
+            if !jobs::due(&self.read(|c| jobs::last_run(c, JOB))?, before) {
+                return Ok(None);
+            }
         }
         if !self.begin_job(JOB, now + LEASE, due_before, audit)? {
             return match req.when {
@@ -875,8 +878,15 @@ impl RetentionStore for Store {
         }
         let started = std::time::Instant::now();
         let done = self.run_leased(req, audit, progress);
-        if matches!(&done, Ok(s) if !s.finished) {
-            // Told to stop: left as a crash leaves it, for the next run to resume.
+        if let Some(summary) = done.as_ref().ok().filter(|s| !s.finished) {
+            // Told to stop: its run stays unfinished for the next to resume, and the
+            // lease goes back now, so that next run need not wait for it to run out.
+            let note = format!(
+                "Stopped midway: {} rows archived and {} deleted so far; the next run goes on from there.",
+                summary.archived(),
+                summary.deleted()
+            );
+            self.stop_job(JOB, audit, started.elapsed().as_millis() as i64, note)?;
             return done.map(Some);
         }
         if done.is_err() {

@@ -3,11 +3,11 @@
 use crate::common::audit;
 use crate::{count, Harness};
 use pathfinder::backup::{BackupKind, BackupSchedule};
-use pathfinder::storage::{AuditStore, TableRows, Value};
+use pathfinder::storage::{TableRows, Value};
 use pathfinder::{AppError, Username};
 use pathfinder_server::storage::backups::{read_manifest, verify_backup};
 
-checks!(backups, a_backup_whose_process_ended_is_settled);
+checks!(backups, a_backup_whose_process_ended_is_settled, a_signal_stops_a_backup_and_keeps_nothing_of_it);
 
 /// Backups: the embedded database takes them (recorded, audited, verification
 /// recorded); Oracle's platform takes its own, and the console says so.
@@ -24,10 +24,14 @@ fn backups(h: &Harness) {
     for u in [&kept, &changed] {
         s.provision_user_tables(u, &audit("user_tables.provision")).unwrap();
     }
-    let made = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create"));
+    let made = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create"), &|| true);
     if s.backend_name() == "oracle" {
         assert!(matches!(made, Err(AppError::Invalid(_))), "{made:?}");
-        assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None, "the platform's");
+        assert_eq!(
+            s.scheduled_backup(&schedule, None, &audit("backup.create"), &|| true).unwrap(),
+            None,
+            "the platform's"
+        );
         assert!(std::fs::read_dir(root.path()).unwrap().next().is_none(), "nothing written");
         let page = s.backups_page(5).unwrap();
         assert!(page.platform_takes_them && page.backups.is_empty(), "{page:?}");
@@ -52,7 +56,7 @@ fn backups(h: &Harness) {
         rows: vec![vec![Value::Text("s1".into()), Value::Text("IFRS".into())]],
     };
     s.fill_user_tables(&changed, &[rows], &audit("user_tables.fill")).unwrap();
-    let inc = s.create_backup(root.path(), BackupKind::Incremental, &audit("backup.create")).unwrap();
+    let inc = s.create_backup(root.path(), BackupKind::Incremental, &audit("backup.create"), &|| true).unwrap();
     assert_eq!((inc.kind.as_str(), inc.base_id.as_deref()), ("incremental", Some(b.backup_id.as_str())));
     let manifest = read_manifest(std::path::Path::new(&inc.location)).unwrap();
     let file = |name: &str| manifest.files.iter().find(|f| f.path == format!("user-tables/{name}.db")).unwrap();
@@ -72,9 +76,9 @@ fn backups(h: &Harness) {
 
     // The schedule: nothing due now; once both are older than the keeping time, a
     // new full backup (verified), and the old two expire, their folders removed.
-    assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None);
+    assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create"), &|| true).unwrap(), None);
     (h.raw)(&format!("UPDATE pf_backups SET started_at = {}", h.long_ago));
-    let fresh = s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap().expect("a full backup");
+    let fresh = s.scheduled_backup(&schedule, None, &audit("backup.create"), &|| true).unwrap().expect("a full backup");
     assert_eq!(fresh.kind.as_str(), "full");
     assert_eq!(fresh.verify_status.as_deref(), Some("ok"), "verified: {:?}", fresh.verify_note);
     assert!(fresh.verified_at.is_some() && fresh.verify_note.clone().unwrap().contains("matches the migrations"));
@@ -82,12 +86,12 @@ fn backups(h: &Harness) {
     assert!(old.iter().all(|x| x.status == "expired"), "{old:?}");
     assert!(old.iter().all(|x| !std::path::Path::new(&x.location).exists()));
     assert_eq!(count(s, "backup.expire"), 2);
-    assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create")).unwrap(), None, "nothing due");
+    assert_eq!(s.scheduled_backup(&schedule, None, &audit("backup.create"), &|| true).unwrap(), None, "nothing due");
 
     // A copy whose schema drifted from the migrations (another tool dropped an
     // index) fails its verification and says so.
     (h.raw)("DROP INDEX idx_users_status_name");
-    let drifted = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
+    let drifted = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create"), &|| true).unwrap();
     let report = verify_backup(std::path::Path::new(&drifted.location), None).unwrap();
     assert!(!report.ok && report.note.contains("schema differs from the migrations"), "{}", report.note);
 
@@ -120,7 +124,7 @@ fn a_backup_whose_process_ended_is_settled(h: &Harness) {
     let outcomes = count(s, "backup.create");
 
     // Within a backup's time it may still be running: left alone.
-    let next = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
+    let next = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create"), &|| true).unwrap();
     assert_eq!(next.status, "ok");
     assert!(folder.exists());
     assert_eq!(s.backups(5).unwrap().iter().find(|b| b.backup_id == stopped.backup_id).unwrap().status, "running");
@@ -135,7 +139,7 @@ fn a_backup_whose_process_ended_is_settled(h: &Harness) {
     for p in &paths {
         std::fs::File::open(p).unwrap().set_modified(two_hours_ago).unwrap();
     }
-    let later = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create")).unwrap();
+    let later = s.create_backup(root.path(), BackupKind::Full, &audit("backup.create"), &|| true).unwrap();
     assert_eq!(later.status, "ok");
     let settled = s.backups(5).unwrap().into_iter().find(|b| b.backup_id == stopped.backup_id).unwrap();
     assert_eq!(settled.status, "failed");
@@ -146,4 +150,33 @@ fn a_backup_whose_process_ended_is_settled(h: &Harness) {
     assert_eq!(count(s, "backup.create"), outcomes + 3);
     let report = s.verify_audit_chain(&crate::common::trust(None), &mut |_, _| true).unwrap();
     assert_eq!(report.problem, None);
+}
+
+/// SIGTERM during `backup create` (here sent by the command to itself once the main
+/// file is copied) stops it before the next file: exit 130, the backup recorded as
+/// failed with the reason, its outcome audited, its folder removed; the next backup
+/// runs at once.
+fn a_signal_stops_a_backup_and_keeps_nothing_of_it(h: &Harness) {
+    let s = h.storage.as_ref();
+    if h.oracle {
+        return; // the platform takes Oracle's backups (see `backups`)
+    }
+    let root = tempfile::tempdir().unwrap();
+    let to = root.path().to_string_lossy().to_string();
+    let outcomes = count(s, "backup.create");
+    let out = (h.cli)(&["backup", "create", "--to", &to], &[("PF_TEST_SIGNAL_AT", "backup.main_copied".to_string())]);
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("its folder was removed"), "{out:?}");
+    let stopped = s.backups(1).unwrap().remove(0);
+    assert_eq!(stopped.status, "failed");
+    assert!(stopped.error_text.as_deref().unwrap_or("").contains("stopped (a signal or a shutdown)"), "{stopped:?}");
+    assert!(!std::path::Path::new(&stopped.location).exists(), "nothing of it is kept");
+    assert_eq!(std::fs::read_dir(root.path()).unwrap().count(), 0);
+    let row = s.recent_audit(5).unwrap().into_iter().find(|r| r.action == "backup.create").unwrap();
+    assert_eq!((row.response_status, row.entity_id.as_deref()), (Some(409), Some(stopped.backup_id.as_str())));
+    assert_eq!(count(s, "backup.create"), outcomes + 1);
+
+    let out = (h.cli)(&["backup", "create", "--to", &to], &[]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(s.backups(1).unwrap().remove(0).status, "ok");
 }

@@ -14,6 +14,7 @@ checks!(
     deleting_a_user_shreds_their_key,
     rotation_killed_at_every_step_leaves_everything_readable,
     rotation_runs_take_turns_and_rotate_only_what_is_due,
+    a_signal_stops_a_key_rotation_between_keys,
     plaintext_written_later_is_folded_in_never_lost
 );
 
@@ -356,6 +357,45 @@ fn rotation_killed_at_every_step_leaves_everything_readable(h: &Harness) {
     let back = [("PF_MASTER_KEY", old.to_hex().to_string()), ("PF_MASTER_KEY_PREVIOUS", new.to_hex().to_string())];
     assert!((h.cli)(&["rotate-master-key"], &back).status.success());
     readable(s);
+}
+
+/// SIGTERM (here sent by `rotate-keys --all` to itself after its second key) stops
+/// the run between keys: exit 130, two keys rotated and every field readable, the
+/// run recorded as stopped (not as a finished run) with its outcome audited, and the
+/// lease free, so running it again goes on at once.
+fn a_signal_stops_a_key_rotation_between_keys(h: &Harness) {
+    let s = h.storage.as_ref();
+    let mut users = Vec::new();
+    for i in 0..4 {
+        let id = add_user(s, &format!("enc_term_{i}"), "active", &[]);
+        let f = sensitive(&format!("+1 555 02{i}0"), "1988-08-08", "", "");
+        s.set_sensitive_fields(&id, &f, &audit("user.sensitive.update")).unwrap();
+        users.push((id, f));
+    }
+    let env = [("PF_MASTER_KEY", h.keyring.current().unwrap().to_hex().to_string())];
+    let before = key_versions(s);
+    let out = (h.cli)(
+        &["rotate-keys", "--all"],
+        &[&env[..], &[("PF_TEST_SIGNAL_AT", "key.rotation.key_done:2".into())]].concat(),
+    );
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Rotated 2 data keys"), "{out:?}");
+    let rotated = key_versions(s).iter().zip(&before).filter(|(a, b)| a != b).count();
+    assert_eq!(rotated, 2, "stopped between keys");
+    for (id, f) in &users {
+        assert_eq!(&s.read_sensitive_fields(id, &audit("read.user.sensitive")).unwrap(), f);
+    }
+    let job = s.key_inventory(90, None, 1).unwrap();
+    assert_eq!(job.rotation_job.status.as_deref(), Some("stopped"), "{:?}", job.rotation_job);
+    assert!(job.rotation_running_since.is_none(), "the lease went back");
+    let outcome =
+        s.recent_audit(10).unwrap().into_iter().find(|r| r.action == "key.rotation_run").expect("its outcome");
+    assert_eq!(outcome.detail.as_deref(), Some("Stopped midway after rotating 2 keys; run again to go on."));
+
+    let out = (h.cli)(&["rotate-keys", "--all"], &env);
+    assert!(out.status.success(), "again at once: {out:?}");
+    assert_eq!(s.key_inventory(90, None, 1).unwrap().rotation_job.status.as_deref(), Some("ok"));
+    assert!(key_versions(s).iter().zip(&before).all(|(a, b)| a > b), "every key rotated");
 }
 
 /// A rotation run: only the overdue keys, one run at a time across instances, and a

@@ -10,7 +10,7 @@ use pathfinder::retention::{PolicyEdit, RetentionSummary};
 use pathfinder::storage::{AuditEntry, RefreshWhen, RetentionRequest, Storage, TableRows, Value};
 use pathfinder::{AppError, Username};
 
-checks!(retention_runs);
+checks!(retention_runs, a_signal_stops_a_retention_run_between_batches);
 
 const KEY: &[u8] = b"a test audit key of 32 characters!!";
 
@@ -72,6 +72,82 @@ fn fill(s: &dyn Storage, owner: &Username) {
 fn rows_of(s: &dyn Storage, owner: &Username, table: &str) -> i64 {
     let set = s.user_table_set(owner).unwrap().unwrap();
     set.tables.iter().find(|t| t.name == format!("pf_user_{owner}_{table}")).map_or(-1, |t| t.rows)
+}
+
+/// The retention job's record: its last status, and whether anyone holds its lease.
+fn job_state(h: &Harness) -> String {
+    let status = (h.raw_text)("SELECT last_status FROM pf_console_jobs WHERE job_name = 'retention'");
+    let held =
+        (h.raw_text)("SELECT COUNT(*) FROM pf_console_jobs WHERE job_name = 'retention' AND lease_owner IS NOT NULL");
+    let lease = if held.as_deref() == Some("0") { "lease free" } else { "lease held" };
+    format!("{}, {lease}", status.unwrap_or_default())
+}
+
+/// SIGTERM (here sent by the run to itself after its first batch) stops
+/// `retention run` between batches: what it deleted stays deleted, the run is
+/// recorded as stopped with its outcome audited, the lease is free, and running the
+/// command again at once finishes the work. `serve` does the same with its
+/// scheduled run when it is told to shut down, and then exits.
+fn a_signal_stops_a_retention_run_between_batches(h: &Harness) {
+    let s = h.storage.as_ref();
+    let user = crate::common::add_user(s, "conf_ret_signal", "active", &[]);
+    let old = |n: i64| Value::Time(chrono::Utc::now() - chrono::Duration::days(400) + chrono::Duration::seconds(n));
+    let events = |from: i64, to: i64| TableRows {
+        table: "pf_user_analytics".into(),
+        columns: &["analytics_id", "user_id", "event_type", "event_timestamp"],
+        rows: (from..to)
+            .map(|n| {
+                vec![
+                    Value::Text(format!("01JSIGNAL{n:017}")),
+                    Value::Text(user.0.clone()),
+                    Value::Text("view".into()),
+                    old(n),
+                ]
+            })
+            .collect(),
+    };
+    s.insert_batch(&[events(0, 2_500)], &AuditEntry { entity_id: Some("retention".into()), ..audit("data.import") })
+        .unwrap();
+    s.save_retention_policy(None, &edit("pf_user_analytics", 30, false, true), &audit("retention.policy.create"))
+        .unwrap();
+    let left = || (h.raw_text)("SELECT COUNT(*) FROM pf_user_analytics").unwrap();
+    let signal_at = |point: &str| [("PF_TEST_SIGNAL_AT", point.to_string())];
+
+    let out = (h.cli)(&["retention", "run"], &signal_at("retention.step_committed"));
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(130), "{out:?}");
+    assert!(said.contains("Stopped midway: the next run resumes it."), "{said}");
+    assert_eq!(left(), "1500", "the first batch went, the rest waits");
+    assert_eq!(job_state(h), "stopped, lease free");
+    let outcome = s.recent_audit(5).unwrap().into_iter().find(|r| r.action == "retention.run").expect("its outcome");
+    assert_eq!(
+        outcome.detail.as_deref(),
+        Some("Stopped midway: 0 rows archived and 1000 deleted so far; the next run goes on from there.")
+    );
+
+    let out = (h.cli)(&["retention", "run"], &[]);
+    assert!(out.status.success(), "resumed at once: {out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("resumed"), "{out:?}");
+    assert_eq!(left(), "0");
+    assert_eq!(job_state(h), "ok, lease free");
+    assert_eq!((count(s, "retention.run.begin"), count(s, "retention.run")), (2, 2), "each start with its outcome");
+
+    if h.oracle {
+        return; // `serve` on Oracle needs the platform's secrets; the job's code is the same
+    }
+    // `serve`: its first round's retention run is told to stop by the shutdown.
+    s.insert_batch(
+        &[events(2_500, 5_000)],
+        &AuditEntry { entity_id: Some("retention".into()), ..audit("data.import") },
+    )
+    .unwrap();
+    (h.raw)("UPDATE pf_console_jobs SET last_finished_at = NULL WHERE job_name = 'retention'");
+    let started = std::time::Instant::now();
+    let out = (h.cli)(&["serve", "--listen", "127.0.0.1:0"], &signal_at("retention.step_committed"));
+    assert!(out.status.success(), "a graceful stop: {out:?}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "it did not wait for the whole run");
+    assert_eq!(left(), "1500");
+    assert_eq!(job_state(h), "stopped, lease free");
 }
 
 fn retention_runs(h: &Harness) {
@@ -189,14 +265,21 @@ fn retention_runs(h: &Harness) {
     assert_eq!(rows_of(s, &owner, "experiences"), 3, "a dry run changes nothing");
     assert_eq!(rows_of(s, &owner, "experiences_archive"), 0);
 
-    // A run that stops midway (as a killed one would) holds its lease until it runs
-    // out; the next resumes it with its own clock and ends with the dry run's numbers.
+    // A run told to stop midway (Ctrl-C, SIGTERM, a shutdown) keeps what it did,
+    // records itself as stopped and gives its lease back; the next resumes it with
+    // its own clock and ends with the dry run's numbers.
     let midway = |s: &RetentionSummary| table(s, "pf_user_analytics").deleted > 0;
     let stopped = run(s, false, ahead, midway).unwrap().expect("a run");
     assert!(!stopped.finished);
     let analytics = table(&stopped, "pf_user_analytics");
     assert!(!analytics.done && analytics.deleted == 1_000, "stopped after a batch: {analytics:?}");
     assert!(table(&stopped, "pf_user_*_experiences").done);
+    assert_eq!(job_state(h), "stopped, lease free");
+    // One run at a time: while another instance holds the lease, none starts.
+    (h.raw)(&format!(
+        "UPDATE pf_console_jobs SET lease_owner = 'another', lease_until = {} WHERE job_name = 'retention'",
+        h.far_future
+    ));
     assert!(matches!(run(s, false, ahead, never), Err(AppError::Conflict(_))), "one run at a time");
     (h.raw)(&format!("UPDATE pf_console_jobs SET lease_until = {} WHERE job_name = 'retention'", h.long_ago));
     let later = chrono::Utc::now() + chrono::Duration::days(1);
@@ -207,9 +290,18 @@ fn retention_runs(h: &Harness) {
     assert_eq!(rows_of(s, &owner, "experiences"), 1);
     assert_eq!(rows_of(s, &owner, "experiences_archive"), 2, "archived once, though resumed");
     assert_eq!(rows_of(s, &owner, "chat_messages"), 0);
-    assert_eq!((count(s, "retention.run.begin"), count(s, "retention.run")), (2, 1));
-    let summary_row = s.recent_audit(50).unwrap().into_iter().find(|r| r.action == "retention.run").unwrap();
-    assert!(summary_row.detail.unwrap().starts_with("Retention, resumed: archived 2 rows"));
+    assert_eq!((count(s, "retention.run.begin"), count(s, "retention.run")), (2, 2));
+    let outcomes: Vec<String> = s
+        .recent_audit(50)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.action == "retention.run")
+        .map(|r| r.detail.unwrap_or_default())
+        .collect();
+    assert!(outcomes[0].starts_with("Retention, resumed: archived 2 rows"), "{outcomes:?}");
+    let stopped_note =
+        format!("Stopped midway: {} rows archived and {} deleted so far", stopped.archived(), stopped.deleted());
+    assert!(outcomes[1].starts_with(&stopped_note), "{outcomes:?}");
     let page = s.retention_page().unwrap();
     assert!(page.policies.iter().all(|p| p.last_run.is_some()));
     let last = page.last_run.unwrap();

@@ -16,6 +16,7 @@ async fn the_backups_page_lists_each_backup_with_its_age_size_and_verification()
         root.path(),
         pathfinder::backup::BackupKind::Full,
         &common::audit("backup.create"),
+        &|| true,
     )
     .unwrap();
     let page = c.send(Method::GET, "/backups", Some(&sre), None, "").await;

@@ -73,6 +73,7 @@ async fn the_upkeep_round_samples_gathers_verifies_and_publishes_once_for_all_in
         root.path(),
         pathfinder::backup::BackupKind::Full,
         &common::audit("backup.create"),
+        &|| true,
     )
     .unwrap();
     pathfinder_server::jobs::upkeep::publish(&db, &upkeep()).await;

@@ -89,15 +89,15 @@ impl Store {
         // One verification at a time across instances: each holds connections and
         // reads the whole log. When another runs, `start_job` handed out its id, and
         // its own instance runs it.
-        self.holding_verify_lease(Utc::now() + LEASE, || self.run_claimed(id, kind, filter, trust, audit)).map(|_| ())
+        self.holding_verify_lease(None, || self.run_claimed(id, kind, filter, trust, audit)).map(|_| ())
     }
 
     /// Runs `run` holding the verification lease of `pf_console_jobs` (free, and its
-    /// last run finished before `due_before`), and records how it ended; `None` when
-    /// another instance holds it. `run` renews it as it goes.
+    /// last run finished before `due_before`, if given), and records how it ended;
+    /// `None` when another instance holds it. `run` renews it as it goes.
     fn holding_verify_lease<T>(
         &self,
-        due_before: chrono::DateTime<Utc>,
+        due_before: Option<chrono::DateTime<Utc>>,
         run: impl FnOnce() -> AppResult<T>,
     ) -> AppResult<Option<T>> {
         let until = Utc::now() + LEASE;
@@ -185,7 +185,7 @@ impl Store {
             return Ok(None);
         }
         let begin = AuditEntry { action: format!("{}.begin", audit.action), ..audit.clone() };
-        let run = self.holding_verify_lease(due_before, || {
+        let run = self.holding_verify_lease(Some(due_before), || {
             let id = self.start_job(AuditJobKind::Verify, "the whole chain (scheduled)", &begin)?;
             self.run_claimed(&id, AuditJobKind::Verify, &AuditFilter::default(), trust, audit).map(|()| id)
         })?;

@@ -164,7 +164,7 @@ impl SqliteDb {
             return Ok(None);
         }
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(AppError::internal)?;
+            std::fs::create_dir_all(dir).map_err(map_io_err)?;
         }
         let flags = match access {
             FileAccess::ReadOnly => OpenFlags::SQLITE_OPEN_READ_ONLY,
@@ -376,6 +376,19 @@ pub fn map_err(e: rusqlite::Error) -> AppError {
             | ErrorCode::DiskFull
             | ErrorCode::SystemIoFailure,
         ) => AppError::unavailable(e),
+        _ => AppError::internal(e),
+    }
+}
+
+/// A file or folder beside the database that could not be made: a read-only or full
+/// disk, or a folder the console may not write, is the operator's to fix (503),
+/// as the same fault met by SQLite is.
+pub fn map_io_err(e: std::io::Error) -> AppError {
+    use std::io::ErrorKind;
+    match e.kind() {
+        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem | ErrorKind::StorageFull => {
+            AppError::unavailable(e)
+        }
         _ => AppError::internal(e),
     }
 }

@@ -3,14 +3,36 @@
 
 use crate::storage::Storage;
 use crate::{AppError, AppResult};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 #[derive(Clone)]
-pub struct Db(Arc<dyn Storage>);
+pub struct Db {
+    storage: Arc<dyn Storage>,
+    /// Raised when the process shuts down (see [`Db::go_on`]).
+    stopping: Arc<AtomicBool>,
+}
 
 impl Db {
     pub fn new(storage: Arc<dyn Storage>) -> Self {
-        Db(storage)
+        Db { storage, stopping: Arc::default() }
+    }
+
+    /// The same storage, stopping when `flag` is raised (the server's signal flag).
+    pub fn stopping_on(self, flag: Arc<AtomicBool>) -> Self {
+        Db { stopping: flag, ..self }
+    }
+
+    /// Whether the process is shutting down.
+    pub fn stopping(&self) -> bool {
+        self.stopping.load(Ordering::Relaxed)
+    }
+
+    /// What long work (a retention run, a key rotation, a backup) asks between its
+    /// steps: false once the process is shutting down, so it stops at the next.
+    pub fn go_on(&self) -> impl Fn() -> bool + Send + Sync + 'static {
+        let stopping = self.stopping.clone();
+        move || !stopping.load(Ordering::Relaxed)
     }
 
     /// Runs `f` against the storage on the blocking pool.
@@ -19,7 +41,7 @@ impl Db {
         T: Send + 'static,
         F: FnOnce(&dyn Storage) -> AppResult<T> + Send + 'static,
     {
-        let storage = self.0.clone();
+        let storage = self.storage.clone();
         // The request's span goes along: a slow operation's log line names its request.
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || span.in_scope(|| f(storage.as_ref()))).await.map_err(AppError::internal)?
@@ -32,7 +54,7 @@ impl Db {
     where
         F: FnOnce(&dyn Storage) -> AppResult<T> + Send + 'static,
     {
-        let storage = self.0.clone();
+        let storage = self.storage.clone();
         drop(tokio::task::spawn_blocking(move || {
             if let Err(e) = f(storage.as_ref()) {
                 tracing::warn!(task = what, error = %e, "background work ended early");
@@ -42,6 +64,6 @@ impl Db {
 
     /// The storage itself, for code that is already on a blocking thread (the CLI, tests).
     pub fn storage(&self) -> &dyn Storage {
-        self.0.as_ref()
+        self.storage.as_ref()
     }
 }

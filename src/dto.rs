@@ -166,6 +166,10 @@ pub struct JobRun {
     pub duration_ms: Option<i64>,
     /// `ok` or `failed`; `None` before the first run.
     pub status: Option<String>,
+    /// When a run was last told to stop midway (a signal, a shutdown), if no run
+    /// has finished since: it is due again at once.
+    #[serde(default, with = "chrono::serde::ts_milliseconds_option")]
+    pub stopped_at: Option<Timestamp>,
 }
 
 /// The head of a user's page: who they are. Each section below it (sessions,

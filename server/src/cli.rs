@@ -1074,6 +1074,10 @@ fn instance_name(bound: SocketAddr) -> String {
 }
 
 fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
+    // Raised by the signal handler itself, so a job between two steps sees it at once
+    // (`Db::go_on`), whoever started it; a second signal ends the process without
+    // waiting (`stop_on_signal`).
+    let db = db.stopping_on(progress::stop_on_signal()?);
     let listen = config.listen;
     // Bound first: links in mail name the port the console listens on (with port 0,
     // the one the kernel chose).
@@ -1091,9 +1095,6 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     let storage_policy = config.storage_policy;
     let facts = instance_facts(config, &jobs, &state.outbox.public_url);
     let outbox = state.outbox.clone();
-    // Raised by the signal handler itself, so a job between two steps sees it at once;
-    // a second signal ends the process without waiting (see `stop_on_signal`).
-    let stopping = progress::stop_on_signal()?;
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().map_err(AppError::internal)?;
     let served = runtime.block_on(async move {
         let signalled = shutdown_signal()?;
@@ -1115,7 +1116,6 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
             security: config.security_policy,
             instance: Some((instance_name(bound), facts)),
             outbox: Some(outbox),
-            stopping: stopping.clone(),
         };
         crate::jobs::upkeep::spawn(db.clone(), upkeep);
         let listener = tokio::net::TcpListener::from_std(listener).map_err(AppError::internal)?;

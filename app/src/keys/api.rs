@@ -43,7 +43,8 @@ pub async fn start_key_rotation(scope: String) -> Result<String, AppError> {
             return Ok(format!("There are no {what}: nothing to rotate."));
         }
         let audit = c.audit(KEY_ROTATION_RUN, ("encryption_keys", None));
-        c.db.detach("key rotation run", move |s| s.rotate_keys(scope, &audit, &mut |_, _| true));
+        let go_on = c.db.go_on();
+        c.db.detach("key rotation run", move |s| s.rotate_keys(scope, &audit, &mut |_, _| go_on()));
         Ok(format!("Rotating {count} {what} in the background."))
     })
     .await

@@ -59,6 +59,7 @@ pub async fn run_retention_now(
         let audit = c.audit(RETENTION_RUN, ("retention", None));
         let key = crate::server::context::<pathfinder::witness::ChainTrust>().ok().and_then(|t| t.key);
         let dry_run = dry_run.is_some();
+        let go_on = c.db.go_on();
         let run = move |s: &dyn pathfinder::storage::Storage| {
             let req = RetentionRequest {
                 dry_run,
@@ -66,7 +67,7 @@ pub async fn run_retention_now(
                 now: chrono::Utc::now(),
                 audit_key: key.as_deref(),
             };
-            s.run_retention(&req, &audit, &mut |_| true)
+            s.run_retention(&req, &audit, &mut |_| go_on())
         };
         if dry_run {
             return c.db.call(run).await;

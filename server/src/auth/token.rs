@@ -69,7 +69,7 @@ impl TokenKeys {
     }
 
     /// The claims of a valid token; `None` for anything else (bad signature, wrong
-    /// algorithm, audience or issuer, expired, not yet valid, malformed).
+    /// algorithm, audience or issuer, expired, malformed).
     pub fn verify(&self, token: &str) -> Option<Claims> {
         match decode::<Claims>(token, &self.decoding, &self.validation) {
             Ok(data) => Some(data.claims),

@@ -90,8 +90,8 @@ pub fn run(s: &dyn Storage, url: &DatabaseUrl, command: BackupCommand) -> AppRes
             let stop = super::progress::stop_on_signal()?;
             let go_on = || !stop.load(std::sync::atomic::Ordering::Relaxed);
             let made = s.create_backup(&root, kind, &meta.audit(None, BACKUP_CREATE, ("backup", None)), &go_on);
-            if made.is_err() && !go_on() {
-                println!("Stopped: the backup was not finished and its folder was removed; it is recorded as failed.");
+            if let (Err(e), false) = (&made, go_on()) {
+                println!("Stopped: {e}");
                 return Ok(ExitCode::from(130));
             }
             let b = made?;

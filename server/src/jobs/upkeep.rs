@@ -15,7 +15,6 @@ use pathfinder::storage::{
     DORMANT_DEACTIVATE, PERT_CHECKS_REFRESH, RETENTION_RUN, SECURITY_REVIEW, STORAGE_SAMPLE,
 };
 use pathfinder::usage::StoragePolicy;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -55,16 +54,6 @@ pub struct Upkeep {
     pub instance: Option<(String, pathfinder::security::InstanceFacts)>,
     /// Tells administrators of the review's new high findings.
     pub outbox: Option<pathfinder::mail::Outbox>,
-    /// Raised when the server shuts down: a retention run or a backup under way
-    /// stops at its next safe point, so shutting down never waits for one to end.
-    pub stopping: Arc<AtomicBool>,
-}
-
-impl Upkeep {
-    fn go_on(&self) -> impl Fn() -> bool + Send + 'static {
-        let stopping = self.stopping.clone();
-        move || !stopping.load(Ordering::Relaxed)
-    }
 }
 
 /// Publishes the latest sample, the last chain verification and the newest backups
@@ -85,6 +74,9 @@ pub async fn publish(db: &Db, upkeep: &Upkeep) {
 
 /// One round: each job if due, then the gauges.
 pub async fn round(db: &Db, upkeep: &Upkeep) {
+    if db.stopping() {
+        return;
+    }
     checkpoint_log(db).await;
     let (policy, sample_every) =
         (upkeep.storage, Duration::from_secs(u64::from(upkeep.storage.sample_every_minutes) * 60));
@@ -111,7 +103,8 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "verifying the audit chain failed; next check in a minute"),
     }
-    let (every, key, go_on) = (upkeep.retention_every, upkeep.audit_key.clone(), upkeep.go_on());
+    // A shutdown stops a retention run or a backup at its next safe point (`Db::go_on`).
+    let (every, key, go_on) = (upkeep.retention_every, upkeep.audit_key.clone(), db.go_on());
     let audit = RequestMeta::job("retention").audit(None, RETENTION_RUN, ("retention", None));
     let run = move |s: &dyn pathfinder::storage::Storage| {
         let req = RetentionRequest {
@@ -129,7 +122,7 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(None) => {}
         Err(e) => tracing::warn!(error = %e, "the retention run failed; it resumes when next due"),
     }
-    if upkeep.stopping.load(Ordering::Relaxed) {
+    if db.stopping() {
         return; // shutting down: the rest waits for the next round, on this or another instance
     }
     // Reports the product (or a review) changed since their needs-attention checks.
@@ -146,8 +139,8 @@ pub async fn round(db: &Db, upkeep: &Upkeep) {
         Ok(n) => tracing::info!(events = n, "counted analytics events into the summaries"),
         Err(e) => tracing::warn!(error = %e, "counting analytics events failed; next round in a minute"),
     }
-    if let Some(schedule) = upkeep.backups.clone().filter(|_| !upkeep.stopping.load(Ordering::Relaxed)) {
-        let (key, go_on) = (upkeep.audit_key.clone(), upkeep.go_on());
+    if let Some(schedule) = upkeep.backups.clone() {
+        let (key, go_on) = (upkeep.audit_key.clone(), db.go_on());
         let audit = RequestMeta::job("backup").audit(None, BACKUP_CREATE, ("backup", None));
         match db.call(move |s| s.scheduled_backup(&schedule, Some(&key), &audit, &go_on)).await {
             Ok(Some(b)) => tracing::info!(kind = b.kind, location = b.location, "took a scheduled backup"),

@@ -324,7 +324,9 @@ impl Store {
         let going_on = || match go_on() {
             true => Ok(()),
             false => Err(AppError::Conflict(
-                "The backup was stopped (a signal or a shutdown) before it finished; nothing of it was kept.".into(),
+                "The backup was stopped (a signal or a shutdown) before it finished: recorded as failed, its folder \
+                 removed."
+                    .into(),
             )),
         };
         std::fs::create_dir_all(folder.join(SETS_FOLDER)).map_err(io("create", folder))?;
@@ -590,7 +592,11 @@ impl BackupStore for Store {
         let expired = made.as_ref().ok().map(|_| self.expire_backups(schedule.keep_days, &expire));
         let millis = started.elapsed().as_millis() as i64;
         let failed = made.as_ref().err().or(expired.as_ref().and_then(|e| e.as_ref().err()));
-        self.write(|c| super::jobs::finish(c, JOB, &self.instance, millis, failed))?;
+        self.write(|c| match (&made, go_on()) {
+            // Stopped by a shutdown (the backup is recorded failed, its folder gone).
+            (Err(_), false) => super::jobs::stopped(c, JOB, &self.instance),
+            _ => super::jobs::finish(c, JOB, &self.instance, millis, failed),
+        })?;
         if let Some(Err(e)) = expired {
             return Err(e);
         }

@@ -18,18 +18,26 @@ use pathfinder::{AppError, AppResult};
 use std::time::Instant;
 
 fn job_run(r: &dyn Row) -> AppResult<JobRun> {
-    Ok(JobRun { finished_at: r.opt_time(0)?, duration_ms: r.opt_int(1)?, status: r.opt_text(2)? })
+    Ok(JobRun {
+        finished_at: r.opt_time(0)?,
+        duration_ms: r.opt_int(1)?,
+        status: r.opt_text(2)?,
+        stopped_at: r.opt_time(3)?,
+    })
 }
 
 /// The job's last finished run.
 pub fn last_run(c: &mut Conn, job: &str) -> AppResult<JobRun> {
     let row = c.query_opt(
-        sql!("SELECT last_finished_at, last_duration_ms, last_status FROM pf_console_jobs WHERE job_name = :1"),
+        sql!(
+            "SELECT last_finished_at, last_duration_ms, last_status, stopped_at FROM pf_console_jobs
+             WHERE job_name = :1"
+        ),
         &args![job],
     )?;
     Ok(match row {
         Some(r) => job_run(&r)?,
-        None => JobRun { finished_at: None, duration_ms: None, status: None },
+        None => JobRun::default(),
     })
 }
 
@@ -45,12 +53,8 @@ pub fn running_since(c: &mut Conn, job: &str) -> AppResult<Option<Timestamp>> {
 /// Whether a run that last ended as `run` says is due again, `due_before` being the
 /// time before which its last end must lie. A run stopped midway is due at once.
 pub fn due(run: &JobRun, due_before: Timestamp) -> bool {
-    run.status.as_deref() == Some(STOPPED) || run.finished_at.is_none_or(|t| t < due_before)
+    run.stopped_at.is_some() || run.finished_at.is_none_or(|t| t < due_before)
 }
-
-/// `last_status` of a run stopped midway (a signal, a shutdown): its work so far is
-/// committed and the next run goes on from there.
-const STOPPED: &str = "stopped";
 
 /// Takes the job's lease until `until`, unless another instance holds it or, with
 /// `due_before`, the job last finished at or after it (see [`due`]). Whether this
@@ -64,9 +68,9 @@ pub fn claim(c: &mut Conn, job: &str, owner: &str, until: Timestamp, due_before:
             sql!(
                 "UPDATE pf_console_jobs SET lease_owner = :1, lease_until = :2, last_started_at = :3
                  WHERE job_name = :4 AND (lease_until IS NULL OR lease_until < :5)
-                   AND (last_finished_at IS NULL OR last_finished_at < :6 OR last_status = :7)"
+                   AND (last_finished_at IS NULL OR last_finished_at < :6 OR stopped_at IS NOT NULL)"
             ),
-            &args![owner, until, now, job, now, due_before, STOPPED],
+            &args![owner, until, now, job, now, due_before],
         )?,
         None => c.execute(
             sql!(
@@ -94,7 +98,8 @@ pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&
     c.execute(
         sql!(
             "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
-             last_error = :4, lease_owner = NULL, lease_until = NULL WHERE job_name = :5 AND lease_owner = :6"
+             last_error = :4, stopped_at = NULL, lease_owner = NULL, lease_until = NULL
+             WHERE job_name = :5 AND lease_owner = :6"
         ),
         &args![
             Utc::now(),
@@ -108,15 +113,16 @@ pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&
     Ok(())
 }
 
-/// Records a run stopped midway and gives the lease back at once, so the next run
-/// (on any instance) need not wait for the lease to run out.
-pub fn stopped(c: &mut Conn, job: &str, owner: &str, millis: i64, note: &str) -> AppResult<()> {
+/// Records that the run under way was stopped midway and gives the lease back at
+/// once, so the next run (on any instance) need not wait for it to run out; the last
+/// finished run's record stays as it was.
+pub fn stopped(c: &mut Conn, job: &str, owner: &str) -> AppResult<()> {
     c.execute(
         sql!(
-            "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
-             last_error = :4, lease_owner = NULL, lease_until = NULL WHERE job_name = :5 AND lease_owner = :6"
+            "UPDATE pf_console_jobs SET stopped_at = :1, lease_owner = NULL, lease_until = NULL
+             WHERE job_name = :2 AND lease_owner = :3"
         ),
-        &args![Utc::now(), millis, STOPPED, pathfinder::storage::truncate(note, 500), job, owner],
+        &args![Utc::now(), job, owner],
     )?;
     Ok(())
 }
@@ -184,7 +190,7 @@ impl Store {
     pub(super) fn stop_job(&self, job: &str, audit_entry: &AuditEntry, millis: i64, note: String) -> AppResult<()> {
         let row = AuditEntry { execution_time_ms: millis as u64, detail: Some(note), ..audit_entry.clone() };
         self.write(|c| {
-            stopped(c, job, &self.instance, millis, row.detail.as_deref().unwrap_or_default())?;
+            stopped(c, job, &self.instance)?;
             audit::append::insert(c, &row)
         })
     }

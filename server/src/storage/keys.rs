@@ -434,7 +434,8 @@ impl KeyStore for Store {
             // Told to stop: each key went in its own transaction, so the run can stop
             // anywhere; the next goes on with the keys not rotated yet.
             Ok(run) if run.interrupted => {
-                let mut note = format!("Stopped midway after rotating {} keys; run again to go on.", run.rotated);
+                let mut note =
+                    format!("Stopped midway after rotating {} keys; the next run rotates the rest.", run.rotated);
                 if run.failed > 0 {
                     note = format!("{note} {}.", failures(run));
                 }

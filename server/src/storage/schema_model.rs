@@ -242,8 +242,8 @@ fn split_at_keyword<'a>(stmt: &'a str, word: &str) -> Option<(&'a str, &'a str)>
 }
 
 impl Schema {
-    /// Applies one DDL statement of `dialect`: creates, drops, renames and column
-    /// additions change the model; anything else (data, pragmas) leaves it as it is. `name`
+    /// Applies one DDL statement of `dialect`: creates, drops and column additions
+    /// change the model; anything else (data, pragmas) leaves it as it is. `name`
     /// overrides the name read from the statement (SQLite's catalog knows it).
     pub fn apply(&mut self, stmt: &str, name: Option<&str>, dialect: Dialect) -> AppResult<()> {
         let w = words(stmt, 4);
@@ -327,25 +327,12 @@ impl Schema {
                 let Ok(Statement::AlterTable(alter)) = parse(stmt, dialect) else {
                     return Err(AppError::internal(format!("cannot read the change: {stmt}")));
                 };
-                let old_name = table_name.to_lowercase();
-                let Some(Object::Table(t)) = self.objects.get_mut(&old_name) else {
+                let Some(Object::Table(t)) = self.objects.get_mut(&table_name.to_lowercase()) else {
                     return Err(AppError::internal(format!("{stmt} changes a table that does not exist")));
                 };
-                let mut renamed = None;
                 for op in &alter.operations {
-                    use sqlparser::ast::{AlterTableOperation as Op, RenameTableNameKind as To};
-                    match op {
-                        Op::AddColumn { column_def, .. } => add_column(t, column_def),
-                        Op::RenameTable { table_name: To::To(new) | To::As(new) } => {
-                            renamed = Some(new.to_string().to_lowercase())
-                        }
-                        _ => {}
-                    }
-                }
-                // A table rebuilt under another name, then given the old one back.
-                if let Some(new_name) = renamed {
-                    if let Some(table) = self.objects.remove(&old_name) {
-                        self.objects.insert(new_name, table);
+                    if let sqlparser::ast::AlterTableOperation::AddColumn { column_def, .. } = op {
+                        add_column(t, column_def);
                     }
                 }
             }

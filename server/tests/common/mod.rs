@@ -58,12 +58,31 @@ pub fn add_user(s: &dyn Storage, name: &str, status: &str, roles: &[Role]) -> Us
 
 /// Runs `pathfinder-admin` on `database_url` with extra environment variables.
 pub fn cli(database_url: &str, args: &[&str], env: &[(&str, String)]) -> std::process::Output {
+    use std::process::Stdio;
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pathfinder-admin"));
-    cmd.args(args).env("PF_DATABASE_URL", database_url).stdin(std::process::Stdio::null());
+    cmd.args(args)
+        .env("PF_DATABASE_URL", database_url)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
     for (k, v) in env {
         cmd.env(k, v);
     }
-    cmd.output().expect("run pathfinder-admin")
+    let child = cmd.spawn().expect("run pathfinder-admin");
+    // A command that should end (a `serve` told to stop, say) and does not fails the
+    // test after five minutes rather than holding the suite.
+    let pid = child.id();
+    let (done, waited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        if waited.recv_timeout(std::time::Duration::from_secs(300)).is_err() {
+            let _ = std::process::Command::new("kill").args(["-KILL", &pid.to_string()]).status();
+        }
+    });
+    let out = child.wait_with_output().expect("wait for pathfinder-admin");
+    let _ = done.send(());
+    use std::os::unix::process::ExitStatusExt;
+    assert_ne!(out.status.signal(), Some(9), "{args:?} did not end within five minutes: {out:?}");
+    out
 }
 
 /// What a verification trusts: `key`, and no outside witness.

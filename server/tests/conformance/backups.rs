@@ -166,7 +166,7 @@ fn a_signal_stops_a_backup_and_keeps_nothing_of_it(h: &Harness) {
     let outcomes = count(s, "backup.create");
     let out = (h.cli)(&["backup", "create", "--to", &to], &[("PF_TEST_SIGNAL_AT", "backup.main_copied".to_string())]);
     assert_eq!(out.status.code(), Some(130), "{out:?}");
-    assert!(String::from_utf8_lossy(&out.stdout).contains("its folder was removed"), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("its folder removed"), "{out:?}");
     let stopped = s.backups(1).unwrap().remove(0);
     assert_eq!(stopped.status, "failed");
     assert!(stopped.error_text.as_deref().unwrap_or("").contains("stopped (a signal or a shutdown)"), "{stopped:?}");

@@ -70,6 +70,7 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
             }
         }
     }
+    (h.raw)("ALTER TABLE pf_console_jobs DROP COLUMN stopped_at");
     (h.raw)("DELETE FROM pf_schema_version WHERE version >= 20");
     let steps = count(h.storage.as_ref(), "schema.migrate");
     let instances: Vec<_> = (0..2).map(|_| (h.another_instance)()).collect();

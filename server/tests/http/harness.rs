@@ -312,7 +312,6 @@ pub fn upkeep() -> pathfinder_server::jobs::upkeep::Upkeep {
         security: pathfinder::security::SecurityPolicy::default(),
         instance: None,
         outbox: None,
-        stopping: Arc::default(),
     }
 }
 

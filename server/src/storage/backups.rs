@@ -218,10 +218,11 @@ fn won(changed: u64, lost: &str) -> AppResult<()> {
 
 /// Removes a backup's folder; one already gone is fine, another failure is logged
 /// (the row says what happened; a folder left over is only space).
-fn remove_folder(location: &str, whose: &str) {
+fn remove_folder(location: impl AsRef<Path>, whose: &str) {
+    let location = location.as_ref();
     if let Err(e) = std::fs::remove_dir_all(location) {
         if e.kind() != std::io::ErrorKind::NotFound {
-            tracing::warn!(error = %e, location, "{whose} folder could not be removed");
+            tracing::warn!(error = %e, location = %location.display(), "{whose} folder could not be removed");
         }
     }
 }
@@ -488,7 +489,7 @@ impl BackupStore for Store {
         let started = std::time::Instant::now();
         let made = self.copy_into(db, &folder, &id, base.as_ref().map(|(name, _, m)| (name.as_str(), m)), go_on);
         if made.is_err() {
-            let _ = std::fs::remove_dir_all(&folder);
+            remove_folder(&folder, "a failed backup's");
         }
         // 3. The outcome, with its audit row. Its size is what it holds itself.
         let millis = started.elapsed().as_millis() as u64;

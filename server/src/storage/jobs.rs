@@ -142,21 +142,8 @@ impl Store {
         audit_entry: &AuditEntry,
         work: impl FnOnce() -> AppResult<Option<String>>,
     ) -> AppResult<Option<JobRun>> {
-        let now = Utc::now();
-        let due_before = match when {
-            RefreshWhen::Now => None,
-            RefreshWhen::Due(every) => Some(now - chrono::Duration::from_std(every).map_err(AppError::internal)?),
-        };
-        if let Some(before) = due_before {
-            if !due(&self.read(|c| last_run(c, job))?, before) {
-                return Ok(None); // not due: no write at all
-            }
-        }
-        if !self.begin_job(job, now + lease, due_before, audit_entry)? {
-            return match when {
-                RefreshWhen::Now => Err(AppError::Conflict(busy.into())),
-                RefreshWhen::Due(_) => Ok(None),
-            };
+        if !self.begin_job_when(job, lease, when, busy, audit_entry)? {
+            return Ok(None);
         }
         let started = Instant::now();
         let done = work();
@@ -165,6 +152,33 @@ impl Store {
         done?;
         recorded?;
         self.read(|c| last_run(c, job)).map(Some)
+    }
+
+    /// Begins the job (see [`Store::begin_job`]) when `when` allows: false, with
+    /// nothing written, for a scheduled run that is not due or whose lease another
+    /// instance holds; the conflict `busy` for a run asked for now whose lease is held.
+    pub(super) fn begin_job_when(
+        &self,
+        job: &str,
+        lease: chrono::Duration,
+        when: RefreshWhen,
+        busy: &str,
+        audit_entry: &AuditEntry,
+    ) -> AppResult<bool> {
+        let now = Utc::now();
+        let due_before = match when {
+            RefreshWhen::Now => None,
+            RefreshWhen::Due(every) => Some(now - chrono::Duration::from_std(every).map_err(AppError::internal)?),
+        };
+        if let Some(before) = due_before {
+            if !due(&self.read(|c| last_run(c, job))?, before) {
+                return Ok(false); // not due: no write at all
+            }
+        }
+        match (self.begin_job(job, now + lease, due_before, audit_entry)?, when) {
+            (false, RefreshWhen::Now) => Err(AppError::Conflict(busy.into())),
+            (began, _) => Ok(began),
+        }
     }
 
     /// Takes the job's lease (see [`claim`]) and writes the run's intent row

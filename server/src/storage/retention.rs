@@ -32,7 +32,7 @@ use pathfinder::retention::{
     PolicyEdit, RetentionPage, RetentionPolicy, RetentionRun, RetentionSummary, TableOutcome, MAX_DAYS, SHARED_TABLES,
     USER_TABLES,
 };
-use pathfinder::storage::{AuditEntry, RefreshWhen, RetentionRequest, RetentionStore};
+use pathfinder::storage::{AuditEntry, RetentionRequest, RetentionStore};
 use pathfinder::{new_id, AppError, AppResult, Username};
 use std::collections::HashMap;
 use wildmatch::WildMatch;
@@ -858,23 +858,9 @@ impl RetentionStore for Store {
             summary.finished = self.run_steps(&run, &mut summary, progress)?;
             return Ok(Some(summary));
         }
-        let now = Utc::now();
-        let due_before = match req.when {
-            RefreshWhen::Now => None,
-            RefreshWhen::Due(every) => Some(now - TimeDelta::from_std(every).map_err(AppError::internal)?),
-        };
-        if let Some(before) = due_before {
-            if !jobs::due(&self.read(|c| jobs::last_run(c, JOB))?, before) {
-                return Ok(None);
-            }
-        }
-        if !self.begin_job(JOB, now + LEASE, due_before, audit)? {
-            return match req.when {
-                RefreshWhen::Now => {
-                    Err(AppError::Conflict("A retention run is under way on another console instance.".into()))
-                }
-                RefreshWhen::Due(_) => Ok(None),
-            };
+        let busy = "A retention run is under way on another console instance.";
+        if !self.begin_job_when(JOB, LEASE, req.when, busy, audit)? {
+            return Ok(None);
         }
         let started = std::time::Instant::now();
         let done = self.run_leased(req, audit, progress);

@@ -437,6 +437,8 @@ pub struct Overview {
     pub backend: String,
     /// The last refresh of the user statistics (`pf_mv_user_stats`).
     pub stats_refresh: JobRun,
+    /// The data keys (the Keys page's counts).
+    pub keys: KeyCounts,
     /// When these counts were computed (they are refreshed in the background).
     #[serde(with = "chrono::serde::ts_milliseconds")]
     pub as_of: Timestamp,
@@ -517,20 +519,38 @@ pub struct KeyInfo {
     pub overdue: bool,
 }
 
-/// The key inventory: totals, and the keys longest without rotation first.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeyInventory {
+/// How many data keys there are, how many are overdue, and how many each master key
+/// wraps: counted over every key, so the Keys page reads them as the overview's
+/// background job last counted them (`as_of`), never per request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct KeyCounts {
     pub total: i64,
     pub overdue: i64,
     /// The policy: a key is overdue this many days after its creation or last rotation.
     pub rotation_days: u32,
+    /// How many data keys each master key wraps, the most first.
+    pub by_master_key: Vec<StatusCount>,
+    #[serde(with = "chrono::serde::ts_milliseconds")]
+    pub as_of: Timestamp,
+}
+
+/// The key inventory: the keys longest without rotation first, and the rotation job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyInventory {
+    /// The policy the keys' `overdue` marks follow.
+    pub rotation_days: u32,
     /// The master key new keys are wrapped with (its id, never the key).
     pub current_master_key: Option<String>,
-    /// How many data keys each master key wraps.
-    pub by_master_key: Vec<StatusCount>,
     pub keys: Page<KeyInfo>,
     /// The last finished rotation run (console or CLI), and the one under way.
     pub rotation_job: JobRun,
     #[serde(with = "chrono::serde::ts_milliseconds_option")]
     pub rotation_running_since: Option<Timestamp>,
+}
+
+/// The Keys page: the counts as last counted, and a page of the inventory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeysPage {
+    pub counts: KeyCounts,
+    pub inventory: KeyInventory,
 }

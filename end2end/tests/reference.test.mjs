@@ -39,3 +39,22 @@ test('an administrator imports a skills CSV after mending the line it refused', 
   assert.equal(c.sql("SELECT error_message FROM pf_audit_log WHERE action = 'reference.skills.import'"), '2 added, 1 changed, 0 unchanged');
   await page.close();
 });
+
+test('an administrator edits a career path from its row; no row carries a form until asked', async () => {
+  const page = await c.signedInPage();
+  await page.goto(`${c.base}/reference/career-paths`);
+  await page.waitForSelector('[data-test-id=paths-table][data-loaded=true] tbody tr');
+  await page.waitForSelector('body[data-hydrated=true]', HYDRATED);
+  assert.equal(await page.locator('[data-test-id=path-form]').count(), 0, 'a form per row made the page megabytes long');
+  const [id, name] = c.sql('SELECT path_id, path_name FROM pf_ref_career_paths ORDER BY LOWER(path_name), path_id LIMIT 1').split('|');
+  const row = page.locator(`tr[data-path="${name}"]`);
+  await row.locator('[data-test-id=edit-path]').click();
+  const form = row.locator('[data-test-id=path-form]');
+  await form.locator('[data-test-id=path-steps]').fill('Shadow a senior colleague\nLead an E2E project');
+  await form.locator('[data-test-id=save-path]').click();
+  await page.waitForSelector(`tr[data-path="${name}"] li:has-text("Lead an E2E project")`);
+  assert.equal(await page.locator('[data-test-id=path-form]').count(), 0, 'the saved row is shown again, without its form');
+  assert.match(c.sql(`SELECT steps FROM pf_ref_career_paths WHERE path_id = '${id}'`), /Lead an E2E project/);
+  assert.equal(c.sql(`SELECT COUNT(*) FROM pf_audit_log WHERE action = 'reference.path.update' AND entity_id = '${id}'`), '1');
+  await page.close();
+});

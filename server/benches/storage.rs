@@ -289,7 +289,7 @@ fn main() {
 
     let now = chrono::Utc::now();
     let storage = time(|| {
-        s.overview(now).unwrap();
+        s.overview(now, 90).unwrap();
     });
     let raw = time(|| {
         c.prepare_cached(registered("GROUP BY COALESCE(account_status"))

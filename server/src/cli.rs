@@ -1089,7 +1089,7 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     if state.outbox.public_url.is_empty() {
         state.outbox.public_url = default_public_url(&config.allowed_hosts, bound, config.secure_cookie);
     }
-    let (overview, pool_history) = (state.overview.clone(), state.pool_history.clone());
+    let (overview, pool_history, key_policy) = (state.overview.clone(), state.pool_history.clone(), state.key_policy);
     let audit_key: Arc<[u8]> = config.audit_key.clone().unwrap_or_else(|| Arc::from(&b""[..]));
     let witness = config.audit_witness.clone();
     let storage_policy = config.storage_policy;
@@ -1099,8 +1099,8 @@ fn serve(db: Db, config: &ServeConfig, jobs: Jobs) -> AppResult<()> {
     let served = runtime.block_on(async move {
         let signalled = shutdown_signal()?;
         // Counts first, so no request ever waits for them.
-        crate::jobs::overview::refresh(&db, &overview).await?;
-        crate::jobs::overview::spawn(db.clone(), overview.clone());
+        crate::jobs::overview::refresh(&db, &overview, key_policy).await?;
+        crate::jobs::overview::spawn(db.clone(), overview.clone(), key_policy);
         crate::jobs::stats::spawn(db.clone(), overview, jobs.stats_every);
         crate::jobs::checkpoints::spawn(db.clone(), audit_key.clone(), witness.clone(), jobs.checkpoint_every);
         crate::jobs::expiry::spawn(db.clone(), std::time::Duration::from_secs(30));

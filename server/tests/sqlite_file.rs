@@ -232,7 +232,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0023_security_review",
             "0024_dormant_users",
             "0025_access_reviews",
-            "0026_stopped_jobs"
+            "0026_stopped_jobs",
+            "0027_pages_at_scale"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

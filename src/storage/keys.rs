@@ -2,7 +2,7 @@
 //! the key inventory.
 
 use super::{walk_batches, Action, AuditEntry, BatchStep};
-use crate::dto::{KeyInfo, KeyInventory, SensitiveFields, StatusCount};
+use crate::dto::{KeyCounts, KeyInfo, KeyInventory, KeysPage, SensitiveFields, StatusCount};
 use crate::{AppResult, UserId};
 
 pub const KEY_ROTATE: Action = Action::new("key.rotate");
@@ -25,6 +25,12 @@ impl super::Returned for KeyInfo {
 impl super::Returned for KeyInventory {
     fn rows(&self) -> usize {
         self.keys.items.len()
+    }
+}
+
+impl super::Returned for KeysPage {
+    fn rows(&self) -> usize {
+        self.inventory.rows()
     }
 }
 
@@ -105,9 +111,14 @@ pub trait KeyStore {
         let all = walk_batches(|after| self.seal_plaintext(after, 500, audit), |_| {})?;
         Ok((all.changed, all.failed))
     }
-    /// How many data keys each master key wraps.
+    /// How many data keys each master key wraps, the most first.
     fn keys_by_master_key(&self) -> AppResult<Vec<StatusCount>>;
+    /// Every key counted now: all of them, the overdue under `rotation_days`, by
+    /// master key. It reads every key (tens of ms at a million): pages read the
+    /// overview's copy (`Overview::keys`).
+    fn key_counts(&self, rotation_days: u32) -> AppResult<KeyCounts>;
     fn key_of(&self, user_id: &UserId, rotation_days: u32) -> AppResult<Option<KeyInfo>>;
-    /// The key inventory, keys longest without rotation first.
+    /// The key inventory, keys longest without rotation first (no counts: see
+    /// [`key_counts`](Self::key_counts)).
     fn key_inventory(&self, rotation_days: u32, after: Option<&str>, limit: u32) -> AppResult<KeyInventory>;
 }

@@ -115,7 +115,8 @@ pub trait Storage:
     /// The database's version, clock and applied migrations (the Diagnostics page).
     fn database_facts(&self) -> AppResult<crate::diagnostics::DatabaseFacts>;
 
-    fn overview(&self, now: Timestamp) -> AppResult<Overview> {
+    /// The overview's counts, `rotation_days` being the key policy's.
+    fn overview(&self, now: Timestamp, rotation_days: u32) -> AppResult<Overview> {
         Ok(Overview {
             users_by_status: self.users_by_status()?,
             active_sessions: self.count_active_sessions(now)?,
@@ -123,6 +124,7 @@ pub trait Storage:
             schema_version: self.schema_version()?,
             backend: self.backend_name().to_string(),
             stats_refresh: self.last_stats_refresh()?,
+            keys: self.key_counts(rotation_days)?,
             as_of: now,
         })
     }

@@ -2,20 +2,23 @@
 //! user's key and their sensitive fields.
 
 use leptos::prelude::*;
-use pathfinder::dto::{KeyInfo, KeyInventory, SensitiveFields};
+use pathfinder::dto::{KeyInfo, KeysPage, SensitiveFields};
 use pathfinder::AppError;
 
-/// The key inventory: totals and the keys longest without rotation first.
+/// The key inventory: the counts as the overview's job last counted them (they read
+/// every key), and a page of the keys longest without rotation first.
 #[server(prefix = "/api", endpoint = "key_inventory")]
-pub async fn get_key_inventory(after: String) -> Result<KeyInventory, AppError> {
+pub async fn get_key_inventory(after: String) -> Result<KeysPage, AppError> {
     crate::server::serve::<GetKeyInventory, _>(async |c| {
         // A page of the inventory.
         const KEYS: u32 = 100;
-        let days = crate::server::context::<pathfinder::storage::KeyPolicy>()?.rotation_days;
+        let counts = crate::overview::api::latest(&c.db).await?.keys;
+        let days = counts.rotation_days;
         use pathfinder::storage::KEY_INVENTORY_READ;
         let what = if after.is_empty() { "the first page" } else { "a later page" };
         c.read(KEY_INVENTORY_READ, ("encryption_keys", None), what, move |s| {
-            s.key_inventory(days, Some(after.as_str()), KEYS)
+            let inventory = s.key_inventory(days, Some(after.as_str()), KEYS)?;
+            Ok(KeysPage { counts, inventory })
         })
         .await
     })
@@ -44,7 +47,12 @@ pub async fn start_key_rotation(scope: String) -> Result<String, AppError> {
         }
         let audit = c.audit(KEY_ROTATION_RUN, ("encryption_keys", None));
         let go_on = c.db.go_on();
-        c.db.detach("key rotation run", move |s| s.rotate_keys(scope, &audit, &mut |_, _| go_on()));
+        let overview = crate::server::context::<std::sync::Arc<pathfinder::stats::OverviewCache>>()?;
+        c.db.detach("key rotation run", move |s| {
+            let run = s.rotate_keys(scope, &audit, &mut |_, _| go_on());
+            overview.changed();
+            run
+        });
         Ok(format!("Rotating {count} {what} in the background."))
     })
     .await
@@ -69,7 +77,9 @@ pub async fn rotate_user_key(user_id: String) -> Result<(), AppError> {
     crate::server::serve::<RotateUserKey, _>(async |c| {
         let id = pathfinder::UserId(user_id);
         let audit = c.audit(KEY_ROTATE, ("user", Some(id.as_str())));
-        c.db.call(move |s| s.rotate_user_key(&id, &audit).map(|_| ())).await
+        c.db.call(move |s| s.rotate_user_key(&id, &audit).map(|_| ())).await?;
+        crate::overview::api::counts_changed()?;
+        Ok(())
     })
     .await
 }
@@ -108,7 +118,10 @@ pub async fn set_sensitive(
             nationality: Some(nationality),
         };
         let audit = c.audit(SENSITIVE_UPDATE, ("user", Some(id.as_str())));
-        c.db.call(move |s| s.set_sensitive_fields(&id, &fields, &audit)).await
+        c.db.call(move |s| s.set_sensitive_fields(&id, &fields, &audit)).await?;
+        // A user's first sensitive field makes their data key.
+        crate::overview::api::counts_changed()?;
+        Ok(())
     })
     .await
 }

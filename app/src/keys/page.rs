@@ -6,7 +6,7 @@ use crate::components::{page_key, ErrorNote, Paged};
 use crate::components::{when, when_or};
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
-use pathfinder::dto::KeyInventory;
+use pathfinder::dto::{KeyCounts, KeyInventory};
 use pathfinder::AppError;
 
 #[component]
@@ -24,9 +24,10 @@ pub fn KeysPage() -> impl IntoView {
                 Suspend::new(async move {
                 match inventory.await {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
-                    Ok(inv) => {
-                        let card = view! { <RotationCard inv=inv.clone()/> };
-                        let masters = inv
+                    Ok(keys_page) => {
+                        let (counts, inv) = (keys_page.counts, keys_page.inventory);
+                        let card = view! { <RotationCard inv=inv.clone() counts=counts.clone()/> };
+                        let masters = counts
                             .by_master_key
                             .iter()
                             .map(|m| {
@@ -55,14 +56,15 @@ pub fn KeysPage() -> impl IntoView {
                         });
                         view! {
                             <section class="cards">
-                                <div class="card"><h2>"Data keys"</h2><p data-test-id="keys-total">{inv.total}</p></div>
+                                <div class="card"><h2>"Data keys"</h2><p data-test-id="keys-total">{counts.total}</p></div>
                                 <div class="card">
                                     <h2>"Overdue"</h2>
-                                    <p data-test-id="keys-overdue">{inv.overdue}</p>
-                                    <small>"not rotated for "{inv.rotation_days}" days (PF_KEY_ROTATION_DAYS)"</small>
+                                    <p data-test-id="keys-overdue">{counts.overdue}</p>
+                                    <small>"not rotated for "{counts.rotation_days}" days (PF_KEY_ROTATION_DAYS)"</small>
                                 </div>
                                 <div class="card"><h2>"By master key"</h2><ul data-test-id="keys-by-master">{masters}</ul></div>
                             </section>
+                            <p><small data-test-id="keys-counted">"Counted "{when(&counts.as_of)}" (every 15 s, and soon after a change)"</small></p>
                             {card}
                             {form_error().map(|e| view! { <ErrorNote error=e/> })}
                             <p>
@@ -89,7 +91,7 @@ pub fn KeysPage() -> impl IntoView {
 /// a run of the overdue keys or of all (plain form posts; the work goes on in the
 /// background).
 #[component]
-fn RotationCard(inv: KeyInventory) -> impl IntoView {
+fn RotationCard(inv: KeyInventory, counts: KeyCounts) -> impl IntoView {
     let last = match (&inv.rotation_job.finished_at, &inv.rotation_job.status) {
         (Some(at), Some(status)) => {
             let took = inv.rotation_job.duration_ms.unwrap_or_default();
@@ -114,8 +116,8 @@ fn RotationCard(inv: KeyInventory) -> impl IntoView {
         <section class="card">
             <h2>"Rotation runs"</h2>
             <p data-test-id="rotation-status">{state}</p>
-            {(idle && inv.overdue > 0).then(|| start("overdue", format!("Rotate the {} overdue keys", inv.overdue)))}
-            {(idle && inv.total > 0).then(|| start("all", format!("Rotate all {} keys", inv.total)))}
+            {(idle && counts.overdue > 0).then(|| start("overdue", format!("Rotate the {} overdue keys", counts.overdue)))}
+            {(idle && counts.total > 0).then(|| start("all", format!("Rotate all {} keys", counts.total)))}
         </section>
     }
 }

@@ -95,6 +95,9 @@ fn PathRow(p: CareerPath, editor: bool, skills: Vec<Skill>, set_version: WriteSi
         .collect_view();
     let steps = p.steps.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view();
     let history = format!("/audit?entity_type=career_path&entity_id={}", p.id);
+    // The form is made when asked for: one per row, each with a list of the whole
+    // catalog per skill, made the page megabytes long.
+    let editing = RwSignal::new(false);
     let actions = editor.then(|| {
         let edit = p.clone();
         view! {
@@ -102,7 +105,8 @@ fn PathRow(p: CareerPath, editor: bool, skills: Vec<Skill>, set_version: WriteSi
                 {if active { "Retire" } else { "Restore" }}
             </button>
             {move || error_of(toggle.value().get())}
-            <PathForm path=Some(edit.clone()) skills=skills.clone() set_version/>
+            <button type="button" data-test-id="edit-path" on:click=move |_| editing.update(|e| *e = !*e)>"Edit"</button>
+            {move || editing.get().then(|| view! { <PathForm path=Some(edit.clone()) skills=skills.clone() set_version/> })}
         }
     });
     view! {
@@ -172,8 +176,10 @@ fn PathForm(path: Option<CareerPath>, skills: Vec<Skill>, set_version: WriteSign
         })
         .collect_view();
     let title = if path.is_some() { "Edit" } else { "Add a career path" };
+    // An edit form is shown open (its row's Edit button made it).
+    let editing = path.is_some();
     view! {
-        <details class="card" data-test-id=if path.is_some() { "edit-path" } else { "add-path" }>
+        <details class="card" open=editing data-test-id=if editing { "path-form" } else { "add-path" }>
             <summary>{title}</summary>
             <div class="fields">
                 <label>"Name "<input prop:value=name on:input=move |e| set_name.set(event_target_value(&e)) data-test-id="path-name"/></label>

@@ -45,7 +45,7 @@ pub async fn set_user_status(user_id: String, status: String) -> Result<(), AppE
         let audit = c.audit(action, ("user", Some(id.as_str())));
         let confirmed = c.signed_in_lately();
         c.db.call(move |s| s.set_account_status(&id, &status, confirmed, &audit)).await?;
-        crate::server::context::<std::sync::Arc<pathfinder::stats::OverviewCache>>()?.changed();
+        crate::overview::api::counts_changed()?;
         Ok(())
     })
     .await
@@ -126,7 +126,7 @@ pub async fn bulk_apply(
         );
         let confirmed = c.signed_in_lately();
         let outcome = c.db.call(move |s| s.bulk_apply(&filter, &change, confirmed, &audit)).await?;
-        crate::server::context::<std::sync::Arc<pathfinder::stats::OverviewCache>>()?.changed();
+        crate::overview::api::counts_changed()?;
         Ok(outcome)
     })
     .await
@@ -193,7 +193,7 @@ pub async fn delete_user(user_id: String, confirm: String) -> Result<(), AppErro
         let id = pathfinder::UserId(user_id);
         let audit = c.audit(USER_DELETE, ("user", Some(id.as_str())));
         c.db.call(move |s| s.delete_user_and_tables(&id, &confirm, &audit)).await?;
-        crate::server::context::<std::sync::Arc<pathfinder::stats::OverviewCache>>()?.changed();
+        crate::overview::api::counts_changed()?;
         Ok(())
     })
     .await

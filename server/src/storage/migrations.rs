@@ -56,6 +56,7 @@ migrations! {
     24 => "0024_dormant_users",
     25 => "0025_access_reviews",
     26 => "0026_stopped_jobs",
+    27 => "0027_pages_at_scale",
 }
 
 /// The migrations of `dialect`.

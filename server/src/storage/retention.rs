@@ -654,6 +654,7 @@ impl Store {
                     // Hours and days whose every event went.
                     c.execute(sql!("DELETE FROM pf_audit_counts WHERE hour_start < :1 AND events <= 0"), &args![cut])?;
                     c.execute(sql!("DELETE FROM pf_audit_counts_daily WHERE day_start < :1 AND events <= 0"), &args![cut])?;
+                    c.execute(sql!("DELETE FROM pf_audit_counts_total WHERE events <= 0"), &[])?;
                 }
             }
             Ok(step)

@@ -124,8 +124,10 @@ fn apply_migrations(c: &mut Conn, audit: &AuditEntry) -> AppResult<MigrationRepo
                 sql!("INSERT INTO pf_schema_version (version, name, applied_at) VALUES (:1, :2, :3)"),
                 &args![m.version, m.name, chrono::Utc::now()],
             )?;
-            if object_exists(c, "pf_audit_chain_head")? {
+            if object_exists(c, "pf_audit_counts_total")? {
                 audit::append::insert(c, &step_audit(audit, m))?;
+            } else if object_exists(c, "pf_audit_chain_head")? {
+                audit::append::insert_before_totals(c, &step_audit(audit, m))?;
             } else if object_exists(c, "pf_audit_log")? {
                 audit::append::insert_unchained(c, &step_audit(audit, m))?;
             }

@@ -40,7 +40,7 @@ impl Store {
     /// Everything a run looks at.
     fn security_facts(&self, policy: &SecurityPolicy, now: Timestamp) -> AppResult<SecurityFacts> {
         let instances = self.read(|c| live_instances(c, now))?;
-        let inventory = self.key_inventory(key_rotation_days(&instances).max(1), None, 1)?;
+        let keys = self.key_counts(key_rotation_days(&instances).max(1))?;
         let chain = self.last_chain_verify()?.and_then(|j| Some((j.finished_at?, j.outcome.as_deref() == Some("ok"))));
         let newest_backup = self
             .backups(50)?
@@ -53,8 +53,8 @@ impl Store {
                 now,
                 accounts: console_accounts(c)?,
                 api_keys: api_keys(c)?,
-                data_keys: u64::try_from(inventory.total).unwrap_or_default(),
-                data_keys_overdue: u64::try_from(inventory.overdue).unwrap_or_default(),
+                data_keys: u64::try_from(keys.total).unwrap_or_default(),
+                data_keys_overdue: u64::try_from(keys.overdue).unwrap_or_default(),
                 master_key_since: master_key_since(c)?,
                 chain,
                 newest_backup,

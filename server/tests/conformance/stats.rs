@@ -73,10 +73,10 @@ fn overview_counts(h: &Harness) {
     add_user(s, "ov_c", "suspended", &[]);
     add_user(s, "ov_d", "deactivated", &[]);
     let now = chrono::Utc::now();
-    let before = s.overview(now).unwrap();
+    let before = s.overview(now, 90).unwrap();
     assert_eq!(before.stats_refresh.finished_at, None, "not refreshed yet");
     s.refresh_user_stats(RefreshWhen::Now, &audit("user_stats.refresh")).unwrap();
-    let o = s.overview(chrono::Utc::now()).unwrap();
+    let o = s.overview(chrono::Utc::now(), 90).unwrap();
     let by_status: Vec<(&str, i64)> = o.users_by_status.iter().map(|c| (c.status.as_str(), c.count)).collect();
     assert_eq!(by_status, [("active", 2), ("deactivated", 1), ("suspended", 2)]);
     assert_eq!(o.active_sessions, 0);

@@ -178,7 +178,7 @@ async fn when_the_audit_log_cannot_be_written_nothing_changes() {
     let db = rusqlite::Connection::open(c.dir.path().join("pf.db")).unwrap();
     db.execute_batch("CREATE TRIGGER audit_down BEFORE INSERT ON pf_audit_log BEGIN SELECT RAISE(ABORT, 'down'); END;")
         .unwrap();
-    let sessions = || c.storage.overview(chrono::Utc::now()).unwrap().active_sessions;
+    let sessions = || c.storage.overview(chrono::Utc::now(), 90).unwrap().active_sessions;
     let before = sessions();
 
     // Sign-in: no session is opened, and the browser is told to try again.

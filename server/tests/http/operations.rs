@@ -221,7 +221,8 @@ async fn metrics_without_a_token_answer_only_on_loopback() {
 async fn the_grafana_dashboard_and_the_alert_rules_name_only_metrics_the_console_exports() {
     let _turn = UPKEEP_GAUGES.lock().await;
     let c = Console::new();
-    pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview).await.unwrap();
+    let policy = pathfinder::storage::KeyPolicy { rotation_days: 90 };
+    pathfinder_server::jobs::overview::refresh(&Db::new(c.storage.clone()), &c.overview, policy).await.unwrap();
     // The upkeep job's round fills the database-wide gauges (each table's size, too).
     pathfinder_server::jobs::upkeep::round(&Db::new(c.storage.clone()), &upkeep()).await;
     c.send(Method::GET, "/users", Some(&c.token("root").await), None, "").await;

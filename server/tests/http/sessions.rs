@@ -392,7 +392,7 @@ async fn sign_out_and_suspension_take_effect_on_the_next_request() {
 #[tokio::test]
 async fn cross_site_posts_are_refused() {
     let c = Console::new();
-    let sessions = || c.storage.overview(chrono::Utc::now()).unwrap().active_sessions;
+    let sessions = || c.storage.overview(chrono::Utc::now(), 90).unwrap().active_sessions;
     let form = login_form("root", PASSWORD);
     let evil = c.send(Method::POST, "/auth/login", None, Some("https://evil.example"), &form).await;
     assert_eq!(evil.status, StatusCode::FORBIDDEN);

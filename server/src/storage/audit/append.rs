@@ -40,6 +40,12 @@ pub(crate) fn insert(c: &mut Conn, e: &AuditEntry) -> AppResult<()> {
     append(c, vec![row_of(e)]).inspect_err(|_| crate::metrics::count_audit_write_failure())
 }
 
+/// Writes a migration step's own row after migration 0014 made the chain and
+/// before 0027 made the all-time counts (whose step counts the rows before it).
+pub(crate) fn insert_before_totals(c: &mut Conn, e: &AuditEntry) -> AppResult<()> {
+    append_counted(c, vec![row_of(e)], false)
+}
+
 /// Writes `e` before migration 0014 made the chain (a migration step's own row):
 /// unchained, for the migration's end to chain.
 pub(crate) fn insert_unchained(c: &mut Conn, e: &AuditEntry) -> AppResult<()> {
@@ -79,7 +85,12 @@ fn values(r: &AuditRow) -> Vec<Value> {
 
 /// Appends rows to the chain after its head (taken, and on Oracle locked, first),
 /// and adds them to the kept counts; all in the caller's transaction.
-pub(crate) fn append(c: &mut Conn, mut rows: Vec<AuditRow>) -> AppResult<()> {
+pub(crate) fn append(c: &mut Conn, rows: Vec<AuditRow>) -> AppResult<()> {
+    append_counted(c, rows, true)
+}
+
+/// [`append`], the all-time counts kept or not (`totals`).
+fn append_counted(c: &mut Conn, mut rows: Vec<AuditRow>, totals: bool) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -94,7 +105,8 @@ pub(crate) fn append(c: &mut Conn, mut rows: Vec<AuditRow>) -> AppResult<()> {
         ),
         &all,
     )?;
-    count(c, &rows)
+    let events = rows.iter().map(|r| (r.created_at, r.action.as_str(), r.response_status));
+    add_counts_to(c, events, 1, totals)
 }
 
 /// The status class the counts keep: 2 for 2xx, …, 0 for none.
@@ -102,26 +114,38 @@ pub fn status_class(status: Option<i64>) -> i64 {
     status.map(|s| (s / 100).clamp(0, 9)).unwrap_or(0)
 }
 
-/// Adds the rows to the hourly and daily counts.
+/// Adds the rows to the hourly, daily and all-time counts.
 pub(crate) fn count(c: &mut Conn, rows: &[AuditRow]) -> AppResult<()> {
     add_counts(c, rows.iter().map(|r| (r.created_at, r.action.as_str(), r.response_status)), 1)
 }
 
 /// Adds `sign` (1 for written events, -1 for removed ones) per event, given as
-/// (time, action, status), to the hourly and daily counts.
+/// (time, action, status), to the hourly, daily and all-time counts.
 pub(crate) fn add_counts<'r>(
     c: &mut Conn,
     events: impl Iterator<Item = (Timestamp, &'r str, Option<i64>)>,
     sign: i64,
 ) -> AppResult<()> {
+    add_counts_to(c, events, sign, true)
+}
+
+/// [`add_counts`], the all-time counts kept or not (`totals`).
+fn add_counts_to<'r>(
+    c: &mut Conn,
+    events: impl Iterator<Item = (Timestamp, &'r str, Option<i64>)>,
+    sign: i64,
+    totals: bool,
+) -> AppResult<()> {
     let mut hours: BTreeMap<(Timestamp, &str, i64), i64> = BTreeMap::new();
     let mut days: BTreeMap<(Timestamp, &str, i64), i64> = BTreeMap::new();
+    let mut all_time: BTreeMap<(&str, i64), i64> = BTreeMap::new();
     for (at, action, status) in events {
         let class = status_class(status);
         let hour = at.duration_trunc(TimeDelta::hours(1)).unwrap_or(at);
         let day = at.duration_trunc(TimeDelta::days(1)).unwrap_or(at);
         *hours.entry((hour, action, class)).or_default() += sign;
         *days.entry((day, action, class)).or_default() += sign;
+        *all_time.entry((action, class)).or_default() += sign;
     }
     let as_rows = |m: BTreeMap<(Timestamp, &str, i64), i64>| -> Vec<Vec<Value>> {
         m.into_iter().map(|((t, a, k), n)| args![t, a, k, n].to_vec()).collect()
@@ -151,6 +175,21 @@ pub(crate) fn add_counts<'r>(
                 VALUES (s.day_start, s.action, s.status_class, s.events)"
         ),
         &as_rows(days),
+    )?;
+    if !totals {
+        return Ok(());
+    }
+    c.insert_many(
+        sql!(
+            sqlite: "INSERT INTO pf_audit_counts_total (action, status_class, events) VALUES (:1, :2, :3)
+                ON CONFLICT (action, status_class) DO UPDATE SET events = events + excluded.events",
+            oracle: "MERGE INTO pf_audit_counts_total t
+                USING (SELECT :1 AS action, :2 AS status_class, :3 AS events FROM dual) s
+                ON (t.action = s.action AND t.status_class = s.status_class)
+                WHEN MATCHED THEN UPDATE SET t.events = t.events + s.events
+                WHEN NOT MATCHED THEN INSERT (action, status_class, events) VALUES (s.action, s.status_class, s.events)"
+        ),
+        &all_time.into_iter().map(|((a, k), n)| args![a, k, n].to_vec()).collect::<Vec<_>>(),
     )
 }
 

@@ -3,6 +3,7 @@
 //! before and after; each goes out as CSV and comes back in through a dry run.
 
 use super::{Action, AuditEntry};
+use crate::dto::Page;
 use crate::reference::{CareerPath, ImportReport, PathEdit, PathQuery, Skill, SkillEdit, SkillQuery};
 use crate::AppResult;
 
@@ -32,8 +33,10 @@ pub trait ReferenceStore {
     /// Retires (`active` false) or restores a skill; nothing is ever deleted. A skill
     /// an active career path requires is not retired (`Conflict`, naming the paths).
     fn set_skill_active(&self, skill_id: &str, active: bool, audit: &AuditEntry) -> AppResult<Skill>;
-    /// Career paths matching the query, by name, their skills named from the catalog.
-    fn career_paths(&self, query: &PathQuery) -> AppResult<Vec<CareerPath>>;
+    /// Career paths matching the query, by name, their skills named from the catalog:
+    /// `limit` of them after the path `after` (keyset pages: a page of every path,
+    /// each with its skills and steps, was 270 KB at 360 paths).
+    fn career_paths(&self, query: &PathQuery, after: Option<&str>, limit: u32) -> AppResult<Page<CareerPath>>;
     /// Creates or edits a path; every required skill must be an active skill of the
     /// catalog. Audited with before and after.
     fn save_career_path(&self, path_id: Option<&str>, edit: &PathEdit, audit: &AuditEntry) -> AppResult<CareerPath>;

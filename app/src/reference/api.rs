@@ -2,6 +2,7 @@
 //! skills and career paths imports (dry run or real).
 
 use leptos::prelude::*;
+use pathfinder::dto::Page;
 use pathfinder::reference::{CareerPath, ImportReport, PathEdit, Skill, SkillEdit};
 use pathfinder::AppError;
 
@@ -44,20 +45,25 @@ pub async fn set_skill_active(skill_id: String, active: bool) -> Result<Skill, A
     .await
 }
 
-/// Career paths matching a text (name or role), an industry and active or retired.
+/// Career paths matching a text (name or role), an industry and active or retired, a
+/// page of them by name after the path `after`.
 #[server(prefix = "/api", endpoint = "career_paths")]
 pub async fn get_career_paths(
     #[server(default)] text: String,
     #[server(default)] industry: String,
     #[server(default)] active: String,
-) -> Result<Vec<CareerPath>, AppError> {
+    #[server(default)] after: String,
+) -> Result<Page<CareerPath>, AppError> {
     use pathfinder::reference::PathQuery;
     crate::server::serve::<GetCareerPaths, _>(async |c| {
         let query = PathQuery { text, industry, active };
-        c.db.call(move |s| s.career_paths(&query)).await
+        c.db.call(move |s| s.career_paths(&query, Some(after.as_str()), PATHS_PAGE)).await
     })
     .await
 }
+
+/// Career paths a page.
+pub const PATHS_PAGE: u32 = 50;
 
 /// Creates (no `path_id`) or edits a career path (admins).
 #[server(prefix = "/api", endpoint = "save_career_path")]

@@ -19,9 +19,22 @@ pub fn CareerPathsPage() -> impl IntoView {
     let param = move |k: &str| query.with(|q| q.get(k).unwrap_or_default());
     let (version, set_version) = signal(0u32);
     let paths = crate::codec::resource(
-        move || (param("text"), param("industry"), param("active"), version.get()),
-        |(t, i, a, _)| get_career_paths(t, i, a),
+        move || (param("text"), param("industry"), param("active"), param("after"), version.get()),
+        |(t, i, a, after, _)| get_career_paths(t, i, a, after),
     );
+    // A link to the page after `cursor` (or the first), the filters kept.
+    let page_link = move |cursor: &str| {
+        let mut q = format!(
+            "/reference/career-paths?text={}&industry={}&active={}",
+            encode(&param("text")),
+            encode(&param("industry")),
+            encode(&param("active"))
+        );
+        if !cursor.is_empty() {
+            q.push_str(&format!("&after={}", encode(cursor)));
+        }
+        q
+    };
     let who = crate::codec::resource(|| (), |_| me());
     let catalog = crate::codec::resource(|| (), |_| get_skills(String::new(), String::new(), "yes".into()));
     view! {
@@ -51,7 +64,13 @@ pub fn CareerPathsPage() -> impl IntoView {
                     Err(e) => view! { <ErrorNote error=e/> }.into_any(),
                     Ok(list) => {
                         let add = editor.then(|| view! { <PathForm path=None skills=skills.clone() set_version/> });
+                        let first = (!param("after").is_empty())
+                            .then(|| view! { <a href=page_link("") data-test-id="first-page">"← First page"</a> });
+                        let next = list.next_cursor.map(|c| {
+                            view! { <a href=page_link(&c) data-test-id="next-page">"Next page →"</a> }
+                        });
                         let rows = list
+                            .items
                             .into_iter()
                             .map(|p| view! { <PathRow p editor skills=skills.clone() set_version/> })
                             .collect_view();
@@ -64,6 +83,7 @@ pub fn CareerPathsPage() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>{rows}</tbody>
                             </table>
+                            <nav class="pager">{first}" "{next}</nav>
                         }.into_any()
                     }
                 }

@@ -87,7 +87,8 @@ fn retiring_follows_the_paths_that_require_a_skill(h: &Harness) {
     let retired = s.set_skill_active(&ledger.id, false, &audit("reference.skill.retire")).unwrap();
     assert!(!retired.active, "retired, still there");
     assert!(matches!(s.set_career_path_active(&path.id, true, &audit("r")), Err(AppError::Conflict(_))));
-    let paths = s.career_paths(&PathQuery { industry: "ConfRef".into(), ..Default::default() }).unwrap();
+    let paths =
+        s.career_paths(&PathQuery { industry: "ConfRef".into(), ..Default::default() }, None, 50).unwrap().items;
     assert_eq!(paths.len(), 1);
     assert!(!paths[0].active);
     // A retired skill is required by no new path, and comes back when restored.
@@ -195,7 +196,22 @@ fn a_career_paths_import_checks_names_and_skills_and_round_trips(h: &Harness) {
     let done = s.import_career_paths_csv(&good, false, &audit("reference.paths.import")).unwrap();
     assert!(done.written, "{:?}", done.lines);
     assert_eq!(s.recent_audit(1).unwrap()[0].detail.as_deref(), Some("2 added, 0 changed, 1 unchanged"));
-    let paths = s.career_paths(&PathQuery { text: "confpath".into(), ..Default::default() }).unwrap();
+    let query = PathQuery { text: "confpath".into(), ..Default::default() };
+    let paths = s.career_paths(&query, None, 50).unwrap().items;
+    // Keyset pages by name walk the same paths, each once.
+    let (mut walked, mut after) = (Vec::new(), None::<String>);
+    loop {
+        let page = s.career_paths(&query, after.as_deref(), 2).unwrap();
+        assert!(page.items.len() <= 2);
+        walked.extend(page.items.into_iter().map(|p| p.id));
+        match page.next_cursor {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(walked, paths.iter().map(|p| p.id.clone()).collect::<Vec<_>>());
+    assert!(paths.len() > 2, "more than a page");
+    assert!(s.career_paths(&query, Some("no such path"), 2).unwrap().items.is_empty());
     let auditor = paths.iter().find(|p| p.name == "ConfPath Auditor").unwrap();
     let required: Vec<(Option<&str>, i64)> = auditor.required.iter().map(|r| (r.name.as_deref(), r.level)).collect();
     assert_eq!(required, [(Some("ConfPath SQL"), 4), (Some("ConfPath Tax"), 2)]);

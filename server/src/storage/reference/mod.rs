@@ -10,6 +10,7 @@ use super::audit::append;
 use super::driver::ReadRow;
 use super::store::Store;
 use crate::{args, sql};
+use pathfinder::dto::Page;
 use pathfinder::filter::escape_like;
 use pathfinder::reference::{
     active_filter, CareerPath, ImportReport, PathEdit, PathQuery, Skill, SkillEdit, SkillQuery,
@@ -97,24 +98,48 @@ impl ReferenceStore for Store {
         })
     }
 
-    fn career_paths(&self, q: &PathQuery) -> AppResult<Vec<CareerPath>> {
+    fn career_paths(&self, q: &PathQuery, after: Option<&str>, limit: u32) -> AppResult<Page<CareerPath>> {
         let pattern = format!("%{}%", escape_like(&q.text.trim().to_lowercase()));
         let industry = Some(q.industry.trim().to_string()).filter(|c| !c.is_empty());
         let active = active_filter(&q.active)?.map(yes);
+        let after = after.filter(|a| !a.is_empty());
+        let limit = limit.clamp(1, 500);
         self.read(|c| {
             let catalog = all_skills(c)?;
-            c.query_map(
+            // After the cursor's path in (name, id) order, spelled out: Oracle has no
+            // row-value comparison. An unknown cursor matches nothing.
+            let mut paths = c.query_map(
                 sql!(
                     "SELECT path_id, path_name, industry, from_role, to_role, typical_years, required_skills, steps,
                      description, is_active, updated_at FROM pf_ref_career_paths
                      WHERE (LOWER(path_name) LIKE :1 ESCAPE '\\' OR LOWER(to_role) LIKE :2 ESCAPE '\\')
                      AND (:3 IS NULL OR industry = :4) AND (:5 IS NULL OR is_active = :6)
+                     AND (:7 IS NULL
+                          OR LOWER(path_name) > (SELECT LOWER(path_name) FROM pf_ref_career_paths WHERE path_id = :8)
+                          OR (LOWER(path_name) = (SELECT LOWER(path_name) FROM pf_ref_career_paths WHERE path_id = :9)
+                              AND path_id > :10))
                      ORDER BY LOWER(path_name), path_id",
-                    limit "1000"
+                    limit ":11"
                 ),
-                &args![pattern.as_str(), pattern.as_str(), industry.clone(), industry, active, active],
+                &args![
+                    pattern.as_str(),
+                    pattern.as_str(),
+                    industry.clone(),
+                    industry,
+                    active,
+                    active,
+                    after,
+                    after,
+                    after,
+                    after,
+                    i64::from(limit) + 1
+                ],
                 |r| path_row(r, &catalog),
-            )
+            )?;
+            let more = paths.len() > limit as usize;
+            paths.truncate(limit as usize);
+            let next_cursor = if more { paths.last().map(|p| p.id.clone()) } else { None };
+            Ok(Page { items: paths, next_cursor })
         })
     }
 

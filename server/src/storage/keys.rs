@@ -503,8 +503,12 @@ impl KeyStore for Store {
     }
 
     fn seal_plaintext(&self, after: Option<&str>, limit: u32, audit: &AuditEntry) -> AppResult<BatchStep> {
-        self.write(|c| {
-            let ids = c.query_map(
+        // Found before the write lock is taken: with nothing to seal the scan reads
+        // every user (6.7 s at a million), and every writer of every instance waited
+        // for it. A row changed since is sealed as it is then (`seal_user` reads it
+        // under the lock).
+        let ids = self.read(|c| {
+            c.query_map(
                 sql!("SELECT u.user_id FROM pf_users u WHERE (:1 IS NULL OR u.user_id > :2)
                              AND (u.phone_number IS NOT NULL OR u.date_of_birth IS NOT NULL OR u.gender IS NOT NULL
                                   OR u.nationality IS NOT NULL OR u.mfa_secret IS NOT NULL
@@ -513,7 +517,12 @@ impl KeyStore for Store {
                              ORDER BY u.user_id", limit ":3"),
                 &args![after, after, i64::from(limit)],
                 |r| r.text(0),
-            )?;
+            )
+        })?;
+        if ids.is_empty() {
+            return Ok(BatchStep { scanned: 0, changed: 0, failed: 0, next: None });
+        }
+        self.write(|c| {
             let (mut changed, mut failed) = (0, 0);
             for id in &ids {
                 // Rewriting a row folds its plaintext in (see `SealedTable`). A user whose

@@ -550,7 +550,7 @@ pub struct KeyInventory {
 
 /// The Keys page: the counts as last counted, and a page of the inventory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KeysPage {
+pub struct KeyInventoryPage {
     pub counts: KeyCounts,
     pub inventory: KeyInventory,
 }

@@ -2,7 +2,7 @@
 //! the key inventory.
 
 use super::{walk_batches, Action, AuditEntry, BatchStep};
-use crate::dto::{KeyCounts, KeyInfo, KeyInventory, KeysPage, SensitiveFields, StatusCount};
+use crate::dto::{KeyCounts, KeyInfo, KeyInventory, KeyInventoryPage, SensitiveFields, StatusCount};
 use crate::{AppResult, UserId};
 
 pub const KEY_ROTATE: Action = Action::new("key.rotate");
@@ -28,7 +28,7 @@ impl super::Returned for KeyInventory {
     }
 }
 
-impl super::Returned for KeysPage {
+impl super::Returned for KeyInventoryPage {
     fn rows(&self) -> usize {
         self.inventory.rows()
     }

@@ -2,13 +2,13 @@
 //! user's key and their sensitive fields.
 
 use leptos::prelude::*;
-use pathfinder::dto::{KeyInfo, KeysPage, SensitiveFields};
+use pathfinder::dto::{KeyInfo, KeyInventoryPage, SensitiveFields};
 use pathfinder::AppError;
 
 /// The key inventory: the counts as the overview's job last counted them (they read
 /// every key), and a page of the keys longest without rotation first.
 #[server(prefix = "/api", endpoint = "key_inventory")]
-pub async fn get_key_inventory(after: String) -> Result<KeysPage, AppError> {
+pub async fn get_key_inventory(after: String) -> Result<KeyInventoryPage, AppError> {
     crate::server::serve::<GetKeyInventory, _>(async |c| {
         // A page of the inventory.
         const KEYS: u32 = 100;
@@ -18,7 +18,7 @@ pub async fn get_key_inventory(after: String) -> Result<KeysPage, AppError> {
         let what = if after.is_empty() { "the first page" } else { "a later page" };
         c.read(KEY_INVENTORY_READ, ("encryption_keys", None), what, move |s| {
             let inventory = s.key_inventory(days, Some(after.as_str()), KEYS)?;
-            Ok(KeysPage { counts, inventory })
+            Ok(KeyInventoryPage { counts, inventory })
         })
         .await
     })

@@ -398,18 +398,13 @@ impl KeyStore for Store {
     }
 
     fn rotation_due(&self, scope: RotationScope) -> AppResult<u64> {
-        let days = match scope {
-            RotationScope::Overdue { rotation_days } => rotation_days,
-            RotationScope::All => 0,
-        };
         if self.read(|c| jobs::running_since(c, ROTATION_JOB))?.is_some() {
             return Err(AppError::Conflict("A key rotation is already running.".into()));
         }
-        let counts = self.key_counts(days.max(1))?;
-        let due = match scope {
-            RotationScope::Overdue { .. } => counts.overdue,
-            RotationScope::All => counts.total,
-        };
+        let due = self.count_due(match scope {
+            RotationScope::Overdue { rotation_days } => RotationScope::Overdue { rotation_days: rotation_days.max(1) },
+            RotationScope::All => RotationScope::All,
+        })?;
         Ok(u64::try_from(due).unwrap_or_default())
     }
 
@@ -564,15 +559,7 @@ impl KeyStore for Store {
 
     fn key_counts(&self, rotation_days: u32) -> AppResult<KeyCounts> {
         let by_master_key = self.keys_by_master_key()?;
-        let overdue = self.read(|c| {
-            c.query_int(
-                sql!(
-                    "SELECT COUNT(*) FROM pf_encryption_keys
-                     WHERE COALESCE(last_rotated, created_at) < :1 OR COALESCE(last_rotated, created_at) IS NULL"
-                ),
-                &args![cutoff(rotation_days)],
-            )
-        })?;
+        let overdue = self.count_due(RotationScope::Overdue { rotation_days })?;
         Ok(KeyCounts {
             total: by_master_key.iter().map(|m| m.count).sum(),
             overdue,
@@ -628,6 +615,21 @@ const ROTATION_RENEW_EVERY: std::time::Duration = std::time::Duration::from_secs
 const ROTATION_PAGE: u32 = 200;
 
 impl Store {
+    /// How many keys a run of `scope` rotates: every key, or those overdue (a range of
+    /// `idx_enc_keys_rotated`).
+    fn count_due(&self, scope: RotationScope) -> AppResult<i64> {
+        self.read(|c| match scope {
+            RotationScope::All => c.query_int(sql!("SELECT COUNT(*) FROM pf_encryption_keys"), &[]),
+            RotationScope::Overdue { rotation_days } => c.query_int(
+                sql!(
+                    "SELECT COUNT(*) FROM pf_encryption_keys
+                     WHERE COALESCE(last_rotated, created_at) < :1 OR COALESCE(last_rotated, created_at) IS NULL"
+                ),
+                &args![cutoff(rotation_days)],
+            ),
+        })
+    }
+
     /// The users of `scope` after `after` (in id order), a page of them, and where the
     /// next page starts. A rotated key is behind the walk, so it is not met again.
     fn rotation_targets(&self, scope: RotationScope, after: Option<&str>) -> AppResult<(Vec<String>, Option<String>)> {
@@ -662,10 +664,7 @@ impl Store {
         audit: &AuditEntry,
         progress: &mut dyn FnMut(u64, u64) -> bool,
     ) -> AppResult<RotationRun> {
-        let total = match scope {
-            RotationScope::All => self.read(|c| c.query_int(sql!("SELECT COUNT(*) FROM pf_encryption_keys"), &[]))?,
-            RotationScope::Overdue { rotation_days } => self.key_counts(rotation_days)?.overdue,
-        } as u64;
+        let total = self.count_due(scope)? as u64;
         let (mut run, mut done, mut after) = (RotationRun::default(), 0u64, None::<String>);
         let mut renewed = std::time::Instant::now();
         loop {

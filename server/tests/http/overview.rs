@@ -23,7 +23,7 @@ async fn the_overview_reads_the_background_counts_and_metrics_show_them() {
     // The Keys page's counts are the overview's too: a key made outside the console
     // shows once the job counts again, with the time it counted.
     let keys = |body: &str| -> pathfinder::dto::KeyCounts {
-        serde_json::from_str::<pathfinder::dto::KeysPage>(body).unwrap().counts
+        serde_json::from_str::<pathfinder::dto::KeyInventoryPage>(body).unwrap().counts
     };
     let before = keys(&c.post("/api/key_inventory", Some(&token), "after=").await.body);
     let fields = pathfinder::dto::SensitiveFields { phone_number: Some("+1 555 0199".into()), ..Default::default() };

@@ -105,8 +105,7 @@ fn append_counted(c: &mut Conn, mut rows: Vec<AuditRow>, totals: bool) -> AppRes
         ),
         &all,
     )?;
-    let events = rows.iter().map(|r| (r.created_at, r.action.as_str(), r.response_status));
-    add_counts_to(c, events, 1, totals)
+    count_rows(c, &rows, totals)
 }
 
 /// The status class the counts keep: 2 for 2xx, …, 0 for none.
@@ -116,7 +115,12 @@ pub fn status_class(status: Option<i64>) -> i64 {
 
 /// Adds the rows to the hourly, daily and all-time counts.
 pub(crate) fn count(c: &mut Conn, rows: &[AuditRow]) -> AppResult<()> {
-    add_counts(c, rows.iter().map(|r| (r.created_at, r.action.as_str(), r.response_status)), 1)
+    count_rows(c, rows, true)
+}
+
+/// [`count`], the all-time counts kept or not (`totals`).
+fn count_rows(c: &mut Conn, rows: &[AuditRow], totals: bool) -> AppResult<()> {
+    add_counts_to(c, rows.iter().map(|r| (r.created_at, r.action.as_str(), r.response_status)), 1, totals)
 }
 
 /// Adds `sign` (1 for written events, -1 for removed ones) per event, given as

@@ -463,7 +463,7 @@ fn main() {
 /// that is rolled back).
 fn audit_log(s: &Store, c: &Connection, path: &std::path::Path) {
     use pathfinder::audit::{AuditFilter, AuditParams};
-    use pathfinder_server::storage::audit::search::{page_sql, walk_probe_sql, Walk};
+    use pathfinder_server::storage::audit::search::{message_probe_sql, page_sql, walk_probe_sql, Walk};
     let now = chrono::Utc::now();
     // A heavy user (the generator gives a few up to 10^5 events) and a typical one.
     let heavy: String = c
@@ -564,8 +564,14 @@ fn audit_log(s: &Store, c: &Connection, path: &std::path::Path) {
                 .query_row([a.to_lowercase(), a.clone()], |r| r.get::<_, String>(0))
                 .unwrap()
         });
-        // …and chooses the walk (an action prefix: from the kept daily counts).
+        // …and chooses the walk (a text: from the trigram index's candidates; an
+        // action prefix: from the kept daily counts).
         let walk = Walk::of(f, actor.as_deref()).unwrap_or_else(|| {
+            if let Some((probe, binds)) = message_probe_sql(f) {
+                let n =
+                    c.prepare_cached(&probe).unwrap().query_row(params_from_iter(audit_values(binds)), |r| r.get(0));
+                return Walk::from_candidates(n.unwrap());
+            }
             let (probe, binds) = walk_probe_sql(f).unwrap();
             let (matching, total): (i64, i64) = c
                 .prepare_cached(&probe)

@@ -57,6 +57,7 @@ migrations! {
     25 => "0025_access_reviews",
     26 => "0026_stopped_jobs",
     27 => "0027_pages_at_scale",
+    28 => "0028_audit_message_search",
 }
 
 /// The migrations of `dialect`.

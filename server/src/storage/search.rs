@@ -133,7 +133,7 @@ pub fn prefix_end(p: &str) -> Option<String> {
 }
 
 /// An FTS5 query for `text`: one quoted string, quotes doubled.
-fn fts_string(text: &str) -> String {
+pub(crate) fn fts_string(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 

@@ -18,6 +18,7 @@ checks!(
     a_change_whose_audit_row_fails_changes_nothing,
     audited_reads_write_their_row_or_answer_nothing,
     concurrent_reads_each_keep_their_row_in_a_verified_chain,
+    a_text_search_finds_messages_appended_imported_and_removed,
 );
 
 const KEY: &[u8] = b"a test audit key of 32 characters!!";
@@ -639,4 +640,47 @@ fn concurrent_reads_each_keep_their_row_in_a_verified_chain(h: &Harness) {
     let report = s.verify_audit_chain(&trust(None), &mut |_, _| true).unwrap();
     assert!(report.problem.is_none(), "{report:?}");
     assert_eq!(report.unchained, 0, "{report:?}");
+}
+
+/// A text search finds messages as they are appended, as an import is chained and
+/// after an event is removed; on SQLite through the trigram index of messages
+/// (migration 0028), which its triggers keep for every writer.
+fn a_text_search_finds_messages_appended_imported_and_removed(h: &Harness) {
+    let s = h.s();
+    let said = |msg: &str| AuditEntry { detail: Some(msg.into()), response_status: 500, ..audit("probe.message") };
+    s.append_audit(&said("Zebrafish quota exceeded on node 7")).unwrap();
+    s.append_audit(&said("an unrelated message")).unwrap();
+    s.append_audit(&said("zebrafish QUOTA met")).unwrap();
+    // An import: written unchained, older than the rest, then chained.
+    let imported = "01JZEBRAFISHIMPORTED000001";
+    (h.raw)(&format!(
+        "INSERT INTO pf_audit_log (id, action, error_message, created_at)
+         VALUES ('{imported}', 'probe.message', 'imported: zebrafish quota', {})",
+        h.long_ago
+    ));
+    s.chain_pending(None, 100).unwrap();
+    let found = |text: &str| -> Vec<String> {
+        let f = filter(|p| p.text = text.into());
+        s.search_audit(&f).unwrap().events.into_iter().map(|e| e.detail.unwrap_or_default()).collect()
+    };
+    let all = ["zebrafish QUOTA met", "Zebrafish quota exceeded on node 7", "imported: zebrafish quota"];
+    assert_eq!(found("ZEBRAFISH QUOTA"), all, "any case, newest first, the import chained");
+    assert_eq!(found("fish quota m"), ["zebrafish QUOTA met"], "a substring across words");
+    assert_eq!(found("quota exceeded on node 7"), [all[1]]);
+    assert_eq!(found("zebrafish quota!"), Vec::<String>::new(), "trigrams present, text absent");
+    assert_eq!(found("\"zebrafish"), Vec::<String>::new(), "a quote is text");
+    if h.oracle {
+        return; // Oracle has no trigram index (README): the LIKE alone answered.
+    }
+    let proposed = || {
+        (h.raw_text)(
+            r#"SELECT COUNT(*) FROM pf_audit_messages_search
+        WHERE pf_audit_messages_search MATCH '"zebrafish"'"#,
+        )
+    };
+    assert_eq!(proposed().as_deref(), Some("3"), "appended and chained events are indexed");
+    (h.raw)(&format!("DELETE FROM pf_audit_log WHERE id = '{imported}'"));
+    assert_eq!(proposed().as_deref(), Some("2"), "a removed event leaves the index");
+    assert_eq!(found("zebrafish quota"), all[..2]);
+    (h.raw)("INSERT INTO pf_audit_messages_search (pf_audit_messages_search) VALUES ('integrity-check')");
 }

@@ -11,7 +11,7 @@
 //! by them about them kept once.
 
 use super::super::driver::{Conn, Dialect, ReadRow, Row, Value};
-use super::super::search::prefix_end;
+use super::super::search::{fts_string, prefix_end, CANDIDATES_MAX};
 use super::super::sql::{limit_clause, Binds};
 use super::append::status_class;
 use super::chain;
@@ -20,6 +20,7 @@ use pathfinder::audit::{
     ACTOR_SAMPLE, COUNT_CAP,
 };
 use pathfinder::dto::Timestamp;
+use pathfinder::filter::TRIGRAM_MIN_CHARS;
 use pathfinder::{AppError, AppResult};
 use std::collections::BTreeMap;
 
@@ -138,7 +139,7 @@ fn arms(f: &AuditFilter) -> Vec<Arm<'_>> {
 
 /// The WHERE clause of one arm. Placeholders appear in the text in the order of
 /// their values, each once (SQLite and Oracle both bind by position).
-fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mut Binds) -> String {
+fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, walk: Walk, page: bool, b: &mut Binds) -> String {
     let mut w = Vec::new();
     if let Some(a) = actor {
         w.push(format!("user_id = {}", b.next(a)));
@@ -158,6 +159,9 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mu
         }
     }
     w.extend(conditions(f, page, b));
+    if walk == Walk::MessageCandidates {
+        w.push(format!("chain_seq IN ({})", message_candidates_sql(f, b)));
+    }
     if page {
         w.extend(keyset(f, b));
     }
@@ -171,8 +175,12 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, page: bool, b: &mu
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Walk {
     Planner,
-    /// The events with a message (`idx_audit_messages`), for a text search.
+    /// The events with a message (`idx_audit_messages`), for a text search that
+    /// many messages match (or too short for trigrams).
     Messages,
+    /// The events the trigram index of messages proposes (migration 0028), by
+    /// `idx_audit_chain`, sorted: a text search that few messages match.
+    MessageCandidates,
     /// An action prefix's range of `idx_audit_action_time`, sorted: few matches.
     ActionRange,
     /// Time order (`idx_audit_time_walk`), testing the rest in each index entry
@@ -186,13 +194,15 @@ impl Walk {
         match (dialect, self) {
             (Dialect::Oracle, _) | (_, Walk::Planner) => "",
             (_, Walk::Messages) => " INDEXED BY idx_audit_messages",
+            (_, Walk::MessageCandidates) => " INDEXED BY idx_audit_chain",
             (_, Walk::ActionRange) => " INDEXED BY idx_audit_action_time",
             (_, Walk::Time) => " INDEXED BY idx_audit_time_walk",
         }
     }
 
-    /// The walk of a filter before any probe: `None` when an action prefix needs
-    /// [`walk_probe_sql`]'s counts to decide.
+    /// The walk of a filter before any probe: `None` when a search text needs
+    /// [`message_probe_sql`]'s count, or an action prefix [`walk_probe_sql`]'s, to
+    /// decide.
     pub fn of(f: &AuditFilter, actor: Option<&str>) -> Option<Walk> {
         let narrower = actor.is_some()
             || f.involving.is_some()
@@ -200,6 +210,7 @@ impl Walk {
             || matches!(f.action, Some(TextMatch::Exact(_)));
         Some(match (&f.action, f.text.is_some()) {
             _ if narrower => Walk::Planner,
+            (_, true) if message_probe_sql(f).is_some() => return None,
             (_, true) => Walk::Messages,
             (Some(TextMatch::Prefix(_)), false) => return None,
             // Nothing else has an index: time order. (Left to itself, SQLite 3.50
@@ -221,6 +232,40 @@ impl Walk {
             Walk::Time
         }
     }
+
+    /// The walk for a search text whose trigrams `n` events' messages hold
+    /// (counted up to [`CANDIDATES_MAX`]): few, and sorting them beats walking the
+    /// events with a message; many, and a walk fills a page early.
+    pub fn from_candidates(n: i64) -> Walk {
+        if n < CANDIDATES_MAX {
+            Walk::MessageCandidates
+        } else {
+            Walk::Messages
+        }
+    }
+}
+
+/// The events whose messages hold the search text's trigrams (a superset of its
+/// matches: the index folds case for every script, and the LIKE decides).
+fn message_candidates_sql(f: &AuditFilter, b: &mut Binds) -> String {
+    let text = f.text.as_deref().unwrap_or_default();
+    format!(
+        "SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH {}",
+        b.next(fts_string(text))
+    )
+}
+
+/// How many events the trigram index proposes for the search text, counted up to
+/// [`CANDIDATES_MAX`]; None without a text the index can look up (SQLite only).
+pub fn message_probe_sql(f: &AuditFilter) -> Option<(String, Vec<Value>)> {
+    let text = f.text.as_deref()?;
+    if text.chars().count() < TRIGRAM_MIN_CHARS {
+        return None;
+    }
+    let mut b = Binds::default();
+    let hits = message_candidates_sql(f, &mut b);
+    let limit = limit_clause(Dialect::Sqlite, &b.next(CANDIDATES_MAX));
+    Some((format!("SELECT COUNT(*) FROM ({hits} {limit})"), b.0))
 }
 
 /// How many events the filter's action prefix matches, and how many events there
@@ -265,6 +310,9 @@ fn walk(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, rows: i64) -> AppRes
     }
     if c.dialect() == Dialect::Oracle {
         return Ok(Walk::Planner);
+    }
+    if let Some((sql, binds)) = message_probe_sql(f) {
+        return Ok(Walk::from_candidates(c.query_int(sql.as_str(), &binds)?));
     }
     let Some((sql, binds)) = walk_probe_sql(f) else { return Ok(Walk::Planner) };
     let counts = c.query_opt(sql.as_str(), &binds)?;
@@ -360,7 +408,7 @@ fn select_sql(
                 Arm::About(u) => format!("CASE WHEN user_id = {} THEN 1 ELSE 0 END", b.next(*u)),
                 _ => "0".to_string(),
             };
-            let filter = arm_where(f, actor, arm, true, &mut b);
+            let filter = arm_where(f, actor, arm, walk, true, &mut b);
             let limit = limit_clause(dialect, &b.next(rows));
             format!(
                 "SELECT * FROM (SELECT {inner}, {dup} AS dup FROM pf_audit_log{}{filter}
@@ -729,7 +777,7 @@ pub fn count_exact(c: &mut Conn, f: &AuditFilter) -> AppResult<i64> {
     let mut total = 0;
     for arm in arms(f) {
         let mut b = Binds::default();
-        let filter = arm_where(f, actor.as_deref(), &arm, false, &mut b);
+        let filter = arm_where(f, actor.as_deref(), &arm, Walk::Planner, false, &mut b);
         total += c.query_int(format!("SELECT COUNT(*) FROM pf_audit_log{filter}").as_str(), &b.0)?;
     }
     Ok(total)

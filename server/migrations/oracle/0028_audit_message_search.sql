@@ -1,0 +1,8 @@
+-- The Audit page's text search at ten million events (issue 28): SQLite gains a
+-- trigram index of the messages (pf_audit_messages_search) that proposes the events
+-- a rare word may match. Oracle's counterpart would be an Oracle Text CONTEXT index
+-- on pf_audit_log.error_message with a SUBSTRING_INDEX wordlist, synced on commit;
+-- as for the users search (0008), it is left out until it can be tried on a live
+-- database, so on Oracle a text search is the same LIKE, walked by the optimizer's
+-- choice. This step has no statement: it records the version, so both lists keep
+-- one numbering.

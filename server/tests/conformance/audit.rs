@@ -120,7 +120,7 @@ fn facets_of_many_events_say_more_than_and_sample_the_actors(h: &Harness) {
             Value::Text("/many".into()),
             Value::Int(200),
             Value::Int(1),
-            Value::Null,
+            Value::Text(format!("many a message, number {i}")),
             Value::Time(start + chrono::Duration::milliseconds(i as i64)),
         ]);
     }
@@ -134,6 +134,15 @@ fn facets_of_many_events_say_more_than_and_sample_the_actors(h: &Harness) {
     assert_eq!(facets.actors_among_newest, Some(sample as u32));
     assert_eq!(facets.actors, [("many_newer".to_string(), sample as i64)]);
     assert_eq!(s.count_audit(&f).unwrap(), (cap + 50) as i64, "the exact count, in the background");
+    // The same by a text every one of them holds: on SQLite found through the
+    // trigram index of messages in batches, newest first, as far as the cap.
+    let f = filter(|p| p.text = "MANY A MESSAGE".into());
+    let facets = s.audit_facets(&f).unwrap();
+    assert_eq!(facets.total, Some(Count::MoreThan(cap as i64)));
+    assert_eq!(facets.actors, [("many_newer".to_string(), sample as i64)]);
+    let f = filter(|p| p.text = "message, number 1000".into());
+    let facets = s.audit_facets(&f).unwrap();
+    assert_eq!(facets.total, Some(Count::Exact(11)), "1000 and 10000-10009");
 }
 
 fn all_rows(s: &dyn Storage) -> Vec<AuditRow> {

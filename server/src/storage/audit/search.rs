@@ -15,6 +15,7 @@ use super::super::search::{fts_string, prefix_end, CANDIDATES_MAX};
 use super::super::sql::{limit_clause, Binds};
 use super::append::status_class;
 use super::chain;
+use crate::{args, sql};
 use pathfinder::audit::{
     AuditFacets, AuditFilter, AuditHistogram, AuditPage, AuditRow, Count, PageFrom, StatusMatch, TextMatch,
     ACTOR_SAMPLE, COUNT_CAP,
@@ -204,10 +205,7 @@ impl Walk {
     /// [`message_probe_sql`]'s count, or an action prefix [`walk_probe_sql`]'s, to
     /// decide.
     pub fn of(f: &AuditFilter, actor: Option<&str>) -> Option<Walk> {
-        let narrower = actor.is_some()
-            || f.involving.is_some()
-            || f.entity_id.is_some()
-            || matches!(f.action, Some(TextMatch::Exact(_)));
+        let narrower = narrowed(f, actor);
         Some(match (&f.action, f.text.is_some()) {
             _ if narrower => Walk::Planner,
             (_, true) if message_probe_sql(f).is_some() => return None,
@@ -243,6 +241,12 @@ impl Walk {
             Walk::Messages
         }
     }
+}
+
+/// Whether an index of its own narrows `f`: an actor, a user's timeline, an entity
+/// or an exact action.
+fn narrowed(f: &AuditFilter, actor: Option<&str>) -> bool {
+    actor.is_some() || f.involving.is_some() || f.entity_id.is_some() || matches!(f.action, Some(TextMatch::Exact(_)))
 }
 
 /// The events whose messages hold the search text's trigrams (a superset of its
@@ -410,9 +414,18 @@ fn select_sql(
             };
             let filter = arm_where(f, actor, arm, walk, true, &mut b);
             let limit = limit_clause(dialect, &b.next(rows));
+            let order = format!("ORDER BY created_at {dir}, id {dir}");
+            if walk == Walk::MessageCandidates {
+                // The candidates sorted by their keys alone, then the page's rows
+                // read: sorting whole rows cost twice as much (4 → 9 ms for 2,360).
+                return format!(
+                    "SELECT * FROM (SELECT {inner}, {dup} AS dup FROM pf_audit_log WHERE id IN
+                     (SELECT id FROM pf_audit_log{}{filter} {order} {limit}) {order})",
+                    walk.hint(dialect)
+                );
+            }
             format!(
-                "SELECT * FROM (SELECT {inner}, {dup} AS dup FROM pf_audit_log{}{filter}
-                 ORDER BY created_at {dir}, id {dir} {limit})",
+                "SELECT * FROM (SELECT {inner}, {dup} AS dup FROM pf_audit_log{}{filter} {order} {limit})",
                 walk.hint(dialect)
             )
         })
@@ -444,14 +457,62 @@ fn select_sql(
 type Sampled = (Option<String>, String, Option<i64>, Timestamp);
 
 fn sample(c: &mut Conn, f: &AuditFilter) -> AppResult<(Vec<Sampled>, bool)> {
-    let actor = resolved_actor(c, f)?;
-    let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
-    let (sql, binds) = events_sql(c, &newest, actor.as_deref(), i64::from(ACTOR_SAMPLE) + 1, Shape::Lean)?;
-    let mut rows =
-        c.query_map(sql.as_str(), &binds, |r| Ok((r.opt_text(0)?, r.text(1)?, r.opt_int(2)?, r.time(3)?)))?;
+    let mut rows = newest(c, f, ACTOR_SAMPLE as usize + 1)?;
     let more = rows.len() > ACTOR_SAMPLE as usize;
     rows.truncate(ACTOR_SAMPLE as usize);
     Ok((rows, more))
+}
+
+fn sampled_row(r: &dyn Row) -> AppResult<Sampled> {
+    Ok((r.opt_text(0)?, r.text(1)?, r.opt_int(2)?, r.time(3)?))
+}
+
+/// The newest `limit` events of `f`, lean. A text that the trigram index of messages
+/// can look up, and nothing else narrowing the search: the last events written
+/// (chain order, which is time order but for imports and instants apart), found
+/// through the index in batches, so the cost follows what is taken, however many
+/// events hold the text or have a message (every audited read has one).
+fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>> {
+    let actor = resolved_actor(c, f)?;
+    let text = f.text.as_deref().filter(|_| !narrowed(f, actor.as_deref()) && message_probe_sql(f).is_some());
+    let Some(text) = text.filter(|_| c.dialect() == Dialect::Sqlite) else {
+        let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
+        let (sql, binds) = events_sql(c, &newest, actor.as_deref(), limit as i64, Shape::Lean)?;
+        return c.query_map(sql.as_str(), &binds, sampled_row);
+    };
+    let query = fts_string(text);
+    let (mut before, mut batch, mut out) = (i64::MAX, 500i64, Vec::new());
+    while out.len() < limit {
+        let seqs = c.query_map(
+            sql!(sqlite: "SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH :1
+                 AND rowid < :2 ORDER BY rowid DESC LIMIT :3"),
+            &args![query.as_str(), before, batch],
+            |r| r.int(0),
+        )?;
+        let (Some(&hi), Some(&lo)) = (seqs.first(), seqs.last()) else { break };
+        let mut b = Binds::default();
+        let mut w = vec![
+            format!("chain_seq BETWEEN {} AND {}", b.next(lo), b.next(hi)),
+            format!(
+                "chain_seq IN (SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH {}
+                 AND rowid BETWEEN {} AND {})",
+                b.next(query.as_str()),
+                b.next(lo),
+                b.next(hi)
+            ),
+        ];
+        w.extend(conditions(f, false, &mut b));
+        let sql = format!(
+            "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
+             ORDER BY chain_seq DESC",
+            where_clause(&w)
+        );
+        out.extend(c.query_map(sql.as_str(), &b.0, sampled_row)?);
+        before = lo;
+        batch = (batch * 2).min(8_000);
+    }
+    out.truncate(limit);
+    Ok(out)
 }
 
 /// The usernames of these user ids (a user since deleted keeps their id).
@@ -738,8 +799,9 @@ pub fn histogram(c: &mut Conn, f: &AuditFilter, now: Timestamp) -> AppResult<Aud
     let (sampled_events, sampled) = sample(c, f)?;
     let events: Vec<(Timestamp, i64)> =
         sampled_events.into_iter().map(|(_, _, status, at)| (at, status_class(status))).collect();
-    let span = match (events.first(), events.last()) {
-        (Some(newest), Some(oldest)) => newest.0 - oldest.0,
+    // A sample in chain order is not quite in time order.
+    let span = match (events.iter().map(|e| e.0).max(), events.iter().map(|e| e.0).min()) {
+        (Some(newest), Some(oldest)) => newest - oldest,
         _ => chrono::TimeDelta::zero(),
     };
     let hourly = span <= chrono::TimeDelta::days(3);
@@ -765,9 +827,7 @@ fn narrow_counts(f: &AuditFilter, w: &mut Vec<String>, b: &mut Binds) {
 
 /// The exact count up to [`COUNT_CAP`], else "more than".
 fn count_capped(c: &mut Conn, f: &AuditFilter) -> AppResult<Count> {
-    let capped = AuditFilter { page: PageFrom::First, page_size: COUNT_CAP as u32, ..f.clone() };
-    let (sql, binds) = page_query(c, &capped)?;
-    let n = c.query_int(format!("SELECT COUNT(*) FROM ({sql}) n").as_str(), &binds)?;
+    let n = newest(c, f, COUNT_CAP as usize + 1)?.len() as i64;
     Ok(if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) })
 }
 

@@ -11,7 +11,7 @@
 //! by them about them kept once.
 
 use super::super::driver::{Conn, Dialect, ReadRow, Row, Value};
-use super::super::search::{fts_string, prefix_end, CANDIDATES_MAX};
+use super::super::search::{fts_string, prefix_end};
 use super::super::sql::{limit_clause, Binds};
 use super::append::status_class;
 use super::chain;
@@ -232,16 +232,24 @@ impl Walk {
     }
 
     /// The walk for a search text whose trigrams `n` events' messages hold
-    /// (counted up to [`CANDIDATES_MAX`]): few, and sorting them beats walking the
-    /// events with a message; many, and a walk fills a page early.
+    /// (counted up to [`MESSAGE_CANDIDATES_MAX`]): few, and sorting them beats
+    /// walking the events with a message; many, and a walk fills a page early.
     pub fn from_candidates(n: i64) -> Walk {
-        if n < CANDIDATES_MAX {
+        if n < MESSAGE_CANDIDATES_MAX {
             Walk::MessageCandidates
         } else {
             Walk::Messages
         }
     }
 }
+
+/// Up to this many events proposed by the trigram index of messages, a page sorts
+/// them; past it, it walks the events with a message. Each proposal costs about
+/// 3 µs to look up (1.5 µs more to find); a text in a thousand or more events at
+/// full size, where searched words are also in the recent searches' own audit rows,
+/// filled a page's walk in 2–5 ms where sorting 2,400 proposals took 10 ms
+/// (BENCHMARKS.md, "Text searches").
+pub const MESSAGE_CANDIDATES_MAX: i64 = 1_000;
 
 /// Whether an index of its own narrows `f`: an actor, a user's timeline, an entity
 /// or an exact action.
@@ -260,7 +268,8 @@ fn message_candidates_sql(f: &AuditFilter, b: &mut Binds) -> String {
 }
 
 /// How many events the trigram index proposes for the search text, counted up to
-/// [`CANDIDATES_MAX`]; None without a text the index can look up (SQLite only).
+/// [`MESSAGE_CANDIDATES_MAX`]; None without a text the index can look up (SQLite
+/// only).
 pub fn message_probe_sql(f: &AuditFilter) -> Option<(String, Vec<Value>)> {
     let text = f.text.as_deref()?;
     if text.chars().count() < TRIGRAM_MIN_CHARS {
@@ -268,7 +277,7 @@ pub fn message_probe_sql(f: &AuditFilter) -> Option<(String, Vec<Value>)> {
     }
     let mut b = Binds::default();
     let hits = message_candidates_sql(f, &mut b);
-    let limit = limit_clause(Dialect::Sqlite, &b.next(CANDIDATES_MAX));
+    let limit = limit_clause(Dialect::Sqlite, &b.next(MESSAGE_CANDIDATES_MAX));
     Some((format!("SELECT COUNT(*) FROM ({hits} {limit})"), b.0))
 }
 
@@ -474,15 +483,17 @@ fn sampled_row(r: &dyn Row) -> AppResult<Sampled> {
 /// events hold the text or have a message (every audited read has one).
 fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>> {
     let actor = resolved_actor(c, f)?;
-    let text = f.text.as_deref().filter(|_| !narrowed(f, actor.as_deref()) && message_probe_sql(f).is_some());
-    let Some(text) = text.filter(|_| c.dialect() == Dialect::Sqlite) else {
+    let Some(text) = indexed_text(c, f, actor.as_deref()) else {
         let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
         let (sql, binds) = events_sql(c, &newest, actor.as_deref(), limit as i64, Shape::Lean)?;
         return c.query_map(sql.as_str(), &binds, sampled_row);
     };
     let query = fts_string(text);
-    let (mut before, mut batch, mut out) = (i64::MAX, 500i64, Vec::new());
+    let (mut before, mut out) = (i64::MAX, Vec::new());
     while out.len() < limit {
+        // Most proposals match: a batch a little larger than what is still wanted.
+        let wanted = limit - out.len();
+        let batch = (wanted + wanted / 4 + 50).min(8_000) as i64;
         let seqs = c.query_map(
             sql!(sqlite: "SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH :1
                  AND rowid < :2 ORDER BY rowid DESC LIMIT :3"),
@@ -491,16 +502,15 @@ fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>
         )?;
         let (Some(&hi), Some(&lo)) = (seqs.first(), seqs.last()) else { break };
         let mut b = Binds::default();
-        let mut w = vec![
-            format!("chain_seq BETWEEN {} AND {}", b.next(lo), b.next(hi)),
-            format!(
-                "chain_seq IN (SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH {}
-                 AND rowid BETWEEN {} AND {})",
-                b.next(query.as_str()),
-                b.next(lo),
-                b.next(hi)
-            ),
-        ];
+        // The batch's events looked up one by one (a range on chain_seq here
+        // would walk every event between the batch's first and last).
+        let mut w = vec![format!(
+            "chain_seq IN (SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH {}
+             AND rowid BETWEEN {} AND {})",
+            b.next(query.as_str()),
+            b.next(lo),
+            b.next(hi)
+        )];
         w.extend(conditions(f, false, &mut b));
         let sql = format!(
             "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
@@ -509,10 +519,16 @@ fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>
         );
         out.extend(c.query_map(sql.as_str(), &b.0, sampled_row)?);
         before = lo;
-        batch = (batch * 2).min(8_000);
     }
     out.truncate(limit);
     Ok(out)
+}
+
+/// `f`'s search text when the trigram index of messages finds its events: a text
+/// it can look up, nothing else narrowing the search, on SQLite.
+fn indexed_text<'f>(c: &Conn, f: &'f AuditFilter, actor: Option<&str>) -> Option<&'f str> {
+    let indexed = c.dialect() == Dialect::Sqlite && !narrowed(f, actor) && message_probe_sql(f).is_some();
+    f.text.as_deref().filter(|_| indexed)
 }
 
 /// The usernames of these user ids (a user since deleted keeps their id).
@@ -747,7 +763,14 @@ pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
     if !out.from_kept_counts {
         out.actions = top(actions, 10);
         out.outcomes = top(outcomes, 10);
-        out.total = Some(if !sampled { Count::Exact(events.len() as i64) } else { count_capped(c, f)? });
+        let actor = resolved_actor(c, f)?;
+        out.total = Some(match (sampled, indexed_text(c, f, actor.as_deref())) {
+            (false, _) => Count::Exact(events.len() as i64),
+            // Counting on through the index costs a lookup an event (10,000: about
+            // 100 ms): the sample's size is said, the exact count is a job away.
+            (true, Some(_)) => Count::MoreThan(ACTOR_SAMPLE as i64),
+            (true, None) => count_capped(c, f)?,
+        });
     }
     Ok(out)
 }
@@ -827,7 +850,10 @@ fn narrow_counts(f: &AuditFilter, w: &mut Vec<String>, b: &mut Binds) {
 
 /// The exact count up to [`COUNT_CAP`], else "more than".
 fn count_capped(c: &mut Conn, f: &AuditFilter) -> AppResult<Count> {
-    let n = newest(c, f, COUNT_CAP as usize + 1)?.len() as i64;
+    let capped = AuditFilter { page: PageFrom::First, page_size: COUNT_CAP as u32, ..f.clone() };
+    let actor = resolved_actor(c, f)?;
+    let (sql, binds) = events_sql(c, &capped, actor.as_deref(), COUNT_CAP + 1, Shape::Lean)?;
+    let n = c.query_int(format!("SELECT COUNT(*) FROM ({sql}) n").as_str(), &binds)?;
     Ok(if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) })
 }
 

@@ -43,16 +43,12 @@ async fn administrators_list_dormant_users_and_deactivate_them() {
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);
     let job: pathfinder::dormant::DeactivationJob = serde_json::from_str(&started.body).unwrap();
     assert_eq!(job.expected, 3);
-    // The job runs in the background: wait for its rows.
-    let mut done = 0;
-    for _ in 0..200 {
-        done = c.actions().iter().filter(|a| *a == "user.status.deactivated").count();
-        if c.actions().iter().any(|a| a == "users.dormant.deactivate.done") {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-    }
-    assert_eq!(done, 3);
+    // The job runs in the background: wait for its end.
+    let ended =
+        crate::harness::eventually(|| c.actions().iter().any(|a| a == "users.dormant.deactivate.done").then_some(()))
+            .await;
+    assert!(ended.is_some(), "the deactivation ends");
+    assert_eq!(c.actions().iter().filter(|a| *a == "user.status.deactivated").count(), 3);
     let api = c.post("/api/dormant", Some(&admin), "").await;
     let view: pathfinder::dormant::DormantPage = serde_json::from_str(&api.body).unwrap();
     assert!(view.users.iter().all(|u| u.status == "deactivated"), "{view:?}");

@@ -250,6 +250,22 @@ impl Console {
     }
 }
 
+/// Polls `probe` every 25 ms until it answers, for up to a minute: work a request
+/// left running in the background can take seconds when the whole suite shares the
+/// machine's cores.
+pub async fn eventually<T>(mut probe: impl FnMut() -> Option<T>) -> Option<T> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        if let Some(found) = probe() {
+            return Some(found);
+        }
+        if std::time::Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+}
+
 pub fn roomy() -> SignInRate {
     SignInRate { burst: 10_000, every: std::time::Duration::from_millis(1), max_addresses: 1000 }
 }

@@ -145,6 +145,12 @@ fn facets_of_many_events_say_more_than_and_sample_the_actors(h: &Harness) {
     let f = filter(|p| p.text = "message, number 1000".into());
     let facets = s.audit_facets(&f).unwrap();
     assert_eq!(facets.total, Some(Count::Exact(11)), "1000 and 10000-10009");
+    // Within a time range: the events with a message walked, counted to the cap.
+    let f = filter(|p| {
+        p.text = "many a message".into();
+        p.range = "24h".into();
+    });
+    assert_eq!(s.audit_facets(&f).unwrap().total, Some(Count::MoreThan(cap as i64)));
 }
 
 fn all_rows(s: &dyn Storage) -> Vec<AuditRow> {

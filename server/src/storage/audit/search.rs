@@ -524,10 +524,17 @@ fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>
     Ok(out)
 }
 
-/// `f`'s search text when the trigram index of messages finds its events: a text
-/// it can look up, nothing else narrowing the search, on SQLite.
+/// `f`'s search text when the newest events are found through the trigram index
+/// of messages: a text it can look up, nothing else narrowing the search, over all
+/// time, on SQLite. (A time range keeps the walk of the events with a message in
+/// that range: in chain order, the index would read every proposal outside it
+/// before it could tell that fewer than the sample lie within.)
 fn indexed_text<'f>(c: &Conn, f: &'f AuditFilter, actor: Option<&str>) -> Option<&'f str> {
-    let indexed = c.dialect() == Dialect::Sqlite && !narrowed(f, actor) && message_probe_sql(f).is_some();
+    let indexed = c.dialect() == Dialect::Sqlite
+        && f.from.is_none()
+        && f.to.is_none()
+        && !narrowed(f, actor)
+        && message_probe_sql(f).is_some();
     f.text.as_deref().filter(|_| indexed)
 }
 

@@ -675,13 +675,20 @@ fn a_text_search_finds_messages_appended_imported_and_removed(h: &Harness) {
          VALUES ('{imported}', 'probe.message', 'imported: zebrafish quota', {})",
         h.long_ago
     ));
-    s.chain_pending(None, 100).unwrap();
     let found = |text: &str| -> Vec<String> {
         let f = filter(|p| p.text = text.into());
         s.search_audit(&f).unwrap().events.into_iter().map(|e| e.detail.unwrap_or_default()).collect()
     };
     let all = ["zebrafish QUOTA met", "Zebrafish quota exceeded on node 7", "imported: zebrafish quota"];
+    assert_eq!(found("ZEBRAFISH QUOTA"), all, "the import found before the chain takes it");
+    let sampled = s.audit_facets(&filter(|p| p.text = "zebrafish quota".into())).unwrap();
+    assert_eq!(sampled.total, Some(Count::Exact(3)), "and in the facets' sample");
+    s.chain_pending(None, 100).unwrap();
     assert_eq!(found("ZEBRAFISH QUOTA"), all, "any case, newest first, the import chained");
+    // Capitals whose lower case the index's Unicode table does not know: the
+    // search looks for what the LIKE looks for.
+    s.append_audit(&said("შეცდომა ბაზაში")).unwrap();
+    assert_eq!(found("ᲨᲔᲪᲓᲝᲛᲐ"), ["შეცდომა ბაზაში"]);
     assert_eq!(found("fish quota m"), ["zebrafish QUOTA met"], "a substring across words");
     assert_eq!(found("quota exceeded on node 7"), [all[1]]);
     assert_eq!(found("zebrafish quota!"), Vec::<String>::new(), "trigrams present, text absent");

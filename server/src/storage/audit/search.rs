@@ -161,7 +161,9 @@ fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, walk: Walk, page: 
     }
     w.extend(conditions(f, page, b));
     if walk == Walk::MessageCandidates {
-        w.push(format!("chain_seq IN ({})", message_candidates_sql(f, b)));
+        // Events not chained yet (another tool's, until the chain takes them) are
+        // not in the index: they are read too.
+        w.push(format!("(chain_seq IN ({}) OR chain_seq IS NULL)", message_candidates_sql(f, b)));
     }
     if page {
         w.extend(keyset(f, b));
@@ -258,13 +260,16 @@ fn narrowed(f: &AuditFilter, actor: Option<&str>) -> bool {
 }
 
 /// The events whose messages hold the search text's trigrams (a superset of its
-/// matches: the index folds case for every script, and the LIKE decides).
+/// matches, and the LIKE decides).
 fn message_candidates_sql(f: &AuditFilter, b: &mut Binds) -> String {
-    let text = f.text.as_deref().unwrap_or_default();
-    format!(
-        "SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH {}",
-        b.next(fts_string(text))
-    )
+    format!("SELECT rowid FROM pf_audit_messages_search WHERE pf_audit_messages_search MATCH {}", b.next(fts_query(f)))
+}
+
+/// The index's query for `f`'s text, lower-cased as the LIKE's pattern is: the
+/// index folds case by an older Unicode table than Rust's (Georgian capitals, `İ`),
+/// so it must be given what the LIKE looks for.
+fn fts_query(f: &AuditFilter) -> String {
+    fts_string(&f.text.as_deref().unwrap_or_default().to_lowercase())
 }
 
 /// How many events the trigram index proposes for the search text, counted up to
@@ -483,13 +488,25 @@ fn sampled_row(r: &dyn Row) -> AppResult<Sampled> {
 /// events hold the text or have a message (every audited read has one).
 fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>> {
     let actor = resolved_actor(c, f)?;
-    let Some(text) = indexed_text(c, f, actor.as_deref()) else {
+    if indexed_text(c, f, actor.as_deref()).is_none() {
         let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
         let (sql, binds) = events_sql(c, &newest, actor.as_deref(), limit as i64, Shape::Lean)?;
         return c.query_map(sql.as_str(), &binds, sampled_row);
-    };
-    let query = fts_string(text);
-    let (mut before, mut out) = (i64::MAX, Vec::new());
+    }
+    let query = fts_query(f);
+    // First the events not chained yet (another tool's, until the chain takes
+    // them): the newest written, and not in the index.
+    let mut b = Binds::default();
+    let mut w = vec!["chain_seq IS NULL".to_string()];
+    w.extend(conditions(f, false, &mut b));
+    let unchained = format!(
+        "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
+         ORDER BY created_at DESC {}",
+        where_clause(&w),
+        limit_clause(Dialect::Sqlite, &b.next(limit as i64))
+    );
+    let mut out = c.query_map(unchained.as_str(), &b.0, sampled_row)?;
+    let mut before = i64::MAX;
     while out.len() < limit {
         // Most proposals match: a batch a little larger than what is still wanted.
         let wanted = limit - out.len();

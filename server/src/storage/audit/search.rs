@@ -210,7 +210,7 @@ impl Walk {
         let narrower = narrowed(f, actor);
         Some(match (&f.action, f.text.is_some()) {
             _ if narrower => Walk::Planner,
-            (_, true) if message_probe_sql(f).is_some() => return None,
+            (_, true) if has_trigrams(f) => return None,
             (_, true) => Walk::Messages,
             (Some(TextMatch::Prefix(_)), false) => return None,
             // Nothing else has an index: time order. (Left to itself, SQLite 3.50
@@ -272,12 +272,16 @@ fn fts_query(f: &AuditFilter) -> String {
     fts_string(&f.text.as_deref().unwrap_or_default().to_lowercase())
 }
 
+/// Whether `f` has a search text long enough for the trigram index to look up.
+fn has_trigrams(f: &AuditFilter) -> bool {
+    f.text.as_deref().is_some_and(|t| t.chars().count() >= TRIGRAM_MIN_CHARS)
+}
+
 /// How many events the trigram index proposes for the search text, counted up to
 /// [`MESSAGE_CANDIDATES_MAX`]; None without a text the index can look up (SQLite
 /// only).
 pub fn message_probe_sql(f: &AuditFilter) -> Option<(String, Vec<Value>)> {
-    let text = f.text.as_deref()?;
-    if text.chars().count() < TRIGRAM_MIN_CHARS {
+    if !has_trigrams(f) {
         return None;
     }
     let mut b = Binds::default();
@@ -470,8 +474,8 @@ fn select_sql(
 /// more), lean: (actor, action, status, time).
 type Sampled = (Option<String>, String, Option<i64>, Timestamp);
 
-fn sample(c: &mut Conn, f: &AuditFilter) -> AppResult<(Vec<Sampled>, bool)> {
-    let mut rows = newest(c, f, ACTOR_SAMPLE as usize + 1)?;
+fn sample(c: &mut Conn, f: &AuditFilter, actor: Option<&str>) -> AppResult<(Vec<Sampled>, bool)> {
+    let mut rows = newest(c, f, actor, ACTOR_SAMPLE as usize + 1)?;
     let more = rows.len() > ACTOR_SAMPLE as usize;
     rows.truncate(ACTOR_SAMPLE as usize);
     Ok((rows, more))
@@ -486,11 +490,10 @@ fn sampled_row(r: &dyn Row) -> AppResult<Sampled> {
 /// (chain order, which is time order but for imports and instants apart), found
 /// through the index in batches, so the cost follows what is taken, however many
 /// events hold the text or have a message (every audited read has one).
-fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>> {
-    let actor = resolved_actor(c, f)?;
-    if indexed_text(c, f, actor.as_deref()).is_none() {
+fn newest(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, limit: usize) -> AppResult<Vec<Sampled>> {
+    if !sampled_by_index(c, f, actor) {
         let newest = AuditFilter { page: PageFrom::First, oldest_first: false, ..f.clone() };
-        let (sql, binds) = events_sql(c, &newest, actor.as_deref(), limit as i64, Shape::Lean)?;
+        let (sql, binds) = events_sql(c, &newest, actor, limit as i64, Shape::Lean)?;
         return c.query_map(sql.as_str(), &binds, sampled_row);
     }
     let query = fts_query(f);
@@ -541,18 +544,13 @@ fn newest(c: &mut Conn, f: &AuditFilter, limit: usize) -> AppResult<Vec<Sampled>
     Ok(out)
 }
 
-/// `f`'s search text when the newest events are found through the trigram index
-/// of messages: a text it can look up, nothing else narrowing the search, over all
-/// time, on SQLite. (A time range keeps the walk of the events with a message in
-/// that range: in chain order, the index would read every proposal outside it
-/// before it could tell that fewer than the sample lie within.)
-fn indexed_text<'f>(c: &Conn, f: &'f AuditFilter, actor: Option<&str>) -> Option<&'f str> {
-    let indexed = c.dialect() == Dialect::Sqlite
-        && f.from.is_none()
-        && f.to.is_none()
-        && !narrowed(f, actor)
-        && message_probe_sql(f).is_some();
-    f.text.as_deref().filter(|_| indexed)
+/// Whether `f`'s newest events are found through the trigram index of messages: a
+/// text it can look up, nothing else narrowing the search, over all time, on
+/// SQLite. (A time range keeps the walk of the events with a message in that range:
+/// in chain order, the index would read every proposal outside it before it could
+/// tell that fewer than the sample lie within.)
+fn sampled_by_index(c: &Conn, f: &AuditFilter, actor: Option<&str>) -> bool {
+    c.dialect() == Dialect::Sqlite && f.from.is_none() && f.to.is_none() && !narrowed(f, actor) && has_trigrams(f)
 }
 
 /// The usernames of these user ids (a user since deleted keeps their id).
@@ -766,7 +764,8 @@ pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
         out.from_kept_counts = true;
     }
     // The newest events of the filter, at most ACTOR_SAMPLE of them.
-    let (events, sampled) = sample(c, f)?;
+    let actor = resolved_actor(c, f)?;
+    let (events, sampled) = sample(c, f, actor.as_deref())?;
     let (mut actions, mut outcomes, mut actors) = (BTreeMap::new(), BTreeMap::new(), BTreeMap::new());
     for (actor, action, status, _) in &events {
         *actors.entry(actor.clone()).or_insert(0i64) += 1;
@@ -787,13 +786,12 @@ pub fn facets(c: &mut Conn, f: &AuditFilter) -> AppResult<AuditFacets> {
     if !out.from_kept_counts {
         out.actions = top(actions, 10);
         out.outcomes = top(outcomes, 10);
-        let actor = resolved_actor(c, f)?;
-        out.total = Some(match (sampled, indexed_text(c, f, actor.as_deref())) {
+        out.total = Some(match (sampled, sampled_by_index(c, f, actor.as_deref())) {
             (false, _) => Count::Exact(events.len() as i64),
             // Counting on through the index costs a lookup an event (10,000: about
             // 100 ms): the sample's size is said, the exact count is a job away.
-            (true, Some(_)) => Count::MoreThan(ACTOR_SAMPLE as i64),
-            (true, None) => count_capped(c, f)?,
+            (true, true) => Count::MoreThan(ACTOR_SAMPLE as i64),
+            (true, false) => count_capped(c, f, actor.as_deref())?,
         });
     }
     Ok(out)
@@ -843,7 +841,8 @@ pub fn histogram(c: &mut Conn, f: &AuditFilter, now: Timestamp) -> AppResult<Aud
             among_newest: None,
         });
     }
-    let (sampled_events, sampled) = sample(c, f)?;
+    let actor = resolved_actor(c, f)?;
+    let (sampled_events, sampled) = sample(c, f, actor.as_deref())?;
     let events: Vec<(Timestamp, i64)> =
         sampled_events.into_iter().map(|(_, _, status, at)| (at, status_class(status))).collect();
     // A sample in chain order is not quite in time order.
@@ -873,10 +872,9 @@ fn narrow_counts(f: &AuditFilter, w: &mut Vec<String>, b: &mut Binds) {
 }
 
 /// The exact count up to [`COUNT_CAP`], else "more than".
-fn count_capped(c: &mut Conn, f: &AuditFilter) -> AppResult<Count> {
+fn count_capped(c: &mut Conn, f: &AuditFilter, actor: Option<&str>) -> AppResult<Count> {
     let capped = AuditFilter { page: PageFrom::First, page_size: COUNT_CAP as u32, ..f.clone() };
-    let actor = resolved_actor(c, f)?;
-    let (sql, binds) = events_sql(c, &capped, actor.as_deref(), COUNT_CAP + 1, Shape::Lean)?;
+    let (sql, binds) = events_sql(c, &capped, actor, COUNT_CAP + 1, Shape::Lean)?;
     let n = c.query_int(format!("SELECT COUNT(*) FROM ({sql}) n").as_str(), &binds)?;
     Ok(if n > COUNT_CAP { Count::MoreThan(COUNT_CAP) } else { Count::Exact(n) })
 }

@@ -93,9 +93,10 @@ pub fn renew(c: &mut Conn, job: &str, owner: &str, until: Timestamp) -> AppResul
     Ok(n == 1)
 }
 
-/// Records the run's end and gives the lease back.
-pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&AppError>) -> AppResult<()> {
-    c.execute(
+/// Records the run's end and gives the lease back; false when this instance no longer
+/// held it (it ran out and another instance took the job: the record is that run's).
+pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&AppError>) -> AppResult<bool> {
+    let n = c.execute(
         sql!(
             "UPDATE pf_console_jobs SET last_finished_at = :1, last_duration_ms = :2, last_status = :3,
              last_error = :4, stopped_at = NULL, lease_owner = NULL, lease_until = NULL
@@ -110,21 +111,31 @@ pub fn finish(c: &mut Conn, job: &str, owner: &str, millis: i64, error: Option<&
             owner
         ],
     )?;
-    Ok(())
+    Ok(n == 1)
 }
 
 /// Records that the run under way was stopped midway and gives the lease back at
 /// once, so the next run (on any instance) need not wait for it to run out; the last
-/// finished run's record stays as it was.
-pub fn stopped(c: &mut Conn, job: &str, owner: &str) -> AppResult<()> {
-    c.execute(
+/// finished run's record stays as it was. False, as for [`finish`], when the lease was
+/// lost.
+pub fn stopped(c: &mut Conn, job: &str, owner: &str) -> AppResult<bool> {
+    let n = c.execute(
         sql!(
             "UPDATE pf_console_jobs SET stopped_at = :1, lease_owner = NULL, lease_until = NULL
              WHERE job_name = :2 AND lease_owner = :3"
         ),
         &args![Utc::now(), job, owner],
     )?;
-    Ok(())
+    Ok(n == 1)
+}
+
+/// The outcome row of a run that lost its lease before it ended: what it did happened
+/// and is recorded, and the row says that another instance may have run the job
+/// meanwhile (the job's record is left to that run).
+fn lease_lost(job: &str, row: AuditEntry) -> AuditEntry {
+    tracing::warn!(job, "a job's run ended after its lease had gone to another instance");
+    let said = "Its lease had run out before it ended: another instance may have run the job meanwhile.";
+    AuditEntry { detail: Some(row.detail.map_or_else(|| said.to_string(), |d| format!("{d} {said}"))), ..row }
 }
 
 impl Store {
@@ -204,7 +215,7 @@ impl Store {
     pub(super) fn stop_job(&self, job: &str, audit_entry: &AuditEntry, millis: i64, note: String) -> AppResult<()> {
         let row = AuditEntry { execution_time_ms: millis as u64, detail: Some(note), ..audit_entry.clone() };
         self.write(|c| {
-            stopped(c, job, &self.instance)?;
+            let row = if stopped(c, job, &self.instance)? { row.clone() } else { lease_lost(job, row.clone()) };
             audit::append::insert(c, &row)
         })
     }
@@ -225,7 +236,8 @@ impl Store {
             Err(e) => failure_audit(audit_entry, e),
         };
         self.write(|c| {
-            finish(c, job, &self.instance, millis, error)?;
+            let row =
+                if finish(c, job, &self.instance, millis, error)? { row.clone() } else { lease_lost(job, row.clone()) };
             audit::append::insert(c, &row)
         })
     }

@@ -673,7 +673,8 @@ impl Store {
                 self.step_table(run, summary, i)?;
                 crate::crash::point("retention.step_committed");
                 if !progress(summary) {
-                    return Ok(false);
+                    // Told to stop after the last step, the run went through.
+                    return Ok(summary.tables.iter().all(|t| t.done));
                 }
             }
         }

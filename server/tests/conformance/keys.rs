@@ -451,20 +451,46 @@ fn rotation_runs_take_turns_and_rotate_only_what_is_due(h: &Harness) {
     (h.raw)("UPDATE pf_console_jobs SET lease_owner = NULL, lease_until = NULL WHERE job_name = 'key_rotation'");
     let runs = count(s, "key.rotation_run");
     let mut seen = Vec::new();
+    // Told to stop after its last key (a signal that came late): a finished run.
     let run = other
         .rotate_keys(scope, &audit("key.rotation_run"), &mut |done, total| {
             seen.push((done, total));
-            true
+            done < total
         })
         .unwrap();
     assert_eq!((run.rotated, run.failed, run.interrupted), (overdue - 1, 0, false));
     assert_eq!(seen.last(), Some(&(overdue - 1, overdue - 1)));
+    let job = s.key_inventory(90, None, 1).unwrap().rotation_job;
+    assert_eq!((job.status.as_deref(), job.stopped_at), (Some("ok"), None), "recorded as finished: {job:?}");
     assert_eq!(s.key_counts(90).unwrap().overdue, 0);
     let after: Vec<i64> = ids.iter().map(version).collect();
     assert!(after.iter().zip(&before).all(|(a, b)| *a == b + 1), "{before:?} -> {after:?}");
     assert_eq!(version(&untouched), carol, "a key that is not due is left alone");
     assert_eq!(count(s, "key.rotation_run"), runs + 1, "the run's outcome row");
     assert_eq!(count(s, "key.rotation_run.begin"), begun + 2, "one intent row per run that started");
+
+    // A run whose lease runs out and goes to another instance before it ends: what it
+    // rotated is recorded, saying so, and the job's record stays the other run's.
+    (h.raw)(&format!("UPDATE pf_encryption_keys SET last_rotated = {} WHERE user_id = '{}'", h.long_ago, ids[0]));
+    let run = s
+        .rotate_keys(scope, &audit("key.rotation_run"), &mut |_, _| {
+            (h.raw)(&format!(
+                "UPDATE pf_console_jobs SET lease_owner = 'elsewhere', lease_until = {} WHERE job_name = 'key_rotation'",
+                h.far_future
+            ));
+            true
+        })
+        .unwrap();
+    assert_eq!((run.rotated, run.interrupted), (1, false));
+    let outcome =
+        s.recent_audit(10).unwrap().into_iter().find(|r| r.action == "key.rotation_run").expect("its outcome");
+    assert_eq!(
+        outcome.detail.as_deref(),
+        Some("Its lease had run out before it ended: another instance may have run the job meanwhile.")
+    );
+    let held = "SELECT lease_owner FROM pf_console_jobs WHERE job_name = 'key_rotation'";
+    assert_eq!((h.raw_text)(held).as_deref(), Some("elsewhere"), "the other run's lease is left alone");
+    (h.raw)("UPDATE pf_console_jobs SET lease_owner = NULL, lease_until = NULL WHERE job_name = 'key_rotation'");
 }
 
 /// Plaintext the product writes into a seed column after the console sealed the row

@@ -140,6 +140,19 @@ fn a_signal_stops_a_retention_run_between_batches(h: &Harness) {
     assert_eq!(job_state(h), "ok, lease free", "finished: no longer stopped");
     assert_eq!(runs(), (before.0 + 2, before.1 + 2), "each start with its outcome");
 
+    // A signal that comes after the run's last step: the run went through.
+    s.insert_batch(
+        &[events(5_000, 5_500)],
+        &AuditEntry { entity_id: Some("retention".into()), ..audit("data.import") },
+    )
+    .unwrap();
+    let out = (h.cli)(&["retention", "run"], &signal_at("retention.step_committed"));
+    assert!(out.status.success(), "finished, not stopped: {out:?}");
+    assert_eq!(left(), "0");
+    assert_eq!(job_state(h), "ok, lease free");
+    let outcome = s.recent_audit(5).unwrap().into_iter().find(|r| r.action == "retention.run").expect("its outcome");
+    assert!(!outcome.detail.as_deref().unwrap_or_default().contains("Stopped"), "{outcome:?}");
+
     if h.oracle {
         // `serve` on Oracle needs the platform's secrets; the job's code is the same.
         s.delete_retention_policy(&policy.id, &audit("retention.policy.delete")).unwrap();

@@ -386,9 +386,10 @@ pub fn map_err(e: rusqlite::Error) -> AppError {
 pub fn map_io_err(e: std::io::Error) -> AppError {
     use std::io::ErrorKind;
     match e.kind() {
-        ErrorKind::PermissionDenied | ErrorKind::ReadOnlyFilesystem | ErrorKind::StorageFull => {
-            AppError::unavailable(e)
-        }
+        ErrorKind::PermissionDenied
+        | ErrorKind::ReadOnlyFilesystem
+        | ErrorKind::StorageFull
+        | ErrorKind::QuotaExceeded => AppError::unavailable(e),
         _ => AppError::internal(e),
     }
 }
@@ -410,5 +411,17 @@ mod tests {
         c.execute_batch("PRAGMA query_only = 0").unwrap();
         let duplicate = c.execute("INSERT INTO t VALUES (1)", []).unwrap_err();
         assert!(matches!(map_err(duplicate), AppError::Conflict(_)));
+    }
+
+    /// The same for the files beside it: a full disk or a user's exhausted quota
+    /// (EDQUOT) is 503, like a read-only folder; anything else stays a bug of ours.
+    #[test]
+    fn a_file_that_cannot_be_made_for_lack_of_room_is_unavailable() {
+        for errno in [libc::EROFS, libc::EACCES, libc::ENOSPC, libc::EDQUOT] {
+            let e = std::io::Error::from_raw_os_error(errno);
+            assert!(matches!(map_io_err(e), AppError::Unavailable(_)), "errno {errno}");
+        }
+        let e = std::io::Error::from_raw_os_error(libc::EINVAL);
+        assert!(matches!(map_io_err(e), AppError::Internal(_)));
     }
 }

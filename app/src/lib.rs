@@ -97,6 +97,8 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     content_security_policy();
+    #[cfg(feature = "ssr")]
+    provide_context(codec::RenderLoads::default());
     view! {
         <Title text="Pathfinder Admin"/>
         <Router>

@@ -298,3 +298,32 @@ async fn reads_of_people_are_audited_and_fail_closed() {
     assert_eq!(c.storage.recent_audit(100_000).unwrap().len(), before, "nothing was written");
     sqlite_exec(&c, "DROP TRIGGER refuse_reads");
 }
+
+/// A user's page loads each of its sections once: one read row per read, however
+/// the render walks its sections (leptos' `Suspense` walks them twice on the server,
+/// and made each section's resource twice: 1.96 loads a visit at full size).
+#[tokio::test]
+async fn a_users_page_reads_each_section_once() {
+    let c = Console::new();
+    let token = c.token("root").await;
+    let bo = common::add_user(c.storage.as_ref(), "bo_read_once", "active", &[]);
+    let path = format!("/users/{}", bo.0);
+    for visit in 1..=5 {
+        let page = c.send(Method::GET, &path, Some(&token), None, "").await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("bo_read_once"), "{}", page.body);
+        let mut reads: Vec<String> = c
+            .storage
+            .recent_audit(1_000)
+            .unwrap()
+            .into_iter()
+            .filter(|r| r.request_path.as_deref() == Some(path.as_str()) && r.request_method.as_deref() == Some("GET"))
+            .map(|r| r.action)
+            .collect();
+        reads.sort();
+        let mut once = reads.clone();
+        once.dedup();
+        assert!(once.len() >= 5, "the profile and its sections: {reads:?}");
+        assert_eq!(reads.len(), once.len() * visit, "visit {visit}: each read once a visit: {reads:?}");
+    }
+}

@@ -70,7 +70,7 @@ fn where_clause(w: &[String]) -> String {
 }
 
 /// The conditions every source shares (all but who the events are by or about).
-fn conditions(f: &AuditFilter, paged: bool, dialect: Dialect, b: &mut Binds) -> Vec<String> {
+fn conditions(f: &AuditFilter, paged: bool, b: &mut Binds) -> Vec<String> {
     let mut w = Vec::new();
     // A page after a cursor is bounded on that side by the cursor (an event of the
     // range), and the range's own bound is left out: with two bounds on one side,
@@ -117,12 +117,8 @@ fn conditions(f: &AuditFilter, paged: bool, dialect: Dialect, b: &mut Binds) -> 
     }
     if let Some(p) = f.text_pattern() {
         // `IS NOT NULL` spelled out: SQLite's idx_audit_messages serves only a
-        // query that says it. The pattern is lower case; Oracle's LIKE minds case,
-        // SQLite's folds ASCII as its LOWER does (and no other letter, like it), so
-        // there the same test skips a copy of each message: a walk through the
-        // events with a message costs 40 ms per 200,000 where it cost 65.
-        let message = if dialect == Dialect::Oracle { "LOWER(error_message)" } else { "error_message" };
-        w.push(format!("error_message IS NOT NULL AND {message} LIKE {} ESCAPE '\\'", b.next(p)));
+        // query that says it.
+        w.push(format!("error_message IS NOT NULL AND LOWER(error_message) LIKE {} ESCAPE '\\'", b.next(p)));
     }
     w
 }
@@ -144,15 +140,7 @@ fn arms(f: &AuditFilter) -> Vec<Arm<'_>> {
 
 /// The WHERE clause of one arm. Placeholders appear in the text in the order of
 /// their values, each once (SQLite and Oracle both bind by position).
-fn arm_where(
-    f: &AuditFilter,
-    actor: Option<&str>,
-    arm: &Arm,
-    walk: Walk,
-    page: bool,
-    dialect: Dialect,
-    b: &mut Binds,
-) -> String {
+fn arm_where(f: &AuditFilter, actor: Option<&str>, arm: &Arm, walk: Walk, page: bool, b: &mut Binds) -> String {
     let mut w = Vec::new();
     if let Some(a) = actor {
         w.push(format!("user_id = {}", b.next(a)));
@@ -171,7 +159,7 @@ fn arm_where(
             }
         }
     }
-    w.extend(conditions(f, page, dialect, b));
+    w.extend(conditions(f, page, b));
     if walk == Walk::MessageCandidates {
         // Events not chained yet (another tool's, until the chain takes them) are
         // not in the index: they are read too.
@@ -442,7 +430,7 @@ fn select_sql(
                 Arm::About(u) => format!("CASE WHEN user_id = {} THEN 1 ELSE 0 END", b.next(*u)),
                 _ => "0".to_string(),
             };
-            let filter = arm_where(f, actor, arm, walk, true, dialect, &mut b);
+            let filter = arm_where(f, actor, arm, walk, true, &mut b);
             let limit = limit_clause(dialect, &b.next(rows));
             let order = format!("ORDER BY created_at {dir}, id {dir}");
             if walk == Walk::MessageCandidates {
@@ -513,7 +501,7 @@ fn newest(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, limit: usize) -> A
     // them): the newest written, and not in the index.
     let mut b = Binds::default();
     let mut w = vec!["chain_seq IS NULL".to_string()];
-    w.extend(conditions(f, false, Dialect::Sqlite, &mut b));
+    w.extend(conditions(f, false, &mut b));
     let unchained = format!(
         "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
          ORDER BY created_at DESC {}",
@@ -543,7 +531,7 @@ fn newest(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, limit: usize) -> A
             b.next(lo),
             b.next(hi)
         )];
-        w.extend(conditions(f, false, Dialect::Sqlite, &mut b));
+        w.extend(conditions(f, false, &mut b));
         let sql = format!(
             "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
              ORDER BY chain_seq DESC",
@@ -897,7 +885,7 @@ pub fn count_exact(c: &mut Conn, f: &AuditFilter) -> AppResult<i64> {
     let mut total = 0;
     for arm in arms(f) {
         let mut b = Binds::default();
-        let filter = arm_where(f, actor.as_deref(), &arm, Walk::Planner, false, c.dialect(), &mut b);
+        let filter = arm_where(f, actor.as_deref(), &arm, Walk::Planner, false, &mut b);
         total += c.query_int(format!("SELECT COUNT(*) FROM pf_audit_log{filter}").as_str(), &b.0)?;
     }
     Ok(total)

@@ -416,7 +416,7 @@ impl PertStore for Store {
 
     fn pert_report(&self, report_id: &str) -> AppResult<Option<ReportDetail>> {
         self.read(|c| {
-            c.transaction(|c| {
+            c.snapshot(|c| {
                 let Some(report) = report_by_id(c, report_id)? else { return Ok(None) };
                 let findings = c.query_map(
                     sql!(

@@ -38,6 +38,12 @@ pub trait Connection {
     fn insert_many(&mut self, sql: &str, rows: &[Vec<Value>]) -> AppResult<()>;
     /// Starts a transaction (SQLite takes the write lock now; Oracle starts one implicitly).
     fn begin(&mut self) -> AppResult<()>;
+    /// Starts a read of several statements that see one state of the database
+    /// (SQLite: a deferred transaction, which takes no write lock; Oracle reads each
+    /// statement consistently and needs nothing).
+    fn begin_read(&mut self) -> AppResult<()> {
+        Ok(())
+    }
     fn commit(&mut self) -> AppResult<()>;
     fn rollback(&mut self) -> AppResult<()>;
     /// Trades durability of the last commits for speed while a bulk load runs (SQLite);
@@ -144,6 +150,18 @@ impl<'a> Conn<'a> {
 
     pub fn set_bulk_load(&mut self, on: bool) -> AppResult<()> {
         self.inner.set_bulk_load(on)
+    }
+
+    /// Runs the reads of `f` on one state of the database (see
+    /// [`Connection::begin_read`]); it writes nothing, so it takes no write lock.
+    pub fn snapshot<T>(&mut self, f: impl FnOnce(&mut Conn<'a>) -> AppResult<T>) -> AppResult<T> {
+        self.inner.begin_read()?;
+        let out = f(self);
+        // Ends the read either way: nothing was written, so nothing is lost.
+        let ended = self.inner.rollback();
+        let out = out?;
+        ended?;
+        Ok(out)
     }
 
     /// Runs `f` in one transaction: committed if it succeeds, rolled back if not.

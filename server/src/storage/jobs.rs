@@ -129,10 +129,14 @@ pub fn stopped(c: &mut Conn, job: &str, owner: &str) -> AppResult<bool> {
     Ok(n == 1)
 }
 
-/// The outcome row of a run that lost its lease before it ended: what it did happened
-/// and is recorded, and the row says that another instance may have run the job
-/// meanwhile (the job's record is left to that run).
-fn lease_lost(job: &str, row: AuditEntry) -> AuditEntry {
+/// A run's outcome row as written: as it is while the run still `held` the job's
+/// lease. A run that lost it before it ended is recorded too (what it did happened),
+/// and its row says that another instance may have run the job meanwhile (the job's
+/// record is left to that run).
+fn outcome_row(job: &str, row: AuditEntry, held: bool) -> AuditEntry {
+    if held {
+        return row;
+    }
     tracing::warn!(job, "a job's run ended after its lease had gone to another instance");
     let said = "Its lease had run out before it ended: another instance may have run the job meanwhile.";
     AuditEntry { detail: Some(row.detail.map_or_else(|| said.to_string(), |d| format!("{d} {said}"))), ..row }
@@ -214,9 +218,9 @@ impl Store {
     /// [`stopped`]), with its outcome row: `note` says how far it went.
     pub(super) fn stop_job(&self, job: &str, audit_entry: &AuditEntry, millis: i64, note: String) -> AppResult<()> {
         let row = AuditEntry { execution_time_ms: millis as u64, detail: Some(note), ..audit_entry.clone() };
-        self.write(|c| {
-            let row = if stopped(c, job, &self.instance)? { row.clone() } else { lease_lost(job, row.clone()) };
-            audit::append::insert(c, &row)
+        self.write(move |c| {
+            let held = stopped(c, job, &self.instance)?;
+            audit::append::insert(c, &outcome_row(job, row, held))
         })
     }
 
@@ -235,10 +239,9 @@ impl Store {
             Ok(note) => AuditEntry { execution_time_ms: millis as u64, detail: note, ..audit_entry.clone() },
             Err(e) => failure_audit(audit_entry, e),
         };
-        self.write(|c| {
-            let row =
-                if finish(c, job, &self.instance, millis, error)? { row.clone() } else { lease_lost(job, row.clone()) };
-            audit::append::insert(c, &row)
+        self.write(move |c| {
+            let held = finish(c, job, &self.instance, millis, error)?;
+            audit::append::insert(c, &outcome_row(job, row, held))
         })
     }
 }

@@ -474,6 +474,9 @@ fn select_sql(
 /// more), lean: (actor, action, status, time).
 type Sampled = (Option<String>, String, Option<i64>, Timestamp);
 
+/// The columns a [`Sampled`] row is read from, in its order.
+const SAMPLED_COLUMNS: &str = "user_id, action, response_status, created_at";
+
 fn sample(c: &mut Conn, f: &AuditFilter, actor: Option<&str>) -> AppResult<(Vec<Sampled>, bool)> {
     let mut rows = newest(c, f, actor, ACTOR_SAMPLE as usize + 1)?;
     let more = rows.len() > ACTOR_SAMPLE as usize;
@@ -503,7 +506,7 @@ fn newest(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, limit: usize) -> A
     let mut w = vec!["chain_seq IS NULL".to_string()];
     w.extend(conditions(f, false, &mut b));
     let unchained = format!(
-        "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
+        "SELECT {SAMPLED_COLUMNS} FROM pf_audit_log INDEXED BY idx_audit_chain{}
          ORDER BY created_at DESC {}",
         where_clause(&w),
         limit_clause(Dialect::Sqlite, &b.next(limit as i64))
@@ -533,7 +536,7 @@ fn newest(c: &mut Conn, f: &AuditFilter, actor: Option<&str>, limit: usize) -> A
         )];
         w.extend(conditions(f, false, &mut b));
         let sql = format!(
-            "SELECT user_id, action, response_status, created_at FROM pf_audit_log INDEXED BY idx_audit_chain{}
+            "SELECT {SAMPLED_COLUMNS} FROM pf_audit_log INDEXED BY idx_audit_chain{}
              ORDER BY chain_seq DESC",
             where_clause(&w)
         );

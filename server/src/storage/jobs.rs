@@ -163,7 +163,7 @@ impl Store {
         let started = Instant::now();
         let done = work();
         let millis = started.elapsed().as_millis() as i64;
-        let recorded = self.end_job(job, audit_entry, millis, done.as_ref().map(Clone::clone));
+        let recorded = self.end_job(job, audit_entry, millis, done.as_ref().cloned());
         done?;
         recorded?;
         self.read(|c| last_run(c, job)).map(Some)

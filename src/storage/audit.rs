@@ -257,6 +257,59 @@ pub fn read_row_of(row: &AuditEntry, rows: usize) -> AuditEntry {
     AuditEntry { detail: Some(said), ..row.clone() }
 }
 
+/// A request's reads of people as the rows it writes: one row for each person read,
+/// however many of their sections the request read. A person's page reads its
+/// sections through server functions of their own (each audited alone when called
+/// alone); rendered together, they are one visit, and a reviewer asking who looked
+/// at this person wants one line a visit that says what was read. The row's action
+/// is what the reads' actions share (`read.user` for the profile and its sections),
+/// its detail each read's action and detail in order, and the longest read's time.
+/// Reads of anything else (the audit log's searches), and a person's reads whose
+/// actions begin with another word (an export beside a read), keep their own rows.
+pub fn one_row_a_person(reads: Vec<AuditEntry>) -> Vec<AuditEntry> {
+    let mut out: Vec<(AuditEntry, Vec<AuditEntry>)> = Vec::new();
+    for read in reads {
+        let person = read.entity_type.as_deref() == Some("user") && read.entity_id.is_some();
+        let same = |(first, _): &&mut (AuditEntry, Vec<AuditEntry>)| {
+            first.entity_type == read.entity_type
+                && first.entity_id == read.entity_id
+                && first.actor == read.actor
+                && first.request_path == read.request_path
+                && first.action.split('.').next() == read.action.split('.').next()
+        };
+        match out.iter_mut().find(|o| person && same(o)) {
+            Some((_, parts)) => parts.push(read),
+            None => out.push((read, Vec::new())),
+        }
+    }
+    out.into_iter()
+        .map(|(first, rest)| {
+            if rest.is_empty() {
+                return first;
+            }
+            let parts: Vec<&AuditEntry> = std::iter::once(&first).chain(&rest).collect();
+            let mut action: Vec<&str> = first.action.split('.').collect();
+            for p in &parts {
+                let shared = action.iter().zip(p.action.split('.')).take_while(|(a, b)| *a == b).count();
+                action.truncate(shared);
+            }
+            let detail = parts
+                .iter()
+                .map(|p| match p.detail.as_deref() {
+                    Some(d) => format!("{}: {d}", p.action),
+                    None => p.action.clone(),
+                })
+                .collect::<Vec<_>>()
+                .join(" | ");
+            let execution_time_ms = parts.iter().map(|p| p.execution_time_ms).max().unwrap_or(0);
+            let response_status = parts.iter().map(|p| p.response_status).max().unwrap_or(first.response_status);
+            // Never empty: the group's actions share their first word.
+            let action = action.join(".");
+            AuditEntry { action, detail: Some(detail), execution_time_ms, response_status, ..first.clone() }
+        })
+        .collect()
+}
+
 /// What a reader is told when the rows of their reads cannot be written: the
 /// database is unavailable, with the failure's reference (a 503).
 pub fn read_row_failed(e: crate::AppError) -> crate::AppError {
@@ -265,5 +318,63 @@ pub fn read_row_failed(e: crate::AppError) -> crate::AppError {
             crate::AppError::Unavailable(reference)
         }
         other => crate::AppError::unavailable(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(action: &str, entity: Option<(&str, &str)>, detail: &str) -> AuditEntry {
+        AuditEntry {
+            actor: Some(UserId("01ADMIN".into())),
+            action: action.into(),
+            entity_type: entity.map(|e| e.0.to_string()),
+            entity_id: entity.map(|e| e.1.to_string()),
+            request_path: Some("/users/01ADA".into()),
+            response_status: 200,
+            detail: Some(detail.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_visit_to_a_persons_page_is_one_row_that_says_what_was_read() {
+        let ada = Some(("user", "01ADA"));
+        let mut sessions = read("read.user.sessions", ada, "1 returned");
+        sessions.execution_time_ms = 7;
+        let rows = one_row_a_person(vec![
+            read("read.user", ada, "1 returned"),
+            read("audit.search", Some(("audit_log", "")), "involving=01ADA; 50 returned"),
+            sessions,
+            read("read.user.flags", ada, "300 returned"),
+            read("read.user", Some(("user", "01BO")), "1 returned"),
+        ]);
+        let actions: Vec<&str> = rows.iter().map(|r| r.action.as_str()).collect();
+        assert_eq!(actions, ["read.user", "audit.search", "read.user"], "one row a person, others kept");
+        assert_eq!(
+            rows[0].detail.as_deref(),
+            Some("read.user: 1 returned | read.user.sessions: 1 returned | read.user.flags: 300 returned")
+        );
+        assert_eq!((rows[0].entity_id.as_deref(), rows[0].execution_time_ms), (Some("01ADA"), 7));
+        assert_eq!(rows[2].detail.as_deref(), Some("1 returned"), "a person read once keeps the row as it was");
+    }
+
+    #[test]
+    fn merged_reads_keep_the_action_they_share() {
+        let ada = Some(("user", "01ADA"));
+        let career = one_row_a_person(vec![
+            read("read.user.career", ada, "experiences; 1 returned"),
+            read("read.user.career", ada, "skills; 2 returned"),
+        ]);
+        assert_eq!(career.len(), 1);
+        assert_eq!(career[0].action, "read.user.career");
+        assert_eq!(
+            career[0].detail.as_deref(),
+            Some("read.user.career: experiences; 1 returned | read.user.career: skills; 2 returned")
+        );
+        let apart = one_row_a_person(vec![read("read.user.key", ada, "0 returned"), read("export.user", ada, "x")]);
+        assert_eq!(apart.len(), 2, "actions of another first word are rows of their own");
+        assert!(one_row_a_person(Vec::new()).is_empty());
     }
 }

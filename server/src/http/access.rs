@@ -16,8 +16,8 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::Instant;
 use tracing::Instrument;
 
-/// Writes the rows of the request's reads of people (its `ReadLedger`) in one
-/// transaction before its answer leaves; if they cannot be written, the answer is
+/// Writes the rows of the request's reads of people (its `ReadLedger`, one row for
+/// each person read) in one transaction before its answer leaves; if they cannot be written, the answer is
 /// a 503 with the failure's reference instead, and none of the data leaves.
 async fn with_reads_written(
     db: &pathfinder::db::Db,
@@ -25,7 +25,7 @@ async fn with_reads_written(
     path: &str,
     resp: Response,
 ) -> Response {
-    let rows = reads.take();
+    let rows = pathfinder::storage::one_row_a_person(reads.take());
     if rows.is_empty() {
         return resp;
     }

@@ -267,47 +267,53 @@ pub fn read_row_of(row: &AuditEntry, rows: usize) -> AuditEntry {
 /// Reads of anything else (the audit log's searches), and a person's reads whose
 /// actions begin with another word (an export beside a read), keep their own rows.
 pub fn one_row_a_person(reads: Vec<AuditEntry>) -> Vec<AuditEntry> {
-    let mut out: Vec<(AuditEntry, Vec<AuditEntry>)> = Vec::new();
+    // Reads of one person whose actions begin with the same word go together.
+    let together = |a: &AuditEntry, b: &AuditEntry| {
+        a.entity_type.as_deref() == Some("user")
+            && a.entity_id.is_some()
+            && (&a.entity_type, &a.entity_id, &a.actor, &a.request_path)
+                == (&b.entity_type, &b.entity_id, &b.actor, &b.request_path)
+            && a.action.split('.').next() == b.action.split('.').next()
+    };
+    let mut groups: Vec<Vec<AuditEntry>> = Vec::new();
     for read in reads {
-        let person = read.entity_type.as_deref() == Some("user") && read.entity_id.is_some();
-        let same = |(first, _): &&mut (AuditEntry, Vec<AuditEntry>)| {
-            first.entity_type == read.entity_type
-                && first.entity_id == read.entity_id
-                && first.actor == read.actor
-                && first.request_path == read.request_path
-                && first.action.split('.').next() == read.action.split('.').next()
-        };
-        match out.iter_mut().find(|o| person && same(o)) {
-            Some((_, parts)) => parts.push(read),
-            None => out.push((read, Vec::new())),
+        match groups.iter_mut().find(|g| together(&g[0], &read)) {
+            Some(group) => group.push(read),
+            None => groups.push(vec![read]),
         }
     }
-    out.into_iter()
-        .map(|(first, rest)| {
-            if rest.is_empty() {
-                return first;
-            }
-            let parts: Vec<&AuditEntry> = std::iter::once(&first).chain(&rest).collect();
-            let mut action: Vec<&str> = first.action.split('.').collect();
-            for p in &parts {
-                let shared = action.iter().zip(p.action.split('.')).take_while(|(a, b)| *a == b).count();
-                action.truncate(shared);
-            }
-            let detail = parts
-                .iter()
-                .map(|p| match p.detail.as_deref() {
-                    Some(d) => format!("{}: {d}", p.action),
-                    None => p.action.clone(),
-                })
-                .collect::<Vec<_>>()
-                .join(" | ");
-            let execution_time_ms = parts.iter().map(|p| p.execution_time_ms).max().unwrap_or(0);
-            let response_status = parts.iter().map(|p| p.response_status).max().unwrap_or(first.response_status);
-            // Never empty: the group's actions share their first word.
-            let action = action.join(".");
-            AuditEntry { action, detail: Some(detail), execution_time_ms, response_status, ..first.clone() }
+    groups.into_iter().filter_map(one_row).collect()
+}
+
+/// The row of a group of [`one_row_a_person`]: the first read's, its action the
+/// words all share (never none: they share their first), its detail every read's.
+fn one_row(group: Vec<AuditEntry>) -> Option<AuditEntry> {
+    if group.len() == 1 {
+        return group.into_iter().next();
+    }
+    let mut shared: Vec<&str> = group[0].action.split('.').collect();
+    for read in &group {
+        let same = shared.iter().zip(read.action.split('.')).take_while(|(a, b)| *a == b).count();
+        shared.truncate(same);
+    }
+    let action = shared.join(".");
+    let detail = group
+        .iter()
+        .map(|read| match read.detail.as_deref() {
+            Some(d) => format!("{}: {d}", read.action),
+            None => read.action.clone(),
         })
-        .collect()
+        .collect::<Vec<_>>()
+        .join(" | ");
+    let execution_time_ms = group.iter().map(|read| read.execution_time_ms).max().unwrap_or(0);
+    let response_status = group.iter().map(|read| read.response_status).max().unwrap_or(0);
+    group.into_iter().next().map(|first| AuditEntry {
+        action,
+        detail: Some(detail),
+        execution_time_ms,
+        response_status,
+        ..first
+    })
 }
 
 /// What a reader is told when the rows of their reads cannot be written: the

@@ -17,8 +17,9 @@ use std::time::Instant;
 use tracing::Instrument;
 
 /// Writes the rows of the request's reads of people (its `ReadLedger`, one row for
-/// each person read) in one transaction before its answer leaves; if they cannot be written, the answer is
-/// a 503 with the failure's reference instead, and none of the data leaves.
+/// each person read) in one transaction before its answer leaves; if they cannot be
+/// written, the answer is a 503 with the failure's reference instead, and none of
+/// the data leaves.
 async fn with_reads_written(
     db: &pathfinder::db::Db,
     reads: &pathfinder::request::ReadLedger,

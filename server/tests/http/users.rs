@@ -300,8 +300,9 @@ async fn reads_of_people_are_audited_and_fail_closed() {
 }
 
 /// A user's page loads each of its sections once, each listed once in the visit's
-/// row of that person, however the render walks its sections (leptos' `Suspense` walks them twice on the server,
-/// and made each section's resource twice: 1.96 loads a visit at full size).
+/// row of that person, however the render walks its sections (leptos' `Suspense`
+/// walks them twice on the server, and made each section's resource twice: 1.96
+/// loads a visit at full size).
 #[tokio::test]
 async fn a_users_page_reads_each_section_once() {
     let c = Console::new();

@@ -593,11 +593,12 @@ impl BackupStore for Store {
         let expired = made.as_ref().ok().map(|_| self.expire_backups(schedule.keep_days, &expire));
         let millis = started.elapsed().as_millis() as i64;
         let failed = made.as_ref().err().or(expired.as_ref().and_then(|e| e.as_ref().err()));
-        self.write(|c| match (&made, go_on()) {
+        let held = self.write(|c| match (&made, go_on()) {
             // Stopped by a shutdown (the backup is recorded failed, its folder gone).
             (Err(_), false) => super::jobs::stopped(c, JOB, &self.instance),
             _ => super::jobs::finish(c, JOB, &self.instance, millis, failed),
         })?;
+        super::jobs::warn_unless_held(JOB, held);
         if let Some(Err(e)) = expired {
             return Err(e);
         }

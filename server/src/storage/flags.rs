@@ -21,6 +21,7 @@ use pathfinder::{new_id, AppError, AppResult, UserId, Username};
 /// How many of a flag's newest changes its page shows.
 const FLAG_HISTORY: u32 = 20;
 use serde_json::json;
+use std::collections::HashMap;
 
 fn flag_row(r: &dyn Row) -> AppResult<Flag> {
     Ok(Flag {
@@ -165,65 +166,34 @@ fn override_json(o: &Override) -> serde_json::Value {
     })
 }
 
-/// Every flag's (or one flag's) candidates for a user: their own override, their
-/// group's and the default group's, in one statement.
+/// Every flag (or one) evaluated for a user (a username or id; nobody when none or
+/// unknown): the flags in key order, each decided by the overrides [`candidates_of`]
+/// finds for it.
 fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timestamp) -> AppResult<Vec<Evaluation>> {
-    // A user named by id or username; nobody's (no user, or an unknown one) else.
-    let user = match user {
-        Some(who) => user_named(c, who)?,
-        None => None,
-    };
-    let read = |r: &dyn Row| -> AppResult<(String, FlagType, String, Candidates)> {
-        let candidate = |at: usize, group: bool| -> AppResult<Option<Candidate>> {
-            if r.opt_text(at)?.is_none() {
-                return Ok(None);
-            }
-            Ok(Some(Candidate {
-                value_text: r.opt_text(at + 1)?.unwrap_or_default(),
-                reason: r.opt_text(at + 2)?,
-                expires_at: r.opt_time(at + 3)?,
-                group: if group {
-                    Some((r.opt_text(at + 4)?.unwrap_or_default(), r.opt_int(at + 5)?.unwrap_or(0)))
-                } else {
-                    None
-                },
-            }))
-        };
-        Ok((
-            r.text(0)?,
-            FlagType::parse(r.opt_text(1)?.as_deref().unwrap_or("boolean"))?,
-            r.opt_text(2)?.unwrap_or_default(),
-            Candidates { user: candidate(3, false)?, group: candidate(7, true)?, default_group: candidate(13, true)? },
-        ))
-    };
-    let user = user.unwrap_or_default();
     // One flag, or every key (keys start with a digit or a lower-case letter and
-    // hold nothing above `z`): one statement that walks the key's unique index
-    // either way.
+    // hold nothing above `z`): the key's unique index either way.
     let (from, to) = key.map_or(("0", "~"), |k| (k, k));
-    let rows = c.query_map(
+    let flags = c.query_map(
         sql!(
-            "SELECT f.flag_key, f.flag_type, f.default_value,
-             uo.override_id, uo.override_value, uo.reason, uo.expires_at,
-             go.override_id, go.override_value, go.reason, go.expires_at, g.group_name, g.priority,
-             dgo.override_id, dgo.override_value, dgo.reason, dgo.expires_at, dg.group_name, dg.priority
-             FROM pf_feature_flags f
-             LEFT JOIN pf_user_feature_flags uo ON uo.user_id = :1 AND uo.flag_id = f.flag_id
-             LEFT JOIN pf_users u ON u.user_id = :2
-             LEFT JOIN pf_user_groups g ON g.group_id = u.feature_group_id
-             LEFT JOIN pf_user_feature_flags go ON go.group_id = g.group_id AND go.flag_id = f.flag_id
-             LEFT JOIN pf_user_groups dg ON dg.is_default = 'Y'
-             LEFT JOIN pf_user_feature_flags dgo ON dgo.group_id = dg.group_id AND dgo.flag_id = f.flag_id
-             WHERE f.flag_key BETWEEN :3 AND :4
-             ORDER BY f.flag_key"
+            "SELECT flag_id, flag_key, flag_type, default_value FROM pf_feature_flags
+             WHERE flag_key BETWEEN :1 AND :2 ORDER BY flag_key"
         ),
-        &args![user.as_str(), user.as_str(), from, to],
-        read,
+        &args![from, to],
+        |r| {
+            Ok((
+                r.text(0)?,
+                r.text(1)?,
+                FlagType::parse(r.opt_text(2)?.as_deref().unwrap_or("boolean"))?,
+                r.opt_text(3)?,
+            ))
+        },
     )?;
-    Ok(rows
+    let mut held = candidates_of(c, user)?;
+    Ok(flags
         .into_iter()
-        .map(|(key, t, default, candidates)| {
-            let (text, source) = resolve(&default, &candidates, now);
+        .map(|(flag_id, key, t, default)| {
+            let candidates = held.remove(&flag_id).unwrap_or_default();
+            let (text, source) = resolve(&default.unwrap_or_default(), &candidates, now);
             let (value, error) = match t.value_of(&text) {
                 Ok(v) => (v, None),
                 Err(e) => (serde_json::Value::Null, Some(format!("The stored value is refused: {e}"))),
@@ -231,6 +201,59 @@ fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timesta
             Evaluation { key, flag_type: t, value, source, error }
         })
         .collect())
+}
+
+/// The overrides that can decide a flag for `who` (a username or id; nobody's when
+/// none or unknown), by flag id: their own, their group's and the default group's.
+/// A holder has one a flag at most, so these are a few rows read through the
+/// holders' indexes, where probing each flag for each holder took six lookups a flag.
+fn candidates_of(c: &mut Conn, who: Option<&str>) -> AppResult<HashMap<String, Candidates>> {
+    let (user, group) = match who {
+        Some(who) => c
+            .query_opt(
+                sql!("SELECT user_id, feature_group_id FROM pf_users WHERE username = :1 OR user_id = :2"),
+                &args![who.to_lowercase().as_str(), who],
+            )?
+            .map(|r| Ok::<_, AppError>((Some(r.text(0)?), r.opt_text(1)?)))
+            .transpose()?
+            .unwrap_or_default(),
+        None => (None, None),
+    };
+    let rows = c.query_map(
+        sql!(
+            "SELECT o.flag_id, o.user_id, o.group_id, o.override_value, o.reason, o.expires_at, g.group_name,
+             g.priority, g.is_default
+             FROM pf_user_feature_flags o LEFT JOIN pf_user_groups g ON g.group_id = o.group_id
+             WHERE o.user_id = :1 OR o.group_id = :2
+                OR o.group_id = (SELECT group_id FROM pf_user_groups WHERE is_default = 'Y')"
+        ),
+        &args![user.as_deref(), group.as_deref()],
+        |r| {
+            let one = Candidate {
+                value_text: r.opt_text(3)?.unwrap_or_default(),
+                reason: r.opt_text(4)?,
+                expires_at: r.opt_time(5)?,
+                group: None,
+            };
+            let grouped = Candidate {
+                group: Some((r.opt_text(6)?.unwrap_or_default(), r.opt_int(7)?.unwrap_or(0))),
+                ..one.clone()
+            };
+            let own = r.opt_text(1)?.is_some();
+            // The user's group may be the default group: then its override is both.
+            let of_group = group.is_some() && r.opt_text(2)? == group;
+            let of_default = r.opt_text(8)?.as_deref() == Some("Y");
+            Ok((r.text(0)?, own.then_some(one), of_group.then(|| grouped.clone()), of_default.then_some(grouped)))
+        },
+    )?;
+    let mut held: HashMap<String, Candidates> = HashMap::new();
+    for (flag_id, own, of_group, of_default) in rows {
+        let slot = held.entry(flag_id).or_default();
+        slot.user = own.or(slot.user.take());
+        slot.group = of_group.or(slot.group.take());
+        slot.default_group = of_default.or(slot.default_group.take());
+    }
+    Ok(held)
 }
 
 /// The override of `flag` held by the user (username or id) or group (name)

@@ -129,15 +129,24 @@ pub fn stopped(c: &mut Conn, job: &str, owner: &str) -> AppResult<bool> {
     Ok(n == 1)
 }
 
+/// Logs a run that ended after its lease had gone to another instance (`held`, as
+/// [`finish`] and [`stopped`] say, false): another instance may have run the job
+/// meanwhile.
+pub fn warn_unless_held(job: &str, held: bool) {
+    if !held {
+        tracing::warn!(job, "a job's run ended after its lease had gone to another instance");
+    }
+}
+
 /// A run's outcome row as written: as it is while the run still `held` the job's
 /// lease. A run that lost it before it ended is recorded too (what it did happened),
 /// and its row says that another instance may have run the job meanwhile (the job's
 /// record is left to that run).
 fn outcome_row(job: &str, row: AuditEntry, held: bool) -> AuditEntry {
+    warn_unless_held(job, held);
     if held {
         return row;
     }
-    tracing::warn!(job, "a job's run ended after its lease had gone to another instance");
     let said = "Its lease had run out before it ended: another instance may have run the job meanwhile.";
     AuditEntry { detail: Some(row.detail.map_or_else(|| said.to_string(), |d| format!("{d} {said}"))), ..row }
 }

@@ -140,6 +140,13 @@ fn flags_groups_overrides_and_evaluation(h: &Harness) {
     // Membership: leaving the group leaves the default group's value.
     s.set_user_group(&alice, None, &audit("user.group")).unwrap();
     assert!(matches!(eval(now).source, Source::DefaultGroup { .. }));
+    // A member of the default group itself: its override is her group's (the more specific).
+    s.set_user_group(&alice, Some(&everyone.group_id), &audit("user.group")).unwrap();
+    assert!(matches!(eval(now).source, Source::Group { ref group, .. } if group == "conf_everyone"));
+    let colour_of_all = |who| s.evaluate_all(who, now).unwrap().into_iter().find(|e| e.key == "conf.colour").unwrap();
+    assert_eq!(colour_of_all(Some("flag_alice")), eval(now), "the whole set says what the one flag says");
+    assert!(matches!(colour_of_all(None).source, Source::DefaultGroup { .. }), "nobody has the default group's value");
+    s.set_user_group(&alice, None, &audit("user.group")).unwrap();
     // Unknown users evaluate as nobody; unknown flags are not found.
     assert!(matches!(s.evaluate("conf.colour", Some("nobody_here"), now).unwrap().source, Source::DefaultGroup { .. }));
     assert!(matches!(s.evaluate("conf.nothing", None, now), Err(AppError::NotFound(_))));

@@ -7,7 +7,7 @@
 mod common;
 
 use pathfinder::storage::Storage;
-use pathfinder_server::crypto::{Keyring, MasterKey};
+use pathfinder_server::crypto::Keyring;
 use std::sync::Arc;
 
 /// Each check of a file as two tests: `on_sqlite::<check>` on a fresh database, and
@@ -164,11 +164,11 @@ fn oracle(url: &str) -> Harness {
     let parsed = DatabaseUrl::parse(url).expect("PF_ORACLE_TEST_URL is an oracle:// URL");
     let DatabaseUrl::Oracle(o) = parsed.clone() else { panic!("PF_ORACLE_TEST_URL is not an oracle:// URL") };
     // The suite's master key: PF_MASTER_KEY when set, else one for this process.
-    static MASTER: std::sync::OnceLock<MasterKey> = std::sync::OnceLock::new();
+    static MASTER: std::sync::OnceLock<pathfinder_server::crypto::MasterKey> = std::sync::OnceLock::new();
     let master = MASTER
         .get_or_init(|| match std::env::var("PF_MASTER_KEY") {
-            Ok(k) => MasterKey::parse(&k).expect("PF_MASTER_KEY is a master key"),
-            Err(_) => MasterKey::generate(),
+            Ok(k) => pathfinder_server::crypto::MasterKey::parse(&k).expect("PF_MASTER_KEY is a master key"),
+            Err(_) => pathfinder_server::crypto::MasterKey::generate(),
         })
         .clone();
     let keyring = Keyring::new(Some(master), vec![]);

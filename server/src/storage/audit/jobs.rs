@@ -107,7 +107,9 @@ impl Store {
         let started = std::time::Instant::now();
         let out = run();
         let millis = started.elapsed().as_millis() as i64;
-        self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, out.as_ref().err()))?;
+        let held =
+            self.write(|c| super::super::jobs::finish(c, VERIFY_JOB, &self.instance, millis, out.as_ref().err()))?;
+        super::super::jobs::warn_unless_held(VERIFY_JOB, held);
         out.map(Some)
     }
 

@@ -4,7 +4,7 @@
 import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, existsSync } from 'node:fs';
+import { mkdtempSync, existsSync, rmSync } from 'node:fs';
 import { createHmac } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -97,7 +97,15 @@ export function startConsole() {
   });
   after(async () => {
     await c.browser?.close();
-    c.server?.kill('SIGTERM');
+    if (c.server && c.server.exitCode === null && c.server.signalCode === null) {
+      const gone = new Promise((r) => c.server.once('exit', r));
+      c.server.kill('SIGTERM');
+      const late = setTimeout(() => c.server.kill('SIGKILL'), 10000);
+      await gone;
+      clearTimeout(late);
+    }
+    // The test file's database goes with it (PF_E2E_KEEP=1 keeps it to look into).
+    if (!process.env.PF_E2E_KEEP) rmSync(dir, { recursive: true, force: true });
   });
   return c;
 }

@@ -6,7 +6,7 @@
 
 use super::driver::earliest_time;
 use super::driver::{Conn, ReadRow, Row, Value};
-use super::rows::{group_named, user_named};
+use super::rows::{group_named, user_and_group_named, user_named};
 use super::store::Store;
 use crate::{args, sql};
 use pathfinder::audit::AuditFilter;
@@ -208,15 +208,8 @@ fn evaluations(c: &mut Conn, user: Option<&str>, key: Option<&str>, now: Timesta
 /// A holder has one a flag at most, so these are a few rows read through the
 /// holders' indexes, where probing each flag for each holder took six lookups a flag.
 fn candidates_of(c: &mut Conn, who: Option<&str>) -> AppResult<HashMap<String, Candidates>> {
-    let (user, group) = match who {
-        Some(who) => c
-            .query_opt(
-                sql!("SELECT user_id, feature_group_id FROM pf_users WHERE username = :1 OR user_id = :2"),
-                &args![who.to_lowercase().as_str(), who],
-            )?
-            .map(|r| Ok::<_, AppError>((Some(r.text(0)?), r.opt_text(1)?)))
-            .transpose()?
-            .unwrap_or_default(),
+    let (user, group) = match who.map(|who| user_and_group_named(c, who)).transpose()?.flatten() {
+        Some((user, group)) => (Some(user), group),
         None => (None, None),
     };
     let rows = c.query_map(

@@ -37,11 +37,16 @@ pub(super) fn user_id_of(c: &mut Conn, username: &Username) -> AppResult<Option<
 
 /// The id of the user `who` names: a username (any case) or a user id.
 pub(super) fn user_named(c: &mut Conn, who: &str) -> AppResult<Option<String>> {
+    Ok(user_and_group_named(c, who)?.map(|(user, _)| user))
+}
+
+/// [`user_named`], with the user's feature group if they are in one.
+pub(super) fn user_and_group_named(c: &mut Conn, who: &str) -> AppResult<Option<(String, Option<String>)>> {
     c.query_opt(
-        sql!("SELECT user_id FROM pf_users WHERE username = :1 OR user_id = :2"),
+        sql!("SELECT user_id, feature_group_id FROM pf_users WHERE username = :1 OR user_id = :2"),
         &args![who.to_lowercase().as_str(), who],
     )?
-    .map(|r| r.text(0))
+    .map(|r| Ok((r.text(0)?, r.opt_text(1)?)))
     .transpose()
 }
 

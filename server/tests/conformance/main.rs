@@ -161,14 +161,15 @@ fn on_oracle(check: fn(&Harness)) {
 #[cfg(feature = "oracle")]
 fn oracle(url: &str) -> Harness {
     use pathfinder_server::config::DatabaseUrl;
+    use pathfinder_server::crypto::MasterKey;
     let parsed = DatabaseUrl::parse(url).expect("PF_ORACLE_TEST_URL is an oracle:// URL");
     let DatabaseUrl::Oracle(o) = parsed.clone() else { panic!("PF_ORACLE_TEST_URL is not an oracle:// URL") };
     // The suite's master key: PF_MASTER_KEY when set, else one for this process.
-    static MASTER: std::sync::OnceLock<pathfinder_server::crypto::MasterKey> = std::sync::OnceLock::new();
+    static MASTER: std::sync::OnceLock<MasterKey> = std::sync::OnceLock::new();
     let master = MASTER
         .get_or_init(|| match std::env::var("PF_MASTER_KEY") {
-            Ok(k) => pathfinder_server::crypto::MasterKey::parse(&k).expect("PF_MASTER_KEY is a master key"),
-            Err(_) => pathfinder_server::crypto::MasterKey::generate(),
+            Ok(k) => MasterKey::parse(&k).expect("PF_MASTER_KEY is a master key"),
+            Err(_) => MasterKey::generate(),
         })
         .clone();
     let keyring = Keyring::new(Some(master), vec![]);

@@ -340,7 +340,12 @@ pub fn pool_histograms() -> (Vec<(f64, u64)>, Vec<(f64, u64)>, u64) {
 /// One flag evaluation of the OFREP API: `reason` is the protocol's (STATIC,
 /// TARGETING_MATCH, or ERROR), `outcome` one of a fixed few; never who asked.
 pub fn count_evaluation(reason: &'static str, outcome: &'static str) {
-    METRICS.flag_evaluations.with_label_values(&[reason, outcome]).inc();
+    count_evaluations(reason, outcome, 1);
+}
+
+/// `n` evaluations of one reason and outcome (a bulk answer counts each pair once).
+pub fn count_evaluations(reason: &'static str, outcome: &'static str, n: u64) {
+    METRICS.flag_evaluations.with_label_values(&[reason, outcome]).inc_by(n);
 }
 
 pub fn count_audit_write_failure() {

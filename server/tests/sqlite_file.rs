@@ -234,7 +234,8 @@ fn migrations_analyze_the_indexes_they_add_to_an_analyzed_database() {
             "0025_access_reviews",
             "0026_stopped_jobs",
             "0027_pages_at_scale",
-            "0028_audit_message_search"
+            "0028_audit_message_search",
+            "0029_audit_time_walk_actor"
         ]
     );
     assert_eq!(unanalyzed(), Vec::<String>::new(), "the new indexes have statistics");

@@ -10,7 +10,7 @@
 
 use super::state::AppState;
 use crate::auth::throttle::{ApiRate, Left};
-use crate::metrics::count_evaluation;
+use crate::metrics::{count_evaluation, count_evaluations};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -18,17 +18,22 @@ use axum::response::{IntoResponse, Response};
 use pathfinder::flags::{ApiKey, Evaluation};
 use pathfinder::storage::Storage;
 use pathfinder::AppError;
+use serde::Serialize;
 use serde_json::{json, Value as Json};
 use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
-fn answer(status: StatusCode, body: Json) -> Response {
-    (status, [(header::CONTENT_TYPE, "application/json")], body.to_string()).into_response()
+fn answer(status: StatusCode, body: &impl Serialize) -> Response {
+    match serde_json::to_string(body) {
+        Ok(text) => (status, [(header::CONTENT_TYPE, "application/json")], text).into_response(),
+        Err(e) => failure(&AppError::internal(e)),
+    }
 }
 
 fn refused(status: StatusCode, outcome: &'static str, details: &str) -> Response {
     count_evaluation("ERROR", outcome);
-    answer(status, json!({ "errorDetails": details }))
+    answer(status, &json!({ "errorDetails": details }))
 }
 
 /// The key the caller presents (`X-API-Key` or `Authorization: Bearer`).
@@ -52,7 +57,7 @@ struct Charge {
 fn too_many(rate: &ApiRate, wait: Duration) -> Response {
     count_evaluation("ERROR", "rate_limited");
     let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
-    let mut r = answer(StatusCode::TOO_MANY_REQUESTS, json!({ "errorDetails": "Too many evaluations; retry later." }));
+    let mut r = answer(StatusCode::TOO_MANY_REQUESTS, &json!({ "errorDetails": "Too many evaluations; retry later." }));
     if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
         r.headers_mut().insert(header::RETRY_AFTER, v);
     }
@@ -121,7 +126,7 @@ async fn for_caller<T: Send + 'static>(
             Ok(admitted(key, &rate).and_then(|charge| {
                 let user = user.map_err(|error| {
                     count_evaluation("ERROR", "invalid_context");
-                    answer(StatusCode::BAD_REQUEST, error)
+                    answer(StatusCode::BAD_REQUEST, &error)
                 })?;
                 evaluate(s, user).map(|t| (t, charge))
             }))
@@ -133,7 +138,7 @@ async fn for_caller<T: Send + 'static>(
 /// A failure on our side: logged with its reference, said without detail.
 fn failure(e: &AppError) -> Response {
     count_evaluation("ERROR", "error");
-    answer(StatusCode::INTERNAL_SERVER_ERROR, json!({ "errorDetails": e.to_string() }))
+    answer(StatusCode::INTERNAL_SERVER_ERROR, &json!({ "errorDetails": e.to_string() }))
 }
 
 /// The request's targeting key, or the protocol's error code and a sentence.
@@ -153,16 +158,67 @@ pub fn targeting_key(body: &[u8]) -> Result<String, (&'static str, &'static str)
     }
 }
 
-/// One evaluation as the protocol's success body.
-fn success(e: &Evaluation) -> Json {
-    json!({
-        "key": e.key,
-        "value": e.value,
-        "reason": e.source.ofrep_reason(),
-        "variant": e.source.variant(),
-        "metadata": { "flagType": e.flag_type.as_str(), "source": e.source.describe() },
-    })
+/// One evaluation as the protocol answers it: its value, or why there is none.
+/// Typed rather than built as `serde_json::Value` maps: a bulk answer holds
+/// hundreds, and building and dropping their maps cost more than evaluating them.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answered<'a> {
+    Success {
+        key: &'a str,
+        value: &'a Json,
+        reason: &'static str,
+        variant: String,
+        metadata: Metadata,
+    },
+    Failed {
+        key: &'a str,
+        #[serde(rename = "errorCode")]
+        error_code: &'static str,
+        #[serde(rename = "errorDetails")]
+        error_details: &'a str,
+    },
 }
+
+#[derive(Serialize)]
+struct Metadata {
+    #[serde(rename = "flagType")]
+    flag_type: &'static str,
+    source: String,
+}
+
+impl<'a> Answered<'a> {
+    fn of(e: &'a Evaluation) -> Self {
+        match &e.error {
+            None => Answered::Success {
+                key: &e.key,
+                value: &e.value,
+                reason: e.source.ofrep_reason(),
+                variant: e.source.variant(),
+                metadata: Metadata { flag_type: e.flag_type.as_str(), source: e.source.describe() },
+            },
+            Some(why) => Answered::Failed { key: &e.key, error_code: "GENERAL", error_details: why },
+        }
+    }
+
+    /// The protocol's reason and the outcome it is counted under.
+    fn counted_as(&self) -> (&'static str, &'static str) {
+        match self {
+            Answered::Success { reason, .. } => (*reason, "success"),
+            Answered::Failed { .. } => ("ERROR", "error"),
+        }
+    }
+}
+
+/// The bulk answer: every flag's, and the protocol's (empty) metadata.
+#[derive(Serialize)]
+struct Bulk<'a> {
+    flags: Vec<Answered<'a>>,
+    metadata: NoMetadata,
+}
+
+#[derive(Serialize)]
+struct NoMetadata {}
 
 /// `POST /ofrep/v1/evaluate/flags/{key}`
 pub async fn evaluate_flag(
@@ -180,7 +236,7 @@ pub async fn evaluate_flag(
                 let details = format!("No flag has the key '{asked}'.");
                 Err(answer(
                     StatusCode::NOT_FOUND,
-                    json!({ "key": asked, "errorCode": "FLAG_NOT_FOUND", "errorDetails": details }),
+                    &json!({ "key": asked, "errorCode": "FLAG_NOT_FOUND", "errorDetails": details }),
                 ))
             }
             Err(e) => Err(failure(&e)),
@@ -190,7 +246,7 @@ pub async fn evaluate_flag(
     match evaluated {
         Ok((e, charge)) => {
             count_evaluation(e.source.ofrep_reason(), "success");
-            with_rate(answer(StatusCode::OK, success(&e)), &st.ofrep_rate, charge.left)
+            with_rate(answer(StatusCode::OK, &Answered::of(&e)), &st.ofrep_rate, charge.left)
         }
         Err(r) => r,
     }
@@ -216,20 +272,20 @@ pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body
             Err(wait) => return too_many(&st.ofrep_rate, wait),
         },
     };
-    let flags: Vec<Json> = all
-        .iter()
-        .map(|e| match &e.error {
-            None => {
-                count_evaluation(e.source.ofrep_reason(), "success");
-                success(e)
-            }
-            Some(why) => {
-                count_evaluation("ERROR", "error");
-                json!({ "key": e.key, "errorCode": "GENERAL", "errorDetails": why })
-            }
-        })
-        .collect();
-    let text = json!({ "flags": flags, "metadata": {} }).to_string();
+    let flags: Vec<Answered> = all.iter().map(Answered::of).collect();
+    // Counted once a reason and outcome, not once a flag: each count looks its
+    // counter up by label.
+    let mut counts: BTreeMap<(&str, &str), u64> = BTreeMap::new();
+    for a in &flags {
+        *counts.entry(a.counted_as()).or_default() += 1;
+    }
+    for ((reason, outcome), n) in counts {
+        count_evaluations(reason, outcome, n);
+    }
+    let text = match serde_json::to_string(&Bulk { flags, metadata: NoMetadata {} }) {
+        Ok(text) => text,
+        Err(e) => return failure(&AppError::internal(e)),
+    };
     let etag = format!("\"{}\"", hex::encode(&Sha256::digest(text.as_bytes())[..16]));
     let unchanged = headers
         .get(header::IF_NONE_MATCH)
@@ -244,4 +300,38 @@ pub async fn evaluate_flags(State(st): State<AppState>, headers: HeaderMap, body
         r.headers_mut().insert(header::ETAG, v);
     }
     with_rate(r, &st.ofrep_rate, left)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pathfinder::flags::{FlagType, Source};
+
+    #[test]
+    fn an_evaluation_answers_its_value_or_why_there_is_none() {
+        let mut e = Evaluation {
+            key: "banner".into(),
+            flag_type: FlagType::String,
+            value: json!("plain"),
+            source: Source::Default,
+            error: None,
+        };
+        let ok = serde_json::to_value(Answered::of(&e)).unwrap();
+        assert_eq!(
+            ok,
+            json!({ "key": "banner", "value": "plain", "reason": "STATIC", "variant": "default",
+                    "metadata": { "flagType": "string", "source": Source::Default.describe() } })
+        );
+        assert_eq!(Answered::of(&e).counted_as(), ("STATIC", "success"));
+        e.value = Json::Null;
+        e.error = Some("The stored value is not a string.".into());
+        let failed = serde_json::to_value(Answered::of(&e)).unwrap();
+        assert_eq!(
+            failed,
+            json!({ "key": "banner", "errorCode": "GENERAL", "errorDetails": "The stored value is not a string." })
+        );
+        assert_eq!(Answered::of(&e).counted_as(), ("ERROR", "error"));
+        let bulk = serde_json::to_string(&Bulk { flags: vec![], metadata: NoMetadata {} }).unwrap();
+        assert_eq!(bulk, r#"{"flags":[],"metadata":{}}"#);
+    }
 }

@@ -58,6 +58,7 @@ migrations! {
     26 => "0026_stopped_jobs",
     27 => "0027_pages_at_scale",
     28 => "0028_audit_message_search",
+    29 => "0029_audit_time_walk_actor",
 }
 
 /// The migrations of `dialect`.

@@ -95,7 +95,7 @@ impl Harness {
 }
 
 /// The schema version this build migrates to.
-pub const VERSION: i64 = 28;
+pub const VERSION: i64 = 29;
 
 /// The audit actions written so far, newest first.
 pub fn actions(s: &dyn Storage) -> Vec<String> {

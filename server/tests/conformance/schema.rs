@@ -108,12 +108,13 @@ fn concurrent_migrations_apply_each_step_once(h: &Harness) {
             "0025_access_reviews",
             "0026_stopped_jobs",
             "0027_pages_at_scale",
-            "0028_audit_message_search"
+            "0028_audit_message_search",
+            "0029_audit_time_walk_actor"
         ],
         "{reports:?}"
     );
     let s = h.storage.as_ref();
-    assert_eq!(count(s, "schema.migrate"), steps + 9, "one audit row a step");
+    assert_eq!(count(s, "schema.migrate"), steps + 10, "one audit row a step");
     assert_eq!(s.schema_version().unwrap(), VERSION);
     assert_eq!(s.schema_check().unwrap(), vec![]);
 }

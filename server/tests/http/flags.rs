@@ -81,8 +81,28 @@ async fn the_ofrep_api_evaluates_for_services_holding_a_key() {
     let all = "/ofrep/v1/evaluate/flags";
     let r = ofrep(&c, all, Some(&secret), &[], ann_context).await;
     assert_eq!(r.status, StatusCode::OK);
-    let flags = json_of(&r)["flags"].as_array().unwrap().clone();
+    let bulk = json_of(&r);
+    let flags = bulk["flags"].as_array().unwrap().clone();
     assert_eq!(flags.len(), 2);
+    // Each flag's entry is what its single evaluation answers, field for field; the
+    // answer's metadata is the protocol's empty object.
+    assert_eq!(bulk["metadata"], serde_json::json!({}));
+    for f in &flags {
+        let key = f["key"].as_str().unwrap();
+        let single = json_of(&ofrep(&c, &one(key), Some(&secret), &[], ann_context).await);
+        assert_eq!(f, &single, "{key}");
+    }
+    let checkout = flags.iter().find(|f| f["key"] == "new-checkout").unwrap();
+    assert_eq!(
+        (&checkout["value"], &checkout["reason"], &checkout["variant"], &checkout["metadata"]["flagType"]),
+        (
+            &serde_json::json!(true),
+            &serde_json::json!("TARGETING_MATCH"),
+            &serde_json::json!("user-override"),
+            &serde_json::json!("boolean")
+        )
+    );
+    assert!(checkout["metadata"]["source"].as_str().is_some_and(|s| !s.is_empty()));
     let etag = r.headers[header::ETAG].to_str().unwrap().to_string();
     let r = ofrep(&c, all, Some(&secret), &[("if-none-match", etag.as_str())], ann_context).await;
     assert_eq!((r.status, r.body.as_str()), (StatusCode::NOT_MODIFIED, ""));

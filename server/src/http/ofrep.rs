@@ -245,8 +245,10 @@ pub async fn evaluate_flag(
     .await;
     match evaluated {
         Ok((e, charge)) => {
-            count_evaluation(e.source.ofrep_reason(), "success");
-            with_rate(answer(StatusCode::OK, &Answered::of(&e)), &st.ofrep_rate, charge.left)
+            let answered = Answered::of(&e);
+            let (reason, outcome) = answered.counted_as();
+            count_evaluation(reason, outcome);
+            with_rate(answer(StatusCode::OK, &answered), &st.ofrep_rate, charge.left)
         }
         Err(r) => r,
     }
